@@ -1,0 +1,164 @@
+/*
+ * libsyscontainer: the context that every operation runs in.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SYSCONTAINER_SC_CONTEXT_H
+#define SYSCONTAINER_SC_CONTEXT_H
+
+#include <syscontainer/sc-common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * sc_context: where operations act (the system root, the checkout root,
+ * the OSTree repository), which OCI runtime they use, and where the
+ * library's log lines go. Not thread-safe: use one context per thread.
+ *
+ * Since: 0.1
+ */
+typedef struct sc_context sc_context;
+
+/** Log levels passed to an sc_log_func (the syslog numbering). */
+typedef enum sc_log_level {
+  SC_LOG_ERROR = 3,
+  SC_LOG_WARNING = 4,
+  SC_LOG_INFO = 6,
+  SC_LOG_DEBUG = 7
+} sc_log_level;
+
+/**
+ * sc_log_func: receives one log line (no trailing newline). @message is
+ * borrowed for the duration of the call. The library never prints.
+ */
+typedef void (*sc_log_func)(int level, const char *message, void *user_data);
+
+/**
+ * sc_context_new: creates a context with the defaults: system root "/",
+ * checkout root from $ATOMIC_OSTREE_CHECKOUT_PATH or
+ * "/var/lib/containers/atomic", repository from $ATOMIC_OSTREE_REPO or
+ * chosen by the store, runtime "runc" looked up on PATH.
+ *
+ * @out_ctx: receives the new context, owned by the caller
+ *           (sc_context_free()).
+ * Returns: SC_OK, or SC_EINVAL if @out_ctx is NULL.
+ * Since: 0.1
+ */
+SC_API int sc_context_new(sc_context **out_ctx, sc_error **error);
+
+/** sc_context_free: frees @ctx. Accepts NULL. Since: 0.1 */
+SC_API void sc_context_free(sc_context *ctx);
+
+/**
+ * sc_context_set_sysroot: operate on an image root instead of "/": every
+ * host path (units, tmpfiles, checkouts, bind-mount sources) is taken
+ * under @path. @path must be an existing directory; NULL means "/".
+ * Returns: SC_OK, SC_EINVAL (relative path), SC_ENOTFOUND (missing).
+ * Since: 0.1
+ */
+SC_API int sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error);
+
+/**
+ * sc_context_set_checkout_root: the directory that holds deployments, as
+ * seen from the (sys)root, e.g. "/var/lib/containers/atomic". Must be
+ * absolute. NULL restores the default.
+ * Returns: SC_OK or SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error);
+
+/**
+ * sc_context_set_repo: the OSTree repository path (absolute). NULL
+ * restores the default location rules.
+ * Returns: SC_OK or SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error);
+
+/**
+ * sc_context_set_runtime: the OCI runtime: an absolute path, or a command
+ * name looked up on PATH. NULL restores the default ("runc").
+ * Returns: SC_OK or SC_EINVAL (empty, or contains whitespace or quotes,
+ * which cannot be written into a unit's ExecStart=).
+ * Since: 0.1
+ */
+SC_API int sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error **error);
+
+/**
+ * sc_context_set_tool_path: the value of the $ATOMIC template variable,
+ * for images whose units call back into the tool. Absolute; NULL restores
+ * the default (the installed syscontainerctl).
+ * Returns: SC_OK or SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error **error);
+
+/**
+ * sc_context_set_log_func: where log lines go. NULL discards them.
+ * Since: 0.1
+ */
+SC_API void sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data);
+
+/** sc_context_get_sysroot: borrowed; "/" by default. Since: 0.1 */
+SC_API const char *sc_context_get_sysroot(const sc_context *ctx);
+
+/** sc_context_get_checkout_root: borrowed, as seen from the sysroot. Since: 0.1 */
+SC_API const char *sc_context_get_checkout_root(const sc_context *ctx);
+
+/**
+ * sc_context_get_repo: borrowed; NULL when no repository was set (the
+ * store then applies its location rules). Since: 0.1
+ */
+SC_API const char *sc_context_get_repo(const sc_context *ctx);
+
+/** sc_context_get_tool_path: borrowed. Since: 0.1 */
+SC_API const char *sc_context_get_tool_path(const sc_context *ctx);
+
+/**
+ * sc_context_find_runtime: resolves the runtime to an absolute path of an
+ * executable file.
+ * @out_path: receives the path, owned by the caller (sc_free()).
+ * Returns: SC_OK, or SC_ERUNTIME when it is not found or not executable.
+ * Since: 0.1
+ */
+SC_API int sc_context_find_runtime(sc_context *ctx, char **out_path, sc_error **error);
+
+/**
+ * sc_context_probe_runtime: runs the runtime's --help screens once (the
+ * result is cached per runtime path) and reports whether `run` supports
+ * --pid-file (detached mode) and whether the runtime supports
+ * --systemd-cgroup. Either out-parameter may be NULL.
+ * Returns: SC_OK, or SC_ERUNTIME when the runtime cannot be run.
+ * Since: 0.1
+ */
+SC_API int sc_context_probe_runtime(sc_context *ctx, int *out_has_pid_file,
+                                    int *out_has_systemd_cgroup, sc_error **error);
+
+/**
+ * sc_capabilities_all: the value of ALL_PROCESS_CAPABILITIES for the
+ * running kernel: every capability up to /proc/sys/kernel/cap_last_cap,
+ * each double-quoted, joined by ",\n", with a trailing newline, ready to
+ * sit inside a JSON array. Capabilities newer than the library's name table
+ * are left out.
+ * @out_text: owned by the caller (sc_free()).
+ * Returns: SC_OK or SC_EIO.
+ * Since: 0.1
+ */
+SC_API int sc_capabilities_all(char **out_text, sc_error **error);
+
+/**
+ * sc_name_validate: checks a container name: [A-Za-z0-9][A-Za-z0-9_.@-]*,
+ * at most 200 bytes (a valid systemd unit name prefix that cannot walk out
+ * of the checkout root).
+ * Returns: SC_OK or SC_EINVAL with the reason.
+ * Since: 0.1
+ */
+SC_API int sc_name_validate(const char *name, sc_error **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

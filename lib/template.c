@@ -1,0 +1,239 @@
+/*
+ * The template language of system-container images: Python's
+ * string.Template with substitute() (strict), on bytes.
+ *
+ *   $$          a literal '$'
+ *   $id ${id}   the value of id, where id is [_A-Za-z][_A-Za-z0-9]* (ASCII)
+ *   any other $ an "invalid placeholder" error
+ *
+ * Working on bytes is exact for UTF-8 text: '$', '{', '}' and identifier
+ * characters are ASCII and never occur inside a multi-byte sequence. Line
+ * and column numbers are counted the way Python's str.splitlines() and
+ * str indexing count them (code points; \r\n, \r, \v, \f, \x1c-\x1e, U+0085,
+ * U+2028 and U+2029 end lines), so that messages match atomic's.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <string.h>
+
+static inline gboolean
+id_start(char c)
+{
+  return g_ascii_isalpha(c) || c == '_';
+}
+
+static inline gboolean
+id_char(char c)
+{
+  return g_ascii_isalnum(c) || c == '_';
+}
+
+/* Line and column (1-based, Python's count) of the '$' at @dollar. */
+static void
+position(const char *text, gsize dollar, gsize *out_line, gsize *out_col)
+{
+  gsize line = 1, col = 0;
+  gsize i = 0;
+
+  while (i < dollar) {
+    guchar c = (guchar)text[i];
+    gsize adv = 1;
+    gboolean brk = FALSE;
+
+    if (c == '\n' || c == '\v' || c == '\f' || c == 0x1c || c == 0x1d || c == 0x1e)
+      brk = TRUE;
+    else if (c == '\r') {
+      brk = TRUE;
+      if (i + 1 < dollar && text[i + 1] == '\n')
+        adv = 2;
+    } else if (c == 0xc2 && i + 1 < dollar && (guchar)text[i + 1] == 0x85) {
+      brk = TRUE, adv = 2;
+    } else if (c == 0xe2 && i + 2 < dollar && (guchar)text[i + 1] == 0x80 &&
+               ((guchar)text[i + 2] == 0xa8 || (guchar)text[i + 2] == 0xa9)) {
+      brk = TRUE, adv = 3;
+    } else if (c >= 0xc0) {
+      /* The lead byte of a multi-byte character counts as one column;
+       * its continuation bytes count as none. */
+      adv = 1;
+    }
+    if (brk) {
+      line++;
+      col = 0;
+    } else if ((c & 0xc0) != 0x80) {
+      col++;
+    }
+    i += adv;
+  }
+  *out_line = line;
+  *out_col = col + 1;
+}
+
+static const char *
+label_or_default(const char *label)
+{
+  return label ? label : "<template>";
+}
+
+static void
+set_invalid(GError **error, const char *label, const char *text, gsize dollar)
+{
+  gsize line, col;
+
+  position(text, dollar, &line, &col);
+  g_set_error(error, SC_ERROR, SC_ETEMPLATE,
+              "template '%s': invalid placeholder at line %zu, col %zu: '$' must be followed by "
+              "'$', a variable name or '{name}' (write '$$' for a literal '$')",
+              label_or_default(label), line, col);
+}
+
+/* Parses the placeholder at text[dollar] == '$'. Returns FALSE for an
+ * invalid one. On success, *out_end is the index after it and
+ * (*out_name, *out_name_len) is the identifier, or *out_name is NULL for
+ * "$$". */
+static gboolean
+parse_placeholder(const char *text, gsize length, gsize dollar, const char **out_name,
+                  gsize *out_name_len, gsize *out_end)
+{
+  gsize n = dollar + 1;
+
+  if (n < length && text[n] == '$') {
+    *out_name = NULL;
+    *out_end = n + 1;
+    return TRUE;
+  }
+  if (n < length && id_start(text[n])) {
+    gsize j = n + 1;
+    while (j < length && id_char(text[j]))
+      j++;
+    *out_name = text + n;
+    *out_name_len = j - n;
+    *out_end = j;
+    return TRUE;
+  }
+  if (n + 1 < length && text[n] == '{' && id_start(text[n + 1])) {
+    gsize j = n + 2;
+    while (j < length && id_char(text[j]))
+      j++;
+    if (j < length && text[j] == '}') {
+      *out_name = text + n + 1;
+      *out_name_len = j - n - 1;
+      *out_end = j + 1;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+char *
+sc_template_substitute(const char *label, const char *text, gsize length, const sc_values *values,
+                       gsize *out_length, GError **error)
+{
+  g_autoptr(GString) out = g_string_sized_new(length + 256);
+  gsize pos = 0;
+
+  while (pos < length) {
+    const char *p = memchr(text + pos, '$', length - pos);
+    gsize dollar, end, name_len = 0;
+    const char *name;
+
+    if (p == NULL)
+      break;
+    dollar = p - text;
+    g_string_append_len(out, text + pos, dollar - pos);
+    if (!parse_placeholder(text, length, dollar, &name, &name_len, &end)) {
+      set_invalid(error, label, text, dollar);
+      return NULL;
+    }
+    if (name == NULL) {
+      g_string_append_c(out, '$');
+    } else {
+      g_autofree char *key = g_strndup(name, name_len);
+      const char *value = sc_values_get(values, key);
+      if (value == NULL) {
+        gsize line, col;
+        position(text, dollar, &line, &col);
+        g_set_error(error, SC_ERROR, SC_ETEMPLATE,
+                    "template '%s': variable '%s' at line %zu, col %zu is not defined (give it "
+                    "with --set %s=VALUE, or a default in manifest.json defaultValues)",
+                    label_or_default(label), key, line, col, key);
+        return NULL;
+      }
+      g_string_append(out, value);
+    }
+    pos = end;
+  }
+  g_string_append_len(out, text + pos, length - pos);
+  if (out_length)
+    *out_length = out->len;
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+GPtrArray *
+sc_template_scan(const char *label, const char *text, gsize length, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  gsize pos = 0;
+
+  while (pos < length) {
+    const char *p = memchr(text + pos, '$', length - pos);
+    gsize dollar, end, name_len = 0;
+    const char *name;
+
+    if (p == NULL)
+      break;
+    dollar = p - text;
+    if (!parse_placeholder(text, length, dollar, &name, &name_len, &end)) {
+      set_invalid(error, label, text, dollar);
+      return NULL;
+    }
+    if (name != NULL) {
+      char *key = g_strndup(name, name_len);
+      if (g_hash_table_contains(seen, key))
+        g_free(key);
+      else {
+        g_hash_table_add(seen, key);
+        g_ptr_array_add(names, key);
+      }
+    }
+    pos = end;
+  }
+  return g_steal_pointer(&names);
+}
+
+SC_API int
+sc_template_render(const char *label, const char *text, size_t length, const sc_values *values,
+                   char **out_text, size_t *out_length, sc_error **error)
+{
+  GError *gerror = NULL;
+  char *result;
+  gsize len = 0;
+
+  SC_CHECK_ARG(text != NULL && values != NULL && out_text != NULL, error);
+  result = sc_template_substitute(label, text, length, values, &len, &gerror);
+  if (result == NULL)
+    return sc_error_propagate(error, gerror);
+  *out_text = result;
+  if (out_length)
+    *out_length = len;
+  return SC_OK;
+}
+
+SC_API int
+sc_template_variables(const char *label, const char *text, size_t length, char ***out_names,
+                      sc_error **error)
+{
+  GError *gerror = NULL;
+  GPtrArray *names;
+
+  SC_CHECK_ARG(text != NULL && out_names != NULL, error);
+  names = sc_template_scan(label, text, length, &gerror);
+  if (names == NULL)
+    return sc_error_propagate(error, gerror);
+  g_ptr_array_set_free_func(names, NULL);
+  g_ptr_array_add(names, NULL);
+  *out_names = (char **)g_ptr_array_free(names, FALSE);
+  return SC_OK;
+}
