@@ -80,6 +80,7 @@ sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean
   if (fd < 0) {
     if (errno == ENOENT)
       return NULL;
+    *out_exists = TRUE; /* something is there, and it cannot be read */
     if (errno == ELOOP)
       g_set_error(error, SC_ERROR, SC_EIO,
                   "%s/%s: is a symbolic link; image files must be regular files", dirpath, name);
