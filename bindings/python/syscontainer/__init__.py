@@ -1,0 +1,291 @@
+"""Python binding for libsyscontainer, over its public C API with ctypes.
+
+    import syscontainer
+    ctx = syscontainer.Context(runtime="runc")
+    r = ctx.render("/path/to/image", name="etcd", values={"ETCD_NAME": "one"})
+    print(r.unit)
+
+Errors raise syscontainer.Error, whose ``code`` is the library's SC_E... name
+and whose ``message`` is the library's message. The library is loaded from
+$SC_LIBRARY when set, else as libsyscontainer.so.0.
+"""
+
+import ctypes
+import json
+import os
+
+__all__ = ["Error", "Context", "Rendering", "render_template", "template_variables",
+           "version", "CODES"]
+
+CODES = {
+    0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
+    -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
+    -9: "SC_EUNSUPPORTED",
+}
+
+_lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
+
+_p = ctypes.c_void_p
+_pp = ctypes.POINTER(ctypes.c_void_p)
+_s = ctypes.c_char_p
+_int = ctypes.c_int
+_size = ctypes.c_size_t
+
+
+def _fn(name, restype, *argtypes):
+    f = getattr(_lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+_sc_error_code = _fn("sc_error_code", _int, _p)
+_sc_error_message = _fn("sc_error_message", _s, _p)
+_sc_error_free = _fn("sc_error_free", None, _p)
+_sc_free = _fn("sc_free", None, _p)
+_sc_strv_free = _fn("sc_strv_free", None, _p)
+_sc_version = _fn("sc_version", _s)
+_sc_context_new = _fn("sc_context_new", _int, _pp, _pp)
+_sc_context_free = _fn("sc_context_free", None, _p)
+_sc_context_set = {
+    k: _fn("sc_context_set_" + k, _int, _p, _s, _pp)
+    for k in ("sysroot", "checkout_root", "repo", "runtime", "tool_path")
+}
+_sc_context_get = {
+    k: _fn("sc_context_get_" + k, _s, _p)
+    for k in ("sysroot", "checkout_root", "repo", "tool_path")
+}
+_sc_context_find_runtime = _fn("sc_context_find_runtime", _int, _p, _pp, _pp)
+_sc_values_new = _fn("sc_values_new", _int, _pp, _pp)
+_sc_values_free = _fn("sc_values_free", None, _p)
+_sc_values_set = _fn("sc_values_set", _int, _p, _s, _s, _pp)
+_sc_values_to_json = _fn("sc_values_to_json", _int, _p, _pp, _pp)
+_sc_template_render = _fn("sc_template_render", _int, _s, _s, _size, _p, _pp,
+                          ctypes.POINTER(_size), _pp)
+_sc_template_variables = _fn("sc_template_variables", _int, _s, _s, _size,
+                             ctypes.POINTER(ctypes.POINTER(_s)), _pp)
+_sc_exports_open = _fn("sc_exports_open", _int, _s, _pp, _pp)
+_sc_exports_free = _fn("sc_exports_free", None, _p)
+_sc_exports_variables_json = _fn("sc_exports_variables_json", _int, _p, _pp, _pp)
+_sc_render_opts_new = _fn("sc_render_opts_new", _int, _pp, _pp)
+_sc_render_opts_free = _fn("sc_render_opts_free", None, _p)
+_sc_render_opts_set_name = _fn("sc_render_opts_set_name", _int, _p, _s, _pp)
+_sc_render_opts_set_values = _fn("sc_render_opts_set_values", _int, _p, _p, _pp)
+_sc_render_opts_set_image = _fn("sc_render_opts_set_image", _int, _p, _s, _s, _pp)
+_sc_render_opts_set_slot = _fn("sc_render_opts_set_slot", _int, _p, _int, _pp)
+_sc_render_opts_set_remote_rootfs = _fn("sc_render_opts_set_remote_rootfs", _int, _p, _s, _pp)
+_sc_exports_render = _fn("sc_exports_render", _int, _p, _p, _p, _pp, _pp)
+_sc_rendering_free = _fn("sc_rendering_free", None, _p)
+_sc_rendering_write = _fn("sc_rendering_write", _int, _p, _s, _pp)
+_sc_rendering_to_json = _fn("sc_rendering_to_json", _int, _p, _pp, _pp)
+_sc_lint = _fn("sc_lint", _int, _p, _s, _pp, ctypes.POINTER(_int), ctypes.POINTER(_int), _pp)
+
+
+class Error(Exception):
+    """A libsyscontainer failure: ``code`` (e.g. "SC_ETEMPLATE"), ``message``."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _enc(s):
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        return s
+    return os.fsencode(s) if isinstance(s, os.PathLike) else str(s).encode("utf-8")
+
+
+def _call(func, *args):
+    """Calls a C function whose last parameter is sc_error **; raises Error."""
+    err = ctypes.c_void_p()
+    rc = func(*args, ctypes.byref(err))
+    if rc != 0:
+        msg = _sc_error_message(err).decode("utf-8", "replace") if err else ""
+        _sc_error_free(err)
+        raise Error(CODES.get(rc, "SC_E%d" % rc), msg)
+
+
+def _take_string(ptr):
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        _sc_free(ptr)
+
+
+def version():
+    """The library version string."""
+    return _sc_version().decode()
+
+
+class _Values:
+    def __init__(self, mapping):
+        self._ptr = ctypes.c_void_p()
+        _call(_sc_values_new, ctypes.byref(self._ptr))
+        try:
+            for k, v in (mapping or {}).items():
+                _call(_sc_values_set, self._ptr, _enc(k), _enc(v))
+        except Exception:
+            self.close()
+            raise
+
+    def close(self):
+        if self._ptr:
+            _sc_values_free(self._ptr)
+            self._ptr = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def render_template(text, values, label=None):
+    """Renders a $VARIABLE template (Python string.Template, strict)."""
+    data = _enc(text)
+    out = ctypes.c_void_p()
+    length = _size()
+    with _Values(values) as v:
+        _call(_sc_template_render, _enc(label), data, len(data), v._ptr, ctypes.byref(out),
+              ctypes.byref(length))
+    try:
+        return ctypes.string_at(out.value, length.value).decode("utf-8")
+    finally:
+        _sc_free(out)
+
+
+def template_variables(text, label=None):
+    """The variables a template uses, in order of first use."""
+    data = _enc(text)
+    names = ctypes.POINTER(_s)()
+    _call(_sc_template_variables, _enc(label), data, len(data), ctypes.byref(names))
+    result = []
+    i = 0
+    while names[i] is not None:
+        result.append(names[i].decode())
+        i += 1
+    _sc_strv_free(ctypes.cast(names, ctypes.c_void_p))
+    return result
+
+
+class Rendering:
+    """The files an install writes for a container (see sc_exports_render)."""
+
+    def __init__(self, ptr):
+        self._ptr = ptr
+        out = ctypes.c_void_p()
+        _call(_sc_rendering_to_json, self._ptr, ctypes.byref(out))
+        self._doc = json.loads(_take_string(out))
+
+    name = property(lambda self: self._doc["name"])
+    detached = property(lambda self: self._doc["detached"])
+    values = property(lambda self: dict(self._doc["values"]))
+    files = property(lambda self: dict(self._doc["files"]))
+    config = property(lambda self: self._doc["files"]["config.json"])
+    unit = property(lambda self: self._doc["files"]["%s.service" % self.name])
+    tmpfiles = property(lambda self: self._doc["files"]["tmpfiles-%s.conf" % self.name])
+    missing_bind_sources = property(lambda self: list(self._doc["missing_bind_sources"]))
+
+    def as_dict(self):
+        return json.loads(json.dumps(self._doc))
+
+    def write(self, directory):
+        """Writes config.json, NAME.service and tmpfiles-NAME.conf into directory."""
+        _call(_sc_rendering_write, self._ptr, _enc(directory))
+
+    def close(self):
+        if self._ptr:
+            _sc_rendering_free(self._ptr)
+            self._ptr = None
+
+    def __del__(self):
+        self.close()
+
+
+class Context:
+    """Where operations act and which runtime they use (sc_context)."""
+
+    def __init__(self, sysroot=None, checkout_root=None, repo=None, runtime=None):
+        self._ptr = ctypes.c_void_p()
+        _call(_sc_context_new, ctypes.byref(self._ptr))
+        try:
+            for key, value in (("sysroot", sysroot), ("checkout_root", checkout_root),
+                               ("repo", repo), ("runtime", runtime)):
+                if value is not None:
+                    _call(_sc_context_set[key], self._ptr, _enc(value))
+        except Exception:
+            self.close()
+            raise
+
+    def _get(self, key):
+        v = _sc_context_get[key](self._ptr)
+        return v.decode() if v is not None else None
+
+    sysroot = property(lambda self: self._get("sysroot"))
+    checkout_root = property(lambda self: self._get("checkout_root"))
+    repo = property(lambda self: self._get("repo"))
+
+    def find_runtime(self):
+        """The absolute path of the OCI runtime."""
+        out = ctypes.c_void_p()
+        _call(_sc_context_find_runtime, self._ptr, ctypes.byref(out))
+        return _take_string(out)
+
+    def render(self, directory, name, values=None, image_name=None, image_id=None, slot=0,
+               remote_rootfs=None):
+        """Renders an image's exports as an install would; returns a Rendering."""
+        ex = ctypes.c_void_p()
+        opts = ctypes.c_void_p()
+        rendering = ctypes.c_void_p()
+        _call(_sc_exports_open, _enc(directory), ctypes.byref(ex))
+        try:
+            _call(_sc_render_opts_new, ctypes.byref(opts))
+            _call(_sc_render_opts_set_name, opts, _enc(name))
+            with _Values(values) as v:
+                _call(_sc_render_opts_set_values, opts, v._ptr)
+            _call(_sc_render_opts_set_image, opts, _enc(image_name), _enc(image_id))
+            _call(_sc_render_opts_set_slot, opts, slot)
+            if remote_rootfs is not None:
+                _call(_sc_render_opts_set_remote_rootfs, opts, _enc(remote_rootfs))
+            _call(_sc_exports_render, self._ptr, ex, opts, ctypes.byref(rendering))
+        finally:
+            _sc_render_opts_free(opts)
+            _sc_exports_free(ex)
+        return Rendering(rendering)
+
+    def variables(self, directory):
+        """The variables an image's templates use, with where they come from."""
+        ex = ctypes.c_void_p()
+        out = ctypes.c_void_p()
+        _call(_sc_exports_open, _enc(directory), ctypes.byref(ex))
+        try:
+            _call(_sc_exports_variables_json, ex, ctypes.byref(out))
+        finally:
+            _sc_exports_free(ex)
+        return json.loads(_take_string(out))["variables"]
+
+    def lint(self, directory):
+        """Checks an image directory; returns the report as a dict."""
+        out = ctypes.c_void_p()
+        errors = _int()
+        warnings = _int()
+        _call(_sc_lint, self._ptr, _enc(directory), ctypes.byref(out), ctypes.byref(errors),
+              ctypes.byref(warnings))
+        return json.loads(_take_string(out))
+
+    def close(self):
+        if self._ptr:
+            _sc_context_free(self._ptr)
+            self._ptr = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()

@@ -1,0 +1,158 @@
+"""syscontainerctl: options, exit codes, output formats, files written."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+CTL = os.environ["SYSCONTAINERCTL"]
+CORPUS = os.environ.get("SC_CORPUS", "")
+
+CONFIG = """{
+  "process": {"terminal": false, "args": ["/bin/sh"], "env": ["PORT=$PORT"]},
+  "root": {"path": "rootfs", "readonly": true},
+  "mounts": [{"destination": "/d", "type": "bind", "source": "/srv/$NAME", "options": ["rbind"]}]
+}
+"""
+SERVICE = "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\nWorkingDirectory=$DESTDIR\n"
+
+
+def run(*args):
+    return subprocess.run([CTL, *args], capture_output=True, text=True)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-cli-")
+        self.image = os.path.join(self.tmp, "web")
+        self.sysroot = os.path.join(self.tmp, "sysroot")
+        os.makedirs(self.image)
+        os.makedirs(self.sysroot)
+        self.write("config.json.template", CONFIG)
+        self.write("service.template", SERVICE)
+        self.write("manifest.json", '{"defaultValues": {"PORT": "8080"}}')
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, name, text):
+        with open(os.path.join(self.image, name), "w") as f:
+            f.write(text)
+
+    def test_help_and_version(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("render DIR", r.stdout)
+        self.assertIn("--checkout-root DIR", r.stdout)
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^syscontainerctl \d+\.\d+\.\d+ \(libsyscontainer \d+\.\d+\.\d+\)\n$")
+
+    def test_usage_errors_exit_2(self):
+        for args, msg in ((["frobnicate"], "unknown command 'frobnicate'"),
+                          ([], "no command given"),
+                          (["render", "--bogus", self.image], "unknown option '--bogus' for render"),
+                          (["lint", "--name", "x", self.image], "unknown option '--name' for lint"),
+                          (["render"], "render takes one image directory (got 0 arguments)"),
+                          (["render", self.image, "--set"], "option '--set' needs a value"),
+                          (["--json=1", "lint", self.image], "option '--json' takes no value")):
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(msg, r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_render_to_stdout(self):
+        r = run("--sysroot", self.sysroot, "render", self.image, "--set", "PORT=1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("# config.json\n{\n"))
+        self.assertIn('"PORT=1"', r.stdout)
+        self.assertIn("\n# web.service\n[Service]\nExecStart=", r.stdout)
+        self.assertIn("\n# tmpfiles-web.conf\nd    /srv/web   0700", r.stdout)
+
+    def test_render_json_and_global_options(self):
+        r = run("render", "--json", "--name", "api", "--checkout-root", "/opt/ck",
+                "--sysroot", self.sysroot, self.image, "--set=PORT=2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["schema"], 1)
+        self.assertEqual(doc["name"], "api")
+        self.assertEqual(doc["values"]["DESTDIR"], "/opt/ck/api.0")
+        self.assertEqual(doc["values"]["PORT"], "2")
+        self.assertEqual(doc["values"]["ATOMIC"], os.path.realpath(CTL))
+        self.assertEqual(sorted(doc["files"]), ["api.service", "config.json", "tmpfiles-api.conf"])
+
+    def test_render_output_files(self):
+        out = os.path.join(self.tmp, "slot")
+        r = run("--sysroot", self.sysroot, "render", self.image, "--output", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(),
+                         [out + "/config.json", out + "/web.service", out + "/tmpfiles-web.conf"])
+        self.assertEqual(sorted(os.listdir(out)), ["config.json", "tmpfiles-web.conf", "web.service"])
+        with open(os.path.join(out, "web.service")) as f:
+            unit = f.read()
+        self.assertIn("WorkingDirectory=/var/lib/containers/atomic/web.0\n", unit)
+        self.assertIn(" run 'web'\n", unit)
+
+    def test_render_errors_exit_1(self):
+        self.write("service.template", "[Service]\nExecStart=$NOPE\n")
+        r = run("render", self.image)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("service.template': variable 'NOPE' at line 2, col 11 is not defined", r.stderr)
+        self.assertEqual(r.stdout, "")
+        r = run("--json", "render", self.image)
+        self.assertEqual(r.returncode, 1)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["error"]["code"], "SC_ETEMPLATE")
+        self.assertIn("variable 'NOPE'", doc["error"]["message"])
+        out = os.path.join(self.tmp, "never")
+        r = run("render", self.image, "--output", out)
+        self.assertEqual(r.returncode, 1)
+        self.assertFalse(os.path.exists(out), "a failed render wrote files")
+
+    def test_render_bad_name_and_runtime(self):
+        r = run("render", self.image, "--name", "a/b")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container name 'a/b' has a character that is not allowed", r.stderr)
+        bad = os.path.join(self.tmp, "bad name")
+        shutil.copytree(self.image, bad)
+        r = run("render", bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(taken from the directory name; give one with --name)", r.stderr)
+        r = run("--runtime", "/does/not/exist", "render", self.image)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("runtime '/does/not/exist' is not installed", r.stderr)
+        r = run("--sysroot", os.path.join(self.tmp, "missing"), "render", self.image)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("sysroot '%s': No such file or directory" % os.path.join(self.tmp, "missing"),
+                      r.stderr)
+
+    def test_lint_exit_codes(self):
+        r = run("lint", self.image)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout, "%s: 0 errors, 0 warnings\n" % self.image)
+        self.write("service.template", "[Service]\nExecStart=$EXEC_START $1\n")
+        r = run("lint", self.image)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("error: service.template: template 'service.template': invalid placeholder "
+                      "at line 2, col 23", r.stdout)
+        r = run("lint", "--json", self.image)
+        self.assertEqual(r.returncode, 1)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["errors"], doc["findings"][0]["check"]), (1, "template-syntax"))
+        r = run("lint", os.path.join(self.tmp, "missing"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("No such file or directory", r.stderr)
+
+    @unittest.skipUnless(os.path.isdir(CORPUS), "the image corpus is absent")
+    def test_lint_corpus_image(self):
+        d = os.path.join(CORPUS, "atomic-system-containers", "images", "kubeadm")
+        r = run("lint", d)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("warning: config.json.template: mount source /run: use ${RUN_DIRECTORY} "
+                      "instead of /run [mount-run-directory]", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
