@@ -1,0 +1,33 @@
+#!/bin/sh
+# Runs the whole test suite: every meson suite on a normal build, then the
+# unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Ends with one line "tests: N passed, N failed, N skipped".
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+./scripts/build.sh build
+
+status=0
+meson test -C build --print-errorlogs || status=1
+
+./scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --suite unit --print-errorlogs || status=1
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line)
+        if r["result"] in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r["result"] == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            print("failed: %s (%s)" % (r["name"], path.split("/")[0]))
+print("tests: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+PY
+exit $status
