@@ -44,29 +44,29 @@ typedef struct {
 static const char *progname = "syscontainerctl";
 
 static const char usage_text[] =
-    "Usage: syscontainerctl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
-    "\n"
-    "Install and run system containers: OCI images kept in OSTree, run by an OCI\n"
-    "runtime under systemd, with units rendered from the image's /exports.\n"
-    "\n"
-    "Commands:\n"
-    "  render DIR [--name N] [--set K=V]... [--output OUT]\n"
-    "                     render an image's exports as an install would\n"
-    "                     (config.json, NAME.service, tmpfiles-NAME.conf)\n"
-    "  lint DIR           check an image's exports against the image contract\n"
-    "\n"
-    "Global options:\n"
-    "  --sysroot DIR        operate on an image root instead of /\n"
-    "  --checkout-root DIR  deployments directory (default /var/lib/containers/atomic)\n"
-    "  --repo DIR           the OSTree repository\n"
-    "  --runtime PATH       the OCI runtime (default: runc on PATH)\n"
-    "  --json               machine-readable output on standard output\n"
-    "  -v, --verbose        print the library's log lines on standard error\n"
-    "  -h, --help           this help\n"
-    "  --version            print the version\n"
-    "\n"
-    "Exit status: 0 success; 1 the operation failed (or lint found errors);\n"
-    "2 bad command line.\n";
+  "Usage: syscontainerctl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+  "\n"
+  "Install and run system containers: OCI images kept in OSTree, run by an OCI\n"
+  "runtime under systemd, with units rendered from the image's /exports.\n"
+  "\n"
+  "Commands:\n"
+  "  render DIR [--name N] [--set K=V]... [--output OUT]\n"
+  "                     render an image's exports as an install would\n"
+  "                     (config.json, NAME.service, tmpfiles-NAME.conf)\n"
+  "  lint DIR           check an image's exports against the image contract\n"
+  "\n"
+  "Global options:\n"
+  "  --sysroot DIR        operate on an image root instead of /\n"
+  "  --checkout-root DIR  deployments directory (default /var/lib/containers/atomic)\n"
+  "  --repo DIR           the OSTree repository\n"
+  "  --runtime PATH       the OCI runtime (default: runc on PATH)\n"
+  "  --json               machine-readable output on standard output\n"
+  "  -v, --verbose        print the library's log lines on standard error\n"
+  "  -h, --help           this help\n"
+  "  --version            print the version\n"
+  "\n"
+  "Exit status: 0 success; 1 the operation failed (or lint found errors);\n"
+  "2 bad command line.\n";
 
 static void
 usage_error(const char *format, ...)
@@ -153,7 +153,9 @@ log_to_stderr(int level, const char *message, void *user_data)
 {
   const Options *o = user_data;
   if (level <= SC_LOG_WARNING || o->verbose)
-    fprintf(stderr, "%s: %s%s\n", progname,
+    fprintf(stderr,
+            "%s: %s%s\n",
+            progname,
             level <= SC_LOG_ERROR     ? "error: "
             : level == SC_LOG_WARNING ? "warning: "
                                       : "",
@@ -323,15 +325,19 @@ cmd_lint(Options *o)
     json_t *doc = json_loads(json, 0, NULL);
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(doc, "findings"), i, f)
-    {
-      printf("%s: %s: %s [%s]\n", json_string_value(json_object_get(f, "severity")),
+    json_array_foreach (json_object_get(doc, "findings"), i, f) {
+      printf("%s: %s: %s [%s]\n",
+             json_string_value(json_object_get(f, "severity")),
              json_string_value(json_object_get(f, "file")),
              json_string_value(json_object_get(f, "message")),
              json_string_value(json_object_get(f, "check")));
     }
-    printf("%s: %d error%s, %d warning%s\n", o->args[0], errors, errors == 1 ? "" : "s",
-           warnings, warnings == 1 ? "" : "s");
+    printf("%s: %d error%s, %d warning%s\n",
+           o->args[0],
+           errors,
+           errors == 1 ? "" : "s",
+           warnings,
+           warnings == 1 ? "" : "s");
     json_decref(doc);
   }
   sc_free(json);
@@ -346,10 +352,12 @@ typedef struct {
 } OptSpec;
 
 static const OptSpec opt_specs[] = {
-    {"--sysroot", 1, 1, NULL},       {"--checkout-root", 1, 1, NULL}, {"--repo", 1, 1, NULL},
-    {"--runtime", 1, 1, NULL},       {"--json", 0, 1, NULL},          {"--verbose", 0, 1, NULL},
-    {"--name", 1, 0, "render"},      {"--set", 1, 0, "render"},       {"--output", 1, 0, "render"},
-    {"--image-name", 1, 0, "render"}, {"--image-id", 1, 0, "render"},
+  { "--sysroot", 1, 1, NULL },      { "--checkout-root", 1, 1, NULL },
+  { "--repo", 1, 1, NULL },         { "--runtime", 1, 1, NULL },
+  { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
+  { "--name", 1, 0, "render" },     { "--set", 1, 0, "render" },
+  { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
+  { "--image-id", 1, 0, "render" },
 };
 
 static int
@@ -445,8 +453,8 @@ main(int argc, char **argv)
         if (strlen(opt_specs[s].name) == len && strncmp(a, opt_specs[s].name, len) == 0)
           spec = &opt_specs[s];
       if (spec == NULL || (!spec->global && (!command || strcmp(command, spec->command) != 0))) {
-        usage_error("unknown option '%.*s'%s%s", (int)len, a, command ? " for " : "",
-                    command ? command : "");
+        usage_error(
+          "unknown option '%.*s'%s%s", (int)len, a, command ? " for " : "", command ? command : "");
         return EXIT_USAGE;
       }
       if (spec->takes_value) {

@@ -50,7 +50,8 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   ctx = g_new0(sc_context, 1);
   ctx->sysroot = g_strdup("/");
   env = g_getenv("ATOMIC_OSTREE_CHECKOUT_PATH");
-  ctx->checkout_root = g_strdup(env && path_is_absolute_clean(env) ? env : SC_DEFAULT_CHECKOUT_ROOT);
+  ctx->checkout_root =
+    g_strdup(env && path_is_absolute_clean(env) ? env : SC_DEFAULT_CHECKOUT_ROOT);
   env = g_getenv("ATOMIC_OSTREE_REPO");
   ctx->repo = env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
   ctx->runtime = g_strdup("runc");
@@ -107,8 +108,8 @@ sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error
 {
   SC_CHECK_ARG(ctx != NULL, error);
   if (path != NULL && !path_is_absolute_clean(path))
-    return sc_error_set(error, SC_EINVAL,
-                        "checkout root '%s': must be an absolute path without '..'", path);
+    return sc_error_set(
+      error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
   g_free(ctx->checkout_root);
   ctx->checkout_root = path ? canonical_dir(path) : g_strdup(SC_DEFAULT_CHECKOUT_ROOT);
   return SC_OK;
@@ -119,8 +120,8 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
   if (path != NULL && !path_is_absolute_clean(path))
-    return sc_error_set(error, SC_EINVAL, "repository '%s': must be an absolute path without '..'",
-                        path);
+    return sc_error_set(
+      error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
   g_free(ctx->repo);
   ctx->repo = path ? canonical_dir(path) : NULL;
   return SC_OK;
@@ -145,7 +146,8 @@ sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
   if (runtime != NULL && !runtime_name_ok(runtime))
-    return sc_error_set(error, SC_EINVAL,
+    return sc_error_set(error,
+                        SC_EINVAL,
                         "runtime '%s': must be a command name or path without whitespace, "
                         "quotes, '\\', '%%', '$' or ';' (it is written into the unit's ExecStart=)",
                         runtime);
@@ -233,7 +235,7 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
       found = g_find_program_in_path(ctx->runtime);
       /* Debian ships runc in /usr/sbin, which a non-root PATH often lacks. */
       if (found == NULL) {
-        const char *const extra[] = {"/usr/sbin", "/sbin", "/usr/local/sbin", NULL};
+        const char *const extra[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", NULL };
         for (int i = 0; extra[i] && found == NULL; i++) {
           g_autofree char *p = g_build_filename(extra[i], ctx->runtime, NULL);
           if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR))
@@ -241,7 +243,9 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
         }
       }
       if (found == NULL) {
-        g_set_error(error, SC_ERROR, SC_ERUNTIME,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_ERUNTIME,
                     "runtime '%s' is not installed: not found on PATH (install runc, or give "
                     "--runtime PATH)",
                     ctx->runtime);
@@ -253,8 +257,11 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
       return FALSE;
     }
     if (!g_file_test(found, G_FILE_TEST_IS_EXECUTABLE) || g_file_test(found, G_FILE_TEST_IS_DIR)) {
-      g_set_error(error, SC_ERROR, SC_ERUNTIME,
-                  "runtime '%s' is not installed: no executable file at that path", found);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ERUNTIME,
+                  "runtime '%s' is not installed: no executable file at that path",
+                  found);
       return FALSE;
     }
     ctx->runtime_resolved = g_steal_pointer(&found);
@@ -278,10 +285,10 @@ run_help(const char *runtime, const char *subcommand, char **out_text, GError **
     argv[i++] = subcommand;
   argv[i++] = "--help";
   argv[i] = NULL;
-  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                    &local)) {
-    g_set_error(error, SC_ERROR, SC_ERUNTIME, "runtime '%s' cannot be run: %s", runtime,
-                local->message);
+  if (!g_spawn_sync(
+        NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &local)) {
+    g_set_error(
+      error, SC_ERROR, SC_ERUNTIME, "runtime '%s' cannot be run: %s", runtime, local->message);
     return FALSE;
   }
   /* Some runtimes print help on stderr; either counts. */
@@ -290,7 +297,9 @@ run_help(const char *runtime, const char *subcommand, char **out_text, GError **
 }
 
 gboolean
-sc_context_runtime_features(sc_context *ctx, gboolean *out_pid_file, gboolean *out_systemd_cgroup,
+sc_context_runtime_features(sc_context *ctx,
+                            gboolean *out_pid_file,
+                            gboolean *out_systemd_cgroup,
                             GError **error)
 {
   const char *runtime;
@@ -305,8 +314,12 @@ sc_context_runtime_features(sc_context *ctx, gboolean *out_pid_file, gboolean *o
     ctx->has_pid_file = strstr(run_text, "--pid-file") != NULL;
     ctx->has_systemd_cgroup = strstr(top_text, "--systemd-cgroup") != NULL;
     ctx->probed = TRUE;
-    sc_context_log(ctx, SC_LOG_DEBUG, "runtime %s: --pid-file %s, --systemd-cgroup %s", runtime,
-                   ctx->has_pid_file ? "yes" : "no", ctx->has_systemd_cgroup ? "yes" : "no");
+    sc_context_log(ctx,
+                   SC_LOG_DEBUG,
+                   "runtime %s: --pid-file %s, --systemd-cgroup %s",
+                   runtime,
+                   ctx->has_pid_file ? "yes" : "no",
+                   ctx->has_systemd_cgroup ? "yes" : "no");
   }
   if (out_pid_file)
     *out_pid_file = ctx->has_pid_file;
@@ -329,7 +342,9 @@ sc_context_find_runtime(sc_context *ctx, char **out_path, sc_error **error)
 }
 
 SC_API int
-sc_context_probe_runtime(sc_context *ctx, int *out_has_pid_file, int *out_has_systemd_cgroup,
+sc_context_probe_runtime(sc_context *ctx,
+                         int *out_has_pid_file,
+                         int *out_has_systemd_cgroup,
                          sc_error **error)
 {
   GError *gerror = NULL;
@@ -356,23 +371,30 @@ sc_name_check(const char *name, GError **error)
   }
   len = strlen(name);
   if (len > 200) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "container name '%.40s...' is %zu bytes long; at most 200 are allowed",
-                name, len);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "container name '%.40s...' is %zu bytes long; at most 200 are allowed",
+                name,
+                len);
     return FALSE;
   }
   if (!g_ascii_isalnum(name[0])) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "container name '%s' must start with a letter or a digit", name);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "container name '%s' must start with a letter or a digit", name);
     return FALSE;
   }
   for (gsize i = 0; i < len; i++) {
     char c = name[i];
     if (!g_ascii_isalnum(c) && c != '_' && c != '.' && c != '@' && c != '-') {
       g_autofree char *shown = g_strescape(name, NULL);
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "container name '%s' has a character that is not allowed at byte %zu "
                   "(allowed: letters, digits, '_', '.', '@', '-')",
-                  shown, i + 1);
+                  shown,
+                  i + 1);
       return FALSE;
     }
   }

@@ -10,7 +10,7 @@ struct sc_error {
   char *message;
 };
 
-G_DEFINE_QUARK(sc-error-quark, sc_error)
+G_DEFINE_QUARK(sc - error - quark, sc_error)
 
 static sc_error *
 sc_error_new_take(int code, char *message)

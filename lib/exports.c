@@ -43,8 +43,8 @@ read_export(int dirfd, const char *path, const char *name, ScExportFile *file, G
     return !exists;
   /* Templates and JSON are text: atomic decoded them as UTF-8 and failed
    * on anything else. */
-  if (!g_utf8_validate_len(g_bytes_get_data(file->data, NULL), g_bytes_get_size(file->data),
-                           NULL)) {
+  if (!g_utf8_validate_len(
+        g_bytes_get_data(file->data, NULL), g_bytes_get_size(file->data), NULL)) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: is not valid UTF-8 text", path, name);
     return FALSE;
   }
@@ -58,8 +58,8 @@ export_file_clear(ScExportFile *f)
   g_clear_pointer(&f->data, g_bytes_unref);
 }
 
-static gboolean
-manifest_fail(GError **error, const char *path, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static gboolean manifest_fail(GError **error, const char *path, const char *format, ...)
+  G_GNUC_PRINTF(3, 4);
 
 static gboolean
 manifest_fail(GError **error, const char *path, const char *format, ...)
@@ -86,8 +86,8 @@ parse_manifest(sc_exports *ex, GError **error)
 
   doc = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
-    return manifest_fail(error, ex->path, "invalid JSON at line %d, column %d: %s", jerr.line,
-                         jerr.column, jerr.text);
+    return manifest_fail(
+      error, ex->path, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
   if (!json_is_object(doc)) {
     manifest_fail(error, ex->path, "the document must be a JSON object");
     goto out;
@@ -100,8 +100,7 @@ parse_manifest(sc_exports *ex, GError **error)
   }
   if (json_is_object(v)) {
     json_t *val;
-    json_object_foreach(v, key, val)
-    {
+    json_object_foreach (v, key, val) {
       g_autofree char *s = NULL;
       /* atomic str()-ed whatever JSON gave it; keep the spellings Python
        * produced for the scalars an author may plausibly have written. */
@@ -144,8 +143,7 @@ parse_manifest(sc_exports *ex, GError **error)
   if (v != NULL) {
     size_t i;
     json_t *item;
-    json_array_foreach(v, i, item)
-    {
+    json_array_foreach (v, i, item) {
       if (!json_is_string(item) || json_string_value(item)[0] != '/') {
         manifest_fail(error, ex->path, "installedFilesTemplate[%zu] must be an absolute path", i);
         goto out;
@@ -161,8 +159,7 @@ parse_manifest(sc_exports *ex, GError **error)
   }
   if (v != NULL) {
     json_t *val;
-    json_object_foreach(v, key, val)
-    {
+    json_object_foreach (v, key, val) {
       if (!json_is_string(val)) {
         manifest_fail(error, ex->path, "renameFiles[\"%s\"] must be a string", key);
         goto out;
@@ -185,8 +182,12 @@ exports_load(sc_exports *ex, GError **error)
 
   dirfd = open(ex->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) {
-    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
-                "image directory '%s': %s", ex->path, g_strerror(errno));
+    g_set_error(error,
+                SC_ERROR,
+                errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "image directory '%s': %s",
+                ex->path,
+                g_strerror(errno));
     return FALSE;
   }
   ok = read_export(dirfd, ex->path, "config.json", &ex->config, error) &&
@@ -216,8 +217,11 @@ sc_exports_open(const char *dir, sc_exports **out_exports, sc_error **error)
 
   SC_CHECK_ARG(dir != NULL && out_exports != NULL, error);
   if (stat(dir, &st) != 0)
-    return sc_error_set(error, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "image directory '%s': %s",
-                        dir, g_strerror(errno));
+    return sc_error_set(error,
+                        errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                        "image directory '%s': %s",
+                        dir,
+                        g_strerror(errno));
   if (!S_ISDIR(st.st_mode))
     return sc_error_set(error, SC_EINVAL, "image directory '%s': not a directory", dir);
 
@@ -274,8 +278,12 @@ sc_exports_has_container_service(const sc_exports *ex)
 }
 
 static gboolean
-scan_file(const ScExportFile *f, const char *fallback_text, const char *label_name,
-          GPtrArray *order, GHashTable *files_by_var, GError **error)
+scan_file(const ScExportFile *f,
+          const char *fallback_text,
+          const char *label_name,
+          GPtrArray *order,
+          GHashTable *files_by_var,
+          GError **error)
 {
   const char *text;
   gsize len;
@@ -308,22 +316,26 @@ sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **erro
 {
   g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GHashTable) files_by_var =
-      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   GError *gerror = NULL;
   json_t *doc, *arr;
 
   SC_CHECK_ARG(ex != NULL && out_json != NULL, error);
   if ((!ex->config.data &&
-       !scan_file(&ex->config_template, NULL, "config.json.template", order, files_by_var,
-                  &gerror)) ||
-      (!ex->no_container_service &&
-       !scan_file(&ex->service_template, sc_unit_default, "service.template", order, files_by_var,
-                  &gerror)) ||
+       !scan_file(
+         &ex->config_template, NULL, "config.json.template", order, files_by_var, &gerror)) ||
+      (!ex->no_container_service && !scan_file(&ex->service_template,
+                                               sc_unit_default,
+                                               "service.template",
+                                               order,
+                                               files_by_var,
+                                               &gerror)) ||
       !scan_file(&ex->tmpfiles_template, NULL, "tmpfiles.template", order, files_by_var, &gerror))
     return sc_error_propagate(error, gerror);
   for (guint i = 0; i + 1 < ex->rename_files->len; i += 2) {
-    ScExportFile f = {NULL, g_bytes_new_static(ex->rename_files->pdata[i + 1],
-                                               strlen(ex->rename_files->pdata[i + 1]))};
+    ScExportFile f = { NULL,
+                       g_bytes_new_static(ex->rename_files->pdata[i + 1],
+                                          strlen(ex->rename_files->pdata[i + 1])) };
     gboolean ok = scan_file(&f, NULL, "manifest.json", order, files_by_var, &gerror);
     g_bytes_unref(f.data);
     if (!ok)

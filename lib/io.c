@@ -17,8 +17,13 @@
 #define SC_MAX_EXPORT_FILE (4 * 1024 * 1024)
 
 gboolean
-sc_write_file_atomic(int dirfd, const char *dirpath, const char *name, const char *data,
-                     gsize length, mode_t mode, GError **error)
+sc_write_file_atomic(int dirfd,
+                     const char *dirpath,
+                     const char *name,
+                     const char *data,
+                     gsize length,
+                     mode_t mode,
+                     GError **error)
 {
   g_autofree char *tmp = NULL;
   int fd = -1;
@@ -32,8 +37,13 @@ sc_write_file_atomic(int dirfd, const char *dirpath, const char *name, const cha
       break;
   }
   if (fd < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot create a temporary file: %s", dirpath,
-                name, g_strerror(errno));
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s/%s: cannot create a temporary file: %s",
+                dirpath,
+                name,
+                g_strerror(errno));
     return FALSE;
   }
   while (done < length) {
@@ -60,14 +70,16 @@ fail : {
   if (fd >= 0)
     close(fd);
   unlinkat(dirfd, tmp, 0);
-  g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot write: %s", dirpath, name,
-              g_strerror(saved));
+  g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot write: %s", dirpath, name, g_strerror(saved));
   return FALSE;
 }
 }
 
 GBytes *
-sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean *out_exists,
+sc_read_file_nofollow(int dirfd,
+                      const char *dirpath,
+                      const char *name,
+                      gboolean *out_exists,
                       GError **error)
 {
   int fd;
@@ -82,11 +94,15 @@ sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean
       return NULL;
     *out_exists = TRUE; /* something is there, and it cannot be read */
     if (errno == ELOOP)
-      g_set_error(error, SC_ERROR, SC_EIO,
-                  "%s/%s: is a symbolic link; image files must be regular files", dirpath, name);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s/%s: is a symbolic link; image files must be regular files",
+                  dirpath,
+                  name);
     else
-      g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot open: %s", dirpath, name,
-                  g_strerror(errno));
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "%s/%s: cannot open: %s", dirpath, name, g_strerror(errno));
     return NULL;
   }
   *out_exists = TRUE;
@@ -96,8 +112,14 @@ sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean
     return NULL;
   }
   if (st.st_size > SC_MAX_EXPORT_FILE) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: is %lld bytes; at most %d are allowed", dirpath,
-                name, (long long)st.st_size, SC_MAX_EXPORT_FILE);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s/%s: is %lld bytes; at most %d are allowed",
+                dirpath,
+                name,
+                (long long)st.st_size,
+                SC_MAX_EXPORT_FILE);
     close(fd);
     return NULL;
   }
@@ -107,8 +129,8 @@ sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot read: %s", dirpath, name,
-                  g_strerror(errno));
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "%s/%s: cannot read: %s", dirpath, name, g_strerror(errno));
       close(fd);
       return NULL;
     }

@@ -15,8 +15,12 @@ typedef struct {
   int errors, warnings;
 } Report;
 
-static void add(Report *rep, gboolean is_error, const char *file, const char *check,
-                const char *format, ...) G_GNUC_PRINTF(5, 6);
+static void add(Report *rep,
+                gboolean is_error,
+                const char *file,
+                const char *check,
+                const char *format,
+                ...) G_GNUC_PRINTF(5, 6);
 
 static void
 add(Report *rep, gboolean is_error, const char *file, const char *check, const char *format, ...)
@@ -40,8 +44,10 @@ add(Report *rep, gboolean is_error, const char *file, const char *check, const c
 }
 
 static const char *const known_manifest_keys[] = {
-    "version", "defaultValues", "installedFilesTemplate", "renameFiles", "noContainerService",
-    "useLinks", NULL};
+  "version",     "defaultValues",      "installedFilesTemplate",
+  "renameFiles", "noContainerService", "useLinks",
+  NULL
+};
 
 static void
 lint_manifest(const sc_exports *ex, Report *rep)
@@ -53,7 +59,10 @@ lint_manifest(const sc_exports *ex, Report *rep)
   json_t *val;
 
   if (!ex->has_manifest) {
-    add(rep, FALSE, "manifest.json", "manifest-missing",
+    add(rep,
+        FALSE,
+        "manifest.json",
+        "manifest-missing",
         "no manifest.json: the image has no default values, so every variable its templates use "
         "must come from the host or --set");
     return;
@@ -62,15 +71,23 @@ lint_manifest(const sc_exports *ex, Report *rep)
   doc = json_loadb(text, len, 0, NULL);
   if (doc == NULL)
     return; /* sc_exports_open reported it */
-  json_object_foreach(doc, key, val) if (!sc_strv_has(known_manifest_keys, key))
-      add(rep, FALSE, "manifest.json", "manifest-unknown-key",
+  json_object_foreach (doc, key, val)
+    if (!sc_strv_has(known_manifest_keys, key))
+      add(rep,
+          FALSE,
+          "manifest.json",
+          "manifest-unknown-key",
           "unknown key '%s' is ignored (known: version, defaultValues, installedFilesTemplate, "
           "renameFiles, noContainerService, useLinks)",
           key);
   v = json_object_get(doc, "defaultValues");
   if (json_is_object(v))
-    json_object_foreach(v, key, val) if (!sc_values_is_identifier(key, strlen(key)))
-        add(rep, FALSE, "manifest.json", "default-not-identifier",
+    json_object_foreach (v, key, val)
+      if (!sc_values_is_identifier(key, strlen(key)))
+        add(rep,
+            FALSE,
+            "manifest.json",
+            "default-not-identifier",
             "defaultValues key '%s' is not a variable name ([_A-Za-z][_A-Za-z0-9]*), so no "
             "template can use it",
             key);
@@ -138,18 +155,26 @@ lint_variables(const sc_exports *ex, Report *rep)
       if (sc_strv_has(sc_forced_variables, name) || sc_strv_has(sc_host_variables, name) ||
           sc_values_get(ex->defaults, name) != NULL)
         continue;
-      add(rep, TRUE, t->file, "undefined-variable",
+      add(rep,
+          TRUE,
+          t->file,
+          "undefined-variable",
           "variable '%s' is used but nothing defines it: an install fails unless the user gives "
           "--set %s=VALUE; give it a default in manifest.json defaultValues",
-          name, name);
+          name,
+          name);
       renderable = FALSE;
     }
   }
   for (size_t i = 0; i < sc_values_count(ex->defaults); i++) {
     const char *k = sc_values_key_at(ex->defaults, i);
     if (!g_hash_table_contains(used, k) && !sc_strv_has(sc_host_variables, k))
-      add(rep, FALSE, "manifest.json", "default-unused",
-          "defaultValues sets '%s', but no template uses it", k);
+      add(rep,
+          FALSE,
+          "manifest.json",
+          "default-unused",
+          "defaultValues sets '%s', but no template uses it",
+          k);
   }
   return renderable;
 }
@@ -162,7 +187,10 @@ lint_service(const sc_exports *ex, Report *rep)
   if (ex->no_container_service)
     return;
   if (ex->service_template.data == NULL) {
-    add(rep, FALSE, "service.template", "service-missing",
+    add(rep,
+        FALSE,
+        "service.template",
+        "service-missing",
         "no service.template: the built-in default unit will be used");
     return;
   }
@@ -172,15 +200,24 @@ lint_service(const sc_exports *ex, Report *rep)
     while (*s == ' ' || *s == '\t')
       s++;
     if (g_str_has_prefix(s, "ExecStart=") && strstr(s, "EXEC_START") == NULL)
-      add(rep, FALSE, "service.template", "service-exec-start",
+      add(rep,
+          FALSE,
+          "service.template",
+          "service-exec-start",
           "ExecStart= does not use $EXEC_START: the unit will not start the container through "
           "the runtime");
     else if (g_str_has_prefix(s, "ExecStop=") && strstr(s, "EXEC_STOP") == NULL)
-      add(rep, FALSE, "service.template", "service-exec-stop",
+      add(rep,
+          FALSE,
+          "service.template",
+          "service-exec-stop",
           "ExecStop= does not use $EXEC_STOP: the container may not be stopped through the "
           "runtime");
     else if (g_str_has_prefix(s, "WorkingDirectory=") && strstr(s, "DESTDIR") == NULL)
-      add(rep, FALSE, "service.template", "service-working-directory",
+      add(rep,
+          FALSE,
+          "service.template",
+          "service-working-directory",
           "WorkingDirectory= does not use $DESTDIR: the runtime must run in the deployment "
           "directory, where config.json is");
   }
@@ -197,37 +234,53 @@ lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep
   size_t i;
 
   if (ex->config.data == NULL && ex->config_template.data == NULL)
-    add(rep, FALSE, "config.json.template", "config-missing",
+    add(rep,
+        FALSE,
+        "config.json.template",
+        "config-missing",
         "neither config.json nor config.json.template: the built-in default configuration will "
         "be used, which runs 'run.sh' from the image");
 
   sc_render_opts_new(&opts, NULL);
   sc_render_opts_set_name(opts, name, NULL);
   if (!sc_render_internal(ctx, ex, opts, TRUE, &r, &error)) {
-    add(rep, TRUE, g_error_matches(error, SC_ERROR, SC_ESPEC) ? file : "exports", "render",
-        "%s", error->message);
+    add(rep,
+        TRUE,
+        g_error_matches(error, SC_ERROR, SC_ESPEC) ? file : "exports",
+        "render",
+        "%s",
+        error->message);
     sc_render_opts_free(opts);
     return;
   }
 
   doc = json_loads(sc_rendering_get_config(r), 0, NULL);
   mounts = json_object_get(doc, "mounts");
-  json_array_foreach(mounts, i, m)
-  {
+  json_array_foreach (mounts, i, m) {
     json_t *type = json_object_get(m, "type");
     if (json_is_string(type) && strcmp(json_string_value(type), "rbind") == 0)
-      add(rep, TRUE, file, "mount-type-rbind",
+      add(rep,
+          TRUE,
+          file,
+          "mount-type-rbind",
           "mounts[%zu] (%s) has type \"rbind\", which runtimes do not know: use \"type\": "
           "\"bind\" with \"rbind\" in options",
-          i, json_string_value(json_object_get(m, "destination")));
+          i,
+          json_string_value(json_object_get(m, "destination")));
   }
   linux_ = json_object_get(doc, "linux");
   if (json_object_get(linux_, "selinuxProcessLabel") != NULL)
-    add(rep, TRUE, file, "selinux-process-label",
+    add(rep,
+        TRUE,
+        file,
+        "selinux-process-label",
         "linux.selinuxProcessLabel is not part of the runtime spec: use process.selinuxLabel");
   process = json_object_get(doc, "process");
   if (json_object_get(process, "terminal") == NULL)
-    add(rep, FALSE, file, "process-terminal",
+    add(rep,
+        FALSE,
+        file,
+        "process-terminal",
         "process.terminal is not set: set it to false explicitly");
   json_decref(doc);
   sc_rendering_free(r);
@@ -246,17 +299,24 @@ lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep
     if (sc_render_internal(ctx, ex, opts, TRUE, &r, NULL)) {
       doc = json_loads(sc_rendering_get_config(r), 0, NULL);
       mounts = json_object_get(doc, "mounts");
-      json_array_foreach(mounts, i, m)
-      {
+      json_array_foreach (mounts, i, m) {
         const char *src = json_string_value(json_object_get(m, "source"));
         if (src == NULL)
           continue;
         if (g_str_has_prefix(src, "/var/lib"))
-          add(rep, FALSE, file, "mount-state-directory",
-              "mount source %s: use ${STATE_DIRECTORY} instead of /var/lib", src);
+          add(rep,
+              FALSE,
+              file,
+              "mount-state-directory",
+              "mount source %s: use ${STATE_DIRECTORY} instead of /var/lib",
+              src);
         else if (g_str_has_prefix(src, "/run"))
-          add(rep, FALSE, file, "mount-run-directory",
-              "mount source %s: use ${RUN_DIRECTORY} instead of /run", src);
+          add(rep,
+              FALSE,
+              file,
+              "mount-run-directory",
+              "mount source %s: use ${RUN_DIRECTORY} instead of /run",
+              src);
       }
       json_decref(doc);
       sc_rendering_free(r);
@@ -301,8 +361,9 @@ lint_dockerfile(const sc_exports *ex, Report *rep)
   g_autofree char *text = NULL;
   g_autoptr(GPtrArray) ins = NULL;
   gboolean nodocs;
-  const ScExportFile *files[] = {&ex->config_template, &ex->manifest, &ex->service_template,
-                                 &ex->tmpfiles_template};
+  const ScExportFile *files[] = {
+    &ex->config_template, &ex->manifest, &ex->service_template, &ex->tmpfiles_template
+  };
   /* Only a build directory with the files at its top level is checked for
    * how they reach /exports. */
   gboolean flat = strcmp(ex->path, ex->build_dir) == 0;
@@ -318,15 +379,26 @@ lint_dockerfile(const sc_exports *ex, Report *rep)
     g_autofree char *op = n ? g_ascii_strup(words[0], -1) : g_strdup("");
 
     if (strcmp(op, "MAINTAINER") == 0)
-      add(rep, FALSE, "Dockerfile", "dockerfile-maintainer",
+      add(rep,
+          FALSE,
+          "Dockerfile",
+          "dockerfile-maintainer",
           "MAINTAINER is deprecated: use LABEL maintainer=...");
     else if ((strcmp(op, "COPY") == 0 || strcmp(op, "ADD") == 0) && n >= 3 &&
              g_regex_match_simple("^/export/?$", words[n - 1], 0, 0))
-      add(rep, FALSE, "Dockerfile", "dockerfile-export-dir",
-          "%s to %s: did you mean /exports/?", op, words[n - 1]);
+      add(rep,
+          FALSE,
+          "Dockerfile",
+          "dockerfile-export-dir",
+          "%s to %s: did you mean /exports/?",
+          op,
+          words[n - 1]);
     else if (strcmp(op, "RUN") == 0 && !nodocs &&
              g_regex_match_simple("\\b(dnf|yum)\\b.*\\binstall\\b", s, 0, 0))
-      add(rep, FALSE, "Dockerfile", "dockerfile-nodocs",
+      add(rep,
+          FALSE,
+          "Dockerfile",
+          "dockerfile-nodocs",
           "RUN installs packages without --setopt=tsflags=nodocs: the image carries "
           "documentation nobody reads");
   }
@@ -349,17 +421,28 @@ lint_dockerfile(const sc_exports *ex, Report *rep)
           continue;
         copied = TRUE;
         if (strcmp(op, "ADD") == 0)
-          add(rep, FALSE, "Dockerfile", "dockerfile-add",
+          add(rep,
+              FALSE,
+              "Dockerfile",
+              "dockerfile-add",
               "%s is ADDed to /exports/: use COPY, which does not unpack or fetch",
               files[f]->name);
         if (strcmp(words[n - 1], "/exports") == 0)
-          add(rep, FALSE, "Dockerfile", "dockerfile-exports-slash",
-              "%s is copied to /exports without a trailing '/': write /exports/", files[f]->name);
+          add(rep,
+              FALSE,
+              "Dockerfile",
+              "dockerfile-exports-slash",
+              "%s is copied to /exports without a trailing '/': write /exports/",
+              files[f]->name);
       }
     }
     if (!copied)
-      add(rep, FALSE, "Dockerfile", "dockerfile-not-copied",
-          "%s is not copied to /exports/ by the Dockerfile", files[f]->name);
+      add(rep,
+          FALSE,
+          "Dockerfile",
+          "dockerfile-not-copied",
+          "%s is not copied to /exports/ by the Dockerfile",
+          files[f]->name);
   }
 }
 
@@ -380,10 +463,14 @@ lint_name_for(const char *dir)
 }
 
 SC_API int
-sc_lint(sc_context *ctx, const char *dir, char **out_json, int *out_errors, int *out_warnings,
+sc_lint(sc_context *ctx,
+        const char *dir,
+        char **out_json,
+        int *out_errors,
+        int *out_warnings,
         sc_error **error)
 {
-  Report rep = {json_array(), 0, 0};
+  Report rep = { json_array(), 0, 0 };
   sc_exports *ex = NULL;
   sc_error *open_error = NULL;
   json_t *doc;
@@ -401,8 +488,12 @@ sc_lint(sc_context *ctx, const char *dir, char **out_json, int *out_errors, int 
   }
   if (r != SC_OK) {
     const char *msg = sc_error_message(open_error);
-    add(&rep, TRUE, r == SC_EMANIFEST ? "manifest.json" : "exports",
-        r == SC_EMANIFEST ? "manifest-invalid" : "unreadable", "%s", msg);
+    add(&rep,
+        TRUE,
+        r == SC_EMANIFEST ? "manifest.json" : "exports",
+        r == SC_EMANIFEST ? "manifest-invalid" : "unreadable",
+        "%s",
+        msg);
     sc_error_free(open_error);
   } else {
     g_autofree char *name = lint_name_for(dir);

@@ -86,7 +86,9 @@ sc_render_opts_set_values(sc_render_opts *o, const sc_values *values, sc_error *
 }
 
 SC_API int
-sc_render_opts_set_image(sc_render_opts *o, const char *image_name, const char *image_id,
+sc_render_opts_set_image(sc_render_opts *o,
+                         const char *image_name,
+                         const char *image_id,
                          sc_error **error)
 {
   SC_CHECK_ARG(o != NULL, error);
@@ -143,8 +145,11 @@ label_for(const sc_exports *ex, const char *name)
  * defaultValues < user values (DESIGN.md §1). atomic let the host defaults
  * win over the manifest (quirk 6); the etcd image relies on the manifest. */
 static sc_values *
-resolve_overridable(sc_context *ctx, const sc_exports *ex, const sc_render_opts *o,
-                    const char *runtime, GError **error)
+resolve_overridable(sc_context *ctx,
+                    const sc_exports *ex,
+                    const sc_render_opts *o,
+                    const char *runtime,
+                    GError **error)
 {
   g_autoptr(GError) local = NULL;
   sc_values *v = sc_values_new_internal();
@@ -168,15 +173,19 @@ resolve_overridable(sc_context *ctx, const sc_exports *ex, const sc_render_opts 
   /* PIDFILE follows the final RUN_DIRECTORY unless something set it. */
   if (sc_values_get(v, "PIDFILE") == NULL) {
     g_autofree char *pidfile =
-        g_strdup_printf("%s/container-%s.pid", sc_values_get(v, "RUN_DIRECTORY"), o->name);
+      g_strdup_printf("%s/container-%s.pid", sc_values_get(v, "RUN_DIRECTORY"), o->name);
     sc_values_insert(v, "PIDFILE", pidfile, NULL);
   }
   return v;
 }
 
 static gboolean
-render_config(const sc_exports *ex, const sc_render_opts *o, const sc_values *v, char **out_config,
-              GPtrArray **out_sources, GError **error)
+render_config(const sc_exports *ex,
+              const sc_render_opts *o,
+              const sc_values *v,
+              char **out_config,
+              GPtrArray **out_sources,
+              GError **error)
 {
   g_autofree char *text = NULL;
   g_autofree char *label = NULL;
@@ -217,8 +226,12 @@ render_config(const sc_exports *ex, const sc_render_opts *o, const sc_values *v,
 }
 
 gboolean
-sc_render_internal(sc_context *ctx, const sc_exports *ex, const sc_render_opts *o, gboolean offline,
-                   sc_rendering **out_rendering, GError **error)
+sc_render_internal(sc_context *ctx,
+                   const sc_exports *ex,
+                   const sc_render_opts *o,
+                   gboolean offline,
+                   sc_rendering **out_rendering,
+                   GError **error)
 {
   GError *gerror = NULL;
   const char *runtime;
@@ -229,7 +242,7 @@ sc_render_internal(sc_context *ctx, const sc_exports *ex, const sc_render_opts *
   g_autofree char *gid = NULL;
   const char *unit_text;
   gsize unit_len;
-  ScExecDirectives exec = {0};
+  ScExecDirectives exec = { 0 };
   sc_rendering *r;
 
   if (o->name == NULL) {
@@ -253,15 +266,25 @@ sc_render_internal(sc_context *ctx, const sc_exports *ex, const sc_render_opts *
 
   for (size_t i = 0; i < sc_values_count(o->values); i++)
     if (sc_strv_has(sc_forced_variables, sc_values_key_at(o->values, i)))
-      sc_context_log(ctx, SC_LOG_WARNING, "--set %s ignored: %s is always computed",
-                     sc_values_key_at(o->values, i), sc_values_key_at(o->values, i));
+      sc_context_log(ctx,
+                     SC_LOG_WARNING,
+                     "--set %s ignored: %s is always computed",
+                     sc_values_key_at(o->values, i),
+                     sc_values_key_at(o->values, i));
 
   unit_text = ex->service_template.data ? g_bytes_get_data(ex->service_template.data, &unit_len)
                                         : sc_unit_default;
   if (ex->service_template.data == NULL)
     unit_len = strlen(sc_unit_default);
-  if (!sc_unit_exec_directives(runtime, has_pid_file, has_cgroup, unit_text, unit_len, o->name,
-                               sc_values_get(r->values, "PIDFILE"), &exec, &gerror))
+  if (!sc_unit_exec_directives(runtime,
+                               has_pid_file,
+                               has_cgroup,
+                               unit_text,
+                               unit_len,
+                               o->name,
+                               sc_values_get(r->values, "PIDFILE"),
+                               &exec,
+                               &gerror))
     goto fail;
   r->detached = exec.detached;
 
@@ -287,7 +310,7 @@ sc_render_internal(sc_context *ctx, const sc_exports *ex, const sc_render_opts *
     g_autofree char *label = ex->service_template.data ? label_for(ex, "service.template")
                                                        : g_strdup("built-in default unit");
     g_autofree char *unit =
-        sc_template_substitute(label, unit_text, unit_len, r->values, NULL, &gerror);
+      sc_template_substitute(label, unit_text, unit_len, r->values, NULL, &gerror);
     if (unit == NULL)
       goto fail;
     r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
@@ -303,8 +326,8 @@ sc_render_internal(sc_context *ctx, const sc_exports *ex, const sc_render_opts *
       if (len > 0)
         r->tmpfiles = g_steal_pointer(&text);
     } else {
-      g_autofree char *text = sc_tmpfiles_lines_for_missing(ctx, sources, getuid(), getgid(),
-                                                            &r->missing_sources, &gerror);
+      g_autofree char *text = sc_tmpfiles_lines_for_missing(
+        ctx, sources, getuid(), getgid(), &r->missing_sources, &gerror);
       if (text == NULL)
         goto fail;
       if (text[0] != '\0')
@@ -324,8 +347,11 @@ fail:
 }
 
 SC_API int
-sc_exports_render(sc_context *ctx, const sc_exports *ex, const sc_render_opts *o,
-                  sc_rendering **out_rendering, sc_error **error)
+sc_exports_render(sc_context *ctx,
+                  const sc_exports *ex,
+                  const sc_render_opts *o,
+                  sc_rendering **out_rendering,
+                  sc_error **error)
 {
   GError *gerror = NULL;
 
@@ -392,7 +418,12 @@ write_or_remove(int dirfd, const char *dir, const char *name, const char *text, 
   if (text != NULL)
     return sc_write_file_atomic(dirfd, dir, name, text, strlen(text), 0644, error);
   if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot remove the stale file: %s", dir, name,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s/%s: cannot remove the stale file: %s",
+                dir,
+                name,
                 g_strerror(errno));
     return FALSE;
   }
@@ -416,10 +447,10 @@ sc_rendering_write(const sc_rendering *r, const char *dir, sc_error **error)
     return sc_error_set(error, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
   unit_name = g_strdup_printf("%s.service", r->name);
   tmpfiles_name = g_strdup_printf("tmpfiles-%s.conf", r->name);
-  ok = sc_write_file_atomic(dirfd, dir, "config.json", r->config, strlen(r->config), 0644,
-                            &gerror) &&
-       write_or_remove(dirfd, dir, unit_name, r->unit, &gerror) &&
-       write_or_remove(dirfd, dir, tmpfiles_name, r->tmpfiles, &gerror);
+  ok =
+    sc_write_file_atomic(dirfd, dir, "config.json", r->config, strlen(r->config), 0644, &gerror) &&
+    write_or_remove(dirfd, dir, unit_name, r->unit, &gerror) &&
+    write_or_remove(dirfd, dir, tmpfiles_name, r->tmpfiles, &gerror);
   close(dirfd);
   if (!ok)
     return sc_error_propagate(error, gerror);

@@ -37,8 +37,10 @@ void sc_context_log(sc_context *ctx, int level, const char *format, ...) G_GNUC_
 /* The path of @path (absolute, as seen from the sysroot) on this machine. */
 char *sc_context_host_path(const sc_context *ctx, const char *path);
 gboolean sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error);
-gboolean sc_context_runtime_features(sc_context *ctx, gboolean *out_pid_file,
-                                     gboolean *out_systemd_cgroup, GError **error);
+gboolean sc_context_runtime_features(sc_context *ctx,
+                                     gboolean *out_pid_file,
+                                     gboolean *out_systemd_cgroup,
+                                     GError **error);
 gboolean sc_name_check(const char *name, GError **error);
 
 /* values.c */
@@ -48,17 +50,29 @@ sc_values *sc_values_new_internal(void);
 json_t *sc_values_to_json_object(const sc_values *values);
 
 /* template.c */
-char *sc_template_substitute(const char *label, const char *text, gsize length,
-                             const sc_values *values, gsize *out_length, GError **error);
+char *sc_template_substitute(const char *label,
+                             const char *text,
+                             gsize length,
+                             const sc_values *values,
+                             gsize *out_length,
+                             GError **error);
 /* Every variable of @text, in order of first use (the pointer array owns its strings). */
 GPtrArray *sc_template_scan(const char *label, const char *text, gsize length, GError **error);
 
 /* spec.c */
-gboolean sc_spec_check(const char *label, const char *json_text, gsize length,
-                       const char *remote_rootfs, GPtrArray **out_bind_sources, GError **error);
+gboolean sc_spec_check(const char *label,
+                       const char *json_text,
+                       gsize length,
+                       const char *remote_rootfs,
+                       GPtrArray **out_bind_sources,
+                       GError **error);
 extern const char sc_spec_default_config[];
-char *sc_tmpfiles_lines_for_missing(sc_context *ctx, GPtrArray *sources, gulong uid, gulong gid,
-                                    GPtrArray **out_missing, GError **error);
+char *sc_tmpfiles_lines_for_missing(sc_context *ctx,
+                                    GPtrArray *sources,
+                                    gulong uid,
+                                    gulong gid,
+                                    GPtrArray **out_missing,
+                                    GError **error);
 char *sc_capabilities_text(GError **error);
 
 /* unit.c */
@@ -68,16 +82,26 @@ typedef struct {
   gboolean detached;
 } ScExecDirectives;
 void sc_exec_directives_clear(ScExecDirectives *d);
-gboolean sc_unit_exec_directives(const char *runtime, gboolean has_pid_file, gboolean has_cgroup,
-                                 const char *unit_template, gsize length, const char *name,
-                                 const char *pidfile, ScExecDirectives *out, GError **error);
+gboolean sc_unit_exec_directives(const char *runtime,
+                                 gboolean has_pid_file,
+                                 gboolean has_cgroup,
+                                 const char *unit_template,
+                                 gsize length,
+                                 const char *name,
+                                 const char *pidfile,
+                                 ScExecDirectives *out,
+                                 GError **error);
 char *sc_unit_finish(const char *rendered, gboolean detached, const char *pidfile);
 
 /* render.c */
 /* @offline: lint's mode: a runtime that cannot be found or probed is
  * assumed to be runc at /usr/bin/runc instead of failing. */
-gboolean sc_render_internal(sc_context *ctx, const sc_exports *exports, const sc_render_opts *opts,
-                            gboolean offline, sc_rendering **out_rendering, GError **error);
+gboolean sc_render_internal(sc_context *ctx,
+                            const sc_exports *exports,
+                            const sc_render_opts *opts,
+                            gboolean offline,
+                            sc_rendering **out_rendering,
+                            GError **error);
 
 /* exports.c */
 typedef struct {
@@ -104,9 +128,17 @@ extern const char *const sc_host_variables[];
 gboolean sc_strv_has(const char *const *strv, const char *s);
 
 /* io.c */
-gboolean sc_write_file_atomic(int dirfd, const char *dirpath, const char *name, const char *data,
-                              gsize length, mode_t mode, GError **error);
-GBytes *sc_read_file_nofollow(int dirfd, const char *dirpath, const char *name, gboolean *out_exists,
+gboolean sc_write_file_atomic(int dirfd,
+                              const char *dirpath,
+                              const char *name,
+                              const char *data,
+                              gsize length,
+                              mode_t mode,
+                              GError **error);
+GBytes *sc_read_file_nofollow(int dirfd,
+                              const char *dirpath,
+                              const char *name,
+                              gboolean *out_exists,
                               GError **error);
 char *sc_json_dump(json_t *json, gboolean pretty);
 

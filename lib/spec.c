@@ -16,55 +16,55 @@
  * (system containers share the host network), with atomic's overrides:
  * read-only "rootfs", no terminal, args ["run.sh"]. */
 const char sc_spec_default_config[] =
-    "{\n"
-    "\t\"ociVersion\": \"1.0.2\",\n"
-    "\t\"process\": {\n"
-    "\t\t\"terminal\": false,\n"
-    "\t\t\"user\": {\"uid\": 0, \"gid\": 0},\n"
-    "\t\t\"args\": [\"run.sh\"],\n"
-    "\t\t\"env\": [\n"
-    "\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
-    "\t\t\t\"TERM=xterm\"\n"
-    "\t\t],\n"
-    "\t\t\"cwd\": \"/\",\n"
-    "\t\t\"capabilities\": {\n"
-    "\t\t\t\"bounding\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
-    "\t\t\t\"effective\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
-    "\t\t\t\"permitted\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
-    "\t\t\t\"ambient\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]\n"
-    "\t\t},\n"
-    "\t\t\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}],\n"
-    "\t\t\"noNewPrivileges\": true\n"
-    "\t},\n"
-    "\t\"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
-    "\t\"hostname\": \"runc\",\n"
-    "\t\"mounts\": [\n"
-    "\t\t{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
-    "\t\t{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
-    "\t\t \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},\n"
-    "\t\t{\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\",\n"
-    "\t\t \"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\", "
-    "\"gid=5\"]},\n"
-    "\t\t{\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\",\n"
-    "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\"]},\n"
-    "\t\t{\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\",\n"
-    "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},\n"
-    "\t\t{\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
-    "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]},\n"
-    "\t\t{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\",\n"
-    "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\"]}\n"
-    "\t],\n"
-    "\t\"linux\": {\n"
-    "\t\t\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},\n"
-    "\t\t\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, "
-    "{\"type\": \"mount\"}],\n"
-    "\t\t\"maskedPaths\": [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\",\n"
-    "\t\t\t\"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\",\n"
-    "\t\t\t\"/proc/sched_debug\", \"/sys/firmware\", \"/proc/scsi\"],\n"
-    "\t\t\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\",\n"
-    "\t\t\t\"/proc/sysrq-trigger\"]\n"
-    "\t}\n"
-    "}\n";
+  "{\n"
+  "\t\"ociVersion\": \"1.0.2\",\n"
+  "\t\"process\": {\n"
+  "\t\t\"terminal\": false,\n"
+  "\t\t\"user\": {\"uid\": 0, \"gid\": 0},\n"
+  "\t\t\"args\": [\"run.sh\"],\n"
+  "\t\t\"env\": [\n"
+  "\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
+  "\t\t\t\"TERM=xterm\"\n"
+  "\t\t],\n"
+  "\t\t\"cwd\": \"/\",\n"
+  "\t\t\"capabilities\": {\n"
+  "\t\t\t\"bounding\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+  "\t\t\t\"effective\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+  "\t\t\t\"permitted\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+  "\t\t\t\"ambient\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]\n"
+  "\t\t},\n"
+  "\t\t\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}],\n"
+  "\t\t\"noNewPrivileges\": true\n"
+  "\t},\n"
+  "\t\"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+  "\t\"hostname\": \"runc\",\n"
+  "\t\"mounts\": [\n"
+  "\t\t{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
+  "\t\t{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
+  "\t\t \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},\n"
+  "\t\t{\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\",\n"
+  "\t\t \"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\", "
+  "\"gid=5\"]},\n"
+  "\t\t{\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\",\n"
+  "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\"]},\n"
+  "\t\t{\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\",\n"
+  "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},\n"
+  "\t\t{\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
+  "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]},\n"
+  "\t\t{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\",\n"
+  "\t\t \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\"]}\n"
+  "\t],\n"
+  "\t\"linux\": {\n"
+  "\t\t\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},\n"
+  "\t\t\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, "
+  "{\"type\": \"mount\"}],\n"
+  "\t\t\"maskedPaths\": [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\",\n"
+  "\t\t\t\"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\",\n"
+  "\t\t\t\"/proc/sched_debug\", \"/sys/firmware\", \"/proc/scsi\"],\n"
+  "\t\t\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\",\n"
+  "\t\t\t\"/proc/sysrq-trigger\"]\n"
+  "\t}\n"
+  "}\n";
 
 static const char *
 label_or_default(const char *label)
@@ -72,8 +72,8 @@ label_or_default(const char *label)
   return label ? label : "config.json";
 }
 
-static gboolean
-fail(GError **error, const char *label, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static gboolean fail(GError **error, const char *label, const char *format, ...)
+  G_GNUC_PRINTF(3, 4);
 
 static gboolean
 fail(GError **error, const char *label, const char *format, ...)
@@ -96,7 +96,9 @@ is_string_array(json_t *a)
 
   if (!json_is_array(a))
     return FALSE;
-  json_array_foreach(a, i, item) if (!json_is_string(item)) return FALSE;
+  json_array_foreach (a, i, item)
+    if (!json_is_string(item))
+      return FALSE;
   return TRUE;
 }
 
@@ -113,15 +115,20 @@ mount_is_bind(json_t *mount)
   if (json_is_string(type) && strstr(json_string_value(type), "bind") != NULL)
     return TRUE;
   if (json_is_array(options))
-    json_array_foreach(options, i, opt) if (json_is_string(opt) &&
-                                            (strcmp(json_string_value(opt), "bind") == 0 ||
-                                             strcmp(json_string_value(opt), "rbind") == 0)) return TRUE;
+    json_array_foreach (options, i, opt)
+      if (json_is_string(opt) && (strcmp(json_string_value(opt), "bind") == 0 ||
+                                  strcmp(json_string_value(opt), "rbind") == 0))
+        return TRUE;
   return FALSE;
 }
 
 gboolean
-sc_spec_check(const char *label, const char *json_text, gsize length, const char *remote_rootfs,
-              GPtrArray **out_bind_sources, GError **error)
+sc_spec_check(const char *label,
+              const char *json_text,
+              gsize length,
+              const char *remote_rootfs,
+              GPtrArray **out_bind_sources,
+              GError **error)
 {
   json_error_t jerr;
   json_t *doc;
@@ -131,8 +138,8 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
 
   doc = json_loadb(json_text, length, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
-    return fail(error, label, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                jerr.text);
+    return fail(
+      error, label, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
   if (!json_is_object(doc)) {
     fail(error, label, "the document must be a JSON object");
     goto out;
@@ -140,13 +147,15 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
 
   root = json_object_get(doc, "root");
   if (!json_is_object(root)) {
-    fail(error, label,
+    fail(error,
+         label,
          "'root' is missing or not an object: a system container needs "
          "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
     goto out;
   }
   if (!json_is_true(json_object_get(root, "readonly"))) {
-    fail(error, label,
+    fail(error,
+         label,
          "root.readonly must be true: only read-only images are supported (the rootfs shares "
          "its files with the image store)");
     goto out;
@@ -158,8 +167,11 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
   }
   if (remote_rootfs != NULL) {
     if (strcmp(json_string_value(v), remote_rootfs) != 0) {
-      fail(error, label, "root.path is '%s'; for a remote rootfs it must be '%s'",
-           json_string_value(v), remote_rootfs);
+      fail(error,
+           label,
+           "root.path is '%s'; for a remote rootfs it must be '%s'",
+           json_string_value(v),
+           remote_rootfs);
       goto out;
     }
   } else if (strcmp(json_string_value(v), "rootfs") != 0) {
@@ -174,7 +186,8 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
   }
   v = json_object_get(process, "terminal");
   if (v != NULL && !json_is_false(v)) {
-    fail(error, label,
+    fail(error,
+         label,
          "process.terminal must be false: a system container runs under systemd, without a "
          "terminal");
     goto out;
@@ -186,7 +199,8 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
   }
   v = json_object_get(process, "capabilities");
   if (v != NULL && !json_is_object(v)) {
-    fail(error, label,
+    fail(error,
+         label,
          "process.capabilities must be an object with bounding, effective, inheritable, "
          "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
          "current runtimes refuse it)");
@@ -201,8 +215,7 @@ sc_spec_check(const char *label, const char *json_text, gsize length, const char
   if (mounts != NULL) {
     size_t i;
     json_t *m;
-    json_array_foreach(mounts, i, m)
-    {
+    json_array_foreach (mounts, i, m) {
       json_t *src;
       if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination"))) {
         fail(error, label, "mounts[%zu] must be an object with a string 'destination'", i);
@@ -232,15 +245,19 @@ out:
 }
 
 SC_API int
-sc_spec_validate(const char *label, const char *json_text, size_t length, const char *remote_rootfs,
-                 char ***out_bind_sources, sc_error **error)
+sc_spec_validate(const char *label,
+                 const char *json_text,
+                 size_t length,
+                 const char *remote_rootfs,
+                 char ***out_bind_sources,
+                 sc_error **error)
 {
   GError *gerror = NULL;
   GPtrArray *sources = NULL;
 
   SC_CHECK_ARG(json_text != NULL, error);
-  if (!sc_spec_check(label, json_text, length, remote_rootfs, out_bind_sources ? &sources : NULL,
-                     &gerror))
+  if (!sc_spec_check(
+        label, json_text, length, remote_rootfs, out_bind_sources ? &sources : NULL, &gerror))
     return sc_error_propagate(error, gerror);
   if (out_bind_sources) {
     g_ptr_array_add(sources, NULL);
@@ -286,8 +303,12 @@ append_tmpfiles_path(GString *out, const char *path)
 }
 
 char *
-sc_tmpfiles_lines_for_missing(sc_context *ctx, GPtrArray *sources, gulong uid, gulong gid,
-                              GPtrArray **out_missing, GError **error)
+sc_tmpfiles_lines_for_missing(sc_context *ctx,
+                              GPtrArray *sources,
+                              gulong uid,
+                              gulong gid,
+                              GPtrArray **out_missing,
+                              GError **error)
 {
   GString *out = g_string_new(NULL);
   g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
@@ -317,8 +338,12 @@ sc_tmpfiles_lines_for_missing(sc_context *ctx, GPtrArray *sources, gulong uid, g
 }
 
 SC_API int
-sc_tmpfiles_missing_sources(sc_context *ctx, const char *const *sources, unsigned long uid,
-                            unsigned long gid, char **out_text, sc_error **error)
+sc_tmpfiles_missing_sources(sc_context *ctx,
+                            const char *const *sources,
+                            unsigned long uid,
+                            unsigned long gid,
+                            char **out_text,
+                            sc_error **error)
 {
   g_autoptr(GPtrArray) arr = g_ptr_array_new();
   GError *gerror = NULL;

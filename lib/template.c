@@ -82,10 +82,14 @@ set_invalid(GError **error, const char *label, const char *text, gsize dollar)
   gsize line, col;
 
   position(text, dollar, &line, &col);
-  g_set_error(error, SC_ERROR, SC_ETEMPLATE,
+  g_set_error(error,
+              SC_ERROR,
+              SC_ETEMPLATE,
               "template '%s': invalid placeholder at line %zu, col %zu: '$' must be followed by "
               "'$', a variable name or '{name}' (write '$$' for a literal '$')",
-              label_or_default(label), line, col);
+              label_or_default(label),
+              line,
+              col);
 }
 
 /* Parses the placeholder at text[dollar] == '$'. Returns FALSE for an
@@ -93,8 +97,12 @@ set_invalid(GError **error, const char *label, const char *text, gsize dollar)
  * (*out_name, *out_name_len) is the identifier, or *out_name is NULL for
  * "$$". */
 static gboolean
-parse_placeholder(const char *text, gsize length, gsize dollar, const char **out_name,
-                  gsize *out_name_len, gsize *out_end)
+parse_placeholder(const char *text,
+                  gsize length,
+                  gsize dollar,
+                  const char **out_name,
+                  gsize *out_name_len,
+                  gsize *out_end)
 {
   gsize n = dollar + 1;
 
@@ -127,8 +135,12 @@ parse_placeholder(const char *text, gsize length, gsize dollar, const char **out
 }
 
 char *
-sc_template_substitute(const char *label, const char *text, gsize length, const sc_values *values,
-                       gsize *out_length, GError **error)
+sc_template_substitute(const char *label,
+                       const char *text,
+                       gsize length,
+                       const sc_values *values,
+                       gsize *out_length,
+                       GError **error)
 {
   g_autoptr(GString) out = g_string_sized_new(length + 256);
   gsize pos = 0;
@@ -154,10 +166,16 @@ sc_template_substitute(const char *label, const char *text, gsize length, const 
       if (value == NULL) {
         gsize line, col;
         position(text, dollar, &line, &col);
-        g_set_error(error, SC_ERROR, SC_ETEMPLATE,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_ETEMPLATE,
                     "template '%s': variable '%s' at line %zu, col %zu is not defined (give it "
                     "with --set %s=VALUE, or a default in manifest.json defaultValues)",
-                    label_or_default(label), key, line, col, key);
+                    label_or_default(label),
+                    key,
+                    line,
+                    col,
+                    key);
         return NULL;
       }
       g_string_append(out, value);
@@ -204,8 +222,13 @@ sc_template_scan(const char *label, const char *text, gsize length, GError **err
 }
 
 SC_API int
-sc_template_render(const char *label, const char *text, size_t length, const sc_values *values,
-                   char **out_text, size_t *out_length, sc_error **error)
+sc_template_render(const char *label,
+                   const char *text,
+                   size_t length,
+                   const sc_values *values,
+                   char **out_text,
+                   size_t *out_length,
+                   sc_error **error)
 {
   GError *gerror = NULL;
   char *result;
@@ -222,7 +245,10 @@ sc_template_render(const char *label, const char *text, size_t length, const sc_
 }
 
 SC_API int
-sc_template_variables(const char *label, const char *text, size_t length, char ***out_names,
+sc_template_variables(const char *label,
+                      const char *text,
+                      size_t length,
+                      char ***out_names,
                       sc_error **error)
 {
   GError *gerror = NULL;

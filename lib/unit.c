@@ -41,8 +41,11 @@ sc_exec_directives_clear(ScExecDirectives *d)
 }
 
 /* Calls @func for each "Key=Value" line of the [Service] section. */
-typedef gboolean (*ServiceLineFunc)(const char *key, gsize key_len, const char *value,
-                                    gsize value_len, gpointer data);
+typedef gboolean (*ServiceLineFunc)(const char *key,
+                                    gsize key_len,
+                                    const char *value,
+                                    gsize value_len,
+                                    gpointer data);
 
 static void
 foreach_service_line(const char *text, gsize length, ServiceLineFunc func, gpointer data)
@@ -99,7 +102,7 @@ find_key_cb(const char *key, gsize key_len, const char *value, gsize value_len, 
 static gboolean
 service_get(const char *text, gsize length, const char *key, char **out_value)
 {
-  FindKey f = {key, FALSE, NULL};
+  FindKey f = { key, FALSE, NULL };
 
   foreach_service_line(text, length, find_key_cb, &f);
   if (out_value)
@@ -122,9 +125,15 @@ unit_word_ok(const char *s)
 }
 
 gboolean
-sc_unit_exec_directives(const char *runtime, gboolean has_pid_file, gboolean has_cgroup,
-                        const char *unit_template, gsize length, const char *name,
-                        const char *pidfile, ScExecDirectives *out, GError **error)
+sc_unit_exec_directives(const char *runtime,
+                        gboolean has_pid_file,
+                        gboolean has_cgroup,
+                        const char *unit_template,
+                        gsize length,
+                        const char *name,
+                        const char *pidfile,
+                        ScExecDirectives *out,
+                        GError **error)
 {
   gboolean wants_detach = FALSE;
   const char *cgroup;
@@ -152,7 +161,9 @@ sc_unit_exec_directives(const char *runtime, gboolean has_pid_file, gboolean has
   cgroup = has_cgroup ? " --systemd-cgroup" : "";
   if (wants_detach && has_pid_file) {
     if (pidfile == NULL || pidfile[0] != '/' || !unit_word_ok(pidfile)) {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "PIDFILE '%s' must be an absolute path without whitespace, quotes, '\\', '%%', "
                   "'$' or ';' (it is written into ExecStart= and PIDFile=)",
                   pidfile ? pidfile : "");

@@ -18,12 +18,19 @@ struct sc_values {
 };
 
 const char *const sc_forced_variables[] = {
-    "DESTDIR",  "NAME",     "EXEC_START", "EXEC_STOP", "EXEC_STARTPRE", "EXEC_STOPPOST",
-    "HOST_UID", "HOST_GID", "IMAGE_ID",   "IMAGE_NAME", NULL};
+  "DESTDIR",  "NAME",     "EXEC_START", "EXEC_STOP", "EXEC_STARTPRE", "EXEC_STOPPOST", "HOST_UID",
+  "HOST_GID", "IMAGE_ID", "IMAGE_NAME", NULL
+};
 
-const char *const sc_host_variables[] = {
-    "RUN_DIRECTORY", "STATE_DIRECTORY", "CONF_DIRECTORY", "PIDFILE", "UUID",
-    "ALL_PROCESS_CAPABILITIES", "RUNTIME", "ATOMIC", NULL};
+const char *const sc_host_variables[] = { "RUN_DIRECTORY",
+                                          "STATE_DIRECTORY",
+                                          "CONF_DIRECTORY",
+                                          "PIDFILE",
+                                          "UUID",
+                                          "ALL_PROCESS_CAPABILITIES",
+                                          "RUNTIME",
+                                          "ATOMIC",
+                                          NULL };
 
 gboolean
 sc_strv_has(const char *const *strv, const char *s)
@@ -92,8 +99,11 @@ sc_values_insert(sc_values *values, const char *key, const char *value, GError *
 
   if (!sc_values_is_identifier(key, strlen(key))) {
     g_autofree char *shown = g_strescape(key, NULL);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "variable name '%s' is not valid: it must match [_A-Za-z][_A-Za-z0-9]*", shown);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "variable name '%s' is not valid: it must match [_A-Za-z][_A-Za-z0-9]*",
+                shown);
     return FALSE;
   }
   if (!g_utf8_validate(value, -1, NULL)) {
@@ -106,7 +116,7 @@ sc_values_insert(sc_values *values, const char *key, const char *value, GError *
     g_free(e->value);
     e->value = g_strdup(value);
   } else {
-    Entry e = {g_strdup(key), g_strdup(value)};
+    Entry e = { g_strdup(key), g_strdup(value) };
     g_array_insert_val(values->entries, i, e);
   }
   return TRUE;
@@ -138,7 +148,7 @@ sc_values_copy(const sc_values *values, sc_values **out_values, sc_error **error
   copy = sc_values_new_internal();
   for (guint i = 0; i < values->entries->len; i++) {
     const Entry *e = &g_array_index(values->entries, Entry, i);
-    Entry c = {g_strdup(e->key), g_strdup(e->value)};
+    Entry c = { g_strdup(e->key), g_strdup(e->value) };
     g_array_append_val(copy->entries, c);
   }
   *out_values = copy;
@@ -238,17 +248,47 @@ sc_values_to_json(const sc_values *values, char **out_json, sc_error **error)
 
 /* Kernel numbering order (include/uapi/linux/capability.h). */
 static const char *const cap_names[] = {
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
 };
 
 char *
@@ -266,8 +306,11 @@ sc_capabilities_text(GError **error)
   }
   last = g_ascii_strtoll(contents, &end, 10);
   if (end == contents || last < 0 || last > 63) {
-    g_set_error(error, SC_ERROR, SC_EIO,
-                "/proc/sys/kernel/cap_last_cap: unexpected content '%s'", g_strchomp(contents));
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "/proc/sys/kernel/cap_last_cap: unexpected content '%s'",
+                g_strchomp(contents));
     return NULL;
   }
   if (last >= (gint64)G_N_ELEMENTS(cap_names))

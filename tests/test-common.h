@@ -26,7 +26,7 @@ tc_mkdtemp(void)
 static inline void
 tc_rm_rf(const char *dir)
 {
-  char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+  char *argv[] = { "rm", "-rf", (char *)dir, NULL };
   g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
@@ -67,13 +67,14 @@ tc_data_dir(void)
     ck_assert_ptr_nonnull(err);                                                                    \
     ck_assert_int_eq(sc_error_code(err), (code));                                                  \
     ck_assert_msg(strstr(sc_error_message(err), (needle)) != NULL,                                 \
-                  "message '%s' lacks '%s'", sc_error_message(err), (needle));                     \
+                  "message '%s' lacks '%s'",                                                       \
+                  sc_error_message(err),                                                           \
+                  (needle));                                                                       \
     sc_error_free(err);                                                                            \
     err = NULL;                                                                                    \
   } while (0)
 
-#define tc_assert_ok(r, err)                                                                       \
-  ck_assert_msg((r) == SC_OK, "failed: %s", sc_error_message(err))
+#define tc_assert_ok(r, err) ck_assert_msg((r) == SC_OK, "failed: %s", sc_error_message(err))
 
 static inline int
 tc_run(Suite *s)

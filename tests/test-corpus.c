@@ -19,14 +19,14 @@ typedef struct {
 } Defect;
 
 static const Defect defects[] = {
-    /* runtime-spec before 1.0.0-rc5: an array of capabilities, which
-     * current runc cannot unmarshal (fixed by the unmerged PR #176, which
-     * historical/qemu-guest-agent-pr176 holds). */
-    {"qemu-guest-agent", SC_ESPEC, "process.capabilities must be an object"},
+  /* runtime-spec before 1.0.0-rc5: an array of capabilities, which
+   * current runc cannot unmarshal (fixed by the unmerged PR #176, which
+   * historical/qemu-guest-agent-pr176 holds). */
+  { "qemu-guest-agent", SC_ESPEC, "process.capabilities must be an object" },
 };
 
 /* Plain base images (FROM parents of kubernetes-*): no exports. */
-static const char *const not_system_containers[] = {"kubernetes-master", "kubernetes-node", NULL};
+static const char *const not_system_containers[] = { "kubernetes-master", "kubernetes-node", NULL };
 
 static const char *corpus;
 
@@ -46,10 +46,10 @@ verify_unit(const char *dir, const char *name, const char *image)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   int status = 0;
-  const char *argv[] = {"systemd-analyze", "verify", unit, NULL};
+  const char *argv[] = { "systemd-analyze", "verify", unit, NULL };
 
-  ck_assert(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                         &status, NULL));
+  ck_assert(g_spawn_sync(
+    dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, NULL));
   /* azure's unit runs the host's /usr/bin/python, not the container: it
    * verifies only where that exists. */
   if (strcmp(image, "azure") == 0 && !g_file_test("/usr/bin/python", G_FILE_TEST_EXISTS)) {
@@ -57,8 +57,8 @@ verify_unit(const char *dir, const char *name, const char *image)
     ck_assert_msg(strstr(err, "Command /usr/bin/python is not executable") != NULL, "%s", err);
     return;
   }
-  ck_assert_msg(g_spawn_check_wait_status(status, NULL), "%s: systemd-analyze verify: %s%s",
-                image, out, err);
+  ck_assert_msg(
+    g_spawn_check_wait_status(status, NULL), "%s: systemd-analyze verify: %s%s", image, out, err);
 }
 
 static int
@@ -78,15 +78,18 @@ render_image(sc_context *ctx, const char *dir, const char *image, const char *sc
   rc = sc_exports_render(ctx, ex, o, &r, &err);
   if (defect) {
     ck_assert_msg(rc == defect->code, "%s: expected code %d, got %d", image, defect->code, rc);
-    ck_assert_msg(strstr(sc_error_message(err), defect->message) != NULL, "%s: %s", image,
+    ck_assert_msg(strstr(sc_error_message(err), defect->message) != NULL,
+                  "%s: %s",
+                  image,
                   sc_error_message(err));
     sc_error_free(err);
   } else {
     ck_assert_msg(rc == SC_OK, "%s: %s", image, sc_error_message(err));
     /* Rendered output is valid for the runtime. */
-    ck_assert_int_eq(sc_spec_validate(image, sc_rendering_get_config(r),
-                                      strlen(sc_rendering_get_config(r)), NULL, NULL, NULL),
-                     SC_OK);
+    ck_assert_int_eq(
+      sc_spec_validate(
+        image, sc_rendering_get_config(r), strlen(sc_rendering_get_config(r)), NULL, NULL, NULL),
+      SC_OK);
     ck_assert_int_eq(sc_rendering_write(r, out, NULL), SC_OK);
     if (sc_rendering_get_unit(r))
       verify_unit(out, image, image);
@@ -113,8 +116,7 @@ START_TEST(test_every_image)
   ck_assert_int_eq(sc_context_set_sysroot(ctx, scratch, NULL), SC_OK);
   while ((image = g_dir_read_name(d)) != NULL) {
     g_autofree char *dir = g_build_filename(images, image, NULL);
-    if (!g_file_test(dir, G_FILE_TEST_IS_DIR) ||
-        g_strv_contains(not_system_containers, image))
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR) || g_strv_contains(not_system_containers, image))
       continue;
     if (render_image(ctx, dir, image, scratch) == SC_OK)
       rendered++;
@@ -133,7 +135,7 @@ END_TEST
 START_TEST(test_etcd_exact_output)
 {
   g_autofree char *dir =
-      g_build_filename(corpus, "atomic-system-containers", "images", "etcd", NULL);
+    g_build_filename(corpus, "atomic-system-containers", "images", "etcd", NULL);
   g_autofree char *scratch = tc_mkdtemp();
   sc_context *ctx = NULL;
   sc_exports *ex = NULL;
@@ -156,15 +158,19 @@ START_TEST(test_etcd_exact_output)
                          "Restart=on-failure\n"
                          "WorkingDirectory=/var/lib/containers/atomic/etcd.0\n"
                          "RuntimeDirectory=etcd\n\n[Install]\nWantedBy=multi-user.target\n",
-                         runc, runc);
+                         runc,
+                         runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), unit);
-  tmpfiles = g_strdup_printf(
-      "d    /var/lib/etcd                0700 %u %u - -\n"
-      "d    /var/lib/etcd/etcd.etcd   0700 %u %u - -\n"
-      "Z    /var/lib/etcd/etcd.etcd   0700 %u %u - -\n"
-      "d    /run/etcd               -        -           -       - -\n",
-      (unsigned)getuid(), (unsigned)getgid(), (unsigned)getuid(), (unsigned)getgid(),
-      (unsigned)getuid(), (unsigned)getgid());
+  tmpfiles = g_strdup_printf("d    /var/lib/etcd                0700 %u %u - -\n"
+                             "d    /var/lib/etcd/etcd.etcd   0700 %u %u - -\n"
+                             "Z    /var/lib/etcd/etcd.etcd   0700 %u %u - -\n"
+                             "d    /run/etcd               -        -           -       - -\n",
+                             (unsigned)getuid(),
+                             (unsigned)getgid(),
+                             (unsigned)getuid(),
+                             (unsigned)getgid(),
+                             (unsigned)getuid(),
+                             (unsigned)getgid());
   ck_assert_str_eq(sc_rendering_get_tmpfiles(r), tmpfiles);
   /* $ADDTL_MOUNTS (empty) inside the mounts array still gives valid JSON,
    * and the manifest's CONF_DIRECTORY counts. */
@@ -180,8 +186,8 @@ END_TEST
 
 START_TEST(test_qemu_fixed_by_pr176)
 {
-  g_autofree char *dir = g_build_filename(corpus, "atomic-system-containers", "historical",
-                                          "qemu-guest-agent-pr176", NULL);
+  g_autofree char *dir = g_build_filename(
+    corpus, "atomic-system-containers", "historical", "qemu-guest-agent-pr176", NULL);
   g_autofree char *scratch = tc_mkdtemp();
   sc_context *ctx = NULL;
 

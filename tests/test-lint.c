@@ -49,10 +49,11 @@ lint_summary(const char *dir, int *out_errors)
   doc = json_loads(json, 0, NULL);
   ck_assert_ptr_nonnull(doc);
   ck_assert_int_eq(json_integer_value(json_object_get(doc, "schema")), 1);
-  json_array_foreach(json_object_get(doc, "findings"), i, f)
-      g_ptr_array_add(lines, g_strdup_printf("%s %s",
-                                             json_string_value(json_object_get(f, "severity")),
-                                             json_string_value(json_object_get(f, "check"))));
+  json_array_foreach (json_object_get(doc, "findings"), i, f)
+    g_ptr_array_add(lines,
+                    g_strdup_printf("%s %s",
+                                    json_string_value(json_object_get(f, "severity")),
+                                    json_string_value(json_object_get(f, "check"))));
   ck_assert_int_eq(json_integer_value(json_object_get(doc, "errors")), *out_errors);
   ck_assert_int_eq(json_integer_value(json_object_get(doc, "warnings")), warnings);
   g_ptr_array_sort(lines, cmp_str);
@@ -69,10 +70,10 @@ lint_summary(const char *dir, int *out_errors)
 }
 
 static const char good_config[] =
-    "{\"process\": {\"terminal\": false, \"args\": [\"/bin/run\"]},\n"
-    " \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
-    " \"mounts\": [{\"destination\": \"/d\", \"type\": \"bind\", \"source\": "
-    "\"${STATE_DIRECTORY}/$NAME\", \"options\": [\"rbind\"]}]}\n";
+  "{\"process\": {\"terminal\": false, \"args\": [\"/bin/run\"]},\n"
+  " \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+  " \"mounts\": [{\"destination\": \"/d\", \"type\": \"bind\", \"source\": "
+  "\"${STATE_DIRECTORY}/$NAME\", \"options\": [\"rbind\"]}]}\n";
 static const char good_service[] = "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\n"
                                    "WorkingDirectory=$DESTDIR\n";
 
@@ -95,11 +96,14 @@ START_TEST(test_errors)
   int errors = -1;
   g_autofree char *summary = NULL;
 
-  tc_write(tmp, "config.json.template",
+  tc_write(tmp,
+           "config.json.template",
            "{\"process\": {\"terminal\": false, \"args\": [\"$CMD\"]},\n"
            " \"root\": {\"path\": \"rootfs\", \"readonly\": true}}\n");
-  tc_write(tmp, "service.template", "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP $1\n"
-                                    "WorkingDirectory=$DESTDIR\n");
+  tc_write(tmp,
+           "service.template",
+           "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP $1\n"
+           "WorkingDirectory=$DESTDIR\n");
   tc_write(tmp, "manifest.json", "{}");
   summary = lint_summary(tmp, &errors);
   ck_assert_str_eq(summary, "error template-syntax\nerror undefined-variable\n");
@@ -112,26 +116,31 @@ START_TEST(test_config_errors_and_warnings)
   int errors = -1;
   g_autofree char *summary = NULL;
 
-  tc_write(tmp, "config.json.template",
-           "{\"process\": {\"args\": [\"/bin/run\"]},\n"
-           " \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
-           " \"linux\": {\"selinuxProcessLabel\": \"x\"},\n"
-           " \"mounts\": [{\"destination\": \"/a\", \"type\": \"rbind\", \"source\": \"/var/lib/a\"},"
-           "{\"destination\": \"/b\", \"type\": \"bind\", \"source\": \"/run/b\"}]}\n");
-  tc_write(tmp, "service.template", "[Service]\nExecStart=/bin/true\nExecStop=/bin/false\n"
-                                    "WorkingDirectory=/\n");
+  tc_write(
+    tmp,
+    "config.json.template",
+    "{\"process\": {\"args\": [\"/bin/run\"]},\n"
+    " \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+    " \"linux\": {\"selinuxProcessLabel\": \"x\"},\n"
+    " \"mounts\": [{\"destination\": \"/a\", \"type\": \"rbind\", \"source\": \"/var/lib/a\"},"
+    "{\"destination\": \"/b\", \"type\": \"bind\", \"source\": \"/run/b\"}]}\n");
+  tc_write(tmp,
+           "service.template",
+           "[Service]\nExecStart=/bin/true\nExecStop=/bin/false\n"
+           "WorkingDirectory=/\n");
   tc_write(tmp, "manifest.json", "{\"defaultValues\": {\"UNUSED\": \"x\"}, \"extra\": 1}");
   summary = lint_summary(tmp, &errors);
-  ck_assert_str_eq(summary, "error mount-type-rbind\n"
-                            "error selinux-process-label\n"
-                            "warning default-unused\n"
-                            "warning manifest-unknown-key\n"
-                            "warning mount-run-directory\n"
-                            "warning mount-state-directory\n"
-                            "warning process-terminal\n"
-                            "warning service-exec-start\n"
-                            "warning service-exec-stop\n"
-                            "warning service-working-directory\n");
+  ck_assert_str_eq(summary,
+                   "error mount-type-rbind\n"
+                   "error selinux-process-label\n"
+                   "warning default-unused\n"
+                   "warning manifest-unknown-key\n"
+                   "warning mount-run-directory\n"
+                   "warning mount-state-directory\n"
+                   "warning process-terminal\n"
+                   "warning service-exec-start\n"
+                   "warning service-exec-stop\n"
+                   "warning service-working-directory\n");
   ck_assert_int_eq(errors, 2);
 }
 END_TEST
@@ -158,7 +167,8 @@ START_TEST(test_plain_config_json_allowed)
   int errors = -1;
   g_autofree char *summary = NULL;
 
-  tc_write(tmp, "config.json",
+  tc_write(tmp,
+           "config.json",
            "{\"process\": {\"terminal\": false, \"args\": [\"/x\"]}, \"root\": {\"path\": "
            "\"rootfs\", \"readonly\": true}}");
   tc_write(tmp, "service.template", good_service);
@@ -177,7 +187,8 @@ START_TEST(test_dockerfile_checks)
   tc_write(tmp, "service.template", good_service);
   tc_write(tmp, "tmpfiles.template", "d /run/$NAME - - - - -\n");
   tc_write(tmp, "manifest.json", "{}");
-  tc_write(tmp, "Dockerfile",
+  tc_write(tmp,
+           "Dockerfile",
            "FROM fedora\n"
            "# a comment with MAINTAINER in it\n"
            "MAINTAINER someone\n"
@@ -187,12 +198,13 @@ START_TEST(test_dockerfile_checks)
            "COPY service.template /exports\n"
            "COPY manifest.json /exports/\n");
   summary = lint_summary(tmp, &errors);
-  ck_assert_str_eq(summary, "warning dockerfile-add\n"
-                            "warning dockerfile-export-dir\n"
-                            "warning dockerfile-exports-slash\n"
-                            "warning dockerfile-maintainer\n"
-                            "warning dockerfile-nodocs\n"
-                            "warning dockerfile-not-copied\n");
+  ck_assert_str_eq(summary,
+                   "warning dockerfile-add\n"
+                   "warning dockerfile-export-dir\n"
+                   "warning dockerfile-exports-slash\n"
+                   "warning dockerfile-maintainer\n"
+                   "warning dockerfile-nodocs\n"
+                   "warning dockerfile-not-copied\n");
   ck_assert_int_eq(errors, 0);
 }
 END_TEST
@@ -216,30 +228,30 @@ START_TEST(test_corpus_matches_reference_linter)
   static const struct {
     const char *image, *summary;
   } expected[] = {
-      {"etcd", ""},
-      {"docker-centos", ""},
-      {"flannel", ""},
-      {"hello-world", ""},
-      {"kubernetes-kubelet", ""},
-      {"docker-fedora", "warning mount-run-directory\n"},
-      {"net-snmp", "warning mount-state-directory\n"},
-      {"kubernetes-proxy", "warning manifest-missing\nwarning mount-run-directory\n"},
-      {"kubeadm", "warning manifest-missing\nwarning mount-run-directory\n"
-                  "warning mount-state-directory\nwarning mount-state-directory\n"},
-      {"buildah-fedora", "warning manifest-missing\nwarning service-missing\n"},
-      {"kubernetes-apiserver", "warning manifest-missing\n"},
-      {"qemu-guest-agent", "error render\nwarning manifest-missing\n"},
+    { "etcd", "" },
+    { "docker-centos", "" },
+    { "flannel", "" },
+    { "hello-world", "" },
+    { "kubernetes-kubelet", "" },
+    { "docker-fedora", "warning mount-run-directory\n" },
+    { "net-snmp", "warning mount-state-directory\n" },
+    { "kubernetes-proxy", "warning manifest-missing\nwarning mount-run-directory\n" },
+    { "kubeadm",
+      "warning manifest-missing\nwarning mount-run-directory\n"
+      "warning mount-state-directory\nwarning mount-state-directory\n" },
+    { "buildah-fedora", "warning manifest-missing\nwarning service-missing\n" },
+    { "kubernetes-apiserver", "warning manifest-missing\n" },
+    { "qemu-guest-agent", "error render\nwarning manifest-missing\n" },
   };
 
   if (corpus == NULL || !g_file_test(corpus, G_FILE_TEST_IS_DIR))
     return; /* the corpus is optional; test-corpus reports the skip */
   for (guint i = 0; i < G_N_ELEMENTS(expected); i++) {
-    g_autofree char *dir = g_build_filename(corpus, "atomic-system-containers", "images",
-                                            expected[i].image, NULL);
+    g_autofree char *dir =
+      g_build_filename(corpus, "atomic-system-containers", "images", expected[i].image, NULL);
     int errors = -1;
     g_autofree char *summary = lint_summary(dir, &errors);
-    ck_assert_msg(strcmp(summary, expected[i].summary) == 0, "%s:\n%s", expected[i].image,
-                  summary);
+    ck_assert_msg(strcmp(summary, expected[i].summary) == 0, "%s:\n%s", expected[i].image, summary);
   }
 }
 END_TEST

@@ -10,18 +10,18 @@
 #include <unistd.h>
 
 static const char config_template[] =
-    "{\n"
-    "  \"process\": {\"terminal\": false, \"args\": [\"/bin/sh\"],\n"
-    "              \"env\": [\"CONF=$CONF_DIRECTORY\", \"PORT=$PORT\", \"RUN=${RUN_DIRECTORY}\"]},\n"
-    "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
-    "  \"mounts\": [\n"
-    "    {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"${STATE_DIRECTORY}/$NAME\",\n"
-    "     \"options\": [\"rbind\", \"rw\"]},\n"
-    "    {\"destination\": \"/etc/x\", \"type\": \"none\", \"source\": \"/etc/x-$NAME\",\n"
-    "     \"options\": [\"bind\"]},\n"
-    "    {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}\n"
-    "  ]\n"
-    "}\n";
+  "{\n"
+  "  \"process\": {\"terminal\": false, \"args\": [\"/bin/sh\"],\n"
+  "              \"env\": [\"CONF=$CONF_DIRECTORY\", \"PORT=$PORT\", \"RUN=${RUN_DIRECTORY}\"]},\n"
+  "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+  "  \"mounts\": [\n"
+  "    {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"${STATE_DIRECTORY}/$NAME\",\n"
+  "     \"options\": [\"rbind\", \"rw\"]},\n"
+  "    {\"destination\": \"/etc/x\", \"type\": \"none\", \"source\": \"/etc/x-$NAME\",\n"
+  "     \"options\": [\"bind\"]},\n"
+  "    {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"}\n"
+  "  ]\n"
+  "}\n";
 
 static const char manifest[] = "{\"version\": \"1.0\", \"defaultValues\": {\"PORT\": \"8080\", "
                                "\"CONF_DIRECTORY\": \"/etc/from-manifest\", \"RUN_DIRECTORY\": "
@@ -89,7 +89,7 @@ START_TEST(test_precedence)
 {
   sc_rendering *r = NULL;
   sc_error *err = NULL;
-  const char *sets[] = {"PORT=9999", "NAME=evil", "DESTDIR=/tmp/evil", "HOST_UID=12345", NULL};
+  const char *sets[] = { "PORT=9999", "NAME=evil", "DESTDIR=/tmp/evil", "HOST_UID=12345", NULL };
   const sc_values *v;
   g_autofree char *uid = g_strdup_printf("%u", (unsigned)getuid());
 
@@ -111,8 +111,9 @@ START_TEST(test_precedence)
   ck_assert_str_eq(sc_values_get(v, "HOST_UID"), uid);
   ck_assert_str_eq(sc_values_get(v, "IMAGE_NAME"), "docker.io/library/x:1");
   ck_assert_str_eq(sc_values_get(v, "IMAGE_ID"), "abc123");
-  ck_assert(strstr(sc_rendering_get_config(r), "\"CONF=/etc/from-manifest\", \"PORT=9999\", "
-                                               "\"RUN=/run/m\"") != NULL);
+  ck_assert(strstr(sc_rendering_get_config(r),
+                   "\"CONF=/etc/from-manifest\", \"PORT=9999\", "
+                   "\"RUN=/run/m\"") != NULL);
   sc_rendering_free(r);
 }
 END_TEST
@@ -121,7 +122,7 @@ START_TEST(test_user_values_beat_host_defaults)
 {
   sc_rendering *r = NULL;
   sc_error *err = NULL;
-  const char *sets[] = {"RUN_DIRECTORY=/srv/run", "PIDFILE=/srv/p.pid", "ATOMIC=/opt/x", NULL};
+  const char *sets[] = { "RUN_DIRECTORY=/srv/run", "PIDFILE=/srv/p.pid", "ATOMIC=/opt/x", NULL };
 
   tc_assert_ok(render("svc", sets, &r, &err), err);
   ck_assert_str_eq(sc_values_get(sc_rendering_get_values(r), "RUN_DIRECTORY"), "/srv/run");
@@ -152,7 +153,8 @@ START_TEST(test_default_unit_detached_with_runc)
                              "WorkingDirectory=/var/lib/containers/atomic/svc.0\n"
                              "PIDFile=/run/m/container-svc.pid\n\n[Install]\n"
                              "WantedBy=multi-user.target\n",
-                             runc, runc);
+                             runc,
+                             runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), expected);
   sc_rendering_free(r);
   sc_free(runc);
@@ -164,7 +166,8 @@ START_TEST(test_braced_pidfile_also_detaches)
   sc_rendering *r = NULL;
   sc_error *err = NULL;
 
-  tc_write(fx.image, "service.template",
+  tc_write(fx.image,
+           "service.template",
            "[Unit]\nDescription=x\n[Service]\nExecStart=$EXEC_START\n"
            "ExecStopPost=${EXEC_STOPPOST}\nPIDFile=${PIDFILE}\n");
   tc_assert_ok(render("svc", NULL, &r, &err), err);
@@ -186,14 +189,16 @@ START_TEST(test_foreground_when_template_lacks_pidfile)
   g_autofree char *expected = NULL;
 
   ck_assert_int_eq(sc_context_find_runtime(fx.ctx, &runc, NULL), SC_OK);
-  tc_write(fx.image, "service.template",
+  tc_write(fx.image,
+           "service.template",
            "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\nWorkingDirectory=$DESTDIR\n");
   tc_assert_ok(render("svc", NULL, &r, &err), err);
   ck_assert(!sc_rendering_is_detached(r));
   expected = g_strdup_printf("[Service]\nExecStart=%s --systemd-cgroup run 'svc'\n"
                              "ExecStop=%s --systemd-cgroup kill 'svc'\n"
                              "WorkingDirectory=/var/lib/containers/atomic/svc.0\n",
-                             runc, runc);
+                             runc,
+                             runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), expected);
   sc_rendering_free(r);
   sc_free(runc);
@@ -205,7 +210,8 @@ START_TEST(test_foreground_when_type_is_notify)
   sc_rendering *r = NULL;
   sc_error *err = NULL;
 
-  tc_write(fx.image, "service.template",
+  tc_write(fx.image,
+           "service.template",
            "[Service]\nType=notify\nExecStart=$EXEC_START\nExecStopPost=$EXEC_STOPPOST\n"
            "PIDFile=$PIDFILE\n");
   tc_assert_ok(render("svc", NULL, &r, &err), err);
@@ -232,9 +238,9 @@ START_TEST(test_foreground_runtime_without_pid_file)
   ck_assert(!sc_rendering_is_detached(r));
   expected = g_strdup_printf("ExecStartPre=\nExecStart=%s run 'svc'\nExecStop=%s kill 'svc'\n"
                              "ExecStopPost=\n",
-                             rt, rt);
-  ck_assert_msg(strstr(sc_rendering_get_unit(r), expected) != NULL, "%s",
-                sc_rendering_get_unit(r));
+                             rt,
+                             rt);
+  ck_assert_msg(strstr(sc_rendering_get_unit(r), expected) != NULL, "%s", sc_rendering_get_unit(r));
   ck_assert(strstr(sc_rendering_get_unit(r), "Type=") == NULL);
   sc_rendering_free(r);
 }
@@ -246,10 +252,12 @@ START_TEST(test_missing_runtime)
   sc_error *err = NULL;
 
   ck_assert_int_eq(sc_context_set_runtime(fx.ctx, "/does/not/exist", NULL), SC_OK);
-  tc_assert_error(render("svc", NULL, &r, &err), err, SC_ERUNTIME,
-                  "runtime '/does/not/exist' is not installed");
+  tc_assert_error(
+    render("svc", NULL, &r, &err), err, SC_ERUNTIME, "runtime '/does/not/exist' is not installed");
   ck_assert_ptr_null(r);
-  tc_assert_error(sc_context_set_runtime(fx.ctx, "run c", &err), err, SC_EINVAL,
+  tc_assert_error(sc_context_set_runtime(fx.ctx, "run c", &err),
+                  err,
+                  SC_EINVAL,
                   "runtime 'run c': must be a command name or path without whitespace");
 }
 END_TEST
@@ -264,8 +272,8 @@ START_TEST(test_tmpfiles_for_missing_bind_sources)
   /* /etc/x-svc exists under the sysroot, /var/lib/svc does not. */
   g_mkdir_with_parents(existing, 0755);
   tc_assert_ok(render("svc", NULL, &r, &err), err);
-  expected = g_strdup_printf("d    /var/lib/svc   0700 %u %u - -\n", (unsigned)getuid(),
-                             (unsigned)getgid());
+  expected =
+    g_strdup_printf("d    /var/lib/svc   0700 %u %u - -\n", (unsigned)getuid(), (unsigned)getgid());
   ck_assert_str_eq(sc_rendering_get_tmpfiles(r), expected);
   sc_rendering_free(r);
 
@@ -280,7 +288,7 @@ END_TEST
 
 START_TEST(test_tmpfiles_quoting)
 {
-  const char *sources[] = {"/a b/c", "/p%n", "relative", "/a b/c", NULL};
+  const char *sources[] = { "/a b/c", "/p%n", "relative", "/a b/c", NULL };
   char *text = NULL;
 
   ck_assert_int_eq(sc_tmpfiles_missing_sources(fx.ctx, sources, 0, 0, &text, NULL), SC_OK);
@@ -309,7 +317,8 @@ START_TEST(test_tmpfiles_template_empty_and_rendered)
   tc_write(fx.image, "tmpfiles.template", "d $NOPE\n");
   render("svc", NULL, &r, &err);
   ck_assert_ptr_nonnull(err);
-  ck_assert_msg(strstr(sc_error_message(err), "tmpfiles.template': variable 'NOPE'"), "%s",
+  ck_assert_msg(strstr(sc_error_message(err), "tmpfiles.template': variable 'NOPE'"),
+                "%s",
                 sc_error_message(err));
   sc_error_free(err);
 }
@@ -321,28 +330,28 @@ typedef struct {
 } BadConfig;
 
 static const BadConfig bad_configs[] = {
-    {"[1]", "config.json: the document must be a JSON object"},
-    {"{\"root\": ", "config.json: invalid JSON at line 1, column 9"},
-    {"{}", "'root' is missing or not an object"},
-    {"{\"root\": {\"path\": \"rootfs\"}}", "root.readonly must be true"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": false}}", "root.readonly must be true"},
-    {"{\"root\": {\"path\": \"/\", \"readonly\": true}}", "root.path is '/'; it must be 'rootfs'"},
-    {"{\"root\": {\"readonly\": true}}", "root.path is missing or not a string"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}}", "'process' is missing"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"terminal\": true, "
-     "\"args\": [\"a\"]}}",
-     "process.terminal must be false"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": []}}",
-     "process.args must be a non-empty array of strings"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"], "
-     "\"capabilities\": [\"CAP_KILL\"]}}",
-     "process.capabilities must be an object"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"]}, "
-     "\"mounts\": [{\"source\": \"/x\"}]}",
-     "mounts[0] must be an object with a string 'destination'"},
-    {"{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"]}, "
-     "\"mounts\": [{\"destination\": \"/x\", \"options\": \"bind\"}]}",
-     "mounts[0].options must be an array of strings"},
+  { "[1]", "config.json: the document must be a JSON object" },
+  { "{\"root\": ", "config.json: invalid JSON at line 1, column 9" },
+  { "{}", "'root' is missing or not an object" },
+  { "{\"root\": {\"path\": \"rootfs\"}}", "root.readonly must be true" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": false}}", "root.readonly must be true" },
+  { "{\"root\": {\"path\": \"/\", \"readonly\": true}}", "root.path is '/'; it must be 'rootfs'" },
+  { "{\"root\": {\"readonly\": true}}", "root.path is missing or not a string" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}}", "'process' is missing" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"terminal\": true, "
+    "\"args\": [\"a\"]}}",
+    "process.terminal must be false" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": []}}",
+    "process.args must be a non-empty array of strings" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"], "
+    "\"capabilities\": [\"CAP_KILL\"]}}",
+    "process.capabilities must be an object" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"]}, "
+    "\"mounts\": [{\"source\": \"/x\"}]}",
+    "mounts[0] must be an object with a string 'destination'" },
+  { "{\"root\": {\"path\": \"rootfs\", \"readonly\": true}, \"process\": {\"args\": [\"a\"]}, "
+    "\"mounts\": [{\"destination\": \"/x\", \"options\": \"bind\"}]}",
+    "mounts[0].options must be an array of strings" },
 };
 
 START_TEST(test_config_validation_errors)
@@ -351,9 +360,11 @@ START_TEST(test_config_validation_errors)
   sc_error *err = NULL;
   char **sources = NULL;
 
-  tc_assert_error(sc_spec_validate("config.json", c->config, strlen(c->config), NULL, &sources,
-                                   &err),
-                  err, SC_ESPEC, c->message);
+  tc_assert_error(
+    sc_spec_validate("config.json", c->config, strlen(c->config), NULL, &sources, &err),
+    err,
+    SC_ESPEC,
+    c->message);
   ck_assert_ptr_null(sources);
 }
 END_TEST
@@ -375,7 +386,9 @@ START_TEST(test_config_validation_ok)
   ck_assert_ptr_null(sources[2]);
   sc_strv_free(sources);
   /* Without the remote rootfs, the same path is refused. */
-  tc_assert_error(sc_spec_validate(NULL, ok, strlen(ok), NULL, NULL, &err), err, SC_ESPEC,
+  tc_assert_error(sc_spec_validate(NULL, ok, strlen(ok), NULL, NULL, &err),
+                  err,
+                  SC_ESPEC,
                   "root.path is '/srv/remote/rootfs'; it must be 'rootfs'");
 }
 END_TEST
@@ -394,7 +407,9 @@ START_TEST(test_remote_rootfs_rewrites_root_path)
   tc_assert_ok(sc_exports_render(fx.ctx, ex, o, &r, &err), err);
   ck_assert(strstr(sc_rendering_get_config(r), "\"path\": \"/srv/x/rootfs\"") != NULL);
   sc_rendering_free(r);
-  tc_assert_error(sc_render_opts_set_remote_rootfs(o, "rel", &err), err, SC_EINVAL,
+  tc_assert_error(sc_render_opts_set_remote_rootfs(o, "rel", &err),
+                  err,
+                  SC_EINVAL,
                   "remote rootfs 'rel': must be an absolute path");
   sc_render_opts_free(o);
   sc_exports_free(ex);
@@ -408,7 +423,8 @@ START_TEST(test_invalid_config_template_fails_render)
   g_autofree char *label = g_build_filename(fx.image, "config.json.template", NULL);
   g_autofree char *want = g_strdup_printf("%s: root.readonly must be true", label);
 
-  tc_write(fx.image, "config.json.template",
+  tc_write(fx.image,
+           "config.json.template",
            "{\"root\": {\"path\": \"rootfs\", \"readonly\": false}, \"process\": {\"args\": "
            "[\"a\"]}}");
   tc_assert_error(render("svc", NULL, &r, &err), err, SC_ESPEC, want);
@@ -460,7 +476,8 @@ START_TEST(test_write_files)
   dir = g_dir_open(out, 0, NULL);
   while ((name = g_dir_read_name(dir)) != NULL) {
     ck_assert_msg(strcmp(name, "config.json") == 0 || strcmp(name, "svc.service") == 0,
-                  "unexpected file %s", name);
+                  "unexpected file %s",
+                  name);
     count++;
   }
   g_dir_close(dir);
@@ -474,7 +491,8 @@ START_TEST(test_no_container_service)
   sc_rendering *r = NULL;
   sc_error *err = NULL;
 
-  tc_write(fx.image, "manifest.json",
+  tc_write(fx.image,
+           "manifest.json",
            "{\"noContainerService\": true, \"defaultValues\": {\"PORT\": \"1\"}}");
   tc_write(fx.image, "service.template", "[Service]\nExecStart=$UNDEFINED_BUT_UNUSED\n");
   tc_assert_ok(render("svc", NULL, &r, &err), err);
@@ -493,7 +511,9 @@ START_TEST(test_exports_refuses_symlinks)
   /* A hostile image pointing a template at a host file must not be read
    * through. */
   ck_assert_int_eq(symlink("/etc/shadow", link), 0);
-  tc_assert_error(sc_exports_open(fx.image, &ex, &err), err, SC_EIO,
+  tc_assert_error(sc_exports_open(fx.image, &ex, &err),
+                  err,
+                  SC_EIO,
                   "service.template: is a symbolic link; image files must be regular files");
   ck_assert_ptr_null(ex);
 }
@@ -505,15 +525,15 @@ typedef struct {
 } BadManifest;
 
 static const BadManifest bad_manifests[] = {
-    {"{\"defaultValues\": ", "manifest.json: invalid JSON at line 1, column 18"},
-    {"[]", "manifest.json: the document must be a JSON object"},
-    {"{\"defaultValues\": []}", "defaultValues must be an object of strings"},
-    {"{\"defaultValues\": {\"A\": [1]}}", "defaultValues.A must be a string"},
-    {"{\"noContainerService\": \"yes\"}", "noContainerService must be true or false"},
-    {"{\"useLinks\": 1}", "useLinks must be true or false"},
-    {"{\"installedFilesTemplate\": [\"relative\"]}",
-     "installedFilesTemplate[0] must be an absolute path"},
-    {"{\"renameFiles\": {\"/a\": 1}}", "renameFiles[\"/a\"] must be a string"},
+  { "{\"defaultValues\": ", "manifest.json: invalid JSON at line 1, column 18" },
+  { "[]", "manifest.json: the document must be a JSON object" },
+  { "{\"defaultValues\": []}", "defaultValues must be an object of strings" },
+  { "{\"defaultValues\": {\"A\": [1]}}", "defaultValues.A must be a string" },
+  { "{\"noContainerService\": \"yes\"}", "noContainerService must be true or false" },
+  { "{\"useLinks\": 1}", "useLinks must be true or false" },
+  { "{\"installedFilesTemplate\": [\"relative\"]}",
+    "installedFilesTemplate[0] must be an absolute path" },
+  { "{\"renameFiles\": {\"/a\": 1}}", "renameFiles[\"/a\"] must be a string" },
 };
 
 START_TEST(test_manifest_errors)
@@ -522,8 +542,8 @@ START_TEST(test_manifest_errors)
   sc_error *err = NULL;
 
   tc_write(fx.image, "manifest.json", bad_manifests[_i].manifest);
-  tc_assert_error(sc_exports_open(fx.image, &ex, &err), err, SC_EMANIFEST,
-                  bad_manifests[_i].message);
+  tc_assert_error(
+    sc_exports_open(fx.image, &ex, &err), err, SC_EMANIFEST, bad_manifests[_i].message);
   ck_assert_ptr_null(ex);
 }
 END_TEST
@@ -533,7 +553,8 @@ START_TEST(test_manifest_scalars_like_python)
   sc_exports *ex = NULL;
   sc_values *d = NULL;
 
-  tc_write(fx.image, "manifest.json",
+  tc_write(fx.image,
+           "manifest.json",
            "{\"defaultValues\": {\"N\": 5, \"T\": true, \"F\": false, \"bad-key\": \"x\"}}");
   ck_assert_int_eq(sc_exports_open(fx.image, &ex, NULL), SC_OK);
   ck_assert_int_eq(sc_exports_get_defaults(ex, &d, NULL), SC_OK);
@@ -567,10 +588,12 @@ START_TEST(test_variables_json)
   tc_write(fx.image, "service.template", "[Service]\nExecStart=$EXEC_START $EXTRA\n");
   ck_assert_int_eq(sc_exports_open(fx.image, &ex, NULL), SC_OK);
   ck_assert_int_eq(sc_exports_variables_json(ex, &json, NULL), SC_OK);
-  ck_assert_msg(strstr(json, "\"name\": \"PORT\",\n      \"files\": [\n        "
-                             "\"config.json.template\"\n      ],\n      \"source\": "
-                             "\"manifest\",\n      \"default\": \"8080\"") != NULL,
-                "%s", json);
+  ck_assert_msg(strstr(json,
+                       "\"name\": \"PORT\",\n      \"files\": [\n        "
+                       "\"config.json.template\"\n      ],\n      \"source\": "
+                       "\"manifest\",\n      \"default\": \"8080\"") != NULL,
+                "%s",
+                json);
   ck_assert(strstr(json, "\"name\": \"EXTRA\"") != NULL);
   ck_assert(strstr(json, "\"source\": \"required\"") != NULL);
   ck_assert(strstr(json, "\"source\": \"forced\"") != NULL);
@@ -588,9 +611,13 @@ START_TEST(test_names)
   ck_assert_int_eq(sc_name_validate("etcd", NULL), SC_OK);
   ck_assert_int_eq(sc_name_validate("a.0", NULL), SC_OK);
   ck_assert_int_eq(sc_name_validate("x_y@z-1.2", NULL), SC_OK);
-  tc_assert_error(sc_name_validate("../etc", &err), err, SC_EINVAL,
+  tc_assert_error(sc_name_validate("../etc", &err),
+                  err,
+                  SC_EINVAL,
                   "container name '../etc' must start with a letter or a digit");
-  tc_assert_error(sc_name_validate("a/b", &err), err, SC_EINVAL,
+  tc_assert_error(sc_name_validate("a/b", &err),
+                  err,
+                  SC_EINVAL,
                   "container name 'a/b' has a character that is not allowed at byte 2");
   tc_assert_error(sc_name_validate("a\nb", &err), err, SC_EINVAL, "'a\\nb'");
   tc_assert_error(sc_name_validate("", &err), err, SC_EINVAL, "container name is empty");
@@ -617,12 +644,14 @@ START_TEST(test_values_api)
   ck_assert_str_eq(sc_values_key_at(v, 0), "A");
   ck_assert_str_eq(sc_values_key_at(v, 2), "_c");
   ck_assert_ptr_null(sc_values_key_at(v, 3));
-  tc_assert_error(sc_values_parse(v, "NOEQUALS", &err), err, SC_EINVAL,
+  tc_assert_error(sc_values_parse(v, "NOEQUALS", &err),
+                  err,
+                  SC_EINVAL,
                   "value 'NOEQUALS' has no '=': expected KEY=VALUE");
-  tc_assert_error(sc_values_parse(v, "1A=x", &err), err, SC_EINVAL,
-                  "variable name '1A' is not valid");
-  tc_assert_error(sc_values_set(v, "A-B", "x", &err), err, SC_EINVAL,
-                  "variable name 'A-B' is not valid");
+  tc_assert_error(
+    sc_values_parse(v, "1A=x", &err), err, SC_EINVAL, "variable name '1A' is not valid");
+  tc_assert_error(
+    sc_values_set(v, "A-B", "x", &err), err, SC_EINVAL, "variable name 'A-B' is not valid");
   ck_assert_int_eq(sc_values_copy(v, &c, NULL), SC_OK);
   ck_assert_int_eq(sc_values_unset(v, "B", NULL), SC_OK);
   ck_assert_ptr_null(sc_values_get(v, "B"));

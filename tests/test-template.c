@@ -57,17 +57,23 @@ START_TEST(test_data_cases)
       expected_len = strlen(expected);
       ck_assert_msg(r == SC_OK, "%s: %s", name, sc_error_message(err));
       ck_assert_msg(out_len == expected_len && memcmp(out, expected, out_len) == 0,
-                    "%s: rendered '%s', expected '%s'", name, out, expected);
+                    "%s: rendered '%s', expected '%s'",
+                    name,
+                    out,
+                    expected);
     } else {
       want_error = tc_read(cdir, "error");
       ck_assert_msg(want_error != NULL, "%s: no expected or error file", name);
       g_strchomp(want_error);
       ck_assert_msg(r == SC_ETEMPLATE, "%s: expected an error, got %d", name, r);
       ck_assert_msg(strstr(sc_error_message(err), want_error) != NULL,
-                    "%s: message '%s' lacks '%s'", name, sc_error_message(err), want_error);
+                    "%s: message '%s' lacks '%s'",
+                    name,
+                    sc_error_message(err),
+                    want_error);
       /* The message names the template. */
-      ck_assert_msg(strstr(sc_error_message(err), name) != NULL, "%s: '%s'", name,
-                    sc_error_message(err));
+      ck_assert_msg(
+        strstr(sc_error_message(err), name) != NULL, "%s: '%s'", name, sc_error_message(err));
       ck_assert_ptr_null(out);
       sc_error_free(err);
     }
@@ -111,8 +117,8 @@ START_TEST(test_length_bounds_the_input)
   sc_free(out);
   out = NULL;
   /* "${NAME}" cut before '}' is an invalid placeholder. */
-  tc_assert_error(sc_template_render("t", "${NAME}", 6, v, &out, NULL, &err), err, SC_ETEMPLATE,
-                  "line 1, col 1");
+  tc_assert_error(
+    sc_template_render("t", "${NAME}", 6, v, &out, NULL, &err), err, SC_ETEMPLATE, "line 1, col 1");
   ck_assert_ptr_null(out);
   sc_values_free(v);
 }
@@ -137,8 +143,10 @@ START_TEST(test_variables_invalid)
   char **names = NULL;
   sc_error *err = NULL;
 
-  tc_assert_error(sc_template_variables("f.template", "ok\n  $-", 7, &names, &err), err,
-                  SC_ETEMPLATE, "template 'f.template': invalid placeholder at line 2, col 3");
+  tc_assert_error(sc_template_variables("f.template", "ok\n  $-", 7, &names, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "template 'f.template': invalid placeholder at line 2, col 3");
   ck_assert_ptr_null(names);
 }
 END_TEST
@@ -150,11 +158,12 @@ START_TEST(test_undefined_message)
   sc_error *err = NULL;
 
   sc_values_new(&v, NULL);
-  tc_assert_error(sc_template_render("/x/service.template", "A=$VAR_WITH_NO_DEFAULT", 22, v, &out,
-                                     NULL, &err),
-                  err, SC_ETEMPLATE,
-                  "template '/x/service.template': variable 'VAR_WITH_NO_DEFAULT' at line 1, col "
-                  "3 is not defined (give it with --set VAR_WITH_NO_DEFAULT=VALUE");
+  tc_assert_error(
+    sc_template_render("/x/service.template", "A=$VAR_WITH_NO_DEFAULT", 22, v, &out, NULL, &err),
+    err,
+    SC_ETEMPLATE,
+    "template '/x/service.template': variable 'VAR_WITH_NO_DEFAULT' at line 1, col "
+    "3 is not defined (give it with --set VAR_WITH_NO_DEFAULT=VALUE");
   sc_values_free(v);
 }
 END_TEST
@@ -164,8 +173,8 @@ START_TEST(test_bad_arguments)
   sc_error *err = NULL;
   char *out = NULL;
 
-  tc_assert_error(sc_template_render("t", NULL, 0, NULL, &out, NULL, &err), err, SC_EINVAL,
-                  "invalid argument");
+  tc_assert_error(
+    sc_template_render("t", NULL, 0, NULL, &out, NULL, &err), err, SC_EINVAL, "invalid argument");
   ck_assert_int_eq(sc_template_variables("t", "x", 1, NULL, NULL), SC_EINVAL);
 }
 END_TEST

@@ -133,8 +133,10 @@ SC_API int sc_context_find_runtime(sc_context *ctx, char **out_path, sc_error **
  * Returns: SC_OK, or SC_ERUNTIME when the runtime cannot be run.
  * Since: 0.1
  */
-SC_API int sc_context_probe_runtime(sc_context *ctx, int *out_has_pid_file,
-                                    int *out_has_systemd_cgroup, sc_error **error);
+SC_API int sc_context_probe_runtime(sc_context *ctx,
+                                    int *out_has_pid_file,
+                                    int *out_has_systemd_cgroup,
+                                    sc_error **error);
 
 /**
  * sc_capabilities_all: the value of ALL_PROCESS_CAPABILITIES for the

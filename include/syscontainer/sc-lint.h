@@ -28,8 +28,12 @@ extern "C" {
  * SC_ENOTFOUND when @dir does not exist, SC_EINVAL.
  * Since: 0.1
  */
-SC_API int sc_lint(sc_context *ctx, const char *dir, char **out_json, int *out_errors,
-                   int *out_warnings, sc_error **error);
+SC_API int sc_lint(sc_context *ctx,
+                   const char *dir,
+                   char **out_json,
+                   int *out_errors,
+                   int *out_warnings,
+                   sc_error **error);
 
 #ifdef __cplusplus
 }

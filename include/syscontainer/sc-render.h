@@ -48,7 +48,8 @@ SC_API const char *sc_exports_get_path(const sc_exports *exports);
  * @out_values: owned by the caller (sc_values_free()).
  * Since: 0.1
  */
-SC_API int sc_exports_get_defaults(const sc_exports *exports, sc_values **out_values,
+SC_API int sc_exports_get_defaults(const sc_exports *exports,
+                                   sc_values **out_values,
                                    sc_error **error);
 
 /**
@@ -66,8 +67,7 @@ SC_API int sc_exports_has_container_service(const sc_exports *exports);
  * Returns: SC_OK or SC_ETEMPLATE (an invalid placeholder).
  * Since: 0.1
  */
-SC_API int sc_exports_variables_json(const sc_exports *exports, char **out_json,
-                                     sc_error **error);
+SC_API int sc_exports_variables_json(const sc_exports *exports, char **out_json, sc_error **error);
 
 /**
  * sc_render_opts: what to render an image's exports for.
@@ -93,7 +93,8 @@ SC_API int sc_render_opts_set_name(sc_render_opts *opts, const char *name, sc_er
  * manifest and host defaults but never the forced variables.
  * Since: 0.1
  */
-SC_API int sc_render_opts_set_values(sc_render_opts *opts, const sc_values *values,
+SC_API int sc_render_opts_set_values(sc_render_opts *opts,
+                                     const sc_values *values,
                                      sc_error **error);
 
 /**
@@ -101,8 +102,10 @@ SC_API int sc_render_opts_set_values(sc_render_opts *opts, const sc_values *valu
  * (""), which is the default.
  * Since: 0.1
  */
-SC_API int sc_render_opts_set_image(sc_render_opts *opts, const char *image_name,
-                                    const char *image_id, sc_error **error);
+SC_API int sc_render_opts_set_image(sc_render_opts *opts,
+                                    const char *image_name,
+                                    const char *image_id,
+                                    sc_error **error);
 
 /**
  * sc_render_opts_set_slot: the deployment slot, 0 (default) or 1; DESTDIR
@@ -117,7 +120,8 @@ SC_API int sc_render_opts_set_slot(sc_render_opts *opts, int slot, sc_error **er
  * to @path. NULL clears it.
  * Since: 0.1
  */
-SC_API int sc_render_opts_set_remote_rootfs(sc_render_opts *opts, const char *path,
+SC_API int sc_render_opts_set_remote_rootfs(sc_render_opts *opts,
+                                            const char *path,
                                             sc_error **error);
 
 /**
@@ -141,8 +145,10 @@ typedef struct sc_rendering sc_rendering;
  * SC_ERUNTIME (the runtime cannot be found or run).
  * Since: 0.1
  */
-SC_API int sc_exports_render(sc_context *ctx, const sc_exports *exports,
-                             const sc_render_opts *opts, sc_rendering **out_rendering,
+SC_API int sc_exports_render(sc_context *ctx,
+                             const sc_exports *exports,
+                             const sc_render_opts *opts,
+                             sc_rendering **out_rendering,
                              sc_error **error);
 
 /** sc_rendering_free: accepts NULL. Since: 0.1 */
@@ -193,8 +199,7 @@ SC_API int sc_rendering_write(const sc_rendering *rendering, const char *dir, sc
  * @out_json: owned by the caller (sc_free()).
  * Since: 0.1
  */
-SC_API int sc_rendering_to_json(const sc_rendering *rendering, char **out_json,
-                                sc_error **error);
+SC_API int sc_rendering_to_json(const sc_rendering *rendering, char **out_json, sc_error **error);
 
 #ifdef __cplusplus
 }

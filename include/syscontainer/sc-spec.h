@@ -31,8 +31,11 @@ extern "C" {
  * SC_EINVAL.
  * Since: 0.1
  */
-SC_API int sc_spec_validate(const char *label, const char *json_text, size_t length,
-                            const char *remote_rootfs, char ***out_bind_sources,
+SC_API int sc_spec_validate(const char *label,
+                            const char *json_text,
+                            size_t length,
+                            const char *remote_rootfs,
+                            char ***out_bind_sources,
                             sc_error **error);
 
 /**
@@ -57,8 +60,11 @@ SC_API int sc_spec_default(char **out_json, sc_error **error);
  * Returns: SC_OK or SC_EINVAL (a relative source path).
  * Since: 0.1
  */
-SC_API int sc_tmpfiles_missing_sources(sc_context *ctx, const char *const *sources,
-                                       unsigned long uid, unsigned long gid, char **out_text,
+SC_API int sc_tmpfiles_missing_sources(sc_context *ctx,
+                                       const char *const *sources,
+                                       unsigned long uid,
+                                       unsigned long gid,
+                                       char **out_text,
                                        sc_error **error);
 
 /**

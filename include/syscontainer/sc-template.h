@@ -31,8 +31,12 @@ extern "C" {
  * names @label and the variable); SC_EINVAL for NULL arguments.
  * Since: 0.1
  */
-SC_API int sc_template_render(const char *label, const char *text, size_t length,
-                              const sc_values *values, char **out_text, size_t *out_length,
+SC_API int sc_template_render(const char *label,
+                              const char *text,
+                              size_t length,
+                              const sc_values *values,
+                              char **out_text,
+                              size_t *out_length,
                               sc_error **error);
 
 /**
@@ -42,8 +46,11 @@ SC_API int sc_template_render(const char *label, const char *text, size_t length
  * Returns: SC_OK, SC_ETEMPLATE for an invalid placeholder, SC_EINVAL.
  * Since: 0.1
  */
-SC_API int sc_template_variables(const char *label, const char *text, size_t length,
-                                 char ***out_names, sc_error **error);
+SC_API int sc_template_variables(const char *label,
+                                 const char *text,
+                                 size_t length,
+                                 char ***out_names,
+                                 sc_error **error);
 
 #ifdef __cplusplus
 }
