@@ -127,25 +127,11 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
   return SC_OK;
 }
 
-/* A runtime path goes unquoted into ExecStart=, ExecStop=, ...: refuse what
- * systemd would split or unquote. */
-static gboolean
-runtime_name_ok(const char *s)
-{
-  if (*s == '\0')
-    return FALSE;
-  for (; *s; s++)
-    if (g_ascii_isspace(*s) || *s == '"' || *s == '\'' || *s == '\\' || *s == '%' || *s == '$' ||
-        *s == ';' || (guchar)*s < 0x20)
-      return FALSE;
-  return TRUE;
-}
-
 SC_API int
 sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
-  if (runtime != NULL && !runtime_name_ok(runtime))
+  if (runtime != NULL && !sc_unit_word_ok(runtime))
     return sc_error_set(error,
                         SC_EINVAL,
                         "runtime '%s': must be a command name or path without whitespace, "
@@ -161,7 +147,7 @@ SC_API int
 sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
-  if (path != NULL && (path[0] != '/' || !runtime_name_ok(path)))
+  if (path != NULL && (path[0] != '/' || !sc_unit_word_ok(path)))
     return sc_error_set(error, SC_EINVAL, "tool path '%s': must be an absolute path", path);
   g_free(ctx->tool_path);
   ctx->tool_path = path ? g_strdup(path) : g_build_filename(SC_BINDIR, "syscontainerctl", NULL);

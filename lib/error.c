@@ -55,6 +55,19 @@ sc_error_set(sc_error **error, int code, const char *format, ...)
   return code;
 }
 
+gboolean
+sc_set_error_prefixed(GError **error, int code, const char *prefix, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start(ap, format);
+  msg = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  g_set_error(error, SC_ERROR, code, "%s: %s", prefix, msg);
+  return FALSE;
+}
+
 SC_API int
 sc_error_code(const sc_error *error)
 {

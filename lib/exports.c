@@ -58,22 +58,6 @@ export_file_clear(ScExportFile *f)
   g_clear_pointer(&f->data, g_bytes_unref);
 }
 
-static gboolean manifest_fail(GError **error, const char *path, const char *format, ...)
-  G_GNUC_PRINTF(3, 4);
-
-static gboolean
-manifest_fail(GError **error, const char *path, const char *format, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start(ap, format);
-  msg = g_strdup_vprintf(format, ap);
-  va_end(ap);
-  g_set_error(error, SC_ERROR, SC_EMANIFEST, "%s/manifest.json: %s", path, msg);
-  return FALSE;
-}
-
 static gboolean
 parse_manifest(sc_exports *ex, GError **error)
 {
@@ -83,19 +67,25 @@ parse_manifest(sc_exports *ex, GError **error)
   json_t *doc, *v;
   const char *key;
   gboolean ok = FALSE;
+  g_autofree char *label = g_build_filename(ex->path, "manifest.json", NULL);
 
   doc = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
-    return manifest_fail(
-      error, ex->path, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    return sc_set_error_prefixed(error,
+                                 SC_EMANIFEST,
+                                 label,
+                                 "invalid JSON at line %d, column %d: %s",
+                                 jerr.line,
+                                 jerr.column,
+                                 jerr.text);
   if (!json_is_object(doc)) {
-    manifest_fail(error, ex->path, "the document must be a JSON object");
+    sc_set_error_prefixed(error, SC_EMANIFEST, label, "the document must be a JSON object");
     goto out;
   }
 
   v = json_object_get(doc, "defaultValues");
   if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
-    manifest_fail(error, ex->path, "defaultValues must be an object of strings");
+    sc_set_error_prefixed(error, SC_EMANIFEST, label, "defaultValues must be an object of strings");
     goto out;
   }
   if (json_is_object(v)) {
@@ -111,7 +101,7 @@ parse_manifest(sc_exports *ex, GError **error)
       else if (json_is_boolean(val))
         s = g_strdup(json_is_true(val) ? "True" : "False");
       else {
-        manifest_fail(error, ex->path, "defaultValues.%s must be a string", key);
+        sc_set_error_prefixed(error, SC_EMANIFEST, label, "defaultValues.%s must be a string", key);
         goto out;
       }
       /* A key that is not an identifier can never be referenced by a
@@ -123,21 +113,22 @@ parse_manifest(sc_exports *ex, GError **error)
 
   v = json_object_get(doc, "noContainerService");
   if (v != NULL && !json_is_boolean(v)) {
-    manifest_fail(error, ex->path, "noContainerService must be true or false");
+    sc_set_error_prefixed(error, SC_EMANIFEST, label, "noContainerService must be true or false");
     goto out;
   }
   ex->no_container_service = json_is_true(v);
 
   v = json_object_get(doc, "useLinks");
   if (v != NULL && !json_is_boolean(v)) {
-    manifest_fail(error, ex->path, "useLinks must be true or false");
+    sc_set_error_prefixed(error, SC_EMANIFEST, label, "useLinks must be true or false");
     goto out;
   }
   ex->use_links = (v == NULL) || json_is_true(v);
 
   v = json_object_get(doc, "installedFilesTemplate");
   if (v != NULL && !json_is_array(v)) {
-    manifest_fail(error, ex->path, "installedFilesTemplate must be an array of absolute paths");
+    sc_set_error_prefixed(
+      error, SC_EMANIFEST, label, "installedFilesTemplate must be an array of absolute paths");
     goto out;
   }
   if (v != NULL) {
@@ -145,7 +136,8 @@ parse_manifest(sc_exports *ex, GError **error)
     json_t *item;
     json_array_foreach (v, i, item) {
       if (!json_is_string(item) || json_string_value(item)[0] != '/') {
-        manifest_fail(error, ex->path, "installedFilesTemplate[%zu] must be an absolute path", i);
+        sc_set_error_prefixed(
+          error, SC_EMANIFEST, label, "installedFilesTemplate[%zu] must be an absolute path", i);
         goto out;
       }
       g_ptr_array_add(ex->installed_files_template, g_strdup(json_string_value(item)));
@@ -154,14 +146,16 @@ parse_manifest(sc_exports *ex, GError **error)
 
   v = json_object_get(doc, "renameFiles");
   if (v != NULL && !json_is_object(v)) {
-    manifest_fail(error, ex->path, "renameFiles must be an object mapping host paths to paths");
+    sc_set_error_prefixed(
+      error, SC_EMANIFEST, label, "renameFiles must be an object mapping host paths to paths");
     goto out;
   }
   if (v != NULL) {
     json_t *val;
     json_object_foreach (v, key, val) {
       if (!json_is_string(val)) {
-        manifest_fail(error, ex->path, "renameFiles[\"%s\"] must be a string", key);
+        sc_set_error_prefixed(
+          error, SC_EMANIFEST, label, "renameFiles[\"%s\"] must be a string", key);
         goto out;
       }
       g_ptr_array_add(ex->rename_files, g_strdup(key));

@@ -26,6 +26,13 @@ int sc_error_propagate(sc_error **error, GError *gerror);
 /* Sets @error from a code and a printf-style message; returns @code. */
 int sc_error_set(sc_error **error, int code, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
+/* Sets @error to "PREFIX: message" with @code; returns FALSE. */
+gboolean sc_set_error_prefixed(GError **error,
+                               int code,
+                               const char *prefix,
+                               const char *format,
+                               ...) G_GNUC_PRINTF(4, 5);
+
 #define SC_CHECK_ARG(expr, error)                                                                  \
   do {                                                                                             \
     if (G_UNLIKELY(!(expr)))                                                                       \
@@ -91,6 +98,7 @@ gboolean sc_unit_exec_directives(const char *runtime,
                                  const char *pidfile,
                                  ScExecDirectives *out,
                                  GError **error);
+gboolean sc_unit_word_ok(const char *word);
 char *sc_unit_finish(const char *rendered, gboolean detached, const char *pidfile);
 
 /* render.c */

@@ -72,22 +72,6 @@ label_or_default(const char *label)
   return label ? label : "config.json";
 }
 
-static gboolean fail(GError **error, const char *label, const char *format, ...)
-  G_GNUC_PRINTF(3, 4);
-
-static gboolean
-fail(GError **error, const char *label, const char *format, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start(ap, format);
-  msg = g_strdup_vprintf(format, ap);
-  va_end(ap);
-  g_set_error(error, SC_ERROR, SC_ESPEC, "%s: %s", label_or_default(label), msg);
-  return FALSE;
-}
-
 static gboolean
 is_string_array(json_t *a)
 {
@@ -138,78 +122,105 @@ sc_spec_check(const char *label,
 
   doc = json_loadb(json_text, length, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
-    return fail(
-      error, label, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    return sc_set_error_prefixed(error,
+                                 SC_ESPEC,
+                                 label_or_default(label),
+                                 "invalid JSON at line %d, column %d: %s",
+                                 jerr.line,
+                                 jerr.column,
+                                 jerr.text);
   if (!json_is_object(doc)) {
-    fail(error, label, "the document must be a JSON object");
+    sc_set_error_prefixed(
+      error, SC_ESPEC, label_or_default(label), "the document must be a JSON object");
     goto out;
   }
 
   root = json_object_get(doc, "root");
   if (!json_is_object(root)) {
-    fail(error,
-         label,
-         "'root' is missing or not an object: a system container needs "
-         "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
+    sc_set_error_prefixed(error,
+                          SC_ESPEC,
+                          label_or_default(label),
+                          "'root' is missing or not an object: a system container needs "
+                          "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
     goto out;
   }
   if (!json_is_true(json_object_get(root, "readonly"))) {
-    fail(error,
-         label,
-         "root.readonly must be true: only read-only images are supported (the rootfs shares "
-         "its files with the image store)");
+    sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label_or_default(label),
+      "root.readonly must be true: only read-only images are supported (the rootfs shares "
+      "its files with the image store)");
     goto out;
   }
   v = json_object_get(root, "path");
   if (!json_is_string(v)) {
-    fail(error, label, "root.path is missing or not a string: it must be 'rootfs'");
+    sc_set_error_prefixed(error,
+                          SC_ESPEC,
+                          label_or_default(label),
+                          "root.path is missing or not a string: it must be 'rootfs'");
     goto out;
   }
   if (remote_rootfs != NULL) {
     if (strcmp(json_string_value(v), remote_rootfs) != 0) {
-      fail(error,
-           label,
-           "root.path is '%s'; for a remote rootfs it must be '%s'",
-           json_string_value(v),
-           remote_rootfs);
+      sc_set_error_prefixed(error,
+                            SC_ESPEC,
+                            label_or_default(label),
+                            "root.path is '%s'; for a remote rootfs it must be '%s'",
+                            json_string_value(v),
+                            remote_rootfs);
       goto out;
     }
   } else if (strcmp(json_string_value(v), "rootfs") != 0) {
-    fail(error, label, "root.path is '%s'; it must be 'rootfs'", json_string_value(v));
+    sc_set_error_prefixed(error,
+                          SC_ESPEC,
+                          label_or_default(label),
+                          "root.path is '%s'; it must be 'rootfs'",
+                          json_string_value(v));
     goto out;
   }
 
   process = json_object_get(doc, "process");
   if (!json_is_object(process)) {
-    fail(error, label, "'process' is missing or not an object: the runtime needs process.args");
+    sc_set_error_prefixed(error,
+                          SC_ESPEC,
+                          label_or_default(label),
+                          "'process' is missing or not an object: the runtime needs process.args");
     goto out;
   }
   v = json_object_get(process, "terminal");
   if (v != NULL && !json_is_false(v)) {
-    fail(error,
-         label,
-         "process.terminal must be false: a system container runs under systemd, without a "
-         "terminal");
+    sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label_or_default(label),
+      "process.terminal must be false: a system container runs under systemd, without a "
+      "terminal");
     goto out;
   }
   v = json_object_get(process, "args");
   if (!is_string_array(v) || json_array_size(v) == 0) {
-    fail(error, label, "process.args must be a non-empty array of strings");
+    sc_set_error_prefixed(error,
+                          SC_ESPEC,
+                          label_or_default(label),
+                          "process.args must be a non-empty array of strings");
     goto out;
   }
   v = json_object_get(process, "capabilities");
   if (v != NULL && !json_is_object(v)) {
-    fail(error,
-         label,
-         "process.capabilities must be an object with bounding, effective, inheritable, "
-         "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
-         "current runtimes refuse it)");
+    sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label_or_default(label),
+      "process.capabilities must be an object with bounding, effective, inheritable, "
+      "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
+      "current runtimes refuse it)");
     goto out;
   }
 
   mounts = json_object_get(doc, "mounts");
   if (mounts != NULL && !json_is_array(mounts)) {
-    fail(error, label, "'mounts' must be an array");
+    sc_set_error_prefixed(error, SC_ESPEC, label_or_default(label), "'mounts' must be an array");
     goto out;
   }
   if (mounts != NULL) {
@@ -218,17 +229,26 @@ sc_spec_check(const char *label,
     json_array_foreach (mounts, i, m) {
       json_t *src;
       if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination"))) {
-        fail(error, label, "mounts[%zu] must be an object with a string 'destination'", i);
+        sc_set_error_prefixed(error,
+                              SC_ESPEC,
+                              label_or_default(label),
+                              "mounts[%zu] must be an object with a string 'destination'",
+                              i);
         goto out;
       }
       src = json_object_get(m, "source");
       if (src != NULL && !json_is_string(src)) {
-        fail(error, label, "mounts[%zu].source must be a string", i);
+        sc_set_error_prefixed(
+          error, SC_ESPEC, label_or_default(label), "mounts[%zu].source must be a string", i);
         goto out;
       }
       v = json_object_get(m, "options");
       if (v != NULL && !is_string_array(v)) {
-        fail(error, label, "mounts[%zu].options must be an array of strings", i);
+        sc_set_error_prefixed(error,
+                              SC_ESPEC,
+                              label_or_default(label),
+                              "mounts[%zu].options must be an array of strings",
+                              i);
         goto out;
       }
       if (src != NULL && mount_is_bind(m))

@@ -92,46 +92,55 @@ set_invalid(GError **error, const char *label, const char *text, gsize dollar)
               col);
 }
 
-/* Parses the placeholder at text[dollar] == '$'. Returns FALSE for an
- * invalid one. On success, *out_end is the index after it and
- * (*out_name, *out_name_len) is the identifier, or *out_name is NULL for
- * "$$". */
-static gboolean
-parse_placeholder(const char *text,
-                  gsize length,
-                  gsize dollar,
-                  const char **out_name,
-                  gsize *out_name_len,
-                  gsize *out_end)
-{
-  gsize n = dollar + 1;
+typedef struct {
+  gsize dollar;     /* index of the '$' */
+  gsize end;        /* index after the placeholder */
+  const char *name; /* the identifier, NULL for "$$" */
+  gsize name_len;
+} Placeholder;
 
+/* Finds the next placeholder at or after @pos: 1 when found, 0 when the
+ * text has no more '$', -1 (with @error set) for an invalid one. */
+static int
+next_placeholder(const char *label,
+                 const char *text,
+                 gsize length,
+                 gsize pos,
+                 Placeholder *ph,
+                 GError **error)
+{
+  const char *p = pos < length ? memchr(text + pos, '$', length - pos) : NULL;
+  gsize n, j;
+
+  if (p == NULL)
+    return 0;
+  ph->dollar = p - text;
+  n = ph->dollar + 1;
   if (n < length && text[n] == '$') {
-    *out_name = NULL;
-    *out_end = n + 1;
-    return TRUE;
+    ph->name = NULL;
+    ph->end = n + 1;
+    return 1;
   }
   if (n < length && id_start(text[n])) {
-    gsize j = n + 1;
-    while (j < length && id_char(text[j]))
-      j++;
-    *out_name = text + n;
-    *out_name_len = j - n;
-    *out_end = j;
-    return TRUE;
+    for (j = n + 1; j < length && id_char(text[j]); j++)
+      ;
+    ph->name = text + n;
+    ph->name_len = j - n;
+    ph->end = j;
+    return 1;
   }
   if (n + 1 < length && text[n] == '{' && id_start(text[n + 1])) {
-    gsize j = n + 2;
-    while (j < length && id_char(text[j]))
-      j++;
+    for (j = n + 2; j < length && id_char(text[j]); j++)
+      ;
     if (j < length && text[j] == '}') {
-      *out_name = text + n + 1;
-      *out_name_len = j - n - 1;
-      *out_end = j + 1;
-      return TRUE;
+      ph->name = text + n + 1;
+      ph->name_len = j - n - 1;
+      ph->end = j + 1;
+      return 1;
     }
   }
-  return FALSE;
+  set_invalid(error, label, text, ph->dollar);
+  return -1;
 }
 
 char *
@@ -143,29 +152,20 @@ sc_template_substitute(const char *label,
                        GError **error)
 {
   g_autoptr(GString) out = g_string_sized_new(length + 256);
+  Placeholder ph;
   gsize pos = 0;
+  int found;
 
-  while (pos < length) {
-    const char *p = memchr(text + pos, '$', length - pos);
-    gsize dollar, end, name_len = 0;
-    const char *name;
-
-    if (p == NULL)
-      break;
-    dollar = p - text;
-    g_string_append_len(out, text + pos, dollar - pos);
-    if (!parse_placeholder(text, length, dollar, &name, &name_len, &end)) {
-      set_invalid(error, label, text, dollar);
-      return NULL;
-    }
-    if (name == NULL) {
+  while ((found = next_placeholder(label, text, length, pos, &ph, error)) > 0) {
+    g_string_append_len(out, text + pos, ph.dollar - pos);
+    if (ph.name == NULL) {
       g_string_append_c(out, '$');
     } else {
-      g_autofree char *key = g_strndup(name, name_len);
+      g_autofree char *key = g_strndup(ph.name, ph.name_len);
       const char *value = sc_values_get(values, key);
       if (value == NULL) {
         gsize line, col;
-        position(text, dollar, &line, &col);
+        position(text, ph.dollar, &line, &col);
         g_set_error(error,
                     SC_ERROR,
                     SC_ETEMPLATE,
@@ -180,8 +180,10 @@ sc_template_substitute(const char *label,
       }
       g_string_append(out, value);
     }
-    pos = end;
+    pos = ph.end;
   }
+  if (found < 0)
+    return NULL;
   g_string_append_len(out, text + pos, length - pos);
   if (out_length)
     *out_length = out->len;
@@ -193,22 +195,13 @@ sc_template_scan(const char *label, const char *text, gsize length, GError **err
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  Placeholder ph;
   gsize pos = 0;
+  int found;
 
-  while (pos < length) {
-    const char *p = memchr(text + pos, '$', length - pos);
-    gsize dollar, end, name_len = 0;
-    const char *name;
-
-    if (p == NULL)
-      break;
-    dollar = p - text;
-    if (!parse_placeholder(text, length, dollar, &name, &name_len, &end)) {
-      set_invalid(error, label, text, dollar);
-      return NULL;
-    }
-    if (name != NULL) {
-      char *key = g_strndup(name, name_len);
+  while ((found = next_placeholder(label, text, length, pos, &ph, error)) > 0) {
+    if (ph.name != NULL) {
+      char *key = g_strndup(ph.name, ph.name_len);
       if (g_hash_table_contains(seen, key))
         g_free(key);
       else {
@@ -216,8 +209,10 @@ sc_template_scan(const char *label, const char *text, gsize length, GError **err
         g_ptr_array_add(names, key);
       }
     }
-    pos = end;
+    pos = ph.end;
   }
+  if (found < 0)
+    return NULL;
   return g_steal_pointer(&names);
 }
 

@@ -112,8 +112,10 @@ service_get(const char *text, gsize length, const char *key, char **out_value)
   return f.found;
 }
 
-static gboolean
-unit_word_ok(const char *s)
+/* A word written unquoted into ExecStart= and friends: nothing that systemd
+ * would split, unquote, or expand as a specifier or variable. */
+gboolean
+sc_unit_word_ok(const char *s)
 {
   if (*s == '\0')
     return FALSE;
@@ -160,7 +162,7 @@ sc_unit_exec_directives(const char *runtime,
 
   cgroup = has_cgroup ? " --systemd-cgroup" : "";
   if (wants_detach && has_pid_file) {
-    if (pidfile == NULL || pidfile[0] != '/' || !unit_word_ok(pidfile)) {
+    if (pidfile == NULL || pidfile[0] != '/' || !sc_unit_word_ok(pidfile)) {
       g_set_error(error,
                   SC_ERROR,
                   SC_EINVAL,
