@@ -39,6 +39,9 @@ typedef struct {
   int n_sets;
   const char **args;
   int n_args;
+  const char *platform;
+  int jobs;
+  int force;
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -344,11 +347,251 @@ cmd_lint(Options *o)
   return errors > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
+
+/* "12.3 MB" */
+static void
+format_size(unsigned long long bytes, char *buf, size_t len)
+{
+  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = (double)bytes;
+  int u = 0;
+  while (v >= 1000 && u < 4)
+    v /= 1000, u++;
+  if (u == 0)
+    snprintf(buf, len, "%llu B", bytes);
+  else
+    snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+static void
+progress_bar(unsigned long long done, unsigned long long total, unsigned int layers_done,
+             unsigned int layers_total, void *user_data)
+{
+  char a[32], b[32];
+  int width = 30, filled = total ? (int)(width * (double)done / (double)total) : width;
+  format_size(done, a, sizeof(a));
+  format_size(total, b, sizeof(b));
+  fprintf(stderr, "\r[%.*s%*s] %s / %s, layers %u/%u ", filled,
+          "##############################", width - filled, "", a, b, layers_done, layers_total);
+  if (layers_done == layers_total)
+    fputc('\n', stderr);
+  fflush(stderr);
+}
+
+static json_t *
+parse_json(char *text)
+{
+  json_t *doc = json_loads(text, 0, NULL);
+  sc_free(text);
+  return doc;
+}
+
+static int
+cmd_pull(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_pull_opts *popts = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r, rc;
+
+  if (o->n_args != 1) {
+    usage_error("pull takes one source (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  if ((r = sc_pull_opts_new(&popts, &error)) != SC_OK ||
+      (o->name && (r = sc_pull_opts_set_name(popts, o->name, &error)) != SC_OK) ||
+      (o->platform && (r = sc_pull_opts_set_platform(popts, o->platform, &error)) != SC_OK) ||
+      (o->jobs && (r = sc_pull_opts_set_jobs(popts, o->jobs, &error)) != SC_OK))
+    goto fail;
+  if (!o->json && isatty(STDOUT_FILENO))
+    sc_context_set_progress_func(ctx, progress_bar, NULL);
+  if ((r = sc_image_pull(ctx, o->args[0], popts, &json, &error)) != SC_OK)
+    goto fail;
+  if (o->json)
+    printf("%s\n", json);
+  else {
+    json_t *doc = json_loads(json, 0, NULL);
+    printf("%s\n", json_string_value(json_object_get(doc, "name")));
+    json_decref(doc);
+  }
+  sc_free(json);
+  rc = EXIT_OK;
+  goto out;
+fail:
+  rc = report_error(o, r, error);
+out:
+  sc_pull_opts_free(popts);
+  sc_context_free(ctx);
+  return rc;
+}
+
+static int
+images_list(Options *o, sc_context *ctx)
+{
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r = sc_images_list_json(ctx, &json, &error);
+  json_t *doc, *img;
+  size_t i;
+
+  if (r != SC_OK)
+    return report_error(o, r, error);
+  if (o->json) {
+    printf("%s\n", json);
+    sc_free(json);
+    return EXIT_OK;
+  }
+  doc = parse_json(json);
+  printf("%-40s %-12s %-12s %-20s %10s %s\n", "NAME", "TAG", "ID", "CREATED", "SIZE", "IN USE");
+  json_array_foreach(json_object_get(doc, "images"), i, img)
+  {
+    char size[32];
+    const char *created = json_string_value(json_object_get(img, "created"));
+    format_size(json_integer_value(json_object_get(img, "size")), size, sizeof(size));
+    printf("%-40s %-12s %-12.12s %-20.19s %10s %s\n",
+           json_string_value(json_object_get(img, "name")),
+           json_string_value(json_object_get(img, "tag")),
+           json_string_value(json_object_get(img, "id")), created ? created : "-", size,
+           json_is_true(json_object_get(img, "in_use")) ? "yes" : "no");
+  }
+  json_decref(doc);
+  return EXIT_OK;
+}
+
+static int
+images_verify(Options *o, sc_context *ctx)
+{
+  sc_error *error = NULL;
+  char *json = NULL;
+  int ok = 0;
+  int r = sc_image_verify(ctx, o->args[1], &json, &ok, &error);
+  json_t *doc, *l;
+  size_t i;
+
+  if (r != SC_OK)
+    return report_error(o, r, error);
+  if (o->json) {
+    printf("%s\n", json);
+    sc_free(json);
+    return ok ? EXIT_OK : EXIT_FAILED;
+  }
+  doc = parse_json(json);
+  json_array_foreach(json_object_get(doc, "layers"), i, l)
+  {
+    const char *problem = json_string_value(json_object_get(l, "problem"));
+    printf("layer %s: %s\n", json_string_value(json_object_get(l, "digest")),
+           problem ? problem : "ok");
+  }
+  if (!json_is_true(json_object_get(doc, "config_ok")))
+    printf("config: missing from the store\n");
+  printf("%s: %s\n", json_string_value(json_object_get(doc, "name")),
+         ok ? "verified" : "DAMAGED");
+  json_decref(doc);
+  return ok ? EXIT_OK : EXIT_FAILED;
+}
+
+static int
+cmd_images(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  const char *sub = o->n_args > 0 ? o->args[0] : NULL;
+  int r = SC_OK, rc;
+  struct {
+    const char *name;
+    int min_args, max_args;
+  } subs[] = {{"list", 1, 1},   {"inspect", 2, 2}, {"tag", 3, 3},
+              {"delete", 2, 1000}, {"prune", 1, 1},   {"verify", 2, 2}};
+  size_t k;
+
+  for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
+    if (sub && strcmp(sub, subs[k].name) == 0)
+      break;
+  if (k == sizeof(subs) / sizeof(subs[0])) {
+    usage_error(sub ? "unknown images command '%s'" : "images needs a command (list, inspect, "
+                                                      "tag, delete, prune, verify)%s",
+                sub ? sub : "");
+    return EXIT_USAGE;
+  }
+  if (o->n_args < subs[k].min_args || o->n_args > subs[k].max_args) {
+    usage_error("images %s takes %d argument%s", sub, subs[k].min_args - 1,
+                subs[k].min_args == 2 ? "" : "s");
+    return EXIT_USAGE;
+  }
+  if (o->force && strcmp(sub, "delete") != 0) {
+    usage_error("--force is only for images delete");
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  if (strcmp(sub, "list") == 0)
+    rc = images_list(o, ctx);
+  else if (strcmp(sub, "verify") == 0)
+    rc = images_verify(o, ctx);
+  else if (strcmp(sub, "inspect") == 0) {
+    if ((r = sc_image_inspect_json(ctx, o->args[1], &json, &error)) == SC_OK)
+      printf("%s\n", json);
+  } else if (strcmp(sub, "tag") == 0) {
+    r = sc_image_tag(ctx, o->args[1], o->args[2], &error);
+  } else if (strcmp(sub, "delete") == 0) {
+    for (int i = 1; i < o->n_args && r == SC_OK; i++)
+      r = sc_image_delete(ctx, o->args[i], o->force, &error);
+  } else if (strcmp(sub, "prune") == 0) {
+    if ((r = sc_images_prune(ctx, &json, &error)) == SC_OK) {
+      if (o->json)
+        printf("%s\n", json);
+      else {
+        json_t *doc = json_loads(json, 0, NULL);
+        char freed[32];
+        format_size(json_integer_value(json_object_get(doc, "bytes_freed")), freed,
+                    sizeof(freed));
+        printf("removed %lld unused layer or config commits and %lld objects, freed %s\n",
+               json_integer_value(json_object_get(doc, "refs_removed")),
+               json_integer_value(json_object_get(doc, "objects_removed")), freed);
+        json_decref(doc);
+      }
+    }
+  }
+  if (r != SC_OK)
+    rc = report_error(o, r, error);
+  else if (o->json && (strcmp(sub, "tag") == 0 || strcmp(sub, "delete") == 0))
+    printf("{\"schema\": 1, \"ok\": true}\n");
+  sc_free(json);
+  sc_context_free(ctx);
+  return rc;
+}
+
+static int
+cmd_checkout(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  int r, rc;
+
+  if (o->n_args != 2) {
+    usage_error("checkout takes an image and a directory (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  r = sc_image_checkout(ctx, o->args[0], o->args[1], &error);
+  sc_context_free(ctx);
+  if (r != SC_OK)
+    return report_error(o, r, error);
+  if (o->json)
+    printf("{\"schema\": 1, \"ok\": true}\n");
+  return EXIT_OK;
+}
+
 typedef struct {
   const char *name;
   int takes_value;
   int global;
-  const char *command; /* NULL: any command */
+  const char *commands; /* where a command option applies, space-separated */
 } OptSpec;
 
 static const OptSpec opt_specs[] = {
@@ -359,6 +602,21 @@ static const OptSpec opt_specs[] = {
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
   { "--image-id", 1, 0, "render" },
 };
+
+static int
+command_has_option(const OptSpec *spec, const char *command)
+{
+  size_t len;
+  const char *p;
+
+  if (command == NULL)
+    return 0;
+  len = strlen(command);
+  for (p = spec->commands; (p = strstr(p, command)) != NULL; p += len)
+    if ((p == spec->commands || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+      return 1;
+  return 0;
+}
 
 static int
 apply_option(Options *o, const char *opt, const char *value)
@@ -385,6 +643,19 @@ apply_option(Options *o, const char *opt, const char *value)
     o->image_id = value;
   else if (strcmp(opt, "--set") == 0)
     o->sets[o->n_sets++] = value;
+  else if (strcmp(opt, "--platform") == 0)
+    o->platform = value;
+  else if (strcmp(opt, "--force") == 0)
+    o->force = 1;
+  else if (strcmp(opt, "--jobs") == 0) {
+    char *end = NULL;
+    long n = strtol(value, &end, 10);
+    if (end == value || *end || n < 1 || n > 64) {
+      usage_error("--jobs '%s': expected a number from 1 to 64", value);
+      return -1;
+    }
+    o->jobs = (int)n;
+  }
   return 0;
 }
 
@@ -452,7 +723,7 @@ main(int argc, char **argv)
       for (size_t s = 0; s < sizeof(opt_specs) / sizeof(opt_specs[0]); s++)
         if (strlen(opt_specs[s].name) == len && strncmp(a, opt_specs[s].name, len) == 0)
           spec = &opt_specs[s];
-      if (spec == NULL || (!spec->global && (!command || strcmp(command, spec->command) != 0))) {
+      if (spec == NULL || (!spec->global && !command_has_option(spec, command))) {
         usage_error(
           "unknown option '%.*s'%s%s", (int)len, a, command ? " for " : "", command ? command : "");
         return EXIT_USAGE;
@@ -470,7 +741,8 @@ main(int argc, char **argv)
         usage_error("option '%s' takes no value", spec->name);
         return EXIT_USAGE;
       }
-      apply_option(&o, spec->name, value);
+      if (apply_option(&o, spec->name, value) != 0)
+        return EXIT_USAGE;
     }
   }
 
@@ -482,6 +754,12 @@ main(int argc, char **argv)
     return cmd_render(&o);
   if (strcmp(command, "lint") == 0)
     return cmd_lint(&o);
+  if (strcmp(command, "pull") == 0)
+    return cmd_pull(&o);
+  if (strcmp(command, "images") == 0)
+    return cmd_images(&o);
+  if (strcmp(command, "checkout") == 0)
+    return cmd_checkout(&o);
   usage_error("unknown command '%s'", command);
   return EXIT_USAGE;
 }

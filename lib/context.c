@@ -18,6 +18,9 @@ struct sc_context {
   char *tool_path;
   sc_log_func log_func;
   void *log_data;
+  sc_progress_func progress_func;
+  void *progress_data;
+  GObject *store; /* the opened OstreeRepo, cached */
 
   /* Runtime probe cache, valid for runtime_resolved. */
   char *runtime_resolved;
@@ -71,6 +74,7 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->runtime);
   g_free(ctx->tool_path);
   g_free(ctx->runtime_resolved);
+  g_clear_object(&ctx->store);
   g_free(ctx);
 }
 
@@ -100,6 +104,7 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
     return sc_error_set(error, SC_EINVAL, "sysroot '%s': not a directory", path);
   g_free(ctx->sysroot);
   ctx->sysroot = canonical_dir(path);
+  g_clear_object(&ctx->store);
   return SC_OK;
 }
 
@@ -112,6 +117,7 @@ sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error
       error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
   g_free(ctx->checkout_root);
   ctx->checkout_root = path ? canonical_dir(path) : g_strdup(SC_DEFAULT_CHECKOUT_ROOT);
+  g_clear_object(&ctx->store);
   return SC_OK;
 }
 
@@ -124,6 +130,7 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
       error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
   g_free(ctx->repo);
   ctx->repo = path ? canonical_dir(path) : NULL;
+  g_clear_object(&ctx->store);
   return SC_OK;
 }
 
@@ -161,6 +168,36 @@ sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data)
     return;
   ctx->log_func = func;
   ctx->log_data = user_data;
+}
+
+SC_API void
+sc_context_set_progress_func(sc_context *ctx, sc_progress_func func, void *user_data)
+{
+  if (ctx == NULL)
+    return;
+  ctx->progress_func = func;
+  ctx->progress_data = user_data;
+}
+
+void
+sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+                    guint layers_total)
+{
+  if (ctx->progress_func)
+    ctx->progress_func(done, total, layers_done, layers_total, ctx->progress_data);
+}
+
+GObject *
+sc_context_get_store(sc_context *ctx)
+{
+  return ctx->store;
+}
+
+void
+sc_context_set_store(sc_context *ctx, GObject *store)
+{
+  g_clear_object(&ctx->store);
+  ctx->store = store ? g_object_ref(store) : NULL;
 }
 
 SC_API const char *

@@ -113,6 +113,10 @@ sc_strerror(int code)
     return "runtime error";
   case SC_EUNSUPPORTED:
     return "not supported";
+  case SC_EDIGEST:
+    return "digest mismatch";
+  case SC_EBUSY:
+    return "in use";
   default:
     return "unknown error";
   }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include <syscontainer/syscontainer.h>
+#include <ostree.h>
 
 G_BEGIN_DECLS
 
@@ -134,6 +135,94 @@ struct sc_exports {
 extern const char *const sc_forced_variables[];
 extern const char *const sc_host_variables[];
 gboolean sc_strv_has(const char *const *strv, const char *s);
+
+/* digest.c */
+typedef struct ScSha256 ScSha256;
+ScSha256 *sc_sha256_new(void);
+void sc_sha256_update(ScSha256 *h, const void *data, gsize len);
+/* Returns the lowercase hex digest and frees @h. */
+char *sc_sha256_finish(ScSha256 *h);
+void sc_sha256_free(ScSha256 *h);
+char *sc_sha256_hex(const void *data, gsize len);
+/* "sha256:<64 hex>" -> the hex part (borrowed). */
+gboolean sc_digest_hex(const char *digest, const char **out_hex, GError **error);
+
+/* reference.c */
+typedef struct {
+  char *domain, *path, *tag, *digest;
+} ScReference;
+gboolean sc_reference_parse(const char *input, ScReference *out, GError **error);
+void sc_reference_clear(ScReference *ref);
+char *sc_reference_to_string(const ScReference *ref);
+char *sc_reference_normalize(const char *input, GError **error);
+char *sc_ref_encode(const char *name);
+char *sc_ref_decode(const char *encoded);
+
+/* transport.c */
+#define SC_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define SC_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define SC_MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define SC_MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define SC_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define SC_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define SC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+typedef struct ScImageSource ScImageSource;
+gboolean sc_image_source_is_local(const char *spec);
+ScImageSource *sc_image_source_open(const char *spec, GError **error);
+void sc_image_source_free(ScImageSource *src);
+const char *sc_image_source_description(ScImageSource *src);
+/* The name the source gives the image (RepoTags, ref.name, or
+ * localhost/<basename>:<tag>), not yet normalized. */
+const char *sc_image_source_name(ScImageSource *src);
+/* @digest NULL: the source's top-level manifest (maybe an index). A manifest
+ * fetched by digest is verified against it. */
+GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
+                                     char **out_media_type, GError **error);
+GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
+                                        guint64 *out_size, GError **error);
+
+/* layer.c */
+typedef struct {
+  char *commit;
+  guint64 uncompressed_size;
+  guint skipped_entries; /* device nodes, fifos, sockets */
+} ScLayerResult;
+gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
+                         const char *diff_id, gint64 *progress, ScLayerResult *out,
+                         GError **error);
+
+/* store.c */
+#define SC_REF_PREFIX "ociimage/"
+/* The repository, opened (and created when @create) per the location rules;
+ * cached in the context. Without @create a missing repository is
+ * SC_ENOTFOUND. */
+gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error);
+/* flock() on the store: shared for readers, exclusive for writers. Returns
+ * the lock fd (close it to unlock). */
+int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
+GObject *sc_context_get_store(sc_context *ctx);
+void sc_context_set_store(sc_context *ctx, GObject *store);
+void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+                         guint layers_total);
+char *sc_context_repo_path(sc_context *ctx);
+gboolean sc_store_sync(OstreeRepo *repo, GError **error);
+gboolean sc_ref_is_blob(const char *ref);
+typedef struct {
+  char *ref;  /* ociimage/<encoded name> */
+  char *name; /* decoded */
+  char *commit;
+  char *id; /* manifest digest, hex */
+  json_t *manifest;
+  json_t *config; /* NULL when the config blob is missing */
+} ScImage;
+void sc_image_free(ScImage *img);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)
+ScImage *sc_image_load(OstreeRepo *repo, const char *ref, GError **error);
+GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
+GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
+ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);
+gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error);
+void sc_rm_rf(const char *path);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

@@ -35,6 +35,9 @@ extern "C" {
  * SC_EMANIFEST    an image's manifest.json is malformed
  * SC_ERUNTIME     the OCI runtime is missing or misbehaves
  * SC_EUNSUPPORTED the request is valid but not supported
+ * SC_EDIGEST      data does not match its digest (a corrupt or forged
+ *                 blob, manifest or layer)
+ * SC_EBUSY        the object is in use (an image a container runs from)
  *
  * Since: 0.1
  */
@@ -48,7 +51,9 @@ typedef enum sc_code {
   SC_ESPEC = -6,
   SC_EMANIFEST = -7,
   SC_ERUNTIME = -8,
-  SC_EUNSUPPORTED = -9
+  SC_EUNSUPPORTED = -9,
+  SC_EDIGEST = -10,
+  SC_EBUSY = -11
 } sc_code;
 
 /**

@@ -14,5 +14,6 @@
 #include <syscontainer/sc-spec.h>
 #include <syscontainer/sc-render.h>
 #include <syscontainer/sc-lint.h>
+#include <syscontainer/sc-image.h>
 
 #endif

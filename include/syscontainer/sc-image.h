@@ -1,0 +1,154 @@
+/*
+ * libsyscontainer: the image store (OSTree) and image sources.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SYSCONTAINER_SC_IMAGE_H
+#define SYSCONTAINER_SC_IMAGE_H
+
+#include <syscontainer/sc-common.h>
+#include <syscontainer/sc-context.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * sc_progress_func: progress of a pull: bytes of layer blobs read and to
+ * read, layers done and to do. Called on the calling thread, at most about
+ * ten times a second, and once at the end.
+ */
+typedef void (*sc_progress_func)(unsigned long long bytes_done, unsigned long long bytes_total,
+                                 unsigned int layers_done, unsigned int layers_total,
+                                 void *user_data);
+
+/**
+ * sc_context_set_progress_func: where pull progress goes. NULL: nowhere.
+ * Since: 0.1
+ */
+SC_API void sc_context_set_progress_func(sc_context *ctx, sc_progress_func func,
+                                         void *user_data);
+
+/**
+ * sc_pull_opts: options of sc_image_pull().
+ * Since: 0.1
+ */
+typedef struct sc_pull_opts sc_pull_opts;
+
+/** sc_pull_opts_new: @out_opts owned by the caller (sc_pull_opts_free()). Since: 0.1 */
+SC_API int sc_pull_opts_new(sc_pull_opts **out_opts, sc_error **error);
+
+/** sc_pull_opts_free: accepts NULL. Since: 0.1 */
+SC_API void sc_pull_opts_free(sc_pull_opts *opts);
+
+/**
+ * sc_pull_opts_set_name: store the image under NAME[:TAG] instead of the
+ * name the source gives it. Normalized like any reference ("busybox" is
+ * "docker.io/library/busybox:latest").
+ * Returns: SC_OK or SC_EINVAL (not a valid reference).
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_name(sc_pull_opts *opts, const char *name, sc_error **error);
+
+/**
+ * sc_pull_opts_set_platform: "os/architecture[/variant]" chosen from a
+ * multi-platform index (default: this machine's, e.g. "linux/amd64").
+ * Returns: SC_OK or SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_platform(sc_pull_opts *opts, const char *platform, sc_error **error);
+
+/**
+ * sc_pull_opts_set_jobs: how many layers are imported at once (default:
+ * the number of processors, at most 4).
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_jobs(sc_pull_opts *opts, int jobs, sc_error **error);
+
+/**
+ * sc_image_pull: imports an image into the store from @source:
+ * "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE" (or
+ * "dockertar:FILE"). Layers whose commit already exists are not read
+ * again. Every digest is checked before anything is referenced; on
+ * failure no ref is added or changed.
+ * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
+ *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
+ * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
+ * (e.g. a Docker schema 1 manifest), SC_EIO.
+ * Since: 0.1
+ */
+SC_API int sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts,
+                         char **out_json, sc_error **error);
+
+/**
+ * sc_images_list_json: the images in the store:
+ * {"schema":1,"images":[{"name","tag","id","created","size","in_use"}]}.
+ * An absent store lists nothing (it is not created).
+ * Since: 0.1
+ */
+SC_API int sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error);
+
+/**
+ * sc_image_inspect_json: one image (by name, ID prefix, or the source
+ * string it was pulled from): name, id, created, architecture, os, labels,
+ * layers, config, and the template variables of its /exports.
+ * Since: 0.1
+ */
+SC_API int sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json,
+                                 sc_error **error);
+
+/**
+ * sc_image_tag: gives @image another name.
+ * Returns: SC_OK, SC_ENOTFOUND, SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_image_tag(sc_context *ctx, const char *image, const char *new_name,
+                        sc_error **error);
+
+/**
+ * sc_image_delete: removes a name (or, for an ID prefix, every name of that
+ * image). An image a container uses is refused (SC_EBUSY) unless @force.
+ * Objects are freed by sc_images_prune().
+ * Since: 0.1
+ */
+SC_API int sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error);
+
+/**
+ * sc_images_prune: removes layer and config commits that no named image
+ * references, then unreachable objects.
+ * @out_json: may be NULL; {"schema":1,"refs_removed":N,"objects_removed":N,
+ *   "bytes_freed":N}.
+ * Since: 0.1
+ */
+SC_API int sc_images_prune(sc_context *ctx, char **out_json, sc_error **error);
+
+/**
+ * sc_image_verify: re-checks every object of every layer commit of
+ * @image, and the config.
+ * @out_json: {"schema":1,"name","ok":bool,"layers":[{"digest","ok",
+ *   "problem"?}]}.
+ * @out_ok: may be NULL; 1 when everything matched.
+ * Returns: SC_OK when the check ran (whatever it found), SC_ENOTFOUND.
+ * Since: 0.1
+ */
+SC_API int sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok,
+                           sc_error **error);
+
+/**
+ * sc_image_checkout: checks @image out into @dir (created; it must not
+ * exist or be empty): each layer in order, with union overwrite, whiteouts
+ * (.wh.NAME deletes NAME, .wh..wh..opq empties the directory) and
+ * hardlinks into the store, then one syncfs. @dir must be on the store's
+ * filesystem.
+ * Returns: SC_OK, SC_ENOTFOUND, SC_EEXISTS (not empty), SC_EUNSUPPORTED
+ * (another filesystem), SC_EIO.
+ * Since: 0.1
+ */
+SC_API int sc_image_checkout(sc_context *ctx, const char *image, const char *dir,
+                             sc_error **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,551 @@
+/*
+ * Layer import, streaming, in one pass: blob -> SHA-256 of the compressed
+ * bytes -> gzip/zstd/none (by magic) -> SHA-256 of the tar (the diff_id) ->
+ * libarchive tar reader -> OSTree objects -> a mutable tree -> a commit.
+ * No temporary files. The caller sets the ref only after both digests match.
+ *
+ * Entries are confined to the layer tree: an absolute path or a '..'
+ * component is an error, a hardlink must name an earlier file of the same
+ * layer, and device nodes, fifos and sockets are skipped. Whiteout files
+ * (.wh.*) stay literal; they are processed at checkout.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ostree.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define BUF_SIZE (256 * 1024)
+/* Files up to this size are written from one buffer. */
+#define INLINE_MAX (64 * 1024)
+
+typedef enum { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD } Compression;
+
+typedef struct {
+  GInputStream *in;
+  const char *digest; /* for messages */
+  guint64 expected, consumed;
+  gint64 *progress; /* shared byte counter (atomic), may be NULL */
+  ScSha256 *blob_hash;
+  Compression comp;
+  z_stream z;
+  gboolean z_ready;
+  ZSTD_DStream *zs;
+  gboolean decoder_done; /* the compressed stream has ended */
+  gboolean member_end;   /* gzip: a member ended; another may follow */
+  gboolean out_full;     /* the decoder filled the buffer: it may hold more */
+  guchar *in_buf;
+  gsize in_pos, in_len;
+  guchar *out_buf;
+  ScSha256 *tar_hash;
+  guint64 tar_size;
+  GError *error; /* the first failure inside a libarchive callback */
+} Pipe;
+
+static gboolean
+pipe_fill(Pipe *p)
+{
+  gsize want = BUF_SIZE, got = 0;
+
+  if (p->consumed >= p->expected) {
+    p->in_len = p->in_pos = 0;
+    return TRUE;
+  }
+  if (want > p->expected - p->consumed)
+    want = p->expected - p->consumed;
+  if (!g_input_stream_read_all(p->in, p->in_buf, want, &got, NULL, &p->error))
+    return FALSE;
+  if (got < want) {
+    g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
+                "layer %s: truncated: the blob ends after %" G_GUINT64_FORMAT
+                " of %" G_GUINT64_FORMAT " bytes",
+                p->digest, p->consumed + got, p->expected);
+    return FALSE;
+  }
+  sc_sha256_update(p->blob_hash, p->in_buf, got);
+  p->consumed += got;
+  if (p->progress)
+    __atomic_add_fetch(p->progress, (gint64)got, __ATOMIC_RELAXED);
+  p->in_pos = 0;
+  p->in_len = got;
+  return TRUE;
+}
+
+static gboolean
+pipe_detect(Pipe *p)
+{
+  if (!pipe_fill(p))
+    return FALSE;
+  if (p->in_len >= 2 && p->in_buf[0] == 0x1f && p->in_buf[1] == 0x8b) {
+    p->comp = COMP_GZIP;
+    memset(&p->z, 0, sizeof(p->z));
+    if (inflateInit2(&p->z, 15 + 16) != Z_OK) {
+      g_set_error(&p->error, SC_ERROR, SC_EIO, "layer %s: cannot start gzip", p->digest);
+      return FALSE;
+    }
+    p->z_ready = TRUE;
+  } else if (p->in_len >= 4 && memcmp(p->in_buf, "\x28\xb5\x2f\xfd", 4) == 0) {
+    p->comp = COMP_ZSTD;
+    p->zs = ZSTD_createDStream();
+    ZSTD_initDStream(p->zs);
+  } else
+    p->comp = COMP_NONE;
+  return TRUE;
+}
+
+/* Produces up to BUF_SIZE bytes of tar into out_buf; 0 at the end. */
+static gssize
+pipe_produce(Pipe *p)
+{
+  gsize produced = 0;
+
+  if (p->comp == COMP_UNKNOWN && !pipe_detect(p))
+    return -1;
+  while (produced == 0) {
+    if (p->in_pos == p->in_len && !p->out_full) {
+      if (!pipe_fill(p))
+        return -1;
+      if (p->in_len == 0) {
+        if (p->member_end)
+          p->decoder_done = TRUE;
+        if (p->comp != COMP_NONE && !p->decoder_done) {
+          g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
+                      "layer %s: the compressed stream ends before its end marker", p->digest);
+          return -1;
+        }
+        return 0;
+      }
+    }
+    if (p->comp == COMP_NONE) {
+      produced = p->in_len - p->in_pos;
+      memcpy(p->out_buf, p->in_buf + p->in_pos, produced);
+      p->in_pos = p->in_len;
+    } else if (p->decoder_done) {
+      /* Bytes after the end of the compressed stream: hashed (they are part
+       * of the blob) but not tar. */
+      p->in_pos = p->in_len;
+    } else if (p->comp == COMP_GZIP) {
+      int r;
+      if (p->member_end) {
+        /* gzip allows several members back to back */
+        p->member_end = FALSE;
+        if (p->in_buf[p->in_pos] != 0x1f) {
+          p->decoder_done = TRUE;
+          continue;
+        }
+        inflateReset(&p->z);
+      }
+      p->z.next_in = p->in_buf + p->in_pos;
+      p->z.avail_in = p->in_len - p->in_pos;
+      p->z.next_out = p->out_buf;
+      p->z.avail_out = BUF_SIZE;
+      r = inflate(&p->z, Z_NO_FLUSH);
+      p->in_pos = p->in_len - p->z.avail_in;
+      produced = BUF_SIZE - p->z.avail_out;
+      p->out_full = (produced == BUF_SIZE);
+      if (r == Z_STREAM_END) {
+        p->member_end = TRUE;
+        p->out_full = FALSE;
+      } else if (r != Z_OK && r != Z_BUF_ERROR) {
+        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt gzip data: %s",
+                    p->digest, p->z.msg ? p->z.msg : "inflate failed");
+        return -1;
+      }
+    } else {
+      ZSTD_inBuffer zin = {p->in_buf, p->in_len, p->in_pos};
+      ZSTD_outBuffer zout = {p->out_buf, BUF_SIZE, 0};
+      size_t r = ZSTD_decompressStream(p->zs, &zout, &zin);
+      if (ZSTD_isError(r)) {
+        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt zstd data: %s",
+                    p->digest, ZSTD_getErrorName(r));
+        return -1;
+      }
+      p->in_pos = zin.pos;
+      produced = zout.pos;
+      p->out_full = (produced == BUF_SIZE);
+      /* 0: a frame is complete; more frames may follow until the input ends */
+      if (r == 0 && p->in_pos == p->in_len && p->consumed >= p->expected)
+        p->decoder_done = TRUE;
+    }
+  }
+  sc_sha256_update(p->tar_hash, p->out_buf, produced);
+  p->tar_size += produced;
+  return produced;
+}
+
+static la_ssize_t
+archive_read_cb(struct archive *a, void *data, const void **buf)
+{
+  Pipe *p = data;
+  gssize n = pipe_produce(p);
+
+  *buf = p->out_buf;
+  if (n < 0) {
+    archive_set_error(a, EIO, "%s", p->error ? p->error->message : "read error");
+    return -1;
+  }
+  return n;
+}
+
+/* ---- the tree ---- */
+
+typedef struct {
+  OstreeRepo *repo;
+  OstreeMutableTree *root;
+  char *default_dirmeta;
+  const char *digest;
+  guint skipped;
+} Tree;
+
+static char *
+write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs,
+              GError **error)
+{
+  g_autoptr(GFileInfo) info = g_file_info_new();
+  g_autoptr(GVariant) meta = NULL;
+  g_autofree guchar *csum = NULL;
+
+  g_file_info_set_file_type(info, G_FILE_TYPE_DIRECTORY);
+  g_file_info_set_attribute_uint32(info, "unix::uid", uid);
+  g_file_info_set_attribute_uint32(info, "unix::gid", gid);
+  g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | (mode & 07777));
+  meta = g_variant_ref_sink(ostree_create_directory_metadata(info, xattrs));
+  if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, meta, &csum, NULL,
+                                  error))
+    return NULL;
+  return ostree_checksum_from_bytes(csum);
+}
+
+/* Splits a tar path into components, refusing escapes. */
+static char **
+split_path(const char *digest, const char *path, GError **error)
+{
+  g_auto(GStrv) raw = NULL;
+  GPtrArray *parts = g_ptr_array_new();
+
+  if (path[0] == '/') {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "layer %s: entry '%s' has an absolute path; layer entries must stay inside the "
+                "layer",
+                digest, path);
+    g_ptr_array_free(parts, TRUE);
+    return NULL;
+  }
+  raw = g_strsplit(path, "/", -1);
+  for (char **c = raw; *c; c++) {
+    if (**c == '\0' || strcmp(*c, ".") == 0)
+      continue;
+    if (strcmp(*c, "..") == 0) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "layer %s: entry '%s' has a '..' component; layer entries must stay inside "
+                  "the layer",
+                  digest, path);
+      g_ptr_array_free(parts, TRUE);
+      return NULL;
+    }
+    g_ptr_array_add(parts, g_strdup(*c));
+  }
+  g_ptr_array_add(parts, NULL);
+  return (char **)g_ptr_array_free(parts, FALSE);
+}
+
+/* The directory that holds the last component of @parts, created with
+ * default metadata where missing. */
+static OstreeMutableTree *
+ensure_parent(Tree *t, char **parts, guint n, GError **error)
+{
+  OstreeMutableTree *dir = g_object_ref(t->root);
+
+  for (guint i = 0; i + 1 < n; i++) {
+    OstreeMutableTree *sub = NULL;
+    if (!ostree_mutable_tree_ensure_dir(dir, parts[i], &sub, error)) {
+      g_prefix_error(error, "layer %s: ", t->digest);
+      g_object_unref(dir);
+      return NULL;
+    }
+    if (ostree_mutable_tree_get_metadata_checksum(sub) == NULL)
+      ostree_mutable_tree_set_metadata_checksum(sub, t->default_dirmeta);
+    g_object_unref(dir);
+    dir = sub;
+  }
+  return dir;
+}
+
+static GVariant *
+entry_xattrs(struct archive_entry *e)
+{
+  GVariantBuilder b;
+  const char *name;
+  const void *value;
+  size_t size;
+  g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+    g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring(name),
+                          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, value, size, 1));
+  return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+static gboolean
+lookup_file(Tree *t, char **parts, char **out_checksum, GError **error)
+{
+  OstreeMutableTree *dir = t->root;
+  guint n = g_strv_length(parts);
+
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *file = NULL;
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    if (!ostree_mutable_tree_lookup(dir, parts[i], &file, &sub, NULL))
+      return FALSE;
+    if (i + 1 == n) {
+      if (file == NULL)
+        return FALSE;
+      *out_checksum = g_steal_pointer(&file);
+      return TRUE;
+    }
+    if (sub == NULL)
+      return FALSE;
+    dir = sub; /* owned by its parent, which outlives this loop */
+  }
+  return FALSE;
+}
+
+static gboolean
+import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, GError **error)
+{
+  const char *path = archive_entry_pathname(e);
+  const char *hardlink = archive_entry_hardlink(e);
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(OstreeMutableTree) parent = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autofree char *checksum = NULL;
+  guint n;
+  mode_t type = archive_entry_filetype(e);
+  guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+  guint32 mode = archive_entry_perm(e);
+
+  if (path == NULL) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: an entry has no path", t->digest);
+    return FALSE;
+  }
+  parts = split_path(t->digest, path, error);
+  if (parts == NULL)
+    return FALSE;
+  n = g_strv_length(parts);
+  xattrs = entry_xattrs(e);
+
+  if (n == 0) {
+    /* "./" itself: the root directory's metadata */
+    if (type == AE_IFDIR) {
+      g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
+      if (meta == NULL)
+        return FALSE;
+      ostree_mutable_tree_set_metadata_checksum(t->root, meta);
+    }
+    return TRUE;
+  }
+  if (hardlink == NULL &&
+      (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
+    t->skipped++;
+    return TRUE;
+  }
+  parent = ensure_parent(t, parts, n, error);
+  if (parent == NULL)
+    return FALSE;
+
+  if (hardlink != NULL) {
+    g_auto(GStrv) target = split_path(t->digest, hardlink, error);
+    if (target == NULL)
+      return FALSE;
+    if (!lookup_file(t, target, &checksum, error)) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
+                  "layer",
+                  t->digest, path, hardlink);
+      return FALSE;
+    }
+  } else if (type == AE_IFDIR) {
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
+    if (meta == NULL)
+      return FALSE;
+    if (!ostree_mutable_tree_ensure_dir(parent, parts[n - 1], &sub, error)) {
+      g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+      return FALSE;
+    }
+    ostree_mutable_tree_set_metadata_checksum(sub, meta);
+    return TRUE;
+  } else if (type == AE_IFLNK) {
+    const char *target = archive_entry_symlink(e);
+    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target ? target : "",
+                                         NULL, error);
+  } else if (type == AE_IFREG) {
+    gint64 size = archive_entry_size(e);
+    if (size <= INLINE_MAX) {
+      gsize done = 0;
+      while (done < (gsize)size) {
+        la_ssize_t r = archive_read_data(a, buf + done, size - done);
+        if (r <= 0)
+          break;
+        done += r;
+      }
+      if (done != (gsize)size) {
+        g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, path,
+                    archive_error_string(a) ? archive_error_string(a) : "short read");
+        return FALSE;
+      }
+      checksum = ostree_repo_write_regfile_inline(t->repo, NULL, uid, gid, S_IFREG | mode, xattrs,
+                                                  buf, size, NULL, error);
+    } else {
+      g_autoptr(OstreeContentWriter) w =
+          ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
+      gint64 done = 0;
+      if (w == NULL)
+        return FALSE;
+      while (done < size) {
+        la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
+        if (r <= 0) {
+          g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, path,
+                      archive_error_string(a) ? archive_error_string(a) : "short read");
+          return FALSE;
+        }
+        if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))
+          return FALSE;
+        done += r;
+      }
+      checksum = ostree_content_writer_finish(w, NULL, error);
+    }
+  } else {
+    t->skipped++;
+    return TRUE;
+  }
+  if (checksum == NULL) {
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+    return FALSE;
+  }
+  if (!ostree_mutable_tree_replace_file(parent, parts[n - 1], checksum, error)) {
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
+                const char *diff_id, gint64 *progress, ScLayerResult *out,
+                GError **error)
+{
+  Pipe p = {0};
+  Tree t = {0};
+  struct archive *a = NULL;
+  struct archive_entry *e;
+  g_autofree guchar *buf = g_malloc(BUF_SIZE);
+  g_autofree char *blob_hex = NULL;
+  g_autofree char *tar_hex = NULL;
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GVariant) metadata = NULL;
+  GVariantBuilder mb;
+  gboolean ok = FALSE;
+  int r;
+
+  p.in = in;
+  p.digest = digest;
+  p.expected = size;
+  p.progress = progress;
+  p.blob_hash = sc_sha256_new();
+  p.tar_hash = sc_sha256_new();
+  p.in_buf = g_malloc(BUF_SIZE);
+  p.out_buf = g_malloc(BUF_SIZE);
+
+  t.repo = repo;
+  t.digest = digest;
+  t.root = ostree_mutable_tree_new();
+  t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
+  if (t.default_dirmeta == NULL)
+    goto out;
+  ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
+
+  a = archive_read_new();
+  archive_read_support_format_tar(a);
+  archive_read_support_format_gnutar(a);
+  if (archive_read_open(a, &p, NULL, archive_read_cb, NULL) != ARCHIVE_OK)
+    goto archive_failed;
+  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    if (!import_entry(&t, a, e, buf, error))
+      goto out;
+  }
+  if (r != ARCHIVE_EOF)
+    goto archive_failed;
+  /* The rest of the stream (tar padding, trailing bytes) counts for both
+   * digests. */
+  for (;;) {
+    gssize n = pipe_produce(&p);
+    if (n < 0)
+      goto pipe_failed;
+    if (n == 0)
+      break;
+  }
+  blob_hex = sc_sha256_finish(g_steal_pointer(&p.blob_hash));
+  tar_hex = sc_sha256_finish(g_steal_pointer(&p.tar_hash));
+  if (strcmp(digest + 7, blob_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "layer %s: the blob's digest is sha256:%s; it does not match the manifest",
+                digest, blob_hex);
+    goto out;
+  }
+  if (diff_id != NULL && strcmp(diff_id + 7, tar_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "layer %s: the uncompressed digest is sha256:%s; the config's diff_id is %s",
+                digest, tar_hex, diff_id);
+    goto out;
+  }
+
+  if (!ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
+    goto out;
+  g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
+  g_variant_builder_add(&mb, "{sv}", "docker.size",
+                        g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, size)));
+  g_variant_builder_add(
+      &mb, "{sv}", "docker.uncompressed_size",
+      g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, p.tar_size)));
+  g_variant_builder_add(&mb, "{sv}", "docker.uncompressed_digest",
+                        g_variant_new_take_string(g_strconcat("sha256:", tar_hex, NULL)));
+  metadata = g_variant_ref_sink(g_variant_builder_end(&mb));
+  if (!ostree_repo_write_commit(repo, NULL, digest, NULL, metadata, OSTREE_REPO_FILE(root),
+                                &out->commit, NULL, error))
+    goto out;
+  out->uncompressed_size = p.tar_size;
+  out->skipped_entries = t.skipped;
+  ok = TRUE;
+  goto out;
+
+archive_failed:
+  if (p.error) {
+  pipe_failed:
+    g_propagate_error(error, g_steal_pointer(&p.error));
+  } else
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
+                archive_error_string(a) ? archive_error_string(a) : "unknown format");
+out:
+  if (a)
+    archive_read_free(a);
+  g_clear_error(&p.error);
+  sc_sha256_free(p.blob_hash);
+  sc_sha256_free(p.tar_hash);
+  if (p.z_ready)
+    inflateEnd(&p.z);
+  if (p.zs)
+    ZSTD_freeDStream(p.zs);
+  g_free(p.in_buf);
+  g_free(p.out_buf);
+  g_clear_object(&t.root);
+  g_free(t.default_dirmeta);
+  return ok;
+}

@@ -1,0 +1,568 @@
+/*
+ * Pull: an image from a source into the store. The manifest (an index is
+ * resolved to this platform's manifest) and the config are read and
+ * checked first; missing layers are then imported in parallel (bounded
+ * workers, each streaming one blob into the store); the config commit and
+ * the image ref come last, in the same transaction, after every digest
+ * matched. A failure aborts the transaction: no ref is added or changed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <string.h>
+#include <sys/utsname.h>
+
+struct sc_pull_opts {
+  char *name;
+  char *os, *arch, *variant;
+  int jobs;
+};
+
+SC_API int
+sc_pull_opts_new(sc_pull_opts **out_opts, sc_error **error)
+{
+  SC_CHECK_ARG(out_opts != NULL, error);
+  *out_opts = g_new0(sc_pull_opts, 1);
+  return SC_OK;
+}
+
+SC_API void
+sc_pull_opts_free(sc_pull_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  g_free(o->os);
+  g_free(o->arch);
+  g_free(o->variant);
+  g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
+{
+  GError *gerror = NULL;
+  char *normalized;
+
+  SC_CHECK_ARG(o != NULL && name != NULL, error);
+  normalized = sc_reference_normalize(name, &gerror);
+  if (normalized == NULL)
+    return sc_error_propagate(error, gerror);
+  g_free(o->name);
+  o->name = normalized;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_platform(sc_pull_opts *o, const char *platform, sc_error **error)
+{
+  g_auto(GStrv) parts = NULL;
+  guint n;
+
+  SC_CHECK_ARG(o != NULL && platform != NULL, error);
+  parts = g_strsplit(platform, "/", -1);
+  n = g_strv_length(parts);
+  if (n < 2 || n > 3 || !*parts[0] || !*parts[1] || (n == 3 && !*parts[2]))
+    return sc_error_set(error, SC_EINVAL,
+                        "platform '%s': expected OS/ARCHITECTURE[/VARIANT], e.g. linux/arm64",
+                        platform);
+  g_free(o->os);
+  g_free(o->arch);
+  g_free(o->variant);
+  o->os = g_strdup(parts[0]);
+  o->arch = g_strdup(parts[1]);
+  o->variant = n == 3 ? g_strdup(parts[2]) : NULL;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_jobs(sc_pull_opts *o, int jobs, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (jobs < 1 || jobs > 64)
+    return sc_error_set(error, SC_EINVAL, "jobs %d: must be between 1 and 64", jobs);
+  o->jobs = jobs;
+  return SC_OK;
+}
+
+/* This machine as an OCI platform (GOARCH names). */
+static void
+host_platform(const char **os, const char **arch, const char **variant)
+{
+  struct utsname u;
+
+  *os = "linux";
+  *variant = NULL;
+  uname(&u);
+  if (strcmp(u.machine, "x86_64") == 0)
+    *arch = "amd64";
+  else if (strcmp(u.machine, "aarch64") == 0)
+    *arch = "arm64", *variant = "v8";
+  else if (g_str_has_prefix(u.machine, "armv7"))
+    *arch = "arm", *variant = "v7";
+  else if (g_str_has_prefix(u.machine, "armv6"))
+    *arch = "arm", *variant = "v6";
+  else if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+    *arch = "386";
+  else
+    *arch = g_intern_string(u.machine); /* ppc64le, s390x, riscv64 match GOARCH */
+}
+
+typedef enum { KIND_MANIFEST, KIND_INDEX, KIND_SCHEMA1, KIND_UNKNOWN } ManifestKind;
+
+static ManifestKind
+manifest_kind(json_t *doc, const char *media_type)
+{
+  const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+
+  if (mt == NULL || !*mt)
+    mt = media_type;
+  if (json_integer_value(json_object_get(doc, "schemaVersion")) == 1 ||
+      (mt && g_str_has_prefix(mt, "application/vnd.docker.distribution.manifest.v1")))
+    return KIND_SCHEMA1;
+  if ((mt && (strcmp(mt, SC_MEDIA_OCI_INDEX) == 0 || strcmp(mt, SC_MEDIA_DOCKER_LIST) == 0)) ||
+      ((!mt || !*mt) && json_is_array(json_object_get(doc, "manifests"))))
+    return KIND_INDEX;
+  if ((mt && (strcmp(mt, SC_MEDIA_OCI_MANIFEST) == 0 || strcmp(mt, SC_MEDIA_DOCKER_MANIFEST) == 0)) ||
+      ((!mt || !*mt) && json_is_array(json_object_get(doc, "layers"))))
+    return KIND_MANIFEST;
+  return KIND_UNKNOWN;
+}
+
+/* The digest of the index entry for the wanted platform. */
+static const char *
+pick_platform(json_t *index, const char *os, const char *arch, const char *variant,
+              const char *source, GError **error)
+{
+  json_t *m, *best = NULL;
+  size_t i;
+  GString *seen = g_string_new(NULL);
+
+  json_array_foreach(json_object_get(index, "manifests"), i, m)
+  {
+    json_t *p = json_object_get(m, "platform");
+    const char *mos = json_string_value(json_object_get(p, "os"));
+    const char *march = json_string_value(json_object_get(p, "architecture"));
+    const char *mvar = json_string_value(json_object_get(p, "variant"));
+    g_string_append_printf(seen, "%s%s/%s%s%s", seen->len ? ", " : "", mos ? mos : "?",
+                           march ? march : "?", mvar ? "/" : "", mvar ? mvar : "");
+    if (!mos || !march || strcmp(mos, os) != 0 || strcmp(march, arch) != 0)
+      continue;
+    if (variant && mvar && strcmp(variant, mvar) != 0)
+      continue;
+    /* an exact variant match wins over an entry without a variant */
+    if (best == NULL || (variant && mvar))
+      best = m;
+  }
+  if (best == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "%s: no image for %s/%s%s%s in the index (it has: %s)", source, os, arch,
+                variant ? "/" : "", variant ? variant : "", seen->str);
+    g_string_free(seen, TRUE);
+    return NULL;
+  }
+  g_string_free(seen, TRUE);
+  return json_string_value(json_object_get(best, "digest"));
+}
+
+typedef struct {
+  char *digest;
+  char *diff_id;
+  guint64 size;
+  gboolean present;
+  /* result */
+  ScLayerResult result;
+  GError *error;
+} LayerJob;
+
+typedef struct {
+  OstreeRepo *repo;
+  ScImageSource *src;
+  GMutex lock;
+  GCond done_cond;
+  guint done;
+  gint64 bytes; /* atomic */
+} PullState;
+
+static void
+layer_worker(gpointer data, gpointer user_data)
+{
+  LayerJob *job = data;
+  PullState *st = user_data;
+  guint64 size = 0;
+  g_autoptr(GInputStream) in = sc_image_source_open_blob(st->src, job->digest, &size, &job->error);
+
+  if (in != NULL) {
+    if (size < job->size)
+      g_set_error(&job->error, SC_ERROR, SC_EDIGEST,
+                  "layer %s: truncated: the blob has %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  " bytes",
+                  job->digest, size, job->size);
+    else
+      sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes,
+                      &job->result, &job->error);
+  }
+  g_mutex_lock(&st->lock);
+  st->done++;
+  g_cond_signal(&st->done_cond);
+  g_mutex_unlock(&st->lock);
+}
+
+static gboolean
+layer_present(OstreeRepo *repo, const char *hex)
+{
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  g_autofree char *rev = NULL;
+  g_autoptr(GVariant) commit = NULL;
+  g_autoptr(GVariant) meta = NULL;
+  g_autoptr(GVariantDict) dict = NULL;
+
+  /* skopeo's rule: reuse a layer only when its commit carries the
+   * digests it was checked with */
+  if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, NULL) || rev == NULL ||
+      !ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, rev, &commit, NULL))
+    return FALSE;
+  meta = g_variant_get_child_value(commit, 0);
+  dict = g_variant_dict_new(meta);
+  return g_variant_dict_contains(dict, "docker.uncompressed_digest") &&
+         g_variant_dict_contains(dict, "docker.uncompressed_size") &&
+         g_variant_dict_contains(dict, "docker.size");
+}
+
+/* A commit whose tree holds one file. */
+static gboolean
+commit_single_file(OstreeRepo *repo, const char *file_name, GBytes *data, GVariant *metadata,
+                   const char *subject, char **out_commit, GError **error)
+{
+  g_autoptr(OstreeMutableTree) mtree = ostree_mutable_tree_new();
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFileInfo) info = g_file_info_new();
+  g_autoptr(GVariant) dirmeta = NULL;
+  g_autofree guchar *csum = NULL;
+  g_autofree char *dirmeta_hex = NULL;
+  g_autofree char *file_hex = NULL;
+
+  g_file_info_set_file_type(info, G_FILE_TYPE_DIRECTORY);
+  g_file_info_set_attribute_uint32(info, "unix::uid", 0);
+  g_file_info_set_attribute_uint32(info, "unix::gid", 0);
+  g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | 0755);
+  dirmeta = g_variant_ref_sink(ostree_create_directory_metadata(info, NULL));
+  if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum, NULL,
+                                  error))
+    return FALSE;
+  dirmeta_hex = ostree_checksum_from_bytes(csum);
+  ostree_mutable_tree_set_metadata_checksum(mtree, dirmeta_hex);
+  file_hex = ostree_repo_write_regfile_inline(repo, NULL, 0, 0, S_IFREG | 0644, NULL,
+                                              g_bytes_get_data(data, NULL),
+                                              g_bytes_get_size(data), NULL, error);
+  if (file_hex == NULL || !ostree_mutable_tree_replace_file(mtree, file_name, file_hex, error) ||
+      !ostree_repo_write_mtree(repo, mtree, &root, NULL, error))
+    return FALSE;
+  return ostree_repo_write_commit(repo, NULL, subject, NULL, metadata, OSTREE_REPO_FILE(root),
+                                  out_commit, NULL, error);
+}
+
+static GVariant *
+string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
+                const char *v3)
+{
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+  g_variant_builder_add(&b, "{sv}", k1, g_variant_new_string(v1));
+  if (k2)
+    g_variant_builder_add(&b, "{sv}", k2, g_variant_new_string(v2));
+  if (k3)
+    g_variant_builder_add(&b, "{sv}", k3, g_variant_new_string(v3));
+  return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+static gboolean
+pull_from_source(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, json_t **out_report,
+                 GError **error)
+{
+  const char *os, *arch, *variant;
+  g_autofree char *media_type = NULL;
+  g_autoptr(GBytes) manifest = NULL;
+  g_autoptr(GBytes) config = NULL;
+  json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids, *l;
+  g_autofree char *name = NULL;
+  g_autofree char *manifest_hex = NULL;
+  g_autofree char *config_hex_computed = NULL;
+  const char *config_digest, *config_hex;
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new();
+  LayerJob *job_array = NULL;
+  guint n_layers = 0, n_todo = 0;
+  guint64 bytes_total = 0;
+  OstreeRepo *repo = NULL;
+  int lock = -1;
+  gboolean in_txn = FALSE, ok = FALSE;
+  PullState st = {0};
+  size_t i;
+
+  host_platform(&os, &arch, &variant);
+  if (opts && opts->os)
+    os = opts->os, arch = opts->arch, variant = opts->variant;
+
+  manifest = sc_image_source_get_manifest(src, NULL, &media_type, error);
+  if (manifest == NULL)
+    return FALSE;
+  for (int depth = 0;; depth++) {
+    ManifestKind kind;
+    const char *digest;
+    json_error_t jerr;
+    mdoc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
+    if (!json_is_object(mdoc)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s",
+                  sc_image_source_description(src), mdoc ? "" : ": ", mdoc ? "" : jerr.text);
+      goto out;
+    }
+    kind = manifest_kind(mdoc, media_type);
+    if (kind == KIND_MANIFEST)
+      break;
+    if (kind == KIND_SCHEMA1) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
+                  "convert the image, e.g. skopeo copy --format v2s2",
+                  sc_image_source_description(src));
+      goto out;
+    }
+    if (kind != KIND_INDEX || depth > 0) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
+                  sc_image_source_description(src),
+                  media_type && *media_type ? media_type : "(none)");
+      goto out;
+    }
+    digest = pick_platform(mdoc, os, arch, variant, sc_image_source_description(src), error);
+    if (digest == NULL)
+      goto out;
+    g_clear_pointer(&manifest, g_bytes_unref);
+    g_clear_pointer(&media_type, g_free);
+    {
+      g_autofree char *d = g_strdup(digest);
+      json_decref(mdoc);
+      mdoc = NULL;
+      manifest = sc_image_source_get_manifest(src, d, &media_type, error);
+    }
+    if (manifest == NULL)
+      goto out;
+  }
+  manifest_hex = sc_sha256_hex(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
+
+  /* the config, checked against its digest */
+  config_digest =
+      json_string_value(json_object_get(json_object_get(mdoc, "config"), "digest"));
+  if (!sc_digest_hex(config_digest, &config_hex, error)) {
+    g_prefix_error(error, "%s: config: ", sc_image_source_description(src));
+    goto out;
+  }
+  {
+    guint64 size = 0;
+    g_autoptr(GInputStream) in = sc_image_source_open_blob(src, config_digest, &size, error);
+    g_autofree char *buf = NULL;
+    gsize got = 0;
+    if (in == NULL)
+      goto out;
+    if (size > 8 * 1024 * 1024) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is %" G_GUINT64_FORMAT " bytes",
+                  sc_image_source_description(src), size);
+      goto out;
+    }
+    buf = g_malloc(size + 1);
+    if (!g_input_stream_read_all(in, buf, size, &got, NULL, error))
+      goto out;
+    config = g_bytes_new_take(g_steal_pointer(&buf), got);
+  }
+  config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
+  if (strcmp(config_hex_computed, config_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
+                sc_image_source_description(src), config_digest, config_hex_computed);
+    goto out;
+  }
+  cdoc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, NULL);
+  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
+  layers = json_object_get(mdoc, "layers");
+  if (!json_is_object(cdoc) || !json_is_array(diff_ids)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids",
+                sc_image_source_description(src));
+    goto out;
+  }
+  if (json_array_size(diff_ids) != json_array_size(layers)) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "%s: the manifest lists %zu layers but the config %zu diff_ids",
+                sc_image_source_description(src), json_array_size(layers),
+                json_array_size(diff_ids));
+    goto out;
+  }
+
+  name = opts && opts->name ? g_strdup(opts->name)
+                            : sc_reference_normalize(sc_image_source_name(src), error);
+  if (name == NULL)
+    goto out;
+
+  if (!sc_store_open(ctx, TRUE, &repo, error))
+    goto out;
+  lock = sc_store_lock(ctx, repo, TRUE, error);
+  if (lock < 0)
+    goto out;
+
+  n_layers = json_array_size(layers);
+  job_array = g_new0(LayerJob, n_layers);
+  json_array_foreach(layers, i, l)
+  {
+    LayerJob *job = &job_array[i];
+    const char *digest = json_string_value(json_object_get(l, "digest"));
+    const char *hex;
+    json_t *size = json_object_get(l, "size");
+    if (!sc_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
+        json_integer_value(size) < 0) {
+      if (error && !*error)
+        g_set_error(error, SC_ERROR, SC_EIO, "%s: layer %zu has no valid size",
+                    sc_image_source_description(src), i);
+      g_prefix_error(error, "%s: ", sc_image_source_description(src));
+      goto out;
+    }
+    job->digest = g_strdup(digest);
+    job->diff_id = g_strdup(json_string_value(json_array_get(diff_ids, i)));
+    job->size = json_integer_value(size);
+    job->present = layer_present(repo, hex);
+    /* a layer listed twice is imported once */
+    for (guint k = 0; k < i && !job->present; k++)
+      if (strcmp(job_array[k].digest, digest) == 0)
+        job->present = TRUE;
+    if (!job->present) {
+      if (job->diff_id && !sc_digest_hex(job->diff_id, &hex, error)) {
+        g_prefix_error(error, "%s: diff_id %zu: ", sc_image_source_description(src), i);
+        goto out;
+      }
+      g_ptr_array_add(jobs, job);
+      bytes_total += job->size;
+    }
+  }
+  n_todo = jobs->len;
+
+  if (!ostree_repo_prepare_transaction(repo, NULL, NULL, error))
+    goto out;
+  in_txn = TRUE;
+  st.repo = repo;
+  st.src = src;
+  g_mutex_init(&st.lock);
+  g_cond_init(&st.done_cond);
+  if (n_todo > 0) {
+    int max = opts && opts->jobs ? opts->jobs : MIN(4, (int)g_get_num_processors());
+    GThreadPool *pool = g_thread_pool_new(layer_worker, &st, MAX(1, max), TRUE, NULL);
+    for (guint k = 0; k < jobs->len; k++)
+      g_thread_pool_push(pool, jobs->pdata[k], NULL);
+    /* progress from this thread, so that callers never see another one */
+    g_mutex_lock(&st.lock);
+    while (st.done < n_todo) {
+      guint done = st.done;
+      g_cond_wait_until(&st.done_cond, &st.lock, g_get_monotonic_time() + G_TIME_SPAN_SECOND / 10);
+      g_mutex_unlock(&st.lock);
+      sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, done,
+                          n_todo);
+      g_mutex_lock(&st.lock);
+    }
+    g_mutex_unlock(&st.lock);
+    g_thread_pool_free(pool, FALSE, TRUE);
+  }
+  sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, n_todo,
+                      n_todo);
+  for (guint k = 0; k < jobs->len; k++) {
+    LayerJob *job = jobs->pdata[k];
+    if (job->error) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&job->error), "%s: ",
+                                 sc_image_source_description(src));
+      goto out;
+    }
+    if (job->result.skipped_entries)
+      sc_context_log(ctx, SC_LOG_INFO, "layer %s: skipped %u device nodes, fifos or sockets",
+                     job->digest, job->result.skipped_entries);
+  }
+  /* every digest matched: now the refs */
+  for (guint k = 0; k < jobs->len; k++) {
+    LayerJob *job = jobs->pdata[k];
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, job->digest + 7, NULL);
+    ostree_repo_transaction_set_ref(repo, NULL, ref, job->result.commit);
+  }
+  {
+    g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(config));
+    g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
+    g_autofree char *commit = NULL;
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, config_hex, NULL);
+    if (!commit_single_file(repo, "content", config, meta, config_digest, &commit, error))
+      goto out;
+    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
+  }
+  {
+    g_autofree char *manifest_text =
+        g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
+    g_autofree char *digest = g_strconcat("sha256:", manifest_hex, NULL);
+    g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
+                                               digest, "signatures", "0");
+    g_autofree char *commit = NULL;
+    g_autofree char *enc = sc_ref_encode(name);
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+    if (!commit_single_file(repo, "manifest.json", manifest, meta, name, &commit, error))
+      goto out;
+    if (!sc_store_sync(repo, error))
+      goto out;
+    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
+  }
+  if (!ostree_repo_commit_transaction(repo, NULL, NULL, error))
+    goto out;
+  in_txn = FALSE;
+  *out_report = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", name, "id",
+                          manifest_hex, "source", sc_image_source_description(src), "layers",
+                          n_layers, "layers_imported", n_todo, "bytes_read",
+                          (json_int_t)__atomic_load_n(&st.bytes, __ATOMIC_RELAXED));
+  ok = TRUE;
+
+out:
+  if (in_txn)
+    ostree_repo_abort_transaction(repo, NULL, NULL);
+  if (lock >= 0)
+    close(lock);
+  for (guint k = 0; k < n_layers; k++) {
+    g_free(job_array[k].digest);
+    g_free(job_array[k].diff_id);
+    g_free(job_array[k].result.commit);
+    g_clear_error(&job_array[k].error);
+  }
+  g_free(job_array);
+  if (st.repo) {
+    g_mutex_clear(&st.lock);
+    g_cond_clear(&st.done_cond);
+  }
+  json_decref(mdoc);
+  json_decref(cdoc);
+  return ok;
+}
+
+SC_API int
+sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, char **out_json,
+              sc_error **error)
+{
+  GError *gerror = NULL;
+  ScImageSource *src;
+  json_t *report = NULL;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL && source != NULL, error);
+  if (!sc_image_source_is_local(source))
+    return sc_error_set(error, SC_EUNSUPPORTED,
+                        "image source '%s': registry pulls are not implemented yet; use "
+                        "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE",
+                        source);
+  src = sc_image_source_open(source, &gerror);
+  if (src == NULL)
+    return sc_error_propagate(error, gerror);
+  ok = pull_from_source(ctx, src, opts, &report, &gerror);
+  sc_image_source_free(src);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  if (out_json)
+    *out_json = sc_json_dump(report, TRUE);
+  json_decref(report);
+  return SC_OK;
+}

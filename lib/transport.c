@@ -1,0 +1,718 @@
+/*
+ * Image sources behind one interface (ScImageSource): an OCI image layout
+ * directory (oci:DIR[:TAG]), an OCI layout in a tar file
+ * (oci-archive:FILE[:TAG]) and a `docker save` tar (docker-archive:FILE,
+ * dockertar:FILE). Archives are read in place: one pass over the tar
+ * headers builds an index, and each blob is then read from its offset.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Manifests and configs are small; refuse anything larger before reading. */
+#define SC_MAX_JSON_BLOB (8 * 1024 * 1024)
+
+/* ---- a GInputStream over a byte range of a file (pread, so many can share
+ * one file descriptor across threads) ---- */
+
+typedef struct {
+  GInputStream parent;
+  int fd; /* owned */
+  guint64 offset, remaining;
+} ScRangeStream;
+
+typedef struct {
+  GInputStreamClass parent_class;
+} ScRangeStreamClass;
+
+static GType sc_range_stream_get_type(void);
+G_DEFINE_TYPE(ScRangeStream, sc_range_stream, G_TYPE_INPUT_STREAM)
+
+static gssize
+range_read(GInputStream *stream, void *buf, gsize count, GCancellable *c, GError **error)
+{
+  ScRangeStream *self = (ScRangeStream *)stream;
+  ssize_t n;
+
+  if (count > self->remaining)
+    count = self->remaining;
+  if (count == 0)
+    return 0;
+  do
+    n = pread(self->fd, buf, count, self->offset);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "read: %s", g_strerror(errno));
+    return -1;
+  }
+  self->offset += n;
+  self->remaining -= n;
+  return n;
+}
+
+static gboolean
+range_close(GInputStream *stream, GCancellable *c, GError **error)
+{
+  ScRangeStream *self = (ScRangeStream *)stream;
+  if (self->fd >= 0)
+    close(self->fd);
+  self->fd = -1;
+  return TRUE;
+}
+
+static void
+sc_range_stream_finalize(GObject *object)
+{
+  ScRangeStream *self = (ScRangeStream *)object;
+  if (self->fd >= 0)
+    close(self->fd);
+  G_OBJECT_CLASS(sc_range_stream_parent_class)->finalize(object);
+}
+
+static void
+sc_range_stream_class_init(ScRangeStreamClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = sc_range_stream_finalize;
+  G_INPUT_STREAM_CLASS(klass)->read_fn = range_read;
+  G_INPUT_STREAM_CLASS(klass)->close_fn = range_close;
+}
+
+static void
+sc_range_stream_init(ScRangeStream *self)
+{
+  self->fd = -1;
+}
+
+static GInputStream *
+range_stream_new(int fd, guint64 offset, guint64 length)
+{
+  ScRangeStream *s = g_object_new(sc_range_stream_get_type(), NULL);
+  s->fd = fd;
+  s->offset = offset;
+  s->remaining = length;
+  return G_INPUT_STREAM(s);
+}
+
+/* ---- files of a layout: a directory, or the members of a tar ---- */
+
+typedef struct {
+  guint64 offset, size;
+} TarMember;
+
+typedef struct {
+  char *path;         /* directory or tar file */
+  gboolean is_tar;
+  int dirfd;          /* directory */
+  GHashTable *members; /* tar: normalized name -> TarMember */
+} Files;
+
+static void
+files_free(Files *f)
+{
+  if (f == NULL)
+    return;
+  if (f->dirfd >= 0)
+    close(f->dirfd);
+  if (f->members)
+    g_hash_table_unref(f->members);
+  g_free(f->path);
+  g_free(f);
+}
+
+static char *
+normalize_member(const char *name)
+{
+  while (g_str_has_prefix(name, "./"))
+    name += 2;
+  while (*name == '/')
+    name++;
+  return g_strdup(name);
+}
+
+static guint64
+tar_octal(const char *p, gsize n)
+{
+  guint64 v = 0;
+
+  /* GNU base-256 for large sizes */
+  if ((guchar)p[0] & 0x80) {
+    for (gsize i = 1; i < n; i++)
+      v = (v << 8) | (guchar)p[i];
+    return v;
+  }
+  for (gsize i = 0; i < n && p[i]; i++) {
+    if (p[i] == ' ')
+      continue;
+    if (p[i] < '0' || p[i] > '7')
+      break;
+    v = v * 8 + (p[i] - '0');
+  }
+  return v;
+}
+
+/* One pass over the tar headers, noting where each regular file's data is. */
+static gboolean
+files_index_tar(Files *f, int fd, GError **error)
+{
+  guchar h[512];
+  guint64 pos = 0;
+  g_autofree char *long_name = NULL;
+  g_autofree char *pax_path = NULL;
+  struct stat st;
+
+  if (fstat(fd, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", f->path, g_strerror(errno));
+    return FALSE;
+  }
+  f->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  for (;;) {
+    ssize_t n = pread(fd, h, 512, pos);
+    guint64 size, data;
+    char type;
+    char name[257];
+
+    if (n == 0)
+      break; /* a tar without end blocks: accept what is there */
+    if (n != 512) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
+                  f->path, pos);
+      return FALSE;
+    }
+    if (h[0] == 0)
+      break; /* end-of-archive block */
+    size = tar_octal((char *)h + 124, 12);
+    type = h[156];
+    data = pos + 512;
+    if (data + size > (guint64)st.st_size) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: tar member at byte %" G_GUINT64_FORMAT " runs past the end of the file",
+                  f->path, pos);
+      return FALSE;
+    }
+    if (type == 'L' || type == 'x') {
+      g_autofree char *buf = NULL;
+      if (size > 1024 * 1024) {
+        g_set_error(error, SC_ERROR, SC_EIO, "%s: oversized tar extended header", f->path);
+        return FALSE;
+      }
+      buf = g_malloc0(size + 1);
+      if (pread(fd, buf, size, data) != (ssize_t)size) {
+        g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot read a tar header", f->path);
+        return FALSE;
+      }
+      if (type == 'L') {
+        g_free(long_name);
+        long_name = g_strndup(buf, size);
+      } else {
+        /* "LEN path=VALUE\n" records */
+        char *p = buf, *end = buf + size;
+        while (p < end) {
+          char *sp = memchr(p, ' ', end - p);
+          guint64 len = g_ascii_strtoull(p, NULL, 10);
+          if (sp == NULL || len == 0 || p + len > end)
+            break;
+          if (g_str_has_prefix(sp + 1, "path=")) {
+            g_free(pax_path);
+            pax_path = g_strndup(sp + 6, p + len - 1 - (sp + 6));
+          }
+          p += len;
+        }
+      }
+    } else {
+      if (pax_path)
+        g_strlcpy(name, pax_path, sizeof(name));
+      else if (long_name)
+        g_strlcpy(name, long_name, sizeof(name));
+      else {
+        /* ustar: prefix (155) + '/' + name (100) */
+        char prefix[156] = {0}, base[101] = {0};
+        memcpy(base, h, 100);
+        if (memcmp(h + 257, "ustar", 5) == 0)
+          memcpy(prefix, h + 345, 155);
+        if (prefix[0])
+          g_snprintf(name, sizeof(name), "%s/%s", prefix, base);
+        else
+          g_strlcpy(name, base, sizeof(name));
+      }
+      if (pax_path && strlen(pax_path) >= sizeof(name))
+        g_clear_pointer(&pax_path, g_free); /* too long for any layout file: skip */
+      else if (type == '0' || type == '\0' || type == '7') {
+        TarMember *m = g_new(TarMember, 1);
+        m->offset = data;
+        m->size = size;
+        g_hash_table_replace(f->members, normalize_member(pax_path ? pax_path
+                                                          : long_name ? long_name
+                                                                      : name),
+                             m);
+      }
+      g_clear_pointer(&long_name, g_free);
+      g_clear_pointer(&pax_path, g_free);
+    }
+    pos = data + ((size + 511) / 512) * 512;
+  }
+  return TRUE;
+}
+
+static Files *
+files_open(const char *path, gboolean is_tar, GError **error)
+{
+  Files *f = g_new0(Files, 1);
+  int fd;
+
+  f->path = g_strdup(path);
+  f->is_tar = is_tar;
+  f->dirfd = -1;
+  fd = open(path, O_RDONLY | O_CLOEXEC | (is_tar ? 0 : O_DIRECTORY));
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s: %s", path,
+                g_strerror(errno));
+    files_free(f);
+    return NULL;
+  }
+  if (is_tar) {
+    gboolean ok = files_index_tar(f, fd, error);
+    close(fd);
+    if (!ok) {
+      files_free(f);
+      return NULL;
+    }
+  } else
+    f->dirfd = fd;
+  return f;
+}
+
+/* Opens member @name; *out_size gets its size. */
+static GInputStream *
+files_open_member(Files *f, const char *name, guint64 *out_size, GError **error)
+{
+  int fd;
+  struct stat st;
+
+  if (f->is_tar) {
+    TarMember *m = g_hash_table_lookup(f->members, name);
+    if (m == NULL) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no member '%s'", f->path, name);
+      return NULL;
+    }
+    fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", f->path, g_strerror(errno));
+      return NULL;
+    }
+    *out_size = m->size;
+    return range_stream_new(fd, m->offset, m->size);
+  }
+  fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s/%s: %s", f->path,
+                name, g_strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: not a regular file", f->path, name);
+    close(fd);
+    return NULL;
+  }
+  *out_size = st.st_size;
+  return range_stream_new(fd, 0, st.st_size);
+}
+
+static GBytes *
+files_read(Files *f, const char *name, GError **error)
+{
+  guint64 size = 0;
+  g_autoptr(GInputStream) in = files_open_member(f, name, &size, error);
+  g_autofree char *buf = NULL;
+  gsize done = 0;
+
+  if (in == NULL)
+    return NULL;
+  if (size > SC_MAX_JSON_BLOB) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: '%s' is %" G_GUINT64_FORMAT
+                " bytes; at most %d are allowed for a manifest or configuration",
+                f->path, name, size, SC_MAX_JSON_BLOB);
+    return NULL;
+  }
+  buf = g_malloc(size + 1);
+  if (!g_input_stream_read_all(in, buf, size, &done, NULL, error))
+    return NULL;
+  if (done != size) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: '%s' is truncated", f->path, name);
+    return NULL;
+  }
+  buf[size] = '\0';
+  return g_bytes_new_take(g_steal_pointer(&buf), size);
+}
+
+/* ---- the sources ---- */
+
+typedef enum { SOURCE_OCI, SOURCE_DOCKER_ARCHIVE } SourceKind;
+
+struct ScImageSource {
+  SourceKind kind;
+  char *description;
+  char *tag; /* oci: the requested ref.name, or NULL */
+  Files *files;
+  char *name; /* the name the source gives the image, or NULL */
+  /* docker-archive: a synthesized manifest and the blob -> member map */
+  GBytes *synth_manifest;
+  GHashTable *blob_members; /* "sha256:hex" -> member name */
+};
+
+void
+sc_image_source_free(ScImageSource *src)
+{
+  if (src == NULL)
+    return;
+  files_free(src->files);
+  g_free(src->description);
+  g_free(src->tag);
+  g_free(src->name);
+  if (src->synth_manifest)
+    g_bytes_unref(src->synth_manifest);
+  if (src->blob_members)
+    g_hash_table_unref(src->blob_members);
+  g_free(src);
+}
+
+const char *
+sc_image_source_description(ScImageSource *src)
+{
+  return src->description;
+}
+
+const char *
+sc_image_source_name(ScImageSource *src)
+{
+  return src->name;
+}
+
+static char *
+blob_member(const char *digest, GError **error)
+{
+  const char *hex;
+  if (!sc_digest_hex(digest, &hex, error))
+    return NULL;
+  return g_strdup_printf("blobs/sha256/%s", hex);
+}
+
+static json_t *
+load_json(GBytes *bytes, const char *what, GError **error)
+{
+  json_error_t jerr;
+  gsize len;
+  const char *data = g_bytes_get_data(bytes, &len);
+  json_t *j = json_loadb(data, len, 0, &jerr);
+
+  if (j == NULL)
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: invalid JSON at line %d, column %d: %s", what,
+                jerr.line, jerr.column, jerr.text);
+  return j;
+}
+
+static gboolean
+oci_open(ScImageSource *src, GError **error)
+{
+  g_autoptr(GBytes) layout = NULL;
+  g_autoptr(GBytes) index = NULL;
+  json_t *j;
+  gboolean ok;
+
+  layout = files_read(src->files, "oci-layout", error);
+  if (layout == NULL) {
+    g_prefix_error(error, "%s is not an OCI image layout: ", src->description);
+    return FALSE;
+  }
+  j = load_json(layout, "oci-layout", error);
+  ok = j && json_is_string(json_object_get(j, "imageLayoutVersion"));
+  json_decref(j);
+  if (!ok) {
+    if (error && !*error)
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: oci-layout has no imageLayoutVersion",
+                  src->description);
+    return FALSE;
+  }
+  index = files_read(src->files, "index.json", error);
+  return index != NULL;
+}
+
+/* The descriptor in index.json for the requested tag (or the only one). */
+static json_t *
+oci_pick_descriptor(ScImageSource *src, GError **error)
+{
+  g_autoptr(GBytes) index = files_read(src->files, "index.json", error);
+  json_t *doc, *manifests, *d, *found = NULL;
+  size_t i;
+  guint count = 0;
+
+  if (index == NULL)
+    return NULL;
+  doc = load_json(index, "index.json", error);
+  if (doc == NULL)
+    return NULL;
+  manifests = json_object_get(doc, "manifests");
+  json_array_foreach(manifests, i, d)
+  {
+    const char *ref = json_string_value(
+        json_object_get(json_object_get(d, "annotations"), "org.opencontainers.image.ref.name"));
+    count++;
+    if (src->tag ? (ref && strcmp(ref, src->tag) == 0) : TRUE)
+      found = d;
+  }
+  if (found == NULL || (src->tag == NULL && count != 1)) {
+    if (src->tag)
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no image tagged '%s' in index.json",
+                  src->description, src->tag);
+    else if (count == 0)
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: index.json lists no image",
+                  src->description);
+    else
+      g_set_error(error, SC_ERROR, SC_EINVAL,
+                  "%s: index.json lists %u images; name one as %s:TAG", src->description, count,
+                  src->description);
+    json_decref(doc);
+    return NULL;
+  }
+  json_incref(found);
+  json_decref(doc);
+  if (src->name == NULL) {
+    const char *ref = json_string_value(json_object_get(json_object_get(found, "annotations"),
+                                                        "org.opencontainers.image.ref.name"));
+    /* A full reference as ref.name (skopeo writes only the tag). */
+    if (ref && strchr(ref, '/'))
+      src->name = g_strdup(ref);
+  }
+  return found;
+}
+
+/* docker save: manifest.json = [{"Config": "x.json", "RepoTags": [...],
+ * "Layers": ["abc/layer.tar", ...]}]. Synthesize an OCI manifest whose
+ * layer digests are the config's diff_ids (the layers are plain tars). */
+static gboolean
+docker_open(ScImageSource *src, GError **error)
+{
+  g_autoptr(GBytes) mbytes = files_read(src->files, "manifest.json", error);
+  g_autoptr(GBytes) config = NULL;
+  json_t *doc = NULL, *entry, *layers, *cdoc = NULL, *diff_ids, *m = NULL, *ls;
+  const char *config_name;
+  g_autofree char *config_hex = NULL;
+  size_t i;
+  json_t *l;
+  gboolean ok = FALSE;
+
+  if (mbytes == NULL) {
+    g_prefix_error(error, "%s is not a docker-archive: ", src->description);
+    return FALSE;
+  }
+  doc = load_json(mbytes, "manifest.json", error);
+  if (doc == NULL)
+    return FALSE;
+  entry = json_array_get(doc, 0);
+  if (!json_is_array(doc) || json_array_size(doc) != 1 || !json_is_object(entry)) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: manifest.json must list exactly one image", src->description);
+    goto out;
+  }
+  config_name = json_string_value(json_object_get(entry, "Config"));
+  layers = json_object_get(entry, "Layers");
+  if (config_name == NULL || !json_is_array(layers)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: manifest.json lacks Config or Layers",
+                src->description);
+    goto out;
+  }
+  if (json_is_string(json_array_get(json_object_get(entry, "RepoTags"), 0)))
+    src->name = g_strdup(json_string_value(json_array_get(json_object_get(entry, "RepoTags"), 0)));
+  config = files_read(src->files, config_name, error);
+  if (config == NULL)
+    goto out;
+  cdoc = load_json(config, config_name, error);
+  if (cdoc == NULL)
+    goto out;
+  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
+  if (!json_is_array(diff_ids) || json_array_size(diff_ids) != json_array_size(layers)) {
+    g_set_error(error, SC_ERROR, SC_EIO,
+                "%s: the config lists %zu diff_ids for %zu layers", src->description,
+                json_array_size(diff_ids), json_array_size(layers));
+    goto out;
+  }
+  config_hex = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
+  src->blob_members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert(src->blob_members, g_strconcat("sha256:", config_hex, NULL),
+                      g_strdup(config_name));
+  m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType",
+                SC_MEDIA_OCI_MANIFEST, "config", "mediaType", SC_MEDIA_OCI_CONFIG, "digest",
+                "sha256:", "size", (json_int_t)g_bytes_get_size(config));
+  json_object_set_new(json_object_get(m, "config"), "digest",
+                      json_sprintf("sha256:%s", config_hex));
+  ls = json_array();
+  json_array_foreach(layers, i, l)
+  {
+    const char *member = json_string_value(l);
+    const char *digest = json_string_value(json_array_get(diff_ids, i));
+    const char *hex;
+    TarMember *tm;
+    if (member == NULL || !sc_digest_hex(digest, &hex, error))
+      goto out;
+    tm = g_hash_table_lookup(src->files->members, member);
+    if (tm == NULL) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: layer '%s' is missing", src->description,
+                  member);
+      goto out;
+    }
+    g_hash_table_insert(src->blob_members, g_strdup(digest), g_strdup(member));
+    json_array_append_new(ls, json_pack("{s:s, s:s, s:I}", "mediaType", SC_MEDIA_OCI_LAYER,
+                                        "digest", digest, "size", (json_int_t)tm->size));
+  }
+  json_object_set_new(m, "layers", ls);
+  {
+    g_autofree char *text = sc_json_dump(m, FALSE);
+    gsize len = strlen(text);
+    src->synth_manifest = g_bytes_new_take(g_steal_pointer(&text), len);
+  }
+  ok = TRUE;
+out:
+  json_decref(m);
+  json_decref(cdoc);
+  json_decref(doc);
+  return ok;
+}
+
+/* "oci:DIR[:TAG]": the tag is after the last ':' when what precedes it is
+ * an existing path. */
+static void
+split_path_tag(const char *spec, char **out_path, char **out_tag)
+{
+  const char *colon = strrchr(spec, ':');
+
+  if (colon && !strchr(colon, '/')) {
+    g_autofree char *head = g_strndup(spec, colon - spec);
+    if (g_file_test(head, G_FILE_TEST_EXISTS) || !g_file_test(spec, G_FILE_TEST_EXISTS)) {
+      *out_path = g_steal_pointer(&head);
+      *out_tag = colon[1] ? g_strdup(colon + 1) : NULL;
+      return;
+    }
+  }
+  *out_path = g_strdup(spec);
+  *out_tag = NULL;
+}
+
+gboolean
+sc_image_source_is_local(const char *spec)
+{
+  return g_str_has_prefix(spec, "oci:") || g_str_has_prefix(spec, "oci-archive:") ||
+         g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:");
+}
+
+ScImageSource *
+sc_image_source_open(const char *spec, GError **error)
+{
+  ScImageSource *src = g_new0(ScImageSource, 1);
+  g_autofree char *path = NULL;
+  g_autofree char *tag = NULL;
+  g_autofree char *base = NULL;
+  gboolean ok;
+
+  src->description = g_strdup(spec);
+  if (g_str_has_prefix(spec, "oci:") || g_str_has_prefix(spec, "oci-archive:")) {
+    gboolean archive = g_str_has_prefix(spec, "oci-archive:");
+    split_path_tag(spec + (archive ? 12 : 4), &path, &tag);
+    src->kind = SOURCE_OCI;
+    src->tag = g_strdup(tag);
+    src->files = files_open(path, archive, error);
+    ok = src->files && oci_open(src, error);
+  } else if (g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:")) {
+    path = g_strdup(strchr(spec, ':') + 1);
+    src->kind = SOURCE_DOCKER_ARCHIVE;
+    src->files = files_open(path, TRUE, error);
+    ok = src->files && docker_open(src, error);
+  } else {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "image source '%s': unknown transport (oci:, oci-archive:, docker-archive:)",
+                spec);
+    ok = FALSE;
+  }
+  if (!ok) {
+    sc_image_source_free(src);
+    return NULL;
+  }
+  if (src->name == NULL) {
+    /* localhost/<basename of the file or directory>:<tag> */
+    g_autofree char *canon = g_canonicalize_filename(path, NULL);
+    char *dot;
+    base = g_path_get_basename(canon);
+    dot = strrchr(base, '.');
+    if (dot && (strcmp(dot, ".tar") == 0 || strcmp(dot, ".oci") == 0))
+      *dot = '\0';
+    src->name = g_strdup_printf("localhost/%s:%s", base, tag ? tag : "latest");
+  }
+  return src;
+}
+
+GBytes *
+sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_media_type,
+                             GError **error)
+{
+  if (src->kind == SOURCE_DOCKER_ARCHIVE) {
+    *out_media_type = g_strdup(SC_MEDIA_OCI_MANIFEST);
+    return g_bytes_ref(src->synth_manifest);
+  }
+  if (digest == NULL) {
+    json_t *d = oci_pick_descriptor(src, error);
+    GBytes *b;
+    const char *mt;
+    if (d == NULL)
+      return NULL;
+    mt = json_string_value(json_object_get(d, "mediaType"));
+    *out_media_type = g_strdup(mt ? mt : "");
+    b = sc_image_source_get_manifest(src, json_string_value(json_object_get(d, "digest")), NULL,
+                                     error);
+    json_decref(d);
+    return b;
+  } else {
+    g_autofree char *member = blob_member(digest, error);
+    GBytes *b;
+    g_autofree char *hex = NULL;
+    if (member == NULL)
+      return NULL;
+    b = files_read(src->files, member, error);
+    if (b == NULL)
+      return NULL;
+    hex = sc_sha256_hex(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+    if (strcmp(hex, digest + 7) != 0) {
+      g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: manifest %s has digest sha256:%s",
+                  src->description, digest, hex);
+      g_bytes_unref(b);
+      return NULL;
+    }
+    return b;
+  }
+}
+
+GInputStream *
+sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 *out_size,
+                          GError **error)
+{
+  g_autofree char *member = NULL;
+  GInputStream *in;
+
+  if (src->kind == SOURCE_DOCKER_ARCHIVE) {
+    const char *m = g_hash_table_lookup(src->blob_members, digest);
+    if (m == NULL) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no blob %s", src->description, digest);
+      return NULL;
+    }
+    member = g_strdup(m);
+  } else if ((member = blob_member(digest, error)) == NULL)
+    return NULL;
+  in = files_open_member(src->files, member, out_size, error);
+  if (in == NULL)
+    g_prefix_error(error, "blob %s: ", digest);
+  return in;
+}
