@@ -364,7 +364,7 @@ format_size(unsigned long long bytes, char *buf, size_t len)
 }
 
 static void
-progress_bar(unsigned long long done, unsigned long long total, unsigned int layers_done,
+progress_bar(uint64_t done, uint64_t total, unsigned int layers_done,
              unsigned int layers_total, void *user_data)
 {
   char a[32], b[32];

@@ -6,6 +6,8 @@
 #ifndef SYSCONTAINER_SC_IMAGE_H
 #define SYSCONTAINER_SC_IMAGE_H
 
+#include <stdint.h>
+
 #include <syscontainer/sc-common.h>
 #include <syscontainer/sc-context.h>
 
@@ -18,7 +20,7 @@ extern "C" {
  * read, layers done and to do. Called on the calling thread, at most about
  * ten times a second, and once at the end.
  */
-typedef void (*sc_progress_func)(unsigned long long bytes_done, unsigned long long bytes_total,
+typedef void (*sc_progress_func)(uint64_t bytes_done, uint64_t bytes_total,
                                  unsigned int layers_done, unsigned int layers_total,
                                  void *user_data);
 
