@@ -104,6 +104,10 @@ code_name(int code)
     return "SC_ERUNTIME";
   case SC_EUNSUPPORTED:
     return "SC_EUNSUPPORTED";
+  case SC_EDIGEST:
+    return "SC_EDIGEST";
+  case SC_EBUSY:
+    return "SC_EBUSY";
   default:
     return "SC_EUNKNOWN";
   }
@@ -598,9 +602,10 @@ static const OptSpec opt_specs[] = {
   { "--sysroot", 1, 1, NULL },      { "--checkout-root", 1, 1, NULL },
   { "--repo", 1, 1, NULL },         { "--runtime", 1, 1, NULL },
   { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
-  { "--name", 1, 0, "render" },     { "--set", 1, 0, "render" },
+  { "--name", 1, 0, "render pull" }, { "--set", 1, 0, "render" },
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
-  { "--image-id", 1, 0, "render" },
+  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull" },
+  { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
 };
 
 static int

@@ -276,6 +276,23 @@ ensure_parent(Tree *t, char **parts, guint n, GError **error)
   return dir;
 }
 
+static gboolean
+parent_is_file(Tree *t, char **parts, guint n)
+{
+  OstreeMutableTree *dir = t->root;
+
+  for (guint i = 0; i + 1 < n; i++) {
+    g_autofree char *file = NULL;
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    if (!ostree_mutable_tree_lookup(dir, parts[i], &file, &sub, NULL))
+      return FALSE;
+    if (file != NULL)
+      return TRUE;
+    dir = sub; /* owned by its parent */
+  }
+  return FALSE;
+}
+
 static GVariant *
 entry_xattrs(struct archive_entry *e)
 {
@@ -356,6 +373,11 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
     t->skipped++;
     return TRUE;
   }
+  /* A whiteout below a path that this layer itself turns into a
+   * non-directory (umoci writes "d" as a file and then "d/.wh.x") has
+   * nothing left to delete: skip it. */
+  if (g_str_has_prefix(parts[n - 1], ".wh.") && parent_is_file(t, parts, n))
+    return TRUE;
   parent = ensure_parent(t, parts, n, error);
   if (parent == NULL)
     return FALSE;

@@ -878,6 +878,37 @@ dir_is_empty_or_missing(const char *dir, gboolean *out_missing, GError **error)
   return TRUE;
 }
 
+/* A layer may replace a directory of a lower layer with a non-directory, or
+ * the other way round, without a whiteout (umoci does). OSTree's union
+ * checkout only merges like with like, so such paths are removed first. Only
+ * directories present in both the layer and the checkout are walked. */
+static gboolean
+clear_type_changes(GFile *layer_dir, const char *dir, const char *rel, GError **error)
+{
+  g_autoptr(GFileEnumerator) e = g_file_enumerate_children(
+      layer_dir, "standard::name,standard::type", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, error);
+  GFileInfo *info;
+  GFile *child;
+
+  if (e == NULL)
+    return FALSE;
+  while (g_file_enumerator_iterate(e, &info, &child, NULL, error) && info != NULL) {
+    const char *name = g_file_info_get_name(info);
+    gboolean new_dir = g_file_info_get_file_type(info) == G_FILE_TYPE_DIRECTORY;
+    g_autofree char *sub = rel ? g_build_filename(rel, name, NULL) : g_strdup(name);
+    g_autofree char *path = g_build_filename(dir, sub, NULL);
+    struct stat st;
+
+    if (g_str_has_prefix(name, ".wh.") || lstat(path, &st) != 0)
+      continue;
+    if (new_dir != (gboolean)S_ISDIR(st.st_mode))
+      sc_rm_rf(path);
+    else if (new_dir && !clear_type_changes(child, dir, sub, error))
+      return FALSE;
+  }
+  return error == NULL || *error == NULL;
+}
+
 gboolean
 sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error)
 {
@@ -923,6 +954,15 @@ sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **erro
                     digest);
       ok = FALSE;
       break;
+    }
+    if (i > 0) {
+      g_autoptr(GFile) root = NULL;
+      if (!ostree_repo_read_commit(repo, rev, &root, NULL, NULL, error) ||
+          !clear_type_changes(root, dir, NULL, error)) {
+        g_prefix_error(error, "image %s: layer %s: ", img->name, digest);
+        ok = FALSE;
+        break;
+      }
     }
     opts.mode = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE
                     ? OSTREE_REPO_CHECKOUT_MODE_NONE
