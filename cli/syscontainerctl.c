@@ -664,16 +664,20 @@ apply_option(Options *o, const char *opt, const char *value)
   return 0;
 }
 
+static int run_command(Options *o, const char *command);
+
 int
 main(int argc, char **argv)
 {
   Options o;
   const char *command = NULL;
   int only_args = 0;
+  int rc;
 
   memset(&o, 0, sizeof(o));
-  o.sets = calloc(argc, sizeof(char *));
-  o.args = calloc(argc, sizeof(char *));
+  const char *sets[argc], *args[argc]; /* every argument at most once */
+  o.sets = sets;
+  o.args = args;
 
   /* Find the command first, so that its options are known wherever they
    * stand. */
@@ -751,20 +755,27 @@ main(int argc, char **argv)
     }
   }
 
+  rc = run_command(&o, command);
+  return rc;
+}
+
+static int
+run_command(Options *o, const char *command)
+{
   if (command == NULL) {
     usage_error("no command given");
     return EXIT_USAGE;
   }
   if (strcmp(command, "render") == 0)
-    return cmd_render(&o);
+    return cmd_render(o);
   if (strcmp(command, "lint") == 0)
-    return cmd_lint(&o);
+    return cmd_lint(o);
   if (strcmp(command, "pull") == 0)
-    return cmd_pull(&o);
+    return cmd_pull(o);
   if (strcmp(command, "images") == 0)
-    return cmd_images(&o);
+    return cmd_images(o);
   if (strcmp(command, "checkout") == 0)
-    return cmd_checkout(&o);
+    return cmd_checkout(o);
   usage_error("unknown command '%s'", command);
   return EXIT_USAGE;
 }

@@ -226,7 +226,7 @@ static char **
 split_path(const char *digest, const char *path, GError **error)
 {
   g_auto(GStrv) raw = NULL;
-  GPtrArray *parts = g_ptr_array_new();
+  GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);
 
   if (path[0] == '/') {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
@@ -250,6 +250,7 @@ split_path(const char *digest, const char *path, GError **error)
     }
     g_ptr_array_add(parts, g_strdup(*c));
   }
+  g_ptr_array_set_free_func(parts, NULL);
   g_ptr_array_add(parts, NULL);
   return (char **)g_ptr_array_free(parts, FALSE);
 }

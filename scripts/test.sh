@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the whole test suite: every meson suite on a normal build, then the
-# unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# unit, integration and cli suites again under AddressSanitizer (with leak
+# detection) + UndefinedBehaviorSanitizer.
 # Ends with one line "tests: N passed, N failed, N skipped".
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ meson test -C build --print-errorlogs || status=1
 ./scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs || status=1
+  meson test -C build-asan --suite unit --suite integration --suite cli --print-errorlogs ||
+  status=1
 
 python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
 import json, sys
