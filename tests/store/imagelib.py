@@ -199,3 +199,27 @@ def same_inode(root, paths):
 def umoci_unpack(layout, tag, dest):
     run("umoci", "unpack", "--image", "%s:%s" % (layout, tag), dest)
     return os.path.join(dest, "rootfs")
+
+
+def make_index(layout, tags_platforms, new_tag):
+    """An image index over existing tags: [(tag, os, arch, variant)]."""
+    index, _ = _index_entry(layout, tags_platforms[0][0])
+    manifests = []
+    for tag, os_, arch, variant in tags_platforms:
+        _, entry = _index_entry(layout, tag)
+        platform = {"os": os_, "architecture": arch}
+        if variant:
+            platform["variant"] = variant
+        manifests.append({"mediaType": entry.get("mediaType",
+                                                 "application/vnd.oci.image.manifest.v1+json"),
+                          "digest": entry["digest"], "size": entry["size"],
+                          "platform": platform})
+    data = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                       "manifests": manifests}).encode()
+    digest = _write_blob(layout, data)
+    index["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
+                               "digest": digest, "size": len(data),
+                               "annotations": {"org.opencontainers.image.ref.name": new_tag}})
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump(index, f)
+    return digest

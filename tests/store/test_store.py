@@ -159,6 +159,50 @@ class StoreTest(unittest.TestCase):
         report = self.ctl_json("pull", "--name", "sys", "oci:%s:full" % self.layout)
         self.assertEqual((report["layers_imported"], report["bytes_read"]), (0, 0))
 
+    def test_multi_platform_index(self):
+        layout = self.copy_layout()
+        arm = il.rewrite(layout, "base", edit_config=lambda c: c.update(architecture="arm64"),
+                         new_tag="arm")
+        il.make_index(layout, [("base", "linux", "amd64", None), ("arm", "linux", "arm64", "v8")],
+                      "multi")
+        if os.uname().machine == "x86_64":  # the default is this machine's platform
+            self.ctl("pull", "--name", "host", "oci:%s:multi" % layout)
+            self.assertEqual(self.ctl_json("images", "inspect", "host")["architecture"], "amd64")
+        report = self.ctl_json("pull", "--name", "arm", "--platform", "linux/arm64",
+                               "oci:%s:multi" % layout)
+        self.assertEqual(report["id"], arm[7:])
+        self.assertEqual(self.ctl_json("images", "inspect", "arm")["architecture"], "arm64")
+        r = self.ctl("pull", "--platform", "linux/s390x", "oci:%s:multi" % layout, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no image for linux/s390x in the index (it has: linux/amd64, linux/arm64/v8)",
+                      r.stderr)
+        r = self.ctl("pull", "--platform", "linux", "oci:%s:multi" % layout, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("platform 'linux': expected OS/ARCHITECTURE[/VARIANT]", r.stderr)
+
+    def test_progress_bar_on_a_terminal(self):
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(CTL, [CTL, "--checkout-root", self.checkout_root, "pull",
+                           "oci:%s:full" % self.layout])
+        output = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, output)
+        text = output.decode()
+        self.assertRegex(text, r"\r\[#{30}\] [0-9.]+ [kM]B / [0-9.]+ [kM]B, layers 4/4 ")
+        self.assertTrue(text.rstrip().endswith("localhost/layout:full"), text)
+        # not on a pipe
+        self.assertEqual(self.ctl("pull", "oci:%s:full" % self.layout).stderr, "")
+
     # -- operations ------------------------------------------------------
 
     def test_list_inspect_tag_delete_prune(self):

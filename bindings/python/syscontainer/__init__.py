@@ -20,7 +20,7 @@ __all__ = ["Error", "Context", "Rendering", "render_template", "template_variabl
 CODES = {
     0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
     -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
-    -9: "SC_EUNSUPPORTED",
+    -9: "SC_EUNSUPPORTED", -10: "SC_EDIGEST", -11: "SC_EBUSY",
 }
 
 _lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
@@ -79,6 +79,22 @@ _sc_rendering_free = _fn("sc_rendering_free", None, _p)
 _sc_rendering_write = _fn("sc_rendering_write", _int, _p, _s, _pp)
 _sc_rendering_to_json = _fn("sc_rendering_to_json", _int, _p, _pp, _pp)
 _sc_lint = _fn("sc_lint", _int, _p, _s, _pp, ctypes.POINTER(_int), ctypes.POINTER(_int), _pp)
+_PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint,
+                             ctypes.c_uint, ctypes.c_void_p)
+_sc_context_set_progress_func = _fn("sc_context_set_progress_func", None, _p, _PROGRESS, _p)
+_sc_pull_opts_new = _fn("sc_pull_opts_new", _int, _pp, _pp)
+_sc_pull_opts_free = _fn("sc_pull_opts_free", None, _p)
+_sc_pull_opts_set_name = _fn("sc_pull_opts_set_name", _int, _p, _s, _pp)
+_sc_pull_opts_set_platform = _fn("sc_pull_opts_set_platform", _int, _p, _s, _pp)
+_sc_pull_opts_set_jobs = _fn("sc_pull_opts_set_jobs", _int, _p, _int, _pp)
+_sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
+_sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
+_sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
+_sc_image_tag = _fn("sc_image_tag", _int, _p, _s, _s, _pp)
+_sc_image_delete = _fn("sc_image_delete", _int, _p, _s, _int, _pp)
+_sc_images_prune = _fn("sc_images_prune", _int, _p, _pp, _pp)
+_sc_image_verify = _fn("sc_image_verify", _int, _p, _s, _pp, ctypes.POINTER(_int), _pp)
+_sc_image_checkout = _fn("sc_image_checkout", _int, _p, _s, _s, _pp)
 
 
 class Error(Exception):
@@ -275,6 +291,65 @@ class Context:
         _call(_sc_lint, self._ptr, _enc(directory), ctypes.byref(out), ctypes.byref(errors),
               ctypes.byref(warnings))
         return json.loads(_take_string(out))
+
+    # -- the image store ------------------------------------------------
+
+    def _json_call(self, func, *args):
+        out = ctypes.c_void_p()
+        _call(func, self._ptr, *args, ctypes.byref(out))
+        return json.loads(_take_string(out))
+
+    def pull(self, source, name=None, platform=None, jobs=None, progress=None):
+        """Imports an image (oci:DIR[:TAG], oci-archive:FILE[:TAG],
+        docker-archive:FILE); returns the pull report. progress, if given, is
+        called as progress(bytes_done, bytes_total, layers_done, layers_total)."""
+        opts = ctypes.c_void_p()
+        _call(_sc_pull_opts_new, ctypes.byref(opts))
+        callback = None
+        try:
+            if name is not None:
+                _call(_sc_pull_opts_set_name, opts, _enc(name))
+            if platform is not None:
+                _call(_sc_pull_opts_set_platform, opts, _enc(platform))
+            if jobs is not None:
+                _call(_sc_pull_opts_set_jobs, opts, jobs)
+            if progress is not None:
+                callback = _PROGRESS(lambda d, t, ld, lt, _: progress(d, t, ld, lt))
+                _sc_context_set_progress_func(self._ptr, callback, None)
+            return self._json_call(_sc_image_pull, _enc(source), opts)
+        finally:
+            if callback is not None:
+                _sc_context_set_progress_func(self._ptr, _PROGRESS(), None)
+            _sc_pull_opts_free(opts)
+
+    def images(self):
+        """The images in the store, as dicts (name, tag, id, created, size, in_use)."""
+        return self._json_call(_sc_images_list_json)["images"]
+
+    def inspect(self, image):
+        """Labels, layers, config and template variables of an image."""
+        return self._json_call(_sc_image_inspect_json, _enc(image))
+
+    def tag(self, image, new_name):
+        _call(_sc_image_tag, self._ptr, _enc(image), _enc(new_name))
+
+    def delete(self, image, force=False):
+        _call(_sc_image_delete, self._ptr, _enc(image), 1 if force else 0)
+
+    def prune(self):
+        """Removes what no named image uses; returns the counts."""
+        return self._json_call(_sc_images_prune)
+
+    def verify(self, image):
+        """Re-checks every layer of an image; the report has "ok"."""
+        ok = _int()
+        out = ctypes.c_void_p()
+        _call(_sc_image_verify, self._ptr, _enc(image), ctypes.byref(out), ctypes.byref(ok))
+        return json.loads(_take_string(out))
+
+    def checkout(self, image, directory):
+        """Checks an image out into directory (hardlinks into the store)."""
+        _call(_sc_image_checkout, self._ptr, _enc(image), _enc(directory))
 
     def close(self):
         if self._ptr:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -104,6 +105,50 @@ class BindingTest(unittest.TestCase):
         self.assertEqual(report["errors"], 0)
         checks = sorted(f["check"] for f in report["findings"])
         self.assertEqual(checks, ["service-missing"])
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
+class StoreBindingTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-py-store-")
+        layout = os.path.join(self.tmp, "layout")
+        bundle = os.path.join(self.tmp, "bundle")
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+        run("umoci", "init", "--layout", layout)
+        run("umoci", "new", "--image", layout + ":v1")
+        run("umoci", "unpack", "--image", layout + ":v1", bundle)
+        with open(os.path.join(bundle, "rootfs", "hello"), "w") as f:
+            f.write("hello\n")
+        run("umoci", "repack", "--image", layout + ":v1", bundle)
+        self.source = "oci:%s:v1" % layout
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_pull_list_checkout_delete(self):
+        ctx = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
+        seen = []
+        report = ctx.pull(self.source, name="example.com/hello:1",
+                          progress=lambda *a: seen.append(a))
+        self.assertEqual(report["name"], "example.com/hello:1")
+        self.assertEqual(report["layers_imported"], 1)
+        self.assertEqual(seen[-1][2:], (1, 1))  # layers done, total
+        self.assertEqual(seen[-1][0], seen[-1][1])  # all bytes read
+        self.assertEqual([(i["name"], i["tag"]) for i in ctx.images()],
+                         [("example.com/hello", "1")])
+        out = os.path.join(self.tmp, "ck", "out")
+        ctx.checkout("example.com/hello:1", out)
+        with open(os.path.join(out, "hello")) as f:
+            self.assertEqual(f.read(), "hello\n")
+        self.assertTrue(ctx.verify(report["id"][:8])["ok"])
+        ctx.tag("example.com/hello:1", "hello")
+        self.assertEqual(sorted(ctx.inspect("hello")["names"]),
+                         ["docker.io/library/hello:latest", "example.com/hello:1"])
+        ctx.delete(report["id"])
+        self.assertEqual(ctx.prune()["refs_removed"], 2)
+        with self.assertRaises(syscontainer.Error) as cm:
+            ctx.inspect("hello")
+        self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
 
 
 if __name__ == "__main__":
