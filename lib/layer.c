@@ -15,6 +15,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 #include <ostree.h>
 #include <string.h>
 #include <zlib.h>
@@ -340,6 +341,7 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
 {
   const char *path = archive_entry_pathname(e);
   const char *hardlink = archive_entry_hardlink(e);
+
   g_auto(GStrv) parts = NULL;
   g_autoptr(OstreeMutableTree) parent = NULL;
   g_autoptr(GVariant) xattrs = NULL;
@@ -349,6 +351,10 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
   guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
   guint32 mode = archive_entry_perm(e);
 
+  if (path == NULL)
+    path = archive_entry_pathname_utf8(e);
+  if (hardlink == NULL && archive_entry_hardlink_utf8(e) != NULL)
+    hardlink = archive_entry_hardlink_utf8(e);
   if (path == NULL) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: an entry has no path", t->digest);
     return FALSE;
@@ -477,6 +483,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   GVariantBuilder mb;
   gboolean ok = FALSE;
   int r;
+  locale_t utf8, old_locale = (locale_t)0;
 
   p.in = in;
   p.digest = digest;
@@ -495,12 +502,20 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
     goto out;
   ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
 
+  /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
+   * locale for this thread only, whatever the process's locale is, so that
+   * libarchive does not refuse names it cannot convert. */
+  utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (utf8 != (locale_t)0)
+    old_locale = uselocale(utf8);
   a = archive_read_new();
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
   if (archive_read_open(a, &p, NULL, archive_read_cb, NULL) != ARCHIVE_OK)
     goto archive_failed;
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+  /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
+   * could not convert): the entry is still there. */
+  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     if (!import_entry(&t, a, e, buf, error))
       goto out;
   }
@@ -559,6 +574,10 @@ archive_failed:
 out:
   if (a)
     archive_read_free(a);
+  if (old_locale != (locale_t)0) {
+    uselocale(old_locale);
+    freelocale(utf8);
+  }
   g_clear_error(&p.error);
   sc_sha256_free(p.blob_hash);
   sc_sha256_free(p.tar_hash);

@@ -401,6 +401,21 @@ class StoreTest(unittest.TestCase):
             f.write("{\"manifests\": [")
         self.bad_pull("oci:%s:base" % layout, "index.json: invalid JSON at line 1", code="SC_EIO")
 
+    def test_non_ascii_names(self):
+        # pax records names as UTF-8; they must survive whatever the locale is
+        layout = self.copy_layout()
+        tar = il.make_tar([il.tinfo("etc/caf\u00e9-\u65e5\u672c", data=b"x"),
+                           il.tinfo("etc/l\u00efnk", tarfile.SYMTYPE, linkname="caf\u00e9")])
+        il.add_layer(layout, "base", tar, new_tag="utf8")
+        env = dict(os.environ, LANG="C", LC_ALL="C")
+        r = subprocess.run([CTL, "--checkout-root", self.checkout_root, "pull",
+                            "oci:%s:utf8" % layout], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = os.path.join(self.checkout_root, "out")
+        self.ctl("checkout", "localhost/layout:utf8", out)
+        self.assertTrue(os.path.isfile(os.path.join(out, "etc", "caf\u00e9-\u65e5\u672c")))
+        self.assertEqual(os.readlink(os.path.join(out, "etc", "l\u00efnk")), "caf\u00e9")
+
     def test_layer_listed_twice(self):
         layout = self.copy_layout()
         m = il.read_manifest(layout, "base")
