@@ -297,11 +297,10 @@ GPtrArray *
 sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sc_image_free);
-  g_autofree char *normalized = NULL;
-  const char *candidates[4];
-  g_autofree char *c0 = NULL, *c1 = NULL, *c2 = NULL;
+  char *normalized = NULL; /* owned by candidates */
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
   const char *id = g_str_has_prefix(text, "sha256:") ? text + 7 : text;
-  guint n = 0;
+  const char *slash = strrchr(text, '/');
 
   if (sc_image_source_is_local(text)) {
     ScImageSource *src = sc_image_source_open(text, NULL);
@@ -312,13 +311,16 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
   } else
     normalized = sc_reference_normalize(text, NULL);
   if (normalized)
-    candidates[n++] = c0 = g_strconcat(SC_REF_PREFIX, (c2 = sc_ref_encode(normalized)), NULL);
-  g_clear_pointer(&c2, g_free);
-  c1 = g_strconcat(SC_REF_PREFIX, (c2 = sc_ref_encode(text)), NULL);
-  candidates[n++] = c1;
-  for (guint i = 0; i < n; i++)
-    if (ref_exists(repo, candidates[i])) {
-      ScImage *img = sc_image_load(repo, candidates[i], error);
+    g_ptr_array_add(candidates, normalized);
+  /* as atomic stored short names: as typed, with :latest when untagged */
+  g_ptr_array_add(candidates, g_strdup(text));
+  if (!strchr(slash ? slash : text, ':') && !strchr(text, '@'))
+    g_ptr_array_add(candidates, g_strconcat(text, ":latest", NULL));
+  for (guint i = 0; i < candidates->len; i++) {
+    g_autofree char *enc = sc_ref_encode(candidates->pdata[i]);
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+    if (ref_exists(repo, ref)) {
+      ScImage *img = sc_image_load(repo, ref, error);
       if (img == NULL) {
         g_ptr_array_unref(out);
         return NULL;
@@ -326,6 +328,7 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
       g_ptr_array_add(out, img);
       return out;
     }
+  }
 
   if (*id && strlen(id) <= 64 && strspn(id, "0123456789abcdef") == strlen(id)) {
     g_autoptr(GPtrArray) all = sc_images_all(repo, error);

@@ -243,6 +243,20 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(self.refs(), [])
         self.fsck()
 
+    def test_reads_atomic_era_names(self):
+        # atomic stored "atomic-test-system" as ociimage/atomic-test-system_3Alatest
+        self.ctl("pull", "oci:%s:base" % self.layout)
+        subprocess.run(["ostree", "--repo=" + self.repo, "refs", "--create",
+                        "ociimage/atomic-test-system_3Alatest", "ociimage/localhost_2Flayout_3Abase"],
+                       check=True)
+        info = self.ctl_json("images", "inspect", "atomic-test-system")
+        self.assertEqual(info["name"], "atomic-test-system:latest")
+        self.assertIn(("atomic-test-system", "latest"),
+                      [(i["name"], i["tag"]) for i in self.ctl_json("images", "list")["images"]])
+        out = os.path.join(self.checkout_root, "out")
+        self.ctl("checkout", "atomic-test-system", out)
+        self.assertTrue(os.path.isfile(os.path.join(out, "bin", "busybox")))
+
     def test_delete_refuses_image_in_use(self):
         self.ctl("pull", "oci:%s:full" % self.layout)
         slot = os.path.join(self.checkout_root, "sys.0")
