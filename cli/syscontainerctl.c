@@ -42,6 +42,8 @@ typedef struct {
   const char *platform;
   int jobs;
   int force;
+  const char *creds;
+  int tls_verify; /* -1 unset, 0 or 1 */
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -57,6 +59,23 @@ static const char usage_text[] =
   "                     render an image's exports as an install would\n"
   "                     (config.json, NAME.service, tmpfiles-NAME.conf)\n"
   "  lint DIR           check an image's exports against the image contract\n"
+  "  pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
+  "       [--creds USER[:PASSWORD]] [--tls-verify=false]\n"
+  "                     import an image from a registry (REFERENCE, docker://REF),\n"
+  "                     oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
+  "                     into the store; prints its name\n"
+  "  images list        the images in the store\n"
+  "  images inspect IMAGE\n"
+  "                     labels, layers, config and template variables of an image\n"
+  "  images tag IMAGE NAME[:TAG]\n"
+  "  images delete [--force] IMAGE...\n"
+  "  images prune       remove layers and objects no named image uses\n"
+  "  images verify IMAGE\n"
+  "                     re-check every layer of an image against its digests\n"
+  "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
+  "\n"
+  "IMAGE is a name (busybox, quay.io/x/y:tag), an ID prefix, or the source it\n"
+  "was pulled from.\n"
   "\n"
   "Global options:\n"
   "  --sysroot DIR        operate on an image root instead of /\n"
@@ -108,6 +127,10 @@ code_name(int code)
     return "SC_EDIGEST";
   case SC_EBUSY:
     return "SC_EBUSY";
+  case SC_EAUTH:
+    return "SC_EAUTH";
+  case SC_ENETWORK:
+    return "SC_ENETWORK";
   default:
     return "SC_EUNKNOWN";
   }
@@ -408,8 +431,23 @@ cmd_pull(Options *o)
   if ((r = sc_pull_opts_new(&popts, &error)) != SC_OK ||
       (o->name && (r = sc_pull_opts_set_name(popts, o->name, &error)) != SC_OK) ||
       (o->platform && (r = sc_pull_opts_set_platform(popts, o->platform, &error)) != SC_OK) ||
-      (o->jobs && (r = sc_pull_opts_set_jobs(popts, o->jobs, &error)) != SC_OK))
+      (o->jobs && (r = sc_pull_opts_set_jobs(popts, o->jobs, &error)) != SC_OK) ||
+      (o->tls_verify == 0 && (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK))
     goto fail;
+  if (o->creds) {
+    /* USER[:PASSWORD]; without a password, read it from the terminal */
+    char *user = strdup(o->creds);
+    char *colon = strchr(user, ':');
+    const char *password = colon ? colon + 1 : NULL;
+    if (colon)
+      *colon = '\0';
+    else if (isatty(STDIN_FILENO))
+      password = getpass("Password: ");
+    r = sc_pull_opts_set_credentials(popts, user, password ? password : "", &error);
+    free(user);
+    if (r != SC_OK)
+      goto fail;
+  }
   if (!o->json && isatty(STDOUT_FILENO))
     sc_context_set_progress_func(ctx, progress_bar, NULL);
   if ((r = sc_image_pull(ctx, o->args[0], popts, &json, &error)) != SC_OK)
@@ -606,6 +644,7 @@ static const OptSpec opt_specs[] = {
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
   { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
+  { "--creds", 1, 0, "pull" },        { "--tls-verify", 1, 0, "pull" },
 };
 
 static int
@@ -652,6 +691,18 @@ apply_option(Options *o, const char *opt, const char *value)
     o->platform = value;
   else if (strcmp(opt, "--force") == 0)
     o->force = 1;
+  else if (strcmp(opt, "--creds") == 0)
+    o->creds = value;
+  else if (strcmp(opt, "--tls-verify") == 0) {
+    if (strcmp(value, "true") == 0)
+      o->tls_verify = 1;
+    else if (strcmp(value, "false") == 0)
+      o->tls_verify = 0;
+    else {
+      usage_error("--tls-verify '%s': expected true or false", value);
+      return -1;
+    }
+  }
   else if (strcmp(opt, "--jobs") == 0) {
     char *end = NULL;
     long n = strtol(value, &end, 10);
@@ -675,6 +726,7 @@ main(int argc, char **argv)
   int rc;
 
   memset(&o, 0, sizeof(o));
+  o.tls_verify = -1;
   const char *sets[argc], *args[argc]; /* every argument at most once */
   o.sets = sets;
   o.args = args;

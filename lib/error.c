@@ -117,6 +117,10 @@ sc_strerror(int code)
     return "digest mismatch";
   case SC_EBUSY:
     return "in use";
+  case SC_EAUTH:
+    return "authentication failed";
+  case SC_ENETWORK:
+    return "network error";
   default:
     return "unknown error";
   }

@@ -17,6 +17,8 @@ struct sc_pull_opts {
   char *name;
   char *os, *arch, *variant;
   int jobs;
+  char *username, *password;
+  gboolean tls_insecure;
 };
 
 SC_API int
@@ -36,7 +38,36 @@ sc_pull_opts_free(sc_pull_opts *o)
   g_free(o->os);
   g_free(o->arch);
   g_free(o->variant);
+  g_free(o->username);
+  if (o->password)
+    memset(o->password, 0, strlen(o->password));
+  g_free(o->password);
   g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_credentials(sc_pull_opts *o, const char *username, const char *password,
+                             sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (username != NULL && (*username == '\0' || strchr(username, ':')))
+    return sc_error_set(error, SC_EINVAL, "user name '%s': must be non-empty, without ':'",
+                        username);
+  g_free(o->username);
+  if (o->password)
+    memset(o->password, 0, strlen(o->password));
+  g_free(o->password);
+  o->username = g_strdup(username);
+  o->password = username ? g_strdup(password ? password : "") : NULL;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_tls_verify(sc_pull_opts *o, int verify, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->tls_insecure = !verify;
+  return SC_OK;
 }
 
 SC_API int
@@ -191,7 +222,8 @@ layer_worker(gpointer data, gpointer user_data)
   LayerJob *job = data;
   PullState *st = user_data;
   guint64 size = 0;
-  g_autoptr(GInputStream) in = sc_image_source_open_blob(st->src, job->digest, &size, &job->error);
+  g_autoptr(GInputStream) in =
+      sc_image_source_open_blob(st->src, job->digest, job->size, &size, &job->error);
 
   if (in != NULL) {
     if (size < job->size)
@@ -358,7 +390,9 @@ pull_from_source(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   }
   {
     guint64 size = 0;
-    g_autoptr(GInputStream) in = sc_image_source_open_blob(src, config_digest, &size, error);
+    json_t *csize = json_object_get(json_object_get(mdoc, "config"), "size");
+    g_autoptr(GInputStream) in = sc_image_source_open_blob(
+        src, config_digest, json_is_integer(csize) ? json_integer_value(csize) : 0, &size, error);
     g_autofree char *buf = NULL;
     gsize got = 0;
     if (in == NULL)
@@ -546,15 +580,17 @@ sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, cha
   GError *gerror = NULL;
   ScImageSource *src;
   json_t *report = NULL;
+  ScSourceOptions sopts = {0};
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && source != NULL, error);
-  if (!sc_image_source_is_local(source))
-    return sc_error_set(error, SC_EUNSUPPORTED,
-                        "image source '%s': registry pulls are not implemented yet; use "
-                        "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE",
-                        source);
-  src = sc_image_source_open(source, &gerror);
+  sopts.tls_verify = !(opts && opts->tls_insecure);
+  if (opts) {
+    sopts.username = opts->username;
+    sopts.password = opts->password;
+    sopts.jobs = opts->jobs;
+  }
+  src = sc_image_source_open(source, &sopts, &gerror);
   if (src == NULL)
     return sc_error_propagate(error, gerror);
   ok = pull_from_source(ctx, src, opts, &report, &gerror);

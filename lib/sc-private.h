@@ -167,8 +167,14 @@ char *sc_ref_decode(const char *encoded);
 #define SC_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define SC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 typedef struct ScImageSource ScImageSource;
+typedef struct {
+  const char *username, *password; /* NULL: anonymous */
+  gboolean tls_verify;
+  int jobs;
+} ScSourceOptions;
 gboolean sc_image_source_is_local(const char *spec);
-ScImageSource *sc_image_source_open(const char *spec, GError **error);
+ScImageSource *sc_image_source_open(const char *spec, const ScSourceOptions *opts,
+                                    GError **error);
 void sc_image_source_free(ScImageSource *src);
 const char *sc_image_source_description(ScImageSource *src);
 /* The name the source gives the image (RepoTags, ref.name, or
@@ -178,8 +184,24 @@ const char *sc_image_source_name(ScImageSource *src);
  * fetched by digest is verified against it. */
 GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
                                      char **out_media_type, GError **error);
+/* @expected_size: the descriptor's size (the registry's stream is bounded
+ * by it); *out_size: the size the source has. */
 GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
-                                        guint64 *out_size, GError **error);
+                                        guint64 expected_size, guint64 *out_size,
+                                        GError **error);
+
+/* registry.c */
+typedef struct ScRegistry ScRegistry;
+ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
+                            gboolean tls_verify, int max_conns, GError **error);
+void sc_registry_free(ScRegistry *reg);
+gboolean sc_registry_ping(ScRegistry *reg, GError **error);
+GBytes *sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                                 char **out_media_type, GError **error);
+GInputStream *sc_registry_open_blob(ScRegistry *reg, const char *repo, const char *digest,
+                                    guint64 size, GError **error);
+gboolean sc_parse_www_authenticate(const char *header, char **out_scheme,
+                                   GHashTable **out_params);
 
 /* layer.c */
 typedef struct {

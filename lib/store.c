@@ -303,7 +303,7 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
   const char *slash = strrchr(text, '/');
 
   if (sc_image_source_is_local(text)) {
-    ScImageSource *src = sc_image_source_open(text, NULL);
+    ScImageSource *src = sc_image_source_open(text, NULL, NULL);
     if (src) {
       normalized = sc_reference_normalize(sc_image_source_name(src), NULL);
       sc_image_source_free(src);

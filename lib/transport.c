@@ -353,7 +353,7 @@ files_read(Files *f, const char *name, GError **error)
 
 /* ---- the sources ---- */
 
-typedef enum { SOURCE_OCI, SOURCE_DOCKER_ARCHIVE } SourceKind;
+typedef enum { SOURCE_OCI, SOURCE_DOCKER_ARCHIVE, SOURCE_REGISTRY } SourceKind;
 
 struct ScImageSource {
   SourceKind kind;
@@ -364,6 +364,9 @@ struct ScImageSource {
   /* docker-archive: a synthesized manifest and the blob -> member map */
   GBytes *synth_manifest;
   GHashTable *blob_members; /* "sha256:hex" -> member name */
+  /* registry */
+  ScRegistry *registry;
+  ScReference ref;
 };
 
 void
@@ -379,6 +382,8 @@ sc_image_source_free(ScImageSource *src)
     g_bytes_unref(src->synth_manifest);
   if (src->blob_members)
     g_hash_table_unref(src->blob_members);
+  sc_registry_free(src->registry);
+  sc_reference_clear(&src->ref);
   g_free(src);
 }
 
@@ -603,15 +608,55 @@ split_path_tag(const char *spec, char **out_path, char **out_tag)
   *out_tag = NULL;
 }
 
+/* "oci:X" is an OCI layout when X (without :TAG) is a directory; atomic
+ * used "oci:" for registry references, and those still work. */
+static gboolean
+is_oci_layout(const char *spec)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *tag = NULL;
+
+  if (!g_str_has_prefix(spec, "oci:"))
+    return FALSE;
+  split_path_tag(spec + 4, &path, &tag);
+  return g_file_test(path, G_FILE_TEST_IS_DIR);
+}
+
 gboolean
 sc_image_source_is_local(const char *spec)
 {
-  return g_str_has_prefix(spec, "oci:") || g_str_has_prefix(spec, "oci-archive:") ||
+  return is_oci_layout(spec) || g_str_has_prefix(spec, "oci-archive:") ||
          g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:");
 }
 
+/* docker://REF, atomic's http:REF (insecure), https:REF, oci:REF, or REF */
+static gboolean
+registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts, GError **error)
+{
+  const char *ref = spec;
+  gboolean tls_verify = opts ? opts->tls_verify : TRUE;
+
+  if (g_str_has_prefix(ref, "docker://"))
+    ref += 9;
+  else if (g_str_has_prefix(ref, "http:"))
+    ref += 5, tls_verify = FALSE;
+  else if (g_str_has_prefix(ref, "https:"))
+    ref += 6;
+  else if (g_str_has_prefix(ref, "oci:"))
+    ref += 4;
+  while (*ref == '/')
+    ref++;
+  if (!sc_reference_parse(ref, &src->ref, error))
+    return FALSE;
+  src->name = sc_reference_to_string(&src->ref);
+  src->registry = sc_registry_new(src->ref.domain, opts ? opts->username : NULL,
+                                  opts ? opts->password : NULL, tls_verify,
+                                  opts && opts->jobs ? opts->jobs : 4, error);
+  return src->registry != NULL && sc_registry_ping(src->registry, error);
+}
+
 ScImageSource *
-sc_image_source_open(const char *spec, GError **error)
+sc_image_source_open(const char *spec, const ScSourceOptions *opts, GError **error)
 {
   ScImageSource *src = g_new0(ScImageSource, 1);
   g_autofree char *path = NULL;
@@ -620,7 +665,7 @@ sc_image_source_open(const char *spec, GError **error)
   gboolean ok;
 
   src->description = g_strdup(spec);
-  if (g_str_has_prefix(spec, "oci:") || g_str_has_prefix(spec, "oci-archive:")) {
+  if (is_oci_layout(spec) || g_str_has_prefix(spec, "oci-archive:")) {
     gboolean archive = g_str_has_prefix(spec, "oci-archive:");
     split_path_tag(spec + (archive ? 12 : 4), &path, &tag);
     src->kind = SOURCE_OCI;
@@ -633,10 +678,8 @@ sc_image_source_open(const char *spec, GError **error)
     src->files = files_open(path, TRUE, error);
     ok = src->files && docker_open(src, error);
   } else {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "image source '%s': unknown transport (oci:, oci-archive:, docker-archive:)",
-                spec);
-    ok = FALSE;
+    src->kind = SOURCE_REGISTRY;
+    ok = registry_open(src, spec, opts, error);
   }
   if (!ok) {
     sc_image_source_free(src);
@@ -655,10 +698,42 @@ sc_image_source_open(const char *spec, GError **error)
   return src;
 }
 
+static gboolean
+check_digest(ScImageSource *src, GBytes *b, const char *digest, const char *what, GError **error)
+{
+  g_autofree char *hex = sc_sha256_hex(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+  if (strcmp(hex, digest + 7) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: %s %s has digest sha256:%s",
+                src->description, what, digest, hex);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 GBytes *
 sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_media_type,
                              GError **error)
 {
+  if (src->kind == SOURCE_REGISTRY) {
+    const char *hex;
+    const char *want = digest ? digest : src->ref.digest;
+    g_autofree char *mt = NULL;
+    GBytes *b;
+    if (want && !sc_digest_hex(want, &hex, error))
+      return NULL;
+    b = sc_registry_get_manifest(src->registry, src->ref.path, want ? want : src->ref.tag, &mt,
+                                 error);
+    if (b == NULL)
+      return NULL;
+    /* by digest (asked for, or in the reference): the bytes must match */
+    if (want && !check_digest(src, b, want, "manifest", error)) {
+      g_bytes_unref(b);
+      return NULL;
+    }
+    if (out_media_type)
+      *out_media_type = g_steal_pointer(&mt);
+    return b;
+  }
   if (src->kind == SOURCE_DOCKER_ARCHIVE) {
     *out_media_type = g_strdup(SC_MEDIA_OCI_MANIFEST);
     return g_bytes_ref(src->synth_manifest);
@@ -678,16 +753,12 @@ sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_
   } else {
     g_autofree char *member = blob_member(digest, error);
     GBytes *b;
-    g_autofree char *hex = NULL;
     if (member == NULL)
       return NULL;
     b = files_read(src->files, member, error);
     if (b == NULL)
       return NULL;
-    hex = sc_sha256_hex(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-    if (strcmp(hex, digest + 7) != 0) {
-      g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: manifest %s has digest sha256:%s",
-                  src->description, digest, hex);
+    if (!check_digest(src, b, digest, "manifest", error)) {
       g_bytes_unref(b);
       return NULL;
     }
@@ -696,12 +767,19 @@ sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_
 }
 
 GInputStream *
-sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 *out_size,
-                          GError **error)
+sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 expected_size,
+                          guint64 *out_size, GError **error)
 {
   g_autofree char *member = NULL;
   GInputStream *in;
 
+  if (src->kind == SOURCE_REGISTRY) {
+    const char *hex;
+    if (!sc_digest_hex(digest, &hex, error))
+      return NULL;
+    *out_size = expected_size;
+    return sc_registry_open_blob(src->registry, src->ref.path, digest, expected_size, error);
+  }
   if (src->kind == SOURCE_DOCKER_ARCHIVE) {
     const char *m = g_hash_table_lookup(src->blob_members, digest);
     if (m == NULL) {

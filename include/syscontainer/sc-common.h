@@ -38,6 +38,8 @@ extern "C" {
  * SC_EDIGEST      data does not match its digest (a corrupt or forged
  *                 blob, manifest or layer)
  * SC_EBUSY        the object is in use (an image a container runs from)
+ * SC_EAUTH        a registry refused the credentials, or wants some
+ * SC_ENETWORK     a registry could not be reached or answered wrongly
  *
  * Since: 0.1
  */
@@ -53,7 +55,9 @@ typedef enum sc_code {
   SC_ERUNTIME = -8,
   SC_EUNSUPPORTED = -9,
   SC_EDIGEST = -10,
-  SC_EBUSY = -11
+  SC_EBUSY = -11,
+  SC_EAUTH = -12,
+  SC_ENETWORK = -13
 } sc_code;
 
 /**

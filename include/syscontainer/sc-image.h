@@ -68,15 +68,33 @@ SC_API int sc_pull_opts_set_platform(sc_pull_opts *opts, const char *platform, s
 SC_API int sc_pull_opts_set_jobs(sc_pull_opts *opts, int jobs, sc_error **error);
 
 /**
- * sc_image_pull: imports an image into the store from @source:
- * "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE" (or
- * "dockertar:FILE"). Layers whose commit already exists are not read
+ * sc_pull_opts_set_credentials: the registry login (@password may be NULL
+ * for an empty one); NULL @username: anonymous. Copied; never logged.
+ * Returns: SC_OK or SC_EINVAL.
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_credentials(sc_pull_opts *opts, const char *username,
+                                        const char *password, sc_error **error);
+
+/**
+ * sc_pull_opts_set_tls_verify: 0 accepts any TLS certificate and allows
+ * plain http for a registry that does not speak https (default 1).
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error **error);
+
+/**
+ * sc_image_pull: imports an image into the store from @source: a registry
+ * reference ("quay.io/x/y:tag", "busybox", "name@sha256:...", with an
+ * optional "docker://" prefix, or atomic's "http:" for an insecure
+ * registry), "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE"
+ * (or "dockertar:FILE"). Layers whose commit already exists are not read
  * again. Every digest is checked before anything is referenced; on
  * failure no ref is added or changed.
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
  *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
  * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
- * (e.g. a Docker schema 1 manifest), SC_EIO.
+ * (e.g. a Docker schema 1 manifest), SC_EAUTH, SC_ENETWORK, SC_EIO.
  * Since: 0.1
  */
 SC_API int sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts,

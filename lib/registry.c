@@ -1,0 +1,632 @@
+/*
+ * The Distribution / OCI registry client (libsoup 3, synchronous API from
+ * the pull's worker threads): /v2/ ping, Basic and Bearer authentication
+ * with a per-scope token cache, manifests with the full Accept list, blobs
+ * with redirects handled here (an Authorization header never goes to another
+ * host), Range resume after a dropped connection, bounded retries on 5xx
+ * and network errors, and 429 with Retry-After.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define MAX_ATTEMPTS 4
+#define MAX_REDIRECTS 5
+#define MAX_RETRY_AFTER 60
+#define MAX_MANIFEST (4 * 1024 * 1024)
+
+static const char manifest_accept[] =
+    SC_MEDIA_OCI_MANIFEST ", " SC_MEDIA_OCI_INDEX ", " SC_MEDIA_DOCKER_MANIFEST
+    ", " SC_MEDIA_DOCKER_LIST;
+
+typedef struct {
+  char *value;
+  gint64 expires; /* monotonic microseconds */
+} Token;
+
+struct ScRegistry {
+  SoupSession *session;
+  char *host;   /* as in references: "quay.io", "127.0.0.1:5000" */
+  char *origin; /* "https://registry-1.docker.io" */
+  gboolean tls_verify;
+  char *username, *password; /* NULL: anonymous */
+  GMutex lock;
+  GHashTable *tokens; /* scope -> Token */
+  gboolean basic;     /* the registry asked for Basic */
+};
+
+static void
+token_free(Token *t)
+{
+  g_free(t->value);
+  g_free(t);
+}
+
+void
+sc_registry_free(ScRegistry *reg)
+{
+  if (reg == NULL)
+    return;
+  g_clear_object(&reg->session);
+  g_free(reg->host);
+  g_free(reg->origin);
+  g_free(reg->username);
+  if (reg->password)
+    memset(reg->password, 0, strlen(reg->password));
+  g_free(reg->password);
+  g_hash_table_unref(reg->tokens);
+  g_mutex_clear(&reg->lock);
+  g_free(reg);
+}
+
+static gboolean
+accept_any_certificate(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                       gpointer data)
+{
+  return TRUE;
+}
+
+static SoupMessage *
+new_message(ScRegistry *reg, const char *method, const char *url)
+{
+  SoupMessage *msg = soup_message_new(method, url);
+
+  if (msg == NULL)
+    return NULL;
+  soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+  if (!reg->tls_verify)
+    g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_certificate), NULL);
+  soup_message_headers_replace(soup_message_get_request_headers(msg), "User-Agent",
+                               "libsyscontainer/" SC_VERSION);
+  return msg;
+}
+
+/* ---- WWW-Authenticate ---- */
+
+typedef struct {
+  char *scheme;
+  GHashTable *params;
+} Challenge;
+
+static void
+challenge_clear(Challenge *c)
+{
+  g_clear_pointer(&c->scheme, g_free);
+  g_clear_pointer(&c->params, g_hash_table_unref);
+}
+
+/* The first challenge of the header: scheme, then key=value or
+ * key="quoted, with \" escapes" pairs separated by commas. */
+gboolean
+sc_parse_www_authenticate(const char *header, char **out_scheme, GHashTable **out_params)
+{
+  const char *p = header;
+  GString *scheme = g_string_new(NULL);
+  GHashTable *params = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+  while (*p == ' ')
+    p++;
+  while (*p && *p != ' ' && *p != ',')
+    g_string_append_c(scheme, g_ascii_tolower(*p++));
+  while (*p) {
+    GString *key = g_string_new(NULL), *value = g_string_new(NULL);
+    while (*p == ' ' || *p == ',')
+      p++;
+    while (*p && *p != '=' && *p != ' ' && *p != ',')
+      g_string_append_c(key, g_ascii_tolower(*p++));
+    if (*p != '=') {
+      /* a new scheme begins (several challenges in one header): stop */
+      g_string_free(key, TRUE);
+      g_string_free(value, TRUE);
+      break;
+    }
+    p++;
+    if (*p == '"') {
+      p++;
+      while (*p && *p != '"') {
+        if (*p == '\\' && p[1])
+          p++;
+        g_string_append_c(value, *p++);
+      }
+      if (*p == '"')
+        p++;
+    } else
+      while (*p && *p != ',' && *p != ' ')
+        g_string_append_c(value, *p++);
+    if (key->len)
+      g_hash_table_replace(params, g_string_free(key, FALSE), g_string_free(value, FALSE));
+    else {
+      g_string_free(key, TRUE);
+      g_string_free(value, TRUE);
+    }
+  }
+  if (scheme->len == 0) {
+    g_string_free(scheme, TRUE);
+    g_hash_table_unref(params);
+    return FALSE;
+  }
+  *out_scheme = g_string_free(scheme, FALSE);
+  *out_params = params;
+  return TRUE;
+}
+
+static gboolean
+fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **error)
+{
+  const char *realm = g_hash_table_lookup(params, "realm");
+  const char *service = g_hash_table_lookup(params, "service");
+  g_autoptr(GString) url = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) local = NULL;
+  json_t *doc;
+  const char *value;
+  json_int_t expires_in = 60;
+  guint status;
+  Token *tok;
+
+  if (realm == NULL || !(g_str_has_prefix(realm, "https://") || g_str_has_prefix(realm, "http://"))) {
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: the Bearer challenge has no usable realm",
+                reg->host);
+    return FALSE;
+  }
+  url = g_string_new(realm);
+  g_string_append_c(url, strchr(realm, '?') ? '&' : '?');
+  if (service) {
+    g_autofree char *s = g_uri_escape_string(service, NULL, FALSE);
+    g_string_append_printf(url, "service=%s&", s);
+  }
+  if (scope) {
+    g_autofree char *s = g_uri_escape_string(scope, NULL, FALSE);
+    g_string_append_printf(url, "scope=%s&", s);
+  }
+  if (reg->username) {
+    g_autofree char *s = g_uri_escape_string(reg->username, NULL, FALSE);
+    g_string_append_printf(url, "account=%s&", s);
+  }
+  g_string_truncate(url, url->len - 1);
+  msg = new_message(reg, "GET", url->str);
+  if (msg == NULL) {
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: invalid token realm '%s'", reg->host,
+                realm);
+    return FALSE;
+  }
+  /* anonymous unless credentials exist (Docker Hub and ghcr.io want that) */
+  if (reg->username) {
+    g_autofree char *pair = g_strconcat(reg->username, ":", reg->password ? reg->password : "", NULL);
+    g_autofree char *b64 = g_base64_encode((guchar *)pair, strlen(pair));
+    g_autofree char *h = g_strconcat("Basic ", b64, NULL);
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", h);
+    memset(pair, 0, strlen(pair));
+  }
+  body = soup_session_send_and_read(reg->session, msg, NULL, &local);
+  if (body == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: token server %s: %s", reg->host,
+                realm, local->message);
+    return FALSE;
+  }
+  status = soup_message_get_status(msg);
+  if (status == 401 || status == 403) {
+    g_set_error(error, SC_ERROR, SC_EAUTH,
+                "registry %s: the token server refused %s (HTTP %u): check the credentials",
+                reg->host, reg->username ? "the credentials" : "anonymous access", status);
+    return FALSE;
+  }
+  if (status != 200) {
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: token server %s answered HTTP %u",
+                reg->host, realm, status);
+    return FALSE;
+  }
+  doc = json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL);
+  value = json_string_value(json_object_get(doc, "token"));
+  if (value == NULL || !*value)
+    value = json_string_value(json_object_get(doc, "access_token"));
+  if (value == NULL || !*value) {
+    json_decref(doc);
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: the token server sent no token",
+                reg->host);
+    return FALSE;
+  }
+  if (json_is_integer(json_object_get(doc, "expires_in")))
+    expires_in = MAX(60, json_integer_value(json_object_get(doc, "expires_in")));
+  tok = g_new0(Token, 1);
+  tok->value = g_strdup(value);
+  tok->expires = g_get_monotonic_time() + (expires_in - 5) * G_USEC_PER_SEC;
+  json_decref(doc);
+  g_mutex_lock(&reg->lock);
+  g_hash_table_replace(reg->tokens, g_strdup(scope ? scope : ""), tok);
+  g_mutex_unlock(&reg->lock);
+  return TRUE;
+}
+
+static void
+set_authorization(ScRegistry *reg, SoupMessage *msg, const char *scope)
+{
+  SoupMessageHeaders *h = soup_message_get_request_headers(msg);
+  Token *tok;
+
+  g_mutex_lock(&reg->lock);
+  tok = g_hash_table_lookup(reg->tokens, scope ? scope : "");
+  if (tok && tok->expires > g_get_monotonic_time()) {
+    g_autofree char *v = g_strconcat("Bearer ", tok->value, NULL);
+    soup_message_headers_replace(h, "Authorization", v);
+  } else if (reg->basic && reg->username) {
+    g_autofree char *pair = g_strconcat(reg->username, ":", reg->password ? reg->password : "", NULL);
+    g_autofree char *b64 = g_base64_encode((guchar *)pair, strlen(pair));
+    g_autofree char *v = g_strconcat("Basic ", b64, NULL);
+    soup_message_headers_replace(h, "Authorization", v);
+  }
+  g_mutex_unlock(&reg->lock);
+}
+
+/* Answers a 401: fetch a token or switch to Basic. FALSE: give up. */
+static gboolean
+authenticate(ScRegistry *reg, SoupMessage *msg, const char *scope, GError **error)
+{
+  const char *header =
+      soup_message_headers_get_one(soup_message_get_response_headers(msg), "WWW-Authenticate");
+  Challenge c = {0};
+  gboolean ok = FALSE;
+
+  if (header == NULL || !sc_parse_www_authenticate(header, &c.scheme, &c.params)) {
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: authentication required (HTTP 401 "
+                "without a usable WWW-Authenticate)", reg->host);
+    return FALSE;
+  }
+  if (strcmp(c.scheme, "bearer") == 0) {
+    /* insufficient_scope names the scope it wants */
+    const char *want = g_hash_table_lookup(c.params, "scope");
+    ok = fetch_token(reg, c.params, want ? want : scope, error);
+    if (ok && want && scope && strcmp(want, scope) != 0) {
+      g_mutex_lock(&reg->lock);
+      Token *t = g_hash_table_lookup(reg->tokens, want);
+      if (t) {
+        Token *copy = g_new0(Token, 1);
+        copy->value = g_strdup(t->value);
+        copy->expires = t->expires;
+        g_hash_table_replace(reg->tokens, g_strdup(scope), copy);
+      }
+      g_mutex_unlock(&reg->lock);
+    }
+  } else if (strcmp(c.scheme, "basic") == 0) {
+    if (reg->username == NULL)
+      g_set_error(error, SC_ERROR, SC_EAUTH,
+                  "registry %s requires a login: give --creds USER[:PASSWORD] or an auth file",
+                  reg->host);
+    else if (reg->basic)
+      g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s refused the credentials for '%s'",
+                  reg->host, reg->username);
+    else
+      ok = reg->basic = TRUE;
+  } else
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: unsupported authentication scheme '%s'",
+                reg->host, c.scheme);
+  challenge_clear(&c);
+  return ok;
+}
+
+static char *
+host_of(const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    return NULL;
+  return g_strdup_printf("%s://%s:%d", g_uri_get_scheme(uri), g_uri_get_host(uri),
+                         g_uri_get_port(uri));
+}
+
+/* Sends a request, following redirects (without Authorization once the
+ * host changes), answering 401 once, and retrying 429, 5xx and network
+ * errors. Returns the response body stream of a 2xx (or 206) answer.
+ * @range_from: > 0 asks for bytes from there on. */
+static GInputStream *
+send_request(ScRegistry *reg, const char *method, const char *path, const char *scope,
+             const char *accept, guint64 range_from, SoupMessage **out_msg, GError **error)
+{
+  g_autofree char *url = g_strconcat(reg->origin, path, NULL);
+  g_autofree char *origin_host = host_of(url);
+  gboolean authed = FALSE;
+  int redirects = 0, attempt = 0;
+
+  for (;;) {
+    g_autoptr(SoupMessage) msg = new_message(reg, method, url);
+    g_autoptr(GError) local = NULL;
+    g_autofree char *this_host = host_of(url);
+    GInputStream *body;
+    guint status;
+
+    if (msg == NULL) {
+      g_set_error(error, SC_ERROR, SC_EINVAL, "registry %s: invalid URL %s", reg->host, url);
+      return NULL;
+    }
+    if (accept)
+      soup_message_headers_replace(soup_message_get_request_headers(msg), "Accept", accept);
+    if (range_from > 0) {
+      g_autofree char *r = g_strdup_printf("bytes=%" G_GUINT64_FORMAT "-", range_from);
+      soup_message_headers_replace(soup_message_get_request_headers(msg), "Range", r);
+    }
+    /* credentials only for the registry itself, never for a redirect target */
+    if (g_strcmp0(this_host, origin_host) == 0)
+      set_authorization(reg, msg, scope);
+    body = soup_session_send(reg->session, msg, NULL, &local);
+    if (body == NULL) {
+      if (++attempt < MAX_ATTEMPTS) {
+        g_usleep(G_USEC_PER_SEC / 4 * attempt);
+        continue;
+      }
+      g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s %s: %s", reg->host, method,
+                  url, local->message);
+      return NULL;
+    }
+    status = soup_message_get_status(msg);
+    if (status >= 300 && status < 400 && status != 304) {
+      const char *loc =
+          soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location");
+      g_autoptr(GUri) base = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+      g_autoptr(GUri) next = loc && base ? g_uri_parse_relative(base, loc, G_URI_FLAGS_NONE, NULL)
+                                         : NULL;
+      g_object_unref(body);
+      if (next == NULL || ++redirects > MAX_REDIRECTS) {
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s: %s", reg->host, url,
+                    next ? "too many redirects" : "a redirect without a valid Location");
+        return NULL;
+      }
+      g_free(url);
+      url = g_uri_to_string(next);
+      continue;
+    }
+    if (status == 401 && !authed && g_strcmp0(this_host, origin_host) == 0) {
+      g_object_unref(body);
+      authed = TRUE;
+      if (!authenticate(reg, msg, scope, error))
+        return NULL;
+      continue;
+    }
+    if ((status == 429 || status >= 500) && ++attempt < MAX_ATTEMPTS) {
+      const char *ra =
+          soup_message_headers_get_one(soup_message_get_response_headers(msg), "Retry-After");
+      gint64 wait = status == 429 && ra ? g_ascii_strtoll(ra, NULL, 10) : attempt;
+      g_object_unref(body);
+      g_usleep(CLAMP(wait, 0, MAX_RETRY_AFTER) * G_USEC_PER_SEC / (status == 429 ? 1 : 4));
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      g_object_unref(body);
+      if (status == 404)
+        g_set_error(error, SC_ERROR, SC_ENOTFOUND, "registry %s: %s not found", reg->host,
+                    path);
+      else if (status == 401 || status == 403)
+        g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: access to %s denied (HTTP %u)",
+                    reg->host, path, status);
+      else
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s %s: HTTP %u %s", reg->host,
+                    method, path, status, soup_message_get_reason_phrase(msg));
+      return NULL;
+    }
+    *out_msg = g_steal_pointer(&msg);
+    return body;
+  }
+}
+
+static char *
+pull_scope(const char *repo)
+{
+  return g_strdup_printf("repository:%s:pull", repo);
+}
+
+GBytes *
+sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                         char **out_media_type, GError **error)
+{
+  g_autofree char *path = g_strdup_printf("/v2/%s/manifests/%s", repo, reference);
+  g_autofree char *scope = pull_scope(repo);
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GInputStream) body = NULL;
+  g_autoptr(GByteArray) buf = g_byte_array_new();
+  guchar chunk[16384];
+  const char *ct;
+
+  body = send_request(reg, "GET", path, scope, manifest_accept, 0, &msg, error);
+  if (body == NULL)
+    return NULL;
+  for (;;) {
+    gssize n = g_input_stream_read(body, chunk, sizeof(chunk), NULL, error);
+    if (n < 0)
+      return NULL;
+    if (n == 0)
+      break;
+    g_byte_array_append(buf, chunk, n);
+    if (buf->len > MAX_MANIFEST) {
+      g_set_error(error, SC_ERROR, SC_EIO, "registry %s: manifest %s:%s is larger than %d bytes",
+                  reg->host, repo, reference, MAX_MANIFEST);
+      return NULL;
+    }
+  }
+  ct = soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL);
+  *out_media_type = g_strdup(ct ? ct : "");
+  return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+/* ---- a blob body that resumes with Range after a dropped connection ---- */
+
+typedef struct {
+  GInputStream parent;
+  ScRegistry *reg;
+  char *path, *scope, *digest;
+  guint64 size, offset;
+  GInputStream *body;
+  SoupMessage *msg;
+  int resumes;
+} ScBlobStream;
+
+typedef struct {
+  GInputStreamClass parent_class;
+} ScBlobStreamClass;
+
+static GType sc_blob_stream_get_type(void);
+G_DEFINE_TYPE(ScBlobStream, sc_blob_stream, G_TYPE_INPUT_STREAM)
+
+static gboolean
+blob_reopen(ScBlobStream *s, GError **error)
+{
+  g_clear_object(&s->body);
+  g_clear_object(&s->msg);
+  s->body = send_request(s->reg, "GET", s->path, s->scope, NULL, s->offset, &s->msg, error);
+  if (s->body == NULL)
+    return FALSE;
+  if (s->offset > 0 && soup_message_get_status(s->msg) != 206) {
+    /* no Range support: read again from the start and skip what we have */
+    guint64 skip = s->offset;
+    while (skip > 0) {
+      gssize n = g_input_stream_skip(s->body, MIN(skip, 1 << 20), NULL, error);
+      if (n <= 0) {
+        if (n == 0)
+          g_set_error(error, SC_ERROR, SC_ENETWORK, "blob %s: the registry sent it short",
+                      s->digest);
+        return FALSE;
+      }
+      skip -= n;
+    }
+  }
+  return TRUE;
+}
+
+static gssize
+blob_read(GInputStream *stream, void *buf, gsize count, GCancellable *c, GError **error)
+{
+  ScBlobStream *s = (ScBlobStream *)stream;
+
+  for (;;) {
+    g_autoptr(GError) local = NULL;
+    gssize n;
+
+    if (s->offset >= s->size)
+      return 0;
+    if (count > s->size - s->offset)
+      count = s->size - s->offset;
+    if (s->body == NULL && !blob_reopen(s, error))
+      return -1;
+    n = g_input_stream_read(s->body, buf, count, c, &local);
+    if (n > 0) {
+      s->offset += n;
+      return n;
+    }
+    /* an error or an early end: resume from where the data stopped */
+    if (s->resumes++ >= MAX_ATTEMPTS) {
+      g_set_error(error, SC_ERROR, SC_ENETWORK,
+                  "blob %s: the connection dropped at byte %" G_GUINT64_FORMAT
+                  " of %" G_GUINT64_FORMAT " %d times: %s",
+                  s->digest, s->offset, s->size, MAX_ATTEMPTS,
+                  local ? local->message : "end of data");
+      return -1;
+    }
+    g_clear_object(&s->body);
+  }
+}
+
+static void
+sc_blob_stream_finalize(GObject *object)
+{
+  ScBlobStream *s = (ScBlobStream *)object;
+  g_clear_object(&s->body);
+  g_clear_object(&s->msg);
+  g_free(s->path);
+  g_free(s->scope);
+  g_free(s->digest);
+  G_OBJECT_CLASS(sc_blob_stream_parent_class)->finalize(object);
+}
+
+static void
+sc_blob_stream_class_init(ScBlobStreamClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = sc_blob_stream_finalize;
+  G_INPUT_STREAM_CLASS(klass)->read_fn = blob_read;
+}
+
+static void
+sc_blob_stream_init(ScBlobStream *s)
+{
+}
+
+GInputStream *
+sc_registry_open_blob(ScRegistry *reg, const char *repo, const char *digest, guint64 size,
+                      GError **error)
+{
+  ScBlobStream *s = g_object_new(sc_blob_stream_get_type(), NULL);
+
+  s->reg = reg;
+  s->path = g_strdup_printf("/v2/%s/blobs/%s", repo, digest);
+  s->scope = pull_scope(repo);
+  s->digest = g_strdup(digest);
+  s->size = size;
+  if (!blob_reopen(s, error)) {
+    g_object_unref(s);
+    return NULL;
+  }
+  return G_INPUT_STREAM(s);
+}
+
+/* "docker.io" talks to registry-1.docker.io; everything else to itself. */
+ScRegistry *
+sc_registry_new(const char *domain, const char *username, const char *password,
+                gboolean tls_verify, int max_conns, GError **error)
+{
+  ScRegistry *reg = g_new0(ScRegistry, 1);
+  const char *api = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
+
+  reg->host = g_strdup(domain);
+  reg->tls_verify = tls_verify;
+  reg->username = g_strdup(username);
+  reg->password = g_strdup(password);
+  g_mutex_init(&reg->lock);
+  reg->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)token_free);
+  reg->session = soup_session_new_with_options("max-conns-per-host", MAX(2, max_conns + 1),
+                                               "max-conns", 16, "timeout", 60, "user-agent",
+                                               "libsyscontainer/" SC_VERSION, NULL);
+  reg->origin = g_strconcat("https://", api, NULL);
+  return reg;
+}
+
+/* GET /v2/: the registry answers (200, or 401 before a login). Over https;
+ * when TLS checks are off (an insecure registry) plain http is tried after
+ * https could not connect. */
+gboolean
+sc_registry_ping(ScRegistry *reg, GError **error)
+{
+  const char *schemes[] = {"https://", "http://"};
+  g_autoptr(GError) first = NULL;
+
+  for (guint i = 0; i < (reg->tls_verify ? 1u : 2u); i++) {
+    g_autofree char *url = NULL;
+    g_autoptr(SoupMessage) msg = NULL;
+    g_autoptr(GBytes) body = NULL;
+    g_autoptr(GError) local = NULL;
+    const char *api = strstr(reg->origin, "://") + 3;
+
+    url = g_strconcat(schemes[i], api, "/v2/", NULL);
+    msg = new_message(reg, "GET", url);
+    body = soup_session_send_and_read(reg->session, msg, NULL, &local);
+    if (body != NULL && soup_message_get_status(msg) != 0) {
+      guint status = soup_message_get_status(msg);
+      if (status == 200 || status == 401) {
+        g_free(reg->origin);
+        reg->origin = g_strconcat(schemes[i], api, NULL);
+        return TRUE;
+      }
+      g_set_error(error, SC_ERROR, SC_ENETWORK,
+                  "%s does not answer as a container registry (GET /v2/: HTTP %u)", url, status);
+      return FALSE;
+    }
+    if (first == NULL)
+      first = g_steal_pointer(&local);
+  }
+  g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s%s", reg->host, first->message,
+              reg->tls_verify && first->domain == G_TLS_ERROR
+                  ? " (for a registry without https or without a trusted certificate: "
+                    "--tls-verify=false)"
+                  : "");
+  return FALSE;
+}
