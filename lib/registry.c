@@ -308,6 +308,24 @@ authenticate(ScRegistry *reg, SoupMessage *msg, const char *scope, GError **erro
   return ok;
 }
 
+/* How long to wait before retrying a 429 (its Retry-After, capped) or 5xx
+ * answer; -1 when the answer is final or the attempts are used up. */
+static gint64
+retry_delay(SoupMessage *msg, guint status, int attempt)
+{
+  const char *ra;
+  gint64 wait;
+
+  if (!(status == 429 || status >= 500) || attempt >= MAX_ATTEMPTS)
+    return -1;
+  ra = soup_message_headers_get_one(soup_message_get_response_headers(msg), "Retry-After");
+  if (status == 429 && ra)
+    wait = CLAMP(g_ascii_strtoll(ra, NULL, 10), 0, MAX_RETRY_AFTER) * G_USEC_PER_SEC;
+  else
+    wait = attempt * G_USEC_PER_SEC / 4;
+  return wait;
+}
+
 static char *
 host_of(const char *url)
 {
@@ -385,12 +403,9 @@ send_request(ScRegistry *reg, const char *method, const char *path, const char *
         return NULL;
       continue;
     }
-    if ((status == 429 || status >= 500) && ++attempt < MAX_ATTEMPTS) {
-      const char *ra =
-          soup_message_headers_get_one(soup_message_get_response_headers(msg), "Retry-After");
-      gint64 wait = status == 429 && ra ? g_ascii_strtoll(ra, NULL, 10) : attempt;
+    if (retry_delay(msg, status, attempt + 1) >= 0) {
       g_object_unref(body);
-      g_usleep(CLAMP(wait, 0, MAX_RETRY_AFTER) * G_USEC_PER_SEC / (status == 429 ? 1 : 4));
+      g_usleep(retry_delay(msg, status, ++attempt));
       continue;
     }
     if (status < 200 || status >= 300) {
@@ -600,28 +615,36 @@ sc_registry_ping(ScRegistry *reg, GError **error)
   g_autoptr(GError) first = NULL;
 
   for (guint i = 0; i < (reg->tls_verify ? 1u : 2u); i++) {
-    g_autofree char *url = NULL;
-    g_autoptr(SoupMessage) msg = NULL;
-    g_autoptr(GBytes) body = NULL;
-    g_autoptr(GError) local = NULL;
     const char *api = strstr(reg->origin, "://") + 3;
+    g_autofree char *url = g_strconcat(schemes[i], api, "/v2/", NULL);
 
-    url = g_strconcat(schemes[i], api, "/v2/", NULL);
-    msg = new_message(reg, "GET", url);
-    body = soup_session_send_and_read(reg->session, msg, NULL, &local);
-    if (body != NULL && soup_message_get_status(msg) != 0) {
-      guint status = soup_message_get_status(msg);
+    for (int attempt = 1;; attempt++) {
+      g_autoptr(SoupMessage) msg = new_message(reg, "GET", url);
+      g_autoptr(GBytes) body = NULL;
+      g_autoptr(GError) local = NULL;
+      guint status;
+
+      body = soup_session_send_and_read(reg->session, msg, NULL, &local);
+      if (body == NULL) {
+        if (first == NULL)
+          first = g_steal_pointer(&local);
+        break; /* try the next scheme */
+      }
+      status = soup_message_get_status(msg);
       if (status == 200 || status == 401) {
+        char *origin = g_strconcat(schemes[i], api, NULL); /* api points into the old one */
         g_free(reg->origin);
-        reg->origin = g_strconcat(schemes[i], api, NULL);
+        reg->origin = origin;
         return TRUE;
+      }
+      if (retry_delay(msg, status, attempt) >= 0) {
+        g_usleep(retry_delay(msg, status, attempt));
+        continue;
       }
       g_set_error(error, SC_ERROR, SC_ENETWORK,
                   "%s does not answer as a container registry (GET /v2/: HTTP %u)", url, status);
       return FALSE;
     }
-    if (first == NULL)
-      first = g_steal_pointer(&local);
   }
   g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s%s", reg->host, first->message,
               reg->tls_verify && first->domain == G_TLS_ERROR

@@ -1,0 +1,234 @@
+"""Registry pulls against a real Docker Distribution registry on 127.0.0.1:
+anonymous, Basic, Bearer (a token server of our own in front), digest
+references, multi-platform indexes, re-pulls that fetch nothing; and faults
+injected by a proxy: dropped connections, corrupt blobs, 429, 500, redirects
+to another host. The reference for file trees is skopeo + umoci."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+import registry as rg  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+
+
+def have(*tools):
+    return all(shutil.which(t) for t in tools)
+
+
+@unittest.skipUnless(os.getuid() == 0 and have("umoci", "skopeo", "docker-registry", "htpasswd"),
+                     "needs root, umoci, skopeo, docker-registry and htpasswd")
+class RegistryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-reg-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        il.build_base_image(cls.layout, "base")
+        il.rewrite(cls.layout, "base", edit_config=lambda c: c.update(architecture="arm64"),
+                   new_tag="arm")
+        il.make_index(cls.layout, [("base", "linux", "amd64", None),
+                                   ("arm", "linux", "arm64", "v8")], "multi")
+        cls.registry = rg.Registry(cls.shared)
+        cls.push("oci:%s:base" % cls.layout, "hello:latest")
+        cls.push("oci:%s:multi" % cls.layout, "multi:1", "--all")
+        cls.reference = il.umoci_unpack(cls.layout, "base", os.path.join(cls.shared, "ref"))
+
+    @classmethod
+    def push(cls, src, dest, *extra, registry=None, creds=None):
+        args = ["skopeo", "copy", "--dest-tls-verify=false", *extra]
+        if creds:
+            args += ["--dest-creds", creds]
+        il.run(*args, src, "docker://%s/%s" % ((registry or cls.registry).host, dest))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.registry.stop()
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-reg-t-")
+        self.checkout_root = os.path.join(self.tmp, "ck")
+        self.repo = os.path.join(self.checkout_root, ".storage", "ostree")
+        self.stoppers = []
+
+    def tearDown(self):
+        for stop in self.stoppers:
+            stop()
+        shutil.rmtree(self.tmp)
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([CTL, "--checkout-root", self.checkout_root, *args],
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def pull(self, ref, *extra, check=True):
+        return self.ctl("pull", "--tls-verify=false", *extra, ref, check=check)
+
+    def refs(self):
+        if not os.path.exists(self.repo):
+            return []
+        return sorted(subprocess.run(["ostree", "--repo=" + self.repo, "refs"], check=True,
+                                     capture_output=True, text=True).stdout.split())
+
+    def proxy(self, **kw):
+        p = rg.Proxy(self.registry.host, **kw)
+        self.stoppers.append(p.stop)
+        return p
+
+    def assert_tree(self, name):
+        out = os.path.join(self.checkout_root, "out-" + str(len(os.listdir(self.tmp))))
+        self.ctl("checkout", name, out)
+        a, groups = il.listing(self.reference)
+        b, _ = il.listing(out)
+        for rel in [k for k, v in a.items() if v[0] not in (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK)]:
+            del a[rel]
+        self.assertEqual({k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}, {})
+        for g in groups:
+            self.assertTrue(il.same_inode(out, g))
+
+    # -- plain pulls -----------------------------------------------------
+
+    def test_anonymous_pull_matches_skopeo_and_umoci(self):
+        ref = "%s/hello:latest" % self.registry.host
+        self.assertEqual(self.pull(ref).stdout, ref + "\n")
+        self.assert_tree(ref)
+        # skopeo pulls the same image; umoci unpacks it: the same tree
+        il.run("skopeo", "copy", "--src-tls-verify=false", "docker://" + ref,
+               "oci:%s:x" % os.path.join(self.tmp, "sk"))
+        theirs = il.umoci_unpack(os.path.join(self.tmp, "sk"), "x", os.path.join(self.tmp, "skb"))
+        self.reference_backup, self.reference = self.reference, theirs
+        try:
+            self.assert_tree(ref)
+        finally:
+            self.reference = self.reference_backup
+
+    def test_docker_prefix_and_digest_reference(self):
+        ref = "%s/hello:latest" % self.registry.host
+        report = json.loads(self.ctl("--json", "pull", "--tls-verify=false", "docker://" + ref).stdout)
+        by_digest = "%s/hello@sha256:%s" % (self.registry.host, report["id"])
+        self.assertEqual(self.pull(by_digest).stdout, by_digest + "\n")
+        self.assertEqual(json.loads(self.ctl("--json", "images", "inspect", by_digest).stdout)["id"],
+                         report["id"])
+        r = self.pull("%s/hello@sha256:%s" % (self.registry.host, "0" * 64), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not found", r.stderr)
+
+    def test_repull_fetches_no_blob(self):
+        ref = "%s/hello:latest" % self.registry.host
+        self.pull(ref)
+        before = self.registry.requests("/blobs/")
+        report = json.loads(self.ctl("--json", "pull", "--tls-verify=false", ref).stdout)
+        self.assertEqual((report["layers_imported"], report["bytes_read"]), (0, 0))
+        self.assertEqual(self.registry.requests("/blobs/"), before + 1)  # the config only
+
+    def test_multi_platform(self):
+        ref = "%s/multi:1" % self.registry.host
+        self.pull(ref, "--platform", "linux/arm64", "--name", "arm")
+        info = json.loads(self.ctl("--json", "images", "inspect", "arm").stdout)
+        self.assertEqual(info["architecture"], "arm64")
+        r = self.pull(ref, "--platform", "linux/ppc64le", check=False)
+        self.assertIn("no image for linux/ppc64le in the index", r.stderr)
+
+    def test_tls_required_by_default(self):
+        r = self.ctl("pull", "%s/hello:latest" % self.registry.host, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--tls-verify=false", r.stderr)
+        self.assertEqual(self.refs(), [])
+
+    # -- authentication --------------------------------------------------
+
+    def test_basic_auth(self):
+        reg = rg.Registry(self.tmp, htpasswd={"alice": "s3cret"})
+        self.stoppers.append(reg.stop)
+        self.push("oci:%s:base" % self.layout, "private:1", registry=reg, creds="alice:s3cret")
+        ref = "%s/private:1" % reg.host
+        r = self.pull(ref, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("requires a login: give --creds USER[:PASSWORD]", r.stderr)
+        r = self.ctl("--json", "pull", "--tls-verify=false", "--creds", "alice:wrong", ref, check=False)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EAUTH")
+        self.assertNotIn("wrong", r.stdout)  # the password is never echoed
+        self.pull(ref, "--creds", "alice:s3cret")
+        self.assert_tree(ref)
+
+    def test_bearer_token(self):
+        proxy = self.proxy(bearer=True)
+        ref = "%s/hello:latest" % proxy.host
+        self.pull(ref)
+        self.assert_tree(ref)
+        token_requests = [p for m, p, h in proxy.seen if p.startswith("/token")]
+        self.assertEqual(len(token_requests), 1)  # cached per scope
+        self.assertIn("scope=repository%3Ahello%3Apull", token_requests[0])
+        self.assertIn("service=test", token_requests[0])
+
+    def test_token_expires_mid_pull(self):
+        proxy = self.proxy(bearer=True, token_uses=2)
+        ref = "%s/hello:latest" % proxy.host
+        self.pull(ref)
+        self.assertGreater(len([p for m, p, h in proxy.seen if p.startswith("/token")]), 1)
+        self.assert_tree(ref)
+
+    # -- faults ----------------------------------------------------------
+
+    def test_dropped_connection_resumes_with_range(self):
+        proxy = self.proxy()
+        proxy.faults["drop_blob"] = 2
+        ref = "%s/hello:latest" % proxy.host
+        self.pull(ref)
+        ranges = [h.get("Range") for m, p, h in proxy.seen if "/blobs/" in p and h.get("Range")]
+        self.assertTrue(ranges and all(r.startswith("bytes=") for r in ranges), proxy.seen)
+        self.assert_tree(ref)
+
+    def test_corrupt_blob(self):
+        self.pull("%s/hello:latest" % self.registry.host, "--name", "good")
+        before = self.refs()
+        proxy = self.proxy()
+        proxy.faults["corrupt_blob"] = True
+        r = self.ctl("--json", "pull", "--tls-verify=false", "%s/hello:latest" % proxy.host, check=False)
+        err = json.loads(r.stdout)["error"]
+        # the config is a blob too: the first digest that fails is reported
+        self.assertEqual(err["code"], "SC_EDIGEST", err)
+        self.assertIn("has digest sha256:", err["message"])
+        self.assertEqual(self.refs(), before)
+
+    def test_429_and_500_are_retried(self):
+        proxy = self.proxy()
+        proxy.faults["status"] = [429]
+        t0 = time.monotonic()
+        self.pull("%s/hello:latest" % proxy.host, "--name", "a")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)  # Retry-After: 1
+        proxy.faults["status"] = [500, 503]
+        self.pull("%s/hello:latest" % proxy.host, "--name", "b")
+        proxy.faults["status"] = [500] * 10
+        r = self.pull("%s/hello:latest" % proxy.host, "--name", "c", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("HTTP 500", r.stderr)
+
+    def test_redirect_to_another_host_drops_authorization(self):
+        recorder = rg.Recorder(self.registry.host)
+        self.stoppers.append(recorder.stop)
+        proxy = self.proxy(bearer=True)
+        proxy.faults["redirect_blobs"] = recorder.origin
+        ref = "%s/hello:latest" % proxy.host
+        self.pull(ref)
+        self.assert_tree(ref)
+        blob_gets = [h for m, p, h in recorder.seen if "/blobs/" in p]
+        self.assertTrue(blob_gets)
+        self.assertFalse([h for h in blob_gets if "Authorization" in h], blob_gets)
+        self.assertTrue([h for m, p, h in proxy.seen
+                         if "/manifests/" in p and h.get("Authorization", "").startswith("Bearer ")])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
