@@ -88,6 +88,8 @@ _sc_pull_opts_free = _fn("sc_pull_opts_free", None, _p)
 _sc_pull_opts_set_name = _fn("sc_pull_opts_set_name", _int, _p, _s, _pp)
 _sc_pull_opts_set_platform = _fn("sc_pull_opts_set_platform", _int, _p, _s, _pp)
 _sc_pull_opts_set_jobs = _fn("sc_pull_opts_set_jobs", _int, _p, _int, _pp)
+_sc_pull_opts_set_credentials = _fn("sc_pull_opts_set_credentials", _int, _p, _s, _s, _pp)
+_sc_pull_opts_set_tls_verify = _fn("sc_pull_opts_set_tls_verify", _int, _p, _int, _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
@@ -300,10 +302,12 @@ class Context:
         _call(func, self._ptr, *args, ctypes.byref(out))
         return json.loads(_take_string(out))
 
-    def pull(self, source, name=None, platform=None, jobs=None, progress=None):
-        """Imports an image (oci:DIR[:TAG], oci-archive:FILE[:TAG],
-        docker-archive:FILE); returns the pull report. progress, if given, is
-        called as progress(bytes_done, bytes_total, layers_done, layers_total)."""
+    def pull(self, source, name=None, platform=None, jobs=None, progress=None, creds=None,
+             tls_verify=True):
+        """Imports an image (a registry reference, oci:DIR[:TAG],
+        oci-archive:FILE[:TAG], docker-archive:FILE); returns the pull report.
+        creds is (user, password); progress, if given, is called as
+        progress(bytes_done, bytes_total, layers_done, layers_total)."""
         opts = ctypes.c_void_p()
         _call(_sc_pull_opts_new, ctypes.byref(opts))
         callback = None
@@ -314,6 +318,10 @@ class Context:
                 _call(_sc_pull_opts_set_platform, opts, _enc(platform))
             if jobs is not None:
                 _call(_sc_pull_opts_set_jobs, opts, jobs)
+            if creds is not None:
+                _call(_sc_pull_opts_set_credentials, opts, _enc(creds[0]), _enc(creds[1]))
+            if not tls_verify:
+                _call(_sc_pull_opts_set_tls_verify, opts, 0)
             if progress is not None:
                 callback = _PROGRESS(lambda d, t, ld, lt, _: progress(d, t, ld, lt))
                 _sc_context_set_progress_func(self._ptr, callback, None)
