@@ -43,6 +43,7 @@ typedef struct {
   int jobs;
   int force;
   const char *creds;
+  const char *authfile;
   int tls_verify; /* -1 unset, 0 or 1 */
 } Options;
 
@@ -60,7 +61,7 @@ static const char usage_text[] =
   "                     (config.json, NAME.service, tmpfiles-NAME.conf)\n"
   "  lint DIR           check an image's exports against the image contract\n"
   "  pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
-  "       [--creds USER[:PASSWORD]] [--tls-verify=false]\n"
+  "       [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
   "                     import an image from a registry (REFERENCE, docker://REF),\n"
   "                     oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
   "                     into the store; prints its name\n"
@@ -432,7 +433,8 @@ cmd_pull(Options *o)
       (o->name && (r = sc_pull_opts_set_name(popts, o->name, &error)) != SC_OK) ||
       (o->platform && (r = sc_pull_opts_set_platform(popts, o->platform, &error)) != SC_OK) ||
       (o->jobs && (r = sc_pull_opts_set_jobs(popts, o->jobs, &error)) != SC_OK) ||
-      (o->tls_verify == 0 && (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK))
+      (o->tls_verify == 0 && (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK) ||
+      (o->authfile && (r = sc_pull_opts_set_authfile(popts, o->authfile, &error)) != SC_OK))
     goto fail;
   if (o->creds) {
     /* USER[:PASSWORD]; without a password, read it from the terminal */
@@ -645,6 +647,7 @@ static const OptSpec opt_specs[] = {
   { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
   { "--creds", 1, 0, "pull" },        { "--tls-verify", 1, 0, "pull" },
+  { "--authfile", 1, 0, "pull" },
 };
 
 static int
@@ -693,6 +696,8 @@ apply_option(Options *o, const char *opt, const char *value)
     o->force = 1;
   else if (strcmp(opt, "--creds") == 0)
     o->creds = value;
+  else if (strcmp(opt, "--authfile") == 0)
+    o->authfile = value;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;

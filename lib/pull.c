@@ -18,6 +18,7 @@ struct sc_pull_opts {
   char *os, *arch, *variant;
   int jobs;
   char *username, *password;
+  char *authfile;
   gboolean tls_insecure;
 };
 
@@ -42,7 +43,17 @@ sc_pull_opts_free(sc_pull_opts *o)
   if (o->password)
     memset(o->password, 0, strlen(o->password));
   g_free(o->password);
+  g_free(o->authfile);
   g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_authfile(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->authfile);
+  o->authfile = g_strdup(path);
+  return SC_OK;
 }
 
 SC_API int
@@ -589,6 +600,7 @@ sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, cha
     sopts.username = opts->username;
     sopts.password = opts->password;
     sopts.jobs = opts->jobs;
+    sopts.authfile = opts->authfile;
   }
   src = sc_image_source_open(source, &sopts, &gerror);
   if (src == NULL)

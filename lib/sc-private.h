@@ -168,7 +168,8 @@ char *sc_ref_decode(const char *encoded);
 #define SC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 typedef struct ScImageSource ScImageSource;
 typedef struct {
-  const char *username, *password; /* NULL: anonymous */
+  const char *username, *password; /* NULL: from the auth files, or anonymous */
+  const char *authfile;             /* NULL: the usual places */
   gboolean tls_verify;
   int jobs;
 } ScSourceOptions;
@@ -189,6 +190,12 @@ GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
 GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
                                         guint64 expected_size, guint64 *out_size,
                                         GError **error);
+
+/* auth.c */
+GPtrArray *sc_auth_files(const char *explicit_file);
+/* Credentials for domain/path from the auth files; none: both NULL. */
+gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *path,
+                        char **out_user, char **out_pass, GError **error);
 
 /* registry.c */
 typedef struct ScRegistry ScRegistry;

@@ -635,6 +635,8 @@ registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts,
 {
   const char *ref = spec;
   gboolean tls_verify = opts ? opts->tls_verify : TRUE;
+  g_autofree char *user = NULL;
+  g_autofree char *pass = NULL;
 
   if (g_str_has_prefix(ref, "docker://"))
     ref += 9;
@@ -649,9 +651,16 @@ registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts,
   if (!sc_reference_parse(ref, &src->ref, error))
     return FALSE;
   src->name = sc_reference_to_string(&src->ref);
-  src->registry = sc_registry_new(src->ref.domain, opts ? opts->username : NULL,
-                                  opts ? opts->password : NULL, tls_verify,
+  if (opts && opts->username) {
+    user = g_strdup(opts->username);
+    pass = g_strdup(opts->password);
+  } else if (!sc_auth_lookup(opts ? opts->authfile : NULL, src->ref.domain, src->ref.path, &user,
+                             &pass, error))
+    return FALSE;
+  src->registry = sc_registry_new(src->ref.domain, user, pass, tls_verify,
                                   opts && opts->jobs ? opts->jobs : 4, error);
+  if (pass)
+    memset(pass, 0, strlen(pass));
   return src->registry != NULL && sc_registry_ping(src->registry, error);
 }
 

@@ -77,6 +77,17 @@ SC_API int sc_pull_opts_set_credentials(sc_pull_opts *opts, const char *username
                                         const char *password, sc_error **error);
 
 /**
+ * sc_pull_opts_set_authfile: read registry credentials from this
+ * containers-auth.json / Docker config.json file only. NULL (default):
+ * $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json,
+ * ~/.config/containers/auth.json, /etc/containers/auth.json and
+ * $DOCKER_CONFIG/config.json or ~/.docker/config.json, with credHelpers and
+ * credsStore (docker-credential-NAME get). Explicit credentials win.
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_authfile(sc_pull_opts *opts, const char *path, sc_error **error);
+
+/**
  * sc_pull_opts_set_tls_verify: 0 accepts any TLS certificate and allows
  * plain http for a registry that does not speak https (default 1).
  * Since: 0.1

@@ -162,6 +162,51 @@ class RegistryTest(unittest.TestCase):
         self.pull(ref, "--creds", "alice:s3cret")
         self.assert_tree(ref)
 
+    def test_credentials_from_auth_files(self):
+        import base64
+        reg = rg.Registry(self.tmp, htpasswd={"bob": "pa:ss"})
+        self.stoppers.append(reg.stop)
+        self.push("oci:%s:base" % self.layout, "team/app:1", registry=reg, creds="bob:pa:ss")
+        ref = "%s/team/app:1" % reg.host
+        auth = os.path.join(self.tmp, "auth.json")
+        with open(auth, "w") as f:
+            json.dump({"auths": {
+                reg.host: {"auth": base64.b64encode(b"bob:wrong").decode()},
+                # the most specific key wins
+                reg.host + "/team": {"auth": base64.b64encode(b"bob:pa:ss").decode()}}}, f)
+        self.pull(ref, "--authfile", auth, "--name", "a")
+        env = dict(os.environ, REGISTRY_AUTH_FILE=auth)
+        r = subprocess.run([CTL, "--checkout-root", self.checkout_root, "pull",
+                            "--tls-verify=false", "--name", "b", ref], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a Docker config with a credential helper, and one with only credsStore
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        helper = os.path.join(bindir, "docker-credential-sctest")
+        with open(helper, "w") as f:
+            f.write("#!/bin/sh\nread server\necho \"$server\" >> %s/helper.log\n"
+                    "echo '{\"ServerURL\": \"'$server'\", \"Username\": \"bob\", "
+                    "\"Secret\": \"pa:ss\"}'\n" % self.tmp)
+        os.chmod(helper, 0o755)
+        for n, conf in enumerate(({"credHelpers": {reg.host: "sctest"}},
+                                  {"auths": {}, "credsStore": "sctest"})):
+            docker = os.path.join(self.tmp, "docker%d" % n)
+            os.makedirs(docker)
+            with open(os.path.join(docker, "config.json"), "w") as f:
+                json.dump(conf, f)
+            env = dict(os.environ, DOCKER_CONFIG=docker, HOME=self.tmp, XDG_RUNTIME_DIR=self.tmp,
+                       PATH=bindir + ":" + os.environ["PATH"])
+            env.pop("REGISTRY_AUTH_FILE", None)
+            r = subprocess.run([CTL, "--checkout-root", self.checkout_root, "pull",
+                                "--tls-verify=false", "--name", "c%d" % n, ref], env=env,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "helper.log")) as f:
+            self.assertIn(reg.host, f.read())
+        r = self.pull(ref, "--authfile", os.path.join(self.tmp, "missing.json"), check=False)
+        self.assertIn("auth file %s does not exist" % os.path.join(self.tmp, "missing.json"), r.stderr)
+
     def test_bearer_token(self):
         proxy = self.proxy(bearer=True)
         ref = "%s/hello:latest" % proxy.host
