@@ -44,6 +44,7 @@ typedef struct {
   int force;
   const char *creds;
   const char *authfile;
+  const char *registries_conf;
   int tls_verify; /* -1 unset, 0 or 1 */
 } Options;
 
@@ -62,6 +63,7 @@ static const char usage_text[] =
   "  lint DIR           check an image's exports against the image contract\n"
   "  pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
   "       [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
+  "       [--registries-conf FILE]\n"
   "                     import an image from a registry (REFERENCE, docker://REF),\n"
   "                     oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
   "                     into the store; prints its name\n"
@@ -434,7 +436,9 @@ cmd_pull(Options *o)
       (o->platform && (r = sc_pull_opts_set_platform(popts, o->platform, &error)) != SC_OK) ||
       (o->jobs && (r = sc_pull_opts_set_jobs(popts, o->jobs, &error)) != SC_OK) ||
       (o->tls_verify == 0 && (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK) ||
-      (o->authfile && (r = sc_pull_opts_set_authfile(popts, o->authfile, &error)) != SC_OK))
+      (o->authfile && (r = sc_pull_opts_set_authfile(popts, o->authfile, &error)) != SC_OK) ||
+      (o->registries_conf &&
+       (r = sc_pull_opts_set_registries_conf(popts, o->registries_conf, &error)) != SC_OK))
     goto fail;
   if (o->creds) {
     /* USER[:PASSWORD]; without a password, read it from the terminal */
@@ -647,7 +651,7 @@ static const OptSpec opt_specs[] = {
   { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
   { "--creds", 1, 0, "pull" },        { "--tls-verify", 1, 0, "pull" },
-  { "--authfile", 1, 0, "pull" },
+  { "--authfile", 1, 0, "pull" },     { "--registries-conf", 1, 0, "pull" },
 };
 
 static int
@@ -698,6 +702,8 @@ apply_option(Options *o, const char *opt, const char *value)
     o->creds = value;
   else if (strcmp(opt, "--authfile") == 0)
     o->authfile = value;
+  else if (strcmp(opt, "--registries-conf") == 0)
+    o->registries_conf = value;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;

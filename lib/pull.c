@@ -19,6 +19,7 @@ struct sc_pull_opts {
   int jobs;
   char *username, *password;
   char *authfile;
+  char *registries_conf;
   gboolean tls_insecure;
 };
 
@@ -44,7 +45,17 @@ sc_pull_opts_free(sc_pull_opts *o)
     memset(o->password, 0, strlen(o->password));
   g_free(o->password);
   g_free(o->authfile);
+  g_free(o->registries_conf);
   g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_registries_conf(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->registries_conf);
+  o->registries_conf = g_strdup(path);
+  return SC_OK;
 }
 
 SC_API int
@@ -601,6 +612,7 @@ sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, cha
     sopts.password = opts->password;
     sopts.jobs = opts->jobs;
     sopts.authfile = opts->authfile;
+    sopts.registries_conf = opts->registries_conf;
   }
   src = sc_image_source_open(source, &sopts, &gerror);
   if (src == NULL)

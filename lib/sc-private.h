@@ -170,6 +170,7 @@ typedef struct ScImageSource ScImageSource;
 typedef struct {
   const char *username, *password; /* NULL: from the auth files, or anonymous */
   const char *authfile;             /* NULL: the usual places */
+  const char *registries_conf;      /* NULL: the usual places */
   gboolean tls_verify;
   int jobs;
 } ScSourceOptions;
@@ -196,6 +197,28 @@ GPtrArray *sc_auth_files(const char *explicit_file);
 /* Credentials for domain/path from the auth files; none: both NULL. */
 gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *path,
                         char **out_user, char **out_pass, GError **error);
+
+/* regconf.c */
+typedef struct {
+  char *location;
+  gboolean insecure;
+  char *pull_from; /* all, digest-only, tag-only; NULL: all */
+} ScMirror;
+typedef struct {
+  char *prefix, *location;
+  gboolean insecure, blocked, mirror_by_digest_only;
+  GPtrArray *mirrors; /* of ScMirror */
+} ScRegistryEntry;
+typedef struct {
+  GPtrArray *search;     /* unqualified-search-registries */
+  GPtrArray *registries; /* of ScRegistryEntry, in file order */
+  GHashTable *aliases;   /* short name -> reference */
+} ScRegConf;
+ScRegConf *sc_regconf_new(void);
+void sc_regconf_free(ScRegConf *c);
+gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **error);
+ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
+ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
 
 /* registry.c */
 typedef struct ScRegistry ScRegistry;

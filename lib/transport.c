@@ -366,7 +366,10 @@ struct ScImageSource {
   GHashTable *blob_members; /* "sha256:hex" -> member name */
   /* registry */
   ScRegistry *registry;
-  ScReference ref;
+  ScReference ref;     /* the image, as named (before mirrors and locations) */
+  char *endpoint_path; /* the repository at the endpoint that answered */
+  GBytes *top_manifest;
+  char *top_media_type;
 };
 
 void
@@ -384,6 +387,10 @@ sc_image_source_free(ScImageSource *src)
     g_hash_table_unref(src->blob_members);
   sc_registry_free(src->registry);
   sc_reference_clear(&src->ref);
+  g_free(src->endpoint_path);
+  if (src->top_manifest)
+    g_bytes_unref(src->top_manifest);
+  g_free(src->top_media_type);
   g_free(src);
 }
 
@@ -629,39 +636,203 @@ sc_image_source_is_local(const char *spec)
          g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:");
 }
 
+/* A reference without a registry ("busybox", "library/busybox:1"): the
+ * first component has no '.', no ':' and is not localhost. */
+static gboolean
+is_short_name(const char *ref)
+{
+  const char *slash = strchr(ref, '/');
+  g_autofree char *first = slash ? g_strndup(ref, slash - ref) : NULL;
+
+  return first == NULL ||
+         !(strchr(first, '.') || strchr(first, ':') || strcmp(first, "localhost") == 0);
+}
+
+/* The references to try for what the user typed: an alias, each
+ * unqualified-search registry, or the reference itself. */
+static GPtrArray *
+candidate_references(ScRegConf *conf, const char *ref)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  const char *cut = strpbrk(ref, ":@");
+  g_autofree char *bare = cut ? g_strndup(ref, cut - ref) : g_strdup(ref);
+  const char *alias;
+
+  if (!is_short_name(ref)) {
+    g_ptr_array_add(out, g_strdup(ref));
+    return out;
+  }
+  alias = g_hash_table_lookup(conf->aliases, bare);
+  if (alias == NULL && !strchr(bare, '/')) {
+    g_autofree char *lib = g_strconcat("library/", bare, NULL);
+    alias = g_hash_table_lookup(conf->aliases, lib);
+  }
+  if (alias) {
+    /* an alias names the repository; the user's tag or digest stays */
+    g_ptr_array_add(out, g_strconcat(alias, cut ? cut : "", NULL));
+  } else if (conf->search->len > 0) {
+    for (guint i = 0; i < conf->search->len; i++)
+      g_ptr_array_add(out, g_strconcat(conf->search->pdata[i], "/", ref, NULL));
+  } else
+    g_ptr_array_add(out, g_strdup(ref));
+  return out;
+}
+
+typedef struct {
+  char *domain, *path;
+  gboolean insecure;
+} Endpoint;
+
+static void
+endpoint_free(Endpoint *e)
+{
+  g_free(e->domain);
+  g_free(e->path);
+  g_free(e);
+}
+
+/* "host[:port][/ns]" + the part of the reference past the prefix */
+static Endpoint *
+endpoint_new(const char *location, const char *rest, gboolean insecure)
+{
+  Endpoint *e = g_new0(Endpoint, 1);
+  g_autofree char *full = g_strconcat(location, rest, NULL);
+  char *slash = strchr(full, '/');
+
+  e->insecure = insecure;
+  if (slash) {
+    e->domain = g_strndup(full, slash - full);
+    e->path = g_strdup(slash + 1);
+  } else {
+    e->domain = g_strdup(full);
+    e->path = g_strdup("");
+  }
+  return e;
+}
+
+/* Mirrors first (as allowed for tags or digests), then the registry itself
+ * (its location rewritten). */
+static GPtrArray *
+endpoints_for(ScRegConf *conf, const ScReference *ref, GError **error)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)endpoint_free);
+  ScRegistryEntry *entry = sc_regconf_find(conf, ref->domain, ref->path);
+  g_autofree char *full = g_strconcat(ref->domain, "/", ref->path, NULL);
+  const char *prefix;
+  const char *rest;
+
+  if (entry == NULL) {
+    Endpoint *e = g_new0(Endpoint, 1);
+    e->domain = g_strdup(ref->domain);
+    e->path = g_strdup(ref->path);
+    g_ptr_array_add(out, e);
+    return out;
+  }
+  if (entry->blocked) {
+    g_set_error(error, SC_ERROR, SC_EAUTH,
+                "image %s: the registry is blocked by registries.conf (prefix \"%s\")", full,
+                entry->prefix ? entry->prefix : entry->location);
+    g_ptr_array_unref(out);
+    return NULL;
+  }
+  prefix = entry->prefix ? entry->prefix : entry->location;
+  rest = g_str_has_prefix(prefix, "*.") ? strchr(full, '/') : full + strlen(prefix);
+  for (guint i = 0; i < entry->mirrors->len; i++) {
+    ScMirror *m = entry->mirrors->pdata[i];
+    const char *from = m->pull_from ? m->pull_from : (entry->mirror_by_digest_only ? "digest-only" : "all");
+    if (m->location == NULL || (strcmp(from, "digest-only") == 0 && ref->digest == NULL) ||
+        (strcmp(from, "tag-only") == 0 && ref->digest != NULL))
+      continue;
+    g_ptr_array_add(out, endpoint_new(m->location, rest, m->insecure));
+  }
+  g_ptr_array_add(out, endpoint_new(entry->location && !g_str_has_prefix(prefix, "*.")
+                                        ? entry->location
+                                        : (g_str_has_prefix(prefix, "*.") ? ref->domain : prefix),
+                                    rest, entry->insecure));
+  return out;
+}
+
+/* Opens the endpoint and fetches the top-level manifest there. */
+static gboolean
+try_endpoint(ScImageSource *src, Endpoint *ep, const ScSourceOptions *opts, gboolean tls_verify,
+             GError **error)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *pass = NULL;
+  const char *want = src->ref.digest ? src->ref.digest : src->ref.tag;
+  ScRegistry *reg;
+
+  if (opts && opts->username) {
+    user = g_strdup(opts->username);
+    pass = g_strdup(opts->password);
+  } else if (!sc_auth_lookup(opts ? opts->authfile : NULL, ep->domain, ep->path, &user, &pass,
+                             error))
+    return FALSE;
+  reg = sc_registry_new(ep->domain, user, pass, tls_verify && !ep->insecure,
+                        opts && opts->jobs ? opts->jobs : 4, error);
+  if (pass)
+    memset(pass, 0, strlen(pass));
+  if (!sc_registry_ping(reg, error)) {
+    sc_registry_free(reg);
+    return FALSE;
+  }
+  src->top_manifest = sc_registry_get_manifest(reg, ep->path, want, &src->top_media_type, error);
+  if (src->top_manifest == NULL) {
+    sc_registry_free(reg);
+    return FALSE;
+  }
+  src->registry = reg;
+  src->endpoint_path = g_strdup(ep->path);
+  return TRUE;
+}
+
 /* docker://REF, atomic's http:REF (insecure), https:REF, oci:REF, or REF */
 static gboolean
 registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts, GError **error)
 {
-  const char *ref = spec;
+  const char *text = spec;
   gboolean tls_verify = opts ? opts->tls_verify : TRUE;
-  g_autofree char *user = NULL;
-  g_autofree char *pass = NULL;
+  ScRegConf *conf;
+  g_autoptr(GPtrArray) candidates = NULL;
+  GError *last = NULL;
 
-  if (g_str_has_prefix(ref, "docker://"))
-    ref += 9;
-  else if (g_str_has_prefix(ref, "http:"))
-    ref += 5, tls_verify = FALSE;
-  else if (g_str_has_prefix(ref, "https:"))
-    ref += 6;
-  else if (g_str_has_prefix(ref, "oci:"))
-    ref += 4;
-  while (*ref == '/')
-    ref++;
-  if (!sc_reference_parse(ref, &src->ref, error))
+  if (g_str_has_prefix(text, "docker://"))
+    text += 9;
+  else if (g_str_has_prefix(text, "http:"))
+    text += 5, tls_verify = FALSE;
+  else if (g_str_has_prefix(text, "https:"))
+    text += 6;
+  else if (g_str_has_prefix(text, "oci:"))
+    text += 4;
+  while (*text == '/')
+    text++;
+  conf = sc_regconf_load(opts ? opts->registries_conf : NULL, error);
+  if (conf == NULL)
     return FALSE;
+  candidates = candidate_references(conf, text);
+  for (guint i = 0; i < candidates->len && src->registry == NULL; i++) {
+    g_autoptr(GPtrArray) endpoints = NULL;
+    sc_reference_clear(&src->ref);
+    if (!sc_reference_parse(candidates->pdata[i], &src->ref, error))
+      break;
+    endpoints = endpoints_for(conf, &src->ref, error);
+    if (endpoints == NULL)
+      break;
+    for (guint k = 0; k < endpoints->len && src->registry == NULL; k++) {
+      g_clear_error(&last);
+      try_endpoint(src, endpoints->pdata[k], opts, tls_verify, &last);
+    }
+  }
+  sc_regconf_free(conf);
+  if (src->registry == NULL) {
+    if (last && error && !*error)
+      g_propagate_error(error, g_steal_pointer(&last));
+    g_clear_error(&last);
+    return FALSE;
+  }
+  g_clear_error(&last);
   src->name = sc_reference_to_string(&src->ref);
-  if (opts && opts->username) {
-    user = g_strdup(opts->username);
-    pass = g_strdup(opts->password);
-  } else if (!sc_auth_lookup(opts ? opts->authfile : NULL, src->ref.domain, src->ref.path, &user,
-                             &pass, error))
-    return FALSE;
-  src->registry = sc_registry_new(src->ref.domain, user, pass, tls_verify,
-                                  opts && opts->jobs ? opts->jobs : 4, error);
-  if (pass)
-    memset(pass, 0, strlen(pass));
-  return src->registry != NULL && sc_registry_ping(src->registry, error);
+  return TRUE;
 }
 
 ScImageSource *
@@ -730,8 +901,11 @@ sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_
     GBytes *b;
     if (want && !sc_digest_hex(want, &hex, error))
       return NULL;
-    b = sc_registry_get_manifest(src->registry, src->ref.path, want ? want : src->ref.tag, &mt,
-                                 error);
+    if (digest == NULL) {
+      b = g_bytes_ref(src->top_manifest);
+      mt = g_strdup(src->top_media_type);
+    } else
+      b = sc_registry_get_manifest(src->registry, src->endpoint_path, digest, &mt, error);
     if (b == NULL)
       return NULL;
     /* by digest (asked for, or in the reference): the bytes must match */
@@ -787,7 +961,8 @@ sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 expect
     if (!sc_digest_hex(digest, &hex, error))
       return NULL;
     *out_size = expected_size;
-    return sc_registry_open_blob(src->registry, src->ref.path, digest, expected_size, error);
+    return sc_registry_open_blob(src->registry, src->endpoint_path, digest, expected_size,
+                                 error);
   }
   if (src->kind == SOURCE_DOCKER_ARCHIVE) {
     const char *m = g_hash_table_lookup(src->blob_members, digest);

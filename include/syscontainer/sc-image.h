@@ -88,6 +88,19 @@ SC_API int sc_pull_opts_set_credentials(sc_pull_opts *opts, const char *username
 SC_API int sc_pull_opts_set_authfile(sc_pull_opts *opts, const char *path, sc_error **error);
 
 /**
+ * sc_pull_opts_set_registries_conf: read this registries.conf (version 2)
+ * only. NULL (default): $CONTAINERS_REGISTRIES_CONF, else
+ * ~/.config/containers/registries.conf if it exists, else
+ * /etc/containers/registries.conf, then the registries.conf.d drop-ins.
+ * Used: unqualified-search-registries, [aliases], [[registry]] prefix,
+ * location, insecure, blocked, mirror-by-digest-only and
+ * [[registry.mirror]] location, insecure, pull-from-mirror.
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_registries_conf(sc_pull_opts *opts, const char *path,
+                                            sc_error **error);
+
+/**
  * sc_pull_opts_set_tls_verify: 0 accepts any TLS certificate and allows
  * plain http for a registry that does not speak https (default 1).
  * Since: 0.1

@@ -146,6 +146,75 @@ class RegistryTest(unittest.TestCase):
         self.assertIn("--tls-verify=false", r.stderr)
         self.assertEqual(self.refs(), [])
 
+    # -- registries.conf -------------------------------------------------
+
+    def conf(self, text):
+        path = os.path.join(self.tmp, "registries-%d.conf" % len(os.listdir(self.tmp)))
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_mirror_search_and_aliases(self):
+        mirror = rg.Registry(self.tmp, proxy_of="http://" + self.registry.host)
+        self.stoppers.append(mirror.stop)
+        conf = self.conf('''
+# the primary is unreachable: only the mirror can serve
+unqualified-search-registries = ["example.invalid"]
+
+[[registry]]
+prefix = "example.invalid"
+location = "127.0.0.1:1"
+insecure = true
+
+[[registry.mirror]]
+location = "%s"
+insecure = true
+
+[aliases]
+"app" = "example.invalid/hello"
+''' % mirror.host)
+        r = self.ctl("pull", "--registries-conf", conf, "example.invalid/hello:latest")
+        self.assertEqual(r.stdout, "example.invalid/hello:latest\n")
+        self.assertGreater(mirror.requests("/v2/hello/manifests/latest"), 0)
+        self.assert_tree("example.invalid/hello:latest")
+        # a short name goes through unqualified-search-registries, an alias by its table
+        self.assertEqual(self.ctl("pull", "--registries-conf", conf, "hello").stdout,
+                         "example.invalid/hello:latest\n")
+        self.assertEqual(self.ctl("pull", "--registries-conf", conf, "app:latest").stdout,
+                         "example.invalid/hello:latest\n")
+        # CONTAINERS_REGISTRIES_CONF is read too
+        env = dict(os.environ, CONTAINERS_REGISTRIES_CONF=conf)
+        r = subprocess.run([CTL, "--checkout-root", self.checkout_root, "pull", "hello"], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(r.stdout, "example.invalid/hello:latest\n", r.stderr)
+
+    def test_insecure_and_blocked_registries(self):
+        host = self.registry.host
+        conf = self.conf('[[registry]]\nlocation = "%s"\ninsecure = true\n' % host)
+        self.ctl("pull", "--registries-conf", conf, "%s/hello:latest" % host)  # no --tls-verify
+        conf = self.conf('[[registry]]\nprefix = "%s/hello"\nblocked = true\n' % host)
+        r = self.ctl("--json", "pull", "--registries-conf", conf, "--tls-verify=false",
+                     "%s/hello:latest" % host, check=False)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["code"], "SC_EAUTH")
+        self.assertIn("blocked by registries.conf", err["message"])
+
+    def test_registries_conf_errors_name_the_line(self):
+        for text, line, message in (
+                ("unqualified-search-registries = [\"a\",\n  3]\n", 2, "only arrays of strings"),
+                ("[registries.search]\nregistries = []\n", 1, "version 1 tables"),
+                ("x = 1\n", 1, "unknown key 'x'"),
+                ("\n[[registry]]\nlocation = {a = 1}\n", 3, "inline tables are not supported"),
+                ("[[registry]]\ninsecure = \"yes\"\n", 2, "'insecure' must be true or false"),
+                ("[[registry.mirror]]\n", 1, "[[registry.mirror]] before any [[registry]]"),
+                ("[[registry]]\nlocation = \"a\" extra\n", 2, "unexpected text after the value"),
+                ("[aliases]\n\"a\" = \"unterminated\n", 2, "a string runs past the end of the line")):
+            with self.subTest(text=text):
+                conf = self.conf(text)
+                r = self.ctl("pull", "--registries-conf", conf, "x/y:z", check=False)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("%s line %d: %s" % (conf, line, message), r.stderr)
+
     # -- authentication --------------------------------------------------
 
     def test_basic_auth(self):
