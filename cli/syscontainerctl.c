@@ -45,6 +45,7 @@ typedef struct {
   const char *creds;
   const char *authfile;
   const char *registries_conf;
+  const char *cert_dir;
   int tls_verify; /* -1 unset, 0 or 1 */
 } Options;
 
@@ -63,7 +64,7 @@ static const char usage_text[] =
   "  lint DIR           check an image's exports against the image contract\n"
   "  pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
   "       [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
-  "       [--registries-conf FILE]\n"
+  "       [--registries-conf FILE] [--cert-dir DIR]\n"
   "                     import an image from a registry (REFERENCE, docker://REF),\n"
   "                     oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
   "                     into the store; prints its name\n"
@@ -438,7 +439,8 @@ cmd_pull(Options *o)
       (o->tls_verify == 0 && (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK) ||
       (o->authfile && (r = sc_pull_opts_set_authfile(popts, o->authfile, &error)) != SC_OK) ||
       (o->registries_conf &&
-       (r = sc_pull_opts_set_registries_conf(popts, o->registries_conf, &error)) != SC_OK))
+       (r = sc_pull_opts_set_registries_conf(popts, o->registries_conf, &error)) != SC_OK) ||
+      (o->cert_dir && (r = sc_pull_opts_set_cert_dir(popts, o->cert_dir, &error)) != SC_OK))
     goto fail;
   if (o->creds) {
     /* USER[:PASSWORD]; without a password, read it from the terminal */
@@ -652,6 +654,7 @@ static const OptSpec opt_specs[] = {
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
   { "--creds", 1, 0, "pull" },        { "--tls-verify", 1, 0, "pull" },
   { "--authfile", 1, 0, "pull" },     { "--registries-conf", 1, 0, "pull" },
+  { "--cert-dir", 1, 0, "pull" },
 };
 
 static int
@@ -704,6 +707,8 @@ apply_option(Options *o, const char *opt, const char *value)
     o->authfile = value;
   else if (strcmp(opt, "--registries-conf") == 0)
     o->registries_conf = value;
+  else if (strcmp(opt, "--cert-dir") == 0)
+    o->cert_dir = value;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;

@@ -20,6 +20,7 @@ struct sc_pull_opts {
   char *username, *password;
   char *authfile;
   char *registries_conf;
+  char *cert_dir;
   gboolean tls_insecure;
 };
 
@@ -46,7 +47,17 @@ sc_pull_opts_free(sc_pull_opts *o)
   g_free(o->password);
   g_free(o->authfile);
   g_free(o->registries_conf);
+  g_free(o->cert_dir);
   g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_cert_dir(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->cert_dir);
+  o->cert_dir = g_strdup(path);
+  return SC_OK;
 }
 
 SC_API int
@@ -613,6 +624,7 @@ sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, cha
     sopts.jobs = opts->jobs;
     sopts.authfile = opts->authfile;
     sopts.registries_conf = opts->registries_conf;
+    sopts.cert_dir = opts->cert_dir;
   }
   src = sc_image_source_open(source, &sopts, &gerror);
   if (src == NULL)

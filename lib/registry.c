@@ -36,6 +36,8 @@ struct ScRegistry {
   GMutex lock;
   GHashTable *tokens; /* scope -> Token */
   gboolean basic;     /* the registry asked for Basic */
+  GList *cas;                  /* extra CAs from certs.d (GTlsCertificate) */
+  GTlsCertificate *client;     /* client certificate from certs.d */
 };
 
 static void
@@ -58,6 +60,8 @@ sc_registry_free(ScRegistry *reg)
     memset(reg->password, 0, strlen(reg->password));
   g_free(reg->password);
   g_hash_table_unref(reg->tokens);
+  g_list_free_full(reg->cas, g_object_unref);
+  g_clear_object(&reg->client);
   g_mutex_clear(&reg->lock);
   g_free(reg);
 }
@@ -67,6 +71,23 @@ accept_any_certificate(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateF
                        gpointer data)
 {
   return TRUE;
+}
+
+/* A certificate the system does not trust is accepted when one of the
+ * certs.d CAs of this registry issued it for this host. */
+static gboolean
+accept_certs_d(SoupMessage *msg, GTlsCertificate *cert, GTlsCertificateFlags errors,
+               gpointer data)
+{
+  ScRegistry *reg = data;
+  GUri *uri = soup_message_get_uri(msg);
+  g_autoptr(GSocketConnectable) identity =
+      g_network_address_new(g_uri_get_host(uri), g_uri_get_port(uri));
+
+  for (GList *l = reg->cas; l; l = l->next)
+    if (g_tls_certificate_verify(cert, identity, l->data) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static SoupMessage *
@@ -79,6 +100,10 @@ new_message(ScRegistry *reg, const char *method, const char *url)
   soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
   if (!reg->tls_verify)
     g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_certificate), NULL);
+  else if (reg->cas)
+    g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_certs_d), reg);
+  if (reg->client)
+    soup_message_set_tls_client_certificate(msg, reg->client);
   soup_message_headers_replace(soup_message_get_request_headers(msg), "User-Agent",
                                "libsyscontainer/" SC_VERSION);
   return msg;
@@ -584,10 +609,63 @@ sc_registry_open_blob(ScRegistry *reg, const char *repo, const char *digest, gui
   return G_INPUT_STREAM(s);
 }
 
+/* certs.d: the first of --cert-dir, ~/.config/containers/certs.d/HOST,
+ * /etc/containers/certs.d/HOST, /etc/docker/certs.d/HOST that exists;
+ * *.crt are CAs added to the system's, X.cert + X.key a client pair. */
+static gboolean
+load_certs_d(ScRegistry *reg, const char *cert_dir, GError **error)
+{
+  g_autofree char *user = g_build_filename(g_get_user_config_dir(), "containers", "certs.d",
+                                           reg->host, NULL);
+  g_autofree char *etc = g_build_filename("/etc/containers/certs.d", reg->host, NULL);
+  g_autofree char *docker = g_build_filename("/etc/docker/certs.d", reg->host, NULL);
+  const char *dirs[] = {cert_dir, user, etc, docker};
+  const char *dir = NULL;
+  g_autoptr(GDir) d = NULL;
+  const char *name;
+
+  for (guint i = 0; i < G_N_ELEMENTS(dirs) && dir == NULL; i++)
+    if (dirs[i] && g_file_test(dirs[i], G_FILE_TEST_IS_DIR))
+      dir = dirs[i];
+  if (cert_dir && dir != cert_dir) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "certificate directory %s does not exist",
+                cert_dir);
+    return FALSE;
+  }
+  if (dir == NULL || (d = g_dir_open(dir, 0, error)) == NULL)
+    return dir == NULL;
+  while ((name = g_dir_read_name(d)) != NULL) {
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (g_str_has_suffix(name, ".crt")) {
+      GList *certs = g_tls_certificate_list_new_from_file(path, error);
+      if (certs == NULL && error && *error) {
+        g_prefix_error(error, "registry %s: CA %s: ", reg->host, path);
+        return FALSE;
+      }
+      reg->cas = g_list_concat(reg->cas, certs);
+    } else if (g_str_has_suffix(name, ".cert")) {
+      g_autofree char *stem = g_strndup(path, strlen(path) - 5);
+      g_autofree char *key = g_strconcat(stem, ".key", NULL);
+      if (!g_file_test(key, G_FILE_TEST_EXISTS)) {
+        g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: client certificate %s has no %s",
+                    reg->host, path, key);
+        return FALSE;
+      }
+      g_clear_object(&reg->client);
+      reg->client = g_tls_certificate_new_from_files(path, key, error);
+      if (reg->client == NULL) {
+        g_prefix_error(error, "registry %s: client certificate %s: ", reg->host, path);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 /* "docker.io" talks to registry-1.docker.io; everything else to itself. */
 ScRegistry *
 sc_registry_new(const char *domain, const char *username, const char *password,
-                gboolean tls_verify, int max_conns, GError **error)
+                gboolean tls_verify, const char *cert_dir, int max_conns, GError **error)
 {
   ScRegistry *reg = g_new0(ScRegistry, 1);
   const char *api = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
@@ -602,6 +680,10 @@ sc_registry_new(const char *domain, const char *username, const char *password,
                                                "max-conns", 16, "timeout", 60, "user-agent",
                                                "libsyscontainer/" SC_VERSION, NULL);
   reg->origin = g_strconcat("https://", api, NULL);
+  if (!load_certs_d(reg, cert_dir, error)) {
+    sc_registry_free(reg);
+    return NULL;
+  }
   return reg;
 }
 

@@ -171,6 +171,7 @@ typedef struct {
   const char *username, *password; /* NULL: from the auth files, or anonymous */
   const char *authfile;             /* NULL: the usual places */
   const char *registries_conf;      /* NULL: the usual places */
+  const char *cert_dir;             /* NULL: certs.d per host */
   gboolean tls_verify;
   int jobs;
 } ScSourceOptions;
@@ -223,7 +224,8 @@ ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *p
 /* registry.c */
 typedef struct ScRegistry ScRegistry;
 ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
-                            gboolean tls_verify, int max_conns, GError **error);
+                            gboolean tls_verify, const char *cert_dir, int max_conns,
+                            GError **error);
 void sc_registry_free(ScRegistry *reg);
 gboolean sc_registry_ping(ScRegistry *reg, GError **error);
 GBytes *sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *reference,

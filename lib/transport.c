@@ -769,9 +769,11 @@ try_endpoint(ScImageSource *src, Endpoint *ep, const ScSourceOptions *opts, gboo
                              error))
     return FALSE;
   reg = sc_registry_new(ep->domain, user, pass, tls_verify && !ep->insecure,
-                        opts && opts->jobs ? opts->jobs : 4, error);
+                        opts ? opts->cert_dir : NULL, opts && opts->jobs ? opts->jobs : 4, error);
   if (pass)
     memset(pass, 0, strlen(pass));
+  if (reg == NULL)
+    return FALSE;
   if (!sc_registry_ping(reg, error)) {
     sc_registry_free(reg);
     return FALSE;

@@ -101,6 +101,16 @@ SC_API int sc_pull_opts_set_registries_conf(sc_pull_opts *opts, const char *path
                                             sc_error **error);
 
 /**
+ * sc_pull_opts_set_cert_dir: the certificate directory for the registry
+ * (*.crt CAs trusted in addition to the system's, NAME.cert + NAME.key a
+ * client certificate). NULL (default): the first of
+ * ~/.config/containers/certs.d/HOST[:PORT], /etc/containers/certs.d/...,
+ * /etc/docker/certs.d/... that exists.
+ * Since: 0.1
+ */
+SC_API int sc_pull_opts_set_cert_dir(sc_pull_opts *opts, const char *path, sc_error **error);
+
+/**
  * sc_pull_opts_set_tls_verify: 0 accepts any TLS certificate and allows
  * plain http for a registry that does not speak https (default 1).
  * Since: 0.1

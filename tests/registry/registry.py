@@ -37,17 +37,49 @@ def wait_http(url, timeout=15):
     raise RuntimeError("%s did not come up" % url)
 
 
+def wait_port(port, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("port %d did not open" % port)
+
+
+def make_certificates(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+    for name in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
+            name + ".key", "-out", name + ".csr")
+        ssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", name + ".crt")
+    return {k: os.path.join(d, k) for k in ("ca.crt", "server.crt", "server.key", "client.crt",
+                                             "client.key")}
+
+
 class Registry:
     """docker-registry serving on 127.0.0.1:PORT, with its request log."""
 
-    def __init__(self, workdir, htpasswd=None, proxy_of=None):
+    def __init__(self, workdir, htpasswd=None, proxy_of=None, tls=None, client_ca=None):
         self.port = free_port()
         self.dir = os.path.join(workdir, "registry-%d" % self.port)
         os.makedirs(self.dir)
         self.log_path = os.path.join(self.dir, "log")
         lines = ["version: 0.1", "log: {level: info, formatter: text}", "storage:",
                  "  filesystem: {rootdirectory: %s}" % os.path.join(self.dir, "data"),
-                 "  delete: {enabled: true}", "http: {addr: 127.0.0.1:%d}" % self.port]
+                 "  delete: {enabled: true}", "http:", "  addr: 127.0.0.1:%d" % self.port]
+        if tls:
+            lines += ["  tls:", "    certificate: %s" % tls[0], "    key: %s" % tls[1]]
+            if client_ca:
+                lines += ["    clientcas: [%s]" % client_ca]
         if htpasswd:
             path = os.path.join(self.dir, "htpasswd")
             with open(path, "w") as f:
@@ -63,7 +95,10 @@ class Registry:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(["docker-registry", "serve", conf], stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        wait_http("http://127.0.0.1:%d/v2/" % self.port)
+        if tls:
+            wait_port(self.port)
+        else:
+            wait_http("http://127.0.0.1:%d/v2/" % self.port)
 
     @property
     def host(self):

@@ -215,6 +215,55 @@ insecure = true
                 self.assertEqual(r.returncode, 1)
                 self.assertIn("%s line %d: %s" % (conf, line, message), r.stderr)
 
+    def test_tls_with_certs_d(self):
+        pki = os.path.join(self.tmp, "pki")
+        os.makedirs(pki)
+        c = rg.make_certificates(pki)
+        reg = rg.Registry(self.tmp, tls=(c["server.crt"], c["server.key"]))
+        self.stoppers.append(reg.stop)
+        self.push("oci:%s:base" % self.layout, "secure:1", registry=reg)
+        ref = "%s/secure:1" % reg.host
+        r = self.ctl("pull", ref, check=False)  # the CA is unknown to the system
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--tls-verify=false", r.stderr)
+        certs = os.path.join(self.tmp, "certs")
+        os.makedirs(certs)
+        shutil.copy(c["ca.crt"], os.path.join(certs, "ca.crt"))
+        self.ctl("pull", "--cert-dir", certs, "--name", "a", ref)
+        # the per-host certs.d directory, found without an option
+        config = os.path.join(self.tmp, "config")
+        hostdir = os.path.join(config, "containers", "certs.d", reg.host)
+        os.makedirs(hostdir)
+        shutil.copy(c["ca.crt"], os.path.join(hostdir, "ca.crt"))
+        env = dict(os.environ, XDG_CONFIG_HOME=config)
+        r = subprocess.run([CTL, "--checkout-root", self.checkout_root, "pull", "--name", "b", ref],
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_tree("b")
+
+    def test_tls_client_certificate(self):
+        pki = os.path.join(self.tmp, "pki")
+        os.makedirs(pki)
+        c = rg.make_certificates(pki)
+        reg = rg.Registry(self.tmp, tls=(c["server.crt"], c["server.key"]), client_ca=c["ca.crt"])
+        self.stoppers.append(reg.stop)
+        il.run("skopeo", "copy", "--dest-cert-dir", self.client_dir(c, "push"),
+               "oci:%s:base" % self.layout, "docker://%s/mtls:1" % reg.host)
+        certs = os.path.join(self.tmp, "certs")
+        os.makedirs(certs)
+        shutil.copy(c["ca.crt"], os.path.join(certs, "ca.crt"))
+        r = self.ctl("pull", "--cert-dir", certs, "%s/mtls:1" % reg.host, check=False)
+        self.assertEqual(r.returncode, 1)  # no client certificate
+        self.ctl("pull", "--cert-dir", self.client_dir(c, "pull"), "%s/mtls:1" % reg.host)
+
+    def client_dir(self, c, name):
+        d = os.path.join(self.tmp, "client-" + name)
+        os.makedirs(d)
+        shutil.copy(c["ca.crt"], os.path.join(d, "ca.crt"))
+        shutil.copy(c["client.crt"], os.path.join(d, "client.cert"))
+        shutil.copy(c["client.key"], os.path.join(d, "client.key"))
+        return d
+
     # -- authentication --------------------------------------------------
 
     def test_basic_auth(self):
