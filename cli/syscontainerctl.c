@@ -46,7 +46,9 @@ typedef struct {
   const char *authfile;
   const char *registries_conf;
   const char *cert_dir;
-  int tls_verify; /* -1 unset, 0 or 1 */
+  int tls_verify;
+  int remote;
+  int all; /* -1 unset, 0 or 1 */
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -76,6 +78,10 @@ static const char usage_text[] =
   "  images prune       remove layers and objects no named image uses\n"
   "  images verify IMAGE\n"
   "                     re-check every layer of an image against its digests\n"
+  "  images inspect --remote IMAGE\n"
+  "                     inspect an image in its registry, without pulling it\n"
+  "  images update IMAGE | --all\n"
+  "                     pull the images whose registry digest changed\n"
   "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
   "\n"
   "IMAGE is a name (busybox, quay.io/x/y:tag), an ID prefix, or the source it\n"
@@ -417,21 +423,15 @@ parse_json(char *text)
   return doc;
 }
 
+/* The pull options of the command line (pull, images inspect --remote,
+ * images update). */
 static int
-cmd_pull(Options *o)
+make_pull_opts(const Options *o, sc_pull_opts **out, sc_error **errp)
 {
-  sc_context *ctx = NULL;
   sc_pull_opts *popts = NULL;
   sc_error *error = NULL;
-  char *json = NULL;
-  int r, rc;
+  int r;
 
-  if (o->n_args != 1) {
-    usage_error("pull takes one source (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
-    return rc;
   if ((r = sc_pull_opts_new(&popts, &error)) != SC_OK ||
       (o->name && (r = sc_pull_opts_set_name(popts, o->name, &error)) != SC_OK) ||
       (o->platform && (r = sc_pull_opts_set_platform(popts, o->platform, &error)) != SC_OK) ||
@@ -456,6 +456,32 @@ cmd_pull(Options *o)
     if (r != SC_OK)
       goto fail;
   }
+  *out = popts;
+  return SC_OK;
+fail:
+  sc_pull_opts_free(popts);
+  *errp = error;
+  return r;
+}
+
+
+static int
+cmd_pull(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_pull_opts *popts = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r, rc;
+
+  if (o->n_args != 1) {
+    usage_error("pull takes one source (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  if ((r = make_pull_opts(o, &popts, &error)) != SC_OK)
+    goto fail;
   if (!o->json && isatty(STDOUT_FILENO))
     sc_context_set_progress_func(ctx, progress_bar, NULL);
   if ((r = sc_image_pull(ctx, o->args[0], popts, &json, &error)) != SC_OK)
@@ -544,6 +570,37 @@ images_verify(Options *o, sc_context *ctx)
 }
 
 static int
+print_update(const Options *o, const char *json)
+{
+  json_t *doc, *img;
+  size_t i;
+  int failed = 0;
+
+  if (o->json) {
+    printf("%s\n", json);
+    doc = json_loads(json, 0, NULL);
+  } else
+    doc = json_loads(json, 0, NULL);
+  json_array_foreach(json_object_get(doc, "images"), i, img)
+  {
+    const char *err = json_string_value(json_object_get(img, "error"));
+    failed |= err != NULL;
+    if (o->json)
+      continue;
+    if (err)
+      printf("%s: %s\n", json_string_value(json_object_get(img, "name")), err);
+    else if (json_is_true(json_object_get(img, "updated")))
+      printf("%s: updated %.12s -> %.12s\n", json_string_value(json_object_get(img, "name")),
+             json_string_value(json_object_get(img, "old_id")),
+             json_string_value(json_object_get(img, "id")));
+    else
+      printf("%s: up to date\n", json_string_value(json_object_get(img, "name")));
+  }
+  json_decref(doc);
+  return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+static int
 cmd_images(Options *o)
 {
   sc_context *ctx = NULL;
@@ -554,8 +611,8 @@ cmd_images(Options *o)
   struct {
     const char *name;
     int min_args, max_args;
-  } subs[] = {{"list", 1, 1},   {"inspect", 2, 2}, {"tag", 3, 3},
-              {"delete", 2, 1000}, {"prune", 1, 1},   {"verify", 2, 2}};
+  } subs[] = {{"list", 1, 1},   {"inspect", 2, 2}, {"tag", 3, 3},   {"delete", 2, 1000},
+              {"prune", 1, 1},     {"verify", 2, 2},  {"update", 1, 2}};
   size_t k;
 
   for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
@@ -576,15 +633,37 @@ cmd_images(Options *o)
     usage_error("--force is only for images delete");
     return EXIT_USAGE;
   }
+  if (o->remote && strcmp(sub, "inspect") != 0) {
+    usage_error("--remote is only for images inspect");
+    return EXIT_USAGE;
+  }
+  if (strcmp(sub, "update") == 0 ? (o->all == (o->n_args == 2)) : o->all) {
+    usage_error(strcmp(sub, "update") == 0 ? "images update takes an IMAGE or --all"
+                                           : "--all is only for images update");
+    return EXIT_USAGE;
+  }
   if ((rc = make_context(o, &ctx)) != EXIT_OK)
     return rc;
   if (strcmp(sub, "list") == 0)
     rc = images_list(o, ctx);
   else if (strcmp(sub, "verify") == 0)
     rc = images_verify(o, ctx);
-  else if (strcmp(sub, "inspect") == 0) {
+  else if (strcmp(sub, "inspect") == 0 && o->remote) {
+    sc_pull_opts *popts = NULL;
+    if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
+        (r = sc_image_inspect_remote_json(ctx, o->args[1], popts, &json, &error)) == SC_OK)
+      printf("%s\n", json);
+    sc_pull_opts_free(popts);
+  } else if (strcmp(sub, "inspect") == 0) {
     if ((r = sc_image_inspect_json(ctx, o->args[1], &json, &error)) == SC_OK)
       printf("%s\n", json);
+  } else if (strcmp(sub, "update") == 0) {
+    sc_pull_opts *popts = NULL;
+    if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
+        (r = sc_images_update_json(ctx, o->all ? NULL : o->args[1], popts, &json, &error)) ==
+            SC_OK)
+      rc = print_update(o, json);
+    sc_pull_opts_free(popts);
   } else if (strcmp(sub, "tag") == 0) {
     r = sc_image_tag(ctx, o->args[1], o->args[2], &error);
   } else if (strcmp(sub, "delete") == 0) {
@@ -650,11 +729,12 @@ static const OptSpec opt_specs[] = {
   { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
   { "--name", 1, 0, "render pull" }, { "--set", 1, 0, "render" },
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
-  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull" },
+  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
-  { "--creds", 1, 0, "pull" },        { "--tls-verify", 1, 0, "pull" },
-  { "--authfile", 1, 0, "pull" },     { "--registries-conf", 1, 0, "pull" },
-  { "--cert-dir", 1, 0, "pull" },
+  { "--creds", 1, 0, "pull images" },        { "--tls-verify", 1, 0, "pull images" },
+  { "--authfile", 1, 0, "pull images" },     { "--registries-conf", 1, 0, "pull images" },
+  { "--cert-dir", 1, 0, "pull images" },
+  { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images" },
 };
 
 static int
@@ -709,6 +789,10 @@ apply_option(Options *o, const char *opt, const char *value)
     o->registries_conf = value;
   else if (strcmp(opt, "--cert-dir") == 0)
     o->cert_dir = value;
+  else if (strcmp(opt, "--remote") == 0)
+    o->remote = 1;
+  else if (strcmp(opt, "--all") == 0)
+    o->all = 1;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;

@@ -466,21 +466,19 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
   return TRUE;
 }
 
+/* Streams one layer blob: both digests are checked, and @func is called
+ * for every tar entry (with a BUF_SIZE scratch buffer). */
 gboolean
-sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
-                const char *diff_id, gint64 *progress, ScLayerResult *out,
-                GError **error)
+sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+              gint64 *progress, ScEntryFunc func, gpointer data, guint64 *out_tar_size,
+              char **out_tar_digest, GError **error)
 {
   Pipe p = {0};
-  Tree t = {0};
   struct archive *a = NULL;
   struct archive_entry *e;
   g_autofree guchar *buf = g_malloc(BUF_SIZE);
   g_autofree char *blob_hex = NULL;
   g_autofree char *tar_hex = NULL;
-  g_autoptr(GFile) root = NULL;
-  g_autoptr(GVariant) metadata = NULL;
-  GVariantBuilder mb;
   gboolean ok = FALSE;
   int r;
   locale_t utf8, old_locale = (locale_t)0;
@@ -493,14 +491,6 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   p.tar_hash = sc_sha256_new();
   p.in_buf = g_malloc(BUF_SIZE);
   p.out_buf = g_malloc(BUF_SIZE);
-
-  t.repo = repo;
-  t.digest = digest;
-  t.root = ostree_mutable_tree_new();
-  t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
-  if (t.default_dirmeta == NULL)
-    goto out;
-  ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
 
   /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
    * locale for this thread only, whatever the process's locale is, so that
@@ -516,7 +506,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
    * could not convert): the entry is still there. */
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    if (!import_entry(&t, a, e, buf, error))
+    if (!func(a, e, buf, data, error))
       goto out;
   }
   if (r != ARCHIVE_EOF)
@@ -544,23 +534,10 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
                 digest, tar_hex, diff_id);
     goto out;
   }
-
-  if (!ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
-    goto out;
-  g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
-  g_variant_builder_add(&mb, "{sv}", "docker.size",
-                        g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, size)));
-  g_variant_builder_add(
-      &mb, "{sv}", "docker.uncompressed_size",
-      g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, p.tar_size)));
-  g_variant_builder_add(&mb, "{sv}", "docker.uncompressed_digest",
-                        g_variant_new_take_string(g_strconcat("sha256:", tar_hex, NULL)));
-  metadata = g_variant_ref_sink(g_variant_builder_end(&mb));
-  if (!ostree_repo_write_commit(repo, NULL, digest, NULL, metadata, OSTREE_REPO_FILE(root),
-                                &out->commit, NULL, error))
-    goto out;
-  out->uncompressed_size = p.tar_size;
-  out->skipped_entries = t.skipped;
+  if (out_tar_size)
+    *out_tar_size = p.tar_size;
+  if (out_tar_digest)
+    *out_tar_digest = g_strconcat("sha256:", tar_hex, NULL);
   ok = TRUE;
   goto out;
 
@@ -587,7 +564,156 @@ out:
     ZSTD_freeDStream(p.zs);
   g_free(p.in_buf);
   g_free(p.out_buf);
+  return ok;
+}
+
+static gboolean
+import_cb(struct archive *a, struct archive_entry *e, guchar *buf, gpointer data, GError **error)
+{
+  return import_entry(data, a, e, buf, error);
+}
+
+gboolean
+sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
+                const char *diff_id, gint64 *progress, ScLayerResult *out, GError **error)
+{
+  Tree t = {0};
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GVariant) metadata = NULL;
+  g_autofree char *tar_digest = NULL;
+  guint64 tar_size = 0;
+  GVariantBuilder mb;
+  gboolean ok = FALSE;
+
+  t.repo = repo;
+  t.digest = digest;
+  t.root = ostree_mutable_tree_new();
+  t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
+  if (t.default_dirmeta == NULL)
+    goto out;
+  ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
+  if (!sc_layer_walk(in, digest, size, diff_id, progress, import_cb, &t, &tar_size, &tar_digest,
+                     error) ||
+      !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
+    goto out;
+  g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
+  g_variant_builder_add(&mb, "{sv}", "docker.size",
+                        g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, size)));
+  g_variant_builder_add(
+      &mb, "{sv}", "docker.uncompressed_size",
+      g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, tar_size)));
+  g_variant_builder_add(&mb, "{sv}", "docker.uncompressed_digest",
+                        g_variant_new_string(tar_digest));
+  metadata = g_variant_ref_sink(g_variant_builder_end(&mb));
+  if (!ostree_repo_write_commit(repo, NULL, digest, NULL, metadata, OSTREE_REPO_FILE(root),
+                                &out->commit, NULL, error))
+    goto out;
+  out->uncompressed_size = tar_size;
+  out->skipped_entries = t.skipped;
+  ok = TRUE;
+out:
   g_clear_object(&t.root);
   g_free(t.default_dirmeta);
+  return ok;
+}
+
+/* ---- an image's /exports, straight from its layer blobs ---- */
+
+typedef struct {
+  GHashTable *files;      /* "exports/x" -> GBytes */
+  GHashTable *this_layer; /* paths added by the layer being read */
+  const char *digest;
+} ExportsScan;
+
+static void
+remove_below(ExportsScan *x, const char *path, gboolean keep_this_layer)
+{
+  GHashTableIter it;
+  gpointer key;
+  gsize len = strlen(path);
+
+  g_hash_table_iter_init(&it, x->files);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const char *k = key;
+    if ((strcmp(k, path) == 0 || (strncmp(k, path, len) == 0 && k[len] == '/')) &&
+        !(keep_this_layer && g_hash_table_contains(x->this_layer, k)))
+      g_hash_table_iter_remove(&it);
+  }
+}
+
+static gboolean
+exports_cb(struct archive *a, struct archive_entry *e, guchar *buf, gpointer data, GError **error)
+{
+  ExportsScan *x = data;
+  const char *raw = archive_entry_pathname(e) ? archive_entry_pathname(e)
+                                              : archive_entry_pathname_utf8(e);
+  g_auto(GStrv) parts = raw ? split_path(x->digest, raw, error) : NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  const char *base;
+  guint n;
+
+  if (parts == NULL)
+    return raw == NULL;
+  n = g_strv_length(parts);
+  if (n == 0 || strcmp(parts[0], "exports") != 0) {
+    if (n == 1 && strcmp(parts[0], ".wh.exports") == 0)
+      remove_below(x, "exports", TRUE);
+    return TRUE;
+  }
+  path = g_strjoinv("/", parts);
+  base = parts[n - 1];
+  dir = g_path_get_dirname(path);
+  if (strcmp(base, ".wh..wh..opq") == 0) {
+    remove_below(x, dir, TRUE); /* lower layers only */
+    return TRUE;
+  }
+  if (g_str_has_prefix(base, ".wh.")) {
+    g_autofree char *target = g_build_filename(dir, base + 4, NULL);
+    remove_below(x, target, TRUE);
+    return TRUE;
+  }
+  remove_below(x, path, TRUE); /* a replaced file or directory */
+  if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL) {
+    gint64 size = archive_entry_size(e);
+    GByteArray *content;
+    if (size > 4 * 1024 * 1024) {
+      g_set_error(error, SC_ERROR, SC_EIO, "layer %s: /%s is %" G_GINT64_FORMAT
+                  " bytes; image contract files are at most 4 MiB", x->digest, path, size);
+      return FALSE;
+    }
+    content = g_byte_array_sized_new(size);
+    for (;;) {
+      la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
+      if (r < 0) {
+        g_set_error(error, SC_ERROR, SC_EIO, "layer %s: /%s: %s", x->digest, path,
+                    archive_error_string(a));
+        g_byte_array_unref(content);
+        return FALSE;
+      }
+      if (r == 0)
+        break;
+      g_byte_array_append(content, buf, r);
+    }
+    g_hash_table_replace(x->files, g_strdup(path), g_byte_array_free_to_bytes(content));
+    g_hash_table_add(x->this_layer, g_strdup(path));
+  }
+  return TRUE;
+}
+
+GHashTable *
+sc_exports_scan_new(void)
+{
+  return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+}
+
+gboolean
+sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+                      GHashTable *files, GError **error)
+{
+  ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest};
+  gboolean ok = sc_layer_walk(in, digest, size, diff_id, NULL, exports_cb, &x, NULL, NULL, error);
+
+  g_hash_table_unref(x.this_layer);
   return ok;
 }

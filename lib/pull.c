@@ -140,6 +140,27 @@ sc_pull_opts_set_platform(sc_pull_opts *o, const char *platform, sc_error **erro
   return SC_OK;
 }
 
+void
+sc_pull_opts_source_options(const sc_pull_opts *o, ScSourceOptions *out)
+{
+  memset(out, 0, sizeof(*out));
+  out->tls_verify = !(o && o->tls_insecure);
+  if (o == NULL)
+    return;
+  out->username = o->username;
+  out->password = o->password;
+  out->jobs = o->jobs;
+  out->authfile = o->authfile;
+  out->registries_conf = o->registries_conf;
+  out->cert_dir = o->cert_dir;
+}
+
+const char *
+sc_pull_opts_get_name(const sc_pull_opts *o)
+{
+  return o ? o->name : NULL;
+}
+
 SC_API int
 sc_pull_opts_set_jobs(sc_pull_opts *o, int jobs, sc_error **error)
 {
@@ -342,18 +363,152 @@ string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, 
   return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
-static gboolean
-pull_from_source(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, json_t **out_report,
-                 GError **error)
+void
+sc_resolved_clear(ScResolved *r)
+{
+  g_clear_pointer(&r->manifest, g_bytes_unref);
+  g_clear_pointer(&r->config, g_bytes_unref);
+  g_clear_pointer(&r->manifest_hex, g_free);
+  g_clear_pointer(&r->mdoc, json_decref);
+  g_clear_pointer(&r->cdoc, json_decref);
+}
+
+/* The image's manifest (an index resolved to the wanted platform) and its
+ * config, both checked against their digests, and the layer count checked
+ * against the diff_ids. */
+gboolean
+sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, GError **error)
 {
   const char *os, *arch, *variant;
   g_autofree char *media_type = NULL;
   g_autoptr(GBytes) manifest = NULL;
   g_autoptr(GBytes) config = NULL;
+  json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids;
+  g_autofree char *config_hex_computed = NULL;
+  const char *config_digest, *config_hex;
+
+  host_platform(&os, &arch, &variant);
+  if (opts && opts->os)
+    os = opts->os, arch = opts->arch, variant = opts->variant;
+
+  manifest = sc_image_source_get_manifest(src, NULL, &media_type, error);
+  if (manifest == NULL)
+    goto fail;
+  for (int depth = 0;; depth++) {
+    ManifestKind kind;
+    const char *digest;
+    json_error_t jerr;
+    mdoc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
+    if (!json_is_object(mdoc)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s",
+                  sc_image_source_description(src), mdoc ? "" : ": ", mdoc ? "" : jerr.text);
+      goto fail;
+    }
+    kind = manifest_kind(mdoc, media_type);
+    if (kind == KIND_MANIFEST)
+      break;
+    if (kind == KIND_SCHEMA1) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
+                  "convert the image, e.g. skopeo copy --format v2s2",
+                  sc_image_source_description(src));
+      goto fail;
+    }
+    if (kind != KIND_INDEX || depth > 0) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
+                  sc_image_source_description(src),
+                  media_type && *media_type ? media_type : "(none)");
+      goto fail;
+    }
+    digest = pick_platform(mdoc, os, arch, variant, sc_image_source_description(src), error);
+    if (digest == NULL)
+      goto fail;
+    g_clear_pointer(&manifest, g_bytes_unref);
+    g_clear_pointer(&media_type, g_free);
+    {
+      g_autofree char *d = g_strdup(digest);
+      json_decref(mdoc);
+      mdoc = NULL;
+      manifest = sc_image_source_get_manifest(src, d, &media_type, error);
+    }
+    if (manifest == NULL)
+      goto fail;
+  }
+
+  /* the config, checked against its digest */
+  config_digest =
+      json_string_value(json_object_get(json_object_get(mdoc, "config"), "digest"));
+  if (!sc_digest_hex(config_digest, &config_hex, error)) {
+    g_prefix_error(error, "%s: config: ", sc_image_source_description(src));
+    goto fail;
+  }
+  {
+    guint64 size = 0;
+    json_t *csize = json_object_get(json_object_get(mdoc, "config"), "size");
+    g_autoptr(GInputStream) in = sc_image_source_open_blob(
+        src, config_digest, json_is_integer(csize) ? json_integer_value(csize) : 0, &size, error);
+    g_autofree char *buf = NULL;
+    gsize got = 0;
+    if (in == NULL)
+      goto fail;
+    if (size > 8 * 1024 * 1024) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is %" G_GUINT64_FORMAT " bytes",
+                  sc_image_source_description(src), size);
+      goto fail;
+    }
+    buf = g_malloc(size + 1);
+    if (!g_input_stream_read_all(in, buf, size, &got, NULL, error))
+      goto fail;
+    config = g_bytes_new_take(g_steal_pointer(&buf), got);
+  }
+  config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
+  if (strcmp(config_hex_computed, config_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
+                sc_image_source_description(src), config_digest, config_hex_computed);
+    goto fail;
+  }
+  cdoc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, NULL);
+  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
+  layers = json_object_get(mdoc, "layers");
+  if (!json_is_object(cdoc) || !json_is_array(diff_ids)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids",
+                sc_image_source_description(src));
+    goto fail;
+  }
+  if (json_array_size(diff_ids) != json_array_size(layers)) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "%s: the manifest lists %zu layers but the config %zu diff_ids",
+                sc_image_source_description(src), json_array_size(layers),
+                json_array_size(diff_ids));
+    goto fail;
+  }
+
+  out->manifest = g_steal_pointer(&manifest);
+  out->manifest_hex = sc_sha256_hex(g_bytes_get_data(out->manifest, NULL),
+                                    g_bytes_get_size(out->manifest));
+  out->config = g_steal_pointer(&config);
+  out->mdoc = mdoc;
+  out->cdoc = cdoc;
+  out->config_digest = config_digest;
+  out->config_hex = config_hex;
+  return TRUE;
+fail:
+  json_decref(mdoc);
+  json_decref(cdoc);
+  return FALSE;
+}
+
+/* Imports the image @res describes (taken over) from @src. */
+gboolean
+sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, ScResolved *res_in,
+                 const char *store_name, json_t **out_report, GError **error)
+{
+  ScResolved res = *res_in;
+  g_autoptr(GBytes) manifest = NULL;
+  g_autoptr(GBytes) config = NULL;
   json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids, *l;
   g_autofree char *name = NULL;
   g_autofree char *manifest_hex = NULL;
-  g_autofree char *config_hex_computed = NULL;
   const char *config_digest, *config_hex;
   g_autoptr(GPtrArray) jobs = g_ptr_array_new();
   LayerJob *job_array = NULL;
@@ -365,104 +520,19 @@ pull_from_source(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   PullState st = {0};
   size_t i;
 
-  host_platform(&os, &arch, &variant);
-  if (opts && opts->os)
-    os = opts->os, arch = opts->arch, variant = opts->variant;
-
-  manifest = sc_image_source_get_manifest(src, NULL, &media_type, error);
-  if (manifest == NULL)
-    return FALSE;
-  for (int depth = 0;; depth++) {
-    ManifestKind kind;
-    const char *digest;
-    json_error_t jerr;
-    mdoc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
-    if (!json_is_object(mdoc)) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s",
-                  sc_image_source_description(src), mdoc ? "" : ": ", mdoc ? "" : jerr.text);
-      goto out;
-    }
-    kind = manifest_kind(mdoc, media_type);
-    if (kind == KIND_MANIFEST)
-      break;
-    if (kind == KIND_SCHEMA1) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                  "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
-                  "convert the image, e.g. skopeo copy --format v2s2",
-                  sc_image_source_description(src));
-      goto out;
-    }
-    if (kind != KIND_INDEX || depth > 0) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
-                  sc_image_source_description(src),
-                  media_type && *media_type ? media_type : "(none)");
-      goto out;
-    }
-    digest = pick_platform(mdoc, os, arch, variant, sc_image_source_description(src), error);
-    if (digest == NULL)
-      goto out;
-    g_clear_pointer(&manifest, g_bytes_unref);
-    g_clear_pointer(&media_type, g_free);
-    {
-      g_autofree char *d = g_strdup(digest);
-      json_decref(mdoc);
-      mdoc = NULL;
-      manifest = sc_image_source_get_manifest(src, d, &media_type, error);
-    }
-    if (manifest == NULL)
-      goto out;
-  }
-  manifest_hex = sc_sha256_hex(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
-
-  /* the config, checked against its digest */
-  config_digest =
-      json_string_value(json_object_get(json_object_get(mdoc, "config"), "digest"));
-  if (!sc_digest_hex(config_digest, &config_hex, error)) {
-    g_prefix_error(error, "%s: config: ", sc_image_source_description(src));
-    goto out;
-  }
-  {
-    guint64 size = 0;
-    json_t *csize = json_object_get(json_object_get(mdoc, "config"), "size");
-    g_autoptr(GInputStream) in = sc_image_source_open_blob(
-        src, config_digest, json_is_integer(csize) ? json_integer_value(csize) : 0, &size, error);
-    g_autofree char *buf = NULL;
-    gsize got = 0;
-    if (in == NULL)
-      goto out;
-    if (size > 8 * 1024 * 1024) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is %" G_GUINT64_FORMAT " bytes",
-                  sc_image_source_description(src), size);
-      goto out;
-    }
-    buf = g_malloc(size + 1);
-    if (!g_input_stream_read_all(in, buf, size, &got, NULL, error))
-      goto out;
-    config = g_bytes_new_take(g_steal_pointer(&buf), got);
-  }
-  config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
-  if (strcmp(config_hex_computed, config_hex) != 0) {
-    g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
-                sc_image_source_description(src), config_digest, config_hex_computed);
-    goto out;
-  }
-  cdoc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, NULL);
-  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
+  memset(res_in, 0, sizeof(*res_in));
+  manifest = res.manifest;
+  manifest_hex = res.manifest_hex;
+  config = res.config;
+  mdoc = res.mdoc;
+  cdoc = res.cdoc;
+  config_digest = res.config_digest;
+  config_hex = res.config_hex;
   layers = json_object_get(mdoc, "layers");
-  if (!json_is_object(cdoc) || !json_is_array(diff_ids)) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids",
-                sc_image_source_description(src));
-    goto out;
-  }
-  if (json_array_size(diff_ids) != json_array_size(layers)) {
-    g_set_error(error, SC_ERROR, SC_EDIGEST,
-                "%s: the manifest lists %zu layers but the config %zu diff_ids",
-                sc_image_source_description(src), json_array_size(layers),
-                json_array_size(diff_ids));
-    goto out;
-  }
+  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
 
-  name = opts && opts->name ? g_strdup(opts->name)
+  name = store_name      ? g_strdup(store_name)
+         : opts && opts->name ? g_strdup(opts->name)
                             : sc_reference_normalize(sc_image_source_name(src), error);
   if (name == NULL)
     goto out;
@@ -614,22 +684,17 @@ sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, cha
   ScImageSource *src;
   json_t *report = NULL;
   ScSourceOptions sopts = {0};
+  ScResolved res = {0};
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && source != NULL, error);
-  sopts.tls_verify = !(opts && opts->tls_insecure);
-  if (opts) {
-    sopts.username = opts->username;
-    sopts.password = opts->password;
-    sopts.jobs = opts->jobs;
-    sopts.authfile = opts->authfile;
-    sopts.registries_conf = opts->registries_conf;
-    sopts.cert_dir = opts->cert_dir;
-  }
+  sc_pull_opts_source_options(opts, &sopts);
   src = sc_image_source_open(source, &sopts, &gerror);
   if (src == NULL)
     return sc_error_propagate(error, gerror);
-  ok = pull_from_source(ctx, src, opts, &report, &gerror);
+  ok = sc_resolve_image(src, opts, &res, &gerror) &&
+       sc_pull_resolved(ctx, src, opts, &res, NULL, &report, &gerror);
+  sc_resolved_clear(&res);
   sc_image_source_free(src);
   if (!ok)
     return sc_error_propagate(error, gerror);

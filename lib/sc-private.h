@@ -221,6 +221,26 @@ gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GErr
 ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
 
+/* pull.c */
+typedef struct {
+  GBytes *manifest; /* the platform's manifest */
+  char *manifest_hex;
+  json_t *mdoc;
+  GBytes *config;
+  json_t *cdoc;
+  const char *config_digest, *config_hex; /* borrowed from mdoc */
+} ScResolved;
+gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
+                          GError **error);
+void sc_resolved_clear(ScResolved *r);
+/* Imports what @res describes (taken over); stored as @store_name, else
+ * the options' name, else the source's. */
+gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts,
+                          ScResolved *res, const char *store_name, json_t **out_report,
+                          GError **error);
+void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
+const char *sc_pull_opts_get_name(const sc_pull_opts *opts);
+
 /* registry.c */
 typedef struct ScRegistry ScRegistry;
 ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
@@ -241,6 +261,19 @@ typedef struct {
   guint64 uncompressed_size;
   guint skipped_entries; /* device nodes, fifos, sockets */
 } ScLayerResult;
+struct archive;
+struct archive_entry;
+typedef gboolean (*ScEntryFunc)(struct archive *a, struct archive_entry *e, guchar *buf,
+                                gpointer data, GError **error);
+gboolean sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+                       gint64 *progress, ScEntryFunc func, gpointer data, guint64 *out_tar_size,
+                       char **out_tar_digest, GError **error);
+/* Collects the regular files under /exports of one layer into @files
+ * ("exports/NAME" -> GBytes), applying its whiteouts to what lower layers
+ * put there. Call in layer order. */
+GHashTable *sc_exports_scan_new(void);
+gboolean sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size,
+                               const char *diff_id, GHashTable *files, GError **error);
 gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
                          const char *diff_id, gint64 *progress, ScLayerResult *out,
                          GError **error);

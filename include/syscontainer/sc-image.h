@@ -135,6 +135,32 @@ SC_API int sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts
                          char **out_json, sc_error **error);
 
 /**
+ * sc_image_inspect_remote_json: an image in a registry (or any source of
+ * sc_image_pull()) without storing it: manifest, config, labels, layers,
+ * and the template variables of its /exports (the layers are streamed and
+ * checked, only /exports is kept, in memory). The document has the keys of
+ * sc_image_inspect_json() but "names".
+ * @opts: may be NULL; credentials, TLS, platform as for a pull.
+ * Since: 0.1
+ */
+SC_API int sc_image_inspect_remote_json(sc_context *ctx, const char *source,
+                                        const sc_pull_opts *opts, char **out_json,
+                                        sc_error **error);
+
+/**
+ * sc_images_update_json: asks the registry of @image (NULL: of every image
+ * in the store) for the current manifest of its name and pulls it when the
+ * digest changed; the name then points at the new image (the old one stays
+ * until pruned).
+ * @out_json: {"schema":1,"images":[{"name","updated":bool,"id","old_id"?,
+ *   "layers_imported"?,"error"?}]}. With @image NULL a failing image is
+ *   reported in its entry; with an @image its failure is the return code.
+ * Since: 0.1
+ */
+SC_API int sc_images_update_json(sc_context *ctx, const char *image, const sc_pull_opts *opts,
+                                 char **out_json, sc_error **error);
+
+/**
  * sc_images_list_json: the images in the store:
  * {"schema":1,"images":[{"name","tag","id","created","size","in_use"}]}.
  * An absent store lists nothing (it is not created).

@@ -140,6 +140,47 @@ class RegistryTest(unittest.TestCase):
         r = self.pull(ref, "--platform", "linux/ppc64le", check=False)
         self.assertIn("no image for linux/ppc64le in the index", r.stderr)
 
+    def test_inspect_remote_stores_nothing(self):
+        ref = "%s/hello:latest" % self.registry.host
+        info = json.loads(self.ctl("--json", "images", "inspect", "--remote", "--tls-verify=false",
+                                   ref).stdout)
+        self.assertEqual(info["name"], ref)
+        self.assertEqual(info["labels"], {"atomic.type": "system"})
+        self.assertEqual(len(info["layers"]), 3)
+        port = [v for v in info["variables"] if v["name"] == "PORT"][0]
+        self.assertEqual((port["source"], port["default"]), ("manifest", "80"))
+        self.assertFalse(os.path.exists(self.repo), "inspect --remote created the store")
+        r = self.ctl("images", "inspect", "--remote", "--tls-verify=false",
+                     "%s/nosuch:1" % self.registry.host, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not found", r.stderr)
+
+    def test_update(self):
+        ref = "%s/moving:1" % self.registry.host
+        self.push("oci:%s:base" % self.layout, "moving:1")
+        self.pull(ref)
+        self.assertEqual(self.ctl("images", "update", "--tls-verify=false", ref).stdout,
+                         ref + ": up to date\n")
+        # the tag moves to a new image with one more layer
+        layout = os.path.join(self.tmp, "layout")
+        shutil.copytree(self.layout, layout)
+        il.add_layer(layout, "base", il.make_tar([il.tinfo("etc/new", data=b"new\n")]),
+                     new_tag="v2")
+        self.push("oci:%s:v2" % layout, "moving:1")
+        report = json.loads(self.ctl("--json", "images", "update", "--tls-verify=false",
+                                     "--all").stdout)
+        (item,) = [i for i in report["images"] if i["name"] == ref]
+        self.assertTrue(item["updated"])
+        self.assertEqual(item["layers_imported"], 1)
+        self.assertNotEqual(item["old_id"], item["id"])
+        out = os.path.join(self.checkout_root, "moved")
+        self.ctl("checkout", ref, out)
+        with open(os.path.join(out, "etc", "new")) as f:
+            self.assertEqual(f.read(), "new\n")
+        r = self.ctl("images", "update", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("images update takes an IMAGE or --all", r.stderr)
+
     def test_tls_required_by_default(self):
         r = self.ctl("pull", "%s/hello:latest" % self.registry.host, check=False)
         self.assertEqual(r.returncode, 1)
