@@ -517,7 +517,19 @@ blob_reopen(ScBlobStream *s, GError **error)
   s->body = send_request(s->reg, "GET", s->path, s->scope, NULL, s->offset, &s->msg, error);
   if (s->body == NULL)
     return FALSE;
-  if (s->offset > 0 && soup_message_get_status(s->msg) != 206) {
+  if (s->offset > 0 && soup_message_get_status(s->msg) == 206) {
+    /* the range must start where the data stopped */
+    const char *cr = soup_message_headers_get_one(soup_message_get_response_headers(s->msg),
+                                                  "Content-Range");
+    if (cr == NULL || !g_str_has_prefix(cr, "bytes ") ||
+        g_ascii_strtoull(cr + 6, NULL, 10) != s->offset) {
+      g_set_error(error, SC_ERROR, SC_ENETWORK,
+                  "blob %s: asked to resume at byte %" G_GUINT64_FORMAT ", the registry sent "
+                  "Content-Range '%s'",
+                  s->digest, s->offset, cr ? cr : "");
+      return FALSE;
+    }
+  } else if (s->offset > 0) {
     /* no Range support: read again from the start and skip what we have */
     guint64 skip = s->offset;
     while (skip > 0) {
