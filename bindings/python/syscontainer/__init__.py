@@ -90,6 +90,11 @@ _sc_pull_opts_set_platform = _fn("sc_pull_opts_set_platform", _int, _p, _s, _pp)
 _sc_pull_opts_set_jobs = _fn("sc_pull_opts_set_jobs", _int, _p, _int, _pp)
 _sc_pull_opts_set_credentials = _fn("sc_pull_opts_set_credentials", _int, _p, _s, _s, _pp)
 _sc_pull_opts_set_tls_verify = _fn("sc_pull_opts_set_tls_verify", _int, _p, _int, _pp)
+_sc_pull_opts_set_authfile = _fn("sc_pull_opts_set_authfile", _int, _p, _s, _pp)
+_sc_pull_opts_set_registries_conf = _fn("sc_pull_opts_set_registries_conf", _int, _p, _s, _pp)
+_sc_pull_opts_set_cert_dir = _fn("sc_pull_opts_set_cert_dir", _int, _p, _s, _pp)
+_sc_image_inspect_remote_json = _fn("sc_image_inspect_remote_json", _int, _p, _s, _p, _pp, _pp)
+_sc_images_update_json = _fn("sc_images_update_json", _int, _p, _s, _p, _pp, _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
@@ -302,15 +307,11 @@ class Context:
         _call(func, self._ptr, *args, ctypes.byref(out))
         return json.loads(_take_string(out))
 
-    def pull(self, source, name=None, platform=None, jobs=None, progress=None, creds=None,
-             tls_verify=True):
-        """Imports an image (a registry reference, oci:DIR[:TAG],
-        oci-archive:FILE[:TAG], docker-archive:FILE); returns the pull report.
-        creds is (user, password); progress, if given, is called as
-        progress(bytes_done, bytes_total, layers_done, layers_total)."""
+    @staticmethod
+    def _pull_opts(name=None, platform=None, jobs=None, creds=None, tls_verify=True,
+                   authfile=None, registries_conf=None, cert_dir=None):
         opts = ctypes.c_void_p()
         _call(_sc_pull_opts_new, ctypes.byref(opts))
-        callback = None
         try:
             if name is not None:
                 _call(_sc_pull_opts_set_name, opts, _enc(name))
@@ -322,6 +323,25 @@ class Context:
                 _call(_sc_pull_opts_set_credentials, opts, _enc(creds[0]), _enc(creds[1]))
             if not tls_verify:
                 _call(_sc_pull_opts_set_tls_verify, opts, 0)
+            for setter, value in ((_sc_pull_opts_set_authfile, authfile),
+                                  (_sc_pull_opts_set_registries_conf, registries_conf),
+                                  (_sc_pull_opts_set_cert_dir, cert_dir)):
+                if value is not None:
+                    _call(setter, opts, _enc(value))
+        except Exception:
+            _sc_pull_opts_free(opts)
+            raise
+        return opts
+
+    def pull(self, source, progress=None, **options):
+        """Imports an image (a registry reference, oci:DIR[:TAG],
+        oci-archive:FILE[:TAG], docker-archive:FILE); returns the pull report.
+        options: name, platform, jobs, creds=(user, password), tls_verify,
+        authfile, registries_conf, cert_dir. progress, if given, is called as
+        progress(bytes_done, bytes_total, layers_done, layers_total)."""
+        opts = self._pull_opts(**options)
+        callback = None
+        try:
             if progress is not None:
                 callback = _PROGRESS(lambda d, t, ld, lt, _: progress(d, t, ld, lt))
                 _sc_context_set_progress_func(self._ptr, callback, None)
@@ -329,6 +349,23 @@ class Context:
         finally:
             if callback is not None:
                 _sc_context_set_progress_func(self._ptr, _PROGRESS(), None)
+            _sc_pull_opts_free(opts)
+
+    def inspect_remote(self, source, **options):
+        """An image in its registry, without storing it (options as for pull)."""
+        opts = self._pull_opts(**options)
+        try:
+            return self._json_call(_sc_image_inspect_remote_json, _enc(source), opts)
+        finally:
+            _sc_pull_opts_free(opts)
+
+    def update(self, image=None, **options):
+        """Pulls the image (None: every image) whose registry digest changed;
+        returns the per-image report."""
+        opts = self._pull_opts(**options)
+        try:
+            return self._json_call(_sc_images_update_json, _enc(image), opts)["images"]
+        finally:
             _sc_pull_opts_free(opts)
 
     def images(self):

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -149,6 +150,33 @@ class StoreBindingTest(unittest.TestCase):
         with self.assertRaises(syscontainer.Error) as cm:
             ctx.inspect("hello")
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("skopeo")
+                     and shutil.which("docker-registry"), "needs root, umoci, skopeo, docker-registry")
+class RegistryBindingTest(StoreBindingTest):
+    def test_registry(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests",
+                                        "registry"))
+        import registry as rg
+        reg = rg.Registry(self.tmp)
+        try:
+            subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", self.source,
+                            "docker://%s/hello:v1" % reg.host], check=True, capture_output=True)
+            ref = "%s/hello:v1" % reg.host
+            ctx = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
+            info = ctx.inspect_remote(ref, tls_verify=False)
+            self.assertEqual((info["name"], len(info["layers"])), (ref, 1))
+            self.assertEqual(ctx.images(), [])
+            with self.assertRaises(syscontainer.Error) as cm:
+                ctx.pull(ref)  # plain http needs tls_verify=False
+            self.assertEqual(cm.exception.code, "SC_ENETWORK")
+            self.assertEqual(ctx.pull(ref, tls_verify=False)["name"], ref)
+            self.assertEqual(ctx.update(ref, tls_verify=False)[0]["updated"], False)
+        finally:
+            reg.stop()
+
+    test_pull_list_checkout_delete = None
 
 
 if __name__ == "__main__":
