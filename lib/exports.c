@@ -305,6 +305,24 @@ scan_file(const ScExportFile *f,
   return TRUE;
 }
 
+json_t *
+sc_exports_dir_variables(const char *dir)
+{
+  sc_exports *ex = NULL;
+  char *json = NULL;
+  json_t *vars = NULL;
+
+  if (sc_exports_open(dir, &ex, NULL) == SC_OK &&
+      sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
+    json_t *doc = json_loads(json, 0, NULL);
+    vars = json_incref(json_object_get(doc, "variables"));
+    json_decref(doc);
+  }
+  sc_free(json);
+  sc_exports_free(ex);
+  return vars ? vars : json_array();
+}
+
 SC_API int
 sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **error)
 {

@@ -21,9 +21,7 @@ variables_of(GHashTable *files, GError **error)
   g_autofree char *exports = NULL;
   GHashTableIter it;
   gpointer key, value;
-  sc_exports *ex = NULL;
-  char *json = NULL;
-  json_t *vars = NULL;
+  json_t *vars;
 
   if (tmp == NULL)
     return NULL;
@@ -36,16 +34,9 @@ variables_of(GHashTable *files, GError **error)
     g_mkdir_with_parents(dir, 0700);
     g_file_set_contents(path, g_bytes_get_data(value, NULL), g_bytes_get_size(value), NULL);
   }
-  if (sc_exports_open(exports, &ex, NULL) == SC_OK &&
-      sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
-    json_t *doc = json_loads(json, 0, NULL);
-    vars = json_incref(json_object_get(doc, "variables"));
-    json_decref(doc);
-  }
-  sc_free(json);
-  sc_exports_free(ex);
+  vars = sc_exports_dir_variables(exports);
   sc_rm_rf(tmp);
-  return vars ? vars : json_array();
+  return vars;
 }
 
 SC_API int

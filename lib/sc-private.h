@@ -131,6 +131,10 @@ struct sc_exports {
   gboolean has_hostfs;
 };
 
+/* The "variables" array of sc_exports_variables_json() for the exports
+ * in @dir; empty when there are none or they cannot be read. */
+json_t *sc_exports_dir_variables(const char *dir);
+
 /* Host-defaults and forced variable names (DESIGN.md §1). */
 extern const char *const sc_forced_variables[];
 extern const char *const sc_host_variables[];

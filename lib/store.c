@@ -518,10 +518,8 @@ exports_variables(OstreeRepo *repo, ScImage *img)
 {
   g_autofree char *tmp = NULL;
   g_autofree char *exports = NULL;
-  json_t *layers = manifest_layers(img), *l, *vars = NULL;
+  json_t *layers = manifest_layers(img), *l, *vars;
   size_t i;
-  sc_exports *ex = NULL;
-  char *json = NULL;
   gboolean any = FALSE;
 
   tmp = g_strdup_printf("%s/tmp/sc-exports-XXXXXX",
@@ -547,16 +545,9 @@ exports_variables(OstreeRepo *repo, ScImage *img)
     if (ostree_repo_checkout_at(repo, &opts, AT_FDCWD, exports, rev, NULL, NULL))
       any = TRUE;
   }
-  if (any && sc_exports_open(exports, &ex, NULL) == SC_OK &&
-      sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
-    json_t *doc = json_loads(json, 0, NULL);
-    vars = json_incref(json_object_get(doc, "variables"));
-    json_decref(doc);
-  }
-  sc_free(json);
-  sc_exports_free(ex);
+  vars = any ? sc_exports_dir_variables(exports) : json_array();
   sc_rm_rf(tmp);
-  return vars ? vars : json_array();
+  return vars;
 }
 
 SC_API int
