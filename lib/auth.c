@@ -89,18 +89,15 @@ run_helper(const char *helper, const char *server, char **out_user, char **out_p
 
 /* Looks @keys (most specific first) up in one file. Returns TRUE and sets
  * *out_found when the file decides (credentials, or a helper's answer). */
-static gboolean
-lookup_file(const char *path, char **keys, gboolean *out_found, char **out_user, char **out_pass,
-            GError **error)
+gboolean
+sc_auth_lookup_text(const char *path, const char *text, gsize len, char **keys,
+                    gboolean *out_found, char **out_user, char **out_pass, GError **error)
 {
-  g_autofree char *text = NULL;
   json_t *doc, *auths, *helpers;
   gboolean ok = TRUE;
 
   *out_found = FALSE;
-  if (!g_file_get_contents(path, &text, NULL, NULL))
-    return TRUE;
-  doc = json_loads(text, 0, NULL);
+  doc = json_loadb(text, len, 0, NULL);
   if (!json_is_object(doc)) {
     json_decref(doc);
     g_set_error(error, SC_ERROR, SC_EAUTH, "auth file %s is not a JSON object", path);
@@ -132,9 +129,9 @@ lookup_file(const char *path, char **keys, gboolean *out_found, char **out_user,
         continue;
       b64 = json_string_value(json_object_get(entry, "auth"));
       if (b64 && *b64) {
-        gsize len;
-        g_autofree guchar *raw = g_base64_decode(b64, &len);
-        g_autofree char *pair = g_strndup((char *)raw, len);
+        gsize raw_len;
+        g_autofree guchar *raw = g_base64_decode(b64, &raw_len);
+        g_autofree char *pair = g_strndup((char *)raw, raw_len);
         char *colon = strchr(pair, ':');
         if (colon == NULL) {
           g_set_error(error, SC_ERROR, SC_EAUTH, "auth file %s: the entry for %s is not "
@@ -144,7 +141,7 @@ lookup_file(const char *path, char **keys, gboolean *out_found, char **out_user,
           *colon = '\0';
           *out_user = g_strdup(pair);
           *out_pass = g_strdup(colon + 1);
-          memset(raw, 0, len);
+          memset(raw, 0, raw_len);
           memset(colon + 1, 0, strlen(colon + 1));
         }
         *out_found = TRUE;
@@ -168,6 +165,19 @@ lookup_file(const char *path, char **keys, gboolean *out_found, char **out_user,
   }
   json_decref(doc);
   return ok;
+}
+
+static gboolean
+lookup_file(const char *path, char **keys, gboolean *out_found, char **out_user, char **out_pass,
+            GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  *out_found = FALSE;
+  if (!g_file_get_contents(path, &text, &len, NULL))
+    return TRUE;
+  return sc_auth_lookup_text(path, text, len, keys, out_found, out_user, out_pass, error);
 }
 
 GPtrArray *

@@ -58,8 +58,8 @@ export_file_clear(ScExportFile *f)
   g_clear_pointer(&f->data, g_bytes_unref);
 }
 
-static gboolean
-parse_manifest(sc_exports *ex, GError **error)
+gboolean
+sc_exports_parse_manifest(sc_exports *ex, GError **error)
 {
   gsize len;
   const char *text = g_bytes_get_data(ex->manifest.data, &len);
@@ -197,9 +197,22 @@ exports_load(sc_exports *ex, GError **error)
   if (!ok)
     return FALSE;
   ex->has_manifest = ex->manifest.data != NULL;
-  if (ex->has_manifest && !parse_manifest(ex, error))
+  if (ex->has_manifest && !sc_exports_parse_manifest(ex, error))
     return FALSE;
   return TRUE;
+}
+
+sc_exports *
+sc_exports_new_empty(const char *path)
+{
+  sc_exports *ex = g_new0(sc_exports, 1);
+  ex->build_dir = g_strdup(path);
+  ex->path = g_strdup(path);
+  ex->defaults = sc_values_new_internal();
+  ex->use_links = TRUE;
+  ex->installed_files_template = g_ptr_array_new_with_free_func(g_free);
+  ex->rename_files = g_ptr_array_new_with_free_func(g_free);
+  return ex;
 }
 
 SC_API int
@@ -219,13 +232,9 @@ sc_exports_open(const char *dir, sc_exports **out_exports, sc_error **error)
   if (!S_ISDIR(st.st_mode))
     return sc_error_set(error, SC_EINVAL, "image directory '%s': not a directory", dir);
 
-  ex = g_new0(sc_exports, 1);
-  ex->build_dir = g_strdup(dir);
+  ex = sc_exports_new_empty(dir);
+  g_free(ex->path);
   ex->path = locate_exports(dir);
-  ex->defaults = sc_values_new_internal();
-  ex->use_links = TRUE;
-  ex->installed_files_template = g_ptr_array_new_with_free_func(g_free);
-  ex->rename_files = g_ptr_array_new_with_free_func(g_free);
   if (!exports_load(ex, &gerror)) {
     sc_exports_free(ex);
     return sc_error_propagate(error, gerror);

@@ -302,7 +302,6 @@ entry_xattrs(struct archive_entry *e)
   const char *name;
   const void *value;
   size_t size;
-  g_autoptr(GPtrArray) names = g_ptr_array_new();
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
   archive_entry_xattr_reset(e);

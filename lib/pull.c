@@ -363,6 +363,49 @@ string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, 
   return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
+/* Parses a manifest: an image manifest gives *out_doc; an index (allowed
+ * unless @nested) gives the digest of the wanted platform's manifest in
+ * *out_next. Schema 1 and unknown types are refused. */
+gboolean
+sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os, const char *arch,
+                    const char *variant, const char *source, gboolean nested, json_t **out_doc,
+                    char **out_next, GError **error)
+{
+  json_error_t jerr;
+  json_t *doc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
+  ManifestKind kind;
+
+  *out_doc = NULL;
+  *out_next = NULL;
+  if (!json_is_object(doc)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s", source,
+                doc ? "" : ": ", doc ? "" : jerr.text);
+    json_decref(doc);
+    return FALSE;
+  }
+  kind = manifest_kind(doc, media_type);
+  if (kind == KIND_MANIFEST) {
+    *out_doc = doc;
+    return TRUE;
+  }
+  if (kind == KIND_SCHEMA1)
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
+                "convert the image, e.g. skopeo copy --format v2s2",
+                source);
+  else if (kind != KIND_INDEX || nested)
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
+                source, media_type && *media_type ? media_type : "(none)");
+  else {
+    const char *digest = pick_platform(doc, os, arch, variant, source, error);
+    const char *hex;
+    if (digest && sc_digest_hex(digest, &hex, error))
+      *out_next = g_strdup(digest);
+  }
+  json_decref(doc);
+  return *out_next != NULL;
+}
+
 void
 sc_resolved_clear(ScResolved *r)
 {
@@ -395,42 +438,16 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
   if (manifest == NULL)
     goto fail;
   for (int depth = 0;; depth++) {
-    ManifestKind kind;
-    const char *digest;
-    json_error_t jerr;
-    mdoc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
-    if (!json_is_object(mdoc)) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s",
-                  sc_image_source_description(src), mdoc ? "" : ": ", mdoc ? "" : jerr.text);
+    g_autofree char *next = NULL;
+    if (!sc_manifest_examine(manifest, media_type, os, arch, variant,
+                             sc_image_source_description(src), depth > 0, &mdoc, &next, error))
       goto fail;
-    }
-    kind = manifest_kind(mdoc, media_type);
-    if (kind == KIND_MANIFEST)
+    if (next == NULL)
       break;
-    if (kind == KIND_SCHEMA1) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                  "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
-                  "convert the image, e.g. skopeo copy --format v2s2",
-                  sc_image_source_description(src));
-      goto fail;
-    }
-    if (kind != KIND_INDEX || depth > 0) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
-                  sc_image_source_description(src),
-                  media_type && *media_type ? media_type : "(none)");
-      goto fail;
-    }
-    digest = pick_platform(mdoc, os, arch, variant, sc_image_source_description(src), error);
-    if (digest == NULL)
-      goto fail;
+    g_clear_pointer(&mdoc, json_decref);
     g_clear_pointer(&manifest, g_bytes_unref);
     g_clear_pointer(&media_type, g_free);
-    {
-      g_autofree char *d = g_strdup(digest);
-      json_decref(mdoc);
-      mdoc = NULL;
-      manifest = sc_image_source_get_manifest(src, d, &media_type, error);
-    }
+    manifest = sc_image_source_get_manifest(src, next, &media_type, error);
     if (manifest == NULL)
       goto fail;
   }

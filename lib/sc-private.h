@@ -135,6 +135,10 @@ struct sc_exports {
  * in @dir; empty when there are none or they cannot be read. */
 json_t *sc_exports_dir_variables(const char *dir);
 
+sc_exports *sc_exports_new_empty(const char *path);
+/* Parses ex->manifest.data into the manifest fields. */
+gboolean sc_exports_parse_manifest(sc_exports *ex, GError **error);
+
 /* Host-defaults and forced variable names (DESIGN.md §1). */
 extern const char *const sc_forced_variables[];
 extern const char *const sc_host_variables[];
@@ -199,6 +203,10 @@ GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
 
 /* auth.c */
 GPtrArray *sc_auth_files(const char *explicit_file);
+/* One auth file's text; @keys most specific first, NULL-terminated. */
+gboolean sc_auth_lookup_text(const char *path, const char *text, gsize len, char **keys,
+                             gboolean *out_found, char **out_user, char **out_pass,
+                             GError **error);
 /* Credentials for domain/path from the auth files; none: both NULL. */
 gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *path,
                         char **out_user, char **out_pass, GError **error);
@@ -234,6 +242,9 @@ typedef struct {
   json_t *cdoc;
   const char *config_digest, *config_hex; /* borrowed from mdoc */
 } ScResolved;
+gboolean sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os,
+                             const char *arch, const char *variant, const char *source,
+                             gboolean nested, json_t **out_doc, char **out_next, GError **error);
 gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
                           GError **error);
 void sc_resolved_clear(ScResolved *r);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the whole test suite: every meson suite on a normal build, then the
 # unit, integration and cli suites again under AddressSanitizer (with leak
-# detection) + UndefinedBehaviorSanitizer.
+# detection) + UndefinedBehaviorSanitizer, then the fuzz suite.
 # Ends with one line "tests: N passed, N failed, N skipped".
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,7 +17,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
   meson test -C build-asan --suite unit --suite integration --suite cli --print-errorlogs ||
   status=1
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+# The fuzz suite: every libFuzzer target for a bounded time over its seeds
+# (clang, with ASan and UBSan).
+CC=clang ./scripts/build.sh build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+  -Db_lundef=false -Dfuzz_seconds=20
+meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+  build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
