@@ -42,7 +42,7 @@ typedef struct {
   gboolean out_full;     /* the decoder filled the buffer: it may hold more */
   guchar *in_buf;
   gsize in_pos, in_len;
-  guchar *out_buf;
+  GCancellable *cancel;
   ScSha256 *tar_hash;
   guint64 tar_size;
   GError *error; /* the first failure inside a libarchive callback */
@@ -59,7 +59,7 @@ pipe_fill(Pipe *p)
   }
   if (want > p->expected - p->consumed)
     want = p->expected - p->consumed;
-  if (!g_input_stream_read_all(p->in, p->in_buf, want, &got, NULL, &p->error))
+  if (!g_input_stream_read_all(p->in, p->in_buf, want, &got, p->cancel, &p->error))
     return FALSE;
   if (got < want) {
     g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
@@ -99,9 +99,9 @@ pipe_detect(Pipe *p)
   return TRUE;
 }
 
-/* Produces up to BUF_SIZE bytes of tar into out_buf; 0 at the end. */
+/* Produces up to BUF_SIZE bytes of tar into @out; 0 at the end. */
 static gssize
-pipe_produce(Pipe *p)
+pipe_produce(Pipe *p, guchar *out)
 {
   gsize produced = 0;
 
@@ -124,7 +124,7 @@ pipe_produce(Pipe *p)
     }
     if (p->comp == COMP_NONE) {
       produced = p->in_len - p->in_pos;
-      memcpy(p->out_buf, p->in_buf + p->in_pos, produced);
+      memcpy(out, p->in_buf + p->in_pos, produced);
       p->in_pos = p->in_len;
     } else if (p->decoder_done) {
       /* Bytes after the end of the compressed stream: hashed (they are part
@@ -143,7 +143,7 @@ pipe_produce(Pipe *p)
       }
       p->z.next_in = p->in_buf + p->in_pos;
       p->z.avail_in = p->in_len - p->in_pos;
-      p->z.next_out = p->out_buf;
+      p->z.next_out = out;
       p->z.avail_out = BUF_SIZE;
       r = inflate(&p->z, Z_NO_FLUSH);
       p->in_pos = p->in_len - p->z.avail_in;
@@ -159,7 +159,7 @@ pipe_produce(Pipe *p)
       }
     } else {
       ZSTD_inBuffer zin = {p->in_buf, p->in_len, p->in_pos};
-      ZSTD_outBuffer zout = {p->out_buf, BUF_SIZE, 0};
+      ZSTD_outBuffer zout = {out, BUF_SIZE, 0};
       size_t r = ZSTD_decompressStream(p->zs, &zout, &zin);
       if (ZSTD_isError(r)) {
         g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt zstd data: %s",
@@ -174,23 +174,104 @@ pipe_produce(Pipe *p)
         p->decoder_done = TRUE;
     }
   }
-  sc_sha256_update(p->tar_hash, p->out_buf, produced);
+  sc_sha256_update(p->tar_hash, out, produced);
   p->tar_size += produced;
   return produced;
 }
 
-static la_ssize_t
-archive_read_cb(struct archive *a, void *data, const void **buf)
-{
-  Pipe *p = data;
-  gssize n = pipe_produce(p);
+/* The pipe runs in a thread of its own (reading, both digests,
+ * decompression), handing tar data to the thread that parses it and writes
+ * OSTree objects through a few recycled buffers: a single layer then uses
+ * two cores, in bounded memory. */
+typedef struct {
+  guchar *data;
+  gssize len; /* < 0: the pipe failed; 0: the end */
+} Chunk;
 
-  *buf = p->out_buf;
-  if (n < 0) {
-    archive_set_error(a, EIO, "%s", p->error ? p->error->message : "read error");
-    return -1;
+#define N_CHUNKS 4
+
+typedef struct {
+  Pipe *p;
+  GAsyncQueue *free_q, *full_q;
+  Chunk chunks[N_CHUNKS];
+  Chunk *current; /* lent to libarchive until its next read */
+  gboolean ended;
+  GThread *thread;
+} Feeder;
+
+static gpointer
+feeder_thread(gpointer data)
+{
+  Feeder *f = data;
+  for (;;) {
+    Chunk *c = g_async_queue_pop(f->free_q);
+    c->len = pipe_produce(f->p, c->data);
+    g_async_queue_push(f->full_q, c);
+    if (c->len <= 0)
+      return NULL;
   }
-  return n;
+}
+
+static la_ssize_t
+feeder_read(struct archive *a, void *data, const void **buf)
+{
+  Feeder *f = data;
+  Chunk *c;
+
+  if (f->current) {
+    g_async_queue_push(f->free_q, f->current);
+    f->current = NULL;
+  }
+  if (f->ended)
+    return 0;
+  c = g_async_queue_pop(f->full_q);
+  if (c->len <= 0) {
+    f->ended = TRUE;
+    g_async_queue_push(f->free_q, c);
+    if (c->len < 0) {
+      archive_set_error(a, EIO, "read error"); /* the pipe's error is reported */
+      return -1;
+    }
+    return 0;
+  }
+  f->current = c;
+  *buf = c->data;
+  return c->len;
+}
+
+/* Lets the pipe run to its end (or stop, when @cancel) and joins it. */
+static void
+feeder_finish(Feeder *f, gboolean cancel)
+{
+  if (cancel)
+    g_cancellable_cancel(f->p->cancel);
+  if (f->current) {
+    g_async_queue_push(f->free_q, f->current);
+    f->current = NULL;
+  }
+  while (!f->ended) {
+    Chunk *c = g_async_queue_pop(f->full_q);
+    f->ended = c->len <= 0;
+    g_async_queue_push(f->free_q, c);
+  }
+  g_thread_join(f->thread);
+  for (int i = 0; i < N_CHUNKS; i++)
+    g_free(f->chunks[i].data);
+  g_async_queue_unref(f->free_q);
+  g_async_queue_unref(f->full_q);
+}
+
+static void
+feeder_start(Feeder *f, Pipe *p)
+{
+  f->p = p;
+  f->free_q = g_async_queue_new();
+  f->full_q = g_async_queue_new();
+  for (int i = 0; i < N_CHUNKS; i++) {
+    f->chunks[i].data = g_malloc(BUF_SIZE);
+    g_async_queue_push(f->free_q, &f->chunks[i]);
+  }
+  f->thread = g_thread_new("sc-layer-pipe", feeder_thread, f);
 }
 
 /* ---- the tree ---- */
@@ -473,6 +554,8 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
               char **out_tar_digest, GError **error)
 {
   Pipe p = {0};
+  Feeder f = {0};
+  gboolean feeding = FALSE;
   struct archive *a = NULL;
   struct archive_entry *e;
   g_autofree guchar *buf = g_malloc(BUF_SIZE);
@@ -489,7 +572,7 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   p.blob_hash = sc_sha256_new();
   p.tar_hash = sc_sha256_new();
   p.in_buf = g_malloc(BUF_SIZE);
-  p.out_buf = g_malloc(BUF_SIZE);
+  p.cancel = g_cancellable_new();
 
   /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
    * locale for this thread only, whatever the process's locale is, so that
@@ -500,7 +583,9 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   a = archive_read_new();
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
-  if (archive_read_open(a, &p, NULL, archive_read_cb, NULL) != ARCHIVE_OK)
+  feeder_start(&f, &p);
+  feeding = TRUE;
+  if (archive_read_open(a, &f, NULL, feeder_read, NULL) != ARCHIVE_OK)
     goto archive_failed;
   /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
    * could not convert): the entry is still there. */
@@ -511,14 +596,11 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   if (r != ARCHIVE_EOF)
     goto archive_failed;
   /* The rest of the stream (tar padding, trailing bytes) counts for both
-   * digests. */
-  for (;;) {
-    gssize n = pipe_produce(&p);
-    if (n < 0)
-      goto pipe_failed;
-    if (n == 0)
-      break;
-  }
+   * digests: the pipe runs to its end. */
+  feeder_finish(&f, FALSE);
+  feeding = FALSE;
+  if (p.error)
+    goto pipe_failed;
   blob_hex = sc_sha256_finish(g_steal_pointer(&p.blob_hash));
   tar_hex = sc_sha256_finish(g_steal_pointer(&p.tar_hash));
   if (strcmp(digest + 7, blob_hex) != 0) {
@@ -541,13 +623,19 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   goto out;
 
 archive_failed:
-  if (p.error) {
+  if (feeding) {
+    feeder_finish(&f, TRUE);
+    feeding = FALSE;
+  }
+  if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
   pipe_failed:
     g_propagate_error(error, g_steal_pointer(&p.error));
   } else
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
                 archive_error_string(a) ? archive_error_string(a) : "unknown format");
 out:
+  if (feeding)
+    feeder_finish(&f, TRUE);
   if (a)
     archive_read_free(a);
   if (old_locale != (locale_t)0) {
@@ -562,7 +650,7 @@ out:
   if (p.zs)
     ZSTD_freeDStream(p.zs);
   g_free(p.in_buf);
-  g_free(p.out_buf);
+  g_clear_object(&p.cancel);
   return ok;
 }
 
