@@ -100,6 +100,9 @@ def timed(args, cwd=None):
     """Runs args under GNU time; returns (wall s, user+sys s, peak RSS MB).
     (A child's own rusage would count the parent's pages from before exec.)"""
     out = os.path.join(os.environ.get("TMPDIR", "/tmp"), "sc-bench-time.%d" % os.getpid())
+    # Start every measurement with nothing dirty in the page cache, so that
+    # no tool pays for writing back what an earlier one left (syncfs would).
+    subprocess.run(["sync"], check=True)
     r = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *args], cwd=cwd,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
