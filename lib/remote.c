@@ -83,15 +83,8 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     json_decref(layers);
     goto fail;
   }
-  doc = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?, s:O, s:o, s:O, s:O, s:o}", "schema", 1,
-                  "name", sc_image_source_name(src), "id", res.manifest_hex, "created",
-                  json_string_value(json_object_get(cfg, "created")), "architecture",
-                  json_string_value(json_object_get(cfg, "architecture")), "os",
-                  json_string_value(json_object_get(cfg, "os")), "labels",
-                  json_object_get(json_object_get(cfg, "config"), "Labels")
-                      ? json_object_get(json_object_get(cfg, "config"), "Labels")
-                      : json_object(),
-                  "layers", layers, "manifest", res.mdoc, "config", cfg, "variables", vars);
+  doc = sc_image_document(sc_image_source_name(src), res.manifest_hex, cfg, res.mdoc, layers,
+                          vars);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
   sc_resolved_clear(&res);

@@ -323,6 +323,9 @@ ScImage *sc_image_load(OstreeRepo *repo, const char *ref, GError **error);
 GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
 GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
 ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);
+/* The inspect document (layers and variables taken over). */
+json_t *sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
+                          json_t *layers, json_t *variables);
 gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error);
 void sc_rm_rf(const char *path);
 

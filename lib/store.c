@@ -576,7 +576,7 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
   for (guint k = 0; k < all->len; k++)
     if (strcmp(((ScImage *)all->pdata[k])->id, img->id) == 0)
       json_array_append_new(names, json_string(((ScImage *)all->pdata[k])->name));
-  cfg = img->config ? img->config : json_object();
+  cfg = img->config; /* NULL when the config blob is missing */
   diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   layers = json_array();
   json_array_foreach(manifest_layers(img), i, l)
@@ -590,22 +590,32 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
                           json_object_get(l, "size"), "uncompressed_size", (json_int_t)usize,
                           "present", present));
   }
-  doc = json_pack("{s:i, s:s, s:o, s:s, s:s?, s:s?, s:s?, s:O, s:o, s:O, s:O?, s:o}", "schema",
-                  1, "name", img->name, "names", names, "id", img->id, "created",
-                  json_string_value(json_object_get(cfg, "created")), "architecture",
-                  json_string_value(json_object_get(cfg, "architecture")), "os",
-                  json_string_value(json_object_get(cfg, "os")), "labels",
-                  json_object_get(json_object_get(cfg, "config"), "Labels")
-                      ? json_object_get(json_object_get(cfg, "config"), "Labels")
-                      : json_object(),
-                  "layers", layers, "manifest", img->manifest, "config", img->config,
-                  "variables", exports_variables(repo, img));
+  doc = sc_image_document(img->name, img->id, img->config, img->manifest, layers,
+                          exports_variables(repo, img));
+  json_object_set_new(doc, "names", names);
   close(lock);
-  if (doc == NULL)
-    return sc_error_set(error, SC_EIO, "image '%s': cannot describe it", image);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
   return SC_OK;
+}
+
+json_t *
+sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
+                  json_t *layers, json_t *variables)
+{
+  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  json_t *doc = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?}", "schema", 1, "name", name, "id", id,
+                          "created", json_string_value(json_object_get(config, "created")),
+                          "architecture",
+                          json_string_value(json_object_get(config, "architecture")), "os",
+                          json_string_value(json_object_get(config, "os")));
+
+  json_object_set_new(doc, "labels", json_is_object(labels) ? json_incref(labels) : json_object());
+  json_object_set_new(doc, "layers", layers);
+  json_object_set(doc, "manifest", manifest);
+  json_object_set(doc, "config", config ? config : json_null());
+  json_object_set_new(doc, "variables", variables);
+  return doc;
 }
 
 static gboolean
