@@ -48,7 +48,10 @@ typedef struct {
   const char *cert_dir;
   int tls_verify;
   int remote;
-  int all; /* -1 unset, 0 or 1 */
+  int all;
+  int now;
+  int no_enable;
+  int dry_run; /* -1 unset, 0 or 1 */
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -83,6 +86,10 @@ static const char usage_text[] =
   "  images update IMAGE | --all\n"
   "                     pull the images whose registry digest changed\n"
   "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
+  "  install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
+  "                     install a system container (pulling the image if needed)\n"
+  "  uninstall NAME...  remove containers (the images stay in the store)\n"
+  "  list               the installed containers and their state\n"
   "\n"
   "IMAGE is a name (busybox, quay.io/x/y:tag), an ID prefix, or the source it\n"
   "was pulled from.\n"
@@ -695,6 +702,137 @@ cmd_images(Options *o)
 }
 
 static int
+cmd_install(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_install_opts *iopts = NULL;
+  sc_pull_opts *popts = NULL;
+  sc_values *values = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  const char *name = o->name;
+  int r, rc;
+
+  if (o->n_args != 1) {
+    usage_error("install takes one image (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  o->name = NULL; /* the container's name, not the image's */
+  r = make_pull_opts(o, &popts, &error);
+  o->name = name;
+  if (r != SC_OK || (r = sc_install_opts_new(&iopts, &error)) != SC_OK ||
+      (r = sc_values_new(&values, &error)) != SC_OK)
+    goto out;
+  for (int i = 0; i < o->n_sets; i++)
+    if ((r = sc_values_parse(values, o->sets[i], &error)) != SC_OK)
+      goto out;
+  if ((name && (r = sc_install_opts_set_name(iopts, name, &error)) != SC_OK) ||
+      (r = sc_install_opts_set_values(iopts, values, &error)) != SC_OK ||
+      (r = sc_install_opts_set_pull_opts(iopts, popts, &error)) != SC_OK ||
+      (r = sc_install_opts_set_enable(iopts, !o->no_enable, &error)) != SC_OK ||
+      (r = sc_install_opts_set_start(iopts, o->now, &error)) != SC_OK ||
+      (r = sc_install_opts_set_dry_run(iopts, o->dry_run, &error)) != SC_OK)
+    goto out;
+  if (!o->json && isatty(STDOUT_FILENO))
+    sc_context_set_progress_func(ctx, progress_bar, NULL);
+  r = sc_container_install(ctx, o->args[0], iopts, &json, &error);
+out:
+  if (r != SC_OK)
+    rc = report_error(o, r, error);
+  else if (o->json)
+    printf("%s\n", json);
+  else {
+    json_t *doc = json_loads(json, 0, NULL), *a;
+    size_t i;
+    if (o->dry_run) {
+      json_t *files = json_object_get(doc, "files");
+      printf("# config.json\n%s", json_string_value(json_object_get(files, "config.json")));
+      if (json_object_get(files, "unit"))
+        printf("\n# unit\n%s", json_string_value(json_object_get(files, "unit")));
+      if (json_object_get(files, "tmpfiles"))
+        printf("\n# tmpfiles\n%s", json_string_value(json_object_get(files, "tmpfiles")));
+      printf("\n# would:\n");
+      json_array_foreach(json_object_get(doc, "actions"), i, a) printf("%s\n", json_string_value(a));
+    } else
+      printf("%s\n", json_string_value(json_object_get(doc, "name")));
+    json_decref(doc);
+  }
+  sc_free(json);
+  sc_values_free(values);
+  sc_install_opts_free(iopts);
+  sc_pull_opts_free(popts);
+  sc_context_free(ctx);
+  return rc;
+}
+
+static int
+cmd_uninstall(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r = SC_OK, rc;
+
+  if (o->n_args < 1) {
+    usage_error("uninstall takes one or more container names");
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  for (int i = 0; i < o->n_args && r == SC_OK; i++) {
+    r = sc_container_uninstall(ctx, o->args[i], &json, &error);
+    if (r == SC_OK && o->json)
+      printf("%s\n", json);
+    sc_free(json);
+    json = NULL;
+  }
+  sc_context_free(ctx);
+  return r == SC_OK ? EXIT_OK : report_error(o, r, error);
+}
+
+static int
+cmd_list(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  json_t *doc, *c;
+  size_t i;
+  int r, rc;
+
+  if (o->n_args != 0) {
+    usage_error("list takes no arguments");
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  r = sc_containers_list_json(ctx, &json, &error);
+  sc_context_free(ctx);
+  if (r != SC_OK)
+    return report_error(o, r, error);
+  if (o->json) {
+    printf("%s\n", json);
+    sc_free(json);
+    return EXIT_OK;
+  }
+  doc = parse_json(json);
+  printf("%-24s %-40s %-12s %-11s %s\n", "NAME", "IMAGE", "ID", "STATE", "RUNTIME");
+  json_array_foreach(json_object_get(doc, "containers"), i, c)
+  {
+    const char *image = json_string_value(json_object_get(c, "image"));
+    const char *id = json_string_value(json_object_get(c, "id"));
+    const char *runtime = json_string_value(json_object_get(c, "runtime"));
+    printf("%-24s %-40s %-12.12s %-11s %s\n", json_string_value(json_object_get(c, "name")),
+           image ? image : "-", id ? id : "-", json_string_value(json_object_get(c, "state")),
+           runtime ? runtime : "-");
+  }
+  json_decref(doc);
+  return EXIT_OK;
+}
+
+static int
 cmd_checkout(Options *o)
 {
   sc_context *ctx = NULL;
@@ -727,14 +865,16 @@ static const OptSpec opt_specs[] = {
   { "--sysroot", 1, 1, NULL },      { "--checkout-root", 1, 1, NULL },
   { "--repo", 1, 1, NULL },         { "--runtime", 1, 1, NULL },
   { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
-  { "--name", 1, 0, "render pull" }, { "--set", 1, 0, "render" },
+  { "--name", 1, 0, "render pull install" }, { "--set", 1, 0, "render install" },
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
-  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images" },
+  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images install" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
-  { "--creds", 1, 0, "pull images" },        { "--tls-verify", 1, 0, "pull images" },
-  { "--authfile", 1, 0, "pull images" },     { "--registries-conf", 1, 0, "pull images" },
-  { "--cert-dir", 1, 0, "pull images" },
+  { "--creds", 1, 0, "pull images install" },        { "--tls-verify", 1, 0, "pull images install" },
+  { "--authfile", 1, 0, "pull images install" },     { "--registries-conf", 1, 0, "pull images install" },
+  { "--cert-dir", 1, 0, "pull images install" },
   { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images" },
+  { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
+  { "--dry-run", 0, 0, "install" },
 };
 
 static int
@@ -793,6 +933,12 @@ apply_option(Options *o, const char *opt, const char *value)
     o->remote = 1;
   else if (strcmp(opt, "--all") == 0)
     o->all = 1;
+  else if (strcmp(opt, "--now") == 0)
+    o->now = 1;
+  else if (strcmp(opt, "--no-enable") == 0)
+    o->no_enable = 1;
+  else if (strcmp(opt, "--dry-run") == 0)
+    o->dry_run = 1;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;
@@ -928,6 +1074,12 @@ run_command(Options *o, const char *command)
     return cmd_images(o);
   if (strcmp(command, "checkout") == 0)
     return cmd_checkout(o);
+  if (strcmp(command, "install") == 0)
+    return cmd_install(o);
+  if (strcmp(command, "uninstall") == 0)
+    return cmd_uninstall(o);
+  if (strcmp(command, "list") == 0)
+    return cmd_list(o);
   usage_error("unknown command '%s'", command);
   return EXIT_USAGE;
 }

@@ -430,29 +430,38 @@ write_or_remove(int dirfd, const char *dir, const char *name, const char *text, 
   return TRUE;
 }
 
+gboolean
+sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error)
+{
+  g_autofree char *unit_name = g_strdup_printf("%s.service", r->name);
+  g_autofree char *tmpfiles_name = g_strdup_printf("tmpfiles-%s.conf", r->name);
+  int dirfd;
+  gboolean ok;
+
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_write_file_atomic(dirfd, dir, "config.json", r->config, strlen(r->config), 0644,
+                            error) &&
+       write_or_remove(dirfd, dir, unit_name, r->unit, error) &&
+       write_or_remove(dirfd, dir, tmpfiles_name, r->tmpfiles, error);
+  close(dirfd);
+  return ok;
+}
+
 SC_API int
 sc_rendering_write(const sc_rendering *r, const char *dir, sc_error **error)
 {
   GError *gerror = NULL;
-  g_autofree char *unit_name = NULL;
-  g_autofree char *tmpfiles_name = NULL;
-  int dirfd;
-  gboolean ok;
 
   SC_CHECK_ARG(r != NULL && dir != NULL, error);
-  if (g_mkdir_with_parents(dir, 0755) != 0)
-    return sc_error_set(error, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
-  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
-    return sc_error_set(error, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
-  unit_name = g_strdup_printf("%s.service", r->name);
-  tmpfiles_name = g_strdup_printf("tmpfiles-%s.conf", r->name);
-  ok =
-    sc_write_file_atomic(dirfd, dir, "config.json", r->config, strlen(r->config), 0644, &gerror) &&
-    write_or_remove(dirfd, dir, unit_name, r->unit, &gerror) &&
-    write_or_remove(dirfd, dir, tmpfiles_name, r->tmpfiles, &gerror);
-  close(dirfd);
-  if (!ok)
+  if (!sc_rendering_write_internal(r, dir, &gerror))
     return sc_error_propagate(error, gerror);
   return SC_OK;
 }

@@ -112,6 +112,8 @@ gboolean sc_render_internal(sc_context *ctx,
                             sc_rendering **out_rendering,
                             GError **error);
 
+gboolean sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error);
+
 /* exports.c */
 typedef struct {
   char *name;   /* file name inside exports, e.g. "service.template" */
@@ -326,8 +328,26 @@ ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error
 /* The inspect document (layers and variables taken over). */
 json_t *sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
                           json_t *layers, json_t *variables);
+char *sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error);
 gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error);
 void sc_rm_rf(const char *path);
+
+/* hostfs.c */
+char *sc_hostfs_checksum(const char *host_path);
+gboolean sc_hostfs_item_writes(gpointer plan_item);
+/* What exports/hostfs installs, with every collision found first. */
+GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
+                          GError **error);
+GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
+void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept);
+
+/* systemd.c */
+gboolean sc_systemd_offline(sc_context *ctx);
+gboolean sc_systemd_running(void);
+gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
+                      gboolean check, GError **error);
+gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
+                         GError **error);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

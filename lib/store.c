@@ -511,23 +511,25 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
 }
 
 /* Rebuilds the image's /exports in a scratch directory under the repo's
- * tmp (each layer's /exports in order, with whiteouts) and lists its
- * template variables. */
-static json_t *
-exports_variables(OstreeRepo *repo, ScImage *img)
+ * tmp (each layer's /exports in order, with whiteouts); returns the
+ * scratch directory (remove it with sc_rm_rf), whose "exports" may be
+ * missing when the image has none. */
+char *
+sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error)
 {
   g_autofree char *tmp = NULL;
   g_autofree char *exports = NULL;
-  json_t *layers = manifest_layers(img), *l, *vars;
+  json_t *l;
   size_t i;
-  gboolean any = FALSE;
 
   tmp = g_strdup_printf("%s/tmp/sc-exports-XXXXXX",
                         g_file_peek_path(ostree_repo_get_path(repo)));
-  if (g_mkdtemp(tmp) == NULL)
+  if (g_mkdtemp(tmp) == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", tmp, g_strerror(errno));
     return NULL;
+  }
   exports = g_build_filename(tmp, "exports", NULL);
-  json_array_foreach(layers, i, l)
+  json_array_foreach(manifest_layers(img), i, l)
   {
     const char *hex;
     g_autofree char *ref = NULL;
@@ -542,10 +544,22 @@ exports_variables(OstreeRepo *repo, ScImage *img)
     opts.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_UNION_FILES;
     opts.process_whiteouts = TRUE;
     opts.subpath = "/exports";
-    if (ostree_repo_checkout_at(repo, &opts, AT_FDCWD, exports, rev, NULL, NULL))
-      any = TRUE;
+    ostree_repo_checkout_at(repo, &opts, AT_FDCWD, exports, rev, NULL, NULL);
   }
-  vars = any ? sc_exports_dir_variables(exports) : json_array();
+  return g_steal_pointer(&tmp);
+}
+
+static json_t *
+exports_variables(OstreeRepo *repo, ScImage *img)
+{
+  g_autofree char *tmp = sc_store_checkout_exports(repo, img, NULL);
+  g_autofree char *exports = tmp ? g_build_filename(tmp, "exports", NULL) : NULL;
+  json_t *vars;
+
+  if (tmp == NULL)
+    return json_array();
+  vars = g_file_test(exports, G_FILE_TEST_IS_DIR) ? sc_exports_dir_variables(exports)
+                                                  : json_array();
   sc_rm_rf(tmp);
   return vars;
 }

@@ -15,5 +15,6 @@
 #include <syscontainer/sc-render.h>
 #include <syscontainer/sc-lint.h>
 #include <syscontainer/sc-image.h>
+#include <syscontainer/sc-container.h>
 
 #endif

@@ -1,0 +1,121 @@
+/*
+ * libsyscontainer: installing, listing and removing system containers.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SYSCONTAINER_SC_CONTAINER_H
+#define SYSCONTAINER_SC_CONTAINER_H
+
+#include <syscontainer/sc-common.h>
+#include <syscontainer/sc-context.h>
+#include <syscontainer/sc-image.h>
+#include <syscontainer/sc-values.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * sc_install_opts: options of sc_container_install().
+ * Since: 0.1
+ */
+typedef struct sc_install_opts sc_install_opts;
+
+/** sc_install_opts_new: @out_opts owned by the caller (sc_install_opts_free()). Since: 0.1 */
+SC_API int sc_install_opts_new(sc_install_opts **out_opts, sc_error **error);
+
+/** sc_install_opts_free: accepts NULL. Since: 0.1 */
+SC_API void sc_install_opts_free(sc_install_opts *opts);
+
+/**
+ * sc_install_opts_set_name: the container name (default: the image's
+ * repository name, e.g. "etcd" for quay.io/coreos/etcd:v3).
+ * Returns: SC_OK or SC_EINVAL (see sc_name_validate()).
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_name(sc_install_opts *opts, const char *name, sc_error **error);
+
+/** sc_install_opts_set_values: the user's --set values, copied. Since: 0.1 */
+SC_API int sc_install_opts_set_values(sc_install_opts *opts, const sc_values *values,
+                                      sc_error **error);
+
+/**
+ * sc_install_opts_set_pull_opts: how to pull the image when the store does
+ * not have it (credentials, TLS, platform...); copied by reference, so
+ * @pull_opts must live as long as @opts. NULL: defaults.
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_pull_opts(sc_install_opts *opts, const sc_pull_opts *pull_opts,
+                                         sc_error **error);
+
+/**
+ * sc_install_opts_set_enable: enable the unit (default 1).
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_enable(sc_install_opts *opts, int enable, sc_error **error);
+
+/**
+ * sc_install_opts_set_start: start the unit after installing it (default
+ * 0; only on a running host).
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_start(sc_install_opts *opts, int start, sc_error **error);
+
+/**
+ * sc_install_opts_set_dry_run: render everything and report the planned
+ * actions, changing nothing outside the image store (default 0).
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_dry_run(sc_install_opts *opts, int dry_run, sc_error **error);
+
+/**
+ * sc_container_install: installs a system container from @image (a name
+ * in the store, or a source sc_image_pull() accepts, pulled when missing):
+ * checks it out into CHECKOUT_ROOT/NAME.0, renders config.json, the unit
+ * and tmpfiles, copies /exports/hostfs onto the (sys)root, writes the
+ * info file, the unit (/etc/systemd/system/NAME.service) and tmpfiles
+ * (/etc/tmpfiles.d/NAME.conf), points CHECKOUT_ROOT/NAME at the slot, and
+ * enables the unit (on the host: daemon-reload, systemd-tmpfiles --create,
+ * enable [--now]; in a sysroot: systemctl --root enable). Everything is
+ * validated and rendered before the first change; a failure undoes what
+ * was done.
+ * @out_json: may be NULL; {"schema":1,"name","image","id","deployment",
+ *   "files":[...],"host_files":[...],"actions":[...],"dry_run"}.
+ * Returns: SC_OK, SC_EEXISTS (installed already, or a unit or tmpfiles
+ * file of that name that is not ours), SC_EINVAL, SC_ENOTFOUND,
+ * SC_ETEMPLATE, SC_ESPEC, SC_ERUNTIME, SC_EUNSUPPORTED (systemd is not
+ * running and no sysroot was given), SC_EIO, and the pull's codes.
+ * Since: 0.1
+ */
+SC_API int sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
+                                char **out_json, sc_error **error);
+
+/**
+ * sc_container_uninstall: stops and disables the unit, removes the unit and
+ * tmpfiles files, the host files it installed that nobody modified (a
+ * modified one is kept and listed), the directories it created when empty,
+ * the NAME symlink and both slots. The image stays in the store. Works on
+ * half-installed containers and on containers installed by atomic.
+ * Idempotent: uninstalling what is not installed succeeds ("removed":
+ * false) with a warning in the log.
+ * @out_json: may be NULL; {"schema":1,"name","removed":bool,"kept":[...]}.
+ * Since: 0.1
+ */
+SC_API int sc_container_uninstall(sc_context *ctx, const char *name, char **out_json,
+                                  sc_error **error);
+
+/**
+ * sc_containers_list_json: the installed containers:
+ * {"schema":1,"containers":[{"name","image","id","deployment","runtime",
+ * "created","state"}]}; state is "running", "inactive", "failed",
+ * "no service" or, in a sysroot or without systemd, "installed"; a
+ * container whose info file is missing is listed as "broken".
+ * Since: 0.1
+ */
+SC_API int sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

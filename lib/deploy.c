@@ -1,0 +1,703 @@
+/*
+ * Containers: install, uninstall, list. A container NAME is the symlink
+ * CHECKOUT_ROOT/NAME -> NAME.0 (or NAME.1), the slot holding rootfs/,
+ * config.json, NAME.service, tmpfiles-NAME.conf and info (atomic's keys),
+ * plus /etc/systemd/system/NAME.service, /etc/tmpfiles.d/NAME.conf and the
+ * host files of /exports/hostfs. The symlink is written last: a container
+ * without it is half-installed, and uninstall (or a new install) clears it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sc_install_opts {
+  char *name;
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean enable, start, dry_run;
+};
+
+SC_API int
+sc_install_opts_new(sc_install_opts **out_opts, sc_error **error)
+{
+  sc_install_opts *o;
+
+  SC_CHECK_ARG(out_opts != NULL, error);
+  o = g_new0(sc_install_opts, 1);
+  o->values = sc_values_new_internal();
+  o->enable = TRUE;
+  *out_opts = o;
+  return SC_OK;
+}
+
+SC_API void
+sc_install_opts_free(sc_install_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_install_opts_set_name(sc_install_opts *o, const char *name, sc_error **error)
+{
+  int r;
+
+  SC_CHECK_ARG(o != NULL, error);
+  if ((r = sc_name_validate(name, error)) != SC_OK)
+    return r;
+  g_free(o->name);
+  o->name = g_strdup(name);
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_values(sc_install_opts *o, const sc_values *values, sc_error **error)
+{
+  sc_values *copy = NULL;
+  int r;
+
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  if ((r = sc_values_copy(values, &copy, error)) != SC_OK)
+    return r;
+  sc_values_free(o->values);
+  o->values = copy;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_pull_opts(sc_install_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_enable(sc_install_opts *o, int enable, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->enable = enable != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_start(sc_install_opts *o, int start, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->start = start != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
+/* "quay.io/coreos/etcd:v3" -> "etcd" */
+static char *
+name_from_image(const char *image)
+{
+  const char *slash = strrchr(image, '/');
+  const char *base = slash ? slash + 1 : image;
+  return g_strndup(base, strcspn(base, ":@"));
+}
+
+/* The container's lock: CHECKOUT/.NAME.lock, exclusive. */
+static int
+lock_container(const char *root, const char *name, GError **error)
+{
+  g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot lock container %s (%s): %s", name, path,
+                g_strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+typedef struct {
+  char *unit_path, *tmpfiles_path; /* host paths */
+  char *link_path, *slot_path;     /* host paths */
+  char *slot;                      /* as seen from the sysroot */
+} Paths;
+
+static void
+paths_clear(Paths *p)
+{
+  g_free(p->unit_path);
+  g_free(p->tmpfiles_path);
+  g_free(p->link_path);
+  g_free(p->slot_path);
+  g_free(p->slot);
+}
+
+static void
+paths_init(sc_context *ctx, const char *name, int slot, Paths *p)
+{
+  g_autofree char *unit = g_strdup_printf("/etc/systemd/system/%s.service", name);
+  g_autofree char *tmpfiles = g_strdup_printf("/etc/tmpfiles.d/%s.conf", name);
+  g_autofree char *link = g_build_filename(sc_context_get_checkout_root(ctx), name, NULL);
+
+  p->unit_path = sc_context_host_path(ctx, unit);
+  p->tmpfiles_path = sc_context_host_path(ctx, tmpfiles);
+  p->link_path = sc_context_host_path(ctx, link);
+  p->slot = g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), name, slot);
+  p->slot_path = sc_context_host_path(ctx, p->slot);
+}
+
+static gboolean
+write_host_file(const char *path, const char *text, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_autofree char *base = g_path_get_basename(path);
+  int dfd;
+  gboolean ok;
+
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_write_file_atomic(dfd, dir, base, text, strlen(text), 0644, error);
+  close(dfd);
+  return ok;
+}
+
+static json_t *
+info_document(ScImage *img, const sc_rendering *r, const sc_values *user, const sc_exports *ex,
+              GHashTable *tracked, const char *runtime)
+{
+  json_t *files = json_array(), *sums = json_object(), *tmpl = json_array(),
+         *rename = json_object();
+  json_t *doc;
+
+  if (tracked) {
+    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
+    for (GList *l = keys; l; l = l->next) {
+      json_array_append_new(files, json_string(l->data));
+      json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
+    }
+  }
+  for (guint i = 0; i < ex->installed_files_template->len; i++)
+    json_array_append_new(tmpl, json_string(ex->installed_files_template->pdata[i]));
+  for (guint i = 0; i + 1 < ex->rename_files->len; i += 2) {
+    const char *t = ex->rename_files->pdata[i + 1];
+    g_autofree char *val = sc_template_substitute("manifest.json", t, strlen(t),
+                                                  sc_rendering_get_values(r), NULL, NULL);
+    json_object_set_new(rename, ex->rename_files->pdata[i], json_string(val ? val : t));
+  }
+  doc = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:n, s:s, s:n, "
+                  "s:b, s:s}",
+                  "image", img->name, "revision", img->id, "ostree-commit", img->commit,
+                  "created", (json_int_t)(g_get_real_time() / G_USEC_PER_SEC), "values",
+                  sc_values_to_json_object(sc_rendering_get_values(r)), "user-values",
+                  sc_values_to_json_object(user), "has-container-service",
+                  !ex->no_container_service, "installed-files", files,
+                  "installed-files-checksum", sums, "installed-files-template", tmpl,
+                  "rename-installed-files", rename, "rpm-installed", "system-package", "no",
+                  "remote", "use-links", ex->use_links, "runtime", runtime);
+  return doc;
+}
+
+/* The image (pulled when the store lacks it). */
+static ScImage *
+find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,
+             GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  OstreeRepo *repo;
+  ScImage *img = NULL;
+
+  if (sc_store_open(ctx, FALSE, &repo, NULL)) {
+    int lock = sc_store_lock(ctx, repo, FALSE, error);
+    if (lock < 0)
+      return NULL;
+    img = sc_image_resolve_one(repo, image, &local);
+    close(lock);
+    if (img) {
+      *out_repo = repo;
+      return img;
+    }
+    if (!g_error_matches(local, SC_ERROR, SC_ENOTFOUND)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+  }
+  {
+    sc_error *err = NULL;
+    char *json = NULL;
+    json_t *doc;
+    int r = sc_image_pull(ctx, image, pull, &json, &err);
+    if (r != SC_OK) {
+      g_set_error(error, SC_ERROR, r, "%s", sc_error_message(err));
+      sc_error_free(err);
+      return NULL;
+    }
+    doc = json_loads(json, 0, NULL);
+    sc_free(json);
+    if (!sc_store_open(ctx, FALSE, &repo, error)) {
+      json_decref(doc);
+      return NULL;
+    }
+    img = sc_image_resolve_one(repo, json_string_value(json_object_get(doc, "name")), error);
+    json_decref(doc);
+  }
+  *out_repo = repo;
+  return img;
+}
+
+SC_API int
+sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
+                     char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *exports_tmp = NULL;
+  g_autofree char *exports_dir = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  json_t *actions = json_array();
+  OstreeRepo *repo = NULL;
+  ScImage *img = NULL;
+  sc_exports *ex = NULL;
+  sc_render_opts *ropts = NULL;
+  sc_rendering *r = NULL;
+  Paths p = {0};
+  int lock = -1;
+  const char *runtime;
+  gboolean wrote = FALSE, linked = FALSE, ok = FALSE;
+  struct stat st;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
+  if (!sc_systemd_offline(ctx) && !sc_systemd_running() && !opts->dry_run) {
+    json_decref(actions);
+    return sc_error_set(error, SC_EUNSUPPORTED,
+                        "systemd is not running on this machine, so the container could not be "
+                        "started or enabled: install into an image root with --sysroot DIR");
+  }
+  name = opts->name ? g_strdup(opts->name) : NULL;
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  if (!opts->dry_run && g_mkdir_with_parents(root, 0755) != 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", root, g_strerror(errno));
+    goto out;
+  }
+
+  img = find_or_pull(ctx, image, opts->pull, &repo, &gerror);
+  if (img == NULL)
+    goto out;
+  if (name == NULL) {
+    name = name_from_image(img->name);
+    if (!sc_name_check(name, &gerror)) {
+      g_prefix_error(&gerror, "(from the image name; give one with --name) ");
+      goto out;
+    }
+  }
+  paths_init(ctx, name, 0, &p);
+  if (!opts->dry_run && (lock = lock_container(root, name, &gerror)) < 0)
+    goto out;
+  if (lstat(p.link_path, &st) == 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                "container %s is already installed (%s); uninstall it or choose another --name",
+                name, p.link_path);
+    goto out;
+  }
+  if (lstat(p.unit_path, &st) == 0 || lstat(p.tmpfiles_path, &st) == 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                "%s exists and does not belong to a container: refusing to replace it",
+                lstat(p.unit_path, &st) == 0 ? p.unit_path : p.tmpfiles_path);
+    goto out;
+  }
+  if (!sc_context_runtime_path(ctx, &runtime, &gerror))
+    goto out;
+
+  /* the rootfs (or, for a dry run, only /exports, in the store's tmp) */
+  if (opts->dry_run) {
+    exports_tmp = sc_store_checkout_exports(repo, img, &gerror);
+    if (exports_tmp == NULL)
+      goto out;
+    exports_dir = g_build_filename(exports_tmp, "exports", NULL);
+  } else {
+    g_autofree char *rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
+    /* a slot without the symlink is what a failed install left */
+    if (lstat(p.slot_path, &st) == 0 && S_ISDIR(st.st_mode))
+      sc_rm_rf(p.slot_path);
+    if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+      g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+      goto out;
+    }
+    wrote = TRUE;
+    {
+      int slock = sc_store_lock(ctx, repo, FALSE, &gerror);
+      gboolean checked_out = slock >= 0 && sc_store_checkout(repo, img, rootfs, &gerror);
+      if (slock >= 0)
+        close(slock);
+      if (!checked_out)
+        goto out;
+    }
+    exports_dir = g_build_filename(rootfs, "exports", NULL);
+  }
+  if (g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
+    sc_error *err = NULL;
+    int rc = sc_exports_open(exports_dir, &ex, &err);
+    if (rc != SC_OK) {
+      g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
+      sc_error_free(err);
+      goto out;
+    }
+  } else {
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "image %s has no /exports: the default config.json and unit are used; you may "
+                   "want to change %s/config.json",
+                   img->name, p.slot);
+    ex = sc_exports_new_empty(exports_dir);
+  }
+
+  /* everything is rendered and validated before the host is touched */
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, name, NULL);
+  sc_render_opts_set_values(ropts, opts->values, NULL);
+  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
+    goto out;
+  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), &gerror);
+  if (plan == NULL)
+    goto out;
+
+  json_array_append_new(actions, json_sprintf("checkout %s into %s/rootfs", img->name, p.slot));
+  {
+    guint n = 0;
+    for (guint i = 0; i < plan->len; i++)
+      n += sc_hostfs_item_writes(plan->pdata[i]);
+    if (n)
+      json_array_append_new(actions, json_sprintf("install %u host files and directories", n));
+  }
+  if (sc_rendering_get_unit(r))
+    json_array_append_new(actions, json_sprintf("write /etc/systemd/system/%s.service", name));
+  if (sc_rendering_get_tmpfiles(r))
+    json_array_append_new(actions, json_sprintf("write /etc/tmpfiles.d/%s.conf", name));
+  json_array_append_new(actions, json_sprintf("link %s/%s -> %s",
+                                              sc_context_get_checkout_root(ctx), name, p.slot));
+
+  if (!opts->dry_run) {
+    g_autofree char *info_text = NULL;
+    g_autofree char *tmp_link = NULL;
+    json_t *info;
+    if (!sc_rendering_write_internal(r, p.slot_path, &gerror))
+      goto out;
+    tracked = sc_hostfs_apply(ctx, plan, &gerror);
+    if (tracked == NULL)
+      goto out;
+    info = info_document(img, r, opts->values, ex, tracked, runtime);
+    info_text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+    json_decref(info);
+    {
+      g_autofree char *with_nl = g_strconcat(info_text, "\n", NULL);
+      g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
+      free(g_steal_pointer(&info_text));
+      if (!write_host_file(info_path, with_nl, &gerror))
+        goto out;
+    }
+    if (sc_rendering_get_unit(r) && !write_host_file(p.unit_path, sc_rendering_get_unit(r), &gerror))
+      goto out;
+    if (sc_rendering_get_tmpfiles(r) &&
+        !write_host_file(p.tmpfiles_path, sc_rendering_get_tmpfiles(r), &gerror))
+      goto out;
+    if (ex->no_container_service) {
+      /* a file installer: its rootfs has done its job */
+      g_autofree char *rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
+      sc_rm_rf(rootfs);
+    }
+    /* last: the symlink makes the container exist */
+    tmp_link = g_strdup_printf("%s.%08x.tmp", p.link_path, g_random_int());
+    if (symlink(p.slot, tmp_link) != 0 || rename(tmp_link, p.link_path) != 0) {
+      g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot link %s: %s", p.link_path,
+                  g_strerror(errno));
+      unlink(tmp_link);
+      goto out;
+    }
+    linked = TRUE;
+    if (sc_rendering_get_unit(r)) {
+      g_autofree char *unit = g_strconcat(name, ".service", NULL);
+      if (!sc_systemd_offline(ctx) && !sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, &gerror))
+        goto out;
+      if (sc_rendering_get_tmpfiles(r) &&
+          !sc_tmpfiles_run(ctx, "--create", p.tmpfiles_path, TRUE, &gerror))
+        goto out;
+      if (opts->enable && !sc_systemctl(ctx, "enable", unit, NULL, TRUE, &gerror))
+        goto out;
+      if (opts->start && !sc_systemd_offline(ctx) &&
+          !sc_systemctl(ctx, "start", unit, NULL, TRUE, &gerror))
+        goto out;
+    }
+  }
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o}", "schema", 1, "name", name,
+                            "image", img->name, "id", img->id, "deployment", p.slot, "dry_run",
+                            opts->dry_run, "actions", actions);
+    json_t *files = json_object();
+    json_object_set_new(files, "config.json", json_string(sc_rendering_get_config(r)));
+    if (sc_rendering_get_unit(r))
+      json_object_set_new(files, "unit", json_string(sc_rendering_get_unit(r)));
+    if (sc_rendering_get_tmpfiles(r))
+      json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(r)));
+    json_object_set_new(doc, "files", files);
+    actions = NULL;
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  ok = TRUE;
+
+out:
+  if (!ok && !opts->dry_run && name && p.link_path) {
+    /* undo, newest first */
+    if (linked)
+      unlink(p.link_path);
+    if (tracked)
+      sc_hostfs_remove(ctx, tracked, NULL);
+    if (wrote) {
+      if (r && sc_rendering_get_unit(r))
+        unlink(p.unit_path);
+      if (r && sc_rendering_get_tmpfiles(r))
+        unlink(p.tmpfiles_path);
+      sc_rm_rf(p.slot_path);
+      if (!sc_systemd_offline(ctx) && linked)
+        sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+    }
+  }
+  if (exports_tmp)
+    sc_rm_rf(exports_tmp);
+  if (lock >= 0)
+    close(lock);
+  json_decref(actions);
+  sc_rendering_free(r);
+  sc_render_opts_free(ropts);
+  sc_exports_free(ex);
+  sc_image_free(img);
+  paths_clear(&p);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+/* The slot the NAME symlink points at, else an existing NAME.0 / NAME.1. */
+static char *
+current_slot(sc_context *ctx, const char *name)
+{
+  g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *link = g_build_filename(root, name, NULL);
+  g_autofree char *target = g_file_read_link(link, NULL);
+
+  if (target) {
+    g_autofree char *base = g_path_get_basename(target);
+    return g_build_filename(root, base, NULL);
+  }
+  return NULL;
+}
+
+static json_t *
+read_info(const char *slot)
+{
+  g_autofree char *path = g_build_filename(slot, "info", NULL);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return NULL;
+  return json_loads(text, 0, NULL);
+}
+
+SC_API int
+sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *slot = NULL;
+  g_autofree char *unit = NULL;
+  g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
+  json_t *info = NULL, *sums, *v;
+  const char *k;
+  Paths p0 = {0}, p1 = {0};
+  struct stat st;
+  int lock;
+  gboolean has_service = TRUE, found;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_name_check(name, &gerror))
+    return sc_error_propagate(error, gerror);
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  paths_init(ctx, name, 0, &p0);
+  paths_init(ctx, name, 1, &p1);
+  found = lstat(p0.link_path, &st) == 0 ||
+          (lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) ||
+          (lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode));
+  if (!found) {
+    /* idempotent: nothing to remove is not an error */
+    sc_context_log(ctx, SC_LOG_WARNING, "container %s is not installed (no %s)", name,
+                   p0.link_path);
+    if (out_json) {
+      json_t *doc = json_pack("{s:i, s:s, s:b, s:[]}", "schema", 1, "name", name, "removed", 0,
+                              "kept");
+      *out_json = sc_json_dump(doc, TRUE);
+      json_decref(doc);
+    }
+    paths_clear(&p0);
+    paths_clear(&p1);
+    return SC_OK;
+  }
+  lock = lock_container(root, name, &gerror);
+  if (lock < 0)
+    goto fail;
+  slot = current_slot(ctx, name);
+  info = slot ? read_info(slot) : NULL;
+  if (info == NULL)
+    info = read_info(p0.slot_path); /* half-installed */
+  if (info && json_is_false(json_object_get(info, "has-container-service")))
+    has_service = FALSE;
+  sums = json_object_get(info, "installed-files-checksum");
+  json_object_foreach(sums, k, v) if (json_is_string(v))
+      g_hash_table_replace(tracked, g_strdup(k), g_strdup(json_string_value(v)));
+
+  unit = g_strconcat(name, ".service", NULL);
+  if (has_service) {
+    if (sc_systemd_offline(ctx))
+      sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
+    else if (sc_systemd_running())
+      sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+  }
+  /* the unit goes first, so that nothing starts the container again */
+  unlink(p0.unit_path);
+  if (!sc_systemd_offline(ctx) && sc_systemd_running())
+    sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+  if (lstat(p0.tmpfiles_path, &st) == 0) {
+    sc_tmpfiles_run(ctx, "--remove", p0.tmpfiles_path, FALSE, NULL);
+    unlink(p0.tmpfiles_path);
+  }
+  sc_hostfs_remove(ctx, tracked, kept);
+  for (guint i = 0; i < kept->len; i++)
+    sc_context_log(ctx, SC_LOG_WARNING, "%s was modified: kept", (char *)kept->pdata[i]);
+  if (unlink(p0.link_path) != 0 && errno != ENOENT) {
+    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot remove %s: %s", p0.link_path,
+                g_strerror(errno));
+    goto fail;
+  }
+  sc_rm_rf(p0.slot_path);
+  sc_rm_rf(p1.slot_path);
+  {
+    g_autofree char *lock_path = g_strdup_printf("%s/.%s.lock", root, name);
+    unlink(lock_path);
+  }
+  close(lock);
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:b}", "schema", 1, "name", name, "removed", 1);
+    json_t *arr = json_array();
+    for (guint i = 0; i < kept->len; i++)
+      json_array_append_new(arr, json_string(kept->pdata[i]));
+    json_object_set_new(doc, "kept", arr);
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  json_decref(info);
+  paths_clear(&p0);
+  paths_clear(&p1);
+  return SC_OK;
+fail:
+  if (lock >= 0)
+    close(lock);
+  json_decref(info);
+  paths_clear(&p0);
+  paths_clear(&p1);
+  return sc_error_propagate(error, gerror);
+}
+
+static const char *
+unit_state(sc_context *ctx, const char *name, gboolean has_service)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", unit, NULL};
+  g_autofree char *out = NULL;
+
+  if (!has_service)
+    return "no service";
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return "installed";
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, &out, NULL, NULL, NULL))
+    return "unknown";
+  g_strstrip(out);
+  if (strcmp(out, "active") == 0 || strcmp(out, "reloading") == 0)
+    return "running";
+  if (strcmp(out, "failed") == 0)
+    return "failed";
+  return "inactive";
+}
+
+SC_API int
+sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
+{
+  g_autofree char *root = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  const char *entry;
+  json_t *doc, *arr;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  dir = g_dir_open(root, 0, NULL);
+  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(root, entry, NULL);
+    struct stat st;
+    /* a container is its NAME symlink; X.0 is a slot only when X exists */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
+      g_ptr_array_add(names, g_strdup(entry));
+  }
+  g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+  arr = json_array();
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    g_autofree char *slot = current_slot(ctx, name);
+    json_t *info = slot ? read_info(slot) : NULL;
+    g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
+    g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
+                                                               slot_name, NULL)
+                                            : NULL;
+    if (info == NULL) {
+      json_array_append_new(arr, json_pack("{s:s, s:s?, s:s}", "name", name, "deployment",
+                                           deployment, "state", "broken"));
+      continue;
+    }
+    json_array_append_new(
+        arr, json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?, s:s}", "name", name, "image",
+                       json_object_get(info, "image"), "id", json_object_get(info, "revision"),
+                       "deployment", deployment, "runtime", json_object_get(info, "runtime"),
+                       "created", json_object_get(info, "created"), "state",
+                       unit_state(ctx, name,
+                                  !json_is_false(json_object_get(info, "has-container-service")))));
+    json_decref(info);
+  }
+  doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}

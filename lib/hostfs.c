@@ -1,0 +1,367 @@
+/*
+ * Files an image exports to the host (everything under /exports/hostfs): planned first
+ * (renameFiles applied per path component, installedFilesTemplate
+ * rendered, every collision found), then written, each through a
+ * temporary name; tracked by checksum so that uninstall removes exactly
+ * what was installed and unmodified, and the directories it created.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum { ITEM_DIR, ITEM_FILE, ITEM_LINK } ItemType;
+
+typedef struct {
+  ItemType type;
+  char *dest;     /* host path, as seen from the sysroot */
+  GBytes *data;   /* file content, or link target */
+  mode_t mode;
+  gboolean write; /* FALSE: already there and identical */
+} Item;
+
+static void
+item_free(Item *it)
+{
+  g_free(it->dest);
+  if (it->data)
+    g_bytes_unref(it->data);
+  g_free(it);
+}
+
+gboolean
+sc_hostfs_item_writes(gpointer item)
+{
+  return ((Item *)item)->write;
+}
+
+char *
+sc_hostfs_checksum(const char *host_path)
+{
+  struct stat st;
+  g_autofree char *data = NULL;
+  gsize len;
+
+  if (lstat(host_path, &st) != 0 || S_ISDIR(st.st_mode))
+    return g_strdup("0");
+  if (S_ISLNK(st.st_mode)) {
+    g_autofree char *target = g_file_read_link(host_path, NULL);
+    return target ? sc_sha256_hex(target, strlen(target)) : g_strdup("0");
+  }
+  if (!g_file_get_contents(host_path, &data, &len, NULL))
+    return g_strdup("0");
+  return sc_sha256_hex(data, len);
+}
+
+/* renameFiles: each prefix /a, /a/b, ... of @path is looked up and the
+ * renamed prefix carries on (so a renamed directory takes its files). */
+static char *
+rename_path(const sc_exports *ex, const sc_values *values, const char *path, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit(path + 1, "/", -1);
+  g_autofree char *cur = g_strdup("");
+
+  for (char **p = parts; *p; p++) {
+    char *next = g_strconcat(cur, "/", *p, NULL);
+    g_free(cur);
+    cur = next;
+    for (guint i = 0; i + 1 < ex->rename_files->len; i += 2) {
+      if (strcmp(ex->rename_files->pdata[i], cur) == 0) {
+        const char *tmpl = ex->rename_files->pdata[i + 1];
+        char *renamed = sc_template_substitute("manifest.json", tmpl, strlen(tmpl), values, NULL,
+                                               error);
+        if (renamed == NULL)
+          return NULL;
+        g_free(cur);
+        cur = renamed;
+        break;
+      }
+    }
+  }
+  if (cur[0] != '/' || strstr(cur, "/../") || g_str_has_suffix(cur, "/..")) {
+    g_set_error(error, SC_ERROR, SC_EMANIFEST,
+                "manifest.json: renameFiles turns %s into '%s', which is not an absolute path "
+                "without '..'",
+                path, cur);
+    g_free(cur);
+    return NULL;
+  }
+  return g_steal_pointer(&cur);
+}
+
+static gboolean
+plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+         const char *rel, GPtrArray *plan, GError **error);
+
+static gboolean
+array_has(GPtrArray *a, const char *s)
+{
+  for (guint i = 0; i < a->len; i++)
+    if (strcmp(a->pdata[i], s) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+           const char *name, const char *rel, GPtrArray *plan, GError **error)
+{
+  struct stat st, host_st;
+  g_autofree char *dest = NULL;
+  g_autofree char *host = NULL;
+  Item *it;
+
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
+    return FALSE;
+  }
+  dest = rename_path(ex, values, rel, error);
+  if (dest == NULL)
+    return FALSE;
+  host = sc_context_host_path(ctx, dest);
+  it = g_new0(Item, 1);
+  it->dest = g_strdup(dest);
+  it->mode = st.st_mode & 07777;
+  it->write = TRUE;
+  g_ptr_array_add(plan, it);
+
+  if (S_ISDIR(st.st_mode)) {
+    int sub;
+    gboolean ok;
+    it->type = ITEM_DIR;
+    if (lstat(host, &host_st) == 0) {
+      if (!S_ISDIR(host_st.st_mode)) {
+        g_set_error(error, SC_ERROR, SC_EEXISTS,
+                    "host path %s exists and is not a directory; the image installs a directory "
+                    "there",
+                    dest);
+        return FALSE;
+      }
+      it->write = FALSE; /* exists: not ours, not tracked */
+    }
+    sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
+      return FALSE;
+    }
+    ok = plan_dir(ctx, ex, values, sub, rel, plan, error);
+    close(sub);
+    return ok;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+    if (n < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
+      return FALSE;
+    }
+    it->type = ITEM_LINK;
+    it->data = g_bytes_new(target, n);
+  } else if (S_ISREG(st.st_mode)) {
+    gboolean exists;
+    g_autofree char *parent = g_path_get_dirname(rel);
+    g_autofree char *base = g_path_get_basename(rel);
+    GBytes *raw = sc_read_file_nofollow(dirfd, parent, name, &exists, error);
+    if (raw == NULL)
+      return FALSE;
+    it->type = ITEM_FILE;
+    if (array_has(ex->installed_files_template, dest)) {
+      gsize len;
+      char *text = sc_template_substitute(dest, g_bytes_get_data(raw, NULL), g_bytes_get_size(raw),
+                                          values, &len, error);
+      g_bytes_unref(raw);
+      if (text == NULL)
+        return FALSE;
+      it->data = g_bytes_new_take(text, len);
+    } else
+      it->data = raw;
+  } else {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "hostfs%s: only files, directories and symbolic links can be exported", rel);
+    return FALSE;
+  }
+  /* A host path that exists is left alone only when it is exactly what we
+   * would write; anything else is a collision, not a silent skip. */
+  if (lstat(host, &host_st) == 0) {
+    g_autofree char *have = sc_hostfs_checksum(host);
+    g_autofree char *want = sc_sha256_hex(g_bytes_get_data(it->data, NULL),
+                                          g_bytes_get_size(it->data));
+    gboolean same_type = it->type == ITEM_LINK ? S_ISLNK(host_st.st_mode) : S_ISREG(host_st.st_mode);
+    if (!same_type || strcmp(have, want) != 0) {
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "host file %s exists and was not installed by this container; the image "
+                  "exports a different one (hostfs%s)",
+                  dest, rel);
+      return FALSE;
+    }
+    it->write = FALSE;
+  }
+  return TRUE;
+}
+
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static gboolean
+plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+         const char *rel, GPtrArray *plan, GError **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  DIR *d;
+  struct dirent *e;
+  int fd = dup(dirfd);
+
+  d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
+    return FALSE;
+  }
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      g_ptr_array_add(names, g_strdup(e->d_name));
+  closedir(d);
+  g_ptr_array_sort(names, compare_names);
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *sub = g_strconcat(strcmp(rel, "/") == 0 ? "" : rel, "/",
+                                       (char *)names->pdata[i], NULL);
+    if (!plan_entry(ctx, ex, values, dirfd, names->pdata[i], sub, plan, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+GPtrArray *
+sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, GError **error)
+{
+  g_autofree char *hostfs = g_build_filename(ex->path, "hostfs", NULL);
+  GPtrArray *plan = g_ptr_array_new_with_free_func((GDestroyNotify)item_free);
+  int fd;
+  gboolean ok;
+
+  if (!ex->has_hostfs)
+    return plan;
+  fd = open(hostfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", hostfs, g_strerror(errno));
+    g_ptr_array_unref(plan);
+    return NULL;
+  }
+  ok = plan_dir(ctx, ex, values, fd, "/", plan, error);
+  close(fd);
+  if (!ok) {
+    g_ptr_array_unref(plan);
+    return NULL;
+  }
+  return plan;
+}
+
+/* Writes the plan; returns the tracking table (dest -> checksum, "0" for
+ * directories it created). On failure what was written is removed. */
+GHashTable *
+sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error)
+{
+  GHashTable *done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+  for (guint i = 0; i < plan->len; i++) {
+    Item *it = plan->pdata[i];
+    g_autofree char *host = sc_context_host_path(ctx, it->dest);
+    g_autofree char *dir = g_path_get_dirname(host);
+    g_autofree char *base = g_path_get_basename(host);
+    int dfd;
+    gboolean ok = TRUE;
+
+    if (!it->write)
+      continue;
+    if (g_mkdir_with_parents(dir, 0755) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
+      goto fail;
+    }
+    if (it->type == ITEM_DIR) {
+      if (mkdir(host, it->mode) != 0 && errno != EEXIST) {
+        g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", host, g_strerror(errno));
+        goto fail;
+      }
+      g_hash_table_replace(done, g_strdup(it->dest), g_strdup("0"));
+      continue;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+      goto fail;
+    }
+    if (it->type == ITEM_FILE)
+      ok = sc_write_file_atomic(dfd, dir, base, g_bytes_get_data(it->data, NULL),
+                                g_bytes_get_size(it->data), it->mode, error);
+    else {
+      g_autofree char *tmp = g_strdup_printf(".%s.%08x.tmp", base, g_random_int());
+      g_autofree char *target = g_strndup(g_bytes_get_data(it->data, NULL),
+                                          g_bytes_get_size(it->data));
+      if (symlinkat(target, dfd, tmp) != 0 || renameat(dfd, tmp, dfd, base) != 0) {
+        g_set_error(error, SC_ERROR, SC_EIO, "cannot create the link %s: %s", host,
+                    g_strerror(errno));
+        unlinkat(dfd, tmp, 0);
+        ok = FALSE;
+      }
+    }
+    close(dfd);
+    if (!ok)
+      goto fail;
+    g_hash_table_replace(done, g_strdup(it->dest), sc_hostfs_checksum(host));
+  }
+  return done;
+fail:
+  sc_hostfs_remove(ctx, done, NULL);
+  g_hash_table_unref(done);
+  return NULL;
+}
+
+static gint
+longest_first(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
+/* Removes tracked files whose checksum still matches (a modified file is
+ * kept and reported in @out_kept), then the directories we created, if
+ * empty. */
+void
+sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new();
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init(&it, tracked);
+  while (g_hash_table_iter_next(&it, &key, &value))
+    g_ptr_array_add(paths, key);
+  g_ptr_array_sort(paths, longest_first); /* children before their directories */
+  for (guint i = 0; i < paths->len; i++) {
+    const char *dest = paths->pdata[i];
+    const char *want = g_hash_table_lookup(tracked, dest);
+    g_autofree char *host = sc_context_host_path(ctx, dest);
+    struct stat st;
+    if (lstat(host, &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (strcmp(want, "0") == 0)
+        rmdir(host); /* only when empty */
+      continue;
+    }
+    {
+      g_autofree char *have = sc_hostfs_checksum(host);
+      if (strcmp(have, want) == 0)
+        unlink(host);
+      else if (out_kept)
+        g_ptr_array_add(out_kept, g_strdup(dest));
+    }
+  }
+}
