@@ -1,0 +1,260 @@
+"""Containers installed into a sysroot (an image root, enabled offline with
+systemctl --root) from umoci-built images, run for real with runc; the files
+written, the state left behind after failures, and uninstall."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+
+CONFIG = """{
+  "ociVersion": "1.0.2",
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0},
+              "args": ["/bin/sh", "-c", "echo $GREETING from $NAME; cat /etc/motd"],
+              "env": ["PATH=/bin"], "cwd": "/"},
+  "root": {"path": "rootfs", "readonly": true},
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+             {"destination": "/data", "type": "bind", "source": "${STATE_DIRECTORY}/$NAME",
+              "options": ["rbind", "rw"]}],
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}
+}
+"""
+SERVICE = ("[Unit]\nDescription=$NAME\n[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\n"
+           "WorkingDirectory=$DESTDIR\n[Install]\nWantedBy=multi-user.target\n")
+
+
+def build(layout, tag, manifest, extra=None):
+    """A busybox image with /exports (config, unit, manifest, hostfs)."""
+    bundle = os.path.join(os.path.dirname(layout), "bundle-" + tag)
+    if not os.path.exists(layout):
+        il.run("umoci", "init", "--layout", layout)
+    il.run("umoci", "new", "--image", "%s:%s" % (layout, tag))
+    il.run("umoci", "unpack", "--image", "%s:%s" % (layout, tag), bundle)
+    root = os.path.join(bundle, "rootfs")
+    for d in ("bin", "etc", "exports/hostfs/etc/greeter", "exports/hostfs/usr/share/empty"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2(il.BUSYBOX, os.path.join(root, "bin", "busybox"))
+    os.symlink("busybox", os.path.join(root, "bin", "sh"))
+    files = {"etc/motd": "motd of the image\n", "exports/config.json.template": CONFIG,
+             "exports/service.template": SERVICE, "exports/manifest.json": json.dumps(manifest),
+             "exports/hostfs/etc/greeter/greeter.conf": "name=$NAME\n"}
+    files.update(extra or {})
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    il.run("umoci", "repack", "--image", "%s:%s" % (layout, tag), bundle)
+    shutil.rmtree(bundle)
+
+
+def tree(root, skip=".storage"):
+    """path -> (mode, sha256) of everything under root, the store excluded."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != skip]
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            digest = ""
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            elif os.path.islink(p):
+                digest = os.readlink(p)
+            out[os.path.relpath(p, root)] = (st.st_mode, digest)
+    return out
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc"),
+                     "needs root, umoci and runc")
+class DeployTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-deploy-img-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"},
+                                 "renameFiles": {"/etc/greeter": "/etc/$NAME"},
+                                 # the destination after renaming, as atomic compared it
+                                 "installedFilesTemplate": ["/etc/greeter/greeter.conf"]})
+        build(cls.layout, "files", {"noContainerService": True,
+                                    "defaultValues": {"GREETING": "x"}})
+        build(cls.layout, "needs", {"defaultValues": {"GREETING": "x"}},
+              {"exports/service.template": SERVICE + "# $MUST_SET\n"})
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(prefix="sc-sysroot-")
+        self.ck = os.path.join(self.sysroot, "var", "lib", "containers", "atomic")
+
+    def tearDown(self):
+        shutil.rmtree(self.sysroot)
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
+                           timeout=120)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def read(self, rel):
+        with open(os.path.join(self.sysroot, rel)) as f:
+            return f.read()
+
+    def test_install_run_uninstall(self):
+        self.assertEqual(self.ctl("install", "--name", "greeter", "--set", "GREETING=hi",
+                                  self.image).stdout, "greeter\n")
+        slot = os.path.join(self.ck, "greeter.0")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "greeter")),
+                         "/var/lib/containers/atomic/greeter.0")
+        unit = self.read("etc/systemd/system/greeter.service")
+        self.assertEqual(unit, self.read("var/lib/containers/atomic/greeter.0/greeter.service"))
+        self.assertIn("WorkingDirectory=/var/lib/containers/atomic/greeter.0\n", unit)
+        self.assertIn(" run 'greeter'\n", unit)
+        self.assertEqual(os.readlink(os.path.join(
+            self.sysroot, "etc/systemd/system/multi-user.target.wants/greeter.service")),
+            "/etc/systemd/system/greeter.service")
+        # a missing bind source becomes a tmpfiles line
+        self.assertEqual(self.read("etc/tmpfiles.d/greeter.conf"),
+                         "d    /var/lib/greeter   0700 0 0 - -\n")
+        # host files: renamed directory, templated file
+        self.assertEqual(self.read("etc/greeter/greeter.conf"), "name=greeter\n")
+        self.assertTrue(os.path.isdir(os.path.join(self.sysroot, "usr/share/empty")))
+        info = json.loads(self.read("var/lib/containers/atomic/greeter.0/info"))
+        for key in ("image revision ostree-commit created values has-container-service "
+                    "installed-files installed-files-checksum installed-files-template "
+                    "rename-installed-files rpm-installed system-package remote use-links "
+                    "runtime").split():
+            self.assertIn(key, info)
+        self.assertEqual(info["user-values"], {"GREETING": "hi"})
+        self.assertEqual(info["values"]["NAME"], "greeter")
+        self.assertEqual(info["rename-installed-files"], {"/etc/greeter": "/etc/greeter"})
+        # run the deployment for real (the data directory tmpfiles would create)
+        os.makedirs(os.path.join(self.sysroot, "var/lib/greeter"))
+        cfg = json.load(open(os.path.join(slot, "config.json")))
+        for m in cfg["mounts"]:
+            if m["destination"] == "/data":
+                m["source"] = os.path.join(self.sysroot, "var/lib/greeter")
+        json.dump(cfg, open(os.path.join(self.sysroot, "cfg.json"), "w"))
+        bundle = os.path.join(self.sysroot, "bundle")
+        os.makedirs(bundle)
+        cfg["root"]["path"] = os.path.join(slot, "rootfs")  # the deployment's read-only rootfs
+        json.dump(cfg, open(os.path.join(bundle, "config.json"), "w"))
+        r = subprocess.run(["runc", "run", "sc-deploy-%d" % os.getpid()], cwd=bundle,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout), (0, "hi from greeter\nmotd of the image\n"),
+                         r.stderr)
+        shutil.rmtree(bundle)
+        os.unlink(os.path.join(self.sysroot, "cfg.json"))
+        shutil.rmtree(os.path.join(self.sysroot, "var/lib/greeter"))
+
+        listing = json.loads(self.ctl("--json", "list").stdout)["containers"]
+        self.assertEqual([(c["name"], c["state"], c["image"]) for c in listing],
+                         [("greeter", "installed", "localhost/layout:v1")])
+        # a modified host file is kept; everything else goes
+        with open(os.path.join(self.sysroot, "etc/greeter/greeter.conf"), "a") as f:
+            f.write("# local change\n")
+        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
+        self.assertEqual(report["kept"], ["/etc/greeter/greeter.conf"])
+        left = sorted(tree(self.sysroot))
+        self.assertEqual([p for p in left if "greeter" in p or "empty" in p],
+                         ["etc/greeter", "etc/greeter/greeter.conf"])
+        self.assertEqual(os.listdir(self.ck), [".storage"])  # the images stay
+        # idempotent
+        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
+        self.assertFalse(report["removed"])
+
+    def test_dry_run_changes_nothing(self):
+        os.makedirs(self.ck)
+        before = tree(self.sysroot)
+        r = self.ctl("install", "--dry-run", self.image)
+        self.assertIn("# would:\ncheckout localhost/layout:v1 into /var/lib/containers/atomic/"
+                      "layout.0/rootfs\n", r.stdout)
+        self.assertIn("ExecStart=", r.stdout)
+        self.assertEqual(tree(self.sysroot), before)
+
+    def test_refusals_leave_nothing(self):
+        self.ctl("install", "--name", "one", self.image)
+        r = self.ctl("--json", "install", "--name", "one", self.image, check=False)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EEXISTS")
+        before = tree(self.sysroot)
+        # a unit of the same name that is not ours
+        with open(os.path.join(self.sysroot, "etc/systemd/system/two.service"), "w") as f:
+            f.write("[Service]\nExecStart=/bin/true\n")
+        r = self.ctl("install", "--name", "two", self.image, check=False)
+        self.assertIn("two.service exists and does not belong to a container", r.stderr)
+        os.unlink(os.path.join(self.sysroot, "etc/systemd/system/two.service"))
+        # a host file collision (another container's file with other content)
+        r = self.ctl("install", "--name", "three", "--set", "x=1", self.image, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)  # /etc/three is free
+        os.makedirs(os.path.join(self.sysroot, "etc/four"))
+        with open(os.path.join(self.sysroot, "etc/four/greeter.conf"), "w") as f:
+            f.write("admin's own\n")
+        r = self.ctl("--json", "install", "--name", "four", self.image, check=False)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["code"], "SC_EEXISTS")
+        self.assertIn("host file /etc/four/greeter.conf exists and was not installed by this "
+                      "container", err["message"])
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "four")))
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "four.0")))
+        self.assertEqual(self.read("etc/four/greeter.conf"), "admin's own\n")
+        # a variable nothing defines, an invalid name
+        r = self.ctl("--json", "install", "--name", "five", "oci:%s:needs" % self.layout,
+                     check=False)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_ETEMPLATE")
+        self.assertIn("variable 'MUST_SET'", json.loads(r.stdout)["error"]["message"])
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "five.0")))
+        r = self.ctl("install", "--name", "../x", self.image, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container name '../x' must start with a letter or a digit", r.stderr)
+        after = tree(self.sysroot)
+        # only container three (and the admin's file) is new; the lock files of the
+        # refused containers stay in the checkout root
+        new = sorted(set(after) - set(before))
+        self.assertTrue(all("three" in p or p.startswith("etc/four") or p.endswith(".lock")
+                            for p in new), new)
+
+    def test_half_installed_container_is_cleaned(self):
+        # what a crash before the symlink leaves: a slot without NAME
+        slot = os.path.join(self.ck, "half.0", "rootfs")
+        os.makedirs(slot)
+        self.ctl("install", "--name", "half", self.image)
+        self.assertTrue(os.path.islink(os.path.join(self.ck, "half")))
+        os.makedirs(os.path.join(self.ck, "other.0"))
+        self.ctl("uninstall", "other")
+        self.assertFalse(os.path.exists(os.path.join(self.ck, "other.0")))
+
+    def test_no_container_service_installs_files_only(self):
+        self.ctl("install", "--name", "files", "oci:%s:files" % self.layout)
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot,
+                                                     "etc/systemd/system/files.service")))
+        self.assertFalse(os.path.exists(os.path.join(self.ck, "files.0", "rootfs")))
+        self.assertEqual(self.read("etc/greeter/greeter.conf"), "name=$NAME\n")
+        state = json.loads(self.ctl("--json", "list").stdout)["containers"][0]["state"]
+        self.assertEqual(state, "no service")
+        self.ctl("uninstall", "files")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/greeter")))
+
+    @unittest.skipIf(os.path.isdir("/run/systemd/system"), "systemd runs here")
+    def test_no_systemd_and_no_sysroot(self):
+        r = subprocess.run([CTL, "install", self.image], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("systemd is not running on this machine", r.stderr)
+        self.assertIn("--sysroot DIR", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
