@@ -95,6 +95,17 @@ _sc_pull_opts_set_registries_conf = _fn("sc_pull_opts_set_registries_conf", _int
 _sc_pull_opts_set_cert_dir = _fn("sc_pull_opts_set_cert_dir", _int, _p, _s, _pp)
 _sc_image_inspect_remote_json = _fn("sc_image_inspect_remote_json", _int, _p, _s, _p, _pp, _pp)
 _sc_images_update_json = _fn("sc_images_update_json", _int, _p, _s, _p, _pp, _pp)
+_sc_install_opts_new = _fn("sc_install_opts_new", _int, _pp, _pp)
+_sc_install_opts_free = _fn("sc_install_opts_free", None, _p)
+_sc_install_opts_set_name = _fn("sc_install_opts_set_name", _int, _p, _s, _pp)
+_sc_install_opts_set_values = _fn("sc_install_opts_set_values", _int, _p, _p, _pp)
+_sc_install_opts_set_pull_opts = _fn("sc_install_opts_set_pull_opts", _int, _p, _p, _pp)
+_sc_install_opts_set_enable = _fn("sc_install_opts_set_enable", _int, _p, _int, _pp)
+_sc_install_opts_set_start = _fn("sc_install_opts_set_start", _int, _p, _int, _pp)
+_sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int, _pp)
+_sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
+_sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
+_sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
@@ -367,6 +378,37 @@ class Context:
             return self._json_call(_sc_images_update_json, _enc(image), opts)["images"]
         finally:
             _sc_pull_opts_free(opts)
+
+    # -- containers -------------------------------------------------------
+
+    def install(self, image, name=None, values=None, enable=True, start=False, dry_run=False,
+                **pull_options):
+        """Installs a system container; returns the install report (name,
+        deployment, files, actions). pull_options as for pull()."""
+        opts = ctypes.c_void_p()
+        popts = self._pull_opts(**pull_options)
+        try:
+            _call(_sc_install_opts_new, ctypes.byref(opts))
+            if name is not None:
+                _call(_sc_install_opts_set_name, opts, _enc(name))
+            with _Values(values) as v:
+                _call(_sc_install_opts_set_values, opts, v._ptr)
+            _call(_sc_install_opts_set_pull_opts, opts, popts)
+            _call(_sc_install_opts_set_enable, opts, 1 if enable else 0)
+            _call(_sc_install_opts_set_start, opts, 1 if start else 0)
+            _call(_sc_install_opts_set_dry_run, opts, 1 if dry_run else 0)
+            return self._json_call(_sc_container_install, _enc(image), opts)
+        finally:
+            _sc_install_opts_free(opts)
+            _sc_pull_opts_free(popts)
+
+    def uninstall(self, name):
+        """Removes a container (idempotent); returns the report ("kept" files)."""
+        return self._json_call(_sc_container_uninstall, _enc(name))
+
+    def containers(self):
+        """The installed containers, as dicts (name, image, id, state...)."""
+        return self._json_call(_sc_containers_list_json)["containers"]
 
     def images(self):
         """The images in the store, as dicts (name, tag, id, created, size, in_use)."""

@@ -145,6 +145,19 @@ class StoreBindingTest(unittest.TestCase):
         ctx.tag("example.com/hello:1", "hello")
         self.assertEqual(sorted(ctx.inspect("hello")["names"]),
                          ["docker.io/library/hello:latest", "example.com/hello:1"])
+        # a container from it, in a sysroot
+        sysroot = os.path.join(self.tmp, "sysroot")
+        os.makedirs(sysroot)
+        sys_ctx = syscontainer.Context(sysroot=sysroot)
+        done = sys_ctx.install(self.source, name="hello1")
+        self.assertEqual(done["deployment"], "/var/lib/containers/atomic/hello1.0")
+        self.assertEqual([(c["name"], c["state"]) for c in sys_ctx.containers()],
+                         [("hello1", "installed")])
+        with self.assertRaises(syscontainer.Error) as cm:
+            sys_ctx.install(self.source, name="hello1")
+        self.assertEqual(cm.exception.code, "SC_EEXISTS")
+        self.assertTrue(sys_ctx.uninstall("hello1")["removed"])
+        self.assertEqual(sys_ctx.containers(), [])
         ctx.delete(report["id"])
         self.assertEqual(ctx.prune()["refs_removed"], 2)
         with self.assertRaises(syscontainer.Error) as cm:
