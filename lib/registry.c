@@ -490,6 +490,26 @@ sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *referenc
   return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 }
 
+/* HEAD of a manifest: its digest (Docker-Content-Digest), without the
+ * body; NULL (no error) when the registry does not send the header. */
+char *
+sc_registry_head_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                          GError **error)
+{
+  g_autofree char *path = g_strdup_printf("/v2/%s/manifests/%s", repo, reference);
+  g_autofree char *scope = pull_scope(repo);
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GInputStream) body = NULL;
+  const char *digest;
+
+  body = send_request(reg, "HEAD", path, scope, manifest_accept, 0, &msg, error);
+  if (body == NULL)
+    return NULL;
+  digest = soup_message_headers_get_one(soup_message_get_response_headers(msg),
+                                        "Docker-Content-Digest");
+  return digest && g_str_has_prefix(digest, "sha256:") ? g_strdup(digest) : NULL;
+}
+
 /* ---- a blob body that resumes with Range after a dropped connection ---- */
 
 typedef struct {

@@ -106,11 +106,17 @@ update_one(sc_context *ctx, ScImage *img, const sc_pull_opts *opts, GError **err
   ScResolved res = {0};
   json_t *item = NULL, *report = NULL;
 
+  g_autofree char *known = g_strconcat("sha256:", img->id, NULL);
+
   sc_pull_opts_source_options(opts, &sopts);
+  sopts.known_digest = known;
   src = sc_image_source_open(img->name, &sopts, error);
   if (src == NULL)
     return NULL;
-  if (sc_resolve_image(src, opts, &res, error)) {
+  if (sc_image_source_unchanged(src)) {
+    /* HEAD said the tag still names this manifest */
+    item = json_pack("{s:s, s:b, s:s}", "name", img->name, "updated", 0, "id", img->id);
+  } else if (sc_resolve_image(src, opts, &res, error)) {
     if (strcmp(res.manifest_hex, img->id) == 0)
       item = json_pack("{s:s, s:b, s:s}", "name", img->name, "updated", 0, "id", img->id);
     else {

@@ -182,6 +182,9 @@ typedef struct {
   const char *authfile;             /* NULL: the usual places */
   const char *registries_conf;      /* NULL: the usual places */
   const char *cert_dir;             /* NULL: certs.d per host */
+  const char *known_digest; /* registry: HEAD first; when the manifest's digest
+                             * is this one, it is not fetched (see
+                             * sc_image_source_unchanged) */
   gboolean tls_verify;
   int jobs;
 } ScSourceOptions;
@@ -199,6 +202,9 @@ GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
                                      char **out_media_type, GError **error);
 /* @expected_size: the descriptor's size (the registry's stream is bounded
  * by it); *out_size: the size the source has. */
+/* The source was opened with a known_digest that the registry still has:
+ * nothing was fetched. */
+gboolean sc_image_source_unchanged(ScImageSource *src);
 GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
                                         guint64 expected_size, guint64 *out_size,
                                         GError **error);
@@ -265,6 +271,8 @@ ScRegistry *sc_registry_new(const char *domain, const char *username, const char
                             GError **error);
 void sc_registry_free(ScRegistry *reg);
 gboolean sc_registry_ping(ScRegistry *reg, GError **error);
+char *sc_registry_head_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                                GError **error);
 GBytes *sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *reference,
                                  char **out_media_type, GError **error);
 GInputStream *sc_registry_open_blob(ScRegistry *reg, const char *repo, const char *digest,

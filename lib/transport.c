@@ -370,6 +370,7 @@ struct ScImageSource {
   char *endpoint_path; /* the repository at the endpoint that answered */
   GBytes *top_manifest;
   char *top_media_type;
+  gboolean unchanged; /* HEAD matched the known digest */
 };
 
 void
@@ -392,6 +393,12 @@ sc_image_source_free(ScImageSource *src)
     g_bytes_unref(src->top_manifest);
   g_free(src->top_media_type);
   g_free(src);
+}
+
+gboolean
+sc_image_source_unchanged(ScImageSource *src)
+{
+  return src->unchanged;
 }
 
 const char *
@@ -777,6 +784,17 @@ try_endpoint(ScImageSource *src, Endpoint *ep, const ScSourceOptions *opts, gboo
   if (!sc_registry_ping(reg, error)) {
     sc_registry_free(reg);
     return FALSE;
+  }
+  if (opts && opts->known_digest) {
+    /* a cheap update check: HEAD, and no body when nothing changed */
+    g_autoptr(GError) local = NULL;
+    g_autofree char *digest = sc_registry_head_manifest(reg, ep->path, want, &local);
+    if (digest && strcmp(digest, opts->known_digest) == 0) {
+      src->unchanged = TRUE;
+      src->registry = reg;
+      src->endpoint_path = g_strdup(ep->path);
+      return TRUE;
+    }
   }
   src->top_manifest = sc_registry_get_manifest(reg, ep->path, want, &src->top_media_type, error);
   if (src->top_manifest == NULL) {

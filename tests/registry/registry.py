@@ -104,12 +104,13 @@ class Registry:
     def host(self):
         return "127.0.0.1:%d" % self.port
 
-    def requests(self, pattern):
-        """How many logged requests match (method and path fragment)."""
+    def requests(self, *patterns):
+        """How many logged requests have every one of the patterns in their
+        log line (e.g. "http.request.method=HEAD", "/manifests/")."""
         self.log.flush()
         with open(self.log_path) as f:
-            return sum(1 for line in f if "http.request.uri=" in line and pattern in line
-                       and "response completed" in line)
+            return sum(1 for line in f if "http.request.uri=" in line
+                       and all(p in line for p in patterns) and "response completed" in line)
 
     def stop(self):
         self.proc.terminate()

@@ -159,8 +159,14 @@ class RegistryTest(unittest.TestCase):
         ref = "%s/moving:1" % self.registry.host
         self.push("oci:%s:base" % self.layout, "moving:1")
         self.pull(ref)
+        gets = self.registry.requests("http.request.method=GET", "/v2/moving/manifests/")
         self.assertEqual(self.ctl("images", "update", "--tls-verify=false", ref).stdout,
                          ref + ": up to date\n")
+        # a HEAD answered it: no manifest body was fetched
+        self.assertEqual(self.registry.requests("http.request.method=GET", "/v2/moving/manifests/"),
+                         gets)
+        self.assertGreater(self.registry.requests("http.request.method=HEAD",
+                                                  "/v2/moving/manifests/"), 0)
         # the tag moves to a new image with one more layer
         layout = os.path.join(self.tmp, "layout")
         shutil.copytree(self.layout, layout)
