@@ -21,6 +21,7 @@ struct sc_context {
   sc_progress_func progress_func;
   void *progress_data;
   GObject *store; /* the opened OstreeRepo, cached */
+  guint64 max_layer_bytes, max_layer_entries;
 
   /* Runtime probe cache, valid for runtime_resolved. */
   char *runtime_resolved;
@@ -59,6 +60,12 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   ctx->repo = env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
   ctx->runtime = g_strdup("runc");
   ctx->tool_path = g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
+  ctx->max_layer_bytes = G_GUINT64_CONSTANT(64) << 30;
+  ctx->max_layer_entries = 4000000;
+  if ((env = g_getenv("SC_MAX_LAYER_BYTES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_layer_bytes = g_ascii_strtoull(env, NULL, 10);
+  if ((env = g_getenv("SC_MAX_LAYER_ENTRIES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_layer_entries = g_ascii_strtoull(env, NULL, 10);
   *out_ctx = ctx;
   return SC_OK;
 }
@@ -168,6 +175,25 @@ sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data)
     return;
   ctx->log_func = func;
   ctx->log_data = user_data;
+}
+
+SC_API int
+sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_entries,
+                            sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_bytes)
+    ctx->max_layer_bytes = max_bytes;
+  if (max_entries)
+    ctx->max_layer_entries = max_entries;
+  return SC_OK;
+}
+
+void
+sc_context_layer_limits(sc_context *ctx, guint64 *max_bytes, guint64 *max_entries)
+{
+  *max_bytes = ctx ? ctx->max_layer_bytes : G_MAXUINT64;
+  *max_entries = ctx ? ctx->max_layer_entries : G_MAXUINT64;
 }
 
 SC_API void

@@ -45,7 +45,8 @@ typedef struct {
   GCancellable *cancel;
   ScSha256 *tar_hash;
   guint64 tar_size;
-  GError *error; /* the first failure inside a libarchive callback */
+  guint64 max_tar; /* a decompression bomb stops here */
+  GError *error;   /* the first failure inside a libarchive callback */
 } Pipe;
 
 static gboolean
@@ -176,6 +177,13 @@ pipe_produce(Pipe *p, guchar *out)
   }
   sc_sha256_update(p->tar_hash, out, produced);
   p->tar_size += produced;
+  if (p->tar_size > p->max_tar) {
+    g_set_error(&p->error, SC_ERROR, SC_EUNSUPPORTED,
+                "layer %s: inflates to more than %" G_GUINT64_FORMAT
+                " bytes, the limit (SC_MAX_LAYER_BYTES)",
+                p->digest, p->max_tar);
+    return -1;
+  }
   return produced;
 }
 
@@ -550,9 +558,10 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
  * for every tar entry (with a BUF_SIZE scratch buffer). */
 gboolean
 sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-              gint64 *progress, ScEntryFunc func, gpointer data, guint64 *out_tar_size,
-              char **out_tar_digest, GError **error)
+              gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func, gpointer data,
+              guint64 *out_tar_size, char **out_tar_digest, GError **error)
 {
+  guint64 entries = 0;
   Pipe p = {0};
   Feeder f = {0};
   gboolean feeding = FALSE;
@@ -573,6 +582,7 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   p.tar_hash = sc_sha256_new();
   p.in_buf = g_malloc(BUF_SIZE);
   p.cancel = g_cancellable_new();
+  p.max_tar = limits ? limits->max_bytes : G_MAXUINT64;
 
   /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
    * locale for this thread only, whatever the process's locale is, so that
@@ -590,8 +600,23 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
   /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
    * could not convert): the entry is still there. */
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    if (!func(a, e, buf, data, error))
+    if (limits && ++entries > limits->max_entries) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "layer %s: has more than %" G_GUINT64_FORMAT
+                  " entries, the limit (SC_MAX_LAYER_ENTRIES)",
+                  digest, limits->max_entries);
       goto out;
+    }
+    if (!func(a, e, buf, data, error)) {
+      /* a read error inside an entry is the pipe's failure: report that */
+      feeder_finish(&f, TRUE);
+      feeding = FALSE;
+      if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
+        g_clear_error(error);
+        g_propagate_error(error, g_steal_pointer(&p.error));
+      }
+      goto out;
+    }
   }
   if (r != ARCHIVE_EOF)
     goto archive_failed;
@@ -662,7 +687,8 @@ import_cb(struct archive *a, struct archive_entry *e, guchar *buf, gpointer data
 
 gboolean
 sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
-                const char *diff_id, gint64 *progress, ScLayerResult *out, GError **error)
+                const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
+                ScLayerResult *out, GError **error)
 {
   Tree t = {0};
   g_autoptr(GFile) root = NULL;
@@ -679,8 +705,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   if (t.default_dirmeta == NULL)
     goto out;
   ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
-  if (!sc_layer_walk(in, digest, size, diff_id, progress, import_cb, &t, &tar_size, &tar_digest,
-                     error) ||
+  if (!sc_layer_walk(in, digest, size, diff_id, progress, limits, import_cb, &t, &tar_size,
+                     &tar_digest, error) ||
       !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
   g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
@@ -796,10 +822,11 @@ sc_exports_scan_new(void)
 
 gboolean
 sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-                      GHashTable *files, GError **error)
+                      const ScLayerLimits *limits, GHashTable *files, GError **error)
 {
   ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest};
-  gboolean ok = sc_layer_walk(in, digest, size, diff_id, NULL, exports_cb, &x, NULL, NULL, error);
+  gboolean ok =
+      sc_layer_walk(in, digest, size, diff_id, NULL, limits, exports_cb, &x, NULL, NULL, error);
 
   g_hash_table_unref(x.this_layer);
   return ok;

@@ -268,6 +268,7 @@ typedef struct {
   GCond done_cond;
   guint done;
   gint64 bytes; /* atomic */
+  ScLayerLimits limits;
 } PullState;
 
 static void
@@ -286,7 +287,7 @@ layer_worker(gpointer data, gpointer user_data)
                   " bytes",
                   job->digest, size, job->size);
     else
-      sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes,
+      sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes, &st->limits,
                       &job->result, &job->error);
   }
   g_mutex_lock(&st->lock);
@@ -600,6 +601,7 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   in_txn = TRUE;
   st.repo = repo;
   st.src = src;
+  sc_context_layer_limits(ctx, &st.limits.max_bytes, &st.limits.max_entries);
   g_mutex_init(&st.lock);
   g_cond_init(&st.done_cond);
   if (n_todo > 0) {

@@ -48,6 +48,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
   ScImageSource *src;
   ScResolved res = {0};
   g_autoptr(GHashTable) files = sc_exports_scan_new();
+  ScLayerLimits limits;
   json_t *doc = NULL, *layers, *l, *diff_ids, *vars, *cfg;
   size_t i;
 
@@ -58,6 +59,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     return sc_error_propagate(error, gerror);
   if (!sc_resolve_image(src, opts, &res, &gerror))
     goto fail;
+  sc_context_layer_limits(ctx, &limits.max_bytes, &limits.max_entries);
   cfg = res.cdoc;
   diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   layers = json_array();
@@ -73,7 +75,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     if (digest == NULL)
       continue;
     in = sc_image_source_open_blob(src, digest, size, &got, &gerror);
-    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, files, &gerror)) {
+    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror)) {
       json_decref(layers);
       goto fail;
     }

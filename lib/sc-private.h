@@ -286,22 +286,27 @@ typedef struct {
   guint64 uncompressed_size;
   guint skipped_entries; /* device nodes, fifos, sockets */
 } ScLayerResult;
+typedef struct {
+  guint64 max_bytes, max_entries;
+} ScLayerLimits;
 struct archive;
 struct archive_entry;
 typedef gboolean (*ScEntryFunc)(struct archive *a, struct archive_entry *e, guchar *buf,
                                 gpointer data, GError **error);
 gboolean sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-                       gint64 *progress, ScEntryFunc func, gpointer data, guint64 *out_tar_size,
-                       char **out_tar_digest, GError **error);
+                       gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func,
+                       gpointer data, guint64 *out_tar_size, char **out_tar_digest,
+                       GError **error);
 /* Collects the regular files under /exports of one layer into @files
  * ("exports/NAME" -> GBytes), applying its whiteouts to what lower layers
  * put there. Call in layer order. */
 GHashTable *sc_exports_scan_new(void);
 gboolean sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size,
-                               const char *diff_id, GHashTable *files, GError **error);
+                               const char *diff_id, const ScLayerLimits *limits,
+                               GHashTable *files, GError **error);
 gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
-                         const char *diff_id, gint64 *progress, ScLayerResult *out,
-                         GError **error);
+                         const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
+                         ScLayerResult *out, GError **error);
 
 /* store.c */
 #define SC_REF_PREFIX "ociimage/"
@@ -313,6 +318,7 @@ gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, 
  * the lock fd (close it to unlock). */
 int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
 GObject *sc_context_get_store(sc_context *ctx);
+void sc_context_layer_limits(sc_context *ctx, guint64 *max_bytes, guint64 *max_entries);
 void sc_context_set_store(sc_context *ctx, GObject *store);
 void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
                          guint layers_total);

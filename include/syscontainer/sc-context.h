@@ -6,6 +6,8 @@
 #ifndef SYSCONTAINER_SC_CONTEXT_H
 #define SYSCONTAINER_SC_CONTEXT_H
 
+#include <stdint.h>
+
 #include <syscontainer/sc-common.h>
 
 #ifdef __cplusplus
@@ -149,6 +151,16 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
  * Since: 0.1
  */
 SC_API int sc_capabilities_all(char **out_text, sc_error **error);
+
+/**
+ * sc_context_set_layer_limits: refuse a layer that inflates to more than
+ * @max_bytes of tar, or holds more than @max_entries entries (decompression
+ * and entry-count bombs). 0 keeps the current limit. Defaults: 64 GiB and
+ * 4,000,000 entries, or $SC_MAX_LAYER_BYTES and $SC_MAX_LAYER_ENTRIES.
+ * Since: 0.1
+ */
+SC_API int sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_entries,
+                                       sc_error **error);
 
 /**
  * sc_name_validate: checks a container name: [A-Za-z0-9][A-Za-z0-9_.@-]*,

@@ -430,6 +430,28 @@ class StoreTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "etc", "caf\u00e9-\u65e5\u672c")))
         self.assertEqual(os.readlink(os.path.join(out, "etc", "l\u00efnk")), "caf\u00e9")
 
+    def test_decompression_and_entry_bombs(self):
+        layout = self.copy_layout()
+        # 64 MB of zeros in a 64 kB blob; the limit is 16 MB
+        bomb = il.make_tar([il.tinfo("zeros", data=bytes(64 * 1024 * 1024))])
+        digest = il.add_layer(layout, "base", bomb, new_tag="bomb")
+        self.assertLess(os.path.getsize(os.path.join(layout, "blobs", "sha256", digest[7:])),
+                        200 * 1024)
+        many = il.make_tar([il.tinfo("f%d" % i) for i in range(3000)])
+        il.add_layer(layout, "base", many, new_tag="many")
+        os.environ["SC_MAX_LAYER_BYTES"] = str(16 * 1024 * 1024)
+        os.environ["SC_MAX_LAYER_ENTRIES"] = "2000"
+        try:
+            self.bad_pull("oci:%s:bomb" % layout, "inflates to more than 16777216 bytes, the limit",
+                          code="SC_EUNSUPPORTED")
+            self.bad_pull("oci:%s:many" % layout, "has more than 2000 entries, the limit",
+                          code="SC_EUNSUPPORTED")
+        finally:
+            del os.environ["SC_MAX_LAYER_BYTES"]
+            del os.environ["SC_MAX_LAYER_ENTRIES"]
+        # with the default limits both are fine
+        self.ctl("pull", "oci:%s:many" % layout)
+
     def test_layer_listed_twice(self):
         layout = self.copy_layout()
         m = il.read_manifest(layout, "base")
