@@ -89,7 +89,6 @@ rename_path(const sc_exports *ex, const sc_values *values, const char *path, GEr
                 "manifest.json: renameFiles turns %s into '%s', which is not an absolute path "
                 "without '..'",
                 path, cur);
-    g_free(cur);
     return NULL;
   }
   return g_steal_pointer(&cur);

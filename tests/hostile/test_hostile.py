@@ -1,0 +1,153 @@
+"""Hostile images against install: each tries to read or write outside what
+the image contract allows. Each must fail with a clear error (or be
+contained), and the scratch host root must be exactly as it was: a checksum
+listing of everything outside the image store, before and after."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "deploy"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+from test_deploy import CONFIG, SERVICE, tree  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+
+
+def build(layout, tag, files, symlinks=()):
+    bundle = os.path.join(os.path.dirname(layout), "bundle-" + tag)
+    if not os.path.exists(layout):
+        il.run("umoci", "init", "--layout", layout)
+    il.run("umoci", "new", "--image", "%s:%s" % (layout, tag))
+    il.run("umoci", "unpack", "--image", "%s:%s" % (layout, tag), bundle)
+    root = os.path.join(bundle, "rootfs")
+    base = {"exports/config.json.template": CONFIG, "exports/service.template": SERVICE,
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"}})}
+    base.update(files)
+    for rel, text in base.items():
+        if text is None:
+            continue
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    for rel, target in symlinks:
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(target, path)
+    il.run("umoci", "repack", "--image", "%s:%s" % (layout, tag), bundle)
+    shutil.rmtree(bundle)
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
+class HostileTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-hostile-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "template-link", {"exports/service.template": None},
+              [("exports/service.template", "/etc/shadow")])
+        build(cls.layout, "rename-dotdot", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"},
+                                                 "renameFiles": {"/etc/x": "/etc/../../escape"}}),
+            "exports/hostfs/etc/x": "x\n"})
+        build(cls.layout, "rename-relative", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "D": "etc"},
+                                                 "renameFiles": {"/etc/x": "$D/x"}}),
+            "exports/hostfs/etc/x": "x\n"})
+        build(cls.layout, "over-host-file", {"exports/hostfs/etc/passwd": "evil::0:0::/:/bin/sh\n"})
+        build(cls.layout, "over-host-link", {"exports/hostfs/etc/localtime": "evil\n"})
+        build(cls.layout, "through-host-link", {"exports/hostfs/etc/linked/dir/x": "x\n"})
+        build(cls.layout, "hostfs-link", {}, [("exports/hostfs/etc/shadow-link", "/etc/shadow")])
+        build(cls.layout, "bad-config", {"exports/config.json.template":
+                                         '{"root": {"path": "/", "readonly": false}}'})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="sc-hostile-root-")
+        for rel, text in (("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+                          ("etc/shadow", "root:SECRET:1::::::\n"),
+                          ("usr/share/zoneinfo/UTC", "TZif\n")):
+            os.makedirs(os.path.dirname(os.path.join(self.root, rel)), exist_ok=True)
+            with open(os.path.join(self.root, rel), "w") as f:
+                f.write(text)
+        os.symlink("/usr/share/zoneinfo/UTC", os.path.join(self.root, "etc/localtime"))
+        os.makedirs(os.path.join(self.root, "elsewhere/dir"))
+        os.symlink("../elsewhere", os.path.join(self.root, "etc/linked"))
+        os.makedirs(os.path.join(self.root, "var/lib/containers/atomic"))
+
+    def tearDown(self):
+        shutil.rmtree(self.root)
+
+    def install(self, tag):
+        before = tree(self.root)
+        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "install", "--name", "h",
+                            "oci:%s:%s" % (self.layout, tag)], capture_output=True, text=True)
+        return r, before
+
+    def assert_refused(self, tag, code, message):
+        r, before = self.install(tag)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["code"], code, err["message"])
+        self.assertIn(message, err["message"])
+        # the container's lock file is the only trace (it stays, by design)
+        strip = lambda t: {k: v for k, v in t.items() if not k.endswith("/.h.lock")}
+        self.assertEqual(strip(tree(self.root)), strip(before), "the host root changed")
+
+    def test_template_symlink_is_not_read(self):
+        self.assert_refused("template-link", "SC_EIO",
+                            "service.template: is a symbolic link; image files must be regular files")
+
+    def test_rename_escapes(self):
+        self.assert_refused("rename-dotdot", "SC_EMANIFEST",
+                            "renameFiles turns /etc/x into '/etc/../../escape', which is not an "
+                            "absolute path without '..'")
+        self.assert_refused("rename-relative", "SC_EMANIFEST", "turns /etc/x into 'etc/x'")
+
+    def test_host_files_are_not_overwritten(self):
+        self.assert_refused("over-host-file", "SC_EEXISTS",
+                            "host file /etc/passwd exists and was not installed by this container")
+        self.assert_refused("over-host-link", "SC_EEXISTS",
+                            "host file /etc/localtime exists and was not installed by this container")
+
+    def test_no_write_through_host_symlinks(self):
+        # /etc/linked is a host symlink: an image directory there must not
+        # follow it into /elsewhere
+        self.assert_refused("through-host-link", "SC_EEXISTS",
+                            "host path /etc/linked exists and is not a directory")
+
+    def test_hostfs_symlink_is_copied_as_a_link(self):
+        r, before = self.install("hostfs-link")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        link = os.path.join(self.root, "etc/shadow-link")
+        self.assertEqual(os.readlink(link), "/etc/shadow")  # a link, the secret not read
+        subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"], check=True,
+                       capture_output=True)
+        self.assertFalse(os.path.lexists(link))
+
+    def test_invalid_config(self):
+        self.assert_refused("bad-config", "SC_ESPEC", "root.readonly must be true")
+
+    def test_names_with_metacharacters(self):
+        for name in ("a b", "a\nExecStart=/bin/evil", "x;y", "../../etc", "a/b", ".hidden"):
+            before = tree(self.root)
+            r = subprocess.run([CTL, "--sysroot", self.root, "--json", "install", "--name", name,
+                                "oci:%s:hostfs-link" % self.layout], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1, name)
+            self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EINVAL")
+            self.assertEqual(tree(self.root), before)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
