@@ -46,12 +46,13 @@ typedef struct {
   const char *authfile;
   const char *registries_conf;
   const char *cert_dir;
-  int tls_verify;
+  int tls_verify; /* -1 unset, 0 or 1 */
   int remote;
   int all;
   int now;
   int no_enable;
-  int dry_run; /* -1 unset, 0 or 1 */
+  int dry_run;
+  const char *rebase;
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -88,6 +89,9 @@ static const char usage_text[] =
   "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
   "  install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
   "                     install a system container (pulling the image if needed)\n"
+  "  update NAME [--rebase IMAGE] [--set K=V]...\n"
+  "                     move a container to the image's current version (or IMAGE)\n"
+  "  rollback NAME      switch a container back to its previous deployment\n"
   "  uninstall NAME...  remove containers (the images stay in the store)\n"
   "  list               the installed containers and their state\n"
   "\n"
@@ -793,6 +797,79 @@ cmd_uninstall(Options *o)
 }
 
 static int
+cmd_update(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_pull_opts *popts = NULL;
+  sc_values *values = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r, rc;
+
+  if (o->n_args != 1) {
+    usage_error("update takes one container name (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
+      (r = sc_values_new(&values, &error)) == SC_OK)
+    for (int i = 0; i < o->n_sets && r == SC_OK; i++)
+      r = sc_values_parse(values, o->sets[i], &error);
+  if (r == SC_OK)
+    r = sc_container_update(ctx, o->args[0], o->rebase, values, popts, &json, &error);
+  if (r != SC_OK)
+    rc = report_error(o, r, error);
+  else if (o->json)
+    printf("%s\n", json);
+  else {
+    json_t *doc = json_loads(json, 0, NULL);
+    if (json_is_true(json_object_get(doc, "updated")))
+      printf("%s: updated to %.12s (%s)\n", o->args[0],
+             json_string_value(json_object_get(doc, "id")),
+             json_string_value(json_object_get(doc, "deployment")));
+    else
+      printf("%s: latest version already installed\n", o->args[0]);
+    json_decref(doc);
+  }
+  sc_free(json);
+  sc_values_free(values);
+  sc_pull_opts_free(popts);
+  sc_context_free(ctx);
+  return rc;
+}
+
+static int
+cmd_rollback(Options *o)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r, rc;
+
+  if (o->n_args != 1) {
+    usage_error("rollback takes one container name (got %d arguments)", o->n_args);
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  r = sc_container_rollback(ctx, o->args[0], &json, &error);
+  if (r != SC_OK)
+    rc = report_error(o, r, error);
+  else if (o->json)
+    printf("%s\n", json);
+  else {
+    json_t *doc = json_loads(json, 0, NULL);
+    printf("%s: rolled back to %s\n", o->args[0],
+           json_string_value(json_object_get(doc, "deployment")));
+    json_decref(doc);
+  }
+  sc_free(json);
+  sc_context_free(ctx);
+  return rc;
+}
+
+static int
 cmd_list(Options *o)
 {
   sc_context *ctx = NULL;
@@ -865,16 +942,16 @@ static const OptSpec opt_specs[] = {
   { "--sysroot", 1, 1, NULL },      { "--checkout-root", 1, 1, NULL },
   { "--repo", 1, 1, NULL },         { "--runtime", 1, 1, NULL },
   { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
-  { "--name", 1, 0, "render pull install" }, { "--set", 1, 0, "render install" },
+  { "--name", 1, 0, "render pull install" }, { "--set", 1, 0, "render install update" },
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
-  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images install" },
+  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images install update" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
-  { "--creds", 1, 0, "pull images install" },        { "--tls-verify", 1, 0, "pull images install" },
-  { "--authfile", 1, 0, "pull images install" },     { "--registries-conf", 1, 0, "pull images install" },
-  { "--cert-dir", 1, 0, "pull images install" },
+  { "--creds", 1, 0, "pull images install update" },        { "--tls-verify", 1, 0, "pull images install update" },
+  { "--authfile", 1, 0, "pull images install update" },     { "--registries-conf", 1, 0, "pull images install update" },
+  { "--cert-dir", 1, 0, "pull images install update" },
   { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images" },
   { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
-  { "--dry-run", 0, 0, "install" },
+  { "--dry-run", 0, 0, "install" },   { "--rebase", 1, 0, "update" },
 };
 
 static int
@@ -939,6 +1016,8 @@ apply_option(Options *o, const char *opt, const char *value)
     o->no_enable = 1;
   else if (strcmp(opt, "--dry-run") == 0)
     o->dry_run = 1;
+  else if (strcmp(opt, "--rebase") == 0)
+    o->rebase = value;
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;
@@ -1080,6 +1159,10 @@ run_command(Options *o, const char *command)
     return cmd_uninstall(o);
   if (strcmp(command, "list") == 0)
     return cmd_list(o);
+  if (strcmp(command, "update") == 0)
+    return cmd_update(o);
+  if (strcmp(command, "rollback") == 0)
+    return cmd_rollback(o);
   usage_error("unknown command '%s'", command);
   return EXIT_USAGE;
 }

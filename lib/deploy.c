@@ -116,8 +116,8 @@ name_from_image(const char *image)
 }
 
 /* The container's lock: CHECKOUT/.NAME.lock, exclusive. */
-static int
-lock_container(const char *root, const char *name, GError **error)
+int
+sc_deploy_lock_container(const char *root, const char *name, GError **error)
 {
   g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -132,14 +132,9 @@ lock_container(const char *root, const char *name, GError **error)
   return fd;
 }
 
-typedef struct {
-  char *unit_path, *tmpfiles_path; /* host paths */
-  char *link_path, *slot_path;     /* host paths */
-  char *slot;                      /* as seen from the sysroot */
-} Paths;
 
-static void
-paths_clear(Paths *p)
+void
+sc_deploy_paths_clear(ScPaths *p)
 {
   g_free(p->unit_path);
   g_free(p->tmpfiles_path);
@@ -148,8 +143,8 @@ paths_clear(Paths *p)
   g_free(p->slot);
 }
 
-static void
-paths_init(sc_context *ctx, const char *name, int slot, Paths *p)
+void
+sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p)
 {
   g_autofree char *unit = g_strdup_printf("/etc/systemd/system/%s.service", name);
   g_autofree char *tmpfiles = g_strdup_printf("/etc/tmpfiles.d/%s.conf", name);
@@ -162,8 +157,8 @@ paths_init(sc_context *ctx, const char *name, int slot, Paths *p)
   p->slot_path = sc_context_host_path(ctx, p->slot);
 }
 
-static gboolean
-write_host_file(const char *path, const char *text, GError **error)
+gboolean
+sc_deploy_write_host_file(const char *path, const char *text, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname(path);
   g_autofree char *base = g_path_get_basename(path);
@@ -184,8 +179,8 @@ write_host_file(const char *path, const char *text, GError **error)
   return ok;
 }
 
-static json_t *
-info_document(ScImage *img, const sc_rendering *r, const sc_values *user, const sc_exports *ex,
+json_t *
+sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user, const sc_exports *ex,
               GHashTable *tracked, const char *runtime)
 {
   json_t *files = json_array(), *sums = json_object(), *tmpl = json_array(),
@@ -221,8 +216,8 @@ info_document(ScImage *img, const sc_rendering *r, const sc_values *user, const 
 }
 
 /* The image (pulled when the store lacks it). */
-static ScImage *
-find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,
+ScImage *
+sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,
              GError **error)
 {
   g_autoptr(GError) local = NULL;
@@ -284,7 +279,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   sc_exports *ex = NULL;
   sc_render_opts *ropts = NULL;
   sc_rendering *r = NULL;
-  Paths p = {0};
+  ScPaths p = {0};
   int lock = -1;
   const char *runtime;
   gboolean wrote = FALSE, linked = FALSE, ok = FALSE;
@@ -304,7 +299,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     goto out;
   }
 
-  img = find_or_pull(ctx, image, opts->pull, &repo, &gerror);
+  img = sc_deploy_find_or_pull(ctx, image, opts->pull, &repo, &gerror);
   if (img == NULL)
     goto out;
   if (name == NULL) {
@@ -314,8 +309,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     }
   }
-  paths_init(ctx, name, 0, &p);
-  if (!opts->dry_run && (lock = lock_container(root, name, &gerror)) < 0)
+  sc_deploy_paths_init(ctx, name, 0, &p);
+  if (!opts->dry_run && (lock = sc_deploy_lock_container(root, name, &gerror)) < 0)
     goto out;
   if (lstat(p.link_path, &st) == 0) {
     g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
@@ -381,7 +376,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   sc_render_opts_set_image(ropts, img->name, img->id, NULL);
   if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
     goto out;
-  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), &gerror);
+  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), NULL, &gerror);
   if (plan == NULL)
     goto out;
 
@@ -409,20 +404,20 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     tracked = sc_hostfs_apply(ctx, plan, &gerror);
     if (tracked == NULL)
       goto out;
-    info = info_document(img, r, opts->values, ex, tracked, runtime);
+    info = sc_deploy_info_document(img, r, opts->values, ex, tracked, runtime);
     info_text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
     json_decref(info);
     {
       g_autofree char *with_nl = g_strconcat(info_text, "\n", NULL);
       g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
       free(g_steal_pointer(&info_text));
-      if (!write_host_file(info_path, with_nl, &gerror))
+      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
         goto out;
     }
-    if (sc_rendering_get_unit(r) && !write_host_file(p.unit_path, sc_rendering_get_unit(r), &gerror))
+    if (sc_rendering_get_unit(r) && !sc_deploy_write_host_file(p.unit_path, sc_rendering_get_unit(r), &gerror))
       goto out;
     if (sc_rendering_get_tmpfiles(r) &&
-        !write_host_file(p.tmpfiles_path, sc_rendering_get_tmpfiles(r), &gerror))
+        !sc_deploy_write_host_file(p.tmpfiles_path, sc_rendering_get_tmpfiles(r), &gerror))
       goto out;
     if (ex->no_container_service) {
       /* a file installer: its rootfs has done its job */
@@ -495,15 +490,15 @@ out:
   sc_render_opts_free(ropts);
   sc_exports_free(ex);
   sc_image_free(img);
-  paths_clear(&p);
+  sc_deploy_paths_clear(&p);
   if (!ok)
     return sc_error_propagate(error, gerror);
   return SC_OK;
 }
 
 /* The slot the NAME symlink points at, else an existing NAME.0 / NAME.1. */
-static char *
-current_slot(sc_context *ctx, const char *name)
+char *
+sc_deploy_current_slot(sc_context *ctx, const char *name)
 {
   g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
   g_autofree char *link = g_build_filename(root, name, NULL);
@@ -516,8 +511,8 @@ current_slot(sc_context *ctx, const char *name)
   return NULL;
 }
 
-static json_t *
-read_info(const char *slot)
+json_t *
+sc_deploy_read_info(const char *slot)
 {
   g_autofree char *path = g_build_filename(slot, "info", NULL);
   g_autofree char *text = NULL;
@@ -538,7 +533,7 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
   json_t *info = NULL, *sums, *v;
   const char *k;
-  Paths p0 = {0}, p1 = {0};
+  ScPaths p0 = {0}, p1 = {0};
   struct stat st;
   int lock;
   gboolean has_service = TRUE, found;
@@ -547,8 +542,8 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   if (!sc_name_check(name, &gerror))
     return sc_error_propagate(error, gerror);
   root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
-  paths_init(ctx, name, 0, &p0);
-  paths_init(ctx, name, 1, &p1);
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
   found = lstat(p0.link_path, &st) == 0 ||
           (lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) ||
           (lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode));
@@ -562,17 +557,17 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
       *out_json = sc_json_dump(doc, TRUE);
       json_decref(doc);
     }
-    paths_clear(&p0);
-    paths_clear(&p1);
+    sc_deploy_paths_clear(&p0);
+    sc_deploy_paths_clear(&p1);
     return SC_OK;
   }
-  lock = lock_container(root, name, &gerror);
+  lock = sc_deploy_lock_container(root, name, &gerror);
   if (lock < 0)
     goto fail;
-  slot = current_slot(ctx, name);
-  info = slot ? read_info(slot) : NULL;
+  slot = sc_deploy_current_slot(ctx, name);
+  info = slot ? sc_deploy_read_info(slot) : NULL;
   if (info == NULL)
-    info = read_info(p0.slot_path); /* half-installed */
+    info = sc_deploy_read_info(p0.slot_path); /* half-installed */
   if (info && json_is_false(json_object_get(info, "has-container-service")))
     has_service = FALSE;
   sums = json_object_get(info, "installed-files-checksum");
@@ -619,15 +614,15 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
     json_decref(doc);
   }
   json_decref(info);
-  paths_clear(&p0);
-  paths_clear(&p1);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
   return SC_OK;
 fail:
   if (lock >= 0)
     close(lock);
   json_decref(info);
-  paths_clear(&p0);
-  paths_clear(&p1);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
   return sc_error_propagate(error, gerror);
 }
 
@@ -676,8 +671,8 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
   arr = json_array();
   for (guint i = 0; i < names->len; i++) {
     const char *name = names->pdata[i];
-    g_autofree char *slot = current_slot(ctx, name);
-    json_t *info = slot ? read_info(slot) : NULL;
+    g_autofree char *slot = sc_deploy_current_slot(ctx, name);
+    json_t *info = slot ? sc_deploy_read_info(slot) : NULL;
     g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
     g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
                                                                slot_name, NULL)

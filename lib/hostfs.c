@@ -95,7 +95,7 @@ rename_path(const sc_exports *ex, const sc_values *values, const char *path, GEr
 }
 
 static gboolean
-plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
          const char *rel, GPtrArray *plan, GError **error);
 
 static gboolean
@@ -108,7 +108,7 @@ array_has(GPtrArray *a, const char *s)
 }
 
 static gboolean
-plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
            const char *name, const char *rel, GPtrArray *plan, GError **error)
 {
   struct stat st, host_st;
@@ -142,14 +142,15 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, int d
                     dest);
         return FALSE;
       }
-      it->write = FALSE; /* exists: not ours, not tracked */
+      /* exists: not ours, not tracked, unless the replaced deployment made it */
+      it->write = owned != NULL && g_hash_table_contains(owned, dest);
     }
     sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) {
       g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
       return FALSE;
     }
-    ok = plan_dir(ctx, ex, values, sub, rel, plan, error);
+    ok = plan_dir(ctx, ex, values, owned, sub, rel, plan, error);
     close(sub);
     return ok;
   }
@@ -189,6 +190,10 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, int d
    * would write; anything else is a collision, not a silent skip. */
   if (lstat(host, &host_st) == 0) {
     g_autofree char *have = sc_hostfs_checksum(host);
+    const char *was = owned ? g_hash_table_lookup(owned, dest) : NULL;
+    /* our own file from the deployment being replaced, unmodified */
+    if (was && strcmp(was, have) == 0)
+      return TRUE;
     g_autofree char *want = sc_sha256_hex(g_bytes_get_data(it->data, NULL),
                                           g_bytes_get_size(it->data));
     gboolean same_type = it->type == ITEM_LINK ? S_ISLNK(host_st.st_mode) : S_ISREG(host_st.st_mode);
@@ -211,7 +216,7 @@ compare_names(gconstpointer a, gconstpointer b)
 }
 
 static gboolean
-plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dirfd,
+plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
          const char *rel, GPtrArray *plan, GError **error)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
@@ -232,14 +237,15 @@ plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, int dir
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *sub = g_strconcat(strcmp(rel, "/") == 0 ? "" : rel, "/",
                                        (char *)names->pdata[i], NULL);
-    if (!plan_entry(ctx, ex, values, dirfd, names->pdata[i], sub, plan, error))
+    if (!plan_entry(ctx, ex, values, owned, dirfd, names->pdata[i], sub, plan, error))
       return FALSE;
   }
   return TRUE;
 }
 
 GPtrArray *
-sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, GError **error)
+sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned,
+               GError **error)
 {
   g_autofree char *hostfs = g_build_filename(ex->path, "hostfs", NULL);
   GPtrArray *plan = g_ptr_array_new_with_free_func((GDestroyNotify)item_free);
@@ -254,7 +260,7 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
     g_ptr_array_unref(plan);
     return NULL;
   }
-  ok = plan_dir(ctx, ex, values, fd, "/", plan, error);
+  ok = plan_dir(ctx, ex, values, owned, fd, "/", plan, error);
   close(fd);
   if (!ok) {
     g_ptr_array_unref(plan);

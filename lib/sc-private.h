@@ -51,6 +51,8 @@ gboolean sc_context_runtime_features(sc_context *ctx,
                                      GError **error);
 gboolean sc_name_check(const char *name, GError **error);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
+
 /* values.c */
 gboolean sc_values_is_identifier(const char *key, gsize len);
 gboolean sc_values_insert(sc_values *values, const char *key, const char *value, GError **error);
@@ -350,8 +352,10 @@ void sc_rm_rf(const char *path);
 char *sc_hostfs_checksum(const char *host_path);
 gboolean sc_hostfs_item_writes(gpointer plan_item);
 /* What exports/hostfs installs, with every collision found first. */
+/* @owned: dest -> checksum of files the deployment being replaced
+ * installed; those may be replaced when unmodified. */
 GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
-                          GError **error);
+                          GHashTable *owned, GError **error);
 GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
 void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept);
 
@@ -362,6 +366,23 @@ gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const
                       gboolean check, GError **error);
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
                          GError **error);
+
+/* deploy.c: shared with update.c */
+typedef struct {
+  char *unit_path, *tmpfiles_path; /* host paths */
+  char *link_path, *slot_path;     /* host paths */
+  char *slot;                      /* as seen from the sysroot */
+} ScPaths;
+int sc_deploy_lock_container(const char *root, const char *name, GError **error);
+void sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p);
+void sc_deploy_paths_clear(ScPaths *p);
+gboolean sc_deploy_write_host_file(const char *path, const char *text, GError **error);
+json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user,
+                                const sc_exports *ex, GHashTable *tracked, const char *runtime);
+ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
+                                OstreeRepo **out_repo, GError **error);
+char *sc_deploy_current_slot(sc_context *ctx, const char *name);
+json_t *sc_deploy_read_info(const char *slot);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

@@ -105,6 +105,35 @@ SC_API int sc_container_uninstall(sc_context *ctx, const char *name, char **out_
                                   sc_error **error);
 
 /**
+ * sc_container_update: moves container @name to a new deployment: the
+ * image it was installed from as the store has it now (after a pull or
+ * images update), or @rebase (pulled when missing); the user's values of
+ * the install (plus @set, which may be NULL) carry over, every other value
+ * is computed again from the new image. The other slot is emptied first and
+ * filled from scratch; host files are replaced (unmodified ones), the unit
+ * restarted only if it was running, and the NAME symlink switched last: on
+ * failure the old deployment stays in place. Same image and same values:
+ * nothing to do ("updated": false).
+ * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment"}.
+ * Since: 0.1
+ */
+SC_API int sc_container_update(sc_context *ctx, const char *name, const char *rebase,
+                               const sc_values *set, const sc_pull_opts *pull, char **out_json,
+                               sc_error **error);
+
+/**
+ * sc_container_rollback: switches container @name back to its other slot:
+ * its unit and tmpfiles, its host files (rendered with that deployment's
+ * values, tracking rewritten), the symlink; restarts the unit if it was
+ * running. Also for noContainerService containers whose previous image
+ * files are still there. Repeatable (it toggles).
+ * Returns: SC_OK, SC_ENOTFOUND (not installed, or no previous deployment).
+ * Since: 0.1
+ */
+SC_API int sc_container_rollback(sc_context *ctx, const char *name, char **out_json,
+                                 sc_error **error);
+
+/**
  * sc_containers_list_json: the installed containers:
  * {"schema":1,"containers":[{"name","image","id","deployment","runtime",
  * "created","state"}]}; state is "running", "inactive", "failed",

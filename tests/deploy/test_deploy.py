@@ -90,6 +90,10 @@ class DeployTest(unittest.TestCase):
                                     "defaultValues": {"GREETING": "x"}})
         build(cls.layout, "needs", {"defaultValues": {"GREETING": "x"}},
               {"exports/service.template": SERVICE + "# $MUST_SET\n"})
+        build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2", "NEW": "new"},
+                                 "renameFiles": {"/etc/greeter": "/etc/$NAME"}},
+              {"etc/motd": "motd v2\n", "exports/hostfs/etc/greeter/greeter.conf": "v2 $NAME\n",
+               "exports/hostfs/etc/greeter/added": "added in v2\n"})
         cls.image = "oci:%s:v1" % cls.layout
 
     @classmethod
@@ -176,6 +180,54 @@ class DeployTest(unittest.TestCase):
         # idempotent
         report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
         self.assertFalse(report["removed"])
+
+    def test_update_and_rollback(self):
+        self.ctl("install", "--name", "g", "--set", "GREETING=mine", self.image)
+        self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")  # not templated for g
+        r = json.loads(self.ctl("--json", "update", "g").stdout)
+        self.assertFalse(r["updated"])  # same image, same values
+        r = json.loads(self.ctl("--json", "update", "--rebase", "oci:%s:v2" % self.layout,
+                                "g").stdout)
+        self.assertEqual((r["updated"], r["deployment"]), (True, "/var/lib/containers/atomic/g.1"))
+        self.assertEqual(os.readlink(os.path.join(self.ck, "g")), "/var/lib/containers/atomic/g.1")
+        self.assertIn("WorkingDirectory=/var/lib/containers/atomic/g.1\n",
+                      self.read("etc/systemd/system/g.service"))
+        self.assertEqual(self.read("etc/g/greeter.conf"), "v2 $NAME\n")
+        self.assertEqual(self.read("etc/g/added"), "added in v2\n")
+        info = json.loads(self.read("var/lib/containers/atomic/g.1/info"))
+        # only the user's value carried over; the new image's defaults apply
+        self.assertEqual(info["user-values"], {"GREETING": "mine"})
+        self.assertEqual(info["values"]["GREETING"], "mine")
+        self.assertEqual(info["values"]["NEW"], "new")
+        self.assertEqual(self.read("var/lib/containers/atomic/g.1/rootfs/etc/motd"), "motd v2\n")
+        # the new slot is exactly the new image (no stale files from another slot)
+        self.assertTrue(os.path.exists(os.path.join(self.ck, "g.0", "rootfs", "etc", "motd")))
+        r = json.loads(self.ctl("--json", "rollback", "g").stdout)
+        self.assertEqual(r["deployment"], "/var/lib/containers/atomic/g.0")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "g")), "/var/lib/containers/atomic/g.0")
+        self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/g/added")))
+        self.assertIn("WorkingDirectory=/var/lib/containers/atomic/g.0\n",
+                      self.read("etc/systemd/system/g.service"))
+        # and forward again; the tracking was rewritten, so uninstall cleans all
+        self.ctl("rollback", "g")
+        self.assertEqual(self.read("etc/g/added"), "added in v2\n")
+        self.ctl("uninstall", "g")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/g")))
+
+    def test_failed_update_keeps_the_old_deployment(self):
+        self.ctl("install", "--name", "k", self.image)
+        before = tree(self.sysroot)
+        r = self.ctl("--json", "update", "--rebase", "oci:%s:needs" % self.layout, "k", check=False)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_ETEMPLATE")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "k")), "/var/lib/containers/atomic/k.0")
+        self.assertFalse(os.path.exists(os.path.join(self.ck, "k.1")))
+        after = tree(self.sysroot)
+        self.assertEqual({k: v for k, v in after.items() if not k.endswith(".lock")},
+                         {k: v for k, v in before.items() if not k.endswith(".lock")})
+        r = self.ctl("rollback", "k", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container k has no previous deployment to roll back to", r.stderr)
 
     def test_dry_run_changes_nothing(self):
         os.makedirs(self.ck)

@@ -1,0 +1,472 @@
+/*
+ * Update and rollback. A container alternates between two slots, NAME.0
+ * and NAME.1: update fills the other slot from scratch (atomic checked out
+ * on top of its stale files), switches the NAME symlink, and keeps the old
+ * slot for rollback. Only the user's --set values carry over; everything
+ * else is computed again from the new image. The symlink always points at
+ * a complete slot.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sc-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+slot_index(const char *slot)
+{
+  return g_str_has_suffix(slot, ".1") ? 1 : 0;
+}
+
+static GHashTable *
+tracked_of(json_t *info)
+{
+  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  const char *k;
+  json_t *v;
+
+  json_object_foreach(json_object_get(info, "installed-files-checksum"), k, v) if (
+      json_is_string(v)) g_hash_table_replace(t, g_strdup(k), g_strdup(json_string_value(v)));
+  return t;
+}
+
+/* The user's values of an installed container: "user-values", or, for
+ * one installed by atomic (which kept everything in "values"), what is
+ * neither forced nor a host default. */
+static sc_values *
+user_values_of(json_t *info)
+{
+  sc_values *v = sc_values_new_internal();
+  json_t *user = json_object_get(info, "user-values");
+  gboolean legacy = !json_is_object(user);
+  const char *k;
+  json_t *val;
+
+  json_object_foreach(legacy ? json_object_get(info, "values") : user, k, val)
+  {
+    if (!json_is_string(val) && !json_is_integer(val))
+      continue;
+    if (legacy && (sc_strv_has(sc_forced_variables, k) || sc_strv_has(sc_host_variables, k)))
+      continue;
+    if (json_is_string(val))
+      sc_values_insert(v, k, json_string_value(val), NULL);
+    else {
+      g_autofree char *s = g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(val));
+      sc_values_insert(v, k, s, NULL);
+    }
+  }
+  return v;
+}
+
+static gboolean
+values_equal(const sc_values *a, const sc_values *b)
+{
+  if (sc_values_count(a) != sc_values_count(b))
+    return FALSE;
+  for (size_t i = 0; i < sc_values_count(a); i++) {
+    const char *k = sc_values_key_at(a, i);
+    if (g_strcmp0(sc_values_get(a, k), sc_values_get(b, k)) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Writes a deployment's host files again, from its image files and values
+ * (best effort: used to undo a failed update). */
+static void
+restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  g_autofree char *exports = g_build_filename(slot_path, "rootfs", "exports", NULL);
+  g_autoptr(sc_values) values = sc_values_new_internal();
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) done = NULL;
+  sc_exports *ex = NULL;
+  const char *k;
+  json_t *v;
+
+  json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
+      sc_values_insert(values, k, json_string_value(v), NULL);
+  if (!g_file_test(exports, G_FILE_TEST_IS_DIR) || sc_exports_open(exports, &ex, NULL) != SC_OK)
+    return;
+  plan = sc_hostfs_plan(ctx, ex, values, NULL, NULL);
+  if (plan)
+    done = sc_hostfs_apply(ctx, plan, NULL);
+  sc_exports_free(ex);
+}
+
+static gboolean
+unit_active(sc_context *ctx, const char *name)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
+  int status = 1;
+
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return FALSE;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                                   G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, NULL))
+    return FALSE;
+  return g_spawn_check_wait_status(status, NULL);
+}
+
+/* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
+ * them when the slot has none). */
+static gboolean
+install_unit_files(sc_context *ctx, const char *name, const char *slot_path, const ScPaths *p,
+                   GError **error)
+{
+  g_autofree char *unit_copy = g_strdup_printf("%s/%s.service", slot_path, name);
+  g_autofree char *tmpfiles_copy = g_strdup_printf("%s/tmpfiles-%s.conf", slot_path, name);
+  const char *copies[] = {unit_copy, tmpfiles_copy};
+  const char *targets[] = {p->unit_path, p->tmpfiles_path};
+
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *text = NULL;
+    if (g_file_get_contents(copies[i], &text, NULL, NULL)) {
+      if (!sc_deploy_write_host_file(targets[i], text, error))
+        return FALSE;
+    } else if (unlink(targets[i]) != 0 && errno != ENOENT) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", targets[i], g_strerror(errno));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Points NAME at @slot (as seen from the sysroot), atomically. */
+static gboolean
+switch_link(const ScPaths *p, const char *slot, GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf("%s.%08x.tmp", p->link_path, g_random_int());
+
+  if (symlink(slot, tmp) != 0 || rename(tmp, p->link_path) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot point %s at %s: %s", p->link_path, slot,
+                g_strerror(errno));
+    unlink(tmp);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+reload_and_restart(sc_context *ctx, const char *name, const ScPaths *p, gboolean has_service,
+                   gboolean restart, GError **error)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  struct stat st;
+
+  if (!has_service || sc_systemd_offline(ctx))
+    return TRUE;
+  if (!sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, error))
+    return FALSE;
+  if (lstat(p->tmpfiles_path, &st) == 0 &&
+      !sc_tmpfiles_run(ctx, "--create", p->tmpfiles_path, TRUE, error))
+    return FALSE;
+  return !restart || sc_systemctl(ctx, "restart", unit, NULL, TRUE, error);
+}
+
+SC_API int
+sc_container_update(sc_context *ctx, const char *name, const char *rebase, const sc_values *set,
+                    const sc_pull_opts *pull, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *cur_slot = NULL;
+  g_autofree char *rootfs = NULL;
+  g_autofree char *exports_dir = NULL;
+  g_autoptr(GHashTable) old_tracked = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  json_t *info = NULL;
+  sc_values *user = NULL;
+  OstreeRepo *repo = NULL;
+  ScImage *img = NULL;
+  sc_exports *ex = NULL;
+  sc_render_opts *ropts = NULL;
+  sc_rendering *r = NULL;
+  ScPaths p = {0};
+  const char *runtime;
+  int lock = -1, next;
+  gboolean was_active, switched = FALSE, ok = FALSE, changed = TRUE;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_name_check(name, &gerror))
+    return sc_error_propagate(error, gerror);
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  lock = sc_deploy_lock_container(root, name, &gerror);
+  if (lock < 0)
+    goto out;
+  cur_slot = sc_deploy_current_slot(ctx, name);
+  info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  if (info == NULL) {
+    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
+                "container %s is not installed (or its info file is missing: uninstall it)", name);
+    goto out;
+  }
+  next = 1 - slot_index(cur_slot);
+  sc_deploy_paths_init(ctx, name, next, &p);
+  user = user_values_of(info);
+  for (size_t i = 0; set && i < sc_values_count(set); i++)
+    sc_values_insert(user, sc_values_key_at(set, i),
+                     sc_values_get(set, sc_values_key_at(set, i)), NULL);
+  img = sc_deploy_find_or_pull(ctx, rebase ? rebase : json_string_value(json_object_get(info, "image")),
+                               pull, &repo, &gerror);
+  if (img == NULL)
+    goto out;
+  {
+    g_autoptr(sc_values) old_user = user_values_of(info);
+    if (g_strcmp0(img->id, json_string_value(json_object_get(info, "revision"))) == 0 &&
+        values_equal(old_user, user)) {
+      changed = FALSE; /* atomic: "Latest version already installed." */
+      ok = TRUE;
+      goto out;
+    }
+  }
+  if (!sc_context_runtime_path(ctx, &runtime, &gerror))
+    goto out;
+
+  /* the other slot, from scratch */
+  sc_rm_rf(p.slot_path);
+  rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
+  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+    goto out;
+  }
+  {
+    int slock = sc_store_lock(ctx, repo, FALSE, &gerror);
+    gboolean done = slock >= 0 && sc_store_checkout(repo, img, rootfs, &gerror);
+    if (slock >= 0)
+      close(slock);
+    if (!done)
+      goto out;
+  }
+  exports_dir = g_build_filename(rootfs, "exports", NULL);
+  if (g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
+    sc_error *err = NULL;
+    int rc = sc_exports_open(exports_dir, &ex, &err);
+    if (rc != SC_OK) {
+      g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
+      sc_error_free(err);
+      goto out;
+    }
+  } else
+    ex = sc_exports_new_empty(exports_dir);
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, name, NULL);
+  sc_render_opts_set_values(ropts, user, NULL);
+  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  sc_render_opts_set_slot(ropts, next, NULL);
+  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
+    goto out;
+  old_tracked = tracked_of(info);
+  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), old_tracked, &gerror);
+  if (plan == NULL || !sc_rendering_write_internal(r, p.slot_path, &gerror))
+    goto out;
+
+  /* from here the host changes: stop, files, switch, start */
+  was_active = unit_active(ctx, name);
+  if (was_active) {
+    g_autofree char *unit = g_strconcat(name, ".service", NULL);
+    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
+  }
+  tracked = sc_hostfs_apply(ctx, plan, &gerror);
+  if (tracked == NULL)
+    goto out;
+  {
+    /* the old deployment's files that the new one does not have */
+    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, old_tracked);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      if (!g_hash_table_contains(tracked, k))
+        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
+    sc_hostfs_remove(ctx, gone, NULL);
+  }
+  {
+    json_t *new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
+    g_autofree char *text = json_dumps(new_info, JSON_INDENT(4) | JSON_SORT_KEYS);
+    g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
+    g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
+    json_decref(new_info);
+    if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
+      goto out;
+  }
+  if (ex->no_container_service)
+    sc_rm_rf(rootfs);
+  if (!install_unit_files(ctx, name, p.slot_path, &p, &gerror) || !switch_link(&p, p.slot, &gerror))
+    goto out;
+  switched = TRUE;
+  if (!reload_and_restart(ctx, name, &p, !ex->no_container_service, was_active, &gerror))
+    goto out;
+  ok = TRUE;
+
+out:
+  if (!ok && !switched && p.slot_path && lock >= 0 && info) {
+    /* the old slot stays current: put its unit and host files back */
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
+    if (tracked) {
+      /* the new files go, the old deployment's come back */
+      sc_hostfs_remove(ctx, tracked, NULL);
+      restore_hostfs(ctx, cur.slot_path, info);
+    }
+    install_unit_files(ctx, name, cur.slot_path, &cur, NULL);
+    sc_deploy_paths_clear(&cur);
+    sc_rm_rf(p.slot_path);
+  }
+  if (ok && out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?}", "schema", 1, "name", name, "updated",
+                            changed, "id", img ? img->id : NULL, "deployment",
+                            changed ? p.slot : NULL);
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  if (lock >= 0)
+    close(lock);
+  json_decref(info);
+  sc_values_free(user);
+  sc_image_free(img);
+  sc_exports_free(ex);
+  sc_render_opts_free(ropts);
+  sc_rendering_free(r);
+  sc_deploy_paths_clear(&p);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API int
+sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *cur_slot = NULL;
+  g_autoptr(GHashTable) cur_tracked = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  json_t *cur_info = NULL, *info = NULL;
+  sc_exports *ex = NULL;
+  sc_values *values = NULL;
+  ScPaths p = {0};
+  int lock = -1, target;
+  gboolean was_active, has_service, ok = FALSE;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_name_check(name, &gerror))
+    return sc_error_propagate(error, gerror);
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  lock = sc_deploy_lock_container(root, name, &gerror);
+  if (lock < 0)
+    goto out;
+  cur_slot = sc_deploy_current_slot(ctx, name);
+  cur_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  if (cur_info == NULL) {
+    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND, "container %s is not installed", name);
+    goto out;
+  }
+  target = 1 - slot_index(cur_slot);
+  sc_deploy_paths_init(ctx, name, target, &p);
+  info = sc_deploy_read_info(p.slot_path);
+  if (info == NULL) {
+    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
+                "container %s has no previous deployment to roll back to (%s is missing or "
+                "incomplete)",
+                name, p.slot);
+    goto out;
+  }
+  has_service = !json_is_false(json_object_get(info, "has-container-service"));
+
+  /* the host files come from the target slot's image, with its values
+   * (atomic rendered them with no values and kept stale checksums) */
+  cur_tracked = tracked_of(cur_info);
+  {
+    g_autofree char *exports = g_build_filename(p.slot_path, "rootfs", "exports", NULL);
+    const char *k;
+    json_t *v;
+    values = sc_values_new_internal();
+    json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
+        sc_values_insert(values, k, json_string_value(v), NULL);
+    if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
+      sc_error *err = NULL;
+      int rc = sc_exports_open(exports, &ex, &err);
+      if (rc != SC_OK) {
+        g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
+        sc_error_free(err);
+        goto out;
+      }
+      plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, &gerror);
+      if (plan == NULL)
+        goto out;
+    } else if (json_array_size(json_object_get(info, "installed-files")) > 0) {
+      g_set_error(&gerror, SC_ERROR, SC_EUNSUPPORTED,
+                  "container %s: the previous deployment's host files cannot be restored (its "
+                  "image files are gone)",
+                  name);
+      goto out;
+    }
+  }
+
+  was_active = has_service && unit_active(ctx, name);
+  if (was_active) {
+    g_autofree char *unit = g_strconcat(name, ".service", NULL);
+    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
+  }
+  if (plan) {
+    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter it;
+    gpointer k, v;
+    tracked = sc_hostfs_apply(ctx, plan, &gerror);
+    if (tracked == NULL)
+      goto out;
+    g_hash_table_iter_init(&it, cur_tracked);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      if (!g_hash_table_contains(tracked, k))
+        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
+    sc_hostfs_remove(ctx, gone, NULL);
+    /* the target slot's tracking, written back */
+    {
+      json_t *files = json_array(), *sums = json_object();
+      g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
+      g_autofree char *text = NULL;
+      g_autofree char *with_nl = NULL;
+      g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
+      for (GList *l = keys; l; l = l->next) {
+        json_array_append_new(files, json_string(l->data));
+        json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
+      }
+      json_object_set_new(info, "installed-files", files);
+      json_object_set_new(info, "installed-files-checksum", sums);
+      text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+      with_nl = g_strconcat(text, "\n", NULL);
+      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
+        goto out;
+    }
+  }
+  if (!install_unit_files(ctx, name, p.slot_path, &p, &gerror) || !switch_link(&p, p.slot, &gerror))
+    goto out;
+  if (!reload_and_restart(ctx, name, &p, has_service, was_active, &gerror))
+    goto out;
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
+                            p.slot, "image", json_object_get(info, "image"));
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  ok = TRUE;
+out:
+  if (lock >= 0)
+    close(lock);
+  json_decref(cur_info);
+  json_decref(info);
+  sc_exports_free(ex);
+  sc_values_free(values);
+  sc_deploy_paths_clear(&p);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
