@@ -106,6 +106,8 @@ _sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int
 _sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
 _sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
 _sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
+_sc_container_update = _fn("sc_container_update", _int, _p, _s, _s, _p, _p, _pp, _pp)
+_sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
@@ -370,7 +372,7 @@ class Context:
         finally:
             _sc_pull_opts_free(opts)
 
-    def update(self, image=None, **options):
+    def update_images(self, image=None, **options):
         """Pulls the image (None: every image) whose registry digest changed;
         returns the per-image report."""
         opts = self._pull_opts(**options)
@@ -405,6 +407,21 @@ class Context:
     def uninstall(self, name):
         """Removes a container (idempotent); returns the report ("kept" files)."""
         return self._json_call(_sc_container_uninstall, _enc(name))
+
+    def update(self, name, rebase=None, values=None, **pull_options):
+        """Moves a container to its image's current version (or rebase);
+        returns the report ("updated", "deployment")."""
+        popts = self._pull_opts(**pull_options)
+        try:
+            with _Values(values) as v:
+                return self._json_call(_sc_container_update, _enc(name), _enc(rebase), v._ptr,
+                                       popts)
+        finally:
+            _sc_pull_opts_free(popts)
+
+    def rollback(self, name):
+        """Switches a container back to its previous deployment."""
+        return self._json_call(_sc_container_rollback, _enc(name))
 
     def containers(self):
         """The installed containers, as dicts (name, image, id, state...)."""

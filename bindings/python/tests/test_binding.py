@@ -156,6 +156,10 @@ class StoreBindingTest(unittest.TestCase):
         with self.assertRaises(syscontainer.Error) as cm:
             sys_ctx.install(self.source, name="hello1")
         self.assertEqual(cm.exception.code, "SC_EEXISTS")
+        self.assertFalse(sys_ctx.update("hello1")["updated"])
+        with self.assertRaises(syscontainer.Error) as cm:
+            sys_ctx.rollback("hello1")
+        self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
         self.assertTrue(sys_ctx.uninstall("hello1")["removed"])
         self.assertEqual(sys_ctx.containers(), [])
         ctx.delete(report["id"])
@@ -185,7 +189,7 @@ class RegistryBindingTest(StoreBindingTest):
                 ctx.pull(ref)  # plain http needs tls_verify=False
             self.assertEqual(cm.exception.code, "SC_ENETWORK")
             self.assertEqual(ctx.pull(ref, tls_verify=False)["name"], ref)
-            self.assertEqual(ctx.update(ref, tls_verify=False)[0]["updated"], False)
+            self.assertEqual(ctx.update_images(ref, tls_verify=False)[0]["updated"], False)
         finally:
             reg.stop()
 
