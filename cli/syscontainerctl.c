@@ -92,6 +92,12 @@ static const char usage_text[] =
   "  update NAME [--rebase IMAGE] [--set K=V]...\n"
   "                     move a container to the image's current version (or IMAGE)\n"
   "  rollback NAME      switch a container back to its previous deployment\n"
+  "  inspect NAME       the container's info, config.json and state\n"
+  "  start NAME, stop NAME\n"
+  "                     start or stop its unit (on a running host)\n"
+  "  run NAME [--] [CMD...]\n"
+  "                     run CMD in the container: exec when it runs, else once\n"
+  "                     (exits with CMD's status)\n"
   "  uninstall NAME...  remove containers (the images stay in the store)\n"
   "  list               the installed containers and their state\n"
   "\n"
@@ -870,6 +876,42 @@ cmd_rollback(Options *o)
 }
 
 static int
+cmd_container_verb(Options *o, const char *verb)
+{
+  sc_context *ctx = NULL;
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r, rc, status = 0;
+
+  if (strcmp(verb, "run") == 0 ? o->n_args < 1 : o->n_args != 1) {
+    usage_error("%s takes one container name%s", verb,
+                strcmp(verb, "run") == 0 ? " and an optional command" : "");
+    return EXIT_USAGE;
+  }
+  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+    return rc;
+  if (strcmp(verb, "inspect") == 0) {
+    if ((r = sc_container_inspect_json(ctx, o->args[0], &json, &error)) == SC_OK)
+      printf("%s\n", json);
+  } else if (strcmp(verb, "start") == 0)
+    r = sc_container_start(ctx, o->args[0], &error);
+  else if (strcmp(verb, "stop") == 0)
+    r = sc_container_stop(ctx, o->args[0], &error);
+  else {
+    const char **args = calloc(o->n_args, sizeof(char *));
+    for (int i = 1; i < o->n_args; i++)
+      args[i - 1] = o->args[i];
+    r = sc_container_run(ctx, o->args[0], args, &status, &error);
+    free(args);
+  }
+  sc_free(json);
+  sc_context_free(ctx);
+  if (r != SC_OK)
+    return report_error(o, r, error);
+  return strcmp(verb, "run") == 0 ? status : EXIT_OK;
+}
+
+static int
 cmd_list(Options *o)
 {
   sc_context *ctx = NULL;
@@ -1163,6 +1205,9 @@ run_command(Options *o, const char *command)
     return cmd_update(o);
   if (strcmp(command, "rollback") == 0)
     return cmd_rollback(o);
+  if (strcmp(command, "inspect") == 0 || strcmp(command, "start") == 0 ||
+      strcmp(command, "stop") == 0 || strcmp(command, "run") == 0)
+    return cmd_container_verb(o, command);
   usage_error("unknown command '%s'", command);
   return EXIT_USAGE;
 }

@@ -134,6 +134,39 @@ SC_API int sc_container_rollback(sc_context *ctx, const char *name, char **out_j
                                  sc_error **error);
 
 /**
+ * sc_container_inspect_json: an installed container: {"schema":1,"name",
+ * "state","deployment","info":{the info file},"config":{its config.json}}.
+ * Returns: SC_OK, SC_ENOTFOUND.
+ * Since: 0.1
+ */
+SC_API int sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json,
+                                     sc_error **error);
+
+/**
+ * sc_container_start: systemctl start NAME.service (a running host only).
+ * Returns: SC_OK, SC_ENOTFOUND, SC_EUNSUPPORTED (no service, no systemd,
+ * or a --sysroot), SC_EIO (systemctl failed).
+ * Since: 0.1
+ */
+SC_API int sc_container_start(sc_context *ctx, const char *name, sc_error **error);
+
+/** sc_container_stop: systemctl stop NAME.service; as sc_container_start(). Since: 0.1 */
+SC_API int sc_container_stop(sc_context *ctx, const char *name, sc_error **error);
+
+/**
+ * sc_container_run: runs @args (NULL-terminated; NULL or empty: the
+ * container's own process) in container @name with the caller's standard
+ * input and output: inside the running container (runtime exec) when its
+ * unit is active, else once from a scratch bundle over the deployment's
+ * read-only rootfs, with an ID of its own (NAME-run-PID) so that it never
+ * collides with the service.
+ * @out_status: the command's exit status (128+N for a signal).
+ * Since: 0.1
+ */
+SC_API int sc_container_run(sc_context *ctx, const char *name, const char *const *args,
+                            int *out_status, sc_error **error);
+
+/**
  * sc_containers_list_json: the installed containers:
  * {"schema":1,"containers":[{"name","image","id","deployment","runtime",
  * "created","state"}]}; state is "running", "inactive", "failed",

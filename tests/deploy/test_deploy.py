@@ -229,6 +229,30 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("container k has no previous deployment to roll back to", r.stderr)
 
+    def test_inspect_and_run(self):
+        self.ctl("install", "--name", "r", "--set", "GREETING=yo", self.image)
+        info = json.loads(self.ctl("inspect", "r").stdout)
+        self.assertEqual((info["name"], info["state"]), ("r", "installed"))
+        self.assertEqual(info["info"]["user-values"], {"GREETING": "yo"})
+        self.assertEqual(info["config"]["root"], {"path": "rootfs", "readonly": True})
+        # stopped: once, from a scratch bundle; the command's status is ours
+        # the bind source, as tmpfiles would create it inside the image root
+        os.makedirs(os.path.join(self.sysroot, "var/lib/r"))
+        r = self.ctl("run", "r", "--", "/bin/sh", "-c", "cat /etc/motd; exit 3", check=False)
+        self.assertEqual((r.returncode, r.stdout), (3, "motd of the image\n"), r.stderr)
+        r = self.ctl("run", "r", "--", "/bin/sh", "-c", "echo data > /data/f", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.read("var/lib/r/f"), "data\n")
+        r = self.ctl("run", "r", check=False)  # its own process
+        self.assertEqual((r.returncode, r.stdout), (0, "yo from r\nmotd of the image\n"),
+                         r.stderr)
+        r = self.ctl("start", "r", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot start r: systemd is not running here (the container is in a "
+                      "--sysroot)", r.stderr)
+        r = self.ctl("inspect", "nope", check=False)
+        self.assertIn("container nope is not installed", r.stderr)
+
     def test_dry_run_changes_nothing(self):
         os.makedirs(self.ck)
         before = tree(self.sysroot)

@@ -108,6 +108,11 @@ _sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
 _sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
 _sc_container_update = _fn("sc_container_update", _int, _p, _s, _s, _p, _p, _pp, _pp)
 _sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
+_sc_container_inspect_json = _fn("sc_container_inspect_json", _int, _p, _s, _pp, _pp)
+_sc_container_start = _fn("sc_container_start", _int, _p, _s, _pp)
+_sc_container_stop = _fn("sc_container_stop", _int, _p, _s, _pp)
+_sc_container_run = _fn("sc_container_run", _int, _p, _s, ctypes.POINTER(_s),
+                        ctypes.POINTER(_int), _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
@@ -422,6 +427,24 @@ class Context:
     def rollback(self, name):
         """Switches a container back to its previous deployment."""
         return self._json_call(_sc_container_rollback, _enc(name))
+
+    def inspect_container(self, name):
+        """An installed container: info, config and state."""
+        return self._json_call(_sc_container_inspect_json, _enc(name))
+
+    def start(self, name):
+        _call(_sc_container_start, self._ptr, _enc(name))
+
+    def stop(self, name):
+        _call(_sc_container_stop, self._ptr, _enc(name))
+
+    def run(self, name, args=None):
+        """Runs args (default: the container's process) in the container with
+        this process's stdio; returns the exit status."""
+        argv = (_s * (len(args or []) + 1))(*[_enc(a) for a in (args or [])], None)
+        status = _int()
+        _call(_sc_container_run, self._ptr, _enc(name), argv, ctypes.byref(status))
+        return status.value
 
     def containers(self):
         """The installed containers, as dicts (name, image, id, state...)."""

@@ -157,6 +157,7 @@ class StoreBindingTest(unittest.TestCase):
             sys_ctx.install(self.source, name="hello1")
         self.assertEqual(cm.exception.code, "SC_EEXISTS")
         self.assertFalse(sys_ctx.update("hello1")["updated"])
+        self.assertEqual(sys_ctx.inspect_container("hello1")["state"], "installed")
         with self.assertRaises(syscontainer.Error) as cm:
             sys_ctx.rollback("hello1")
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
