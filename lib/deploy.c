@@ -262,6 +262,47 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
   return img;
 }
 
+/* The exports of a deployment: @dir, or none (defaults) when it is missing. */
+sc_exports *
+sc_deploy_open_exports(const char *dir, GError **error)
+{
+  sc_exports *ex = NULL;
+  sc_error *err = NULL;
+  int rc;
+
+  if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+    return sc_exports_new_empty(dir);
+  rc = sc_exports_open(dir, &ex, &err);
+  if (rc != SC_OK) {
+    g_set_error(error, SC_ERROR, rc, "%s", sc_error_message(err));
+    sc_error_free(err);
+    return NULL;
+  }
+  return ex;
+}
+
+/* Fills @slot_path from scratch: rootfs/ checked out from @img (under the
+ * store lock). */
+gboolean
+sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *slot_path,
+                    GError **error)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  int slock;
+  gboolean ok;
+
+  sc_rm_rf(slot_path);
+  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+    return FALSE;
+  }
+  slock = sc_store_lock(ctx, repo, FALSE, error);
+  ok = slock >= 0 && sc_store_checkout(repo, img, rootfs, error);
+  if (slock >= 0)
+    close(slock);
+  return ok;
+}
+
 SC_API int
 sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
                      char **out_json, sc_error **error)
@@ -334,39 +375,20 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     exports_dir = g_build_filename(exports_tmp, "exports", NULL);
   } else {
-    g_autofree char *rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
-    /* a slot without the symlink is what a failed install left */
-    if (lstat(p.slot_path, &st) == 0 && S_ISDIR(st.st_mode))
-      sc_rm_rf(p.slot_path);
-    if (g_mkdir_with_parents(rootfs, 0755) != 0) {
-      g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
-      goto out;
-    }
+    /* (a slot without the symlink is what a failed install left) */
     wrote = TRUE;
-    {
-      int slock = sc_store_lock(ctx, repo, FALSE, &gerror);
-      gboolean checked_out = slock >= 0 && sc_store_checkout(repo, img, rootfs, &gerror);
-      if (slock >= 0)
-        close(slock);
-      if (!checked_out)
-        goto out;
-    }
-    exports_dir = g_build_filename(rootfs, "exports", NULL);
-  }
-  if (g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
-    sc_error *err = NULL;
-    int rc = sc_exports_open(exports_dir, &ex, &err);
-    if (rc != SC_OK) {
-      g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
-      sc_error_free(err);
+    if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, &gerror))
       goto out;
-    }
-  } else {
+    exports_dir = g_build_filename(p.slot_path, "rootfs", "exports", NULL);
+  }
+  ex = sc_deploy_open_exports(exports_dir, &gerror);
+  if (ex == NULL)
+    goto out;
+  if (!g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
     sc_context_log(ctx, SC_LOG_WARNING,
                    "image %s has no /exports: the default config.json and unit are used; you may "
                    "want to change %s/config.json",
                    img->name, p.slot);
-    ex = sc_exports_new_empty(exports_dir);
   }
 
   /* everything is rendered and validated before the host is touched */

@@ -100,20 +100,6 @@ sc_container_stop(sc_context *ctx, const char *name, sc_error **error)
   return unit_verb(ctx, name, "stop", error);
 }
 
-static gboolean
-service_active(sc_context *ctx, const char *name)
-{
-  g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
-  int status = 1;
-
-  if (sc_systemd_offline(ctx) || !sc_systemd_running())
-    return FALSE;
-  g_spawn_sync(NULL, (char **)argv, NULL,
-               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-               NULL, NULL, NULL, NULL, &status, NULL);
-  return g_spawn_check_wait_status(status, NULL);
-}
 
 /* Runs @argv with the caller's stdio; *out_status gets its exit status. */
 static gboolean
@@ -151,7 +137,7 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
     return sc_error_propagate(error, gerror);
   if (!sc_context_runtime_path(ctx, &runtime, &gerror))
     goto out;
-  if (service_active(ctx, name)) {
+  if (sc_systemd_unit_active(ctx, name)) {
     /* exec into the running container */
     GPtrArray *argv = g_ptr_array_new();
     g_ptr_array_add(argv, (gpointer)runtime);

@@ -362,6 +362,7 @@ void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
 /* systemd.c */
 gboolean sc_systemd_offline(sc_context *ctx);
 gboolean sc_systemd_running(void);
+gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
 gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
                       gboolean check, GError **error);
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
@@ -382,6 +383,9 @@ json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_va
 ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
                                 OstreeRepo **out_repo, GError **error);
 char *sc_deploy_current_slot(sc_context *ctx, const char *name);
+sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
+gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
+                             const char *slot_path, GError **error);
 json_t *sc_deploy_read_info(const char *slot);
 
 /* io.c */

@@ -47,6 +47,23 @@ run(sc_context *ctx, const char *const *argv, gboolean check, GError **error)
   return TRUE;
 }
 
+/* Whether NAME.service is active (never, in a sysroot or without systemd). */
+gboolean
+sc_systemd_unit_active(sc_context *ctx, const char *name)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
+  int status = 1;
+
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return FALSE;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, NULL))
+    return FALSE;
+  return g_spawn_check_wait_status(status, NULL);
+}
+
 /* systemctl [--root=SYSROOT] VERB [ARGS] */
 gboolean
 sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,

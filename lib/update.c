@@ -97,21 +97,6 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
   sc_exports_free(ex);
 }
 
-static gboolean
-unit_active(sc_context *ctx, const char *name)
-{
-  g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
-  int status = 1;
-
-  if (sc_systemd_offline(ctx) || !sc_systemd_running())
-    return FALSE;
-  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                                   G_SPAWN_STDERR_TO_DEV_NULL,
-                    NULL, NULL, NULL, NULL, &status, NULL))
-    return FALSE;
-  return g_spawn_check_wait_status(status, NULL);
-}
 
 /* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
  * them when the slot has none). */
@@ -230,31 +215,11 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
     goto out;
 
   /* the other slot, from scratch */
-  sc_rm_rf(p.slot_path);
   rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
-  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
-    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
-    goto out;
-  }
-  {
-    int slock = sc_store_lock(ctx, repo, FALSE, &gerror);
-    gboolean done = slock >= 0 && sc_store_checkout(repo, img, rootfs, &gerror);
-    if (slock >= 0)
-      close(slock);
-    if (!done)
-      goto out;
-  }
   exports_dir = g_build_filename(rootfs, "exports", NULL);
-  if (g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
-    sc_error *err = NULL;
-    int rc = sc_exports_open(exports_dir, &ex, &err);
-    if (rc != SC_OK) {
-      g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
-      sc_error_free(err);
-      goto out;
-    }
-  } else
-    ex = sc_exports_new_empty(exports_dir);
+  if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, &gerror) ||
+      (ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
+    goto out;
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, name, NULL);
   sc_render_opts_set_values(ropts, user, NULL);
@@ -268,7 +233,7 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
     goto out;
 
   /* from here the host changes: stop, files, switch, start */
-  was_active = unit_active(ctx, name);
+  was_active = sc_systemd_unit_active(ctx, name);
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
@@ -392,13 +357,9 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
         sc_values_insert(values, k, json_string_value(v), NULL);
     if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
-      sc_error *err = NULL;
-      int rc = sc_exports_open(exports, &ex, &err);
-      if (rc != SC_OK) {
-        g_set_error(&gerror, SC_ERROR, rc, "%s", sc_error_message(err));
-        sc_error_free(err);
+      ex = sc_deploy_open_exports(exports, &gerror);
+      if (ex == NULL)
         goto out;
-      }
       plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, &gerror);
       if (plan == NULL)
         goto out;
@@ -411,7 +372,7 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     }
   }
 
-  was_active = has_service && unit_active(ctx, name);
+  was_active = has_service && sc_systemd_unit_active(ctx, name);
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
