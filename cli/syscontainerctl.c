@@ -248,6 +248,19 @@ make_context(Options *o, sc_context **out_ctx)
   return EXIT_OK;
 }
 
+/* Checks that a verb got exactly @want arguments (@what names them in the
+ * usage error) and makes the context it runs in. */
+static int
+begin_verb(Options *o, const char *verb, int want, const char *what, sc_context **out_ctx)
+{
+  if (o->n_args != want) {
+    usage_error("%s takes %s (got %d argument%s)", verb, what, o->n_args,
+                o->n_args == 1 ? "" : "s");
+    return EXIT_USAGE;
+  }
+  return make_context(o, out_ctx);
+}
+
 /* The default container name for DIR: its base name, or the parent's when
  * DIR is an exports directory. */
 static char *
@@ -366,11 +379,7 @@ cmd_lint(Options *o)
   int errors = 0, warnings = 0;
   int r, rc;
 
-  if (o->n_args != 1) {
-    usage_error("lint takes one image directory (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "lint", 1, "one image directory", &ctx)) != EXIT_OK)
     return rc;
   r = sc_lint(ctx, o->args[0], &json, &errors, &warnings, &error);
   sc_context_free(ctx);
@@ -491,11 +500,7 @@ cmd_pull(Options *o)
   char *json = NULL;
   int r, rc;
 
-  if (o->n_args != 1) {
-    usage_error("pull takes one source (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "pull", 1, "one source", &ctx)) != EXIT_OK)
     return rc;
   if ((r = make_pull_opts(o, &popts, &error)) != SC_OK)
     goto fail;
@@ -723,11 +728,7 @@ cmd_install(Options *o)
   const char *name = o->name;
   int r, rc;
 
-  if (o->n_args != 1) {
-    usage_error("install takes one image (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "install", 1, "one image", &ctx)) != EXIT_OK)
     return rc;
   o->name = NULL; /* the container's name, not the image's */
   r = make_pull_opts(o, &popts, &error);
@@ -812,11 +813,7 @@ cmd_update(Options *o)
   char *json = NULL;
   int r, rc;
 
-  if (o->n_args != 1) {
-    usage_error("update takes one container name (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "update", 1, "one container name", &ctx)) != EXIT_OK)
     return rc;
   if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
       (r = sc_values_new(&values, &error)) == SC_OK)
@@ -853,11 +850,7 @@ cmd_rollback(Options *o)
   char *json = NULL;
   int r, rc;
 
-  if (o->n_args != 1) {
-    usage_error("rollback takes one container name (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "rollback", 1, "one container name", &ctx)) != EXIT_OK)
     return rc;
   r = sc_container_rollback(ctx, o->args[0], &json, &error);
   if (r != SC_OK)
@@ -921,11 +914,7 @@ cmd_list(Options *o)
   size_t i;
   int r, rc;
 
-  if (o->n_args != 0) {
-    usage_error("list takes no arguments");
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "list", 0, "no arguments", &ctx)) != EXIT_OK)
     return rc;
   r = sc_containers_list_json(ctx, &json, &error);
   sc_context_free(ctx);
@@ -958,11 +947,7 @@ cmd_checkout(Options *o)
   sc_error *error = NULL;
   int r, rc;
 
-  if (o->n_args != 2) {
-    usage_error("checkout takes an image and a directory (got %d arguments)", o->n_args);
-    return EXIT_USAGE;
-  }
-  if ((rc = make_context(o, &ctx)) != EXIT_OK)
+  if ((rc = begin_verb(o, "checkout", 2, "an image and a directory", &ctx)) != EXIT_OK)
     return rc;
   r = sc_image_checkout(ctx, o->args[0], o->args[1], &error);
   sc_context_free(ctx);

@@ -450,6 +450,18 @@ sc_name_check(const char *name, GError **error)
   return TRUE;
 }
 
+int
+sc_name_replace(char **slot, const char *name, sc_error **error)
+{
+  int r;
+
+  if ((r = sc_name_validate(name, error)) != SC_OK)
+    return r;
+  g_free(*slot);
+  *slot = g_strdup(name);
+  return SC_OK;
+}
+
 SC_API int
 sc_name_validate(const char *name, sc_error **error)
 {

@@ -50,28 +50,15 @@ sc_install_opts_free(sc_install_opts *o)
 SC_API int
 sc_install_opts_set_name(sc_install_opts *o, const char *name, sc_error **error)
 {
-  int r;
-
   SC_CHECK_ARG(o != NULL, error);
-  if ((r = sc_name_validate(name, error)) != SC_OK)
-    return r;
-  g_free(o->name);
-  o->name = g_strdup(name);
-  return SC_OK;
+  return sc_name_replace(&o->name, name, error);
 }
 
 SC_API int
 sc_install_opts_set_values(sc_install_opts *o, const sc_values *values, sc_error **error)
 {
-  sc_values *copy = NULL;
-  int r;
-
   SC_CHECK_ARG(o != NULL && values != NULL, error);
-  if ((r = sc_values_copy(values, &copy, error)) != SC_OK)
-    return r;
-  sc_values_free(o->values);
-  o->values = copy;
-  return SC_OK;
+  return sc_values_replace(&o->values, values, error);
 }
 
 SC_API int

@@ -50,6 +50,8 @@ gboolean sc_context_runtime_features(sc_context *ctx,
                                      gboolean *out_systemd_cgroup,
                                      GError **error);
 gboolean sc_name_check(const char *name, GError **error);
+/* Validates @name, then stores a copy of it in *@slot (freeing the old). */
+int sc_name_replace(char **slot, const char *name, sc_error **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
 
@@ -57,6 +59,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
 gboolean sc_values_is_identifier(const char *key, gsize len);
 gboolean sc_values_insert(sc_values *values, const char *key, const char *value, GError **error);
 sc_values *sc_values_new_internal(void);
+/* Stores a copy of @values in *@slot (freeing the old). */
+int sc_values_replace(sc_values **slot, const sc_values *values, sc_error **error);
 json_t *sc_values_to_json_object(const sc_values *values);
 
 /* template.c */

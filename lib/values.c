@@ -155,6 +155,19 @@ sc_values_copy(const sc_values *values, sc_values **out_values, sc_error **error
   return SC_OK;
 }
 
+int
+sc_values_replace(sc_values **slot, const sc_values *values, sc_error **error)
+{
+  sc_values *copy = NULL;
+  int r;
+
+  if ((r = sc_values_copy(values, &copy, error)) != SC_OK)
+    return r;
+  sc_values_free(*slot);
+  *slot = copy;
+  return SC_OK;
+}
+
 SC_API int
 sc_values_set(sc_values *values, const char *key, const char *value, sc_error **error)
 {

@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-build}
-shift 2>/dev/null || true
+if [ $# -gt 0 ]; then shift; fi
 if [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" "$@" >&2
 fi
