@@ -296,9 +296,10 @@ sc_render_internal(sc_context *ctx,
   if (!ex->no_container_service) {
     g_autofree char *label = ex->service_template.data ? label_for(ex, "service.template")
                                                        : g_strdup("built-in default unit");
-    g_autofree char *unit =
-      sc_template_substitute(label, unit_text, unit_len, r->values, NULL, &gerror);
-    if (unit == NULL)
+    g_autofree char *unit = NULL;
+    if (!sc_template_check_lines(label, unit_text, unit_len, r->values, TRUE, &gerror) ||
+        (unit = sc_template_substitute(label, unit_text, unit_len, r->values, NULL, &gerror)) ==
+          NULL)
       goto fail;
     r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
 
@@ -306,8 +307,9 @@ sc_render_internal(sc_context *ctx,
       gsize len;
       const char *t = g_bytes_get_data(ex->tmpfiles_template.data, &len);
       g_autofree char *tlabel = label_for(ex, "tmpfiles.template");
-      g_autofree char *text = sc_template_substitute(tlabel, t, len, r->values, &len, &gerror);
-      if (text == NULL)
+      g_autofree char *text = NULL;
+      if (!sc_template_check_lines(tlabel, t, len, r->values, FALSE, &gerror) ||
+          (text = sc_template_substitute(tlabel, t, len, r->values, &len, &gerror)) == NULL)
         goto fail;
       /* An empty template means "no tmpfiles at all" (net-snmp). */
       if (len > 0)

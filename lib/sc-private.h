@@ -72,6 +72,12 @@ char *sc_template_substitute(const char *label,
                              GError **error);
 /* Every variable of @text, in order of first use (the pointer array owns its strings). */
 GPtrArray *sc_template_scan(const char *label, const char *text, gsize length, GError **error);
+gboolean sc_template_check_lines(const char *label,
+                                 const char *text,
+                                 gsize length,
+                                 const sc_values *values,
+                                 gboolean continuation,
+                                 GError **error);
 
 /* spec.c */
 gboolean sc_spec_check(const char *label,

@@ -190,6 +190,53 @@ sc_template_substitute(const char *label,
   return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* Refuses values that would change the lines of a line-oriented file
+ * (a systemd unit, a tmpfiles.d file) where they are substituted: a line
+ * break anywhere adds a line of the value's choosing; with @continuation
+ * (unit files), a '\\' that ends up last on a line joins the next line
+ * to it. Other characters are left to the file's own syntax. */
+gboolean
+sc_template_check_lines(const char *label,
+                        const char *text,
+                        gsize length,
+                        const sc_values *values,
+                        gboolean continuation,
+                        GError **error)
+{
+  Placeholder ph;
+  gsize pos = 0;
+  int found;
+
+  while ((found = next_placeholder(label, text, length, pos, &ph, error)) > 0) {
+    g_autofree char *key = ph.name ? g_strndup(ph.name, ph.name_len) : NULL;
+    const char *value = key ? sc_values_get(values, key) : NULL;
+    const char *why = NULL;
+    gsize vlen = value ? strlen(value) : 0;
+
+    if (value != NULL && strpbrk(value, "\n\r") != NULL)
+      why = "holds a line break, which would add lines to the file";
+    else if (continuation && vlen > 0 && value[vlen - 1] == '\\' &&
+             (ph.end == length || text[ph.end] == '\n' || text[ph.end] == '\r'))
+      why = "ends a line with '\\', which would join the next line to it";
+    if (why != NULL) {
+      gsize line, col;
+      position(text, ph.dollar, &line, &col);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ETEMPLATE,
+                  "template '%s': the value of '%s' (line %zu, col %zu) %s; it is refused here",
+                  label_or_default(label),
+                  key,
+                  line,
+                  col,
+                  why);
+      return FALSE;
+    }
+    pos = ph.end;
+  }
+  return found == 0;
+}
+
 GPtrArray *
 sc_template_scan(const char *label, const char *text, gsize length, GError **error)
 {

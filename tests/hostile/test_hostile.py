@@ -66,6 +66,11 @@ class HostileTest(unittest.TestCase):
         build(cls.layout, "over-host-link", {"exports/hostfs/etc/localtime": "evil\n"})
         build(cls.layout, "through-host-link", {"exports/hostfs/etc/linked/dir/x": "x\n"})
         build(cls.layout, "hostfs-link", {}, [("exports/hostfs/etc/shadow-link", "/etc/shadow")])
+        build(cls.layout, "line-values", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "ARGS": "-v", "SUB": "x"}}),
+            "exports/service.template":
+                "[Service]\nExecStart=/bin/run $ARGS\nExecStop=/bin/stop\n",
+            "exports/tmpfiles.template": "d /run/$SUB 0700 - - - -\n"})
         build(cls.layout, "bad-config", {"exports/config.json.template":
                                          '{"root": {"path": "/", "readonly": false}}'})
 
@@ -89,14 +94,15 @@ class HostileTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.root)
 
-    def install(self, tag):
+    def install(self, tag, *options):
         before = tree(self.root)
-        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "install", "--name", "h",
-                            "oci:%s:%s" % (self.layout, tag)], capture_output=True, text=True)
+        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "install", "--name", "h"]
+                           + list(options) + ["oci:%s:%s" % (self.layout, tag)],
+                           capture_output=True, text=True)
         return r, before
 
-    def assert_refused(self, tag, code, message):
-        r, before = self.install(tag)
+    def assert_refused(self, tag, code, message, *options):
+        r, before = self.install(tag, *options)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         err = json.loads(r.stdout)["error"]
         self.assertEqual(err["code"], code, err["message"])
@@ -138,6 +144,25 @@ class HostileTest(unittest.TestCase):
 
     def test_invalid_config(self):
         self.assert_refused("bad-config", "SC_ESPEC", "root.readonly must be true")
+
+    def test_values_cannot_add_unit_or_tmpfiles_lines(self):
+        unit = "service.template': the value of 'ARGS' (line 2, col 20) "
+        self.assert_refused("line-values", "SC_ETEMPLATE",
+                            unit + "holds a line break, which would add lines to the file",
+                            "--set", "ARGS=-v\nExecStartPre=/bin/touch /pwned")
+        self.assert_refused("line-values", "SC_ETEMPLATE", unit + "holds a line break",
+                            "--set", "ARGS=-v\r")
+        self.assert_refused("line-values", "SC_ETEMPLATE",
+                            unit + "ends a line with '\\', which would join the next line to it",
+                            "--set", "ARGS=-v \\")
+        self.assert_refused("line-values", "SC_ETEMPLATE",
+                            "tmpfiles.template': the value of 'SUB' (line 1, col 8) "
+                            "holds a line break", "--set", "SUB=x 0700 - - - -\nz /etc/shadow")
+        # anything else is the unit's own syntax, passed as given
+        r, _ = self.install("line-values", "--set", "ARGS=a;b \\ $HOME %h")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(self.root, "etc/systemd/system/h.service")) as f:
+            self.assertIn("ExecStart=/bin/run a;b \\ $HOME %h\n", f.read())
 
     def test_names_with_metacharacters(self):
         for name in ("a b", "a\nExecStart=/bin/evil", "x;y", "../../etc", "a/b", ".hidden"):
