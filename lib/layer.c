@@ -304,7 +304,7 @@ write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid, guint32 mode, GVariant
   g_file_info_set_attribute_uint32(info, "unix::uid", uid);
   g_file_info_set_attribute_uint32(info, "unix::gid", gid);
   g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | (mode & 07777));
-  meta = g_variant_ref_sink(ostree_create_directory_metadata(info, xattrs));
+  meta = ostree_create_directory_metadata(info, xattrs); /* a full reference, not floating */
   if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, meta, &csum, NULL,
                                   error))
     return NULL;

@@ -334,7 +334,7 @@ commit_single_file(OstreeRepo *repo, const char *file_name, GBytes *data, GVaria
   g_file_info_set_attribute_uint32(info, "unix::uid", 0);
   g_file_info_set_attribute_uint32(info, "unix::gid", 0);
   g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | 0755);
-  dirmeta = g_variant_ref_sink(ostree_create_directory_metadata(info, NULL));
+  dirmeta = ostree_create_directory_metadata(info, NULL); /* a full reference, not floating */
   if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum, NULL,
                                   error))
     return FALSE;

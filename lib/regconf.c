@@ -351,7 +351,7 @@ sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **erro
       table = g_steal_pointer(&name);
     } else {
       g_autofree char *key = NULL;
-      Value v;
+      Value v = { 0 };
       gboolean ok;
       if (*lx.p == '"' || *lx.p == '\'') {
         if (!parse_string(&lx, &key))
@@ -371,8 +371,10 @@ sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **erro
         return fail(&lx, "expected '=' after the key");
       lx.p++;
       skip_space(&lx);
-      if (!parse_value(&lx, &v))
+      if (!parse_value(&lx, &v)) {
+        value_clear(&v); /* an array may be half-read */
         return FALSE;
+      }
       ok = apply(&lx, c, table, key, &v);
       value_clear(&v);
       if (!ok)

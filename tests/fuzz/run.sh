@@ -7,6 +7,9 @@ target=$1 seeds=$2 seconds=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus" "$work/artifacts"
+# Every GLib allocation a plain malloc, so that leaks in objects GLib would
+# take from its slice allocator are seen too.
+export G_SLICE=always-malloc
 set +e
 "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" > "$work/log" 2>&1
