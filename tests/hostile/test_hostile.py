@@ -7,7 +7,9 @@ import json
 import os
 import shutil
 import subprocess
+import stat
 import sys
+import tarfile
 import tempfile
 import unittest
 
@@ -46,37 +48,12 @@ def build(layout, tag, files, symlinks=()):
     shutil.rmtree(bundle)
 
 
-@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
-class HostileTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.shared = tempfile.mkdtemp(prefix="sc-hostile-")
-        cls.layout = os.path.join(cls.shared, "layout")
-        build(cls.layout, "template-link", {"exports/service.template": None},
-              [("exports/service.template", "/etc/shadow")])
-        build(cls.layout, "rename-dotdot", {
-            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"},
-                                                 "renameFiles": {"/etc/x": "/etc/../../escape"}}),
-            "exports/hostfs/etc/x": "x\n"})
-        build(cls.layout, "rename-relative", {
-            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "D": "etc"},
-                                                 "renameFiles": {"/etc/x": "$D/x"}}),
-            "exports/hostfs/etc/x": "x\n"})
-        build(cls.layout, "over-host-file", {"exports/hostfs/etc/passwd": "evil::0:0::/:/bin/sh\n"})
-        build(cls.layout, "over-host-link", {"exports/hostfs/etc/localtime": "evil\n"})
-        build(cls.layout, "through-host-link", {"exports/hostfs/etc/linked/dir/x": "x\n"})
-        build(cls.layout, "hostfs-link", {}, [("exports/hostfs/etc/shadow-link", "/etc/shadow")])
-        build(cls.layout, "line-values", {
-            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "ARGS": "-v", "SUB": "x"}}),
-            "exports/service.template":
-                "[Service]\nExecStart=/bin/run $ARGS\nExecStop=/bin/stop\n",
-            "exports/tmpfiles.template": "d /run/$SUB 0700 - - - -\n"})
-        build(cls.layout, "bad-config", {"exports/config.json.template":
-                                         '{"root": {"path": "/", "readonly": false}}'})
+NEEDS = unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.shared)
+
+class HostRoot:
+    """A scratch host root with a few files an attacker would want, and
+    installs into it (cls.layout holds the images)."""
 
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="sc-hostile-root-")
@@ -110,6 +87,40 @@ class HostileTest(unittest.TestCase):
         # the container's lock file is the only trace (it stays, by design)
         strip = lambda t: {k: v for k, v in t.items() if not k.endswith("/.h.lock")}
         self.assertEqual(strip(tree(self.root)), strip(before), "the host root changed")
+
+
+@NEEDS
+class HostileTest(HostRoot, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-hostile-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "template-link", {"exports/service.template": None},
+              [("exports/service.template", "/etc/shadow")])
+        build(cls.layout, "rename-dotdot", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"},
+                                                 "renameFiles": {"/etc/x": "/etc/../../escape"}}),
+            "exports/hostfs/etc/x": "x\n"})
+        build(cls.layout, "rename-relative", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "D": "etc"},
+                                                 "renameFiles": {"/etc/x": "$D/x"}}),
+            "exports/hostfs/etc/x": "x\n"})
+        build(cls.layout, "over-host-file", {"exports/hostfs/etc/passwd": "evil::0:0::/:/bin/sh\n"})
+        build(cls.layout, "over-host-link", {"exports/hostfs/etc/localtime": "evil\n"})
+        build(cls.layout, "through-host-link", {"exports/hostfs/etc/linked/dir/x": "x\n"})
+        build(cls.layout, "hostfs-link", {}, [("exports/hostfs/etc/shadow-link", "/etc/shadow")])
+        build(cls.layout, "line-values", {
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x", "ARGS": "-v",
+                                                                   "SUB": "x"}}),
+            "exports/service.template":
+                "[Service]\nExecStart=/bin/run $ARGS\nExecStop=/bin/stop\n",
+            "exports/tmpfiles.template": "d /run/$SUB 0700 - - - -\n"})
+        build(cls.layout, "bad-config", {"exports/config.json.template":
+                                         '{"root": {"path": "/", "readonly": false}}'})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
 
     def test_template_symlink_is_not_read(self):
         self.assert_refused("template-link", "SC_EIO",
@@ -172,6 +183,94 @@ class HostileTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1, name)
             self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EINVAL")
             self.assertEqual(tree(self.root), before)
+
+
+
+@NEEDS
+class HostileLayerTest(HostRoot, unittest.TestCase):
+    """Layers and manifests that try to escape through the store, installed
+    the way an administrator would: refused with the layer named and the
+    reason, nothing new on the host and no new ref in the store; or, where
+    the image may do it, contained in the container's own tree."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-hostile-layers-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "base", {})
+        layer = lambda tag, entries, **kw: il.add_layer(cls.layout, "base", il.make_tar(entries),
+                                                        new_tag=tag, **kw)
+        layer("dotdot", [il.tinfo("../../etc/evil", data=b"x")])
+        layer("absolute", [il.tinfo("/etc/evil", data=b"x")])
+        layer("hardlink-out", [il.tinfo("etc/pw", tarfile.LNKTYPE, linkname="etc/passwd")])
+        layer("bomb", [il.tinfo("zeros", data=bytes(32 * 1024 * 1024))])
+        layer("many", [il.tinfo("f%d" % i) for i in range(3000)])
+        layer("diff-id", [il.tinfo("x", data=b"x")], diff_id="sha256:" + "0" * 64)
+        layer("special", [il.tinfo("dev/sda", tarfile.BLKTYPE),
+                          il.tinfo("dev/fifo", tarfile.FIFOTYPE),
+                          il.tinfo("usr/bin/su", data=b"#!/bin/sh\n", mode=0o4755),
+                          il.tinfo("usr/bin/plain", data=b"#!/bin/sh\n", mode=0o755)])
+        first = il.read_manifest(cls.layout, "base")["layers"][0]
+        il.rewrite(cls.layout, "base", edit_manifest=lambda m: m["layers"].append(dict(first)),
+                   edit_config=lambda c: c["rootfs"]["diff_ids"].append(c["rootfs"]["diff_ids"][0]),
+                   new_tag="twice")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def refs(self):
+        d = os.path.join(self.root, "var/lib/containers/atomic/.storage/ostree/refs")
+        listing = tree(d) if os.path.isdir(d) else {}
+        return {k: v for k, v in listing.items() if stat.S_ISREG(v[0])}
+
+    def assert_layer_refused(self, tag, code, message):
+        refs = self.refs()
+        self.assert_refused(tag, code, message)
+        self.assertEqual(self.refs(), refs, "a refused image changed the store's refs")
+        self.assertFalse(os.path.lexists(os.path.join(self.root, "etc/evil")))
+
+    def test_escaping_paths(self):
+        self.assert_layer_refused("dotdot", "SC_EUNSUPPORTED",
+                                  "entry '../../etc/evil' has a '..' component")
+        self.assert_layer_refused("absolute", "SC_EUNSUPPORTED",
+                                  "entry '/etc/evil' has an absolute path")
+
+    def test_hardlink_outside_the_layer(self):
+        self.assert_layer_refused("hardlink-out", "SC_EUNSUPPORTED",
+                                  "'etc/pw' is a hardlink to 'etc/passwd', which is not an "
+                                  "earlier file of this layer")
+
+    def test_bombs(self):
+        os.environ["SC_MAX_LAYER_BYTES"] = str(16 * 1024 * 1024)
+        os.environ["SC_MAX_LAYER_ENTRIES"] = "2000"
+        try:
+            self.assert_layer_refused("bomb", "SC_EUNSUPPORTED",
+                                      "inflates to more than 16777216 bytes, the limit")
+            self.assert_layer_refused("many", "SC_EUNSUPPORTED",
+                                      "has more than 2000 entries, the limit")
+        finally:
+            del os.environ["SC_MAX_LAYER_BYTES"]
+            del os.environ["SC_MAX_LAYER_ENTRIES"]
+
+    def test_diff_ids_that_do_not_match(self):
+        self.assert_layer_refused("diff-id", "SC_EDIGEST",
+                                  "the config's diff_id is sha256:" + "0" * 64)
+
+    def test_device_skipped_setuid_as_the_image_says(self):
+        r, _ = self.install("special")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rootfs = os.path.join(self.root, "var/lib/containers/atomic/h.0/rootfs")
+        self.assertFalse(os.path.lexists(os.path.join(rootfs, "dev/sda")))
+        self.assertFalse(os.path.lexists(os.path.join(rootfs, "dev/fifo")))
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(rootfs, "usr/bin/su")).st_mode), 0o4755)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(rootfs, "usr/bin/plain")).st_mode),
+                         0o755)
+
+    def test_layer_listed_twice(self):
+        r, _ = self.install("twice")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.root, "etc/systemd/system/h.service")))
 
 
 if __name__ == "__main__":
