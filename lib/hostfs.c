@@ -166,7 +166,6 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
   } else if (S_ISREG(st.st_mode)) {
     gboolean exists;
     g_autofree char *parent = g_path_get_dirname(rel);
-    g_autofree char *base = g_path_get_basename(rel);
     GBytes *raw = sc_read_file_nofollow(dirfd, parent, name, &exists, error);
     if (raw == NULL)
       return FALSE;

@@ -417,6 +417,53 @@ sc_resolved_clear(ScResolved *r)
   g_clear_pointer(&r->cdoc, json_decref);
 }
 
+gboolean
+sc_image_config_examine(GBytes *config, gsize n_layers, const char *source, json_t **out_doc,
+                        GError **error)
+{
+  json_error_t jerr;
+  json_t *doc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, &jerr);
+  json_t *diff_ids = json_object_get(json_object_get(doc, "rootfs"), "diff_ids");
+  json_t *d;
+  gsize i;
+
+  if (doc == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is not valid JSON (line %d, column %d: %s)",
+                source, jerr.line, jerr.column, jerr.text);
+    return FALSE;
+  }
+  if (!json_is_object(doc) || !json_is_array(diff_ids)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids", source);
+    goto fail;
+  }
+  if (json_array_size(diff_ids) != n_layers) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "%s: the manifest lists %zu layers but the config %zu diff_ids", source, n_layers,
+                json_array_size(diff_ids));
+    goto fail;
+  }
+  /* every layer's uncompressed digest is checked against its diff_id: one
+   * that is not a digest would let that layer through unchecked */
+  json_array_foreach(diff_ids, i, d)
+  {
+    const char *hex;
+    if (!json_is_string(d)) {
+      g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config: diff_id %zu is not a digest string",
+                  source, i);
+      goto fail;
+    }
+    if (!sc_digest_hex(json_string_value(d), &hex, error)) {
+      g_prefix_error(error, "%s: config: diff_id %zu: ", source, i);
+      goto fail;
+    }
+  }
+  *out_doc = doc;
+  return TRUE;
+fail:
+  json_decref(doc);
+  return FALSE;
+}
+
 /* The image's manifest (an index resolved to the wanted platform) and its
  * config, both checked against their digests, and the layer count checked
  * against the diff_ids. */
@@ -427,7 +474,7 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
   g_autofree char *media_type = NULL;
   g_autoptr(GBytes) manifest = NULL;
   g_autoptr(GBytes) config = NULL;
-  json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids;
+  json_t *mdoc = NULL, *cdoc = NULL;
   g_autofree char *config_hex_computed = NULL;
   const char *config_digest, *config_hex;
 
@@ -485,21 +532,9 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
                 sc_image_source_description(src), config_digest, config_hex_computed);
     goto fail;
   }
-  cdoc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, NULL);
-  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
-  layers = json_object_get(mdoc, "layers");
-  if (!json_is_object(cdoc) || !json_is_array(diff_ids)) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids",
-                sc_image_source_description(src));
+  if (!sc_image_config_examine(config, json_array_size(json_object_get(mdoc, "layers")),
+                               sc_image_source_description(src), &cdoc, error))
     goto fail;
-  }
-  if (json_array_size(diff_ids) != json_array_size(layers)) {
-    g_set_error(error, SC_ERROR, SC_EDIGEST,
-                "%s: the manifest lists %zu layers but the config %zu diff_ids",
-                sc_image_source_description(src), json_array_size(layers),
-                json_array_size(diff_ids));
-    goto fail;
-  }
 
   out->manifest = g_steal_pointer(&manifest);
   out->manifest_hex = sc_sha256_hex(g_bytes_get_data(out->manifest, NULL),

@@ -265,6 +265,10 @@ typedef struct {
 gboolean sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os,
                              const char *arch, const char *variant, const char *source,
                              gboolean nested, json_t **out_doc, char **out_next, GError **error);
+/* Parses an image config and checks it against the manifest: an object
+ * whose rootfs.diff_ids holds one digest per layer. */
+gboolean sc_image_config_examine(GBytes *config, gsize n_layers, const char *source,
+                                 json_t **out_doc, GError **error);
 gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
                           GError **error);
 void sc_resolved_clear(ScResolved *r);

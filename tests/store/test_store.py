@@ -363,6 +363,19 @@ class StoreTest(unittest.TestCase):
                    new_tag="bad")
         self.bad_pull("oci:%s:bad" % layout, "the manifest lists 3 layers but the config 2 diff_ids")
 
+    def test_diff_id_not_a_digest(self):
+        # a diff_id that is not a digest would leave its layer unchecked
+        for bad, code, message in (
+                (123, "SC_EDIGEST", "config: diff_id 0 is not a digest string"),
+                ("sha256:abc", "SC_EINVAL", "config: diff_id 0: digest 'sha256:abc': expected "
+                                            "sha256: and 64 lowercase hexadecimal digits")):
+            with self.subTest(diff_id=bad):
+                layout = self.copy_layout()
+                il.rewrite(layout, "base", new_tag="bad",
+                           edit_config=lambda c: c["rootfs"]["diff_ids"].__setitem__(0, bad))
+                self.bad_pull("oci:%s:bad" % layout, message, code=code)
+                shutil.rmtree(layout)
+
     def test_escaping_paths(self):
         for name, message in (("../evil", "entry '../evil' has a '..' component"),
                               ("a/../../evil", "has a '..' component"),
