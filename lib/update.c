@@ -21,6 +21,33 @@ slot_index(const char *slot)
   return g_str_has_suffix(slot, ".1") ? 1 : 0;
 }
 
+/* The start of update and rollback: takes the container's lock (into
+ * *@lock, to be closed by the caller), reads the current deployment's info
+ * and fills @other with the paths of the other slot. */
+static gboolean
+open_for_switch(sc_context *ctx, const char *name, int *lock, json_t **out_info, ScPaths *other,
+                GError **error)
+{
+  g_autofree char *root = NULL;
+  g_autofree char *cur_slot = NULL;
+
+  if (!sc_name_check(name, error))
+    return FALSE;
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  *lock = sc_deploy_lock_container(root, name, error);
+  if (*lock < 0)
+    return FALSE;
+  cur_slot = sc_deploy_current_slot(ctx, name);
+  *out_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  if (*out_info == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "container %s is not installed (or its info file is missing: uninstall it)", name);
+    return FALSE;
+  }
+  sc_deploy_paths_init(ctx, name, 1 - slot_index(cur_slot), other);
+  return TRUE;
+}
+
 static GHashTable *
 tracked_of(json_t *info)
 {
@@ -159,8 +186,6 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
                     const sc_pull_opts *pull, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
-  g_autofree char *root = NULL;
-  g_autofree char *cur_slot = NULL;
   g_autofree char *rootfs = NULL;
   g_autofree char *exports_dir = NULL;
   g_autoptr(GHashTable) old_tracked = NULL;
@@ -175,25 +200,13 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
   sc_rendering *r = NULL;
   ScPaths p = {0};
   const char *runtime;
-  int lock = -1, next;
+  int lock = -1, next = 0;
   gboolean was_active, switched = FALSE, ok = FALSE, changed = TRUE;
 
   SC_CHECK_ARG(ctx != NULL, error);
-  if (!sc_name_check(name, &gerror))
-    return sc_error_propagate(error, gerror);
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
-  lock = sc_deploy_lock_container(root, name, &gerror);
-  if (lock < 0)
+  if (!open_for_switch(ctx, name, &lock, &info, &p, &gerror))
     goto out;
-  cur_slot = sc_deploy_current_slot(ctx, name);
-  info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
-  if (info == NULL) {
-    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
-                "container %s is not installed (or its info file is missing: uninstall it)", name);
-    goto out;
-  }
-  next = 1 - slot_index(cur_slot);
-  sc_deploy_paths_init(ctx, name, next, &p);
+  next = slot_index(p.slot);
   user = user_values_of(info);
   for (size_t i = 0; set && i < sc_values_count(set); i++)
     sc_values_insert(user, sc_values_key_at(set, i),
@@ -309,8 +322,6 @@ SC_API int
 sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
-  g_autofree char *root = NULL;
-  g_autofree char *cur_slot = NULL;
   g_autoptr(GHashTable) cur_tracked = NULL;
   g_autoptr(GHashTable) tracked = NULL;
   g_autoptr(GPtrArray) plan = NULL;
@@ -318,24 +329,12 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
   sc_exports *ex = NULL;
   sc_values *values = NULL;
   ScPaths p = {0};
-  int lock = -1, target;
+  int lock = -1;
   gboolean was_active, has_service, ok = FALSE;
 
   SC_CHECK_ARG(ctx != NULL, error);
-  if (!sc_name_check(name, &gerror))
-    return sc_error_propagate(error, gerror);
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
-  lock = sc_deploy_lock_container(root, name, &gerror);
-  if (lock < 0)
+  if (!open_for_switch(ctx, name, &lock, &cur_info, &p, &gerror))
     goto out;
-  cur_slot = sc_deploy_current_slot(ctx, name);
-  cur_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
-  if (cur_info == NULL) {
-    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND, "container %s is not installed", name);
-    goto out;
-  }
-  target = 1 - slot_index(cur_slot);
-  sc_deploy_paths_init(ctx, name, target, &p);
   info = sc_deploy_read_info(p.slot_path);
   if (info == NULL) {
     g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,

@@ -252,6 +252,14 @@ class DeployTest(unittest.TestCase):
                       "--sysroot)", r.stderr)
         r = self.ctl("inspect", "nope", check=False)
         self.assertIn("container nope is not installed", r.stderr)
+        for verb in ("update", "rollback"):
+            r = self.ctl("--json", verb, "nope", check=False)
+            self.assertEqual(r.returncode, 1, verb)
+            err = json.loads(r.stdout)["error"]
+            self.assertEqual((err["code"], err["message"]),
+                             ("SC_ENOTFOUND", "container nope is not installed (or its info file "
+                              "is missing: uninstall it)"), verb)
+            self.assertFalse(os.path.lexists(os.path.join(self.ck, "nope")), verb)
 
     def test_dry_run_changes_nothing(self):
         os.makedirs(self.ck)
