@@ -53,6 +53,8 @@ typedef struct {
   int no_enable;
   int dry_run;
   const char *rebase;
+  int controlled;
+  unsigned settle_ms;
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -89,8 +91,10 @@ static const char usage_text[] =
   "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
   "  install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
   "                     install a system container (pulling the image if needed)\n"
-  "  update NAME [--rebase IMAGE] [--set K=V]...\n"
-  "                     move a container to the image's current version (or IMAGE)\n"
+  "  update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
+  "                     move a container to the image's current version (or IMAGE);\n"
+  "                     --controlled: roll back if the restarted unit does not stay up\n"
+  "  update --all       update every container (controlled)\n"
   "  rollback NAME      switch a container back to its previous deployment\n"
   "  inspect NAME       the container's info, config.json and state\n"
   "  start NAME, stop NAME\n"
@@ -804,38 +808,86 @@ cmd_uninstall(Options *o)
 }
 
 static int
+print_containers_update(const Options *o, const char *json)
+{
+  json_t *doc = json_loads(json, 0, NULL), *c;
+  size_t i;
+  int failed = 0;
+
+  if (o->json)
+    printf("%s\n", json);
+  json_array_foreach(json_object_get(doc, "containers"), i, c)
+  {
+    const char *name = json_string_value(json_object_get(c, "name"));
+    const char *err = json_string_value(json_object_get(c, "error"));
+    failed |= err != NULL;
+    if (o->json)
+      continue;
+    if (err)
+      printf("%s: %s\n", name, err);
+    else if (json_is_true(json_object_get(c, "updated")))
+      printf("%s: updated to %.12s (%s)\n", name, json_string_value(json_object_get(c, "id")),
+             json_string_value(json_object_get(c, "deployment")));
+    else
+      printf("%s: latest version already installed\n", name);
+  }
+  json_decref(doc);
+  return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+static int
 cmd_update(Options *o)
 {
   sc_context *ctx = NULL;
   sc_pull_opts *popts = NULL;
+  sc_update_opts *uopts = NULL;
   sc_values *values = NULL;
   sc_error *error = NULL;
   char *json = NULL;
   int r, rc;
 
-  if ((rc = begin_verb(o, "update", 1, "one container name", &ctx)) != EXIT_OK)
+  if (o->all && (o->n_args != 0 || o->rebase)) {
+    usage_error("update --all takes no container name and no --rebase");
+    return EXIT_USAGE;
+  }
+  if (o->settle_ms && !o->controlled && !o->all) {
+    usage_error("--settle is for --controlled updates");
+    return EXIT_USAGE;
+  }
+  if ((rc = o->all ? make_context(o, &ctx)
+                   : begin_verb(o, "update", 1, "one container name or --all", &ctx)) != EXIT_OK)
     return rc;
   if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
       (r = sc_values_new(&values, &error)) == SC_OK)
     for (int i = 0; i < o->n_sets && r == SC_OK; i++)
       r = sc_values_parse(values, o->sets[i], &error);
+  if (r == SC_OK && (r = sc_update_opts_new(&uopts, &error)) == SC_OK &&
+      (r = sc_update_opts_set_values(uopts, values, &error)) == SC_OK &&
+      (r = sc_update_opts_set_rebase(uopts, o->rebase, &error)) == SC_OK &&
+      (r = sc_update_opts_set_pull_opts(uopts, popts, &error)) == SC_OK)
+    r = sc_update_opts_set_controlled(uopts, o->controlled, o->settle_ms, &error);
   if (r == SC_OK)
-    r = sc_container_update(ctx, o->args[0], o->rebase, values, popts, &json, &error);
+    r = o->all ? sc_containers_update_all_json(ctx, uopts, &json, &error)
+               : sc_container_update(ctx, o->args[0], uopts, &json, &error);
   if (r != SC_OK)
     rc = report_error(o, r, error);
+  else if (o->all)
+    rc = print_containers_update(o, json);
   else if (o->json)
     printf("%s\n", json);
   else {
     json_t *doc = json_loads(json, 0, NULL);
     if (json_is_true(json_object_get(doc, "updated")))
-      printf("%s: updated to %.12s (%s)\n", o->args[0],
+      printf("%s: updated to %.12s (%s)%s\n", o->args[0],
              json_string_value(json_object_get(doc, "id")),
-             json_string_value(json_object_get(doc, "deployment")));
+             json_string_value(json_object_get(doc, "deployment")),
+             json_is_true(json_object_get(doc, "restarted")) ? ", restarted" : "");
     else
       printf("%s: latest version already installed\n", o->args[0]);
     json_decref(doc);
   }
   sc_free(json);
+  sc_update_opts_free(uopts);
   sc_values_free(values);
   sc_pull_opts_free(popts);
   sc_context_free(ctx);
@@ -976,9 +1028,10 @@ static const OptSpec opt_specs[] = {
   { "--creds", 1, 0, "pull images install update" },        { "--tls-verify", 1, 0, "pull images install update" },
   { "--authfile", 1, 0, "pull images install update" },     { "--registries-conf", 1, 0, "pull images install update" },
   { "--cert-dir", 1, 0, "pull images install update" },
-  { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images" },
+  { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images update" },
   { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
   { "--dry-run", 0, 0, "install" },   { "--rebase", 1, 0, "update" },
+  { "--controlled", 0, 0, "update" }, { "--settle", 1, 0, "update" },
 };
 
 static int
@@ -1045,6 +1098,17 @@ apply_option(Options *o, const char *opt, const char *value)
     o->dry_run = 1;
   else if (strcmp(opt, "--rebase") == 0)
     o->rebase = value;
+  else if (strcmp(opt, "--controlled") == 0)
+    o->controlled = 1;
+  else if (strcmp(opt, "--settle") == 0) {
+    char *end = NULL;
+    double secs = strtod(value, &end);
+    if (end == value || *end || !(secs > 0 && secs <= 3600)) {
+      usage_error("--settle '%s': expected seconds, more than 0 and at most 3600", value);
+      return -1;
+    }
+    o->settle_ms = (unsigned)(secs * 1000);
+  }
   else if (strcmp(opt, "--tls-verify") == 0) {
     if (strcmp(value, "true") == 0)
       o->tls_verify = 1;

@@ -635,6 +635,26 @@ fail:
   return sc_error_propagate(error, gerror);
 }
 
+/* The installed containers' names, sorted: a container is its NAME
+ * symlink; X.0 is a slot only when X exists. */
+GPtrArray *
+sc_deploy_container_names(sc_context *ctx)
+{
+  g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *entry;
+
+  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(root, entry, NULL);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
+      g_ptr_array_add(names, g_strdup(entry));
+  }
+  g_ptr_array_sort(names, sc_strcmp_indirect);
+  return names;
+}
+
 static const char *
 unit_state(sc_context *ctx, const char *name, gboolean has_service)
 {
@@ -660,23 +680,11 @@ unit_state(sc_context *ctx, const char *name, gboolean has_service)
 SC_API int
 sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
 {
-  g_autofree char *root = NULL;
-  g_autoptr(GDir) dir = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  const char *entry;
+  g_autoptr(GPtrArray) names = NULL;
   json_t *doc, *arr;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
-  dir = g_dir_open(root, 0, NULL);
-  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *path = g_build_filename(root, entry, NULL);
-    struct stat st;
-    /* a container is its NAME symlink; X.0 is a slot only when X exists */
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
-      g_ptr_array_add(names, g_strdup(entry));
-  }
-  g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+  names = sc_deploy_container_names(ctx);
   arr = json_array();
   for (guint i = 0; i < names->len; i++) {
     const char *name = names->pdata[i];

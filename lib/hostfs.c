@@ -208,12 +208,6 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
   return TRUE;
 }
 
-static int
-compare_names(gconstpointer a, gconstpointer b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static gboolean
 plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
          const char *rel, GPtrArray *plan, GError **error)
@@ -232,7 +226,7 @@ plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTa
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
       g_ptr_array_add(names, g_strdup(e->d_name));
   closedir(d);
-  g_ptr_array_sort(names, compare_names);
+  g_ptr_array_sort(names, sc_strcmp_indirect);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *sub = g_strconcat(strcmp(rel, "/") == 0 ? "" : rel, "/",
                                        (char *)names->pdata[i], NULL);

@@ -151,3 +151,11 @@ sc_json_dump(json_t *json, gboolean pretty)
   free(s);
   return copy;
 }
+
+/* strcmp for g_ptr_array_sort() of strings (it passes pointers to the
+ * elements). */
+int
+sc_strcmp_indirect(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}

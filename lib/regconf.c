@@ -402,12 +402,6 @@ load_file(ScRegConf *c, const char *path, GError **error)
   return sc_regconf_parse(c, path, text, error);
 }
 
-static gint
-compare_names(gconstpointer a, gconstpointer b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static gboolean
 load_dropins(ScRegConf *c, const char *dir, GError **error)
 {
@@ -420,7 +414,7 @@ load_dropins(ScRegConf *c, const char *dir, GError **error)
   while ((n = g_dir_read_name(d)) != NULL)
     if (g_str_has_suffix(n, ".conf"))
       g_ptr_array_add(names, g_strdup(n));
-  g_ptr_array_sort(names, compare_names);
+  g_ptr_array_sort(names, sc_strcmp_indirect);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *p = g_build_filename(dir, names->pdata[i], NULL);
     if (!load_file(c, p, error))

@@ -377,6 +377,8 @@ void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
 gboolean sc_systemd_offline(sc_context *ctx);
 gboolean sc_systemd_running(void);
 gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
+gboolean sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms,
+                                 char **out_state);
 gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
                       gboolean check, GError **error);
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
@@ -401,6 +403,7 @@ sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, GError **error);
 json_t *sc_deploy_read_info(const char *slot);
+GPtrArray *sc_deploy_container_names(sc_context *ctx);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,
@@ -416,5 +419,6 @@ GBytes *sc_read_file_nofollow(int dirfd,
                               gboolean *out_exists,
                               GError **error);
 char *sc_json_dump(json_t *json, gboolean pretty);
+int sc_strcmp_indirect(gconstpointer a, gconstpointer b);
 
 G_END_DECLS

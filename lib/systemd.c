@@ -96,3 +96,64 @@ sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean 
     return TRUE;
   return run(ctx, argv, check, error);
 }
+
+/* Whether NAME.service stays up for @settle_ms after a (re)start: it fails
+ * as soon as the unit is failed or inactive or systemd restarted it (the
+ * start resets NRestarts), and it must be active at the end. *@out_state:
+ * what was seen, for the message. */
+gboolean
+sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char **out_state)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "show", "-p", "ActiveState", "-p", "SubState",
+                        "-p", "NRestarts", unit, NULL};
+  gint64 deadline = g_get_monotonic_time() + (gint64)settle_ms * 1000;
+  g_autofree char *previous = NULL;
+
+  for (;;) {
+    g_autofree char *out = NULL;
+    g_autofree char *active = NULL;
+    g_autofree char *sub = NULL;
+    guint64 restarts = 0;
+    int status = 1;
+    gboolean last = g_get_monotonic_time() >= deadline;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL)) {
+      *out_state = g_strdup("unknown (systemctl show failed)");
+      return FALSE;
+    }
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+      if (g_str_has_prefix(line, "ActiveState="))
+        active = g_strdup(line + strlen("ActiveState="));
+      else if (g_str_has_prefix(line, "SubState="))
+        sub = g_strdup(line + strlen("SubState="));
+      else if (g_str_has_prefix(line, "NRestarts="))
+        restarts = g_ascii_strtoull(line + strlen("NRestarts="), NULL, 10);
+    }
+    {
+      g_autofree char *seen = g_strcmp0(active, sub) == 0
+                                  ? g_strdup(active ? active : "?")
+                                  : g_strdup_printf("%s (%s)", active ? active : "?",
+                                                    sub ? sub : "?");
+      g_autofree char *state =
+          restarts > 0 ? g_strdup_printf("%s after %" G_GUINT64_FORMAT " automatic restarts",
+                                         seen, restarts)
+                       : g_strdup(seen);
+      if (g_strcmp0(state, previous) != 0)
+        sc_context_log(ctx, SC_LOG_DEBUG, "%s: %s", unit, state);
+      g_free(previous);
+      previous = g_strdup(state);
+      if (g_strcmp0(active, "failed") == 0 || g_strcmp0(active, "inactive") == 0 ||
+          restarts > 0 || (last && g_strcmp0(active, "active") != 0)) {
+        *out_state = g_steal_pointer(&state);
+        return FALSE;
+      }
+    }
+    if (last)
+      return TRUE;
+    g_usleep(200 * 1000);
+  }
+}

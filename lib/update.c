@@ -125,6 +125,18 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
 }
 
 
+/* Writes a slot's info file (atomic's format: 4-space indent, sorted keys,
+ * a final newline). */
+static gboolean
+write_info(const char *slot_path, json_t *info, GError **error)
+{
+  g_autofree char *text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+  g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
+  g_autofree char *path = g_build_filename(slot_path, "info", NULL);
+
+  return sc_deploy_write_host_file(path, with_nl, error);
+}
+
 /* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
  * them when the slot has none). */
 static gboolean
@@ -181,9 +193,75 @@ reload_and_restart(sc_context *ctx, const char *name, const ScPaths *p, gboolean
   return !restart || sc_systemctl(ctx, "restart", unit, NULL, TRUE, error);
 }
 
+struct sc_update_opts {
+  char *rebase;
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean controlled;
+  guint settle_ms;
+};
+
 SC_API int
-sc_container_update(sc_context *ctx, const char *name, const char *rebase, const sc_values *set,
-                    const sc_pull_opts *pull, char **out_json, sc_error **error)
+sc_update_opts_new(sc_update_opts **out_opts, sc_error **error)
+{
+  SC_CHECK_ARG(out_opts != NULL, error);
+  *out_opts = g_new0(sc_update_opts, 1);
+  (*out_opts)->values = sc_values_new_internal();
+  return SC_OK;
+}
+
+SC_API void
+sc_update_opts_free(sc_update_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->rebase);
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_update_opts_set_rebase(sc_update_opts *o, const char *image, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && (image == NULL || *image != '\0'), error);
+  g_free(o->rebase);
+  o->rebase = g_strdup(image);
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_values(sc_update_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_update_opts_set_pull_opts(sc_update_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_controlled(sc_update_opts *o, int controlled, unsigned settle_ms,
+                              sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->controlled = controlled != 0;
+  o->settle_ms = settle_ms;
+  return SC_OK;
+}
+
+static gboolean rollback_locked(sc_context *ctx, const char *name, json_t *cur_info,
+                                const ScPaths *p, gboolean start, json_t **out_info,
+                                GError **error);
+
+/* The update of a container whose lock is held: fills *@out_doc. */
+static gboolean
+update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
+              const ScPaths *p, json_t **out_doc, GError **error)
 {
   GError *gerror = NULL;
   g_autofree char *rootfs = NULL;
@@ -191,28 +269,25 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
   g_autoptr(GHashTable) old_tracked = NULL;
   g_autoptr(GHashTable) tracked = NULL;
   g_autoptr(GPtrArray) plan = NULL;
-  json_t *info = NULL;
-  sc_values *user = NULL;
+  g_autoptr(sc_values) user = NULL;
+  json_t *new_info = NULL;
   OstreeRepo *repo = NULL;
   ScImage *img = NULL;
   sc_exports *ex = NULL;
   sc_render_opts *ropts = NULL;
   sc_rendering *r = NULL;
-  ScPaths p = {0};
   const char *runtime;
-  int lock = -1, next = 0;
-  gboolean was_active, switched = FALSE, ok = FALSE, changed = TRUE;
+  int next = slot_index(p->slot);
+  gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE;
 
-  SC_CHECK_ARG(ctx != NULL, error);
-  if (!open_for_switch(ctx, name, &lock, &info, &p, &gerror))
-    goto out;
-  next = slot_index(p.slot);
   user = user_values_of(info);
-  for (size_t i = 0; set && i < sc_values_count(set); i++)
-    sc_values_insert(user, sc_values_key_at(set, i),
-                     sc_values_get(set, sc_values_key_at(set, i)), NULL);
-  img = sc_deploy_find_or_pull(ctx, rebase ? rebase : json_string_value(json_object_get(info, "image")),
-                               pull, &repo, &gerror);
+  for (size_t i = 0; i < sc_values_count(o->values); i++)
+    sc_values_insert(user, sc_values_key_at(o->values, i),
+                     sc_values_get(o->values, sc_values_key_at(o->values, i)), NULL);
+  img = sc_deploy_find_or_pull(ctx,
+                               o->rebase ? o->rebase
+                                         : json_string_value(json_object_get(info, "image")),
+                               o->pull, &repo, &gerror);
   if (img == NULL)
     goto out;
   {
@@ -228,9 +303,9 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
     goto out;
 
   /* the other slot, from scratch */
-  rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
+  rootfs = g_build_filename(p->slot_path, "rootfs", NULL);
   exports_dir = g_build_filename(rootfs, "exports", NULL);
-  if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, &gerror) ||
+  if (!sc_deploy_fill_slot(ctx, repo, img, p->slot_path, &gerror) ||
       (ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
     goto out;
   sc_render_opts_new(&ropts, NULL);
@@ -242,7 +317,7 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
     goto out;
   old_tracked = tracked_of(info);
   plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), old_tracked, &gerror);
-  if (plan == NULL || !sc_rendering_write_internal(r, p.slot_path, &gerror))
+  if (plan == NULL || !sc_rendering_write_internal(r, p->slot_path, &gerror))
     goto out;
 
   /* from here the host changes: stop, files, switch, start */
@@ -265,83 +340,199 @@ sc_container_update(sc_context *ctx, const char *name, const char *rebase, const
         g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
     sc_hostfs_remove(ctx, gone, NULL);
   }
-  {
-    json_t *new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
-    g_autofree char *text = json_dumps(new_info, JSON_INDENT(4) | JSON_SORT_KEYS);
-    g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
-    g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
-    json_decref(new_info);
-    if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
-      goto out;
-  }
+  new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
+  if (!write_info(p->slot_path, new_info, &gerror))
+    goto out;
   if (ex->no_container_service)
     sc_rm_rf(rootfs);
-  if (!install_unit_files(ctx, name, p.slot_path, &p, &gerror) || !switch_link(&p, p.slot, &gerror))
+  if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
+      !switch_link(p, p->slot, &gerror))
     goto out;
   switched = TRUE;
-  if (!reload_and_restart(ctx, name, &p, !ex->no_container_service, was_active, &gerror))
+  if (!reload_and_restart(ctx, name, p, !ex->no_container_service, was_active, &gerror)) {
+    if (o->controlled) {
+      /* systemctl's own message spans lines: the unit's state says it */
+      g_autofree char *state = NULL;
+      sc_systemd_unit_settles(ctx, name, 0, &state);
+      g_clear_error(&gerror);
+      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service did not start: %s", name,
+                  state ? state : "?");
+      goto controlled_failure;
+    }
+    g_prefix_error(&gerror, "container %s was updated to %s, but: ", name, p->slot);
     goto out;
+  }
+  if (o->controlled && was_active) {
+    g_autofree char *state = NULL;
+    if (!sc_systemd_unit_settles(ctx, name, o->settle_ms ? o->settle_ms : 5000, &state)) {
+      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service is %s", name, state);
+      goto controlled_failure;
+    }
+  }
   ok = TRUE;
+  goto out;
+
+controlled_failure:
+  {
+    /* back to the old slot, which is started again */
+    ScPaths old = {0};
+    g_autoptr(GError) rb_error = NULL;
+    json_t *old_info = NULL;
+    sc_deploy_paths_init(ctx, name, 1 - next, &old);
+    if (rollback_locked(ctx, name, new_info, &old, TRUE, &old_info, &rb_error))
+      g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                  "container %s did not stay running after the update to %.12s (%s): rolled "
+                  "back to %s, %s",
+                  name, img->id, gerror->message, old.slot,
+                  sc_systemd_unit_active(ctx, name) ? "which is running" : "which is not running");
+    else
+      g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                  "container %s did not stay running after the update to %.12s (%s), and the "
+                  "automatic rollback to %s failed: %s",
+                  name, img->id, gerror->message, old.slot, rb_error->message);
+    g_clear_error(&gerror);
+    json_decref(old_info);
+    sc_deploy_paths_clear(&old);
+  }
 
 out:
-  if (!ok && !switched && p.slot_path && lock >= 0 && info) {
-    /* the old slot stays current: put its unit and host files back */
+  if (!ok && !switched && tracked != NULL) {
+    /* the old slot stays current: put its host files back */
     ScPaths cur = {0};
     sc_deploy_paths_init(ctx, name, 1 - next, &cur);
-    if (tracked) {
-      /* the new files go, the old deployment's come back */
-      sc_hostfs_remove(ctx, tracked, NULL);
-      restore_hostfs(ctx, cur.slot_path, info);
-    }
-    install_unit_files(ctx, name, cur.slot_path, &cur, NULL);
+    sc_hostfs_remove(ctx, tracked, NULL);
+    restore_hostfs(ctx, cur.slot_path, info);
     sc_deploy_paths_clear(&cur);
-    sc_rm_rf(p.slot_path);
   }
-  if (ok && out_json) {
-    json_t *doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?}", "schema", 1, "name", name, "updated",
-                            changed, "id", img ? img->id : NULL, "deployment",
-                            changed ? p.slot : NULL);
-    *out_json = sc_json_dump(doc, TRUE);
-    json_decref(doc);
+  if (!ok && !switched && p->slot_path) {
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
+    install_unit_files(ctx, name, cur.slot_path, &cur, NULL);
+    if (was_active) {
+      g_autofree char *unit = g_strconcat(name, ".service", NULL);
+      sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+      sc_systemctl(ctx, "start", unit, NULL, FALSE, NULL);
+    }
+    sc_deploy_paths_clear(&cur);
+    sc_rm_rf(p->slot_path);
   }
-  if (lock >= 0)
-    close(lock);
-  json_decref(info);
-  sc_values_free(user);
+  if (ok)
+    *out_doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?, s:b, s:b}", "schema", 1, "name", name,
+                         "updated", changed, "id", img ? img->id : NULL, "deployment",
+                         changed ? p->slot : NULL, "restarted", changed && was_active,
+                         "controlled", o->controlled);
+  json_decref(new_info);
   sc_image_free(img);
   sc_exports_free(ex);
   sc_render_opts_free(ropts);
   sc_rendering_free(r);
+  if (gerror)
+    g_propagate_error(error, gerror);
+  return ok;
+}
+
+SC_API int
+sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opts,
+                    char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  sc_update_opts defaults = {0};
+  json_t *info = NULL, *doc = NULL;
+  ScPaths p = {0};
+  int lock = -1;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (opts == NULL) {
+    defaults.values = sc_values_new_internal();
+    opts = &defaults;
+  }
+  ok = open_for_switch(ctx, name, &lock, &info, &p, &gerror) &&
+       update_locked(ctx, name, opts, info, &p, &doc, &gerror);
+  if (ok && out_json)
+    *out_json = sc_json_dump(doc, TRUE);
+  if (lock >= 0)
+    close(lock);
+  json_decref(doc);
+  json_decref(info);
   sc_deploy_paths_clear(&p);
+  sc_values_free(defaults.values);
   if (!ok)
     return sc_error_propagate(error, gerror);
   return SC_OK;
 }
 
 SC_API int
-sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char **out_json,
+                              sc_error **error)
 {
-  GError *gerror = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  sc_update_opts all = {0};
+  json_t *arr = json_array(), *doc;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  if (opts && opts->rebase) {
+    json_decref(arr);
+    return sc_error_set(error, SC_EINVAL, "update --all cannot rebase: name one container");
+  }
+  if (opts)
+    all = *opts;
+  else
+    all.values = sc_values_new_internal();
+  all.controlled = TRUE; /* as atomic: one broken image must not leave a service down */
+  names = sc_deploy_container_names(ctx);
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    GError *gerror = NULL;
+    json_t *info = NULL, *one = NULL;
+    ScPaths p = {0};
+    int lock = -1;
+    if (open_for_switch(ctx, name, &lock, &info, &p, &gerror) &&
+        update_locked(ctx, name, &all, info, &p, &one, &gerror)) {
+      json_object_del(one, "schema");
+      json_array_append_new(arr, one);
+    } else {
+      json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", name, "updated", 0,
+                                           "rolled_back",
+                                           strstr(gerror->message, ": rolled back to") != NULL,
+                                           "error", gerror->message));
+      g_clear_error(&gerror);
+    }
+    if (lock >= 0)
+      close(lock);
+    json_decref(info);
+    sc_deploy_paths_clear(&p);
+  }
+  if (opts == NULL)
+    sc_values_free(all.values);
+  doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}
+
+/* The rollback of a container whose lock is held, to the slot of @p; its
+ * unit is restarted if it was running, or if @start (a unit that failed
+ * after an update is not active, but is meant to run). */
+static gboolean
+rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPaths *p,
+                gboolean start, json_t **out_info, GError **error)
+{
   g_autoptr(GHashTable) cur_tracked = NULL;
   g_autoptr(GHashTable) tracked = NULL;
   g_autoptr(GPtrArray) plan = NULL;
-  json_t *cur_info = NULL, *info = NULL;
+  g_autoptr(sc_values) values = NULL;
+  json_t *info = NULL;
   sc_exports *ex = NULL;
-  sc_values *values = NULL;
-  ScPaths p = {0};
-  int lock = -1;
   gboolean was_active, has_service, ok = FALSE;
 
-  SC_CHECK_ARG(ctx != NULL, error);
-  if (!open_for_switch(ctx, name, &lock, &cur_info, &p, &gerror))
-    goto out;
-  info = sc_deploy_read_info(p.slot_path);
+  info = sc_deploy_read_info(p->slot_path);
   if (info == NULL) {
-    g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
                 "container %s has no previous deployment to roll back to (%s is missing or "
                 "incomplete)",
-                name, p.slot);
-    goto out;
+                name, p->slot);
+    return FALSE;
   }
   has_service = !json_is_false(json_object_get(info, "has-container-service"));
 
@@ -349,21 +540,21 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
    * (atomic rendered them with no values and kept stale checksums) */
   cur_tracked = tracked_of(cur_info);
   {
-    g_autofree char *exports = g_build_filename(p.slot_path, "rootfs", "exports", NULL);
+    g_autofree char *exports = g_build_filename(p->slot_path, "rootfs", "exports", NULL);
     const char *k;
     json_t *v;
     values = sc_values_new_internal();
     json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
         sc_values_insert(values, k, json_string_value(v), NULL);
     if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
-      ex = sc_deploy_open_exports(exports, &gerror);
+      ex = sc_deploy_open_exports(exports, error);
       if (ex == NULL)
         goto out;
-      plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, &gerror);
+      plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, error);
       if (plan == NULL)
         goto out;
     } else if (json_array_size(json_object_get(info, "installed-files")) > 0) {
-      g_set_error(&gerror, SC_ERROR, SC_EUNSUPPORTED,
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                   "container %s: the previous deployment's host files cannot be restored (its "
                   "image files are gone)",
                   name);
@@ -371,7 +562,7 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     }
   }
 
-  was_active = has_service && sc_systemd_unit_active(ctx, name);
+  was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
@@ -380,7 +571,7 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     GHashTableIter it;
     gpointer k, v;
-    tracked = sc_hostfs_apply(ctx, plan, &gerror);
+    tracked = sc_hostfs_apply(ctx, plan, error);
     if (tracked == NULL)
       goto out;
     g_hash_table_iter_init(&it, cur_tracked);
@@ -392,39 +583,51 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     {
       json_t *files = json_array(), *sums = json_object();
       g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
-      g_autofree char *text = NULL;
-      g_autofree char *with_nl = NULL;
-      g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
       for (GList *l = keys; l; l = l->next) {
         json_array_append_new(files, json_string(l->data));
         json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
       }
       json_object_set_new(info, "installed-files", files);
       json_object_set_new(info, "installed-files-checksum", sums);
-      text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
-      with_nl = g_strconcat(text, "\n", NULL);
-      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
+      if (!write_info(p->slot_path, info, error))
         goto out;
     }
   }
-  if (!install_unit_files(ctx, name, p.slot_path, &p, &gerror) || !switch_link(&p, p.slot, &gerror))
+  if (!install_unit_files(ctx, name, p->slot_path, p, error) || !switch_link(p, p->slot, error))
     goto out;
-  if (!reload_and_restart(ctx, name, &p, has_service, was_active, &gerror))
+  if (!reload_and_restart(ctx, name, p, has_service, was_active, error))
     goto out;
-  if (out_json) {
+  ok = TRUE;
+out:
+  sc_exports_free(ex);
+  if (ok && out_info)
+    *out_info = json_incref(info);
+  json_decref(info);
+  return ok;
+}
+
+SC_API int
+sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  json_t *cur_info = NULL, *info = NULL;
+  ScPaths p = {0};
+  int lock = -1;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  ok = open_for_switch(ctx, name, &lock, &cur_info, &p, &gerror) &&
+       rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
+  if (ok && out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
                             p.slot, "image", json_object_get(info, "image"));
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }
-  ok = TRUE;
-out:
   if (lock >= 0)
     close(lock);
   json_decref(cur_info);
   json_decref(info);
-  sc_exports_free(ex);
-  sc_values_free(values);
   sc_deploy_paths_clear(&p);
   if (!ok)
     return sc_error_propagate(error, gerror);

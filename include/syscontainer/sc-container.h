@@ -105,21 +105,77 @@ SC_API int sc_container_uninstall(sc_context *ctx, const char *name, char **out_
                                   sc_error **error);
 
 /**
- * sc_container_update: moves container @name to a new deployment: the
- * image it was installed from as the store has it now (after a pull or
- * images update), or @rebase (pulled when missing); the user's values of
- * the install (plus @set, which may be NULL) carry over, every other value
- * is computed again from the new image. The other slot is emptied first and
- * filled from scratch; host files are replaced (unmodified ones), the unit
- * restarted only if it was running, and the NAME symlink switched last: on
- * failure the old deployment stays in place. Same image and same values:
- * nothing to do ("updated": false).
- * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment"}.
+ * sc_update_opts: options of sc_container_update() and
+ * sc_containers_update_all_json().
  * Since: 0.1
  */
-SC_API int sc_container_update(sc_context *ctx, const char *name, const char *rebase,
-                               const sc_values *set, const sc_pull_opts *pull, char **out_json,
-                               sc_error **error);
+typedef struct sc_update_opts sc_update_opts;
+
+/** sc_update_opts_new: @out_opts owned by the caller (sc_update_opts_free()). Since: 0.1 */
+SC_API int sc_update_opts_new(sc_update_opts **out_opts, sc_error **error);
+
+/** sc_update_opts_free: accepts NULL. Since: 0.1 */
+SC_API void sc_update_opts_free(sc_update_opts *opts);
+
+/**
+ * sc_update_opts_set_rebase: move to @image instead of the image the
+ * container was installed from (pulled when missing; NULL: no rebase).
+ * Since: 0.1
+ */
+SC_API int sc_update_opts_set_rebase(sc_update_opts *opts, const char *image, sc_error **error);
+
+/** sc_update_opts_set_values: --set values that replace the user's, copied. Since: 0.1 */
+SC_API int sc_update_opts_set_values(sc_update_opts *opts, const sc_values *values,
+                                     sc_error **error);
+
+/**
+ * sc_update_opts_set_pull_opts: how to pull a missing image; copied by
+ * reference (@pull_opts must live as long as @opts). NULL: defaults.
+ * Since: 0.1
+ */
+SC_API int sc_update_opts_set_pull_opts(sc_update_opts *opts, const sc_pull_opts *pull_opts,
+                                        sc_error **error);
+
+/**
+ * sc_update_opts_set_controlled: after restarting a running container,
+ * watch its unit for @settle_ms milliseconds (0: the default, 5000); if it
+ * fails, restarts or is not active then, roll back to the previous
+ * deployment, restart that, and fail with SC_ERUNTIME saying so.
+ * Since: 0.1
+ */
+SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
+                                         unsigned settle_ms, sc_error **error);
+
+/**
+ * sc_container_update: moves container @name to a new deployment: the
+ * image it was installed from as the store has it now (after a pull or
+ * images update), or the rebase image; the user's values of the install
+ * (plus the options' values) carry over, every other value is computed
+ * again from the new image. The other slot is emptied first and filled
+ * from scratch; host files are replaced (unmodified ones), the unit
+ * restarted only if it was running, and the NAME symlink switched last:
+ * on failure the old deployment stays in place. Same image and same
+ * values: nothing to do ("updated": false).
+ * @opts: may be NULL (defaults).
+ * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment",
+ *   "restarted":bool,"controlled":bool}.
+ * Returns: SC_OK, SC_ENOTFOUND, SC_ERUNTIME (controlled update rolled
+ * back: the message says so), the codes of install.
+ * Since: 0.1
+ */
+SC_API int sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opts,
+                               char **out_json, sc_error **error);
+
+/**
+ * sc_containers_update_all_json: sc_container_update() for every installed
+ * container, always controlled (a rebase is refused). One container's
+ * failure does not stop the others; it is reported in its entry.
+ * @out_json: {"schema":1,"containers":[{"name","updated","id"?,
+ *   "deployment"?,"rolled_back"?,"error"?}]}.
+ * Since: 0.1
+ */
+SC_API int sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts,
+                                         char **out_json, sc_error **error);
 
 /**
  * sc_container_rollback: switches container @name back to its other slot:

@@ -57,7 +57,14 @@ class CliTest(unittest.TestCase):
                           (["lint", "--name", "x", self.image], "unknown option '--name' for lint"),
                           (["render"], "render takes one image directory (got 0 arguments)"),
                           (["render", self.image, "--set"], "option '--set' needs a value"),
-                          (["--json=1", "lint", self.image], "option '--json' takes no value")):
+                          (["--json=1", "lint", self.image], "option '--json' takes no value"),
+                          (["update", "--all", "x"],
+                           "update --all takes no container name and no --rebase"),
+                          (["update", "--settle", "3", "x"], "--settle is for --controlled updates"),
+                          (["update", "--controlled", "--settle", "0", "x"],
+                           "--settle '0': expected seconds, more than 0 and at most 3600"),
+                          (["update"], "update takes one container name or --all (got 0 arguments)"),
+                          (["install", "--all", "x"], "unknown option '--all' for install")):
             r = run(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn(msg, r.stderr)

@@ -32,23 +32,28 @@ SERVICE = ("[Unit]\nDescription=$NAME\n[Service]\nExecStart=$EXEC_START\nExecSto
            "WorkingDirectory=$DESTDIR\n[Install]\nWantedBy=multi-user.target\n")
 
 
-def build(layout, tag, manifest, extra=None):
-    """A busybox image with /exports (config, unit, manifest, hostfs)."""
+def build(layout, tag, manifest, extra=None, hostfs=True):
+    """A busybox image with /exports (config, unit, manifest, and hostfs
+    files unless not @hostfs)."""
     bundle = os.path.join(os.path.dirname(layout), "bundle-" + tag)
     if not os.path.exists(layout):
         il.run("umoci", "init", "--layout", layout)
     il.run("umoci", "new", "--image", "%s:%s" % (layout, tag))
     il.run("umoci", "unpack", "--image", "%s:%s" % (layout, tag), bundle)
     root = os.path.join(bundle, "rootfs")
-    for d in ("bin", "etc", "exports/hostfs/etc/greeter", "exports/hostfs/usr/share/empty"):
+    for d in ("bin", "etc") + (("exports/hostfs/etc/greeter", "exports/hostfs/usr/share/empty")
+                               if hostfs else ()):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     shutil.copy2(il.BUSYBOX, os.path.join(root, "bin", "busybox"))
     os.symlink("busybox", os.path.join(root, "bin", "sh"))
     files = {"etc/motd": "motd of the image\n", "exports/config.json.template": CONFIG,
-             "exports/service.template": SERVICE, "exports/manifest.json": json.dumps(manifest),
-             "exports/hostfs/etc/greeter/greeter.conf": "name=$NAME\n"}
+             "exports/service.template": SERVICE, "exports/manifest.json": json.dumps(manifest)}
+    if hostfs:
+        files["exports/hostfs/etc/greeter/greeter.conf"] = "name=$NAME\n"
     files.update(extra or {})
     for rel, text in files.items():
+        if text is None:  # a file left out
+            continue
         path = os.path.join(root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:

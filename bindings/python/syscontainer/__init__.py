@@ -106,7 +106,15 @@ _sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int
 _sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
 _sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
 _sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
-_sc_container_update = _fn("sc_container_update", _int, _p, _s, _s, _p, _p, _pp, _pp)
+_sc_update_opts_new = _fn("sc_update_opts_new", _int, _pp, _pp)
+_sc_update_opts_free = _fn("sc_update_opts_free", None, _p)
+_sc_update_opts_set_rebase = _fn("sc_update_opts_set_rebase", _int, _p, _s, _pp)
+_sc_update_opts_set_values = _fn("sc_update_opts_set_values", _int, _p, _p, _pp)
+_sc_update_opts_set_pull_opts = _fn("sc_update_opts_set_pull_opts", _int, _p, _p, _pp)
+_sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, _int,
+                                     ctypes.c_uint, _pp)
+_sc_container_update = _fn("sc_container_update", _int, _p, _s, _p, _pp, _pp)
+_sc_containers_update_all_json = _fn("sc_containers_update_all_json", _int, _p, _p, _pp, _pp)
 _sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
 _sc_container_inspect_json = _fn("sc_container_inspect_json", _int, _p, _s, _pp, _pp)
 _sc_container_start = _fn("sc_container_start", _int, _p, _s, _pp)
@@ -413,15 +421,46 @@ class Context:
         """Removes a container (idempotent); returns the report ("kept" files)."""
         return self._json_call(_sc_container_uninstall, _enc(name))
 
-    def update(self, name, rebase=None, values=None, **pull_options):
-        """Moves a container to its image's current version (or rebase);
-        returns the report ("updated", "deployment")."""
-        popts = self._pull_opts(**pull_options)
+    def _update_opts(self, rebase, values, controlled, settle, popts):
+        opts = ctypes.c_void_p()
+        _call(_sc_update_opts_new, ctypes.byref(opts))
         try:
             with _Values(values) as v:
-                return self._json_call(_sc_container_update, _enc(name), _enc(rebase), v._ptr,
-                                       popts)
+                _call(_sc_update_opts_set_values, opts, v._ptr)
+            _call(_sc_update_opts_set_rebase, opts, _enc(rebase))
+            _call(_sc_update_opts_set_pull_opts, opts, popts)
+            _call(_sc_update_opts_set_controlled, opts, 1 if controlled else 0,
+                  int((settle or 0) * 1000))
+        except BaseException:
+            _sc_update_opts_free(opts)
+            raise
+        return opts
+
+    def update(self, name, rebase=None, values=None, controlled=False, settle=None,
+               **pull_options):
+        """Moves a container to its image's current version (or rebase);
+        returns the report ("updated", "deployment", "restarted"). With
+        controlled, a unit that does not stay up for settle seconds (default
+        5) is rolled back and Error(ERUNTIME) raised."""
+        popts = self._pull_opts(**pull_options)
+        opts = None
+        try:
+            opts = self._update_opts(rebase, values, controlled, settle, popts)
+            return self._json_call(_sc_container_update, _enc(name), opts)
         finally:
+            _sc_update_opts_free(opts)
+            _sc_pull_opts_free(popts)
+
+    def update_all(self, values=None, settle=None, **pull_options):
+        """Updates every container (controlled); returns the entries
+        ("name", "updated", "error", "rolled_back")."""
+        popts = self._pull_opts(**pull_options)
+        opts = None
+        try:
+            opts = self._update_opts(None, values, True, settle, popts)
+            return self._json_call(_sc_containers_update_all_json, opts)["containers"]
+        finally:
+            _sc_update_opts_free(opts)
             _sc_pull_opts_free(popts)
 
     def rollback(self, name):

@@ -161,6 +161,13 @@ class StoreBindingTest(unittest.TestCase):
         with self.assertRaises(syscontainer.Error) as cm:
             sys_ctx.rollback("hello1")
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
+        up = sys_ctx.update("hello1", values={"X": "1"}, controlled=True, settle=1)
+        self.assertEqual((up["updated"], up["deployment"], up["restarted"], up["controlled"]),
+                         (True, "/var/lib/containers/atomic/hello1.1", False, True))
+        self.assertEqual([(c["name"], c["updated"]) for c in sys_ctx.update_all()],
+                         [("hello1", False)])
+        self.assertEqual(sys_ctx.rollback("hello1")["deployment"],
+                         "/var/lib/containers/atomic/hello1.0")
         self.assertTrue(sys_ctx.uninstall("hello1")["removed"])
         self.assertEqual(sys_ctx.containers(), [])
         ctx.delete(report["id"])
