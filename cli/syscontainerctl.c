@@ -756,22 +756,27 @@ cmd_install(Options *o)
 out:
   if (r != SC_OK)
     rc = report_error(o, r, error);
-  else if (o->json)
-    printf("%s\n", json);
-  else {
-    json_t *doc = json_loads(json, 0, NULL), *a;
-    size_t i;
-    if (o->dry_run) {
-      json_t *files = json_object_get(doc, "files");
-      printf("# config.json\n%s", json_string_value(json_object_get(files, "config.json")));
-      if (json_object_get(files, "unit"))
-        printf("\n# unit\n%s", json_string_value(json_object_get(files, "unit")));
-      if (json_object_get(files, "tmpfiles"))
-        printf("\n# tmpfiles\n%s", json_string_value(json_object_get(files, "tmpfiles")));
-      printf("\n# would:\n");
-      json_array_foreach(json_object_get(doc, "actions"), i, a) printf("%s\n", json_string_value(a));
-    } else
+  else if (o->json || !o->dry_run) {
+    /* a run-once image ran: its exit status is the command's */
+    json_t *doc = json_loads(json, 0, NULL);
+    json_t *status = json_object_get(doc, "exit_status");
+    if (o->json)
+      printf("%s\n", json);
+    else if (status == NULL)
       printf("%s\n", json_string_value(json_object_get(doc, "name")));
+    rc = status ? (int)json_integer_value(status) : EXIT_OK;
+    json_decref(doc);
+  } else {
+    json_t *doc = json_loads(json, 0, NULL), *a;
+    json_t *files = json_object_get(doc, "files");
+    size_t i;
+    printf("# config.json\n%s", json_string_value(json_object_get(files, "config.json")));
+    if (json_object_get(files, "unit"))
+      printf("\n# unit\n%s", json_string_value(json_object_get(files, "unit")));
+    if (json_object_get(files, "tmpfiles"))
+      printf("\n# tmpfiles\n%s", json_string_value(json_object_get(files, "tmpfiles")));
+    printf("\n# would:\n");
+    json_array_foreach(json_object_get(doc, "actions"), i, a) printf("%s\n", json_string_value(a));
     json_decref(doc);
   }
   sc_free(json);

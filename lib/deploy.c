@@ -102,6 +102,14 @@ name_from_image(const char *image)
   return g_strndup(base, strcspn(base, ":@"));
 }
 
+/* An image that runs once at install (label atomic.run=once). */
+static gboolean
+is_run_once(ScImage *img)
+{
+  json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+  return g_strcmp0(json_string_value(json_object_get(labels, "atomic.run")), "once") == 0;
+}
+
 /* The container's lock: CHECKOUT/.NAME.lock, exclusive. */
 int
 sc_deploy_lock_container(const char *root, const char *name, GError **error)
@@ -284,7 +292,7 @@ sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char 
     return FALSE;
   }
   slock = sc_store_lock(ctx, repo, FALSE, error);
-  ok = slock >= 0 && sc_store_checkout(repo, img, rootfs, error);
+  ok = slock >= 0 && sc_store_checkout(repo, img, rootfs, FALSE, error);
   if (slock >= 0)
     close(slock);
   return ok;
@@ -314,12 +322,6 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   struct stat st;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
-  if (!sc_systemd_offline(ctx) && !sc_systemd_running() && !opts->dry_run) {
-    json_decref(actions);
-    return sc_error_set(error, SC_EUNSUPPORTED,
-                        "systemd is not running on this machine, so the container could not be "
-                        "started or enabled: install into an image root with --sysroot DIR");
-  }
   name = opts->name ? g_strdup(opts->name) : NULL;
   root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
   if (!opts->dry_run && g_mkdir_with_parents(root, 0755) != 0) {
@@ -337,9 +339,25 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     }
   }
-  sc_deploy_paths_init(ctx, name, 0, &p);
+  if (is_run_once(img)) {
+    /* nothing is installed, nothing is locked: it runs, now, as NAME (the
+     * runtime refuses a second NAME at the same time) */
+    json_t *doc = NULL;
+    ok = sc_run_once(ctx, repo, img, name, opts->values, opts->dry_run, &doc, &gerror);
+    if (ok && out_json)
+      *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+    goto out;
+  }
   if (!opts->dry_run && (lock = sc_deploy_lock_container(root, name, &gerror)) < 0)
     goto out;
+  if (!sc_systemd_offline(ctx) && !sc_systemd_running() && !opts->dry_run) {
+    g_set_error(&gerror, SC_ERROR, SC_EUNSUPPORTED,
+                "systemd is not running on this machine, so the container could not be "
+                "started or enabled: install into an image root with --sysroot DIR");
+    goto out;
+  }
+  sc_deploy_paths_init(ctx, name, 0, &p);
   if (lstat(p.link_path, &st) == 0) {
     g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
                 "container %s is already installed (%s); uninstall it or choose another --name",

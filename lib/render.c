@@ -19,6 +19,8 @@ struct sc_render_opts {
   char *image_id;
   int slot;
   char *remote_rootfs;
+  char *destdir; /* NULL: CHECKOUT/NAME.SLOT */
+  gboolean run_once;
 };
 
 struct sc_rendering {
@@ -55,7 +57,16 @@ sc_render_opts_free(sc_render_opts *o)
   g_free(o->image_name);
   g_free(o->image_id);
   g_free(o->remote_rootfs);
+  g_free(o->destdir);
   g_free(o);
+}
+
+void
+sc_render_opts_set_run_once(sc_render_opts *o, const char *destdir)
+{
+  g_free(o->destdir);
+  o->destdir = g_strdup(destdir);
+  o->run_once = TRUE;
 }
 
 SC_API int
@@ -206,7 +217,7 @@ render_config(const sc_exports *ex,
     json_decref(doc); /* a parse failure is reported by the check below */
   }
 
-  if (!sc_spec_check(label, text, len, o->remote_rootfs, out_sources, error))
+  if (!sc_spec_check(label, text, len, o->remote_rootfs, o->run_once, out_sources, error))
     return FALSE;
   *out_config = g_steal_pointer(&text);
   return TRUE;
@@ -275,7 +286,9 @@ sc_render_internal(sc_context *ctx,
     goto fail;
   r->detached = exec.detached;
 
-  destdir = g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), o->name, o->slot);
+  destdir = o->destdir ? g_strdup(o->destdir)
+                       : g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), o->name,
+                                         o->slot);
   uid = g_strdup_printf("%lu", (gulong)getuid());
   gid = g_strdup_printf("%lu", (gulong)getgid());
   sc_values_insert(r->values, "DESTDIR", destdir, NULL);

@@ -101,6 +101,28 @@ sc_container_stop(sc_context *ctx, const char *name, sc_error **error)
 }
 
 
+/* In an image root, its paths: bind sources are taken under it (except
+ * those under @bundle, a real path on this machine). */
+static void
+map_bind_sources(sc_context *ctx, json_t *cfg, const char *bundle)
+{
+  size_t i;
+  json_t *m;
+
+  if (!sc_systemd_offline(ctx))
+    return;
+  json_array_foreach(json_object_get(cfg, "mounts"), i, m)
+  {
+    const char *src = json_string_value(json_object_get(m, "source"));
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (src && src[0] == '/' && type && strstr(type, "bind") &&
+        !(bundle && g_str_has_prefix(src, bundle))) {
+      g_autofree char *host = sc_context_host_path(ctx, src);
+      json_object_set_new(m, "source", json_string(host));
+    }
+  }
+}
+
 /* Runs @argv with the caller's stdio; *out_status gets its exit status. */
 static gboolean
 run_attached(const char *const *argv, const char *cwd, int *out_status, GError **error)
@@ -182,20 +204,7 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
       json_object_set_new(process, "args", a);
     }
     json_object_set_new(process, "terminal", json_boolean(isatty(STDIN_FILENO)));
-    if (sc_systemd_offline(ctx)) {
-      /* in an image root, its paths: bind sources are taken under it */
-      size_t i;
-      json_t *m;
-      json_array_foreach(json_object_get(cfg, "mounts"), i, m)
-      {
-        const char *src = json_string_value(json_object_get(m, "source"));
-        const char *type = json_string_value(json_object_get(m, "type"));
-        if (src && src[0] == '/' && type && strstr(type, "bind")) {
-          g_autofree char *host = sc_context_host_path(ctx, src);
-          json_object_set_new(m, "source", json_string(host));
-        }
-      }
-    }
+    map_bind_sources(ctx, cfg, NULL);
     if (!json_is_object(json_object_get(cfg, "root")))
       json_object_set_new(cfg, "root", json_object());
     json_object_set_new(json_object_get(cfg, "root"), "path", json_string(rootfs));
@@ -224,4 +233,107 @@ out:
     return sc_error_propagate(error, gerror);
   *out_status = status;
   return SC_OK;
+}
+
+/* An atomic.run=once image: run it once, now, and keep nothing. The bundle
+ * is a scratch directory in the store's tmp (DESTDIR): its rootfs is made
+ * of hardlinks into the store when the container's root is read-only, of
+ * copies when it may write (so that it cannot change the store's files);
+ * config.json is rendered as for an install; the tmpfiles lines are
+ * applied before and removed after. *@out_doc: the rendered files, the
+ * actions, and the exit status (when run). */
+gboolean
+sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
+            const sc_values *values, gboolean dry_run, json_t **out_doc, GError **error)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *exports = NULL;
+  g_autofree char *rootfs = NULL;
+  g_autofree char *tmpfiles = NULL;
+  sc_exports *ex = NULL;
+  sc_render_opts *ropts = NULL;
+  sc_rendering *r = NULL;
+  json_t *cfg = NULL, *files;
+  const char *runtime;
+  int status = 0, slock = -1;
+  gboolean ok = FALSE, writable, tmpfiles_created = FALSE;
+
+  base = sc_store_checkout_exports(repo, img, error);
+  if (base == NULL)
+    return FALSE;
+  exports = g_build_filename(base, "exports", NULL);
+  rootfs = g_build_filename(base, "rootfs", NULL);
+  if ((ex = sc_deploy_open_exports(exports, error)) == NULL ||
+      !sc_context_runtime_path(ctx, &runtime, error))
+    goto out;
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, name, NULL);
+  sc_render_opts_set_values(ropts, values, NULL);
+  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  sc_render_opts_set_run_once(ropts, base);
+  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, error))
+    goto out;
+  cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+  writable = !json_is_true(json_object_get(json_object_get(cfg, "root"), "readonly"));
+  files = json_pack("{s:s}", "config.json", sc_rendering_get_config(r));
+  if (sc_rendering_get_tmpfiles(r))
+    json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(r)));
+  *out_doc = json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:o, s:[s]}", "schema", 1, "name", name,
+                       "image", img->name, "id", img->id, "run_once", 1, "dry_run", dry_run,
+                       "files", files, "actions",
+                       writable ? "run once from a scratch bundle (atomic.run=once) over a "
+                                  "copy of the image; nothing is installed"
+                                : "run once from a scratch bundle (atomic.run=once) over the "
+                                  "image's files; nothing is installed");
+  if (dry_run) {
+    ok = TRUE;
+    goto out;
+  }
+
+  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+    goto out;
+  }
+  slock = sc_store_lock(ctx, repo, FALSE, error);
+  if (slock < 0 || !sc_store_checkout(repo, img, rootfs, writable, error))
+    goto out;
+  close(slock);
+  slock = -1;
+  map_bind_sources(ctx, cfg, base);
+  if (!isatty(STDIN_FILENO)) /* the runtime refuses a terminal it cannot have */
+    json_object_set_new(json_object_get(cfg, "process"), "terminal", json_false());
+  {
+    g_autofree char *path = g_build_filename(base, "config.json", NULL);
+    g_autofree char *text = json_dumps(cfg, JSON_INDENT(2));
+    if (!g_file_set_contents(path, text, -1, error))
+      goto out;
+  }
+  if (sc_rendering_get_tmpfiles(r)) {
+    tmpfiles = g_build_filename(base, "tmpfiles.conf", NULL);
+    if (!g_file_set_contents(tmpfiles, sc_rendering_get_tmpfiles(r), -1, error) ||
+        !sc_tmpfiles_run(ctx, "--create", tmpfiles, TRUE, error))
+      goto out;
+    tmpfiles_created = TRUE;
+  }
+  {
+    const char *argv[] = {runtime, "run", name, NULL};
+    if (!run_attached(argv, base, &status, error))
+      goto out;
+  }
+  json_object_set_new(*out_doc, "exit_status", json_integer(status));
+  ok = TRUE;
+
+out:
+  if (tmpfiles_created)
+    sc_tmpfiles_run(ctx, "--remove", tmpfiles, FALSE, NULL);
+  if (slock >= 0)
+    close(slock);
+  if (!ok)
+    g_clear_pointer(out_doc, json_decref);
+  sc_rm_rf(base);
+  json_decref(cfg);
+  sc_rendering_free(r);
+  sc_render_opts_free(ropts);
+  sc_exports_free(ex);
+  return ok;
 }

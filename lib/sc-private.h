@@ -84,6 +84,7 @@ gboolean sc_spec_check(const char *label,
                        const char *json_text,
                        gsize length,
                        const char *remote_rootfs,
+                       gboolean run_once, /* writable root, terminal allowed */
                        GPtrArray **out_bind_sources,
                        GError **error);
 extern const char sc_spec_default_config[];
@@ -124,6 +125,9 @@ gboolean sc_render_internal(sc_context *ctx,
                             sc_rendering **out_rendering,
                             GError **error);
 
+/* A run-once bundle: DESTDIR is @destdir, and the root may be writable
+ * (it is a copy). */
+void sc_render_opts_set_run_once(sc_render_opts *opts, const char *destdir);
 gboolean sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error);
 
 /* exports.c */
@@ -359,7 +363,10 @@ ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error
 json_t *sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
                           json_t *layers, json_t *variables);
 char *sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error);
-gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error);
+/* @copy: plain copies (a rootfs the container may write to), else
+ * hardlinks into the store (same filesystem) */
+gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy,
+                           GError **error);
 void sc_rm_rf(const char *path);
 
 /* hostfs.c */
@@ -404,6 +411,11 @@ gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, GError **error);
 json_t *sc_deploy_read_info(const char *slot);
 GPtrArray *sc_deploy_container_names(sc_context *ctx);
+
+/* run.c */
+gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
+                     const sc_values *values, gboolean dry_run, json_t **out_doc,
+                     GError **error);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

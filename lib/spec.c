@@ -111,6 +111,7 @@ sc_spec_check(const char *label,
               const char *json_text,
               gsize length,
               const char *remote_rootfs,
+              gboolean run_once,
               GPtrArray **out_bind_sources,
               GError **error)
 {
@@ -144,7 +145,7 @@ sc_spec_check(const char *label,
                           "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
     goto out;
   }
-  if (!json_is_true(json_object_get(root, "readonly"))) {
+  if (!run_once && !json_is_true(json_object_get(root, "readonly"))) {
     sc_set_error_prefixed(
       error,
       SC_ESPEC,
@@ -189,7 +190,7 @@ sc_spec_check(const char *label,
     goto out;
   }
   v = json_object_get(process, "terminal");
-  if (v != NULL && !json_is_false(v)) {
+  if (!run_once && v != NULL && !json_is_false(v)) {
     sc_set_error_prefixed(
       error,
       SC_ESPEC,
@@ -277,7 +278,8 @@ sc_spec_validate(const char *label,
 
   SC_CHECK_ARG(json_text != NULL, error);
   if (!sc_spec_check(
-        label, json_text, length, remote_rootfs, out_bind_sources ? &sources : NULL, &gerror))
+        label, json_text, length, remote_rootfs, FALSE, out_bind_sources ? &sources : NULL,
+        &gerror))
     return sc_error_propagate(error, gerror);
   if (out_bind_sources) {
     g_ptr_array_add(sources, NULL);

@@ -522,8 +522,13 @@ sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error)
   json_t *l;
   size_t i;
 
-  tmp = g_strdup_printf("%s/tmp/sc-exports-XXXXXX",
-                        g_file_peek_path(ostree_repo_get_path(repo)));
+  {
+    /* the repository's real path (it may be known as /proc/self/fd/N) */
+    g_autofree char *fd_path = g_strdup_printf("/proc/self/fd/%d", ostree_repo_get_dfd(repo));
+    g_autofree char *real = g_file_read_link(fd_path, NULL);
+    tmp = g_strdup_printf("%s/tmp/sc-exports-XXXXXX",
+                          real ? real : g_file_peek_path(ostree_repo_get_path(repo)));
+  }
   if (g_mkdtemp(tmp) == NULL) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", tmp, g_strerror(errno));
     return NULL;
@@ -928,7 +933,7 @@ clear_type_changes(GFile *layer_dir, const char *dir, const char *rel, GError **
 }
 
 gboolean
-sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **error)
+sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy, GError **error)
 {
   json_t *l;
   size_t i;
@@ -940,7 +945,7 @@ sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **erro
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
     return FALSE;
   }
-  if (repo_st.st_dev != dir_st.st_dev) {
+  if (!copy && repo_st.st_dev != dir_st.st_dev) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                 "checkout directory %s is on another filesystem than the image store %s: "
                 "checkouts are hardlinks into the store",
@@ -987,7 +992,8 @@ sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **erro
                     : OSTREE_REPO_CHECKOUT_MODE_USER;
     opts.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_UNION_FILES;
     opts.process_whiteouts = TRUE;
-    opts.no_copy_fallback = TRUE;
+    opts.no_copy_fallback = !copy;
+    opts.force_copy = copy;
     opts.enable_fsync = FALSE;
     if (!ostree_repo_checkout_at(repo, &opts, dfd, ".", rev, NULL, error)) {
       g_prefix_error(error, "image %s: layer %s: ", img->name, digest);
@@ -995,7 +1001,7 @@ sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, GError **erro
       break;
     }
   }
-  if (ok && syncfs(dfd) != 0) {
+  if (ok && !copy && syncfs(dfd) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: syncfs: %s", dir, g_strerror(errno));
     ok = FALSE;
   }
@@ -1022,7 +1028,7 @@ sc_image_checkout(sc_context *ctx, const char *image, const char *dir, sc_error 
     g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
     ok = FALSE;
   }
-  if (ok && !sc_store_checkout(repo, img, dir, &gerror)) {
+  if (ok && !sc_store_checkout(repo, img, dir, FALSE, &gerror)) {
     /* nothing half-written: the directory goes back to how it was */
     if (missing)
       sc_rm_rf(dir);

@@ -78,7 +78,9 @@ SC_API int sc_install_opts_set_dry_run(sc_install_opts *opts, int dry_run, sc_er
  * enables the unit (on the host: daemon-reload, systemd-tmpfiles --create,
  * enable [--now]; in a sysroot: systemctl --root enable). Everything is
  * validated and rendered before the first change; a failure undoes what
- * was done.
+ * was done. An image labelled atomic.run=once is not installed: it runs
+ * once, now, with the caller's standard streams, from a scratch bundle
+ * that is removed afterwards ({"run_once":true,"exit_status":N}).
  * @out_json: may be NULL; {"schema":1,"name","image","id","deployment",
  *   "files":[...],"host_files":[...],"actions":[...],"dry_run"}.
  * Returns: SC_OK, SC_EEXISTS (installed already, or a unit or tmpfiles

@@ -5,6 +5,7 @@ written, the state left behind after failures, and uninstall."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,16 @@ CONFIG = """{
              {"destination": "/data", "type": "bind", "source": "${STATE_DIRECTORY}/$NAME",
               "options": ["rbind", "rw"]}],
   "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}
+}
+"""
+RUN_ONCE_CONFIG = """{
+  "ociVersion": "1.0.2",
+  "process": {"terminal": true, "user": {"uid": 0, "gid": 0},
+              "args": ["/bin/sh", "-c", "if [ -e /written ]; then echo the store changed; exit 9; fi; echo > /written; echo HI $RECEIVER from $PLANET in $DESTDIR; exit $CODE"],
+              "env": ["PATH=/bin"], "cwd": "/"},
+  "root": {"path": "rootfs", "readonly": false},
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
 }
 """
 SERVICE = ("[Unit]\nDescription=$NAME\n[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\n"
@@ -99,6 +110,11 @@ class DeployTest(unittest.TestCase):
                                  "renameFiles": {"/etc/greeter": "/etc/$NAME"}},
               {"etc/motd": "motd v2\n", "exports/hostfs/etc/greeter/greeter.conf": "v2 $NAME\n",
                "exports/hostfs/etc/greeter/added": "added in v2\n"})
+        # atomic's run-once scenario: a writable root, values, an exit status
+        build(cls.layout, "once", {"defaultValues": {"PLANET": "Saturn", "CODE": "0"}},
+              {"exports/config.json.template": RUN_ONCE_CONFIG})
+        il.run("umoci", "config", "--image", "%s:once" % cls.layout,
+               "--config.label", "atomic.run=once")
         cls.image = "oci:%s:v1" % cls.layout
 
     @classmethod
@@ -122,6 +138,39 @@ class DeployTest(unittest.TestCase):
     def read(self, rel):
         with open(os.path.join(self.sysroot, rel)) as f:
             return f.read()
+
+    def test_run_once(self):
+        image = "oci:%s:once" % self.layout
+        r = self.ctl("install", "--set", "RECEIVER=Pluto", image)
+        # DESTDIR: the scratch bundle, a real path on this machine
+        self.assertRegex(r.stdout, "^HI Pluto from Saturn in " + re.escape(self.ck) +
+                         r"/.storage/ostree/tmp/sc-exports-\w+\n$")
+        # nothing installed, nothing left: no checkout, unit, lock, scratch bundle
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+        self.assertEqual(os.listdir(os.path.join(self.ck, ".storage/ostree/tmp")), ["cache"])
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/systemd")))
+        self.assertEqual(json.loads(self.ctl("--json", "list").stdout)["containers"], [])
+        # the container wrote into a copy: the store is intact, and a second run does
+        # not see the file (exit 9 if it did); its exit status is install's
+        subprocess.run(["ostree", "fsck", "--repo", os.path.join(self.ck, ".storage/ostree")],
+                       check=True, capture_output=True)
+        r = self.ctl("--json", "install", "--name", "other", "--set", "RECEIVER=Mars",
+                     "--set", "CODE=7", image, check=False)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertIn("HI Mars from Saturn", r.stdout)
+        doc = json.loads(r.stdout[r.stdout.index("{"):])
+        self.assertEqual((doc["name"], doc["run_once"], doc["exit_status"]), ("other", True, 7))
+        # a dry run says what would run, and runs nothing
+        r = self.ctl("install", "--dry-run", "--set", "RECEIVER=Venus", image)
+        self.assertNotRegex(r.stdout, "(?m)^HI Venus")  # (the container's output line)
+        self.assertIn("# would:\nrun once from a scratch bundle (atomic.run=once) over a copy of "
+                      "the image; nothing is installed\n", r.stdout)
+        self.assertIn("echo HI Venus from Saturn", r.stdout)
+        # a variable without a value fails before anything runs
+        r = self.ctl("install", image, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("RECEIVER", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(self.ck, ".storage/ostree/tmp")), ["cache"])
 
     def test_install_run_uninstall(self):
         self.assertEqual(self.ctl("install", "--name", "greeter", "--set", "GREETING=hi",

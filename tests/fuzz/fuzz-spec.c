@@ -15,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sc_context_new(&ctx, NULL);
     sc_context_set_sysroot(ctx, "/nonexistent-fuzz-root", NULL);
   }
-  if (sc_spec_check("config.json", (const char *)data, size, NULL, &sources, &error)) {
+  if (sc_spec_check("config.json", (const char *)data, size, NULL, FALSE, &sources, &error)) {
     g_autofree char *text = sc_tmpfiles_lines_for_missing(ctx, sources, 0, 0, NULL, NULL);
     (void)text;
   }

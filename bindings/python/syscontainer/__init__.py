@@ -399,7 +399,10 @@ class Context:
     def install(self, image, name=None, values=None, enable=True, start=False, dry_run=False,
                 **pull_options):
         """Installs a system container; returns the install report (name,
-        deployment, files, actions). pull_options as for pull()."""
+        deployment, files, actions). An atomic.run=once image is run once
+        instead, with this process's standard streams, and nothing is kept:
+        the report has "run_once" and "exit_status". pull_options as for
+        pull()."""
         opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:
