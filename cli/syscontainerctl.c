@@ -989,9 +989,12 @@ cmd_list(Options *o)
     const char *image = json_string_value(json_object_get(c, "image"));
     const char *id = json_string_value(json_object_get(c, "id"));
     const char *runtime = json_string_value(json_object_get(c, "runtime"));
+    const char *op = json_string_value(json_object_get(c, "interrupted"));
+    char state[64];
+    snprintf(state, sizeof(state), op ? "%s (%s interrupted)" : "%s",
+             json_string_value(json_object_get(c, "state")), op);
     printf("%-24s %-40s %-12.12s %-11s %s\n", json_string_value(json_object_get(c, "name")),
-           image ? image : "-", id ? id : "-", json_string_value(json_object_get(c, "state")),
-           runtime ? runtime : "-");
+           image ? image : "-", id ? id : "-", state, runtime ? runtime : "-");
   }
   json_decref(doc);
   return EXIT_OK;

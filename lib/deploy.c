@@ -316,6 +316,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   sc_render_opts *ropts = NULL;
   sc_rendering *r = NULL;
   ScPaths p = {0};
+  ScJournal *journal = NULL;
   int lock = -1;
   const char *runtime;
   gboolean wrote = FALSE, linked = FALSE, ok = FALSE;
@@ -349,7 +350,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     json_decref(doc);
     goto out;
   }
-  if (!opts->dry_run && (lock = sc_deploy_lock_container(root, name, &gerror)) < 0)
+  if (!opts->dry_run && ((lock = sc_deploy_lock_container(root, name, &gerror)) < 0 ||
+                         !sc_deploy_recover(ctx, name, NULL, &gerror)))
     goto out;
   if (!sc_systemd_offline(ctx) && !sc_systemd_running() && !opts->dry_run) {
     g_set_error(&gerror, SC_ERROR, SC_EUNSUPPORTED,
@@ -425,11 +427,17 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   if (!opts->dry_run) {
     g_autofree char *info_text = NULL;
     g_autofree char *tmp_link = NULL;
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan);
     json_t *info;
     if (!sc_rendering_write_internal(r, p.slot_path, &gerror))
       goto out;
+    /* (nothing named NAME.service or NAME.conf existed: they are ours) */
+    journal = sc_journal_new("install", p.slot_path, planned, FALSE);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", &gerror))
+      goto out;
     tracked = sc_hostfs_apply(ctx, plan, &gerror);
-    if (tracked == NULL)
+    if (tracked == NULL || !sc_journal_step(ctx, journal, "hostfs", &gerror))
       goto out;
     info = sc_deploy_info_document(img, r, opts->values, ex, tracked, runtime);
     info_text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
@@ -438,13 +446,16 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       g_autofree char *with_nl = g_strconcat(info_text, "\n", NULL);
       g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
       free(g_steal_pointer(&info_text));
-      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror))
+      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror) ||
+          !sc_journal_step(ctx, journal, "info", &gerror))
         goto out;
     }
     if (sc_rendering_get_unit(r) && !sc_deploy_write_host_file(p.unit_path, sc_rendering_get_unit(r), &gerror))
       goto out;
     if (sc_rendering_get_tmpfiles(r) &&
         !sc_deploy_write_host_file(p.tmpfiles_path, sc_rendering_get_tmpfiles(r), &gerror))
+      goto out;
+    if (!sc_journal_step(ctx, journal, "unit", &gerror))
       goto out;
     if (ex->no_container_service) {
       /* a file installer: its rootfs has done its job */
@@ -460,6 +471,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     }
     linked = TRUE;
+    if (!sc_journal_step(ctx, journal, "link", &gerror))
+      goto out;
     if (sc_rendering_get_unit(r)) {
       g_autofree char *unit = g_strconcat(name, ".service", NULL);
       if (!sc_systemd_offline(ctx) && !sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, &gerror))
@@ -473,6 +486,9 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
           !sc_systemctl(ctx, "start", unit, NULL, TRUE, &gerror))
         goto out;
     }
+    if (!sc_journal_step(ctx, journal, "enabled", &gerror))
+      goto out;
+    sc_journal_finish(ctx, journal);
   }
   if (out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o}", "schema", 1, "name", name,
@@ -512,6 +528,7 @@ out:
     sc_rm_rf(exports_tmp);
   if (lock >= 0)
     close(lock);
+  sc_journal_free(journal);
   json_decref(actions);
   sc_rendering_free(r);
   sc_render_opts_free(ropts);
@@ -549,21 +566,162 @@ sc_deploy_read_info(const char *slot)
   return json_loads(text, 0, NULL);
 }
 
+/* Everything of container @name goes (its lock held): the unit (disabled
+ * and stopped first, when it is the container's), tmpfiles, the host files
+ * it installed or an interrupted operation wrote, unmodified, the
+ * directories it created when empty, the symlink, both slots. Itself
+ * journaled: a crash leaves what the next uninstall finishes. */
+static gboolean
+uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **error)
+{
+  g_autofree char *slot = NULL;
+  g_autofree char *unit = NULL;
+  g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(ScJournal) journal = NULL;
+  json_t *info, *sums, *v;
+  const char *k, *journal_slot = NULL;
+  ScPaths p0 = {0}, p1 = {0};
+  struct stat st;
+  gboolean has_service = TRUE, owns_unit, ok = FALSE;
+
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  slot = sc_deploy_current_slot(ctx, name);
+  info = slot ? sc_deploy_read_info(slot) : NULL;
+  if (info == NULL)
+    info = sc_deploy_read_info(p0.slot_path); /* half-installed */
+  if (info && json_is_false(json_object_get(info, "has-container-service")))
+    has_service = FALSE;
+  sums = json_object_get(info, "installed-files-checksum");
+  json_object_foreach(sums, k, v) if (json_is_string(v))
+      g_hash_table_replace(tracked, g_strdup(k), g_strdup(json_string_value(v)));
+  owns_unit = info != NULL;
+  /* what interrupted operations wrote, as their journals say */
+  for (int i = 0; i < 2; i++) {
+    const char *path = i == 0 ? p0.slot_path : p1.slot_path;
+    g_autoptr(ScJournal) j = sc_journal_read(path);
+    GHashTableIter it;
+    gpointer jk, jv;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (journal_slot == NULL || (slot && strcmp(path, slot) == 0)))
+      journal_slot = path;
+    if (j == NULL)
+      continue;
+    owns_unit |= j->owns_unit;
+    g_hash_table_iter_init(&it, j->planned);
+    while (g_hash_table_iter_next(&it, &jk, &jv)) {
+      const char *have = g_hash_table_lookup(tracked, jk);
+      if (have != NULL && strcmp(have, jv) != 0) {
+        /* both the deployment and the operation wrote it: whichever
+         * content is there is ours */
+        g_autofree char *host = sc_context_host_path(ctx, jk);
+        g_autofree char *sum = sc_hostfs_checksum(host);
+        if (strcmp(sum, jv) != 0)
+          continue;
+      }
+      g_hash_table_replace(tracked, g_strdup(jk), g_strdup(jv));
+    }
+  }
+  if (journal_slot) {
+    journal = sc_journal_new("uninstall", journal_slot, tracked, FALSE);
+    journal->owns_unit = owns_unit;
+    if (!sc_journal_step(ctx, journal, "begun", error))
+      goto out;
+  }
+
+  unit = g_strconcat(name, ".service", NULL);
+  if (has_service && owns_unit) {
+    if (sc_systemd_offline(ctx))
+      sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
+    else if (sc_systemd_running())
+      sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+  }
+  if (journal && !sc_journal_step(ctx, journal, "disabled", error))
+    goto out;
+  if (owns_unit) {
+    /* the unit goes first, so that nothing starts the container again */
+    unlink(p0.unit_path);
+    if (!sc_systemd_offline(ctx) && sc_systemd_running())
+      sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+    if (lstat(p0.tmpfiles_path, &st) == 0) {
+      sc_tmpfiles_run(ctx, "--remove", p0.tmpfiles_path, FALSE, NULL);
+      unlink(p0.tmpfiles_path);
+    }
+  }
+  if (journal && !sc_journal_step(ctx, journal, "unit", error))
+    goto out;
+  sc_hostfs_remove(ctx, tracked, kept);
+  if (journal && !sc_journal_step(ctx, journal, "hostfs", error))
+    goto out;
+  if (unlink(p0.link_path) != 0 && errno != ENOENT) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", p0.link_path,
+                g_strerror(errno));
+    goto out;
+  }
+  if (journal && !sc_journal_step(ctx, journal, "link", error))
+    goto out;
+  /* the slot without the journal last: an interrupted removal stays visible */
+  if (journal_slot && strcmp(journal_slot, p0.slot_path) == 0) {
+    sc_rm_rf(p1.slot_path);
+    sc_rm_rf(p0.slot_path);
+  } else {
+    sc_rm_rf(p0.slot_path);
+    sc_rm_rf(p1.slot_path);
+  }
+  ok = TRUE;
+out:
+  json_decref(info);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  return ok;
+}
+
+gboolean
+sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished, GError **error)
+{
+  ScPaths p0 = {0}, p1 = {0};
+  ScJournal *j;
+  gboolean ok;
+
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  j = sc_journal_read(p0.slot_path);
+  if (j == NULL)
+    j = sc_journal_read(p1.slot_path);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  if (j == NULL)
+    return TRUE;
+  if (strcmp(j->op, "update") == 0 || strcmp(j->op, "rollback") == 0) {
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "container %s: an interrupted %s (after step '%s') is finished or undone first",
+                   name, j->op, j->step ? j->step : "?");
+    ok = sc_update_recover(ctx, name, j, out_finished, error);
+  } else {
+    /* an install that did not finish is removed (to be done again); an
+     * uninstall is finished */
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "container %s: the interrupted %s (after step '%s') is %s first", name, j->op,
+                   j->step ? j->step : "?",
+                   strcmp(j->op, "install") == 0 ? "undone" : "finished");
+    ok = uninstall_locked(ctx, name, NULL, error);
+    if (ok && out_finished && strcmp(j->op, "uninstall") == 0)
+      *out_finished = g_strdup(j->op);
+  }
+  sc_journal_free(j);
+  return ok;
+}
+
 SC_API int
 sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
   g_autofree char *root = NULL;
-  g_autofree char *slot = NULL;
-  g_autofree char *unit = NULL;
-  g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
-  json_t *info = NULL, *sums, *v;
-  const char *k;
   ScPaths p0 = {0}, p1 = {0};
   struct stat st;
   int lock;
-  gboolean has_service = TRUE, found;
+  gboolean found;
 
   SC_CHECK_ARG(ctx != NULL, error);
   if (!sc_name_check(name, &gerror))
@@ -574,58 +732,28 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   found = lstat(p0.link_path, &st) == 0 ||
           (lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) ||
           (lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode));
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
   if (!found) {
     /* idempotent: nothing to remove is not an error */
-    sc_context_log(ctx, SC_LOG_WARNING, "container %s is not installed (no %s)", name,
-                   p0.link_path);
+    sc_context_log(ctx, SC_LOG_WARNING, "container %s is not installed", name);
     if (out_json) {
       json_t *doc = json_pack("{s:i, s:s, s:b, s:[]}", "schema", 1, "name", name, "removed", 0,
                               "kept");
       *out_json = sc_json_dump(doc, TRUE);
       json_decref(doc);
     }
-    sc_deploy_paths_clear(&p0);
-    sc_deploy_paths_clear(&p1);
     return SC_OK;
   }
   lock = sc_deploy_lock_container(root, name, &gerror);
   if (lock < 0)
-    goto fail;
-  slot = sc_deploy_current_slot(ctx, name);
-  info = slot ? sc_deploy_read_info(slot) : NULL;
-  if (info == NULL)
-    info = sc_deploy_read_info(p0.slot_path); /* half-installed */
-  if (info && json_is_false(json_object_get(info, "has-container-service")))
-    has_service = FALSE;
-  sums = json_object_get(info, "installed-files-checksum");
-  json_object_foreach(sums, k, v) if (json_is_string(v))
-      g_hash_table_replace(tracked, g_strdup(k), g_strdup(json_string_value(v)));
-
-  unit = g_strconcat(name, ".service", NULL);
-  if (has_service) {
-    if (sc_systemd_offline(ctx))
-      sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
-    else if (sc_systemd_running())
-      sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+    return sc_error_propagate(error, gerror);
+  if (!uninstall_locked(ctx, name, kept, &gerror)) {
+    close(lock);
+    return sc_error_propagate(error, gerror);
   }
-  /* the unit goes first, so that nothing starts the container again */
-  unlink(p0.unit_path);
-  if (!sc_systemd_offline(ctx) && sc_systemd_running())
-    sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
-  if (lstat(p0.tmpfiles_path, &st) == 0) {
-    sc_tmpfiles_run(ctx, "--remove", p0.tmpfiles_path, FALSE, NULL);
-    unlink(p0.tmpfiles_path);
-  }
-  sc_hostfs_remove(ctx, tracked, kept);
   for (guint i = 0; i < kept->len; i++)
     sc_context_log(ctx, SC_LOG_WARNING, "%s was modified: kept", (char *)kept->pdata[i]);
-  if (unlink(p0.link_path) != 0 && errno != ENOENT) {
-    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot remove %s: %s", p0.link_path,
-                g_strerror(errno));
-    goto fail;
-  }
-  sc_rm_rf(p0.slot_path);
-  sc_rm_rf(p1.slot_path);
   {
     g_autofree char *lock_path = g_strdup_printf("%s/.%s.lock", root, name);
     unlink(lock_path);
@@ -640,23 +768,15 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }
-  json_decref(info);
-  sc_deploy_paths_clear(&p0);
-  sc_deploy_paths_clear(&p1);
   return SC_OK;
-fail:
-  if (lock >= 0)
-    close(lock);
-  json_decref(info);
-  sc_deploy_paths_clear(&p0);
-  sc_deploy_paths_clear(&p1);
-  return sc_error_propagate(error, gerror);
 }
 
 /* The installed containers' names, sorted: a container is its NAME
- * symlink; X.0 is a slot only when X exists. */
+ * symlink; X.0 is a slot only when X exists. With @incomplete, also the X
+ * of slots X.0 and X.1 left without their symlink (an install or uninstall
+ * that did not finish). */
 GPtrArray *
-sc_deploy_container_names(sc_context *ctx)
+sc_deploy_container_names(sc_context *ctx, gboolean incomplete)
 {
   g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
   g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
@@ -666,8 +786,21 @@ sc_deploy_container_names(sc_context *ctx)
   while (dir && (entry = g_dir_read_name(dir)) != NULL) {
     g_autofree char *path = g_build_filename(root, entry, NULL);
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
+    if (lstat(path, &st) != 0)
+      continue;
+    if (S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
       g_ptr_array_add(names, g_strdup(entry));
+    else if (incomplete && S_ISDIR(st.st_mode) &&
+             (g_str_has_suffix(entry, ".0") || g_str_has_suffix(entry, ".1"))) {
+      g_autofree char *name = g_strndup(entry, strlen(entry) - 2);
+      g_autofree char *link = g_build_filename(root, name, NULL);
+      g_autofree char *slot0 = g_strconcat(link, ".0", NULL);
+      struct stat lst;
+      /* (once per name: X.1 counts only without X.0) */
+      if (sc_name_check(name, NULL) && lstat(link, &lst) != 0 &&
+          (g_str_has_suffix(entry, ".0") || lstat(slot0, &lst) != 0))
+        g_ptr_array_add(names, g_steal_pointer(&name));
+    }
   }
   g_ptr_array_sort(names, sc_strcmp_indirect);
   return names;
@@ -702,7 +835,7 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc, *arr;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  names = sc_deploy_container_names(ctx);
+  names = sc_deploy_container_names(ctx, TRUE);
   arr = json_array();
   for (guint i = 0; i < names->len; i++) {
     const char *name = names->pdata[i];
@@ -712,18 +845,35 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
     g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
                                                                slot_name, NULL)
                                             : NULL;
-    if (info == NULL) {
-      json_array_append_new(arr, json_pack("{s:s, s:s?, s:s}", "name", name, "deployment",
-                                           deployment, "state", "broken"));
-      continue;
-    }
-    json_array_append_new(
-        arr, json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?, s:s}", "name", name, "image",
-                       json_object_get(info, "image"), "id", json_object_get(info, "revision"),
-                       "deployment", deployment, "runtime", json_object_get(info, "runtime"),
-                       "created", json_object_get(info, "created"), "state",
-                       unit_state(ctx, name,
-                                  !json_is_false(json_object_get(info, "has-container-service")))));
+    g_autoptr(ScJournal) j = NULL;
+    json_t *entry;
+    ScPaths p0 = {0}, p1 = {0};
+
+    sc_deploy_paths_init(ctx, name, 0, &p0);
+    sc_deploy_paths_init(ctx, name, 1, &p1);
+    j = sc_journal_read(p0.slot_path);
+    if (j == NULL)
+      j = sc_journal_read(p1.slot_path);
+    sc_deploy_paths_clear(&p0);
+    sc_deploy_paths_clear(&p1);
+    entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
+                      json_object_get(info, "image"), "id", json_object_get(info, "revision"),
+                      "deployment", deployment, "runtime", json_object_get(info, "runtime"),
+                      "created", json_object_get(info, "created"));
+    if (j != NULL || slot == NULL) {
+      /* a crash stopped an operation: the next command on it finishes or
+       * undoes it (uninstall removes it) */
+      json_object_set_new(entry, "state", json_string("incomplete"));
+      json_object_set_new(entry, "interrupted", j ? json_string(j->op) : json_null());
+      json_object_set_new(entry, "step", j && j->step ? json_string(j->step) : json_null());
+    } else if (info == NULL)
+      json_object_set_new(entry, "state", json_string("broken"));
+    else
+      json_object_set_new(
+          entry, "state",
+          json_string(unit_state(
+              ctx, name, !json_is_false(json_object_get(info, "has-container-service")))));
+    json_array_append_new(arr, entry);
     json_decref(info);
   }
   doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);

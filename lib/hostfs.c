@@ -322,6 +322,27 @@ fail:
   return NULL;
 }
 
+GHashTable *
+sc_hostfs_plan_tracking(GPtrArray *plan)
+{
+  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+  for (guint i = 0; i < plan->len; i++) {
+    Item *it = plan->pdata[i];
+    gsize len;
+    const char *data;
+    if (!it->write)
+      continue;
+    if (it->type == ITEM_DIR) {
+      g_hash_table_replace(t, g_strdup(it->dest), g_strdup("0"));
+      continue;
+    }
+    data = g_bytes_get_data(it->data, &len);
+    g_hash_table_replace(t, g_strdup(it->dest), sc_sha256_hex(data, len));
+  }
+  return t;
+}
+
 static gint
 longest_first(gconstpointer a, gconstpointer b)
 {

@@ -378,6 +378,8 @@ gboolean sc_hostfs_item_writes(gpointer plan_item);
 GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
                           GHashTable *owned, GError **error);
 GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
+/* What sc_hostfs_apply() will track for @plan (path -> checksum). */
+GHashTable *sc_hostfs_plan_tracking(GPtrArray *plan);
 void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept);
 
 /* systemd.c */
@@ -390,6 +392,23 @@ gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const
                       gboolean check, GError **error);
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
                          GError **error);
+
+/* journal.c */
+typedef struct {
+  char *op;          /* install, update, rollback, uninstall */
+  char *slot_path;   /* the slot holding the journal (host path) */
+  char *step;        /* the last step done */
+  gboolean was_active; /* the unit ran before (to start it again) */
+  gboolean owns_unit;  /* the unit and tmpfiles files are the container's */
+  GHashTable *planned; /* host files the operation writes: path -> checksum */
+} ScJournal;
+ScJournal *sc_journal_new(const char *op, const char *slot_path, GHashTable *planned,
+                          gboolean was_active);
+void sc_journal_free(ScJournal *j);
+gboolean sc_journal_step(sc_context *ctx, ScJournal *j, const char *step, GError **error);
+void sc_journal_finish(sc_context *ctx, ScJournal *j);
+ScJournal *sc_journal_read(const char *slot_path);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScJournal, sc_journal_free)
 
 /* deploy.c: shared with update.c */
 typedef struct {
@@ -410,7 +429,15 @@ sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, GError **error);
 json_t *sc_deploy_read_info(const char *slot);
-GPtrArray *sc_deploy_container_names(sc_context *ctx);
+GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
+/* Under the container's lock: finishes or undoes an operation a crash
+ * interrupted (its journal), before another starts. *@out_finished (may
+ * be NULL): the operation when it was finished rather than undone. */
+gboolean sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished,
+                           GError **error);
+/* update.c: the same, for an update or a rollback */
+gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
+                           GError **error);
 
 /* run.c */
 gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,

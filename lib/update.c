@@ -22,11 +22,13 @@ slot_index(const char *slot)
 }
 
 /* The start of update and rollback: takes the container's lock (into
- * *@lock, to be closed by the caller), reads the current deployment's info
- * and fills @other with the paths of the other slot. */
+ * *@lock, to be closed by the caller), finishes or undoes an interrupted
+ * operation (*@out_finished, may be NULL: the one finished), reads the
+ * current deployment's info and fills @other with the paths of the other
+ * slot. */
 static gboolean
-open_for_switch(sc_context *ctx, const char *name, int *lock, json_t **out_info, ScPaths *other,
-                GError **error)
+open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finished,
+                json_t **out_info, ScPaths *other, GError **error)
 {
   g_autofree char *root = NULL;
   g_autofree char *cur_slot = NULL;
@@ -35,7 +37,7 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, json_t **out_info,
     return FALSE;
   root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
   *lock = sc_deploy_lock_container(root, name, error);
-  if (*lock < 0)
+  if (*lock < 0 || !sc_deploy_recover(ctx, name, out_finished, error))
     return FALSE;
   cur_slot = sc_deploy_current_slot(ctx, name);
   *out_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
@@ -201,6 +203,52 @@ struct sc_update_opts {
   guint settle_ms;
 };
 
+/* An update or rollback @j that did not finish (crash, or failure): when
+ * the NAME symlink already points at its slot, the rest is done (reload,
+ * tmpfiles, restart if the unit ran); else it is undone: the files it wrote
+ * go, the current deployment's host files and unit files come back, an
+ * update's slot is emptied, and the unit starts again if it ran. The
+ * journal goes in both cases. */
+gboolean
+sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
+                  GError **error)
+{
+  g_autofree char *cur_slot = sc_deploy_current_slot(ctx, name);
+  g_autofree char *j_base = g_path_get_basename(j->slot_path);
+  g_autofree char *cur_base = cur_slot ? g_path_get_basename(cur_slot) : NULL;
+  json_t *info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  ScPaths cur = {0};
+  gboolean has_service, ok;
+
+  if (info == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "container %s: an interrupted %s cannot be completed (no current deployment): "
+                "uninstall it",
+                name, j->op);
+    return FALSE;
+  }
+  has_service = !json_is_false(json_object_get(info, "has-container-service"));
+  sc_deploy_paths_init(ctx, name, slot_index(cur_slot), &cur);
+  if (g_strcmp0(cur_base, j_base) == 0) {
+    ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, error);
+    sc_journal_finish(ctx, j);
+    if (out_finished)
+      *out_finished = g_strdup(j->op);
+  } else {
+    sc_hostfs_remove(ctx, j->planned, NULL);
+    restore_hostfs(ctx, cur_slot, info);
+    ok = install_unit_files(ctx, name, cur_slot, &cur, error);
+    if (strcmp(j->op, "update") == 0)
+      sc_rm_rf(j->slot_path);
+    else
+      sc_journal_finish(ctx, j);
+    ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, ok ? error : NULL) && ok;
+  }
+  sc_deploy_paths_clear(&cur);
+  json_decref(info);
+  return ok;
+}
+
 SC_API int
 sc_update_opts_new(sc_update_opts **out_opts, sc_error **error)
 {
@@ -276,9 +324,10 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   sc_exports *ex = NULL;
   sc_render_opts *ropts = NULL;
   sc_rendering *r = NULL;
+  ScJournal *journal = NULL;
   const char *runtime;
   int next = slot_index(p->slot);
-  gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE;
+  gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE, restarted;
 
   user = user_values_of(info);
   for (size_t i = 0; i < sc_values_count(o->values); i++)
@@ -322,10 +371,19 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
 
   /* from here the host changes: stop, files, switch, start */
   was_active = sc_systemd_unit_active(ctx, name);
+  {
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan);
+    journal = sc_journal_new("update", p->slot_path, planned, was_active);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", &gerror))
+      goto out;
+  }
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
   }
+  if (!sc_journal_step(ctx, journal, "stopped", &gerror))
+    goto out;
   tracked = sc_hostfs_apply(ctx, plan, &gerror);
   if (tracked == NULL)
     goto out;
@@ -340,16 +398,23 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
         g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
     sc_hostfs_remove(ctx, gone, NULL);
   }
+  if (!sc_journal_step(ctx, journal, "hostfs", &gerror))
+    goto out;
   new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
-  if (!write_info(p->slot_path, new_info, &gerror))
+  if (!write_info(p->slot_path, new_info, &gerror) ||
+      !sc_journal_step(ctx, journal, "info", &gerror))
     goto out;
   if (ex->no_container_service)
     sc_rm_rf(rootfs);
   if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
-      !switch_link(p, p->slot, &gerror))
+      !sc_journal_step(ctx, journal, "unit", &gerror) || !switch_link(p, p->slot, &gerror))
     goto out;
   switched = TRUE;
-  if (!reload_and_restart(ctx, name, p, !ex->no_container_service, was_active, &gerror)) {
+  if (!sc_journal_step(ctx, journal, "link", &gerror))
+    goto out;
+  restarted = reload_and_restart(ctx, name, p, !ex->no_container_service, was_active, &gerror);
+  sc_journal_finish(ctx, journal); /* (the update is done, whether the unit runs or not) */
+  if (!restarted) {
     if (o->controlled) {
       /* systemctl's own message spans lines: the unit's state says it */
       g_autofree char *state = NULL;
@@ -396,32 +461,18 @@ controlled_failure:
   }
 
 out:
-  if (!ok && !switched && tracked != NULL) {
-    /* the old slot stays current: put its host files back */
-    ScPaths cur = {0};
-    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
-    sc_hostfs_remove(ctx, tracked, NULL);
-    restore_hostfs(ctx, cur.slot_path, info);
-    sc_deploy_paths_clear(&cur);
-  }
-  if (!ok && !switched && p->slot_path) {
-    ScPaths cur = {0};
-    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
-    install_unit_files(ctx, name, cur.slot_path, &cur, NULL);
-    if (was_active) {
-      g_autofree char *unit = g_strconcat(name, ".service", NULL);
-      sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
-      sc_systemctl(ctx, "start", unit, NULL, FALSE, NULL);
-    }
-    sc_deploy_paths_clear(&cur);
-    sc_rm_rf(p->slot_path);
-  }
+  if (!ok && !switched && journal) {
+    /* the old deployment stays current, as it was */
+    sc_update_recover(ctx, name, journal, NULL, NULL);
+  } else if (!ok && !switched && p->slot_path)
+    sc_rm_rf(p->slot_path); /* (nothing on the host was changed yet) */
   if (ok)
     *out_doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?, s:b, s:b}", "schema", 1, "name", name,
                          "updated", changed, "id", img ? img->id : NULL, "deployment",
                          changed ? p->slot : NULL, "restarted", changed && was_active,
                          "controlled", o->controlled);
   json_decref(new_info);
+  sc_journal_free(journal);
   sc_image_free(img);
   sc_exports_free(ex);
   sc_render_opts_free(ropts);
@@ -447,7 +498,7 @@ sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opt
     defaults.values = sc_values_new_internal();
     opts = &defaults;
   }
-  ok = open_for_switch(ctx, name, &lock, &info, &p, &gerror) &&
+  ok = open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
        update_locked(ctx, name, opts, info, &p, &doc, &gerror);
   if (ok && out_json)
     *out_json = sc_json_dump(doc, TRUE);
@@ -480,14 +531,14 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
   else
     all.values = sc_values_new_internal();
   all.controlled = TRUE; /* as atomic: one broken image must not leave a service down */
-  names = sc_deploy_container_names(ctx);
+  names = sc_deploy_container_names(ctx, FALSE);
   for (guint i = 0; i < names->len; i++) {
     const char *name = names->pdata[i];
     GError *gerror = NULL;
     json_t *info = NULL, *one = NULL;
     ScPaths p = {0};
     int lock = -1;
-    if (open_for_switch(ctx, name, &lock, &info, &p, &gerror) &&
+    if (open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
         update_locked(ctx, name, &all, info, &p, &one, &gerror)) {
       json_object_del(one, "schema");
       json_array_append_new(arr, one);
@@ -524,7 +575,8 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   g_autoptr(sc_values) values = NULL;
   json_t *info = NULL;
   sc_exports *ex = NULL;
-  gboolean was_active, has_service, ok = FALSE;
+  ScJournal *journal = NULL;
+  gboolean was_active, has_service, ok = FALSE, switched = FALSE;
 
   info = sc_deploy_read_info(p->slot_path);
   if (info == NULL) {
@@ -563,10 +615,19 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   }
 
   was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
+  {
+    g_autoptr(GHashTable) planned = plan ? sc_hostfs_plan_tracking(plan) : NULL;
+    journal = sc_journal_new("rollback", p->slot_path, planned, was_active);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", error))
+      goto out;
+  }
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
   }
+  if (!sc_journal_step(ctx, journal, "stopped", error))
+    goto out;
   if (plan) {
     g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     GHashTableIter it;
@@ -579,6 +640,8 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
       if (!g_hash_table_contains(tracked, k))
         g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
     sc_hostfs_remove(ctx, gone, NULL);
+    if (!sc_journal_step(ctx, journal, "hostfs", error))
+      goto out;
     /* the target slot's tracking, written back */
     {
       json_t *files = json_array(), *sums = json_object();
@@ -589,16 +652,23 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
       }
       json_object_set_new(info, "installed-files", files);
       json_object_set_new(info, "installed-files-checksum", sums);
-      if (!write_info(p->slot_path, info, error))
+      if (!write_info(p->slot_path, info, error) ||
+          !sc_journal_step(ctx, journal, "info", error))
         goto out;
     }
   }
-  if (!install_unit_files(ctx, name, p->slot_path, p, error) || !switch_link(p, p->slot, error))
+  if (!install_unit_files(ctx, name, p->slot_path, p, error) ||
+      !sc_journal_step(ctx, journal, "unit", error) || !switch_link(p, p->slot, error))
     goto out;
-  if (!reload_and_restart(ctx, name, p, has_service, was_active, error))
+  switched = TRUE;
+  if (!sc_journal_step(ctx, journal, "link", error))
     goto out;
-  ok = TRUE;
+  ok = reload_and_restart(ctx, name, p, has_service, was_active, error);
+  sc_journal_finish(ctx, journal);
 out:
+  if (!ok && !switched && journal)
+    sc_update_recover(ctx, name, journal, NULL, NULL); /* the current deployment stays, as it was */
+  sc_journal_free(journal);
   sc_exports_free(ex);
   if (ok && out_info)
     *out_info = json_incref(info);
@@ -611,13 +681,23 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
 {
   GError *gerror = NULL;
   json_t *cur_info = NULL, *info = NULL;
+  g_autofree char *finished = NULL;
   ScPaths p = {0};
   int lock = -1;
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL, error);
-  ok = open_for_switch(ctx, name, &lock, &cur_info, &p, &gerror) &&
-       rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
+  ok = open_for_switch(ctx, name, &lock, &finished, &cur_info, &p, &gerror);
+  if (ok && g_strcmp0(finished, "rollback") == 0) {
+    /* this very command, interrupted: it is complete now */
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - slot_index(p.slot), &cur);
+    g_free(p.slot);
+    p.slot = g_steal_pointer(&cur.slot);
+    sc_deploy_paths_clear(&cur);
+    info = json_incref(cur_info);
+  } else
+    ok = ok && rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
   if (ok && out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
                             p.slot, "image", json_object_get(info, "image"));
