@@ -110,23 +110,53 @@ is_run_once(ScImage *img)
   return g_strcmp0(json_string_value(json_object_get(labels, "atomic.run")), "once") == 0;
 }
 
-/* The container's lock: CHECKOUT/.NAME.lock, exclusive. */
+/* The container's lock: CHECKOUT/.NAME.lock, exclusive. The file may be
+ * removed by whoever holds the lock (sc_deploy_unlock_container): a lock
+ * taken on a file that is no longer at that path is taken again. */
 int
 sc_deploy_lock_container(const char *root, const char *name, GError **error)
 {
   g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot lock container %s (%s): %s", name, path,
-                g_strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return -1;
+  for (;;) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat held, now;
+    if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &held) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot lock container %s (%s): %s", name, path,
+                  g_strerror(errno));
+      if (fd >= 0)
+        close(fd);
+      return -1;
+    }
+    if (stat(path, &now) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino)
+      return fd;
+    close(fd); /* removed meanwhile */
   }
-  return fd;
 }
 
+/* Releases the lock; its file goes when no container @name is left (no
+ * symlink, no slot). */
+void
+sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd)
+{
+  g_autofree char *root = NULL;
+  ScPaths p0 = {0}, p1 = {0};
+  struct stat st;
+
+  if (fd < 0)
+    return;
+  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  if (lstat(p0.link_path, &st) != 0 && lstat(p0.slot_path, &st) != 0 &&
+      lstat(p1.slot_path, &st) != 0) {
+    g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
+    unlink(path);
+  }
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  close(fd);
+}
 
 void
 sc_deploy_paths_clear(ScPaths *p)
@@ -526,8 +556,7 @@ out:
   }
   if (exports_tmp)
     sc_rm_rf(exports_tmp);
-  if (lock >= 0)
-    close(lock);
+  sc_deploy_unlock_container(ctx, name, lock);
   sc_journal_free(journal);
   json_decref(actions);
   sc_rendering_free(r);
@@ -749,16 +778,12 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   if (lock < 0)
     return sc_error_propagate(error, gerror);
   if (!uninstall_locked(ctx, name, kept, &gerror)) {
-    close(lock);
+    sc_deploy_unlock_container(ctx, name, lock);
     return sc_error_propagate(error, gerror);
   }
   for (guint i = 0; i < kept->len; i++)
     sc_context_log(ctx, SC_LOG_WARNING, "%s was modified: kept", (char *)kept->pdata[i]);
-  {
-    g_autofree char *lock_path = g_strdup_printf("%s/.%s.lock", root, name);
-    unlink(lock_path);
-  }
-  close(lock);
+  sc_deploy_unlock_container(ctx, name, lock);
   if (out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:b}", "schema", 1, "name", name, "removed", 1);
     json_t *arr = json_array();

@@ -417,6 +417,7 @@ typedef struct {
   char *slot;                      /* as seen from the sysroot */
 } ScPaths;
 int sc_deploy_lock_container(const char *root, const char *name, GError **error);
+void sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd);
 void sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p);
 void sc_deploy_paths_clear(ScPaths *p);
 gboolean sc_deploy_write_host_file(const char *path, const char *text, GError **error);

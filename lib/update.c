@@ -502,8 +502,7 @@ sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opt
        update_locked(ctx, name, opts, info, &p, &doc, &gerror);
   if (ok && out_json)
     *out_json = sc_json_dump(doc, TRUE);
-  if (lock >= 0)
-    close(lock);
+  sc_deploy_unlock_container(ctx, name, lock);
   json_decref(doc);
   json_decref(info);
   sc_deploy_paths_clear(&p);
@@ -549,8 +548,7 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
                                            "error", gerror->message));
       g_clear_error(&gerror);
     }
-    if (lock >= 0)
-      close(lock);
+    sc_deploy_unlock_container(ctx, name, lock);
     json_decref(info);
     sc_deploy_paths_clear(&p);
   }
@@ -704,8 +702,7 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }
-  if (lock >= 0)
-    close(lock);
+  sc_deploy_unlock_container(ctx, name, lock);
   json_decref(cur_info);
   json_decref(info);
   sc_deploy_paths_clear(&p);
