@@ -55,6 +55,7 @@ typedef struct {
   const char *rebase;
   int controlled;
   unsigned settle_ms;
+  const char *rootfs;
 } Options;
 
 static const char *progname = "syscontainerctl";
@@ -90,6 +91,7 @@ static const char usage_text[] =
   "                     pull the images whose registry digest changed\n"
   "  checkout IMAGE DIR check an image out into DIR (hardlinks into the store)\n"
   "  install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
+  "          [--rootfs DIR]\n"
   "                     install a system container (pulling the image if needed)\n"
   "  update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
   "                     move a container to the image's current version (or IMAGE);\n"
@@ -748,7 +750,8 @@ cmd_install(Options *o)
       (r = sc_install_opts_set_pull_opts(iopts, popts, &error)) != SC_OK ||
       (r = sc_install_opts_set_enable(iopts, !o->no_enable, &error)) != SC_OK ||
       (r = sc_install_opts_set_start(iopts, o->now, &error)) != SC_OK ||
-      (r = sc_install_opts_set_dry_run(iopts, o->dry_run, &error)) != SC_OK)
+      (r = sc_install_opts_set_dry_run(iopts, o->dry_run, &error)) != SC_OK ||
+      (r = sc_install_opts_set_rootfs(iopts, o->rootfs, &error)) != SC_OK)
     goto out;
   if (!o->json && isatty(STDOUT_FILENO))
     sc_context_set_progress_func(ctx, progress_bar, NULL);
@@ -1040,6 +1043,7 @@ static const OptSpec opt_specs[] = {
   { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
   { "--dry-run", 0, 0, "install" },   { "--rebase", 1, 0, "update" },
   { "--controlled", 0, 0, "update" }, { "--settle", 1, 0, "update" },
+  { "--rootfs", 1, 0, "install" },
 };
 
 static int
@@ -1106,6 +1110,8 @@ apply_option(Options *o, const char *opt, const char *value)
     o->dry_run = 1;
   else if (strcmp(opt, "--rebase") == 0)
     o->rebase = value;
+  else if (strcmp(opt, "--rootfs") == 0)
+    o->rootfs = value;
   else if (strcmp(opt, "--controlled") == 0)
     o->controlled = 1;
   else if (strcmp(opt, "--settle") == 0) {

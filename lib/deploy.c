@@ -19,6 +19,7 @@
 
 struct sc_install_opts {
   char *name;
+  char *rootfs;
   sc_values *values;
   const sc_pull_opts *pull;
   gboolean enable, start, dry_run;
@@ -43,6 +44,7 @@ sc_install_opts_free(sc_install_opts *o)
   if (o == NULL)
     return;
   g_free(o->name);
+  g_free(o->rootfs);
   sc_values_free(o->values);
   g_free(o);
 }
@@ -59,6 +61,17 @@ sc_install_opts_set_values(sc_install_opts *o, const sc_values *values, sc_error
 {
   SC_CHECK_ARG(o != NULL && values != NULL, error);
   return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_install_opts_set_rootfs(sc_install_opts *o, const char *location, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (location && !g_path_is_absolute(location))
+    return sc_error_set(error, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
+  g_free(o->rootfs);
+  o->rootfs = location ? g_canonicalize_filename(location, "/") : NULL;
+  return SC_OK;
 }
 
 SC_API int
@@ -306,17 +319,67 @@ sc_deploy_open_exports(const char *dir, GError **error)
   return ex;
 }
 
+/* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
+ * exists (a deployment or bundle), else LOCATION itself when it holds /usr
+ * (a root). Returns the rootfs, as seen from the sysroot. */
+char *
+sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
+{
+  g_autofree char *host = sc_context_host_path(ctx, location);
+  g_autofree char *sub = g_build_filename(host, "rootfs", NULL);
+  g_autofree char *usr = g_build_filename(host, "usr", NULL);
+
+  if (!g_path_is_absolute(location)) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
+    return NULL;
+  }
+  if (!g_file_test(host, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "--rootfs %s: the remote rootfs does not exist",
+                location);
+    return NULL;
+  }
+  if (g_file_test(sub, G_FILE_TEST_IS_DIR))
+    return g_build_filename(location, "rootfs", NULL);
+  if (g_file_test(usr, G_FILE_TEST_IS_DIR))
+    return g_strdup(location);
+  g_set_error(error, SC_ERROR, SC_EINVAL,
+              "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
+              location, location, location);
+  return NULL;
+}
+
+/* The host path of a slot's rootfs: SLOT/rootfs, or, for a remote rootfs
+ * (a symlink to a path as seen from the sysroot), its target. */
+char *
+sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  g_autofree char *target = g_file_read_link(rootfs, NULL);
+
+  if (target && g_path_is_absolute(target))
+    return sc_context_host_path(ctx, target);
+  return g_steal_pointer(&rootfs);
+}
+
 /* Fills @slot_path from scratch: rootfs/ checked out from @img (under the
- * store lock). */
+ * store lock), or, with @remote_rootfs, a symlink to it (nothing is checked
+ * out). */
 gboolean
 sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *slot_path,
-                    GError **error)
+                    const char *remote_rootfs, GError **error)
 {
   g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
   int slock;
   gboolean ok;
 
   sc_rm_rf(slot_path);
+  if (remote_rootfs) {
+    if (g_mkdir_with_parents(slot_path, 0755) != 0 || symlink(remote_rootfs, rootfs) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+      return FALSE;
+    }
+    return TRUE;
+  }
   if (g_mkdir_with_parents(rootfs, 0755) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
     return FALSE;
@@ -337,6 +400,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   g_autofree char *root = NULL;
   g_autofree char *exports_tmp = NULL;
   g_autofree char *exports_dir = NULL;
+  g_autofree char *remote = NULL;
   g_autoptr(GPtrArray) plan = NULL;
   g_autoptr(GHashTable) tracked = NULL;
   json_t *actions = json_array();
@@ -406,17 +470,24 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     goto out;
 
   /* the rootfs (or, for a dry run, only /exports, in the store's tmp) */
-  if (opts->dry_run) {
+  if (opts->rootfs && (remote = sc_deploy_remote_rootfs(ctx, opts->rootfs, &gerror)) == NULL)
+    goto out;
+  if (opts->dry_run && remote) {
+    g_autofree char *host = sc_context_host_path(ctx, remote);
+    exports_dir = g_build_filename(host, "exports", NULL);
+  } else if (opts->dry_run) {
     exports_tmp = sc_store_checkout_exports(repo, img, &gerror);
     if (exports_tmp == NULL)
       goto out;
     exports_dir = g_build_filename(exports_tmp, "exports", NULL);
   } else {
     /* (a slot without the symlink is what a failed install left) */
+    g_autofree char *rootfs = NULL;
     wrote = TRUE;
-    if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, &gerror))
+    if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, remote, &gerror))
       goto out;
-    exports_dir = g_build_filename(p.slot_path, "rootfs", "exports", NULL);
+    rootfs = sc_deploy_slot_rootfs(ctx, p.slot_path);
+    exports_dir = g_build_filename(rootfs, "exports", NULL);
   }
   ex = sc_deploy_open_exports(exports_dir, &gerror);
   if (ex == NULL)
@@ -433,13 +504,19 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   sc_render_opts_set_name(ropts, name, NULL);
   sc_render_opts_set_values(ropts, opts->values, NULL);
   sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  if (remote)
+    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
   if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
     goto out;
   plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), NULL, &gerror);
   if (plan == NULL)
     goto out;
 
-  json_array_append_new(actions, json_sprintf("checkout %s into %s/rootfs", img->name, p.slot));
+  if (remote)
+    json_array_append_new(actions, json_sprintf("link %s/rootfs -> %s (remote rootfs)", p.slot,
+                                                remote));
+  else
+    json_array_append_new(actions, json_sprintf("checkout %s into %s/rootfs", img->name, p.slot));
   {
     guint n = 0;
     for (guint i = 0; i < plan->len; i++)
@@ -470,6 +547,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     if (tracked == NULL || !sc_journal_step(ctx, journal, "hostfs", &gerror))
       goto out;
     info = sc_deploy_info_document(img, r, opts->values, ex, tracked, runtime);
+    if (opts->rootfs)
+      json_object_set_new(info, "remote", json_string(opts->rootfs));
     info_text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
     json_decref(info);
     {
@@ -487,7 +566,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     if (!sc_journal_step(ctx, journal, "unit", &gerror))
       goto out;
-    if (ex->no_container_service) {
+    if (ex->no_container_service && !remote) {
       /* a file installer: its rootfs has done its job */
       g_autofree char *rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
       sc_rm_rf(rootfs);

@@ -184,7 +184,7 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
    * ID of its own (atomic reused NAME and collided with the service) */
   {
     g_autofree char *config = g_build_filename(slot, "config.json", NULL);
-    g_autofree char *rootfs = g_build_filename(slot, "rootfs", NULL);
+    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
     json_t *process;
     cfg = json_load_file(config, 0, NULL);
     if (!json_is_object(cfg) || !json_is_object(json_object_get(cfg, "process"))) {

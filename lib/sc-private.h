@@ -428,7 +428,9 @@ ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pul
 char *sc_deploy_current_slot(sc_context *ctx, const char *name);
 sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
-                             const char *slot_path, GError **error);
+                             const char *slot_path, const char *remote_rootfs, GError **error);
+char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
+char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
 json_t *sc_deploy_read_info(const char *slot);
 GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
 /* Under the container's lock: finishes or undoes an operation a crash

@@ -108,7 +108,8 @@ values_equal(const sc_values *a, const sc_values *b)
 static void
 restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
 {
-  g_autofree char *exports = g_build_filename(slot_path, "rootfs", "exports", NULL);
+  g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
+  g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
   g_autoptr(sc_values) values = sc_values_new_internal();
   g_autoptr(GPtrArray) plan = NULL;
   g_autoptr(GHashTable) done = NULL;
@@ -314,6 +315,8 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   GError *gerror = NULL;
   g_autofree char *rootfs = NULL;
   g_autofree char *exports_dir = NULL;
+  g_autofree char *remote = NULL;
+  const char *location;
   g_autoptr(GHashTable) old_tracked = NULL;
   g_autoptr(GHashTable) tracked = NULL;
   g_autoptr(GPtrArray) plan = NULL;
@@ -329,6 +332,18 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   int next = slot_index(p->slot);
   gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE, restarted;
 
+  location = json_string_value(json_object_get(info, "remote"));
+  if (location && o->rebase) {
+    g_set_error(&gerror, SC_ERROR, SC_EINVAL,
+                "container %s runs from a remote rootfs (%s): it cannot be rebased", name,
+                location);
+    goto out;
+  }
+  if (location)
+    sc_context_log(ctx, SC_LOG_INFO,
+                   "updating a container with a remote rootfs (%s): only changes to its "
+                   "configuration are applied",
+                   location);
   user = user_values_of(info);
   for (size_t i = 0; i < sc_values_count(o->values); i++)
     sc_values_insert(user, sc_values_key_at(o->values, i),
@@ -351,17 +366,22 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   if (!sc_context_runtime_path(ctx, &runtime, &gerror))
     goto out;
 
-  /* the other slot, from scratch */
-  rootfs = g_build_filename(p->slot_path, "rootfs", NULL);
+  /* the other slot, from scratch (a remote rootfs is linked again) */
+  if (location && (remote = sc_deploy_remote_rootfs(ctx, location, &gerror)) == NULL)
+    goto out;
+  if (!sc_deploy_fill_slot(ctx, repo, img, p->slot_path, remote, &gerror))
+    goto out;
+  rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
   exports_dir = g_build_filename(rootfs, "exports", NULL);
-  if (!sc_deploy_fill_slot(ctx, repo, img, p->slot_path, &gerror) ||
-      (ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
+  if ((ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
     goto out;
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, name, NULL);
   sc_render_opts_set_values(ropts, user, NULL);
   sc_render_opts_set_image(ropts, img->name, img->id, NULL);
   sc_render_opts_set_slot(ropts, next, NULL);
+  if (remote)
+    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
   if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
     goto out;
   old_tracked = tracked_of(info);
@@ -401,10 +421,12 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   if (!sc_journal_step(ctx, journal, "hostfs", &gerror))
     goto out;
   new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
+  if (location)
+    json_object_set_new(new_info, "remote", json_string(location));
   if (!write_info(p->slot_path, new_info, &gerror) ||
       !sc_journal_step(ctx, journal, "info", &gerror))
     goto out;
-  if (ex->no_container_service)
+  if (ex->no_container_service && !remote)
     sc_rm_rf(rootfs);
   if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
       !sc_journal_step(ctx, journal, "unit", &gerror) || !switch_link(p, p->slot, &gerror))
@@ -590,7 +612,8 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
    * (atomic rendered them with no values and kept stale checksums) */
   cur_tracked = tracked_of(cur_info);
   {
-    g_autofree char *exports = g_build_filename(p->slot_path, "rootfs", "exports", NULL);
+    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
+    g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
     const char *k;
     json_t *v;
     values = sc_values_new_internal();

@@ -40,6 +40,19 @@ SC_API int sc_install_opts_set_values(sc_install_opts *opts, const sc_values *va
                                       sc_error **error);
 
 /**
+ * sc_install_opts_set_rootfs: run the container from an existing root
+ * (atomic's --rootfs, a "remote" rootfs) instead of checking the image
+ * out: @location (absolute, as seen from the sysroot) is a deployment or
+ * bundle holding rootfs/, or a root holding /usr. The image's /exports are
+ * read from it; the slot gets a symlink rootfs -> it and config.json an
+ * absolute root.path; uninstall leaves it alone. NULL: none (default).
+ * Returns: SC_OK, SC_EINVAL (a relative path).
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_rootfs(sc_install_opts *opts, const char *location,
+                                      sc_error **error);
+
+/**
  * sc_install_opts_set_pull_opts: how to pull the image when the store does
  * not have it (credentials, TLS, platform...); copied by reference, so
  * @pull_opts must live as long as @opts. NULL: defaults.

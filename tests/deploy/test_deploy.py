@@ -235,6 +235,58 @@ class DeployTest(unittest.TestCase):
         report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
         self.assertFalse(report["removed"])
 
+    def test_remote_rootfs(self):
+        """atomic's --rootfs: a container run from another one's root."""
+        self.ctl("install", "--name", "greeter", self.image)
+        src = "/var/lib/containers/atomic/greeter.0"
+        self.ctl("install", "--name", "gr", "--rootfs", src, "--set", "GREETING=remote hi",
+                 self.image)
+        slot = os.path.join(self.ck, "gr.0")
+        self.assertEqual(os.readlink(os.path.join(slot, "rootfs")), src + "/rootfs")
+        with open(os.path.join(slot, "config.json")) as f:
+            self.assertEqual(json.load(f)["root"]["path"], src + "/rootfs")
+        info = json.loads(self.read("var/lib/containers/atomic/gr.0/info"))
+        self.assertEqual(info["remote"], src)
+        self.assertTrue(os.path.isfile(os.path.join(self.sysroot,
+                                                    "etc/systemd/system/gr.service")))
+        self.assertEqual(self.read("etc/gr/greeter.conf"), "name=$NAME\n")
+        os.makedirs(os.path.join(self.sysroot, "var/lib/gr"))  # (what tmpfiles creates)
+        self.assertEqual(self.ctl("run", "gr").stdout, "remote hi from gr\nmotd of the image\n")
+        # an update changes the configuration only: the new slot links the same root
+        r = json.loads(self.ctl("--json", "update", "--set", "GREETING=again", "gr").stdout)
+        self.assertEqual(r["deployment"], "/var/lib/containers/atomic/gr.1")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "gr.1", "rootfs")), src + "/rootfs")
+        self.assertEqual(self.ctl("run", "gr").stdout, "again from gr\nmotd of the image\n")
+        self.ctl("rollback", "gr")
+        self.assertEqual(self.ctl("run", "gr").stdout, "remote hi from gr\nmotd of the image\n")
+        r = self.ctl("update", "--rebase", "oci:%s:v2" % self.layout, "gr", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container gr runs from a remote rootfs (%s): it cannot be rebased" % src,
+                      r.stderr)
+        # uninstall leaves the root it ran from alone
+        self.ctl("uninstall", "gr")
+        self.assertEqual(self.read("var/lib/containers/atomic/greeter.0/rootfs/etc/motd"),
+                         "motd of the image\n")
+        self.assertEqual(sorted(os.listdir(self.ck)),
+                         [".greeter.lock", ".storage", "greeter", "greeter.0"])
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/systemd/system/gr.service")))
+        # a root holding /usr is the rootfs itself
+        os.makedirs(os.path.join(self.sysroot, "srv/root/usr"))
+        self.ctl("install", "--name", "plain", "--rootfs", "/srv/root", self.image)
+        self.assertEqual(os.readlink(os.path.join(self.ck, "plain.0", "rootfs")), "/srv/root")
+        self.ctl("uninstall", "plain")
+        self.assertTrue(os.path.isdir(os.path.join(self.sysroot, "srv/root/usr")))
+        for location, message in (("/nonexistent", "--rootfs /nonexistent: the remote rootfs "
+                                                    "does not exist"),
+                                  ("/srv", "--rootfs /srv does not contain a rootfs (neither "
+                                           "/srv/rootfs nor /srv/usr exists)"),
+                                  ("srv/root", "--rootfs srv/root: must be an absolute path")):
+            r = self.ctl("install", "--name", "bad", "--rootfs", location, self.image,
+                         check=False)
+            self.assertEqual(r.returncode, 1, location)
+            self.assertIn(message, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.ck, "bad.0")))
+
     def test_update_and_rollback(self):
         self.ctl("install", "--name", "g", "--set", "GREETING=mine", self.image)
         self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")  # not templated for g

@@ -103,6 +103,7 @@ _sc_install_opts_set_pull_opts = _fn("sc_install_opts_set_pull_opts", _int, _p, 
 _sc_install_opts_set_enable = _fn("sc_install_opts_set_enable", _int, _p, _int, _pp)
 _sc_install_opts_set_start = _fn("sc_install_opts_set_start", _int, _p, _int, _pp)
 _sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int, _pp)
+_sc_install_opts_set_rootfs = _fn("sc_install_opts_set_rootfs", _int, _p, _s, _pp)
 _sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
 _sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
 _sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
@@ -397,12 +398,13 @@ class Context:
     # -- containers -------------------------------------------------------
 
     def install(self, image, name=None, values=None, enable=True, start=False, dry_run=False,
-                **pull_options):
+                rootfs=None, **pull_options):
         """Installs a system container; returns the install report (name,
         deployment, files, actions). An atomic.run=once image is run once
         instead, with this process's standard streams, and nothing is kept:
-        the report has "run_once" and "exit_status". pull_options as for
-        pull()."""
+        the report has "run_once" and "exit_status". rootfs: run from that
+        existing root instead of a checkout (atomic's --rootfs). pull_options
+        as for pull()."""
         opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:
@@ -415,6 +417,7 @@ class Context:
             _call(_sc_install_opts_set_enable, opts, 1 if enable else 0)
             _call(_sc_install_opts_set_start, opts, 1 if start else 0)
             _call(_sc_install_opts_set_dry_run, opts, 1 if dry_run else 0)
+            _call(_sc_install_opts_set_rootfs, opts, _enc(rootfs))
             return self._json_call(_sc_container_install, _enc(image), opts)
         finally:
             _sc_install_opts_free(opts)

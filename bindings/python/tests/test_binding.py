@@ -151,6 +151,11 @@ class StoreBindingTest(unittest.TestCase):
         sys_ctx = syscontainer.Context(sysroot=sysroot)
         done = sys_ctx.install(self.source, name="hello1")
         self.assertEqual(done["deployment"], "/var/lib/containers/atomic/hello1.0")
+        remote = sys_ctx.install(self.source, name="hello2",
+                                 rootfs="/var/lib/containers/atomic/hello1.0")
+        self.assertEqual(os.readlink(os.path.join(sysroot, remote["deployment"][1:], "rootfs")),
+                         "/var/lib/containers/atomic/hello1.0/rootfs")
+        self.assertTrue(sys_ctx.uninstall("hello2")["removed"])
         self.assertEqual([(c["name"], c["state"]) for c in sys_ctx.containers()],
                          [("hello1", "installed")])
         with self.assertRaises(syscontainer.Error) as cm:
