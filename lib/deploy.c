@@ -161,8 +161,8 @@ sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd)
   root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
   sc_deploy_paths_init(ctx, name, 0, &p0);
   sc_deploy_paths_init(ctx, name, 1, &p1);
-  if (lstat(p0.link_path, &st) != 0 && lstat(p0.slot_path, &st) != 0 &&
-      lstat(p1.slot_path, &st) != 0) {
+  if (lstat(p0.link_path, &st) != 0 && !(lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) &&
+      !(lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode))) {
     g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
     unlink(path);
   }
@@ -319,6 +319,17 @@ sc_deploy_open_exports(const char *dir, GError **error)
   return ex;
 }
 
+/* Removes a slot directory; never a symlink in its place (the container
+ * "NAME.0" when NAME.0 is looked at as a slot of "NAME"). */
+void
+sc_deploy_clear_slot(const char *slot_path)
+{
+  struct stat st;
+
+  if (lstat(slot_path, &st) == 0 && S_ISDIR(st.st_mode))
+    sc_rm_rf(slot_path);
+}
+
 /* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
  * exists (a deployment or bundle), else LOCATION itself when it holds /usr
  * (a root). Returns the rootfs, as seen from the sysroot. */
@@ -369,9 +380,19 @@ sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char 
                     const char *remote_rootfs, GError **error)
 {
   g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  struct stat st;
   int slock;
   gboolean ok;
 
+  if (lstat(slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    /* NAME.0 is then the container "NAME.0" */
+    g_autofree char *base = g_path_get_basename(slot_path);
+    g_set_error(error, SC_ERROR, SC_EEXISTS,
+                "%s is the container %s, and this container would need it as its deployment "
+                "slot: choose another name",
+                slot_path, base);
+    return FALSE;
+  }
   sc_rm_rf(slot_path);
   if (remote_rootfs) {
     if (g_mkdir_with_parents(slot_path, 0755) != 0 || symlink(remote_rootfs, rootfs) != 0) {
@@ -455,9 +476,21 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   }
   sc_deploy_paths_init(ctx, name, 0, &p);
   if (lstat(p.link_path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                  "%s is a deployment slot of another container: choose another --name",
+                  p.link_path);
+    else
+      g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                  "container %s is already installed (%s); uninstall it or choose another --name",
+                  name, p.link_path);
+    goto out;
+  }
+  if (lstat(p.slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
     g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
-                "container %s is already installed (%s); uninstall it or choose another --name",
-                name, p.link_path);
+                "%s is the container %s.0, and this container would need it as its deployment "
+                "slot: choose another --name",
+                p.slot_path, name);
     goto out;
   }
   if (lstat(p.unit_path, &st) == 0 || lstat(p.tmpfiles_path, &st) == 0) {
@@ -628,7 +661,7 @@ out:
         unlink(p.unit_path);
       if (r && sc_rendering_get_tmpfiles(r))
         unlink(p.tmpfiles_path);
-      sc_rm_rf(p.slot_path);
+      sc_deploy_clear_slot(p.slot_path);
       if (!sc_systemd_offline(ctx) && linked)
         sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
     }
@@ -770,11 +803,11 @@ uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **er
     goto out;
   /* the slot without the journal last: an interrupted removal stays visible */
   if (journal_slot && strcmp(journal_slot, p0.slot_path) == 0) {
-    sc_rm_rf(p1.slot_path);
-    sc_rm_rf(p0.slot_path);
+    sc_deploy_clear_slot(p1.slot_path);
+    sc_deploy_clear_slot(p0.slot_path);
   } else {
-    sc_rm_rf(p0.slot_path);
-    sc_rm_rf(p1.slot_path);
+    sc_deploy_clear_slot(p0.slot_path);
+    sc_deploy_clear_slot(p1.slot_path);
   }
   ok = TRUE;
 out:

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *
@@ -111,11 +112,16 @@ ScJournal *
 sc_journal_read(const char *slot_path)
 {
   g_autofree char *path = journal_path(slot_path);
-  json_t *doc = json_load_file(path, 0, NULL), *v;
-  const char *op = json_string_value(json_object_get(doc, "operation"));
-  const char *k;
+  struct stat st;
+  json_t *doc, *v;
+  const char *op, *k;
   ScJournal *j;
 
+  /* (a symlink there is the container "NAME.0", not a slot of NAME) */
+  if (lstat(slot_path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return NULL;
+  doc = json_load_file(path, 0, NULL);
+  op = json_string_value(json_object_get(doc, "operation"));
   if (op == NULL) {
     json_decref(doc);
     return NULL;

@@ -240,7 +240,7 @@ sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_fi
     restore_hostfs(ctx, cur_slot, info);
     ok = install_unit_files(ctx, name, cur_slot, &cur, error);
     if (strcmp(j->op, "update") == 0)
-      sc_rm_rf(j->slot_path);
+      sc_deploy_clear_slot(j->slot_path);
     else
       sc_journal_finish(ctx, j);
     ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, ok ? error : NULL) && ok;
@@ -487,7 +487,7 @@ out:
     /* the old deployment stays current, as it was */
     sc_update_recover(ctx, name, journal, NULL, NULL);
   } else if (!ok && !switched && p->slot_path)
-    sc_rm_rf(p->slot_path); /* (nothing on the host was changed yet) */
+    sc_deploy_clear_slot(p->slot_path); /* (nothing on the host was changed yet) */
   if (ok)
     *out_doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?, s:b, s:b}", "schema", 1, "name", name,
                          "updated", changed, "id", img ? img->id : NULL, "deployment",

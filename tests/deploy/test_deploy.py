@@ -110,6 +110,9 @@ class DeployTest(unittest.TestCase):
                                  "renameFiles": {"/etc/greeter": "/etc/$NAME"}},
               {"etc/motd": "motd v2\n", "exports/hostfs/etc/greeter/greeter.conf": "v2 $NAME\n",
                "exports/hostfs/etc/greeter/added": "added in v2\n"})
+        build(cls.layout, "noexports", {}, {"exports/config.json.template": None,
+                                            "exports/service.template": None,
+                                            "exports/manifest.json": None}, hostfs=False)
         # atomic's run-once scenario: a writable root, values, an exit status
         build(cls.layout, "once", {"defaultValues": {"PLANET": "Saturn", "CODE": "0"}},
               {"exports/config.json.template": RUN_ONCE_CONFIG})
@@ -411,11 +414,46 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("container name '../x' must start with a letter or a digit", r.stderr)
         after = tree(self.sysroot)
-        # only container three (and the admin's file) is new; the lock files of the
-        # refused containers stay in the checkout root
+        # only container three (and the admin's file) is new: not even the lock
+        # files of the refused containers stay
         new = sorted(set(after) - set(before))
-        self.assertTrue(all("three" in p or p.startswith("etc/four") or p.endswith(".lock")
-                            for p in new), new)
+        self.assertTrue(all("three" in p or p.startswith("etc/four") for p in new), new)
+
+    def test_names_ending_in_a_slot_suffix_and_no_exports(self):
+        """atomic's "container.0" scenario, next to a container "container"
+        whose first slot has that very name; an image without /exports."""
+        image = "oci:%s:noexports" % self.layout
+        r = self.ctl("install", "--name", "container.0", image)
+        self.assertIn("has no /exports: the default config.json and unit are used", r.stderr)
+        self.assertEqual(os.readlink(os.path.join(self.ck, "container.0")),
+                         "/var/lib/containers/atomic/container.0.0")
+        unit = self.read("etc/systemd/system/container.0.service")
+        self.assertIn("ExecStart=/usr/sbin/runc --systemd-cgroup run -d --pid-file "
+                      "/run/container-container.0.pid 'container.0'\n", unit)
+        with open(os.path.join(self.ck, "container.0.0", "config.json")) as f:
+            self.assertEqual(json.load(f)["process"]["args"], ["run.sh"])
+        # "container" would need container.0 as its slot: refused, nothing touched
+        before = tree(self.sysroot)
+        r = self.ctl("install", "--name", "container", image, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container.0 is the container container.0, and this container would need "
+                      "it as its deployment slot: choose another --name", r.stderr)
+        self.assertEqual(tree(self.sysroot), before)
+        self.assertFalse(json.loads(self.ctl("--json", "uninstall", "container").stdout)
+                         ["removed"])
+        self.assertEqual(tree(self.sysroot), before)
+        listing = json.loads(self.ctl("--json", "list").stdout)["containers"]
+        self.assertEqual([(c["name"], c["state"]) for c in listing],
+                         [("container.0", "installed")])
+        self.ctl("uninstall", "container.0")
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+        # and the other way round: "x" first, then "x.0" is x's slot
+        self.ctl("install", "--name", "x", image)
+        r = self.ctl("install", "--name", "x.0", image, check=False)
+        self.assertIn("x.0 is a deployment slot of another container: choose another --name",
+                      r.stderr)
+        self.assertEqual(os.readlink(os.path.join(self.ck, "x")),
+                         "/var/lib/containers/atomic/x.0")
 
     def test_half_installed_container_is_cleaned(self):
         # what a crash before the symlink leaves: a slot without NAME
