@@ -105,7 +105,8 @@ static const char usage_text[] =
   "                     run CMD in the container: exec when it runs, else once\n"
   "                     (exits with CMD's status)\n"
   "  uninstall NAME...  remove containers (the images stay in the store)\n"
-  "  list               the installed containers and their state\n"
+  "  list [--all]       the installed containers and their state (stopped ones\n"
+  "                     only with --all)\n"
   "\n"
   "IMAGE is a name (busybox, quay.io/x/y:tag), an ID prefix, or the source it\n"
   "was pulled from.\n"
@@ -965,6 +966,13 @@ cmd_container_verb(Options *o, const char *verb)
 }
 
 static int
+is_inactive(json_t *container)
+{
+  const char *state = json_string_value(json_object_get(container, "state"));
+  return state != NULL && strcmp(state, "inactive") == 0;
+}
+
+static int
 cmd_list(Options *o)
 {
   sc_context *ctx = NULL;
@@ -980,12 +988,21 @@ cmd_list(Options *o)
   sc_context_free(ctx);
   if (r != SC_OK)
     return report_error(o, r, error);
+  doc = parse_json(json);
+  if (!o->all) {
+    /* as atomic: stopped containers only with --all */
+    json_t *arr = json_object_get(doc, "containers");
+    for (i = json_array_size(arr); i-- > 0;)
+      if (is_inactive(json_array_get(arr, i)))
+        json_array_remove(arr, i);
+  }
   if (o->json) {
-    printf("%s\n", json);
-    sc_free(json);
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+    json_decref(doc);
     return EXIT_OK;
   }
-  doc = parse_json(json);
   printf("%-24s %-40s %-12s %-11s %s\n", "NAME", "IMAGE", "ID", "STATE", "RUNTIME");
   json_array_foreach(json_object_get(doc, "containers"), i, c)
   {
@@ -1039,7 +1056,7 @@ static const OptSpec opt_specs[] = {
   { "--creds", 1, 0, "pull images install update" },        { "--tls-verify", 1, 0, "pull images install update" },
   { "--authfile", 1, 0, "pull images install update" },     { "--registries-conf", 1, 0, "pull images install update" },
   { "--cert-dir", 1, 0, "pull images install update" },
-  { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images update" },
+  { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images update list" },
   { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
   { "--dry-run", 0, 0, "install" },   { "--rebase", 1, 0, "update" },
   { "--controlled", 0, 0, "update" }, { "--settle", 1, 0, "update" },

@@ -147,7 +147,7 @@ class SystemTest(unittest.TestCase):
         return self.inside(CTL, *args, check=check)
 
     def state(self, name):
-        listing = json.loads(self.ctl("--json", "list").stdout)["containers"]
+        listing = json.loads(self.ctl("--json", "list", "--all").stdout)["containers"]
         return {c["name"]: c for c in listing}[name]["state"]
 
     def runc_state(self, name):
@@ -182,6 +182,9 @@ class SystemTest(unittest.TestCase):
         self.ctl("stop", "svc")
         self.assertEqual(self.state("svc"), "inactive")
         self.assertIsNone(self.runc_state("svc"))
+        # (as atomic: a stopped container is listed with --all only)
+        self.assertEqual(json.loads(self.ctl("--json", "list").stdout)["containers"], [])
+        self.assertRegex(self.ctl("list", "--all").stdout, r"\nsvc +\S+ +\w+ +inactive ")
         self.ctl("start", "svc")
         self.wait_running("svc")
 
