@@ -567,7 +567,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   if (!opts->dry_run) {
     g_autofree char *info_text = NULL;
     g_autofree char *tmp_link = NULL;
-    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan);
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
     json_t *info;
     if (!sc_rendering_write_internal(r, p.slot_path, &gerror))
       goto out;
@@ -696,6 +696,76 @@ sc_deploy_current_slot(sc_context *ctx, const char *name)
   return NULL;
 }
 
+/* A deployment's values (atomic wrote HOST_UID and HOST_GID as numbers). */
+sc_values *
+sc_deploy_info_values(json_t *info)
+{
+  sc_values *values = sc_values_new_internal();
+  const char *k;
+  json_t *v;
+
+  json_object_foreach(json_object_get(info, "values"), k, v)
+  {
+    if (json_is_string(v))
+      sc_values_insert(values, k, json_string_value(v), NULL);
+    else if (json_is_integer(v)) {
+      g_autofree char *text = g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+      sc_values_insert(values, k, text, NULL);
+    }
+  }
+  return values;
+}
+
+/* The host files a deployment installed: path -> checksum ("0": a
+ * directory it created). An info file of an older atomic has no checksums
+ * ("installed-files" only; atomic then never removed them): they are what
+ * the deployment's image would install with its values, so a file that
+ * still has that content is unmodified. */
+GHashTable *
+sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  json_t *sums = json_object_get(info, "installed-files-checksum"), *v;
+  const char *k;
+  size_t i;
+
+  if (json_is_object(sums)) {
+    json_object_foreach(sums, k, v) if (json_is_string(v))
+        g_hash_table_replace(t, g_strdup(k), g_strdup(json_string_value(v)));
+    return t;
+  }
+  if (json_array_size(json_object_get(info, "installed-files")) > 0) {
+    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
+    g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
+    g_autoptr(sc_values) values = sc_deploy_info_values(info);
+    g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GHashTable) expected = NULL;
+    g_autoptr(GHashTable) as_is = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    sc_exports *ex = NULL;
+    /* (planned over what is there now, taken as the deployment's own, so
+     * that a modified file is no collision: only the contents count) */
+    json_array_foreach(json_object_get(info, "installed-files"), i, v)
+    {
+      g_autofree char *host = NULL;
+      if (!json_is_string(v) || json_string_value(v)[0] != '/')
+        continue;
+      host = sc_context_host_path(ctx, json_string_value(v));
+      g_hash_table_replace(as_is, g_strdup(json_string_value(v)), sc_hostfs_checksum(host));
+    }
+    if (sc_exports_open(exports, &ex, NULL) == SC_OK &&
+        (plan = sc_hostfs_plan(ctx, ex, values, as_is, NULL)) != NULL)
+      expected = sc_hostfs_plan_tracking(plan, FALSE);
+    sc_exports_free(ex);
+    json_array_foreach(json_object_get(info, "installed-files"), i, v)
+    {
+      const char *sum = expected ? g_hash_table_lookup(expected, json_string_value(v)) : NULL;
+      if (sum)
+        g_hash_table_replace(t, g_strdup(json_string_value(v)), g_strdup(sum));
+    }
+  }
+  return t;
+}
+
 json_t *
 sc_deploy_read_info(const char *slot)
 {
@@ -719,8 +789,8 @@ uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **er
   g_autofree char *unit = NULL;
   g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(ScJournal) journal = NULL;
-  json_t *info, *sums, *v;
-  const char *k, *journal_slot = NULL;
+  json_t *info;
+  const char *journal_slot = NULL;
   ScPaths p0 = {0}, p1 = {0};
   struct stat st;
   gboolean has_service = TRUE, owns_unit, ok = FALSE;
@@ -733,9 +803,14 @@ uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **er
     info = sc_deploy_read_info(p0.slot_path); /* half-installed */
   if (info && json_is_false(json_object_get(info, "has-container-service")))
     has_service = FALSE;
-  sums = json_object_get(info, "installed-files-checksum");
-  json_object_foreach(sums, k, v) if (json_is_string(v))
-      g_hash_table_replace(tracked, g_strdup(k), g_strdup(json_string_value(v)));
+  if (info) {
+    g_autoptr(GHashTable) t = sc_deploy_tracked(ctx, slot ? slot : p0.slot_path, info);
+    GHashTableIter it;
+    gpointer tk, tv;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, &tk, &tv))
+      g_hash_table_replace(tracked, g_strdup(tk), g_strdup(tv));
+  }
   owns_unit = info != NULL;
   /* what interrupted operations wrote, as their journals say */
   for (int i = 0; i < 2; i++) {

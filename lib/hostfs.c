@@ -323,7 +323,7 @@ fail:
 }
 
 GHashTable *
-sc_hostfs_plan_tracking(GPtrArray *plan)
+sc_hostfs_plan_tracking(GPtrArray *plan, gboolean written_only)
 {
   GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
@@ -331,7 +331,7 @@ sc_hostfs_plan_tracking(GPtrArray *plan)
     Item *it = plan->pdata[i];
     gsize len;
     const char *data;
-    if (!it->write)
+    if (written_only && !it->write)
       continue;
     if (it->type == ITEM_DIR) {
       g_hash_table_replace(t, g_strdup(it->dest), g_strdup("0"));

@@ -378,8 +378,9 @@ gboolean sc_hostfs_item_writes(gpointer plan_item);
 GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
                           GHashTable *owned, GError **error);
 GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
-/* What sc_hostfs_apply() will track for @plan (path -> checksum). */
-GHashTable *sc_hostfs_plan_tracking(GPtrArray *plan);
+/* What sc_hostfs_apply() will track for @plan (path -> checksum), or,
+ * with !@written_only, what every planned path has when installed. */
+GHashTable *sc_hostfs_plan_tracking(GPtrArray *plan, gboolean written_only);
 void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept);
 
 /* systemd.c */
@@ -433,6 +434,8 @@ void sc_deploy_clear_slot(const char *slot_path);
 char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
 json_t *sc_deploy_read_info(const char *slot);
+sc_values *sc_deploy_info_values(json_t *info);
+GHashTable *sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info);
 GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
 /* Under the container's lock: finishes or undoes an operation a crash
  * interrupted (its journal), before another starts. *@out_finished (may

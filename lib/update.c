@@ -50,18 +50,6 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
   return TRUE;
 }
 
-static GHashTable *
-tracked_of(json_t *info)
-{
-  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  const char *k;
-  json_t *v;
-
-  json_object_foreach(json_object_get(info, "installed-files-checksum"), k, v) if (
-      json_is_string(v)) g_hash_table_replace(t, g_strdup(k), g_strdup(json_string_value(v)));
-  return t;
-}
-
 /* The user's values of an installed container: "user-values", or, for
  * one installed by atomic (which kept everything in "values"), what is
  * neither forced nor a host default. */
@@ -110,15 +98,11 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
 {
   g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
   g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
-  g_autoptr(sc_values) values = sc_values_new_internal();
+  g_autoptr(sc_values) values = sc_deploy_info_values(info);
   g_autoptr(GPtrArray) plan = NULL;
   g_autoptr(GHashTable) done = NULL;
   sc_exports *ex = NULL;
-  const char *k;
-  json_t *v;
 
-  json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
-      sc_values_insert(values, k, json_string_value(v), NULL);
   if (!g_file_test(exports, G_FILE_TEST_IS_DIR) || sc_exports_open(exports, &ex, NULL) != SC_OK)
     return;
   plan = sc_hostfs_plan(ctx, ex, values, NULL, NULL);
@@ -384,7 +368,12 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
     sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
   if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
     goto out;
-  old_tracked = tracked_of(info);
+  {
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
+    old_tracked = sc_deploy_tracked(ctx, cur.slot_path, info);
+    sc_deploy_paths_clear(&cur);
+  }
   plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), old_tracked, &gerror);
   if (plan == NULL || !sc_rendering_write_internal(r, p->slot_path, &gerror))
     goto out;
@@ -392,7 +381,7 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   /* from here the host changes: stop, files, switch, start */
   was_active = sc_systemd_unit_active(ctx, name);
   {
-    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan);
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
     journal = sc_journal_new("update", p->slot_path, planned, was_active);
     journal->owns_unit = TRUE;
     if (!sc_journal_step(ctx, journal, "prepared", &gerror))
@@ -610,15 +599,16 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
 
   /* the host files come from the target slot's image, with its values
    * (atomic rendered them with no values and kept stale checksums) */
-  cur_tracked = tracked_of(cur_info);
+  {
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - slot_index(p->slot), &cur);
+    cur_tracked = sc_deploy_tracked(ctx, cur.slot_path, cur_info);
+    sc_deploy_paths_clear(&cur);
+  }
   {
     g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
     g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
-    const char *k;
-    json_t *v;
-    values = sc_values_new_internal();
-    json_object_foreach(json_object_get(info, "values"), k, v) if (json_is_string(v))
-        sc_values_insert(values, k, json_string_value(v), NULL);
+    values = sc_deploy_info_values(info);
     if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
       ex = sc_deploy_open_exports(exports, error);
       if (ex == NULL)
@@ -637,7 +627,7 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
 
   was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
   {
-    g_autoptr(GHashTable) planned = plan ? sc_hostfs_plan_tracking(plan) : NULL;
+    g_autoptr(GHashTable) planned = plan ? sc_hostfs_plan_tracking(plan, TRUE) : NULL;
     journal = sc_journal_new("rollback", p->slot_path, planned, was_active);
     journal->owns_unit = TRUE;
     if (!sc_journal_step(ctx, journal, "prepared", error))

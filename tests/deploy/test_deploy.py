@@ -290,6 +290,48 @@ class DeployTest(unittest.TestCase):
             self.assertIn(message, r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.ck, "bad.0")))
 
+    def test_atomic_installed_container(self):
+        """A deployment as atomic left it (info with every value in "values",
+        numbers for HOST_UID/HOST_GID, no "user-values", an older one without
+        checksums): listed, updated, rolled back and uninstalled."""
+        self.ctl("install", "--name", "old", "--set", "GREETING=from atomic", self.image)
+        path = os.path.join(self.ck, "old.0", "info")
+        with open(path) as f:
+            info = json.load(f)
+        del info["user-values"]
+        del info["installed-files-checksum"]
+        info["values"]["HOST_UID"] = info["values"]["HOST_GID"] = 0
+        with open(path, "w") as f:
+            json.dump(info, f, indent=4)
+        listing = json.loads(self.ctl("--json", "list").stdout)["containers"]
+        self.assertEqual([(c["name"], c["state"]) for c in listing], [("old", "installed")])
+        # the user's values are what is neither computed nor a host default
+        r = json.loads(self.ctl("--json", "update", "--set", "EXTRA=1", "old").stdout)
+        self.assertEqual(r["deployment"], "/var/lib/containers/atomic/old.1")
+        new = json.loads(self.read("var/lib/containers/atomic/old.1/info"))
+        self.assertEqual(new["user-values"]["GREETING"], "from atomic")
+        self.assertEqual(new["user-values"]["EXTRA"], "1")
+        self.assertNotIn("NAME", new["user-values"])
+        self.assertNotIn("HOST_UID", new["user-values"])
+        self.assertEqual(self.read("etc/old/greeter.conf"), "name=$NAME\n")
+        self.ctl("rollback", "old")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "old")),
+                         "/var/lib/containers/atomic/old.0")
+        # its host files go with it (atomic never removed files it had no checksum for);
+        # one the admin changed stays
+        with open(path) as f:
+            info = json.load(f)
+        del info["installed-files-checksum"]
+        with open(path, "w") as f:
+            json.dump(info, f, indent=4)
+        with open(os.path.join(self.sysroot, "etc/old/greeter.conf"), "a") as f:
+            f.write("# mine\n")
+        report = json.loads(self.ctl("--json", "uninstall", "old").stdout)
+        self.assertEqual(report["kept"], ["/etc/old/greeter.conf"])
+        self.assertEqual(os.listdir(os.path.join(self.sysroot, "etc/old")), ["greeter.conf"])
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "usr/share/empty")))
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+
     def test_update_and_rollback(self):
         self.ctl("install", "--name", "g", "--set", "GREETING=mine", self.image)
         self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")  # not templated for g
