@@ -332,6 +332,30 @@ class DeployTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, "usr/share/empty")))
         self.assertEqual(os.listdir(self.ck), [".storage"])
 
+    def test_atomic_values_and_runtime_scenarios(self):
+        """atomic's install scenarios 2, 5 and runtime scenario 11: --set and
+        manifest defaults in the files, a variable without a value fails and
+        succeeds with --set, --runtime in the unit, a missing runtime."""
+        r = self.ctl("install", "--name", "v", "oci:%s:needs" % self.layout, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("MUST_SET", r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "v")))
+        self.ctl("install", "--name", "v", "--set", "MUST_SET=given",
+                 "oci:%s:needs" % self.layout)
+        self.assertIn("# given\n", self.read("etc/systemd/system/v.service"))
+        with open(os.path.join(self.ck, "v.0", "config.json")) as f:
+            self.assertIn("x from v", " ".join(json.load(f)["process"]["args"]))  # default
+        self.ctl("uninstall", "v")
+        self.ctl("--runtime", "/bin/ls", "install", "--name", "ls", self.image)
+        self.assertIn("ExecStart=/bin/ls run 'ls'\n", self.read("etc/systemd/system/ls.service"))
+        self.assertEqual(json.loads(self.read("var/lib/containers/atomic/ls.0/info"))["runtime"],
+                         "/bin/ls")
+        r = self.ctl("--runtime", "/no/runc", "install", "--name", "nort", self.image, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("runtime '/no/runc' is not installed: no executable file at that path",
+                      r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "nort.0")))
+
     def test_update_and_rollback(self):
         self.ctl("install", "--name", "g", "--set", "GREETING=mine", self.image)
         self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")  # not templated for g
