@@ -892,12 +892,12 @@ out:
   return ok;
 }
 
-gboolean
-sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished, GError **error)
+/* The journal of an operation on @name that did not finish, if any. */
+static ScJournal *
+journal_of(sc_context *ctx, const char *name)
 {
   ScPaths p0 = {0}, p1 = {0};
   ScJournal *j;
-  gboolean ok;
 
   sc_deploy_paths_init(ctx, name, 0, &p0);
   sc_deploy_paths_init(ctx, name, 1, &p1);
@@ -906,6 +906,15 @@ sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished, GError
     j = sc_journal_read(p1.slot_path);
   sc_deploy_paths_clear(&p0);
   sc_deploy_paths_clear(&p1);
+  return j;
+}
+
+gboolean
+sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished, GError **error)
+{
+  ScJournal *j = journal_of(ctx, name);
+  gboolean ok;
+
   if (j == NULL)
     return TRUE;
   if (strcmp(j->op, "update") == 0 || strcmp(j->op, "rollback") == 0) {
@@ -1057,17 +1066,9 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
     g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
                                                                slot_name, NULL)
                                             : NULL;
-    g_autoptr(ScJournal) j = NULL;
+    g_autoptr(ScJournal) j = journal_of(ctx, name);
     json_t *entry;
-    ScPaths p0 = {0}, p1 = {0};
 
-    sc_deploy_paths_init(ctx, name, 0, &p0);
-    sc_deploy_paths_init(ctx, name, 1, &p1);
-    j = sc_journal_read(p0.slot_path);
-    if (j == NULL)
-      j = sc_journal_read(p1.slot_path);
-    sc_deploy_paths_clear(&p0);
-    sc_deploy_paths_clear(&p1);
     entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
                       json_object_get(info, "image"), "id", json_object_get(info, "revision"),
                       "deployment", deployment, "runtime", json_object_get(info, "runtime"),
