@@ -225,12 +225,13 @@ SC_API int sc_container_start(sc_context *ctx, const char *name, sc_error **erro
 SC_API int sc_container_stop(sc_context *ctx, const char *name, sc_error **error);
 
 /**
- * sc_container_run: runs @args (NULL-terminated; NULL or empty: the
- * container's own process) in container @name with the caller's standard
- * input and output: inside the running container (runtime exec) when its
- * unit is active, else once from a scratch bundle over the deployment's
- * read-only rootfs, with an ID of its own (NAME-run-PID) so that it never
- * collides with the service.
+ * sc_container_run: without @args (NULL or empty) on a running systemd
+ * host, starts the container's unit (as atomic's run NAME). Else runs
+ * @args (NULL-terminated; none: the container's own process) in container
+ * @name with the caller's standard input and output: inside the running
+ * container (runtime exec) when its unit is active, else once from a
+ * scratch bundle over the deployment's read-only rootfs, with an ID of its
+ * own (NAME-run-PID) so that it never collides with the service.
  * @out_status: the command's exit status (128+N for a signal).
  * Since: 0.1
  */

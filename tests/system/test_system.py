@@ -187,6 +187,11 @@ class SystemTest(unittest.TestCase):
         self.assertRegex(self.ctl("list", "--all").stdout, r"\nsvc +\S+ +\w+ +inactive ")
         self.ctl("start", "svc")
         self.wait_running("svc")
+        # as atomic, run without a command starts the service (and exec's into it with one)
+        self.ctl("stop", "svc")
+        self.assertEqual(self.ctl("run", "svc").stdout, "")
+        self.wait_running("svc")
+        self.assertEqual(self.state("svc"), "running")
 
         # an update of a running container restarts it
         out = json.loads(self.ctl("--json", "update", "--rebase", "oci:%s:v2" % self.layout,
