@@ -412,6 +412,9 @@ sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char 
   return ok;
 }
 
+static gboolean uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept,
+                                 GError **error);
+
 SC_API int
 sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
                      char **out_json, sc_error **error)
@@ -434,7 +437,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   ScJournal *journal = NULL;
   int lock = -1;
   const char *runtime;
-  gboolean wrote = FALSE, linked = FALSE, ok = FALSE;
+  gboolean wrote = FALSE, ok = FALSE;
   struct stat st;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
@@ -612,7 +615,6 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       unlink(tmp_link);
       goto out;
     }
-    linked = TRUE;
     if (!sc_journal_step(ctx, journal, "link", &gerror))
       goto out;
     if (sc_rendering_get_unit(r)) {
@@ -651,20 +653,12 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
 
 out:
   if (!ok && !opts->dry_run && name && p.link_path) {
-    /* undo, newest first */
-    if (linked)
-      unlink(p.link_path);
-    if (tracked)
-      sc_hostfs_remove(ctx, tracked, NULL);
-    if (wrote) {
-      if (r && sc_rendering_get_unit(r))
-        unlink(p.unit_path);
-      if (r && sc_rendering_get_tmpfiles(r))
-        unlink(p.tmpfiles_path);
+    /* undone as an uninstall does it (stopped and disabled, files by the
+     * journal); before the journal, only the slot was written */
+    if (journal)
+      uninstall_locked(ctx, name, NULL, NULL);
+    else if (wrote)
       sc_deploy_clear_slot(p.slot_path);
-      if (!sc_systemd_offline(ctx) && linked)
-        sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
-    }
   }
   if (exports_tmp)
     sc_rm_rf(exports_tmp);

@@ -82,6 +82,12 @@ class SystemTest(unittest.TestCase):
         # broken, with the default unit (Restart=on-failure: systemd restarts it)
         service_image(cls.layout, "broken", "broken", command="echo starting; exit 3",
                       service=None)
+        # its process does not exist: the runtime fails at once, so does the start
+        build(cls.layout, "nobin", {},
+              {"etc/version": "nobin\n",
+               "exports/config.json.template": SERVICE_CONFIG.replace(
+                   '"/bin/sh", "-c", "$COMMAND"', '"/no/such/program"'),
+               "exports/service.template": None}, hostfs=False)
         cls.boot()
 
     @classmethod
@@ -238,6 +244,20 @@ class SystemTest(unittest.TestCase):
         for path in ("/etc/systemd/system/svc.service", "/etc/tmpfiles.d/svc.conf",
                      "/etc/systemd/system/multi-user.target.wants/svc.service"):
             self.assertNotEqual(self.inside("test", "-e", path, check=False).returncode, 0, path)
+
+    def test_install_now_that_cannot_start_is_undone(self):
+        r = self.ctl("install", "--now", "--name", "nobin", "oci:%s:nobin" % self.layout,
+                     check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("systemctl start nobin.service failed", r.stderr)
+        self.assertEqual(self.inside("ls", "-A", "/var/lib/containers/atomic").stdout,
+                         ".storage\n")
+        for path in ("/etc/systemd/system/nobin.service", "/etc/tmpfiles.d/nobin.conf",
+                     "/etc/systemd/system/multi-user.target.wants/nobin.service"):
+            self.assertNotEqual(self.inside("test", "-e", path, check=False).returncode, 0, path)
+        self.assertIn(self.inside("systemctl", "is-active", "nobin.service", check=False).stdout,
+                      ("inactive\n", "failed\n"))
+        self.assertIsNone(self.runc_state("nobin"))
 
     def test_update_all_controlled(self):
         for tag in ("v1", "v2", "broken"):
