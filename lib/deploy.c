@@ -319,6 +319,23 @@ sc_deploy_open_exports(const char *dir, GError **error)
   return ex;
 }
 
+/* A file installer (noContainerService) has no use for its rootfs once its
+ * files are on the host; its /exports stay, to put them back on rollback or
+ * after a failed update (atomic removed them too, and could not). */
+void
+sc_deploy_trim_rootfs(const char *slot_path)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  g_autoptr(GDir) dir = g_dir_open(rootfs, 0, NULL);
+  const char *entry;
+
+  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(rootfs, entry, NULL);
+    if (strcmp(entry, "exports") != 0)
+      sc_rm_rf(path);
+  }
+}
+
 /* Removes a slot directory; never a symlink in its place (the container
  * "NAME.0" when NAME.0 is looked at as a slot of "NAME"). */
 void
@@ -602,11 +619,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       goto out;
     if (!sc_journal_step(ctx, journal, "unit", &gerror))
       goto out;
-    if (ex->no_container_service && !remote) {
-      /* a file installer: its rootfs has done its job */
-      g_autofree char *rootfs = g_build_filename(p.slot_path, "rootfs", NULL);
-      sc_rm_rf(rootfs);
-    }
+    if (ex->no_container_service && !remote)
+      sc_deploy_trim_rootfs(p.slot_path);
     /* last: the symlink makes the container exist */
     tmp_link = g_strdup_printf("%s.%08x.tmp", p.link_path, g_random_int());
     if (symlink(p.slot, tmp_link) != 0 || rename(tmp_link, p.link_path) != 0) {

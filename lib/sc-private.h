@@ -431,6 +431,7 @@ sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, const char *remote_rootfs, GError **error);
 void sc_deploy_clear_slot(const char *slot_path);
+void sc_deploy_trim_rootfs(const char *slot_path);
 char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
 json_t *sc_deploy_read_info(const char *slot);

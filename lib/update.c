@@ -416,7 +416,7 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
       !sc_journal_step(ctx, journal, "info", &gerror))
     goto out;
   if (ex->no_container_service && !remote)
-    sc_rm_rf(rootfs);
+    sc_deploy_trim_rootfs(p->slot_path);
   if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
       !sc_journal_step(ctx, journal, "unit", &gerror) || !switch_link(p, p->slot, &gerror))
     goto out;

@@ -104,6 +104,10 @@ class DeployTest(unittest.TestCase):
                                  "installedFilesTemplate": ["/etc/greeter/greeter.conf"]})
         build(cls.layout, "files", {"noContainerService": True,
                                     "defaultValues": {"GREETING": "x"}})
+        build(cls.layout, "files2", {"noContainerService": True,
+                                     "defaultValues": {"GREETING": "x"}},
+              {"exports/hostfs/etc/greeter/greeter.conf": "files v2\n",
+               "exports/hostfs/etc/greeter/new": "new in v2\n"})
         build(cls.layout, "needs", {"defaultValues": {"GREETING": "x"}},
               {"exports/service.template": SERVICE + "# $MUST_SET\n"})
         build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2", "NEW": "new"},
@@ -535,10 +539,18 @@ class DeployTest(unittest.TestCase):
         self.ctl("install", "--name", "files", "oci:%s:files" % self.layout)
         self.assertFalse(os.path.exists(os.path.join(self.sysroot,
                                                      "etc/systemd/system/files.service")))
-        self.assertFalse(os.path.exists(os.path.join(self.ck, "files.0", "rootfs")))
+        # the rootfs is gone but for /exports (to put the files back on rollback)
+        self.assertEqual(os.listdir(os.path.join(self.ck, "files.0", "rootfs")), ["exports"])
         self.assertEqual(self.read("etc/greeter/greeter.conf"), "name=$NAME\n")
         state = json.loads(self.ctl("--json", "list").stdout)["containers"][0]["state"]
         self.assertEqual(state, "no service")
+        # update to other files, roll back to the first ones
+        self.ctl("update", "--rebase", "oci:%s:files2" % self.layout, "files")
+        self.assertEqual(self.read("etc/greeter/greeter.conf"), "files v2\n")
+        self.assertEqual(self.read("etc/greeter/new"), "new in v2\n")
+        self.ctl("rollback", "files")
+        self.assertEqual(self.read("etc/greeter/greeter.conf"), "name=$NAME\n")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/greeter/new")))
         self.ctl("uninstall", "files")
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/greeter")))
 
