@@ -103,7 +103,9 @@ static const char usage_text[] =
   "                     start or stop its unit (on a running host)\n"
   "  run NAME [--] [CMD...]\n"
   "                     run CMD in the container: exec when it runs, else once\n"
-  "                     (exits with CMD's status)\n"
+  "                     (exits with CMD's status); without CMD, start it\n"
+  "  run [--set K=V]... IMAGE [--] [CMD...]\n"
+  "                     run an image once, without installing it\n"
   "  uninstall NAME...  remove containers (the images stay in the store)\n"
   "  list [--all]       the installed containers and their state (stopped ones\n"
   "                     only with --all)\n"
@@ -929,6 +931,25 @@ cmd_rollback(Options *o)
   return rc;
 }
 
+/* run IMAGE [CMD...]: the image once, not installed, with --set values. */
+static int
+run_image(const Options *o, sc_context *ctx, const char **args, int *status, sc_error **error)
+{
+  sc_pull_opts *popts = NULL;
+  sc_values *values = NULL;
+  int r;
+
+  if ((r = make_pull_opts(o, &popts, error)) == SC_OK &&
+      (r = sc_values_new(&values, error)) == SC_OK)
+    for (int i = 0; i < o->n_sets && r == SC_OK; i++)
+      r = sc_values_parse(values, o->sets[i], error);
+  if (r == SC_OK)
+    r = sc_image_run(ctx, o->args[0], values, popts, args, status, error);
+  sc_values_free(values);
+  sc_pull_opts_free(popts);
+  return r;
+}
+
 static int
 cmd_container_verb(Options *o, const char *verb)
 {
@@ -939,7 +960,7 @@ cmd_container_verb(Options *o, const char *verb)
 
   if (strcmp(verb, "run") == 0 ? o->n_args < 1 : o->n_args != 1) {
     usage_error("%s takes one container name%s", verb,
-                strcmp(verb, "run") == 0 ? " and an optional command" : "");
+                strcmp(verb, "run") == 0 ? " (or image) and an optional command" : "");
     return EXIT_USAGE;
   }
   if ((rc = make_context(o, &ctx)) != EXIT_OK)
@@ -955,8 +976,24 @@ cmd_container_verb(Options *o, const char *verb)
     const char **args = calloc(o->n_args, sizeof(char *));
     for (int i = 1; i < o->n_args; i++)
       args[i - 1] = o->args[i];
-    r = sc_container_run(ctx, o->args[0], args, &status, &error);
+    if (sc_name_validate(o->args[0], NULL) == SC_OK &&
+        sc_container_inspect_json(ctx, o->args[0], &json, NULL) == SC_OK) {
+      if (o->n_sets > 0) {
+        usage_error("--set is for running an image; %s is an installed container (update it "
+                    "with --set)",
+                    o->args[0]);
+        r = SC_EINVAL;
+        rc = EXIT_USAGE;
+      } else
+        r = sc_container_run(ctx, o->args[0], args, &status, &error);
+    } else
+      r = run_image(o, ctx, args, &status, &error); /* as atomic: run IMAGE [CMD] runs it once */
     free(args);
+    if (rc == EXIT_USAGE) {
+      sc_free(json);
+      sc_context_free(ctx);
+      return rc;
+    }
   }
   sc_free(json);
   sc_context_free(ctx);
@@ -1049,13 +1086,13 @@ static const OptSpec opt_specs[] = {
   { "--sysroot", 1, 1, NULL },      { "--checkout-root", 1, 1, NULL },
   { "--repo", 1, 1, NULL },         { "--runtime", 1, 1, NULL },
   { "--json", 0, 1, NULL },         { "--verbose", 0, 1, NULL },
-  { "--name", 1, 0, "render pull install" }, { "--set", 1, 0, "render install update" },
+  { "--name", 1, 0, "render pull install" }, { "--set", 1, 0, "render install update run" },
   { "--output", 1, 0, "render" },   { "--image-name", 1, 0, "render" },
-  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images install update" },
+  { "--image-id", 1, 0, "render" },   { "--platform", 1, 0, "pull images install update run" },
   { "--jobs", 1, 0, "pull" },         { "--force", 0, 0, "images" },
-  { "--creds", 1, 0, "pull images install update" },        { "--tls-verify", 1, 0, "pull images install update" },
-  { "--authfile", 1, 0, "pull images install update" },     { "--registries-conf", 1, 0, "pull images install update" },
-  { "--cert-dir", 1, 0, "pull images install update" },
+  { "--creds", 1, 0, "pull images install update run" },        { "--tls-verify", 1, 0, "pull images install update run" },
+  { "--authfile", 1, 0, "pull images install update run" },     { "--registries-conf", 1, 0, "pull images install update run" },
+  { "--cert-dir", 1, 0, "pull images install update run" },
   { "--remote", 0, 0, "images" },     { "--all", 0, 0, "images update list" },
   { "--now", 0, 0, "install" },       { "--no-enable", 0, 0, "install" },
   { "--dry-run", 0, 0, "install" },   { "--rebase", 1, 0, "update" },

@@ -479,7 +479,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     /* nothing is installed, nothing is locked: it runs, now, as NAME (the
      * runtime refuses a second NAME at the same time) */
     json_t *doc = NULL;
-    ok = sc_run_once(ctx, repo, img, name, opts->values, opts->dry_run, &doc, &gerror);
+    ok = sc_run_once(ctx, repo, img, name, opts->values, NULL, opts->dry_run, &doc, &gerror);
     if (ok && out_json)
       *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);

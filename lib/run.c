@@ -251,7 +251,8 @@ out:
  * actions, and the exit status (when run). */
 gboolean
 sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
-            const sc_values *values, gboolean dry_run, json_t **out_doc, GError **error)
+            const sc_values *values, const char *const *args, gboolean dry_run,
+            json_t **out_doc, GError **error)
 {
   g_autofree char *base = NULL;
   g_autofree char *exports = NULL;
@@ -307,6 +308,14 @@ sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
   close(slock);
   slock = -1;
   map_bind_sources(ctx, cfg, base);
+  if (args && *args) {
+    json_t *a = json_array();
+    for (const char *const *p = args; *p; p++)
+      json_array_append_new(a, json_string(*p));
+    json_object_set_new(json_object_get(cfg, "process"), "args", a);
+    json_object_set_new(json_object_get(cfg, "process"), "terminal",
+                        json_boolean(isatty(STDIN_FILENO)));
+  }
   if (!isatty(STDIN_FILENO)) /* the runtime refuses a terminal it cannot have */
     json_object_set_new(json_object_get(cfg, "process"), "terminal", json_false());
   {
@@ -343,4 +352,34 @@ out:
   sc_render_opts_free(ropts);
   sc_exports_free(ex);
   return ok;
+}
+
+SC_API int
+sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
+             const sc_pull_opts *pull, const char *const *args, int *out_status,
+             sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(sc_values) none = NULL;
+  OstreeRepo *repo = NULL;
+  ScImage *img;
+  json_t *doc = NULL;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && out_status != NULL, error);
+  img = sc_deploy_find_or_pull(ctx, image, pull, &repo, &gerror);
+  if (img == NULL)
+    return sc_error_propagate(error, gerror);
+  if (values == NULL)
+    values = none = sc_values_new_internal();
+  name = g_strdup_printf("run-once-%d", (int)getpid()); /* (atomic's name) */
+  ok = sc_run_once(ctx, repo, img, name, values, args, FALSE, &doc, &gerror);
+  if (ok)
+    *out_status = (int)json_integer_value(json_object_get(doc, "exit_status"));
+  json_decref(doc);
+  sc_image_free(img);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
 }

@@ -449,8 +449,8 @@ gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char
 
 /* run.c */
 gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
-                     const sc_values *values, gboolean dry_run, json_t **out_doc,
-                     GError **error);
+                     const sc_values *values, const char *const *args, gboolean dry_run,
+                     json_t **out_doc, GError **error);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

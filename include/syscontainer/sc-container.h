@@ -239,6 +239,21 @@ SC_API int sc_container_run(sc_context *ctx, const char *name, const char *const
                             int *out_status, sc_error **error);
 
 /**
+ * sc_image_run: runs @image (a name in the store, or a source pulled when
+ * missing, with @pull; may be NULL) once, now, without installing it: as
+ * an atomic.run=once image is at install, from a scratch bundle that is
+ * removed afterwards, as NAME "run-once-PID"; @values (may be NULL) as
+ * --set; @args (NULL-terminated; NULL or empty: the image's own process)
+ * with the caller's standard streams.
+ * @out_status: the command's exit status (128+N for a signal).
+ * Returns: SC_OK, the codes of sc_image_pull() and of rendering.
+ * Since: 0.1
+ */
+SC_API int sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
+                        const sc_pull_opts *pull, const char *const *args, int *out_status,
+                        sc_error **error);
+
+/**
  * sc_containers_list_json: the installed containers:
  * {"schema":1,"containers":[{"name","image","id","deployment","runtime",
  * "created","state"}]}; state is "running", "inactive", "failed",

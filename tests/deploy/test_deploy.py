@@ -173,6 +173,18 @@ class DeployTest(unittest.TestCase):
         self.assertIn("# would:\nrun once from a scratch bundle (atomic.run=once) over a copy of "
                       "the image; nothing is installed\n", r.stdout)
         self.assertIn("echo HI Venus from Saturn", r.stdout)
+        # run IMAGE [CMD]: the same, without install (atomic's run --storage ostree IMAGE)
+        r = self.ctl("run", "--set", "RECEIVER=Pluto", image, "--", "/bin/sh", "-c",
+                     "echo Hello World; test -e /written || echo fresh")
+        self.assertEqual(r.stdout, "Hello World\nfresh\n")
+        r = self.ctl("run", "--set", "RECEIVER=Pluto", image, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^HI Pluto from Saturn in .*/tmp/sc-exports-\w+\n$")
+        r = self.ctl("run", "--set", "RECEIVER=x", image, "--", "/bin/sh", "-c",
+                     "cat /etc/motd; exit 4", check=False)
+        self.assertEqual((r.returncode, r.stdout), (4, "motd of the image\n"), r.stderr)
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+        self.assertEqual(os.listdir(os.path.join(self.ck, ".storage/ostree/tmp")), ["cache"])
         # a variable without a value fails before anything runs
         r = self.ctl("install", image, check=False)
         self.assertEqual(r.returncode, 1)
@@ -422,6 +434,9 @@ class DeployTest(unittest.TestCase):
         r = self.ctl("run", "r", "--", "/bin/sh", "-c", "echo data > /data/f", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.read("var/lib/r/f"), "data\n")
+        r = self.ctl("run", "--set", "A=1", "r", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--set is for running an image; r is an installed container", r.stderr)
         r = self.ctl("run", "r", check=False)  # its own process
         self.assertEqual((r.returncode, r.stdout), (0, "yo from r\nmotd of the image\n"),
                          r.stderr)

@@ -115,6 +115,8 @@ _sc_update_opts_set_pull_opts = _fn("sc_update_opts_set_pull_opts", _int, _p, _p
 _sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, _int,
                                      ctypes.c_uint, _pp)
 _sc_container_update = _fn("sc_container_update", _int, _p, _s, _p, _pp, _pp)
+_sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ctypes.POINTER(_int),
+                    _pp)
 _sc_containers_update_all_json = _fn("sc_containers_update_all_json", _int, _p, _p, _pp, _pp)
 _sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
 _sc_container_inspect_json = _fn("sc_container_inspect_json", _int, _p, _s, _pp, _pp)
@@ -489,6 +491,20 @@ class Context:
         argv = (_s * (len(args or []) + 1))(*[_enc(a) for a in (args or [])], None)
         status = _int()
         _call(_sc_container_run, self._ptr, _enc(name), argv, ctypes.byref(status))
+        return status.value
+
+    def run_image(self, image, args=None, values=None, **pull_options):
+        """Runs an image once, without installing it (pulled when missing),
+        with this process's stdio; returns the exit status."""
+        argv = (_s * (len(args or []) + 1))(*[_enc(a) for a in (args or [])], None)
+        status = _int()
+        popts = self._pull_opts(**pull_options)
+        try:
+            with _Values(values) as v:
+                _call(_sc_image_run, self._ptr, _enc(image), v._ptr, popts, argv,
+                      ctypes.byref(status))
+        finally:
+            _sc_pull_opts_free(popts)
         return status.value
 
     def containers(self):

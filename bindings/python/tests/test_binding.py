@@ -120,6 +120,8 @@ class StoreBindingTest(unittest.TestCase):
         run("umoci", "unpack", "--image", layout + ":v1", bundle)
         with open(os.path.join(bundle, "rootfs", "hello"), "w") as f:
             f.write("hello\n")
+        os.makedirs(os.path.join(bundle, "rootfs", "bin"))
+        shutil.copy2("/bin/busybox", os.path.join(bundle, "rootfs", "bin", "sh"))
         run("umoci", "repack", "--image", layout + ":v1", bundle)
         self.source = "oci:%s:v1" % layout
 
@@ -156,6 +158,8 @@ class StoreBindingTest(unittest.TestCase):
         self.assertEqual(os.readlink(os.path.join(sysroot, remote["deployment"][1:], "rootfs")),
                          "/var/lib/containers/atomic/hello1.0/rootfs")
         self.assertTrue(sys_ctx.uninstall("hello2")["removed"])
+        self.assertEqual(sys_ctx.run_image(self.source, ["/bin/sh", "-c", "test -f /hello && exit 5"]),
+                         5)
         self.assertEqual([(c["name"], c["state"]) for c in sys_ctx.containers()],
                          [("hello1", "installed")])
         with self.assertRaises(syscontainer.Error) as cm:
