@@ -128,6 +128,15 @@ sc_auth_lookup_text(const char *path, const char *text, gsize len, char **keys,
       if (strcmp(n, *k) != 0 || !json_is_object(entry))
         continue;
       b64 = json_string_value(json_object_get(entry, "auth"));
+      if (json_is_string(json_object_get(entry, "identitytoken")) &&
+          *json_string_value(json_object_get(entry, "identitytoken"))) {
+        /* an OAuth2 refresh token (docker login with an identity token):
+         * the user name "<token>" says so, as credential helpers do */
+        *out_user = g_strdup(SC_IDENTITY_TOKEN_USER);
+        *out_pass = g_strdup(json_string_value(json_object_get(entry, "identitytoken")));
+        *out_found = TRUE;
+        break;
+      }
       if (b64 && *b64) {
         gsize raw_len;
         g_autofree guchar *raw = g_base64_decode(b64, &raw_len);

@@ -178,6 +178,84 @@ sc_parse_www_authenticate(const char *header, char **out_scheme, GHashTable **ou
   return TRUE;
 }
 
+/* Keeps the token of a token server's answer for @scope. */
+static gboolean
+store_token(ScRegistry *reg, GBytes *body, const char *scope, GError **error)
+{
+  json_t *doc = json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL);
+  const char *value = json_string_value(json_object_get(doc, "token"));
+  json_int_t expires_in = 60;
+  Token *tok;
+
+  if (value == NULL || !*value)
+    value = json_string_value(json_object_get(doc, "access_token"));
+  if (value == NULL || !*value) {
+    json_decref(doc);
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: the token server sent no token",
+                reg->host);
+    return FALSE;
+  }
+  if (json_is_integer(json_object_get(doc, "expires_in")))
+    expires_in = MAX(60, json_integer_value(json_object_get(doc, "expires_in")));
+  tok = g_new0(Token, 1);
+  tok->value = g_strdup(value);
+  tok->expires = g_get_monotonic_time() + (expires_in - 5) * G_USEC_PER_SEC;
+  json_decref(doc);
+  g_mutex_lock(&reg->lock);
+  g_hash_table_replace(reg->tokens, g_strdup(scope ? scope : ""), tok);
+  g_mutex_unlock(&reg->lock);
+  return TRUE;
+}
+
+/* The OAuth2 flow of the token spec for an identity (refresh) token: POST
+ * grant_type=refresh_token to the realm. */
+static gboolean
+fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const char *scope,
+                  GError **error)
+{
+  g_autoptr(GString) form = g_string_new("grant_type=refresh_token&client_id=syscontainerctl");
+  g_autoptr(SoupMessage) msg = new_message(reg, "POST", realm);
+  g_autoptr(GBytes) request = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *token = g_uri_escape_string(reg->password ? reg->password : "", NULL, FALSE);
+  guint status;
+
+  if (msg == NULL) {
+    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: invalid token realm '%s'", reg->host,
+                realm);
+    return FALSE;
+  }
+  if (service) {
+    g_autofree char *s = g_uri_escape_string(service, NULL, FALSE);
+    g_string_append_printf(form, "&service=%s", s);
+  }
+  if (scope) {
+    g_autofree char *s = g_uri_escape_string(scope, NULL, FALSE);
+    g_string_append_printf(form, "&scope=%s", s);
+  }
+  g_string_append_printf(form, "&refresh_token=%s", token);
+  memset(token, 0, strlen(token));
+  request = g_bytes_new(form->str, form->len);
+  memset(form->str, 0, form->len);
+  soup_message_set_request_body_from_bytes(msg, "application/x-www-form-urlencoded", request);
+  body = soup_session_send_and_read(reg->session, msg, NULL, &local);
+  if (body == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: token server %s: %s", reg->host,
+                realm, local->message);
+    return FALSE;
+  }
+  status = soup_message_get_status(msg);
+  if (status != 200) {
+    g_set_error(error, SC_ERROR, SC_EAUTH,
+                "registry %s: the token server %s refused the identity token (HTTP %u): log in "
+                "again",
+                reg->host, realm, status);
+    return FALSE;
+  }
+  return store_token(reg, body, scope, error);
+}
+
 static gboolean
 fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **error)
 {
@@ -187,17 +265,15 @@ fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **err
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) local = NULL;
-  json_t *doc;
-  const char *value;
-  json_int_t expires_in = 60;
   guint status;
-  Token *tok;
 
   if (realm == NULL || !(g_str_has_prefix(realm, "https://") || g_str_has_prefix(realm, "http://"))) {
     g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: the Bearer challenge has no usable realm",
                 reg->host);
     return FALSE;
   }
+  if (reg->username && strcmp(reg->username, SC_IDENTITY_TOKEN_USER) == 0)
+    return fetch_token_oauth(reg, realm, service, scope, error);
   url = g_string_new(realm);
   g_string_append_c(url, strchr(realm, '?') ? '&' : '?');
   if (service) {
@@ -245,26 +321,7 @@ fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **err
                 reg->host, realm, status);
     return FALSE;
   }
-  doc = json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL);
-  value = json_string_value(json_object_get(doc, "token"));
-  if (value == NULL || !*value)
-    value = json_string_value(json_object_get(doc, "access_token"));
-  if (value == NULL || !*value) {
-    json_decref(doc);
-    g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: the token server sent no token",
-                reg->host);
-    return FALSE;
-  }
-  if (json_is_integer(json_object_get(doc, "expires_in")))
-    expires_in = MAX(60, json_integer_value(json_object_get(doc, "expires_in")));
-  tok = g_new0(Token, 1);
-  tok->value = g_strdup(value);
-  tok->expires = g_get_monotonic_time() + (expires_in - 5) * G_USEC_PER_SEC;
-  json_decref(doc);
-  g_mutex_lock(&reg->lock);
-  g_hash_table_replace(reg->tokens, g_strdup(scope ? scope : ""), tok);
-  g_mutex_unlock(&reg->lock);
-  return TRUE;
+  return store_token(reg, body, scope, error);
 }
 
 static void

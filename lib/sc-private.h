@@ -225,6 +225,10 @@ GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
                                         guint64 expected_size, guint64 *out_size,
                                         GError **error);
 
+/* The user name that marks an OAuth2 refresh token ("identity token") as
+ * the password: credential helpers and auth.json's identitytoken. */
+#define SC_IDENTITY_TOKEN_USER "<token>"
+
 /* auth.c */
 GPtrArray *sc_auth_files(const char *explicit_file);
 /* One auth file's text; @keys most specific first, NULL-terminated. */

@@ -127,6 +127,8 @@ class Proxy:
       "status": [code, ...] - answer these statuses first (429 carries Retry-After: 1)
       "redirect_blobs": "http://127.0.0.2:PORT" - 307 blob GETs to that origin
     bearer: issue and require tokens from /token (expire after `token_uses` uses)
+    refresh_token: when set, /token gives tokens only for the OAuth2 POST
+      grant_type=refresh_token with this refresh token (an identity token)
     """
 
     def __init__(self, upstream, bearer=False, token_uses=None, bind="127.0.0.1"):
@@ -134,6 +136,7 @@ class Proxy:
         self.bearer = bearer
         self.token_uses = token_uses
         self.faults = {}
+        self.refresh_token = None
         self.seen = []  # (method, path, headers)
         self.tokens = {}
         self.lock = threading.Lock()
@@ -150,6 +153,9 @@ class Proxy:
 
             def do_HEAD(self):
                 proxy.handle(self, "HEAD")
+
+            def do_POST(self):
+                proxy.handle(self, "POST")
 
         self.server = http.server.ThreadingHTTPServer((bind, free_port(bind)), Handler)
         self.server.daemon_threads = True
@@ -181,6 +187,16 @@ class Proxy:
             status = statuses.pop(0) if statuses else None
         if h.path.startswith("/token"):
             q = urllib.parse.parse_qs(urllib.parse.urlparse(h.path).query)
+            if method == "POST":
+                n = int(h.headers.get("Content-Length", "0"))
+                q = urllib.parse.parse_qs(h.rfile.read(n).decode())
+                with self.lock:
+                    self.seen[-1] = (method, h.path, dict(h.headers), q)
+            if self.refresh_token is not None and (
+                    method != "POST" or q.get("grant_type") != ["refresh_token"]
+                    or q.get("refresh_token") != [self.refresh_token]):
+                self.reply(h, 401, b'{"error": "invalid_grant"}')
+                return
             tok = base64.b64encode(os.urandom(12)).decode()
             with self.lock:
                 self.tokens[tok] = self.token_uses

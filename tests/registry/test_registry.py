@@ -65,9 +65,9 @@ class RegistryTest(unittest.TestCase):
             stop()
         shutil.rmtree(self.tmp)
 
-    def ctl(self, *args, check=True):
+    def ctl(self, *args, check=True, env=None):
         r = subprocess.run([CTL, "--checkout-root", self.checkout_root, *args],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
         if check and r.returncode != 0:
             self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
         return r
@@ -381,6 +381,47 @@ insecure = true
         self.assertEqual(len(token_requests), 1)  # cached per scope
         self.assertIn("scope=repository%3Ahello%3Apull", token_requests[0])
         self.assertIn("service=test", token_requests[0])
+
+    def test_identity_token_oauth2(self):
+        """An identity token (auth.json identitytoken, or a helper's "<token>"
+        user) is exchanged by the OAuth2 POST grant_type=refresh_token."""
+        proxy = self.proxy(bearer=True)
+        proxy.refresh_token = "refresh-me"
+        ref = "%s/hello:latest" % proxy.host
+        auth = os.path.join(self.tmp, "oauth.json")
+        with open(auth, "w") as f:
+            json.dump({"auths": {proxy.host: {"identitytoken": "refresh-me"}}}, f)
+        self.pull(ref, "--authfile", auth)
+        self.assert_tree(ref)
+        posts = [e for e in proxy.seen if e[0] == "POST"]
+        self.assertTrue(posts)
+        form = posts[0][3]
+        self.assertEqual((form["grant_type"], form["refresh_token"], form["service"],
+                          form["scope"], form["client_id"]),
+                         (["refresh_token"], ["refresh-me"], ["test"],
+                          ["repository:hello:pull"], ["syscontainerctl"]))
+        self.assertNotIn("refresh-me", " ".join(e[1] for e in proxy.seen))  # never in a URL
+        # a credential helper answering "<token>"
+        bindir = os.path.join(self.tmp, "oauth-bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "docker-credential-oauth"), "w") as f:
+            f.write('#!/bin/sh\nread server\necho \'{"Username": "<token>", '
+                    '"Secret": "refresh-me"}\'\n')
+        os.chmod(os.path.join(bindir, "docker-credential-oauth"), 0o755)
+        with open(auth, "w") as f:
+            json.dump({"credHelpers": {proxy.host: "oauth"}}, f)
+        env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"])
+        r = self.ctl("pull", "--tls-verify=false", "--authfile", auth, "--name", "viahelper",
+                     ref, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a wrong one is refused, saying what to do
+        with open(auth, "w") as f:
+            json.dump({"auths": {proxy.host: {"identitytoken": "stale"}}}, f)
+        r = self.ctl("--json", "pull", "--tls-verify=false", "--authfile", auth, "--name", "x",
+                     ref, check=False)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["code"], "SC_EAUTH")
+        self.assertIn("refused the identity token (HTTP 401): log in again", err["message"])
 
     def test_token_expires_mid_pull(self):
         proxy = self.proxy(bearer=True, token_uses=2)
