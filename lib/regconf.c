@@ -23,6 +23,7 @@ sc_regconf_free(ScRegConf *c)
   if (c == NULL)
     return;
   g_ptr_array_unref(c->search);
+  g_free(c->short_name_mode);
   g_ptr_array_unref(c->registries);
   g_hash_table_unref(c->aliases);
   g_free(c);
@@ -246,7 +247,18 @@ apply(Lexer *lx, ScRegConf *c, const char *table, const char *key, Value *v)
         g_ptr_array_add(c->search, g_strdup(v->a->pdata[i]));
       return TRUE;
     }
-    if (strcmp(key, "short-name-mode") == 0 || strcmp(key, "credential-helpers") == 0 ||
+    if (strcmp(key, "short-name-mode") == 0) {
+      if (!want(lx, v, V_STRING, key))
+        return FALSE;
+      if (strcmp(v->s, "enforcing") != 0 && strcmp(v->s, "permissive") != 0 &&
+          strcmp(v->s, "disabled") != 0)
+        return fail(lx, "short-name-mode must be \"enforcing\", \"permissive\" or "
+                        "\"disabled\"");
+      g_free(c->short_name_mode);
+      c->short_name_mode = g_strdup(v->s);
+      return TRUE;
+    }
+    if (strcmp(key, "credential-helpers") == 0 ||
         strcmp(key, "additional-layer-store-auth-helper") == 0)
       return TRUE; /* understood; no effect here */
   } else if (strcmp(table, "aliases") == 0) {

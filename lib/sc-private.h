@@ -252,6 +252,7 @@ typedef struct {
 } ScRegistryEntry;
 typedef struct {
   GPtrArray *search;     /* unqualified-search-registries */
+  char *short_name_mode; /* enforcing, permissive, disabled; NULL: unset (permissive) */
   GPtrArray *registries; /* of ScRegistryEntry, in file order */
   GHashTable *aliases;   /* short name -> reference */
 } ScRegConf;

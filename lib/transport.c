@@ -656,9 +656,13 @@ is_short_name(const char *ref)
 }
 
 /* The references to try for what the user typed: an alias, each
- * unqualified-search registry, or the reference itself. */
+ * unqualified-search registry, or the reference itself. With
+ * short-name-mode "enforcing" a short name that more than one search
+ * registry could serve is an error: a library cannot prompt, and trying
+ * them in order lets the first registry that has the name win (the
+ * spoofing that mode exists to stop). */
 static GPtrArray *
-candidate_references(ScRegConf *conf, const char *ref)
+candidate_references(ScRegConf *conf, const char *ref, GError **error)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   const char *cut = strpbrk(ref, ":@");
@@ -677,6 +681,17 @@ candidate_references(ScRegConf *conf, const char *ref)
   if (alias) {
     /* an alias names the repository; the user's tag or digest stays */
     g_ptr_array_add(out, g_strconcat(alias, cut ? cut : "", NULL));
+  } else if (conf->search->len > 1 && g_strcmp0(conf->short_name_mode, "enforcing") == 0) {
+    g_autoptr(GString) list = g_string_new(NULL);
+    for (guint i = 0; i < conf->search->len; i++)
+      g_string_append_printf(list, "%s%s", i ? ", " : "", (char *)conf->search->pdata[i]);
+    g_set_error(error, SC_ERROR, SC_EINVAL,
+                "short name '%s' is ambiguous: short-name-mode is enforcing and %u "
+                "unqualified-search registries could serve it (%s): give the registry, or add "
+                "an alias in registries.conf",
+                ref, conf->search->len, list->str);
+    g_ptr_array_unref(out);
+    return NULL;
   } else if (conf->search->len > 0) {
     for (guint i = 0; i < conf->search->len; i++)
       g_ptr_array_add(out, g_strconcat(conf->search->pdata[i], "/", ref, NULL));
@@ -829,7 +844,11 @@ registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts,
   conf = sc_regconf_load(opts ? opts->registries_conf : NULL, error);
   if (conf == NULL)
     return FALSE;
-  candidates = candidate_references(conf, text);
+  candidates = candidate_references(conf, text, error);
+  if (candidates == NULL) {
+    sc_regconf_free(conf);
+    return FALSE;
+  }
   for (guint i = 0; i < candidates->len && src->registry == NULL; i++) {
     g_autoptr(GPtrArray) endpoints = NULL;
     sc_reference_clear(&src->ref);

@@ -235,6 +235,33 @@ insecure = true
                            capture_output=True, text=True)
         self.assertEqual(r.stdout, "example.invalid/hello:latest\n", r.stderr)
 
+    def test_short_name_mode(self):
+        host = self.registry.host
+        two = ('short-name-mode = "%%s"\nunqualified-search-registries = ["%s", '
+               '"example.invalid"]\n[[registry]]\nlocation = "%s"\ninsecure = true\n'
+               '[aliases]\n"app" = "%s/hello"\n' % (host, host, host))
+        conf = self.conf(two % "enforcing")
+        r = self.ctl("--json", "pull", "--registries-conf", conf, "hello", check=False)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["code"], "SC_EINVAL")
+        self.assertEqual(err["message"], "short name 'hello' is ambiguous: short-name-mode is "
+                         "enforcing and 2 unqualified-search registries could serve it (%s, "
+                         "example.invalid): give the registry, or add an alias in "
+                         "registries.conf" % host)
+        # an alias, or a qualified name, is not ambiguous
+        self.assertEqual(self.ctl("pull", "--registries-conf", conf, "app:latest").stdout,
+                         "%s/hello:latest\n" % host)
+        # permissive (and unset): tried in order
+        conf = self.conf(two % "permissive")
+        self.assertEqual(self.ctl("pull", "--registries-conf", conf, "hello").stdout,
+                         "%s/hello:latest\n" % host)
+        # one search registry is no ambiguity
+        conf = self.conf('short-name-mode = "enforcing"\nunqualified-search-registries = '
+                         '["%s"]\n[[registry]]\nlocation = "%s"\ninsecure = true\n'
+                         % (host, host))
+        self.assertEqual(self.ctl("pull", "--registries-conf", conf, "hello").stdout,
+                         "%s/hello:latest\n" % host)
+
     def test_insecure_and_blocked_registries(self):
         host = self.registry.host
         conf = self.conf('[[registry]]\nlocation = "%s"\ninsecure = true\n' % host)
@@ -255,7 +282,9 @@ insecure = true
                 ("[[registry]]\ninsecure = \"yes\"\n", 2, "'insecure' must be true or false"),
                 ("[[registry.mirror]]\n", 1, "[[registry.mirror]] before any [[registry]]"),
                 ("[[registry]]\nlocation = \"a\" extra\n", 2, "unexpected text after the value"),
-                ("[aliases]\n\"a\" = \"unterminated\n", 2, "a string runs past the end of the line")):
+                ("[aliases]\n\"a\" = \"unterminated\n", 2, "a string runs past the end of the line"),
+                ("short-name-mode = \"strict\"\n", 1,
+                 "short-name-mode must be \"enforcing\", \"permissive\" or \"disabled\"")):
             with self.subTest(text=text):
                 conf = self.conf(text)
                 r = self.ctl("pull", "--registries-conf", conf, "x/y:z", check=False)
