@@ -353,14 +353,17 @@ sc_deploy_clear_slot(const char *slot_path)
 char *
 sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
 {
-  g_autofree char *host = sc_context_host_path(ctx, location);
-  g_autofree char *sub = g_build_filename(host, "rootfs", NULL);
-  g_autofree char *usr = g_build_filename(host, "usr", NULL);
+  g_autofree char *host = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *usr = NULL;
 
   if (!g_path_is_absolute(location)) {
     g_set_error(error, SC_ERROR, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
     return NULL;
   }
+  host = sc_context_host_path(ctx, location);
+  sub = g_build_filename(host, "rootfs", NULL);
+  usr = g_build_filename(host, "usr", NULL);
   if (!g_file_test(host, G_FILE_TEST_IS_DIR)) {
     g_set_error(error, SC_ERROR, SC_ENOTFOUND, "--rootfs %s: the remote rootfs does not exist",
                 location);
