@@ -114,6 +114,7 @@ sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char
     g_autofree char *out = NULL;
     g_autofree char *active = NULL;
     g_autofree char *sub = NULL;
+    char *save = NULL;
     guint64 restarts = 0;
     int status = 1;
     gboolean last = g_get_monotonic_time() >= deadline;
@@ -125,7 +126,8 @@ sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char
       *out_state = g_strdup("unknown (systemctl show failed)");
       return FALSE;
     }
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    /* (strtok_r: the library may run on several threads) */
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
       if (g_str_has_prefix(line, "ActiveState="))
         active = g_strdup(line + strlen("ActiveState="));
       else if (g_str_has_prefix(line, "SubState="))
