@@ -81,3 +81,16 @@ sc_digest_hex(const char *digest, const char **out_hex, GError **error)
   *out_hex = hex;
   return TRUE;
 }
+
+gboolean
+sc_content_digest_hex(const char *digest, const char **out_hex, GError **error)
+{
+  GError *local = NULL;
+
+  if (sc_digest_hex(digest, out_hex, &local))
+    return TRUE;
+  if (g_error_matches(local, SC_ERROR, SC_EINVAL))
+    local->code = SC_EDIGEST;
+  g_propagate_error(error, local);
+  return FALSE;
+}

@@ -400,7 +400,7 @@ sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os, co
   else {
     const char *digest = pick_platform(doc, os, arch, variant, source, error);
     const char *hex;
-    if (digest && sc_digest_hex(digest, &hex, error))
+    if (digest && sc_content_digest_hex(digest, &hex, error))
       *out_next = g_strdup(digest);
   }
   json_decref(doc);
@@ -452,7 +452,7 @@ sc_image_config_examine(GBytes *config, gsize n_layers, const char *source, json
                   source, i);
       goto fail;
     }
-    if (!sc_digest_hex(json_string_value(d), &hex, error)) {
+    if (!sc_content_digest_hex(json_string_value(d), &hex, error)) {
       g_prefix_error(error, "%s: config: diff_id %zu: ", source, i);
       goto fail;
     }
@@ -503,7 +503,7 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
   /* the config, checked against its digest */
   config_digest =
       json_string_value(json_object_get(json_object_get(mdoc, "config"), "digest"));
-  if (!sc_digest_hex(config_digest, &config_hex, error)) {
+  if (!sc_content_digest_hex(config_digest, &config_hex, error)) {
     g_prefix_error(error, "%s: config: ", sc_image_source_description(src));
     goto fail;
   }
@@ -604,7 +604,7 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
     const char *digest = json_string_value(json_object_get(l, "digest"));
     const char *hex;
     json_t *size = json_object_get(l, "size");
-    if (!sc_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
+    if (!sc_content_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
         json_integer_value(size) < 0) {
       if (error && !*error)
         g_set_error(error, SC_ERROR, SC_EIO, "%s: layer %zu has no valid size",
@@ -621,7 +621,7 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
       if (strcmp(job_array[k].digest, digest) == 0)
         job->present = TRUE;
     if (!job->present) {
-      if (job->diff_id && !sc_digest_hex(job->diff_id, &hex, error)) {
+      if (job->diff_id && !sc_content_digest_hex(job->diff_id, &hex, error)) {
         g_prefix_error(error, "%s: diff_id %zu: ", sc_image_source_description(src), i);
         goto out;
       }

@@ -170,8 +170,12 @@ void sc_sha256_update(ScSha256 *h, const void *data, gsize len);
 char *sc_sha256_finish(ScSha256 *h);
 void sc_sha256_free(ScSha256 *h);
 char *sc_sha256_hex(const void *data, gsize len);
-/* "sha256:<64 hex>" -> the hex part (borrowed). */
+/* "sha256:<64 hex>" -> the hex part (borrowed). A malformed digest is
+ * SC_EINVAL (what a user typed); another algorithm SC_EUNSUPPORTED. */
 gboolean sc_digest_hex(const char *digest, const char **out_hex, GError **error);
+/* The same for a digest found in image content (a manifest, a config, an
+ * index): malformed is SC_EDIGEST, as for content that fails its digest. */
+gboolean sc_content_digest_hex(const char *digest, const char **out_hex, GError **error);
 
 /* reference.c */
 typedef struct {

@@ -417,7 +417,7 @@ static char *
 blob_member(const char *digest, GError **error)
 {
   const char *hex;
-  if (!sc_digest_hex(digest, &hex, error))
+  if (!sc_content_digest_hex(digest, &hex, error))
     return NULL;
   return g_strdup_printf("blobs/sha256/%s", hex);
 }
@@ -577,7 +577,7 @@ docker_open(ScImageSource *src, GError **error)
     const char *digest = json_string_value(json_array_get(diff_ids, i));
     const char *hex;
     TarMember *tm;
-    if (member == NULL || !sc_digest_hex(digest, &hex, error))
+    if (member == NULL || !sc_content_digest_hex(digest, &hex, error))
       goto out;
     tm = g_hash_table_lookup(src->files->members, member);
     if (tm == NULL) {
@@ -938,7 +938,7 @@ sc_image_source_get_manifest(ScImageSource *src, const char *digest, char **out_
     const char *want = digest ? digest : src->ref.digest;
     g_autofree char *mt = NULL;
     GBytes *b;
-    if (want && !sc_digest_hex(want, &hex, error))
+    if (want && !sc_content_digest_hex(want, &hex, error))
       return NULL;
     if (digest == NULL) {
       b = g_bytes_ref(src->top_manifest);
@@ -997,7 +997,7 @@ sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 expect
 
   if (src->kind == SOURCE_REGISTRY) {
     const char *hex;
-    if (!sc_digest_hex(digest, &hex, error))
+    if (!sc_content_digest_hex(digest, &hex, error))
       return NULL;
     *out_size = expected_size;
     return sc_registry_open_blob(src->registry, src->endpoint_path, digest, expected_size,

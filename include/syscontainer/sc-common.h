@@ -36,7 +36,8 @@ extern "C" {
  * SC_ERUNTIME     the OCI runtime is missing or misbehaves
  * SC_EUNSUPPORTED the request is valid but not supported
  * SC_EDIGEST      data does not match its digest (a corrupt or forged
- *                 blob, manifest or layer)
+ *                 blob, manifest or layer), or image content names a
+ *                 malformed digest
  * SC_EBUSY        the object is in use (an image a container runs from)
  * SC_EAUTH        a registry refused the credentials, or wants some
  * SC_ENETWORK     a registry could not be reached or answered wrongly

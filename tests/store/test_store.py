@@ -367,8 +367,8 @@ class StoreTest(unittest.TestCase):
         # a diff_id that is not a digest would leave its layer unchecked
         for bad, code, message in (
                 (123, "SC_EDIGEST", "config: diff_id 0 is not a digest string"),
-                ("sha256:abc", "SC_EINVAL", "config: diff_id 0: digest 'sha256:abc': expected "
-                                            "sha256: and 64 lowercase hexadecimal digits")):
+                ("sha256:abc", "SC_EDIGEST", "config: diff_id 0: digest 'sha256:abc': expected "
+                                             "sha256: and 64 lowercase hexadecimal digits")):
             with self.subTest(diff_id=bad):
                 layout = self.copy_layout()
                 il.rewrite(layout, "base", new_tag="bad",
