@@ -178,6 +178,23 @@ sc_parse_www_authenticate(const char *header, char **out_scheme, GHashTable **ou
   return TRUE;
 }
 
+/* Appends KEY=VALUE (URL-escaped) to a query or form, after a '&' unless
+ * it starts it; nothing when @value is NULL. The escaped copy is wiped (it
+ * may be a secret). */
+static void
+add_param(GString *s, const char *key, const char *value)
+{
+  g_autofree char *v = NULL;
+
+  if (value == NULL)
+    return;
+  v = g_uri_escape_string(value, NULL, FALSE);
+  if (s->len > 0 && s->str[s->len - 1] != '?' && s->str[s->len - 1] != '&')
+    g_string_append_c(s, '&');
+  g_string_append_printf(s, "%s=%s", key, v);
+  memset(v, 0, strlen(v));
+}
+
 /* Keeps the token of a token server's answer for @scope. */
 static gboolean
 store_token(ScRegistry *reg, GBytes *body, const char *scope, GError **error)
@@ -218,7 +235,6 @@ fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const
   g_autoptr(GBytes) request = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) local = NULL;
-  g_autofree char *token = g_uri_escape_string(reg->password ? reg->password : "", NULL, FALSE);
   guint status;
 
   if (msg == NULL) {
@@ -226,16 +242,9 @@ fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const
                 realm);
     return FALSE;
   }
-  if (service) {
-    g_autofree char *s = g_uri_escape_string(service, NULL, FALSE);
-    g_string_append_printf(form, "&service=%s", s);
-  }
-  if (scope) {
-    g_autofree char *s = g_uri_escape_string(scope, NULL, FALSE);
-    g_string_append_printf(form, "&scope=%s", s);
-  }
-  g_string_append_printf(form, "&refresh_token=%s", token);
-  memset(token, 0, strlen(token));
+  add_param(form, "service", service);
+  add_param(form, "scope", scope);
+  add_param(form, "refresh_token", reg->password ? reg->password : "");
   request = g_bytes_new(form->str, form->len);
   memset(form->str, 0, form->len);
   soup_message_set_request_body_from_bytes(msg, "application/x-www-form-urlencoded", request);
@@ -275,20 +284,13 @@ fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **err
   if (reg->username && strcmp(reg->username, SC_IDENTITY_TOKEN_USER) == 0)
     return fetch_token_oauth(reg, realm, service, scope, error);
   url = g_string_new(realm);
-  g_string_append_c(url, strchr(realm, '?') ? '&' : '?');
-  if (service) {
-    g_autofree char *s = g_uri_escape_string(service, NULL, FALSE);
-    g_string_append_printf(url, "service=%s&", s);
-  }
-  if (scope) {
-    g_autofree char *s = g_uri_escape_string(scope, NULL, FALSE);
-    g_string_append_printf(url, "scope=%s&", s);
-  }
-  if (reg->username) {
-    g_autofree char *s = g_uri_escape_string(reg->username, NULL, FALSE);
-    g_string_append_printf(url, "account=%s&", s);
-  }
-  g_string_truncate(url, url->len - 1);
+  if (strchr(realm, '?') == NULL)
+    g_string_append_c(url, '?');
+  add_param(url, "service", service);
+  add_param(url, "scope", scope);
+  add_param(url, "account", reg->username);
+  if (url->str[url->len - 1] == '?')
+    g_string_truncate(url, url->len - 1);
   msg = new_message(reg, "GET", url->str);
   if (msg == NULL) {
     g_set_error(error, SC_ERROR, SC_EAUTH, "registry %s: invalid token realm '%s'", reg->host,
