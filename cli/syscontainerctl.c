@@ -879,7 +879,7 @@ cmd_update(Options *o)
     r = sc_update_opts_set_controlled(uopts, o->controlled, o->settle_ms, &error);
   if (r == SC_OK)
     r = o->all ? sc_containers_update_all_json(ctx, uopts, &json, &error)
-               : sc_container_update(ctx, o->args[0], uopts, &json, &error);
+               : sc_container_update_with_opts(ctx, o->args[0], uopts, &json, &error);
   if (r != SC_OK)
     rc = report_error(o, r, error);
   else if (o->all)

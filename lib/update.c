@@ -494,8 +494,28 @@ out:
 }
 
 SC_API int
-sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opts,
-                    char **out_json, sc_error **error)
+sc_container_update(sc_context *ctx, const char *name, const char *rebase, const sc_values *set,
+                    const sc_pull_opts *pull, char **out_json, sc_error **error)
+{
+  sc_update_opts o = {0};
+  int rc;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (rebase && *rebase == '\0')
+    return sc_error_set(error, SC_EINVAL, "%s: invalid argument: an empty rebase image",
+                        G_STRFUNC);
+  o.rebase = (char *)rebase;
+  o.values = set ? (sc_values *)set : sc_values_new_internal();
+  o.pull = pull;
+  rc = sc_container_update_with_opts(ctx, name, &o, out_json, error);
+  if (set == NULL)
+    sc_values_free(o.values);
+  return rc;
+}
+
+SC_API int
+sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update_opts *opts,
+                              char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
   sc_update_opts defaults = {0};

@@ -120,7 +120,7 @@ SC_API int sc_container_uninstall(sc_context *ctx, const char *name, char **out_
                                   sc_error **error);
 
 /**
- * sc_update_opts: options of sc_container_update() and
+ * sc_update_opts: options of sc_container_update_with_opts() and
  * sc_containers_update_all_json().
  * Since: 0.1
  */
@@ -164,22 +164,33 @@ SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
 /**
  * sc_container_update: moves container @name to a new deployment: the
  * image it was installed from as the store has it now (after a pull or
- * images update), or the rebase image; the user's values of the install
- * (plus the options' values) carry over, every other value is computed
- * again from the new image. The other slot is emptied first and filled
- * from scratch; host files are replaced (unmodified ones), the unit
- * restarted only if it was running, and the NAME symlink switched last:
- * on failure the old deployment stays in place. Same image and same
- * values: nothing to do ("updated": false).
- * @opts: may be NULL (defaults).
+ * images update), or @rebase (pulled when missing); the user's values of
+ * the install (plus @set, which may be NULL) carry over, every other value
+ * is computed again from the new image. The other slot is emptied first and
+ * filled from scratch; host files are replaced (unmodified ones), the unit
+ * restarted only if it was running, and the NAME symlink switched last: on
+ * failure the old deployment stays in place. Same image and same values:
+ * nothing to do ("updated": false). For a controlled update, see
+ * sc_container_update_with_opts().
  * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment",
  *   "restarted":bool,"controlled":bool}.
- * Returns: SC_OK, SC_ENOTFOUND, SC_ERUNTIME (controlled update rolled
- * back: the message says so), the codes of install.
+ * Returns: SC_OK, SC_ENOTFOUND, the codes of install.
  * Since: 0.1
  */
-SC_API int sc_container_update(sc_context *ctx, const char *name, const sc_update_opts *opts,
-                               char **out_json, sc_error **error);
+SC_API int sc_container_update(sc_context *ctx, const char *name, const char *rebase,
+                               const sc_values *set, const sc_pull_opts *pull, char **out_json,
+                               sc_error **error);
+
+/**
+ * sc_container_update_with_opts: sc_container_update() with the options of
+ * @opts (may be NULL: defaults): rebase image, values, pull options, and a
+ * controlled update (sc_update_opts_set_controlled()), which fails with
+ * SC_ERUNTIME after rolling back automatically, saying so.
+ * Since: 0.1
+ */
+SC_API int sc_container_update_with_opts(sc_context *ctx, const char *name,
+                                         const sc_update_opts *opts, char **out_json,
+                                         sc_error **error);
 
 /**
  * sc_containers_update_all_json: sc_container_update() for every installed

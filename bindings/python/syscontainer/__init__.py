@@ -114,7 +114,8 @@ _sc_update_opts_set_values = _fn("sc_update_opts_set_values", _int, _p, _p, _pp)
 _sc_update_opts_set_pull_opts = _fn("sc_update_opts_set_pull_opts", _int, _p, _p, _pp)
 _sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, _int,
                                      ctypes.c_uint, _pp)
-_sc_container_update = _fn("sc_container_update", _int, _p, _s, _p, _pp, _pp)
+_sc_container_update_with_opts = _fn("sc_container_update_with_opts", _int, _p, _s, _p, _pp,
+                                     _pp)
 _sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ctypes.POINTER(_int),
                     _pp)
 _sc_containers_update_all_json = _fn("sc_containers_update_all_json", _int, _p, _p, _pp, _pp)
@@ -454,7 +455,7 @@ class Context:
         opts = None
         try:
             opts = self._update_opts(rebase, values, controlled, settle, popts)
-            return self._json_call(_sc_container_update, _enc(name), opts)
+            return self._json_call(_sc_container_update_with_opts, _enc(name), opts)
         finally:
             _sc_update_opts_free(opts)
             _sc_pull_opts_free(popts)

@@ -1,5 +1,7 @@
 """The ctypes binding: context, template functions, render, lint, errors."""
 
+import ctypes
+import json
 import os
 import shutil
 import subprocess
@@ -166,6 +168,16 @@ class StoreBindingTest(unittest.TestCase):
             sys_ctx.install(self.source, name="hello1")
         self.assertEqual(cm.exception.code, "SC_EEXISTS")
         self.assertFalse(sys_ctx.update("hello1")["updated"])
+        # the plain C form (no options) too
+        plain = syscontainer._fn("sc_container_update", ctypes.c_int, ctypes.c_void_p,
+                                 ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                 ctypes.POINTER(ctypes.c_void_p))
+        out = ctypes.c_void_p()
+        self.assertEqual(plain(sys_ctx._ptr, b"hello1", None, None, None, ctypes.byref(out),
+                               None), 0)
+        self.assertFalse(json.loads(ctypes.string_at(out.value))["updated"])
+        syscontainer._sc_free(out)
         self.assertEqual(sys_ctx.inspect_container("hello1")["state"], "installed")
         with self.assertRaises(syscontainer.Error) as cm:
             sys_ctx.rollback("hello1")
