@@ -295,6 +295,17 @@ default_name(const char *dir)
   return base;
 }
 
+/* The --set values of the command line. */
+static int
+make_values(const Options *o, sc_values **out, sc_error **errp)
+{
+  int r = sc_values_new(out, errp);
+
+  for (int i = 0; i < o->n_sets && r == SC_OK; i++)
+    r = sc_values_parse(*out, o->sets[i], errp);
+  return r;
+}
+
 static int
 cmd_render(Options *o)
 {
@@ -314,11 +325,8 @@ cmd_render(Options *o)
   name = o->name ? strdup(o->name) : default_name(o->args[0]);
   if ((rc = make_context(o, &ctx)) != EXIT_OK)
     goto out;
-  if ((r = sc_values_new(&values, &error)) != SC_OK)
+  if ((r = make_values(o, &values, &error)) != SC_OK)
     goto fail;
-  for (int i = 0; i < o->n_sets; i++)
-    if ((r = sc_values_parse(values, o->sets[i], &error)) != SC_OK)
-      goto fail;
   if ((r = sc_exports_open(o->args[0], &ex, &error)) != SC_OK ||
       (r = sc_render_opts_new(&ropts, &error)) != SC_OK)
     goto fail;
@@ -743,11 +751,8 @@ cmd_install(Options *o)
   r = make_pull_opts(o, &popts, &error);
   o->name = name;
   if (r != SC_OK || (r = sc_install_opts_new(&iopts, &error)) != SC_OK ||
-      (r = sc_values_new(&values, &error)) != SC_OK)
+      (r = make_values(o, &values, &error)) != SC_OK)
     goto out;
-  for (int i = 0; i < o->n_sets; i++)
-    if ((r = sc_values_parse(values, o->sets[i], &error)) != SC_OK)
-      goto out;
   if ((name && (r = sc_install_opts_set_name(iopts, name, &error)) != SC_OK) ||
       (r = sc_install_opts_set_values(iopts, values, &error)) != SC_OK ||
       (r = sc_install_opts_set_pull_opts(iopts, popts, &error)) != SC_OK ||
@@ -869,10 +874,8 @@ cmd_update(Options *o)
                    : begin_verb(o, "update", 1, "one container name or --all", &ctx)) != EXIT_OK)
     return rc;
   if ((r = make_pull_opts(o, &popts, &error)) == SC_OK &&
-      (r = sc_values_new(&values, &error)) == SC_OK)
-    for (int i = 0; i < o->n_sets && r == SC_OK; i++)
-      r = sc_values_parse(values, o->sets[i], &error);
-  if (r == SC_OK && (r = sc_update_opts_new(&uopts, &error)) == SC_OK &&
+      (r = make_values(o, &values, &error)) == SC_OK &&
+      (r = sc_update_opts_new(&uopts, &error)) == SC_OK &&
       (r = sc_update_opts_set_values(uopts, values, &error)) == SC_OK &&
       (r = sc_update_opts_set_rebase(uopts, o->rebase, &error)) == SC_OK &&
       (r = sc_update_opts_set_pull_opts(uopts, popts, &error)) == SC_OK)
@@ -940,10 +943,7 @@ run_image(const Options *o, sc_context *ctx, const char **args, int *status, sc_
   int r;
 
   if ((r = make_pull_opts(o, &popts, error)) == SC_OK &&
-      (r = sc_values_new(&values, error)) == SC_OK)
-    for (int i = 0; i < o->n_sets && r == SC_OK; i++)
-      r = sc_values_parse(values, o->sets[i], error);
-  if (r == SC_OK)
+      (r = make_values(o, &values, error)) == SC_OK)
     r = sc_image_run(ctx, o->args[0], values, popts, args, status, error);
   sc_values_free(values);
   sc_pull_opts_free(popts);

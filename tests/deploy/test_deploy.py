@@ -43,9 +43,10 @@ SERVICE = ("[Unit]\nDescription=$NAME\n[Service]\nExecStart=$EXEC_START\nExecSto
            "WorkingDirectory=$DESTDIR\n[Install]\nWantedBy=multi-user.target\n")
 
 
-def build(layout, tag, manifest, extra=None, hostfs=True):
+def build(layout, tag, manifest, extra=None, hostfs=True, symlinks=()):
     """A busybox image with /exports (config, unit, manifest, and hostfs
-    files unless not @hostfs)."""
+    files unless not @hostfs); @extra: more files (None: leave one out);
+    @symlinks: (path, target) pairs, made last."""
     bundle = os.path.join(os.path.dirname(layout), "bundle-" + tag)
     if not os.path.exists(layout):
         il.run("umoci", "init", "--layout", layout)
@@ -69,6 +70,12 @@ def build(layout, tag, manifest, extra=None, hostfs=True):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
+    for rel, target in symlinks:
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(target, path)
     il.run("umoci", "repack", "--image", "%s:%s" % (layout, tag), bundle)
     shutil.rmtree(bundle)
 

@@ -16,36 +16,16 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "deploy"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 import imagelib as il  # noqa: E402
-from test_deploy import CONFIG, SERVICE, tree  # noqa: E402
+from test_deploy import tree  # noqa: E402
+from test_deploy import build as deploy_build  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 
 
 def build(layout, tag, files, symlinks=()):
-    bundle = os.path.join(os.path.dirname(layout), "bundle-" + tag)
-    if not os.path.exists(layout):
-        il.run("umoci", "init", "--layout", layout)
-    il.run("umoci", "new", "--image", "%s:%s" % (layout, tag))
-    il.run("umoci", "unpack", "--image", "%s:%s" % (layout, tag), bundle)
-    root = os.path.join(bundle, "rootfs")
-    base = {"exports/config.json.template": CONFIG, "exports/service.template": SERVICE,
-            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"}})}
-    base.update(files)
-    for rel, text in base.items():
-        if text is None:
-            continue
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-    for rel, target in symlinks:
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if os.path.lexists(path):
-            os.unlink(path)
-        os.symlink(target, path)
-    il.run("umoci", "repack", "--image", "%s:%s" % (layout, tag), bundle)
-    shutil.rmtree(bundle)
+    """A container image whose /exports are the defaults plus @files."""
+    deploy_build(layout, tag, {"defaultValues": {"GREETING": "x"}}, files, hostfs=False,
+                 symlinks=symlinks)
 
 
 NEEDS = unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
