@@ -294,7 +294,7 @@ static gboolean rollback_locked(sc_context *ctx, const char *name, json_t *cur_i
 /* The update of a container whose lock is held: fills *@out_doc. */
 static gboolean
 update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
-              const ScPaths *p, json_t **out_doc, GError **error)
+              const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back, GError **error)
 {
   GError *gerror = NULL;
   g_autofree char *rootfs = NULL;
@@ -455,7 +455,8 @@ controlled_failure:
     g_autoptr(GError) rb_error = NULL;
     json_t *old_info = NULL;
     sc_deploy_paths_init(ctx, name, 1 - next, &old);
-    if (rollback_locked(ctx, name, new_info, &old, TRUE, &old_info, &rb_error))
+    *out_rolled_back = rollback_locked(ctx, name, new_info, &old, TRUE, &old_info, &rb_error);
+    if (*out_rolled_back)
       g_set_error(error, SC_ERROR, SC_ERUNTIME,
                   "container %s did not stay running after the update to %.12s (%s): rolled "
                   "back to %s, %s",
@@ -522,7 +523,7 @@ sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update
   json_t *info = NULL, *doc = NULL;
   ScPaths p = {0};
   int lock = -1;
-  gboolean ok;
+  gboolean ok, rolled_back = FALSE;
 
   SC_CHECK_ARG(ctx != NULL, error);
   if (opts == NULL) {
@@ -530,7 +531,7 @@ sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update
     opts = &defaults;
   }
   ok = open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
-       update_locked(ctx, name, opts, info, &p, &doc, &gerror);
+       update_locked(ctx, name, opts, info, &p, &doc, &rolled_back, &gerror);
   if (ok && out_json)
     *out_json = sc_json_dump(doc, TRUE);
   sc_deploy_unlock_container(ctx, name, lock);
@@ -568,14 +569,15 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
     json_t *info = NULL, *one = NULL;
     ScPaths p = {0};
     int lock = -1;
+    gboolean rolled_back = FALSE;
     if (open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
-        update_locked(ctx, name, &all, info, &p, &one, &gerror)) {
+        update_locked(ctx, name, &all, info, &p, &one, &rolled_back, &gerror)) {
       json_object_del(one, "schema");
       json_array_append_new(arr, one);
     } else {
       json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", name, "updated", 0,
                                            "rolled_back",
-                                           strstr(gerror->message, ": rolled back to") != NULL,
+                                           rolled_back,
                                            "error", gerror->message));
       g_clear_error(&gerror);
     }
