@@ -195,6 +195,23 @@ add_param(GString *s, const char *key, const char *value)
   memset(v, 0, strlen(v));
 }
 
+/* Sends @msg to the token server at @realm: its body, or NULL (network). */
+static GBytes *
+send_token_request(ScRegistry *reg, SoupMessage *msg, const char *realm, guint *out_status,
+                   GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  GBytes *body = soup_session_send_and_read(reg->session, msg, NULL, &local);
+
+  if (body == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: token server %s: %s", reg->host,
+                realm, local->message);
+    return NULL;
+  }
+  *out_status = soup_message_get_status(msg);
+  return body;
+}
+
 /* Keeps the token of a token server's answer for @scope. */
 static gboolean
 store_token(ScRegistry *reg, GBytes *body, const char *scope, GError **error)
@@ -234,7 +251,6 @@ fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const
   g_autoptr(SoupMessage) msg = new_message(reg, "POST", realm);
   g_autoptr(GBytes) request = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) local = NULL;
   guint status;
 
   if (msg == NULL) {
@@ -248,13 +264,9 @@ fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const
   request = g_bytes_new(form->str, form->len);
   memset(form->str, 0, form->len);
   soup_message_set_request_body_from_bytes(msg, "application/x-www-form-urlencoded", request);
-  body = soup_session_send_and_read(reg->session, msg, NULL, &local);
-  if (body == NULL) {
-    g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: token server %s: %s", reg->host,
-                realm, local->message);
+  body = send_token_request(reg, msg, realm, &status, error);
+  if (body == NULL)
     return FALSE;
-  }
-  status = soup_message_get_status(msg);
   if (status != 200) {
     g_set_error(error, SC_ERROR, SC_EAUTH,
                 "registry %s: the token server %s refused the identity token (HTTP %u): log in "
@@ -273,7 +285,6 @@ fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **err
   g_autoptr(GString) url = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) local = NULL;
   guint status;
 
   if (realm == NULL || !(g_str_has_prefix(realm, "https://") || g_str_has_prefix(realm, "http://"))) {
@@ -305,13 +316,9 @@ fetch_token(ScRegistry *reg, GHashTable *params, const char *scope, GError **err
     soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", h);
     memset(pair, 0, strlen(pair));
   }
-  body = soup_session_send_and_read(reg->session, msg, NULL, &local);
-  if (body == NULL) {
-    g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: token server %s: %s", reg->host,
-                realm, local->message);
+  body = send_token_request(reg, msg, realm, &status, error);
+  if (body == NULL)
     return FALSE;
-  }
-  status = soup_message_get_status(msg);
   if (status == 401 || status == 403) {
     g_set_error(error, SC_ERROR, SC_EAUTH,
                 "registry %s: the token server refused %s (HTTP %u): check the credentials",
