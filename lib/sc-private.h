@@ -371,12 +371,17 @@ ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error
 /* The inspect document (layers and variables taken over). */
 json_t *sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
                           json_t *layers, json_t *variables);
+gboolean sc_store_open_for_reading(sc_context *ctx, OstreeRepo **out_repo, int *out_lock,
+                                   GError **error);
+
+/* checkout.c */
 char *sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error);
 /* @copy: plain copies (a rootfs the container may write to), else
  * hardlinks into the store (same filesystem) */
 gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy,
                            GError **error);
-void sc_rm_rf(const char *path);
+/* A new directory PREFIX-XXXXXX under the store's tmp, by its real path. */
+char *sc_store_scratch_dir(OstreeRepo *repo, const char *prefix, GError **error);
 
 /* hostfs.c */
 char *sc_hostfs_checksum(const char *host_path);
@@ -460,6 +465,29 @@ gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char
 gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
                      const sc_values *values, const char *const *args, gboolean dry_run,
                      json_t **out_doc, GError **error);
+
+/* confined.c: every path below a root the tool does not own outright
+ * (docs/security.md). @in_root: the root is "/" for all below it
+ * (RESOLVE_IN_ROOT, a sysroot); else nothing may lead out of it
+ * (RESOLVE_BENEATH). Failures set errno as well as @error. */
+int sc_confined_open(int root_fd, const char *path, int flags, mode_t mode, gboolean in_root,
+                     GError **error);
+/* The directory holding @path's last component (which must be a name),
+ * made with its parents when @create; *@out_base is that name. */
+int sc_confined_open_parent(int root_fd, const char *path, gboolean in_root, gboolean create,
+                            char **out_base, GError **error);
+int sc_confined_mkdirs(int root_fd, const char *path, mode_t mode, gboolean in_root,
+                       GError **error);
+char *sc_confined_readlink(int dirfd, const char *name);
+/* Closes @cur and opens its parent, which must be @dev/@ino. */
+int sc_confined_ascend(int cur, dev_t dev, ino_t ino, GError **error);
+/* Without recursion, never following a link. @label names it in errors. */
+gboolean sc_confined_empty_dir(int dirfd, const char *label, GError **error);
+gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error);
+/* @path is the tool's own; what is below it is removed as above. */
+void sc_rm_rf(const char *path);
+/* Tests: resolve with the O_NOFOLLOW walk even where openat2() exists. */
+void sc_confined_force_fallback(gboolean on);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -449,8 +448,8 @@ split_name(const char *name, char **out_repo, char **out_tag)
   }
 }
 
-static gboolean
-open_for_reading(sc_context *ctx, OstreeRepo **out_repo, int *out_lock, GError **error)
+gboolean
+sc_store_open_for_reading(sc_context *ctx, OstreeRepo **out_repo, int *out_lock, GError **error)
 {
   if (!sc_store_open(ctx, FALSE, out_repo, error))
     return FALSE;
@@ -471,7 +470,7 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
   doc = json_pack("{s:i}", "schema", 1);
   arr = json_array();
   json_object_set_new(doc, "images", arr);
-  if (!open_for_reading(ctx, &repo, &lock, &gerror)) {
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror)) {
     if (!g_error_matches(gerror, SC_ERROR, SC_ENOTFOUND)) {
       json_decref(doc);
       return sc_error_propagate(error, gerror);
@@ -510,50 +509,6 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
   return SC_OK;
 }
 
-/* Rebuilds the image's /exports in a scratch directory under the repo's
- * tmp (each layer's /exports in order, with whiteouts); returns the
- * scratch directory (remove it with sc_rm_rf), whose "exports" may be
- * missing when the image has none. */
-char *
-sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error)
-{
-  g_autofree char *tmp = NULL;
-  g_autofree char *exports = NULL;
-  json_t *l;
-  size_t i;
-
-  {
-    /* the repository's real path (it may be known as /proc/self/fd/N) */
-    g_autofree char *fd_path = g_strdup_printf("/proc/self/fd/%d", ostree_repo_get_dfd(repo));
-    g_autofree char *real = g_file_read_link(fd_path, NULL);
-    tmp = g_strdup_printf("%s/tmp/sc-exports-XXXXXX",
-                          real ? real : g_file_peek_path(ostree_repo_get_path(repo)));
-  }
-  if (g_mkdtemp(tmp) == NULL) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", tmp, g_strerror(errno));
-    return NULL;
-  }
-  exports = g_build_filename(tmp, "exports", NULL);
-  json_array_foreach(manifest_layers(img), i, l)
-  {
-    const char *hex;
-    g_autofree char *ref = NULL;
-    g_autofree char *rev = NULL;
-    OstreeRepoCheckoutAtOptions opts = {0};
-    if (!sc_digest_hex(json_string_value(json_object_get(l, "digest")), &hex, NULL))
-      continue;
-    ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
-    if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, NULL) || rev == NULL)
-      continue;
-    opts.mode = OSTREE_REPO_CHECKOUT_MODE_USER;
-    opts.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_UNION_FILES;
-    opts.process_whiteouts = TRUE;
-    opts.subpath = "/exports";
-    ostree_repo_checkout_at(repo, &opts, AT_FDCWD, exports, rev, NULL, NULL);
-  }
-  return g_steal_pointer(&tmp);
-}
-
 static json_t *
 exports_variables(OstreeRepo *repo, ScImage *img)
 {
@@ -582,7 +537,7 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
   size_t i;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && out_json != NULL, error);
-  if (!open_for_reading(ctx, &repo, &lock, &gerror))
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror))
     return sc_error_propagate(error, gerror);
   imgs = sc_images_resolve(repo, image, &gerror);
   all = imgs ? sc_images_all(repo, &gerror) : NULL;
@@ -810,7 +765,7 @@ sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok
   gboolean all_ok = TRUE;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && out_json != NULL, error);
-  if (!open_for_reading(ctx, &repo, &lock, &gerror))
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror))
     return sc_error_propagate(error, gerror);
   img = sc_image_resolve_one(repo, image, &gerror);
   if (img == NULL) {
@@ -865,186 +820,3 @@ sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok
   return SC_OK;
 }
 
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  return remove(path);
-}
-
-void
-sc_rm_rf(const char *path)
-{
-  nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-static gboolean
-dir_is_empty_or_missing(const char *dir, gboolean *out_missing, GError **error)
-{
-  g_autoptr(GDir) d = NULL;
-  struct stat st;
-
-  *out_missing = FALSE;
-  if (lstat(dir, &st) != 0) {
-    if (errno == ENOENT) {
-      *out_missing = TRUE;
-      return TRUE;
-    }
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-    return FALSE;
-  }
-  if (!S_ISDIR(st.st_mode) || (d = g_dir_open(dir, 0, NULL)) == NULL ||
-      g_dir_read_name(d) != NULL) {
-    g_set_error(error, SC_ERROR, SC_EEXISTS, "checkout directory %s exists and is not empty",
-                dir);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* A layer may replace a directory of a lower layer with a non-directory, or
- * the other way round, without a whiteout (umoci does). OSTree's union
- * checkout only merges like with like, so such paths are removed first. Only
- * directories present in both the layer and the checkout are walked. */
-static gboolean
-clear_type_changes(GFile *layer_dir, const char *dir, const char *rel, GError **error)
-{
-  g_autoptr(GFileEnumerator) e = g_file_enumerate_children(
-      layer_dir, "standard::name,standard::type", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, error);
-  GFileInfo *info;
-  GFile *child;
-
-  if (e == NULL)
-    return FALSE;
-  while (g_file_enumerator_iterate(e, &info, &child, NULL, error) && info != NULL) {
-    const char *name = g_file_info_get_name(info);
-    gboolean new_dir = g_file_info_get_file_type(info) == G_FILE_TYPE_DIRECTORY;
-    g_autofree char *sub = rel ? g_build_filename(rel, name, NULL) : g_strdup(name);
-    g_autofree char *path = g_build_filename(dir, sub, NULL);
-    struct stat st;
-
-    if (g_str_has_prefix(name, ".wh.") || lstat(path, &st) != 0)
-      continue;
-    if (new_dir != (gboolean)S_ISDIR(st.st_mode))
-      sc_rm_rf(path);
-    else if (new_dir && !clear_type_changes(child, dir, sub, error))
-      return FALSE;
-  }
-  return error == NULL || *error == NULL;
-}
-
-gboolean
-sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy, GError **error)
-{
-  json_t *l;
-  size_t i;
-  int dfd;
-  struct stat repo_st, dir_st;
-  gboolean ok = TRUE;
-
-  if (fstat(ostree_repo_get_dfd(repo), &repo_st) != 0 || stat(dir, &dir_st) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-    return FALSE;
-  }
-  if (!copy && repo_st.st_dev != dir_st.st_dev) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "checkout directory %s is on another filesystem than the image store %s: "
-                "checkouts are hardlinks into the store",
-                dir, g_file_peek_path(ostree_repo_get_path(repo)));
-    return FALSE;
-  }
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-    return FALSE;
-  }
-  json_array_foreach(manifest_layers(img), i, l)
-  {
-    const char *digest = json_string_value(json_object_get(l, "digest"));
-    const char *hex;
-    g_autofree char *ref = NULL;
-    g_autofree char *rev = NULL;
-    OstreeRepoCheckoutAtOptions opts = {0};
-
-    if (!sc_digest_hex(digest, &hex, error)) {
-      ok = FALSE;
-      break;
-    }
-    ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
-    if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, error) || rev == NULL) {
-      if (error && !*error)
-        g_set_error(error, SC_ERROR, SC_ENOTFOUND,
-                    "image %s: layer %s is not in the store: pull the image again", img->name,
-                    digest);
-      ok = FALSE;
-      break;
-    }
-    if (i > 0) {
-      g_autoptr(GFile) root = NULL;
-      if (!ostree_repo_read_commit(repo, rev, &root, NULL, NULL, error) ||
-          !clear_type_changes(root, dir, NULL, error)) {
-        g_prefix_error(error, "image %s: layer %s: ", img->name, digest);
-        ok = FALSE;
-        break;
-      }
-    }
-    opts.mode = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE
-                    ? OSTREE_REPO_CHECKOUT_MODE_NONE
-                    : OSTREE_REPO_CHECKOUT_MODE_USER;
-    opts.overwrite_mode = OSTREE_REPO_CHECKOUT_OVERWRITE_UNION_FILES;
-    opts.process_whiteouts = TRUE;
-    opts.no_copy_fallback = !copy;
-    opts.force_copy = copy;
-    opts.enable_fsync = FALSE;
-    if (!ostree_repo_checkout_at(repo, &opts, dfd, ".", rev, NULL, error)) {
-      g_prefix_error(error, "image %s: layer %s: ", img->name, digest);
-      ok = FALSE;
-      break;
-    }
-  }
-  if (ok && !copy && syncfs(dfd) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: syncfs: %s", dir, g_strerror(errno));
-    ok = FALSE;
-  }
-  close(dfd);
-  return ok;
-}
-
-SC_API int
-sc_image_checkout(sc_context *ctx, const char *image, const char *dir, sc_error **error)
-{
-  GError *gerror = NULL;
-  OstreeRepo *repo;
-  int lock = -1;
-  ScImage *img = NULL;
-  gboolean missing = FALSE;
-  gboolean ok;
-
-  SC_CHECK_ARG(ctx != NULL && image != NULL && dir != NULL, error);
-  if (!open_for_reading(ctx, &repo, &lock, &gerror))
-    return sc_error_propagate(error, gerror);
-  img = sc_image_resolve_one(repo, image, &gerror);
-  ok = img && dir_is_empty_or_missing(dir, &missing, &gerror);
-  if (ok && missing && mkdir(dir, 0755) != 0) {
-    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
-    ok = FALSE;
-  }
-  if (ok && !sc_store_checkout(repo, img, dir, FALSE, &gerror)) {
-    /* nothing half-written: the directory goes back to how it was */
-    if (missing)
-      sc_rm_rf(dir);
-    else {
-      g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-      const char *e;
-      while (d && (e = g_dir_read_name(d)) != NULL) {
-        g_autofree char *p = g_build_filename(dir, e, NULL);
-        sc_rm_rf(p);
-      }
-    }
-    ok = FALSE;
-  }
-  close(lock);
-  sc_image_free(img);
-  if (!ok)
-    return sc_error_propagate(error, gerror);
-  return SC_OK;
-}
