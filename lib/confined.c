@@ -306,45 +306,70 @@ sc_confined_open_parent(int root_fd, const char *path, gboolean in_root, gboolea
 int
 sc_confined_mkdirs(int root_fd, const char *path, mode_t mode, gboolean in_root, GError **error)
 {
-  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-  g_autoptr(GString) prefix = g_string_new(path[0] == '/' ? "/" : "");
+  g_autofree char *want = g_strdup(path);
   int fd;
 
-  fd = sc_confined_open(root_fd, path, O_RDONLY | O_DIRECTORY, 0, in_root, NULL);
-  if (fd >= 0)
-    return fd;
-  /* From the top: each missing directory is made in its parent, resolved
-   * afresh, so that a symbolic link on the way resolves as everywhere. */
-  for (char **c = parts; *c; c++) {
-    g_autofree char *base = NULL;
-    int parent;
-    if (**c == '\0' || strcmp(*c, ".") == 0)
-      continue;
-    if (prefix->len > 0 && prefix->str[prefix->len - 1] != '/')
-      g_string_append_c(prefix, '/');
-    g_string_append(prefix, *c);
-    fd = sc_confined_open(root_fd, prefix->str, O_PATH | O_DIRECTORY, 0, in_root, NULL);
-    if (fd >= 0) {
-      close(fd);
-      continue;
-    }
-    if (errno != ENOENT) {
-      set_errno_error(error, errno, prefix->str, "the path");
-      return -1;
-    }
-    parent = sc_confined_open_parent(root_fd, prefix->str, in_root, FALSE, &base, error);
-    if (parent < 0)
-      return -1;
-    if (mkdirat(parent, base, mode) != 0 && errno != EEXIST) {
-      int err = errno;
+  /* A dangling link on the way stands for a directory to make where it
+   * points (resolved as anything else is): the walk starts again with the
+   * path through it spelled out, at most MAX_SYMLINKS times. */
+  for (guint restarts = 0; restarts <= MAX_SYMLINKS; restarts++) {
+    g_auto(GStrv) parts = g_strsplit(want, "/", -1);
+    g_autoptr(GString) prefix = g_string_new(want[0] == '/' ? "/" : "");
+    g_autofree char *through = NULL;
+
+    fd = sc_confined_open(root_fd, want, O_RDONLY | O_DIRECTORY, 0, in_root, NULL);
+    if (fd >= 0)
+      return fd;
+    /* from the top: each missing directory is made in its parent, resolved
+     * afresh, so that a link on the way resolves as everywhere */
+    for (char **c = parts; *c && through == NULL; c++) {
+      g_autofree char *base = NULL;
+      g_autofree char *target = NULL;
+      int parent;
+      if (**c == '\0' || strcmp(*c, ".") == 0)
+        continue;
+      if (prefix->len > 0 && prefix->str[prefix->len - 1] != '/')
+        g_string_append_c(prefix, '/');
+      g_string_append(prefix, *c);
+      fd = sc_confined_open(root_fd, prefix->str, O_PATH | O_DIRECTORY, 0, in_root, NULL);
+      if (fd >= 0) {
+        close(fd);
+        continue;
+      }
+      if (errno != ENOENT)
+        return set_errno_error(error, errno, prefix->str, "the path"), -1;
+      parent = sc_confined_open_parent(root_fd, prefix->str, in_root, FALSE, &base, error);
+      if (parent < 0)
+        return -1;
+      if (mkdirat(parent, base, mode) == 0 || errno != EEXIST) {
+        int err = errno;
+        gboolean made = faccessat(parent, base, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        close(parent);
+        if (!made) {
+          g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", prefix->str,
+                      g_strerror(err));
+          return -1;
+        }
+        continue;
+      }
+      /* there, yet not found: a dangling link */
+      target = sc_confined_readlink(parent, base);
       close(parent);
-      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", prefix->str, g_strerror(err));
-      return -1;
+      if (target == NULL || !in_root)
+        return set_errno_error(error, target ? EXDEV : errno, prefix->str, "the path"), -1;
+      {
+        g_autofree char *rest = g_strjoinv("/", c + 1);
+        g_autofree char *dir = g_path_get_dirname(prefix->str);
+        through = target[0] == '/' ? g_strconcat(target, "/", rest, NULL)
+                                   : g_strconcat(dir, "/", target, "/", rest, NULL);
+      }
     }
-    close(parent);
+    if (through == NULL)
+      return sc_confined_open(root_fd, want, O_RDONLY | O_DIRECTORY, 0, in_root, error);
+    g_free(want);
+    want = g_steal_pointer(&through);
   }
-  fd = sc_confined_open(root_fd, path, O_RDONLY | O_DIRECTORY, 0, in_root, error);
-  return fd;
+  return set_errno_error(error, ELOOP, path, "the path"), -1;
 }
 
 /* ---- walking trees without recursion ---- */
@@ -538,4 +563,52 @@ sc_rm_rf(const char *path)
     return;
   sc_confined_rm_rf_at(parent, base, path, NULL);
   close(parent);
+}
+
+/* The path on this machine of @path as seen from @root (in root: its
+ * symbolic links resolve inside @root). The directories that exist are
+ * resolved; what does not exist yet is appended as given, and so is the last
+ * component, which is never followed (it may be a link to look at or
+ * remove). For code that still hands paths to other programs (systemctl
+ * --root, runc); the library itself opens through sc_confined_open(). */
+char *
+sc_confined_host_path(const char *root, const char *path)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) out = NULL;
+  int root_fd, fd = -1;
+
+  if (!split_last(path, &dir, &base, NULL))
+    return g_build_filename(root, path, NULL);
+  root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return g_build_filename(root, path, NULL);
+  /* the longest prefix of @dir that exists */
+  for (;;) {
+    g_autofree char *up = NULL;
+    g_autofree char *name = NULL;
+    fd = sc_confined_open(root_fd, dir, O_PATH | O_DIRECTORY, 0, TRUE, NULL);
+    if (fd >= 0 || errno != ENOENT || !split_last(dir, &up, &name, NULL))
+      break;
+    g_ptr_array_add(missing, g_steal_pointer(&name));
+    g_free(dir);
+    dir = g_steal_pointer(&up);
+  }
+  close(root_fd);
+  {
+    g_autofree char *fd_path = fd >= 0 ? g_strdup_printf("/proc/self/fd/%d", fd) : NULL;
+    g_autofree char *real = fd_path ? g_file_read_link(fd_path, NULL) : NULL;
+    if (fd >= 0)
+      close(fd);
+    if (real == NULL) /* no /proc: the string, as before */
+      return g_build_filename(root, path, NULL);
+    out = g_string_new(real);
+  }
+  for (guint i = missing->len; i > 0; i--)
+    g_string_append_printf(out, "%s%s", out->str[out->len - 1] == '/' ? "" : "/",
+                           (char *)missing->pdata[i - 1]);
+  g_string_append_printf(out, "%s%s", out->str[out->len - 1] == '/' ? "" : "/", base);
+  return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -269,7 +269,8 @@ sc_context_host_path(const sc_context *ctx, const char *path)
 {
   if (ctx == NULL || strcmp(ctx->sysroot, "/") == 0)
     return g_strdup(path);
-  return g_build_filename(ctx->sysroot, path, NULL);
+  /* the sysroot's own links resolve inside it (/var/run -> /run) */
+  return sc_confined_host_path(ctx->sysroot, path);
 }
 
 gboolean

@@ -304,19 +304,11 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
 sc_exports *
 sc_deploy_open_exports(const char *dir, GError **error)
 {
-  sc_exports *ex = NULL;
-  sc_error *err = NULL;
-  int rc;
+  struct stat st;
 
-  if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+  if (lstat(dir, &st) != 0 && errno == ENOENT)
     return sc_exports_new_empty(dir);
-  rc = sc_exports_open(dir, &ex, &err);
-  if (rc != SC_OK) {
-    g_set_error(error, SC_ERROR, rc, "%s", sc_error_message(err));
-    sc_error_free(err);
-    return NULL;
-  }
-  return ex;
+  return sc_exports_load_dir(dir, error);
 }
 
 /* A file installer (noContainerService) has no use for its rootfs once its
@@ -757,13 +749,12 @@ sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
      * that a modified file is no collision: only the contents count) */
     json_array_foreach(json_object_get(info, "installed-files"), i, v)
     {
-      g_autofree char *host = NULL;
       if (!json_is_string(v) || json_string_value(v)[0] != '/')
         continue;
-      host = sc_context_host_path(ctx, json_string_value(v));
-      g_hash_table_replace(as_is, g_strdup(json_string_value(v)), sc_hostfs_checksum(host));
+      g_hash_table_replace(as_is, g_strdup(json_string_value(v)),
+                           sc_hostfs_checksum(ctx, json_string_value(v)));
     }
-    if (sc_exports_open(exports, &ex, NULL) == SC_OK &&
+    if ((ex = sc_deploy_open_exports(exports, NULL)) != NULL &&
         (plan = sc_hostfs_plan(ctx, ex, values, as_is, NULL)) != NULL)
       expected = sc_hostfs_plan_tracking(plan, FALSE);
     sc_exports_free(ex);
@@ -841,8 +832,7 @@ uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **er
       if (have != NULL && strcmp(have, jv) != 0) {
         /* both the deployment and the operation wrote it: whichever
          * content is there is ours */
-        g_autofree char *host = sc_context_host_path(ctx, jk);
-        g_autofree char *sum = sc_hostfs_checksum(host);
+        g_autofree char *sum = sc_hostfs_checksum(ctx, jk);
         if (strcmp(sum, jv) != 0)
           continue;
       }

@@ -18,17 +18,33 @@ is_dir(const char *path)
   return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The exports directory of @dir: DIR/rootfs/exports, DIR/exports, or DIR. */
+static gboolean
+is_link(const char *path)
+{
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* The exports directory of @dir: DIR/rootfs/exports, DIR/exports, or DIR.
+ * An image's exports that are a link are refused, not followed: a link to
+ * /etc would install the host's own files as the image's. */
 static char *
-locate_exports(const char *dir)
+locate_exports(const char *dir, GError **error)
 {
   g_autofree char *rootfs = g_build_filename(dir, "rootfs", "exports", NULL);
   g_autofree char *exports = g_build_filename(dir, "exports", NULL);
+  const char *candidates[] = {rootfs, exports};
 
-  if (is_dir(rootfs))
-    return g_steal_pointer(&rootfs);
-  if (is_dir(exports))
-    return g_steal_pointer(&exports);
+  for (guint i = 0; i < G_N_ELEMENTS(candidates); i++) {
+    if (is_link(candidates[i])) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "%s: is a symbolic link; an image's exports must be a directory",
+                  candidates[i]);
+      return NULL;
+    }
+    if (is_dir(candidates[i]))
+      return g_strdup(candidates[i]);
+  }
   return g_strdup(dir);
 }
 
@@ -168,13 +184,19 @@ out:
   return ok;
 }
 
+/* @nofollow: ex->path is inside an image, where a link is not followed. */
 static gboolean
-exports_load(sc_exports *ex, GError **error)
+exports_load(sc_exports *ex, gboolean nofollow, GError **error)
 {
   int dirfd;
   gboolean ok;
 
-  dirfd = open(ex->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dirfd = open(ex->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  if (dirfd < 0 && nofollow && (errno == ELOOP || errno == ENOTDIR) && is_link(ex->path)) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: is a symbolic link; an image's exports must be a directory", ex->path);
+    return FALSE;
+  }
   if (dirfd < 0) {
     g_set_error(error,
                 SC_ERROR,
@@ -200,6 +222,18 @@ exports_load(sc_exports *ex, GError **error)
   if (ex->has_manifest && !sc_exports_parse_manifest(ex, error))
     return FALSE;
   return TRUE;
+}
+
+sc_exports *
+sc_exports_load_dir(const char *exports_dir, GError **error)
+{
+  sc_exports *ex = sc_exports_new_empty(exports_dir);
+
+  if (!exports_load(ex, TRUE, error)) {
+    sc_exports_free(ex);
+    return NULL;
+  }
+  return ex;
 }
 
 sc_exports *
@@ -234,8 +268,8 @@ sc_exports_open(const char *dir, sc_exports **out_exports, sc_error **error)
 
   ex = sc_exports_new_empty(dir);
   g_free(ex->path);
-  ex->path = locate_exports(dir);
-  if (!exports_load(ex, &gerror)) {
+  ex->path = locate_exports(dir, &gerror);
+  if (ex->path == NULL || !exports_load(ex, strcmp(ex->path, dir) != 0, &gerror)) {
     sc_exports_free(ex);
     return sc_error_propagate(error, gerror);
   }

@@ -41,22 +41,99 @@ sc_hostfs_item_writes(gpointer item)
   return ((Item *)item)->write;
 }
 
-char *
-sc_hostfs_checksum(const char *host_path)
+/* Host files live under the sysroot, which the tool does not own: each is
+ * reached through its parent directory, resolved inside the sysroot
+ * (docs/security.md), and then touched by name, never followed. */
+static int
+host_parent(sc_context *ctx, const char *dest, gboolean create, char **out_base, GError **error)
+{
+  int root = open(sc_context_get_sysroot(ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd;
+
+  if (root < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "sysroot %s: %s", sc_context_get_sysroot(ctx),
+                g_strerror(errno));
+    return -1;
+  }
+  fd = sc_confined_open_parent(root, dest, TRUE, create, out_base, error);
+  close(root);
+  return fd;
+}
+
+/* lstat() of the host path @dest; FALSE when it is not there. */
+static gboolean
+host_lstat(sc_context *ctx, const char *dest, struct stat *st)
+{
+  g_autofree char *base = NULL;
+  int dfd = host_parent(ctx, dest, FALSE, &base, NULL);
+  gboolean found;
+
+  if (dfd < 0)
+    return FALSE;
+  found = fstatat(dfd, base, st, AT_SYMLINK_NOFOLLOW) == 0;
+  close(dfd);
+  return found;
+}
+
+static gboolean
+host_is_dir(sc_context *ctx, const char *dest)
+{
+  int root = open(sc_context_get_sysroot(ctx), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = root < 0 ? -1 : sc_confined_open(root, dest, O_PATH | O_DIRECTORY, 0, TRUE, NULL);
+
+  if (root >= 0)
+    close(root);
+  if (fd < 0)
+    return FALSE;
+  close(fd);
+  return TRUE;
+}
+
+static char *
+checksum_at(int dfd, const char *name)
 {
   struct stat st;
-  g_autofree char *data = NULL;
-  gsize len;
+  ScSha256 *h;
+  guchar buf[64 * 1024];
+  ssize_t n;
+  int fd;
 
-  if (lstat(host_path, &st) != 0 || S_ISDIR(st.st_mode))
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
     return g_strdup("0");
   if (S_ISLNK(st.st_mode)) {
-    g_autofree char *target = g_file_read_link(host_path, NULL);
+    g_autofree char *target = sc_confined_readlink(dfd, name);
     return target ? sc_sha256_hex(target, strlen(target)) : g_strdup("0");
   }
-  if (!g_file_get_contents(host_path, &data, &len, NULL))
+  /* a fifo or a device is nothing an image installs: never opened */
+  if (!S_ISREG(st.st_mode) ||
+      (fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
     return g_strdup("0");
-  return sc_sha256_hex(data, len);
+  h = sc_sha256_new();
+  while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      sc_sha256_update(h, buf, n);
+  close(fd);
+  if (n < 0) {
+    sc_sha256_free(h);
+    return g_strdup("0");
+  }
+  return sc_sha256_finish(h);
+}
+
+/* The checksum of host file @dest as tracking records it: of the content,
+ * of a link's target, "0" for a directory or nothing. */
+char *
+sc_hostfs_checksum(sc_context *ctx, const char *dest)
+{
+  g_autofree char *base = NULL;
+  int dfd = host_parent(ctx, dest, FALSE, &base, NULL);
+  char *sum;
+
+  if (dfd < 0)
+    return g_strdup("0");
+  sum = checksum_at(dfd, base);
+  close(dfd);
+  return sum;
 }
 
 /* renameFiles: each prefix /a, /a/b, ... of @path is looked up and the
@@ -113,7 +190,6 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
 {
   struct stat st, host_st;
   g_autofree char *dest = NULL;
-  g_autofree char *host = NULL;
   Item *it;
 
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -123,7 +199,6 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
   dest = rename_path(ex, values, rel, error);
   if (dest == NULL)
     return FALSE;
-  host = sc_context_host_path(ctx, dest);
   it = g_new0(Item, 1);
   it->dest = g_strdup(dest);
   it->mode = st.st_mode & 07777;
@@ -134,8 +209,10 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
     int sub;
     gboolean ok;
     it->type = ITEM_DIR;
-    if (lstat(host, &host_st) == 0) {
-      if (!S_ISDIR(host_st.st_mode)) {
+    if (host_lstat(ctx, dest, &host_st)) {
+      /* a link to a directory of the sysroot (/var/run -> /run) is that
+       * directory: what goes below it is resolved inside the sysroot too */
+      if (!S_ISDIR(host_st.st_mode) && !(S_ISLNK(host_st.st_mode) && host_is_dir(ctx, dest))) {
         g_set_error(error, SC_ERROR, SC_EEXISTS,
                     "host path %s exists and is not a directory; the image installs a directory "
                     "there",
@@ -155,14 +232,13 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
     return ok;
   }
   if (S_ISLNK(st.st_mode)) {
-    char target[4096];
-    ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-    if (n < 0) {
+    char *target = sc_confined_readlink(dirfd, name);
+    if (target == NULL) {
       g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
       return FALSE;
     }
     it->type = ITEM_LINK;
-    it->data = g_bytes_new(target, n);
+    it->data = g_bytes_new_take(target, strlen(target));
   } else if (S_ISREG(st.st_mode)) {
     gboolean exists;
     g_autofree char *parent = g_path_get_dirname(rel);
@@ -187,8 +263,8 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
   }
   /* A host path that exists is left alone only when it is exactly what we
    * would write; anything else is a collision, not a silent skip. */
-  if (lstat(host, &host_st) == 0) {
-    g_autofree char *have = sc_hostfs_checksum(host);
+  if (host_lstat(ctx, dest, &host_st)) {
+    g_autofree char *have = sc_hostfs_checksum(ctx, dest);
     const char *was = owned ? g_hash_table_lookup(owned, dest) : NULL;
     /* our own file from the deployment being replaced, unmodified */
     if (was && strcmp(was, have) == 0)
@@ -236,6 +312,44 @@ plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTa
   return TRUE;
 }
 
+/* Every planned path is reached through directories: not through a link or
+ * a file the same plan installs (renameFiles can put one path below
+ * another), so that what is written is where it was checked, and no two
+ * files share a path. */
+static gboolean
+plan_is_flat(GPtrArray *plan, GError **error)
+{
+  g_autoptr(GHashTable) kinds = g_hash_table_new(g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < plan->len; i++) {
+    Item *it = plan->pdata[i];
+    Item *other = g_hash_table_lookup(kinds, it->dest);
+    if (other != NULL && (other->type != ITEM_DIR || it->type != ITEM_DIR)) {
+      g_set_error(error, SC_ERROR, SC_EMANIFEST,
+                  "manifest.json: renameFiles installs two files at %s", it->dest);
+      return FALSE;
+    }
+    g_hash_table_insert(kinds, it->dest, it);
+  }
+  for (guint i = 0; i < plan->len; i++) {
+    Item *it = plan->pdata[i];
+    g_autofree char *up = g_strdup(it->dest);
+    char *slash;
+    while ((slash = strrchr(up, '/')) != NULL && slash != up) {
+      Item *parent;
+      *slash = '\0';
+      parent = g_hash_table_lookup(kinds, up);
+      if (parent != NULL && parent->type != ITEM_DIR) {
+        g_set_error(error, SC_ERROR, SC_EMANIFEST,
+                    "hostfs: %s would be installed below %s, which the image installs as a %s",
+                    it->dest, up, parent->type == ITEM_LINK ? "symbolic link" : "file");
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 GPtrArray *
 sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned,
                GError **error)
@@ -253,7 +367,7 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
     g_ptr_array_unref(plan);
     return NULL;
   }
-  ok = plan_dir(ctx, ex, values, owned, fd, "/", plan, error);
+  ok = plan_dir(ctx, ex, values, owned, fd, "/", plan, error) && plan_is_flat(plan, error);
   close(fd);
   if (!ok) {
     g_ptr_array_unref(plan);
@@ -271,49 +385,42 @@ sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error)
 
   for (guint i = 0; i < plan->len; i++) {
     Item *it = plan->pdata[i];
-    g_autofree char *host = sc_context_host_path(ctx, it->dest);
-    g_autofree char *dir = g_path_get_dirname(host);
-    g_autofree char *base = g_path_get_basename(host);
+    g_autofree char *base = NULL;
     int dfd;
     gboolean ok = TRUE;
 
     if (!it->write)
       continue;
-    if (g_mkdir_with_parents(dir, 0755) != 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
+    dfd = host_parent(ctx, it->dest, TRUE, &base, error);
+    if (dfd < 0)
       goto fail;
-    }
     if (it->type == ITEM_DIR) {
-      if (mkdir(host, it->mode) != 0 && errno != EEXIST) {
-        g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", host, g_strerror(errno));
-        goto fail;
+      if (mkdirat(dfd, base, it->mode) != 0 && errno != EEXIST) {
+        g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", it->dest, g_strerror(errno));
+        ok = FALSE;
       }
-      g_hash_table_replace(done, g_strdup(it->dest), g_strdup("0"));
-      continue;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-      goto fail;
-    }
-    if (it->type == ITEM_FILE)
+    } else if (it->type == ITEM_FILE) {
+      g_autofree char *dir = g_path_get_dirname(it->dest);
       ok = sc_write_file_atomic(dfd, dir, base, g_bytes_get_data(it->data, NULL),
                                 g_bytes_get_size(it->data), it->mode, error);
+    }
     else {
       g_autofree char *tmp = g_strdup_printf(".%s.%08x.tmp", base, g_random_int());
       g_autofree char *target = g_strndup(g_bytes_get_data(it->data, NULL),
                                           g_bytes_get_size(it->data));
       if (symlinkat(target, dfd, tmp) != 0 || renameat(dfd, tmp, dfd, base) != 0) {
-        g_set_error(error, SC_ERROR, SC_EIO, "cannot create the link %s: %s", host,
+        g_set_error(error, SC_ERROR, SC_EIO, "cannot create the link %s: %s", it->dest,
                     g_strerror(errno));
         unlinkat(dfd, tmp, 0);
         ok = FALSE;
       }
     }
+    if (ok)
+      g_hash_table_replace(done, g_strdup(it->dest),
+                           it->type == ITEM_DIR ? g_strdup("0") : checksum_at(dfd, base));
     close(dfd);
     if (!ok)
       goto fail;
-    g_hash_table_replace(done, g_strdup(it->dest), sc_hostfs_checksum(host));
   }
   return done;
 fail:
@@ -366,21 +473,23 @@ sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
   for (guint i = 0; i < paths->len; i++) {
     const char *dest = paths->pdata[i];
     const char *want = g_hash_table_lookup(tracked, dest);
-    g_autofree char *host = sc_context_host_path(ctx, dest);
+    g_autofree char *base = NULL;
+    int dfd = host_parent(ctx, dest, FALSE, &base, NULL);
     struct stat st;
-    if (lstat(host, &st) != 0)
+    if (dfd < 0)
       continue;
-    if (S_ISDIR(st.st_mode)) {
-      if (strcmp(want, "0") == 0)
-        rmdir(host); /* only when empty */
-      continue;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        if (strcmp(want, "0") == 0)
+          unlinkat(dfd, base, AT_REMOVEDIR); /* only when empty */
+      } else {
+        g_autofree char *have = checksum_at(dfd, base);
+        if (strcmp(have, want) == 0)
+          unlinkat(dfd, base, 0);
+        else if (out_kept)
+          g_ptr_array_add(out_kept, g_strdup(dest));
+      }
     }
-    {
-      g_autofree char *have = sc_hostfs_checksum(host);
-      if (strcmp(have, want) == 0)
-        unlink(host);
-      else if (out_kept)
-        g_ptr_array_add(out_kept, g_strdup(dest));
-    }
+    close(dfd);
   }
 }

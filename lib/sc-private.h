@@ -154,6 +154,9 @@ struct sc_exports {
 json_t *sc_exports_dir_variables(const char *dir);
 
 sc_exports *sc_exports_new_empty(const char *path);
+/* The exports in @exports_dir itself (an image's /exports: a link there
+ * is refused, not followed). */
+sc_exports *sc_exports_load_dir(const char *exports_dir, GError **error);
 /* Parses ex->manifest.data into the manifest fields. */
 gboolean sc_exports_parse_manifest(sc_exports *ex, GError **error);
 
@@ -384,7 +387,8 @@ gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboo
 char *sc_store_scratch_dir(OstreeRepo *repo, const char *prefix, GError **error);
 
 /* hostfs.c */
-char *sc_hostfs_checksum(const char *host_path);
+/* What tracking records for host file @dest (as seen from the sysroot). */
+char *sc_hostfs_checksum(sc_context *ctx, const char *dest);
 gboolean sc_hostfs_item_writes(gpointer plan_item);
 /* What exports/hostfs installs, with every collision found first. */
 /* @owned: dest -> checksum of files the deployment being replaced
@@ -486,6 +490,9 @@ gboolean sc_confined_empty_dir(int dirfd, const char *label, GError **error);
 gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error);
 /* @path is the tool's own; what is below it is removed as above. */
 void sc_rm_rf(const char *path);
+/* @path (as seen from @root) on this machine, resolved in @root up to its
+ * last component; for paths handed to other programs. */
+char *sc_confined_host_path(const char *root, const char *path);
 /* Tests: resolve with the O_NOFOLLOW walk even where openat2() exists. */
 void sc_confined_force_fallback(gboolean on);
 

@@ -103,7 +103,8 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
   g_autoptr(GHashTable) done = NULL;
   sc_exports *ex = NULL;
 
-  if (!g_file_test(exports, G_FILE_TEST_IS_DIR) || sc_exports_open(exports, &ex, NULL) != SC_OK)
+  if (!g_file_test(exports, G_FILE_TEST_IS_DIR) ||
+      (ex = sc_deploy_open_exports(exports, NULL)) == NULL)
     return;
   plan = sc_hostfs_plan(ctx, ex, values, NULL, NULL);
   if (plan)

@@ -97,6 +97,30 @@ class HostileTest(HostRoot, unittest.TestCase):
             "exports/tmpfiles.template": "d /run/$SUB 0700 - - - -\n"})
         build(cls.layout, "bad-config", {"exports/config.json.template":
                                          '{"root": {"path": "/", "readonly": false}}'})
+        rename = lambda files, renames, **kw: dict(files, **{
+            "exports/manifest.json": json.dumps({"defaultValues": {"GREETING": "x"},
+                                                 "renameFiles": renames})})
+        # a link the image installs, and a file renamed to below it
+        build(cls.layout, "below-own-link", rename({"exports/hostfs/p": "evil\n"},
+                                                    {"/p": "/etc/evil/passwd"}),
+              [("exports/hostfs/etc/evil", ".")])
+        build(cls.layout, "below-own-file", rename({"exports/hostfs/p": "x\n",
+                                                    "exports/hostfs/etc/f": "f\n"},
+                                                   {"/p": "/etc/f/x"}))
+        build(cls.layout, "same-path", rename({"exports/hostfs/a": "a\n",
+                                               "exports/hostfs/b": "b\n"},
+                                              {"/a": "/etc/same", "/b": "/etc/same"}))
+        # through the sysroot's own links (resolved inside it)
+        build(cls.layout, "through-sysroot-link", rename({"exports/hostfs/p": "in root\n"},
+                                                         {"/p": "/etc/outlink/evil"}))
+        build(cls.layout, "var-run", {"exports/hostfs/var/run/sc-test.conf": "run\n"})
+        for tag, target in (("exports-link", "/etc"), ("exports-relative-link", "etc")):
+            bundle = os.path.join(cls.shared, "bundle-" + tag)
+            il.run("umoci", "new", "--image", "%s:%s" % (cls.layout, tag))
+            il.run("umoci", "unpack", "--image", "%s:%s" % (cls.layout, tag), bundle)
+            os.makedirs(os.path.join(bundle, "rootfs/etc"))
+            os.symlink(target, os.path.join(bundle, "rootfs/exports"))
+            il.run("umoci", "repack", "--image", "%s:%s" % (cls.layout, tag), bundle)
 
     @classmethod
     def tearDownClass(cls):
@@ -118,11 +142,18 @@ class HostileTest(HostRoot, unittest.TestCase):
         self.assert_refused("over-host-link", "SC_EEXISTS",
                             "host file /etc/localtime exists and was not installed by this container")
 
-    def test_no_write_through_host_symlinks(self):
-        # /etc/linked is a host symlink: an image directory there must not
-        # follow it into /elsewhere
-        self.assert_refused("through-host-link", "SC_EEXISTS",
-                            "host path /etc/linked exists and is not a directory")
+    def test_sysroot_link_to_a_directory_is_that_directory(self):
+        # /etc/linked -> ../elsewhere in the sysroot: an image directory there
+        # is the sysroot's /elsewhere (as systemctl --root resolves it), and
+        # uninstall leaves the sysroot exactly as it was
+        r, before = self.install("through-host-link")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.root, "elsewhere/dir/x")))
+        r = subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.root, "elsewhere/dir/x")))
+        self.assertEqual(os.readlink(os.path.join(self.root, "etc/linked")), "../elsewhere")
 
     def test_hostfs_symlink_is_copied_as_a_link(self):
         r, before = self.install("hostfs-link")
@@ -132,6 +163,44 @@ class HostileTest(HostRoot, unittest.TestCase):
         subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"], check=True,
                        capture_output=True)
         self.assertFalse(os.path.lexists(link))
+
+    def test_nothing_installed_below_a_link_or_file_of_the_image(self):
+        self.assert_refused("below-own-link", "SC_EMANIFEST",
+                            "hostfs: /etc/evil/passwd would be installed below /etc/evil, which "
+                            "the image installs as a symbolic link")
+        self.assert_refused("below-own-file", "SC_EMANIFEST",
+                            "hostfs: /etc/f/x would be installed below /etc/f, which the image "
+                            "installs as a file")
+        self.assert_refused("same-path", "SC_EMANIFEST",
+                            "renameFiles installs two files at /etc/same")
+        with open(os.path.join(self.root, "etc/passwd")) as f:
+            self.assertEqual(f.read(), "root:x:0:0::/root:/bin/sh\n")
+
+    def test_sysroot_links_resolve_inside_the_sysroot(self):
+        outside = tempfile.mkdtemp(prefix="sc-hostile-outside-")
+        self.addCleanup(shutil.rmtree, outside)
+        os.symlink(outside, os.path.join(self.root, "etc/outlink"))
+        os.makedirs(os.path.join(self.root, "run"))
+        os.makedirs(os.path.join(self.root, "var"), exist_ok=True)
+        os.symlink("/run", os.path.join(self.root, "var/run"))
+        for tag, inside in (("through-sysroot-link", outside.lstrip("/") + "/evil"),
+                            ("var-run", "run/sc-test.conf")):
+            r, before = self.install(tag)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(os.listdir(outside), [], "written outside the sysroot")
+            self.assertFalse(os.path.exists("/run/sc-test.conf"))
+            self.assertTrue(os.path.isfile(os.path.join(self.root, inside)), inside)
+            r = subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.root, inside)))
+
+    def test_exports_that_are_a_link_are_refused(self):
+        for tag in ("exports-link", "exports-relative-link"):
+            for options in ((), ("--dry-run",)):
+                self.assert_refused(tag, "SC_EUNSUPPORTED",
+                                    "exports: is a symbolic link; an image's exports must be a "
+                                    "directory", *options)
 
     def test_invalid_config(self):
         self.assert_refused("bad-config", "SC_ESPEC", "root.readonly must be true")
