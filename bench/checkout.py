@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Checkout benchmark: `syscontainerctl checkout` of a two-layer image (hardlinks
+into the store, every path confined, no recursion), side by side in one run with
+OSTree's own union checkout of the same layer commits (`ostree checkout --union
+-H`, what the library used before its confined checkout) and `umoci unpack` of
+the same image. Prints the figures and the ratios:
+
+  checkout / ostree checkout    <= 1.2   (confinement costs nothing visible)
+  checkout / umoci unpack       <= 0.3   (hardlinks, not copies)
+
+With --ctl-before PATH, an older syscontainerctl is timed on the same store as
+well (for before/after figures of a change).
+
+Usage: bench/checkout.py [--size-mb N] [--workdir DIR] [--ctl PATH] [--ctl-before PATH]
+The layers are tars of /usr/share, /usr/bin, /usr/include, /usr/sbin (then
+/usr/lib) up to N MB together (default 600). Needs root, ostree and umoci.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import build_tars, timed, write_layout  # noqa: E402
+
+
+def layer_commits(repo, layout):
+    """The store's commit of each layer of the bench image, in order."""
+    with open(os.path.join(layout, "index.json")) as f:
+        mdigest = json.load(f)["manifests"][0]["digest"].split(":")[1]
+    with open(os.path.join(layout, "blobs", "sha256", mdigest)) as f:
+        layers = json.load(f)["layers"]
+    out = []
+    for layer in layers:
+        ref = "ociimage/" + layer["digest"].split(":")[1]
+        out.append(subprocess.run(["ostree", "--repo=" + repo, "rev-parse", ref], check=True,
+                                  capture_output=True, text=True).stdout.strip())
+    return out
+
+
+def best(runs, fn):
+    """The fastest of @runs timings of fn(i) (each into a fresh directory)."""
+    return min((fn(i) for i in range(runs)), key=lambda r: r[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=int, default=600)
+    ap.add_argument("--workdir", default="/var/tmp/sc-bench-checkout")
+    ap.add_argument("--ctl", default=os.path.join(os.path.dirname(__file__), "..", "build", "cli",
+                                                  "syscontainerctl"))
+    ap.add_argument("--ctl-before")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    w = a.workdir
+    shutil.rmtree(w, ignore_errors=True)
+    os.makedirs(w)
+
+    print("building layers (%d MB of files) ..." % a.size_mb, flush=True)
+    halves = [os.path.join(w, "half1.tar"), os.path.join(w, "half2.tar")]
+    size, count = build_tars(halves, a.size_mb * 1000 * 1000, 2)
+    for t in halves:
+        subprocess.run(["gzip", "-1", "-k", "-n", t], check=True)
+    layout = os.path.join(w, "layout")
+    write_layout(layout, [(h, h + ".gz") for h in halves])
+    ck = os.path.join(w, "ck")
+    ctl = os.path.abspath(a.ctl)
+    subprocess.run([ctl, "--checkout-root", ck, "pull", "oci:%s:bench" % layout], check=True,
+                   capture_output=True)
+    repo = os.path.join(ck, ".storage", "ostree")
+    commits = layer_commits(repo, layout)
+    print("image: %d files, %.0f MB, 2 layers" % (count, size / 1e6))
+
+    def ours(binary, label):
+        return lambda i: timed([binary, "--checkout-root", ck, "checkout", "localhost/layout:bench",
+                                os.path.join(ck, "out-%s-%d" % (label, i))])
+
+    def ostree(i):
+        dest = os.path.join(ck, "ostree-%d" % i)
+        script = " && ".join("ostree --repo=%s checkout --union -H %s %s" % (repo, c, dest)
+                             for c in commits)
+        return timed(["sh", "-c", script])
+
+    def umoci(i):
+        return timed(["umoci", "unpack", "--image", layout + ":bench",
+                      os.path.join(w, "bundle-%d" % i)])
+
+    results = [("ostree checkout --union -H", best(a.runs, ostree)),
+               ("umoci unpack", best(1, umoci)),
+               ("syscontainerctl checkout", best(a.runs, ours(ctl, "now")))]
+    if a.ctl_before:
+        results.append(("syscontainerctl checkout (before)",
+                        best(a.runs, ours(os.path.abspath(a.ctl_before), "before"))))
+    print()
+    for name, r in results:
+        print("%-36s %7.2f s wall %7.2f s cpu %7.1f MB peak RSS  %8.0f files/s" % (
+            name, r[0], r[1], r[2], count / r[0]))
+    t = dict(results)
+    print()
+    print("checkout / ostree checkout     %.2f  (target <= 1.2)" % (
+        t["syscontainerctl checkout"][0] / t["ostree checkout --union -H"][0]))
+    print("checkout / umoci unpack        %.2f  (target <= 0.3)" % (
+        t["syscontainerctl checkout"][0] / t["umoci unpack"][0]))
+    if a.ctl_before:
+        print("checkout / checkout before     %.2f" % (
+            t["syscontainerctl checkout"][0] / t["syscontainerctl checkout (before)"][0]))
+    if not a.keep:
+        shutil.rmtree(w)
+
+
+if __name__ == "__main__":
+    main()
