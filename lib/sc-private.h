@@ -461,6 +461,24 @@ gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char
                      const sc_values *values, const char *const *args, gboolean dry_run,
                      json_t **out_doc, GError **error);
 
+/* confined.c: opening a path below a directory fd so that what is opened
+ * is always inside it (the rules are in confined.c and docs/security.md).
+ * @in_root: the directory acts as '/' (RESOLVE_IN_ROOT: a sysroot);
+ * else any escape is refused (RESOLVE_BENEATH: a layout, a checkout,
+ * /exports). Magic links are never followed. @flags and @mode as for
+ * openat() (O_CLOEXEC is always added). Returns the fd, or -1 with errno
+ * set and @error naming @relpath and the reason: SC_ENOTFOUND (ENOENT),
+ * SC_EUNSUPPORTED (an escape: EXDEV; a loop or magic link: ELOOP), SC_EIO
+ * (a symbolic link where O_NOFOLLOW was asked: ELOOP; anything else). */
+int sc_confined_open(int root_fd,
+                     const char *relpath,
+                     int flags,
+                     mode_t mode,
+                     gboolean in_root,
+                     GError **error);
+/* Tests only: use the O_NOFOLLOW walk even where openat2() exists. */
+void sc_confined_force_walk(gboolean force);
+
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,
                               const char *dirpath,
