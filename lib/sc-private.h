@@ -233,6 +233,37 @@ GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
  * the password: credential helpers and auth.json's identitytoken. */
 #define SC_IDENTITY_TOKEN_USER "<token>"
 
+/* tarindex.c: where each member of a tar archive is, after checking every
+ * header (sizes, offsets, names, duplicates: see tarindex.c) */
+typedef enum {
+  SC_TAR_FILE,
+  SC_TAR_DIR,
+  SC_TAR_SYMLINK,
+  SC_TAR_HARDLINK,
+  SC_TAR_OTHER, /* devices, fifos, GNU extensions */
+} ScTarKind;
+typedef struct {
+  guint64 header;       /* offset of its header, for messages */
+  guint64 offset, size; /* its data: offset + size <= the archive's size */
+  ScTarKind kind;
+  char *link; /* links: the target as written */
+} ScTarMember;
+typedef struct {
+  char *archive; /* the file's name, for messages */
+  guint64 archive_size;
+  GHashTable *members; /* normalized name ("a/b") -> ScTarMember */
+} ScTarIndex;
+ScTarIndex *sc_tar_index_new(int fd, const char *archive, GError **error);
+void sc_tar_index_free(ScTarIndex *index);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScTarIndex, sc_tar_index_free)
+/* The regular file @name; anything else is refused with a message naming
+ * the member. @follow_links: a symbolic link member is followed inside the
+ * archive (docker save writes repeated layers as links). */
+const ScTarMember *sc_tar_index_lookup(const ScTarIndex *index,
+                                       const char *name,
+                                       gboolean follow_links,
+                                       GError **error);
+
 /* auth.c */
 GPtrArray *sc_auth_files(const char *explicit_file);
 /* One auth file's text; @keys most specific first, NULL-terminated. */
