@@ -208,8 +208,8 @@ walk(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
     }
     /* Failed: a symbolic link (ELOOP from O_NOFOLLOW, ENOTDIR from
      * O_DIRECTORY) is expanded, anything else is the answer. */
-    if (err != ELOOP && err != ENOTDIR)
-      goto fail;
+    if ((err != ELOOP && err != ENOTDIR) || (last && (flags & O_NOFOLLOW)))
+      goto fail; /* with O_NOFOLLOW, openat()'s answer for the last one stands */
     {
       g_autofree char *target = read_link(cur, name);
       struct statfs sfs;
@@ -218,10 +218,6 @@ walk(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
         if (errno != EINVAL)
           err = errno; /* a link that cannot be read (/proc of another process) */
         goto fail;   /* else not a link: the first error stands */
-      }
-      if (last && (flags & O_NOFOLLOW)) {
-        err = ELOOP;
-        goto fail;
       }
       if (++links > SC_CONFINED_MAX_SYMLINKS ||
           (fstatfs(cur, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)) {
@@ -259,6 +255,9 @@ resolve(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_ro
 {
   if (relpath[0] == '\0')
     relpath = ".";
+  /* openat() ignores the flags O_PATH has no use for; openat2() refuses them */
+  if (flags & O_PATH)
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 #ifdef SYS_openat2
   if (!force_walk && have_openat2()) {
     struct open_how how = {
