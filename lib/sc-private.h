@@ -44,6 +44,8 @@ gboolean sc_set_error_prefixed(GError **error,
 void sc_context_log(sc_context *ctx, int level, const char *format, ...) G_GNUC_PRINTF(3, 4);
 /* The path of @path (absolute, as seen from the sysroot) on this machine. */
 char *sc_context_host_path(const sc_context *ctx, const char *path);
+/* The cap on each rendered file (sc_context_set_render_limit()). */
+guint64 sc_context_render_limit(sc_context *ctx);
 gboolean sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error);
 gboolean sc_context_runtime_features(sc_context *ctx,
                                      gboolean *out_pid_file,
@@ -70,6 +72,18 @@ char *sc_template_substitute(const char *label,
                              const sc_values *values,
                              gsize *out_length,
                              GError **error);
+/* The same with a cap on the output: text that would grow past @max bytes
+ * is refused (SC_ETEMPLATE, naming the template and the variable) before it
+ * is allocated. sc_template_substitute() caps at sc_template_default_max(). */
+char *sc_template_substitute_max(const char *label,
+                                 const char *text,
+                                 gsize length,
+                                 const sc_values *values,
+                                 guint64 max,
+                                 gsize *out_length,
+                                 GError **error);
+/* $SC_MAX_RENDERED_BYTES, else 4 MiB. */
+guint64 sc_template_default_max(void);
 /* Every variable of @text, in order of first use (the pointer array owns its strings). */
 GPtrArray *sc_template_scan(const char *label, const char *text, gsize length, GError **error);
 gboolean sc_template_check_lines(const char *label,
