@@ -481,6 +481,7 @@ docker_open(ScImageSource *src, GError **error)
   json_object_set_new(json_object_get(m, "config"), "digest",
                       json_sprintf("sha256:%s", config_hex));
   ls = json_array();
+  json_object_set_new(m, "layers", ls); /* m owns it, also when a layer fails */
   json_array_foreach(layers, i, l)
   {
     const char *member = json_string_value(l);
@@ -503,7 +504,6 @@ docker_open(ScImageSource *src, GError **error)
     json_array_append_new(ls, json_pack("{s:s, s:s, s:I}", "mediaType", SC_MEDIA_OCI_LAYER,
                                         "digest", digest, "size", (json_int_t)tm->size));
   }
-  json_object_set_new(m, "layers", ls);
   {
     g_autofree char *text = sc_json_dump(m, FALSE);
     gsize len = strlen(text);
