@@ -78,8 +78,8 @@ have_openat2(void)
     /* An absolute path is refused beneath AT_FDCWD (EXDEV) without looking
      * at the file system: any answer but ENOSYS or EPERM means openat2()
      * and both resolve flags are there. */
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
     int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
     int err = errno;
 
@@ -217,7 +217,7 @@ walk(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
       if (target == NULL) {
         if (errno != EINVAL)
           err = errno; /* a link that cannot be read (/proc of another process) */
-        goto fail;   /* else not a link: the first error stands */
+        goto fail;     /* else not a link: the first error stands */
       }
       if (++links > SC_CONFINED_MAX_SYMLINKS ||
           (fstatfs(cur, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)) {
@@ -261,9 +261,9 @@ resolve(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_ro
 #ifdef SYS_openat2
   if (!force_walk && have_openat2()) {
     struct open_how how = {
-        .flags = (guint64)(flags | O_CLOEXEC),
-        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
-        .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
+      .flags = (guint64)(flags | O_CLOEXEC),
+      .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+      .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
     };
     int fd;
     guint again = 0;
@@ -303,8 +303,8 @@ last_is_symlink(int root_fd, const char *relpath, gboolean in_root)
   dfd = resolve(root_fd, parent, O_PATH | O_DIRECTORY, 0, in_root);
   if (dfd < 0)
     return FALSE;
-  is_link = fstatat(dfd, slash ? slash + 1 : relpath, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISLNK(st.st_mode);
+  is_link =
+    fstatat(dfd, slash ? slash + 1 : relpath, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
   close(dfd);
   return is_link;
 }
@@ -324,7 +324,9 @@ sc_confined_open(int root_fd,
     return fd;
   switch (err) {
   case EXDEV:
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
                 "'%s' leads outside the directory it is resolved in (through an absolute path "
                 "or symbolic link, or '..')",
                 relpath);
@@ -333,7 +335,9 @@ sc_confined_open(int root_fd,
     if ((flags & O_NOFOLLOW) && last_is_symlink(root_fd, relpath, in_root))
       g_set_error(error, SC_ERROR, SC_EIO, "'%s' is a symbolic link", relpath);
     else
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
                   "'%s': too many levels of symbolic links, or a link through /proc (a magic "
                   "link)",
                   relpath);

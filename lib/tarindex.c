@@ -257,7 +257,7 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
   g_autoptr(ScTarIndex) index = g_new0(ScTarIndex, 1);
   guchar h[SC_TAR_BLOCK];
   guint64 pos = 0;
-  Pax pax = {0};
+  Pax pax = { 0 };
   g_autofree char *long_name = NULL;
   g_autofree char *long_link = NULL;
   gboolean pending = FALSE; /* an extended header waits for its member */
@@ -265,8 +265,8 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
   const char *why = NULL;
 
   index->archive = g_strdup(archive);
-  index->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify)member_free);
+  index->members =
+    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)member_free);
   if (fstat(fd, &st) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", archive, g_strerror(errno));
     return NULL;
@@ -284,8 +284,12 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
     if (pos == index->archive_size)
       break; /* no end-of-archive blocks: what is there is the archive */
     if (index->archive_size - pos < SC_TAR_BLOCK || !read_exact(fd, h, SC_TAR_BLOCK, pos)) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
-                  archive, pos);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
+                  archive,
+                  pos);
       goto fail;
     }
     {
@@ -296,10 +300,13 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
         break; /* end-of-archive block */
     }
     if (!checksum_ok(h)) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: the tar header at byte %" G_GUINT64_FORMAT
                   " has a bad checksum (not a tar archive, or a damaged one)",
-                  archive, pos);
+                  archive,
+                  pos);
       goto fail;
     }
     type = (char)h[156];
@@ -322,41 +329,64 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
     if (pax.has_size && strchr("xgLK", type) == NULL)
       size = pax.size;
     else if (!parse_number(h + 124, 12, &size, &why)) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its size field %s",
-                  archive, raw, pos, why);
+                  archive,
+                  raw,
+                  pos,
+                  why);
       goto fail;
     }
     data = pos + SC_TAR_BLOCK;
     if (size > index->archive_size - data) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its %" G_GUINT64_FORMAT
                   " bytes of data run past the end of the archive (%" G_GUINT64_FORMAT " bytes)",
-                  archive, raw, pos, size, index->archive_size);
+                  archive,
+                  raw,
+                  pos,
+                  size,
+                  index->archive_size);
       goto fail;
     }
 
     if (type != '\0' && strchr("xgLK", type) != NULL) {
       g_autofree char *buf = NULL;
       if (size > SC_TAR_MAX_EXTENDED) {
-        g_set_error(error, SC_ERROR, SC_EIO,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
                     "%s: the extended header at byte %" G_GUINT64_FORMAT " is %" G_GUINT64_FORMAT
                     " bytes; at most %d are allowed",
-                    archive, pos, size, SC_TAR_MAX_EXTENDED);
+                    archive,
+                    pos,
+                    size,
+                    SC_TAR_MAX_EXTENDED);
         goto fail;
       }
       buf = g_malloc(size + 1);
       if (!read_exact(fd, buf, size, data)) {
-        g_set_error(error, SC_ERROR, SC_EIO,
-                    "%s: cannot read the extended header at byte %" G_GUINT64_FORMAT, archive,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
+                    "%s: cannot read the extended header at byte %" G_GUINT64_FORMAT,
+                    archive,
                     pos);
         goto fail;
       }
       buf[size] = '\0';
       if (type == 'x' && !pax_parse(buf, size, &pax, &why)) {
-        g_set_error(error, SC_ERROR, SC_EIO,
-                    "%s: the extended header at byte %" G_GUINT64_FORMAT " holds %s", archive,
-                    pos, why);
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
+                    "%s: the extended header at byte %" G_GUINT64_FORMAT " holds %s",
+                    archive,
+                    pos,
+                    why);
         goto fail;
       }
       /* a GNU long name ends at its first NUL, as GNU tar reads it */
@@ -393,25 +423,40 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
       break;
     }
     if (size > 0 && kind != SC_TAR_FILE && strchr("123456", type) != NULL) {
-      g_set_error(error, SC_ERROR, SC_EIO,
-                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): a %s with %" G_GUINT64_FORMAT
-                  " bytes of data",
-                  archive, raw, pos, kind_name(kind), size);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT
+                  "): a %s with %" G_GUINT64_FORMAT " bytes of data",
+                  archive,
+                  raw,
+                  pos,
+                  kind_name(kind),
+                  size);
       goto fail;
     }
     name = normalize(raw);
     if (name == NULL) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): has a '..' component",
-                  archive, raw, pos);
+                  archive,
+                  raw,
+                  pos);
       goto fail;
     }
     old = *name ? g_hash_table_lookup(index->members, name) : NULL;
     if (old && !(old->kind == SC_TAR_DIR && kind == SC_TAR_DIR)) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' appears twice (headers at bytes %" G_GUINT64_FORMAT
                   " and %" G_GUINT64_FORMAT "); which one is meant is ambiguous",
-                  archive, name, old->header, pos);
+                  archive,
+                  name,
+                  old->header,
+                  pos);
       goto fail;
     }
     if (*name && old == NULL) {
@@ -433,8 +478,11 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
     pos = data + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
   }
   if (pending) {
-    g_set_error(error, SC_ERROR, SC_EIO,
-                "%s: the archive ends after an extended header, without its member", archive);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: the archive ends after an extended header, without its member",
+                archive);
     goto fail;
   }
   pax_clear(&pax);
@@ -456,8 +504,7 @@ link_target(const char *from, const char *target)
   const char *slash = strrchr(from, '/');
   g_autoptr(GString) out = g_string_new(NULL);
 
-  joined = slash ? g_strdup_printf("%.*s/%s", (int)(slash - from), from, target)
-                 : g_strdup(target);
+  joined = slash ? g_strdup_printf("%.*s/%s", (int)(slash - from), from, target) : g_strdup(target);
   parts = g_strsplit(joined, "/", -1);
   for (char **p = parts; *p; p++) {
     if (**p == '\0' || strcmp(*p, ".") == 0)
@@ -491,22 +538,34 @@ sc_tar_index_lookup(const ScTarIndex *index,
     if (m->kind == SC_TAR_FILE)
       return m;
     if (m->kind != SC_TAR_SYMLINK || !follow_links) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' is a %s; the files of an image must be regular files",
-                  index->archive, cur, kind_name(m->kind));
+                  index->archive,
+                  cur,
+                  kind_name(m->kind));
       return NULL;
     }
     /* docker save writes a layer it saved before as a link to it */
     if (hops >= SC_TAR_MAX_LINKS) {
-      g_set_error(error, SC_ERROR, SC_EIO,
-                  "%s: member '%s': more than %d symbolic links in a row", index->archive, name,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s': more than %d symbolic links in a row",
+                  index->archive,
+                  name,
                   SC_TAR_MAX_LINKS);
       return NULL;
     }
     if (m->link[0] == '/' || (next = link_target(cur, m->link)) == NULL) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: member '%s' is a symbolic link to '%s', outside the archive",
-                  index->archive, cur, m->link);
+                  index->archive,
+                  cur,
+                  m->link);
       return NULL;
     }
     g_free(cur);

@@ -16,7 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-static char *top;  /* scratch: top/root is the tree, top/outside is not */
+static char *top; /* scratch: top/root is the tree, top/outside is not */
 static int root_fd = -1;
 
 static void
@@ -86,39 +86,39 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-    {"a/b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file"},
-    {"", O_PATH, OK, "", OK, ""},
-    {".", O_PATH, OK, "", OK, ""},
-    {"a/b/", O_RDONLY, OK, "a/b", OK, "a/b"},
-    {"a/b/file/", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL},
-    {"a/b/file/.", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL},
-    {"a//b/./file", O_RDONLY, OK, "a/b/file", OK, "a/b/file"},
-    {"rel/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file"},
-    {"rel/../b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file"}, /* '..' of a/b is a */
-    {"abs/file", O_RDONLY, EXDEV, NULL, OK, "a/b/file"},
-    {"/a/b/file", O_RDONLY, EXDEV, NULL, OK, "a/b/file"},
-    {"/", O_PATH, EXDEV, NULL, OK, ""},
-    {"..", O_PATH, EXDEV, NULL, OK, ""},
-    {"../root/x", O_RDONLY, EXDEV, NULL, ENOENT, NULL}, /* in root: root/root/x */
-    {"a/../../outside/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL},
-    {"a/../../x", O_RDONLY, EXDEV, NULL, OK, "x"},
-    {"a/b/../../x", O_RDONLY, OK, "x", OK, "x"},
-    {"up/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL},
-    {"absout/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL},
-    {"a/b/upup/x", O_RDONLY, EXDEV, NULL, OK, "x"},
-    {"loop1", O_RDONLY, ELOOP, NULL, ELOOP, NULL},
-    {"loop1/x", O_RDONLY, ELOOP, NULL, ELOOP, NULL},
-    {"self/self/self/a/b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file"},
-    {"filelink", O_RDONLY, OK, "a/b/file", OK, "a/b/file"},
-    {"filelink", O_RDONLY | O_NOFOLLOW, ELOOP, NULL, ELOOP, NULL},
-    {"filelink", O_PATH | O_NOFOLLOW, OK, "filelink", OK, "filelink"},
-    {"filelink", O_PATH, OK, "a/b/file", OK, "a/b/file"},
-    {"rel/", O_RDONLY | O_NOFOLLOW, OK, "a/b", OK, "a/b"}, /* a trailing '/' follows */
-    {"dangling", O_RDONLY, ENOENT, NULL, ENOENT, NULL},
-    {"x/", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL},
-    {"c0", O_RDONLY, ELOOP, NULL, ELOOP, NULL}, /* 41 links */
-    {"c1", O_RDONLY, OK, "a/b/file", OK, "a/b/file"}, /* 40 links */
-    {"nothere/x", O_RDONLY, ENOENT, NULL, ENOENT, NULL},
+  { "a/b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file" },
+  { "", O_PATH, OK, "", OK, "" },
+  { ".", O_PATH, OK, "", OK, "" },
+  { "a/b/", O_RDONLY, OK, "a/b", OK, "a/b" },
+  { "a/b/file/", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL },
+  { "a/b/file/.", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL },
+  { "a//b/./file", O_RDONLY, OK, "a/b/file", OK, "a/b/file" },
+  { "rel/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file" },
+  { "rel/../b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file" }, /* '..' of a/b is a */
+  { "abs/file", O_RDONLY, EXDEV, NULL, OK, "a/b/file" },
+  { "/a/b/file", O_RDONLY, EXDEV, NULL, OK, "a/b/file" },
+  { "/", O_PATH, EXDEV, NULL, OK, "" },
+  { "..", O_PATH, EXDEV, NULL, OK, "" },
+  { "../root/x", O_RDONLY, EXDEV, NULL, ENOENT, NULL }, /* in root: root/root/x */
+  { "a/../../outside/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL },
+  { "a/../../x", O_RDONLY, EXDEV, NULL, OK, "x" },
+  { "a/b/../../x", O_RDONLY, OK, "x", OK, "x" },
+  { "up/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL },
+  { "absout/secret", O_RDONLY, EXDEV, NULL, ENOENT, NULL },
+  { "a/b/upup/x", O_RDONLY, EXDEV, NULL, OK, "x" },
+  { "loop1", O_RDONLY, ELOOP, NULL, ELOOP, NULL },
+  { "loop1/x", O_RDONLY, ELOOP, NULL, ELOOP, NULL },
+  { "self/self/self/a/b/file", O_RDONLY, OK, "a/b/file", OK, "a/b/file" },
+  { "filelink", O_RDONLY, OK, "a/b/file", OK, "a/b/file" },
+  { "filelink", O_RDONLY | O_NOFOLLOW, ELOOP, NULL, ELOOP, NULL },
+  { "filelink", O_PATH | O_NOFOLLOW, OK, "filelink", OK, "filelink" },
+  { "filelink", O_PATH, OK, "a/b/file", OK, "a/b/file" },
+  { "rel/", O_RDONLY | O_NOFOLLOW, OK, "a/b", OK, "a/b" }, /* a trailing '/' follows */
+  { "dangling", O_RDONLY, ENOENT, NULL, ENOENT, NULL },
+  { "x/", O_RDONLY, ENOTDIR, NULL, ENOTDIR, NULL },
+  { "c0", O_RDONLY, ELOOP, NULL, ELOOP, NULL },       /* 41 links */
+  { "c1", O_RDONLY, OK, "a/b/file", OK, "a/b/file" }, /* 40 links */
+  { "nothere/x", O_RDONLY, ENOENT, NULL, ENOENT, NULL },
 };
 
 static struct stat
@@ -140,21 +140,33 @@ check_case(const Case *c, gboolean in_root)
 
   if (want_err == OK) {
     struct stat got, want = stat_in_root(want_file);
-    ck_assert_msg(fd >= 0, "'%s' (%s): %s", c->path, in_root ? "in root" : "beneath",
+    ck_assert_msg(fd >= 0,
+                  "'%s' (%s): %s",
+                  c->path,
+                  in_root ? "in root" : "beneath",
                   error ? error->message : "");
     ck_assert_int_eq(fstat(fd, &got), 0);
     ck_assert_msg(got.st_dev == want.st_dev && got.st_ino == want.st_ino,
-                  "'%s' (%s) opened something else than '%s'", c->path,
-                  in_root ? "in root" : "beneath", want_file);
+                  "'%s' (%s) opened something else than '%s'",
+                  c->path,
+                  in_root ? "in root" : "beneath",
+                  want_file);
     close(fd);
   } else {
-    ck_assert_msg(fd < 0, "'%s' (%s): opened, expected %s", c->path,
-                  in_root ? "in root" : "beneath", g_strerror(want_err));
-    ck_assert_msg(err == want_err, "'%s' (%s): %s, expected %s", c->path,
-                  in_root ? "in root" : "beneath", g_strerror(err), g_strerror(want_err));
+    ck_assert_msg(fd < 0,
+                  "'%s' (%s): opened, expected %s",
+                  c->path,
+                  in_root ? "in root" : "beneath",
+                  g_strerror(want_err));
+    ck_assert_msg(err == want_err,
+                  "'%s' (%s): %s, expected %s",
+                  c->path,
+                  in_root ? "in root" : "beneath",
+                  g_strerror(err),
+                  g_strerror(want_err));
     ck_assert_ptr_nonnull(error);
-    ck_assert_msg(strstr(error->message, c->path) != NULL, "message '%s' names no path",
-                  error->message);
+    ck_assert_msg(
+      strstr(error->message, c->path) != NULL, "message '%s' names no path", error->message);
   }
 }
 
@@ -177,26 +189,27 @@ START_TEST(test_messages)
     g_autoptr(GError) error = NULL;
     ck_assert_int_lt(sc_confined_open(root_fd, "up/secret", O_RDONLY, 0, FALSE, &error), 0);
     ck_assert_int_eq(error->code, SC_EUNSUPPORTED);
-    ck_assert_str_eq(error->message, "'up/secret' leads outside the directory it is resolved in "
-                                     "(through an absolute path or symbolic link, or '..')");
+    ck_assert_str_eq(error->message,
+                     "'up/secret' leads outside the directory it is resolved in "
+                     "(through an absolute path or symbolic link, or '..')");
   }
   {
     g_autoptr(GError) error = NULL;
-    ck_assert_int_lt(sc_confined_open(root_fd, "filelink", O_RDONLY | O_NOFOLLOW, 0, FALSE,
-                                      &error), 0);
+    ck_assert_int_lt(sc_confined_open(root_fd, "filelink", O_RDONLY | O_NOFOLLOW, 0, FALSE, &error),
+                     0);
     ck_assert_int_eq(error->code, SC_EIO);
     ck_assert_str_eq(error->message, "'filelink' is a symbolic link");
   }
   {
     g_autoptr(GError) error = NULL;
-    ck_assert_int_lt(sc_confined_open(root_fd, "loop1", O_RDONLY | O_NOFOLLOW, 0, TRUE, &error),
-                     0);
+    ck_assert_int_lt(sc_confined_open(root_fd, "loop1", O_RDONLY | O_NOFOLLOW, 0, TRUE, &error), 0);
     ck_assert_int_eq(error->code, SC_EIO); /* the last component itself is a link */
     g_clear_error(&error);
     ck_assert_int_lt(sc_confined_open(root_fd, "loop1/x", O_RDONLY, 0, TRUE, &error), 0);
     ck_assert_int_eq(error->code, SC_EUNSUPPORTED);
-    ck_assert_str_eq(error->message, "'loop1/x': too many levels of symbolic links, or a link "
-                                     "through /proc (a magic link)");
+    ck_assert_str_eq(error->message,
+                     "'loop1/x': too many levels of symbolic links, or a link "
+                     "through /proc (a magic link)");
   }
   {
     g_autoptr(GError) error = NULL;
@@ -222,8 +235,8 @@ START_TEST(test_create)
   ck_assert_int_eq(faccessat(root_fd, "nothere", F_OK, 0), 0);
   ck_assert_int_eq(unlinkat(root_fd, "nothere", 0), 0);
   /* one that leads out: refused, or (in root) created inside */
-  ck_assert_int_lt(sc_confined_open(root_fd, "a/dangling-out", O_WRONLY | O_CREAT, 0600, FALSE,
-                                    &error), 0);
+  ck_assert_int_lt(
+    sc_confined_open(root_fd, "a/dangling-out", O_WRONLY | O_CREAT, 0600, FALSE, &error), 0);
   ck_assert_int_eq(errno, EXDEV);
   g_clear_error(&error);
   fd = sc_confined_open(root_fd, "a/dangling-out", O_WRONLY | O_CREAT, 0600, TRUE, &error);

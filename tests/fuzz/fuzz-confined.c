@@ -77,8 +77,12 @@ make_tree(void)
 }
 
 static const int flag_choices[] = {
-    O_RDONLY, O_PATH, O_PATH | O_NOFOLLOW, O_RDONLY | O_DIRECTORY, O_RDONLY | O_NOFOLLOW,
-    O_PATH | O_DIRECTORY | O_NOFOLLOW,
+  O_RDONLY,
+  O_PATH,
+  O_PATH | O_NOFOLLOW,
+  O_RDONLY | O_DIRECTORY,
+  O_RDONLY | O_NOFOLLOW,
+  O_PATH | O_DIRECTORY | O_NOFOLLOW,
 };
 
 /* Returns the inode opened as "dev:ino", or NULL with *err set. */
@@ -123,8 +127,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autofree char *a = try_open(path, flags, in_root, FALSE, &e1);
     g_autofree char *b = try_open(path, flags, in_root, TRUE, &e2);
     if (g_strcmp0(a, b) != 0 || e1 != e2) {
-      fprintf(stderr, "'%s' flags %#x %s: openat2 %s/%s, walk %s/%s\n", path, flags,
-              in_root ? "in root" : "beneath", a ? a : "-", g_strerror(e1), b ? b : "-",
+      fprintf(stderr,
+              "'%s' flags %#x %s: openat2 %s/%s, walk %s/%s\n",
+              path,
+              flags,
+              in_root ? "in root" : "beneath",
+              a ? a : "-",
+              g_strerror(e1),
+              b ? b : "-",
               g_strerror(e2));
       abort();
     }

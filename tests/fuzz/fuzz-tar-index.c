@@ -33,8 +33,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   g_autoptr(ScTarIndex) index = NULL;
   GHashTableIter it;
   gpointer key, value;
-  static const char *const names[] = {"index.json", "oci-layout", "manifest.json",
-                                      "./index.json", "/manifest.json", "../index.json", ""};
+  static const char *const names[] = { "index.json",
+                                       "oci-layout",
+                                       "manifest.json",
+                                       "./index.json",
+                                       "/manifest.json",
+                                       "../index.json",
+                                       "" };
 
   if (fd < 0 && (fd = memfd_create("fuzz-tar", MFD_CLOEXEC)) < 0)
     abort();
@@ -52,8 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   while (g_hash_table_iter_next(&it, &key, &value)) {
     const ScTarMember *m = value;
     if (m->offset % 512 != 0 || m->offset != m->header + 512 || m->offset > size ||
-        m->size > size - m->offset || *(const char *)key == '\0' ||
-        strstr(key, "//") != NULL)
+        m->size > size - m->offset || *(const char *)key == '\0' || strstr(key, "//") != NULL)
       abort();
     check_lookup(index, key, TRUE);
     check_lookup(index, key, FALSE);
