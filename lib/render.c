@@ -196,8 +196,8 @@ render_config(sc_context *ctx,
     text = g_strndup(data, len);
   } else if ((data = file_text(&ex->config_template, &len)) != NULL) {
     label = label_for(ex, "config.json.template");
-    text = sc_template_substitute_max(label, data, len, v, sc_context_render_limit(ctx), &len,
-                                      error);
+    text =
+      sc_template_substitute_max(label, data, len, v, sc_context_render_limit(ctx), &len, error);
     if (text == NULL)
       return FALSE;
   } else {
@@ -313,8 +313,9 @@ sc_render_internal(sc_context *ctx,
                                                        : g_strdup("built-in default unit");
     g_autofree char *unit = NULL;
     if (!sc_template_check_lines(label, unit_text, unit_len, r->values, TRUE, &gerror) ||
-        (unit = sc_template_substitute_max(label, unit_text, unit_len, r->values,
-                                           sc_context_render_limit(ctx), NULL, &gerror)) == NULL)
+        (unit = sc_template_substitute_max(
+           label, unit_text, unit_len, r->values, sc_context_render_limit(ctx), NULL, &gerror)) ==
+          NULL)
       goto fail;
     r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
 
@@ -324,9 +325,8 @@ sc_render_internal(sc_context *ctx,
       g_autofree char *tlabel = label_for(ex, "tmpfiles.template");
       g_autofree char *text = NULL;
       if (!sc_template_check_lines(tlabel, t, len, r->values, FALSE, &gerror) ||
-          (text = sc_template_substitute_max(tlabel, t, len, r->values,
-                                             sc_context_render_limit(ctx), &len, &gerror)) ==
-            NULL)
+          (text = sc_template_substitute_max(
+             tlabel, t, len, r->values, sc_context_render_limit(ctx), &len, &gerror)) == NULL)
         goto fail;
       /* An empty template means "no tmpfiles at all" (net-snmp). */
       if (len > 0)

@@ -131,7 +131,8 @@ START_TEST(test_render_limit)
   g_autofree char *label = g_build_filename(fx.image, "config.json.template", NULL);
   g_autofree char *want = g_strdup_printf(
     "template '%s': the rendered text grows past 1000 bytes, the limit on a rendered file "
-    "(SC_MAX_RENDERED_BYTES), substituting 'PORT' at line 3, col 53", label);
+    "(SC_MAX_RENDERED_BYTES), substituting 'PORT' at line 3, col 53",
+    label);
   const char *sets[] = { set, NULL };
   const char *sets2[] = { set_args, NULL };
   const char *both[] = { set, set_args, NULL };
@@ -141,7 +142,9 @@ START_TEST(test_render_limit)
   ck_assert_ptr_null(r);
   /* the unit, with the same limit */
   tc_write(fx.image, "service.template", "[Service]\nExecStart=/bin/x $ARGS $ARGS\n");
-  tc_assert_error(render("svc", sets2, &r, &err), err, SC_ETEMPLATE,
+  tc_assert_error(render("svc", sets2, &r, &err),
+                  err,
+                  SC_ETEMPLATE,
                   "service.template': the rendered text grows past 1000 bytes, the limit on a "
                   "rendered file (SC_MAX_RENDERED_BYTES), substituting 'ARGS' at line 2, col 24");
   /* 0 keeps the limit; a larger one lets both render */

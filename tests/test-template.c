@@ -201,12 +201,13 @@ START_TEST(test_output_cap_default)
   sc_values_new(&v, NULL);
   ck_assert_int_eq(sc_values_set(v, "BIG", value, NULL), SC_OK);
   getrusage(RUSAGE_SELF, &before);
-  tc_assert_error(sc_template_render("/x/config.json.template", text->str, text->len, v, &out,
-                                     NULL, &err),
-                  err, SC_ETEMPLATE,
-                  "template '/x/config.json.template': the rendered text grows past 4194304 "
-                  "bytes, the limit on a rendered file (SC_MAX_RENDERED_BYTES), substituting "
-                  "'BIG' at line 2, col 1");
+  tc_assert_error(
+    sc_template_render("/x/config.json.template", text->str, text->len, v, &out, NULL, &err),
+    err,
+    SC_ETEMPLATE,
+    "template '/x/config.json.template': the rendered text grows past 4194304 "
+    "bytes, the limit on a rendered file (SC_MAX_RENDERED_BYTES), substituting "
+    "'BIG' at line 2, col 1");
   getrusage(RUSAGE_SELF, &after);
   /* 6 GB unchecked; the cap keeps it to the first copy or two */
   ck_assert_int_lt(after.ru_maxrss - before.ru_maxrss, 64 * 1024);
@@ -234,17 +235,23 @@ START_TEST(test_output_cap_edges)
   ck_assert_str_eq(out, "abcdefghi$");
   sc_free(out);
   /* a value crosses it */
-  tc_assert_error(sc_template_render("t", "abcdef${X}", 10, v, &out, NULL, &err), err,
+  tc_assert_error(sc_template_render("t", "abcdef${X}", 10, v, &out, NULL, &err),
+                  err,
                   SC_ETEMPLATE,
                   "template 't': the rendered text grows past 10 bytes, the limit on a rendered "
                   "file (SC_MAX_RENDERED_BYTES), substituting 'X' at line 1, col 7");
   /* the text after the last value crosses it */
-  tc_assert_error(sc_template_render("t", "$X and more", 11, v, &out, NULL, &err), err,
-                  SC_ETEMPLATE, "(SC_MAX_RENDERED_BYTES), after substituting 'X' at line 1, col 1");
-  tc_assert_error(sc_template_render("t", "$X$$$$$$$$$$$$", 14, v, &out, NULL, &err), err,
-                  SC_ETEMPLATE, "after substituting 'X' at line 1, col 1");
+  tc_assert_error(sc_template_render("t", "$X and more", 11, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "(SC_MAX_RENDERED_BYTES), after substituting 'X' at line 1, col 1");
+  tc_assert_error(sc_template_render("t", "$X$$$$$$$$$$$$", 14, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "after substituting 'X' at line 1, col 1");
   /* a template larger than the limit by itself */
-  tc_assert_error(sc_template_render("t", "abcdefghijk", 11, v, &out, NULL, &err), err,
+  tc_assert_error(sc_template_render("t", "abcdefghijk", 11, v, &out, NULL, &err),
+                  err,
                   SC_ETEMPLATE,
                   "template 't': the text is larger than 10 bytes, the limit on a rendered file "
                   "(SC_MAX_RENDERED_BYTES)");
