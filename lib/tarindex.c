@@ -234,6 +234,13 @@ field(const guchar *p, gsize n)
   return g_strndup((const char *)p, strnlen((const char *)p, n));
 }
 
+/* A header that describes the next member (pax, GNU long names). */
+static gboolean
+is_extended(char type)
+{
+  return type == 'x' || type == 'g' || type == 'L' || type == 'K';
+}
+
 static const char *
 kind_name(ScTarKind k)
 {
@@ -326,7 +333,7 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
     }
 
     /* a pax "size" is the next member's, never another extended header's */
-    if (pax.has_size && strchr("xgLK", type) == NULL)
+    if (pax.has_size && !is_extended(type))
       size = pax.size;
     else if (!parse_number(h + 124, 12, &size, &why)) {
       g_set_error(error,
@@ -354,7 +361,7 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
       goto fail;
     }
 
-    if (type != '\0' && strchr("xgLK", type) != NULL) {
+    if (is_extended(type)) {
       g_autofree char *buf = NULL;
       if (size > SC_TAR_MAX_EXTENDED) {
         g_set_error(error,
@@ -422,7 +429,7 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
       kind = SC_TAR_OTHER;
       break;
     }
-    if (size > 0 && kind != SC_TAR_FILE && strchr("123456", type) != NULL) {
+    if (size > 0 && type >= '1' && type <= '6') {
       g_set_error(error,
                   SC_ERROR,
                   SC_EIO,

@@ -362,6 +362,22 @@ class ArchiveTest(SourcesBase):
                             "1099511627776 bytes of data run past the end of the archive (%d "
                             "bytes)" % (p, size - 1024 - 512, size))
 
+    def test_pax_size_is_the_members(self):
+        # a pax "size" record is the next member's size (Go writes one for
+        # files over 8 GiB), also for an old-style member typed '\0'; the
+        # header's own size field then says 0
+        img = Image({"pax": b"a layer whose archive carries pax sizes\n"})
+        for typeflag in (b"0", b"\0"):
+            members = []
+            for name, data in img.layout_files().items():
+                rec = b"size=%d" % len(data)
+                rec = b"%d %s\n" % (len(rec) + 3 + (len(rec) + 3 >= 10), rec)
+                pad = (512 - len(data) % 512) % 512
+                members += [member("PaxHeader", rec, typeflag=b"x"),
+                            header(name, size=0, typeflag=typeflag) + data + b"\0" * pad]
+            p = self.write("paxsize.tar", archive(members))
+            self.assert_pulls("oci-archive:%s:t" % p, "localhost/paxsize:t")
+
     def test_pax_size_overflow(self):
         rec = b"size=99999999999999999999"
         rec = b"%d %s\n" % (len(rec) + 4, rec)
