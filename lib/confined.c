@@ -1,28 +1,50 @@
 /*
- * Confined file access: every path under a root the tool does not own
- * outright (a --sysroot, a checkout, a deployment slot, the store's tmp, an
- * image's /exports and hostfs, a layout directory) is resolved here, from a
- * directory file descriptor, one component at a time. Never by joining
- * strings and handing the result to a path-based system call: a symbolic
- * link planted in the tree could then lead out of it, and a path longer
- * than PATH_MAX would defeat the checks. docs/security.md states the rules.
+ * Confined file access: opening a path below a directory file descriptor
+ * so that what is opened is always inside that directory, whatever the
+ * path or the tree holds (symbolic links, '..', links into /proc).
  *
- * Two ways of resolving, as openat2(2) names them:
- *   in root  (RESOLVE_IN_ROOT): the root is "/" for everything below it;
- *            absolute symbolic links and ".." stop at it. A --sysroot, where
- *            /var/run -> /run must mean the sysroot's /run (systemctl --root
- *            and systemd's chase() agree).
- *   beneath  (RESOLVE_BENEATH): any step out of the root, by "..", by an
- *            absolute symbolic link, is an error. A checkout, /exports.
- * Magic links (/proc/PID/fd/N, /proc/PID/root) are never followed.
+ * The rules (docs/security.md, "Confined file access"):
  *
- * openat2() does the work where the kernel has it; elsewhere a walk that
- * opens each component with O_NOFOLLOW and interprets symbolic links itself
- * gives the same answers.
+ *  - The path is resolved from @root_fd one component at a time; it is
+ *    never joined to another path and handed to a path-based system call.
+ *  - Beneath mode (RESOLVE_BENEATH): an absolute path, an absolute
+ *    symbolic link and a '..' above the root are refused (EXDEV). Used for
+ *    trees the tool reads or fills: a layout, a checkout, an image's
+ *    /exports.
+ *  - In-root mode (RESOLVE_IN_ROOT): the root acts as '/': absolute paths
+ *    and absolute symbolic links start at it and '..' at it stays there,
+ *    as systemctl --root and systemd's chase() resolve a sysroot.
+ *  - Magic links (/proc/PID/root, /proc/PID/fd/N, ...) are never followed
+ *    (ELOOP): they would jump anywhere, whatever the mode.
+ *  - At most SC_CONFINED_MAX_SYMLINKS symbolic links per resolution
+ *    (ELOOP), as the kernel.
+ *  - No limit on the length of the path: the kernel takes at most one page
+ *    as a single path string, so a longer path is walked one component at
+ *    a time (each component is still limited to NAME_MAX by the file
+ *    system).
  *
- * Trees are walked without recursion and with a bounded number of open
- * descriptors: the walk goes down by name and back up by "..", checking
- * that ".." is the directory it came from.
+ * openat2() (Linux 5.6) applies these rules in the kernel. Where it is
+ * missing (ENOSYS, or EPERM from a seccomp filter written before it
+ * existed) the walk below applies the same rules itself: each component is
+ * opened with O_PATH|O_NOFOLLOW relative to the previous one, and a
+ * symbolic link is read and its target spliced in front of the rest of the
+ * path. '..' is taken relative to the directory the walk reached, and the
+ * walk counts how deep below the root it is, so it knows when a '..'
+ * would leave the root without comparing any path strings. The walk holds
+ * one directory descriptor at a time, however deep the path. It treats
+ * every symbolic link on a procfs mount as a magic link (stricter than the
+ * kernel, which lets /proc/self through): nothing this library opens
+ * lives in /proc.
+ *
+ * Trees are walked without recursion and with one open descriptor: the
+ * walk goes down by name and back up by "..", checking that ".." is the
+ * directory it came from (sc_confined_empty_dir, sc_confined_rm_rf_at; the
+ * checkout in checkout.c does the same).
+ *
+ * A concurrent rename inside the tree can make the walk's '..' land
+ * elsewhere, as it could for any program; openat2() detects that and the
+ * call is retried. The trees this is used on are changed by content, not by
+ * a process racing the tool.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -31,22 +53,310 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
-/* The kernel's own limit on symbolic links in one resolution. */
-#define MAX_SYMLINKS 40
+/* The kernel's MAXSYMLINKS. */
+#define SC_CONFINED_MAX_SYMLINKS 40
 
-static gint openat2_missing;  /* the kernel answered ENOSYS once */
-static gboolean fallback_only; /* tests: exercise the walk */
+/* The unit tests and the fuzz target exercise both implementations. */
+static gboolean force_walk;
 
 void
-sc_confined_force_fallback(gboolean on)
+sc_confined_force_walk(gboolean force)
 {
-  fallback_only = on;
+  force_walk = force;
+}
+
+#ifdef SYS_openat2
+static gboolean
+have_openat2(void)
+{
+  static gsize once = 0;
+  static gboolean have;
+
+  if (g_once_init_enter(&once)) {
+    /* An absolute path is refused beneath AT_FDCWD (EXDEV) without looking
+     * at the file system: any answer but ENOSYS or EPERM means openat2()
+     * and both resolve flags are there. */
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    int err = errno;
+
+    if (fd >= 0)
+      close(fd);
+    have = fd >= 0 || (err != ENOSYS && err != EPERM);
+    g_once_init_leave(&once, 1);
+  }
+  return have;
+}
+#endif
+
+static void
+close_unless(int fd, int keep)
+{
+  if (fd >= 0 && fd != keep)
+    close(fd);
+}
+
+/* The target of the symbolic link @name in @dirfd, or NULL (errno set). */
+char *
+sc_confined_readlink(int dirfd, const char *name)
+{
+  gsize size = 256;
+
+  for (;;) {
+    g_autofree char *buf = g_malloc(size);
+    ssize_t n = readlinkat(dirfd, name, buf, size);
+    if (n < 0)
+      return NULL;
+    if ((gsize)n < size) {
+      buf[n] = '\0';
+      return g_steal_pointer(&buf);
+    }
+    size *= 2;
+  }
+}
+
+/* The walk; returns the fd, or -1 with errno set. */
+static int
+walk(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
+{
+  g_autoptr(GString) path = g_string_new(relpath);
+  gsize pos = 0;
+  int cur = root_fd; /* the directory reached; root_fd is borrowed */
+  guint depth = 0;   /* components below the root */
+  guint links = 0;
+  int err;
+
+  if (path->str[0] == '/' && !in_root) {
+    errno = EXDEV;
+    return -1;
+  }
+  for (;;) {
+    g_autofree char *name = NULL;
+    gboolean last;
+    gsize end;
+    int fd;
+
+    while (path->str[pos] == '/')
+      pos++;
+    end = pos;
+    while (path->str[end] != '\0' && path->str[end] != '/')
+      end++;
+    /* A path that ends (or is empty, or ends with '/') names the directory
+     * reached: opening "." there gives the kernel's answers for "dir/"
+     * (EISDIR with O_CREAT, a directory required, the link followed). */
+    name = end > pos ? g_strndup(path->str + pos, end - pos) : g_strdup(".");
+    last = path->str[end] == '\0';
+    pos = end;
+
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+      gboolean up = name[1] == '.';
+      if (up && depth == 0) {
+        if (!in_root) {
+          err = EXDEV;
+          goto fail;
+        }
+        g_free(name);
+        name = g_strdup("."); /* '..' at the root is the root */
+        up = FALSE;
+      }
+      if (last) {
+        fd = openat(cur, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        err = errno;
+        close_unless(cur, root_fd);
+        errno = err;
+        return fd;
+      }
+      if (up) {
+        fd = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+          err = errno;
+          goto fail;
+        }
+        close_unless(cur, root_fd);
+        cur = fd;
+        depth--;
+      }
+      continue;
+    }
+
+    if (last) {
+      fd = openat(cur, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+      if (fd >= 0) {
+        struct stat st;
+        /* O_PATH|O_NOFOLLOW opens a link itself: follow it unless asked not to */
+        if (!(flags & O_PATH) || (flags & O_NOFOLLOW) || fstat(fd, &st) != 0 ||
+            !S_ISLNK(st.st_mode)) {
+          close_unless(cur, root_fd);
+          return fd;
+        }
+        close(fd);
+        err = ELOOP;
+      } else
+        err = errno;
+    } else {
+      fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        close_unless(cur, root_fd);
+        cur = fd;
+        depth++;
+        continue;
+      }
+      err = errno;
+    }
+    /* Failed: a symbolic link (ELOOP from O_NOFOLLOW, ENOTDIR from
+     * O_DIRECTORY) is expanded, anything else is the answer. */
+    if ((err != ELOOP && err != ENOTDIR) || (last && (flags & O_NOFOLLOW)))
+      goto fail; /* with O_NOFOLLOW, openat()'s answer for the last one stands */
+    {
+      g_autofree char *target = sc_confined_readlink(cur, name);
+      struct statfs sfs;
+
+      if (target == NULL) {
+        if (errno != EINVAL)
+          err = errno; /* a link that cannot be read (/proc of another process) */
+        goto fail;     /* else not a link: the first error stands */
+      }
+      if (++links > SC_CONFINED_MAX_SYMLINKS ||
+          (fstatfs(cur, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)) {
+        err = ELOOP;
+        goto fail;
+      }
+      if (target[0] == '\0') {
+        err = ENOENT;
+        goto fail;
+      }
+      /* the rest of the path now follows the link's target */
+      g_string_erase(path, 0, pos);
+      g_string_prepend(path, target);
+      pos = 0;
+      if (target[0] == '/') {
+        if (!in_root) {
+          err = EXDEV;
+          goto fail;
+        }
+        close_unless(cur, root_fd);
+        cur = root_fd;
+        depth = 0;
+      }
+    }
+  }
+
+fail:
+  close_unless(cur, root_fd);
+  errno = err;
+  return -1;
+}
+
+static int
+resolve(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
+{
+  if (relpath[0] == '\0')
+    relpath = ".";
+  /* openat() ignores the flags O_PATH has no use for; openat2() refuses them */
+  if (flags & O_PATH)
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#ifdef SYS_openat2
+  if (!force_walk && have_openat2()) {
+    struct open_how how = {
+      .flags = (guint64)(flags | O_CLOEXEC),
+      .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+      .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd;
+    guint again = 0;
+
+    do
+      fd = (int)syscall(SYS_openat2, root_fd, relpath, &how, sizeof how);
+    while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++again < 32)));
+    /* a path longer than the kernel takes as one string is walked */
+    if (fd >= 0 || errno != ENAMETOOLONG)
+      return fd;
+  }
+#endif
+  return walk(root_fd, relpath, flags, mode, in_root);
+}
+
+/* Whether the last component of @relpath is a symbolic link (to tell
+ * "is a symbolic link" from a loop when O_NOFOLLOW gave ELOOP). */
+static gboolean
+last_is_symlink(int root_fd, const char *relpath, gboolean in_root)
+{
+  gsize len = strlen(relpath);
+  const char *slash;
+  g_autofree char *parent = NULL;
+  struct stat st;
+  int dfd;
+  gboolean is_link;
+
+  if (len == 0 || relpath[len - 1] == '/')
+    return FALSE;
+  slash = strrchr(relpath, '/');
+  if (slash == NULL)
+    parent = g_strdup(".");
+  else if (slash == relpath)
+    parent = g_strdup("/");
+  else
+    parent = g_strndup(relpath, slash - relpath);
+  dfd = resolve(root_fd, parent, O_PATH | O_DIRECTORY, 0, in_root);
+  if (dfd < 0)
+    return FALSE;
+  is_link =
+    fstatat(dfd, slash ? slash + 1 : relpath, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+  close(dfd);
+  return is_link;
+}
+
+int
+sc_confined_open(int root_fd,
+                 const char *relpath,
+                 int flags,
+                 mode_t mode,
+                 gboolean in_root,
+                 GError **error)
+{
+  int fd = resolve(root_fd, relpath, flags, mode, in_root);
+  int err = errno;
+
+  if (fd >= 0)
+    return fd;
+  switch (err) {
+  case EXDEV:
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "'%s' leads outside the directory it is resolved in (through an absolute path "
+                "or symbolic link, or '..')",
+                relpath);
+    break;
+  case ELOOP:
+    if ((flags & O_NOFOLLOW) && last_is_symlink(root_fd, relpath, in_root))
+      g_set_error(error, SC_ERROR, SC_EIO, "'%s' is a symbolic link", relpath);
+    else
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "'%s': too many levels of symbolic links, or a link through /proc (a magic "
+                  "link)",
+                  relpath);
+    break;
+  case ENOENT:
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "'%s': %s", relpath, g_strerror(err));
+    break;
+  default:
+    g_set_error(error, SC_ERROR, SC_EIO, "'%s': %s", relpath, g_strerror(err));
+    break;
+  }
+  errno = err;
+  return -1;
 }
 
 static gboolean
@@ -64,198 +374,6 @@ set_errno_error(GError **error, int err, const char *path, const char *what)
     g_set_error(error, SC_ERROR, code, "%s: %s", path, g_strerror(err));
   errno = err;
   return FALSE;
-}
-
-static int
-with_openat2(int root_fd, const char *path, int flags, mode_t mode, gboolean in_root)
-{
-  struct open_how how;
-
-  memset(&how, 0, sizeof(how));
-  how.flags = (guint64)(flags | O_CLOEXEC);
-  if (flags & O_CREAT)
-    how.mode = mode;
-  how.resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH);
-  /* EAGAIN: a rename raced with ".." resolution; the kernel asks to retry */
-  for (int i = 0; i < 32; i++) {
-    long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-    if (fd >= 0 || errno != EAGAIN)
-      return (int)fd;
-  }
-  return -1;
-}
-
-/* Pushes the components of @text onto @todo (a stack: the next component
- * last), skipping empty ones and ".". */
-static void
-push_components(GPtrArray *todo, const char *text)
-{
-  g_auto(GStrv) parts = g_strsplit(text, "/", -1);
-  guint n = g_strv_length(parts);
-
-  for (guint i = n; i > 0; i--)
-    if (parts[i - 1][0] != '\0' && strcmp(parts[i - 1], ".") != 0)
-      g_ptr_array_add(todo, g_strdup(parts[i - 1]));
-}
-
-/* readlinkat() into a buffer that grows: no PATH_MAX assumed. */
-char *
-sc_confined_readlink(int dirfd, const char *name)
-{
-  gsize size = 256;
-
-  for (;;) {
-    g_autofree char *buf = g_malloc(size);
-    ssize_t n = readlinkat(dirfd, name, buf, size);
-    if (n < 0)
-      return NULL;
-    if ((gsize)n < size) {
-      buf[n] = '\0';
-      return g_steal_pointer(&buf);
-    }
-    if (size > 1024 * 1024) {
-      errno = ENAMETOOLONG;
-      return NULL;
-    }
-    size *= 2;
-  }
-}
-
-/* The walk: the current directory is one descriptor; ".." goes up by
- * opening ".." and stops at (in root) or refuses (beneath) the root,
- * which it recognizes by depth. */
-static int
-with_walk(int root_fd, const char *path, int flags, mode_t mode, gboolean in_root)
-{
-  g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func(g_free);
-  gboolean follow_last = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
-  int cur = -1; /* -1: the root itself */
-  guint depth = 0, links = 0;
-  int err = 0;
-
-  if (path[0] == '/' && !in_root) {
-    errno = EXDEV;
-    return -1;
-  }
-  push_components(todo, path);
-  while (todo->len > 0) {
-    g_autofree char *c = g_ptr_array_steal_index(todo, todo->len - 1);
-    gboolean last = todo->len == 0;
-    int dir = cur >= 0 ? cur : root_fd;
-    struct stat st;
-    int next;
-
-    if (strcmp(c, "..") == 0) {
-      if (depth == 0) {
-        if (!in_root) {
-          err = EXDEV;
-          break;
-        }
-        continue; /* the root's parent is the root */
-      }
-      next = openat(dir, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (next < 0) {
-        err = errno;
-        break;
-      }
-      close(cur);
-      depth--;
-      cur = depth == 0 ? (close(next), -1) : next;
-      continue;
-    }
-    if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
-        (!last || follow_last)) {
-      g_autofree char *target = sc_confined_readlink(dir, c);
-      if (target == NULL) {
-        err = errno;
-        break;
-      }
-      if (target[0] == '\0' || ++links > MAX_SYMLINKS) {
-        err = target[0] == '\0' ? ENOENT : ELOOP;
-        break;
-      }
-      if (target[0] == '/') {
-        if (!in_root) {
-          err = EXDEV;
-          break;
-        }
-        if (cur >= 0)
-          close(cur);
-        cur = -1;
-        depth = 0;
-      }
-      push_components(todo, target);
-      if (todo->len == 0) {
-        /* the link names the directory it is in (or the root) */
-        g_ptr_array_add(todo, g_strdup("."));
-      }
-      continue;
-    }
-    if (strcmp(c, ".") == 0) {
-      /* only ever last: what the path named is the current directory */
-      next = openat(dir, ".", (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
-      if (next < 0)
-        err = errno;
-      if (cur >= 0)
-        close(cur);
-      return err ? (errno = err, -1) : next;
-    }
-    if (last) {
-      next = openat(dir, c, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-      if (next < 0)
-        err = errno;
-      if (cur >= 0)
-        close(cur);
-      return err ? (errno = err, -1) : next;
-    }
-    next = openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) {
-      err = errno;
-      break;
-    }
-    if (cur >= 0)
-      close(cur);
-    cur = next;
-    depth++;
-  }
-  if (err == 0) {
-    /* the path was empty, or ended in ".." */
-    int fd = openat(cur >= 0 ? cur : root_fd, ".",
-                    (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
-    err = fd < 0 ? errno : 0;
-    if (cur >= 0)
-      close(cur);
-    return err ? (errno = err, -1) : fd;
-  }
-  if (cur >= 0)
-    close(cur);
-  errno = err;
-  return -1;
-}
-
-int
-sc_confined_open(int root_fd, const char *path, int flags, mode_t mode, gboolean in_root,
-                 GError **error)
-{
-  const char *rel = path;
-  int fd = -1;
-
-  if (in_root)
-    while (*rel == '/')
-      rel++;
-  if (*rel == '\0')
-    rel = ".";
-  if (!fallback_only && !g_atomic_int_get(&openat2_missing)) {
-    fd = with_openat2(root_fd, rel, flags, mode, in_root);
-    if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
-      g_atomic_int_set(&openat2_missing, 1);
-    else if (fd >= 0 || errno != ENOSYS)
-      return fd >= 0 ? fd : (set_errno_error(error, errno, path, "the path"), -1);
-  }
-  fd = with_walk(root_fd, rel, flags, mode, in_root);
-  if (fd < 0)
-    set_errno_error(error, errno, path, "the path");
-  return fd;
 }
 
 /* Splits @path into the directory part and a last component that is a
@@ -311,8 +429,8 @@ sc_confined_mkdirs(int root_fd, const char *path, mode_t mode, gboolean in_root,
 
   /* A dangling link on the way stands for a directory to make where it
    * points (resolved as anything else is): the walk starts again with the
-   * path through it spelled out, at most MAX_SYMLINKS times. */
-  for (guint restarts = 0; restarts <= MAX_SYMLINKS; restarts++) {
+   * path through it spelled out, at most SC_CONFINED_MAX_SYMLINKS times. */
+  for (guint restarts = 0; restarts <= SC_CONFINED_MAX_SYMLINKS; restarts++) {
     g_auto(GStrv) parts = g_strsplit(want, "/", -1);
     g_autoptr(GString) prefix = g_string_new(want[0] == '/' ? "/" : "");
     g_autofree char *through = NULL;

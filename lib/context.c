@@ -22,6 +22,7 @@ struct sc_context {
   void *progress_data;
   GObject *store; /* the opened OstreeRepo, cached */
   guint64 max_layer_bytes, max_layer_entries;
+  guint64 max_rendered_bytes;
 
   /* Runtime probe cache, valid for runtime_resolved. */
   char *runtime_resolved;
@@ -66,6 +67,7 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
     ctx->max_layer_bytes = g_ascii_strtoull(env, NULL, 10);
   if ((env = g_getenv("SC_MAX_LAYER_ENTRIES")) && g_ascii_strtoull(env, NULL, 10) > 0)
     ctx->max_layer_entries = g_ascii_strtoull(env, NULL, 10);
+  ctx->max_rendered_bytes = sc_template_default_max(); /* $SC_MAX_RENDERED_BYTES */
   *out_ctx = ctx;
   return SC_OK;
 }
@@ -187,6 +189,21 @@ sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_en
   if (max_entries)
     ctx->max_layer_entries = max_entries;
   return SC_OK;
+}
+
+SC_API int
+sc_context_set_render_limit(sc_context *ctx, uint64_t max_bytes, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_bytes)
+    ctx->max_rendered_bytes = max_bytes;
+  return SC_OK;
+}
+
+guint64
+sc_context_render_limit(sc_context *ctx)
+{
+  return ctx ? ctx->max_rendered_bytes : sc_template_default_max();
 }
 
 void

@@ -178,7 +178,8 @@ resolve_overridable(sc_context *ctx,
 }
 
 static gboolean
-render_config(const sc_exports *ex,
+render_config(sc_context *ctx,
+              const sc_exports *ex,
               const sc_render_opts *o,
               const sc_values *v,
               char **out_config,
@@ -195,7 +196,8 @@ render_config(const sc_exports *ex,
     text = g_strndup(data, len);
   } else if ((data = file_text(&ex->config_template, &len)) != NULL) {
     label = label_for(ex, "config.json.template");
-    text = sc_template_substitute(label, data, len, v, &len, error);
+    text =
+      sc_template_substitute_max(label, data, len, v, sc_context_render_limit(ctx), &len, error);
     if (text == NULL)
       return FALSE;
   } else {
@@ -303,7 +305,7 @@ sc_render_internal(sc_context *ctx,
   sc_values_insert(r->values, "IMAGE_ID", o->image_id, NULL);
   sc_exec_directives_clear(&exec);
 
-  if (!render_config(ex, o, r->values, &r->config, &sources, &gerror))
+  if (!render_config(ctx, ex, o, r->values, &r->config, &sources, &gerror))
     goto fail;
 
   if (!ex->no_container_service) {
@@ -311,7 +313,8 @@ sc_render_internal(sc_context *ctx,
                                                        : g_strdup("built-in default unit");
     g_autofree char *unit = NULL;
     if (!sc_template_check_lines(label, unit_text, unit_len, r->values, TRUE, &gerror) ||
-        (unit = sc_template_substitute(label, unit_text, unit_len, r->values, NULL, &gerror)) ==
+        (unit = sc_template_substitute_max(
+           label, unit_text, unit_len, r->values, sc_context_render_limit(ctx), NULL, &gerror)) ==
           NULL)
       goto fail;
     r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
@@ -322,7 +325,8 @@ sc_render_internal(sc_context *ctx,
       g_autofree char *tlabel = label_for(ex, "tmpfiles.template");
       g_autofree char *text = NULL;
       if (!sc_template_check_lines(tlabel, t, len, r->values, FALSE, &gerror) ||
-          (text = sc_template_substitute(tlabel, t, len, r->values, &len, &gerror)) == NULL)
+          (text = sc_template_substitute_max(
+             tlabel, t, len, r->values, sc_context_render_limit(ctx), &len, &gerror)) == NULL)
         goto fail;
       /* An empty template means "no tmpfiles at all" (net-snmp). */
       if (len > 0)

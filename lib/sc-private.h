@@ -44,6 +44,8 @@ gboolean sc_set_error_prefixed(GError **error,
 void sc_context_log(sc_context *ctx, int level, const char *format, ...) G_GNUC_PRINTF(3, 4);
 /* The path of @path (absolute, as seen from the sysroot) on this machine. */
 char *sc_context_host_path(const sc_context *ctx, const char *path);
+/* The cap on each rendered file (sc_context_set_render_limit()). */
+guint64 sc_context_render_limit(sc_context *ctx);
 gboolean sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error);
 gboolean sc_context_runtime_features(sc_context *ctx,
                                      gboolean *out_pid_file,
@@ -70,6 +72,18 @@ char *sc_template_substitute(const char *label,
                              const sc_values *values,
                              gsize *out_length,
                              GError **error);
+/* The same with a cap on the output: text that would grow past @max bytes
+ * is refused (SC_ETEMPLATE, naming the template and the variable) before it
+ * is allocated. sc_template_substitute() caps at sc_template_default_max(). */
+char *sc_template_substitute_max(const char *label,
+                                 const char *text,
+                                 gsize length,
+                                 const sc_values *values,
+                                 guint64 max,
+                                 gsize *out_length,
+                                 GError **error);
+/* $SC_MAX_RENDERED_BYTES, else 4 MiB. */
+guint64 sc_template_default_max(void);
 /* Every variable of @text, in order of first use (the pointer array owns its strings). */
 GPtrArray *sc_template_scan(const char *label, const char *text, gsize length, GError **error);
 gboolean sc_template_check_lines(const char *label,
@@ -235,6 +249,37 @@ GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
 /* The user name that marks an OAuth2 refresh token ("identity token") as
  * the password: credential helpers and auth.json's identitytoken. */
 #define SC_IDENTITY_TOKEN_USER "<token>"
+
+/* tarindex.c: where each member of a tar archive is, after checking every
+ * header (sizes, offsets, names, duplicates: see tarindex.c) */
+typedef enum {
+  SC_TAR_FILE,
+  SC_TAR_DIR,
+  SC_TAR_SYMLINK,
+  SC_TAR_HARDLINK,
+  SC_TAR_OTHER, /* devices, fifos, GNU extensions */
+} ScTarKind;
+typedef struct {
+  guint64 header;       /* offset of its header, for messages */
+  guint64 offset, size; /* its data: offset + size <= the archive's size */
+  ScTarKind kind;
+  char *link; /* links: the target as written */
+} ScTarMember;
+typedef struct {
+  char *archive; /* the file's name, for messages */
+  guint64 archive_size;
+  GHashTable *members; /* normalized name ("a/b") -> ScTarMember */
+} ScTarIndex;
+ScTarIndex *sc_tar_index_new(int fd, const char *archive, GError **error);
+void sc_tar_index_free(ScTarIndex *index);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScTarIndex, sc_tar_index_free)
+/* The regular file @name; anything else is refused with a message naming
+ * the member. @follow_links: a symbolic link member is followed inside the
+ * archive (docker save writes repeated layers as links). */
+const ScTarMember *sc_tar_index_lookup(const ScTarIndex *index,
+                                       const char *name,
+                                       gboolean follow_links,
+                                       GError **error);
 
 /* auth.c */
 GPtrArray *sc_auth_files(const char *explicit_file);
@@ -470,12 +515,23 @@ gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char
                      const sc_values *values, const char *const *args, gboolean dry_run,
                      json_t **out_doc, GError **error);
 
-/* confined.c: every path below a root the tool does not own outright
- * (docs/security.md). @in_root: the root is "/" for all below it
- * (RESOLVE_IN_ROOT, a sysroot); else nothing may lead out of it
- * (RESOLVE_BENEATH). Failures set errno as well as @error. */
-int sc_confined_open(int root_fd, const char *path, int flags, mode_t mode, gboolean in_root,
+/* confined.c: opening a path below a directory fd so that what is opened
+ * is always inside it (the rules are in confined.c and docs/security.md).
+ * @in_root: the directory acts as '/' (RESOLVE_IN_ROOT: a sysroot);
+ * else any escape is refused (RESOLVE_BENEATH: a layout, a checkout,
+ * /exports). Magic links are never followed. @flags and @mode as for
+ * openat() (O_CLOEXEC is always added). Returns the fd, or -1 with errno
+ * set and @error naming @relpath and the reason: SC_ENOTFOUND (ENOENT),
+ * SC_EUNSUPPORTED (an escape: EXDEV; a loop or magic link: ELOOP), SC_EIO
+ * (a symbolic link where O_NOFOLLOW was asked: ELOOP; anything else). */
+int sc_confined_open(int root_fd,
+                     const char *relpath,
+                     int flags,
+                     mode_t mode,
+                     gboolean in_root,
                      GError **error);
+/* Tests only: use the O_NOFOLLOW walk even where openat2() exists. */
+void sc_confined_force_walk(gboolean force);
 /* The directory holding @path's last component (which must be a name),
  * made with its parents when @create; *@out_base is that name. */
 int sc_confined_open_parent(int root_fd, const char *path, gboolean in_root, gboolean create,
@@ -493,8 +549,6 @@ void sc_rm_rf(const char *path);
 /* @path (as seen from @root) on this machine, resolved in @root up to its
  * last component; for paths handed to other programs. */
 char *sc_confined_host_path(const char *root, const char *path);
-/* Tests: resolve with the O_NOFOLLOW walk even where openat2() exists. */
-void sc_confined_force_fallback(gboolean on);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

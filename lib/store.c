@@ -64,6 +64,114 @@ sc_context_repo_path(sc_context *ctx)
   return g_build_filename(checkout, ".storage", "ostree", NULL);
 }
 
+#define SC_STORE_LOCK "syscontainer.lock"
+/* Where a new store is put together, inside its own directory. */
+#define SC_STORE_CREATING ".syscontainer-creating"
+
+static gboolean
+wait_flock(int fd, int op)
+{
+  while (flock(fd, op) != 0)
+    if (errno != EINTR)
+      return FALSE;
+  return TRUE;
+}
+
+/* Creates the store at @path so that no reader ever sees half of it: the
+ * repository is made in a scratch directory inside @path and its parts are
+ * renamed into place with "config" (what marks a store as there) last. The
+ * creators of one store take turns through a lock on @path itself, which
+ * adds nothing to it; the loser finds the config and is done. A scratch
+ * directory left by a crash is removed by the next creator. */
+static gboolean
+store_create(const char *path, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname(path);
+  g_autofree char *scratch = g_build_filename(path, SC_STORE_CREATING, NULL);
+  g_autoptr(OstreeRepo) repo = NULL;
+  static const char *const parts[] = {"objects", "tmp", "extensions", "state", "refs",
+                                      SC_STORE_LOCK, "config"};
+  int dfd = -1, sfd = -1;
+  gboolean ok = FALSE;
+
+  if (g_mkdir_with_parents(parent, 0700) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
+                g_strerror(errno));
+    return FALSE;
+  }
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create it: %s", path,
+                g_strerror(errno));
+    return FALSE;
+  }
+  dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0 || !wait_flock(dfd, LOCK_EX)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot open and lock it: %s", path,
+                g_strerror(errno));
+    goto out;
+  }
+  if (faccessat(dfd, "config", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    ok = TRUE; /* another command made it while this one waited */
+    goto out;
+  }
+  sc_rm_rf(scratch);
+  /* bare as root, keeping owners and modes; bare-user otherwise */
+  repo = ostree_repo_create_at(dfd, SC_STORE_CREATING,
+                               getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER,
+                               NULL, NULL, error);
+  if (repo == NULL) {
+    g_prefix_error(error, "image store %s: ", path);
+    goto out;
+  }
+  sfd = openat(dfd, SC_STORE_CREATING, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (sfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: %s: %s", path, scratch,
+                g_strerror(errno));
+    goto out;
+  }
+  {
+    int lfd = openat(sfd, SC_STORE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lfd < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s/%s: %s", path,
+                  scratch, SC_STORE_LOCK, g_strerror(errno));
+      goto out;
+    }
+    close(lfd);
+  }
+  /* ostree makes these (and may make more: every entry moves, config last) */
+  {
+    g_autoptr(GDir) d = g_dir_open(scratch, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d)) != NULL)
+      if (!g_strv_contains((const char *const *)parts, e) &&
+          renameat(sfd, e, dfd, e) != 0) {
+        g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot move %s into place: %s",
+                    path, e, g_strerror(errno));
+        goto out;
+      }
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS(parts); i++)
+    if (renameat(sfd, parts[i], dfd, parts[i]) != 0 && errno != ENOENT) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot move %s into place: %s", path,
+                  parts[i], g_strerror(errno));
+      goto out;
+    }
+  if (faccessat(dfd, "config", F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: ostree made no config", path);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  if (sfd >= 0)
+    close(sfd);
+  if (dfd >= 0) {
+    if (!ok || sfd >= 0)
+      unlinkat(dfd, SC_STORE_CREATING, AT_REMOVEDIR); /* empty once all moved */
+    close(dfd); /* and the lock with it */
+  }
+  return ok;
+}
+
 gboolean
 sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error)
 {
@@ -77,26 +185,25 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   }
   path = sc_context_repo_path(ctx);
   config = g_build_filename(path, "config", NULL);
-  if (g_file_test(config, G_FILE_TEST_EXISTS)) {
-    repo = ostree_repo_open_at(AT_FDCWD, path, NULL, error);
-  } else if (!create) {
-    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",
-                path);
-    return FALSE;
-  } else {
-    g_autofree char *parent = g_path_get_dirname(path);
-    if (g_mkdir_with_parents(parent, 0700) != 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", parent, g_strerror(errno));
+  if (!g_file_test(config, G_FILE_TEST_EXISTS)) {
+    if (!create) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",
+                  path);
       return FALSE;
     }
-    /* bare as root, keeping owners and modes; bare-user otherwise */
-    repo = ostree_repo_create_at(AT_FDCWD, path,
-                                 getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER,
-                                 NULL, NULL, error);
+    if (!store_create(path, error))
+      return FALSE;
   }
-  if (repo == NULL) {
-    g_prefix_error(error, "image store %s: ", path);
-    return FALSE;
+  /* Opening creates nothing: a store on a read-only file system (or one
+   * this user may only read) serves the commands that only read. */
+  {
+    /* by path, so that ostree_repo_get_path() gives it for messages */
+    g_autoptr(GFile) file = g_file_new_for_path(path);
+    repo = ostree_repo_new(file);
+    if (!ostree_repo_open(repo, NULL, error)) {
+      g_prefix_error(error, "image store %s: ", path);
+      return FALSE;
+    }
   }
   /* Objects are not fsync'ed one by one: one syncfs before the refs are
    * written (sc_store_sync) makes the transaction durable at a fraction of
@@ -107,33 +214,72 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   return TRUE;
 }
 
+static char *
+store_path(OstreeRepo *repo)
+{
+  GFile *f = ostree_repo_get_path(repo);
+  return f ? g_file_get_path(f) : g_strdup("(the image store)");
+}
+
 gboolean
 sc_store_sync(OstreeRepo *repo, GError **error)
 {
   if (syncfs(ostree_repo_get_dfd(repo)) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "syncfs on the image store: %s", g_strerror(errno));
+    g_autofree char *path = store_path(repo);
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: syncfs: %s", path, g_strerror(errno));
     return FALSE;
   }
   return TRUE;
 }
 
+/* The lock is flock() on the store's lock file, opened O_RDONLY (flock
+ * does not need more): readers share it, writers take it alone. Readers
+ * create nothing; a writer creates the file when a store made by another
+ * tool lacks it, and first makes sure the store can be written at all, so
+ * that a read-only store fails here, with its path, not halfway. */
 int
 sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error)
 {
-  int fd = openat(ostree_repo_get_dfd(repo), "syscontainer.lock",
-                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int dfd = ostree_repo_get_dfd(repo);
   int op = exclusive ? LOCK_EX : LOCK_SH;
+  g_autofree char *path = store_path(repo);
+  struct stat st;
+  int fd;
 
+  if (exclusive && faccessat(dfd, ".", W_OK, AT_EACCESS) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot be changed: %s", path,
+                g_strerror(errno));
+    return -1;
+  }
+  fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 && errno == ENOENT) {
+    fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+      /* A store this process can only read, made by a tool that keeps no
+       * lock file (atomic, skopeo): nothing can change it through here.
+       * The lock is then taken on the directory, which nothing else locks:
+       * the caller gets an fd to close as usual. */
+      sc_context_log(ctx, SC_LOG_DEBUG, "image store %s: read-only and without %s: not locked",
+                     path, SC_STORE_LOCK);
+      return fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    }
+  }
   if (fd < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot open the store lock: %s", g_strerror(errno));
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot open its lock %s/%s: %s", path,
+                path, SC_STORE_LOCK, g_strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: its lock %s/%s is not a regular file",
+                path, path, SC_STORE_LOCK);
+    close(fd);
     return -1;
   }
   if (flock(fd, op | LOCK_NB) != 0) {
     sc_context_log(ctx, SC_LOG_INFO, "waiting for another command to release the image store");
-    while (flock(fd, op) != 0) {
-      if (errno == EINTR)
-        continue;
-      g_set_error(error, SC_ERROR, SC_EIO, "cannot lock the image store: %s", g_strerror(errno));
+    if (!wait_flock(fd, op)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot lock %s/%s: %s", path, path,
+                  SC_STORE_LOCK, g_strerror(errno));
       close(fd);
       return -1;
     }

@@ -70,6 +70,11 @@ position(const char *text, gsize dollar, gsize *out_line, gsize *out_col)
   *out_col = col + 1;
 }
 
+/* The default cap on one rendered file: the size of the largest exports
+ * file that is read (io.c), so any template the installer accepts renders
+ * unless its values make it grow past that. */
+#define SC_DEFAULT_MAX_RENDERED (4 * 1024 * 1024)
+
 static const char *
 label_or_default(const char *label)
 {
@@ -143,6 +148,55 @@ next_placeholder(const char *label,
   return -1;
 }
 
+guint64
+sc_template_default_max(void)
+{
+  const char *env = g_getenv("SC_MAX_RENDERED_BYTES");
+  guint64 v = env ? g_ascii_strtoull(env, NULL, 10) : 0;
+
+  return v > 0 ? v : SC_DEFAULT_MAX_RENDERED;
+}
+
+/* The output would pass @max: the error names the variable being
+ * substituted (or the last one substituted, when the text after it is what
+ * crosses the limit). Checked before anything is appended, so a value used
+ * many times fails at the limit, not after the memory is spent. */
+static void
+set_too_large(GError **error,
+              const char *label,
+              const char *text,
+              guint64 max,
+              const Placeholder *ph,
+              gboolean during)
+{
+  gsize line, col;
+
+  if (ph == NULL) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_ETEMPLATE,
+                "template '%s': the text is larger than %" G_GUINT64_FORMAT
+                " bytes, the limit on a rendered file (SC_MAX_RENDERED_BYTES)",
+                label_or_default(label),
+                max);
+    return;
+  }
+  position(text, ph->dollar, &line, &col);
+  g_set_error(error,
+              SC_ERROR,
+              SC_ETEMPLATE,
+              "template '%s': the rendered text grows past %" G_GUINT64_FORMAT
+              " bytes, the limit on a rendered file (SC_MAX_RENDERED_BYTES), %s '%.*s' at line "
+              "%zu, col %zu",
+              label_or_default(label),
+              max,
+              during ? "substituting" : "after substituting",
+              (int)ph->name_len,
+              ph->name,
+              line,
+              col);
+}
+
 char *
 sc_template_substitute(const char *label,
                        const char *text,
@@ -151,18 +205,42 @@ sc_template_substitute(const char *label,
                        gsize *out_length,
                        GError **error)
 {
-  g_autoptr(GString) out = g_string_sized_new(length + 256);
+  return sc_template_substitute_max(
+    label, text, length, values, sc_template_default_max(), out_length, error);
+}
+
+char *
+sc_template_substitute_max(const char *label,
+                           const char *text,
+                           gsize length,
+                           const sc_values *values,
+                           guint64 max,
+                           gsize *out_length,
+                           GError **error)
+{
+  g_autoptr(GString) out = g_string_sized_new(MIN(length, max) + 256);
   Placeholder ph;
+  Placeholder last = { 0 };
+  gboolean substituted = FALSE;
   gsize pos = 0;
   int found;
 
   while ((found = next_placeholder(label, text, length, pos, &ph, error)) > 0) {
+    /* out->len <= max throughout */
+    if (ph.dollar - pos + (ph.name == NULL) > max - out->len) {
+      set_too_large(error, label, text, max, substituted ? &last : NULL, FALSE);
+      return NULL;
+    }
     g_string_append_len(out, text + pos, ph.dollar - pos);
     if (ph.name == NULL) {
       g_string_append_c(out, '$');
     } else {
       g_autofree char *key = g_strndup(ph.name, ph.name_len);
       const char *value = sc_values_get(values, key);
+      if (value != NULL && strlen(value) > max - out->len) {
+        set_too_large(error, label, text, max, &ph, TRUE);
+        return NULL;
+      }
       if (value == NULL) {
         gsize line, col;
         position(text, ph.dollar, &line, &col);
@@ -179,11 +257,17 @@ sc_template_substitute(const char *label,
         return NULL;
       }
       g_string_append(out, value);
+      last = ph;
+      substituted = TRUE;
     }
     pos = ph.end;
   }
   if (found < 0)
     return NULL;
+  if (length - pos > max - out->len) {
+    set_too_large(error, label, text, max, substituted ? &last : NULL, FALSE);
+    return NULL;
+  }
   g_string_append_len(out, text + pos, length - pos);
   if (out_length)
     *out_length = out->len;

@@ -100,17 +100,21 @@ range_stream_new(int fd, guint64 offset, guint64 length)
   return G_INPUT_STREAM(s);
 }
 
-/* ---- files of a layout: a directory, or the members of a tar ---- */
-
-typedef struct {
-  guint64 offset, size;
-} TarMember;
+/* ---- files of a layout: a directory, or the members of a tar ----
+ *
+ * A layout directory is read through the confined resolver: every file
+ * must be a regular file inside the directory, opened with O_NOFOLLOW (a
+ * symbolic link is refused, not followed) and O_NONBLOCK (a FIFO cannot
+ * block the open; it is refused as not regular). An archive is read
+ * through its checked index, from the one descriptor opened here, so the
+ * file cannot be swapped between the index and the reads. */
 
 typedef struct {
   char *path;         /* directory or tar file */
   gboolean is_tar;
-  int dirfd;          /* directory */
-  GHashTable *members; /* tar: normalized name -> TarMember */
+  gboolean follow_links; /* docker-archive: links between members */
+  int fd;             /* the directory, or the archive */
+  ScTarIndex *index;  /* tar */
 } Files;
 
 static void
@@ -118,190 +122,84 @@ files_free(Files *f)
 {
   if (f == NULL)
     return;
-  if (f->dirfd >= 0)
-    close(f->dirfd);
-  if (f->members)
-    g_hash_table_unref(f->members);
+  if (f->fd >= 0)
+    close(f->fd);
+  sc_tar_index_free(f->index);
   g_free(f->path);
   g_free(f);
 }
 
-static char *
-normalize_member(const char *name)
+static const char *
+type_name(mode_t mode)
 {
-  while (g_str_has_prefix(name, "./"))
-    name += 2;
-  while (*name == '/')
-    name++;
-  return g_strdup(name);
-}
-
-static guint64
-tar_octal(const char *p, gsize n)
-{
-  guint64 v = 0;
-
-  /* GNU base-256 for large sizes */
-  if ((guchar)p[0] & 0x80) {
-    for (gsize i = 1; i < n; i++)
-      v = (v << 8) | (guchar)p[i];
-    return v;
-  }
-  for (gsize i = 0; i < n && p[i]; i++) {
-    if (p[i] == ' ')
-      continue;
-    if (p[i] < '0' || p[i] > '7')
-      break;
-    v = v * 8 + (p[i] - '0');
-  }
-  return v;
-}
-
-/* One pass over the tar headers, noting where each regular file's data is. */
-static gboolean
-files_index_tar(Files *f, int fd, GError **error)
-{
-  guchar h[512];
-  guint64 pos = 0;
-  g_autofree char *long_name = NULL;
-  g_autofree char *pax_path = NULL;
-  struct stat st;
-
-  if (fstat(fd, &st) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", f->path, g_strerror(errno));
-    return FALSE;
-  }
-  f->members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  for (;;) {
-    ssize_t n = pread(fd, h, 512, pos);
-    guint64 size, data;
-    char type;
-    char name[257];
-
-    if (n == 0)
-      break; /* a tar without end blocks: accept what is there */
-    if (n != 512) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
-                  f->path, pos);
-      return FALSE;
-    }
-    if (h[0] == 0)
-      break; /* end-of-archive block */
-    size = tar_octal((char *)h + 124, 12);
-    type = h[156];
-    data = pos + 512;
-    if (data + size > (guint64)st.st_size) {
-      g_set_error(error, SC_ERROR, SC_EIO,
-                  "%s: tar member at byte %" G_GUINT64_FORMAT " runs past the end of the file",
-                  f->path, pos);
-      return FALSE;
-    }
-    if (type == 'L' || type == 'x') {
-      g_autofree char *buf = NULL;
-      if (size > 1024 * 1024) {
-        g_set_error(error, SC_ERROR, SC_EIO, "%s: oversized tar extended header", f->path);
-        return FALSE;
-      }
-      buf = g_malloc0(size + 1);
-      if (pread(fd, buf, size, data) != (ssize_t)size) {
-        g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot read a tar header", f->path);
-        return FALSE;
-      }
-      if (type == 'L') {
-        g_free(long_name);
-        long_name = g_strndup(buf, size);
-      } else {
-        /* "LEN path=VALUE\n" records */
-        char *p = buf, *end = buf + size;
-        while (p < end) {
-          char *sp = memchr(p, ' ', end - p);
-          guint64 len = g_ascii_strtoull(p, NULL, 10);
-          if (sp == NULL || len == 0 || p + len > end)
-            break;
-          if (g_str_has_prefix(sp + 1, "path=")) {
-            g_free(pax_path);
-            pax_path = g_strndup(sp + 6, p + len - 1 - (sp + 6));
-          }
-          p += len;
-        }
-      }
-    } else {
-      if (pax_path)
-        g_strlcpy(name, pax_path, sizeof(name));
-      else if (long_name)
-        g_strlcpy(name, long_name, sizeof(name));
-      else {
-        /* ustar: prefix (155) + '/' + name (100) */
-        char prefix[156] = {0}, base[101] = {0};
-        memcpy(base, h, 100);
-        if (memcmp(h + 257, "ustar", 5) == 0)
-          memcpy(prefix, h + 345, 155);
-        if (prefix[0])
-          g_snprintf(name, sizeof(name), "%s/%s", prefix, base);
-        else
-          g_strlcpy(name, base, sizeof(name));
-      }
-      if (pax_path && strlen(pax_path) >= sizeof(name))
-        g_clear_pointer(&pax_path, g_free); /* too long for any layout file: skip */
-      else if (type == '0' || type == '\0' || type == '7') {
-        TarMember *m = g_new(TarMember, 1);
-        m->offset = data;
-        m->size = size;
-        g_hash_table_replace(f->members, normalize_member(pax_path ? pax_path
-                                                          : long_name ? long_name
-                                                                      : name),
-                             m);
-      }
-      g_clear_pointer(&long_name, g_free);
-      g_clear_pointer(&pax_path, g_free);
-    }
-    pos = data + ((size + 511) / 512) * 512;
-  }
-  return TRUE;
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "a device";
+  if (S_ISLNK(mode))
+    return "a symbolic link";
+  return "not a regular file";
 }
 
 static Files *
-files_open(const char *path, gboolean is_tar, GError **error)
+files_open(const char *path, gboolean is_tar, gboolean follow_links, GError **error)
 {
   Files *f = g_new0(Files, 1);
-  int fd;
+  struct stat st;
 
   f->path = g_strdup(path);
   f->is_tar = is_tar;
-  f->dirfd = -1;
-  fd = open(path, O_RDONLY | O_CLOEXEC | (is_tar ? 0 : O_DIRECTORY));
-  if (fd < 0) {
+  f->follow_links = follow_links;
+  /* the path the user gave is followed; O_NONBLOCK: a FIFO does not block */
+  f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (is_tar ? 0 : O_DIRECTORY));
+  if (f->fd < 0) {
     g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s: %s", path,
                 g_strerror(errno));
     files_free(f);
     return NULL;
   }
   if (is_tar) {
-    gboolean ok = files_index_tar(f, fd, error);
-    close(fd);
-    if (!ok) {
+    if (fstat(f->fd, &st) != 0)
+      st.st_mode = 0;
+    if (!S_ISREG(st.st_mode)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: is %s; an archive must be a regular file", path,
+                  type_name(st.st_mode));
       files_free(f);
       return NULL;
     }
-  } else
-    f->dirfd = fd;
+    f->index = sc_tar_index_new(f->fd, path, error);
+    if (f->index == NULL) {
+      files_free(f);
+      return NULL;
+    }
+  }
   return f;
+}
+
+/* The regular member @name of an archive (NULL: @error set). */
+static const ScTarMember *
+files_member(Files *f, const char *name, GError **error)
+{
+  return sc_tar_index_lookup(f->index, name, f->follow_links, error);
 }
 
 /* Opens member @name; *out_size gets its size. */
 static GInputStream *
 files_open_member(Files *f, const char *name, guint64 *out_size, GError **error)
 {
+  g_autoptr(GError) local = NULL;
   int fd;
   struct stat st;
 
   if (f->is_tar) {
-    TarMember *m = g_hash_table_lookup(f->members, name);
-    if (m == NULL) {
-      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no member '%s'", f->path, name);
+    const ScTarMember *m = files_member(f, name, error);
+    if (m == NULL)
       return NULL;
-    }
-    fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
       g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", f->path, g_strerror(errno));
       return NULL;
@@ -309,14 +207,24 @@ files_open_member(Files *f, const char *name, guint64 *out_size, GError **error)
     *out_size = m->size;
     return range_stream_new(fd, m->offset, m->size);
   }
-  fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  fd = sc_confined_open(f->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, FALSE,
+                        &local);
   if (fd < 0) {
-    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s/%s: %s", f->path,
-                name, g_strerror(errno));
+    if (errno == ELOOP && local->code == SC_EIO)
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: '%s' is a symbolic link; the files of an image layout must be regular "
+                  "files",
+                  f->path, name);
+    else
+      g_set_error(error, SC_ERROR, local->code, "%s: %s", f->path, local->message);
     return NULL;
   }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: not a regular file", f->path, name);
+  if (fstat(fd, &st) != 0)
+    st.st_mode = 0;
+  if (!S_ISREG(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EIO,
+                "%s: '%s' is %s; the files of an image layout must be regular files", f->path,
+                name, type_name(st.st_mode));
     close(fd);
     return NULL;
   }
@@ -446,7 +354,8 @@ oci_open(ScImageSource *src, GError **error)
 
   layout = files_read(src->files, "oci-layout", error);
   if (layout == NULL) {
-    g_prefix_error(error, "%s is not an OCI image layout: ", src->description);
+    if (error && g_error_matches(*error, SC_ERROR, SC_ENOTFOUND))
+      g_prefix_error(error, "%s is not an OCI image layout: ", src->description);
     return FALSE;
   }
   j = load_json(layout, "oci-layout", error);
@@ -527,7 +436,8 @@ docker_open(ScImageSource *src, GError **error)
   gboolean ok = FALSE;
 
   if (mbytes == NULL) {
-    g_prefix_error(error, "%s is not a docker-archive: ", src->description);
+    if (error && g_error_matches(*error, SC_ERROR, SC_ENOTFOUND))
+      g_prefix_error(error, "%s is not a docker-archive: ", src->description);
     return FALSE;
   }
   doc = load_json(mbytes, "manifest.json", error);
@@ -571,25 +481,29 @@ docker_open(ScImageSource *src, GError **error)
   json_object_set_new(json_object_get(m, "config"), "digest",
                       json_sprintf("sha256:%s", config_hex));
   ls = json_array();
+  json_object_set_new(m, "layers", ls); /* m owns it, also when a layer fails */
   json_array_foreach(layers, i, l)
   {
     const char *member = json_string_value(l);
     const char *digest = json_string_value(json_array_get(diff_ids, i));
     const char *hex;
-    TarMember *tm;
+    const ScTarMember *tm;
+    g_autoptr(GError) local = NULL;
     if (member == NULL || !sc_content_digest_hex(digest, &hex, error))
       goto out;
-    tm = g_hash_table_lookup(src->files->members, member);
+    tm = files_member(src->files, member, &local);
     if (tm == NULL) {
-      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: layer '%s' is missing", src->description,
-                  member);
+      if (g_error_matches(local, SC_ERROR, SC_ENOTFOUND))
+        g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: layer '%s' is missing",
+                    src->description, member);
+      else
+        g_propagate_error(error, g_steal_pointer(&local));
       goto out;
     }
     g_hash_table_insert(src->blob_members, g_strdup(digest), g_strdup(member));
     json_array_append_new(ls, json_pack("{s:s, s:s, s:I}", "mediaType", SC_MEDIA_OCI_LAYER,
                                         "digest", digest, "size", (json_int_t)tm->size));
   }
-  json_object_set_new(m, "layers", ls);
   {
     g_autofree char *text = sc_json_dump(m, FALSE);
     gsize len = strlen(text);
@@ -889,12 +803,12 @@ sc_image_source_open(const char *spec, const ScSourceOptions *opts, GError **err
     split_path_tag(spec + (archive ? 12 : 4), &path, &tag);
     src->kind = SOURCE_OCI;
     src->tag = g_strdup(tag);
-    src->files = files_open(path, archive, error);
+    src->files = files_open(path, archive, FALSE, error);
     ok = src->files && oci_open(src, error);
   } else if (g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:")) {
     path = g_strdup(strchr(spec, ':') + 1);
     src->kind = SOURCE_DOCKER_ARCHIVE;
-    src->files = files_open(path, TRUE, error);
+    src->files = files_open(path, TRUE, TRUE, error);
     ok = src->files && docker_open(src, error);
   } else {
     src->kind = SOURCE_REGISTRY;

@@ -118,6 +118,46 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+/* The context's cap on a rendered file: config.json.template with a value
+ * that makes it too large, then the unit. */
+START_TEST(test_render_limit)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  g_autofree char *port = g_strnfill(2000, '9');
+  g_autofree char *set = g_strconcat("PORT=", port, NULL);
+  g_autofree char *args = g_strnfill(900, 'a');
+  g_autofree char *set_args = g_strconcat("ARGS=", args, NULL);
+  g_autofree char *label = g_build_filename(fx.image, "config.json.template", NULL);
+  g_autofree char *want = g_strdup_printf(
+    "template '%s': the rendered text grows past 1000 bytes, the limit on a rendered file "
+    "(SC_MAX_RENDERED_BYTES), substituting 'PORT' at line 3, col 53",
+    label);
+  const char *sets[] = { set, NULL };
+  const char *sets2[] = { set_args, NULL };
+  const char *both[] = { set, set_args, NULL };
+
+  ck_assert_int_eq(sc_context_set_render_limit(fx.ctx, 1000, NULL), SC_OK);
+  tc_assert_error(render("svc", sets, &r, &err), err, SC_ETEMPLATE, want);
+  ck_assert_ptr_null(r);
+  /* the unit, with the same limit */
+  tc_write(fx.image, "service.template", "[Service]\nExecStart=/bin/x $ARGS $ARGS\n");
+  tc_assert_error(render("svc", sets2, &r, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "service.template': the rendered text grows past 1000 bytes, the limit on a "
+                  "rendered file (SC_MAX_RENDERED_BYTES), substituting 'ARGS' at line 2, col 24");
+  /* 0 keeps the limit; a larger one lets both render */
+  ck_assert_int_eq(sc_context_set_render_limit(fx.ctx, 0, NULL), SC_OK);
+  tc_assert_error(render("svc", sets2, &r, &err), err, SC_ETEMPLATE, "grows past 1000 bytes");
+  ck_assert_int_eq(sc_context_set_render_limit(fx.ctx, 4000, NULL), SC_OK);
+  tc_assert_ok(render("svc", both, &r, &err), err);
+  ck_assert(strstr(sc_rendering_get_config(r), port) != NULL);
+  ck_assert(strstr(sc_rendering_get_unit(r), args) != NULL);
+  sc_rendering_free(r);
+}
+END_TEST
+
 START_TEST(test_user_values_beat_host_defaults)
 {
   sc_rendering *r = NULL;
@@ -698,6 +738,7 @@ suite(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_precedence);
   tcase_add_test(tc, test_user_values_beat_host_defaults);
+  tcase_add_test(tc, test_render_limit);
   tcase_add_test(tc, test_default_unit_detached_with_runc);
   tcase_add_test(tc, test_braced_pidfile_also_detaches);
   tcase_add_test(tc, test_foreground_when_template_lacks_pidfile);

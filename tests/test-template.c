@@ -6,6 +6,8 @@
  */
 #include "test-common.h"
 
+#include <sys/resource.h>
+
 static sc_values *
 load_values(const char *path)
 {
@@ -179,6 +181,84 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* Rendered output is capped: a value substituted many times fails at the
+ * limit, before the memory is spent, naming the template and variable. */
+START_TEST(test_output_cap_default)
+{
+  sc_values *v = NULL;
+  char *out = NULL;
+  sc_error *err = NULL;
+  gsize big = 3 * 1024 * 1024;
+  g_autofree char *value = g_malloc(big + 1);
+  g_autoptr(GString) text = g_string_new(NULL);
+  struct rusage before, after;
+
+  g_unsetenv("SC_MAX_RENDERED_BYTES");
+  memset(value, 'x', big);
+  value[big] = '\0';
+  for (int i = 0; i < 2000; i++)
+    g_string_append(text, "$BIG\n");
+  sc_values_new(&v, NULL);
+  ck_assert_int_eq(sc_values_set(v, "BIG", value, NULL), SC_OK);
+  getrusage(RUSAGE_SELF, &before);
+  tc_assert_error(
+    sc_template_render("/x/config.json.template", text->str, text->len, v, &out, NULL, &err),
+    err,
+    SC_ETEMPLATE,
+    "template '/x/config.json.template': the rendered text grows past 4194304 "
+    "bytes, the limit on a rendered file (SC_MAX_RENDERED_BYTES), substituting "
+    "'BIG' at line 2, col 1");
+  getrusage(RUSAGE_SELF, &after);
+  /* 6 GB unchecked; the cap keeps it to the first copy or two */
+  ck_assert_int_lt(after.ru_maxrss - before.ru_maxrss, 64 * 1024);
+  ck_assert_ptr_null(out);
+  sc_values_free(v);
+}
+END_TEST
+
+START_TEST(test_output_cap_edges)
+{
+  sc_values *v = NULL;
+  char *out = NULL;
+  size_t len = 0;
+  sc_error *err = NULL;
+
+  g_setenv("SC_MAX_RENDERED_BYTES", "10", TRUE);
+  sc_values_new(&v, NULL);
+  ck_assert_int_eq(sc_values_set(v, "X", "12345", NULL), SC_OK);
+  ck_assert_int_eq(sc_values_set(v, "E", "", NULL), SC_OK);
+  /* exactly at the limit: fine */
+  tc_assert_ok(sc_template_render("t", "abcde$X", 7, v, &out, &len, &err), err);
+  ck_assert_str_eq(out, "abcde12345");
+  sc_free(out);
+  tc_assert_ok(sc_template_render("t", "abcdefghi$$$E", 13, v, &out, &len, &err), err);
+  ck_assert_str_eq(out, "abcdefghi$");
+  sc_free(out);
+  /* a value crosses it */
+  tc_assert_error(sc_template_render("t", "abcdef${X}", 10, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "template 't': the rendered text grows past 10 bytes, the limit on a rendered "
+                  "file (SC_MAX_RENDERED_BYTES), substituting 'X' at line 1, col 7");
+  /* the text after the last value crosses it */
+  tc_assert_error(sc_template_render("t", "$X and more", 11, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "(SC_MAX_RENDERED_BYTES), after substituting 'X' at line 1, col 1");
+  tc_assert_error(sc_template_render("t", "$X$$$$$$$$$$$$", 14, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "after substituting 'X' at line 1, col 1");
+  /* a template larger than the limit by itself */
+  tc_assert_error(sc_template_render("t", "abcdefghijk", 11, v, &out, NULL, &err),
+                  err,
+                  SC_ETEMPLATE,
+                  "template 't': the text is larger than 10 bytes, the limit on a rendered file "
+                  "(SC_MAX_RENDERED_BYTES)");
+  sc_values_free(v);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -191,6 +271,8 @@ suite(void)
   tcase_add_test(tc, test_variables_invalid);
   tcase_add_test(tc, test_undefined_message);
   tcase_add_test(tc, test_bad_arguments);
+  tcase_add_test(tc, test_output_cap_default);
+  tcase_add_test(tc, test_output_cap_edges);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -30,7 +30,7 @@ static void
 setup_walk(void)
 {
   setup();
-  sc_confined_force_fallback(TRUE);
+  sc_confined_force_walk(TRUE);
 }
 
 static void

@@ -163,6 +163,17 @@ SC_API int sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint
                                        sc_error **error);
 
 /**
+ * sc_context_set_render_limit: refuse to render a file (config.json, the
+ * unit, tmpfiles) larger than @max_bytes: values substituted many times
+ * cannot make the renderer allocate without bound. The error (SC_ETEMPLATE)
+ * names the template and the variable being substituted. 0 keeps the
+ * current limit. Default: 4 MiB, or $SC_MAX_RENDERED_BYTES (which also caps
+ * sc_template_render()).
+ * Since: 0.1
+ */
+SC_API int sc_context_set_render_limit(sc_context *ctx, uint64_t max_bytes, sc_error **error);
+
+/**
  * sc_name_validate: checks a container name: [A-Za-z0-9][A-Za-z0-9_.@-]*,
  * at most 200 bytes (a valid systemd unit name prefix that cannot walk out
  * of the checkout root).

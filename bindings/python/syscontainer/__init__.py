@@ -144,12 +144,23 @@ class Error(Exception):
         self.message = message
 
 
-def _enc(s):
+def _enc_text(s):
+    """Bytes of a text passed with its length: it may hold NUL bytes."""
     if s is None:
         return None
     if isinstance(s, bytes):
         return s
     return os.fsencode(s) if isinstance(s, os.PathLike) else str(s).encode("utf-8")
+
+
+def _enc(s):
+    """Bytes of a C string argument. C would end it at the first NUL, so
+    that "nul\\0../../x" would reach the library as "nul": refused here,
+    before anything is called."""
+    b = _enc_text(s)
+    if b is not None and b"\0" in b:
+        raise ValueError("string argument %r contains a NUL byte" % (s,))
+    return b
 
 
 def _call(func, *args):
@@ -199,7 +210,7 @@ class _Values:
 
 def render_template(text, values, label=None):
     """Renders a $VARIABLE template (Python string.Template, strict)."""
-    data = _enc(text)
+    data = _enc_text(text)
     out = ctypes.c_void_p()
     length = _size()
     with _Values(values) as v:
@@ -213,7 +224,7 @@ def render_template(text, values, label=None):
 
 def template_variables(text, label=None):
     """The variables a template uses, in order of first use."""
-    data = _enc(text)
+    data = _enc_text(text)
     names = ctypes.POINTER(_s)()
     _call(_sc_template_variables, _enc(label), data, len(data), ctypes.byref(names))
     result = []
