@@ -154,8 +154,10 @@ SC_API int sc_capabilities_all(char **out_text, sc_error **error);
 
 /**
  * sc_context_set_layer_limits: refuse a layer that inflates to more than
- * @max_bytes of tar, or holds more than @max_entries entries (decompression
- * and entry-count bombs). 0 keeps the current limit. Defaults: 64 GiB and
+ * @max_bytes of tar, whose regular files add up to more than @max_bytes
+ * (each at its full size, the holes of a sparse file included), or that
+ * holds more than @max_entries entries (decompression, sparse-file and
+ * entry-count bombs). 0 keeps the current limit. Defaults: 64 GiB and
  * 4,000,000 entries, or $SC_MAX_LAYER_BYTES and $SC_MAX_LAYER_ENTRIES.
  * Since: 0.1
  */
