@@ -23,6 +23,8 @@ struct sc_context {
   GObject *store; /* the opened OstreeRepo, cached */
   guint64 max_layer_bytes, max_layer_entries;
   guint64 max_rendered_bytes;
+  guint max_path_depth;
+  gsize max_path_bytes;
 
   /* Runtime probe cache, valid for runtime_resolved. */
   char *runtime_resolved;
@@ -61,13 +63,19 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   ctx->repo = env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
   ctx->runtime = g_strdup("runc");
   ctx->tool_path = g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
-  ctx->max_layer_bytes = G_GUINT64_CONSTANT(64) << 30;
-  ctx->max_layer_entries = 4000000;
+  ctx->max_layer_bytes = SC_DEFAULT_MAX_LAYER_BYTES;
+  ctx->max_layer_entries = SC_DEFAULT_MAX_LAYER_ENTRIES;
+  ctx->max_path_depth = SC_DEFAULT_MAX_PATH_DEPTH;
+  ctx->max_path_bytes = SC_DEFAULT_MAX_PATH_BYTES;
   if ((env = g_getenv("SC_MAX_LAYER_BYTES")) && g_ascii_strtoull(env, NULL, 10) > 0)
     ctx->max_layer_bytes = g_ascii_strtoull(env, NULL, 10);
   if ((env = g_getenv("SC_MAX_LAYER_ENTRIES")) && g_ascii_strtoull(env, NULL, 10) > 0)
     ctx->max_layer_entries = g_ascii_strtoull(env, NULL, 10);
   ctx->max_rendered_bytes = sc_template_default_max(); /* $SC_MAX_RENDERED_BYTES */
+  if ((env = g_getenv("SC_MAX_PATH_DEPTH")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_path_depth = MIN(g_ascii_strtoull(env, NULL, 10), G_MAXUINT);
+  if ((env = g_getenv("SC_MAX_PATH_BYTES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_path_bytes = MIN(g_ascii_strtoull(env, NULL, 10), G_MAXSIZE);
   *out_ctx = ctx;
   return SC_OK;
 }
@@ -206,11 +214,27 @@ sc_context_render_limit(sc_context *ctx)
   return ctx ? ctx->max_rendered_bytes : sc_template_default_max();
 }
 
-void
-sc_context_layer_limits(sc_context *ctx, guint64 *max_bytes, guint64 *max_entries)
+SC_API int
+sc_context_set_layer_path_limits(sc_context *ctx,
+                                 uint32_t max_depth,
+                                 uint32_t max_path_bytes,
+                                 sc_error **error)
 {
-  *max_bytes = ctx ? ctx->max_layer_bytes : G_MAXUINT64;
-  *max_entries = ctx ? ctx->max_layer_entries : G_MAXUINT64;
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_depth)
+    ctx->max_path_depth = max_depth;
+  if (max_path_bytes)
+    ctx->max_path_bytes = max_path_bytes;
+  return SC_OK;
+}
+
+void
+sc_context_layer_limits(sc_context *ctx, ScLayerLimits *out_limits)
+{
+  out_limits->max_bytes = ctx ? ctx->max_layer_bytes : G_MAXUINT64;
+  out_limits->max_entries = ctx ? ctx->max_layer_entries : G_MAXUINT64;
+  out_limits->max_depth = ctx ? ctx->max_path_depth : G_MAXUINT;
+  out_limits->max_path_bytes = ctx ? ctx->max_path_bytes : G_MAXSIZE;
 }
 
 SC_API void

@@ -4,10 +4,13 @@
  * libarchive tar reader -> OSTree objects -> a mutable tree -> a commit.
  * No temporary files. The caller sets the ref only after both digests match.
  *
- * Entries are confined to the layer tree: an absolute path or a '..'
- * component is an error, a hardlink must name an earlier file of the same
- * layer, and device nodes, fifos and sockets are skipped. Whiteout files
- * (.wh.*) stay literal; they are processed at checkout.
+ * Every entry is checked before it is used (layercheck.c): confined to the
+ * layer tree, bounded in depth and length, whiteout names that mean
+ * something. A hardlink must name an earlier file of the same layer, and
+ * device nodes, fifos and sockets are skipped. Whiteout files (.wh.*) stay
+ * literal; they are processed at checkout. What reaches OSTree is in its
+ * canonical form (xattrs sorted, permission bits only), so that the
+ * checksums it computes now are the ones fsck recomputes from the disk.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -289,6 +292,8 @@ typedef struct {
   OstreeMutableTree *root;
   char *default_dirmeta;
   const char *digest;
+  const ScLayerLimits *limits;
+  guint64 stored; /* the full size of the regular files so far */
   guint skipped;
 } Tree;
 
@@ -309,40 +314,6 @@ write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid, guint32 mode, GVariant
                                   error))
     return NULL;
   return ostree_checksum_from_bytes(csum);
-}
-
-/* Splits a tar path into components, refusing escapes. */
-static char **
-split_path(const char *digest, const char *path, GError **error)
-{
-  g_auto(GStrv) raw = NULL;
-  GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);
-
-  if (path[0] == '/') {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "layer %s: entry '%s' has an absolute path; layer entries must stay inside the "
-                "layer",
-                digest, path);
-    g_ptr_array_free(parts, TRUE);
-    return NULL;
-  }
-  raw = g_strsplit(path, "/", -1);
-  for (char **c = raw; *c; c++) {
-    if (**c == '\0' || strcmp(*c, ".") == 0)
-      continue;
-    if (strcmp(*c, "..") == 0) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                  "layer %s: entry '%s' has a '..' component; layer entries must stay inside "
-                  "the layer",
-                  digest, path);
-      g_ptr_array_free(parts, TRUE);
-      return NULL;
-    }
-    g_ptr_array_add(parts, g_strdup(*c));
-  }
-  g_ptr_array_set_free_func(parts, NULL);
-  g_ptr_array_add(parts, NULL);
-  return (char **)g_ptr_array_free(parts, FALSE);
 }
 
 /* The directory that holds the last component of @parts, created with
@@ -385,19 +356,71 @@ parent_is_file(Tree *t, char **parts, guint n)
 }
 
 static GVariant *
-entry_xattrs(struct archive_entry *e)
+entry_xattrs(const char *digest, const char *path, struct archive_entry *e, GError **error)
 {
-  GVariantBuilder b;
-  const char *name;
-  const void *value;
-  size_t size;
+  g_autoptr(GArray) xattrs = g_array_new(FALSE, FALSE, sizeof(ScXattr));
+  ScXattr x;
 
-  g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
   archive_entry_xattr_reset(e);
-  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-    g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring(name),
-                          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, value, size, 1));
-  return g_variant_ref_sink(g_variant_builder_end(&b));
+  while (archive_entry_xattr_next(e, &x.name, (const void **)&x.value, &x.size) == ARCHIVE_OK)
+    g_array_append_val(xattrs, x);
+  return sc_layer_xattrs_canonical(digest, path, xattrs, error);
+}
+
+/* Reads the object back as fsck will: the kernel keeps some xattrs in a
+ * form of its own (a POSIX ACL folds into the mode, or disappears when the
+ * mode says it all), and such an object would fail its checksum. */
+static gboolean
+check_stored(Tree *t,
+             const char *path,
+             const char *checksum,
+             guint32 mode,
+             GVariant *xattrs,
+             GError **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) back = NULL;
+  g_autoptr(GString) changed = g_string_new(NULL);
+
+  if (g_variant_n_children(xattrs) == 0)
+    return TRUE;
+  if (!ostree_repo_load_file(t->repo, checksum, NULL, &info, &back, NULL, error)) {
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+    return FALSE;
+  }
+  for (gsize i = 0; i < g_variant_n_children(xattrs); i++) {
+    g_autoptr(GVariant) value = NULL;
+    const char *name;
+    gboolean same = FALSE;
+    g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, &value);
+    for (gsize j = 0; back && !same && j < g_variant_n_children(back); j++) {
+      g_autoptr(GVariant) bvalue = NULL;
+      const char *bname;
+      g_variant_get_child(back, j, "(^&ay@ay)", &bname, &bvalue);
+      same = strcmp(bname, name) == 0 && g_variant_equal(bvalue, value);
+    }
+    if (!same)
+      g_string_append_printf(changed, "%s'%s'", changed->len ? ", " : "", name);
+  }
+  if (mode != 0 && g_file_info_get_attribute_uint32(info, "unix::mode") != mode)
+    g_string_append_printf(changed,
+                           "%sthe mode 0%o to 0%o",
+                           changed->len ? ", " : "",
+                           mode & 07777,
+                           g_file_info_get_attribute_uint32(info, "unix::mode") & 07777);
+  if (changed->len) {
+    g_autofree char *shown = sc_layer_display(path, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: entry '%s' has xattrs that the filesystem changes when they are "
+                "stored (%s); the store cannot hold it as the layer gives it",
+                t->digest,
+                shown,
+                changed->str);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -424,34 +447,138 @@ lookup_file(Tree *t, char **parts, char **out_checksum, GError **error)
   return FALSE;
 }
 
-static gboolean
-import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, GError **error)
+static char *
+shown(const char *path)
 {
-  const char *path = archive_entry_pathname(e);
-  const char *hardlink = archive_entry_hardlink(e);
+  return sc_layer_display(path, 100);
+}
 
-  g_auto(GStrv) parts = NULL;
+static gboolean
+read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize size, GError **error)
+{
+  gsize done = 0;
+
+  while (done < size) {
+    la_ssize_t r = archive_read_data(a, buf + done, size - done);
+    if (r <= 0)
+      break;
+    done += r;
+  }
+  if (done != size) {
+    g_autofree char *p = shown(path);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "layer %s: '%s': %s",
+                t->digest,
+                p,
+                archive_error_string(a) ? archive_error_string(a) : "short read");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static char *
+write_regfile(Tree *t,
+              struct archive *a,
+              struct archive_entry *e,
+              const char *path,
+              guint32 uid,
+              guint32 gid,
+              guint32 mode,
+              GVariant *xattrs,
+              guchar *buf,
+              GError **error)
+{
+  gint64 size = archive_entry_size(e);
+  gint64 done = 0;
+  g_autoptr(OstreeContentWriter) w = NULL;
+  g_autofree char *checksum = NULL;
+
+  /* What is stored is the file's full size: the holes of a sparse file
+   * become zeros in the store. Counted before anything is written. */
+  if (size < 0 || (t->limits && (guint64)size > t->limits->max_bytes - t->stored)) {
+    g_autofree char *p = shown(path);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: '%s' (%" G_GINT64_FORMAT
+                " bytes) takes the layer's files past %" G_GUINT64_FORMAT
+                " bytes, the limit (SC_MAX_LAYER_BYTES)",
+                t->digest,
+                p,
+                size,
+                t->limits ? t->limits->max_bytes : 0);
+    return NULL;
+  }
+  t->stored += size;
+  if (size <= INLINE_MAX) {
+    if (!read_inline(t, a, path, buf, size, error))
+      return NULL;
+    checksum = ostree_repo_write_regfile_inline(
+      t->repo, NULL, uid, gid, S_IFREG | mode, xattrs, buf, size, NULL, error);
+    if (checksum == NULL)
+      goto ostree_failed;
+    return g_steal_pointer(&checksum);
+  }
+  w = ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
+  if (w == NULL)
+    goto ostree_failed;
+  while (done < size) {
+    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
+    if (r <= 0) {
+      g_autofree char *p = shown(path);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "layer %s: '%s': %s",
+                  t->digest,
+                  p,
+                  archive_error_string(a) ? archive_error_string(a) : "short read");
+      return NULL;
+    }
+    if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))
+      goto ostree_failed;
+    done += r;
+  }
+  checksum = ostree_content_writer_finish(w, NULL, error);
+  if (checksum != NULL)
+    return g_steal_pointer(&checksum);
+ostree_failed : {
+  g_autofree char *p = shown(path);
+  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  return NULL;
+}
+}
+
+static gboolean
+import_entry(Tree *t,
+             struct archive *a,
+             struct archive_entry *e,
+             const ScLayerEntry *entry,
+             guchar *buf,
+             GError **error)
+{
+  const char *path = entry->path;
+  char **parts = entry->parts;
+  guint n = entry->n_parts;
   g_autoptr(OstreeMutableTree) parent = NULL;
   g_autoptr(GVariant) xattrs = NULL;
   g_autofree char *checksum = NULL;
-  guint n;
   mode_t type = archive_entry_filetype(e);
   guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
-  guint32 mode = archive_entry_perm(e);
+  /* OSTree's canonical mode holds the permission bits and nothing else
+   * (a tar header has room for more). */
+  guint32 mode = archive_entry_perm(e) & 07777;
 
-  if (path == NULL)
-    path = archive_entry_pathname_utf8(e);
-  if (hardlink == NULL && archive_entry_hardlink_utf8(e) != NULL)
-    hardlink = archive_entry_hardlink_utf8(e);
-  if (path == NULL) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: an entry has no path", t->digest);
-    return FALSE;
+  if (entry->hardlink == NULL &&
+      (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
+    t->skipped++;
+    return TRUE;
   }
-  parts = split_path(t->digest, path, error);
-  if (parts == NULL)
+  xattrs = entry_xattrs(t->digest, path, e, error);
+  if (xattrs == NULL)
     return FALSE;
-  n = g_strv_length(parts);
-  xattrs = entry_xattrs(e);
 
   if (n == 0) {
     /* "./" itself: the root directory's metadata */
@@ -463,29 +590,27 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
     }
     return TRUE;
   }
-  if (hardlink == NULL &&
-      (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
-    t->skipped++;
-    return TRUE;
-  }
   /* A whiteout below a path that this layer itself turns into a
    * non-directory (umoci writes "d" as a file and then "d/.wh.x") has
    * nothing left to delete: skip it. */
-  if (g_str_has_prefix(parts[n - 1], ".wh.") && parent_is_file(t, parts, n))
+  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, parts, n))
     return TRUE;
   parent = ensure_parent(t, parts, n, error);
   if (parent == NULL)
     return FALSE;
 
-  if (hardlink != NULL) {
-    g_auto(GStrv) target = split_path(t->digest, hardlink, error);
-    if (target == NULL)
-      return FALSE;
-    if (!lookup_file(t, target, &checksum, error)) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+  if (entry->hardlink != NULL) {
+    if (!lookup_file(t, entry->link_parts, &checksum, error)) {
+      g_autofree char *p = shown(path);
+      g_autofree char *l = shown(entry->hardlink);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
                   "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
                   "layer",
-                  t->digest, path, hardlink);
+                  t->digest,
+                  p,
+                  l);
       return FALSE;
     }
   } else if (type == AE_IFDIR) {
@@ -494,74 +619,130 @@ import_entry(Tree *t, struct archive *a, struct archive_entry *e, guchar *buf, G
     if (meta == NULL)
       return FALSE;
     if (!ostree_mutable_tree_ensure_dir(parent, parts[n - 1], &sub, error)) {
-      g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+      g_autofree char *p = shown(path);
+      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
       return FALSE;
     }
     ostree_mutable_tree_set_metadata_checksum(sub, meta);
     return TRUE;
   } else if (type == AE_IFLNK) {
-    const char *target = archive_entry_symlink(e);
-    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target ? target : "",
-                                         NULL, error);
-  } else if (type == AE_IFREG) {
-    gint64 size = archive_entry_size(e);
-    if (size <= INLINE_MAX) {
-      gsize done = 0;
-      while (done < (gsize)size) {
-        la_ssize_t r = archive_read_data(a, buf + done, size - done);
-        if (r <= 0)
-          break;
-        done += r;
-      }
-      if (done != (gsize)size) {
-        g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, path,
-                    archive_error_string(a) ? archive_error_string(a) : "short read");
-        return FALSE;
-      }
-      checksum = ostree_repo_write_regfile_inline(t->repo, NULL, uid, gid, S_IFREG | mode, xattrs,
-                                                  buf, size, NULL, error);
-    } else {
-      g_autoptr(OstreeContentWriter) w =
-          ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
-      gint64 done = 0;
-      if (w == NULL)
-        return FALSE;
-      while (done < size) {
-        la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
-        if (r <= 0) {
-          g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, path,
-                      archive_error_string(a) ? archive_error_string(a) : "short read");
-          return FALSE;
-        }
-        if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))
-          return FALSE;
-        done += r;
-      }
-      checksum = ostree_content_writer_finish(w, NULL, error);
+    const char *target =
+      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target, NULL, error);
+    if (checksum == NULL) {
+      g_autofree char *p = shown(path);
+      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+      return FALSE;
     }
+    if (!check_stored(t, path, checksum, 0, xattrs, error))
+      return FALSE;
+  } else if (type == AE_IFREG) {
+    checksum = write_regfile(t, a, e, path, uid, gid, mode, xattrs, buf, error);
+    if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | mode, xattrs, error))
+      return FALSE;
   } else {
     t->skipped++;
     return TRUE;
   }
-  if (checksum == NULL) {
-    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
-    return FALSE;
-  }
   if (!ostree_mutable_tree_replace_file(parent, parts[n - 1], checksum, error)) {
-    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+    g_autofree char *p = shown(path);
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
     return FALSE;
   }
   return TRUE;
 }
 
+static void
+entry_clear(ScLayerEntry *entry)
+{
+  g_clear_pointer(&entry->parts, g_strfreev);
+  g_clear_pointer(&entry->link_parts, g_strfreev);
+}
+
+/* The checks every consumer of a layer relies on, so that the importer
+ * and the /exports scanner cannot disagree about what an entry is. */
+static gboolean
+entry_check(const char *digest,
+            struct archive_entry *e,
+            const ScLayerLimits *limits,
+            ScLayerEntry *entry,
+            GError **error)
+{
+  mode_t type = archive_entry_filetype(e);
+  ScWhiteoutKind link_kind = SC_WHITEOUT_NONE;
+
+  memset(entry, 0, sizeof(*entry));
+  entry->path =
+    archive_entry_pathname(e) ? archive_entry_pathname(e) : archive_entry_pathname_utf8(e);
+  entry->hardlink =
+    archive_entry_hardlink(e) ? archive_entry_hardlink(e) : archive_entry_hardlink_utf8(e);
+  if (entry->path == NULL) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: an entry has no path", digest);
+    return FALSE;
+  }
+  if (!sc_layer_path_check(digest, entry->path, limits, &entry->parts, &entry->kind, error))
+    return FALSE;
+  entry->n_parts = g_strv_length(entry->parts);
+  if (entry->hardlink != NULL) {
+    g_autoptr(GError) target_error = NULL;
+    if (!sc_layer_path_check(
+          digest, entry->hardlink, limits, &entry->link_parts, &link_kind, &target_error)) {
+      g_autofree char *p = sc_layer_display(entry->path, 100);
+      g_autofree char *prefix = g_strdup_printf("layer %s: ", digest);
+      const char *reason = target_error->message;
+      if (g_str_has_prefix(reason, prefix))
+        reason += strlen(prefix);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "layer %s: entry '%s' is a hardlink, and its target: %s",
+                  digest,
+                  p,
+                  reason);
+      return FALSE;
+    }
+    if (link_kind != SC_WHITEOUT_NONE) {
+      g_autofree char *p = sc_layer_display(entry->path, 100);
+      g_autofree char *l = sc_layer_display(entry->hardlink, 100);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "layer %s: entry '%s' is a hardlink to '%s', a whiteout; hardlinks must name "
+                  "a file",
+                  digest,
+                  p,
+                  l);
+      return FALSE;
+    }
+  } else if (type == AE_IFDIR && entry->kind != SC_WHITEOUT_NONE) {
+    g_autofree char *p = sc_layer_display(entry->path, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: entry '%s' is a whiteout but a directory; whiteouts are files",
+                digest,
+                p);
+    return FALSE;
+  } else if (type == AE_IFLNK) {
+    const char *target =
+      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+    if (!sc_layer_link_check(digest, entry->path, target ? target : "", limits, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Streams one layer blob: both digests are checked, and @func is called
- * for every tar entry (with a BUF_SIZE scratch buffer). */
+ * for every tar entry, checked (entry_check()), with a BUF_SIZE scratch
+ * buffer. */
 gboolean
 sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
               gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func, gpointer data,
               guint64 *out_tar_size, char **out_tar_digest, GError **error)
 {
   guint64 entries = 0;
+  ScLayerEntry entry = { 0 };
+  gboolean entry_ok;
   Pipe p = {0};
   Feeder f = {0};
   gboolean feeding = FALSE;
@@ -607,7 +788,11 @@ sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *di
                   digest, limits->max_entries);
       goto out;
     }
-    if (!func(a, e, buf, data, error)) {
+    if (!entry_check(digest, e, limits, &entry, error))
+      goto out;
+    entry_ok = func(a, e, &entry, buf, data, error);
+    entry_clear(&entry);
+    if (!entry_ok) {
       /* a read error inside an entry is the pipe's failure: report that */
       feeder_finish(&f, TRUE);
       feeding = FALSE;
@@ -659,6 +844,7 @@ archive_failed:
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
                 archive_error_string(a) ? archive_error_string(a) : "unknown format");
 out:
+  entry_clear(&entry);
   if (feeding)
     feeder_finish(&f, TRUE);
   if (a)
@@ -680,9 +866,14 @@ out:
 }
 
 static gboolean
-import_cb(struct archive *a, struct archive_entry *e, guchar *buf, gpointer data, GError **error)
+import_cb(struct archive *a,
+          struct archive_entry *e,
+          const ScLayerEntry *entry,
+          guchar *buf,
+          gpointer data,
+          GError **error)
 {
-  return import_entry(data, a, e, buf, error);
+  return import_entry(data, a, e, entry, buf, error);
 }
 
 gboolean
@@ -700,6 +891,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
 
   t.repo = repo;
   t.digest = digest;
+  t.limits = limits;
   t.root = ostree_mutable_tree_new();
   t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
   if (t.default_dirmeta == NULL)
@@ -755,52 +947,59 @@ remove_below(ExportsScan *x, const char *path, gboolean keep_this_layer)
 }
 
 static gboolean
-exports_cb(struct archive *a, struct archive_entry *e, guchar *buf, gpointer data, GError **error)
+exports_cb(struct archive *a,
+           struct archive_entry *e,
+           const ScLayerEntry *entry,
+           guchar *buf,
+           gpointer data,
+           GError **error)
 {
   ExportsScan *x = data;
-  const char *raw = archive_entry_pathname(e) ? archive_entry_pathname(e)
-                                              : archive_entry_pathname_utf8(e);
-  g_auto(GStrv) parts = raw ? split_path(x->digest, raw, error) : NULL;
+  char **parts = entry->parts;
+  guint n = entry->n_parts;
   g_autofree char *path = NULL;
   g_autofree char *dir = NULL;
-  const char *base;
-  guint n;
 
-  if (parts == NULL)
-    return raw == NULL;
-  n = g_strv_length(parts);
-  if (n == 0 || strcmp(parts[0], "exports") != 0) {
-    if (n == 1 && strcmp(parts[0], ".wh.exports") == 0)
-      remove_below(x, "exports", TRUE);
+  if (n == 0)
     return TRUE;
-  }
   path = g_strjoinv("/", parts);
-  base = parts[n - 1];
   dir = g_path_get_dirname(path);
-  if (strcmp(base, ".wh..wh..opq") == 0) {
-    remove_below(x, dir, TRUE); /* lower layers only */
+  if (entry->kind == SC_WHITEOUT_OPAQUE) {
+    /* lower layers only; at the layer's root it hides their /exports too */
+    remove_below(x, n == 1 ? "exports" : dir, TRUE);
     return TRUE;
   }
-  if (g_str_has_prefix(base, ".wh.")) {
-    g_autofree char *target = g_build_filename(dir, base + 4, NULL);
+  if (entry->kind == SC_WHITEOUT_FILE) {
+    g_autofree char *target =
+      n == 1 ? g_strdup(parts[0] + 4) : g_build_filename(dir, parts[n - 1] + 4, NULL);
     remove_below(x, target, TRUE);
     return TRUE;
   }
+  if (strcmp(parts[0], "exports") != 0)
+    return TRUE;
   remove_below(x, path, TRUE); /* a replaced file or directory */
   if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL) {
     gint64 size = archive_entry_size(e);
     GByteArray *content;
     if (size > 4 * 1024 * 1024) {
-      g_set_error(error, SC_ERROR, SC_EIO, "layer %s: /%s is %" G_GINT64_FORMAT
-                  " bytes; image contract files are at most 4 MiB", x->digest, path, size);
+      g_autofree char *p = sc_layer_display(path, 100);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "layer %s: /%s is %" G_GINT64_FORMAT
+                  " bytes; image contract files are at most 4 MiB",
+                  x->digest,
+                  p,
+                  size);
       return FALSE;
     }
     content = g_byte_array_sized_new(size);
     for (;;) {
       la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
       if (r < 0) {
-        g_set_error(error, SC_ERROR, SC_EIO, "layer %s: /%s: %s", x->digest, path,
-                    archive_error_string(a));
+        g_autofree char *p = sc_layer_display(path, 100);
+        g_set_error(
+          error, SC_ERROR, SC_EIO, "layer %s: /%s: %s", x->digest, p, archive_error_string(a));
         g_byte_array_unref(content);
         return FALSE;
       }

@@ -636,7 +636,7 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   in_txn = TRUE;
   st.repo = repo;
   st.src = src;
-  sc_context_layer_limits(ctx, &st.limits.max_bytes, &st.limits.max_entries);
+  sc_context_layer_limits(ctx, &st.limits);
   g_mutex_init(&st.lock);
   g_cond_init(&st.done_cond);
   if (n_todo > 0) {

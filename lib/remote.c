@@ -59,7 +59,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     return sc_error_propagate(error, gerror);
   if (!sc_resolve_image(src, opts, &res, &gerror))
     goto fail;
-  sc_context_layer_limits(ctx, &limits.max_bytes, &limits.max_entries);
+  sc_context_layer_limits(ctx, &limits);
   cfg = res.cdoc;
   diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   layers = json_array();

@@ -364,12 +364,77 @@ typedef struct {
   guint skipped_entries; /* device nodes, fifos, sockets */
 } ScLayerResult;
 typedef struct {
-  guint64 max_bytes, max_entries;
+  guint64 max_bytes; /* tar bytes, and the full size of its files */
+  guint64 max_entries;
+  guint max_depth;      /* path components of an entry */
+  gsize max_path_bytes; /* an entry's path, a link's target */
 } ScLayerLimits;
+/* The defaults (overridden by sc_context_set_layer_*limits() and $SC_MAX_*). */
+#define SC_DEFAULT_MAX_LAYER_BYTES (G_GUINT64_CONSTANT(64) << 30)
+#define SC_DEFAULT_MAX_LAYER_ENTRIES 4000000
+#define SC_DEFAULT_MAX_PATH_DEPTH 256
+#define SC_DEFAULT_MAX_PATH_BYTES 4095
+
+/* layercheck.c: what a layer entry may be (pure functions). */
+typedef enum {
+  SC_WHITEOUT_NONE,   /* an ordinary entry */
+  SC_WHITEOUT_FILE,   /* .wh.NAME: deletes NAME of the lower layers */
+  SC_WHITEOUT_OPAQUE, /* .wh..wh..opq: empties its directory of the lower layers */
+} ScWhiteoutKind;
+/* Splits @path (a tar entry's name, relative) into its components
+ * (empty and "." components dropped) and classifies its last one, refusing escapes ('..',
+ * absolute), names longer than 255 bytes, paths past @limits and whiteout
+ * names that name nothing ('.wh.', '.wh..', '.wh...'), use the reserved
+ * '.wh..wh.' prefix other than '.wh..wh..opq', or are directories on the
+ * way. Errors name @layer and the start of @path. @out_parts: NULL-terminated,
+ * owned by the caller. */
+gboolean sc_layer_path_check(const char *layer,
+                             const char *path,
+                             const ScLayerLimits *limits,
+                             char ***out_parts,
+                             ScWhiteoutKind *out_kind,
+                             GError **error);
+/* A symlink's target: not empty, at most the path limit and 4095 bytes. */
+gboolean sc_layer_link_check(const char *layer,
+                             const char *path,
+                             const char *target,
+                             const ScLayerLimits *limits,
+                             GError **error);
+/* At most @max bytes of @s, with bytes that are not printable UTF-8 as \xNN,
+ * then "..." if @s was longer: safe to put in a message. */
+char *sc_layer_display(const char *s, gsize max);
+typedef struct {
+  const char *name;
+  const guchar *value;
+  gsize size;
+} ScXattr;
+/* The a(ayay) OSTree checksums for @xattrs (sorted here by name): refuses
+ * empty, duplicate, over-long or unknown-namespace names and over-long
+ * values; drops empty values (OSTree reads them back as absent) and gives a
+ * v3 file capability rooted at uid 0 in the v2 form the kernel reports. */
+GVariant *sc_layer_xattrs_canonical(const char *layer,
+                                    const char *path,
+                                    GArray *xattrs,
+                                    GError **error);
 struct archive;
 struct archive_entry;
-typedef gboolean (*ScEntryFunc)(struct archive *a, struct archive_entry *e, guchar *buf,
-                                gpointer data, GError **error);
+/* One tar entry, checked (sc_layer_path_check() on its path and hardlink
+ * target, sc_layer_link_check() on a symlink's target, no whiteout that is
+ * a directory or a hardlink target) before a walk's callback sees it. */
+typedef struct {
+  const char *path; /* as the tar gives it */
+  char **parts;     /* its components */
+  guint n_parts;
+  ScWhiteoutKind kind;
+  const char *hardlink; /* NULL, or the target as the tar gives it */
+  char **link_parts;    /* the hardlink target's components */
+} ScLayerEntry;
+typedef gboolean (*ScEntryFunc)(struct archive *a,
+                                struct archive_entry *e,
+                                const ScLayerEntry *entry,
+                                guchar *buf,
+                                gpointer data,
+                                GError **error);
 gboolean sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
                        gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func,
                        gpointer data, guint64 *out_tar_size, char **out_tar_digest,
@@ -395,7 +460,7 @@ gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, 
  * the lock fd (close it to unlock). */
 int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
 GObject *sc_context_get_store(sc_context *ctx);
-void sc_context_layer_limits(sc_context *ctx, guint64 *max_bytes, guint64 *max_entries);
+void sc_context_layer_limits(sc_context *ctx, ScLayerLimits *out_limits);
 void sc_context_set_store(sc_context *ctx, GObject *store);
 void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
                          guint layers_total);

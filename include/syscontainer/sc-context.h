@@ -154,8 +154,10 @@ SC_API int sc_capabilities_all(char **out_text, sc_error **error);
 
 /**
  * sc_context_set_layer_limits: refuse a layer that inflates to more than
- * @max_bytes of tar, or holds more than @max_entries entries (decompression
- * and entry-count bombs). 0 keeps the current limit. Defaults: 64 GiB and
+ * @max_bytes of tar, whose regular files add up to more than @max_bytes
+ * (each at its full size, the holes of a sparse file included), or that
+ * holds more than @max_entries entries (decompression, sparse-file and
+ * entry-count bombs). 0 keeps the current limit. Defaults: 64 GiB and
  * 4,000,000 entries, or $SC_MAX_LAYER_BYTES and $SC_MAX_LAYER_ENTRIES.
  * Since: 0.1
  */
@@ -172,6 +174,21 @@ SC_API int sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint
  * Since: 0.1
  */
 SC_API int sc_context_set_render_limit(sc_context *ctx, uint64_t max_bytes, sc_error **error);
+
+/**
+ * sc_context_set_layer_path_limits: refuse a layer entry whose path has
+ * more than @max_depth components, or whose path (or link target) is longer
+ * than @max_path_bytes bytes; the error names the layer and the start of the
+ * path. 0 keeps the current limit. Defaults: 256 components and 4095 bytes,
+ * or $SC_MAX_PATH_DEPTH and $SC_MAX_PATH_BYTES. A symlink target is at most
+ * 4095 bytes whatever the limit (what Linux can store).
+ * Returns: SC_OK, or SC_EINVAL when @ctx is NULL.
+ * Since: 0.1
+ */
+SC_API int sc_context_set_layer_path_limits(sc_context *ctx,
+                                            uint32_t max_depth,
+                                            uint32_t max_path_bytes,
+                                            sc_error **error);
 
 /**
  * sc_name_validate: checks a container name: [A-Za-z0-9][A-Za-z0-9_.@-]*,
