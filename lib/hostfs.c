@@ -16,6 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The whole plan is held in memory before anything is written: its
+ * contents are bounded (each file is at most 4 MiB already). */
+#define SC_MAX_HOSTFS_BYTES (256 * 1024 * 1024)
+
 typedef enum { ITEM_DIR, ITEM_FILE, ITEM_LINK } ItemType;
 
 typedef struct {
@@ -171,9 +175,17 @@ rename_path(const sc_exports *ex, const sc_values *values, const char *path, GEr
   return g_steal_pointer(&cur);
 }
 
-static gboolean
-plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
-         const char *rel, GPtrArray *plan, GError **error);
+/* What planning needs all the way down. */
+typedef struct {
+  sc_context *ctx;
+  const sc_exports *ex;
+  const sc_values *values;
+  GHashTable *owned;
+  GPtrArray *plan;
+  guint64 bytes, max_bytes; /* file contents held in the plan */
+} Planner;
+
+static gboolean plan_dir(Planner *pl, int dirfd, const char *rel, GError **error);
 
 static gboolean
 array_has(GPtrArray *a, const char *s)
@@ -185,9 +197,11 @@ array_has(GPtrArray *a, const char *s)
 }
 
 static gboolean
-plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
-           const char *name, const char *rel, GPtrArray *plan, GError **error)
+plan_entry(Planner *pl, int dirfd, const char *name, const char *rel, GError **error)
 {
+  sc_context *ctx = pl->ctx;
+  const sc_exports *ex = pl->ex;
+  GHashTable *owned = pl->owned;
   struct stat st, host_st;
   g_autofree char *dest = NULL;
   Item *it;
@@ -196,14 +210,14 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
     g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
     return FALSE;
   }
-  dest = rename_path(ex, values, rel, error);
+  dest = rename_path(ex, pl->values, rel, error);
   if (dest == NULL)
     return FALSE;
   it = g_new0(Item, 1);
   it->dest = g_strdup(dest);
   it->mode = st.st_mode & 07777;
   it->write = TRUE;
-  g_ptr_array_add(plan, it);
+  g_ptr_array_add(pl->plan, it);
 
   if (S_ISDIR(st.st_mode)) {
     int sub;
@@ -227,7 +241,7 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
       g_set_error(error, SC_ERROR, SC_EIO, "hostfs%s: %s", rel, g_strerror(errno));
       return FALSE;
     }
-    ok = plan_dir(ctx, ex, values, owned, sub, rel, plan, error);
+    ok = plan_dir(pl, sub, rel, error);
     close(sub);
     return ok;
   }
@@ -248,8 +262,9 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
     it->type = ITEM_FILE;
     if (array_has(ex->installed_files_template, dest)) {
       gsize len;
-      char *text = sc_template_substitute(dest, g_bytes_get_data(raw, NULL), g_bytes_get_size(raw),
-                                          values, &len, error);
+      char *text = sc_template_substitute_max(dest, g_bytes_get_data(raw, NULL),
+                                              g_bytes_get_size(raw), pl->values,
+                                              sc_context_render_limit(ctx), &len, error);
       g_bytes_unref(raw);
       if (text == NULL)
         return FALSE;
@@ -259,6 +274,14 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
   } else {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                 "hostfs%s: only files, directories and symbolic links can be exported", rel);
+    return FALSE;
+  }
+  pl->bytes += g_bytes_get_size(it->data);
+  if (pl->bytes > pl->max_bytes) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "hostfs%s: the image exports more than %" G_GUINT64_FORMAT
+                " bytes of host files, the limit (SC_MAX_HOSTFS_BYTES)",
+                rel, pl->max_bytes);
     return FALSE;
   }
   /* A host path that exists is left alone only when it is exactly what we
@@ -285,8 +308,7 @@ plan_entry(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHash
 }
 
 static gboolean
-plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned, int dirfd,
-         const char *rel, GPtrArray *plan, GError **error)
+plan_dir(Planner *pl, int dirfd, const char *rel, GError **error)
 {
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   DIR *d;
@@ -306,7 +328,7 @@ plan_dir(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTa
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *sub = g_strconcat(strcmp(rel, "/") == 0 ? "" : rel, "/",
                                        (char *)names->pdata[i], NULL);
-    if (!plan_entry(ctx, ex, values, owned, dirfd, names->pdata[i], sub, plan, error))
+    if (!plan_entry(pl, dirfd, names->pdata[i], sub, error))
       return FALSE;
   }
   return TRUE;
@@ -367,7 +389,13 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
     g_ptr_array_unref(plan);
     return NULL;
   }
-  ok = plan_dir(ctx, ex, values, owned, fd, "/", plan, error) && plan_is_flat(plan, error);
+  {
+    Planner pl = {ctx, ex, values, owned, plan, 0, SC_MAX_HOSTFS_BYTES};
+    const char *env = g_getenv("SC_MAX_HOSTFS_BYTES");
+    if (env && g_ascii_strtoull(env, NULL, 10) > 0)
+      pl.max_bytes = g_ascii_strtoull(env, NULL, 10);
+    ok = plan_dir(&pl, fd, "/", error) && plan_is_flat(plan, error);
+  }
   close(fd);
   if (!ok) {
     g_ptr_array_unref(plan);

@@ -113,6 +113,13 @@ class HostileTest(HostRoot, unittest.TestCase):
         # through the sysroot's own links (resolved inside it)
         build(cls.layout, "through-sysroot-link", rename({"exports/hostfs/p": "in root\n"},
                                                          {"/p": "/etc/outlink/evil"}))
+        build(cls.layout, "hostfs-bulk", {"exports/hostfs/etc/bulk/%d" % i: "x" * 1024
+                                          for i in range(3)})
+        build(cls.layout, "hostfs-template", dict(rename(
+            {"exports/hostfs/etc/t.conf": "$BIG$BIG$BIG$BIG\n"}, {}), **{
+            "exports/manifest.json": json.dumps({
+                "defaultValues": {"GREETING": "x", "BIG": "y" * 1000},
+                "installedFilesTemplate": ["/etc/t.conf"]})}))
         build(cls.layout, "var-run", {"exports/hostfs/var/run/sc-test.conf": "run\n"})
         for tag, target in (("exports-link", "/etc"), ("exports-relative-link", "etc")):
             bundle = os.path.join(cls.shared, "bundle-" + tag)
@@ -194,6 +201,25 @@ class HostileTest(HostRoot, unittest.TestCase):
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertFalse(os.path.exists(os.path.join(self.root, inside)))
+
+    def test_host_files_are_bounded(self):
+        os.environ["SC_MAX_HOSTFS_BYTES"] = "2048"
+        try:
+            self.assert_refused("hostfs-bulk", "SC_EUNSUPPORTED",
+                                "hostfs/etc/bulk/2: the image exports more than 2048 bytes of "
+                                "host files, the limit (SC_MAX_HOSTFS_BYTES)")
+        finally:
+            del os.environ["SC_MAX_HOSTFS_BYTES"]
+        os.environ["SC_MAX_RENDERED_BYTES"] = "3000"
+        try:
+            self.assert_refused("hostfs-template", "SC_ETEMPLATE",
+                                "template '/etc/t.conf': the rendered text grows past 3000 bytes, "
+                                "the limit on a rendered file (SC_MAX_RENDERED_BYTES), "
+                                "substituting 'BIG' at line 1, col 13")
+        finally:
+            del os.environ["SC_MAX_RENDERED_BYTES"]
+        r, _ = self.install("hostfs-template")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_exports_that_are_a_link_are_refused(self):
         for tag in ("exports-link", "exports-relative-link"):
