@@ -534,14 +534,20 @@ sc_store_scratch_dir(OstreeRepo *repo, const char *prefix, GError **error)
 char *
 sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error)
 {
-  g_autofree char *tmp = sc_store_scratch_dir(repo, "sc-exports", error);
+  g_autofree char *tmp = sc_store_scratch_dir(repo, "sc-exports", NULL);
+  gboolean copy = FALSE;
   int dfd;
   gboolean ok;
 
-  if (tmp == NULL)
-    return NULL;
+  if (tmp == NULL) {
+    /* a read-only store: copies, in the user's temporary directory */
+    copy = TRUE;
+    tmp = g_dir_make_tmp("sc-exports-XXXXXX", error);
+    if (tmp == NULL)
+      return NULL;
+  }
   dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ok = dfd >= 0 && checkout_layers(repo, img, dfd, FALSE, "exports", error);
+  ok = dfd >= 0 && checkout_layers(repo, img, dfd, copy, "exports", error);
   if (dfd < 0)
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", tmp, g_strerror(errno));
   else
