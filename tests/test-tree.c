@@ -5,6 +5,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "test-common.h"
+
 #include "sc-private.h"
 
 #include <check.h>
@@ -53,6 +55,20 @@ write_file(const char *rel, const char *text)
   g_autofree char *dir = g_path_get_dirname(p);
   ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
   ck_assert(g_file_set_contents(p, text, -1, NULL));
+}
+
+static void
+make_dirs(const char *rel)
+{
+  g_autofree char *p = path_of(rel);
+  ck_assert_int_eq(g_mkdir_with_parents(p, 0755), 0);
+}
+
+static void
+make_link(const char *target, const char *rel)
+{
+  g_autofree char *p = path_of(rel);
+  ck_assert_int_eq(symlink(target, p), 0);
 }
 
 static gboolean
@@ -123,7 +139,7 @@ START_TEST(test_rm_rf_does_not_follow_links)
   ck_assert(!exists("victim"));
   ck_assert(exists("outside/keep"));
   /* a link itself is removed, not its target */
-  ck_assert_int_eq(symlink(outside, link = path_of("alone")), 0);
+  make_link(outside, "alone");
   fd = open(scratch, O_RDONLY | O_DIRECTORY);
   ck_assert(sc_confined_rm_rf_at(fd, "alone", "alone", &error));
   close(fd);
@@ -157,7 +173,7 @@ START_TEST(test_mkdirs_in_root_through_links)
 
   write_file("root/run/.keep", "");
   write_file("root/etc/.keep", "");
-  g_mkdir_with_parents(path_of("root/var"), 0755);
+  make_dirs("root/var");
   ck_assert_int_eq(symlink("/run", varrun), 0);
   /* absolute and dangling: made inside the root, where it points */
   ck_assert_int_eq(symlink("/made/here", dangling), 0);
@@ -188,9 +204,9 @@ START_TEST(test_host_path_resolves_in_root)
   g_autofree char *want = NULL;
 
   write_file("root/run/x", "x\n");
-  g_mkdir_with_parents(path_of("root/var"), 0755);
-  ck_assert_int_eq(symlink("/run", path_of("root/var/run")), 0);
-  ck_assert_int_eq(symlink("/etc/shadow", path_of("root/run/shadow-link")), 0);
+  make_dirs("root/var");
+  make_link("/run", "root/var/run");
+  make_link("/etc/shadow", "root/run/shadow-link");
   real_root = realpath(root, NULL);
   p = sc_confined_host_path(root, "/var/run/x");
   want = g_strconcat(real_root, "/run/x", NULL);
@@ -251,11 +267,5 @@ tree_suite(void)
 int
 main(void)
 {
-  SRunner *sr = srunner_create(tree_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tc_run(tree_suite());
 }
