@@ -320,14 +320,22 @@ header_value_ok(const char *value)
 }
 
 /* At most 200 bytes of @s, with control characters escaped: for messages
- * that quote what a server sent. */
+ * that show what a server sent. */
 static char *
-quoted(const char *s)
+printable(const char *s)
 {
   g_autofree char *head = g_strndup(s, 200);
   g_autofree char *esc = g_strescape(head, NULL);
 
-  return g_strdup_printf("'%s'%s", esc, strlen(s) > 200 ? "…" : "");
+  return g_strconcat(esc, strlen(s) > 200 ? "…" : "", NULL);
+}
+
+static char *
+quoted(const char *s)
+{
+  g_autofree char *p = printable(s);
+
+  return g_strdup_printf("'%s'", p);
 }
 
 /* @url parsed as sent (escapes kept), or NULL with the reason: printable
@@ -721,9 +729,11 @@ host_of(const char *url)
 static char *
 request_name(const char *method, const char *path, const char *url, int redirects)
 {
+  g_autofree char *p = redirects ? printable(url) : NULL;
+
   if (redirects == 0)
     return g_strdup_printf("%s %s", method, path);
-  return g_strdup_printf("%s %s (redirected to %s)", method, path, url);
+  return g_strdup_printf("%s %s (redirected to %s)", method, path, p);
 }
 
 /* Sends a request within @w, following redirects (without Authorization
@@ -773,12 +783,25 @@ send_request(ScRegistry *reg, Watch *w, const char *method, const char *path, co
       const char *loc =
           soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location");
       g_autoptr(GUri) base = g_uri_parse(url, G_URI_FLAGS_ENCODED, NULL);
-      g_autoptr(GUri) next = loc && base ? g_uri_parse_relative(base, loc, G_URI_FLAGS_ENCODED, NULL)
-                                         : NULL;
+      gboolean ascii = loc && header_value_ok(loc);
+      g_autoptr(GUri) next = ascii && base
+                                 ? g_uri_parse_relative(base, loc, G_URI_FLAGS_ENCODED, NULL)
+                                 : NULL;
       g_object_unref(body);
-      if (next == NULL || ++redirects > MAX_REDIRECTS) {
-        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s: %s", reg->host, what,
-                    next ? "more than 5 redirects" : "a redirect without a valid Location");
+      if (loc == NULL) {
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s: a redirect without a Location",
+                    reg->host, what);
+        return NULL;
+      }
+      if (next == NULL) {
+        g_autofree char *q = quoted(loc);
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s: refusing the redirect to %s: %s",
+                    reg->host, what, q, ascii ? "not a valid URL" : "not printable ASCII");
+        return NULL;
+      }
+      if (++redirects > MAX_REDIRECTS) {
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "registry %s: %s: more than %d redirects",
+                    reg->host, what, MAX_REDIRECTS);
         return NULL;
       }
       g_free(url);
