@@ -107,6 +107,7 @@ static gpointer
 watch_run(gpointer data)
 {
   Watch *w = data;
+  gboolean fired;
 
   g_mutex_lock(&w->lock);
   while (!w->stop && !w->fired) {
@@ -122,13 +123,15 @@ watch_run(gpointer data)
       if (w->since)
         w->since = now;
     }
-    if (w->fired)
-      g_cancellable_cancel(w->cancel);
-    else
+    if (!w->fired)
       g_cond_wait_until(&w->cond, &w->lock,
                         w->deadline ? w->deadline : now + MIN(w->window / 4, G_USEC_PER_SEC));
   }
+  fired = w->fired;
   g_mutex_unlock(&w->lock);
+  /* outside the lock: the cancellable's handlers run in this thread */
+  if (fired)
+    g_cancellable_cancel(w->cancel);
   return NULL;
 }
 
@@ -166,7 +169,8 @@ watch_free(Watch *w)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Watch, watch_free)
 
-/* Around every call that waits for the network: @got bytes arrived. */
+/* watch_begin() and watch_end() go around every call that waits for the
+ * network; @got: the bytes it brought. */
 static void
 watch_begin(Watch *w)
 {
@@ -546,6 +550,8 @@ store_token(ScRegistry *reg, GBytes *body, const char *realm, const char *scope,
   return TRUE;
 }
 
+/* The OAuth2 flow of the token spec for an identity (refresh) token: POST
+ * grant_type=refresh_token to the realm. */
 static gboolean
 fetch_token_oauth(ScRegistry *reg, const char *realm, const char *service, const char *scope,
                   GError **error)
@@ -1175,7 +1181,7 @@ sc_registry_ping(ScRegistry *reg, GError **error)
       return FALSE;
     }
   }
-  if (!watch_fired(w) && reg->tls_verify && first->domain == G_TLS_ERROR)
+  if (!watch_fired(w) && reg->tls_verify && first && first->domain == G_TLS_ERROR)
     g_set_error(error, SC_ERROR, SC_ENETWORK,
                 "registry %s: GET /v2/: %s (for a registry without https or without a trusted "
                 "certificate: --tls-verify=false)",
