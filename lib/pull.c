@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+/* An image config is a few KiB; Docker Hub's largest are far below this. */
+#define SC_MAX_CONFIG (8 * 1024 * 1024)
+
 struct sc_pull_opts {
   char *name;
   char *os, *arch, *variant;
@@ -510,15 +513,32 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
   {
     guint64 size = 0;
     json_t *csize = json_object_get(json_object_get(mdoc, "config"), "size");
-    g_autoptr(GInputStream) in = sc_image_source_open_blob(
-        src, config_digest, json_is_integer(csize) ? json_integer_value(csize) : 0, &size, error);
+    g_autoptr(GInputStream) in = NULL;
     g_autofree char *buf = NULL;
     gsize got = 0;
+    /* the size bounds what a registry's stream gives: without it the
+     * config would read as empty and fail its digest, which misleads */
+    if (!json_is_integer(csize) || json_integer_value(csize) < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: config %s: the manifest's descriptor has no valid size",
+                  sc_image_source_description(src), config_digest);
+      goto fail;
+    }
+    if (json_integer_value(csize) > SC_MAX_CONFIG) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: config %s: its descriptor says %" JSON_INTEGER_FORMAT
+                  " bytes, more than the limit of %d",
+                  sc_image_source_description(src), config_digest, json_integer_value(csize),
+                  SC_MAX_CONFIG);
+      goto fail;
+    }
+    in = sc_image_source_open_blob(src, config_digest, json_integer_value(csize), &size, error);
     if (in == NULL)
       goto fail;
-    if (size > 8 * 1024 * 1024) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is %" G_GUINT64_FORMAT " bytes",
-                  sc_image_source_description(src), size);
+    if (size > SC_MAX_CONFIG) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: config %s is %" G_GUINT64_FORMAT
+                  " bytes, more than the limit of %d",
+                  sc_image_source_description(src), config_digest, size, SC_MAX_CONFIG);
       goto fail;
     }
     buf = g_malloc(size + 1);

@@ -12,6 +12,42 @@
 
 #include <glib/gstdio.h>
 
+/* What inspect --remote keeps of /exports in memory, all layers together
+ * (each file is at most 4 MiB); $SC_MAX_EXPORTS_BYTES overrides it. */
+#define DEFAULT_MAX_EXPORTS (64 * 1024 * 1024)
+
+static guint64
+max_exports_bytes(void)
+{
+  const char *v = g_getenv("SC_MAX_EXPORTS_BYTES");
+  guint64 n;
+
+  return v && g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL) ? n
+                                                                           : DEFAULT_MAX_EXPORTS;
+}
+
+/* Fails when the files of /exports gathered so far exceed @max bytes. */
+static gboolean
+check_exports_total(GHashTable *files, guint64 max, const char *source, const char *digest,
+                    GError **error)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint64 total = 0;
+
+  g_hash_table_iter_init(&it, files);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    total += g_bytes_get_size(value);
+  if (total <= max)
+    return TRUE;
+  g_set_error(error, SC_ERROR, SC_EIO,
+              "%s: layer %s: /exports holds %" G_GUINT64_FORMAT
+              " bytes after this layer, more than the limit of %" G_GUINT64_FORMAT
+              " (SC_MAX_EXPORTS_BYTES)",
+              source, digest, total, max);
+  return FALSE;
+}
+
 /* The template variables of the /exports that @files (from the layers)
  * hold, through a scratch directory that is removed again. */
 static json_t *
@@ -49,6 +85,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
   ScResolved res = {0};
   g_autoptr(GHashTable) files = sc_exports_scan_new();
   ScLayerLimits limits;
+  guint64 max_exports = max_exports_bytes();
   json_t *doc = NULL, *layers, *l, *diff_ids, *vars, *cfg;
   size_t i;
 
@@ -72,10 +109,18 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     g_autoptr(GInputStream) in = NULL;
     json_array_append_new(layers, json_pack("{s:s?, s:s?, s:I}", "digest", digest, "diff_id",
                                             diff_id, "size", (json_int_t)size));
-    if (digest == NULL)
-      continue;
+    /* as the pull checks them: a layer read short would pass for another */
+    if (digest == NULL || !json_is_integer(json_object_get(l, "size")) ||
+        json_integer_value(json_object_get(l, "size")) < 0) {
+      g_set_error(&gerror, SC_ERROR, SC_EIO, "%s: layer %zu has no valid %s",
+                  sc_image_source_description(src), i, digest ? "size" : "digest");
+      json_decref(layers);
+      goto fail;
+    }
     in = sc_image_source_open_blob(src, digest, size, &got, &gerror);
-    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror)) {
+    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror) ||
+        !check_exports_total(files, max_exports, sc_image_source_description(src), digest,
+                             &gerror)) {
       json_decref(layers);
       goto fail;
     }
