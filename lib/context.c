@@ -235,6 +235,7 @@ sc_context_layer_limits(sc_context *ctx, ScLayerLimits *out_limits)
   out_limits->max_entries = ctx ? ctx->max_layer_entries : G_MAXUINT64;
   out_limits->max_depth = ctx ? ctx->max_path_depth : G_MAXUINT;
   out_limits->max_path_bytes = ctx ? ctx->max_path_bytes : G_MAXSIZE;
+  out_limits->max_exports = 0; /* set by the /exports scan's caller */
 }
 
 SC_API void

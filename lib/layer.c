@@ -928,21 +928,25 @@ typedef struct {
   GHashTable *files;      /* "exports/x" -> GBytes */
   GHashTable *this_layer; /* paths added by the layer being read */
   const char *digest;
+  guint64 total, max_total; /* bytes in @files, all layers so far */
 } ExportsScan;
 
+/* Drops what lower layers have at @path, and below it unless @exact. */
 static void
-remove_below(ExportsScan *x, const char *path, gboolean keep_this_layer)
+remove_below(ExportsScan *x, const char *path, gboolean exact)
 {
   GHashTableIter it;
-  gpointer key;
+  gpointer key, value;
   gsize len = strlen(path);
 
   g_hash_table_iter_init(&it, x->files);
-  while (g_hash_table_iter_next(&it, &key, NULL)) {
+  while (g_hash_table_iter_next(&it, &key, &value)) {
     const char *k = key;
-    if ((strcmp(k, path) == 0 || (strncmp(k, path, len) == 0 && k[len] == '/')) &&
-        !(keep_this_layer && g_hash_table_contains(x->this_layer, k)))
+    if ((strcmp(k, path) == 0 || (!exact && strncmp(k, path, len) == 0 && k[len] == '/')) &&
+        !g_hash_table_contains(x->this_layer, k)) {
+      x->total -= g_bytes_get_size(value);
       g_hash_table_iter_remove(&it);
+    }
   }
 }
 
@@ -966,18 +970,20 @@ exports_cb(struct archive *a,
   dir = g_path_get_dirname(path);
   if (entry->kind == SC_WHITEOUT_OPAQUE) {
     /* lower layers only; at the layer's root it hides their /exports too */
-    remove_below(x, n == 1 ? "exports" : dir, TRUE);
+    remove_below(x, n == 1 ? "exports" : dir, FALSE);
     return TRUE;
   }
   if (entry->kind == SC_WHITEOUT_FILE) {
     g_autofree char *target =
       n == 1 ? g_strdup(parts[0] + 4) : g_build_filename(dir, parts[n - 1] + 4, NULL);
-    remove_below(x, target, TRUE);
+    remove_below(x, target, FALSE);
     return TRUE;
   }
   if (strcmp(parts[0], "exports") != 0)
     return TRUE;
-  remove_below(x, path, TRUE); /* a replaced file or directory */
+  /* a file replaces what was there, a directory too; a directory merges
+   * into a lower directory and replaces only a lower file */
+  remove_below(x, path, archive_entry_filetype(e) == AE_IFDIR);
   if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL) {
     gint64 size = archive_entry_size(e);
     GByteArray *content;
@@ -991,6 +997,14 @@ exports_cb(struct archive *a,
                   x->digest,
                   p,
                   size);
+      return FALSE;
+    }
+    if ((guint64)size > x->max_total - MIN(x->total, x->max_total)) {
+      g_autofree char *p = sc_layer_display(path, 100);
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "layer %s: with /%s, /exports would hold more than %" G_GUINT64_FORMAT
+                  " bytes, the limit (SC_MAX_EXPORTS_BYTES)",
+                  x->digest, p, x->max_total);
       return FALSE;
     }
     content = g_byte_array_sized_new(size);
@@ -1007,6 +1021,12 @@ exports_cb(struct archive *a,
         break;
       g_byte_array_append(content, buf, r);
     }
+    {
+      GBytes *old = g_hash_table_lookup(x->files, path);
+      if (old != NULL)
+        x->total -= g_bytes_get_size(old);
+    }
+    x->total += content->len;
     g_hash_table_replace(x->files, g_strdup(path), g_byte_array_free_to_bytes(content));
     g_hash_table_add(x->this_layer, g_strdup(path));
   }
@@ -1023,7 +1043,14 @@ gboolean
 sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
                       const ScLayerLimits *limits, GHashTable *files, GError **error)
 {
-  ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest};
+  ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest,
+                   0, limits && limits->max_exports ? limits->max_exports : G_MAXUINT64};
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init(&it, files);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    x.total += g_bytes_get_size(value);
   gboolean ok =
       sc_layer_walk(in, digest, size, diff_id, NULL, limits, exports_cb, &x, NULL, NULL, error);
 

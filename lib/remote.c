@@ -26,28 +26,6 @@ max_exports_bytes(void)
                                                                            : DEFAULT_MAX_EXPORTS;
 }
 
-/* Fails when the files of /exports gathered so far exceed @max bytes. */
-static gboolean
-check_exports_total(GHashTable *files, guint64 max, const char *source, const char *digest,
-                    GError **error)
-{
-  GHashTableIter it;
-  gpointer value;
-  guint64 total = 0;
-
-  g_hash_table_iter_init(&it, files);
-  while (g_hash_table_iter_next(&it, NULL, &value))
-    total += g_bytes_get_size(value);
-  if (total <= max)
-    return TRUE;
-  g_set_error(error, SC_ERROR, SC_EIO,
-              "%s: layer %s: /exports holds %" G_GUINT64_FORMAT
-              " bytes after this layer, more than the limit of %" G_GUINT64_FORMAT
-              " (SC_MAX_EXPORTS_BYTES)",
-              source, digest, total, max);
-  return FALSE;
-}
-
 /* The template variables of the /exports that @files (from the layers)
  * hold, through a scratch directory that is removed again. */
 static json_t *
@@ -85,7 +63,6 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
   ScResolved res = {0};
   g_autoptr(GHashTable) files = sc_exports_scan_new();
   ScLayerLimits limits;
-  guint64 max_exports = max_exports_bytes();
   json_t *doc = NULL, *layers, *l, *diff_ids, *vars, *cfg;
   size_t i;
 
@@ -97,6 +74,7 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
   if (!sc_resolve_image(src, opts, &res, &gerror))
     goto fail;
   sc_context_layer_limits(ctx, &limits);
+  limits.max_exports = max_exports_bytes();
   cfg = res.cdoc;
   diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   layers = json_array();
@@ -118,9 +96,9 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
       goto fail;
     }
     in = sc_image_source_open_blob(src, digest, size, &got, &gerror);
-    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror) ||
-        !check_exports_total(files, max_exports, sc_image_source_description(src), digest,
-                             &gerror)) {
+    if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror)) {
+      if (in != NULL)
+        g_prefix_error(&gerror, "%s: ", sc_image_source_description(src));
       json_decref(layers);
       goto fail;
     }

@@ -368,6 +368,7 @@ typedef struct {
   guint64 max_entries;
   guint max_depth;      /* path components of an entry */
   gsize max_path_bytes; /* an entry's path, a link's target */
+  guint64 max_exports;  /* /exports scanned into memory, all layers (0: none) */
 } ScLayerLimits;
 /* The defaults (overridden by sc_context_set_layer_*limits() and $SC_MAX_*). */
 #define SC_DEFAULT_MAX_LAYER_BYTES (G_GUINT64_CONSTANT(64) << 30)

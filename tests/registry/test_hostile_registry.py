@@ -68,10 +68,9 @@ class Image:
         self.blobs = {}
         descs, diff_ids = [], []
         for i, files in enumerate(layer_files):
-            # upper layers without directory entries: the scan of /exports
-            # (layer.c) drops what lower layers put under a directory that
-            # an upper layer lists again
-            blob, diff_id = layer(files, dirs=i == 0)
+            # upper layers list their directories again, as umoci writes
+            # them: a directory merges into the lower one
+            blob, diff_id = layer(files, dirs=True)
             self.blobs[sha(blob)] = blob
             descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                           "digest": sha(blob), "size": len(blob)})
@@ -501,17 +500,25 @@ class HostileRegistryTest(unittest.TestCase):
         img = Image(layers)
         self.reg.images["exports:1"] = img
         r, elapsed, rss = self.assert_refused(
-            "SC_EIO", "%s: layer %s: /exports holds %d bytes after this layer, more than the limit "
-            "of %d (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"), img.layer_digests[16],
-                                              17 * (4 * MiB - 1024), 64 * MiB),
+            "SC_EIO", "%s: layer %s: with /exports/f16, /exports would hold more than %d bytes, "
+            "the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"), img.layer_digests[16],
+                                                  64 * MiB),
             self.ref("exports:1"), verb="images inspect --remote")
         self.assertLess(rss, 64 * MiB // 1024 + RSS_BOUND_KB)
         self.assert_refused(
-            "SC_EIO", "%s: layer %s: /exports holds %d bytes after this layer, more than the limit "
-            "of 5000000 (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"), img.layer_digests[1],
-                                                   2 * (4 * MiB - 1024)),
+            "SC_EIO", "%s: layer %s: with /exports/f01, /exports would hold more than 5000000 "
+            "bytes, the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"),
+                                                         img.layer_digests[1]),
             self.ref("exports:1"), verb="images inspect --remote",
             env={"SC_MAX_EXPORTS_BYTES": "5000000"})
+        # within one layer too: the limit is checked before each file is read
+        one = Image([{"exports/g%02d" % i: bytes(1000) for i in range(10)}])
+        self.reg.images["exports:2"] = one
+        self.assert_refused(
+            "SC_EIO", "%s: layer %s: with /exports/g05, /exports would hold more than 5000 bytes, "
+            "the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:2"), one.layer_digests[0]),
+            self.ref("exports:2"), verb="images inspect --remote",
+            env={"SC_MAX_EXPORTS_BYTES": "5000"})
 
     # -- time: drips and silence -------------------------------------------
 
