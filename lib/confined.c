@@ -683,50 +683,154 @@ sc_rm_rf(const char *path)
   close(parent);
 }
 
-/* The path on this machine of @path as seen from @root (in root: its
- * symbolic links resolve inside @root). The directories that exist are
- * resolved; what does not exist yet is appended as given, and so is the last
- * component, which is never followed (it may be a link to look at or
- * remove). For code that still hands paths to other programs (systemctl
- * --root, runc); the library itself opens through sc_confined_open(). */
-char *
-sc_confined_host_path(const char *root, const char *path)
+/* Pushes the components of @text onto @todo (a stack: the next component
+ * last), skipping empty ones and ".". */
+static void
+push_components(GPtrArray *todo, const char *text)
 {
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GString) out = NULL;
-  int root_fd, fd = -1;
+  g_auto(GStrv) parts = g_strsplit(text, "/", -1);
+  guint n = g_strv_length(parts);
 
-  if (!split_last(path, &dir, &base, NULL))
-    return g_build_filename(root, path, NULL);
+  for (guint i = n; i > 0; i--)
+    if (parts[i - 1][0] != '\0' && strcmp(parts[i - 1], ".") != 0)
+      g_ptr_array_add(todo, g_strdup(parts[i - 1]));
+}
+
+/* The path on this machine of @path as seen from @root, resolved in
+ * @root as the kernel would (RESOLVE_IN_ROOT), except that it does not stop
+ * where something is missing: every link on the way is followed inside
+ * @root, a dangling one too, and the rest is appended to the real path of
+ * the last directory that exists. So nothing in the returned path is a
+ * link, or exists beyond its existing prefix, at the time of the call. The
+ * last component is named, not followed (it may be a link to look at or
+ * remove), unless @follow_last (a directory to build paths in). For code that still hands paths to other programs (systemctl
+ * --root, the runtime) or writes through sc_confined_open_nolinks(). */
+char *
+sc_confined_host_path(const char *root, const char *path, gboolean follow_last)
+{
+  g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) missing = g_string_new("");
+  g_autofree char *real = NULL;
+  int root_fd, cur = -1;
+  guint depth = 0, links = 0;
+
   root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     return g_build_filename(root, path, NULL);
-  /* the longest prefix of @dir that exists */
-  for (;;) {
-    g_autofree char *up = NULL;
-    g_autofree char *name = NULL;
-    fd = sc_confined_open(root_fd, dir, O_PATH | O_DIRECTORY, 0, TRUE, NULL);
-    if (fd >= 0 || errno != ENOENT || !split_last(dir, &up, &name, NULL))
-      break;
-    g_ptr_array_add(missing, g_steal_pointer(&name));
-    g_free(dir);
-    dir = g_steal_pointer(&up);
+  push_components(todo, path);
+  while (todo->len > 0) {
+    g_autofree char *c = g_ptr_array_steal_index(todo, todo->len - 1);
+    gboolean last = todo->len == 0;
+    int dir = cur >= 0 ? cur : root_fd;
+    struct stat st;
+    int next;
+
+    if (missing->len > 0 || strcmp(c, "..") == 0) {
+      if (missing->len > 0 || (strcmp(c, "..") == 0 && depth == 0)) {
+        /* below something missing nothing is looked up; ".." at the root
+         * stays there */
+        if (strcmp(c, "..") != 0)
+          g_string_append_printf(missing, "/%s", c);
+        continue;
+      }
+      next = openat(dir, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (next < 0)
+        break;
+      close(cur);
+      depth--;
+      cur = depth == 0 ? (close(next), -1) : next;
+      continue;
+    }
+    if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      g_string_append_printf(missing, "/%s", c);
+      continue;
+    }
+    if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
+      g_autofree char *target = sc_confined_readlink(dir, c);
+      if (target == NULL || ++links > SC_CONFINED_MAX_SYMLINKS) {
+        g_string_append_printf(missing, "/%s", c); /* unusable: named as it is */
+        continue;
+      }
+      if (target[0] == '/') {
+        if (cur >= 0)
+          close(cur);
+        cur = -1;
+        depth = 0;
+      }
+      push_components(todo, target);
+      continue;
+    }
+    if ((last && !follow_last) || !S_ISDIR(st.st_mode)) {
+      g_string_append_printf(missing, "/%s", c);
+      continue;
+    }
+    next = openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      g_string_append_printf(missing, "/%s", c);
+      continue;
+    }
+    if (cur >= 0)
+      close(cur);
+    cur = next;
+    depth++;
   }
-  close(root_fd);
   {
-    g_autofree char *fd_path = fd >= 0 ? g_strdup_printf("/proc/self/fd/%d", fd) : NULL;
-    g_autofree char *real = fd_path ? g_file_read_link(fd_path, NULL) : NULL;
-    if (fd >= 0)
-      close(fd);
-    if (real == NULL) /* no /proc: the string, as before */
-      return g_build_filename(root, path, NULL);
-    out = g_string_new(real);
+    g_autofree char *fd_path =
+      g_strdup_printf("/proc/self/fd/%d", cur >= 0 ? cur : root_fd);
+    real = g_file_read_link(fd_path, NULL);
   }
-  for (guint i = missing->len; i > 0; i--)
-    g_string_append_printf(out, "%s%s", out->str[out->len - 1] == '/' ? "" : "/",
-                           (char *)missing->pdata[i - 1]);
-  g_string_append_printf(out, "%s%s", out->str[out->len - 1] == '/' ? "" : "/", base);
-  return g_string_free(g_steal_pointer(&out), FALSE);
+  if (cur >= 0)
+    close(cur);
+  close(root_fd);
+  if (real == NULL) /* no /proc: the string, as before */
+    return g_build_filename(root, path, NULL);
+  if (missing->len == 0)
+    return g_steal_pointer(&real);
+  return g_strconcat(strcmp(real, "/") == 0 ? "" : real, missing->str, NULL);
+}
+
+/* Opens the directory @abs_path (absolute, on this machine) without
+ * following any link on the way, making what is missing when @create: for
+ * paths that sc_confined_host_path() gave earlier, so that a link made
+ * since (by an image's host files, say) is an error, not a way out. */
+int
+sc_confined_open_nolinks(const char *abs_path, gboolean create, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit(abs_path, "/", -1);
+  int cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  for (char **c = parts; *c && cur >= 0; c++) {
+    int next;
+    if (**c == '\0' || strcmp(*c, ".") == 0)
+      continue;
+    next = openat(cur, *c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT && create && mkdirat(cur, *c, 0755) == 0)
+      next = openat(cur, *c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      int err = errno;
+      close(cur);
+      g_set_error(error, SC_ERROR, err == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                  "%s: %s", abs_path,
+                  err == ENOTDIR || err == ELOOP
+                    ? "a symbolic link or a file is on the way (made after the path was "
+                      "resolved): refusing to follow it"
+                    : g_strerror(err));
+      return -1;
+    }
+    close(cur);
+    cur = next;
+  }
+  if (cur < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", abs_path, g_strerror(errno));
+    return -1;
+  }
+  {
+    /* an O_RDONLY descriptor, for *at() calls and fdopendir() */
+    int fd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = errno;
+    close(cur);
+    if (fd < 0)
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", abs_path, g_strerror(err));
+    return fd;
+  }
 }

@@ -309,10 +309,16 @@ sc_context_log(sc_context *ctx, int level, const char *format, ...)
 char *
 sc_context_host_path(const sc_context *ctx, const char *path)
 {
-  if (ctx == NULL || strcmp(ctx->sysroot, "/") == 0)
-    return g_strdup(path);
-  /* the sysroot's own links resolve inside it (/var/run -> /run) */
-  return sc_confined_host_path(ctx->sysroot, path);
+  /* the sysroot's own links resolve inside it (/var/run -> /run); on the
+   * host itself the same walk gives the path without links, which
+   * writes then follow no link made since (sc_deploy_write_host_file) */
+  return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, FALSE);
+}
+
+char *
+sc_context_host_dir(const sc_context *ctx, const char *path)
+{
+  return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, TRUE);
 }
 
 gboolean

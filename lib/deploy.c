@@ -158,7 +158,7 @@ sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd)
 
   if (fd < 0)
     return;
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   sc_deploy_paths_init(ctx, name, 0, &p0);
   sc_deploy_paths_init(ctx, name, 1, &p1);
   if (lstat(p0.link_path, &st) != 0 && !(lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) &&
@@ -203,15 +203,10 @@ sc_deploy_write_host_file(const char *path, const char *text, GError **error)
   int dfd;
   gboolean ok;
 
-  if (g_mkdir_with_parents(dir, 0755) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
+  /* @path has no link in it (sc_context_host_path): none is followed now */
+  dfd = sc_confined_open_nolinks(dir, TRUE, error);
+  if (dfd < 0)
     return FALSE;
-  }
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-    return FALSE;
-  }
   ok = sc_write_file_atomic(dfd, dir, base, text, strlen(text), 0644, error);
   close(dfd);
   return ok;
@@ -454,7 +449,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
   name = opts->name ? g_strdup(opts->name) : NULL;
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   if (!opts->dry_run && g_mkdir_with_parents(root, 0755) != 0) {
     g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", root, g_strerror(errno));
     goto out;
@@ -688,7 +683,7 @@ out:
 char *
 sc_deploy_current_slot(sc_context *ctx, const char *name)
 {
-  g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   g_autofree char *link = g_build_filename(root, name, NULL);
   g_autofree char *target = g_file_read_link(link, NULL);
 
@@ -952,7 +947,7 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   SC_CHECK_ARG(ctx != NULL, error);
   if (!sc_name_check(name, &gerror))
     return sc_error_propagate(error, gerror);
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   sc_deploy_paths_init(ctx, name, 0, &p0);
   sc_deploy_paths_init(ctx, name, 1, &p1);
   found = lstat(p0.link_path, &st) == 0 ||
@@ -1000,7 +995,7 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
 GPtrArray *
 sc_deploy_container_names(sc_context *ctx, gboolean incomplete)
 {
-  g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
   const char *entry;

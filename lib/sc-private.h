@@ -44,6 +44,9 @@ gboolean sc_set_error_prefixed(GError **error,
 void sc_context_log(sc_context *ctx, int level, const char *format, ...) G_GNUC_PRINTF(3, 4);
 /* The path of @path (absolute, as seen from the sysroot) on this machine. */
 char *sc_context_host_path(const sc_context *ctx, const char *path);
+/* The same for a directory that paths are built in: its own last
+ * component is followed too (inside the sysroot). */
+char *sc_context_host_dir(const sc_context *ctx, const char *path);
 /* The cap on each rendered file (sc_context_set_render_limit()). */
 guint64 sc_context_render_limit(sc_context *ctx);
 gboolean sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error);
@@ -614,7 +617,11 @@ gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GE
 void sc_rm_rf(const char *path);
 /* @path (as seen from @root) on this machine, resolved in @root up to its
  * last component; for paths handed to other programs. */
-char *sc_confined_host_path(const char *root, const char *path);
+char *sc_confined_host_path(const char *root, const char *path, gboolean follow_last);
+/* The directory @abs_path (absolute, on this machine, from
+ * sc_confined_host_path()), reached without following any link; made when
+ * missing and @create. */
+int sc_confined_open_nolinks(const char *abs_path, gboolean create, GError **error);
 
 /* io.c */
 gboolean sc_write_file_atomic(int dirfd,

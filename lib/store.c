@@ -50,13 +50,13 @@ device_of(const char *path, dev_t *out)
 char *
 sc_context_repo_path(sc_context *ctx)
 {
-  g_autofree char *checkout = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
-  g_autofree char *system = sc_context_host_path(ctx, "/ostree/repo");
+  g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *system = sc_context_host_dir(ctx, "/ostree/repo");
   g_autofree char *system_config = g_build_filename(system, "config", NULL);
   dev_t a, b;
 
   if (sc_context_get_repo(ctx))
-    return sc_context_host_path(ctx, sc_context_get_repo(ctx));
+    return sc_context_host_dir(ctx, sc_context_get_repo(ctx));
   /* An OSTree host's own repository, when checkouts can hardlink into it. */
   if (g_file_test(system_config, G_FILE_TEST_EXISTS) && device_of(system, &a) &&
       device_of(checkout, &b) && a == b)
@@ -517,7 +517,7 @@ sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error)
 static gboolean
 image_in_use(sc_context *ctx, ScImage *img, char **out_container)
 {
-  g_autofree char *root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
   const char *entry;
 

@@ -35,7 +35,7 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
 
   if (!sc_name_check(name, error))
     return FALSE;
-  root = sc_context_host_path(ctx, sc_context_get_checkout_root(ctx));
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   *lock = sc_deploy_lock_container(root, name, error);
   if (*lock < 0 || !sc_deploy_recover(ctx, name, out_finished, error))
     return FALSE;

@@ -208,21 +208,61 @@ START_TEST(test_host_path_resolves_in_root)
   make_link("/run", "root/var/run");
   make_link("/etc/shadow", "root/run/shadow-link");
   real_root = realpath(root, NULL);
-  p = sc_confined_host_path(root, "/var/run/x");
+  p = sc_confined_host_path(root, "/var/run/x", FALSE);
   want = g_strconcat(real_root, "/run/x", NULL);
   ck_assert_str_eq(p, want);
   g_clear_pointer(&p, g_free);
   g_clear_pointer(&want, g_free);
   /* the last component is named, not followed */
-  p = sc_confined_host_path(root, "/var/run/shadow-link");
+  p = sc_confined_host_path(root, "/var/run/shadow-link", FALSE);
   want = g_strconcat(real_root, "/run/shadow-link", NULL);
   ck_assert_str_eq(p, want);
   g_clear_pointer(&p, g_free);
   g_clear_pointer(&want, g_free);
   /* what does not exist yet is appended; ".." stops at the root */
-  p = sc_confined_host_path(root, "/../../var/run/new/file");
+  p = sc_confined_host_path(root, "/../../var/run/new/file", FALSE);
   want = g_strconcat(real_root, "/run/new/file", NULL);
   ck_assert_str_eq(p, want);
+  g_clear_pointer(&p, g_free);
+  g_clear_pointer(&want, g_free);
+  /* a link that dangles in the root (though its target exists on this
+   * machine) is followed inside the root: the path names no link */
+  make_link(scratch, "root/etc-link");
+  p = sc_confined_host_path(root, "/etc-link/systemd/x.service", FALSE);
+  want = g_strconcat(real_root, scratch, "/systemd/x.service", NULL);
+  ck_assert_str_eq(p, want);
+  g_clear_pointer(&p, g_free);
+  g_clear_pointer(&want, g_free);
+  /* a directory to build paths in: its own link is followed too */
+  p = sc_confined_host_path(root, "/etc-link", TRUE);
+  want = g_strconcat(real_root, scratch, NULL);
+  ck_assert_str_eq(p, want);
+  g_clear_pointer(&p, g_free);
+  p = sc_confined_host_path(root, "/etc-link", FALSE);
+  ck_assert_str_eq(p, want = g_strconcat(real_root, "/etc-link", NULL));
+}
+
+START_TEST(test_open_nolinks_refuses_links)
+{
+  g_autofree char *dir = path_of("real/a");
+  g_autofree char *via = path_of("link/a");
+  g_autofree char *made = path_of("real/a/b/c");
+  GError *error = NULL;
+  int fd;
+
+  make_dirs("real/a");
+  make_link("real", "link");
+  fd = sc_confined_open_nolinks(dir, FALSE, &error);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  fd = sc_confined_open_nolinks(made, TRUE, &error);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert(exists("real/a/b/c"));
+  fd = sc_confined_open_nolinks(via, TRUE, &error);
+  ck_assert_int_lt(fd, 0);
+  ck_assert_ptr_nonnull(strstr(error->message, "a symbolic link or a file is on the way"));
+  g_clear_error(&error);
 }
 END_TEST
 
@@ -259,6 +299,7 @@ tree_suite(void)
     tcase_add_test(tc, test_mkdirs_in_root_through_links);
     tcase_add_test(tc, test_host_path_resolves_in_root);
     tcase_add_test(tc, test_open_parent_needs_a_name);
+    tcase_add_test(tc, test_open_nolinks_refuses_links);
     suite_add_tcase(s, tc);
   }
   return s;
