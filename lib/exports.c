@@ -213,7 +213,14 @@ exports_load(sc_exports *ex, gboolean nofollow, GError **error)
        read_export(dirfd, ex->path, "manifest.json", &ex->manifest, error);
   if (ok) {
     struct stat st;
-    ex->has_hostfs = fstatat(dirfd, "hostfs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    ex->has_hostfs = fstatat(dirfd, "hostfs", &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (ex->has_hostfs && !S_ISDIR(st.st_mode)) {
+      /* not skipped quietly: the image meant to install host files */
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "%s/hostfs: is %s; an image's hostfs must be a directory", ex->path,
+                  S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+      ok = FALSE;
+    }
   }
   close(dirfd);
   if (!ok)

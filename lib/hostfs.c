@@ -19,6 +19,7 @@
 /* The whole plan is held in memory before anything is written: its
  * contents are bounded (each file is at most 4 MiB already). */
 #define SC_MAX_HOSTFS_BYTES (256 * 1024 * 1024)
+#define SC_MAX_HOSTFS_FILES 10000
 
 typedef enum { ITEM_DIR, ITEM_FILE, ITEM_LINK } ItemType;
 
@@ -27,7 +28,8 @@ typedef struct {
   char *dest;     /* host path, as seen from the sysroot */
   GBytes *data;   /* file content, or link target */
   mode_t mode;
-  gboolean write; /* FALSE: already there and identical */
+  gboolean write;   /* FALSE: already there and identical */
+  gboolean existed; /* there when planned (the replaced deployment's own) */
 } Item;
 
 static void
@@ -140,6 +142,33 @@ sc_hostfs_checksum(sc_context *ctx, const char *dest)
   return sum;
 }
 
+/* @path in its one spelling: "/" and names, no empty or "." component
+ * (so that "/etc/./x" and "//etc/x" are "/etc/x" wherever paths are
+ * compared); NULL when it is not absolute or has a ".." component. */
+static char *
+normalize_path(const char *path)
+{
+  g_auto(GStrv) parts = NULL;
+  GString *out;
+
+  if (path[0] != '/')
+    return NULL;
+  parts = g_strsplit(path, "/", -1);
+  out = g_string_new("");
+  for (char **p = parts; *p; p++) {
+    if (**p == '\0' || strcmp(*p, ".") == 0)
+      continue;
+    if (strcmp(*p, "..") == 0) {
+      g_string_free(out, TRUE);
+      return NULL;
+    }
+    g_string_append_printf(out, "/%s", *p);
+  }
+  if (out->len == 0)
+    g_string_append_c(out, '/');
+  return g_string_free(out, FALSE);
+}
+
 /* renameFiles: each prefix /a, /a/b, ... of @path is looked up and the
  * renamed prefix carries on (so a renamed directory takes its files). */
 static char *
@@ -165,14 +194,15 @@ rename_path(const sc_exports *ex, const sc_values *values, const char *path, GEr
       }
     }
   }
-  if (cur[0] != '/' || strstr(cur, "/../") || g_str_has_suffix(cur, "/..")) {
-    g_set_error(error, SC_ERROR, SC_EMANIFEST,
-                "manifest.json: renameFiles turns %s into '%s', which is not an absolute path "
-                "without '..'",
-                path, cur);
-    return NULL;
+  {
+    char *normal = normalize_path(cur);
+    if (normal == NULL || strcmp(normal, "/") == 0)
+      g_set_error(error, SC_ERROR, SC_EMANIFEST,
+                  "manifest.json: renameFiles turns %s into '%s', which is not an absolute path "
+                  "without '..'",
+                  path, cur);
+    return normal;
   }
-  return g_steal_pointer(&cur);
 }
 
 /* What planning needs all the way down. */
@@ -183,6 +213,7 @@ typedef struct {
   GHashTable *owned;
   GPtrArray *plan;
   guint64 bytes, max_bytes; /* file contents held in the plan */
+  guint64 max_files;
 } Planner;
 
 static gboolean plan_dir(Planner *pl, int dirfd, const char *rel, GError **error);
@@ -213,6 +244,13 @@ plan_entry(Planner *pl, int dirfd, const char *name, const char *rel, GError **e
   dest = rename_path(ex, pl->values, rel, error);
   if (dest == NULL)
     return FALSE;
+  if (pl->plan->len >= pl->max_files) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "hostfs%s: the image exports more than %" G_GUINT64_FORMAT
+                " host files and directories, the limit (SC_MAX_HOSTFS_FILES)",
+                rel, pl->max_files);
+    return FALSE;
+  }
   it = g_new0(Item, 1);
   it->dest = g_strdup(dest);
   it->mode = st.st_mode & 07777;
@@ -235,6 +273,7 @@ plan_entry(Planner *pl, int dirfd, const char *name, const char *rel, GError **e
       }
       /* exists: not ours, not tracked, unless the replaced deployment made it */
       it->write = owned != NULL && g_hash_table_contains(owned, dest);
+      it->existed = TRUE;
     }
     sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) {
@@ -288,6 +327,7 @@ plan_entry(Planner *pl, int dirfd, const char *name, const char *rel, GError **e
    * would write; anything else is a collision, not a silent skip. */
   if (host_lstat(ctx, dest, &host_st)) {
     g_autofree char *have = sc_hostfs_checksum(ctx, dest);
+    it->existed = TRUE;
     const char *was = owned ? g_hash_table_lookup(owned, dest) : NULL;
     /* our own file from the deployment being replaced, unmodified */
     if (was && strcmp(was, have) == 0)
@@ -372,6 +412,90 @@ plan_is_flat(GPtrArray *plan, GError **error)
   return TRUE;
 }
 
+/* @path is @root or below it (both normalized, or both real paths). */
+static gboolean
+path_within(const char *path, const char *root)
+{
+  gsize len = strlen(root);
+
+  if (len == 1 && root[0] == '/')
+    return TRUE;
+  return strncmp(path, root, len) == 0 && (path[len] == '/' || path[len] == '\0');
+}
+
+/* The tool's own places: what the image's host files may not touch. */
+static gboolean
+plan_respects_the_tool(Planner *pl, GError **error)
+{
+  sc_context *ctx = pl->ctx;
+  const char *repo = sc_context_get_repo(ctx) ? sc_context_get_repo(ctx) : "/ostree/repo";
+  g_autofree char *root = normalize_path(sc_context_get_checkout_root(ctx));
+  g_autofree char *repo_n = normalize_path(repo);
+  g_autofree char *root_real = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *repo_real = sc_context_repo_path(ctx);
+  const char *written[] = {"/etc/systemd/system", "/etc/tmpfiles.d", root, repo_n};
+
+  for (guint i = 0; i < pl->plan->len; i++) {
+    Item *it = pl->plan->pdata[i];
+    g_autofree char *real = sc_context_host_path(ctx, it->dest);
+    if ((root && path_within(it->dest, root)) || (repo_n && path_within(it->dest, repo_n)) ||
+        path_within(real, root_real) || (repo_real && path_within(real, repo_real))) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "hostfs: %s is in the containers' checkout root or the image store, where "
+                  "only the tool writes",
+                  it->dest);
+      return FALSE;
+    }
+    for (guint w = 0; w < G_N_ELEMENTS(written); w++)
+      if (it->type != ITEM_DIR && written[w] && path_within(written[w], it->dest)) {
+        g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                    "hostfs: %s is on the way to %s, where the tool writes: the image may "
+                    "install a directory there, not a %s",
+                    it->dest, written[w], it->type == ITEM_LINK ? "symbolic link" : "file");
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+/* Every directory on the way to a planned path that the host lacks is
+ * planned too, before it: made, tracked and removed like the image's own. */
+static void
+plan_parents(Planner *pl)
+{
+  g_autoptr(GHashTable) planned = g_hash_table_new(g_str_hash, g_str_equal);
+  GPtrArray *full = g_ptr_array_new_with_free_func((GDestroyNotify)item_free);
+
+  for (guint i = 0; i < pl->plan->len; i++)
+    g_hash_table_add(planned, ((Item *)pl->plan->pdata[i])->dest);
+  for (guint i = 0; i < pl->plan->len; i++) {
+    Item *it = pl->plan->pdata[i];
+    const char *slash = it->dest;
+    while ((slash = strchr(slash + 1, '/')) != NULL) {
+      g_autofree char *up = g_strndup(it->dest, slash - it->dest);
+      struct stat st;
+      Item *dir;
+      if (g_hash_table_contains(planned, up) || host_lstat(pl->ctx, up, &st))
+        continue;
+      dir = g_new0(Item, 1);
+      dir->type = ITEM_DIR;
+      dir->dest = g_steal_pointer(&up);
+      dir->mode = 0755;
+      dir->write = TRUE;
+      g_hash_table_add(planned, dir->dest);
+      g_ptr_array_add(full, dir);
+    }
+    g_ptr_array_add(full, pl->plan->pdata[i]);
+  }
+  g_ptr_array_set_free_func(pl->plan, NULL);
+  g_ptr_array_set_size(pl->plan, 0);
+  for (guint i = 0; i < full->len; i++)
+    g_ptr_array_add(pl->plan, full->pdata[i]);
+  g_ptr_array_set_free_func(pl->plan, (GDestroyNotify)item_free);
+  g_ptr_array_set_free_func(full, NULL);
+  g_ptr_array_unref(full);
+}
+
 GPtrArray *
 sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, GHashTable *owned,
                GError **error)
@@ -390,11 +514,16 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
     return NULL;
   }
   {
-    Planner pl = {ctx, ex, values, owned, plan, 0, SC_MAX_HOSTFS_BYTES};
+    Planner pl = {ctx, ex, values, owned, plan, 0, SC_MAX_HOSTFS_BYTES, SC_MAX_HOSTFS_FILES};
     const char *env = g_getenv("SC_MAX_HOSTFS_BYTES");
     if (env && g_ascii_strtoull(env, NULL, 10) > 0)
       pl.max_bytes = g_ascii_strtoull(env, NULL, 10);
-    ok = plan_dir(&pl, fd, "/", error) && plan_is_flat(plan, error);
+    if ((env = g_getenv("SC_MAX_HOSTFS_FILES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+      pl.max_files = g_ascii_strtoull(env, NULL, 10);
+    ok = plan_dir(&pl, fd, "/", error) && plan_is_flat(plan, error) &&
+         plan_respects_the_tool(&pl, error);
+    if (ok)
+      plan_parents(&pl);
   }
   close(fd);
   if (!ok) {
@@ -422,6 +551,16 @@ sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error)
     dfd = host_parent(ctx, it->dest, TRUE, &base, error);
     if (dfd < 0)
       goto fail;
+    if (it->type != ITEM_DIR && !it->existed && faccessat(dfd, base, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+      /* planned over nothing, and something is there now: reached through
+       * a link made since (by this plan or anyone), never replaced */
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "host file %s exists and was not there when the install was planned; "
+                  "refusing to replace it",
+                  it->dest);
+      close(dfd);
+      goto fail;
+    }
     if (it->type == ITEM_DIR) {
       if (mkdirat(dfd, base, it->mode) != 0 && errno != EEXIST) {
         g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", it->dest, g_strerror(errno));

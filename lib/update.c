@@ -609,7 +609,16 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   sc_exports *ex = NULL;
   ScJournal *journal = NULL;
   gboolean was_active, has_service, ok = FALSE, switched = FALSE;
+  struct stat st;
 
+  /* a slot is a directory the tool made: a link there (to anywhere) is
+   * not a deployment */
+  if (lstat(p->slot_path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "container %s: %s is not a directory; refusing to roll back to it", name,
+                p->slot);
+    return FALSE;
+  }
   info = sc_deploy_read_info(p->slot_path);
   if (info == NULL) {
     g_set_error(error, SC_ERROR, SC_ENOTFOUND,

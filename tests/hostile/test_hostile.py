@@ -120,6 +120,22 @@ class HostileTest(HostRoot, unittest.TestCase):
             "exports/manifest.json": json.dumps({
                 "defaultValues": {"GREETING": "x", "BIG": "y" * 1000},
                 "installedFilesTemplate": ["/etc/t.conf"]})}))
+        # found by an outside attacker: a non-canonical rename through a link
+        # the image installs; host files into the tool's own places
+        build(cls.layout, "rename-dot", rename({"exports/hostfs/zz/passwd": "pwned\n"},
+                                               {"/zz": "/etc/./foo"}),
+              [("exports/hostfs/etc/foo", "/etc")])
+        build(cls.layout, "into-store", {
+            "exports/hostfs/var/lib/containers/atomic/.storage/ostree/objects/00/x.file": "x"})
+        build(cls.layout, "into-slot", {
+            "exports/hostfs/var/lib/containers/atomic/victim.1/info": "{}"})
+        build(cls.layout, "via-sysroot-link", rename({"exports/hostfs/p": "x\n"},
+                                                     {"/p": "/etc/sneaky/ostree/x"}))
+        build(cls.layout, "unit-dir-link", {}, [("exports/hostfs/etc/systemd", "/tmp")])
+        build(cls.layout, "hostfs-is-link", {}, [("exports/hostfs", "/etc")])
+        build(cls.layout, "many-files", {"exports/hostfs/etc/m/%d" % i: "m" for i in range(6)})
+        build(cls.layout, "deep-rename", rename({"exports/hostfs/p": "p\n"},
+                                                {"/p": "/opt/a/b/c"}))
         build(cls.layout, "var-run", {"exports/hostfs/var/run/sc-test.conf": "run\n"})
         for tag, target in (("exports-link", "/etc"), ("exports-relative-link", "etc")):
             bundle = os.path.join(cls.shared, "bundle-" + tag)
@@ -220,6 +236,101 @@ class HostileTest(HostRoot, unittest.TestCase):
             del os.environ["SC_MAX_RENDERED_BYTES"]
         r, _ = self.install("hostfs-template")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_the_tools_own_places_are_not_host_files(self):
+        self.assert_refused("rename-dot", "SC_EMANIFEST",
+                            "manifest.json: renameFiles installs two files at /etc/foo")
+        self.assert_refused("into-store", "SC_EUNSUPPORTED",
+                            "hostfs: /var/lib/containers/atomic is in the containers' checkout "
+                            "root or the image store, where only the tool writes")
+        self.assert_refused("into-slot", "SC_EUNSUPPORTED",
+                            "hostfs: /var/lib/containers/atomic is in the containers' checkout "
+                            "root or the image store")
+        self.assert_refused("unit-dir-link", "SC_EUNSUPPORTED",
+                            "hostfs: /etc/systemd is on the way to /etc/systemd/system, where the "
+                            "tool writes: the image may install a directory there, not a "
+                            "symbolic link")
+        # a sysroot link into the store counts as the store
+        os.symlink("/var/lib/containers/atomic/.storage", os.path.join(self.root, "etc/sneaky"))
+        self.assert_refused("via-sysroot-link", "SC_EUNSUPPORTED",
+                            "hostfs: /etc/sneaky/ostree/x is in the containers' checkout root or "
+                            "the image store")
+        with open(os.path.join(self.root, "etc/passwd")) as f:
+            self.assertEqual(f.read(), "root:x:0:0::/root:/bin/sh\n")
+
+    def test_hostfs_must_be_a_bounded_directory(self):
+        self.assert_refused("hostfs-is-link", "SC_EUNSUPPORTED",
+                            "exports/hostfs: is a symbolic link; an image's hostfs must be a "
+                            "directory")
+        os.environ["SC_MAX_HOSTFS_FILES"] = "5"
+        try:
+            self.assert_refused("many-files", "SC_EUNSUPPORTED",
+                                "the image exports more than 5 host files and directories, the "
+                                "limit (SC_MAX_HOSTFS_FILES)")
+        finally:
+            del os.environ["SC_MAX_HOSTFS_FILES"]
+
+    def test_directories_made_on_the_way_are_removed(self):
+        # a refused install (the sysroot's /etc/tmpfiles.d is a file) and an
+        # uninstall both leave no directory the install made
+        tmpfiles = os.path.join(self.root, "etc/tmpfiles.d")
+        with open(tmpfiles, "w") as f:
+            f.write("a file\n")
+        r, before = self.install("deep-rename")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "opt")))
+        os.unlink(tmpfiles)
+        r, before = self.install("deep-rename")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.root, "opt/a/b/c")))
+        r = subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "opt")))
+
+    def test_sysroot_links_that_dangle_inside_it(self):
+        # links that dangle in the sysroot but name a directory of this
+        # machine: followed inside the sysroot, never on this machine
+        outside = tempfile.mkdtemp(prefix="sc-hostile-outside-")
+        self.addCleanup(shutil.rmtree, outside)
+        os.makedirs(os.path.join(outside, "keep"))
+        before_outside = tree(outside)
+        atomic = os.path.join(self.root, "var/lib/containers/atomic")
+        os.rmdir(atomic)
+        os.symlink(outside, atomic)
+        r, _ = self.install("line-values")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(tree(outside), before_outside, "written outside the sysroot")
+        inside = os.path.join(self.root, outside.lstrip("/"))
+        self.assertTrue(os.path.isdir(os.path.join(inside, ".storage/ostree")))
+        self.assertTrue(os.path.islink(os.path.join(inside, "h")))
+        r = subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(inside, "h")))
+        # the unit's directory: refused by systemctl or written inside
+        shutil.rmtree(os.path.join(self.root, "etc/systemd"))
+        os.symlink(outside, os.path.join(self.root, "etc/systemd"))
+        self.install("line-values")
+        self.assertEqual(tree(outside), before_outside, "written outside the sysroot")
+
+    def test_rollback_to_a_slot_that_is_a_link(self):
+        r, _ = self.install("hostfs-link")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        outside = tempfile.mkdtemp(prefix="sc-hostile-outside-")
+        self.addCleanup(shutil.rmtree, outside)
+        slot = os.path.join(self.root, "var/lib/containers/atomic/h.1")
+        shutil.copytree(os.path.join(self.root, "var/lib/containers/atomic/h.0"),
+                        os.path.join(outside, "slot"), symlinks=True)
+        os.symlink(os.path.join(outside, "slot"), slot)
+        before = tree(outside)
+        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "rollback", "h"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["error"]["message"],
+                         "container h: /var/lib/containers/atomic/h.1 is not a directory; "
+                         "refusing to roll back to it")
+        self.assertEqual(tree(outside), before)
 
     def test_exports_that_are_a_link_are_refused(self):
         for tag in ("exports-link", "exports-relative-link"):
