@@ -97,8 +97,6 @@ sc_image_inspect_remote_json(sc_context *ctx, const char *source, const sc_pull_
     }
     in = sc_image_source_open_blob(src, digest, size, &got, &gerror);
     if (in == NULL || !sc_layer_scan_exports(in, digest, size, diff_id, &limits, files, &gerror)) {
-      if (in != NULL)
-        g_prefix_error(&gerror, "%s: ", sc_image_source_description(src));
       json_decref(layers);
       goto fail;
     }

@@ -500,23 +500,21 @@ class HostileRegistryTest(unittest.TestCase):
         img = Image(layers)
         self.reg.images["exports:1"] = img
         r, elapsed, rss = self.assert_refused(
-            "SC_EIO", "%s: layer %s: with /exports/f16, /exports would hold more than %d bytes, "
-            "the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"), img.layer_digests[16],
-                                                  64 * MiB),
+            "SC_EIO", "layer %s: with /exports/f16, /exports would hold more than %d bytes, "
+            "the limit (SC_MAX_EXPORTS_BYTES)" % (img.layer_digests[16], 64 * MiB),
             self.ref("exports:1"), verb="images inspect --remote")
         self.assertLess(rss, 64 * MiB // 1024 + RSS_BOUND_KB)
         self.assert_refused(
-            "SC_EIO", "%s: layer %s: with /exports/f01, /exports would hold more than 5000000 "
-            "bytes, the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:1"),
-                                                         img.layer_digests[1]),
+            "SC_EIO", "layer %s: with /exports/f01, /exports would hold more than 5000000 "
+            "bytes, the limit (SC_MAX_EXPORTS_BYTES)" % img.layer_digests[1],
             self.ref("exports:1"), verb="images inspect --remote",
             env={"SC_MAX_EXPORTS_BYTES": "5000000"})
         # within one layer too: the limit is checked before each file is read
         one = Image([{"exports/g%02d" % i: bytes(1000) for i in range(10)}])
         self.reg.images["exports:2"] = one
         self.assert_refused(
-            "SC_EIO", "%s: layer %s: with /exports/g05, /exports would hold more than 5000 bytes, "
-            "the limit (SC_MAX_EXPORTS_BYTES)" % (self.ref("exports:2"), one.layer_digests[0]),
+            "SC_EIO", "layer %s: with /exports/g05, /exports would hold more than 5000 bytes, "
+            "the limit (SC_MAX_EXPORTS_BYTES)" % one.layer_digests[0],
             self.ref("exports:2"), verb="images inspect --remote",
             env={"SC_MAX_EXPORTS_BYTES": "5000"})
 
