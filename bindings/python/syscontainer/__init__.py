@@ -57,6 +57,12 @@ _sc_context_get = {
     for k in ("sysroot", "checkout_root", "repo", "tool_path")
 }
 _sc_context_find_runtime = _fn("sc_context_find_runtime", _int, _p, _pp, _pp)
+_sc_context_set_layer_limits = _fn("sc_context_set_layer_limits", _int, _p, ctypes.c_uint64,
+                                   ctypes.c_uint64, _pp)
+_sc_context_set_layer_path_limits = _fn("sc_context_set_layer_path_limits", _int, _p,
+                                        ctypes.c_uint32, ctypes.c_uint32, _pp)
+_sc_context_set_render_limit = _fn("sc_context_set_render_limit", _int, _p, ctypes.c_uint64,
+                                   _pp)
 _sc_values_new = _fn("sc_values_new", _int, _pp, _pp)
 _sc_values_free = _fn("sc_values_free", None, _p)
 _sc_values_set = _fn("sc_values_set", _int, _p, _s, _s, _pp)
@@ -292,6 +298,22 @@ class Context:
     sysroot = property(lambda self: self._get("sysroot"))
     checkout_root = property(lambda self: self._get("checkout_root"))
     repo = property(lambda self: self._get("repo"))
+
+    def set_limits(self, layer_bytes=0, layer_entries=0, path_depth=0, path_bytes=0,
+                   rendered_bytes=0):
+        """Bounds what hostile content may cost (docs/security.md, "Limits"):
+        bytes and entries of a layer, depth and length of its paths, size of
+        a rendered file. 0 keeps a limit as it is."""
+        for name, value in (("layer_bytes", layer_bytes), ("layer_entries", layer_entries),
+                            ("path_depth", path_depth), ("path_bytes", path_bytes),
+                            ("rendered_bytes", rendered_bytes)):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError("%s: a whole number of at least 0 is needed" % name)
+        if path_depth >= 1 << 32 or path_bytes >= 1 << 32:
+            raise ValueError("path_depth and path_bytes must be below 2**32")
+        _call(_sc_context_set_layer_limits, self._ptr, layer_bytes, layer_entries)
+        _call(_sc_context_set_layer_path_limits, self._ptr, path_depth, path_bytes)
+        _call(_sc_context_set_render_limit, self._ptr, rendered_bytes)
 
     def find_runtime(self):
         """The absolute path of the OCI runtime."""

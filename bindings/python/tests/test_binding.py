@@ -64,6 +64,18 @@ class BindingTest(unittest.TestCase):
             syscontainer.Context(sysroot=os.path.join(self.tmp, "missing"))
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
 
+    def test_limits(self):
+        ctx = syscontainer.Context(sysroot=self.sysroot, checkout_root="/ck")
+        ctx.render(self.image, "web", values={"PORT": "9000"})
+        ctx.set_limits(rendered_bytes=64)
+        with self.assertRaises(syscontainer.Error) as cm:
+            ctx.render(self.image, "web", values={"PORT": "9000"})
+        self.assertEqual(cm.exception.code, "SC_ETEMPLATE")
+        self.assertIn("the limit on a rendered file", cm.exception.message)
+        ctx.set_limits(layer_bytes=1 << 20, layer_entries=10, path_depth=8, path_bytes=100)
+        with self.assertRaises(ValueError):
+            ctx.set_limits(path_depth=-1)
+
     def test_render_and_write(self):
         ctx = syscontainer.Context(sysroot=self.sysroot, checkout_root="/ck")
         r = ctx.render(self.image, "web", values={"PORT": "9000"}, image_name="img", slot=1)
@@ -132,6 +144,12 @@ class StoreBindingTest(unittest.TestCase):
 
     def test_pull_list_checkout_delete(self):
         ctx = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
+        small = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
+        small.set_limits(layer_entries=1)
+        with self.assertRaises(syscontainer.Error) as cm:
+            small.pull(self.source, name="example.com/hello:1")
+        self.assertEqual(cm.exception.code, "SC_EUNSUPPORTED")
+        self.assertIn("entries, the limit (SC_MAX_LAYER_ENTRIES)", cm.exception.message)
         seen = []
         report = ctx.pull(self.source, name="example.com/hello:1",
                           progress=lambda *a: seen.append(a))
