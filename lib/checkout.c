@@ -46,11 +46,10 @@ typedef struct {
 } Checkout;
 
 typedef struct {
-  char *name;       /* the directory's name in its parent ("" at the top) */
+  ScWalkLevel level; /* first: sc_confined_walk_up() reads it */
+  char *name;        /* the directory's name in its parent ("" at the top) */
   GVariant *tree;   /* its dirtree in this layer: (a(say)a(sayay)) */
   guint next_dir;   /* the next subdirectory to enter */
-  dev_t dev;
-  ino_t ino;
   guint32 mode;     /* set once it is filled, as OSTree does */
 } Frame;
 
@@ -158,8 +157,8 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
     close(fd);
     return fail(c, stack, name, error, SC_EIO, "%s", g_strerror(errno)), -1;
   }
-  out->dev = st.st_dev;
-  out->ino = st.st_ino;
+  out->level.dev = st.st_dev;
+  out->level.ino = st.st_ino;
   {
     g_autoptr(GVariant) xattrs = NULL;
     guint32 uid, gid, mode;
@@ -363,8 +362,8 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
     g_set_error(error, SC_ERROR, SC_EIO, "checkout: %s", g_strerror(errno));
     goto out;
   }
-  top.dev = st.st_dev;
-  top.ino = st.st_ino;
+  top.level.dev = st.st_dev;
+  top.level.ino = st.st_ino;
   g_array_append_val(stack, top);
   if (!fill_dir(c, stack, cur, error))
     goto out;
@@ -409,15 +408,9 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
     }
     if (stack->len == 1)
       break;
-    {
-      Frame *parent = &g_array_index(stack, Frame, stack->len - 2);
-      dev_t dev = parent->dev;
-      ino_t ino = parent->ino;
-      g_array_set_size(stack, stack->len - 1);
-      cur = sc_confined_ascend(cur, dev, ino, error);
-      if (cur < 0)
-        goto out;
-    }
+    cur = sc_confined_walk_up(stack, cur, error);
+    if (cur < 0)
+      goto out;
   }
   ok = TRUE;
 out:

@@ -513,11 +513,22 @@ sc_confined_ascend(int cur, dev_t dev, ino_t ino, GError **error)
   return up;
 }
 
+int
+sc_confined_walk_up(GArray *stack, int cur, GError **error)
+{
+  guint size = g_array_get_element_size(stack);
+  const ScWalkLevel *parent = (const ScWalkLevel *)(stack->data + (stack->len - 2) * size);
+  dev_t dev = parent->dev;
+  ino_t ino = parent->ino;
+
+  g_array_set_size(stack, stack->len - 1);
+  return sc_confined_ascend(cur, dev, ino, error);
+}
+
 typedef struct {
+  ScWalkLevel level;  /* first: sc_confined_walk_up() reads it */
   GPtrArray *subdirs; /* names of the non-empty directories still to empty */
   char *entered;      /* the one being emptied now */
-  dev_t dev;
-  ino_t ino;
 } RmFrame;
 
 static void
@@ -572,7 +583,7 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
   if (cur < 0)
     return set_errno_error(error, errno, label, "the path");
   {
-    RmFrame top = {g_ptr_array_new_with_free_func(g_free), NULL, 0, 0};
+    RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
     g_array_append_val(stack, top);
   }
   if (!rm_files_of(cur, g_array_index(stack, RmFrame, 0).subdirs, label, error))
@@ -594,23 +605,17 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
     if (f->subdirs->len == 0) {
       if (stack->len == 1)
         break;
-      {
-        RmFrame *parent = &g_array_index(stack, RmFrame, stack->len - 2);
-        dev_t dev = parent->dev;
-        ino_t ino = parent->ino;
-        g_array_set_size(stack, stack->len - 1);
-        cur = sc_confined_ascend(cur, dev, ino, error);
-        if (cur < 0)
-          goto out;
-      }
+      cur = sc_confined_walk_up(stack, cur, error);
+      if (cur < 0)
+        goto out;
       continue;
     }
     if (fstat(cur, &st) != 0) {
       set_errno_error(error, errno, label, "the path");
       goto out;
     }
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
+    f->level.dev = st.st_dev;
+    f->level.ino = st.st_ino;
     f->entered = g_ptr_array_steal_index(f->subdirs, f->subdirs->len - 1);
     next = openat(cur, f->entered, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
@@ -626,7 +631,7 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
     close(cur);
     cur = next;
     {
-      RmFrame child = {g_ptr_array_new_with_free_func(g_free), NULL, 0, 0};
+      RmFrame child = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
       g_array_append_val(stack, child);
     }
     if (!rm_files_of(cur, g_array_index(stack, RmFrame, stack->len - 1).subdirs, label, error))

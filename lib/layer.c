@@ -453,6 +453,17 @@ shown(const char *path)
   return sc_layer_display(path, 100);
 }
 
+/* A layer's data that ends before its entry does. */
+static gboolean
+read_failed(Tree *t, struct archive *a, const char *path, GError **error)
+{
+  g_autofree char *p = shown(path);
+
+  g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, p,
+              archive_error_string(a) ? archive_error_string(a) : "short read");
+  return FALSE;
+}
+
 static gboolean
 read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize size, GError **error)
 {
@@ -464,17 +475,8 @@ read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize siz
       break;
     done += r;
   }
-  if (done != size) {
-    g_autofree char *p = shown(path);
-    g_set_error(error,
-                SC_ERROR,
-                SC_EIO,
-                "layer %s: '%s': %s",
-                t->digest,
-                p,
-                archive_error_string(a) ? archive_error_string(a) : "short read");
-    return FALSE;
-  }
+  if (done != size)
+    return read_failed(t, a, path, error);
   return TRUE;
 }
 
@@ -527,14 +529,7 @@ write_regfile(Tree *t,
   while (done < size) {
     la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
     if (r <= 0) {
-      g_autofree char *p = shown(path);
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "layer %s: '%s': %s",
-                  t->digest,
-                  p,
-                  archive_error_string(a) ? archive_error_string(a) : "short read");
+      read_failed(t, a, path, error);
       return NULL;
     }
     if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))

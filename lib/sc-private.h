@@ -610,6 +610,15 @@ int sc_confined_mkdirs(int root_fd, const char *path, mode_t mode, gboolean in_r
 char *sc_confined_readlink(int dirfd, const char *name);
 /* Closes @cur and opens its parent, which must be @dev/@ino. */
 int sc_confined_ascend(int cur, dev_t dev, ino_t ino, GError **error);
+/* A level of a walk down a tree: the directory's identity, checked when
+ * the walk comes back up to it. */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} ScWalkLevel;
+/* Drops the top level of @stack (a GArray of structs that begin with an
+ * ScWalkLevel) and goes from @cur up to the level below it. */
+int sc_confined_walk_up(GArray *stack, int cur, GError **error);
 /* Without recursion, never following a link. @label names it in errors. */
 gboolean sc_confined_empty_dir(int dirfd, const char *label, GError **error);
 gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error);
