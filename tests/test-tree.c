@@ -238,8 +238,10 @@ START_TEST(test_host_path_resolves_in_root)
   want = g_strconcat(real_root, scratch, NULL);
   ck_assert_str_eq(p, want);
   g_clear_pointer(&p, g_free);
+  g_clear_pointer(&want, g_free);
   p = sc_confined_host_path(root, "/etc-link", FALSE);
-  ck_assert_str_eq(p, want = g_strconcat(real_root, "/etc-link", NULL));
+  want = g_strconcat(real_root, "/etc-link", NULL);
+  ck_assert_str_eq(p, want);
 }
 
 START_TEST(test_open_nolinks_refuses_links)
