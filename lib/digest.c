@@ -68,14 +68,16 @@ sc_digest_hex(const char *digest, const char **out_hex, GError **error)
   const char *hex;
 
   if (digest == NULL || !g_str_has_prefix(digest, "sha256:")) {
+    g_autofree char *shown = sc_display(digest ? digest : "", 100);
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "digest '%s': only sha256 digests are supported", digest ? digest : "");
+                "digest '%s': only sha256 digests are supported", shown);
     return FALSE;
   }
   hex = digest + 7;
   if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64) {
+    g_autofree char *shown = sc_display(digest, 100);
     g_set_error(error, SC_ERROR, SC_EINVAL,
-                "digest '%s': expected sha256: and 64 lowercase hexadecimal digits", digest);
+                "digest '%s': expected sha256: and 64 lowercase hexadecimal digits", shown);
     return FALSE;
   }
   *out_hex = hex;

@@ -85,6 +85,14 @@ sc_exports_parse_manifest(sc_exports *ex, GError **error)
   gboolean ok = FALSE;
   g_autofree char *label = g_build_filename(ex->path, "manifest.json", NULL);
 
+  {
+    GError *budget = NULL;
+    if (!sc_json_check_budget(label, text, len, &budget)) {
+      budget->code = SC_EMANIFEST;
+      g_propagate_error(error, budget);
+      return FALSE;
+    }
+  }
   doc = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
     return sc_set_error_prefixed(error,

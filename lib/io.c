@@ -159,3 +159,95 @@ sc_strcmp_indirect(gconstpointer a, gconstpointer b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+/* At most @max bytes of @s (NUL-terminated), printable: the rest of a
+ * hostile string would only flood the message, and bytes that are not
+ * printable UTF-8 would break the JSON the CLI prints. */
+char *
+sc_display(const char *s, gsize max)
+{
+  GString *out = g_string_new(NULL);
+  const char *p = s;
+
+  while (*p && (gsize)(p - s) < max) {
+    gunichar c = g_utf8_get_char_validated(p, -1);
+    if (c == (gunichar)-1 || c == (gunichar)-2 || c < 0x20 || c == 0x7f || c == '\\' ||
+        (c >= 0x80 && c < 0xa0)) {
+      if (c == '\\')
+        g_string_append(out, "\\\\");
+      else
+        g_string_append_printf(out, "\\x%02x", (guchar)*p);
+      p++;
+    } else {
+      const char *next = g_utf8_next_char(p);
+      g_string_append_len(out, p, next - p);
+      p = next;
+    }
+  }
+  if (*p)
+    g_string_append(out, "...");
+  return g_string_free(out, FALSE);
+}
+
+gboolean
+sc_json_check_budget(const char *label, const void *data, gsize len, GError **error)
+{
+  const char *p = data, *end = p + len;
+  guint64 values = 0;
+  guint depth = 0;
+  gboolean in_value = FALSE; /* inside a number or a literal */
+
+  /* A count of what the parse would build: every container, every
+   * string, every other scalar. Strings are skipped with their escapes. */
+  for (; p < end; p++) {
+    char c = *p;
+    if (c == '"') {
+      values++;
+      in_value = FALSE;
+      for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+          p++;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      values++;
+      if (++depth > SC_MAX_JSON_DEPTH) {
+        g_set_error(error, SC_ERROR, SC_EIO,
+                    "%s: the JSON document nests deeper than %d levels", label,
+                    SC_MAX_JSON_DEPTH);
+        return FALSE;
+      }
+    } else if (c == '}' || c == ']') {
+      depth = depth ? depth - 1 : 0;
+    }
+    if (c == ',' || c == ':' || c == '{' || c == '[' || c == '}' || c == ']' || c == ' ' ||
+        c == '\n' || c == '\r' || c == '\t')
+      in_value = FALSE;
+    else if (!in_value) {
+      in_value = TRUE;
+      values++;
+    }
+    if (values > SC_MAX_JSON_VALUES) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: the JSON document holds more than %d values, the limit", label,
+                  SC_MAX_JSON_VALUES);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+json_t *
+sc_json_load_bounded(const char *label, const void *data, gsize len, GError **error)
+{
+  json_error_t jerr;
+  json_t *doc;
+
+  if (!sc_json_check_budget(label, data, len, error))
+    return NULL;
+  doc = json_loadb(data, len, 0, &jerr);
+  if (doc == NULL)
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: not valid JSON (line %d, column %d: %s)", label,
+                jerr.line, jerr.column, jerr.text);
+  return doc;
+}

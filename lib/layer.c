@@ -409,7 +409,7 @@ check_stored(Tree *t,
                            mode & 07777,
                            g_file_info_get_attribute_uint32(info, "unix::mode") & 07777);
   if (changed->len) {
-    g_autofree char *shown = sc_layer_display(path, 100);
+    g_autofree char *shown = sc_display(path, 100);
     g_set_error(error,
                 SC_ERROR,
                 SC_EUNSUPPORTED,
@@ -450,7 +450,7 @@ lookup_file(Tree *t, char **parts, char **out_checksum, GError **error)
 static char *
 shown(const char *path)
 {
-  return sc_layer_display(path, 100);
+  return sc_display(path, 100);
 }
 
 /* A layer's data that ends before its entry does. */
@@ -682,7 +682,7 @@ entry_check(const char *digest,
     g_autoptr(GError) target_error = NULL;
     if (!sc_layer_path_check(
           digest, entry->hardlink, limits, &entry->link_parts, &link_kind, &target_error)) {
-      g_autofree char *p = sc_layer_display(entry->path, 100);
+      g_autofree char *p = sc_display(entry->path, 100);
       g_autofree char *prefix = g_strdup_printf("layer %s: ", digest);
       const char *reason = target_error->message;
       if (g_str_has_prefix(reason, prefix))
@@ -697,8 +697,8 @@ entry_check(const char *digest,
       return FALSE;
     }
     if (link_kind != SC_WHITEOUT_NONE) {
-      g_autofree char *p = sc_layer_display(entry->path, 100);
-      g_autofree char *l = sc_layer_display(entry->hardlink, 100);
+      g_autofree char *p = sc_display(entry->path, 100);
+      g_autofree char *l = sc_display(entry->hardlink, 100);
       g_set_error(error,
                   SC_ERROR,
                   SC_EUNSUPPORTED,
@@ -710,7 +710,7 @@ entry_check(const char *digest,
       return FALSE;
     }
   } else if (type == AE_IFDIR && entry->kind != SC_WHITEOUT_NONE) {
-    g_autofree char *p = sc_layer_display(entry->path, 100);
+    g_autofree char *p = sc_display(entry->path, 100);
     g_set_error(error,
                 SC_ERROR,
                 SC_EUNSUPPORTED,
@@ -983,7 +983,7 @@ exports_cb(struct archive *a,
     gint64 size = archive_entry_size(e);
     GByteArray *content;
     if (size > 4 * 1024 * 1024) {
-      g_autofree char *p = sc_layer_display(path, 100);
+      g_autofree char *p = sc_display(path, 100);
       g_set_error(error,
                   SC_ERROR,
                   SC_EIO,
@@ -995,7 +995,7 @@ exports_cb(struct archive *a,
       return FALSE;
     }
     if ((guint64)size > x->max_total - MIN(x->total, x->max_total)) {
-      g_autofree char *p = sc_layer_display(path, 100);
+      g_autofree char *p = sc_display(path, 100);
       g_set_error(error, SC_ERROR, SC_EIO,
                   "layer %s: with /%s, /exports would hold more than %" G_GUINT64_FORMAT
                   " bytes, the limit (SC_MAX_EXPORTS_BYTES)",
@@ -1006,7 +1006,7 @@ exports_cb(struct archive *a,
     for (;;) {
       la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
       if (r < 0) {
-        g_autofree char *p = sc_layer_display(path, 100);
+        g_autofree char *p = sc_display(path, 100);
         g_set_error(
           error, SC_ERROR, SC_EIO, "layer %s: /%s: %s", x->digest, p, archive_error_string(a));
         g_byte_array_unref(content);

@@ -26,41 +26,12 @@
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
-/* At most @max bytes of @s (NUL-terminated), printable: the rest of a
- * hostile path would only flood the message, and bytes that are not
- * printable UTF-8 would break the JSON the CLI prints. */
-char *
-sc_layer_display(const char *s, gsize max)
-{
-  GString *out = g_string_new(NULL);
-  const char *p = s;
-
-  while (*p && (gsize)(p - s) < max) {
-    gunichar c = g_utf8_get_char_validated(p, -1);
-    if (c == (gunichar)-1 || c == (gunichar)-2 || c < 0x20 || c == 0x7f || c == '\\' ||
-        (c >= 0x80 && c < 0xa0)) {
-      if (c == '\\')
-        g_string_append(out, "\\\\");
-      else
-        g_string_append_printf(out, "\\x%02x", (guchar)*p);
-      p++;
-    } else {
-      const char *next = g_utf8_next_char(p);
-      g_string_append_len(out, p, next - p);
-      p = next;
-    }
-  }
-  if (*p)
-    g_string_append(out, "...");
-  return g_string_free(out, FALSE);
-}
-
 #define DISPLAY_MAX 100
 
 static void G_GNUC_PRINTF(4, 5)
   entry_error(GError **error, const char *layer, const char *path, const char *fmt, ...)
 {
-  g_autofree char *shown = sc_layer_display(path, DISPLAY_MAX);
+  g_autofree char *shown = sc_display(path, DISPLAY_MAX);
   g_autofree char *reason = NULL;
   va_list ap;
 
@@ -144,7 +115,7 @@ sc_layer_path_check(const char *layer,
     if (!g_str_has_prefix(name, WH_PREFIX))
       continue;
     if (!last) {
-      g_autofree char *shown_name = sc_layer_display(name, DISPLAY_MAX);
+      g_autofree char *shown_name = sc_display(name, DISPLAY_MAX);
       entry_error(error,
                   layer,
                   path,
@@ -201,7 +172,7 @@ sc_layer_link_check(const char *layer,
     return FALSE;
   }
   if (len > max) {
-    g_autofree char *shown_target = sc_layer_display(target, DISPLAY_MAX);
+    g_autofree char *shown_target = sc_display(target, DISPLAY_MAX);
     entry_error(error,
                 layer,
                 path,
@@ -276,7 +247,7 @@ sc_layer_xattrs_canonical(const char *layer, const char *path, GArray *xattrs, G
     if (problem == NULL && list > XATTR_LIST_MAX_BYTES)
       problem = "takes the entry's xattr names past 65536 bytes, what a file can list";
     if (problem) {
-      g_autofree char *name = sc_layer_display(x->name, DISPLAY_MAX);
+      g_autofree char *name = sc_display(x->name, DISPLAY_MAX);
       entry_error(error, layer, path, "has an xattr '%s' that %s", name, problem);
       g_variant_builder_clear(&b);
       return NULL;

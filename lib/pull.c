@@ -233,8 +233,15 @@ pick_platform(json_t *index, const char *os, const char *arch, const char *varia
     const char *mos = json_string_value(json_object_get(p, "os"));
     const char *march = json_string_value(json_object_get(p, "architecture"));
     const char *mvar = json_string_value(json_object_get(p, "variant"));
-    g_string_append_printf(seen, "%s%s/%s%s%s", seen->len ? ", " : "", mos ? mos : "?",
-                           march ? march : "?", mvar ? "/" : "", mvar ? mvar : "");
+    /* what the index says, escaped and bounded: it is the server's text */
+    if (i < 20) {
+      g_autofree char *o = sc_display(mos ? mos : "?", 40);
+      g_autofree char *a = sc_display(march ? march : "?", 40);
+      g_autofree char *v = mvar ? sc_display(mvar, 40) : NULL;
+      g_string_append_printf(seen, "%s%s/%s%s%s", seen->len ? ", " : "", o, a, v ? "/" : "",
+                             v ? v : "");
+    } else if (i == 20)
+      g_string_append_printf(seen, " and %zu more", json_array_size(json_object_get(index, "manifests")) - 20);
     if (!mos || !march || strcmp(mos, os) != 0 || strcmp(march, arch) != 0)
       continue;
     if (variant && mvar && strcmp(variant, mvar) != 0)
@@ -271,6 +278,7 @@ typedef struct {
   GCond done_cond;
   guint done;
   gint64 bytes; /* atomic */
+  gint failed;  /* atomic: a layer failed, the rest are not fetched */
   ScLayerLimits limits;
 } PullState;
 
@@ -280,9 +288,12 @@ layer_worker(gpointer data, gpointer user_data)
   LayerJob *job = data;
   PullState *st = user_data;
   guint64 size = 0;
-  g_autoptr(GInputStream) in =
-      sc_image_source_open_blob(st->src, job->digest, job->size, &size, &job->error);
+  g_autoptr(GInputStream) in = NULL;
 
+  /* one failure fails the pull: a server that fails every layer slowly
+   * costs one layer's time, not every layer's */
+  if (!g_atomic_int_get(&st->failed))
+    in = sc_image_source_open_blob(st->src, job->digest, job->size, &size, &job->error);
   if (in != NULL) {
     if (size < job->size)
       g_set_error(&job->error, SC_ERROR, SC_EDIGEST,
@@ -293,6 +304,8 @@ layer_worker(gpointer data, gpointer user_data)
       sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes, &st->limits,
                       &job->result, &job->error);
   }
+  if (job->error != NULL)
+    g_atomic_int_set(&st->failed, 1);
   g_mutex_lock(&st->lock);
   st->done++;
   g_cond_signal(&st->done_cond);
@@ -375,12 +388,16 @@ sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os, co
                     const char *variant, const char *source, gboolean nested, json_t **out_doc,
                     char **out_next, GError **error)
 {
-  json_error_t jerr;
-  json_t *doc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
+  json_error_t jerr = {0};
+  json_t *doc = NULL;
   ManifestKind kind;
 
   *out_doc = NULL;
   *out_next = NULL;
+  if (!sc_json_check_budget(source, g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest),
+                            error))
+    return FALSE;
+  doc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
   if (!json_is_object(doc)) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s", source,
                 doc ? "" : ": ", doc ? "" : jerr.text);
@@ -388,6 +405,14 @@ sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os, co
     return FALSE;
   }
   kind = manifest_kind(doc, media_type);
+  if (kind == KIND_MANIFEST &&
+      json_array_size(json_object_get(doc, "layers")) > SC_MAX_IMAGE_LAYERS) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: the manifest lists %zu layers; at most %d are supported", source,
+                json_array_size(json_object_get(doc, "layers")), SC_MAX_IMAGE_LAYERS);
+    json_decref(doc);
+    return FALSE;
+  }
   if (kind == KIND_MANIFEST) {
     *out_doc = doc;
     return TRUE;
@@ -424,12 +449,17 @@ gboolean
 sc_image_config_examine(GBytes *config, gsize n_layers, const char *source, json_t **out_doc,
                         GError **error)
 {
-  json_error_t jerr;
-  json_t *doc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, &jerr);
-  json_t *diff_ids = json_object_get(json_object_get(doc, "rootfs"), "diff_ids");
+  json_error_t jerr = {0};
+  json_t *doc = NULL;
+  json_t *diff_ids;
   json_t *d;
   gsize i;
 
+  if (!sc_json_check_budget(source, g_bytes_get_data(config, NULL), g_bytes_get_size(config),
+                            error))
+    return FALSE;
+  doc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, &jerr);
+  diff_ids = json_object_get(json_object_get(doc, "rootfs"), "diff_ids");
   if (doc == NULL) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is not valid JSON (line %d, column %d: %s)",
                 source, jerr.line, jerr.column, jerr.text);

@@ -56,6 +56,48 @@ tag_ok(const char *t)
   return TRUE;
 }
 
+/* A registry: host names joined by dots ([A-Za-z0-9], '-' inside), or an
+ * IPv6 address in brackets, then maybe ':' and a port (distribution's
+ * reference grammar). Anything else in front of the first '/' is not a
+ * registry: a name with a line break or an escape in it never becomes an
+ * image name. */
+static gboolean
+domain_ok(const char *d, gsize len)
+{
+  gsize i = 0;
+
+  if (len == 0 || len > 255)
+    return FALSE;
+  if (d[0] == '[') {
+    for (i = 1; i < len && (g_ascii_isxdigit(d[i]) || d[i] == ':' || d[i] == '.'); i++)
+      ;
+    if (i >= len || d[i] != ']' || i == 1)
+      return FALSE;
+    i++;
+  } else {
+    for (;;) {
+      gsize start = i;
+      while (i < len && (g_ascii_isalnum(d[i]) || d[i] == '-'))
+        i++;
+      if (i == start || d[start] == '-' || d[i - 1] == '-')
+        return FALSE;
+      if (i < len && d[i] == '.') {
+        i++;
+        continue;
+      }
+      break;
+    }
+  }
+  if (i < len && d[i] == ':') {
+    gsize digits = 0;
+    for (i++; i < len && g_ascii_isdigit(d[i]); i++)
+      digits++;
+    if (digits == 0 || digits > 5)
+      return FALSE;
+  }
+  return i == len;
+}
+
 gboolean
 sc_reference_parse(const char *input, ScReference *out, GError **error)
 {
@@ -72,7 +114,8 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
   if (at != NULL) {
     *at = '\0';
     if (!sc_digest_hex(at + 1, &hex, error)) {
-      g_prefix_error(error, "image reference '%s': ", input);
+      g_autofree char *shown = sc_display(input, 200);
+      g_prefix_error(error, "image reference '%s': ", shown);
       return FALSE;
     }
     out->digest = g_strdup(at + 1);
@@ -82,10 +125,12 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
   if (colon != NULL && (slash == NULL || colon > slash)) {
     *colon = '\0';
     if (!tag_ok(colon + 1)) {
+      g_autofree char *shown = sc_display(input, 200);
+      g_autofree char *tshown = sc_display(colon + 1, 100);
       g_set_error(error, SC_ERROR, SC_EINVAL,
                   "image reference '%s': tag '%s' is not valid ([A-Za-z0-9_][A-Za-z0-9_.-]*, "
                   "at most 128 characters)",
-                  input, colon + 1);
+                  shown, tshown);
       goto fail;
     }
     out->tag = g_strdup(colon + 1);
@@ -93,6 +138,16 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
   slash = strchr(s, '/');
   if (slash != NULL && (memchr(s, '.', slash - s) || memchr(s, ':', slash - s) ||
                         (slash - s == 9 && memcmp(s, "localhost", 9) == 0))) {
+    if (!domain_ok(s, slash - s)) {
+      g_autofree char *shown = sc_display(input, 200);
+      g_autofree char *d = g_strndup(s, slash - s);
+      g_autofree char *dshown = sc_display(d, 100);
+      g_set_error(error, SC_ERROR, SC_EINVAL,
+                  "image reference '%s': '%s' is not a valid registry (host names of letters, "
+                  "digits and '-' joined by '.', or [IPv6], then maybe ':PORT')",
+                  shown, dshown);
+      goto fail;
+    }
     out->domain = g_strndup(s, slash - s);
     path = slash + 1;
   } else {
@@ -107,10 +162,12 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
     g_auto(GStrv) parts = g_strsplit(out->path, "/", -1);
     for (char **p = parts; *p; p++)
       if (!path_component_ok(*p, strlen(*p))) {
+        g_autofree char *shown = sc_display(input, 200);
+        g_autofree char *cshown = sc_display(*p, 100);
         g_set_error(error, SC_ERROR, SC_EINVAL,
                     "image reference '%s': '%s' is not a valid repository name component "
                     "(lowercase letters, digits, and '.', '_', '__' or '-' between them)",
-                    input, *p);
+                    shown, cshown);
         goto fail;
       }
   }

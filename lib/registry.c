@@ -201,12 +201,16 @@ watch_fired(Watch *w)
   return fired;
 }
 
-/* Sleeps before a retry, but not past the deadline. */
+/* Sleeps before a retry, but not past the deadline, nor (a blob, held to
+ * a rate) longer than one rate window: a Retry-After is the server's word
+ * and would otherwise add time that no limit counts. */
 static void
 watch_sleep(Watch *w, gint64 usec)
 {
   if (w->deadline)
     usec = CLAMP(w->deadline - g_get_monotonic_time(), 0, usec);
+  else if (w->window > 0)
+    usec = MIN(usec, w->window);
   g_usleep(usec);
 }
 
@@ -513,7 +517,11 @@ send_token_request(ScRegistry *reg, SoupMessage *msg, const char *realm, guint *
 static gboolean
 store_token(ScRegistry *reg, GBytes *body, const char *realm, const char *scope, GError **error)
 {
-  json_t *doc = json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL);
+  /* (a token answer is small: over the budget it is just not a token) */
+  json_t *doc = sc_json_check_budget("token", g_bytes_get_data(body, NULL),
+                                     g_bytes_get_size(body), NULL)
+                  ? json_loadb(g_bytes_get_data(body, NULL), g_bytes_get_size(body), 0, NULL)
+                  : NULL;
   const char *value = json_string_value(json_object_get(doc, "token"));
   json_t *expires = json_object_get(doc, "expires_in");
   json_int_t lifetime = 60;

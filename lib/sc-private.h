@@ -318,6 +318,8 @@ ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
 
 /* pull.c */
+/* Real images have tens of layers (overlay filesystems stop at 128). */
+#define SC_MAX_IMAGE_LAYERS 1000
 typedef struct {
   GBytes *manifest; /* the platform's manifest */
   char *manifest_hex;
@@ -406,7 +408,6 @@ gboolean sc_layer_link_check(const char *layer,
                              GError **error);
 /* At most @max bytes of @s, with bytes that are not printable UTF-8 as \xNN,
  * then "..." if @s was longer: safe to put in a message. */
-char *sc_layer_display(const char *s, gsize max);
 typedef struct {
   const char *name;
   const guchar *value;
@@ -646,6 +647,17 @@ GBytes *sc_read_file_nofollow(int dirfd,
                               gboolean *out_exists,
                               GError **error);
 char *sc_json_dump(json_t *json, gboolean pretty);
+/* At most @max bytes of @s, with what is not printable UTF-8 escaped: for
+ * what content or a server sent, in messages. */
+char *sc_display(const char *s, gsize max);
+/* Parses untrusted JSON (@label names it in errors) after checking, without
+ * building anything, that it holds at most SC_MAX_JSON_VALUES values nested
+ * at most SC_MAX_JSON_DEPTH deep: a document's size alone does not bound
+ * the memory its parse takes ("[{},{},...]" costs ~80 times its bytes). */
+#define SC_MAX_JSON_VALUES 100000
+#define SC_MAX_JSON_DEPTH 64
+gboolean sc_json_check_budget(const char *label, const void *data, gsize len, GError **error);
+json_t *sc_json_load_bounded(const char *label, const void *data, gsize len, GError **error);
 int sc_strcmp_indirect(gconstpointer a, gconstpointer b);
 
 G_END_DECLS

@@ -121,6 +121,14 @@ sc_spec_check(const char *label,
   g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
   gboolean ok = FALSE;
 
+  {
+    GError *budget = NULL;
+    if (!sc_json_check_budget(label_or_default(label), json_text, length, &budget)) {
+      budget->code = SC_ESPEC;
+      g_propagate_error(error, budget);
+      return FALSE;
+    }
+  }
   doc = json_loadb(json_text, length, JSON_DECODE_ANY, &jerr);
   if (doc == NULL)
     return sc_set_error_prefixed(error,

@@ -336,8 +336,11 @@ load_json(GBytes *bytes, const char *what, GError **error)
   json_error_t jerr;
   gsize len;
   const char *data = g_bytes_get_data(bytes, &len);
-  json_t *j = json_loadb(data, len, 0, &jerr);
+  json_t *j;
 
+  if (!sc_json_check_budget(what, data, len, error))
+    return NULL;
+  j = json_loadb(data, len, 0, &jerr);
   if (j == NULL)
     g_set_error(error, SC_ERROR, SC_EIO, "%s: invalid JSON at line %d, column %d: %s", what,
                 jerr.line, jerr.column, jerr.text);

@@ -21,6 +21,8 @@ static const struct {
     {"localhost/app", "localhost/app:latest"},
     {"localhost:5000/a/b/c:t", "localhost:5000/a/b/c:t"},
     {"127.0.0.1:5000/hello", "127.0.0.1:5000/hello:latest"},
+    {"[::1]:5000/hello", "[::1]:5000/hello:latest"},
+    {"My-Registry.example.com/a", "My-Registry.example.com/a:latest"},
     {"registry.example/x__y.z-w:1",  "registry.example/x__y.z-w:1"},
     {"busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
      "docker.io/library/busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
@@ -48,6 +50,15 @@ static const struct {
     {"a@sha256:abc", "expected sha256: and 64 lowercase hexadecimal digits"},
     {"a@md5:0123", "only sha256 digests are supported"},
     {"x/a-", "'a-' is not a valid repository name component"},
+    /* a registry is a host name (or [IPv6]) and a port: nothing else, and
+     * what is shown of it is escaped */
+    {"x.y\033[2J\n/evil:1", "'x.y\\x1b[2J\\x0a' is not a valid registry"},
+    {"a b.c/x:1", "'a b.c' is not a valid registry"},
+    {"-x.io/a", "'-x.io' is not a valid registry"},
+    {"x.io:/a", "'x.io:' is not a valid registry"},
+    {"x.io:123456/a", "'x.io:123456' is not a valid registry"},
+    {"[zz]:5000/a", "'[zz]:5000' is not a valid registry"},
+    {"quay.io/A\nB", "'A\\x0aB' is not a valid repository name component"},
 };
 
 START_TEST(test_refuse)

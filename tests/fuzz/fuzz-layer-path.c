@@ -91,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   check_path(lines[0], &limits);
   {
-    g_autofree char *shown = sc_layer_display(lines[0], 100);
+    g_autofree char *shown = sc_display(lines[0], 100);
     if (!g_utf8_validate(shown, -1, NULL) || strlen(shown) > 4 * (100 + 4) + 3)
       abort();
   }

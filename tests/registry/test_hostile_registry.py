@@ -461,6 +461,62 @@ class HostileRegistryTest(unittest.TestCase):
                             "limit of 4194304 bytes" % (self.reg.host, self.mpath(ref=digest)),
                             "--platform", "linux/amd64", self.ref())
 
+    def test_json_that_costs_more_than_its_size(self):
+        """A manifest under the 4 MiB cap that would parse into hundreds of
+        megabytes ("[{},{},...]"): refused before it is parsed."""
+        body = b'{"schemaVersion": 2, "layers": [' + b",".join([b"{}"] * (1 * MiB)) + b"]}"
+        self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
+            h, 200, body, {"Content-Type": MANIFEST})
+        r, _, rss = self.assert_refused(
+            "SC_EIO", "%s: the JSON document holds more than 100000 values, the limit"
+            % self.ref())
+        self.assertLess(rss, 64 * 1024)
+        deep = b"[" * 100 + b"]" * 100
+        self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
+            h, 200, deep, {"Content-Type": MANIFEST})
+        self.assert_refused("SC_EIO", "%s: the JSON document nests deeper than 64 levels"
+                            % self.ref())
+
+    def test_too_many_layers(self):
+        layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                   "digest": sha(b"%d" % i), "size": 1} for i in range(1001)]
+        body = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(b"c"),
+            "size": 1}, "layers": layers}).encode()
+        self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
+            h, 200, body, {"Content-Type": MANIFEST})
+        self.assert_refused("SC_EUNSUPPORTED", "%s: the manifest lists 1001 layers; at most 1000 "
+                            "are supported" % self.ref())
+
+    def test_a_failed_layer_stops_the_pull(self):
+        """Every layer answers 404: the pull stops at the first failures
+        instead of asking for each of them."""
+        img = Image([{"f%d" % i: b"%d" % i} for i in range(40)])
+        self.reg.images["many:1"] = img
+        self.reg.attacks["blob"] = lambda h, serve: (
+            self.reg.reply(h, 404, b'{"errors": []}') if h.path.split("/")[-1] != img.config_digest
+            else serve())
+        r, _, _ = self.ctl("pull", "--tls-verify=false", self.ref("many:1"))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertLessEqual(self.reg.count("blob"), 1 + 8,
+                             "layers were still fetched after one had failed")
+        self.assert_clean(r)
+
+    def test_index_platforms_are_shown_escaped(self):
+        index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+            {"mediaType": MANIFEST, "digest": sha(b"%d" % i), "size": 1,
+             "platform": {"os": "\x1b]0;owned\x07\n", "architecture": "a" * 100}}
+            for i in range(30)]}).encode()
+        self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
+            h, 200, index, {"Content-Type": INDEX})
+        r, _, _ = self.ctl("pull", "--tls-verify=false", self.ref())
+        err = json.loads(r.stdout)["error"]["message"]
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\n", err)
+        self.assertIn("\\x1b]0;owned\\x07\\x0a/" + "a" * 40 + "...", err)
+        self.assertTrue(err.endswith(" and 10 more)"), err)
+        self.assertLess(len(err), 4000)
+
     def test_huge_config(self):
         """A config descriptor past 8 MiB is refused before it is fetched;
         a config blob longer than its descriptor is cut there (and then
