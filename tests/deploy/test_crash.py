@@ -39,6 +39,8 @@ def state(sysroot):
 
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci"), "needs root and umoci")
+@unittest.skipUnless(os.environ.get("SC_TEST_HOOKS") == "1",
+                     "needs a build with -Dtest_hooks=true (crash injection)")
 class CrashTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

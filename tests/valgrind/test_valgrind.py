@@ -64,11 +64,12 @@ class ValgrindCycleTest(unittest.TestCase):
         self.ctl("update", "--tls-verify=false", "--rebase", two, "vg")
         self.ctl("rollback", "vg")
         # an update killed half-way, undone by the next one (the journal's code)
-        r = subprocess.run([CTL, "--sysroot", self.root, "update", "--rebase", two, "vg"],
-                           env=dict(os.environ, SC_TEST_KILL_AT="update:hostfs"),
-                           capture_output=True)
-        self.assertEqual(r.returncode, -9)
-        self.assertEqual(self.ctl("list")["containers"][0]["state"], "incomplete")
+        if os.environ.get("SC_TEST_HOOKS") == "1":
+            r = subprocess.run([CTL, "--sysroot", self.root, "update", "--rebase", two, "vg"],
+                               env=dict(os.environ, SC_TEST_KILL_AT="update:hostfs"),
+                               capture_output=True)
+            self.assertEqual(r.returncode, -9)
+            self.assertEqual(self.ctl("list")["containers"][0]["state"], "incomplete")
         self.ctl("update", "--rebase", two, "vg")
         self.ctl("uninstall", "vg")
         self.assertEqual(self.ctl("list")["containers"], [])
