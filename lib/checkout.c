@@ -1,6 +1,6 @@
 /*
  * Checkout: an image's layers, in manifest order, merged into one
- * directory as hardlinks into the store (DESIGN.md §1), or as copies for a
+ * directory as hardlinks into the store (docs/design.md), or as copies for a
  * root that a run-once container may write to.
  *
  * The layers come from the network, so the merge trusts nothing in them and

@@ -140,7 +140,7 @@ label_for(const sc_exports *ex, const char *name)
 }
 
 /* Everything but the forced variables: host defaults < manifest
- * defaultValues < user values (DESIGN.md §1). atomic let the host defaults
+ * defaultValues < user values (docs/design.md). atomic let the host defaults
  * win over the manifest (quirk 6); the etcd image relies on the manifest. */
 static sc_values *
 resolve_overridable(sc_context *ctx,

@@ -177,7 +177,7 @@ sc_exports *sc_exports_load_dir(const char *exports_dir, GError **error);
 /* Parses ex->manifest.data into the manifest fields. */
 gboolean sc_exports_parse_manifest(sc_exports *ex, GError **error);
 
-/* Host-defaults and forced variable names (DESIGN.md §1). */
+/* Host-defaults and forced variable names (docs/design.md). */
 extern const char *const sc_forced_variables[];
 extern const char *const sc_host_variables[];
 gboolean sc_strv_has(const char *const *strv, const char *s);

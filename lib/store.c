@@ -1,6 +1,6 @@
 /*
  * The image store: an OSTree repository laid out as atomic and skopeo's
- * ostree: transport wrote it (DESIGN.md §1):
+ * ostree: transport wrote it (docs/design.md):
  *
  *   ociimage/<layer hex>     one commit per layer, whiteouts literal,
  *                            metadata docker.size, docker.uncompressed_size,
