@@ -1,0 +1,543 @@
+/*
+ * The context: sysroot, checkout root, repository, runtime, logging.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "base.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sc_context {
+  char *sysroot;
+  char *checkout_root;
+  char *repo;
+  char *runtime; /* as configured: a name or an absolute path */
+  char *tool_path;
+  sc_log_func log_func;
+  void *log_data;
+  sc_progress_func progress_func;
+  void *progress_data;
+  GObject *store; /* the opened OstreeRepo, cached */
+  guint64 max_layer_bytes, max_layer_entries;
+  guint64 max_rendered_bytes;
+  guint max_path_depth;
+  gsize max_path_bytes;
+
+  /* Runtime probe cache, valid for runtime_resolved. */
+  char *runtime_resolved;
+  gboolean probed;
+  gboolean has_pid_file;
+  gboolean has_systemd_cgroup;
+};
+
+static gboolean
+path_is_absolute_clean(const char *path)
+{
+  return path != NULL && path[0] == '/' && strstr(path, "/../") == NULL &&
+         !g_str_has_suffix(path, "/..");
+}
+
+static void
+reset_runtime_cache(sc_context *ctx)
+{
+  g_clear_pointer(&ctx->runtime_resolved, g_free);
+  ctx->probed = FALSE;
+}
+
+SC_API int
+sc_context_new(sc_context **out_ctx, sc_error **error)
+{
+  sc_context *ctx;
+  const char *env;
+
+  SC_CHECK_ARG(out_ctx != NULL, error);
+  ctx = g_new0(sc_context, 1);
+  ctx->sysroot = g_strdup("/");
+  env = g_getenv("ATOMIC_OSTREE_CHECKOUT_PATH");
+  ctx->checkout_root =
+    g_strdup(env && path_is_absolute_clean(env) ? env : SC_DEFAULT_CHECKOUT_ROOT);
+  env = g_getenv("ATOMIC_OSTREE_REPO");
+  ctx->repo = env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
+  ctx->runtime = g_strdup("runc");
+  ctx->tool_path = g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
+  ctx->max_layer_bytes = SC_DEFAULT_MAX_LAYER_BYTES;
+  ctx->max_layer_entries = SC_DEFAULT_MAX_LAYER_ENTRIES;
+  ctx->max_path_depth = SC_DEFAULT_MAX_PATH_DEPTH;
+  ctx->max_path_bytes = SC_DEFAULT_MAX_PATH_BYTES;
+  if ((env = g_getenv("SC_MAX_LAYER_BYTES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_layer_bytes = g_ascii_strtoull(env, NULL, 10);
+  if ((env = g_getenv("SC_MAX_LAYER_ENTRIES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_layer_entries = g_ascii_strtoull(env, NULL, 10);
+  ctx->max_rendered_bytes = sc_default_render_max(); /* $SC_MAX_RENDERED_BYTES */
+  if ((env = g_getenv("SC_MAX_PATH_DEPTH")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_path_depth = MIN(g_ascii_strtoull(env, NULL, 10), G_MAXUINT);
+  if ((env = g_getenv("SC_MAX_PATH_BYTES")) && g_ascii_strtoull(env, NULL, 10) > 0)
+    ctx->max_path_bytes = MIN(g_ascii_strtoull(env, NULL, 10), G_MAXSIZE);
+  *out_ctx = ctx;
+  return SC_OK;
+}
+
+SC_API void
+sc_context_free(sc_context *ctx)
+{
+  if (ctx == NULL)
+    return;
+  g_free(ctx->sysroot);
+  g_free(ctx->checkout_root);
+  g_free(ctx->repo);
+  g_free(ctx->runtime);
+  g_free(ctx->tool_path);
+  g_free(ctx->runtime_resolved);
+  g_clear_object(&ctx->store);
+  g_free(ctx);
+}
+
+static char *
+canonical_dir(const char *path)
+{
+  char *canon = g_canonicalize_filename(path, "/");
+  return canon;
+}
+
+SC_API int
+sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
+{
+  struct stat st;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path == NULL) {
+    g_free(ctx->sysroot);
+    ctx->sysroot = g_strdup("/");
+    return SC_OK;
+  }
+  if (path[0] != '/')
+    return sc_error_set(error, SC_EINVAL, "sysroot '%s': must be an absolute path", path);
+  if (stat(path, &st) != 0)
+    return sc_error_set(error, SC_ENOTFOUND, "sysroot '%s': %s", path, g_strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return sc_error_set(error, SC_EINVAL, "sysroot '%s': not a directory", path);
+  g_free(ctx->sysroot);
+  ctx->sysroot = canonical_dir(path);
+  g_clear_object(&ctx->store);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path != NULL && !path_is_absolute_clean(path))
+    return sc_error_set(
+      error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
+  g_free(ctx->checkout_root);
+  ctx->checkout_root = path ? canonical_dir(path) : g_strdup(SC_DEFAULT_CHECKOUT_ROOT);
+  g_clear_object(&ctx->store);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path != NULL && !path_is_absolute_clean(path))
+    return sc_error_set(
+      error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
+  g_free(ctx->repo);
+  ctx->repo = path ? canonical_dir(path) : NULL;
+  g_clear_object(&ctx->store);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (runtime != NULL && !sc_unit_word_ok(runtime))
+    return sc_error_set(error,
+                        SC_EINVAL,
+                        "runtime '%s': must be a command name or path without whitespace, "
+                        "quotes, '\\', '%%', '$' or ';' (it is written into the unit's ExecStart=)",
+                        runtime);
+  g_free(ctx->runtime);
+  ctx->runtime = g_strdup(runtime ? runtime : "runc");
+  reset_runtime_cache(ctx);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path != NULL && (path[0] != '/' || !sc_unit_word_ok(path)))
+    return sc_error_set(error, SC_EINVAL, "tool path '%s': must be an absolute path", path);
+  g_free(ctx->tool_path);
+  ctx->tool_path = path ? g_strdup(path) : g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
+  return SC_OK;
+}
+
+SC_API void
+sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data)
+{
+  if (ctx == NULL)
+    return;
+  ctx->log_func = func;
+  ctx->log_data = user_data;
+}
+
+SC_API int
+sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_entries,
+                            sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_bytes)
+    ctx->max_layer_bytes = max_bytes;
+  if (max_entries)
+    ctx->max_layer_entries = max_entries;
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_render_limit(sc_context *ctx, uint64_t max_bytes, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_bytes)
+    ctx->max_rendered_bytes = max_bytes;
+  return SC_OK;
+}
+
+guint64
+sc_context_render_limit(sc_context *ctx)
+{
+  return ctx ? ctx->max_rendered_bytes : sc_default_render_max();
+}
+
+SC_API int
+sc_context_set_layer_path_limits(sc_context *ctx,
+                                 uint32_t max_depth,
+                                 uint32_t max_path_bytes,
+                                 sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (max_depth)
+    ctx->max_path_depth = max_depth;
+  if (max_path_bytes)
+    ctx->max_path_bytes = max_path_bytes;
+  return SC_OK;
+}
+
+void
+sc_context_layer_limits(sc_context *ctx, ScLayerLimits *out_limits)
+{
+  out_limits->max_bytes = ctx ? ctx->max_layer_bytes : G_MAXUINT64;
+  out_limits->max_entries = ctx ? ctx->max_layer_entries : G_MAXUINT64;
+  out_limits->max_depth = ctx ? ctx->max_path_depth : G_MAXUINT;
+  out_limits->max_path_bytes = ctx ? ctx->max_path_bytes : G_MAXSIZE;
+  out_limits->max_exports = 0; /* set by the /exports scan's caller */
+}
+
+SC_API void
+sc_context_set_progress_func(sc_context *ctx, sc_progress_func func, void *user_data)
+{
+  if (ctx == NULL)
+    return;
+  ctx->progress_func = func;
+  ctx->progress_data = user_data;
+}
+
+void
+sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+                    guint layers_total)
+{
+  if (ctx->progress_func)
+    ctx->progress_func(done, total, layers_done, layers_total, ctx->progress_data);
+}
+
+GObject *
+sc_context_get_store(sc_context *ctx)
+{
+  return ctx->store;
+}
+
+void
+sc_context_set_store(sc_context *ctx, GObject *store)
+{
+  g_clear_object(&ctx->store);
+  ctx->store = store ? g_object_ref(store) : NULL;
+}
+
+SC_API const char *
+sc_context_get_sysroot(const sc_context *ctx)
+{
+  return ctx ? ctx->sysroot : NULL;
+}
+
+SC_API const char *
+sc_context_get_checkout_root(const sc_context *ctx)
+{
+  return ctx ? ctx->checkout_root : NULL;
+}
+
+SC_API const char *
+sc_context_get_repo(const sc_context *ctx)
+{
+  return ctx ? ctx->repo : NULL;
+}
+
+SC_API const char *
+sc_context_get_tool_path(const sc_context *ctx)
+{
+  return ctx ? ctx->tool_path : NULL;
+}
+
+void
+sc_context_log(sc_context *ctx, int level, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  if (ctx == NULL || ctx->log_func == NULL)
+    return;
+  va_start(ap, format);
+  msg = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  ctx->log_func(level, msg, ctx->log_data);
+}
+
+char *
+sc_context_host_path(const sc_context *ctx, const char *path)
+{
+  /* the sysroot's own links resolve inside it (/var/run -> /run); on the
+   * host itself the same walk gives the path without links, which
+   * writes then follow no link made since (sc_deploy_write_host_file) */
+  return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, FALSE);
+}
+
+char *
+sc_context_host_dir(const sc_context *ctx, const char *path)
+{
+  return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, TRUE);
+}
+
+gboolean
+sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
+{
+  g_autofree char *found = NULL;
+
+  if (ctx->runtime_resolved == NULL) {
+    if (strchr(ctx->runtime, '/') != NULL)
+      found = g_strdup(ctx->runtime);
+    else {
+      found = g_find_program_in_path(ctx->runtime);
+      /* Debian ships runc in /usr/sbin, which a non-root PATH often lacks. */
+      if (found == NULL) {
+        const char *const extra[] = { "/usr/sbin", "/sbin", "/usr/local/sbin", NULL };
+        for (int i = 0; extra[i] && found == NULL; i++) {
+          g_autofree char *p = g_build_filename(extra[i], ctx->runtime, NULL);
+          if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR))
+            found = g_steal_pointer(&p);
+        }
+      }
+      if (found == NULL) {
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_ERUNTIME,
+                    "runtime '%s' is not installed: not found on PATH (install runc, or give "
+                    "--runtime PATH)",
+                    ctx->runtime);
+        return FALSE;
+      }
+    }
+    if (found[0] != '/') {
+      g_set_error(error, SC_ERROR, SC_ERUNTIME, "runtime '%s': not an absolute path", found);
+      return FALSE;
+    }
+    if (!g_file_test(found, G_FILE_TEST_IS_EXECUTABLE) || g_file_test(found, G_FILE_TEST_IS_DIR)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ERUNTIME,
+                  "runtime '%s' is not installed: no executable file at that path",
+                  found);
+      return FALSE;
+    }
+    ctx->runtime_resolved = g_steal_pointer(&found);
+  }
+  *out_path = ctx->runtime_resolved;
+  return TRUE;
+}
+
+static gboolean
+run_help(const char *runtime, const char *subcommand, char **out_text, GError **error)
+{
+  const char *argv[4];
+  int i = 0;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  g_autoptr(GError) local = NULL;
+
+  argv[i++] = runtime;
+  if (subcommand)
+    argv[i++] = subcommand;
+  argv[i++] = "--help";
+  argv[i] = NULL;
+  if (!g_spawn_sync(
+        NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &local)) {
+    g_set_error(
+      error, SC_ERROR, SC_ERUNTIME, "runtime '%s' cannot be run: %s", runtime, local->message);
+    return FALSE;
+  }
+  /* Some runtimes print help on stderr; either counts. */
+  *out_text = g_strconcat(out ? out : "", err ? err : "", NULL);
+  return TRUE;
+}
+
+gboolean
+sc_context_runtime_features(sc_context *ctx,
+                            gboolean *out_pid_file,
+                            gboolean *out_systemd_cgroup,
+                            GError **error)
+{
+  const char *runtime;
+
+  if (!sc_context_runtime_path(ctx, &runtime, error))
+    return FALSE;
+  if (!ctx->probed) {
+    g_autofree char *run_text = NULL;
+    g_autofree char *top_text = NULL;
+    if (!run_help(runtime, "run", &run_text, error) || !run_help(runtime, NULL, &top_text, error))
+      return FALSE;
+    ctx->has_pid_file = strstr(run_text, "--pid-file") != NULL;
+    ctx->has_systemd_cgroup = strstr(top_text, "--systemd-cgroup") != NULL;
+    ctx->probed = TRUE;
+    sc_context_log(ctx,
+                   SC_LOG_DEBUG,
+                   "runtime %s: --pid-file %s, --systemd-cgroup %s",
+                   runtime,
+                   ctx->has_pid_file ? "yes" : "no",
+                   ctx->has_systemd_cgroup ? "yes" : "no");
+  }
+  if (out_pid_file)
+    *out_pid_file = ctx->has_pid_file;
+  if (out_systemd_cgroup)
+    *out_systemd_cgroup = ctx->has_systemd_cgroup;
+  return TRUE;
+}
+
+SC_API int
+sc_context_find_runtime(sc_context *ctx, char **out_path, sc_error **error)
+{
+  GError *gerror = NULL;
+  const char *path;
+
+  SC_CHECK_ARG(ctx != NULL && out_path != NULL, error);
+  if (!sc_context_runtime_path(ctx, &path, &gerror))
+    return sc_error_propagate(error, gerror);
+  *out_path = g_strdup(path);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_probe_runtime(sc_context *ctx,
+                         int *out_has_pid_file,
+                         int *out_has_systemd_cgroup,
+                         sc_error **error)
+{
+  GError *gerror = NULL;
+  gboolean pid_file, cgroup;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_context_runtime_features(ctx, &pid_file, &cgroup, &gerror))
+    return sc_error_propagate(error, gerror);
+  if (out_has_pid_file)
+    *out_has_pid_file = pid_file;
+  if (out_has_systemd_cgroup)
+    *out_has_systemd_cgroup = cgroup;
+  return SC_OK;
+}
+
+gboolean
+sc_name_check(const char *name, GError **error)
+{
+  gsize len;
+
+  if (name == NULL || *name == '\0') {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "container name is empty");
+    return FALSE;
+  }
+  len = strlen(name);
+  if (len > 200) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "container name '%.40s...' is %zu bytes long; at most 200 are allowed",
+                name,
+                len);
+    return FALSE;
+  }
+  if (!g_ascii_isalnum(name[0])) {
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "container name '%s' must start with a letter or a digit", name);
+    return FALSE;
+  }
+  for (gsize i = 0; i < len; i++) {
+    char c = name[i];
+    if (!g_ascii_isalnum(c) && c != '_' && c != '.' && c != '@' && c != '-') {
+      g_autofree char *shown = g_strescape(name, NULL);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "container name '%s' has a character that is not allowed at byte %zu "
+                  "(allowed: letters, digits, '_', '.', '@', '-')",
+                  shown,
+                  i + 1);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+int
+sc_name_replace(char **slot, const char *name, sc_error **error)
+{
+  int r;
+
+  if ((r = sc_name_validate(name, error)) != SC_OK)
+    return r;
+  g_free(*slot);
+  *slot = g_strdup(name);
+  return SC_OK;
+}
+
+SC_API int
+sc_name_validate(const char *name, sc_error **error)
+{
+  GError *gerror = NULL;
+
+  if (!sc_name_check(name, &gerror))
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+guint64
+sc_default_render_max(void)
+{
+  const char *env = g_getenv("SC_MAX_RENDERED_BYTES");
+  guint64 v = env ? g_ascii_strtoull(env, NULL, 10) : 0;
+
+  return v > 0 ? v : 4 * 1024 * 1024;
+}
+
+gboolean
+sc_unit_word_ok(const char *s)
+{
+  if (*s == '\0')
+    return FALSE;
+  for (; *s; s++)
+    if (g_ascii_isspace(*s) || *s == '"' || *s == '\'' || *s == '\\' || *s == '%' || *s == '$' ||
+        *s == ';' || (guchar)*s < 0x20)
+      return FALSE;
+  return TRUE;
+}

@@ -1,0 +1,98 @@
+/*
+ * The container layer: installed containers: slots, the journal, host files, systemd, the verbs.
+ * Includes the layer before it (docs/design.md), never one after it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "../store/store.h"
+
+G_BEGIN_DECLS
+
+/* deploy.c: shared with update.c */
+typedef struct {
+  char *unit_path, *tmpfiles_path; /* host paths */
+  char *link_path, *slot_path;     /* host paths */
+  char *slot;                      /* as seen from the sysroot */
+} ScPaths;
+int sc_deploy_lock_container(const char *root, const char *name, GError **error);
+void sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd);
+void sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p);
+void sc_deploy_paths_clear(ScPaths *p);
+gboolean sc_deploy_write_host_file(const char *path, const char *text, GError **error);
+json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user,
+                                const sc_exports *ex, GHashTable *tracked, const char *runtime);
+ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
+                                OstreeRepo **out_repo, GError **error);
+char *sc_deploy_current_slot(sc_context *ctx, const char *name);
+sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
+gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
+                             const char *slot_path, const char *remote_rootfs, GError **error);
+void sc_deploy_clear_slot(const char *slot_path);
+void sc_deploy_trim_rootfs(const char *slot_path);
+char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
+char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
+json_t *sc_deploy_read_info(const char *slot);
+sc_values *sc_deploy_info_values(json_t *info);
+GHashTable *sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info);
+GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
+/* Under the container's lock: finishes or undoes an operation a crash
+ * interrupted (its journal), before another starts. *@out_finished (may
+ * be NULL): the operation when it was finished rather than undone. */
+gboolean sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished,
+                           GError **error);
+
+/* journal.c */
+typedef struct {
+  char *op;          /* install, update, rollback, uninstall */
+  char *slot_path;   /* the slot holding the journal (host path) */
+  char *step;        /* the last step done */
+  gboolean was_active; /* the unit ran before (to start it again) */
+  gboolean owns_unit;  /* the unit and tmpfiles files are the container's */
+  GHashTable *planned; /* host files the operation writes: path -> checksum */
+} ScJournal;
+ScJournal *sc_journal_new(const char *op, const char *slot_path, GHashTable *planned,
+                          gboolean was_active);
+void sc_journal_free(ScJournal *j);
+gboolean sc_journal_step(sc_context *ctx, ScJournal *j, const char *step, GError **error);
+void sc_journal_finish(sc_context *ctx, ScJournal *j);
+ScJournal *sc_journal_read(const char *slot_path);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScJournal, sc_journal_free)
+
+/* hostfs.c */
+/* What tracking records for host file @dest (as seen from the sysroot). */
+char *sc_hostfs_checksum(sc_context *ctx, const char *dest);
+gboolean sc_hostfs_item_writes(gpointer plan_item);
+/* What exports/hostfs installs, with every collision found first. */
+/* @owned: dest -> checksum of files the deployment being replaced
+ * installed; those may be replaced when unmodified. */
+GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
+                          GHashTable *owned, GError **error);
+GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
+/* What sc_hostfs_apply() will track for @plan (path -> checksum), or,
+ * with !@written_only, what every planned path has when installed. */
+GHashTable *sc_hostfs_plan_tracking(GPtrArray *plan, gboolean written_only);
+void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept);
+
+/* systemd.c */
+gboolean sc_systemd_offline(sc_context *ctx);
+gboolean sc_systemd_running(void);
+gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
+gboolean sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms,
+                                 char **out_state);
+gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
+                      gboolean check, GError **error);
+gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
+                         GError **error);
+
+/* update.c: the same, for an update or a rollback */
+gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
+                           GError **error);
+
+/* run.c */
+gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
+                     const sc_values *values, const char *const *args, gboolean dry_run,
+                     json_t **out_doc, GError **error);
+
+G_END_DECLS

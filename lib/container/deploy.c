@@ -1,0 +1,1092 @@
+/*
+ * Containers: install, uninstall, list. A container NAME is the symlink
+ * CHECKOUT_ROOT/NAME -> NAME.0 (or NAME.1), the slot holding rootfs/,
+ * config.json, NAME.service, tmpfiles-NAME.conf and info (atomic's keys),
+ * plus /etc/systemd/system/NAME.service, /etc/tmpfiles.d/NAME.conf and the
+ * host files of /exports/hostfs. The symlink is written last: a container
+ * without it is half-installed, and uninstall (or a new install) clears it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sc_install_opts {
+  char *name;
+  char *rootfs;
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean enable, start, dry_run;
+};
+
+SC_API int
+sc_install_opts_new(sc_install_opts **out_opts, sc_error **error)
+{
+  sc_install_opts *o;
+
+  SC_CHECK_ARG(out_opts != NULL, error);
+  o = g_new0(sc_install_opts, 1);
+  o->values = sc_values_new_internal();
+  o->enable = TRUE;
+  *out_opts = o;
+  return SC_OK;
+}
+
+SC_API void
+sc_install_opts_free(sc_install_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  g_free(o->rootfs);
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_install_opts_set_name(sc_install_opts *o, const char *name, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  return sc_name_replace(&o->name, name, error);
+}
+
+SC_API int
+sc_install_opts_set_values(sc_install_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_install_opts_set_rootfs(sc_install_opts *o, const char *location, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (location && !g_path_is_absolute(location))
+    return sc_error_set(error, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
+  g_free(o->rootfs);
+  o->rootfs = location ? g_canonicalize_filename(location, "/") : NULL;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_pull_opts(sc_install_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_enable(sc_install_opts *o, int enable, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->enable = enable != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_start(sc_install_opts *o, int start, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->start = start != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
+/* "quay.io/coreos/etcd:v3" -> "etcd" */
+static char *
+name_from_image(const char *image)
+{
+  const char *slash = strrchr(image, '/');
+  const char *base = slash ? slash + 1 : image;
+  return g_strndup(base, strcspn(base, ":@"));
+}
+
+/* An image that runs once at install (label atomic.run=once). */
+static gboolean
+is_run_once(ScImage *img)
+{
+  json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+  return g_strcmp0(json_string_value(json_object_get(labels, "atomic.run")), "once") == 0;
+}
+
+/* The container's lock: CHECKOUT/.NAME.lock, exclusive. The file may be
+ * removed by whoever holds the lock (sc_deploy_unlock_container): a lock
+ * taken on a file that is no longer at that path is taken again. */
+int
+sc_deploy_lock_container(const char *root, const char *name, GError **error)
+{
+  g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
+
+  for (;;) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat held, now;
+    if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &held) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot lock container %s (%s): %s", name, path,
+                  g_strerror(errno));
+      if (fd >= 0)
+        close(fd);
+      return -1;
+    }
+    if (stat(path, &now) == 0 && now.st_dev == held.st_dev && now.st_ino == held.st_ino)
+      return fd;
+    close(fd); /* removed meanwhile */
+  }
+}
+
+/* Releases the lock; its file goes when no container @name is left (no
+ * symlink, no slot). */
+void
+sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd)
+{
+  g_autofree char *root = NULL;
+  ScPaths p0 = {0}, p1 = {0};
+  struct stat st;
+
+  if (fd < 0)
+    return;
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  if (lstat(p0.link_path, &st) != 0 && !(lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) &&
+      !(lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    g_autofree char *path = g_strdup_printf("%s/.%s.lock", root, name);
+    unlink(path);
+  }
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  close(fd);
+}
+
+void
+sc_deploy_paths_clear(ScPaths *p)
+{
+  g_free(p->unit_path);
+  g_free(p->tmpfiles_path);
+  g_free(p->link_path);
+  g_free(p->slot_path);
+  g_free(p->slot);
+}
+
+void
+sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p)
+{
+  g_autofree char *unit = g_strdup_printf("/etc/systemd/system/%s.service", name);
+  g_autofree char *tmpfiles = g_strdup_printf("/etc/tmpfiles.d/%s.conf", name);
+  g_autofree char *link = g_build_filename(sc_context_get_checkout_root(ctx), name, NULL);
+
+  p->unit_path = sc_context_host_path(ctx, unit);
+  p->tmpfiles_path = sc_context_host_path(ctx, tmpfiles);
+  p->link_path = sc_context_host_path(ctx, link);
+  p->slot = g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), name, slot);
+  p->slot_path = sc_context_host_path(ctx, p->slot);
+}
+
+gboolean
+sc_deploy_write_host_file(const char *path, const char *text, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_autofree char *base = g_path_get_basename(path);
+  int dfd;
+  gboolean ok;
+
+  /* @path has no link in it (sc_context_host_path): none is followed now */
+  dfd = sc_confined_open_nolinks(dir, TRUE, error);
+  if (dfd < 0)
+    return FALSE;
+  ok = sc_write_file_atomic(dfd, dir, base, text, strlen(text), 0644, error);
+  close(dfd);
+  return ok;
+}
+
+json_t *
+sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user, const sc_exports *ex,
+              GHashTable *tracked, const char *runtime)
+{
+  json_t *files = json_array(), *sums = json_object(), *tmpl = json_array(),
+         *rename = json_object();
+  json_t *doc;
+
+  if (tracked) {
+    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
+    for (GList *l = keys; l; l = l->next) {
+      json_array_append_new(files, json_string(l->data));
+      json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
+    }
+  }
+  for (guint i = 0; i < ex->installed_files_template->len; i++)
+    json_array_append_new(tmpl, json_string(ex->installed_files_template->pdata[i]));
+  for (guint i = 0; i + 1 < ex->rename_files->len; i += 2) {
+    const char *t = ex->rename_files->pdata[i + 1];
+    g_autofree char *val = sc_template_substitute("manifest.json", t, strlen(t),
+                                                  sc_rendering_get_values(r), NULL, NULL);
+    json_object_set_new(rename, ex->rename_files->pdata[i], json_string(val ? val : t));
+  }
+  doc = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:n, s:s, s:n, "
+                  "s:b, s:s}",
+                  "image", img->name, "revision", img->id, "ostree-commit", img->commit,
+                  "created", (json_int_t)(g_get_real_time() / G_USEC_PER_SEC), "values",
+                  sc_values_to_json_object(sc_rendering_get_values(r)), "user-values",
+                  sc_values_to_json_object(user), "has-container-service",
+                  !ex->no_container_service, "installed-files", files,
+                  "installed-files-checksum", sums, "installed-files-template", tmpl,
+                  "rename-installed-files", rename, "rpm-installed", "system-package", "no",
+                  "remote", "use-links", ex->use_links, "runtime", runtime);
+  return doc;
+}
+
+/* The image (pulled when the store lacks it). */
+ScImage *
+sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,
+             GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  OstreeRepo *repo;
+  ScImage *img = NULL;
+
+  if (sc_store_open(ctx, FALSE, &repo, NULL)) {
+    int lock = sc_store_lock(ctx, repo, FALSE, error);
+    if (lock < 0)
+      return NULL;
+    img = sc_image_resolve_one(repo, image, &local);
+    close(lock);
+    if (img) {
+      *out_repo = repo;
+      return img;
+    }
+    if (!g_error_matches(local, SC_ERROR, SC_ENOTFOUND)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+  }
+  {
+    sc_error *err = NULL;
+    char *json = NULL;
+    json_t *doc;
+    int r = sc_image_pull(ctx, image, pull, &json, &err);
+    if (r != SC_OK) {
+      g_set_error(error, SC_ERROR, r, "%s", sc_error_message(err));
+      sc_error_free(err);
+      return NULL;
+    }
+    doc = json_loads(json, 0, NULL);
+    sc_free(json);
+    if (!sc_store_open(ctx, FALSE, &repo, error)) {
+      json_decref(doc);
+      return NULL;
+    }
+    img = sc_image_resolve_one(repo, json_string_value(json_object_get(doc, "name")), error);
+    json_decref(doc);
+  }
+  *out_repo = repo;
+  return img;
+}
+
+/* The exports of a deployment: @dir, or none (defaults) when it is missing. */
+sc_exports *
+sc_deploy_open_exports(const char *dir, GError **error)
+{
+  struct stat st;
+
+  if (lstat(dir, &st) != 0 && errno == ENOENT)
+    return sc_exports_new_empty(dir);
+  return sc_exports_load_dir(dir, error);
+}
+
+/* A file installer (noContainerService) has no use for its rootfs once its
+ * files are on the host; its /exports stay, to put them back on rollback or
+ * after a failed update (atomic removed them too, and could not). */
+void
+sc_deploy_trim_rootfs(const char *slot_path)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  g_autoptr(GDir) dir = g_dir_open(rootfs, 0, NULL);
+  const char *entry;
+
+  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(rootfs, entry, NULL);
+    if (strcmp(entry, "exports") != 0)
+      sc_rm_rf(path);
+  }
+}
+
+/* Removes a slot directory; never a symlink in its place (the container
+ * "NAME.0" when NAME.0 is looked at as a slot of "NAME"). */
+void
+sc_deploy_clear_slot(const char *slot_path)
+{
+  struct stat st;
+
+  if (lstat(slot_path, &st) == 0 && S_ISDIR(st.st_mode))
+    sc_rm_rf(slot_path);
+}
+
+/* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
+ * exists (a deployment or bundle), else LOCATION itself when it holds /usr
+ * (a root). Returns the rootfs, as seen from the sysroot. */
+char *
+sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *usr = NULL;
+
+  if (!g_path_is_absolute(location)) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
+    return NULL;
+  }
+  host = sc_context_host_path(ctx, location);
+  sub = g_build_filename(host, "rootfs", NULL);
+  usr = g_build_filename(host, "usr", NULL);
+  if (!g_file_test(host, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "--rootfs %s: the remote rootfs does not exist",
+                location);
+    return NULL;
+  }
+  if (g_file_test(sub, G_FILE_TEST_IS_DIR))
+    return g_build_filename(location, "rootfs", NULL);
+  if (g_file_test(usr, G_FILE_TEST_IS_DIR))
+    return g_strdup(location);
+  g_set_error(error, SC_ERROR, SC_EINVAL,
+              "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
+              location, location, location);
+  return NULL;
+}
+
+/* The host path of a slot's rootfs: SLOT/rootfs, or, for a remote rootfs
+ * (a symlink to a path as seen from the sysroot), its target. */
+char *
+sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  g_autofree char *target = g_file_read_link(rootfs, NULL);
+
+  if (target && g_path_is_absolute(target))
+    return sc_context_host_path(ctx, target);
+  return g_steal_pointer(&rootfs);
+}
+
+/* Fills @slot_path from scratch: rootfs/ checked out from @img (under the
+ * store lock), or, with @remote_rootfs, a symlink to it (nothing is checked
+ * out). */
+gboolean
+sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *slot_path,
+                    const char *remote_rootfs, GError **error)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  struct stat st;
+  int slock;
+  gboolean ok;
+
+  if (lstat(slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    /* NAME.0 is then the container "NAME.0" */
+    g_autofree char *base = g_path_get_basename(slot_path);
+    g_set_error(error, SC_ERROR, SC_EEXISTS,
+                "%s is the container %s, and this container would need it as its deployment "
+                "slot: choose another name",
+                slot_path, base);
+    return FALSE;
+  }
+  sc_rm_rf(slot_path);
+  if (remote_rootfs) {
+    if (g_mkdir_with_parents(slot_path, 0755) != 0 || symlink(remote_rootfs, rootfs) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
+    return FALSE;
+  }
+  slock = sc_store_lock(ctx, repo, FALSE, error);
+  ok = slock >= 0 && sc_store_checkout(repo, img, rootfs, FALSE, error);
+  if (slock >= 0)
+    close(slock);
+  return ok;
+}
+
+static gboolean uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept,
+                                 GError **error);
+
+SC_API int
+sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
+                     char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *exports_tmp = NULL;
+  g_autofree char *exports_dir = NULL;
+  g_autofree char *remote = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  json_t *actions = json_array();
+  OstreeRepo *repo = NULL;
+  ScImage *img = NULL;
+  sc_exports *ex = NULL;
+  sc_render_opts *ropts = NULL;
+  sc_rendering *r = NULL;
+  ScPaths p = {0};
+  ScJournal *journal = NULL;
+  int lock = -1;
+  const char *runtime;
+  gboolean wrote = FALSE, ok = FALSE;
+  struct stat st;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
+  name = opts->name ? g_strdup(opts->name) : NULL;
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  if (!opts->dry_run && g_mkdir_with_parents(root, 0755) != 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", root, g_strerror(errno));
+    goto out;
+  }
+
+  img = sc_deploy_find_or_pull(ctx, image, opts->pull, &repo, &gerror);
+  if (img == NULL)
+    goto out;
+  if (name == NULL) {
+    name = name_from_image(img->name);
+    if (!sc_name_check(name, &gerror)) {
+      g_prefix_error(&gerror, "(from the image name; give one with --name) ");
+      goto out;
+    }
+  }
+  if (is_run_once(img)) {
+    /* nothing is installed, nothing is locked: it runs, now, as NAME (the
+     * runtime refuses a second NAME at the same time) */
+    json_t *doc = NULL;
+    ok = sc_run_once(ctx, repo, img, name, opts->values, NULL, opts->dry_run, &doc, &gerror);
+    if (ok && out_json)
+      *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+    goto out;
+  }
+  if (!opts->dry_run && ((lock = sc_deploy_lock_container(root, name, &gerror)) < 0 ||
+                         !sc_deploy_recover(ctx, name, NULL, &gerror)))
+    goto out;
+  if (!sc_systemd_offline(ctx) && !sc_systemd_running() && !opts->dry_run) {
+    g_set_error(&gerror, SC_ERROR, SC_EUNSUPPORTED,
+                "systemd is not running on this machine, so the container could not be "
+                "started or enabled: install into an image root with --sysroot DIR");
+    goto out;
+  }
+  sc_deploy_paths_init(ctx, name, 0, &p);
+  if (lstat(p.link_path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                  "%s is a deployment slot of another container: choose another --name",
+                  p.link_path);
+    else
+      g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                  "container %s is already installed (%s); uninstall it or choose another --name",
+                  name, p.link_path);
+    goto out;
+  }
+  if (lstat(p.slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                "%s is the container %s.0, and this container would need it as its deployment "
+                "slot: choose another --name",
+                p.slot_path, name);
+    goto out;
+  }
+  if (lstat(p.unit_path, &st) == 0 || lstat(p.tmpfiles_path, &st) == 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EEXISTS,
+                "%s exists and does not belong to a container: refusing to replace it",
+                lstat(p.unit_path, &st) == 0 ? p.unit_path : p.tmpfiles_path);
+    goto out;
+  }
+  if (!sc_context_runtime_path(ctx, &runtime, &gerror))
+    goto out;
+
+  /* the rootfs (or, for a dry run, only /exports, in the store's tmp) */
+  if (opts->rootfs && (remote = sc_deploy_remote_rootfs(ctx, opts->rootfs, &gerror)) == NULL)
+    goto out;
+  if (opts->dry_run && remote) {
+    g_autofree char *host = sc_context_host_path(ctx, remote);
+    exports_dir = g_build_filename(host, "exports", NULL);
+  } else if (opts->dry_run) {
+    exports_tmp = sc_store_checkout_exports(repo, img, &gerror);
+    if (exports_tmp == NULL)
+      goto out;
+    exports_dir = g_build_filename(exports_tmp, "exports", NULL);
+  } else {
+    /* (a slot without the symlink is what a failed install left) */
+    g_autofree char *rootfs = NULL;
+    wrote = TRUE;
+    if (!sc_deploy_fill_slot(ctx, repo, img, p.slot_path, remote, &gerror))
+      goto out;
+    rootfs = sc_deploy_slot_rootfs(ctx, p.slot_path);
+    exports_dir = g_build_filename(rootfs, "exports", NULL);
+  }
+  ex = sc_deploy_open_exports(exports_dir, &gerror);
+  if (ex == NULL)
+    goto out;
+  if (!g_file_test(exports_dir, G_FILE_TEST_IS_DIR)) {
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "image %s has no /exports: the default config.json and unit are used; you may "
+                   "want to change %s/config.json",
+                   img->name, p.slot);
+  }
+
+  /* everything is rendered and validated before the host is touched */
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, name, NULL);
+  sc_render_opts_set_values(ropts, opts->values, NULL);
+  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  if (remote)
+    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
+  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
+    goto out;
+  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), NULL, &gerror);
+  if (plan == NULL)
+    goto out;
+
+  if (remote)
+    json_array_append_new(actions, json_sprintf("link %s/rootfs -> %s (remote rootfs)", p.slot,
+                                                remote));
+  else
+    json_array_append_new(actions, json_sprintf("checkout %s into %s/rootfs", img->name, p.slot));
+  {
+    guint n = 0;
+    for (guint i = 0; i < plan->len; i++)
+      n += sc_hostfs_item_writes(plan->pdata[i]);
+    if (n)
+      json_array_append_new(actions, json_sprintf("install %u host files and directories", n));
+  }
+  if (sc_rendering_get_unit(r))
+    json_array_append_new(actions, json_sprintf("write /etc/systemd/system/%s.service", name));
+  if (sc_rendering_get_tmpfiles(r))
+    json_array_append_new(actions, json_sprintf("write /etc/tmpfiles.d/%s.conf", name));
+  json_array_append_new(actions, json_sprintf("link %s/%s -> %s",
+                                              sc_context_get_checkout_root(ctx), name, p.slot));
+
+  if (!opts->dry_run) {
+    g_autofree char *info_text = NULL;
+    g_autofree char *tmp_link = NULL;
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
+    json_t *info;
+    if (!sc_rendering_write_internal(r, p.slot_path, &gerror))
+      goto out;
+    /* (nothing named NAME.service or NAME.conf existed: they are ours) */
+    journal = sc_journal_new("install", p.slot_path, planned, FALSE);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", &gerror))
+      goto out;
+    tracked = sc_hostfs_apply(ctx, plan, &gerror);
+    if (tracked == NULL || !sc_journal_step(ctx, journal, "hostfs", &gerror))
+      goto out;
+    info = sc_deploy_info_document(img, r, opts->values, ex, tracked, runtime);
+    if (opts->rootfs)
+      json_object_set_new(info, "remote", json_string(opts->rootfs));
+    info_text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+    json_decref(info);
+    {
+      g_autofree char *with_nl = g_strconcat(info_text, "\n", NULL);
+      g_autofree char *info_path = g_build_filename(p.slot_path, "info", NULL);
+      free(g_steal_pointer(&info_text));
+      if (!sc_deploy_write_host_file(info_path, with_nl, &gerror) ||
+          !sc_journal_step(ctx, journal, "info", &gerror))
+        goto out;
+    }
+    if (sc_rendering_get_unit(r) && !sc_deploy_write_host_file(p.unit_path, sc_rendering_get_unit(r), &gerror))
+      goto out;
+    if (sc_rendering_get_tmpfiles(r) &&
+        !sc_deploy_write_host_file(p.tmpfiles_path, sc_rendering_get_tmpfiles(r), &gerror))
+      goto out;
+    if (!sc_journal_step(ctx, journal, "unit", &gerror))
+      goto out;
+    if (ex->no_container_service && !remote)
+      sc_deploy_trim_rootfs(p.slot_path);
+    /* last: the symlink makes the container exist */
+    tmp_link = g_strdup_printf("%s.%08x.tmp", p.link_path, g_random_int());
+    if (symlink(p.slot, tmp_link) != 0 || rename(tmp_link, p.link_path) != 0) {
+      g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot link %s: %s", p.link_path,
+                  g_strerror(errno));
+      unlink(tmp_link);
+      goto out;
+    }
+    if (!sc_journal_step(ctx, journal, "link", &gerror))
+      goto out;
+    if (sc_rendering_get_unit(r)) {
+      g_autofree char *unit = g_strconcat(name, ".service", NULL);
+      if (!sc_systemd_offline(ctx) && !sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, &gerror))
+        goto out;
+      if (sc_rendering_get_tmpfiles(r) &&
+          !sc_tmpfiles_run(ctx, "--create", p.tmpfiles_path, TRUE, &gerror))
+        goto out;
+      if (opts->enable && !sc_systemctl(ctx, "enable", unit, NULL, TRUE, &gerror))
+        goto out;
+      if (opts->start && !sc_systemd_offline(ctx) &&
+          !sc_systemctl(ctx, "start", unit, NULL, TRUE, &gerror))
+        goto out;
+    }
+    if (!sc_journal_step(ctx, journal, "enabled", &gerror))
+      goto out;
+    sc_journal_finish(ctx, journal);
+  }
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o}", "schema", 1, "name", name,
+                            "image", img->name, "id", img->id, "deployment", p.slot, "dry_run",
+                            opts->dry_run, "actions", actions);
+    json_t *files = json_object();
+    json_object_set_new(files, "config.json", json_string(sc_rendering_get_config(r)));
+    if (sc_rendering_get_unit(r))
+      json_object_set_new(files, "unit", json_string(sc_rendering_get_unit(r)));
+    if (sc_rendering_get_tmpfiles(r))
+      json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(r)));
+    json_object_set_new(doc, "files", files);
+    actions = NULL;
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  ok = TRUE;
+
+out:
+  if (!ok && !opts->dry_run && name && p.link_path) {
+    /* undone as an uninstall does it (stopped and disabled, files by the
+     * journal); before the journal, only the slot was written */
+    if (journal)
+      uninstall_locked(ctx, name, NULL, NULL);
+    else if (wrote)
+      sc_deploy_clear_slot(p.slot_path);
+  }
+  if (exports_tmp)
+    sc_rm_rf(exports_tmp);
+  sc_deploy_unlock_container(ctx, name, lock);
+  sc_journal_free(journal);
+  json_decref(actions);
+  sc_rendering_free(r);
+  sc_render_opts_free(ropts);
+  sc_exports_free(ex);
+  sc_image_free(img);
+  sc_deploy_paths_clear(&p);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+/* The slot the NAME symlink points at, else an existing NAME.0 / NAME.1. */
+char *
+sc_deploy_current_slot(sc_context *ctx, const char *name)
+{
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *link = g_build_filename(root, name, NULL);
+  g_autofree char *target = g_file_read_link(link, NULL);
+
+  if (target) {
+    g_autofree char *base = g_path_get_basename(target);
+    return g_build_filename(root, base, NULL);
+  }
+  return NULL;
+}
+
+/* A deployment's values (atomic wrote HOST_UID and HOST_GID as numbers). */
+sc_values *
+sc_deploy_info_values(json_t *info)
+{
+  sc_values *values = sc_values_new_internal();
+  const char *k;
+  json_t *v;
+
+  json_object_foreach(json_object_get(info, "values"), k, v)
+  {
+    if (json_is_string(v))
+      sc_values_insert(values, k, json_string_value(v), NULL);
+    else if (json_is_integer(v)) {
+      g_autofree char *text = g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+      sc_values_insert(values, k, text, NULL);
+    }
+  }
+  return values;
+}
+
+/* The host files a deployment installed: path -> checksum ("0": a
+ * directory it created). An info file of an older atomic has no checksums
+ * ("installed-files" only; atomic then never removed them): they are what
+ * the deployment's image would install with its values, so a file that
+ * still has that content is unmodified. */
+GHashTable *
+sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  json_t *sums = json_object_get(info, "installed-files-checksum"), *v;
+  const char *k;
+  size_t i;
+
+  if (json_is_object(sums)) {
+    json_object_foreach(sums, k, v) if (json_is_string(v))
+        g_hash_table_replace(t, g_strdup(k), g_strdup(json_string_value(v)));
+    return t;
+  }
+  if (json_array_size(json_object_get(info, "installed-files")) > 0) {
+    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
+    g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
+    g_autoptr(sc_values) values = sc_deploy_info_values(info);
+    g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GHashTable) expected = NULL;
+    g_autoptr(GHashTable) as_is = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    sc_exports *ex = NULL;
+    /* (planned over what is there now, taken as the deployment's own, so
+     * that a modified file is no collision: only the contents count) */
+    json_array_foreach(json_object_get(info, "installed-files"), i, v)
+    {
+      if (!json_is_string(v) || json_string_value(v)[0] != '/')
+        continue;
+      g_hash_table_replace(as_is, g_strdup(json_string_value(v)),
+                           sc_hostfs_checksum(ctx, json_string_value(v)));
+    }
+    if ((ex = sc_deploy_open_exports(exports, NULL)) != NULL &&
+        (plan = sc_hostfs_plan(ctx, ex, values, as_is, NULL)) != NULL)
+      expected = sc_hostfs_plan_tracking(plan, FALSE);
+    sc_exports_free(ex);
+    json_array_foreach(json_object_get(info, "installed-files"), i, v)
+    {
+      const char *sum = expected ? g_hash_table_lookup(expected, json_string_value(v)) : NULL;
+      if (sum)
+        g_hash_table_replace(t, g_strdup(json_string_value(v)), g_strdup(sum));
+    }
+  }
+  return t;
+}
+
+json_t *
+sc_deploy_read_info(const char *slot)
+{
+  g_autofree char *path = g_build_filename(slot, "info", NULL);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return NULL;
+  return json_loads(text, 0, NULL);
+}
+
+/* Everything of container @name goes (its lock held): the unit (disabled
+ * and stopped first, when it is the container's), tmpfiles, the host files
+ * it installed or an interrupted operation wrote, unmodified, the
+ * directories it created when empty, the symlink, both slots. Itself
+ * journaled: a crash leaves what the next uninstall finishes. */
+static gboolean
+uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **error)
+{
+  g_autofree char *slot = NULL;
+  g_autofree char *unit = NULL;
+  g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(ScJournal) journal = NULL;
+  json_t *info;
+  const char *journal_slot = NULL;
+  ScPaths p0 = {0}, p1 = {0};
+  struct stat st;
+  gboolean has_service = TRUE, owns_unit, ok = FALSE;
+
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  slot = sc_deploy_current_slot(ctx, name);
+  info = slot ? sc_deploy_read_info(slot) : NULL;
+  if (info == NULL)
+    info = sc_deploy_read_info(p0.slot_path); /* half-installed */
+  if (info && json_is_false(json_object_get(info, "has-container-service")))
+    has_service = FALSE;
+  if (info) {
+    g_autoptr(GHashTable) t = sc_deploy_tracked(ctx, slot ? slot : p0.slot_path, info);
+    GHashTableIter it;
+    gpointer tk, tv;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, &tk, &tv))
+      g_hash_table_replace(tracked, g_strdup(tk), g_strdup(tv));
+  }
+  owns_unit = info != NULL;
+  /* what interrupted operations wrote, as their journals say */
+  for (int i = 0; i < 2; i++) {
+    const char *path = i == 0 ? p0.slot_path : p1.slot_path;
+    g_autoptr(ScJournal) j = sc_journal_read(path);
+    GHashTableIter it;
+    gpointer jk, jv;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (journal_slot == NULL || (slot && strcmp(path, slot) == 0)))
+      journal_slot = path;
+    if (j == NULL)
+      continue;
+    owns_unit |= j->owns_unit;
+    g_hash_table_iter_init(&it, j->planned);
+    while (g_hash_table_iter_next(&it, &jk, &jv)) {
+      const char *have = g_hash_table_lookup(tracked, jk);
+      if (have != NULL && strcmp(have, jv) != 0) {
+        /* both the deployment and the operation wrote it: whichever
+         * content is there is ours */
+        g_autofree char *sum = sc_hostfs_checksum(ctx, jk);
+        if (strcmp(sum, jv) != 0)
+          continue;
+      }
+      g_hash_table_replace(tracked, g_strdup(jk), g_strdup(jv));
+    }
+  }
+  if (journal_slot) {
+    journal = sc_journal_new("uninstall", journal_slot, tracked, FALSE);
+    journal->owns_unit = owns_unit;
+    if (!sc_journal_step(ctx, journal, "begun", error))
+      goto out;
+  }
+
+  unit = g_strconcat(name, ".service", NULL);
+  if (has_service && owns_unit) {
+    if (sc_systemd_offline(ctx))
+      sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
+    else if (sc_systemd_running())
+      sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+  }
+  if (journal && !sc_journal_step(ctx, journal, "disabled", error))
+    goto out;
+  if (owns_unit) {
+    /* the unit goes first, so that nothing starts the container again */
+    unlink(p0.unit_path);
+    if (!sc_systemd_offline(ctx) && sc_systemd_running())
+      sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+    if (lstat(p0.tmpfiles_path, &st) == 0) {
+      sc_tmpfiles_run(ctx, "--remove", p0.tmpfiles_path, FALSE, NULL);
+      unlink(p0.tmpfiles_path);
+    }
+  }
+  if (journal && !sc_journal_step(ctx, journal, "unit", error))
+    goto out;
+  sc_hostfs_remove(ctx, tracked, kept);
+  if (journal && !sc_journal_step(ctx, journal, "hostfs", error))
+    goto out;
+  if (unlink(p0.link_path) != 0 && errno != ENOENT) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", p0.link_path,
+                g_strerror(errno));
+    goto out;
+  }
+  if (journal && !sc_journal_step(ctx, journal, "link", error))
+    goto out;
+  /* the slot without the journal last: an interrupted removal stays visible */
+  if (journal_slot && strcmp(journal_slot, p0.slot_path) == 0) {
+    sc_deploy_clear_slot(p1.slot_path);
+    sc_deploy_clear_slot(p0.slot_path);
+  } else {
+    sc_deploy_clear_slot(p0.slot_path);
+    sc_deploy_clear_slot(p1.slot_path);
+  }
+  ok = TRUE;
+out:
+  json_decref(info);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  return ok;
+}
+
+/* The journal of an operation on @name that did not finish, if any. */
+static ScJournal *
+journal_of(sc_context *ctx, const char *name)
+{
+  ScPaths p0 = {0}, p1 = {0};
+  ScJournal *j;
+
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  j = sc_journal_read(p0.slot_path);
+  if (j == NULL)
+    j = sc_journal_read(p1.slot_path);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  return j;
+}
+
+gboolean
+sc_deploy_recover(sc_context *ctx, const char *name, char **out_finished, GError **error)
+{
+  ScJournal *j = journal_of(ctx, name);
+  gboolean ok;
+
+  if (j == NULL)
+    return TRUE;
+  if (strcmp(j->op, "update") == 0 || strcmp(j->op, "rollback") == 0) {
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "container %s: an interrupted %s (after step '%s') is finished or undone first",
+                   name, j->op, j->step ? j->step : "?");
+    ok = sc_update_recover(ctx, name, j, out_finished, error);
+  } else {
+    /* an install that did not finish is removed (to be done again); an
+     * uninstall is finished */
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "container %s: the interrupted %s (after step '%s') is %s first", name, j->op,
+                   j->step ? j->step : "?",
+                   strcmp(j->op, "install") == 0 ? "undone" : "finished");
+    ok = uninstall_locked(ctx, name, NULL, error);
+    if (ok && out_finished && strcmp(j->op, "uninstall") == 0)
+      *out_finished = g_strdup(j->op);
+  }
+  sc_journal_free(j);
+  return ok;
+}
+
+SC_API int
+sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
+  ScPaths p0 = {0}, p1 = {0};
+  struct stat st;
+  int lock;
+  gboolean found;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_name_check(name, &gerror))
+    return sc_error_propagate(error, gerror);
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  found = lstat(p0.link_path, &st) == 0 ||
+          (lstat(p0.slot_path, &st) == 0 && S_ISDIR(st.st_mode)) ||
+          (lstat(p1.slot_path, &st) == 0 && S_ISDIR(st.st_mode));
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
+  if (!found) {
+    /* idempotent: nothing to remove is not an error */
+    sc_context_log(ctx, SC_LOG_WARNING, "container %s is not installed", name);
+    if (out_json) {
+      json_t *doc = json_pack("{s:i, s:s, s:b, s:[]}", "schema", 1, "name", name, "removed", 0,
+                              "kept");
+      *out_json = sc_json_dump(doc, TRUE);
+      json_decref(doc);
+    }
+    return SC_OK;
+  }
+  lock = sc_deploy_lock_container(root, name, &gerror);
+  if (lock < 0)
+    return sc_error_propagate(error, gerror);
+  if (!uninstall_locked(ctx, name, kept, &gerror)) {
+    sc_deploy_unlock_container(ctx, name, lock);
+    return sc_error_propagate(error, gerror);
+  }
+  for (guint i = 0; i < kept->len; i++)
+    sc_context_log(ctx, SC_LOG_WARNING, "%s was modified: kept", (char *)kept->pdata[i]);
+  sc_deploy_unlock_container(ctx, name, lock);
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:b}", "schema", 1, "name", name, "removed", 1);
+    json_t *arr = json_array();
+    for (guint i = 0; i < kept->len; i++)
+      json_array_append_new(arr, json_string(kept->pdata[i]));
+    json_object_set_new(doc, "kept", arr);
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  return SC_OK;
+}
+
+/* The installed containers' names, sorted: a container is its NAME
+ * symlink; X.0 is a slot only when X exists. With @incomplete, also the X
+ * of slots X.0 and X.1 left without their symlink (an install or uninstall
+ * that did not finish). */
+GPtrArray *
+sc_deploy_container_names(sc_context *ctx, gboolean incomplete)
+{
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *entry;
+
+  while (dir && (entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *path = g_build_filename(root, entry, NULL);
+    struct stat st;
+    if (lstat(path, &st) != 0)
+      continue;
+    if (S_ISLNK(st.st_mode) && sc_name_check(entry, NULL))
+      g_ptr_array_add(names, g_strdup(entry));
+    else if (incomplete && S_ISDIR(st.st_mode) &&
+             (g_str_has_suffix(entry, ".0") || g_str_has_suffix(entry, ".1"))) {
+      g_autofree char *name = g_strndup(entry, strlen(entry) - 2);
+      g_autofree char *link = g_build_filename(root, name, NULL);
+      g_autofree char *slot0 = g_strconcat(link, ".0", NULL);
+      struct stat lst;
+      /* (once per name: X.1 counts only without X.0) */
+      if (sc_name_check(name, NULL) && lstat(link, &lst) != 0 &&
+          (g_str_has_suffix(entry, ".0") || lstat(slot0, &lst) != 0))
+        g_ptr_array_add(names, g_steal_pointer(&name));
+    }
+  }
+  g_ptr_array_sort(names, sc_strcmp_indirect);
+  return names;
+}
+
+static const char *
+unit_state(sc_context *ctx, const char *name, gboolean has_service)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", unit, NULL};
+  g_autofree char *out = NULL;
+
+  if (!has_service)
+    return "no service";
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return "installed";
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, &out, NULL, NULL, NULL))
+    return "unknown";
+  g_strstrip(out);
+  if (strcmp(out, "active") == 0 || strcmp(out, "reloading") == 0)
+    return "running";
+  if (strcmp(out, "failed") == 0)
+    return "failed";
+  return "inactive";
+}
+
+SC_API int
+sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  json_t *doc, *arr;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  names = sc_deploy_container_names(ctx, TRUE);
+  arr = json_array();
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    g_autofree char *slot = sc_deploy_current_slot(ctx, name);
+    json_t *info = slot ? sc_deploy_read_info(slot) : NULL;
+    g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
+    g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
+                                                               slot_name, NULL)
+                                            : NULL;
+    g_autoptr(ScJournal) j = journal_of(ctx, name);
+    json_t *entry;
+
+    entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
+                      json_object_get(info, "image"), "id", json_object_get(info, "revision"),
+                      "deployment", deployment, "runtime", json_object_get(info, "runtime"),
+                      "created", json_object_get(info, "created"));
+    if (j != NULL || slot == NULL) {
+      /* a crash stopped an operation: the next command on it finishes or
+       * undoes it (uninstall removes it) */
+      json_object_set_new(entry, "state", json_string("incomplete"));
+      json_object_set_new(entry, "interrupted", j ? json_string(j->op) : json_null());
+      json_object_set_new(entry, "step", j && j->step ? json_string(j->step) : json_null());
+    } else if (info == NULL)
+      json_object_set_new(entry, "state", json_string("broken"));
+    else
+      json_object_set_new(
+          entry, "state",
+          json_string(unit_state(
+              ctx, name, !json_is_false(json_object_get(info, "has-container-service")))));
+    json_array_append_new(arr, entry);
+    json_decref(info);
+  }
+  doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}

@@ -1,0 +1,161 @@
+/*
+ * systemd: systemctl and systemd-tmpfiles, on the running host, or offline
+ * inside an image root (--sysroot: systemctl --root, no daemon-reload).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "container.h"
+
+#include <string.h>
+
+gboolean
+sc_systemd_offline(sc_context *ctx)
+{
+  return strcmp(sc_context_get_sysroot(ctx), "/") != 0;
+}
+
+/* Whether systemd runs as the init system here (sd_booted()'s test). */
+gboolean
+sc_systemd_running(void)
+{
+  return g_file_test("/run/systemd/system", G_FILE_TEST_IS_DIR);
+}
+
+static gboolean
+run(sc_context *ctx, const char *const *argv, gboolean check, GError **error)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *line = g_strjoinv(" ", (char **)argv);
+  int status = 0;
+  g_autoptr(GError) local = NULL;
+
+  sc_context_log(ctx, SC_LOG_INFO, "%s", line);
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                    &status, &local)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot run %s: %s", argv[0], local->message);
+    return FALSE;
+  }
+  if (!g_spawn_check_wait_status(status, NULL)) {
+    if (!check) {
+      sc_context_log(ctx, SC_LOG_DEBUG, "%s failed (ignored): %s", line, g_strstrip(err));
+      return TRUE;
+    }
+    g_set_error(error, SC_ERROR, SC_EIO, "%s failed: %s", line, g_strstrip(err));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Whether NAME.service is active (never, in a sysroot or without systemd). */
+gboolean
+sc_systemd_unit_active(sc_context *ctx, const char *name)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
+  int status = 1;
+
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return FALSE;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, NULL))
+    return FALSE;
+  return g_spawn_check_wait_status(status, NULL);
+}
+
+/* systemctl [--root=SYSROOT] VERB [ARGS] */
+gboolean
+sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
+             gboolean check, GError **error)
+{
+  g_autofree char *root = NULL;
+  const char *argv[6];
+  int n = 0;
+
+  argv[n++] = "systemctl";
+  if (sc_systemd_offline(ctx))
+    argv[n++] = root = g_strconcat("--root=", sc_context_get_sysroot(ctx), NULL);
+  argv[n++] = verb;
+  if (arg1)
+    argv[n++] = arg1;
+  if (arg2)
+    argv[n++] = arg2;
+  argv[n] = NULL;
+  return run(ctx, argv, check, error);
+}
+
+/* systemd-tmpfiles --create|--remove FILE: only on the running host (an
+ * image root gets its directories when it boots). */
+gboolean
+sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
+                GError **error)
+{
+  const char *argv[] = {"systemd-tmpfiles", action, file, NULL};
+  if (sc_systemd_offline(ctx))
+    return TRUE;
+  return run(ctx, argv, check, error);
+}
+
+/* Whether NAME.service stays up for @settle_ms after a (re)start: it fails
+ * as soon as the unit is failed or inactive or systemd restarted it (the
+ * start resets NRestarts), and it must be active at the end. *@out_state:
+ * what was seen, for the message. */
+gboolean
+sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char **out_state)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "show", "-p", "ActiveState", "-p", "SubState",
+                        "-p", "NRestarts", unit, NULL};
+  gint64 deadline = g_get_monotonic_time() + (gint64)settle_ms * 1000;
+  g_autofree char *previous = NULL;
+
+  for (;;) {
+    g_autofree char *out = NULL;
+    g_autofree char *active = NULL;
+    g_autofree char *sub = NULL;
+    char *save = NULL;
+    guint64 restarts = 0;
+    int status = 1;
+    gboolean last = g_get_monotonic_time() >= deadline;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL)) {
+      *out_state = g_strdup("unknown (systemctl show failed)");
+      return FALSE;
+    }
+    /* (strtok_r: the library may run on several threads) */
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      if (g_str_has_prefix(line, "ActiveState="))
+        active = g_strdup(line + strlen("ActiveState="));
+      else if (g_str_has_prefix(line, "SubState="))
+        sub = g_strdup(line + strlen("SubState="));
+      else if (g_str_has_prefix(line, "NRestarts="))
+        restarts = g_ascii_strtoull(line + strlen("NRestarts="), NULL, 10);
+    }
+    {
+      g_autofree char *seen = g_strcmp0(active, sub) == 0
+                                  ? g_strdup(active ? active : "?")
+                                  : g_strdup_printf("%s (%s)", active ? active : "?",
+                                                    sub ? sub : "?");
+      g_autofree char *state =
+          restarts > 0 ? g_strdup_printf("%s after %" G_GUINT64_FORMAT " automatic restarts",
+                                         seen, restarts)
+                       : g_strdup(seen);
+      if (g_strcmp0(state, previous) != 0)
+        sc_context_log(ctx, SC_LOG_DEBUG, "%s: %s", unit, state);
+      g_free(previous);
+      previous = g_strdup(state);
+      if (g_strcmp0(active, "failed") == 0 || g_strcmp0(active, "inactive") == 0 ||
+          restarts > 0 || (last && g_strcmp0(active, "active") != 0)) {
+        *out_state = g_steal_pointer(&state);
+        return FALSE;
+      }
+    }
+    if (last)
+      return TRUE;
+    g_usleep(200 * 1000);
+  }
+}

@@ -1,0 +1,757 @@
+/*
+ * Update and rollback. A container alternates between two slots, NAME.0
+ * and NAME.1: update fills the other slot from scratch (atomic checked out
+ * on top of its stale files), switches the NAME symlink, and keeps the old
+ * slot for rollback. Only the user's --set values carry over; everything
+ * else is computed again from the new image. The symlink always points at
+ * a complete slot.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+slot_index(const char *slot)
+{
+  return g_str_has_suffix(slot, ".1") ? 1 : 0;
+}
+
+/* The start of update and rollback: takes the container's lock (into
+ * *@lock, to be closed by the caller), finishes or undoes an interrupted
+ * operation (*@out_finished, may be NULL: the one finished), reads the
+ * current deployment's info and fills @other with the paths of the other
+ * slot. */
+static gboolean
+open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finished,
+                json_t **out_info, ScPaths *other, GError **error)
+{
+  g_autofree char *root = NULL;
+  g_autofree char *cur_slot = NULL;
+
+  if (!sc_name_check(name, error))
+    return FALSE;
+  root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  *lock = sc_deploy_lock_container(root, name, error);
+  if (*lock < 0 || !sc_deploy_recover(ctx, name, out_finished, error))
+    return FALSE;
+  cur_slot = sc_deploy_current_slot(ctx, name);
+  *out_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  if (*out_info == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "container %s is not installed (or its info file is missing: uninstall it)", name);
+    return FALSE;
+  }
+  sc_deploy_paths_init(ctx, name, 1 - slot_index(cur_slot), other);
+  return TRUE;
+}
+
+/* The user's values of an installed container: "user-values", or, for
+ * one installed by atomic (which kept everything in "values"), what is
+ * neither forced nor a host default. */
+static sc_values *
+user_values_of(json_t *info)
+{
+  sc_values *v = sc_values_new_internal();
+  json_t *user = json_object_get(info, "user-values");
+  gboolean legacy = !json_is_object(user);
+  const char *k;
+  json_t *val;
+
+  json_object_foreach(legacy ? json_object_get(info, "values") : user, k, val)
+  {
+    if (!json_is_string(val) && !json_is_integer(val))
+      continue;
+    if (legacy && (sc_strv_has(sc_forced_variables, k) || sc_strv_has(sc_host_variables, k)))
+      continue;
+    if (json_is_string(val))
+      sc_values_insert(v, k, json_string_value(val), NULL);
+    else {
+      g_autofree char *s = g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(val));
+      sc_values_insert(v, k, s, NULL);
+    }
+  }
+  return v;
+}
+
+static gboolean
+values_equal(const sc_values *a, const sc_values *b)
+{
+  if (sc_values_count(a) != sc_values_count(b))
+    return FALSE;
+  for (size_t i = 0; i < sc_values_count(a); i++) {
+    const char *k = sc_values_key_at(a, i);
+    if (g_strcmp0(sc_values_get(a, k), sc_values_get(b, k)) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Writes a deployment's host files again, from its image files and values
+ * (best effort: used to undo a failed update). */
+static void
+restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
+  g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
+  g_autoptr(sc_values) values = sc_deploy_info_values(info);
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) done = NULL;
+  sc_exports *ex = NULL;
+
+  if (!g_file_test(exports, G_FILE_TEST_IS_DIR) ||
+      (ex = sc_deploy_open_exports(exports, NULL)) == NULL)
+    return;
+  plan = sc_hostfs_plan(ctx, ex, values, NULL, NULL);
+  if (plan)
+    done = sc_hostfs_apply(ctx, plan, NULL);
+  sc_exports_free(ex);
+}
+
+
+/* Writes a slot's info file (atomic's format: 4-space indent, sorted keys,
+ * a final newline). */
+static gboolean
+write_info(const char *slot_path, json_t *info, GError **error)
+{
+  g_autofree char *text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+  g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
+  g_autofree char *path = g_build_filename(slot_path, "info", NULL);
+
+  return sc_deploy_write_host_file(path, with_nl, error);
+}
+
+/* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
+ * them when the slot has none). */
+static gboolean
+install_unit_files(sc_context *ctx, const char *name, const char *slot_path, const ScPaths *p,
+                   GError **error)
+{
+  g_autofree char *unit_copy = g_strdup_printf("%s/%s.service", slot_path, name);
+  g_autofree char *tmpfiles_copy = g_strdup_printf("%s/tmpfiles-%s.conf", slot_path, name);
+  const char *copies[] = {unit_copy, tmpfiles_copy};
+  const char *targets[] = {p->unit_path, p->tmpfiles_path};
+
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *text = NULL;
+    if (g_file_get_contents(copies[i], &text, NULL, NULL)) {
+      if (!sc_deploy_write_host_file(targets[i], text, error))
+        return FALSE;
+    } else if (unlink(targets[i]) != 0 && errno != ENOENT) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", targets[i], g_strerror(errno));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Points NAME at @slot (as seen from the sysroot), atomically. */
+static gboolean
+switch_link(const ScPaths *p, const char *slot, GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf("%s.%08x.tmp", p->link_path, g_random_int());
+
+  if (symlink(slot, tmp) != 0 || rename(tmp, p->link_path) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot point %s at %s: %s", p->link_path, slot,
+                g_strerror(errno));
+    unlink(tmp);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+reload_and_restart(sc_context *ctx, const char *name, const ScPaths *p, gboolean has_service,
+                   gboolean restart, GError **error)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  struct stat st;
+
+  if (!has_service || sc_systemd_offline(ctx))
+    return TRUE;
+  if (!sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, error))
+    return FALSE;
+  if (lstat(p->tmpfiles_path, &st) == 0 &&
+      !sc_tmpfiles_run(ctx, "--create", p->tmpfiles_path, TRUE, error))
+    return FALSE;
+  return !restart || sc_systemctl(ctx, "restart", unit, NULL, TRUE, error);
+}
+
+struct sc_update_opts {
+  char *rebase;
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean controlled;
+  guint settle_ms;
+};
+
+/* An update or rollback @j that did not finish (crash, or failure): when
+ * the NAME symlink already points at its slot, the rest is done (reload,
+ * tmpfiles, restart if the unit ran); else it is undone: the files it wrote
+ * go, the current deployment's host files and unit files come back, an
+ * update's slot is emptied, and the unit starts again if it ran. The
+ * journal goes in both cases. */
+gboolean
+sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
+                  GError **error)
+{
+  g_autofree char *cur_slot = sc_deploy_current_slot(ctx, name);
+  g_autofree char *j_base = g_path_get_basename(j->slot_path);
+  g_autofree char *cur_base = cur_slot ? g_path_get_basename(cur_slot) : NULL;
+  json_t *info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
+  ScPaths cur = {0};
+  gboolean has_service, ok;
+
+  if (info == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "container %s: an interrupted %s cannot be completed (no current deployment): "
+                "uninstall it",
+                name, j->op);
+    return FALSE;
+  }
+  has_service = !json_is_false(json_object_get(info, "has-container-service"));
+  sc_deploy_paths_init(ctx, name, slot_index(cur_slot), &cur);
+  if (g_strcmp0(cur_base, j_base) == 0) {
+    ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, error);
+    sc_journal_finish(ctx, j);
+    if (out_finished)
+      *out_finished = g_strdup(j->op);
+  } else {
+    sc_hostfs_remove(ctx, j->planned, NULL);
+    restore_hostfs(ctx, cur_slot, info);
+    ok = install_unit_files(ctx, name, cur_slot, &cur, error);
+    if (strcmp(j->op, "update") == 0)
+      sc_deploy_clear_slot(j->slot_path);
+    else
+      sc_journal_finish(ctx, j);
+    ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, ok ? error : NULL) && ok;
+  }
+  sc_deploy_paths_clear(&cur);
+  json_decref(info);
+  return ok;
+}
+
+SC_API int
+sc_update_opts_new(sc_update_opts **out_opts, sc_error **error)
+{
+  SC_CHECK_ARG(out_opts != NULL, error);
+  *out_opts = g_new0(sc_update_opts, 1);
+  (*out_opts)->values = sc_values_new_internal();
+  return SC_OK;
+}
+
+SC_API void
+sc_update_opts_free(sc_update_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->rebase);
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_update_opts_set_rebase(sc_update_opts *o, const char *image, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && (image == NULL || *image != '\0'), error);
+  g_free(o->rebase);
+  o->rebase = g_strdup(image);
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_values(sc_update_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_update_opts_set_pull_opts(sc_update_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_controlled(sc_update_opts *o, int controlled, unsigned settle_ms,
+                              sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->controlled = controlled != 0;
+  o->settle_ms = settle_ms;
+  return SC_OK;
+}
+
+static gboolean rollback_locked(sc_context *ctx, const char *name, json_t *cur_info,
+                                const ScPaths *p, gboolean start, json_t **out_info,
+                                GError **error);
+
+/* The update of a container whose lock is held: fills *@out_doc. */
+static gboolean
+update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
+              const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back, GError **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *rootfs = NULL;
+  g_autofree char *exports_dir = NULL;
+  g_autofree char *remote = NULL;
+  const char *location;
+  g_autoptr(GHashTable) old_tracked = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(sc_values) user = NULL;
+  json_t *new_info = NULL;
+  OstreeRepo *repo = NULL;
+  ScImage *img = NULL;
+  sc_exports *ex = NULL;
+  sc_render_opts *ropts = NULL;
+  sc_rendering *r = NULL;
+  ScJournal *journal = NULL;
+  const char *runtime;
+  int next = slot_index(p->slot);
+  gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE, restarted;
+
+  location = json_string_value(json_object_get(info, "remote"));
+  if (location && o->rebase) {
+    g_set_error(&gerror, SC_ERROR, SC_EINVAL,
+                "container %s runs from a remote rootfs (%s): it cannot be rebased", name,
+                location);
+    goto out;
+  }
+  if (location)
+    sc_context_log(ctx, SC_LOG_INFO,
+                   "updating a container with a remote rootfs (%s): only changes to its "
+                   "configuration are applied",
+                   location);
+  user = user_values_of(info);
+  for (size_t i = 0; i < sc_values_count(o->values); i++)
+    sc_values_insert(user, sc_values_key_at(o->values, i),
+                     sc_values_get(o->values, sc_values_key_at(o->values, i)), NULL);
+  img = sc_deploy_find_or_pull(ctx,
+                               o->rebase ? o->rebase
+                                         : json_string_value(json_object_get(info, "image")),
+                               o->pull, &repo, &gerror);
+  if (img == NULL)
+    goto out;
+  {
+    g_autoptr(sc_values) old_user = user_values_of(info);
+    if (g_strcmp0(img->id, json_string_value(json_object_get(info, "revision"))) == 0 &&
+        values_equal(old_user, user)) {
+      changed = FALSE; /* atomic: "Latest version already installed." */
+      ok = TRUE;
+      goto out;
+    }
+  }
+  if (!sc_context_runtime_path(ctx, &runtime, &gerror))
+    goto out;
+
+  /* the other slot, from scratch (a remote rootfs is linked again) */
+  if (location && (remote = sc_deploy_remote_rootfs(ctx, location, &gerror)) == NULL)
+    goto out;
+  if (!sc_deploy_fill_slot(ctx, repo, img, p->slot_path, remote, &gerror))
+    goto out;
+  rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
+  exports_dir = g_build_filename(rootfs, "exports", NULL);
+  if ((ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
+    goto out;
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, name, NULL);
+  sc_render_opts_set_values(ropts, user, NULL);
+  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
+  sc_render_opts_set_slot(ropts, next, NULL);
+  if (remote)
+    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
+  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
+    goto out;
+  {
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
+    old_tracked = sc_deploy_tracked(ctx, cur.slot_path, info);
+    sc_deploy_paths_clear(&cur);
+  }
+  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), old_tracked, &gerror);
+  if (plan == NULL || !sc_rendering_write_internal(r, p->slot_path, &gerror))
+    goto out;
+
+  /* from here the host changes: stop, files, switch, start */
+  was_active = sc_systemd_unit_active(ctx, name);
+  {
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
+    journal = sc_journal_new("update", p->slot_path, planned, was_active);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", &gerror))
+      goto out;
+  }
+  if (was_active) {
+    g_autofree char *unit = g_strconcat(name, ".service", NULL);
+    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
+  }
+  if (!sc_journal_step(ctx, journal, "stopped", &gerror))
+    goto out;
+  tracked = sc_hostfs_apply(ctx, plan, &gerror);
+  if (tracked == NULL)
+    goto out;
+  {
+    /* the old deployment's files that the new one does not have */
+    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, old_tracked);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      if (!g_hash_table_contains(tracked, k))
+        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
+    sc_hostfs_remove(ctx, gone, NULL);
+  }
+  if (!sc_journal_step(ctx, journal, "hostfs", &gerror))
+    goto out;
+  new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
+  if (location)
+    json_object_set_new(new_info, "remote", json_string(location));
+  if (!write_info(p->slot_path, new_info, &gerror) ||
+      !sc_journal_step(ctx, journal, "info", &gerror))
+    goto out;
+  if (ex->no_container_service && !remote)
+    sc_deploy_trim_rootfs(p->slot_path);
+  if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
+      !sc_journal_step(ctx, journal, "unit", &gerror) || !switch_link(p, p->slot, &gerror))
+    goto out;
+  switched = TRUE;
+  if (!sc_journal_step(ctx, journal, "link", &gerror))
+    goto out;
+  restarted = reload_and_restart(ctx, name, p, !ex->no_container_service, was_active, &gerror);
+  sc_journal_finish(ctx, journal); /* (the update is done, whether the unit runs or not) */
+  if (!restarted) {
+    if (o->controlled) {
+      /* systemctl's own message spans lines: the unit's state says it */
+      g_autofree char *state = NULL;
+      sc_systemd_unit_settles(ctx, name, 0, &state);
+      g_clear_error(&gerror);
+      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service did not start: %s", name,
+                  state ? state : "?");
+      goto controlled_failure;
+    }
+    g_prefix_error(&gerror, "container %s was updated to %s, but: ", name, p->slot);
+    goto out;
+  }
+  if (o->controlled && was_active) {
+    g_autofree char *state = NULL;
+    if (!sc_systemd_unit_settles(ctx, name, o->settle_ms ? o->settle_ms : 5000, &state)) {
+      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service is %s", name, state);
+      goto controlled_failure;
+    }
+  }
+  ok = TRUE;
+  goto out;
+
+controlled_failure:
+  {
+    /* back to the old slot, which is started again */
+    ScPaths old = {0};
+    g_autoptr(GError) rb_error = NULL;
+    json_t *old_info = NULL;
+    sc_deploy_paths_init(ctx, name, 1 - next, &old);
+    *out_rolled_back = rollback_locked(ctx, name, new_info, &old, TRUE, &old_info, &rb_error);
+    if (*out_rolled_back)
+      g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                  "container %s did not stay running after the update to %.12s (%s): rolled "
+                  "back to %s, %s",
+                  name, img->id, gerror->message, old.slot,
+                  sc_systemd_unit_active(ctx, name) ? "which is running" : "which is not running");
+    else
+      g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                  "container %s did not stay running after the update to %.12s (%s), and the "
+                  "automatic rollback to %s failed: %s",
+                  name, img->id, gerror->message, old.slot, rb_error->message);
+    g_clear_error(&gerror);
+    json_decref(old_info);
+    sc_deploy_paths_clear(&old);
+  }
+
+out:
+  if (!ok && !switched && journal) {
+    /* the old deployment stays current, as it was */
+    sc_update_recover(ctx, name, journal, NULL, NULL);
+  } else if (!ok && !switched && p->slot_path)
+    sc_deploy_clear_slot(p->slot_path); /* (nothing on the host was changed yet) */
+  if (ok)
+    *out_doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?, s:b, s:b}", "schema", 1, "name", name,
+                         "updated", changed, "id", img ? img->id : NULL, "deployment",
+                         changed ? p->slot : NULL, "restarted", changed && was_active,
+                         "controlled", o->controlled);
+  json_decref(new_info);
+  sc_journal_free(journal);
+  sc_image_free(img);
+  sc_exports_free(ex);
+  sc_render_opts_free(ropts);
+  sc_rendering_free(r);
+  if (gerror)
+    g_propagate_error(error, gerror);
+  return ok;
+}
+
+SC_API int
+sc_container_update(sc_context *ctx, const char *name, const char *rebase, const sc_values *set,
+                    const sc_pull_opts *pull, char **out_json, sc_error **error)
+{
+  sc_update_opts o = {0};
+  int rc;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (rebase && *rebase == '\0')
+    return sc_error_set(error, SC_EINVAL, "%s: invalid argument: an empty rebase image",
+                        G_STRFUNC);
+  o.rebase = (char *)rebase;
+  o.values = set ? (sc_values *)set : sc_values_new_internal();
+  o.pull = pull;
+  rc = sc_container_update_with_opts(ctx, name, &o, out_json, error);
+  if (set == NULL)
+    sc_values_free(o.values);
+  return rc;
+}
+
+SC_API int
+sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update_opts *opts,
+                              char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  sc_update_opts defaults = {0};
+  json_t *info = NULL, *doc = NULL;
+  ScPaths p = {0};
+  int lock = -1;
+  gboolean ok, rolled_back = FALSE;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (opts == NULL) {
+    defaults.values = sc_values_new_internal();
+    opts = &defaults;
+  }
+  ok = open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
+       update_locked(ctx, name, opts, info, &p, &doc, &rolled_back, &gerror);
+  if (ok && out_json)
+    *out_json = sc_json_dump(doc, TRUE);
+  sc_deploy_unlock_container(ctx, name, lock);
+  json_decref(doc);
+  json_decref(info);
+  sc_deploy_paths_clear(&p);
+  sc_values_free(defaults.values);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API int
+sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char **out_json,
+                              sc_error **error)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  sc_update_opts all = {0};
+  json_t *arr = json_array(), *doc;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  if (opts && opts->rebase) {
+    json_decref(arr);
+    return sc_error_set(error, SC_EINVAL, "update --all cannot rebase: name one container");
+  }
+  if (opts)
+    all = *opts;
+  else
+    all.values = sc_values_new_internal();
+  all.controlled = TRUE; /* as atomic: one broken image must not leave a service down */
+  names = sc_deploy_container_names(ctx, FALSE);
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    GError *gerror = NULL;
+    json_t *info = NULL, *one = NULL;
+    ScPaths p = {0};
+    int lock = -1;
+    gboolean rolled_back = FALSE;
+    if (open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
+        update_locked(ctx, name, &all, info, &p, &one, &rolled_back, &gerror)) {
+      json_object_del(one, "schema");
+      json_array_append_new(arr, one);
+    } else {
+      json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", name, "updated", 0,
+                                           "rolled_back",
+                                           rolled_back,
+                                           "error", gerror->message));
+      g_clear_error(&gerror);
+    }
+    sc_deploy_unlock_container(ctx, name, lock);
+    json_decref(info);
+    sc_deploy_paths_clear(&p);
+  }
+  if (opts == NULL)
+    sc_values_free(all.values);
+  doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}
+
+/* The rollback of a container whose lock is held, to the slot of @p; its
+ * unit is restarted if it was running, or if @start (a unit that failed
+ * after an update is not active, but is meant to run). */
+static gboolean
+rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPaths *p,
+                gboolean start, json_t **out_info, GError **error)
+{
+  g_autoptr(GHashTable) cur_tracked = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(sc_values) values = NULL;
+  json_t *info = NULL;
+  sc_exports *ex = NULL;
+  ScJournal *journal = NULL;
+  gboolean was_active, has_service, ok = FALSE, switched = FALSE;
+  struct stat st;
+
+  /* a slot is a directory the tool made: a link there (to anywhere) is
+   * not a deployment */
+  if (lstat(p->slot_path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "container %s: %s is not a directory; refusing to roll back to it", name,
+                p->slot);
+    return FALSE;
+  }
+  info = sc_deploy_read_info(p->slot_path);
+  if (info == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "container %s has no previous deployment to roll back to (%s is missing or "
+                "incomplete)",
+                name, p->slot);
+    return FALSE;
+  }
+  has_service = !json_is_false(json_object_get(info, "has-container-service"));
+
+  /* the host files come from the target slot's image, with its values
+   * (atomic rendered them with no values and kept stale checksums) */
+  {
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - slot_index(p->slot), &cur);
+    cur_tracked = sc_deploy_tracked(ctx, cur.slot_path, cur_info);
+    sc_deploy_paths_clear(&cur);
+  }
+  {
+    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
+    g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
+    values = sc_deploy_info_values(info);
+    if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
+      ex = sc_deploy_open_exports(exports, error);
+      if (ex == NULL)
+        goto out;
+      plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, error);
+      if (plan == NULL)
+        goto out;
+    } else if (json_array_size(json_object_get(info, "installed-files")) > 0) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "container %s: the previous deployment's host files cannot be restored (its "
+                  "image files are gone)",
+                  name);
+      goto out;
+    }
+  }
+
+  was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
+  {
+    g_autoptr(GHashTable) planned = plan ? sc_hostfs_plan_tracking(plan, TRUE) : NULL;
+    journal = sc_journal_new("rollback", p->slot_path, planned, was_active);
+    journal->owns_unit = TRUE;
+    if (!sc_journal_step(ctx, journal, "prepared", error))
+      goto out;
+  }
+  if (was_active) {
+    g_autofree char *unit = g_strconcat(name, ".service", NULL);
+    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
+  }
+  if (!sc_journal_step(ctx, journal, "stopped", error))
+    goto out;
+  if (plan) {
+    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter it;
+    gpointer k, v;
+    tracked = sc_hostfs_apply(ctx, plan, error);
+    if (tracked == NULL)
+      goto out;
+    g_hash_table_iter_init(&it, cur_tracked);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      if (!g_hash_table_contains(tracked, k))
+        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
+    sc_hostfs_remove(ctx, gone, NULL);
+    if (!sc_journal_step(ctx, journal, "hostfs", error))
+      goto out;
+    /* the target slot's tracking, written back */
+    {
+      json_t *files = json_array(), *sums = json_object();
+      g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
+      for (GList *l = keys; l; l = l->next) {
+        json_array_append_new(files, json_string(l->data));
+        json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
+      }
+      json_object_set_new(info, "installed-files", files);
+      json_object_set_new(info, "installed-files-checksum", sums);
+      if (!write_info(p->slot_path, info, error) ||
+          !sc_journal_step(ctx, journal, "info", error))
+        goto out;
+    }
+  }
+  if (!install_unit_files(ctx, name, p->slot_path, p, error) ||
+      !sc_journal_step(ctx, journal, "unit", error) || !switch_link(p, p->slot, error))
+    goto out;
+  switched = TRUE;
+  if (!sc_journal_step(ctx, journal, "link", error))
+    goto out;
+  ok = reload_and_restart(ctx, name, p, has_service, was_active, error);
+  sc_journal_finish(ctx, journal);
+out:
+  if (!ok && !switched && journal)
+    sc_update_recover(ctx, name, journal, NULL, NULL); /* the current deployment stays, as it was */
+  sc_journal_free(journal);
+  sc_exports_free(ex);
+  if (ok && out_info)
+    *out_info = json_incref(info);
+  json_decref(info);
+  return ok;
+}
+
+SC_API int
+sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  json_t *cur_info = NULL, *info = NULL;
+  g_autofree char *finished = NULL;
+  ScPaths p = {0};
+  int lock = -1;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  ok = open_for_switch(ctx, name, &lock, &finished, &cur_info, &p, &gerror);
+  if (ok && g_strcmp0(finished, "rollback") == 0) {
+    /* this very command, interrupted: it is complete now */
+    ScPaths cur = {0};
+    sc_deploy_paths_init(ctx, name, 1 - slot_index(p.slot), &cur);
+    g_free(p.slot);
+    p.slot = g_steal_pointer(&cur.slot);
+    sc_deploy_paths_clear(&cur);
+    info = json_incref(cur_info);
+  } else
+    ok = ok && rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
+  if (ok && out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
+                            p.slot, "image", json_object_get(info, "image"));
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  sc_deploy_unlock_container(ctx, name, lock);
+  json_decref(cur_info);
+  json_decref(info);
+  sc_deploy_paths_clear(&p);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}

@@ -1,0 +1,133 @@
+/*
+ * The contract layer: the image's /exports contract: values, templates, exports, config.json, unit, render, lint.
+ * Includes the layer before it (docs/design.md), never one after it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "../base/base.h"
+
+G_BEGIN_DECLS
+
+/* values.c */
+gboolean sc_values_is_identifier(const char *key, gsize len);
+gboolean sc_values_insert(sc_values *values, const char *key, const char *value, GError **error);
+sc_values *sc_values_new_internal(void);
+/* Stores a copy of @values in *@slot (freeing the old). */
+int sc_values_replace(sc_values **slot, const sc_values *values, sc_error **error);
+json_t *sc_values_to_json_object(const sc_values *values);
+
+/* template.c */
+char *sc_template_substitute(const char *label,
+                             const char *text,
+                             gsize length,
+                             const sc_values *values,
+                             gsize *out_length,
+                             GError **error);
+/* The same with a cap on the output: text that would grow past @max bytes
+ * is refused (SC_ETEMPLATE, naming the template and the variable) before it
+ * is allocated. sc_template_substitute() caps at sc_default_render_max(). */
+char *sc_template_substitute_max(const char *label,
+                                 const char *text,
+                                 gsize length,
+                                 const sc_values *values,
+                                 guint64 max,
+                                 gsize *out_length,
+                                 GError **error);
+/* $SC_MAX_RENDERED_BYTES, else 4 MiB. */
+/* Every variable of @text, in order of first use (the pointer array owns its strings). */
+GPtrArray *sc_template_scan(const char *label, const char *text, gsize length, GError **error);
+gboolean sc_template_check_lines(const char *label,
+                                 const char *text,
+                                 gsize length,
+                                 const sc_values *values,
+                                 gboolean continuation,
+                                 GError **error);
+
+/* exports.c */
+typedef struct {
+  char *name;   /* file name inside exports, e.g. "service.template" */
+  GBytes *data; /* NULL when the file is absent */
+} ScExportFile;
+
+struct sc_exports {
+  char *path;
+  char *build_dir; /* the directory given, for a Dockerfile next to the files */
+  ScExportFile config, config_template, service_template, tmpfiles_template, manifest;
+  gboolean has_manifest;
+  sc_values *defaults;
+  gboolean no_container_service;
+  gboolean use_links;
+  GPtrArray *installed_files_template;
+  GPtrArray *rename_files; /* pairs: from, to-template */
+  gboolean has_hostfs;
+};
+
+/* The "variables" array of sc_exports_variables_json() for the exports
+ * in @dir; empty when there are none or they cannot be read. */
+json_t *sc_exports_dir_variables(const char *dir);
+
+sc_exports *sc_exports_new_empty(const char *path);
+/* The exports in @exports_dir itself (an image's /exports: a link there
+ * is refused, not followed). */
+sc_exports *sc_exports_load_dir(const char *exports_dir, GError **error);
+/* Parses ex->manifest.data into the manifest fields. */
+gboolean sc_exports_parse_manifest(sc_exports *ex, GError **error);
+
+/* Host-defaults and forced variable names (docs/design.md). */
+extern const char *const sc_forced_variables[];
+extern const char *const sc_host_variables[];
+gboolean sc_strv_has(const char *const *strv, const char *s);
+
+/* spec.c */
+gboolean sc_spec_check(const char *label,
+                       const char *json_text,
+                       gsize length,
+                       const char *remote_rootfs,
+                       gboolean run_once, /* writable root, terminal allowed */
+                       GPtrArray **out_bind_sources,
+                       GError **error);
+extern const char sc_spec_default_config[];
+char *sc_tmpfiles_lines_for_missing(sc_context *ctx,
+                                    GPtrArray *sources,
+                                    gulong uid,
+                                    gulong gid,
+                                    GPtrArray **out_missing,
+                                    GError **error);
+char *sc_capabilities_text(GError **error);
+
+/* unit.c */
+extern const char sc_unit_default[];
+typedef struct {
+  char *start, *stop, *start_pre, *stop_post;
+  gboolean detached;
+} ScExecDirectives;
+void sc_exec_directives_clear(ScExecDirectives *d);
+gboolean sc_unit_exec_directives(const char *runtime,
+                                 gboolean has_pid_file,
+                                 gboolean has_cgroup,
+                                 const char *unit_template,
+                                 gsize length,
+                                 const char *name,
+                                 const char *pidfile,
+                                 ScExecDirectives *out,
+                                 GError **error);
+char *sc_unit_finish(const char *rendered, gboolean detached, const char *pidfile);
+
+/* render.c */
+/* @offline: lint's mode: a runtime that cannot be found or probed is
+ * assumed to be runc at /usr/bin/runc instead of failing. */
+gboolean sc_render_internal(sc_context *ctx,
+                            const sc_exports *exports,
+                            const sc_render_opts *opts,
+                            gboolean offline,
+                            sc_rendering **out_rendering,
+                            GError **error);
+
+/* A run-once bundle: DESTDIR is @destdir, and the root may be writable
+ * (it is a copy). */
+void sc_render_opts_set_run_once(sc_render_opts *opts, const char *destdir);
+gboolean sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,502 @@
+/*
+ * Rendering an image's exports for a container: variable resolution with
+ * its precedence, then config.json, the unit and tmpfiles.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "contract.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sc_render_opts {
+  char *name;
+  sc_values *values;
+  char *image_name;
+  char *image_id;
+  int slot;
+  char *remote_rootfs;
+  char *destdir; /* NULL: CHECKOUT/NAME.SLOT */
+  gboolean run_once;
+};
+
+struct sc_rendering {
+  char *name;
+  char *config;
+  char *unit;     /* NULL: no container service */
+  char *tmpfiles; /* NULL: no tmpfiles file */
+  sc_values *values;
+  gboolean detached;
+  GPtrArray *missing_sources;
+};
+
+SC_API int
+sc_render_opts_new(sc_render_opts **out_opts, sc_error **error)
+{
+  sc_render_opts *o;
+
+  SC_CHECK_ARG(out_opts != NULL, error);
+  o = g_new0(sc_render_opts, 1);
+  o->values = sc_values_new_internal();
+  o->image_name = g_strdup("");
+  o->image_id = g_strdup("");
+  *out_opts = o;
+  return SC_OK;
+}
+
+SC_API void
+sc_render_opts_free(sc_render_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  sc_values_free(o->values);
+  g_free(o->image_name);
+  g_free(o->image_id);
+  g_free(o->remote_rootfs);
+  g_free(o->destdir);
+  g_free(o);
+}
+
+void
+sc_render_opts_set_run_once(sc_render_opts *o, const char *destdir)
+{
+  g_free(o->destdir);
+  o->destdir = g_strdup(destdir);
+  o->run_once = TRUE;
+}
+
+SC_API int
+sc_render_opts_set_name(sc_render_opts *o, const char *name, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  return sc_name_replace(&o->name, name, error);
+}
+
+SC_API int
+sc_render_opts_set_values(sc_render_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_render_opts_set_image(sc_render_opts *o,
+                         const char *image_name,
+                         const char *image_id,
+                         sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->image_name);
+  g_free(o->image_id);
+  o->image_name = g_strdup(image_name ? image_name : "");
+  o->image_id = g_strdup(image_id ? image_id : "");
+  return SC_OK;
+}
+
+SC_API int
+sc_render_opts_set_slot(sc_render_opts *o, int slot, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (slot != 0 && slot != 1)
+    return sc_error_set(error, SC_EINVAL, "deployment slot %d: must be 0 or 1", slot);
+  o->slot = slot;
+  return SC_OK;
+}
+
+SC_API int
+sc_render_opts_set_remote_rootfs(sc_render_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (path != NULL && path[0] != '/')
+    return sc_error_set(error, SC_EINVAL, "remote rootfs '%s': must be an absolute path", path);
+  g_free(o->remote_rootfs);
+  o->remote_rootfs = g_strdup(path);
+  return SC_OK;
+}
+
+static void
+merge(sc_values *into, const sc_values *from)
+{
+  for (size_t i = 0; i < sc_values_count(from); i++) {
+    const char *k = sc_values_key_at(from, i);
+    sc_values_insert(into, k, sc_values_get(from, k), NULL);
+  }
+}
+
+static const char *
+file_text(const ScExportFile *f, gsize *len)
+{
+  return f->data ? g_bytes_get_data(f->data, len) : NULL;
+}
+
+static char *
+label_for(const sc_exports *ex, const char *name)
+{
+  return g_build_filename(ex->path, name, NULL);
+}
+
+/* Everything but the forced variables: host defaults < manifest
+ * defaultValues < user values (docs/design.md). atomic let the host defaults
+ * win over the manifest (quirk 6); the etcd image relies on the manifest. */
+static sc_values *
+resolve_overridable(sc_context *ctx,
+                    const sc_exports *ex,
+                    const sc_render_opts *o,
+                    const char *runtime,
+                    GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  sc_values *v = sc_values_new_internal();
+  g_autofree char *caps = NULL;
+  g_autofree char *uuid = g_uuid_string_random();
+
+  caps = sc_capabilities_text(&local);
+  if (caps == NULL) {
+    sc_context_log(ctx, SC_LOG_WARNING, "ALL_PROCESS_CAPABILITIES left empty: %s", local->message);
+    caps = g_strdup("");
+  }
+  sc_values_insert(v, "RUN_DIRECTORY", "/run", NULL);
+  sc_values_insert(v, "STATE_DIRECTORY", "/var/lib", NULL);
+  sc_values_insert(v, "CONF_DIRECTORY", "/etc", NULL);
+  sc_values_insert(v, "UUID", uuid, NULL);
+  sc_values_insert(v, "ALL_PROCESS_CAPABILITIES", caps, NULL);
+  sc_values_insert(v, "RUNTIME", runtime, NULL);
+  sc_values_insert(v, "ATOMIC", sc_context_get_tool_path(ctx), NULL);
+  merge(v, ex->defaults);
+  merge(v, o->values);
+  /* PIDFILE follows the final RUN_DIRECTORY unless something set it. */
+  if (sc_values_get(v, "PIDFILE") == NULL) {
+    g_autofree char *pidfile =
+      g_strdup_printf("%s/container-%s.pid", sc_values_get(v, "RUN_DIRECTORY"), o->name);
+    sc_values_insert(v, "PIDFILE", pidfile, NULL);
+  }
+  return v;
+}
+
+static gboolean
+render_config(sc_context *ctx,
+              const sc_exports *ex,
+              const sc_render_opts *o,
+              const sc_values *v,
+              char **out_config,
+              GPtrArray **out_sources,
+              GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *label = NULL;
+  const char *data;
+  gsize len = 0;
+
+  if ((data = file_text(&ex->config, &len)) != NULL) {
+    label = label_for(ex, "config.json");
+    text = g_strndup(data, len);
+  } else if ((data = file_text(&ex->config_template, &len)) != NULL) {
+    label = label_for(ex, "config.json.template");
+    text =
+      sc_template_substitute_max(label, data, len, v, sc_context_render_limit(ctx), &len, error);
+    if (text == NULL)
+      return FALSE;
+  } else {
+    label = g_strdup("built-in default config.json");
+    text = g_strdup(sc_spec_default_config);
+    len = strlen(text);
+  }
+
+  if (o->remote_rootfs != NULL) {
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    json_t *root = doc ? json_object_get(doc, "root") : NULL;
+    if (json_is_object(root)) {
+      json_object_set_new(root, "path", json_string(o->remote_rootfs));
+      g_free(text);
+      text = sc_json_dump(doc, TRUE);
+      len = strlen(text);
+    }
+    json_decref(doc); /* a parse failure is reported by the check below */
+  }
+
+  if (!sc_spec_check(label, text, len, o->remote_rootfs, o->run_once, out_sources, error))
+    return FALSE;
+  *out_config = g_steal_pointer(&text);
+  return TRUE;
+}
+
+gboolean
+sc_render_internal(sc_context *ctx,
+                   const sc_exports *ex,
+                   const sc_render_opts *o,
+                   gboolean offline,
+                   sc_rendering **out_rendering,
+                   GError **error)
+{
+  GError *gerror = NULL;
+  const char *runtime;
+  gboolean has_pid_file = TRUE, has_cgroup = TRUE;
+  g_autoptr(GPtrArray) sources = NULL;
+  g_autofree char *destdir = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *gid = NULL;
+  const char *unit_text;
+  gsize unit_len;
+  ScExecDirectives exec = { 0 };
+  sc_rendering *r;
+
+  if (o->name == NULL) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "no container name given");
+    return FALSE;
+  }
+  if (!sc_context_runtime_path(ctx, &runtime, &gerror) ||
+      !sc_context_runtime_features(ctx, &has_pid_file, &has_cgroup, &gerror)) {
+    if (!offline) {
+      g_propagate_error(error, gerror);
+      return FALSE;
+    }
+    g_clear_error(&gerror);
+    runtime = "/usr/bin/runc";
+    has_pid_file = has_cgroup = TRUE;
+  }
+
+  r = g_new0(sc_rendering, 1);
+  r->name = g_strdup(o->name);
+  r->values = resolve_overridable(ctx, ex, o, runtime, &gerror);
+
+  for (size_t i = 0; i < sc_values_count(o->values); i++)
+    if (sc_strv_has(sc_forced_variables, sc_values_key_at(o->values, i)))
+      sc_context_log(ctx,
+                     SC_LOG_WARNING,
+                     "--set %s ignored: %s is always computed",
+                     sc_values_key_at(o->values, i),
+                     sc_values_key_at(o->values, i));
+
+  unit_text = ex->service_template.data ? g_bytes_get_data(ex->service_template.data, &unit_len)
+                                        : sc_unit_default;
+  if (ex->service_template.data == NULL)
+    unit_len = strlen(sc_unit_default);
+  if (!sc_unit_exec_directives(runtime,
+                               has_pid_file,
+                               has_cgroup,
+                               unit_text,
+                               unit_len,
+                               o->name,
+                               sc_values_get(r->values, "PIDFILE"),
+                               &exec,
+                               &gerror))
+    goto fail;
+  r->detached = exec.detached;
+
+  destdir = o->destdir ? g_strdup(o->destdir)
+                       : g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), o->name,
+                                         o->slot);
+  uid = g_strdup_printf("%lu", (gulong)getuid());
+  gid = g_strdup_printf("%lu", (gulong)getgid());
+  sc_values_insert(r->values, "DESTDIR", destdir, NULL);
+  sc_values_insert(r->values, "NAME", o->name, NULL);
+  sc_values_insert(r->values, "EXEC_START", exec.start, NULL);
+  sc_values_insert(r->values, "EXEC_STOP", exec.stop, NULL);
+  sc_values_insert(r->values, "EXEC_STARTPRE", exec.start_pre, NULL);
+  sc_values_insert(r->values, "EXEC_STOPPOST", exec.stop_post, NULL);
+  sc_values_insert(r->values, "HOST_UID", uid, NULL);
+  sc_values_insert(r->values, "HOST_GID", gid, NULL);
+  sc_values_insert(r->values, "IMAGE_NAME", o->image_name, NULL);
+  sc_values_insert(r->values, "IMAGE_ID", o->image_id, NULL);
+  sc_exec_directives_clear(&exec);
+
+  if (!render_config(ctx, ex, o, r->values, &r->config, &sources, &gerror))
+    goto fail;
+
+  if (!ex->no_container_service) {
+    g_autofree char *label = ex->service_template.data ? label_for(ex, "service.template")
+                                                       : g_strdup("built-in default unit");
+    g_autofree char *unit = NULL;
+    if (!sc_template_check_lines(label, unit_text, unit_len, r->values, TRUE, &gerror) ||
+        (unit = sc_template_substitute_max(
+           label, unit_text, unit_len, r->values, sc_context_render_limit(ctx), NULL, &gerror)) ==
+          NULL)
+      goto fail;
+    r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
+
+    if (ex->tmpfiles_template.data != NULL) {
+      gsize len;
+      const char *t = g_bytes_get_data(ex->tmpfiles_template.data, &len);
+      g_autofree char *tlabel = label_for(ex, "tmpfiles.template");
+      g_autofree char *text = NULL;
+      if (!sc_template_check_lines(tlabel, t, len, r->values, FALSE, &gerror) ||
+          (text = sc_template_substitute_max(
+             tlabel, t, len, r->values, sc_context_render_limit(ctx), &len, &gerror)) == NULL)
+        goto fail;
+      /* An empty template means "no tmpfiles at all" (net-snmp). */
+      if (len > 0)
+        r->tmpfiles = g_steal_pointer(&text);
+    } else {
+      g_autofree char *text = sc_tmpfiles_lines_for_missing(
+        ctx, sources, getuid(), getgid(), &r->missing_sources, &gerror);
+      if (text == NULL)
+        goto fail;
+      if (text[0] != '\0')
+        r->tmpfiles = g_steal_pointer(&text);
+    }
+  }
+  if (r->missing_sources == NULL)
+    r->missing_sources = g_ptr_array_new_with_free_func(g_free);
+  *out_rendering = r;
+  return TRUE;
+
+fail:
+  sc_exec_directives_clear(&exec);
+  sc_rendering_free(r);
+  g_propagate_error(error, gerror);
+  return FALSE;
+}
+
+SC_API int
+sc_exports_render(sc_context *ctx,
+                  const sc_exports *ex,
+                  const sc_render_opts *o,
+                  sc_rendering **out_rendering,
+                  sc_error **error)
+{
+  GError *gerror = NULL;
+
+  SC_CHECK_ARG(ctx != NULL && ex != NULL && o != NULL && out_rendering != NULL, error);
+  if (!sc_render_internal(ctx, ex, o, FALSE, out_rendering, &gerror))
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API void
+sc_rendering_free(sc_rendering *r)
+{
+  if (r == NULL)
+    return;
+  g_free(r->name);
+  g_free(r->config);
+  g_free(r->unit);
+  g_free(r->tmpfiles);
+  sc_values_free(r->values);
+  if (r->missing_sources)
+    g_ptr_array_unref(r->missing_sources);
+  g_free(r);
+}
+
+SC_API const char *
+sc_rendering_get_name(const sc_rendering *r)
+{
+  return r ? r->name : NULL;
+}
+
+SC_API const char *
+sc_rendering_get_config(const sc_rendering *r)
+{
+  return r ? r->config : NULL;
+}
+
+SC_API const char *
+sc_rendering_get_unit(const sc_rendering *r)
+{
+  return r ? r->unit : NULL;
+}
+
+SC_API const char *
+sc_rendering_get_tmpfiles(const sc_rendering *r)
+{
+  return r ? r->tmpfiles : NULL;
+}
+
+SC_API const sc_values *
+sc_rendering_get_values(const sc_rendering *r)
+{
+  return r ? r->values : NULL;
+}
+
+SC_API int
+sc_rendering_is_detached(const sc_rendering *r)
+{
+  return r ? r->detached : 0;
+}
+
+static gboolean
+write_or_remove(int dirfd, const char *dir, const char *name, const char *text, GError **error)
+{
+  if (text != NULL)
+    return sc_write_file_atomic(dirfd, dir, name, text, strlen(text), 0644, error);
+  if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s/%s: cannot remove the stale file: %s",
+                dir,
+                name,
+                g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error)
+{
+  g_autofree char *unit_name = g_strdup_printf("%s.service", r->name);
+  g_autofree char *tmpfiles_name = g_strdup_printf("tmpfiles-%s.conf", r->name);
+  int dirfd;
+  gboolean ok;
+
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "output directory '%s': %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_write_file_atomic(dirfd, dir, "config.json", r->config, strlen(r->config), 0644,
+                            error) &&
+       write_or_remove(dirfd, dir, unit_name, r->unit, error) &&
+       write_or_remove(dirfd, dir, tmpfiles_name, r->tmpfiles, error);
+  close(dirfd);
+  return ok;
+}
+
+SC_API int
+sc_rendering_write(const sc_rendering *r, const char *dir, sc_error **error)
+{
+  GError *gerror = NULL;
+
+  SC_CHECK_ARG(r != NULL && dir != NULL, error);
+  if (!sc_rendering_write_internal(r, dir, &gerror))
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API int
+sc_rendering_to_json(const sc_rendering *r, char **out_json, sc_error **error)
+{
+  json_t *doc, *files, *missing;
+  g_autofree char *unit_name = NULL;
+  g_autofree char *tmpfiles_name = NULL;
+
+  SC_CHECK_ARG(r != NULL && out_json != NULL, error);
+  unit_name = g_strdup_printf("%s.service", r->name);
+  tmpfiles_name = g_strdup_printf("tmpfiles-%s.conf", r->name);
+  doc = json_object();
+  json_object_set_new(doc, "schema", json_integer(1));
+  json_object_set_new(doc, "name", json_string(r->name));
+  json_object_set_new(doc, "detached", json_boolean(r->detached));
+  files = json_object();
+  json_object_set_new(files, "config.json", json_string(r->config));
+  json_object_set_new(files, unit_name, r->unit ? json_string(r->unit) : json_null());
+  json_object_set_new(files, tmpfiles_name, r->tmpfiles ? json_string(r->tmpfiles) : json_null());
+  json_object_set_new(doc, "files", files);
+  json_object_set_new(doc, "values", sc_values_to_json_object(r->values));
+  missing = json_array();
+  for (guint i = 0; i < r->missing_sources->len; i++)
+    json_array_append_new(missing, json_string(r->missing_sources->pdata[i]));
+  json_object_set_new(doc, "missing_bind_sources", missing);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}

@@ -1,0 +1,149 @@
+/*
+ * The source layer: where images come from: references, registries.conf, credentials, the registry, local sources.
+ * Includes the layer before it (docs/design.md), never one after it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "../contract/contract.h"
+
+G_BEGIN_DECLS
+
+/* reference.c */
+typedef struct {
+  char *domain, *path, *tag, *digest;
+} ScReference;
+gboolean sc_reference_parse(const char *input, ScReference *out, GError **error);
+void sc_reference_clear(ScReference *ref);
+char *sc_reference_to_string(const ScReference *ref);
+char *sc_reference_normalize(const char *input, GError **error);
+char *sc_ref_encode(const char *name);
+char *sc_ref_decode(const char *encoded);
+
+/* regconf.c */
+typedef struct {
+  char *location;
+  gboolean insecure;
+  char *pull_from; /* all, digest-only, tag-only; NULL: all */
+} ScMirror;
+typedef struct {
+  char *prefix, *location;
+  gboolean insecure, blocked, mirror_by_digest_only;
+  GPtrArray *mirrors; /* of ScMirror */
+} ScRegistryEntry;
+typedef struct {
+  GPtrArray *search;     /* unqualified-search-registries */
+  char *short_name_mode; /* enforcing, permissive, disabled; NULL: unset (permissive) */
+  GPtrArray *registries; /* of ScRegistryEntry, in file order */
+  GHashTable *aliases;   /* short name -> reference */
+} ScRegConf;
+ScRegConf *sc_regconf_new(void);
+void sc_regconf_free(ScRegConf *c);
+gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **error);
+ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
+ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
+
+/* auth.c */
+GPtrArray *sc_auth_files(const char *explicit_file);
+/* One auth file's text; @keys most specific first, NULL-terminated. */
+gboolean sc_auth_lookup_text(const char *path, const char *text, gsize len, char **keys,
+                             gboolean *out_found, char **out_user, char **out_pass,
+                             GError **error);
+/* Credentials for domain/path from the auth files; none: both NULL. */
+gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *path,
+                        char **out_user, char **out_pass, GError **error);
+
+/* registry.c */
+typedef struct ScRegistry ScRegistry;
+ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
+                            gboolean tls_verify, const char *cert_dir, int max_conns,
+                            GError **error);
+void sc_registry_free(ScRegistry *reg);
+gboolean sc_registry_ping(ScRegistry *reg, GError **error);
+char *sc_registry_head_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                                GError **error);
+GBytes *sc_registry_get_manifest(ScRegistry *reg, const char *repo, const char *reference,
+                                 char **out_media_type, GError **error);
+GInputStream *sc_registry_open_blob(ScRegistry *reg, const char *repo, const char *digest,
+                                    guint64 size, GError **error);
+gboolean sc_parse_www_authenticate(const char *header, char **out_scheme,
+                                   GHashTable **out_params);
+
+/* transport.c */
+#define SC_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define SC_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define SC_MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define SC_MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define SC_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define SC_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define SC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+typedef struct ScImageSource ScImageSource;
+typedef struct {
+  const char *username, *password; /* NULL: from the auth files, or anonymous */
+  const char *authfile;             /* NULL: the usual places */
+  const char *registries_conf;      /* NULL: the usual places */
+  const char *cert_dir;             /* NULL: certs.d per host */
+  const char *known_digest; /* registry: HEAD first; when the manifest's digest
+                             * is this one, it is not fetched (see
+                             * sc_image_source_unchanged) */
+  gboolean tls_verify;
+  int jobs;
+} ScSourceOptions;
+gboolean sc_image_source_is_local(const char *spec);
+ScImageSource *sc_image_source_open(const char *spec, const ScSourceOptions *opts,
+                                    GError **error);
+void sc_image_source_free(ScImageSource *src);
+const char *sc_image_source_description(ScImageSource *src);
+/* The name the source gives the image (RepoTags, ref.name, or
+ * localhost/<basename>:<tag>), not yet normalized. */
+const char *sc_image_source_name(ScImageSource *src);
+/* @digest NULL: the source's top-level manifest (maybe an index). A manifest
+ * fetched by digest is verified against it. */
+GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
+                                     char **out_media_type, GError **error);
+/* @expected_size: the descriptor's size (the registry's stream is bounded
+ * by it); *out_size: the size the source has. */
+/* The source was opened with a known_digest that the registry still has:
+ * nothing was fetched. */
+gboolean sc_image_source_unchanged(ScImageSource *src);
+GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
+                                        guint64 expected_size, guint64 *out_size,
+                                        GError **error);
+
+/* The user name that marks an OAuth2 refresh token ("identity token") as
+ * the password: credential helpers and auth.json's identitytoken. */
+#define SC_IDENTITY_TOKEN_USER "<token>"
+
+/* tarindex.c: where each member of a tar archive is, after checking every
+ * header (sizes, offsets, names, duplicates: see tarindex.c) */
+typedef enum {
+  SC_TAR_FILE,
+  SC_TAR_DIR,
+  SC_TAR_SYMLINK,
+  SC_TAR_HARDLINK,
+  SC_TAR_OTHER, /* devices, fifos, GNU extensions */
+} ScTarKind;
+typedef struct {
+  guint64 header;       /* offset of its header, for messages */
+  guint64 offset, size; /* its data: offset + size <= the archive's size */
+  ScTarKind kind;
+  char *link; /* links: the target as written */
+} ScTarMember;
+typedef struct {
+  char *archive; /* the file's name, for messages */
+  guint64 archive_size;
+  GHashTable *members; /* normalized name ("a/b") -> ScTarMember */
+} ScTarIndex;
+ScTarIndex *sc_tar_index_new(int fd, const char *archive, GError **error);
+void sc_tar_index_free(ScTarIndex *index);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScTarIndex, sc_tar_index_free)
+/* The regular file @name; anything else is refused with a message naming
+ * the member. @follow_links: a symbolic link member is followed inside the
+ * archive (docker save writes repeated layers as links). */
+const ScTarMember *sc_tar_index_lookup(const ScTarIndex *index,
+                                       const char *name,
+                                       gboolean follow_links,
+                                       GError **error);
+
+G_END_DECLS

@@ -1,0 +1,583 @@
+/*
+ * The index of a tar archive read in place (oci-archive:, docker-archive:):
+ * one pass over the headers notes where each member's data is, and the
+ * sources then read members by offset. Nothing is extracted: a member is a
+ * name in a table, never a path on the file system.
+ *
+ * The archive is hostile input, so every header is checked before it is
+ * believed (docs/security.md, "Local sources"):
+ *
+ *  - the header checksum must match (a damaged or non-tar file stops here);
+ *  - sizes are parsed strictly (octal or GNU base-256, a pax "size"
+ *    record), refused when negative, malformed or beyond 2^63, and every
+ *    member's data must end within the archive's real size, so the walk
+ *    always moves forward and ends;
+ *  - extended headers (pax, GNU long names) are at most
+ *    SC_TAR_MAX_EXTENDED bytes and must be well formed;
+ *  - names are normalized ("./a//b" is "a/b"); a '..' component, a NUL in
+ *    a name, a name given twice (but for directories), and data on a
+ *    member type that has none (a link, a directory, a device) are refused:
+ *    each would let two readers see two different archives.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SC_TAR_BLOCK 512
+/* A pax or GNU long-name header is a few hundred bytes in practice. */
+#define SC_TAR_MAX_EXTENDED (1024 * 1024)
+/* The kernel's MAXSYMLINKS, for links inside an archive. */
+#define SC_TAR_MAX_LINKS 40
+
+static void
+member_free(ScTarMember *m)
+{
+  g_free(m->link);
+  g_free(m);
+}
+
+void
+sc_tar_index_free(ScTarIndex *index)
+{
+  if (index == NULL)
+    return;
+  g_free(index->archive);
+  if (index->members)
+    g_hash_table_unref(index->members);
+  g_free(index);
+}
+
+/* "./a//b/" -> "a/b"; "" for the archive's root; NULL for a name with a
+ * '..' component. */
+static char *
+normalize(const char *name)
+{
+  g_auto(GStrv) parts = g_strsplit(name, "/", -1);
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  for (char **p = parts; *p; p++) {
+    if (**p == '\0' || strcmp(*p, ".") == 0)
+      continue;
+    if (strcmp(*p, "..") == 0)
+      return NULL;
+    if (out->len)
+      g_string_append_c(out, '/');
+    g_string_append(out, *p);
+  }
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* A numeric header field: octal digits (with leading spaces and a space or
+ * NUL after them), or GNU base-256 (the first byte's high bit set). */
+static gboolean
+parse_number(const guchar *p, gsize n, guint64 *out, const char **why)
+{
+  guint64 v = 0;
+  gsize i = 0;
+
+  if (p[0] & 0x80) {
+    if (p[0] & 0x40) {
+      *why = "is negative";
+      return FALSE;
+    }
+    v = p[0] & 0x3f;
+    for (i = 1; i < n; i++) {
+      if (v > (G_MAXUINT64 >> 8)) {
+        *why = "does not fit in 64 bits";
+        return FALSE;
+      }
+      v = (v << 8) | p[i];
+    }
+  } else {
+    while (i < n && p[i] == ' ')
+      i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
+      if (v > (G_MAXUINT64 >> 3)) {
+        *why = "does not fit in 64 bits";
+        return FALSE;
+      }
+      v = v * 8 + (p[i] - '0');
+    }
+    for (; i < n; i++)
+      if (p[i] != ' ' && p[i] != '\0') {
+        *why = "is not a number";
+        return FALSE;
+      }
+  }
+  if (v > G_MAXINT64) {
+    *why = "does not fit in 63 bits";
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+checksum_ok(const guchar *h)
+{
+  guint64 want;
+  const char *why;
+  guint64 usum = 0;
+  gint64 ssum = 0;
+
+  if (!parse_number(h + 148, 8, &want, &why))
+    return FALSE;
+  for (gsize i = 0; i < SC_TAR_BLOCK; i++) {
+    guchar c = (i >= 148 && i < 156) ? ' ' : h[i];
+    usum += c;
+    ssum += (signed char)c; /* some old tars summed signed bytes */
+  }
+  return want == usum || (gint64)want == ssum;
+}
+
+static gboolean
+read_exact(int fd, void *buf, gsize len, guint64 offset)
+{
+  gsize done = 0;
+
+  while (done < len) {
+    ssize_t n = pread(fd, (char *)buf + done, len - done, offset + done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return FALSE;
+    done += n;
+  }
+  return TRUE;
+}
+
+/* A decimal number in a pax record, all of [p, end). */
+static gboolean
+pax_decimal(const char *p, const char *end, guint64 *out)
+{
+  guint64 v = 0;
+
+  if (p == end)
+    return FALSE;
+  for (; p < end; p++) {
+    if (*p < '0' || *p > '9' || v > (G_MAXINT64 - 9) / 10)
+      return FALSE;
+    v = v * 10 + (*p - '0');
+  }
+  *out = v;
+  return TRUE;
+}
+
+typedef struct {
+  char *path, *linkpath;
+  gboolean has_size;
+  guint64 size;
+} Pax;
+
+static void
+pax_clear(Pax *x)
+{
+  g_clear_pointer(&x->path, g_free);
+  g_clear_pointer(&x->linkpath, g_free);
+  x->has_size = FALSE;
+}
+
+/* "LEN KEY=VALUE\n" records; LEN counts the whole record. */
+static gboolean
+pax_parse(const char *buf, gsize len, Pax *x, const char **why)
+{
+  const char *p = buf, *end = buf + len;
+
+  while (p < end) {
+    const char *sp = memchr(p, ' ', end - p);
+    const char *key, *eq, *value, *rec_end;
+    guint64 rlen;
+
+    if (sp == NULL || !pax_decimal(p, sp, &rlen) || rlen > (guint64)(end - p) ||
+        rlen < (guint64)(sp - p) + 3 || p[rlen - 1] != '\n') {
+      *why = "a malformed pax record";
+      return FALSE;
+    }
+    rec_end = p + rlen - 1;
+    key = sp + 1;
+    eq = memchr(key, '=', rec_end - key);
+    if (eq == NULL || eq == key) {
+      *why = "a malformed pax record";
+      return FALSE;
+    }
+    value = eq + 1;
+    if ((eq - key == 4 && memcmp(key, "path", 4) == 0) ||
+        (eq - key == 8 && memcmp(key, "linkpath", 8) == 0)) {
+      char **slot = key[0] == 'p' ? &x->path : &x->linkpath;
+      if (memchr(value, '\0', rec_end - value) != NULL) {
+        *why = "a pax path with a NUL byte";
+        return FALSE;
+      }
+      g_free(*slot);
+      *slot = g_strndup(value, rec_end - value);
+    } else if (eq - key == 4 && memcmp(key, "size", 4) == 0) {
+      if (!pax_decimal(value, rec_end, &x->size)) {
+        *why = "a pax size that is not a number below 2^63";
+        return FALSE;
+      }
+      x->has_size = TRUE;
+    }
+    p += rlen;
+  }
+  return TRUE;
+}
+
+/* A ustar name field (up to @n bytes, NUL-terminated when shorter). */
+static char *
+field(const guchar *p, gsize n)
+{
+  return g_strndup((const char *)p, strnlen((const char *)p, n));
+}
+
+/* A header that describes the next member (pax, GNU long names). */
+static gboolean
+is_extended(char type)
+{
+  return type == 'x' || type == 'g' || type == 'L' || type == 'K';
+}
+
+static const char *
+kind_name(ScTarKind k)
+{
+  switch (k) {
+  case SC_TAR_FILE:
+    return "regular file";
+  case SC_TAR_DIR:
+    return "directory";
+  case SC_TAR_SYMLINK:
+    return "symbolic link";
+  case SC_TAR_HARDLINK:
+    return "hard link";
+  default:
+    return "special file";
+  }
+}
+
+ScTarIndex *
+sc_tar_index_new(int fd, const char *archive, GError **error)
+{
+  g_autoptr(ScTarIndex) index = g_new0(ScTarIndex, 1);
+  guchar h[SC_TAR_BLOCK];
+  guint64 pos = 0;
+  Pax pax = { 0 };
+  g_autofree char *long_name = NULL;
+  g_autofree char *long_link = NULL;
+  gboolean pending = FALSE; /* an extended header waits for its member */
+  struct stat st;
+  const char *why = NULL;
+
+  index->archive = g_strdup(archive);
+  index->members =
+    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)member_free);
+  if (fstat(fd, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", archive, g_strerror(errno));
+    return NULL;
+  }
+  index->archive_size = st.st_size;
+
+  for (;;) {
+    g_autofree char *raw = NULL;
+    g_autofree char *name = NULL;
+    guint64 size, data;
+    char type;
+    ScTarKind kind;
+    ScTarMember *m, *old;
+
+    if (pos == index->archive_size)
+      break; /* no end-of-archive blocks: what is there is the archive */
+    if (index->archive_size - pos < SC_TAR_BLOCK || !read_exact(fd, h, SC_TAR_BLOCK, pos)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
+                  archive,
+                  pos);
+      goto fail;
+    }
+    {
+      gsize i = 0;
+      while (i < SC_TAR_BLOCK && h[i] == 0)
+        i++;
+      if (i == SC_TAR_BLOCK)
+        break; /* end-of-archive block */
+    }
+    if (!checksum_ok(h)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: the tar header at byte %" G_GUINT64_FORMAT
+                  " has a bad checksum (not a tar archive, or a damaged one)",
+                  archive,
+                  pos);
+      goto fail;
+    }
+    type = (char)h[156];
+
+    /* the member's name, for every message that follows */
+    if (pax.path)
+      raw = g_strdup(pax.path);
+    else if (long_name)
+      raw = g_strdup(long_name);
+    else {
+      g_autofree char *base = field(h, 100);
+      g_autofree char *prefix = NULL;
+      /* POSIX ustar only: GNU's "ustar  " keeps times where the prefix is */
+      if (memcmp(h + 257, "ustar\0", 6) == 0)
+        prefix = field(h + 345, 155);
+      raw = prefix && *prefix ? g_strconcat(prefix, "/", base, NULL) : g_steal_pointer(&base);
+    }
+
+    /* a pax "size" is the next member's, never another extended header's */
+    if (pax.has_size && !is_extended(type))
+      size = pax.size;
+    else if (!parse_number(h + 124, 12, &size, &why)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its size field %s",
+                  archive,
+                  raw,
+                  pos,
+                  why);
+      goto fail;
+    }
+    data = pos + SC_TAR_BLOCK;
+    if (size > index->archive_size - data) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its %" G_GUINT64_FORMAT
+                  " bytes of data run past the end of the archive (%" G_GUINT64_FORMAT " bytes)",
+                  archive,
+                  raw,
+                  pos,
+                  size,
+                  index->archive_size);
+      goto fail;
+    }
+
+    if (is_extended(type)) {
+      g_autofree char *buf = NULL;
+      if (size > SC_TAR_MAX_EXTENDED) {
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
+                    "%s: the extended header at byte %" G_GUINT64_FORMAT " is %" G_GUINT64_FORMAT
+                    " bytes; at most %d are allowed",
+                    archive,
+                    pos,
+                    size,
+                    SC_TAR_MAX_EXTENDED);
+        goto fail;
+      }
+      buf = g_malloc(size + 1);
+      if (!read_exact(fd, buf, size, data)) {
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
+                    "%s: cannot read the extended header at byte %" G_GUINT64_FORMAT,
+                    archive,
+                    pos);
+        goto fail;
+      }
+      buf[size] = '\0';
+      if (type == 'x' && !pax_parse(buf, size, &pax, &why)) {
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EIO,
+                    "%s: the extended header at byte %" G_GUINT64_FORMAT " holds %s",
+                    archive,
+                    pos,
+                    why);
+        goto fail;
+      }
+      /* a GNU long name ends at its first NUL, as GNU tar reads it */
+      if (type == 'L') {
+        g_free(long_name);
+        long_name = g_strdup(buf);
+      } else if (type == 'K') {
+        g_free(long_link);
+        long_link = g_strdup(buf);
+      }
+      if (type != 'g')
+        pending = TRUE;
+      pos = data + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
+      continue;
+    }
+
+    switch (type) {
+    case '0':
+    case '\0':
+    case '7':
+      kind = SC_TAR_FILE;
+      break;
+    case '5':
+      kind = SC_TAR_DIR;
+      break;
+    case '2':
+      kind = SC_TAR_SYMLINK;
+      break;
+    case '1':
+      kind = SC_TAR_HARDLINK;
+      break;
+    default:
+      kind = SC_TAR_OTHER;
+      break;
+    }
+    if (size > 0 && type >= '1' && type <= '6') {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT
+                  "): a %s with %" G_GUINT64_FORMAT " bytes of data",
+                  archive,
+                  raw,
+                  pos,
+                  kind_name(kind),
+                  size);
+      goto fail;
+    }
+    name = normalize(raw);
+    if (name == NULL) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): has a '..' component",
+                  archive,
+                  raw,
+                  pos);
+      goto fail;
+    }
+    old = *name ? g_hash_table_lookup(index->members, name) : NULL;
+    if (old && !(old->kind == SC_TAR_DIR && kind == SC_TAR_DIR)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' appears twice (headers at bytes %" G_GUINT64_FORMAT
+                  " and %" G_GUINT64_FORMAT "); which one is meant is ambiguous",
+                  archive,
+                  name,
+                  old->header,
+                  pos);
+      goto fail;
+    }
+    if (*name && old == NULL) {
+      m = g_new0(ScTarMember, 1);
+      m->header = pos;
+      m->offset = data;
+      m->size = size;
+      m->kind = kind;
+      if (kind == SC_TAR_SYMLINK || kind == SC_TAR_HARDLINK)
+        m->link = pax.linkpath ? g_strdup(pax.linkpath)
+                  : long_link  ? g_strdup(long_link)
+                               : field(h + 157, 100);
+      g_hash_table_insert(index->members, g_steal_pointer(&name), m);
+    }
+    pax_clear(&pax);
+    g_clear_pointer(&long_name, g_free);
+    g_clear_pointer(&long_link, g_free);
+    pending = FALSE;
+    pos = data + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
+  }
+  if (pending) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: the archive ends after an extended header, without its member",
+                archive);
+    goto fail;
+  }
+  pax_clear(&pax);
+  return g_steal_pointer(&index);
+
+fail:
+  pax_clear(&pax);
+  return NULL;
+}
+
+/* @from's directory joined with a relative link target, '..' resolved;
+ * NULL when it climbs above the archive's root. */
+static char *
+link_target(const char *from, const char *target)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GPtrArray) stack = g_ptr_array_new();
+  g_autofree char *joined = NULL;
+  const char *slash = strrchr(from, '/');
+  g_autoptr(GString) out = g_string_new(NULL);
+
+  joined = slash ? g_strdup_printf("%.*s/%s", (int)(slash - from), from, target) : g_strdup(target);
+  parts = g_strsplit(joined, "/", -1);
+  for (char **p = parts; *p; p++) {
+    if (**p == '\0' || strcmp(*p, ".") == 0)
+      continue;
+    if (strcmp(*p, "..") == 0) {
+      if (stack->len == 0)
+        return NULL;
+      g_ptr_array_set_size(stack, stack->len - 1);
+    } else
+      g_ptr_array_add(stack, *p);
+  }
+  for (guint i = 0; i < stack->len; i++)
+    g_string_append_printf(out, "%s%s", i ? "/" : "", (char *)stack->pdata[i]);
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+const ScTarMember *
+sc_tar_index_lookup(const ScTarIndex *index,
+                    const char *name,
+                    gboolean follow_links,
+                    GError **error)
+{
+  g_autofree char *cur = normalize(name);
+
+  for (guint hops = 0; cur != NULL; hops++) {
+    const ScTarMember *m = g_hash_table_lookup(index->members, cur);
+    g_autofree char *next = NULL;
+
+    if (m == NULL)
+      break;
+    if (m->kind == SC_TAR_FILE)
+      return m;
+    if (m->kind != SC_TAR_SYMLINK || !follow_links) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' is a %s; the files of an image must be regular files",
+                  index->archive,
+                  cur,
+                  kind_name(m->kind));
+      return NULL;
+    }
+    /* docker save writes a layer it saved before as a link to it */
+    if (hops >= SC_TAR_MAX_LINKS) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s': more than %d symbolic links in a row",
+                  index->archive,
+                  name,
+                  SC_TAR_MAX_LINKS);
+      return NULL;
+    }
+    if (m->link[0] == '/' || (next = link_target(cur, m->link)) == NULL) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: member '%s' is a symbolic link to '%s', outside the archive",
+                  index->archive,
+                  cur,
+                  m->link);
+      return NULL;
+    }
+    g_free(cur);
+    cur = g_steal_pointer(&next);
+  }
+  g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no member '%s'", index->archive, name);
+  return NULL;
+}

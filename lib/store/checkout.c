@@ -1,0 +1,615 @@
+/*
+ * Checkout: an image's layers, in manifest order, merged into one
+ * directory as hardlinks into the store (docs/design.md), or as copies for a
+ * root that a run-once container may write to.
+ *
+ * The layers come from the network, so the merge trusts nothing in them and
+ * does its own walk instead of OSTree's checkout:
+ * - every step is relative to a directory descriptor and never follows a
+ *   symbolic link: a link a lower layer left where an upper layer has a
+ *   directory is replaced by the directory, never walked through;
+ * - no recursion and a bounded number of descriptors: the walk goes down by
+ *   name and back up by "..", checked against the directory it left;
+ * - OCI union rules: in each directory, a layer's whiteouts are applied
+ *   before its own entries (".wh.NAME" removes NAME from the lower layers,
+ *   ".wh..wh..opq" everything the lower layers put there, also at the top);
+ *   a file replaces whatever a lower layer had at its name, and so does a
+ *   directory, except a directory, which it merges into (taking this
+ *   layer's metadata for it, as OSTree's union checkout and umoci do);
+ * - whiteout names that name nothing ("", ".", ".."), other ".wh..wh."
+ *   names and whiteouts that are directories are refused.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixoutputstream.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define WHITEOUT ".wh."
+#define OPAQUE ".wh..wh..opq"
+
+typedef struct {
+  OstreeRepo *repo;
+  int repo_dfd;
+  gboolean link_objects; /* bare store: an object is the file, metadata and all */
+  gboolean keep_owner;   /* root, bare store: uid, gid and xattrs as stored */
+  gboolean copy;
+  const char *only_top; /* just this entry of the top directory (and below) */
+  const char *image, *layer;
+  GHashTable *dirmeta; /* checksum -> GVariant (uuua(ayay)) */
+} Checkout;
+
+typedef struct {
+  ScWalkLevel level; /* first: sc_confined_walk_up() reads it */
+  char *name;        /* the directory's name in its parent ("" at the top) */
+  GVariant *tree;   /* its dirtree in this layer: (a(say)a(sayay)) */
+  guint next_dir;   /* the next subdirectory to enter */
+  guint32 mode;     /* set once it is filled, as OSTree does */
+} Frame;
+
+static void
+frame_clear(Frame *f)
+{
+  g_clear_pointer(&f->name, g_free);
+  g_clear_pointer(&f->tree, g_variant_unref);
+}
+
+/* "a/b/c" of the directories on the stack, and @name below them. */
+static char *
+stack_path(GArray *stack, const char *name)
+{
+  GString *s = g_string_new("");
+
+  for (guint i = 1; i < stack->len; i++)
+    g_string_append_printf(s, "/%s", g_array_index(stack, Frame, i).name);
+  if (name)
+    g_string_append_printf(s, "/%s", name);
+  if (s->len == 0)
+    g_string_append_c(s, '/');
+  return g_string_free(s, FALSE);
+}
+
+static gboolean
+fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
+     ...) G_GNUC_PRINTF(6, 7);
+
+static gboolean
+fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
+     ...)
+{
+  g_autofree char *path = stack_path(stack, name);
+  g_autofree char *why = NULL;
+  va_list ap;
+
+  va_start(ap, format);
+  why = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  g_set_error(error, SC_ERROR, code, "image %s: layer %s: %s: %s", c->image, c->layer, path, why);
+  return FALSE;
+}
+
+static GVariant *
+load_dirmeta(Checkout *c, const char *csum, GError **error)
+{
+  GVariant *meta = g_hash_table_lookup(c->dirmeta, csum);
+
+  if (meta == NULL) {
+    if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_META, csum, &meta, error))
+      return NULL;
+    g_hash_table_insert(c->dirmeta, g_strdup(csum), meta);
+  }
+  return meta;
+}
+
+static gboolean
+set_xattrs(int fd, GVariant *xattrs, GError **error)
+{
+  gsize n = g_variant_n_children(xattrs);
+
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) name = NULL;
+    g_autoptr(GVariant) value = NULL;
+    gsize len;
+    const guint8 *data;
+    g_variant_get_child(xattrs, i, "(@ay@ay)", &name, &value);
+    data = g_variant_get_fixed_array(value, &len, 1);
+    if (fsetxattr(fd, g_variant_get_bytestring(name), data, len, 0) != 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot set the attribute %s: %s",
+                  g_variant_get_bytestring(name), g_strerror(errno));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Makes the directory @name in @dfd (replacing a non-directory a lower
+ * layer put there), opens it and gives it this layer's owner and xattrs;
+ * its mode waits until it is filled (it may forbid writing). */
+static int
+enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *meta_csum,
+          Frame *out, GError **error)
+{
+  struct stat st;
+  GVariant *meta;
+  int fd;
+
+  if (mkdirat(dfd, name, 0700) != 0) {
+    if (errno != EEXIST)
+      return fail(c, stack, name, error, SC_EIO, "cannot create: %s", g_strerror(errno)), -1;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return fail(c, stack, name, error, SC_EIO, "%s", g_strerror(errno)), -1;
+    if (!S_ISDIR(st.st_mode)) {
+      /* a file or a link of a lower layer: replaced, never followed */
+      if (unlinkat(dfd, name, 0) != 0 || mkdirat(dfd, name, 0700) != 0)
+        return fail(c, stack, name, error, SC_EIO, "cannot replace: %s", g_strerror(errno)), -1;
+    }
+  }
+  fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return fail(c, stack, name, error, SC_EIO, "cannot open: %s", g_strerror(errno)), -1;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return fail(c, stack, name, error, SC_EIO, "%s", g_strerror(errno)), -1;
+  }
+  out->level.dev = st.st_dev;
+  out->level.ino = st.st_ino;
+  {
+    g_autoptr(GVariant) xattrs = NULL;
+    guint32 uid, gid, mode;
+    meta = load_dirmeta(c, meta_csum, error);
+    if (meta == NULL) {
+      close(fd);
+      return -1;
+    }
+    g_variant_get(meta, "(uuu@a(ayay))", &uid, &gid, &mode, &xattrs);
+    out->mode = GUINT32_FROM_BE(mode) & 07777;
+    if (!c->keep_owner)
+      out->mode &= 0777;
+    if (c->keep_owner &&
+        (fchown(fd, GUINT32_FROM_BE(uid), GUINT32_FROM_BE(gid)) != 0 ||
+         !set_xattrs(fd, xattrs, error))) {
+      if (error && *error == NULL)
+        g_set_error(error, SC_ERROR, SC_EIO, "cannot set the owner: %s", g_strerror(errno));
+      g_prefix_error(error, "image %s: layer %s: %s/: ", c->image, c->layer, name);
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+static gboolean
+copy_object(Checkout *c, int dfd, const char *name, const char *csum, GError **error)
+{
+  g_autoptr(GInputStream) in = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autoptr(GOutputStream) out = NULL;
+  guint32 uid, gid, mode;
+  int fd;
+
+  if (!ostree_repo_load_file(c->repo, csum, &in, &info, &xattrs, NULL, error))
+    return FALSE;
+  uid = g_file_info_get_attribute_uint32(info, "unix::uid");
+  gid = g_file_info_get_attribute_uint32(info, "unix::gid");
+  mode = g_file_info_get_attribute_uint32(info, "unix::mode");
+  if (g_file_info_get_file_type(info) == G_FILE_TYPE_SYMBOLIC_LINK) {
+    if (symlinkat(g_file_info_get_symlink_target(info), dfd, name) != 0 ||
+        (c->keep_owner && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s", g_strerror(errno));
+      return FALSE;
+    }
+    return TRUE;
+  }
+  fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s", g_strerror(errno));
+    return FALSE;
+  }
+  out = g_unix_output_stream_new(fd, TRUE);
+  if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, error) < 0)
+    return FALSE;
+  if ((c->keep_owner && (fchown(fd, uid, gid) != 0)) ||
+      fchmod(fd, c->keep_owner ? mode & 07777 : mode & 0777) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s", g_strerror(errno));
+    return FALSE;
+  }
+  if (c->keep_owner && xattrs && !set_xattrs(fd, xattrs, error))
+    return FALSE;
+  return g_output_stream_close(out, NULL, error);
+}
+
+/* The object as @name in @dfd, replacing what a lower layer put there. */
+static gboolean
+place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *csum,
+           GError **error)
+{
+  /* a loose object of a bare repository: objects/XX/YYYY....file */
+  g_autofree char *object = g_strdup_printf("objects/%.2s/%s.file", csum, csum + 2);
+  GError *local = NULL;
+
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (c->link_objects && !c->copy) {
+      if (linkat(c->repo_dfd, object, dfd, name, 0) == 0)
+        return TRUE;
+      if (errno == ENOENT)
+        return fail(c, stack, name, error, SC_ENOTFOUND,
+                    "the store lacks its object %s (run images verify)", csum);
+      if (errno == EMLINK)
+        return fail(c, stack, name, error, SC_EIO,
+                    "its object %s has as many hardlinks as the filesystem allows", csum);
+      if (errno != EEXIST)
+        return fail(c, stack, name, error, SC_EIO, "cannot link: %s", g_strerror(errno));
+    } else {
+      struct stat st;
+      if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (copy_object(c, dfd, name, csum, &local))
+          return TRUE;
+        fail(c, stack, name, error, g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ?
+                                        SC_ENOTFOUND : SC_EIO, "%s", local->message);
+        g_error_free(local);
+        return FALSE;
+      }
+    }
+    /* a lower layer's entry (a directory too): this layer's file wins */
+    if (attempt == 0 && !sc_confined_rm_rf_at(dfd, name, name, &local)) {
+      fail(c, stack, name, error, SC_EIO, "%s", local->message);
+      g_error_free(local);
+      return FALSE;
+    }
+  }
+  return fail(c, stack, name, error, SC_EIO, "cannot replace the lower layers' entry");
+}
+
+static gboolean
+is_top_entry(Checkout *c, GArray *stack, const char *name)
+{
+  return c->only_top == NULL || stack->len > 1 || strcmp(name, c->only_top) == 0;
+}
+
+/* A layer's whiteouts in one directory, then its files. */
+static gboolean
+fill_dir(Checkout *c, GArray *stack, int dfd, GError **error)
+{
+  GVariant *tree = g_array_index(stack, Frame, stack->len - 1).tree;
+  g_autoptr(GVariant) files = g_variant_get_child_value(tree, 0);
+  g_autoptr(GVariant) dirs = g_variant_get_child_value(tree, 1);
+  gsize n_files = g_variant_n_children(files), n_dirs = g_variant_n_children(dirs);
+  GError *local = NULL;
+
+  for (gsize i = 0; i < n_dirs; i++) {
+    const char *name;
+    g_variant_get_child(dirs, i, "(&s@ay@ay)", &name, NULL, NULL);
+    if (g_str_has_prefix(name, WHITEOUT))
+      return fail(c, stack, name, error, SC_EUNSUPPORTED,
+                  "a whiteout must be a file, this one is a directory");
+  }
+  for (gsize i = 0; i < n_files; i++) {
+    const char *name, *target;
+    g_variant_get_child(files, i, "(&s@ay)", &name, NULL);
+    if (!g_str_has_prefix(name, WHITEOUT))
+      continue;
+    target = name + strlen(WHITEOUT);
+    if (strcmp(name, OPAQUE) == 0) {
+      gboolean ok = c->only_top && stack->len == 1
+                        ? sc_confined_rm_rf_at(dfd, c->only_top, c->only_top, &local)
+                        : sc_confined_empty_dir(dfd, name, &local);
+      if (!ok) {
+        fail(c, stack, NULL, error, SC_EIO, "%s", local->message);
+        g_error_free(local);
+        return FALSE;
+      }
+      continue;
+    }
+    if (*target == '\0' || strcmp(target, ".") == 0 || strcmp(target, "..") == 0 ||
+        g_str_has_prefix(target, WHITEOUT))
+      return fail(c, stack, name, error, SC_EUNSUPPORTED,
+                  "not a valid whiteout: it names no file a lower layer could have");
+    if (!is_top_entry(c, stack, target))
+      continue;
+    if (!sc_confined_rm_rf_at(dfd, target, target, &local)) {
+      fail(c, stack, target, error, SC_EIO, "%s", local->message);
+      g_error_free(local);
+      return FALSE;
+    }
+  }
+  for (gsize i = 0; i < n_files; i++) {
+    const char *name;
+    g_autoptr(GVariant) csum_v = NULL;
+    g_autofree char *csum = NULL;
+    g_variant_get_child(files, i, "(&s@ay)", &name, &csum_v);
+    if (g_str_has_prefix(name, WHITEOUT) || !is_top_entry(c, stack, name))
+      continue;
+    csum = ostree_checksum_from_bytes_v(csum_v);
+    if (!place_file(c, stack, dfd, name, csum, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* One layer into @root_fd: a depth-first walk whose only open descriptor
+ * is the directory being filled. */
+static gboolean
+checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
+{
+  g_autoptr(GVariant) commit = NULL;
+  g_autoptr(GVariant) tree_v = NULL;
+  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(Frame));
+  g_autofree char *tree_csum = NULL;
+  Frame top = {0};
+  struct stat st;
+  int cur = -1;
+  gboolean ok = FALSE;
+
+  g_array_set_clear_func(stack, (GDestroyNotify)frame_clear);
+  if (!ostree_repo_load_commit(c->repo, rev, &commit, NULL, error))
+    return FALSE;
+  g_variant_get_child(commit, 6, "@ay", &tree_v);
+  tree_csum = ostree_checksum_from_bytes_v(tree_v);
+  top.name = g_strdup("");
+  if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_TREE, tree_csum, &top.tree,
+                                error))
+    return FALSE;
+  cur = dup(root_fd);
+  if (cur < 0 || fstat(cur, &st) != 0) {
+    frame_clear(&top);
+    g_set_error(error, SC_ERROR, SC_EIO, "checkout: %s", g_strerror(errno));
+    goto out;
+  }
+  top.level.dev = st.st_dev;
+  top.level.ino = st.st_ino;
+  g_array_append_val(stack, top);
+  if (!fill_dir(c, stack, cur, error))
+    goto out;
+  while (stack->len > 0) {
+    Frame *f = &g_array_index(stack, Frame, stack->len - 1);
+    g_autoptr(GVariant) dirs = g_variant_get_child_value(f->tree, 1);
+    Frame child = {0};
+
+    if (f->next_dir < g_variant_n_children(dirs)) {
+      const char *name;
+      g_autoptr(GVariant) tree_csum_v = NULL;
+      g_autoptr(GVariant) meta_csum_v = NULL;
+      g_autofree char *sub_tree = NULL;
+      g_autofree char *sub_meta = NULL;
+      int fd;
+
+      g_variant_get_child(dirs, f->next_dir++, "(&s@ay@ay)", &name, &tree_csum_v, &meta_csum_v);
+      if (!is_top_entry(c, stack, name))
+        continue;
+      sub_tree = ostree_checksum_from_bytes_v(tree_csum_v);
+      sub_meta = ostree_checksum_from_bytes_v(meta_csum_v);
+      fd = enter_dir(c, stack, cur, name, sub_meta, &child, error);
+      if (fd < 0)
+        goto out;
+      close(cur);
+      cur = fd;
+      child.name = g_strdup(name);
+      if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_TREE, sub_tree, &child.tree,
+                                    error)) {
+        frame_clear(&child);
+        goto out;
+      }
+      g_array_append_val(stack, child);
+      if (!fill_dir(c, stack, cur, error))
+        goto out;
+      continue;
+    }
+    /* this directory is complete */
+    if (stack->len > 1 && fchmod(cur, f->mode) != 0) {
+      fail(c, stack, NULL, error, SC_EIO, "cannot set the mode: %s", g_strerror(errno));
+      goto out;
+    }
+    if (stack->len == 1)
+      break;
+    cur = sc_confined_walk_up(stack, cur, error);
+    if (cur < 0)
+      goto out;
+  }
+  ok = TRUE;
+out:
+  if (cur >= 0)
+    close(cur);
+  return ok;
+}
+
+static gboolean
+checkout_layers(OstreeRepo *repo, ScImage *img, int dfd, gboolean copy, const char *only_top,
+                GError **error)
+{
+  Checkout c = {0};
+  json_t *layers = json_object_get(img->manifest, "layers");
+  json_t *l;
+  size_t i;
+  gboolean ok = TRUE;
+
+  c.repo = repo;
+  c.repo_dfd = ostree_repo_get_dfd(repo);
+  c.link_objects = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE;
+  c.keep_owner = c.link_objects && getuid() == 0;
+  c.copy = copy;
+  c.only_top = only_top;
+  c.image = img->name;
+  c.dirmeta = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                    (GDestroyNotify)g_variant_unref);
+  json_array_foreach(layers, i, l)
+  {
+    const char *digest = json_string_value(json_object_get(l, "digest"));
+    const char *hex;
+    g_autofree char *ref = NULL;
+    g_autofree char *rev = NULL;
+
+    if (!sc_content_digest_hex(digest, &hex, error)) {
+      ok = FALSE;
+      break;
+    }
+    ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+    if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, error) || rev == NULL) {
+      if (error && !*error)
+        g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                    "image %s: layer %s is not in the store: pull the image again", img->name,
+                    digest);
+      ok = FALSE;
+      break;
+    }
+    c.layer = digest;
+    if (!checkout_layer(&c, dfd, rev, error)) {
+      if (error && *error && (*error)->domain != SC_ERROR)
+        g_prefix_error(error, "image %s: layer %s: ", img->name, digest);
+      ok = FALSE;
+      break;
+    }
+  }
+  g_hash_table_unref(c.dirmeta);
+  return ok;
+}
+
+gboolean
+sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy, GError **error)
+{
+  struct stat repo_st, dir_st;
+  int dfd;
+  gboolean ok;
+
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || fstat(ostree_repo_get_dfd(repo), &repo_st) != 0 || fstat(dfd, &dir_st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+    if (dfd >= 0)
+      close(dfd);
+    return FALSE;
+  }
+  if (!copy && repo_st.st_dev != dir_st.st_dev) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "checkout directory %s is on another filesystem than the image store %s: "
+                "checkouts are hardlinks into the store",
+                dir, g_file_peek_path(ostree_repo_get_path(repo)));
+    close(dfd);
+    return FALSE;
+  }
+  ok = checkout_layers(repo, img, dfd, copy, NULL, error);
+  if (ok && !copy && syncfs(dfd) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: syncfs: %s", dir, g_strerror(errno));
+    ok = FALSE;
+  }
+  close(dfd);
+  return ok;
+}
+
+/* The scratch directory for a checkout under the store's tmp: the
+ * repository's real path, not /proc/self/fd/N, which another process
+ * (runc) would not see. */
+char *
+sc_store_scratch_dir(OstreeRepo *repo, const char *prefix, GError **error)
+{
+  g_autofree char *fd_path = g_strdup_printf("/proc/self/fd/%d", ostree_repo_get_dfd(repo));
+  g_autofree char *real = g_file_read_link(fd_path, NULL);
+  g_autofree char *tmp = g_strdup_printf(
+      "%s/tmp/%s-XXXXXX", real ? real : g_file_peek_path(ostree_repo_get_path(repo)), prefix);
+
+  if (g_mkdtemp(tmp) == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", tmp, g_strerror(errno));
+    return NULL;
+  }
+  return g_steal_pointer(&tmp);
+}
+
+/* The image's /exports alone (its layers' /exports in order, with every
+ * whiteout that reaches them) into a scratch directory under the store's
+ * tmp; returns that directory (remove it with sc_rm_rf). Its "exports" is
+ * missing when the image has none, and may be anything the image made of
+ * it: readers open it without following links (sc_exports_open). */
+char *
+sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error)
+{
+  g_autofree char *tmp = sc_store_scratch_dir(repo, "sc-exports", NULL);
+  gboolean copy = FALSE;
+  int dfd;
+  gboolean ok;
+
+  if (tmp == NULL) {
+    /* a read-only store: copies, in the user's temporary directory */
+    copy = TRUE;
+    tmp = g_dir_make_tmp("sc-exports-XXXXXX", error);
+    if (tmp == NULL)
+      return NULL;
+  }
+  dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ok = dfd >= 0 && checkout_layers(repo, img, dfd, copy, "exports", error);
+  if (dfd < 0)
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", tmp, g_strerror(errno));
+  else
+    close(dfd);
+  if (!ok) {
+    sc_rm_rf(tmp);
+    return NULL;
+  }
+  return g_steal_pointer(&tmp);
+}
+
+static gboolean
+dir_is_empty_or_missing(const char *dir, gboolean *out_missing, GError **error)
+{
+  g_autoptr(GDir) d = NULL;
+  struct stat st;
+
+  *out_missing = FALSE;
+  if (lstat(dir, &st) != 0) {
+    if (errno == ENOENT) {
+      *out_missing = TRUE;
+      return TRUE;
+    }
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  if (!S_ISDIR(st.st_mode) || (d = g_dir_open(dir, 0, NULL)) == NULL ||
+      g_dir_read_name(d) != NULL) {
+    g_set_error(error, SC_ERROR, SC_EEXISTS, "checkout directory %s exists and is not empty",
+                dir);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+SC_API int
+sc_image_checkout(sc_context *ctx, const char *image, const char *dir, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(ScImage) img = NULL;
+  gboolean missing = FALSE;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && dir != NULL, error);
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  img = sc_image_resolve_one(repo, image, &gerror);
+  ok = img && dir_is_empty_or_missing(dir, &missing, &gerror);
+  if (ok && missing && mkdir(dir, 0755) != 0) {
+    g_set_error(&gerror, SC_ERROR, SC_EIO, "cannot create %s: %s", dir, g_strerror(errno));
+    ok = FALSE;
+  }
+  if (ok && !sc_store_checkout(repo, img, dir, FALSE, &gerror)) {
+    /* nothing half-written: the directory goes back to how it was */
+    if (missing)
+      sc_rm_rf(dir);
+    else {
+      int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (dfd >= 0) {
+        sc_confined_empty_dir(dfd, dir, NULL);
+        close(dfd);
+      }
+    }
+    ok = FALSE;
+  }
+  close(lock);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}

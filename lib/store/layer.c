@@ -1,0 +1,1054 @@
+/*
+ * Layer import, streaming, in one pass: blob -> SHA-256 of the compressed
+ * bytes -> gzip/zstd/none (by magic) -> SHA-256 of the tar (the diff_id) ->
+ * libarchive tar reader -> OSTree objects -> a mutable tree -> a commit.
+ * No temporary files. The caller sets the ref only after both digests match.
+ *
+ * Every entry is checked before it is used (layercheck.c): confined to the
+ * layer tree, bounded in depth and length, whiteout names that mean
+ * something. A hardlink must name an earlier file of the same layer, and
+ * device nodes, fifos and sockets are skipped. Whiteout files (.wh.*) stay
+ * literal; they are processed at checkout. What reaches OSTree is in its
+ * canonical form (xattrs sorted, permission bits only), so that the
+ * checksums it computes now are the ones fsck recomputes from the disk.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "store.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <locale.h>
+#include <ostree.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define BUF_SIZE (256 * 1024)
+/* Files up to this size are written from one buffer. */
+#define INLINE_MAX (64 * 1024)
+
+typedef enum { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD } Compression;
+
+typedef struct {
+  GInputStream *in;
+  const char *digest; /* for messages */
+  guint64 expected, consumed;
+  gint64 *progress; /* shared byte counter (atomic), may be NULL */
+  ScSha256 *blob_hash;
+  Compression comp;
+  z_stream z;
+  gboolean z_ready;
+  ZSTD_DStream *zs;
+  gboolean decoder_done; /* the compressed stream has ended */
+  gboolean member_end;   /* gzip: a member ended; another may follow */
+  gboolean out_full;     /* the decoder filled the buffer: it may hold more */
+  guchar *in_buf;
+  gsize in_pos, in_len;
+  GCancellable *cancel;
+  ScSha256 *tar_hash;
+  guint64 tar_size;
+  guint64 max_tar; /* a decompression bomb stops here */
+  GError *error;   /* the first failure inside a libarchive callback */
+} Pipe;
+
+static gboolean
+pipe_fill(Pipe *p)
+{
+  gsize want = BUF_SIZE, got = 0;
+
+  if (p->consumed >= p->expected) {
+    p->in_len = p->in_pos = 0;
+    return TRUE;
+  }
+  if (want > p->expected - p->consumed)
+    want = p->expected - p->consumed;
+  if (!g_input_stream_read_all(p->in, p->in_buf, want, &got, p->cancel, &p->error))
+    return FALSE;
+  if (got < want) {
+    g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
+                "layer %s: truncated: the blob ends after %" G_GUINT64_FORMAT
+                " of %" G_GUINT64_FORMAT " bytes",
+                p->digest, p->consumed + got, p->expected);
+    return FALSE;
+  }
+  sc_sha256_update(p->blob_hash, p->in_buf, got);
+  p->consumed += got;
+  if (p->progress)
+    __atomic_add_fetch(p->progress, (gint64)got, __ATOMIC_RELAXED);
+  p->in_pos = 0;
+  p->in_len = got;
+  return TRUE;
+}
+
+static gboolean
+pipe_detect(Pipe *p)
+{
+  if (!pipe_fill(p))
+    return FALSE;
+  if (p->in_len >= 2 && p->in_buf[0] == 0x1f && p->in_buf[1] == 0x8b) {
+    p->comp = COMP_GZIP;
+    memset(&p->z, 0, sizeof(p->z));
+    if (inflateInit2(&p->z, 15 + 16) != Z_OK) {
+      g_set_error(&p->error, SC_ERROR, SC_EIO, "layer %s: cannot start gzip", p->digest);
+      return FALSE;
+    }
+    p->z_ready = TRUE;
+  } else if (p->in_len >= 4 && memcmp(p->in_buf, "\x28\xb5\x2f\xfd", 4) == 0) {
+    p->comp = COMP_ZSTD;
+    p->zs = ZSTD_createDStream();
+    ZSTD_initDStream(p->zs);
+  } else
+    p->comp = COMP_NONE;
+  return TRUE;
+}
+
+/* Produces up to BUF_SIZE bytes of tar into @out; 0 at the end. */
+static gssize
+pipe_produce(Pipe *p, guchar *out)
+{
+  gsize produced = 0;
+
+  if (p->comp == COMP_UNKNOWN && !pipe_detect(p))
+    return -1;
+  while (produced == 0) {
+    if (p->in_pos == p->in_len && !p->out_full) {
+      if (!pipe_fill(p))
+        return -1;
+      if (p->in_len == 0) {
+        if (p->member_end)
+          p->decoder_done = TRUE;
+        if (p->comp != COMP_NONE && !p->decoder_done) {
+          g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
+                      "layer %s: the compressed stream ends before its end marker", p->digest);
+          return -1;
+        }
+        return 0;
+      }
+    }
+    if (p->comp == COMP_NONE) {
+      produced = p->in_len - p->in_pos;
+      memcpy(out, p->in_buf + p->in_pos, produced);
+      p->in_pos = p->in_len;
+    } else if (p->decoder_done) {
+      /* Bytes after the end of the compressed stream: hashed (they are part
+       * of the blob) but not tar. */
+      p->in_pos = p->in_len;
+    } else if (p->comp == COMP_GZIP) {
+      int r;
+      if (p->member_end) {
+        /* gzip allows several members back to back */
+        p->member_end = FALSE;
+        if (p->in_buf[p->in_pos] != 0x1f) {
+          p->decoder_done = TRUE;
+          continue;
+        }
+        inflateReset(&p->z);
+      }
+      p->z.next_in = p->in_buf + p->in_pos;
+      p->z.avail_in = p->in_len - p->in_pos;
+      p->z.next_out = out;
+      p->z.avail_out = BUF_SIZE;
+      r = inflate(&p->z, Z_NO_FLUSH);
+      p->in_pos = p->in_len - p->z.avail_in;
+      produced = BUF_SIZE - p->z.avail_out;
+      p->out_full = (produced == BUF_SIZE);
+      if (r == Z_STREAM_END) {
+        p->member_end = TRUE;
+        p->out_full = FALSE;
+      } else if (r != Z_OK && r != Z_BUF_ERROR) {
+        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt gzip data: %s",
+                    p->digest, p->z.msg ? p->z.msg : "inflate failed");
+        return -1;
+      }
+    } else {
+      ZSTD_inBuffer zin = {p->in_buf, p->in_len, p->in_pos};
+      ZSTD_outBuffer zout = {out, BUF_SIZE, 0};
+      size_t r = ZSTD_decompressStream(p->zs, &zout, &zin);
+      if (ZSTD_isError(r)) {
+        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt zstd data: %s",
+                    p->digest, ZSTD_getErrorName(r));
+        return -1;
+      }
+      p->in_pos = zin.pos;
+      produced = zout.pos;
+      p->out_full = (produced == BUF_SIZE);
+      /* 0: a frame is complete; more frames may follow until the input ends */
+      if (r == 0 && p->in_pos == p->in_len && p->consumed >= p->expected)
+        p->decoder_done = TRUE;
+    }
+  }
+  sc_sha256_update(p->tar_hash, out, produced);
+  p->tar_size += produced;
+  if (p->tar_size > p->max_tar) {
+    g_set_error(&p->error, SC_ERROR, SC_EUNSUPPORTED,
+                "layer %s: inflates to more than %" G_GUINT64_FORMAT
+                " bytes, the limit (SC_MAX_LAYER_BYTES)",
+                p->digest, p->max_tar);
+    return -1;
+  }
+  return produced;
+}
+
+/* The pipe runs in a thread of its own (reading, both digests,
+ * decompression), handing tar data to the thread that parses it and writes
+ * OSTree objects through a few recycled buffers: a single layer then uses
+ * two cores, in bounded memory. */
+typedef struct {
+  guchar *data;
+  gssize len; /* < 0: the pipe failed; 0: the end */
+} Chunk;
+
+#define N_CHUNKS 4
+
+typedef struct {
+  Pipe *p;
+  GAsyncQueue *free_q, *full_q;
+  Chunk chunks[N_CHUNKS];
+  Chunk *current; /* lent to libarchive until its next read */
+  gboolean ended;
+  GThread *thread;
+} Feeder;
+
+static gpointer
+feeder_thread(gpointer data)
+{
+  Feeder *f = data;
+  for (;;) {
+    Chunk *c = g_async_queue_pop(f->free_q);
+    c->len = pipe_produce(f->p, c->data);
+    g_async_queue_push(f->full_q, c);
+    if (c->len <= 0)
+      return NULL;
+  }
+}
+
+static la_ssize_t
+feeder_read(struct archive *a, void *data, const void **buf)
+{
+  Feeder *f = data;
+  Chunk *c;
+
+  if (f->current) {
+    g_async_queue_push(f->free_q, f->current);
+    f->current = NULL;
+  }
+  if (f->ended)
+    return 0;
+  c = g_async_queue_pop(f->full_q);
+  if (c->len <= 0) {
+    f->ended = TRUE;
+    g_async_queue_push(f->free_q, c);
+    if (c->len < 0) {
+      archive_set_error(a, EIO, "read error"); /* the pipe's error is reported */
+      return -1;
+    }
+    return 0;
+  }
+  f->current = c;
+  *buf = c->data;
+  return c->len;
+}
+
+/* Lets the pipe run to its end (or stop, when @cancel) and joins it. */
+static void
+feeder_finish(Feeder *f, gboolean cancel)
+{
+  if (cancel)
+    g_cancellable_cancel(f->p->cancel);
+  if (f->current) {
+    g_async_queue_push(f->free_q, f->current);
+    f->current = NULL;
+  }
+  while (!f->ended) {
+    Chunk *c = g_async_queue_pop(f->full_q);
+    f->ended = c->len <= 0;
+    g_async_queue_push(f->free_q, c);
+  }
+  g_thread_join(f->thread);
+  for (int i = 0; i < N_CHUNKS; i++)
+    g_free(f->chunks[i].data);
+  g_async_queue_unref(f->free_q);
+  g_async_queue_unref(f->full_q);
+}
+
+static void
+feeder_start(Feeder *f, Pipe *p)
+{
+  f->p = p;
+  f->free_q = g_async_queue_new();
+  f->full_q = g_async_queue_new();
+  for (int i = 0; i < N_CHUNKS; i++) {
+    f->chunks[i].data = g_malloc(BUF_SIZE);
+    g_async_queue_push(f->free_q, &f->chunks[i]);
+  }
+  f->thread = g_thread_new("sc-layer-pipe", feeder_thread, f);
+}
+
+/* ---- the tree ---- */
+
+typedef struct {
+  OstreeRepo *repo;
+  OstreeMutableTree *root;
+  char *default_dirmeta;
+  const char *digest;
+  const ScLayerLimits *limits;
+  guint64 stored; /* the full size of the regular files so far */
+  guint skipped;
+} Tree;
+
+static char *
+write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs,
+              GError **error)
+{
+  g_autoptr(GFileInfo) info = g_file_info_new();
+  g_autoptr(GVariant) meta = NULL;
+  g_autofree guchar *csum = NULL;
+
+  g_file_info_set_file_type(info, G_FILE_TYPE_DIRECTORY);
+  g_file_info_set_attribute_uint32(info, "unix::uid", uid);
+  g_file_info_set_attribute_uint32(info, "unix::gid", gid);
+  g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | (mode & 07777));
+  meta = ostree_create_directory_metadata(info, xattrs); /* a full reference, not floating */
+  if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, meta, &csum, NULL,
+                                  error))
+    return NULL;
+  return ostree_checksum_from_bytes(csum);
+}
+
+/* The directory that holds the last component of @parts, created with
+ * default metadata where missing. */
+static OstreeMutableTree *
+ensure_parent(Tree *t, char **parts, guint n, GError **error)
+{
+  OstreeMutableTree *dir = g_object_ref(t->root);
+
+  for (guint i = 0; i + 1 < n; i++) {
+    OstreeMutableTree *sub = NULL;
+    if (!ostree_mutable_tree_ensure_dir(dir, parts[i], &sub, error)) {
+      g_prefix_error(error, "layer %s: ", t->digest);
+      g_object_unref(dir);
+      return NULL;
+    }
+    if (ostree_mutable_tree_get_metadata_checksum(sub) == NULL)
+      ostree_mutable_tree_set_metadata_checksum(sub, t->default_dirmeta);
+    g_object_unref(dir);
+    dir = sub;
+  }
+  return dir;
+}
+
+static gboolean
+parent_is_file(Tree *t, char **parts, guint n)
+{
+  OstreeMutableTree *dir = t->root;
+
+  for (guint i = 0; i + 1 < n; i++) {
+    g_autofree char *file = NULL;
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    if (!ostree_mutable_tree_lookup(dir, parts[i], &file, &sub, NULL))
+      return FALSE;
+    if (file != NULL)
+      return TRUE;
+    dir = sub; /* owned by its parent */
+  }
+  return FALSE;
+}
+
+static GVariant *
+entry_xattrs(const char *digest, const char *path, struct archive_entry *e, GError **error)
+{
+  g_autoptr(GArray) xattrs = g_array_new(FALSE, FALSE, sizeof(ScXattr));
+  ScXattr x;
+
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &x.name, (const void **)&x.value, &x.size) == ARCHIVE_OK)
+    g_array_append_val(xattrs, x);
+  return sc_layer_xattrs_canonical(digest, path, xattrs, error);
+}
+
+/* Reads the object back as fsck will: the kernel keeps some xattrs in a
+ * form of its own (a POSIX ACL folds into the mode, or disappears when the
+ * mode says it all), and such an object would fail its checksum. */
+static gboolean
+check_stored(Tree *t,
+             const char *path,
+             const char *checksum,
+             guint32 mode,
+             GVariant *xattrs,
+             GError **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GVariant) back = NULL;
+  g_autoptr(GString) changed = g_string_new(NULL);
+
+  if (g_variant_n_children(xattrs) == 0)
+    return TRUE;
+  if (!ostree_repo_load_file(t->repo, checksum, NULL, &info, &back, NULL, error)) {
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
+    return FALSE;
+  }
+  for (gsize i = 0; i < g_variant_n_children(xattrs); i++) {
+    g_autoptr(GVariant) value = NULL;
+    const char *name;
+    gboolean same = FALSE;
+    g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, &value);
+    for (gsize j = 0; back && !same && j < g_variant_n_children(back); j++) {
+      g_autoptr(GVariant) bvalue = NULL;
+      const char *bname;
+      g_variant_get_child(back, j, "(^&ay@ay)", &bname, &bvalue);
+      same = strcmp(bname, name) == 0 && g_variant_equal(bvalue, value);
+    }
+    if (!same)
+      g_string_append_printf(changed, "%s'%s'", changed->len ? ", " : "", name);
+  }
+  if (mode != 0 && g_file_info_get_attribute_uint32(info, "unix::mode") != mode)
+    g_string_append_printf(changed,
+                           "%sthe mode 0%o to 0%o",
+                           changed->len ? ", " : "",
+                           mode & 07777,
+                           g_file_info_get_attribute_uint32(info, "unix::mode") & 07777);
+  if (changed->len) {
+    g_autofree char *shown = sc_display(path, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: entry '%s' has xattrs that the filesystem changes when they are "
+                "stored (%s); the store cannot hold it as the layer gives it",
+                t->digest,
+                shown,
+                changed->str);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+lookup_file(Tree *t, char **parts, char **out_checksum, GError **error)
+{
+  OstreeMutableTree *dir = t->root;
+  guint n = g_strv_length(parts);
+
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *file = NULL;
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    if (!ostree_mutable_tree_lookup(dir, parts[i], &file, &sub, NULL))
+      return FALSE;
+    if (i + 1 == n) {
+      if (file == NULL)
+        return FALSE;
+      *out_checksum = g_steal_pointer(&file);
+      return TRUE;
+    }
+    if (sub == NULL)
+      return FALSE;
+    dir = sub; /* owned by its parent, which outlives this loop */
+  }
+  return FALSE;
+}
+
+static char *
+shown(const char *path)
+{
+  return sc_display(path, 100);
+}
+
+/* A layer's data that ends before its entry does. */
+static gboolean
+read_failed(Tree *t, struct archive *a, const char *path, GError **error)
+{
+  g_autofree char *p = shown(path);
+
+  g_set_error(error, SC_ERROR, SC_EIO, "layer %s: '%s': %s", t->digest, p,
+              archive_error_string(a) ? archive_error_string(a) : "short read");
+  return FALSE;
+}
+
+static gboolean
+read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize size, GError **error)
+{
+  gsize done = 0;
+
+  while (done < size) {
+    la_ssize_t r = archive_read_data(a, buf + done, size - done);
+    if (r <= 0)
+      break;
+    done += r;
+  }
+  if (done != size)
+    return read_failed(t, a, path, error);
+  return TRUE;
+}
+
+static char *
+write_regfile(Tree *t,
+              struct archive *a,
+              struct archive_entry *e,
+              const char *path,
+              guint32 uid,
+              guint32 gid,
+              guint32 mode,
+              GVariant *xattrs,
+              guchar *buf,
+              GError **error)
+{
+  gint64 size = archive_entry_size(e);
+  gint64 done = 0;
+  g_autoptr(OstreeContentWriter) w = NULL;
+  g_autofree char *checksum = NULL;
+
+  /* What is stored is the file's full size: the holes of a sparse file
+   * become zeros in the store. Counted before anything is written. */
+  if (size < 0 || (t->limits && (guint64)size > t->limits->max_bytes - t->stored)) {
+    g_autofree char *p = shown(path);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: '%s' (%" G_GINT64_FORMAT
+                " bytes) takes the layer's files past %" G_GUINT64_FORMAT
+                " bytes, the limit (SC_MAX_LAYER_BYTES)",
+                t->digest,
+                p,
+                size,
+                t->limits ? t->limits->max_bytes : 0);
+    return NULL;
+  }
+  t->stored += size;
+  if (size <= INLINE_MAX) {
+    if (!read_inline(t, a, path, buf, size, error))
+      return NULL;
+    checksum = ostree_repo_write_regfile_inline(
+      t->repo, NULL, uid, gid, S_IFREG | mode, xattrs, buf, size, NULL, error);
+    if (checksum == NULL)
+      goto ostree_failed;
+    return g_steal_pointer(&checksum);
+  }
+  w = ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
+  if (w == NULL)
+    goto ostree_failed;
+  while (done < size) {
+    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
+    if (r <= 0) {
+      read_failed(t, a, path, error);
+      return NULL;
+    }
+    if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))
+      goto ostree_failed;
+    done += r;
+  }
+  checksum = ostree_content_writer_finish(w, NULL, error);
+  if (checksum != NULL)
+    return g_steal_pointer(&checksum);
+ostree_failed : {
+  g_autofree char *p = shown(path);
+  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  return NULL;
+}
+}
+
+static gboolean
+import_entry(Tree *t,
+             struct archive *a,
+             struct archive_entry *e,
+             const ScLayerEntry *entry,
+             guchar *buf,
+             GError **error)
+{
+  const char *path = entry->path;
+  char **parts = entry->parts;
+  guint n = entry->n_parts;
+  g_autoptr(OstreeMutableTree) parent = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  g_autofree char *checksum = NULL;
+  mode_t type = archive_entry_filetype(e);
+  guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+  /* OSTree's canonical mode holds the permission bits and nothing else
+   * (a tar header has room for more). */
+  guint32 mode = archive_entry_perm(e) & 07777;
+
+  if (entry->hardlink == NULL &&
+      (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
+    t->skipped++;
+    return TRUE;
+  }
+  xattrs = entry_xattrs(t->digest, path, e, error);
+  if (xattrs == NULL)
+    return FALSE;
+
+  if (n == 0) {
+    /* "./" itself: the root directory's metadata */
+    if (type == AE_IFDIR) {
+      g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
+      if (meta == NULL)
+        return FALSE;
+      ostree_mutable_tree_set_metadata_checksum(t->root, meta);
+    }
+    return TRUE;
+  }
+  /* A whiteout below a path that this layer itself turns into a
+   * non-directory (umoci writes "d" as a file and then "d/.wh.x") has
+   * nothing left to delete: skip it. */
+  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, parts, n))
+    return TRUE;
+  parent = ensure_parent(t, parts, n, error);
+  if (parent == NULL)
+    return FALSE;
+
+  if (entry->hardlink != NULL) {
+    if (!lookup_file(t, entry->link_parts, &checksum, error)) {
+      g_autofree char *p = shown(path);
+      g_autofree char *l = shown(entry->hardlink);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
+                  "layer",
+                  t->digest,
+                  p,
+                  l);
+      return FALSE;
+    }
+  } else if (type == AE_IFDIR) {
+    g_autoptr(OstreeMutableTree) sub = NULL;
+    g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
+    if (meta == NULL)
+      return FALSE;
+    if (!ostree_mutable_tree_ensure_dir(parent, parts[n - 1], &sub, error)) {
+      g_autofree char *p = shown(path);
+      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+      return FALSE;
+    }
+    ostree_mutable_tree_set_metadata_checksum(sub, meta);
+    return TRUE;
+  } else if (type == AE_IFLNK) {
+    const char *target =
+      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target, NULL, error);
+    if (checksum == NULL) {
+      g_autofree char *p = shown(path);
+      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+      return FALSE;
+    }
+    if (!check_stored(t, path, checksum, 0, xattrs, error))
+      return FALSE;
+  } else if (type == AE_IFREG) {
+    checksum = write_regfile(t, a, e, path, uid, gid, mode, xattrs, buf, error);
+    if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | mode, xattrs, error))
+      return FALSE;
+  } else {
+    t->skipped++;
+    return TRUE;
+  }
+  if (!ostree_mutable_tree_replace_file(parent, parts[n - 1], checksum, error)) {
+    g_autofree char *p = shown(path);
+    g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+entry_clear(ScLayerEntry *entry)
+{
+  g_clear_pointer(&entry->parts, g_strfreev);
+  g_clear_pointer(&entry->link_parts, g_strfreev);
+}
+
+/* The checks every consumer of a layer relies on, so that the importer
+ * and the /exports scanner cannot disagree about what an entry is. */
+static gboolean
+entry_check(const char *digest,
+            struct archive_entry *e,
+            const ScLayerLimits *limits,
+            ScLayerEntry *entry,
+            GError **error)
+{
+  mode_t type = archive_entry_filetype(e);
+  ScWhiteoutKind link_kind = SC_WHITEOUT_NONE;
+
+  memset(entry, 0, sizeof(*entry));
+  entry->path =
+    archive_entry_pathname(e) ? archive_entry_pathname(e) : archive_entry_pathname_utf8(e);
+  entry->hardlink =
+    archive_entry_hardlink(e) ? archive_entry_hardlink(e) : archive_entry_hardlink_utf8(e);
+  if (entry->path == NULL) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: an entry has no path", digest);
+    return FALSE;
+  }
+  if (!sc_layer_path_check(digest, entry->path, limits, &entry->parts, &entry->kind, error))
+    return FALSE;
+  entry->n_parts = g_strv_length(entry->parts);
+  if (entry->hardlink != NULL) {
+    g_autoptr(GError) target_error = NULL;
+    if (!sc_layer_path_check(
+          digest, entry->hardlink, limits, &entry->link_parts, &link_kind, &target_error)) {
+      g_autofree char *p = sc_display(entry->path, 100);
+      g_autofree char *prefix = g_strdup_printf("layer %s: ", digest);
+      const char *reason = target_error->message;
+      if (g_str_has_prefix(reason, prefix))
+        reason += strlen(prefix);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "layer %s: entry '%s' is a hardlink, and its target: %s",
+                  digest,
+                  p,
+                  reason);
+      return FALSE;
+    }
+    if (link_kind != SC_WHITEOUT_NONE) {
+      g_autofree char *p = sc_display(entry->path, 100);
+      g_autofree char *l = sc_display(entry->hardlink, 100);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "layer %s: entry '%s' is a hardlink to '%s', a whiteout; hardlinks must name "
+                  "a file",
+                  digest,
+                  p,
+                  l);
+      return FALSE;
+    }
+  } else if (type == AE_IFDIR && entry->kind != SC_WHITEOUT_NONE) {
+    g_autofree char *p = sc_display(entry->path, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: entry '%s' is a whiteout but a directory; whiteouts are files",
+                digest,
+                p);
+    return FALSE;
+  } else if (type == AE_IFLNK) {
+    const char *target =
+      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+    if (!sc_layer_link_check(digest, entry->path, target ? target : "", limits, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Streams one layer blob: both digests are checked, and @func is called
+ * for every tar entry, checked (entry_check()), with a BUF_SIZE scratch
+ * buffer. */
+gboolean
+sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+              gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func, gpointer data,
+              guint64 *out_tar_size, char **out_tar_digest, GError **error)
+{
+  guint64 entries = 0;
+  ScLayerEntry entry = { 0 };
+  gboolean entry_ok;
+  Pipe p = {0};
+  Feeder f = {0};
+  gboolean feeding = FALSE;
+  struct archive *a = NULL;
+  struct archive_entry *e;
+  g_autofree guchar *buf = g_malloc(BUF_SIZE);
+  g_autofree char *blob_hex = NULL;
+  g_autofree char *tar_hex = NULL;
+  gboolean ok = FALSE;
+  int r;
+  locale_t utf8, old_locale = (locale_t)0;
+
+  p.in = in;
+  p.digest = digest;
+  p.expected = size;
+  p.progress = progress;
+  p.blob_hash = sc_sha256_new();
+  p.tar_hash = sc_sha256_new();
+  p.in_buf = g_malloc(BUF_SIZE);
+  p.cancel = g_cancellable_new();
+  p.max_tar = limits ? limits->max_bytes : G_MAXUINT64;
+
+  /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
+   * locale for this thread only, whatever the process's locale is, so that
+   * libarchive does not refuse names it cannot convert. */
+  utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (utf8 != (locale_t)0)
+    old_locale = uselocale(utf8);
+  a = archive_read_new();
+  archive_read_support_format_tar(a);
+  archive_read_support_format_gnutar(a);
+  feeder_start(&f, &p);
+  feeding = TRUE;
+  if (archive_read_open(a, &f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+    goto archive_failed;
+  /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
+   * could not convert): the entry is still there. */
+  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    if (limits && ++entries > limits->max_entries) {
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                  "layer %s: has more than %" G_GUINT64_FORMAT
+                  " entries, the limit (SC_MAX_LAYER_ENTRIES)",
+                  digest, limits->max_entries);
+      goto out;
+    }
+    if (!entry_check(digest, e, limits, &entry, error))
+      goto out;
+    entry_ok = func(a, e, &entry, buf, data, error);
+    entry_clear(&entry);
+    if (!entry_ok) {
+      /* a read error inside an entry is the pipe's failure: report that */
+      feeder_finish(&f, TRUE);
+      feeding = FALSE;
+      if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
+        g_clear_error(error);
+        g_propagate_error(error, g_steal_pointer(&p.error));
+      }
+      goto out;
+    }
+  }
+  if (r != ARCHIVE_EOF)
+    goto archive_failed;
+  /* The rest of the stream (tar padding, trailing bytes) counts for both
+   * digests: the pipe runs to its end. */
+  feeder_finish(&f, FALSE);
+  feeding = FALSE;
+  if (p.error)
+    goto pipe_failed;
+  blob_hex = sc_sha256_finish(g_steal_pointer(&p.blob_hash));
+  tar_hex = sc_sha256_finish(g_steal_pointer(&p.tar_hash));
+  if (strcmp(digest + 7, blob_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "layer %s: the blob's digest is sha256:%s; it does not match the manifest",
+                digest, blob_hex);
+    goto out;
+  }
+  if (diff_id != NULL && strcmp(diff_id + 7, tar_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "layer %s: the uncompressed digest is sha256:%s; the config's diff_id is %s",
+                digest, tar_hex, diff_id);
+    goto out;
+  }
+  if (out_tar_size)
+    *out_tar_size = p.tar_size;
+  if (out_tar_digest)
+    *out_tar_digest = g_strconcat("sha256:", tar_hex, NULL);
+  ok = TRUE;
+  goto out;
+
+archive_failed:
+  if (feeding) {
+    feeder_finish(&f, TRUE);
+    feeding = FALSE;
+  }
+  if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+  pipe_failed:
+    g_propagate_error(error, g_steal_pointer(&p.error));
+  } else
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
+                archive_error_string(a) ? archive_error_string(a) : "unknown format");
+out:
+  entry_clear(&entry);
+  if (feeding)
+    feeder_finish(&f, TRUE);
+  if (a)
+    archive_read_free(a);
+  if (old_locale != (locale_t)0) {
+    uselocale(old_locale);
+    freelocale(utf8);
+  }
+  g_clear_error(&p.error);
+  sc_sha256_free(p.blob_hash);
+  sc_sha256_free(p.tar_hash);
+  if (p.z_ready)
+    inflateEnd(&p.z);
+  if (p.zs)
+    ZSTD_freeDStream(p.zs);
+  g_free(p.in_buf);
+  g_clear_object(&p.cancel);
+  return ok;
+}
+
+static gboolean
+import_cb(struct archive *a,
+          struct archive_entry *e,
+          const ScLayerEntry *entry,
+          guchar *buf,
+          gpointer data,
+          GError **error)
+{
+  return import_entry(data, a, e, entry, buf, error);
+}
+
+gboolean
+sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
+                const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
+                ScLayerResult *out, GError **error)
+{
+  Tree t = {0};
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GVariant) metadata = NULL;
+  g_autofree char *tar_digest = NULL;
+  guint64 tar_size = 0;
+  GVariantBuilder mb;
+  gboolean ok = FALSE;
+
+  t.repo = repo;
+  t.digest = digest;
+  t.limits = limits;
+  t.root = ostree_mutable_tree_new();
+  t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
+  if (t.default_dirmeta == NULL)
+    goto out;
+  ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
+  if (!sc_layer_walk(in, digest, size, diff_id, progress, limits, import_cb, &t, &tar_size,
+                     &tar_digest, error) ||
+      !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
+    goto out;
+  g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
+  g_variant_builder_add(&mb, "{sv}", "docker.size",
+                        g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, size)));
+  g_variant_builder_add(
+      &mb, "{sv}", "docker.uncompressed_size",
+      g_variant_new_take_string(g_strdup_printf("%" G_GUINT64_FORMAT, tar_size)));
+  g_variant_builder_add(&mb, "{sv}", "docker.uncompressed_digest",
+                        g_variant_new_string(tar_digest));
+  metadata = g_variant_ref_sink(g_variant_builder_end(&mb));
+  if (!ostree_repo_write_commit(repo, NULL, digest, NULL, metadata, OSTREE_REPO_FILE(root),
+                                &out->commit, NULL, error))
+    goto out;
+  out->uncompressed_size = tar_size;
+  out->skipped_entries = t.skipped;
+  ok = TRUE;
+out:
+  g_clear_object(&t.root);
+  g_free(t.default_dirmeta);
+  return ok;
+}
+
+/* ---- an image's /exports, straight from its layer blobs ---- */
+
+typedef struct {
+  GHashTable *files;      /* "exports/x" -> GBytes */
+  GHashTable *this_layer; /* paths added by the layer being read */
+  const char *digest;
+  guint64 total, max_total; /* bytes in @files, all layers so far */
+} ExportsScan;
+
+/* Drops what lower layers have at @path, and below it unless @exact. */
+static void
+remove_below(ExportsScan *x, const char *path, gboolean exact)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  gsize len = strlen(path);
+
+  g_hash_table_iter_init(&it, x->files);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    const char *k = key;
+    if ((strcmp(k, path) == 0 || (!exact && strncmp(k, path, len) == 0 && k[len] == '/')) &&
+        !g_hash_table_contains(x->this_layer, k)) {
+      x->total -= g_bytes_get_size(value);
+      g_hash_table_iter_remove(&it);
+    }
+  }
+}
+
+static gboolean
+exports_cb(struct archive *a,
+           struct archive_entry *e,
+           const ScLayerEntry *entry,
+           guchar *buf,
+           gpointer data,
+           GError **error)
+{
+  ExportsScan *x = data;
+  char **parts = entry->parts;
+  guint n = entry->n_parts;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+
+  if (n == 0)
+    return TRUE;
+  path = g_strjoinv("/", parts);
+  dir = g_path_get_dirname(path);
+  if (entry->kind == SC_WHITEOUT_OPAQUE) {
+    /* lower layers only; at the layer's root it hides their /exports too */
+    remove_below(x, n == 1 ? "exports" : dir, FALSE);
+    return TRUE;
+  }
+  if (entry->kind == SC_WHITEOUT_FILE) {
+    g_autofree char *target =
+      n == 1 ? g_strdup(parts[0] + 4) : g_build_filename(dir, parts[n - 1] + 4, NULL);
+    remove_below(x, target, FALSE);
+    return TRUE;
+  }
+  if (strcmp(parts[0], "exports") != 0)
+    return TRUE;
+  /* a file replaces what was there, a directory too; a directory merges
+   * into a lower directory and replaces only a lower file */
+  remove_below(x, path, archive_entry_filetype(e) == AE_IFDIR);
+  if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL) {
+    gint64 size = archive_entry_size(e);
+    GByteArray *content;
+    if (size > 4 * 1024 * 1024) {
+      g_autofree char *p = sc_display(path, 100);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "layer %s: /%s is %" G_GINT64_FORMAT
+                  " bytes; image contract files are at most 4 MiB",
+                  x->digest,
+                  p,
+                  size);
+      return FALSE;
+    }
+    if ((guint64)size > x->max_total - MIN(x->total, x->max_total)) {
+      g_autofree char *p = sc_display(path, 100);
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "layer %s: with /%s, /exports would hold more than %" G_GUINT64_FORMAT
+                  " bytes, the limit (SC_MAX_EXPORTS_BYTES)",
+                  x->digest, p, x->max_total);
+      return FALSE;
+    }
+    content = g_byte_array_sized_new(size);
+    for (;;) {
+      la_ssize_t r = archive_read_data(a, buf, BUF_SIZE);
+      if (r < 0) {
+        g_autofree char *p = sc_display(path, 100);
+        g_set_error(
+          error, SC_ERROR, SC_EIO, "layer %s: /%s: %s", x->digest, p, archive_error_string(a));
+        g_byte_array_unref(content);
+        return FALSE;
+      }
+      if (r == 0)
+        break;
+      g_byte_array_append(content, buf, r);
+    }
+    {
+      GBytes *old = g_hash_table_lookup(x->files, path);
+      if (old != NULL)
+        x->total -= g_bytes_get_size(old);
+    }
+    x->total += content->len;
+    g_hash_table_replace(x->files, g_strdup(path), g_byte_array_free_to_bytes(content));
+    g_hash_table_add(x->this_layer, g_strdup(path));
+  }
+  return TRUE;
+}
+
+GHashTable *
+sc_exports_scan_new(void)
+{
+  return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+}
+
+gboolean
+sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+                      const ScLayerLimits *limits, GHashTable *files, GError **error)
+{
+  ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest,
+                   0, limits && limits->max_exports ? limits->max_exports : G_MAXUINT64};
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init(&it, files);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    x.total += g_bytes_get_size(value);
+  gboolean ok =
+      sc_layer_walk(in, digest, size, diff_id, NULL, limits, exports_cb, &x, NULL, NULL, error);
+
+  g_hash_table_unref(x.this_layer);
+  return ok;
+}

@@ -1,0 +1,809 @@
+/*
+ * Pull: an image from a source into the store. The manifest (an index is
+ * resolved to this platform's manifest) and the config are read and
+ * checked first; missing layers are then imported in parallel (bounded
+ * workers, each streaming one blob into the store); the config commit and
+ * the image ref come last, in the same transaction, after every digest
+ * matched. A failure aborts the transaction: no ref is added or changed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "store.h"
+
+#include <string.h>
+#include <sys/utsname.h>
+
+/* An image config is a few KiB; Docker Hub's largest are far below this. */
+#define SC_MAX_CONFIG (8 * 1024 * 1024)
+
+struct sc_pull_opts {
+  char *name;
+  char *os, *arch, *variant;
+  int jobs;
+  char *username, *password;
+  char *authfile;
+  char *registries_conf;
+  char *cert_dir;
+  gboolean tls_insecure;
+};
+
+SC_API int
+sc_pull_opts_new(sc_pull_opts **out_opts, sc_error **error)
+{
+  SC_CHECK_ARG(out_opts != NULL, error);
+  *out_opts = g_new0(sc_pull_opts, 1);
+  return SC_OK;
+}
+
+SC_API void
+sc_pull_opts_free(sc_pull_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  g_free(o->os);
+  g_free(o->arch);
+  g_free(o->variant);
+  g_free(o->username);
+  if (o->password)
+    memset(o->password, 0, strlen(o->password));
+  g_free(o->password);
+  g_free(o->authfile);
+  g_free(o->registries_conf);
+  g_free(o->cert_dir);
+  g_free(o);
+}
+
+SC_API int
+sc_pull_opts_set_cert_dir(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->cert_dir);
+  o->cert_dir = g_strdup(path);
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_registries_conf(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->registries_conf);
+  o->registries_conf = g_strdup(path);
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_authfile(sc_pull_opts *o, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  g_free(o->authfile);
+  o->authfile = g_strdup(path);
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_credentials(sc_pull_opts *o, const char *username, const char *password,
+                             sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (username != NULL && (*username == '\0' || strchr(username, ':')))
+    return sc_error_set(error, SC_EINVAL, "user name '%s': must be non-empty, without ':'",
+                        username);
+  g_free(o->username);
+  if (o->password)
+    memset(o->password, 0, strlen(o->password));
+  g_free(o->password);
+  o->username = g_strdup(username);
+  o->password = username ? g_strdup(password ? password : "") : NULL;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_tls_verify(sc_pull_opts *o, int verify, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->tls_insecure = !verify;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
+{
+  GError *gerror = NULL;
+  char *normalized;
+
+  SC_CHECK_ARG(o != NULL && name != NULL, error);
+  normalized = sc_reference_normalize(name, &gerror);
+  if (normalized == NULL)
+    return sc_error_propagate(error, gerror);
+  g_free(o->name);
+  o->name = normalized;
+  return SC_OK;
+}
+
+SC_API int
+sc_pull_opts_set_platform(sc_pull_opts *o, const char *platform, sc_error **error)
+{
+  g_auto(GStrv) parts = NULL;
+  guint n;
+
+  SC_CHECK_ARG(o != NULL && platform != NULL, error);
+  parts = g_strsplit(platform, "/", -1);
+  n = g_strv_length(parts);
+  if (n < 2 || n > 3 || !*parts[0] || !*parts[1] || (n == 3 && !*parts[2]))
+    return sc_error_set(error, SC_EINVAL,
+                        "platform '%s': expected OS/ARCHITECTURE[/VARIANT], e.g. linux/arm64",
+                        platform);
+  g_free(o->os);
+  g_free(o->arch);
+  g_free(o->variant);
+  o->os = g_strdup(parts[0]);
+  o->arch = g_strdup(parts[1]);
+  o->variant = n == 3 ? g_strdup(parts[2]) : NULL;
+  return SC_OK;
+}
+
+void
+sc_pull_opts_source_options(const sc_pull_opts *o, ScSourceOptions *out)
+{
+  memset(out, 0, sizeof(*out));
+  out->tls_verify = !(o && o->tls_insecure);
+  if (o == NULL)
+    return;
+  out->username = o->username;
+  out->password = o->password;
+  out->jobs = o->jobs;
+  out->authfile = o->authfile;
+  out->registries_conf = o->registries_conf;
+  out->cert_dir = o->cert_dir;
+}
+
+const char *
+sc_pull_opts_get_name(const sc_pull_opts *o)
+{
+  return o ? o->name : NULL;
+}
+
+SC_API int
+sc_pull_opts_set_jobs(sc_pull_opts *o, int jobs, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (jobs < 1 || jobs > 64)
+    return sc_error_set(error, SC_EINVAL, "jobs %d: must be between 1 and 64", jobs);
+  o->jobs = jobs;
+  return SC_OK;
+}
+
+/* This machine as an OCI platform (GOARCH names). */
+static void
+host_platform(const char **os, const char **arch, const char **variant)
+{
+  struct utsname u;
+
+  *os = "linux";
+  *variant = NULL;
+  uname(&u);
+  if (strcmp(u.machine, "x86_64") == 0)
+    *arch = "amd64";
+  else if (strcmp(u.machine, "aarch64") == 0)
+    *arch = "arm64", *variant = "v8";
+  else if (g_str_has_prefix(u.machine, "armv7"))
+    *arch = "arm", *variant = "v7";
+  else if (g_str_has_prefix(u.machine, "armv6"))
+    *arch = "arm", *variant = "v6";
+  else if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+    *arch = "386";
+  else
+    *arch = g_intern_string(u.machine); /* ppc64le, s390x, riscv64 match GOARCH */
+}
+
+typedef enum { KIND_MANIFEST, KIND_INDEX, KIND_SCHEMA1, KIND_UNKNOWN } ManifestKind;
+
+static ManifestKind
+manifest_kind(json_t *doc, const char *media_type)
+{
+  const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+
+  if (mt == NULL || !*mt)
+    mt = media_type;
+  if (json_integer_value(json_object_get(doc, "schemaVersion")) == 1 ||
+      (mt && g_str_has_prefix(mt, "application/vnd.docker.distribution.manifest.v1")))
+    return KIND_SCHEMA1;
+  if ((mt && (strcmp(mt, SC_MEDIA_OCI_INDEX) == 0 || strcmp(mt, SC_MEDIA_DOCKER_LIST) == 0)) ||
+      ((!mt || !*mt) && json_is_array(json_object_get(doc, "manifests"))))
+    return KIND_INDEX;
+  if ((mt && (strcmp(mt, SC_MEDIA_OCI_MANIFEST) == 0 || strcmp(mt, SC_MEDIA_DOCKER_MANIFEST) == 0)) ||
+      ((!mt || !*mt) && json_is_array(json_object_get(doc, "layers"))))
+    return KIND_MANIFEST;
+  return KIND_UNKNOWN;
+}
+
+/* The digest of the index entry for the wanted platform. */
+static const char *
+pick_platform(json_t *index, const char *os, const char *arch, const char *variant,
+              const char *source, GError **error)
+{
+  json_t *m, *best = NULL;
+  size_t i;
+  GString *seen = g_string_new(NULL);
+
+  json_array_foreach(json_object_get(index, "manifests"), i, m)
+  {
+    json_t *p = json_object_get(m, "platform");
+    const char *mos = json_string_value(json_object_get(p, "os"));
+    const char *march = json_string_value(json_object_get(p, "architecture"));
+    const char *mvar = json_string_value(json_object_get(p, "variant"));
+    /* what the index says, escaped and bounded: it is the server's text */
+    if (i < 20) {
+      g_autofree char *o = sc_display(mos ? mos : "?", 40);
+      g_autofree char *a = sc_display(march ? march : "?", 40);
+      g_autofree char *v = mvar ? sc_display(mvar, 40) : NULL;
+      g_string_append_printf(seen, "%s%s/%s%s%s", seen->len ? ", " : "", o, a, v ? "/" : "",
+                             v ? v : "");
+    } else if (i == 20)
+      g_string_append_printf(seen, " and %zu more", json_array_size(json_object_get(index, "manifests")) - 20);
+    if (!mos || !march || strcmp(mos, os) != 0 || strcmp(march, arch) != 0)
+      continue;
+    if (variant && mvar && strcmp(variant, mvar) != 0)
+      continue;
+    /* an exact variant match wins over an entry without a variant */
+    if (best == NULL || (variant && mvar))
+      best = m;
+  }
+  if (best == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND,
+                "%s: no image for %s/%s%s%s in the index (it has: %s)", source, os, arch,
+                variant ? "/" : "", variant ? variant : "", seen->str);
+    g_string_free(seen, TRUE);
+    return NULL;
+  }
+  g_string_free(seen, TRUE);
+  return json_string_value(json_object_get(best, "digest"));
+}
+
+typedef struct {
+  char *digest;
+  char *diff_id;
+  guint64 size;
+  gboolean present;
+  /* result */
+  ScLayerResult result;
+  GError *error;
+} LayerJob;
+
+typedef struct {
+  OstreeRepo *repo;
+  ScImageSource *src;
+  GMutex lock;
+  GCond done_cond;
+  guint done;
+  gint64 bytes; /* atomic */
+  gint failed;  /* atomic: a layer failed, the rest are not fetched */
+  ScLayerLimits limits;
+} PullState;
+
+static void
+layer_worker(gpointer data, gpointer user_data)
+{
+  LayerJob *job = data;
+  PullState *st = user_data;
+  guint64 size = 0;
+  g_autoptr(GInputStream) in = NULL;
+
+  /* one failure fails the pull: a server that fails every layer slowly
+   * costs one layer's time, not every layer's */
+  if (!g_atomic_int_get(&st->failed))
+    in = sc_image_source_open_blob(st->src, job->digest, job->size, &size, &job->error);
+  if (in != NULL) {
+    if (size < job->size)
+      g_set_error(&job->error, SC_ERROR, SC_EDIGEST,
+                  "layer %s: truncated: the blob has %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  " bytes",
+                  job->digest, size, job->size);
+    else
+      sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes, &st->limits,
+                      &job->result, &job->error);
+  }
+  if (job->error != NULL)
+    g_atomic_int_set(&st->failed, 1);
+  g_mutex_lock(&st->lock);
+  st->done++;
+  g_cond_signal(&st->done_cond);
+  g_mutex_unlock(&st->lock);
+}
+
+static gboolean
+layer_present(OstreeRepo *repo, const char *hex)
+{
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  g_autofree char *rev = NULL;
+  g_autoptr(GVariant) commit = NULL;
+  g_autoptr(GVariant) meta = NULL;
+  g_autoptr(GVariantDict) dict = NULL;
+
+  /* skopeo's rule: reuse a layer only when its commit carries the
+   * digests it was checked with */
+  if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, NULL) || rev == NULL ||
+      !ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, rev, &commit, NULL))
+    return FALSE;
+  meta = g_variant_get_child_value(commit, 0);
+  dict = g_variant_dict_new(meta);
+  return g_variant_dict_contains(dict, "docker.uncompressed_digest") &&
+         g_variant_dict_contains(dict, "docker.uncompressed_size") &&
+         g_variant_dict_contains(dict, "docker.size");
+}
+
+/* A commit whose tree holds one file. */
+static gboolean
+commit_single_file(OstreeRepo *repo, const char *file_name, GBytes *data, GVariant *metadata,
+                   const char *subject, char **out_commit, GError **error)
+{
+  g_autoptr(OstreeMutableTree) mtree = ostree_mutable_tree_new();
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFileInfo) info = g_file_info_new();
+  g_autoptr(GVariant) dirmeta = NULL;
+  g_autofree guchar *csum = NULL;
+  g_autofree char *dirmeta_hex = NULL;
+  g_autofree char *file_hex = NULL;
+
+  g_file_info_set_file_type(info, G_FILE_TYPE_DIRECTORY);
+  g_file_info_set_attribute_uint32(info, "unix::uid", 0);
+  g_file_info_set_attribute_uint32(info, "unix::gid", 0);
+  g_file_info_set_attribute_uint32(info, "unix::mode", S_IFDIR | 0755);
+  dirmeta = ostree_create_directory_metadata(info, NULL); /* a full reference, not floating */
+  if (!ostree_repo_write_metadata(repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, dirmeta, &csum, NULL,
+                                  error))
+    return FALSE;
+  dirmeta_hex = ostree_checksum_from_bytes(csum);
+  ostree_mutable_tree_set_metadata_checksum(mtree, dirmeta_hex);
+  file_hex = ostree_repo_write_regfile_inline(repo, NULL, 0, 0, S_IFREG | 0644, NULL,
+                                              g_bytes_get_data(data, NULL),
+                                              g_bytes_get_size(data), NULL, error);
+  if (file_hex == NULL || !ostree_mutable_tree_replace_file(mtree, file_name, file_hex, error) ||
+      !ostree_repo_write_mtree(repo, mtree, &root, NULL, error))
+    return FALSE;
+  return ostree_repo_write_commit(repo, NULL, subject, NULL, metadata, OSTREE_REPO_FILE(root),
+                                  out_commit, NULL, error);
+}
+
+static GVariant *
+string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
+                const char *v3)
+{
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+  g_variant_builder_add(&b, "{sv}", k1, g_variant_new_string(v1));
+  if (k2)
+    g_variant_builder_add(&b, "{sv}", k2, g_variant_new_string(v2));
+  if (k3)
+    g_variant_builder_add(&b, "{sv}", k3, g_variant_new_string(v3));
+  return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/* Parses a manifest: an image manifest gives *out_doc; an index (allowed
+ * unless @nested) gives the digest of the wanted platform's manifest in
+ * *out_next. Schema 1 and unknown types are refused. */
+gboolean
+sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os, const char *arch,
+                    const char *variant, const char *source, gboolean nested, json_t **out_doc,
+                    char **out_next, GError **error)
+{
+  json_error_t jerr = {0};
+  json_t *doc = NULL;
+  ManifestKind kind;
+
+  *out_doc = NULL;
+  *out_next = NULL;
+  if (!sc_json_check_budget(source, g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest),
+                            error))
+    return FALSE;
+  doc = json_loadb(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest), 0, &jerr);
+  if (!json_is_object(doc)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the manifest is not a JSON object%s%s", source,
+                doc ? "" : ": ", doc ? "" : jerr.text);
+    json_decref(doc);
+    return FALSE;
+  }
+  kind = manifest_kind(doc, media_type);
+  if (kind == KIND_MANIFEST &&
+      json_array_size(json_object_get(doc, "layers")) > SC_MAX_IMAGE_LAYERS) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: the manifest lists %zu layers; at most %d are supported", source,
+                json_array_size(json_object_get(doc, "layers")), SC_MAX_IMAGE_LAYERS);
+    json_decref(doc);
+    return FALSE;
+  }
+  if (kind == KIND_MANIFEST) {
+    *out_doc = doc;
+    return TRUE;
+  }
+  if (kind == KIND_SCHEMA1)
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: Docker schema 1 manifests are not supported (deprecated since 2017); "
+                "convert the image, e.g. skopeo copy --format v2s2",
+                source);
+  else if (kind != KIND_INDEX || nested)
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: unsupported manifest media type '%s'",
+                source, media_type && *media_type ? media_type : "(none)");
+  else {
+    const char *digest = pick_platform(doc, os, arch, variant, source, error);
+    const char *hex;
+    if (digest && sc_content_digest_hex(digest, &hex, error))
+      *out_next = g_strdup(digest);
+  }
+  json_decref(doc);
+  return *out_next != NULL;
+}
+
+void
+sc_resolved_clear(ScResolved *r)
+{
+  g_clear_pointer(&r->manifest, g_bytes_unref);
+  g_clear_pointer(&r->config, g_bytes_unref);
+  g_clear_pointer(&r->manifest_hex, g_free);
+  g_clear_pointer(&r->mdoc, json_decref);
+  g_clear_pointer(&r->cdoc, json_decref);
+}
+
+gboolean
+sc_image_config_examine(GBytes *config, gsize n_layers, const char *source, json_t **out_doc,
+                        GError **error)
+{
+  json_error_t jerr = {0};
+  json_t *doc = NULL;
+  json_t *diff_ids;
+  json_t *d;
+  gsize i;
+
+  if (!sc_json_check_budget(source, g_bytes_get_data(config, NULL), g_bytes_get_size(config),
+                            error))
+    return FALSE;
+  doc = json_loadb(g_bytes_get_data(config, NULL), g_bytes_get_size(config), 0, &jerr);
+  diff_ids = json_object_get(json_object_get(doc, "rootfs"), "diff_ids");
+  if (doc == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config is not valid JSON (line %d, column %d: %s)",
+                source, jerr.line, jerr.column, jerr.text);
+    return FALSE;
+  }
+  if (!json_is_object(doc) || !json_is_array(diff_ids)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: the config has no rootfs.diff_ids", source);
+    goto fail;
+  }
+  if (json_array_size(diff_ids) != n_layers) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST,
+                "%s: the manifest lists %zu layers but the config %zu diff_ids", source, n_layers,
+                json_array_size(diff_ids));
+    goto fail;
+  }
+  /* every layer's uncompressed digest is checked against its diff_id: one
+   * that is not a digest would let that layer through unchecked */
+  json_array_foreach(diff_ids, i, d)
+  {
+    const char *hex;
+    if (!json_is_string(d)) {
+      g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config: diff_id %zu is not a digest string",
+                  source, i);
+      goto fail;
+    }
+    if (!sc_content_digest_hex(json_string_value(d), &hex, error)) {
+      g_prefix_error(error, "%s: config: diff_id %zu: ", source, i);
+      goto fail;
+    }
+  }
+  *out_doc = doc;
+  return TRUE;
+fail:
+  json_decref(doc);
+  return FALSE;
+}
+
+/* The image's manifest (an index resolved to the wanted platform) and its
+ * config, both checked against their digests, and the layer count checked
+ * against the diff_ids. */
+gboolean
+sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, GError **error)
+{
+  const char *os, *arch, *variant;
+  g_autofree char *media_type = NULL;
+  g_autoptr(GBytes) manifest = NULL;
+  g_autoptr(GBytes) config = NULL;
+  json_t *mdoc = NULL, *cdoc = NULL;
+  g_autofree char *config_hex_computed = NULL;
+  const char *config_digest, *config_hex;
+
+  host_platform(&os, &arch, &variant);
+  if (opts && opts->os)
+    os = opts->os, arch = opts->arch, variant = opts->variant;
+
+  manifest = sc_image_source_get_manifest(src, NULL, &media_type, error);
+  if (manifest == NULL)
+    goto fail;
+  for (int depth = 0;; depth++) {
+    g_autofree char *next = NULL;
+    if (!sc_manifest_examine(manifest, media_type, os, arch, variant,
+                             sc_image_source_description(src), depth > 0, &mdoc, &next, error))
+      goto fail;
+    if (next == NULL)
+      break;
+    g_clear_pointer(&mdoc, json_decref);
+    g_clear_pointer(&manifest, g_bytes_unref);
+    g_clear_pointer(&media_type, g_free);
+    manifest = sc_image_source_get_manifest(src, next, &media_type, error);
+    if (manifest == NULL)
+      goto fail;
+  }
+
+  /* the config, checked against its digest */
+  config_digest =
+      json_string_value(json_object_get(json_object_get(mdoc, "config"), "digest"));
+  if (!sc_content_digest_hex(config_digest, &config_hex, error)) {
+    g_prefix_error(error, "%s: config: ", sc_image_source_description(src));
+    goto fail;
+  }
+  {
+    guint64 size = 0;
+    json_t *csize = json_object_get(json_object_get(mdoc, "config"), "size");
+    g_autoptr(GInputStream) in = NULL;
+    g_autofree char *buf = NULL;
+    gsize got = 0;
+    /* the size bounds what a registry's stream gives: without it the
+     * config would read as empty and fail its digest, which misleads */
+    if (!json_is_integer(csize) || json_integer_value(csize) < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: config %s: the manifest's descriptor has no valid size",
+                  sc_image_source_description(src), config_digest);
+      goto fail;
+    }
+    if (json_integer_value(csize) > SC_MAX_CONFIG) {
+      g_set_error(error, SC_ERROR, SC_EIO,
+                  "%s: config %s: its descriptor says %" JSON_INTEGER_FORMAT
+                  " bytes, more than the limit of %d",
+                  sc_image_source_description(src), config_digest, json_integer_value(csize),
+                  SC_MAX_CONFIG);
+      goto fail;
+    }
+    in = sc_image_source_open_blob(src, config_digest, json_integer_value(csize), &size, error);
+    if (in == NULL)
+      goto fail;
+    if (size > SC_MAX_CONFIG) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: config %s is %" G_GUINT64_FORMAT
+                  " bytes, more than the limit of %d",
+                  sc_image_source_description(src), config_digest, size, SC_MAX_CONFIG);
+      goto fail;
+    }
+    buf = g_malloc(size + 1);
+    if (!g_input_stream_read_all(in, buf, size, &got, NULL, error))
+      goto fail;
+    config = g_bytes_new_take(g_steal_pointer(&buf), got);
+  }
+  config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
+  if (strcmp(config_hex_computed, config_hex) != 0) {
+    g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
+                sc_image_source_description(src), config_digest, config_hex_computed);
+    goto fail;
+  }
+  if (!sc_image_config_examine(config, json_array_size(json_object_get(mdoc, "layers")),
+                               sc_image_source_description(src), &cdoc, error))
+    goto fail;
+
+  out->manifest = g_steal_pointer(&manifest);
+  out->manifest_hex = sc_sha256_hex(g_bytes_get_data(out->manifest, NULL),
+                                    g_bytes_get_size(out->manifest));
+  out->config = g_steal_pointer(&config);
+  out->mdoc = mdoc;
+  out->cdoc = cdoc;
+  out->config_digest = config_digest;
+  out->config_hex = config_hex;
+  return TRUE;
+fail:
+  json_decref(mdoc);
+  json_decref(cdoc);
+  return FALSE;
+}
+
+/* Imports the image @res describes (taken over) from @src. */
+gboolean
+sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, ScResolved *res_in,
+                 const char *store_name, json_t **out_report, GError **error)
+{
+  ScResolved res = *res_in;
+  g_autoptr(GBytes) manifest = NULL;
+  g_autoptr(GBytes) config = NULL;
+  json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids, *l;
+  g_autofree char *name = NULL;
+  g_autofree char *manifest_hex = NULL;
+  const char *config_digest, *config_hex;
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new();
+  LayerJob *job_array = NULL;
+  guint n_layers = 0, n_todo = 0;
+  guint64 bytes_total = 0;
+  OstreeRepo *repo = NULL;
+  int lock = -1;
+  gboolean in_txn = FALSE, ok = FALSE;
+  PullState st = {0};
+  size_t i;
+
+  memset(res_in, 0, sizeof(*res_in));
+  manifest = res.manifest;
+  manifest_hex = res.manifest_hex;
+  config = res.config;
+  mdoc = res.mdoc;
+  cdoc = res.cdoc;
+  config_digest = res.config_digest;
+  config_hex = res.config_hex;
+  layers = json_object_get(mdoc, "layers");
+  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
+
+  name = store_name      ? g_strdup(store_name)
+         : opts && opts->name ? g_strdup(opts->name)
+                            : sc_reference_normalize(sc_image_source_name(src), error);
+  if (name == NULL)
+    goto out;
+
+  if (!sc_store_open(ctx, TRUE, &repo, error))
+    goto out;
+  lock = sc_store_lock(ctx, repo, TRUE, error);
+  if (lock < 0)
+    goto out;
+
+  n_layers = json_array_size(layers);
+  job_array = g_new0(LayerJob, n_layers);
+  json_array_foreach(layers, i, l)
+  {
+    LayerJob *job = &job_array[i];
+    const char *digest = json_string_value(json_object_get(l, "digest"));
+    const char *hex;
+    json_t *size = json_object_get(l, "size");
+    if (!sc_content_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
+        json_integer_value(size) < 0) {
+      if (error && !*error)
+        g_set_error(error, SC_ERROR, SC_EIO, "%s: layer %zu has no valid size",
+                    sc_image_source_description(src), i);
+      g_prefix_error(error, "%s: ", sc_image_source_description(src));
+      goto out;
+    }
+    job->digest = g_strdup(digest);
+    job->diff_id = g_strdup(json_string_value(json_array_get(diff_ids, i)));
+    job->size = json_integer_value(size);
+    job->present = layer_present(repo, hex);
+    /* a layer listed twice is imported once */
+    for (guint k = 0; k < i && !job->present; k++)
+      if (strcmp(job_array[k].digest, digest) == 0)
+        job->present = TRUE;
+    if (!job->present) {
+      if (job->diff_id && !sc_content_digest_hex(job->diff_id, &hex, error)) {
+        g_prefix_error(error, "%s: diff_id %zu: ", sc_image_source_description(src), i);
+        goto out;
+      }
+      g_ptr_array_add(jobs, job);
+      bytes_total += job->size;
+    }
+  }
+  n_todo = jobs->len;
+
+  if (!ostree_repo_prepare_transaction(repo, NULL, NULL, error))
+    goto out;
+  in_txn = TRUE;
+  st.repo = repo;
+  st.src = src;
+  sc_context_layer_limits(ctx, &st.limits);
+  g_mutex_init(&st.lock);
+  g_cond_init(&st.done_cond);
+  if (n_todo > 0) {
+    int max = opts && opts->jobs ? opts->jobs : MIN(4, (int)g_get_num_processors());
+    GThreadPool *pool = g_thread_pool_new(layer_worker, &st, MAX(1, max), TRUE, NULL);
+    for (guint k = 0; k < jobs->len; k++)
+      g_thread_pool_push(pool, jobs->pdata[k], NULL);
+    /* progress from this thread, so that callers never see another one */
+    g_mutex_lock(&st.lock);
+    while (st.done < n_todo) {
+      guint done = st.done;
+      g_cond_wait_until(&st.done_cond, &st.lock, g_get_monotonic_time() + G_TIME_SPAN_SECOND / 10);
+      g_mutex_unlock(&st.lock);
+      sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, done,
+                          n_todo);
+      g_mutex_lock(&st.lock);
+    }
+    g_mutex_unlock(&st.lock);
+    g_thread_pool_free(pool, FALSE, TRUE);
+  }
+  sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, n_todo,
+                      n_todo);
+  for (guint k = 0; k < jobs->len; k++) {
+    LayerJob *job = jobs->pdata[k];
+    if (job->error) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&job->error), "%s: ",
+                                 sc_image_source_description(src));
+      goto out;
+    }
+    if (job->result.skipped_entries)
+      sc_context_log(ctx, SC_LOG_INFO, "layer %s: skipped %u device nodes, fifos or sockets",
+                     job->digest, job->result.skipped_entries);
+  }
+  /* every digest matched: now the refs */
+  for (guint k = 0; k < jobs->len; k++) {
+    LayerJob *job = jobs->pdata[k];
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, job->digest + 7, NULL);
+    ostree_repo_transaction_set_ref(repo, NULL, ref, job->result.commit);
+  }
+  {
+    g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(config));
+    g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
+    g_autofree char *commit = NULL;
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, config_hex, NULL);
+    if (!commit_single_file(repo, "content", config, meta, config_digest, &commit, error))
+      goto out;
+    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
+  }
+  {
+    g_autofree char *manifest_text =
+        g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
+    g_autofree char *digest = g_strconcat("sha256:", manifest_hex, NULL);
+    g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
+                                               digest, "signatures", "0");
+    g_autofree char *commit = NULL;
+    g_autofree char *enc = sc_ref_encode(name);
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+    if (!commit_single_file(repo, "manifest.json", manifest, meta, name, &commit, error))
+      goto out;
+    if (!sc_store_sync(repo, error))
+      goto out;
+    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
+  }
+  if (!ostree_repo_commit_transaction(repo, NULL, NULL, error))
+    goto out;
+  in_txn = FALSE;
+  *out_report = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", name, "id",
+                          manifest_hex, "source", sc_image_source_description(src), "layers",
+                          n_layers, "layers_imported", n_todo, "bytes_read",
+                          (json_int_t)__atomic_load_n(&st.bytes, __ATOMIC_RELAXED));
+  ok = TRUE;
+
+out:
+  if (in_txn)
+    ostree_repo_abort_transaction(repo, NULL, NULL);
+  if (lock >= 0)
+    close(lock);
+  for (guint k = 0; k < n_layers; k++) {
+    g_free(job_array[k].digest);
+    g_free(job_array[k].diff_id);
+    g_free(job_array[k].result.commit);
+    g_clear_error(&job_array[k].error);
+  }
+  g_free(job_array);
+  if (st.repo) {
+    g_mutex_clear(&st.lock);
+    g_cond_clear(&st.done_cond);
+  }
+  json_decref(mdoc);
+  json_decref(cdoc);
+  return ok;
+}
+
+SC_API int
+sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, char **out_json,
+              sc_error **error)
+{
+  GError *gerror = NULL;
+  ScImageSource *src;
+  json_t *report = NULL;
+  ScSourceOptions sopts = {0};
+  ScResolved res = {0};
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL && source != NULL, error);
+  sc_pull_opts_source_options(opts, &sopts);
+  src = sc_image_source_open(source, &sopts, &gerror);
+  if (src == NULL)
+    return sc_error_propagate(error, gerror);
+  ok = sc_resolve_image(src, opts, &res, &gerror) &&
+       sc_pull_resolved(ctx, src, opts, &res, NULL, &report, &gerror);
+  sc_resolved_clear(&res);
+  sc_image_source_free(src);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  if (out_json)
+    *out_json = sc_json_dump(report, TRUE);
+  json_decref(report);
+  return SC_OK;
+}

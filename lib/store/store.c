@@ -1,0 +1,968 @@
+/*
+ * The image store: an OSTree repository laid out as atomic and skopeo's
+ * ostree: transport wrote it (docs/design.md):
+ *
+ *   ociimage/<layer hex>     one commit per layer, whiteouts literal,
+ *                            metadata docker.size, docker.uncompressed_size,
+ *                            docker.uncompressed_digest
+ *   ociimage/<config hex>    the config blob as the file /content
+ *   ociimage/<enc(name)>     /manifest.json, metadata docker.manifest,
+ *                            docker.digest, signatures
+ *
+ * Here: opening and locking the store, finding images, and the operations
+ * on them (list, inspect, tag, delete, prune, verify, checkout).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- location, opening, locking ---- */
+
+/* st_dev of @path or of its nearest existing ancestor. */
+static gboolean
+device_of(const char *path, dev_t *out)
+{
+  g_autofree char *p = g_strdup(path);
+  struct stat st;
+
+  for (;;) {
+    if (stat(p, &st) == 0) {
+      *out = st.st_dev;
+      return TRUE;
+    }
+    if (strcmp(p, "/") == 0 || strcmp(p, ".") == 0)
+      return FALSE;
+    {
+      char *parent = g_path_get_dirname(p);
+      g_free(p);
+      p = parent;
+    }
+  }
+}
+
+char *
+sc_context_repo_path(sc_context *ctx)
+{
+  g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *system = sc_context_host_dir(ctx, "/ostree/repo");
+  g_autofree char *system_config = g_build_filename(system, "config", NULL);
+  dev_t a, b;
+
+  if (sc_context_get_repo(ctx))
+    return sc_context_host_dir(ctx, sc_context_get_repo(ctx));
+  /* An OSTree host's own repository, when checkouts can hardlink into it. */
+  if (g_file_test(system_config, G_FILE_TEST_EXISTS) && device_of(system, &a) &&
+      device_of(checkout, &b) && a == b)
+    return g_steal_pointer(&system);
+  return g_build_filename(checkout, ".storage", "ostree", NULL);
+}
+
+#define SC_STORE_LOCK "syscontainer.lock"
+/* Where a new store is put together, inside its own directory. */
+#define SC_STORE_CREATING ".syscontainer-creating"
+
+static gboolean
+wait_flock(int fd, int op)
+{
+  while (flock(fd, op) != 0)
+    if (errno != EINTR)
+      return FALSE;
+  return TRUE;
+}
+
+/* Creates the store at @path so that no reader ever sees half of it: the
+ * repository is made in a scratch directory inside @path and its parts are
+ * renamed into place with "config" (what marks a store as there) last. The
+ * creators of one store take turns through a lock on @path itself, which
+ * adds nothing to it; the loser finds the config and is done. A scratch
+ * directory left by a crash is removed by the next creator. */
+static gboolean
+store_create(const char *path, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname(path);
+  g_autofree char *scratch = g_build_filename(path, SC_STORE_CREATING, NULL);
+  g_autoptr(OstreeRepo) repo = NULL;
+  static const char *const parts[] = {"objects", "tmp", "extensions", "state", "refs",
+                                      SC_STORE_LOCK, "config"};
+  int dfd = -1, sfd = -1;
+  gboolean ok = FALSE;
+
+  if (g_mkdir_with_parents(parent, 0700) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
+                g_strerror(errno));
+    return FALSE;
+  }
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create it: %s", path,
+                g_strerror(errno));
+    return FALSE;
+  }
+  dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0 || !wait_flock(dfd, LOCK_EX)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot open and lock it: %s", path,
+                g_strerror(errno));
+    goto out;
+  }
+  if (faccessat(dfd, "config", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    ok = TRUE; /* another command made it while this one waited */
+    goto out;
+  }
+  sc_rm_rf(scratch);
+  /* bare as root, keeping owners and modes; bare-user otherwise */
+  repo = ostree_repo_create_at(dfd, SC_STORE_CREATING,
+                               getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER,
+                               NULL, NULL, error);
+  if (repo == NULL) {
+    g_prefix_error(error, "image store %s: ", path);
+    goto out;
+  }
+  sfd = openat(dfd, SC_STORE_CREATING, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (sfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: %s: %s", path, scratch,
+                g_strerror(errno));
+    goto out;
+  }
+  {
+    int lfd = openat(sfd, SC_STORE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lfd < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s/%s: %s", path,
+                  scratch, SC_STORE_LOCK, g_strerror(errno));
+      goto out;
+    }
+    close(lfd);
+  }
+  /* ostree makes these (and may make more: every entry moves, config last) */
+  {
+    g_autoptr(GDir) d = g_dir_open(scratch, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d)) != NULL)
+      if (!g_strv_contains((const char *const *)parts, e) &&
+          renameat(sfd, e, dfd, e) != 0) {
+        g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot move %s into place: %s",
+                    path, e, g_strerror(errno));
+        goto out;
+      }
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS(parts); i++)
+    if (renameat(sfd, parts[i], dfd, parts[i]) != 0 && errno != ENOENT) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot move %s into place: %s", path,
+                  parts[i], g_strerror(errno));
+      goto out;
+    }
+  if (faccessat(dfd, "config", F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: ostree made no config", path);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  if (sfd >= 0)
+    close(sfd);
+  if (dfd >= 0) {
+    if (!ok || sfd >= 0)
+      unlinkat(dfd, SC_STORE_CREATING, AT_REMOVEDIR); /* empty once all moved */
+    close(dfd); /* and the lock with it */
+  }
+  return ok;
+}
+
+gboolean
+sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *config = NULL;
+  g_autoptr(OstreeRepo) repo = NULL;
+
+  if (sc_context_get_store(ctx) != NULL) {
+    *out_repo = (OstreeRepo *)sc_context_get_store(ctx);
+    return TRUE;
+  }
+  path = sc_context_repo_path(ctx);
+  config = g_build_filename(path, "config", NULL);
+  if (!g_file_test(config, G_FILE_TEST_EXISTS)) {
+    if (!create) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",
+                  path);
+      return FALSE;
+    }
+    if (!store_create(path, error))
+      return FALSE;
+  }
+  /* Opening creates nothing: a store on a read-only file system (or one
+   * this user may only read) serves the commands that only read. */
+  {
+    /* by path, so that ostree_repo_get_path() gives it for messages */
+    g_autoptr(GFile) file = g_file_new_for_path(path);
+    repo = ostree_repo_new(file);
+    if (!ostree_repo_open(repo, NULL, error)) {
+      g_prefix_error(error, "image store %s: ", path);
+      return FALSE;
+    }
+  }
+  /* Objects are not fsync'ed one by one: one syncfs before the refs are
+   * written (sc_store_sync) makes the transaction durable at a fraction of
+   * the cost. */
+  ostree_repo_set_disable_fsync(repo, TRUE);
+  sc_context_set_store(ctx, G_OBJECT(repo));
+  *out_repo = repo;
+  return TRUE;
+}
+
+static char *
+store_path(OstreeRepo *repo)
+{
+  GFile *f = ostree_repo_get_path(repo);
+  return f ? g_file_get_path(f) : g_strdup("(the image store)");
+}
+
+gboolean
+sc_store_sync(OstreeRepo *repo, GError **error)
+{
+  if (syncfs(ostree_repo_get_dfd(repo)) != 0) {
+    g_autofree char *path = store_path(repo);
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: syncfs: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The lock is flock() on the store's lock file, opened O_RDONLY (flock
+ * does not need more): readers share it, writers take it alone. Readers
+ * create nothing; a writer creates the file when a store made by another
+ * tool lacks it, and first makes sure the store can be written at all, so
+ * that a read-only store fails here, with its path, not halfway. */
+int
+sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error)
+{
+  int dfd = ostree_repo_get_dfd(repo);
+  int op = exclusive ? LOCK_EX : LOCK_SH;
+  g_autofree char *path = store_path(repo);
+  struct stat st;
+  int fd;
+
+  if (exclusive && faccessat(dfd, ".", W_OK, AT_EACCESS) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot be changed: %s", path,
+                g_strerror(errno));
+    return -1;
+  }
+  fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 && errno == ENOENT) {
+    fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+      /* A store this process can only read, made by a tool that keeps no
+       * lock file (atomic, skopeo): nothing can change it through here.
+       * The lock is then taken on the directory, which nothing else locks:
+       * the caller gets an fd to close as usual. */
+      sc_context_log(ctx, SC_LOG_DEBUG, "image store %s: read-only and without %s: not locked",
+                     path, SC_STORE_LOCK);
+      return fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    }
+  }
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot open its lock %s/%s: %s", path,
+                path, SC_STORE_LOCK, g_strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: its lock %s/%s is not a regular file",
+                path, path, SC_STORE_LOCK);
+    close(fd);
+    return -1;
+  }
+  if (flock(fd, op | LOCK_NB) != 0) {
+    sc_context_log(ctx, SC_LOG_INFO, "waiting for another command to release the image store");
+    if (!wait_flock(fd, op)) {
+      g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot lock %s/%s: %s", path, path,
+                  SC_STORE_LOCK, g_strerror(errno));
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+/* ---- images ---- */
+
+gboolean
+sc_ref_is_blob(const char *ref)
+{
+  const char *s = g_str_has_prefix(ref, SC_REF_PREFIX) ? ref + strlen(SC_REF_PREFIX) : ref;
+  return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+void
+sc_image_free(ScImage *img)
+{
+  if (img == NULL)
+    return;
+  g_free(img->ref);
+  g_free(img->name);
+  g_free(img->commit);
+  g_free(img->id);
+  json_decref(img->manifest);
+  json_decref(img->config);
+  g_free(img);
+}
+
+static char *
+metadata_string(GVariant *commit, const char *key)
+{
+  g_autoptr(GVariant) meta = g_variant_get_child_value(commit, 0);
+  g_autoptr(GVariantDict) dict = g_variant_dict_new(meta);
+  const char *s = NULL;
+
+  if (!g_variant_dict_lookup(dict, key, "&s", &s))
+    return NULL;
+  return g_strdup(s);
+}
+
+static gboolean
+load_commit(OstreeRepo *repo, const char *ref, char **out_checksum, GVariant **out_commit,
+            GError **error)
+{
+  g_autofree char *rev = NULL;
+
+  if (!ostree_repo_resolve_rev(repo, ref, TRUE, &rev, error))
+    return FALSE;
+  if (rev == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s is not in the store", ref);
+    return FALSE;
+  }
+  if (out_commit &&
+      !ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, rev, out_commit, error))
+    return FALSE;
+  *out_checksum = g_steal_pointer(&rev);
+  return TRUE;
+}
+
+/* The config blob stored at ociimage/<hex>: the file /content. */
+static json_t *
+load_config(OstreeRepo *repo, const char *hex, GError **error)
+{
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFile) content = NULL;
+  g_autofree char *data = NULL;
+  gsize len;
+  json_t *j;
+
+  if (!ostree_repo_read_commit(repo, ref, &root, NULL, NULL, error))
+    return NULL;
+  content = g_file_resolve_relative_path(root, "content");
+  if (!g_file_load_contents(content, NULL, &data, &len, NULL, error))
+    return NULL;
+  j = json_loadb(data, len, 0, NULL);
+  if (j == NULL)
+    g_set_error(error, SC_ERROR, SC_EIO, "config sha256:%s in the store is not valid JSON", hex);
+  return j;
+}
+
+ScImage *
+sc_image_load(OstreeRepo *repo, const char *ref, GError **error)
+{
+  g_autoptr(GVariant) commit = NULL;
+  ScImage *img = g_new0(ScImage, 1);
+  g_autofree char *manifest = NULL;
+  g_autofree char *digest = NULL;
+  const char *config_digest, *hex;
+
+  img->ref = g_strdup(ref);
+  img->name = sc_ref_decode(ref + strlen(SC_REF_PREFIX));
+  if (!load_commit(repo, ref, &img->commit, &commit, error))
+    goto fail;
+  manifest = metadata_string(commit, "docker.manifest");
+  if (manifest == NULL) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "%s: the commit has no docker.manifest (not an OCI image)", img->name);
+    goto fail;
+  }
+  img->manifest = json_loads(manifest, 0, NULL);
+  if (!json_is_object(img->manifest)) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: docker.manifest is not valid JSON", img->name);
+    goto fail;
+  }
+  digest = metadata_string(commit, "docker.digest");
+  if (digest && g_str_has_prefix(digest, "sha256:"))
+    img->id = g_strdup(digest + 7);
+  else
+    img->id = sc_sha256_hex(manifest, strlen(manifest));
+  config_digest = json_string_value(json_object_get(json_object_get(img->manifest, "config"),
+                                                    "digest"));
+  if (config_digest && sc_digest_hex(config_digest, &hex, NULL))
+    img->config = load_config(repo, hex, NULL);
+  return img;
+fail:
+  sc_image_free(img);
+  return NULL;
+}
+
+/* Every image ref, loaded; unreadable ones are skipped. */
+GPtrArray *
+sc_images_all(OstreeRepo *repo, GError **error)
+{
+  g_autoptr(GHashTable) refs = NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sc_image_free);
+  g_autoptr(GList) keys = NULL;
+
+  if (!ostree_repo_list_refs_ext(repo, NULL, &refs, OSTREE_REPO_LIST_REFS_EXT_NONE, NULL,
+                                 error)) {
+    g_ptr_array_unref(out);
+    return NULL;
+  }
+  keys = g_list_sort(g_hash_table_get_keys(refs), (GCompareFunc)strcmp);
+  for (GList *l = keys; l; l = l->next) {
+    const char *ref = l->data;
+    ScImage *img;
+    if (!g_str_has_prefix(ref, SC_REF_PREFIX) || sc_ref_is_blob(ref))
+      continue;
+    img = sc_image_load(repo, ref, NULL);
+    if (img)
+      g_ptr_array_add(out, img);
+  }
+  return out;
+}
+
+static gboolean
+ref_exists(OstreeRepo *repo, const char *ref)
+{
+  g_autofree char *rev = NULL;
+  return ostree_repo_resolve_rev(repo, ref, TRUE, &rev, NULL) && rev != NULL;
+}
+
+/* The images that @text names: a name (normalized, or as atomic stored it),
+ * an ID prefix (every name of that image), or the source string an image
+ * was pulled from. */
+GPtrArray *
+sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sc_image_free);
+  char *normalized = NULL; /* owned by candidates */
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
+  const char *id = g_str_has_prefix(text, "sha256:") ? text + 7 : text;
+  const char *slash = strrchr(text, '/');
+
+  if (sc_image_source_is_local(text)) {
+    ScImageSource *src = sc_image_source_open(text, NULL, NULL);
+    if (src) {
+      normalized = sc_reference_normalize(sc_image_source_name(src), NULL);
+      sc_image_source_free(src);
+    }
+  } else
+    normalized = sc_reference_normalize(text, NULL);
+  if (normalized)
+    g_ptr_array_add(candidates, normalized);
+  /* as atomic stored short names: as typed, with :latest when untagged */
+  g_ptr_array_add(candidates, g_strdup(text));
+  if (!strchr(slash ? slash : text, ':') && !strchr(text, '@'))
+    g_ptr_array_add(candidates, g_strconcat(text, ":latest", NULL));
+  for (guint i = 0; i < candidates->len; i++) {
+    g_autofree char *enc = sc_ref_encode(candidates->pdata[i]);
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+    if (ref_exists(repo, ref)) {
+      ScImage *img = sc_image_load(repo, ref, error);
+      if (img == NULL) {
+        g_ptr_array_unref(out);
+        return NULL;
+      }
+      g_ptr_array_add(out, img);
+      return out;
+    }
+  }
+
+  if (*id && strlen(id) <= 64 && strspn(id, "0123456789abcdef") == strlen(id)) {
+    g_autoptr(GPtrArray) all = sc_images_all(repo, error);
+    const char *match = NULL;
+    if (all == NULL) {
+      g_ptr_array_unref(out);
+      return NULL;
+    }
+    for (guint i = 0; i < all->len; i++) {
+      ScImage *img = all->pdata[i];
+      if (!g_str_has_prefix(img->id, id))
+        continue;
+      if (match && strcmp(match, img->id) != 0) {
+        g_set_error(error, SC_ERROR, SC_EINVAL,
+                    "image ID prefix '%s' is ambiguous: it matches %.12s and %.12s", id, match,
+                    img->id);
+        g_ptr_array_unref(out);
+        return NULL;
+      }
+      match = img->id;
+      g_ptr_array_add(out, g_steal_pointer(&all->pdata[i]));
+    }
+    if (out->len > 0)
+      return out;
+  }
+  g_set_error(error, SC_ERROR, SC_ENOTFOUND, "image '%s' is not in the store", text);
+  g_ptr_array_unref(out);
+  return NULL;
+}
+
+ScImage *
+sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error)
+{
+  g_autoptr(GPtrArray) imgs = sc_images_resolve(repo, text, error);
+  if (imgs == NULL)
+    return NULL;
+  return g_steal_pointer(&imgs->pdata[0]);
+}
+
+/* Deployments (CHECKOUT/NAME.N/info) whose image is @img. */
+static gboolean
+image_in_use(sc_context *ctx, ScImage *img, char **out_container)
+{
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
+  const char *entry;
+
+  if (dir == NULL)
+    return FALSE;
+  while ((entry = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *info = g_build_filename(root, entry, "info", NULL);
+    g_autofree char *text = NULL;
+    json_t *j;
+    gboolean used = FALSE;
+    if (!g_file_get_contents(info, &text, NULL, NULL))
+      continue;
+    j = json_loads(text, 0, NULL);
+    if (j) {
+      const char *rev = json_string_value(json_object_get(j, "revision"));
+      const char *image = json_string_value(json_object_get(j, "image"));
+      g_autofree char *normalized = image ? sc_reference_normalize(image, NULL) : NULL;
+      used = (rev && strcmp(rev, img->id) == 0) ||
+             (normalized && strcmp(normalized, img->name) == 0);
+      json_decref(j);
+    }
+    if (used) {
+      if (out_container)
+        *out_container = g_strdup(entry);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static json_t *
+manifest_layers(ScImage *img)
+{
+  json_t *l = json_object_get(img->manifest, "layers");
+  return json_is_array(l) ? l : NULL;
+}
+
+static guint64
+layer_uncompressed_size(OstreeRepo *repo, const char *digest, gboolean *out_present)
+{
+  const char *hex;
+  g_autofree char *ref = NULL;
+  g_autofree char *rev = NULL;
+  g_autoptr(GVariant) commit = NULL;
+  g_autofree char *s = NULL;
+
+  *out_present = FALSE;
+  if (!sc_digest_hex(digest, &hex, NULL))
+    return 0;
+  ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  if (!load_commit(repo, ref, &rev, &commit, NULL))
+    return 0;
+  *out_present = TRUE;
+  s = metadata_string(commit, "docker.uncompressed_size");
+  return s ? g_ascii_strtoull(s, NULL, 10) : 0;
+}
+
+static void
+split_name(const char *name, char **out_repo, char **out_tag)
+{
+  const char *at = strchr(name, '@');
+  const char *slash = strrchr(name, '/');
+  const char *colon = strrchr(name, ':');
+
+  if (at) {
+    *out_repo = g_strndup(name, at - name);
+    *out_tag = g_strdup(at + 1);
+  } else if (colon && (!slash || colon > slash)) {
+    *out_repo = g_strndup(name, colon - name);
+    *out_tag = g_strdup(colon + 1);
+  } else {
+    *out_repo = g_strdup(name);
+    *out_tag = g_strdup("");
+  }
+}
+
+gboolean
+sc_store_open_for_reading(sc_context *ctx, OstreeRepo **out_repo, int *out_lock, GError **error)
+{
+  if (!sc_store_open(ctx, FALSE, out_repo, error))
+    return FALSE;
+  *out_lock = sc_store_lock(ctx, *out_repo, FALSE, error);
+  return *out_lock >= 0;
+}
+
+SC_API int
+sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(GPtrArray) all = NULL;
+  json_t *doc, *arr;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  doc = json_pack("{s:i}", "schema", 1);
+  arr = json_array();
+  json_object_set_new(doc, "images", arr);
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror)) {
+    if (!g_error_matches(gerror, SC_ERROR, SC_ENOTFOUND)) {
+      json_decref(doc);
+      return sc_error_propagate(error, gerror);
+    }
+    g_clear_error(&gerror); /* no store: no images */
+  } else {
+    all = sc_images_all(repo, &gerror);
+    close(lock);
+    if (all == NULL) {
+      json_decref(doc);
+      return sc_error_propagate(error, gerror);
+    }
+    for (guint i = 0; i < all->len; i++) {
+      ScImage *img = all->pdata[i];
+      g_autofree char *name = NULL;
+      g_autofree char *tag = NULL;
+      guint64 size = 0;
+      size_t k;
+      json_t *l;
+      const char *created = json_string_value(json_object_get(img->config, "created"));
+      json_array_foreach(manifest_layers(img), k, l)
+      {
+        gboolean present;
+        size += layer_uncompressed_size(
+            repo, json_string_value(json_object_get(l, "digest")), &present);
+      }
+      split_name(img->name, &name, &tag);
+      json_array_append_new(
+          arr, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b}", "name", name, "tag", tag, "id",
+                         img->id, "created", created, "size", (json_int_t)size, "in_use",
+                         image_in_use(ctx, img, NULL)));
+    }
+  }
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}
+
+static json_t *
+exports_variables(OstreeRepo *repo, ScImage *img)
+{
+  g_autofree char *tmp = sc_store_checkout_exports(repo, img, NULL);
+  g_autofree char *exports = tmp ? g_build_filename(tmp, "exports", NULL) : NULL;
+  json_t *vars;
+
+  if (tmp == NULL)
+    return json_array();
+  vars = g_file_test(exports, G_FILE_TEST_IS_DIR) ? sc_exports_dir_variables(exports)
+                                                  : json_array();
+  sc_rm_rf(tmp);
+  return vars;
+}
+
+SC_API int
+sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(GPtrArray) imgs = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  ScImage *img;
+  json_t *doc, *layers, *names, *l, *diff_ids, *cfg;
+  size_t i;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && out_json != NULL, error);
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  imgs = sc_images_resolve(repo, image, &gerror);
+  all = imgs ? sc_images_all(repo, &gerror) : NULL;
+  if (all == NULL) {
+    close(lock);
+    return sc_error_propagate(error, gerror);
+  }
+  img = imgs->pdata[0];
+  names = json_array();
+  for (guint k = 0; k < all->len; k++)
+    if (strcmp(((ScImage *)all->pdata[k])->id, img->id) == 0)
+      json_array_append_new(names, json_string(((ScImage *)all->pdata[k])->name));
+  cfg = img->config; /* NULL when the config blob is missing */
+  diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+  layers = json_array();
+  json_array_foreach(manifest_layers(img), i, l)
+  {
+    gboolean present;
+    const char *digest = json_string_value(json_object_get(l, "digest"));
+    guint64 usize = layer_uncompressed_size(repo, digest, &present);
+    json_array_append_new(
+        layers, json_pack("{s:s?, s:s?, s:O?, s:I, s:b}", "digest", digest, "diff_id",
+                          json_string_value(json_array_get(diff_ids, i)), "size",
+                          json_object_get(l, "size"), "uncompressed_size", (json_int_t)usize,
+                          "present", present));
+  }
+  doc = sc_image_document(img->name, img->id, img->config, img->manifest, layers,
+                          exports_variables(repo, img));
+  json_object_set_new(doc, "names", names);
+  close(lock);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}
+
+json_t *
+sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
+                  json_t *layers, json_t *variables)
+{
+  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  json_t *doc = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?}", "schema", 1, "name", name, "id", id,
+                          "created", json_string_value(json_object_get(config, "created")),
+                          "architecture",
+                          json_string_value(json_object_get(config, "architecture")), "os",
+                          json_string_value(json_object_get(config, "os")));
+
+  json_object_set_new(doc, "labels", json_is_object(labels) ? json_incref(labels) : json_object());
+  json_object_set_new(doc, "layers", layers);
+  json_object_set(doc, "manifest", manifest);
+  json_object_set(doc, "config", config ? config : json_null());
+  json_object_set_new(doc, "variables", variables);
+  return doc;
+}
+
+static gboolean
+open_for_writing(sc_context *ctx, OstreeRepo **out_repo, int *out_lock, GError **error)
+{
+  if (!sc_store_open(ctx, FALSE, out_repo, error))
+    return FALSE;
+  *out_lock = sc_store_lock(ctx, *out_repo, TRUE, error);
+  return *out_lock >= 0;
+}
+
+SC_API int
+sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autofree char *normalized = NULL;
+  g_autofree char *enc = NULL;
+  g_autofree char *ref = NULL;
+  ScImage *img = NULL;
+  gboolean ok;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && new_name != NULL, error);
+  normalized = sc_reference_normalize(new_name, &gerror);
+  if (normalized == NULL)
+    return sc_error_propagate(error, gerror);
+  if (!open_for_writing(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  img = sc_image_resolve_one(repo, image, &gerror);
+  enc = sc_ref_encode(normalized);
+  ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+  ok = img && ostree_repo_set_ref_immediate(repo, NULL, ref, img->commit, NULL, &gerror);
+  close(lock);
+  sc_image_free(img);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API int
+sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(GPtrArray) imgs = NULL;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL, error);
+  if (!open_for_writing(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  imgs = sc_images_resolve(repo, image, &gerror);
+  if (imgs == NULL)
+    goto fail;
+  for (guint i = 0; i < imgs->len && !force; i++) {
+    g_autofree char *container = NULL;
+    if (image_in_use(ctx, imgs->pdata[i], &container)) {
+      g_set_error(&gerror, SC_ERROR, SC_EBUSY,
+                  "image '%s' is used by container deployment '%s' (delete it with --force, "
+                  "or uninstall the container first)",
+                  ((ScImage *)imgs->pdata[i])->name, container);
+      goto fail;
+    }
+  }
+  for (guint i = 0; i < imgs->len; i++)
+    if (!ostree_repo_set_ref_immediate(repo, NULL, ((ScImage *)imgs->pdata[i])->ref, NULL, NULL,
+                                       &gerror))
+      goto fail;
+  close(lock);
+  return SC_OK;
+fail:
+  close(lock);
+  return sc_error_propagate(error, gerror);
+}
+
+SC_API int
+sc_images_prune(sc_context *ctx, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GHashTable) keep = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) refs = NULL;
+  GHashTableIter it;
+  gpointer key;
+  guint removed = 0;
+  gint n_total = 0, n_pruned = 0;
+  guint64 freed = 0;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!open_for_writing(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  all = sc_images_all(repo, &gerror);
+  if (all == NULL ||
+      !ostree_repo_list_refs_ext(repo, NULL, &refs, OSTREE_REPO_LIST_REFS_EXT_NONE, NULL,
+                                 &gerror))
+    goto fail;
+  /* Every layer and the config blob of every named image stays (atomic's
+   * prune lost the config, and with it the labels: quirk 11). */
+  for (guint i = 0; i < all->len; i++) {
+    ScImage *img = all->pdata[i];
+    const char *hex;
+    size_t k;
+    json_t *l;
+    json_array_foreach(manifest_layers(img), k, l) if (sc_digest_hex(
+        json_string_value(json_object_get(l, "digest")), &hex, NULL))
+        g_hash_table_add(keep, g_strdup(hex));
+    if (sc_digest_hex(json_string_value(
+                          json_object_get(json_object_get(img->manifest, "config"), "digest")),
+                      &hex, NULL))
+      g_hash_table_add(keep, g_strdup(hex));
+  }
+  g_hash_table_iter_init(&it, refs);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const char *ref = key;
+    if (!g_str_has_prefix(ref, SC_REF_PREFIX) || !sc_ref_is_blob(ref) ||
+        g_hash_table_contains(keep, ref + strlen(SC_REF_PREFIX)))
+      continue;
+    if (!ostree_repo_set_ref_immediate(repo, NULL, ref, NULL, NULL, &gerror))
+      goto fail;
+    removed++;
+  }
+  if (!ostree_repo_prune(repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, 0, &n_total, &n_pruned, &freed,
+                         NULL, &gerror))
+    goto fail;
+  close(lock);
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:i, s:i, s:I}", "schema", 1, "refs_removed", removed,
+                            "objects_removed", n_pruned, "bytes_freed", (json_int_t)freed);
+    *out_json = sc_json_dump(doc, TRUE);
+    json_decref(doc);
+  }
+  return SC_OK;
+fail:
+  close(lock);
+  return sc_error_propagate(error, gerror);
+}
+
+/* Re-hashes every object reachable from @rev. */
+static char *
+verify_commit(OstreeRepo *repo, const char *rev)
+{
+  g_autoptr(GHashTable) reachable = NULL;
+  g_autoptr(GError) local = NULL;
+  GHashTableIter it;
+  gpointer key;
+
+  if (!ostree_repo_traverse_commit(repo, rev, 0, &reachable, NULL, &local))
+    return g_strdup(local->message);
+  g_hash_table_iter_init(&it, reachable);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const char *checksum;
+    OstreeObjectType type;
+    ostree_object_name_deserialize(key, &checksum, &type);
+    if (!ostree_repo_fsck_object(repo, type, checksum, NULL, &local))
+      return g_strdup_printf("%s object %s: %s", ostree_object_type_to_string(type), checksum,
+                             local->message);
+  }
+  return NULL;
+}
+
+SC_API int
+sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok,
+                sc_error **error)
+{
+  GError *gerror = NULL;
+  OstreeRepo *repo;
+  int lock = -1;
+  ScImage *img;
+  json_t *doc, *layers, *l, *diff_ids;
+  size_t i;
+  gboolean all_ok = TRUE;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && out_json != NULL, error);
+  if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror))
+    return sc_error_propagate(error, gerror);
+  img = sc_image_resolve_one(repo, image, &gerror);
+  if (img == NULL) {
+    close(lock);
+    return sc_error_propagate(error, gerror);
+  }
+  diff_ids = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
+  layers = json_array();
+  json_array_foreach(manifest_layers(img), i, l)
+  {
+    const char *digest = json_string_value(json_object_get(l, "digest"));
+    const char *diff_id = json_string_value(json_array_get(diff_ids, i));
+    const char *hex;
+    g_autofree char *ref = NULL;
+    g_autofree char *rev = NULL;
+    g_autofree char *problem = NULL;
+    g_autoptr(GVariant) commit = NULL;
+    json_t *item = json_pack("{s:s?}", "digest", digest);
+
+    if (!sc_digest_hex(digest, &hex, NULL))
+      problem = g_strdup("not a sha256 digest");
+    else {
+      ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+      if (!load_commit(repo, ref, &rev, &commit, NULL))
+        problem = g_strdup("the layer is missing from the store: pull the image again");
+      else {
+        g_autofree char *stored = metadata_string(commit, "docker.uncompressed_digest");
+        if (diff_id && stored && strcmp(stored, diff_id) != 0)
+          problem = g_strdup_printf("imported as %s but the config's diff_id is %s", stored,
+                                    diff_id);
+        else
+          problem = verify_commit(repo, rev);
+      }
+    }
+    json_object_set_new(item, "ok", json_boolean(problem == NULL));
+    if (problem) {
+      json_object_set_new(item, "problem", json_string(problem));
+      all_ok = FALSE;
+    }
+    json_array_append_new(layers, item);
+  }
+  if (img->config == NULL)
+    all_ok = FALSE;
+  doc = json_pack("{s:i, s:s, s:s, s:b, s:b, s:o}", "schema", 1, "name", img->name, "id", img->id,
+                  "ok", all_ok, "config_ok", img->config != NULL, "layers", layers);
+  close(lock);
+  sc_image_free(img);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  if (out_ok)
+    *out_ok = all_ok;
+  return SC_OK;
+}
+

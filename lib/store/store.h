@@ -1,0 +1,166 @@
+/*
+ * The store layer: the OSTree image store: layer import and checks, pull, images, checkout, remote inspect.
+ * Includes the layer before it (docs/design.md), never one after it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "../source/source.h"
+
+G_BEGIN_DECLS
+
+/* layer.c */
+typedef struct {
+  char *commit;
+  guint64 uncompressed_size;
+  guint skipped_entries; /* device nodes, fifos, sockets */
+} ScLayerResult;
+
+/* layercheck.c: what a layer entry may be (pure functions). */
+typedef enum {
+  SC_WHITEOUT_NONE,   /* an ordinary entry */
+  SC_WHITEOUT_FILE,   /* .wh.NAME: deletes NAME of the lower layers */
+  SC_WHITEOUT_OPAQUE, /* .wh..wh..opq: empties its directory of the lower layers */
+} ScWhiteoutKind;
+/* Splits @path (a tar entry's name, relative) into its components
+ * (empty and "." components dropped) and classifies its last one, refusing escapes ('..',
+ * absolute), names longer than 255 bytes, paths past @limits and whiteout
+ * names that name nothing ('.wh.', '.wh..', '.wh...'), use the reserved
+ * '.wh..wh.' prefix other than '.wh..wh..opq', or are directories on the
+ * way. Errors name @layer and the start of @path. @out_parts: NULL-terminated,
+ * owned by the caller. */
+gboolean sc_layer_path_check(const char *layer,
+                             const char *path,
+                             const ScLayerLimits *limits,
+                             char ***out_parts,
+                             ScWhiteoutKind *out_kind,
+                             GError **error);
+/* A symlink's target: not empty, at most the path limit and 4095 bytes. */
+gboolean sc_layer_link_check(const char *layer,
+                             const char *path,
+                             const char *target,
+                             const ScLayerLimits *limits,
+                             GError **error);
+typedef struct {
+  const char *name;
+  const guchar *value;
+  gsize size;
+} ScXattr;
+/* The a(ayay) OSTree checksums for @xattrs (sorted here by name): refuses
+ * empty, duplicate, over-long or unknown-namespace names and over-long
+ * values; drops empty values (OSTree reads them back as absent) and gives a
+ * v3 file capability rooted at uid 0 in the v2 form the kernel reports. */
+GVariant *sc_layer_xattrs_canonical(const char *layer,
+                                    const char *path,
+                                    GArray *xattrs,
+                                    GError **error);
+struct archive;
+struct archive_entry;
+/* One tar entry, checked (sc_layer_path_check() on its path and hardlink
+ * target, sc_layer_link_check() on a symlink's target, no whiteout that is
+ * a directory or a hardlink target) before a walk's callback sees it. */
+typedef struct {
+  const char *path; /* as the tar gives it */
+  char **parts;     /* its components */
+  guint n_parts;
+  ScWhiteoutKind kind;
+  const char *hardlink; /* NULL, or the target as the tar gives it */
+  char **link_parts;    /* the hardlink target's components */
+} ScLayerEntry;
+typedef gboolean (*ScEntryFunc)(struct archive *a,
+                                struct archive_entry *e,
+                                const ScLayerEntry *entry,
+                                guchar *buf,
+                                gpointer data,
+                                GError **error);
+gboolean sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
+                       gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func,
+                       gpointer data, guint64 *out_tar_size, char **out_tar_digest,
+                       GError **error);
+/* Collects the regular files under /exports of one layer into @files
+ * ("exports/NAME" -> GBytes), applying its whiteouts to what lower layers
+ * put there. Call in layer order. */
+GHashTable *sc_exports_scan_new(void);
+gboolean sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size,
+                               const char *diff_id, const ScLayerLimits *limits,
+                               GHashTable *files, GError **error);
+gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
+                         const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
+                         ScLayerResult *out, GError **error);
+
+/* pull.c */
+/* Real images have tens of layers (overlay filesystems stop at 128). */
+#define SC_MAX_IMAGE_LAYERS 1000
+typedef struct {
+  GBytes *manifest; /* the platform's manifest */
+  char *manifest_hex;
+  json_t *mdoc;
+  GBytes *config;
+  json_t *cdoc;
+  const char *config_digest, *config_hex; /* borrowed from mdoc */
+} ScResolved;
+gboolean sc_manifest_examine(GBytes *manifest, const char *media_type, const char *os,
+                             const char *arch, const char *variant, const char *source,
+                             gboolean nested, json_t **out_doc, char **out_next, GError **error);
+/* Parses an image config and checks it against the manifest: an object
+ * whose rootfs.diff_ids holds one digest per layer. */
+gboolean sc_image_config_examine(GBytes *config, gsize n_layers, const char *source,
+                                 json_t **out_doc, GError **error);
+gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
+                          GError **error);
+void sc_resolved_clear(ScResolved *r);
+/* Imports what @res describes (taken over); stored as @store_name, else
+ * the options' name, else the source's. */
+gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts,
+                          ScResolved *res, const char *store_name, json_t **out_report,
+                          GError **error);
+void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
+const char *sc_pull_opts_get_name(const sc_pull_opts *opts);
+
+/* store.c */
+#define SC_REF_PREFIX "ociimage/"
+/* The repository, opened (and created when @create) per the location rules;
+ * cached in the context. Without @create a missing repository is
+ * SC_ENOTFOUND. */
+gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error);
+/* flock() on the store: shared for readers, exclusive for writers. Returns
+ * the lock fd (close it to unlock). */
+int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
+GObject *sc_context_get_store(sc_context *ctx);
+void sc_context_set_store(sc_context *ctx, GObject *store);
+void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+                         guint layers_total);
+char *sc_context_repo_path(sc_context *ctx);
+gboolean sc_store_sync(OstreeRepo *repo, GError **error);
+gboolean sc_ref_is_blob(const char *ref);
+typedef struct {
+  char *ref;  /* ociimage/<encoded name> */
+  char *name; /* decoded */
+  char *commit;
+  char *id; /* manifest digest, hex */
+  json_t *manifest;
+  json_t *config; /* NULL when the config blob is missing */
+} ScImage;
+void sc_image_free(ScImage *img);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)
+ScImage *sc_image_load(OstreeRepo *repo, const char *ref, GError **error);
+GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
+GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
+ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);
+/* The inspect document (layers and variables taken over). */
+json_t *sc_image_document(const char *name, const char *id, json_t *config, json_t *manifest,
+                          json_t *layers, json_t *variables);
+gboolean sc_store_open_for_reading(sc_context *ctx, OstreeRepo **out_repo, int *out_lock,
+                                   GError **error);
+
+/* checkout.c */
+char *sc_store_checkout_exports(OstreeRepo *repo, ScImage *img, GError **error);
+/* @copy: plain copies (a rootfs the container may write to), else
+ * hardlinks into the store (same filesystem) */
+gboolean sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy,
+                           GError **error);
+/* A new directory PREFIX-XXXXXX under the store's tmp, by its real path. */
+char *sc_store_scratch_dir(OstreeRepo *repo, const char *prefix, GError **error);
+
+G_END_DECLS
