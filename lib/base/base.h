@@ -78,6 +78,7 @@ void sc_sha256_update(ScSha256 *h, const void *data, gsize len);
 /* Returns the lowercase hex digest and frees @h. */
 char *sc_sha256_finish(ScSha256 *h);
 void sc_sha256_free(ScSha256 *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScSha256, sc_sha256_free)
 char *sc_sha256_hex(const void *data, gsize len);
 /* "sha256:<64 hex>" -> the hex part (borrowed). A malformed digest is
  * SC_EINVAL (what a user typed); another algorithm SC_EUNSUPPORTED. */
@@ -164,6 +165,11 @@ typedef struct {
 #define SC_DEFAULT_MAX_PATH_DEPTH 256
 #define SC_DEFAULT_MAX_PATH_BYTES 4095
 void sc_context_layer_limits(sc_context *ctx, ScLayerLimits *out_limits);
+/* The store the context opened (an OstreeRepo, owned by the context). */
+GObject *sc_context_get_store(sc_context *ctx);
+void sc_context_set_store(sc_context *ctx, GObject *store);
+void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+                         guint layers_total);
 gboolean sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error);
 gboolean sc_context_runtime_features(sc_context *ctx,
                                      gboolean *out_pid_file,
@@ -174,5 +180,7 @@ gboolean sc_name_check(const char *name, GError **error);
 int sc_name_replace(char **slot, const char *name, sc_error **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_context, sc_context_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_error, sc_error_free)
 
 G_END_DECLS

@@ -20,6 +20,7 @@ int sc_deploy_lock_container(const char *root, const char *name, GError **error)
 void sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd);
 void sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p);
 void sc_deploy_paths_clear(ScPaths *p);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScPaths, sc_deploy_paths_clear)
 gboolean sc_deploy_write_host_file(const char *path, const char *text, GError **error);
 json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user,
                                 const sc_exports *ex, GHashTable *tracked, const char *runtime);

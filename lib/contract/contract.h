@@ -10,6 +10,10 @@
 
 G_BEGIN_DECLS
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_exports, sc_exports_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_render_opts, sc_render_opts_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_rendering, sc_rendering_free)
+
 /* values.c */
 gboolean sc_values_is_identifier(const char *key, gsize len);
 gboolean sc_values_insert(sc_values *values, const char *key, const char *value, GError **error);
@@ -104,6 +108,7 @@ typedef struct {
   gboolean detached;
 } ScExecDirectives;
 void sc_exec_directives_clear(ScExecDirectives *d);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScExecDirectives, sc_exec_directives_clear)
 gboolean sc_unit_exec_directives(const char *runtime,
                                  gboolean has_pid_file,
                                  gboolean has_cgroup,

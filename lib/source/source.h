@@ -16,6 +16,7 @@ typedef struct {
 } ScReference;
 gboolean sc_reference_parse(const char *input, ScReference *out, GError **error);
 void sc_reference_clear(ScReference *ref);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
 char *sc_ref_encode(const char *name);
@@ -40,6 +41,7 @@ typedef struct {
 } ScRegConf;
 ScRegConf *sc_regconf_new(void);
 void sc_regconf_free(ScRegConf *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScRegConf, sc_regconf_free)
 gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **error);
 ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
@@ -60,6 +62,7 @@ ScRegistry *sc_registry_new(const char *domain, const char *username, const char
                             gboolean tls_verify, const char *cert_dir, int max_conns,
                             GError **error);
 void sc_registry_free(ScRegistry *reg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScRegistry, sc_registry_free)
 gboolean sc_registry_ping(ScRegistry *reg, GError **error);
 char *sc_registry_head_manifest(ScRegistry *reg, const char *repo, const char *reference,
                                 GError **error);
@@ -94,6 +97,7 @@ gboolean sc_image_source_is_local(const char *spec);
 ScImageSource *sc_image_source_open(const char *spec, const ScSourceOptions *opts,
                                     GError **error);
 void sc_image_source_free(ScImageSource *src);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImageSource, sc_image_source_free)
 const char *sc_image_source_description(ScImageSource *src);
 /* The name the source gives the image (RepoTags, ref.name, or
  * localhost/<basename>:<tag>), not yet normalized. */

@@ -10,6 +10,8 @@
 
 G_BEGIN_DECLS
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_pull_opts, sc_pull_opts_free)
+
 /* layer.c */
 typedef struct {
   char *commit;
@@ -110,6 +112,7 @@ gboolean sc_image_config_examine(GBytes *config, gsize n_layers, const char *sou
 gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
                           GError **error);
 void sc_resolved_clear(ScResolved *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScResolved, sc_resolved_clear)
 /* Imports what @res describes (taken over); stored as @store_name, else
  * the options' name, else the source's. */
 gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts,
@@ -127,10 +130,6 @@ gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, 
 /* flock() on the store: shared for readers, exclusive for writers. Returns
  * the lock fd (close it to unlock). */
 int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
-GObject *sc_context_get_store(sc_context *ctx);
-void sc_context_set_store(sc_context *ctx, GObject *store);
-void sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
-                         guint layers_total);
 char *sc_context_repo_path(sc_context *ctx);
 gboolean sc_store_sync(OstreeRepo *repo, GError **error);
 gboolean sc_ref_is_blob(const char *ref);
