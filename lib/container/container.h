@@ -38,6 +38,8 @@ json_t *sc_deploy_read_info(const char *slot);
 sc_values *sc_deploy_info_values(json_t *info);
 GHashTable *sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info);
 GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
+/* One container as list reports it (a new reference). */
+json_t *sc_deploy_container_entry(sc_context *ctx, const char *name);
 /* Under the container's lock: finishes or undoes an operation a crash
  * interrupted (its journal), before another starts. *@out_finished (may
  * be NULL): the operation when it was finished rather than undone. */

@@ -273,23 +273,11 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
     }
   }
   {
-    sc_error *err = NULL;
-    char *json = NULL;
-    json_t *doc;
-    int r = sc_image_pull(ctx, image, pull, &json, &err);
-    if (r != SC_OK) {
-      g_set_error(error, SC_ERROR, r, "%s", sc_error_message(err));
-      sc_error_free(err);
+    g_autofree char *name = NULL;
+    if (!sc_image_pull_internal(ctx, image, pull, &name, NULL, error) ||
+        !sc_store_open(ctx, FALSE, &repo, error))
       return NULL;
-    }
-    doc = json_loads(json, 0, NULL);
-    sc_free(json);
-    if (!sc_store_open(ctx, FALSE, &repo, error)) {
-      json_decref(doc);
-      return NULL;
-    }
-    img = sc_image_resolve_one(repo, json_string_value(json_object_get(doc, "name")), error);
-    json_decref(doc);
+    img = sc_image_resolve_one(repo, name, error);
   }
   *out_repo = repo;
   return img;
@@ -1045,6 +1033,40 @@ unit_state(sc_context *ctx, const char *name, gboolean has_service)
   return "inactive";
 }
 
+/* What list reports of one container: image, deployment, state (and, for
+ * an operation a crash interrupted, which and where). */
+json_t *
+sc_deploy_container_entry(sc_context *ctx, const char *name)
+{
+  g_autofree char *slot = sc_deploy_current_slot(ctx, name);
+  json_t *info = slot ? sc_deploy_read_info(slot) : NULL;
+  g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
+  g_autofree char *deployment =
+      slot_name ? g_build_filename(sc_context_get_checkout_root(ctx), slot_name, NULL) : NULL;
+  g_autoptr(ScJournal) j = journal_of(ctx, name);
+  json_t *entry;
+
+  entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
+                    json_object_get(info, "image"), "id", json_object_get(info, "revision"),
+                    "deployment", deployment, "runtime", json_object_get(info, "runtime"),
+                    "created", json_object_get(info, "created"));
+  if (j != NULL || slot == NULL) {
+    /* a crash stopped an operation: the next command on it finishes or
+     * undoes it (uninstall removes it) */
+    json_object_set_new(entry, "state", json_string("incomplete"));
+    json_object_set_new(entry, "interrupted", j ? json_string(j->op) : json_null());
+    json_object_set_new(entry, "step", j && j->step ? json_string(j->step) : json_null());
+  } else if (info == NULL)
+    json_object_set_new(entry, "state", json_string("broken"));
+  else
+    json_object_set_new(
+        entry, "state",
+        json_string(unit_state(ctx, name,
+                               !json_is_false(json_object_get(info, "has-container-service")))));
+  json_decref(info);
+  return entry;
+}
+
 SC_API int
 sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
 {
@@ -1054,37 +1076,8 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
   names = sc_deploy_container_names(ctx, TRUE);
   arr = json_array();
-  for (guint i = 0; i < names->len; i++) {
-    const char *name = names->pdata[i];
-    g_autofree char *slot = sc_deploy_current_slot(ctx, name);
-    json_t *info = slot ? sc_deploy_read_info(slot) : NULL;
-    g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
-    g_autofree char *deployment = slot_name ? g_build_filename(sc_context_get_checkout_root(ctx),
-                                                               slot_name, NULL)
-                                            : NULL;
-    g_autoptr(ScJournal) j = journal_of(ctx, name);
-    json_t *entry;
-
-    entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
-                      json_object_get(info, "image"), "id", json_object_get(info, "revision"),
-                      "deployment", deployment, "runtime", json_object_get(info, "runtime"),
-                      "created", json_object_get(info, "created"));
-    if (j != NULL || slot == NULL) {
-      /* a crash stopped an operation: the next command on it finishes or
-       * undoes it (uninstall removes it) */
-      json_object_set_new(entry, "state", json_string("incomplete"));
-      json_object_set_new(entry, "interrupted", j ? json_string(j->op) : json_null());
-      json_object_set_new(entry, "step", j && j->step ? json_string(j->step) : json_null());
-    } else if (info == NULL)
-      json_object_set_new(entry, "state", json_string("broken"));
-    else
-      json_object_set_new(
-          entry, "state",
-          json_string(unit_state(
-              ctx, name, !json_is_false(json_object_get(info, "has-container-service")))));
-    json_array_append_new(arr, entry);
-    json_decref(info);
-  }
+  for (guint i = 0; i < names->len; i++)
+    json_array_append_new(arr, sc_deploy_container_entry(ctx, names->pdata[i]));
   doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);

@@ -33,7 +33,6 @@ sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json, sc
   GError *gerror = NULL;
   g_autofree char *slot = NULL;
   g_autofree char *config = NULL;
-  g_autofree char *list = NULL;
   json_t *info = NULL, *doc, *cfg;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
@@ -45,16 +44,10 @@ sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json, sc
                   cfg ? cfg : json_null());
   {
     /* the state, as list reports it */
-    json_t *all = NULL, *c;
-    size_t i;
-    if (sc_containers_list_json(ctx, &list, NULL) == SC_OK &&
-        (all = json_loads(list, 0, NULL)) != NULL)
-      json_array_foreach(json_object_get(all, "containers"), i, c) if (
-          g_strcmp0(json_string_value(json_object_get(c, "name")), name) == 0) {
-        json_object_set(doc, "state", json_object_get(c, "state"));
-        json_object_set(doc, "deployment", json_object_get(c, "deployment"));
-      }
-    json_decref(all);
+    json_t *entry = sc_deploy_container_entry(ctx, name);
+    json_object_set(doc, "state", json_object_get(entry, "state"));
+    json_object_set(doc, "deployment", json_object_get(entry, "deployment"));
+    json_decref(entry);
   }
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);

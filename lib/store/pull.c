@@ -780,27 +780,38 @@ out:
   return ok;
 }
 
+gboolean
+sc_image_pull_internal(sc_context *ctx, const char *source, const sc_pull_opts *opts,
+                       char **out_name, json_t **out_report, GError **error)
+{
+  g_autoptr(ScImageSource) src = NULL;
+  g_auto(ScResolved) res = {0};
+  json_t *report = NULL;
+  ScSourceOptions sopts = {0};
+
+  sc_pull_opts_source_options(opts, &sopts);
+  src = sc_image_source_open(source, &sopts, error);
+  if (src == NULL || !sc_resolve_image(src, opts, &res, error) ||
+      !sc_pull_resolved(ctx, src, opts, &res, NULL, &report, error))
+    return FALSE;
+  if (out_name)
+    *out_name = g_strdup(json_string_value(json_object_get(report, "name")));
+  if (out_report)
+    *out_report = report;
+  else
+    json_decref(report);
+  return TRUE;
+}
+
 SC_API int
 sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts, char **out_json,
               sc_error **error)
 {
   GError *gerror = NULL;
-  ScImageSource *src;
   json_t *report = NULL;
-  ScSourceOptions sopts = {0};
-  ScResolved res = {0};
-  gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && source != NULL, error);
-  sc_pull_opts_source_options(opts, &sopts);
-  src = sc_image_source_open(source, &sopts, &gerror);
-  if (src == NULL)
-    return sc_error_propagate(error, gerror);
-  ok = sc_resolve_image(src, opts, &res, &gerror) &&
-       sc_pull_resolved(ctx, src, opts, &res, NULL, &report, &gerror);
-  sc_resolved_clear(&res);
-  sc_image_source_free(src);
-  if (!ok)
+  if (!sc_image_pull_internal(ctx, source, opts, NULL, &report, &gerror))
     return sc_error_propagate(error, gerror);
   if (out_json)
     *out_json = sc_json_dump(report, TRUE);

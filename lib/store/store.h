@@ -119,6 +119,10 @@ gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opt
                           ScResolved *res, const char *store_name, json_t **out_report,
                           GError **error);
 void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
+/* sc_image_pull() inside the library: *@out_name is the name the image was
+ * stored as, *@out_report the pull's report (both optional). */
+gboolean sc_image_pull_internal(sc_context *ctx, const char *source, const sc_pull_opts *opts,
+                                char **out_name, json_t **out_report, GError **error);
 const char *sc_pull_opts_get_name(const sc_pull_opts *opts);
 
 /* store.c */
