@@ -180,6 +180,7 @@ gboolean sc_name_check(const char *name, GError **error);
 int sc_name_replace(char **slot, const char *name, sc_error **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_context, sc_context_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_error, sc_error_free)
 
