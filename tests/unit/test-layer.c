@@ -444,6 +444,28 @@ START_TEST(test_xattrs_sorted)
 }
 END_TEST
 
+/* libarchive's default pax records (bsdtar --xattrs): each xattr twice */
+START_TEST(test_xattrs_libarchive_pax)
+{
+  const TEntry e[] = { { 'f', "f", "x", .xattrs = "user.b=2;user.a=1" } };
+  g_autoptr(GError) error = NULL;
+  ScLayerResult res = { 0 };
+  g_autoptr(GVariant) xattrs = NULL;
+  const char *name;
+
+  tl_xattrheader = "all";
+  ck_assert_msg(import_entries(e, 1, TC_GZIP, NULL, &res, &error), "%s",
+                error ? error->message : "");
+  xattrs = xattrs_of(res.commit, "f");
+  ck_assert_uint_eq(g_variant_n_children(xattrs), 2);
+  g_variant_get_child(xattrs, 0, "(^&ay@ay)", &name, NULL);
+  ck_assert_str_eq(name, "user.a");
+  g_variant_get_child(xattrs, 1, "(^&ay@ay)", &name, NULL);
+  ck_assert_str_eq(name, "user.b");
+  g_free(res.commit);
+}
+END_TEST
+
 START_TEST(test_xattrs_refused)
 {
   const TEntry ns[] = { { 'f', "f", "x", .xattrs = "user.ok=1;other.name=2" } };
@@ -485,9 +507,18 @@ START_TEST(test_xattrs_canonical)
   ck_assert_uint_eq(data[3], 0x02);
   ck_assert_uint_eq(data[4], 0x01);
 
+  /* the same name and value twice (a libarchive pax tar): once */
+  g_array_append_val(x, a);
+  g_clear_pointer(&v, g_variant_unref);
+  v = sc_layer_xattrs_canonical("L", "p", x, &error);
+  ck_assert_ptr_nonnull(v);
+  ck_assert_uint_eq(g_variant_n_children(v), 2);
+  /* another value under the same name: refused */
   g_array_append_val(x, dup);
   ck_assert_ptr_null(sc_layer_xattrs_canonical("L", "p", x, &error));
-  ck_assert_str_eq(error->message, "layer L: entry 'p' has an xattr 'user.b' that appears twice");
+  ck_assert_str_eq(error->message,
+                   "layer L: entry 'p' has an xattr 'user.b' that appears twice with different "
+                   "values");
   g_clear_error(&error);
 
   g_array_set_size(x, 0);
@@ -706,6 +737,7 @@ layer_suite(void)
   tcase_add_test(tc, test_whiteouts_literal);
   tcase_add_test(tc, test_whiteouts_refused);
   tcase_add_test(tc, test_xattrs_sorted);
+  tcase_add_test(tc, test_xattrs_libarchive_pax);
   tcase_add_test(tc, test_xattrs_refused);
   tcase_add_test(tc, test_limit_entries);
   tcase_add_test(tc, test_limit_depth_and_path);
