@@ -384,6 +384,9 @@ START_TEST(test_rename_refused)
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"etc/x\"}}");
   plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc/a into 'etc/x', which is not "
                              "an absolute path without '..'");
+  tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc\": \"//./\"}}");
+  plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc into '//./', which is not an "
+                             "absolute path without '..'");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/$NAME/../../x\"}}");
   plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc/a into '/etc/site/../../x', "
                              "which is not an absolute path without '..'");
