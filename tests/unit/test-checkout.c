@@ -50,13 +50,14 @@ image_of(const char *name, const char *const *digests)
   json_t *layers = json_array();
 
   for (const char *const *d = digests; *d; d++)
-    json_array_append_new(layers,
-                          json_pack("{s:s, s:s, s:i}", "mediaType", SC_MEDIA_OCI_LAYER "+gzip",
-                                    "digest", *d, "size", 1));
+    json_array_append_new(
+      layers,
+      json_pack(
+        "{s:s, s:s, s:i}", "mediaType", SC_MEDIA_OCI_LAYER "+gzip", "digest", *d, "size", 1));
   img->name = g_strdup(name);
   img->ref = g_strconcat(SC_REF_PREFIX, name, NULL);
-  img->manifest = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
-                            SC_MEDIA_OCI_MANIFEST, "layers", layers);
+  img->manifest = json_pack(
+    "{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", SC_MEDIA_OCI_MANIFEST, "layers", layers);
   return img;
 }
 
@@ -67,8 +68,8 @@ checkout_ok(ScImage *img)
 {
   g_autoptr(GError) error = NULL;
 
-  ck_assert_msg(sc_store_checkout(repo, img, dir, FALSE, &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    sc_store_checkout(repo, img, dir, FALSE, &error), "%s", error ? error->message : "");
 }
 
 static char *
@@ -131,7 +132,10 @@ assert_outside_untouched(void)
 START_TEST(test_union)
 {
   const TEntry l1[] = {
-    { 'f', "a/x", "x1" }, { 'f', "a/y", "y1" }, { 'f', "b", "b1" }, { 'f', "a/sub/deep", "d1" },
+    { 'f', "a/x", "x1" },
+    { 'f', "a/y", "y1" },
+    { 'f', "b", "b1" },
+    { 'f', "a/sub/deep", "d1" },
   };
   const TEntry l2[] = { { 'f', "a/z", "z2" }, { 'f', "a/x", "x2" }, { 'f', "a/sub/new", "n2" } };
   g_autofree char *d1 = LAYER(l1);
@@ -161,13 +165,13 @@ END_TEST
 START_TEST(test_whiteouts)
 {
   const TEntry l1[] = {
-    { 'f', "a/x", "x" }, { 'f', "a/y", "y" }, { 'f', "b", "b" }, { 'f', "c/deep/f", "f" },
-    { 'f', "keep", "k" },
+    { 'f', "a/x", "x" },      { 'f', "a/y", "y" },  { 'f', "b", "b" },
+    { 'f', "c/deep/f", "f" }, { 'f', "keep", "k" },
   };
   /* whiteouts of files, of a whole tree, at the top; and a whiteout of
    * what this same layer adds (applied first: the new entry stays) */
   const TEntry l2[] = {
-    { 'f', "a/.wh.y", "" }, { 'f', ".wh.b", "" }, { 'f', ".wh.c", "" },
+    { 'f', "a/.wh.y", "" },     { 'f', ".wh.b", "" },     { 'f', ".wh.c", "" },
     { 'f', ".wh.missing", "" }, { 'f', "a/.wh.new", "" }, { 'f', "a/new", "n" },
   };
   g_autofree char *d1 = LAYER(l1);
@@ -219,12 +223,12 @@ END_TEST
 START_TEST(test_type_changes)
 {
   const TEntry l1[] = {
-    { 'f', "f2d", "file" }, { 'f', "d2f/inner", "i" }, { 'f', "f2l", "file" },
+    { 'f', "f2d", "file" },           { 'f', "d2f/inner", "i" }, { 'f', "f2l", "file" },
     { 'l', "l2f", .link = "target" }, { 'f', "d2l/inner", "i" },
   };
   const TEntry l2[] = {
     { 'f', "f2d/now", "dir" }, { 'f', "d2f", "now a file" }, { 'l', "f2l", .link = "elsewhere" },
-    { 'f', "l2f", "plain" }, { 'l', "d2l", .link = "/" },
+    { 'f', "l2f", "plain" },   { 'l', "d2l", .link = "/" },
   };
   g_autofree char *d1 = LAYER(l1);
   g_autofree char *d2 = LAYER(l2);
@@ -379,8 +383,8 @@ START_TEST(test_copy_and_link)
 
   checkout_ok(img);
   ck_assert_int_eq(g_mkdir(copy, 0755), 0);
-  ck_assert_msg(sc_store_checkout(repo, img, copy, TRUE, &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    sc_store_checkout(repo, img, copy, TRUE, &error), "%s", error ? error->message : "");
   a = read_co("etc/conf");
   b = tc_read(copy, "etc/conf");
   ck_assert_str_eq(a, "c");
@@ -420,8 +424,8 @@ START_TEST(test_modes_and_owners)
     uid_t uid;
     gid_t gid;
   } want[] = {
-    { "ro", S_IFDIR | 0555, 1234, 2345 },   { "ro/file", S_IFREG | 0600, 42, 43 },
-    { "suid", S_IFREG | 04755, 0, 0 },      { "sticky", S_IFDIR | 0711, 5, 6 },
+    { "ro", S_IFDIR | 0555, 1234, 2345 }, { "ro/file", S_IFREG | 0600, 42, 43 },
+    { "suid", S_IFREG | 04755, 0, 0 },    { "sticky", S_IFDIR | 0711, 5, 6 },
     { "link", S_IFLNK | 0777, 7, 8 },
   };
 
@@ -430,8 +434,8 @@ START_TEST(test_modes_and_owners)
     g_autofree char *p = g_build_filename(dir, want[i].path, NULL);
     struct stat st;
     ck_assert_int_eq(lstat(p, &st), 0);
-    ck_assert_msg(st.st_mode == want[i].mode, "%s: mode 0%o, want 0%o", want[i].path,
-                  st.st_mode, want[i].mode);
+    ck_assert_msg(
+      st.st_mode == want[i].mode, "%s: mode 0%o, want 0%o", want[i].path, st.st_mode, want[i].mode);
     ck_assert_uint_eq(st.st_uid, want[i].uid);
     ck_assert_uint_eq(st.st_gid, want[i].gid);
   }

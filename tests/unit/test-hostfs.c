@@ -130,7 +130,10 @@ plan_refused(int code, const char *message)
   GPtrArray *plan = sc_hostfs_plan(ctx, ex, values, NULL, &error);
 
   ck_assert_msg(plan == NULL, "planned; expected: %s", message);
-  ck_assert_msg(g_error_matches(error, SC_ERROR, code), "code %d, want %d: %s", error->code, code,
+  ck_assert_msg(g_error_matches(error, SC_ERROR, code),
+                "code %d, want %d: %s",
+                error->code,
+                code,
                 error->message);
   ck_assert_str_eq(error->message, message);
   sc_exports_free(ex);
@@ -144,7 +147,10 @@ table_text(GHashTable *table)
   GString *s = g_string_new("");
 
   for (GList *l = keys; l; l = l->next)
-    g_string_append_printf(s, "%s%s=%s", s->len ? " " : "", (char *)l->data,
+    g_string_append_printf(s,
+                           "%s%s=%s",
+                           s->len ? " " : "",
+                           (char *)l->data,
                            (char *)g_hash_table_lookup(table, l->data));
   return g_string_free(s, FALSE);
 }
@@ -185,11 +191,15 @@ START_TEST(test_install_and_remove)
   want_all = g_strdup_printf("/etc=0 /etc/web.conf=%s /etc/web.link=%s /opt=0 /opt/web=0 "
                              "/opt/web/data=0 /usr=0 /usr/local=0 /usr/local/bin=0 "
                              "/usr/local/bin/webctl=%s",
-                             conf, link, tool);
+                             conf,
+                             link,
+                             tool);
   want_written = g_strdup_printf("/etc/web.conf=%s /etc/web.link=%s /opt=0 /opt/web=0 "
                                  "/opt/web/data=0 /usr/local=0 /usr/local/bin=0 "
                                  "/usr/local/bin/webctl=%s",
-                                 conf, link, tool);
+                                 conf,
+                                 link,
+                                 tool);
   text = table_text(all);
   ck_assert_str_eq(text, want_all);
   g_clear_pointer(&text, g_free);
@@ -257,8 +267,9 @@ START_TEST(test_collisions)
 
   export_file("etc/web.conf", "conf\n", 0644);
   tc_write(sysroot, "etc/web.conf", "the admin's\n");
-  plan_refused(SC_EEXISTS, "host file /etc/web.conf exists and was not installed by this "
-                           "container; the image exports a different one (hostfs/etc/web.conf)");
+  plan_refused(SC_EEXISTS,
+               "host file /etc/web.conf exists and was not installed by this "
+               "container; the image exports a different one (hostfs/etc/web.conf)");
   text = host_read("etc/web.conf");
   ck_assert_str_eq(text, "the admin's\n");
 
@@ -268,8 +279,9 @@ START_TEST(test_collisions)
     ck_assert_int_eq(unlink(p), 0);
     ck_assert_int_eq(symlink("conf\n", p), 0);
   }
-  plan_refused(SC_EEXISTS, "host file /etc/web.conf exists and was not installed by this "
-                           "container; the image exports a different one (hostfs/etc/web.conf)");
+  plan_refused(SC_EEXISTS,
+               "host file /etc/web.conf exists and was not installed by this "
+               "container; the image exports a different one (hostfs/etc/web.conf)");
 
   /* the host has a file where the image has a directory */
   export_file("opt/web/x", "x", 0644);
@@ -278,8 +290,9 @@ START_TEST(test_collisions)
     g_autofree char *p = host_path("etc/web.conf");
     ck_assert_int_eq(unlink(p), 0);
   }
-  plan_refused(SC_EEXISTS, "host path /opt exists and is not a directory; the image installs a "
-                           "directory there");
+  plan_refused(SC_EEXISTS,
+               "host path /opt exists and is not a directory; the image installs a "
+               "directory there");
 }
 END_TEST
 
@@ -345,7 +358,8 @@ START_TEST(test_rename_files)
 
   export_file("etc/web.conf", "conf\n", 0644);
   export_file("opt/web/data", "d", 0644);
-  tc_write(exports, "manifest.json",
+  tc_write(exports,
+           "manifest.json",
            "{\"renameFiles\": {\"/etc/web.conf\": \"//etc/./$NAME.conf\", "
            "\"/opt/web\": \"/srv/deep//$NAME/\"}}");
   ex = load();
@@ -355,7 +369,8 @@ START_TEST(test_rename_files)
   /* one spelling of each path; the parents of a renamed path planned */
   want = g_strdup_printf("/etc/site.conf=%s /opt=0 /srv=0 /srv/deep=0 /srv/deep/site=0 "
                          "/srv/deep/site/data=%s",
-                         conf, data);
+                         conf,
+                         data);
   text = table_text(tracked);
   ck_assert_str_eq(text, want);
   g_clear_pointer(&text, g_free);
@@ -379,26 +394,32 @@ START_TEST(test_rename_refused)
   export_link("etc/l", "a");
 
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/../x\"}}");
-  plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc/a into '/etc/../x', which is "
-                             "not an absolute path without '..'");
+  plan_refused(SC_EMANIFEST,
+               "manifest.json: renameFiles turns /etc/a into '/etc/../x', which is "
+               "not an absolute path without '..'");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"etc/x\"}}");
-  plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc/a into 'etc/x', which is not "
-                             "an absolute path without '..'");
+  plan_refused(SC_EMANIFEST,
+               "manifest.json: renameFiles turns /etc/a into 'etc/x', which is not "
+               "an absolute path without '..'");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc\": \"//./\"}}");
-  plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc into '//./', which is not an "
-                             "absolute path without '..'");
+  plan_refused(SC_EMANIFEST,
+               "manifest.json: renameFiles turns /etc into '//./', which is not an "
+               "absolute path without '..'");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/$NAME/../../x\"}}");
-  plan_refused(SC_EMANIFEST, "manifest.json: renameFiles turns /etc/a into '/etc/site/../../x', "
-                             "which is not an absolute path without '..'");
+  plan_refused(SC_EMANIFEST,
+               "manifest.json: renameFiles turns /etc/a into '/etc/site/../../x', "
+               "which is not an absolute path without '..'");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/./b\"}}");
   plan_refused(SC_EMANIFEST, "manifest.json: renameFiles installs two files at /etc/b");
   /* below a link, or a file, that the same plan installs */
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/l/a\"}}");
-  plan_refused(SC_EMANIFEST, "hostfs: /etc/l/a would be installed below /etc/l, which the image "
-                             "installs as a symbolic link");
+  plan_refused(SC_EMANIFEST,
+               "hostfs: /etc/l/a would be installed below /etc/l, which the image "
+               "installs as a symbolic link");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/b/c/a\"}}");
-  plan_refused(SC_EMANIFEST, "hostfs: /etc/b/c/a would be installed below /etc/b, which the "
-                             "image installs as a file");
+  plan_refused(SC_EMANIFEST,
+               "hostfs: /etc/b/c/a would be installed below /etc/b, which the "
+               "image installs as a file");
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/a\": \"/etc/$UNSET\"}}");
   {
     g_autoptr(GError) error = NULL;
@@ -420,52 +441,59 @@ START_TEST(test_tool_places)
   sc_error *err = NULL;
 
   export_file("var/lib/containers/atomic/web.0/info", "{}", 0644);
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /var/lib/containers/atomic is in the containers' "
-                                "checkout root or the image store, where only the tool writes");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /var/lib/containers/atomic is in the containers' "
+               "checkout root or the image store, where only the tool writes");
   sc_rm_rf(exports);
   export_file("etc/web.conf", "x", 0644);
-  tc_write(exports, "manifest.json",
+  tc_write(exports,
+           "manifest.json",
            "{\"renameFiles\": {\"/etc/web.conf\": \"/var/lib/containers/atomic/.storage/x\"}}");
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /var/lib/containers/atomic/.storage/x is in the "
-                                "containers' checkout root or the image store, where only the "
-                                "tool writes");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /var/lib/containers/atomic/.storage/x is in the "
+               "containers' checkout root or the image store, where only the "
+               "tool writes");
   /* the store set elsewhere */
   tc_assert_ok(sc_context_set_repo(ctx, "/srv/store", &err), err);
-  tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/web.conf\": \"/srv/store/config\"}}");
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /srv/store/config is in the containers' checkout root or "
-                                "the image store, where only the tool writes");
+  tc_write(
+    exports, "manifest.json", "{\"renameFiles\": {\"/etc/web.conf\": \"/srv/store/config\"}}");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /srv/store/config is in the containers' checkout root or "
+               "the image store, where only the tool writes");
   /* reached through a link of the sysroot */
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/web.conf\": \"/srv/co/x\"}}");
-  ck_assert_int_eq(g_mkdir_with_parents(g_build_filename(sysroot, "var/lib/containers/atomic",
-                                                         NULL),
-                                        0755),
-                   0);
+  ck_assert_int_eq(
+    g_mkdir_with_parents(g_build_filename(sysroot, "var/lib/containers/atomic", NULL), 0755), 0);
   {
     g_autofree char *p = host_path("srv/co");
     g_autofree char *srv = host_path("srv");
     ck_assert_int_eq(g_mkdir(srv, 0755), 0);
     ck_assert_int_eq(symlink("/var/lib/containers/atomic", p), 0);
   }
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /srv/co/x is in the containers' checkout root or the "
-                                "image store, where only the tool writes");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /srv/co/x is in the containers' checkout root or the "
+               "image store, where only the tool writes");
   ck_assert(!host_exists("var/lib/containers/atomic/x"));
 
   sc_rm_rf(exports);
   export_file("etc/systemd", "a file", 0644);
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /etc/systemd is on the way to /etc/systemd/system, where "
-                                "the tool writes: the image may install a directory there, not a "
-                                "file");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /etc/systemd is on the way to /etc/systemd/system, where "
+               "the tool writes: the image may install a directory there, not a "
+               "file");
   sc_rm_rf(exports);
   export_link("etc/tmpfiles.d", "/tmp");
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /etc/tmpfiles.d is on the way to /etc/tmpfiles.d, where "
-                                "the tool writes: the image may install a directory there, not a "
-                                "symbolic link");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /etc/tmpfiles.d is on the way to /etc/tmpfiles.d, where "
+               "the tool writes: the image may install a directory there, not a "
+               "symbolic link");
   sc_rm_rf(exports);
   export_file("etc/web.conf", "x", 0644);
   tc_write(exports, "manifest.json", "{\"renameFiles\": {\"/etc/web.conf\": \"/etc/systemd\"}}");
-  plan_refused(SC_EUNSUPPORTED, "hostfs: /etc/systemd is on the way to /etc/systemd/system, where "
-                                "the tool writes: the image may install a directory there, not a "
-                                "file");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs: /etc/systemd is on the way to /etc/systemd/system, where "
+               "the tool writes: the image may install a directory there, not a "
+               "file");
   /* directories there, and files in them, are fine */
   sc_rm_rf(exports);
   export_file("etc/systemd/system/extra.service", "[Unit]\n", 0644);
@@ -527,8 +555,9 @@ START_TEST(test_apply_refuses_new_file)
   tc_write(sysroot, "etc/new.conf", "someone else's\n");
   ck_assert_ptr_null(sc_hostfs_apply(ctx, plan, &error));
   ck_assert(g_error_matches(error, SC_ERROR, SC_EEXISTS));
-  ck_assert_str_eq(error->message, "host file /etc/new.conf exists and was not there when the "
-                                   "install was planned; refusing to replace it");
+  ck_assert_str_eq(error->message,
+                   "host file /etc/new.conf exists and was not there when the "
+                   "install was planned; refusing to replace it");
   text = host_read("etc/new.conf");
   ck_assert_str_eq(text, "someone else's\n");
   ck_assert(!host_exists("aaa"));
@@ -561,13 +590,15 @@ START_TEST(test_template_and_limits)
   sc_exports_free(ex);
 
   g_setenv("SC_MAX_HOSTFS_BYTES", "9", TRUE);
-  plan_refused(SC_EUNSUPPORTED, "hostfs/etc/web.conf: the image exports more than 9 bytes of host "
-                                "files, the limit (SC_MAX_HOSTFS_BYTES)");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs/etc/web.conf: the image exports more than 9 bytes of host "
+               "files, the limit (SC_MAX_HOSTFS_BYTES)");
   g_unsetenv("SC_MAX_HOSTFS_BYTES");
   export_file("etc/a/1", "", 0644);
   g_setenv("SC_MAX_HOSTFS_FILES", "3", TRUE);
-  plan_refused(SC_EUNSUPPORTED, "hostfs/etc/web.conf: the image exports more than 3 host files and "
-                                "directories, the limit (SC_MAX_HOSTFS_FILES)");
+  plan_refused(SC_EUNSUPPORTED,
+               "hostfs/etc/web.conf: the image exports more than 3 host files and "
+               "directories, the limit (SC_MAX_HOSTFS_FILES)");
   g_unsetenv("SC_MAX_HOSTFS_FILES");
   {
     g_autofree char *fifo = g_build_filename(exports, "hostfs", "etc", "fifo", NULL);

@@ -42,8 +42,12 @@ assert_no_commit(void)
 
 /* Imports @entries as @comp; the error, if any, in @error. */
 static gboolean
-import_entries(const TEntry *entries, gsize n, TComp comp, const ScLayerLimits *limits,
-               ScLayerResult *res, GError **error)
+import_entries(const TEntry *entries,
+               gsize n,
+               TComp comp,
+               const ScLayerLimits *limits,
+               ScLayerResult *res,
+               GError **error)
 {
   g_autoptr(GBytes) tar = tl_tar(entries, n);
   g_autoptr(GBytes) blob = tl_compress(tar, comp);
@@ -54,7 +58,10 @@ import_entries(const TEntry *entries, gsize n, TComp comp, const ScLayerLimits *
 /* Imports @entries, which must be refused with @code and @message (whole,
  * after "layer <digest>: "). */
 static void
-assert_refused(const TEntry *entries, gsize n, const ScLayerLimits *limits, int code,
+assert_refused(const TEntry *entries,
+               gsize n,
+               const ScLayerLimits *limits,
+               int code,
                const char *message)
 {
   g_autoptr(GBytes) tar = tl_tar(entries, n);
@@ -65,7 +72,10 @@ assert_refused(const TEntry *entries, gsize n, const ScLayerLimits *limits, int 
 
   ck_assert(!tl_import_blob(repo, tar, tar, NULL, NULL, limits, &res, &error));
   ck_assert_ptr_nonnull(error);
-  ck_assert_msg(g_error_matches(error, SC_ERROR, code), "code %d, want %d: %s", error->code, code,
+  ck_assert_msg(g_error_matches(error, SC_ERROR, code),
+                "code %d, want %d: %s",
+                error->code,
+                code,
                 error->message);
   ck_assert_str_eq(error->message, want);
   ck_assert_ptr_null(res.commit);
@@ -78,7 +88,8 @@ commit_root(const char *commit)
   g_autoptr(GError) error = NULL;
   GFile *root = NULL;
 
-  ck_assert_msg(ostree_repo_read_commit(repo, commit, &root, NULL, NULL, &error), "%s",
+  ck_assert_msg(ostree_repo_read_commit(repo, commit, &root, NULL, NULL, &error),
+                "%s",
                 error ? error->message : "");
   return root;
 }
@@ -87,8 +98,8 @@ static GFileInfo *
 info_of(GFile *root, const char *path)
 {
   g_autoptr(GFile) f = g_file_resolve_relative_path(root, path);
-  return g_file_query_info(f, "standard::*,unix::*", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL,
-                           NULL);
+  return g_file_query_info(
+    f, "standard::*,unix::*", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
 }
 
 static char *
@@ -110,7 +121,9 @@ checksum_of(GFile *root, const char *path)
   g_autoptr(GFile) f = g_file_resolve_relative_path(root, path);
   g_autoptr(GError) error = NULL;
 
-  ck_assert_msg(ostree_repo_file_ensure_resolved(OSTREE_REPO_FILE(f), &error), "%s: %s", path,
+  ck_assert_msg(ostree_repo_file_ensure_resolved(OSTREE_REPO_FILE(f), &error),
+                "%s: %s",
+                path,
                 error ? error->message : "");
   return g_strdup(ostree_repo_file_get_checksum(OSTREE_REPO_FILE(f)));
 }
@@ -183,8 +196,10 @@ START_TEST(test_import_compressions)
     ScLayerResult res = { 0 };
     ScLayerLimits limits = tl_limits();
 
-    ck_assert_msg(tl_import_blob(repo, blob, tar, NULL, NULL, &limits, &res, &error), "%d: %s",
-                  comp, error ? error->message : "");
+    ck_assert_msg(tl_import_blob(repo, blob, tar, NULL, NULL, &limits, &res, &error),
+                  "%d: %s",
+                  comp,
+                  error ? error->message : "");
     ck_assert_uint_eq(res.uncompressed_size, g_bytes_get_size(tar));
     ck_assert_uint_eq(res.skipped_entries, 1);
     check_basic(res.commit);
@@ -218,9 +233,8 @@ START_TEST(test_wrong_blob_digest)
   g_autoptr(GBytes) blob = tl_compress(tar, TC_GZIP);
   g_autofree char *real = tl_digest(blob);
   const char *wrong = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-  g_autofree char *want =
-    g_strdup_printf("layer %s: the blob's digest is %s; it does not match the manifest", wrong,
-                    real);
+  g_autofree char *want = g_strdup_printf(
+    "layer %s: the blob's digest is %s; it does not match the manifest", wrong, real);
   g_autoptr(GError) error = NULL;
   ScLayerResult res = { 0 };
 
@@ -274,8 +288,8 @@ START_TEST(test_truncated_and_corrupt)
   {
     g_autoptr(GBytes) cut = g_bytes_new_from_bytes(blob, 0, len - 10);
     g_autofree char *cut_digest = tl_digest(cut);
-    g_autofree char *want = g_strdup_printf(
-      "layer %s: the compressed stream ends before its end marker", cut_digest);
+    g_autofree char *want =
+      g_strdup_printf("layer %s: the compressed stream ends before its end marker", cut_digest);
     ck_assert(!tl_import_blob(repo, cut, tar, NULL, NULL, NULL, &res, &error));
     ck_assert(g_error_matches(error, SC_ERROR, SC_EDIGEST));
     ck_assert_str_eq(error->message, want);
@@ -285,8 +299,7 @@ START_TEST(test_truncated_and_corrupt)
   {
     g_autoptr(GBytes) junk = g_bytes_new_static("this is no tar archive, just text", 33);
     g_autofree char *junk_digest = tl_digest(junk);
-    g_autofree char *want =
-      g_strdup_printf("layer %s: not a valid tar archive: ", junk_digest);
+    g_autofree char *want = g_strdup_printf("layer %s: not a valid tar archive: ", junk_digest);
     ck_assert(!tl_import_blob(repo, junk, junk, NULL, NULL, NULL, &res, &error));
     ck_assert(g_error_matches(error, SC_ERROR, SC_EUNSUPPORTED));
     ck_assert_msg(g_str_has_prefix(error->message, want), "%s", error->message);
@@ -305,22 +318,41 @@ START_TEST(test_confined)
   const TEntry hard_wh[] = { { 'f', ".wh.a", "" }, { 'h', "b", .link = ".wh.a" } };
   const TEntry empty_link[] = { { 'l', "l", .link = "" } };
 
-  assert_refused(dotdot, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(dotdot,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'a/../../etc/passwd' has a '..' component; layer entries must stay "
                  "inside the layer");
-  assert_refused(absolute, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(absolute,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry '/etc/passwd' has an absolute path; layer entries must stay inside the "
                  "layer");
-  assert_refused(hard_out, 2, NULL, SC_EUNSUPPORTED,
+  assert_refused(hard_out,
+                 2,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'b' is a hardlink, and its target: entry '../etc/shadow' has a '..' "
                  "component; layer entries must stay inside the layer");
-  assert_refused(hard_later, 2, NULL, SC_EUNSUPPORTED,
+  assert_refused(hard_later,
+                 2,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "'b' is a hardlink to 'a', which is not an earlier file of this layer");
-  assert_refused(hard_dir, 2, NULL, SC_EUNSUPPORTED,
+  assert_refused(hard_dir,
+                 2,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "'b' is a hardlink to 'd', which is not an earlier file of this layer");
-  assert_refused(hard_wh, 2, NULL, SC_EUNSUPPORTED,
+  assert_refused(hard_wh,
+                 2,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'b' is a hardlink to '.wh.a', a whiteout; hardlinks must name a file");
-  assert_refused(empty_link, 1, NULL, SC_EUNSUPPORTED, "entry 'l' is a symlink with an empty target");
+  assert_refused(
+    empty_link, 1, NULL, SC_EUNSUPPORTED, "entry 'l' is a symlink with an empty target");
 }
 END_TEST
 
@@ -338,7 +370,8 @@ START_TEST(test_links_kept_literal)
   g_autoptr(GFileInfo) up = NULL;
   g_autoptr(GFileInfo) abs = NULL;
 
-  ck_assert_msg(import_entries(e, G_N_ELEMENTS(e), TC_NONE, NULL, &res, &error), "%s",
+  ck_assert_msg(import_entries(e, G_N_ELEMENTS(e), TC_NONE, NULL, &res, &error),
+                "%s",
                 error ? error->message : "");
   root = commit_root(res.commit);
   up = info_of(root, "up");
@@ -365,7 +398,8 @@ START_TEST(test_whiteouts_literal)
   g_autoptr(GFile) root = NULL;
   const char *files[] = { ".wh.etc", "usr/.wh..wh..opq", "usr/.wh.lib", "usr/bin/x" };
 
-  ck_assert_msg(import_entries(e, G_N_ELEMENTS(e), TC_GZIP, NULL, &res, &error), "%s",
+  ck_assert_msg(import_entries(e, G_N_ELEMENTS(e), TC_GZIP, NULL, &res, &error),
+                "%s",
                 error ? error->message : "");
   root = commit_root(res.commit);
   for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
@@ -391,18 +425,33 @@ START_TEST(test_whiteouts_refused)
   const TEntry dots[] = { { 'f', ".wh..", "" } };
   const TEntry inside[] = { { 'f', "a/.wh.b/c", "" } };
 
-  assert_refused(dir, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(dir,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'a/.wh.b/' is a whiteout but a directory; whiteouts are files");
-  assert_refused(meta, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(meta,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'a/.wh..wh..plnk' is a whiteout with the reserved prefix '.wh..wh.'; "
                  "only '.wh..wh..opq' (an opaque whiteout) is allowed");
-  assert_refused(empty, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(empty,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'a/.wh.' is a whiteout of '', which is not a name; a whiteout deletes "
                  "one entry of its directory");
-  assert_refused(dots, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(dots,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry '.wh..' is a whiteout of '.', which is not a name; a whiteout deletes "
                  "one entry of its directory");
-  assert_refused(inside, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(inside,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'a/.wh.b/c' is inside '.wh.b', a whiteout; whiteouts are files, not "
                  "directories");
 }
@@ -430,8 +479,8 @@ START_TEST(test_xattrs_sorted)
   g_autoptr(GVariant) xattrs = NULL;
   const char *want[] = { "user.alpha", "user.mid", "user.zeta" };
 
-  ck_assert_msg(import_entries(e, 1, TC_NONE, NULL, &res, &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    import_entries(e, 1, TC_NONE, NULL, &res, &error), "%s", error ? error->message : "");
   xattrs = xattrs_of(res.commit, "f");
   /* sorted by name, the empty value dropped (OSTree cannot hold one) */
   ck_assert_uint_eq(g_variant_n_children(xattrs), G_N_ELEMENTS(want));
@@ -454,8 +503,8 @@ START_TEST(test_xattrs_libarchive_pax)
   const char *name;
 
   tl_xattrheader = "all";
-  ck_assert_msg(import_entries(e, 1, TC_GZIP, NULL, &res, &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    import_entries(e, 1, TC_GZIP, NULL, &res, &error), "%s", error ? error->message : "");
   xattrs = xattrs_of(res.commit, "f");
   ck_assert_uint_eq(g_variant_n_children(xattrs), 2);
   g_variant_get_child(xattrs, 0, "(^&ay@ay)", &name, NULL);
@@ -470,7 +519,10 @@ START_TEST(test_xattrs_refused)
 {
   const TEntry ns[] = { { 'f', "f", "x", .xattrs = "user.ok=1;other.name=2" } };
 
-  assert_refused(ns, 1, NULL, SC_EUNSUPPORTED,
+  assert_refused(ns,
+                 1,
+                 NULL,
+                 SC_EUNSUPPORTED,
                  "entry 'f' has an xattr 'other.name' that is outside the namespaces user., "
                  "security., trusted. and system.");
 }
@@ -539,13 +591,18 @@ END_TEST
 
 START_TEST(test_limit_entries)
 {
-  const TEntry e[] = { { 'd', "a" }, { 'f', "a/1", "1" }, { 'f', "a/2", "2" }, { 'f', "a/3", "3" } };
+  const TEntry e[] = {
+    { 'd', "a" }, { 'f', "a/1", "1" }, { 'f', "a/2", "2" }, { 'f', "a/3", "3" }
+  };
   ScLayerLimits l = tl_limits();
   g_autoptr(GError) error = NULL;
   ScLayerResult res = { 0 };
 
   l.max_entries = 3;
-  assert_refused(e, G_N_ELEMENTS(e), &l, SC_EUNSUPPORTED,
+  assert_refused(e,
+                 G_N_ELEMENTS(e),
+                 &l,
+                 SC_EUNSUPPORTED,
                  "has more than 3 entries, the limit (SC_MAX_LAYER_ENTRIES)");
   /* exactly at the limit: imported */
   ck_assert_msg(import_entries(e, 3, TC_NONE, &l, &res, &error), "%s", error ? error->message : "");
@@ -568,24 +625,36 @@ START_TEST(test_limit_depth_and_path)
   ScLayerResult res = { 0 };
 
   l.max_depth = 2;
-  assert_refused(deep, 1, &l, SC_EUNSUPPORTED,
+  assert_refused(deep,
+                 1,
+                 &l,
+                 SC_EUNSUPPORTED,
                  "entry 'a/b/c' has more than 2 path components, the limit (SC_MAX_PATH_DEPTH)");
   l = tl_limits();
   l.max_path_bytes = 10;
-  assert_refused(long_path, 1, &l, SC_EUNSUPPORTED,
+  assert_refused(long_path,
+                 1,
+                 &l,
+                 SC_EUNSUPPORTED,
                  "entry 'abcdefghijk' has a path of 11 bytes; paths are at most 10 bytes, the "
                  "limit (SC_MAX_PATH_BYTES)");
-  assert_refused(long_link, 1, &l, SC_EUNSUPPORTED,
+  assert_refused(long_link,
+                 1,
+                 &l,
+                 SC_EUNSUPPORTED,
                  "entry 'l' is a symlink to '0123456789a', 11 bytes; link targets are at most 10 "
                  "bytes, the limit (SC_MAX_PATH_BYTES)");
-  assert_refused(long_hard, 2, &l, SC_EUNSUPPORTED,
+  assert_refused(long_hard,
+                 2,
+                 &l,
+                 SC_EUNSUPPORTED,
                  "entry 'h' is a hardlink, and its target: entry './abcdefghij' has a path of 12 "
                  "bytes; paths are at most 10 bytes, the limit (SC_MAX_PATH_BYTES)");
   assert_refused(name, 1, NULL, SC_EUNSUPPORTED, want_name);
   /* at the limits: imported */
   l.max_depth = 3;
-  ck_assert_msg(import_entries(deep, 1, TC_NONE, &l, &res, &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    import_entries(deep, 1, TC_NONE, &l, &res, &error), "%s", error ? error->message : "");
   g_free(res.commit);
 }
 END_TEST
@@ -625,7 +694,10 @@ START_TEST(test_limit_bytes)
   /* a sparse file: a small tar whose file is bigger than the limit (what
    * is stored is the full size) */
   l.max_bytes = 64 * 1024;
-  assert_refused(sizes, 2, &l, SC_EUNSUPPORTED,
+  assert_refused(sizes,
+                 2,
+                 &l,
+                 SC_EUNSUPPORTED,
                  "'b' (1048576 bytes) takes the layer's files past 65536 bytes, the limit "
                  "(SC_MAX_LAYER_BYTES)");
   /* the same under the default limits: imported, its holes zeros */
@@ -634,8 +706,8 @@ START_TEST(test_limit_bytes)
     g_autoptr(GFile) f = NULL;
     g_autofree char *data = NULL;
     gsize len = 0;
-    ck_assert_msg(import_entries(sizes, 2, TC_ZSTD, NULL, &res, &error), "%s",
-                  error ? error->message : "");
+    ck_assert_msg(
+      import_entries(sizes, 2, TC_ZSTD, NULL, &res, &error), "%s", error ? error->message : "");
     root = commit_root(res.commit);
     f = g_file_resolve_relative_path(root, "b");
     ck_assert(g_file_load_contents(f, NULL, &data, &len, NULL, NULL));
@@ -667,19 +739,28 @@ START_TEST(test_path_check)
     { "a/.wh...x", "a|.wh...x", SC_WHITEOUT_FILE },
     { "a/.whx", "a|.whx", SC_WHITEOUT_NONE },
     { "..", NULL, 0, "entry '..' has a '..' component; layer entries must stay inside the layer" },
-    { "a/..", NULL, 0,
+    { "a/..",
+      NULL,
+      0,
       "entry 'a/..' has a '..' component; layer entries must stay inside the layer" },
-    { "/", NULL, 0,
-      "entry '/' has an absolute path; layer entries must stay inside the layer" },
-    { ".wh...", NULL, 0,
+    { "/", NULL, 0, "entry '/' has an absolute path; layer entries must stay inside the layer" },
+    { ".wh...",
+      NULL,
+      0,
       "entry '.wh...' is a whiteout of '..', which is not a name; a whiteout deletes one "
       "entry of its directory" },
-    { ".wh..wh..opq/x", NULL, 0,
+    { ".wh..wh..opq/x",
+      NULL,
+      0,
       "entry '.wh..wh..opq/x' is inside '.wh..wh..opq', a whiteout; whiteouts are files, "
       "not directories" },
-    { "a/b\x01/..", NULL, 0,
+    { "a/b\x01/..",
+      NULL,
+      0,
       "entry 'a/b\\x01/..' has a '..' component; layer entries must stay inside the layer" },
-    { "a/b/c/d/e", NULL, 0,
+    { "a/b/c/d/e",
+      NULL,
+      0,
       "entry 'a/b/c/d/e' has more than 4 path components, the limit (SC_MAX_PATH_DEPTH)" },
   };
   ScLayerLimits l = tl_limits();

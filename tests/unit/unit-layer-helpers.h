@@ -21,7 +21,8 @@
 
 /* One tar entry. @type: 'f' file, 'd' directory, 'l' symlink, 'h' hardlink
  * (@link names the target), 'p' fifo. A file's content is @data, or @size
- * zero bytes when @data is NULL (@sparse: a sparse file of @size bytes). @xattrs: "name=value" pairs separated by
+ * zero bytes when @data is NULL (@sparse: a sparse file of @size bytes). @xattrs: "name=value"
+ * pairs separated by
  * ';' (kept in the given order: the importer must sort them). */
 typedef struct {
   char type;
@@ -175,23 +176,38 @@ tl_repo_new(const char *path)
 static inline ScLayerLimits
 tl_limits(void)
 {
-  ScLayerLimits l = { SC_DEFAULT_MAX_LAYER_BYTES, SC_DEFAULT_MAX_LAYER_ENTRIES,
-                      SC_DEFAULT_MAX_PATH_DEPTH, SC_DEFAULT_MAX_PATH_BYTES, 0 };
+  ScLayerLimits l = { SC_DEFAULT_MAX_LAYER_BYTES,
+                      SC_DEFAULT_MAX_LAYER_ENTRIES,
+                      SC_DEFAULT_MAX_PATH_DEPTH,
+                      SC_DEFAULT_MAX_PATH_BYTES,
+                      0 };
   return l;
 }
 
 /* Imports @blob (digest and size its own, diff_id @tar's unless given). */
 static inline gboolean
-tl_import_blob(OstreeRepo *repo, GBytes *blob, GBytes *tar, const char *digest,
-               const char *diff_id, const ScLayerLimits *limits, ScLayerResult *out,
+tl_import_blob(OstreeRepo *repo,
+               GBytes *blob,
+               GBytes *tar,
+               const char *digest,
+               const char *diff_id,
+               const ScLayerLimits *limits,
+               ScLayerResult *out,
                GError **error)
 {
   g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes(blob);
   g_autofree char *own_digest = tl_digest(blob);
   g_autofree char *own_diff = tar ? tl_digest(tar) : NULL;
 
-  return sc_layer_import(repo, in, digest ? digest : own_digest, g_bytes_get_size(blob),
-                         diff_id ? diff_id : own_diff, NULL, limits, out, error);
+  return sc_layer_import(repo,
+                         in,
+                         digest ? digest : own_digest,
+                         g_bytes_get_size(blob),
+                         diff_id ? diff_id : own_diff,
+                         NULL,
+                         limits,
+                         out,
+                         error);
 }
 
 /* Imports the layer of @entries and sets its ref ociimage/<hex>, as a pull
@@ -207,7 +223,8 @@ tl_layer(OstreeRepo *repo, const TEntry *entries, gsize n)
   char *digest = tl_digest(blob);
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, digest + 7, NULL);
 
-  ck_assert_msg(tl_import_blob(repo, blob, tar, NULL, NULL, &limits, &res, &error), "import: %s",
+  ck_assert_msg(tl_import_blob(repo, blob, tar, NULL, NULL, &limits, &res, &error),
+                "import: %s",
                 error ? error->message : "");
   ck_assert(ostree_repo_set_ref_immediate(repo, NULL, ref, res.commit, NULL, &error));
   g_free(res.commit);
