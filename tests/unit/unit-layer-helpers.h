@@ -161,11 +161,11 @@ tl_digest(GBytes *b)
 }
 
 /* A scratch repository: bare as root (checkouts hardlink into it, owners
- * kept), else bare-user-only. */
+ * kept), else bare-user, as the store is for other users. */
 static inline OstreeRepo *
 tl_repo_new(const char *path)
 {
-  OstreeRepoMode mode = getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER_ONLY;
+  OstreeRepoMode mode = getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER;
   g_autoptr(GError) error = NULL;
   OstreeRepo *repo = ostree_repo_create_at(AT_FDCWD, path, mode, NULL, NULL, &error);
 
