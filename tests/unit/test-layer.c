@@ -58,11 +58,12 @@ import_entries(const TEntry *entries,
 /* Imports @entries, which must be refused with @code and @message (whole,
  * after "layer <digest>: "). */
 static void
-assert_refused(const TEntry *entries,
-               gsize n,
-               const ScLayerLimits *limits,
-               int code,
-               const char *message)
+assert_refused_in(GQuark domain,
+                  const TEntry *entries,
+                  gsize n,
+                  const ScLayerLimits *limits,
+                  int code,
+                  const char *message)
 {
   g_autoptr(GBytes) tar = tl_tar(entries, n);
   g_autofree char *digest = tl_digest(tar);
@@ -72,7 +73,7 @@ assert_refused(const TEntry *entries,
 
   ck_assert(!tl_import_blob(repo, tar, tar, NULL, NULL, limits, &res, &error));
   ck_assert_ptr_nonnull(error);
-  ck_assert_msg(g_error_matches(error, SC_ERROR, code),
+  ck_assert_msg(g_error_matches(error, domain, code),
                 "code %d, want %d: %s",
                 error->code,
                 code,
@@ -81,6 +82,8 @@ assert_refused(const TEntry *entries,
   ck_assert_ptr_null(res.commit);
   assert_no_commit();
 }
+
+#define assert_refused(...) assert_refused_in(SC_ERROR, __VA_ARGS__)
 
 static GFile *
 commit_root(const char *commit)
@@ -801,6 +804,116 @@ START_TEST(test_path_check)
 }
 END_TEST
 
+/* Entries repeated within one layer: the later wins; a later entry of
+ * another type at a name the layer already used is refused (OSTree's
+ * mutable tree cannot replace one by the other), naming the entry. */
+START_TEST(test_same_layer)
+{
+  const TEntry twice[] = {
+    { 'f', "a", "1" }, { 'f', "a", "2" }, { 'd', "d", .mode = 0700 }, { 'd', "d", .mode = 0711 }
+  };
+  const TEntry file_then_dir[] = { { 'f', "a", "x" }, { 'f', "a/b", "y" } };
+  const TEntry dir_then_file[] = { { 'd', "d" }, { 'f', "d/x", "x" }, { 'f', "d", "file" } };
+  g_autoptr(GError) error = NULL;
+  ScLayerResult res = { 0 };
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFileInfo) d = NULL;
+  g_autofree char *a = NULL;
+
+  /* (OSTree's error, which the public API reports as SC_EIO) */
+  assert_refused_in(
+    G_IO_ERROR, file_then_dir, 2, NULL, G_IO_ERROR_FAILED, "Can't replace file with directory: a");
+  assert_refused_in(G_IO_ERROR,
+                    dir_then_file,
+                    3,
+                    NULL,
+                    G_IO_ERROR_FAILED,
+                    "'d': Can't replace directory with file: d");
+  ck_assert_msg(import_entries(twice, G_N_ELEMENTS(twice), TC_NONE, NULL, &res, &error),
+                "%s",
+                error ? error->message : "");
+  root = commit_root(res.commit);
+  a = content_of(root, "a");
+  d = info_of(root, "d");
+  ck_assert_str_eq(a, "2");
+  ck_assert_uint_eq(g_file_info_get_attribute_uint32(d, "unix::mode"), S_IFDIR | 0711);
+  g_free(res.commit);
+}
+END_TEST
+
+/* What a blob may be around its tar: several gzip members, several zstd
+ * frames, bytes after the compressed stream (part of the blob's digest, not
+ * of the tar). */
+START_TEST(test_stream_shapes)
+{
+  const TEntry e1[] = { { 'f', "one", "1" } };
+  const TEntry e2[] = { { 'f', "two", "2" } };
+  g_autoptr(GBytes) tar1 = tl_tar(e1, 1);
+  g_autoptr(GBytes) tar2 = tl_tar(e2, 1);
+  g_autoptr(GError) error = NULL;
+
+  for (TComp comp = TC_GZIP; comp <= TC_ZSTD; comp++) {
+    /* the tar split in two halves, each compressed on its own: one tar */
+    gsize len = g_bytes_get_size(tar1);
+    g_autoptr(GBytes) h1 = g_bytes_new_from_bytes(tar1, 0, len / 2);
+    g_autoptr(GBytes) h2 = g_bytes_new_from_bytes(tar1, len / 2, len - len / 2);
+    g_autoptr(GBytes) c1 = tl_compress(h1, comp);
+    g_autoptr(GBytes) c2 = tl_compress(h2, comp);
+    g_autoptr(GByteArray) joined = g_byte_array_new();
+    g_autoptr(GBytes) blob = NULL;
+    g_autoptr(GFile) root = NULL;
+    g_autofree char *one = NULL;
+    ScLayerResult res = { 0 };
+
+    g_byte_array_append(joined, g_bytes_get_data(c1, NULL), g_bytes_get_size(c1));
+    g_byte_array_append(joined, g_bytes_get_data(c2, NULL), g_bytes_get_size(c2));
+    blob = g_byte_array_free_to_bytes(g_steal_pointer(&joined));
+    ck_assert_msg(tl_import_blob(repo, blob, tar1, NULL, NULL, NULL, &res, &error),
+                  "%d: %s",
+                  comp,
+                  error ? error->message : "");
+    ck_assert_uint_eq(res.uncompressed_size, len);
+    root = commit_root(res.commit);
+    one = content_of(root, "one");
+    ck_assert_str_eq(one, "1");
+    g_free(res.commit);
+  }
+  /* junk after a gzip stream: the blob's digest covers it, the tar's not */
+  {
+    g_autoptr(GBytes) c = tl_compress(tar2, TC_GZIP);
+    g_autoptr(GByteArray) joined = g_byte_array_new();
+    g_autoptr(GBytes) blob = NULL;
+    ScLayerResult res = { 0 };
+
+    g_byte_array_append(joined, g_bytes_get_data(c, NULL), g_bytes_get_size(c));
+    g_byte_array_append(joined, (const guint8 *)"trailing", 8);
+    blob = g_byte_array_free_to_bytes(g_steal_pointer(&joined));
+    ck_assert_msg(tl_import_blob(repo, blob, tar2, NULL, NULL, NULL, &res, &error),
+                  "%s",
+                  error ? error->message : "");
+    ck_assert_uint_eq(res.uncompressed_size, g_bytes_get_size(tar2));
+    g_free(res.commit);
+  }
+  /* corrupt zstd */
+  {
+    g_autoptr(GBytes) c = tl_compress(tar2, TC_ZSTD);
+    g_autofree guint8 *bad = g_memdup2(g_bytes_get_data(c, NULL), g_bytes_get_size(c));
+    g_autoptr(GBytes) blob = NULL;
+    g_autofree char *digest = NULL;
+    g_autofree char *want = NULL;
+    ScLayerResult res = { 0 };
+
+    bad[4] ^= 0xff; /* the frame header */
+    blob = g_bytes_new(bad, g_bytes_get_size(c));
+    digest = tl_digest(blob);
+    want = g_strdup_printf("layer %s: corrupt zstd data: ", digest);
+    ck_assert(!tl_import_blob(repo, blob, tar2, NULL, NULL, NULL, &res, &error));
+    ck_assert(g_error_matches(error, SC_ERROR, SC_EDIGEST));
+    ck_assert_msg(g_str_has_prefix(error->message, want), "%s", error->message);
+  }
+}
+END_TEST
+
 static Suite *
 layer_suite(void)
 {
@@ -823,6 +936,8 @@ layer_suite(void)
   tcase_add_test(tc, test_limit_entries);
   tcase_add_test(tc, test_limit_depth_and_path);
   tcase_add_test(tc, test_limit_bytes);
+  tcase_add_test(tc, test_same_layer);
+  tcase_add_test(tc, test_stream_shapes);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("pure");
