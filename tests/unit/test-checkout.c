@@ -464,6 +464,107 @@ START_TEST(test_modes_unprivileged)
 }
 END_TEST
 
+/* A layer that deletes a lower directory and makes it again: its
+ * whiteouts first, then its entries, so only its own entries remain. */
+START_TEST(test_whiteout_then_readd)
+{
+  const TEntry l1[] = { { 'f', "a/old", "o" }, { 'f', "a/sub/old", "o" } };
+  const TEntry l2[] = { { 'f', ".wh.a", "" }, { 'f', "a/new", "n" } };
+  g_autofree char *d1 = LAYER(l1);
+  g_autofree char *d2 = LAYER(l2);
+  const char *digests[] = { d1, d2, NULL };
+  g_autoptr(ScImage) img = image_of("readd", digests);
+  g_autofree char *a = NULL;
+
+  checkout_ok(img);
+  a = list_co("a");
+  ck_assert_str_eq(a, "new");
+}
+END_TEST
+
+/* What is already in the directory is treated as a lower layer: a link
+ * there is replaced, never followed. */
+START_TEST(test_existing_link_in_dir)
+{
+  const TEntry l1[] = { { 'f', "etc/victim", "image" }, { 'f', "file", "f" } };
+  g_autofree char *d1 = LAYER(l1);
+  const char *digests[] = { d1, NULL };
+  g_autoptr(ScImage) img = image_of("prelink", digests);
+  g_autofree char *etc = g_build_filename(dir, "etc", NULL);
+  g_autofree char *file = g_build_filename(dir, "file", NULL);
+  g_autofree char *victim = NULL;
+  g_autofree char *outside_victim = g_build_filename(outside, "victim", NULL);
+
+  ck_assert_int_eq(symlink(outside, etc), 0);
+  ck_assert_int_eq(symlink(outside_victim, file), 0);
+  checkout_ok(img);
+  ck_assert_uint_eq(type_co("etc"), S_IFDIR);
+  ck_assert_uint_eq(type_co("file"), S_IFREG);
+  victim = read_co("etc/victim");
+  ck_assert_str_eq(victim, "image");
+  assert_outside_untouched();
+}
+END_TEST
+
+/* Hardlinks of a layer are one object: in a hardlink checkout they are one
+ * inode. */
+START_TEST(test_hardlinks)
+{
+  const TEntry l1[] = { { 'f', "bin/busybox", "bb" },
+                        { 'h', "bin/sh", .link = "bin/busybox" },
+                        { 'h', "bin/ls", .link = "bin/busybox" } };
+  g_autofree char *d1 = LAYER(l1);
+  const char *digests[] = { d1, NULL };
+  g_autoptr(ScImage) img = image_of("hard", digests);
+  g_autofree char *a = g_build_filename(dir, "bin/busybox", NULL);
+  g_autofree char *b = g_build_filename(dir, "bin/sh", NULL);
+  g_autofree char *sh = NULL;
+  struct stat sa, sb;
+
+  checkout_ok(img);
+  sh = read_co("bin/sh");
+  ck_assert_str_eq(sh, "bb");
+  ck_assert_int_eq(lstat(a, &sa), 0);
+  ck_assert_int_eq(lstat(b, &sb), 0);
+  if (ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE)
+    ck_assert_uint_eq(sa.st_ino, sb.st_ino);
+}
+END_TEST
+
+/* A hardlink checkout elsewhere than the store's filesystem is refused
+ * before anything is written. */
+START_TEST(test_other_filesystem)
+{
+  const TEntry l1[] = { { 'f', "a", "a" } };
+  g_autofree char *d1 = LAYER(l1);
+  const char *digests[] = { d1, NULL };
+  g_autoptr(ScImage) img = image_of("otherfs", digests);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *repo_path = g_build_filename(scratch, "repo", NULL);
+  g_autofree char *want = NULL;
+  struct stat a, b;
+
+  ck_assert_int_eq(stat(scratch, &a), 0);
+  if (stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev || access("/dev/shm", W_OK) != 0)
+    return; /* no second filesystem here */
+  {
+    g_autofree char *shm = g_build_filename("/dev/shm", "sc-unit-checkout-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(g_mkdtemp(shm));
+    want = g_strdup_printf("checkout directory %s is on another filesystem than the image store "
+                           "%s: checkouts are hardlinks into the store",
+                           shm,
+                           repo_path);
+    ck_assert(!sc_store_checkout(repo, img, shm, FALSE, &error));
+    ck_assert(g_error_matches(error, SC_ERROR, SC_EUNSUPPORTED));
+    ck_assert_str_eq(error->message, want);
+    g_clear_error(&error);
+    /* copies may go anywhere */
+    ck_assert(sc_store_checkout(repo, img, shm, TRUE, &error));
+    sc_rm_rf(shm);
+  }
+}
+END_TEST
+
 static Suite *
 checkout_suite(void)
 {
@@ -480,6 +581,10 @@ checkout_suite(void)
   tcase_add_test(tc, test_whiteout_of_link_removes_link_only);
   tcase_add_test(tc, test_missing_layer);
   tcase_add_test(tc, test_copy_and_link);
+  tcase_add_test(tc, test_whiteout_then_readd);
+  tcase_add_test(tc, test_existing_link_in_dir);
+  tcase_add_test(tc, test_hardlinks);
+  tcase_add_test(tc, test_other_filesystem);
   suite_add_tcase(s, tc);
 
   /* root only or non-root only: one of them is skipped */

@@ -167,9 +167,14 @@ tl_repo_new(const char *path)
 {
   OstreeRepoMode mode = getuid() == 0 ? OSTREE_REPO_MODE_BARE : OSTREE_REPO_MODE_BARE_USER;
   g_autoptr(GError) error = NULL;
-  OstreeRepo *repo = ostree_repo_create_at(AT_FDCWD, path, mode, NULL, NULL, &error);
+  g_autoptr(OstreeRepo) created = ostree_repo_create_at(AT_FDCWD, path, mode, NULL, NULL, &error);
+  g_autoptr(GFile) file = g_file_new_for_path(path);
+  OstreeRepo *repo = NULL;
 
-  ck_assert_msg(repo != NULL, "cannot create %s: %s", path, error ? error->message : "");
+  ck_assert_msg(created != NULL, "cannot create %s: %s", path, error ? error->message : "");
+  /* opened by path, as sc_store_open() does (messages name the path) */
+  repo = ostree_repo_new(file);
+  ck_assert_msg(ostree_repo_open(repo, NULL, &error), "%s: %s", path, error ? error->message : "");
   return repo;
 }
 
