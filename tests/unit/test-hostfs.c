@@ -634,6 +634,53 @@ START_TEST(test_no_hostfs)
 }
 END_TEST
 
+/* A link the image exports is installed as the link it is (its target is
+ * data, never followed when planning or writing); removal leaves what was
+ * replaced by something else. */
+START_TEST(test_links_and_replaced)
+{
+  sc_exports *ex;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *evil = host_path("etc/evil");
+  g_autofree char *text = NULL;
+
+  export_link("etc/evil", "../../../../etc/os-release");
+  export_file("etc/web.conf", "conf\n", 0644);
+  export_dir("opt/web");
+  ex = load();
+  plan = plan_ok(ex, NULL);
+  tracked = sc_hostfs_apply(ctx, plan, &error);
+  ck_assert_msg(tracked != NULL, "%s", error ? error->message : "");
+  target = g_file_read_link(evil, NULL);
+  ck_assert_str_eq(target, "../../../../etc/os-release");
+  text = host_read("etc/os-release");
+  ck_assert_str_eq(text, "ID=test\n");
+
+  /* the admin replaces the link by another link, the file by a directory,
+   * and puts a file in the image's directory: all three stay */
+  ck_assert_int_eq(unlink(evil), 0);
+  ck_assert_int_eq(symlink("/etc/os-release", evil), 0);
+  {
+    g_autofree char *conf = host_path("etc/web.conf");
+    ck_assert_int_eq(unlink(conf), 0);
+    ck_assert_int_eq(g_mkdir(conf, 0755), 0);
+  }
+  tc_write(sysroot, "opt/web/mine", "admin\n");
+  sc_hostfs_remove(ctx, tracked, kept);
+  ck_assert_uint_eq(kept->len, 1);
+  ck_assert_str_eq(kept->pdata[0], "/etc/evil");
+  ck_assert(host_exists("etc/evil"));
+  ck_assert(host_exists("etc/web.conf"));
+  ck_assert(host_exists("opt/web/mine"));
+  ck_assert(host_exists("etc/os-release"));
+  sc_exports_free(ex);
+}
+END_TEST
+
 static Suite *
 hostfs_suite(void)
 {
@@ -652,6 +699,7 @@ hostfs_suite(void)
   tcase_add_test(tc, test_apply_refuses_new_file);
   tcase_add_test(tc, test_template_and_limits);
   tcase_add_test(tc, test_no_hostfs);
+  tcase_add_test(tc, test_links_and_replaced);
   suite_add_tcase(s, tc);
   return s;
 }
