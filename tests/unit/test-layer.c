@@ -667,7 +667,7 @@ START_TEST(test_limit_bytes)
   /* many small files: the tar outgrows the limit before any file does */
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   TEntry many[100];
-  const TEntry sizes[] = { { 'f', "a", "x" }, { 'f', "b", .size = 1048576, .sparse = TRUE } };
+  const TEntry sizes[] = { { 'f', "a", "x" }, { 'f', "b", .size = 131072, .sparse = TRUE } };
   ScLayerLimits l = tl_limits();
   g_autoptr(GBytes) tar = NULL;
   g_autoptr(GBytes) blob = NULL;
@@ -701,7 +701,7 @@ START_TEST(test_limit_bytes)
                  2,
                  &l,
                  SC_EUNSUPPORTED,
-                 "'b' (1048576 bytes) takes the layer's files past 65536 bytes, the limit "
+                 "'b' (131072 bytes) takes the layer's files past 65536 bytes, the limit "
                  "(SC_MAX_LAYER_BYTES)");
   /* the same under the default limits: imported, its holes zeros */
   {
@@ -714,7 +714,7 @@ START_TEST(test_limit_bytes)
     root = commit_root(res.commit);
     f = g_file_resolve_relative_path(root, "b");
     ck_assert(g_file_load_contents(f, NULL, &data, &len, NULL, NULL));
-    ck_assert_uint_eq(len, 1048576);
+    ck_assert_uint_eq(len, 131072);
     for (gsize i = 0; i < len; i++)
       ck_assert_int_eq(data[i], 0);
     g_free(res.commit);
