@@ -196,11 +196,15 @@ rename_path(const sc_exports *ex, const sc_values *values, const char *path, GEr
   }
   {
     char *normal = normalize_path(cur);
-    if (normal == NULL || strcmp(normal, "/") == 0)
+    if (normal == NULL || strcmp(normal, "/") == 0) {
+      /* "/" itself is refused too, not planned as a directory */
       g_set_error(error, SC_ERROR, SC_EMANIFEST,
                   "manifest.json: renameFiles turns %s into '%s', which is not an absolute path "
                   "without '..'",
                   path, cur);
+      g_free(normal);
+      return NULL;
+    }
     return normal;
   }
 }

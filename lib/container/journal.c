@@ -19,6 +19,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,20 +113,65 @@ sc_journal_finish(sc_context *ctx, ScJournal *j)
     sc_context_log(ctx, SC_LOG_WARNING, "cannot remove %s: %s", path, g_strerror(errno));
 }
 
-/* The journal in @slot_path, or NULL. */
+/* A journal is at most this big: the tool writes one line per planned host
+ * file (SC_MAX_HOSTFS_FILES of them, a few KiB each at most). */
+#define SC_MAX_JOURNAL_BYTES (64 * 1024 * 1024)
+
+/* SLOT/journal's text, when it is a regular file of a sane size: opened
+ * without following a link and without blocking (a fifo put there would
+ * otherwise hang every command that looks for journals). */
+static char *
+journal_text(int slot_fd, gsize *out_len)
+{
+  int fd = openat(slot_fd, "journal", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  g_autofree char *buf = NULL;
+  gsize done = 0;
+
+  if (fd < 0)
+    return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SC_MAX_JOURNAL_BYTES) {
+    close(fd);
+    return NULL;
+  }
+  buf = g_malloc(st.st_size + 1);
+  while (done < (gsize)st.st_size) {
+    ssize_t n = read(fd, buf + done, st.st_size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    done += n;
+  }
+  close(fd);
+  buf[done] = '\0';
+  *out_len = done;
+  return g_steal_pointer(&buf);
+}
+
+/* The journal in @slot_path, or NULL (also when it is not a file the tool
+ * could have written: not a regular file, past the size or the JSON
+ * budget, not an object naming an operation). */
 ScJournal *
 sc_journal_read(const char *slot_path)
 {
   g_autofree char *path = journal_path(slot_path);
-  struct stat st;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  int slot_fd;
   json_t *doc, *v;
   const char *op, *k;
   ScJournal *j;
 
   /* (a symlink there is the container "NAME.0", not a slot of NAME) */
-  if (lstat(slot_path, &st) != 0 || !S_ISDIR(st.st_mode))
+  slot_fd = open(slot_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (slot_fd < 0)
     return NULL;
-  doc = json_load_file(path, 0, NULL);
+  text = journal_text(slot_fd, &len);
+  close(slot_fd);
+  if (text == NULL)
+    return NULL;
+  doc = sc_json_load_bounded(path, text, len, NULL);
   op = json_string_value(json_object_get(doc, "operation"));
   if (op == NULL) {
     json_decref(doc);

@@ -228,14 +228,21 @@ sc_layer_xattrs_canonical(const char *layer, const char *path, GArray *xattrs, G
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
   for (guint i = 0; i < xattrs->len; i++) {
     const ScXattr *x = &g_array_index(xattrs, ScXattr, i);
+    const ScXattr *prev = i > 0 ? &g_array_index(xattrs, ScXattr, i - 1) : NULL;
     gsize nlen = strlen(x->name);
     g_autoptr(GBytes) canon = NULL;
     const char *problem = NULL;
 
+    /* libarchive's pax writer (bsdtar) records each xattr twice, as
+     * SCHILY.xattr and LIBARCHIVE.xattr, and its reader gives both: the
+     * same name with the same value says one thing, once */
+    if (prev && strcmp(x->name, prev->name) == 0 && x->size == prev->size &&
+        (x->size == 0 || memcmp(x->value, prev->value, x->size) == 0))
+      continue;
     if (nlen == 0)
       problem = "has an empty name";
-    else if (i > 0 && strcmp(x->name, g_array_index(xattrs, ScXattr, i - 1).name) == 0)
-      problem = "appears twice";
+    else if (prev && strcmp(x->name, prev->name) == 0)
+      problem = "appears twice with different values";
     else if (nlen > XATTR_NAME_MAX_BYTES)
       problem = "has a name longer than 255 bytes";
     else if (!g_str_has_prefix(x->name, "user.") && !g_str_has_prefix(x->name, "security.") &&

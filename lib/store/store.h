@@ -49,9 +49,11 @@ typedef struct {
   const guchar *value;
   gsize size;
 } ScXattr;
-/* The a(ayay) OSTree checksums for @xattrs (sorted here by name): refuses
- * empty, duplicate, over-long or unknown-namespace names and over-long
- * values; drops empty values (OSTree reads them back as absent) and gives a
+/* The a(ayay) OSTree checksums for @xattrs (sorted here by name): keeps one
+ * of two that are the same (libarchive's pax writer gives each twice);
+ * refuses empty names, a name twice with different values, over-long or
+ * unknown-namespace names and over-long values; drops empty values (OSTree
+ * reads them back as absent) and gives a
  * v3 file capability rooted at uid 0 in the v2 form the kernel reports. */
 GVariant *sc_layer_xattrs_canonical(const char *layer,
                                     const char *path,

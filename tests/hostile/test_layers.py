@@ -236,7 +236,8 @@ class LayerImportTest(unittest.TestCase):
         self.assertEqual(sorted(os.listxattr(path)), ["user.a", "user.b"])
 
     def test_xattr_names_refused(self):
-        self.assert_refused("xattr-twice", "entry 'etc/x' has an xattr 'user.a' that appears twice")
+        self.assert_refused("xattr-twice", "entry 'etc/x' has an xattr 'user.a' that appears twice "
+                            "with different values")
         self.assert_refused("xattr-no-namespace",
                             "entry 'etc/x' has an xattr 'evil' that is outside the namespaces "
                             "user., security., trusted. and system.")
