@@ -45,6 +45,7 @@ gboolean sc_set_error_prefixed(GError **error,
 G_BEGIN_DECLS
 
 /* io.c */
+gboolean sc_write_file_nolinks(const char *path, const char *text, GError **error);
 gboolean sc_write_file_atomic(int dirfd,
                               const char *dirpath,
                               const char *name,

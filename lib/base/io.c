@@ -251,3 +251,23 @@ sc_json_load_bounded(const char *label, const void *data, gsize len, GError **er
                 jerr.line, jerr.column, jerr.text);
   return doc;
 }
+
+/* @text into @path (from sc_context_host_path(): no link in it) by a
+ * temporary name, through directories reached without following a link,
+ * made when missing. */
+gboolean
+sc_write_file_nolinks(const char *path, const char *text, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_autofree char *base = g_path_get_basename(path);
+  int dfd;
+  gboolean ok;
+
+  /* @path has no link in it (sc_context_host_path): none is followed now */
+  dfd = sc_confined_open_nolinks(dir, TRUE, error);
+  if (dfd < 0)
+    return FALSE;
+  ok = sc_write_file_atomic(dfd, dir, base, text, strlen(text), 0644, error);
+  close(dfd);
+  return ok;
+}

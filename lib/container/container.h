@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-/* deploy.c: shared with update.c */
+/* deployment.c: the deployment model (paths, lock, slots, info) */
 typedef struct {
   char *unit_path, *tmpfiles_path; /* host paths */
   char *link_path, *slot_path;     /* host paths */
@@ -21,7 +21,7 @@ void sc_deploy_unlock_container(sc_context *ctx, const char *name, int fd);
 void sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p);
 void sc_deploy_paths_clear(ScPaths *p);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScPaths, sc_deploy_paths_clear)
-gboolean sc_deploy_write_host_file(const char *path, const char *text, GError **error);
+gboolean sc_write_file_nolinks(const char *path, const char *text, GError **error);
 json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user,
                                 const sc_exports *ex, GHashTable *tracked, const char *runtime);
 ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
@@ -61,6 +61,8 @@ void sc_journal_free(ScJournal *j);
 gboolean sc_journal_step(sc_context *ctx, ScJournal *j, const char *step, GError **error);
 void sc_journal_finish(sc_context *ctx, ScJournal *j);
 ScJournal *sc_journal_read(const char *slot_path);
+/* The journal of an operation on @name that did not finish, if any. */
+ScJournal *sc_journal_find(sc_context *ctx, const char *name);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScJournal, sc_journal_free)
 
 /* hostfs.c */
@@ -89,6 +91,9 @@ gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
                          GError **error);
 
+/* uninstall.c: under the container's lock, everything of @name removed
+ * (host files only when unmodified: those kept listed in @kept). */
+gboolean sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **error);
 /* update.c: the same, for an update or a rollback */
 gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
                            GError **error);

@@ -87,7 +87,7 @@ sc_journal_step(sc_context *ctx, ScJournal *j, const char *step, GError **error)
   text = json_dumps(doc, JSON_INDENT(4) | JSON_SORT_KEYS);
   json_decref(doc);
   with_nl = g_strconcat(text, "\n", NULL);
-  if (!sc_deploy_write_host_file(path, with_nl, error))
+  if (!sc_write_file_nolinks(path, with_nl, error))
     return FALSE;
   sc_context_log(ctx, SC_LOG_DEBUG, "journal %s: %s %s", path, j->op, step);
 #if SC_TEST_HOOKS
@@ -183,5 +183,22 @@ sc_journal_read(const char *slot_path)
   json_object_foreach(json_object_get(doc, "planned"), k, v) if (json_is_string(v))
       g_hash_table_replace(j->planned, g_strdup(k), g_strdup(json_string_value(v)));
   json_decref(doc);
+  return j;
+}
+
+/* The journal of an operation on @name that did not finish, if any. */
+ScJournal *
+sc_journal_find(sc_context *ctx, const char *name)
+{
+  ScPaths p0 = {0}, p1 = {0};
+  ScJournal *j;
+
+  sc_deploy_paths_init(ctx, name, 0, &p0);
+  sc_deploy_paths_init(ctx, name, 1, &p1);
+  j = sc_journal_read(p0.slot_path);
+  if (j == NULL)
+    j = sc_journal_read(p1.slot_path);
+  sc_deploy_paths_clear(&p0);
+  sc_deploy_paths_clear(&p1);
   return j;
 }

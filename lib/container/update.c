@@ -122,7 +122,7 @@ write_info(const char *slot_path, json_t *info, GError **error)
   g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
   g_autofree char *path = g_build_filename(slot_path, "info", NULL);
 
-  return sc_deploy_write_host_file(path, with_nl, error);
+  return sc_write_file_nolinks(path, with_nl, error);
 }
 
 /* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
@@ -139,7 +139,7 @@ install_unit_files(sc_context *ctx, const char *name, const char *slot_path, con
   for (int i = 0; i < 2; i++) {
     g_autofree char *text = NULL;
     if (g_file_get_contents(copies[i], &text, NULL, NULL)) {
-      if (!sc_deploy_write_host_file(targets[i], text, error))
+      if (!sc_write_file_nolinks(targets[i], text, error))
         return FALSE;
     } else if (unlink(targets[i]) != 0 && errno != ENOENT) {
       g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", targets[i], g_strerror(errno));

@@ -1,0 +1,442 @@
+/*
+ * Install: the image into a slot, its files rendered, its host files and
+ * unit written, the NAME symlink last (a container without it is
+ * half-installed; uninstall or a new install clears it). A transaction
+ * in phases; a failure is undone as an uninstall undoes it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sc_install_opts {
+  char *name;
+  char *rootfs;
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean enable, start, dry_run;
+};
+
+SC_API int
+sc_install_opts_new(sc_install_opts **out_opts, sc_error **error)
+{
+  sc_install_opts *o;
+
+  SC_CHECK_ARG(out_opts != NULL, error);
+  o = g_new0(sc_install_opts, 1);
+  o->values = sc_values_new_internal();
+  o->enable = TRUE;
+  *out_opts = o;
+  return SC_OK;
+}
+
+SC_API void
+sc_install_opts_free(sc_install_opts *o)
+{
+  if (o == NULL)
+    return;
+  g_free(o->name);
+  g_free(o->rootfs);
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_install_opts_set_name(sc_install_opts *o, const char *name, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  return sc_name_replace(&o->name, name, error);
+}
+
+SC_API int
+sc_install_opts_set_values(sc_install_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_install_opts_set_rootfs(sc_install_opts *o, const char *location, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  if (location && !g_path_is_absolute(location))
+    return sc_error_set(error, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
+  g_free(o->rootfs);
+  o->rootfs = location ? g_canonicalize_filename(location, "/") : NULL;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_pull_opts(sc_install_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_enable(sc_install_opts *o, int enable, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->enable = enable != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_start(sc_install_opts *o, int start, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->start = start != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
+/* "quay.io/coreos/etcd:v3" -> "etcd" */
+static char *
+name_from_image(const char *image)
+{
+  const char *slash = strrchr(image, '/');
+  const char *base = slash ? slash + 1 : image;
+  return g_strndup(base, strcspn(base, ":@"));
+}
+
+/* An image that runs once at install (label atomic.run=once). */
+static gboolean
+is_run_once(ScImage *img)
+{
+  json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+  return g_strcmp0(json_string_value(json_object_get(labels, "atomic.run")), "once") == 0;
+}
+
+
+/* An install, as a transaction that goes through phases: check (the
+ * name, the lock, what a crash left, collisions), prepare (the slot, or a
+ * dry run's /exports), render (every file, and the host files planned,
+ * before the host is touched), apply (each step journaled), result. A
+ * failure in any phase is undone as an uninstall undoes it. */
+typedef struct {
+  sc_context *ctx;
+  const sc_install_opts *opts;
+  char *name, *root, *remote, *exports_tmp, *exports_dir;
+  OstreeRepo *repo;
+  ScImage *img;
+  sc_exports *ex;
+  sc_rendering *r;
+  GPtrArray *plan;
+  json_t *actions;
+  ScPaths p;
+  ScJournal *journal;
+  const char *runtime;
+  int lock;
+  gboolean wrote; /* the slot was filled */
+} Install;
+
+static void
+install_clear(Install *t)
+{
+  if (t->exports_tmp)
+    sc_rm_rf(t->exports_tmp);
+  sc_deploy_unlock_container(t->ctx, t->name, t->lock);
+  g_free(t->name);
+  g_free(t->root);
+  g_free(t->remote);
+  g_free(t->exports_tmp);
+  g_free(t->exports_dir);
+  sc_image_free(t->img);
+  sc_exports_free(t->ex);
+  sc_rendering_free(t->r);
+  g_clear_pointer(&t->plan, g_ptr_array_unref);
+  json_decref(t->actions);
+  sc_deploy_paths_clear(&t->p);
+  sc_journal_free(t->journal);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Install, install_clear)
+
+/* The image (pulled when the store lacks it) and the container's name. */
+static gboolean
+install_find(Install *t, const char *image, GError **error)
+{
+  t->img = sc_deploy_find_or_pull(t->ctx, image, t->opts->pull, &t->repo, error);
+  if (t->img == NULL)
+    return FALSE;
+  if (t->name == NULL) {
+    t->name = name_from_image(t->img->name);
+    if (!sc_name_check(t->name, error)) {
+      g_prefix_error(error, "(from the image name; give one with --name) ");
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+install_check(Install *t, GError **error)
+{
+  ScPaths *p = &t->p;
+  struct stat st;
+
+  if (!t->opts->dry_run && ((t->lock = sc_deploy_lock_container(t->root, t->name, error)) < 0 ||
+                            !sc_deploy_recover(t->ctx, t->name, NULL, error)))
+    return FALSE;
+  if (!sc_systemd_offline(t->ctx) && !sc_systemd_running() && !t->opts->dry_run) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "systemd is not running on this machine, so the container could not be "
+                "started or enabled: install into an image root with --sysroot DIR");
+    return FALSE;
+  }
+  sc_deploy_paths_init(t->ctx, t->name, 0, p);
+  if (lstat(p->link_path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "%s is a deployment slot of another container: choose another --name",
+                  p->link_path);
+    else
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "container %s is already installed (%s); uninstall it or choose another --name",
+                  t->name, p->link_path);
+    return FALSE;
+  }
+  if (lstat(p->slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EEXISTS,
+                "%s is the container %s.0, and this container would need it as its deployment "
+                "slot: choose another --name",
+                p->slot_path, t->name);
+    return FALSE;
+  }
+  if (lstat(p->unit_path, &st) == 0 || lstat(p->tmpfiles_path, &st) == 0) {
+    g_set_error(error, SC_ERROR, SC_EEXISTS,
+                "%s exists and does not belong to a container: refusing to replace it",
+                lstat(p->unit_path, &st) == 0 ? p->unit_path : p->tmpfiles_path);
+    return FALSE;
+  }
+  return sc_context_runtime_path(t->ctx, &t->runtime, error);
+}
+
+/* The rootfs in the slot (or, for a dry run, only /exports, in the
+ * store's tmp), and the image's exports from it. */
+static gboolean
+install_prepare(Install *t, GError **error)
+{
+  if (t->opts->rootfs &&
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, error)) == NULL)
+    return FALSE;
+  if (t->opts->dry_run && t->remote) {
+    g_autofree char *host = sc_context_host_path(t->ctx, t->remote);
+    t->exports_dir = g_build_filename(host, "exports", NULL);
+  } else if (t->opts->dry_run) {
+    t->exports_tmp = sc_store_checkout_exports(t->repo, t->img, error);
+    if (t->exports_tmp == NULL)
+      return FALSE;
+    t->exports_dir = g_build_filename(t->exports_tmp, "exports", NULL);
+  } else {
+    /* (a slot without the symlink is what a failed install left) */
+    g_autofree char *rootfs = NULL;
+    t->wrote = TRUE;
+    if (!sc_deploy_fill_slot(t->ctx, t->repo, t->img, t->p.slot_path, t->remote, error))
+      return FALSE;
+    rootfs = sc_deploy_slot_rootfs(t->ctx, t->p.slot_path);
+    t->exports_dir = g_build_filename(rootfs, "exports", NULL);
+  }
+  t->ex = sc_deploy_open_exports(t->exports_dir, error);
+  if (t->ex == NULL)
+    return FALSE;
+  if (!g_file_test(t->exports_dir, G_FILE_TEST_IS_DIR))
+    sc_context_log(t->ctx, SC_LOG_WARNING,
+                   "image %s has no /exports: the default config.json and unit are used; you may "
+                   "want to change %s/config.json",
+                   t->img->name, t->p.slot);
+  return TRUE;
+}
+
+/* Every file rendered and validated, the host files planned, the actions
+ * listed: before the host is touched. */
+static gboolean
+install_render(Install *t, GError **error)
+{
+  g_autoptr(sc_render_opts) ropts = NULL;
+  guint n = 0;
+
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, t->name, NULL);
+  sc_render_opts_set_values(ropts, t->opts->values, NULL);
+  sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
+  if (t->remote)
+    sc_render_opts_set_remote_rootfs(ropts, t->remote, NULL);
+  if (!sc_render_internal(t->ctx, t->ex, ropts, FALSE, &t->r, error))
+    return FALSE;
+  t->plan = sc_hostfs_plan(t->ctx, t->ex, sc_rendering_get_values(t->r), NULL, error);
+  if (t->plan == NULL)
+    return FALSE;
+  if (t->remote)
+    json_array_append_new(t->actions, json_sprintf("link %s/rootfs -> %s (remote rootfs)",
+                                                   t->p.slot, t->remote));
+  else
+    json_array_append_new(t->actions,
+                          json_sprintf("checkout %s into %s/rootfs", t->img->name, t->p.slot));
+  for (guint i = 0; i < t->plan->len; i++)
+    n += sc_hostfs_item_writes(t->plan->pdata[i]);
+  if (n)
+    json_array_append_new(t->actions, json_sprintf("install %u host files and directories", n));
+  if (sc_rendering_get_unit(t->r))
+    json_array_append_new(t->actions,
+                          json_sprintf("write /etc/systemd/system/%s.service", t->name));
+  if (sc_rendering_get_tmpfiles(t->r))
+    json_array_append_new(t->actions, json_sprintf("write /etc/tmpfiles.d/%s.conf", t->name));
+  json_array_append_new(t->actions, json_sprintf("link %s/%s -> %s",
+                                                 sc_context_get_checkout_root(t->ctx), t->name,
+                                                 t->p.slot));
+  return TRUE;
+}
+
+static gboolean
+install_write_info(Install *t, GHashTable *tracked, GError **error)
+{
+  json_t *info = sc_deploy_info_document(t->img, t->r, t->opts->values, t->ex, tracked,
+                                         t->runtime);
+  char *text;
+  g_autofree char *with_nl = NULL;
+  g_autofree char *path = g_build_filename(t->p.slot_path, "info", NULL);
+
+  if (t->opts->rootfs)
+    json_object_set_new(info, "remote", json_string(t->opts->rootfs));
+  text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
+  json_decref(info);
+  with_nl = g_strconcat(text, "\n", NULL);
+  free(text);
+  return sc_write_file_nolinks(path, with_nl, error);
+}
+
+/* The host changed step by step, each step journaled first. */
+static gboolean
+install_apply(Install *t, GError **error)
+{
+  sc_context *ctx = t->ctx;
+  ScPaths *p = &t->p;
+  g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(t->plan, TRUE);
+  g_autoptr(GHashTable) tracked = NULL;
+  g_autofree char *tmp_link = NULL;
+  const char *unit_text = sc_rendering_get_unit(t->r);
+  const char *tmpfiles_text = sc_rendering_get_tmpfiles(t->r);
+
+  if (!sc_rendering_write_internal(t->r, p->slot_path, error))
+    return FALSE;
+  /* (nothing named NAME.service or NAME.conf existed: they are ours) */
+  t->journal = sc_journal_new("install", p->slot_path, planned, FALSE);
+  t->journal->owns_unit = TRUE;
+  if (!sc_journal_step(ctx, t->journal, "prepared", error))
+    return FALSE;
+  tracked = sc_hostfs_apply(ctx, t->plan, error);
+  if (tracked == NULL || !sc_journal_step(ctx, t->journal, "hostfs", error) ||
+      !install_write_info(t, tracked, error) || !sc_journal_step(ctx, t->journal, "info", error))
+    return FALSE;
+  if ((unit_text && !sc_write_file_nolinks(p->unit_path, unit_text, error)) ||
+      (tmpfiles_text && !sc_write_file_nolinks(p->tmpfiles_path, tmpfiles_text, error)) ||
+      !sc_journal_step(ctx, t->journal, "unit", error))
+    return FALSE;
+  if (t->ex->no_container_service && !t->remote)
+    sc_deploy_trim_rootfs(p->slot_path);
+  /* last: the symlink makes the container exist */
+  tmp_link = g_strdup_printf("%s.%08x.tmp", p->link_path, g_random_int());
+  if (symlink(p->slot, tmp_link) != 0 || rename(tmp_link, p->link_path) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot link %s: %s", p->link_path, g_strerror(errno));
+    unlink(tmp_link);
+    return FALSE;
+  }
+  if (!sc_journal_step(ctx, t->journal, "link", error))
+    return FALSE;
+  if (unit_text) {
+    g_autofree char *unit = g_strconcat(t->name, ".service", NULL);
+    if ((!sc_systemd_offline(ctx) &&
+         !sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, error)) ||
+        (tmpfiles_text && !sc_tmpfiles_run(ctx, "--create", p->tmpfiles_path, TRUE, error)) ||
+        (t->opts->enable && !sc_systemctl(ctx, "enable", unit, NULL, TRUE, error)) ||
+        (t->opts->start && !sc_systemd_offline(ctx) &&
+         !sc_systemctl(ctx, "start", unit, NULL, TRUE, error)))
+      return FALSE;
+  }
+  if (!sc_journal_step(ctx, t->journal, "enabled", error))
+    return FALSE;
+  sc_journal_finish(ctx, t->journal);
+  return TRUE;
+}
+
+static json_t *
+install_result(Install *t)
+{
+  json_t *files = json_object();
+  json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:O}", "schema", 1, "name", t->name,
+                          "image", t->img->name, "id", t->img->id, "deployment", t->p.slot,
+                          "dry_run", t->opts->dry_run, "actions", t->actions);
+
+  json_object_set_new(files, "config.json", json_string(sc_rendering_get_config(t->r)));
+  if (sc_rendering_get_unit(t->r))
+    json_object_set_new(files, "unit", json_string(sc_rendering_get_unit(t->r)));
+  if (sc_rendering_get_tmpfiles(t->r))
+    json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(t->r)));
+  json_object_set_new(doc, "files", files);
+  return doc;
+}
+
+/* Undone as an uninstall does it (stopped and disabled, files by the
+ * journal); before the journal, only the slot was written. */
+static void
+install_undo(Install *t)
+{
+  if (t->opts->dry_run || t->name == NULL || t->p.link_path == NULL)
+    return;
+  if (t->journal)
+    sc_uninstall_locked(t->ctx, t->name, NULL, NULL);
+  else if (t->wrote)
+    sc_deploy_clear_slot(t->p.slot_path);
+}
+
+SC_API int
+sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
+                     char **out_json, sc_error **error)
+{
+  g_auto(Install) t = {0};
+  GError *gerror = NULL;
+  g_autoptr(json_t) doc = NULL;
+
+  SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
+  t.ctx = ctx;
+  t.opts = opts;
+  t.lock = -1;
+  t.actions = json_array();
+  t.name = g_strdup(opts->name);
+  t.root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  if (!opts->dry_run && g_mkdir_with_parents(t.root, 0755) != 0)
+    return sc_error_set(error, SC_EIO, "cannot create %s: %s", t.root, g_strerror(errno));
+  if (!install_find(&t, image, &gerror))
+    return sc_error_propagate(error, gerror);
+  if (is_run_once(t.img)) {
+    /* nothing is installed, nothing is locked: it runs, now, as NAME (the
+     * runtime refuses a second NAME at the same time) */
+    if (!sc_run_once(ctx, t.repo, t.img, t.name, opts->values, NULL, opts->dry_run, &doc,
+                     &gerror))
+      return sc_error_propagate(error, gerror);
+  } else if (!install_check(&t, &gerror) || !install_prepare(&t, &gerror) ||
+             !install_render(&t, &gerror) || (!opts->dry_run && !install_apply(&t, &gerror))) {
+    install_undo(&t);
+    return sc_error_propagate(error, gerror);
+  } else
+    doc = install_result(&t);
+  if (out_json)
+    *out_json = sc_json_dump(doc, TRUE);
+  return SC_OK;
+}

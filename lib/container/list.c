@@ -1,0 +1,87 @@
+/*
+ * List: every container with its image, deployment and state.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *
+unit_state(sc_context *ctx, const char *name, gboolean has_service)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  const char *argv[] = {"systemctl", "is-active", unit, NULL};
+  g_autofree char *out = NULL;
+
+  if (!has_service)
+    return "no service";
+  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+    return "installed";
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, &out, NULL, NULL, NULL))
+    return "unknown";
+  g_strstrip(out);
+  if (strcmp(out, "active") == 0 || strcmp(out, "reloading") == 0)
+    return "running";
+  if (strcmp(out, "failed") == 0)
+    return "failed";
+  return "inactive";
+}
+
+/* What list reports of one container: image, deployment, state (and, for
+ * an operation a crash interrupted, which and where). */
+json_t *
+sc_deploy_container_entry(sc_context *ctx, const char *name)
+{
+  g_autofree char *slot = sc_deploy_current_slot(ctx, name);
+  json_t *info = slot ? sc_deploy_read_info(slot) : NULL;
+  g_autofree char *slot_name = slot ? g_path_get_basename(slot) : NULL;
+  g_autofree char *deployment =
+      slot_name ? g_build_filename(sc_context_get_checkout_root(ctx), slot_name, NULL) : NULL;
+  g_autoptr(ScJournal) j = sc_journal_find(ctx, name);
+  json_t *entry;
+
+  entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
+                    json_object_get(info, "image"), "id", json_object_get(info, "revision"),
+                    "deployment", deployment, "runtime", json_object_get(info, "runtime"),
+                    "created", json_object_get(info, "created"));
+  if (j != NULL || slot == NULL) {
+    /* a crash stopped an operation: the next command on it finishes or
+     * undoes it (uninstall removes it) */
+    json_object_set_new(entry, "state", json_string("incomplete"));
+    json_object_set_new(entry, "interrupted", j ? json_string(j->op) : json_null());
+    json_object_set_new(entry, "step", j && j->step ? json_string(j->step) : json_null());
+  } else if (info == NULL)
+    json_object_set_new(entry, "state", json_string("broken"));
+  else
+    json_object_set_new(
+        entry, "state",
+        json_string(unit_state(ctx, name,
+                               !json_is_false(json_object_get(info, "has-container-service")))));
+  json_decref(info);
+  return entry;
+}
+
+SC_API int
+sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  json_t *doc, *arr;
+
+  SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  names = sc_deploy_container_names(ctx, TRUE);
+  arr = json_array();
+  for (guint i = 0; i < names->len; i++)
+    json_array_append_new(arr, sc_deploy_container_entry(ctx, names->pdata[i]));
+  doc = json_pack("{s:i, s:o}", "schema", 1, "containers", arr);
+  *out_json = sc_json_dump(doc, TRUE);
+  json_decref(doc);
+  return SC_OK;
+}
