@@ -292,207 +292,277 @@ static gboolean rollback_locked(sc_context *ctx, const char *name, json_t *cur_i
                                 const ScPaths *p, gboolean start, json_t **out_info,
                                 GError **error);
 
+/* An update of a container whose lock is held, as a transaction in phases:
+ * find (the image, the values; nothing to do when both are the same),
+ * prepare (the other slot filled and rendered, host files planned: the host
+ * untouched), apply (stop, host files, info, unit, the link switched: each
+ * step journaled), settle (restart; a controlled update watches the unit
+ * and rolls back), result. Before the switch a failure is undone by the
+ * journal; after it the update stands. */
+typedef struct {
+  sc_context *ctx;
+  const char *name;
+  const sc_update_opts *o;
+  json_t *info;     /* the current deployment's (borrowed) */
+  const ScPaths *p; /* the slot being filled */
+  int next;         /* its index */
+  const char *location; /* a remote rootfs, as info says */
+  char *remote;
+  sc_values *user;
+  OstreeRepo *repo;
+  ScImage *img;
+  sc_exports *ex;
+  sc_rendering *r;
+  GHashTable *old_tracked, *tracked;
+  GPtrArray *plan;
+  json_t *new_info;
+  ScJournal *journal;
+  const char *runtime;
+  gboolean changed, was_active, switched;
+} Update;
+
+static void
+update_clear(Update *t)
+{
+  g_free(t->remote);
+  sc_values_free(t->user);
+  sc_image_free(t->img);
+  sc_exports_free(t->ex);
+  sc_rendering_free(t->r);
+  g_clear_pointer(&t->old_tracked, g_hash_table_unref);
+  g_clear_pointer(&t->tracked, g_hash_table_unref);
+  g_clear_pointer(&t->plan, g_ptr_array_unref);
+  json_decref(t->new_info);
+  sc_journal_free(t->journal);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Update, update_clear)
+
+static gboolean
+update_find(Update *t, GError **error)
+{
+  g_autoptr(sc_values) old_user = NULL;
+
+  t->location = json_string_value(json_object_get(t->info, "remote"));
+  if (t->location && t->o->rebase) {
+    g_set_error(error, SC_ERROR, SC_EINVAL,
+                "container %s runs from a remote rootfs (%s): it cannot be rebased", t->name,
+                t->location);
+    return FALSE;
+  }
+  if (t->location)
+    sc_context_log(t->ctx, SC_LOG_INFO,
+                   "updating a container with a remote rootfs (%s): only changes to its "
+                   "configuration are applied",
+                   t->location);
+  t->user = user_values_of(t->info);
+  for (size_t i = 0; i < sc_values_count(t->o->values); i++)
+    sc_values_insert(t->user, sc_values_key_at(t->o->values, i),
+                     sc_values_get(t->o->values, sc_values_key_at(t->o->values, i)), NULL);
+  t->img = sc_deploy_find_or_pull(
+      t->ctx, t->o->rebase ? t->o->rebase : json_string_value(json_object_get(t->info, "image")),
+      t->o->pull, &t->repo, error);
+  if (t->img == NULL)
+    return FALSE;
+  old_user = user_values_of(t->info);
+  /* atomic: "Latest version already installed." */
+  t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
+               !values_equal(old_user, t->user);
+  return TRUE;
+}
+
+/* The other slot, from scratch (a remote rootfs is linked again), its
+ * files rendered and its host files planned. */
+static gboolean
+update_prepare(Update *t, GError **error)
+{
+  g_autofree char *rootfs = NULL;
+  g_autofree char *exports_dir = NULL;
+  g_autoptr(sc_render_opts) ropts = NULL;
+  ScPaths cur = {0};
+
+  if (!sc_context_runtime_path(t->ctx, &t->runtime, error))
+    return FALSE;
+  if (t->location && (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, error)) == NULL)
+    return FALSE;
+  if (!sc_deploy_fill_slot(t->ctx, t->repo, t->img, t->p->slot_path, t->remote, error))
+    return FALSE;
+  rootfs = sc_deploy_slot_rootfs(t->ctx, t->p->slot_path);
+  exports_dir = g_build_filename(rootfs, "exports", NULL);
+  if ((t->ex = sc_deploy_open_exports(exports_dir, error)) == NULL)
+    return FALSE;
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, t->name, NULL);
+  sc_render_opts_set_values(ropts, t->user, NULL);
+  sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
+  sc_render_opts_set_slot(ropts, t->next, NULL);
+  if (t->remote)
+    sc_render_opts_set_remote_rootfs(ropts, t->remote, NULL);
+  if (!sc_render_internal(t->ctx, t->ex, ropts, FALSE, &t->r, error))
+    return FALSE;
+  sc_deploy_paths_init(t->ctx, t->name, 1 - t->next, &cur);
+  t->old_tracked = sc_deploy_tracked(t->ctx, cur.slot_path, t->info);
+  sc_deploy_paths_clear(&cur);
+  t->plan = sc_hostfs_plan(t->ctx, t->ex, sc_rendering_get_values(t->r), t->old_tracked, error);
+  return t->plan != NULL && sc_rendering_write_internal(t->r, t->p->slot_path, error);
+}
+
+/* The old deployment's host files that the new one does not have. */
+static void
+remove_gone_files(Update *t)
+{
+  g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer k, v;
+
+  g_hash_table_iter_init(&it, t->old_tracked);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    if (!g_hash_table_contains(t->tracked, k))
+      g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
+  sc_hostfs_remove(t->ctx, gone, NULL);
+}
+
+/* From here the host changes: stop, files, info, unit, the switch. */
+static gboolean
+update_apply(Update *t, GError **error)
+{
+  sc_context *ctx = t->ctx;
+  const ScPaths *p = t->p;
+  g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(t->plan, TRUE);
+
+  t->was_active = sc_systemd_unit_active(ctx, t->name);
+  t->journal = sc_journal_new("update", p->slot_path, planned, t->was_active);
+  t->journal->owns_unit = TRUE;
+  if (!sc_journal_step(ctx, t->journal, "prepared", error))
+    return FALSE;
+  if (t->was_active) {
+    g_autofree char *unit = g_strconcat(t->name, ".service", NULL);
+    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
+  }
+  if (!sc_journal_step(ctx, t->journal, "stopped", error))
+    return FALSE;
+  t->tracked = sc_hostfs_apply(ctx, t->plan, error);
+  if (t->tracked == NULL)
+    return FALSE;
+  remove_gone_files(t);
+  if (!sc_journal_step(ctx, t->journal, "hostfs", error))
+    return FALSE;
+  t->new_info = sc_deploy_info_document(t->img, t->r, t->user, t->ex, t->tracked, t->runtime);
+  if (t->location)
+    json_object_set_new(t->new_info, "remote", json_string(t->location));
+  if (!write_info(p->slot_path, t->new_info, error) ||
+      !sc_journal_step(ctx, t->journal, "info", error))
+    return FALSE;
+  if (t->ex->no_container_service && !t->remote)
+    sc_deploy_trim_rootfs(p->slot_path);
+  if (!install_unit_files(ctx, t->name, p->slot_path, p, error) ||
+      !sc_journal_step(ctx, t->journal, "unit", error) || !switch_link(p, p->slot, error))
+    return FALSE;
+  t->switched = TRUE;
+  return sc_journal_step(ctx, t->journal, "link", error);
+}
+
+/* Restarted when it ran; a controlled update also watches it settle.
+ * FALSE with *@out_controlled when a controlled update failed (to roll
+ * back), else with the error of an update that stands. */
+static gboolean
+update_settle(Update *t, gboolean *out_controlled, GError **error)
+{
+  gboolean restarted = reload_and_restart(t->ctx, t->name, t->p, !t->ex->no_container_service,
+                                          t->was_active, error);
+  g_autofree char *state = NULL;
+
+  sc_journal_finish(t->ctx, t->journal); /* (done, whether the unit runs or not) */
+  *out_controlled = t->o->controlled;
+  if (!restarted && t->o->controlled) {
+    /* systemctl's own message spans lines: the unit's state says it */
+    sc_systemd_unit_settles(t->ctx, t->name, 0, &state);
+    g_clear_error(error);
+    g_set_error(error, SC_ERROR, SC_ERUNTIME, "%s.service did not start: %s", t->name,
+                state ? state : "?");
+    return FALSE;
+  }
+  if (!restarted) {
+    g_prefix_error(error, "container %s was updated to %s, but: ", t->name, t->p->slot);
+    return FALSE;
+  }
+  if (t->o->controlled && t->was_active &&
+      !sc_systemd_unit_settles(t->ctx, t->name, t->o->settle_ms ? t->o->settle_ms : 5000,
+                               &state)) {
+    g_set_error(error, SC_ERROR, SC_ERUNTIME, "%s.service is %s", t->name, state);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A controlled update that failed: back to the old slot, started again. */
+static void
+update_roll_back(Update *t, GError *why, gboolean *out_rolled_back, GError **error)
+{
+  ScPaths old = {0};
+  g_autoptr(GError) rb_error = NULL;
+  json_t *old_info = NULL;
+
+  sc_deploy_paths_init(t->ctx, t->name, 1 - t->next, &old);
+  *out_rolled_back =
+      rollback_locked(t->ctx, t->name, t->new_info, &old, TRUE, &old_info, &rb_error);
+  if (*out_rolled_back)
+    g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                "container %s did not stay running after the update to %.12s (%s): rolled "
+                "back to %s, %s",
+                t->name, t->img->id, why->message, old.slot,
+                sc_systemd_unit_active(t->ctx, t->name) ? "which is running"
+                                                        : "which is not running");
+  else
+    g_set_error(error, SC_ERROR, SC_ERUNTIME,
+                "container %s did not stay running after the update to %.12s (%s), and the "
+                "automatic rollback to %s failed: %s",
+                t->name, t->img->id, why->message, old.slot, rb_error->message);
+  json_decref(old_info);
+  sc_deploy_paths_clear(&old);
+}
+
 /* The update of a container whose lock is held: fills *@out_doc. */
 static gboolean
 update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
               const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back, GError **error)
 {
-  GError *gerror = NULL;
-  g_autofree char *rootfs = NULL;
-  g_autofree char *exports_dir = NULL;
-  g_autofree char *remote = NULL;
-  const char *location;
-  g_autoptr(GHashTable) old_tracked = NULL;
-  g_autoptr(GHashTable) tracked = NULL;
-  g_autoptr(GPtrArray) plan = NULL;
-  g_autoptr(sc_values) user = NULL;
-  json_t *new_info = NULL;
-  OstreeRepo *repo = NULL;
-  ScImage *img = NULL;
-  sc_exports *ex = NULL;
-  sc_render_opts *ropts = NULL;
-  sc_rendering *r = NULL;
-  ScJournal *journal = NULL;
-  const char *runtime;
-  int next = slot_index(p->slot);
-  gboolean was_active = FALSE, switched = FALSE, ok = FALSE, changed = TRUE, restarted;
+  g_auto(Update) t = {0};
+  GError *local = NULL;
+  gboolean controlled = FALSE;
 
-  location = json_string_value(json_object_get(info, "remote"));
-  if (location && o->rebase) {
-    g_set_error(&gerror, SC_ERROR, SC_EINVAL,
-                "container %s runs from a remote rootfs (%s): it cannot be rebased", name,
-                location);
-    goto out;
-  }
-  if (location)
-    sc_context_log(ctx, SC_LOG_INFO,
-                   "updating a container with a remote rootfs (%s): only changes to its "
-                   "configuration are applied",
-                   location);
-  user = user_values_of(info);
-  for (size_t i = 0; i < sc_values_count(o->values); i++)
-    sc_values_insert(user, sc_values_key_at(o->values, i),
-                     sc_values_get(o->values, sc_values_key_at(o->values, i)), NULL);
-  img = sc_deploy_find_or_pull(ctx,
-                               o->rebase ? o->rebase
-                                         : json_string_value(json_object_get(info, "image")),
-                               o->pull, &repo, &gerror);
-  if (img == NULL)
-    goto out;
-  {
-    g_autoptr(sc_values) old_user = user_values_of(info);
-    if (g_strcmp0(img->id, json_string_value(json_object_get(info, "revision"))) == 0 &&
-        values_equal(old_user, user)) {
-      changed = FALSE; /* atomic: "Latest version already installed." */
-      ok = TRUE;
-      goto out;
+  t.ctx = ctx;
+  t.name = name;
+  t.o = o;
+  t.info = info;
+  t.p = p;
+  t.next = slot_index(p->slot);
+  if (!update_find(&t, &local))
+    goto failed;
+  if (t.changed && !(update_prepare(&t, &local) && update_apply(&t, &local)))
+    goto failed;
+  if (t.changed && !update_settle(&t, &controlled, &local)) {
+    if (!controlled) {
+      g_propagate_error(error, local);
+      return FALSE;
     }
+    update_roll_back(&t, local, out_rolled_back, error);
+    g_error_free(local);
+    return FALSE;
   }
-  if (!sc_context_runtime_path(ctx, &runtime, &gerror))
-    goto out;
+  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s?, s:b, s:b}", "schema", 1, "name", name,
+                       "updated", t.changed, "id", t.img->id, "deployment",
+                       t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
+                       "controlled", o->controlled);
+  return TRUE;
 
-  /* the other slot, from scratch (a remote rootfs is linked again) */
-  if (location && (remote = sc_deploy_remote_rootfs(ctx, location, &gerror)) == NULL)
-    goto out;
-  if (!sc_deploy_fill_slot(ctx, repo, img, p->slot_path, remote, &gerror))
-    goto out;
-  rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
-  exports_dir = g_build_filename(rootfs, "exports", NULL);
-  if ((ex = sc_deploy_open_exports(exports_dir, &gerror)) == NULL)
-    goto out;
-  sc_render_opts_new(&ropts, NULL);
-  sc_render_opts_set_name(ropts, name, NULL);
-  sc_render_opts_set_values(ropts, user, NULL);
-  sc_render_opts_set_image(ropts, img->name, img->id, NULL);
-  sc_render_opts_set_slot(ropts, next, NULL);
-  if (remote)
-    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
-  if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, &gerror))
-    goto out;
-  {
-    ScPaths cur = {0};
-    sc_deploy_paths_init(ctx, name, 1 - next, &cur);
-    old_tracked = sc_deploy_tracked(ctx, cur.slot_path, info);
-    sc_deploy_paths_clear(&cur);
-  }
-  plan = sc_hostfs_plan(ctx, ex, sc_rendering_get_values(r), old_tracked, &gerror);
-  if (plan == NULL || !sc_rendering_write_internal(r, p->slot_path, &gerror))
-    goto out;
-
-  /* from here the host changes: stop, files, switch, start */
-  was_active = sc_systemd_unit_active(ctx, name);
-  {
-    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
-    journal = sc_journal_new("update", p->slot_path, planned, was_active);
-    journal->owns_unit = TRUE;
-    if (!sc_journal_step(ctx, journal, "prepared", &gerror))
-      goto out;
-  }
-  if (was_active) {
-    g_autofree char *unit = g_strconcat(name, ".service", NULL);
-    sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
-  }
-  if (!sc_journal_step(ctx, journal, "stopped", &gerror))
-    goto out;
-  tracked = sc_hostfs_apply(ctx, plan, &gerror);
-  if (tracked == NULL)
-    goto out;
-  {
-    /* the old deployment's files that the new one does not have */
-    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, old_tracked);
-    while (g_hash_table_iter_next(&it, &k, &v))
-      if (!g_hash_table_contains(tracked, k))
-        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
-    sc_hostfs_remove(ctx, gone, NULL);
-  }
-  if (!sc_journal_step(ctx, journal, "hostfs", &gerror))
-    goto out;
-  new_info = sc_deploy_info_document(img, r, user, ex, tracked, runtime);
-  if (location)
-    json_object_set_new(new_info, "remote", json_string(location));
-  if (!write_info(p->slot_path, new_info, &gerror) ||
-      !sc_journal_step(ctx, journal, "info", &gerror))
-    goto out;
-  if (ex->no_container_service && !remote)
-    sc_deploy_trim_rootfs(p->slot_path);
-  if (!install_unit_files(ctx, name, p->slot_path, p, &gerror) ||
-      !sc_journal_step(ctx, journal, "unit", &gerror) || !switch_link(p, p->slot, &gerror))
-    goto out;
-  switched = TRUE;
-  if (!sc_journal_step(ctx, journal, "link", &gerror))
-    goto out;
-  restarted = reload_and_restart(ctx, name, p, !ex->no_container_service, was_active, &gerror);
-  sc_journal_finish(ctx, journal); /* (the update is done, whether the unit runs or not) */
-  if (!restarted) {
-    if (o->controlled) {
-      /* systemctl's own message spans lines: the unit's state says it */
-      g_autofree char *state = NULL;
-      sc_systemd_unit_settles(ctx, name, 0, &state);
-      g_clear_error(&gerror);
-      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service did not start: %s", name,
-                  state ? state : "?");
-      goto controlled_failure;
-    }
-    g_prefix_error(&gerror, "container %s was updated to %s, but: ", name, p->slot);
-    goto out;
-  }
-  if (o->controlled && was_active) {
-    g_autofree char *state = NULL;
-    if (!sc_systemd_unit_settles(ctx, name, o->settle_ms ? o->settle_ms : 5000, &state)) {
-      g_set_error(&gerror, SC_ERROR, SC_ERUNTIME, "%s.service is %s", name, state);
-      goto controlled_failure;
-    }
-  }
-  ok = TRUE;
-  goto out;
-
-controlled_failure:
-  {
-    /* back to the old slot, which is started again */
-    ScPaths old = {0};
-    g_autoptr(GError) rb_error = NULL;
-    json_t *old_info = NULL;
-    sc_deploy_paths_init(ctx, name, 1 - next, &old);
-    *out_rolled_back = rollback_locked(ctx, name, new_info, &old, TRUE, &old_info, &rb_error);
-    if (*out_rolled_back)
-      g_set_error(error, SC_ERROR, SC_ERUNTIME,
-                  "container %s did not stay running after the update to %.12s (%s): rolled "
-                  "back to %s, %s",
-                  name, img->id, gerror->message, old.slot,
-                  sc_systemd_unit_active(ctx, name) ? "which is running" : "which is not running");
-    else
-      g_set_error(error, SC_ERROR, SC_ERUNTIME,
-                  "container %s did not stay running after the update to %.12s (%s), and the "
-                  "automatic rollback to %s failed: %s",
-                  name, img->id, gerror->message, old.slot, rb_error->message);
-    g_clear_error(&gerror);
-    json_decref(old_info);
-    sc_deploy_paths_clear(&old);
-  }
-
-out:
-  if (!ok && !switched && journal) {
-    /* the old deployment stays current, as it was */
-    sc_update_recover(ctx, name, journal, NULL, NULL);
-  } else if (!ok && !switched && p->slot_path)
+failed:
+  /* before the switch the old deployment stays current, as it was */
+  if (!t.switched && t.journal)
+    sc_update_recover(ctx, name, t.journal, NULL, NULL);
+  else if (!t.switched && t.img && t.changed)
     sc_deploy_clear_slot(p->slot_path); /* (nothing on the host was changed yet) */
-  if (ok)
-    *out_doc = json_pack("{s:i, s:s, s:b, s:s?, s:s?, s:b, s:b}", "schema", 1, "name", name,
-                         "updated", changed, "id", img ? img->id : NULL, "deployment",
-                         changed ? p->slot : NULL, "restarted", changed && was_active,
-                         "controlled", o->controlled);
-  json_decref(new_info);
-  sc_journal_free(journal);
-  sc_image_free(img);
-  sc_exports_free(ex);
-  sc_render_opts_free(ropts);
-  sc_rendering_free(r);
-  if (gerror)
-    g_propagate_error(error, gerror);
-  return ok;
+  g_propagate_error(error, local);
+  return FALSE;
 }
 
 SC_API int
