@@ -56,8 +56,8 @@ typedef enum {
 
 #define OPT(x) (1u << (x))
 /* The options that reach a registry (make_pull_opts). */
-#define OPTS_PULL                                                                                 \
-  (OPT(OPT_PLATFORM) | OPT(OPT_CREDS) | OPT(OPT_TLS_VERIFY) | OPT(OPT_AUTHFILE) |                 \
+#define OPTS_PULL                                                                                  \
+  (OPT(OPT_PLATFORM) | OPT(OPT_CREDS) | OPT(OPT_TLS_VERIFY) | OPT(OPT_AUTHFILE) |                  \
    OPT(OPT_REGISTRIES_CONF) | OPT(OPT_CERT_DIR))
 
 /* One parsed command line. */
@@ -70,7 +70,12 @@ typedef struct {
   int n_args;
 } CliCmd;
 
-typedef int (*CliHandler)(CliCmd *c);
+/* A verb runs in the context made from the global options; it returns the
+ * exit code. */
+typedef int (*CliHandler)(const CliCmd *c, sc_context *ctx);
+/* A verb's own check of its operands and options (default: their number);
+ * EXIT_OK or EXIT_USAGE after a usage error. */
+typedef int (*CliCheck)(const CliCmd *c);
 
 /* One form of a verb in the usage text: its synopsis (continuation lines
  * indented relative to the verb) and what it does (NULL: the synopsis says
@@ -80,11 +85,20 @@ typedef struct {
   const char *summary;
 } CliForm;
 
+enum {
+  CLI_UNCOUNTED = 1 << 0,  /* the usage error does not count the operands */
+  CLI_NO_CONTEXT = 1 << 1, /* runs without a library context (help) */
+};
+
 typedef struct {
   const char *name;
   CliHandler run;
-  unsigned opts;         /* OPT() bits of the verb options it takes */
-  const CliForm *forms;  /* ends with a NULL usage */
+  CliCheck check;         /* NULL: min_args..max_args operands */
+  int min_args, max_args; /* max_args -1: no limit */
+  const char *takes;      /* the operands, for the usage error */
+  unsigned flags;         /* CLI_* */
+  unsigned opts;          /* OPT() bits of the verb options it takes */
+  const CliForm *forms;   /* ends with a NULL usage */
 } CliVerb;
 
 #define PROGNAME "syscontainerctl"
@@ -103,31 +117,41 @@ cli_flag(const CliCmd *c, CliOpt o)
 
 /* output.c: errors, printing, the context and the shared option objects. */
 void cli_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+int cli_check_args(const CliCmd *c, int min, int max, const char *takes, int counted);
 int cli_report_message(const CliCmd *c, int code, const char *msg);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
 int cli_make_context(const CliCmd *c, sc_context **out_ctx);
-int cli_begin(const CliCmd *c, int want, const char *what, sc_context **out_ctx);
-int cli_make_values(const CliCmd *c, sc_values **out, sc_error **errp);
-int cli_make_pull_opts(const CliCmd *c, const char *image_name, sc_pull_opts **out,
-                       sc_error **errp);
+int cli_make_sources(const CliCmd *c,
+                     const char *image_name,
+                     sc_pull_opts **out_popts,
+                     sc_values **out_values,
+                     sc_error **errp);
 void cli_show_progress(const CliCmd *c, sc_context *ctx);
 int cli_print_ok(const CliCmd *c);
-json_t *cli_parse_json(char *text);
+json_t *cli_result(const CliCmd *c, char *json);
+/* The text form of a result document; @ok is whether it reports success. */
+typedef void (*CliPrint)(const CliCmd *c, json_t *doc, int ok);
+int cli_finish(const CliCmd *c, int r, sc_error *error, char *json, CliPrint print, int ok);
+int cli_print_batch(const CliCmd *c, json_t *items, void (*print)(json_t *item));
 const char *cli_jstr(json_t *obj, const char *key);
 void cli_format_size(unsigned long long bytes, char *buf, size_t len);
 
-/* The verbs. */
-int cmd_render(CliCmd *c);
-int cmd_lint(CliCmd *c);
-int cmd_pull(CliCmd *c);
-int cmd_images(CliCmd *c);
-int cmd_checkout(CliCmd *c);
-int cmd_install(CliCmd *c);
-int cmd_update(CliCmd *c);
-int cmd_rollback(CliCmd *c);
-int cmd_uninstall(CliCmd *c);
-int cmd_list(CliCmd *c);
-int cmd_inspect(CliCmd *c);
-int cmd_start(CliCmd *c);
-int cmd_stop(CliCmd *c);
-int cmd_run(CliCmd *c);
+/* The verbs, by file. */
+int cmd_render(const CliCmd *c, sc_context *ctx);
+int cmd_lint(const CliCmd *c, sc_context *ctx);
+
+int cmd_pull(const CliCmd *c, sc_context *ctx);
+int check_images(const CliCmd *c);
+int cmd_images(const CliCmd *c, sc_context *ctx);
+int cmd_checkout(const CliCmd *c, sc_context *ctx);
+
+int cmd_install(const CliCmd *c, sc_context *ctx);
+int check_update(const CliCmd *c);
+int cmd_update(const CliCmd *c, sc_context *ctx);
+int cmd_rollback(const CliCmd *c, sc_context *ctx);
+int cmd_uninstall(const CliCmd *c, sc_context *ctx);
+int cmd_list(const CliCmd *c, sc_context *ctx);
+int cmd_inspect(const CliCmd *c, sc_context *ctx);
+int cmd_start(const CliCmd *c, sc_context *ctx);
+int cmd_stop(const CliCmd *c, sc_context *ctx);
+int cmd_run(const CliCmd *c, sc_context *ctx);

@@ -72,26 +72,18 @@ report_default_name(const CliCmd *c, int r, sc_error *error)
 }
 
 int
-cmd_render(CliCmd *c)
+cmd_render(const CliCmd *c, sc_context *ctx)
 {
-  sc_context *ctx = NULL;
   sc_exports *ex = NULL;
   sc_render_opts *ropts = NULL;
   sc_values *values = NULL;
   sc_rendering *rendering = NULL;
   sc_error *error = NULL;
   const char *given = cli_opt(c, OPT_NAME), *output = cli_opt(c, OPT_OUTPUT);
-  char *name = NULL, *json = NULL;
-  int r = SC_OK, rc;
+  char *name = given ? strdup(given) : default_name(c->args[0]), *json = NULL;
+  int r, rc = EXIT_OK;
 
-  if (c->n_args != 1) {
-    cli_usage_error("render takes one image directory (got %d arguments)", c->n_args);
-    return EXIT_USAGE;
-  }
-  name = given ? strdup(given) : default_name(c->args[0]);
-  if ((rc = cli_make_context(c, &ctx)) != EXIT_OK)
-    goto out;
-  if ((r = cli_make_values(c, &values, &error)) != SC_OK ||
+  if ((r = cli_make_sources(c, NULL, NULL, &values, &error)) != SC_OK ||
       (r = sc_exports_open(c->args[0], &ex, &error)) != SC_OK ||
       (r = sc_render_opts_new(&ropts, &error)) != SC_OK)
     goto out;
@@ -103,8 +95,8 @@ cmd_render(CliCmd *c)
     goto out;
   }
   if ((r = sc_render_opts_set_values(ropts, values, &error)) != SC_OK ||
-      (r = sc_render_opts_set_image(ropts, cli_opt(c, OPT_IMAGE_NAME), cli_opt(c, OPT_IMAGE_ID),
-                                    &error)) != SC_OK ||
+      (r = sc_render_opts_set_image(
+         ropts, cli_opt(c, OPT_IMAGE_NAME), cli_opt(c, OPT_IMAGE_ID), &error)) != SC_OK ||
       (r = sc_exports_render(ctx, ex, ropts, &rendering, &error)) != SC_OK ||
       (output && (r = sc_rendering_write(rendering, output, &error)) != SC_OK))
     goto out;
@@ -121,39 +113,44 @@ out:
   sc_render_opts_free(ropts);
   sc_exports_free(ex);
   sc_values_free(values);
-  sc_context_free(ctx);
   free(name);
   return rc;
 }
 
-int
-cmd_lint(CliCmd *c)
+static void
+print_findings(const char *dir, json_t *doc, int errors, int warnings)
 {
-  sc_context *ctx = NULL;
+  json_t *f;
+  size_t i;
+
+  json_array_foreach (json_object_get(doc, "findings"), i, f)
+    printf("%s: %s: %s [%s]\n",
+           cli_jstr(f, "severity"),
+           cli_jstr(f, "file"),
+           cli_jstr(f, "message"),
+           cli_jstr(f, "check"));
+  printf("%s: %d error%s, %d warning%s\n",
+         dir,
+         errors,
+         errors == 1 ? "" : "s",
+         warnings,
+         warnings == 1 ? "" : "s");
+}
+
+int
+cmd_lint(const CliCmd *c, sc_context *ctx)
+{
   sc_error *error = NULL;
   char *json = NULL;
   int errors = 0, warnings = 0;
-  int r, rc;
-  json_t *doc, *f;
-  size_t i;
+  int r = sc_lint(ctx, c->args[0], &json, &errors, &warnings, &error);
+  json_t *doc;
 
-  if ((rc = cli_begin(c, 1, "one image directory", &ctx)) != EXIT_OK)
-    return rc;
-  r = sc_lint(ctx, c->args[0], &json, &errors, &warnings, &error);
-  sc_context_free(ctx);
   if (r != SC_OK)
     return cli_report_error(c, r, error);
-  if (cli_flag(c, OPT_JSON)) {
-    printf("%s\n", json);
-    sc_free(json);
-    return errors > 0 ? EXIT_FAILED : EXIT_OK;
-  }
-  doc = cli_parse_json(json);
-  json_array_foreach (json_object_get(doc, "findings"), i, f)
-    printf("%s: %s: %s [%s]\n", cli_jstr(f, "severity"), cli_jstr(f, "file"),
-           cli_jstr(f, "message"), cli_jstr(f, "check"));
-  printf("%s: %d error%s, %d warning%s\n", c->args[0], errors, errors == 1 ? "" : "s", warnings,
-         warnings == 1 ? "" : "s");
+  doc = cli_result(c, json);
+  if (!cli_flag(c, OPT_JSON))
+    print_findings(c->args[0], doc, errors, warnings);
   json_decref(doc);
   return errors > 0 ? EXIT_FAILED : EXIT_OK;
 }

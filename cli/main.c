@@ -57,7 +57,9 @@ check_jobs(const char *value)
   return 0;
 }
 
-/* Indexed by CliOpt. */
+/* Indexed by CliOpt; one row an option (clang-format would give each field a
+ * line). */
+/* clang-format off */
 static const OptSpec options[OPT_COUNT] = {
   [OPT_SYSROOT] = {"--sysroot", 0, "DIR", NULL, "operate on an image root instead of /"},
   [OPT_CHECKOUT_ROOT] = {"--checkout-root", 0, "DIR", NULL,
@@ -65,10 +67,8 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository"},
   [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
   [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
-  [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL,
-                   "print the library's log lines on standard error"},
-  [OPT_NAME] = {"--name", 0, "NAME", NULL,
-                "the container's name (pull: the image's, NAME[:TAG])"},
+  [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL, "print the library's log lines on standard error"},
+  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
   [OPT_SET] = {"--set", 0, "K=V", NULL, "a template variable's value (repeatable)"},
   [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
   [OPT_IMAGE_NAME] = {"--image-name", 0, "NAME", NULL, "the image name to render with"},
@@ -97,29 +97,34 @@ static const OptSpec options[OPT_COUNT] = {
                   "how long the unit must stay up (up to 3600)"},
   [OPT_ROOTFS] = {"--rootfs", 0, "DIR", NULL, "run from DIR instead of a checkout"},
 };
+/* clang-format on */
 
-static int cmd_help(CliCmd *c);
+static int cmd_help(const CliCmd *c, sc_context *ctx);
 
-#define FORMS(...) ((const CliForm[]){__VA_ARGS__, {NULL, NULL}})
+#define FORMS(...) ((const CliForm[]){ __VA_ARGS__, { NULL, NULL } })
+#define COUNTED 0
 
 /* The verbs, in the order of the usage text; verbs next to each other with
- * the same summary share one entry there ("start NAME, stop NAME"). */
+ * the same summary share one entry there ("start NAME, stop NAME").
+ * name, handler, check, operands (min, max, what), flags, options, forms */
+/* clang-format off */
 static const CliVerb verbs[] = {
-  {"render", cmd_render,
+  {"render", cmd_render, NULL, 1, 1, "one image directory", COUNTED,
    OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_OUTPUT) | OPT(OPT_IMAGE_NAME) | OPT(OPT_IMAGE_ID),
    FORMS({"render DIR [--name N] [--set K=V]... [--output OUT]",
           "render an image's exports as an install would\n"
           "(config.json, NAME.service, tmpfiles-NAME.conf)"})},
-  {"lint", cmd_lint, 0,
+  {"lint", cmd_lint, NULL, 1, 1, "one image directory", COUNTED, 0,
    FORMS({"lint DIR", "check an image's exports against the image contract"})},
-  {"pull", cmd_pull, OPT(OPT_NAME) | OPT(OPT_JOBS) | OPTS_PULL,
+  {"pull", cmd_pull, NULL, 1, 1, "one source", COUNTED, OPT(OPT_NAME) | OPT(OPT_JOBS) | OPTS_PULL,
    FORMS({"pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
           "     [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
           "     [--registries-conf FILE] [--cert-dir DIR]",
           "import an image from a registry (REFERENCE, docker://REF),\n"
           "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
           "into the store; prints its name"})},
-  {"images", cmd_images, OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPTS_PULL,
+  {"images", cmd_images, check_images, 0, 0, NULL, COUNTED,
+   OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPTS_PULL,
    FORMS({"images list", "the images in the store"},
          {"images inspect IMAGE", "labels, layers, config and template variables of an image"},
          {"images tag IMAGE NAME[:TAG]", NULL},
@@ -128,37 +133,45 @@ static const CliVerb verbs[] = {
          {"images verify IMAGE", "re-check every layer of an image against its digests"},
          {"images inspect --remote IMAGE", "inspect an image in its registry, without pulling it"},
          {"images update IMAGE | --all", "pull the images whose registry digest changed"})},
-  {"checkout", cmd_checkout, 0,
+  {"checkout", cmd_checkout, NULL, 2, 2, "an image and a directory", COUNTED, 0,
    FORMS({"checkout IMAGE DIR", "check an image out into DIR (hardlinks into the store)"})},
-  {"install", cmd_install,
+  {"install", cmd_install, NULL, 1, 1, "one image", COUNTED,
    OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) | OPT(OPT_DRY_RUN) |
      OPT(OPT_ROOTFS) | OPTS_PULL,
    FORMS({"install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
           "        [--rootfs DIR]",
           "install a system container (pulling the image if needed)"})},
-  {"update", cmd_update,
+  {"update", cmd_update, check_update, 0, 0, NULL, COUNTED,
    OPT(OPT_SET) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
      OPTS_PULL,
    FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
          {"update --all", "update every container (controlled)"})},
-  {"rollback", cmd_rollback, 0,
+  {"rollback", cmd_rollback, NULL, 1, 1, "one container name", COUNTED, 0,
    FORMS({"rollback NAME", "switch a container back to its previous deployment"})},
-  {"inspect", cmd_inspect, 0, FORMS({"inspect NAME", "the container's info, config.json and state"})},
-  {"start", cmd_start, 0, FORMS({"start NAME", "start or stop its unit (on a running host)"})},
-  {"stop", cmd_stop, 0, FORMS({"stop NAME", "start or stop its unit (on a running host)"})},
-  {"run", cmd_run, OPT(OPT_SET) | OPTS_PULL,
-   FORMS({"run NAME [--] [CMD...]", "run CMD in the container: exec when it runs, else once\n"
-                                    "(exits with CMD's status); without CMD, start it"},
+  {"inspect", cmd_inspect, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"inspect NAME", "the container's info, config.json and state"})},
+  {"start", cmd_start, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"start NAME", "start or stop its unit (on a running host)"})},
+  {"stop", cmd_stop, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"stop NAME", "start or stop its unit (on a running host)"})},
+  {"run", cmd_run, NULL, 1, -1, "one container name (or image) and an optional command",
+   CLI_UNCOUNTED, OPT(OPT_SET) | OPTS_PULL,
+   FORMS({"run NAME [--] [CMD...]",
+          "run CMD in the container: exec when it runs, else once\n"
+          "(exits with CMD's status); without CMD, start it"},
          {"run [--set K=V]... IMAGE [--] [CMD...]", "run an image once, without installing it"})},
-  {"uninstall", cmd_uninstall, 0,
+  {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names", CLI_UNCOUNTED, 0,
    FORMS({"uninstall NAME...", "remove containers (the images stay in the store)"})},
-  {"list", cmd_list, OPT(OPT_ALL),
-   FORMS({"list [--all]", "the installed containers and their state (stopped ones\n"
-                          "only with --all)"})},
-  {"help", cmd_help, 0, FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
+  {"list", cmd_list, NULL, 0, 0, "no arguments", COUNTED, OPT(OPT_ALL),
+   FORMS({"list [--all]",
+          "the installed containers and their state (stopped ones\n"
+          "only with --all)"})},
+  {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,
+   FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
 };
+/* clang-format on */
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 static const CliVerb *
@@ -211,8 +224,8 @@ print_option(const OptSpec *o)
   if (o->short_name)
     snprintf(left, sizeof(left), "-%c, %s", o->short_name, o->name);
   else
-    snprintf(left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "",
-             o->metavar ? o->metavar : "");
+    snprintf(
+      left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
   if (strlen(left) <= 19)
     printf("  %-19s  %s\n", left, o->help);
   else
@@ -265,10 +278,9 @@ print_verb_usage(const CliVerb *verb)
 {
   const CliForm *f;
 
-  for (f = verb->forms; f->usage; f++)
-  {
-    print_text(f == verb->forms ? "Usage: syscontainerctl " : "   or: syscontainerctl ", 23,
-               f->usage);
+  for (f = verb->forms; f->usage; f++) {
+    print_text(
+      f == verb->forms ? "Usage: syscontainerctl " : "   or: syscontainerctl ", 23, f->usage);
     putchar('\n');
   }
   putchar('\n');
@@ -287,14 +299,11 @@ print_verb_usage(const CliVerb *verb)
 }
 
 static int
-cmd_help(CliCmd *c)
+cmd_help(const CliCmd *c, sc_context *ctx)
 {
   const CliVerb *verb = c->n_args == 1 ? find_verb(c->args[0]) : NULL;
 
-  if (c->n_args > 1) {
-    cli_usage_error("help takes at most one command (got %d arguments)", c->n_args);
-    return EXIT_USAGE;
-  }
+  (void)ctx;
   if (c->n_args == 1 && verb == NULL) {
     cli_usage_error("unknown command '%s'", c->args[0]);
     return EXIT_USAGE;
@@ -349,8 +358,8 @@ parse_option(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
   const char *value = "";
 
   if (spec == NULL || (id >= OPT_NAME && !(verb && (verb->opts & OPT(id))))) {
-    cli_usage_error("unknown option '%.*s'%s%s", (int)len, a, c->verb ? " for " : "",
-                    c->verb ? c->verb : "");
+    cli_usage_error(
+      "unknown option '%.*s'%s%s", (int)len, a, c->verb ? " for " : "", c->verb ? c->verb : "");
     return EXIT_USAGE;
   }
   if (spec->metavar) {
@@ -374,11 +383,31 @@ parse_option(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
   return 0;
 }
 
+/* Checks the operands, makes the context from the global options, runs. */
+static int
+run_verb(const CliCmd *c, const CliVerb *verb)
+{
+  sc_context *ctx = NULL;
+  int rc;
+
+  if (verb->check)
+    rc = verb->check(c);
+  else
+    rc = cli_check_args(
+      c, verb->min_args, verb->max_args, verb->takes, !(verb->flags & CLI_UNCOUNTED));
+  if (rc != EXIT_OK ||
+      (!(verb->flags & CLI_NO_CONTEXT) && (rc = cli_make_context(c, &ctx)) != EXIT_OK))
+    return rc;
+  rc = verb->run(c, ctx);
+  sc_context_free(ctx);
+  return rc;
+}
+
 int
 main(int argc, char **argv)
 {
   const char *sets[argc], *args[argc]; /* every argument at most once */
-  CliCmd c = {.sets = sets, .args = args};
+  CliCmd c = { .sets = sets, .args = args };
   const CliVerb *verb;
   int only_args = 0, rc;
 
@@ -415,5 +444,5 @@ main(int argc, char **argv)
     cli_usage_error("unknown command '%s'", c.verb);
     return EXIT_USAGE;
   }
-  return verb->run(&c);
+  return run_verb(&c, verb);
 }

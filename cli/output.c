@@ -32,13 +32,19 @@ code_name(int code)
     int code;
     const char *name;
   } names[] = {
-    {SC_EINVAL, "SC_EINVAL"},   {SC_ENOTFOUND, "SC_ENOTFOUND"},
-    {SC_EEXISTS, "SC_EEXISTS"}, {SC_EIO, "SC_EIO"},
-    {SC_ETEMPLATE, "SC_ETEMPLATE"}, {SC_ESPEC, "SC_ESPEC"},
-    {SC_EMANIFEST, "SC_EMANIFEST"}, {SC_ERUNTIME, "SC_ERUNTIME"},
-    {SC_EUNSUPPORTED, "SC_EUNSUPPORTED"}, {SC_EDIGEST, "SC_EDIGEST"},
-    {SC_EBUSY, "SC_EBUSY"},     {SC_EAUTH, "SC_EAUTH"},
-    {SC_ENETWORK, "SC_ENETWORK"},
+    { SC_EINVAL, "SC_EINVAL" },
+    { SC_ENOTFOUND, "SC_ENOTFOUND" },
+    { SC_EEXISTS, "SC_EEXISTS" },
+    { SC_EIO, "SC_EIO" },
+    { SC_ETEMPLATE, "SC_ETEMPLATE" },
+    { SC_ESPEC, "SC_ESPEC" },
+    { SC_EMANIFEST, "SC_EMANIFEST" },
+    { SC_ERUNTIME, "SC_ERUNTIME" },
+    { SC_EUNSUPPORTED, "SC_EUNSUPPORTED" },
+    { SC_EDIGEST, "SC_EDIGEST" },
+    { SC_EBUSY, "SC_EBUSY" },
+    { SC_EAUTH, "SC_EAUTH" },
+    { SC_ENETWORK, "SC_ENETWORK" },
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (names[i].code == code)
@@ -132,27 +138,81 @@ cli_make_context(const CliCmd *c, sc_context **out_ctx)
   return EXIT_OK;
 }
 
-/* Checks that a verb got exactly @want arguments (@what names them in the
- * usage error) and makes the context it runs in. */
+/* The usage error of a verb given other than @min..@max operands (@max -1:
+ * no limit); @takes names them. */
 int
-cli_begin(const CliCmd *c, int want, const char *what, sc_context **out_ctx)
+cli_check_args(const CliCmd *c, int min, int max, const char *takes, int counted)
 {
-  if (c->n_args != want) {
-    cli_usage_error("%s takes %s (got %d argument%s)", c->verb, what, c->n_args,
-                    c->n_args == 1 ? "" : "s");
-    return EXIT_USAGE;
-  }
-  return cli_make_context(c, out_ctx);
+  if (c->n_args >= min && (max < 0 || c->n_args <= max))
+    return EXIT_OK;
+  if (counted)
+    cli_usage_error(
+      "%s takes %s (got %d argument%s)", c->verb, takes, c->n_args, c->n_args == 1 ? "" : "s");
+  else
+    cli_usage_error("%s takes %s", c->verb, takes);
+  return EXIT_USAGE;
 }
 
-/* The --set values of the command line. */
-int
-cli_make_values(const CliCmd *c, sc_values **out, sc_error **errp)
+/* The registry options of the command line; @image_name is pull's --name. */
+static int
+make_pull_opts(const CliCmd *c, const char *image_name, sc_pull_opts **out, sc_error **errp)
 {
-  int r = sc_values_new(out, errp);
+  sc_pull_opts *popts = NULL;
+  sc_error *error = NULL;
+  const char *platform = cli_opt(c, OPT_PLATFORM), *jobs = cli_opt(c, OPT_JOBS);
+  const char *tls = cli_opt(c, OPT_TLS_VERIFY), *authfile = cli_opt(c, OPT_AUTHFILE);
+  const char *conf = cli_opt(c, OPT_REGISTRIES_CONF), *cert_dir = cli_opt(c, OPT_CERT_DIR);
+  const char *creds = cli_opt(c, OPT_CREDS);
+  int r;
 
-  for (int i = 0; i < c->n_sets && r == SC_OK; i++)
-    r = sc_values_parse(*out, c->sets[i], errp);
+  if ((r = sc_pull_opts_new(&popts, &error)) != SC_OK ||
+      (image_name && (r = sc_pull_opts_set_name(popts, image_name, &error)) != SC_OK) ||
+      (platform && (r = sc_pull_opts_set_platform(popts, platform, &error)) != SC_OK) ||
+      (jobs && (r = sc_pull_opts_set_jobs(popts, atoi(jobs), &error)) != SC_OK) ||
+      (tls && strcmp(tls, "false") == 0 &&
+       (r = sc_pull_opts_set_tls_verify(popts, 0, &error)) != SC_OK) ||
+      (authfile && (r = sc_pull_opts_set_authfile(popts, authfile, &error)) != SC_OK) ||
+      (conf && (r = sc_pull_opts_set_registries_conf(popts, conf, &error)) != SC_OK) ||
+      (cert_dir && (r = sc_pull_opts_set_cert_dir(popts, cert_dir, &error)) != SC_OK))
+    goto fail;
+  if (creds) {
+    /* USER[:PASSWORD]; without a password, read it from the terminal */
+    char *user = strdup(creds);
+    char *colon = strchr(user, ':');
+    const char *password = colon ? colon + 1 : NULL;
+    if (colon)
+      *colon = '\0';
+    else if (isatty(STDIN_FILENO))
+      password = getpass("Password: ");
+    r = sc_pull_opts_set_credentials(popts, user, password ? password : "", &error);
+    free(user);
+    if (r != SC_OK)
+      goto fail;
+  }
+  *out = popts;
+  return SC_OK;
+fail:
+  sc_pull_opts_free(popts);
+  *errp = error;
+  return r;
+}
+
+/* Where an image comes from and what fills its templates: the registry
+ * options and the --set values (each only when its out-pointer is not NULL),
+ * the caller's to free. */
+int
+cli_make_sources(const CliCmd *c,
+                 const char *image_name,
+                 sc_pull_opts **out_popts,
+                 sc_values **out_values,
+                 sc_error **errp)
+{
+  int r = out_popts ? make_pull_opts(c, image_name, out_popts, errp) : SC_OK;
+
+  if (r == SC_OK && out_values)
+    r = sc_values_new(out_values, errp);
+  for (int i = 0; i < c->n_sets && r == SC_OK && out_values; i++)
+    r = sc_values_parse(*out_values, c->sets[i], errp);
   return r;
 }
 
@@ -160,7 +220,7 @@ cli_make_values(const CliCmd *c, sc_values **out, sc_error **errp)
 void
 cli_format_size(unsigned long long bytes, char *buf, size_t len)
 {
-  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+  const char *units[] = { "B", "kB", "MB", "GB", "TB" };
   double v = (double)bytes;
   int u = 0;
   while (v >= 1000 && u < 4)
@@ -172,16 +232,27 @@ cli_format_size(unsigned long long bytes, char *buf, size_t len)
 }
 
 static void
-progress_bar(uint64_t done, uint64_t total, unsigned int layers_done,
-             unsigned int layers_total, void *user_data)
+progress_bar(uint64_t done,
+             uint64_t total,
+             unsigned int layers_done,
+             unsigned int layers_total,
+             void *user_data)
 {
   char a[32], b[32];
   int width = 30, filled = total ? (int)(width * (double)done / (double)total) : width;
   (void)user_data;
   cli_format_size(done, a, sizeof(a));
   cli_format_size(total, b, sizeof(b));
-  fprintf(stderr, "\r[%.*s%*s] %s / %s, layers %u/%u ", filled,
-          "##############################", width - filled, "", a, b, layers_done, layers_total);
+  fprintf(stderr,
+          "\r[%.*s%*s] %s / %s, layers %u/%u ",
+          filled,
+          "##############################",
+          width - filled,
+          "",
+          a,
+          b,
+          layers_done,
+          layers_total);
   if (layers_done == layers_total)
     fputc('\n', stderr);
   fflush(stderr);
@@ -204,13 +275,64 @@ cli_print_ok(const CliCmd *c)
   return EXIT_OK;
 }
 
-/* Parses (and frees) a document the library returned. */
+/* A verb's result document (freed here): printed as it is with --json, and
+ * parsed for the text output. */
 json_t *
-cli_parse_json(char *text)
+cli_result(const CliCmd *c, char *json)
 {
-  json_t *doc = json_loads(text, 0, NULL);
-  sc_free(text);
+  json_t *doc;
+
+  if (cli_flag(c, OPT_JSON))
+    printf("%s\n", json);
+  doc = json_loads(json, 0, NULL);
+  sc_free(json);
   return doc;
+}
+
+/* The end of a verb whose library call returned @r, @error and the result
+ * document @json: reports the failure, or prints the document with --json
+ * and else its text form by @print (NULL: the document in both cases).
+ * Returns the exit code: a failure also when @ok is 0. */
+int
+cli_finish(const CliCmd *c, int r, sc_error *error, char *json, CliPrint print, int ok)
+{
+  json_t *doc;
+
+  if (r != SC_OK)
+    return cli_report_error(c, r, error);
+  if (print == NULL) {
+    printf("%s\n", json);
+    sc_free(json);
+    return EXIT_OK;
+  }
+  doc = cli_result(c, json);
+  if (!cli_flag(c, OPT_JSON))
+    print(c, doc, ok);
+  json_decref(doc);
+  return ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/* The outcome of each item of a batch (images update, update --all) in the
+ * text output: "NAME: ERROR" for a failed one, @print for the others.
+ * Returns whether any failed. */
+int
+cli_print_batch(const CliCmd *c, json_t *items, void (*print)(json_t *item))
+{
+  json_t *item;
+  size_t i;
+  int failed = 0;
+
+  json_array_foreach (items, i, item) {
+    const char *err = cli_jstr(item, "error");
+    failed |= err != NULL;
+    if (cli_flag(c, OPT_JSON))
+      continue;
+    if (err)
+      printf("%s: %s\n", cli_jstr(item, "name"), err);
+    else
+      print(item);
+  }
+  return failed;
 }
 
 const char *
