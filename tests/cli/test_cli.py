@@ -50,6 +50,77 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"^syscontainerctl \d+\.\d+\.\d+ \(libsyscontainer \d+\.\d+\.\d+\)\n$")
 
+    # The first line of each command's own help (VERB --help, help VERB).
+    VERB_USAGE = {
+        "render": "render DIR [--name N] [--set K=V]... [--output OUT]",
+        "lint": "lint DIR",
+        "pull": "pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]",
+        "images": "images list",
+        "checkout": "checkout IMAGE DIR",
+        "install": "install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]",
+        "update": "update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
+        "rollback": "rollback NAME",
+        "inspect": "inspect NAME",
+        "start": "start NAME",
+        "stop": "stop NAME",
+        "run": "run NAME [--] [CMD...]",
+        "uninstall": "uninstall NAME...",
+        "list": "list [--all]",
+        "help": "help [COMMAND]",
+    }
+
+    def test_verb_help(self):
+        general = run("--help").stdout
+        for verb, usage in self.VERB_USAGE.items():
+            for args in ([verb, "--help"], [verb, "-h"], ["--help", verb], ["help", verb],
+                         ["--json", verb, "x", "--help"]):
+                r = run(*args)
+                self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+                self.assertEqual(r.stdout.splitlines()[0], "Usage: syscontainerctl " + usage, args)
+                self.assertNotEqual(r.stdout, general, args)
+            # every command is in the general usage, with its usage line
+            self.assertIn(" " + usage.split(" [--")[0], general)
+        r = run("images", "--help")
+        self.assertIn("\n   or: syscontainerctl images update IMAGE | --all\n", r.stdout)
+        self.assertIn("\n  --force              delete an image even if a container uses it\n",
+                      r.stdout)
+        self.assertNotIn("Options:", run("lint", "--help").stdout)
+        # help without a command, and an unknown command's --help: the general usage
+        for args in (["help"], ["frobnicate", "--help"], ["--help"]):
+            r = run(*args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, general, ""), args)
+        for args, msg in ((["help", "frobnicate"], "unknown command 'frobnicate'"),
+                          (["help", "render", "lint"],
+                           "help takes at most one command (got 2 arguments)"),
+                          (["help", "--name", "x", "render"], "unknown option '--name' for help"),
+                          (["render", "--bogus", "--help"], "unknown option '--bogus' for render")):
+            r = run(*args)
+            self.assertEqual((r.returncode, r.stdout), (2, ""), args)
+            self.assertEqual(r.stderr, "syscontainerctl: %s\nTry 'syscontainerctl --help'.\n" % msg)
+
+    def test_verb_help_lists_exactly_its_options(self):
+        """The options a command's help lists are the ones it accepts."""
+        listed = {}
+        for verb in self.VERB_USAGE:
+            lines = run(verb, "--help").stdout.split("\nOptions:\n")
+            opts = lines[1].split("\n\n")[0] if len(lines) > 1 else ""
+            # "  --opt [VALUE]  help", the help after two spaces
+            left = [l[2:].split("  ")[0].split() for l in opts.splitlines() if l.startswith("  --")]
+            listed[verb] = {words[0]: len(words) > 1 for words in left}
+        every = {o: v for opts in listed.values() for o, v in opts.items()}
+        self.assertIn("--tls-verify", listed["install"])
+        self.assertNotIn("--all", listed["install"])
+        values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true"}
+        for verb in self.VERB_USAGE:
+            for opt, takes_value in every.items():
+                arg = "%s=%s" % (opt, values.get(opt, "x")) if takes_value else opt
+                r = run(verb, arg, "--help")
+                if opt in listed[verb]:
+                    self.assertEqual(r.returncode, 0, (verb, arg, r.stderr))
+                else:
+                    self.assertEqual(r.returncode, 2, (verb, arg))
+                    self.assertIn("unknown option '%s' for %s" % (opt, verb), r.stderr)
+
     def test_usage_errors_exit_2(self):
         for args, msg in ((["frobnicate"], "unknown command 'frobnicate'"),
                           ([], "no command given"),

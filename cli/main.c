@@ -1,0 +1,448 @@
+/*
+ * syscontainerctl: the command line over libsyscontainer's public API.
+ * Here are the tables of options and verbs, from which the command line is
+ * parsed and every usage text printed; the verbs are in cmd-*.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* A value an option cannot take is a usage error while parsing, before any
+ * verb runs. */
+typedef int (*CheckFn)(const char *value);
+
+typedef struct {
+  const char *name;
+  char short_name;     /* 0: none */
+  const char *metavar; /* NULL: a flag */
+  CheckFn check;
+  const char *help;
+} OptSpec;
+
+static int
+check_settle(const char *value)
+{
+  char *end = NULL;
+  double secs = strtod(value, &end);
+  if (end == value || *end || !(secs > 0 && secs <= 3600)) {
+    cli_usage_error("--settle '%s': expected seconds, more than 0 and at most 3600", value);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_tls_verify(const char *value)
+{
+  if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+    cli_usage_error("--tls-verify '%s': expected true or false", value);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_jobs(const char *value)
+{
+  char *end = NULL;
+  long n = strtol(value, &end, 10);
+  if (end == value || *end || n < 1 || n > 64) {
+    cli_usage_error("--jobs '%s': expected a number from 1 to 64", value);
+    return -1;
+  }
+  return 0;
+}
+
+/* Indexed by CliOpt; one row an option (clang-format would give each field a
+ * line). */
+/* clang-format off */
+static const OptSpec options[OPT_COUNT] = {
+  [OPT_SYSROOT] = {"--sysroot", 0, "DIR", NULL, "operate on an image root instead of /"},
+  [OPT_CHECKOUT_ROOT] = {"--checkout-root", 0, "DIR", NULL,
+                         "deployments directory (default /var/lib/containers/atomic)"},
+  [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository"},
+  [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
+  [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
+  [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL, "print the library's log lines on standard error"},
+  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
+  [OPT_SET] = {"--set", 0, "K=V", NULL, "a template variable's value (repeatable)"},
+  [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
+  [OPT_IMAGE_NAME] = {"--image-name", 0, "NAME", NULL, "the image name to render with"},
+  [OPT_IMAGE_ID] = {"--image-id", 0, "ID", NULL, "the image ID to render with"},
+  [OPT_PLATFORM] = {"--platform", 0, "OS/ARCH[/VARIANT]", NULL,
+                    "the platform to pull (default: the host's)"},
+  [OPT_JOBS] = {"--jobs", 0, "N", check_jobs, "layers fetched at once (1 to 64)"},
+  [OPT_FORCE] = {"--force", 0, NULL, NULL, "delete an image even if a container uses it"},
+  [OPT_CREDS] = {"--creds", 0, "USER[:PASSWORD]", NULL,
+                 "registry credentials (without a password: asked for)"},
+  [OPT_TLS_VERIFY] = {"--tls-verify", 0, "true|false", check_tls_verify,
+                      "check the registry's certificate (default true)"},
+  [OPT_AUTHFILE] = {"--authfile", 0, "FILE", NULL, "registry credentials file"},
+  [OPT_REGISTRIES_CONF] = {"--registries-conf", 0, "FILE", NULL,
+                           "registries.conf for short names and mirrors"},
+  [OPT_CERT_DIR] = {"--cert-dir", 0, "DIR", NULL, "CA certificates and client keys"},
+  [OPT_REMOTE] = {"--remote", 0, NULL, NULL, "inspect in the registry, without pulling"},
+  [OPT_ALL] = {"--all", 0, NULL, NULL, "every one (list: stopped containers too)"},
+  [OPT_NOW] = {"--now", 0, NULL, NULL, "start the container after installing it"},
+  [OPT_NO_ENABLE] = {"--no-enable", 0, NULL, NULL, "do not enable its unit"},
+  [OPT_DRY_RUN] = {"--dry-run", 0, NULL, NULL, "print what would be written and done"},
+  [OPT_REBASE] = {"--rebase", 0, "IMAGE", NULL, "move the container to IMAGE"},
+  [OPT_CONTROLLED] = {"--controlled", 0, NULL, NULL,
+                      "roll back if the restarted unit does not stay up"},
+  [OPT_SETTLE] = {"--settle", 0, "SECONDS", check_settle,
+                  "how long the unit must stay up (up to 3600)"},
+  [OPT_ROOTFS] = {"--rootfs", 0, "DIR", NULL, "run from DIR instead of a checkout"},
+};
+/* clang-format on */
+
+static int cmd_help(const CliCmd *c, sc_context *ctx);
+
+#define FORMS(...) ((const CliForm[]){ __VA_ARGS__, { NULL, NULL } })
+#define COUNTED 0
+
+/* The verbs, in the order of the usage text; verbs next to each other with
+ * the same summary share one entry there ("start NAME, stop NAME").
+ * name, handler, check, operands (min, max, what), flags, options, forms */
+/* clang-format off */
+static const CliVerb verbs[] = {
+  {"render", cmd_render, NULL, 1, 1, "one image directory", COUNTED,
+   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_OUTPUT) | OPT(OPT_IMAGE_NAME) | OPT(OPT_IMAGE_ID),
+   FORMS({"render DIR [--name N] [--set K=V]... [--output OUT]",
+          "render an image's exports as an install would\n"
+          "(config.json, NAME.service, tmpfiles-NAME.conf)"})},
+  {"lint", cmd_lint, NULL, 1, 1, "one image directory", COUNTED, 0,
+   FORMS({"lint DIR", "check an image's exports against the image contract"})},
+  {"pull", cmd_pull, NULL, 1, 1, "one source", COUNTED, OPT(OPT_NAME) | OPT(OPT_JOBS) | OPTS_PULL,
+   FORMS({"pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
+          "     [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
+          "     [--registries-conf FILE] [--cert-dir DIR]",
+          "import an image from a registry (REFERENCE, docker://REF),\n"
+          "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
+          "into the store; prints its name"})},
+  {"images", cmd_images, check_images, 0, 0, NULL, COUNTED,
+   OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPTS_PULL,
+   FORMS({"images list", "the images in the store"},
+         {"images inspect IMAGE", "labels, layers, config and template variables of an image"},
+         {"images tag IMAGE NAME[:TAG]", NULL},
+         {"images delete [--force] IMAGE...", NULL},
+         {"images prune", "remove layers and objects no named image uses"},
+         {"images verify IMAGE", "re-check every layer of an image against its digests"},
+         {"images inspect --remote IMAGE", "inspect an image in its registry, without pulling it"},
+         {"images update IMAGE | --all", "pull the images whose registry digest changed"})},
+  {"checkout", cmd_checkout, NULL, 2, 2, "an image and a directory", COUNTED, 0,
+   FORMS({"checkout IMAGE DIR", "check an image out into DIR (hardlinks into the store)"})},
+  {"install", cmd_install, NULL, 1, 1, "one image", COUNTED,
+   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) | OPT(OPT_DRY_RUN) |
+     OPT(OPT_ROOTFS) | OPTS_PULL,
+   FORMS({"install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
+          "        [--rootfs DIR]",
+          "install a system container (pulling the image if needed)"})},
+  {"update", cmd_update, check_update, 0, 0, NULL, COUNTED,
+   OPT(OPT_SET) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
+     OPTS_PULL,
+   FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
+          "move a container to the image's current version (or IMAGE);\n"
+          "--controlled: roll back if the restarted unit does not stay up"},
+         {"update --all", "update every container (controlled)"})},
+  {"rollback", cmd_rollback, NULL, 1, 1, "one container name", COUNTED, 0,
+   FORMS({"rollback NAME", "switch a container back to its previous deployment"})},
+  {"inspect", cmd_inspect, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"inspect NAME", "the container's info, config.json and state"})},
+  {"start", cmd_start, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"start NAME", "start or stop its unit (on a running host)"})},
+  {"stop", cmd_stop, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
+   FORMS({"stop NAME", "start or stop its unit (on a running host)"})},
+  {"run", cmd_run, NULL, 1, -1, "one container name (or image) and an optional command",
+   CLI_UNCOUNTED, OPT(OPT_SET) | OPTS_PULL,
+   FORMS({"run NAME [--] [CMD...]",
+          "run CMD in the container: exec when it runs, else once\n"
+          "(exits with CMD's status); without CMD, start it"},
+         {"run [--set K=V]... IMAGE [--] [CMD...]", "run an image once, without installing it"})},
+  {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names", CLI_UNCOUNTED, 0,
+   FORMS({"uninstall NAME...", "remove containers (the images stay in the store)"})},
+  {"list", cmd_list, NULL, 0, 0, "no arguments", COUNTED, OPT(OPT_ALL),
+   FORMS({"list [--all]",
+          "the installed containers and their state (stopped ones\n"
+          "only with --all)"})},
+  {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,
+   FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
+};
+/* clang-format on */
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const CliVerb *
+find_verb(const char *name)
+{
+  for (size_t i = 0; name && i < N_VERBS; i++)
+    if (strcmp(verbs[i].name, name) == 0)
+      return &verbs[i];
+  return NULL;
+}
+
+/* Prints @text, its first line after @first, the others after @indent
+ * spaces; no newline at the end. */
+static void
+print_text(const char *first, int indent, const char *text)
+{
+  const char *nl;
+
+  fputs(first, stdout);
+  while ((nl = strchr(text, '\n')) != NULL) {
+    printf("%.*s\n%*s", (int)(nl - text), text, indent, "");
+    text = nl + 1;
+  }
+  fputs(text, stdout);
+}
+
+/* "  USAGE  SUMMARY", the summary from column 21 (below the usage when that
+ * is wider). */
+static void
+print_form(const char *usage, const char *summary)
+{
+  const char *last = strrchr(usage, '\n');
+  int width = (int)strlen(last ? last + 1 : usage);
+
+  print_text("  ", 2, usage);
+  if (summary && width <= 18)
+    printf("%*s", 19 - width, "");
+  else if (summary)
+    printf("\n%21s", "");
+  if (summary)
+    print_text("", 21, summary);
+  putchar('\n');
+}
+
+static void
+print_option(const OptSpec *o)
+{
+  char left[64];
+
+  if (o->short_name)
+    snprintf(left, sizeof(left), "-%c, %s", o->short_name, o->name);
+  else
+    snprintf(
+      left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+  if (strlen(left) <= 19)
+    printf("  %-19s  %s\n", left, o->help);
+  else
+    printf("  %s\n%23s%s\n", left, "", o->help);
+}
+
+static void
+print_usage(void)
+{
+  fputs("Usage: syscontainerctl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+        "\n"
+        "Install and run system containers: OCI images kept in OSTree, run by an OCI\n"
+        "runtime under systemd, with units rendered from the image's /exports.\n"
+        "\n"
+        "Commands:\n",
+        stdout);
+  for (size_t v = 0; v < N_VERBS; v++) {
+    const CliForm *f = verbs[v].forms;
+    /* neighbours with one summary share the entry */
+    if (v + 1 < N_VERBS && f[1].usage == NULL && verbs[v + 1].forms[1].usage == NULL &&
+        strcmp(f->summary, verbs[v + 1].forms->summary) == 0) {
+      char both[128];
+      snprintf(both, sizeof(both), "%s, %s", f->usage, verbs[v + 1].forms->usage);
+      print_form(both, f->summary);
+      v++;
+      continue;
+    }
+    for (; f->usage; f++)
+      print_form(f->usage, f->summary);
+  }
+  fputs("\n"
+        "IMAGE is a name (busybox, quay.io/x/y:tag), an ID prefix, or the source it\n"
+        "was pulled from.\n"
+        "\n"
+        "Global options:\n",
+        stdout);
+  for (int o = 0; o < OPT_NAME; o++)
+    print_option(&options[o]);
+  fputs("  -h, --help           this help\n"
+        "  --version            print the version\n"
+        "\n"
+        "Exit status: 0 success; 1 the operation failed (or lint found errors);\n"
+        "2 bad command line.\n",
+        stdout);
+}
+
+/* VERB --help, help VERB */
+static void
+print_verb_usage(const CliVerb *verb)
+{
+  const CliForm *f;
+
+  for (f = verb->forms; f->usage; f++) {
+    print_text(
+      f == verb->forms ? "Usage: syscontainerctl " : "   or: syscontainerctl ", 23, f->usage);
+    putchar('\n');
+  }
+  putchar('\n');
+  if (verb->forms[1].usage == NULL) {
+    print_text("", 0, verb->forms->summary);
+    putchar('\n');
+  } else
+    for (f = verb->forms; f->usage; f++)
+      print_form(f->usage, f->summary);
+  if (verb->opts)
+    fputs("\nOptions:\n", stdout);
+  for (int o = OPT_NAME; o < OPT_COUNT; o++)
+    if (verb->opts & OPT(o))
+      print_option(&options[o]);
+  fputs("\nGlobal options: see 'syscontainerctl --help'.\n", stdout);
+}
+
+static int
+cmd_help(const CliCmd *c, sc_context *ctx)
+{
+  const CliVerb *verb = c->n_args == 1 ? find_verb(c->args[0]) : NULL;
+
+  (void)ctx;
+  if (c->n_args == 1 && verb == NULL) {
+    cli_usage_error("unknown command '%s'", c->args[0]);
+    return EXIT_USAGE;
+  }
+  if (verb)
+    print_verb_usage(verb);
+  else
+    print_usage();
+  return EXIT_OK;
+}
+
+/* The option @a names (up to a '='), or NULL. */
+static const OptSpec *
+find_option(const char *a, size_t len)
+{
+  for (int o = 0; o < OPT_COUNT; o++)
+    if (strlen(options[o].name) == len && strncmp(a, options[o].name, len) == 0)
+      return &options[o];
+  return NULL;
+}
+
+/* The command, found first so that its options are known wherever they
+ * stand. */
+static const char *
+find_command(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0)
+      break;
+    if (a[0] == '-') {
+      const char *eq = strchr(a, '=');
+      const OptSpec *spec = find_option(a, eq ? (size_t)(eq - a) : strlen(a));
+      if (spec && spec->metavar && !eq)
+        i++;
+      continue;
+    }
+    return a;
+  }
+  return NULL;
+}
+
+/* Takes the option in argv[*i] (and its value); 0, or an exit code. */
+static int
+parse_option(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
+{
+  const char *a = argv[*i];
+  const char *eq = strchr(a, '=');
+  size_t len = eq ? (size_t)(eq - a) : strlen(a);
+  const OptSpec *spec = find_option(a, len);
+  int id = spec ? (int)(spec - options) : -1;
+  const char *value = "";
+
+  if (spec == NULL || (id >= OPT_NAME && !(verb && (verb->opts & OPT(id))))) {
+    cli_usage_error(
+      "unknown option '%.*s'%s%s", (int)len, a, c->verb ? " for " : "", c->verb ? c->verb : "");
+    return EXIT_USAGE;
+  }
+  if (spec->metavar) {
+    if (eq)
+      value = eq + 1;
+    else if (*i + 1 < argc)
+      value = argv[++*i];
+    else {
+      cli_usage_error("option '%s' needs a value", spec->name);
+      return EXIT_USAGE;
+    }
+  } else if (eq) {
+    cli_usage_error("option '%s' takes no value", spec->name);
+    return EXIT_USAGE;
+  }
+  if (spec->check && spec->check(value) != 0)
+    return EXIT_USAGE;
+  if (id == OPT_SET)
+    c->sets[c->n_sets++] = value;
+  c->opt[id] = value;
+  return 0;
+}
+
+/* Checks the operands, makes the context from the global options, runs. */
+static int
+run_verb(const CliCmd *c, const CliVerb *verb)
+{
+  sc_context *ctx = NULL;
+  int rc;
+
+  if (verb->check)
+    rc = verb->check(c);
+  else
+    rc = cli_check_args(
+      c, verb->min_args, verb->max_args, verb->takes, !(verb->flags & CLI_UNCOUNTED));
+  if (rc != EXIT_OK ||
+      (!(verb->flags & CLI_NO_CONTEXT) && (rc = cli_make_context(c, &ctx)) != EXIT_OK))
+    return rc;
+  rc = verb->run(c, ctx);
+  sc_context_free(ctx);
+  return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+  const char *sets[argc], *args[argc]; /* every argument at most once */
+  CliCmd c = { .sets = sets, .args = args };
+  const CliVerb *verb;
+  int only_args = 0, rc;
+
+  c.verb = find_command(argc, argv);
+  verb = find_verb(c.verb);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
+      if (a == c.verb && !only_args)
+        continue;
+      c.args[c.n_args++] = a;
+    } else if (strcmp(a, "--") == 0) {
+      only_args = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      if (verb)
+        print_verb_usage(verb);
+      else
+        print_usage();
+      return EXIT_OK;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("syscontainerctl %s (libsyscontainer %s)\n", sc_version(), sc_version());
+      return EXIT_OK;
+    } else if (strcmp(a, "-v") == 0) {
+      c.opt[OPT_VERBOSE] = "";
+    } else if ((rc = parse_option(&c, verb, argc, argv, &i)) != 0) {
+      return rc;
+    }
+  }
+  if (c.verb == NULL) {
+    cli_usage_error("no command given");
+    return EXIT_USAGE;
+  }
+  if (verb == NULL) {
+    cli_usage_error("unknown command '%s'", c.verb);
+    return EXIT_USAGE;
+  }
+  return run_verb(&c, verb);
+}
