@@ -406,19 +406,20 @@ update_prepare(Update *t, GError **error)
   return t->plan != NULL && sc_rendering_write_internal(t->r, t->p->slot_path, error);
 }
 
-/* The old deployment's host files that the new one does not have. */
+/* The deployment left behind's host files that the new one does not have
+ * (removed when unmodified). */
 static void
-remove_gone_files(Update *t)
+remove_gone_files(sc_context *ctx, GHashTable *old_tracked, GHashTable *tracked)
 {
   g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   GHashTableIter it;
   gpointer k, v;
 
-  g_hash_table_iter_init(&it, t->old_tracked);
+  g_hash_table_iter_init(&it, old_tracked);
   while (g_hash_table_iter_next(&it, &k, &v))
-    if (!g_hash_table_contains(t->tracked, k))
+    if (!g_hash_table_contains(tracked, k))
       g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
-  sc_hostfs_remove(t->ctx, gone, NULL);
+  sc_hostfs_remove(ctx, gone, NULL);
 }
 
 /* From here the host changes: stop, files, info, unit, the switch. */
@@ -443,7 +444,7 @@ update_apply(Update *t, GError **error)
   t->tracked = sc_hostfs_apply(ctx, t->plan, error);
   if (t->tracked == NULL)
     return FALSE;
-  remove_gone_files(t);
+  remove_gone_files(ctx, t->old_tracked, t->tracked);
   if (!sc_journal_step(ctx, t->journal, "hostfs", error))
     return FALSE;
   t->new_info = sc_deploy_info_document(t->img, t->r, t->user, t->ex, t->tracked, t->runtime);
@@ -667,18 +668,19 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
 /* The rollback of a container whose lock is held, to the slot of @p; its
  * unit is restarted if it was running, or if @start (a unit that failed
  * after an update is not active, but is meant to run). */
+/* The slot a rollback goes to: its info, and its host files planned from
+ * its own image and values (atomic rendered them with no values and kept
+ * stale checksums). */
 static gboolean
-rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPaths *p,
-                gboolean start, json_t **out_info, GError **error)
+rollback_target(sc_context *ctx, const char *name, json_t *cur_info, const ScPaths *p,
+                json_t **out_info, GHashTable **out_cur_tracked, GPtrArray **out_plan,
+                GError **error)
 {
-  g_autoptr(GHashTable) cur_tracked = NULL;
-  g_autoptr(GHashTable) tracked = NULL;
-  g_autoptr(GPtrArray) plan = NULL;
+  g_autofree char *rootfs = NULL;
+  g_autofree char *exports = NULL;
   g_autoptr(sc_values) values = NULL;
-  json_t *info = NULL;
-  sc_exports *ex = NULL;
-  ScJournal *journal = NULL;
-  gboolean was_active, has_service, ok = FALSE, switched = FALSE;
+  g_autoptr(sc_exports) ex = NULL;
+  ScPaths cur = {0};
   struct stat st;
 
   /* a slot is a directory the tool made: a link there (to anywhere) is
@@ -689,104 +691,109 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
                 p->slot);
     return FALSE;
   }
-  info = sc_deploy_read_info(p->slot_path);
-  if (info == NULL) {
+  *out_info = sc_deploy_read_info(p->slot_path);
+  if (*out_info == NULL) {
     g_set_error(error, SC_ERROR, SC_ENOTFOUND,
                 "container %s has no previous deployment to roll back to (%s is missing or "
                 "incomplete)",
                 name, p->slot);
     return FALSE;
   }
+  sc_deploy_paths_init(ctx, name, 1 - slot_index(p->slot), &cur);
+  *out_cur_tracked = sc_deploy_tracked(ctx, cur.slot_path, cur_info);
+  sc_deploy_paths_clear(&cur);
+  rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
+  exports = g_build_filename(rootfs, "exports", NULL);
+  values = sc_deploy_info_values(*out_info);
+  if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
+    ex = sc_deploy_open_exports(exports, error);
+    return ex != NULL &&
+           (*out_plan = sc_hostfs_plan(ctx, ex, values, *out_cur_tracked, error)) != NULL;
+  }
+  if (json_array_size(json_object_get(*out_info, "installed-files")) > 0) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "container %s: the previous deployment's host files cannot be restored (its "
+                "image files are gone)",
+                name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The target slot's host files on the host, the current one's gone, and
+ * the target's tracking written back into its info. */
+static gboolean
+rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTable *cur_tracked,
+                    json_t *info, ScJournal *journal, GError **error)
+{
+  g_autoptr(GHashTable) tracked = sc_hostfs_apply(ctx, plan, error);
+  g_autoptr(GList) keys = NULL;
+  json_t *files = json_array(), *sums = json_object();
+
+  if (tracked == NULL) {
+    json_decref(files);
+    json_decref(sums);
+    return FALSE;
+  }
+  remove_gone_files(ctx, cur_tracked, tracked);
+  keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
+  for (GList *l = keys; l; l = l->next) {
+    json_array_append_new(files, json_string(l->data));
+    json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
+  }
+  json_object_set_new(info, "installed-files", files);
+  json_object_set_new(info, "installed-files-checksum", sums);
+  return sc_journal_step(ctx, journal, "hostfs", error) && write_info(p->slot_path, info, error) &&
+         sc_journal_step(ctx, journal, "info", error);
+}
+
+/* Back to the other slot, each step journaled; started again when the
+ * unit ran (or @start). */
+static gboolean
+rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPaths *p,
+                gboolean start, json_t **out_info, GError **error)
+{
+  g_autoptr(GHashTable) cur_tracked = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(json_t) info = NULL;
+  g_autoptr(ScJournal) journal = NULL;
+  g_autoptr(GHashTable) planned = NULL;
+  gboolean was_active, has_service, switched = FALSE;
+
+  if (!rollback_target(ctx, name, cur_info, p, &info, &cur_tracked, &plan, error))
+    return FALSE;
   has_service = !json_is_false(json_object_get(info, "has-container-service"));
-
-  /* the host files come from the target slot's image, with its values
-   * (atomic rendered them with no values and kept stale checksums) */
-  {
-    ScPaths cur = {0};
-    sc_deploy_paths_init(ctx, name, 1 - slot_index(p->slot), &cur);
-    cur_tracked = sc_deploy_tracked(ctx, cur.slot_path, cur_info);
-    sc_deploy_paths_clear(&cur);
-  }
-  {
-    g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, p->slot_path);
-    g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
-    values = sc_deploy_info_values(info);
-    if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
-      ex = sc_deploy_open_exports(exports, error);
-      if (ex == NULL)
-        goto out;
-      plan = sc_hostfs_plan(ctx, ex, values, cur_tracked, error);
-      if (plan == NULL)
-        goto out;
-    } else if (json_array_size(json_object_get(info, "installed-files")) > 0) {
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                  "container %s: the previous deployment's host files cannot be restored (its "
-                  "image files are gone)",
-                  name);
-      goto out;
-    }
-  }
-
   was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
-  {
-    g_autoptr(GHashTable) planned = plan ? sc_hostfs_plan_tracking(plan, TRUE) : NULL;
-    journal = sc_journal_new("rollback", p->slot_path, planned, was_active);
-    journal->owns_unit = TRUE;
-    if (!sc_journal_step(ctx, journal, "prepared", error))
-      goto out;
-  }
+  planned = plan ? sc_hostfs_plan_tracking(plan, TRUE) : NULL;
+  journal = sc_journal_new("rollback", p->slot_path, planned, was_active);
+  journal->owns_unit = TRUE;
+  if (!sc_journal_step(ctx, journal, "prepared", error))
+    goto undo;
   if (was_active) {
     g_autofree char *unit = g_strconcat(name, ".service", NULL);
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
   }
-  if (!sc_journal_step(ctx, journal, "stopped", error))
-    goto out;
-  if (plan) {
-    g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    GHashTableIter it;
-    gpointer k, v;
-    tracked = sc_hostfs_apply(ctx, plan, error);
-    if (tracked == NULL)
-      goto out;
-    g_hash_table_iter_init(&it, cur_tracked);
-    while (g_hash_table_iter_next(&it, &k, &v))
-      if (!g_hash_table_contains(tracked, k))
-        g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
-    sc_hostfs_remove(ctx, gone, NULL);
-    if (!sc_journal_step(ctx, journal, "hostfs", error))
-      goto out;
-    /* the target slot's tracking, written back */
-    {
-      json_t *files = json_array(), *sums = json_object();
-      g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
-      for (GList *l = keys; l; l = l->next) {
-        json_array_append_new(files, json_string(l->data));
-        json_object_set_new(sums, l->data, json_string(g_hash_table_lookup(tracked, l->data)));
-      }
-      json_object_set_new(info, "installed-files", files);
-      json_object_set_new(info, "installed-files-checksum", sums);
-      if (!write_info(p->slot_path, info, error) ||
-          !sc_journal_step(ctx, journal, "info", error))
-        goto out;
-    }
-  }
-  if (!install_unit_files(ctx, name, p->slot_path, p, error) ||
+  if (!sc_journal_step(ctx, journal, "stopped", error) ||
+      (plan && !rollback_host_files(ctx, p, plan, cur_tracked, info, journal, error)) ||
+      !install_unit_files(ctx, name, p->slot_path, p, error) ||
       !sc_journal_step(ctx, journal, "unit", error) || !switch_link(p, p->slot, error))
-    goto out;
+    goto undo;
   switched = TRUE;
   if (!sc_journal_step(ctx, journal, "link", error))
-    goto out;
-  ok = reload_and_restart(ctx, name, p, has_service, was_active, error);
+    return FALSE;
+  if (!reload_and_restart(ctx, name, p, has_service, was_active, error)) {
+    sc_journal_finish(ctx, journal);
+    return FALSE;
+  }
   sc_journal_finish(ctx, journal);
-out:
-  if (!ok && !switched && journal)
-    sc_update_recover(ctx, name, journal, NULL, NULL); /* the current deployment stays, as it was */
-  sc_journal_free(journal);
-  sc_exports_free(ex);
-  if (ok && out_info)
+  if (out_info)
     *out_info = json_incref(info);
-  json_decref(info);
-  return ok;
+  return TRUE;
+
+undo:
+  if (!switched)
+    sc_update_recover(ctx, name, journal, NULL, NULL); /* the current deployment stays, as it was */
+  return FALSE;
 }
 
 SC_API int
