@@ -73,6 +73,10 @@ struct sc_exports {
 json_t *sc_exports_dir_variables(const char *dir);
 
 sc_exports *sc_exports_new_empty(const char *path);
+/* sc_exports_open() and sc_exports_variables_json() inside the library:
+ * the exports of an image directory; the "variables" array. */
+sc_exports *sc_exports_open_internal(const char *dir, GError **error);
+json_t *sc_exports_variables(const sc_exports *ex, GError **error);
 /* The exports in @exports_dir itself (an image's /exports: a link there
  * is refused, not followed). */
 sc_exports *sc_exports_load_dir(const char *exports_dir, GError **error);

@@ -264,32 +264,39 @@ sc_exports_new_empty(const char *path)
   return ex;
 }
 
+sc_exports *
+sc_exports_open_internal(const char *dir, GError **error)
+{
+  sc_exports *ex;
+  struct stat st;
+
+  if (stat(dir, &st) != 0) {
+    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "image directory '%s': %s", dir, g_strerror(errno));
+    return NULL;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "image directory '%s': not a directory", dir);
+    return NULL;
+  }
+  ex = sc_exports_new_empty(dir);
+  g_free(ex->path);
+  ex->path = locate_exports(dir, error);
+  if (ex->path == NULL || !exports_load(ex, strcmp(ex->path, dir) != 0, error)) {
+    sc_exports_free(ex);
+    return NULL;
+  }
+  return ex;
+}
+
 SC_API int
 sc_exports_open(const char *dir, sc_exports **out_exports, sc_error **error)
 {
-  sc_exports *ex;
   GError *gerror = NULL;
-  struct stat st;
 
   SC_CHECK_ARG(dir != NULL && out_exports != NULL, error);
-  if (stat(dir, &st) != 0)
-    return sc_error_set(error,
-                        errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
-                        "image directory '%s': %s",
-                        dir,
-                        g_strerror(errno));
-  if (!S_ISDIR(st.st_mode))
-    return sc_error_set(error, SC_EINVAL, "image directory '%s': not a directory", dir);
-
-  ex = sc_exports_new_empty(dir);
-  g_free(ex->path);
-  ex->path = locate_exports(dir, &gerror);
-  if (ex->path == NULL || !exports_load(ex, strcmp(ex->path, dir) != 0, &gerror)) {
-    sc_exports_free(ex);
-    return sc_error_propagate(error, gerror);
-  }
-  *out_exports = ex;
-  return SC_OK;
+  *out_exports = sc_exports_open_internal(dir, &gerror);
+  return *out_exports ? SC_OK : sc_error_propagate(error, gerror);
 }
 
 SC_API void
@@ -366,31 +373,21 @@ scan_file(const ScExportFile *f,
 json_t *
 sc_exports_dir_variables(const char *dir)
 {
-  sc_exports *ex = NULL;
-  char *json = NULL;
-  json_t *vars = NULL;
+  g_autoptr(sc_exports) ex = sc_exports_open_internal(dir, NULL);
+  json_t *vars = ex ? sc_exports_variables(ex, NULL) : NULL;
 
-  if (sc_exports_open(dir, &ex, NULL) == SC_OK &&
-      sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
-    json_t *doc = json_loads(json, 0, NULL);
-    vars = json_incref(json_object_get(doc, "variables"));
-    json_decref(doc);
-  }
-  sc_free(json);
-  sc_exports_free(ex);
   return vars ? vars : json_array();
 }
 
-SC_API int
-sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **error)
+json_t *
+sc_exports_variables(const sc_exports *ex, GError **error)
 {
   g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GHashTable) files_by_var =
     g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   GError *gerror = NULL;
-  json_t *doc, *arr;
+  json_t *arr;
 
-  SC_CHECK_ARG(ex != NULL && out_json != NULL, error);
   if ((!ex->config.data &&
        !scan_file(
          &ex->config_template, NULL, "config.json.template", order, files_by_var, &gerror)) ||
@@ -400,21 +397,23 @@ sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **erro
                                                order,
                                                files_by_var,
                                                &gerror)) ||
-      !scan_file(&ex->tmpfiles_template, NULL, "tmpfiles.template", order, files_by_var, &gerror))
-    return sc_error_propagate(error, gerror);
+      !scan_file(&ex->tmpfiles_template, NULL, "tmpfiles.template", order, files_by_var, &gerror)) {
+    g_propagate_error(error, gerror);
+    return NULL;
+  }
   for (guint i = 0; i + 1 < ex->rename_files->len; i += 2) {
     ScExportFile f = { NULL,
                        g_bytes_new_static(ex->rename_files->pdata[i + 1],
                                           strlen(ex->rename_files->pdata[i + 1])) };
     gboolean ok = scan_file(&f, NULL, "manifest.json", order, files_by_var, &gerror);
     g_bytes_unref(f.data);
-    if (!ok)
-      return sc_error_propagate(error, gerror);
+    if (!ok) {
+      g_propagate_error(error, gerror);
+      return NULL;
+    }
   }
 
-  doc = json_object();
   arr = json_array();
-  json_object_set_new(doc, "schema", json_integer(1));
   for (guint i = 0; i < order->len; i++) {
     const char *name = order->pdata[i];
     GPtrArray *files = g_hash_table_lookup(files_by_var, name);
@@ -445,8 +444,21 @@ sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **erro
       json_object_set_new(item, "default", json_string(def));
     json_array_append_new(arr, item);
   }
-  json_object_set_new(doc, "variables", arr);
+  return arr;
+}
+
+SC_API int
+sc_exports_variables_json(const sc_exports *ex, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autoptr(json_t) doc = NULL;
+  json_t *vars;
+
+  SC_CHECK_ARG(ex != NULL && out_json != NULL, error);
+  vars = sc_exports_variables(ex, &gerror);
+  if (vars == NULL)
+    return sc_error_propagate(error, gerror);
+  doc = json_pack("{s:i, s:o}", "schema", 1, "variables", vars);
   *out_json = sc_json_dump(doc, TRUE);
-  json_decref(doc);
   return SC_OK;
 }

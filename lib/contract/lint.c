@@ -472,29 +472,25 @@ sc_lint(sc_context *ctx,
 {
   Report rep = { json_array(), 0, 0 };
   sc_exports *ex = NULL;
-  sc_error *open_error = NULL;
+  GError *open_error = NULL;
   json_t *doc;
   int r;
 
   SC_CHECK_ARG(ctx != NULL && dir != NULL && out_json != NULL, error);
-  r = sc_exports_open(dir, &ex, &open_error);
+  ex = sc_exports_open_internal(dir, &open_error);
+  r = ex ? SC_OK : open_error->domain == SC_ERROR ? open_error->code : SC_EIO;
   if (r == SC_ENOTFOUND || r == SC_EINVAL) {
     json_decref(rep.findings);
-    if (error && !*error)
-      *error = open_error;
-    else
-      sc_error_free(open_error);
-    return r;
+    return sc_error_propagate(error, open_error);
   }
   if (r != SC_OK) {
-    const char *msg = sc_error_message(open_error);
     add(&rep,
         TRUE,
         r == SC_EMANIFEST ? "manifest.json" : "exports",
         r == SC_EMANIFEST ? "manifest-invalid" : "unreadable",
         "%s",
-        msg);
-    sc_error_free(open_error);
+        open_error->message);
+    g_error_free(open_error);
   } else {
     g_autofree char *name = lint_name_for(dir);
     lint_manifest(ex, &rep);
