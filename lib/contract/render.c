@@ -225,6 +225,161 @@ render_config(sc_context *ctx,
   return TRUE;
 }
 
+/* The runtime a rendering is for: its path and what it supports. */
+typedef struct {
+  const char *path;
+  gboolean has_pid_file, has_cgroup;
+} ScRuntime;
+
+/* Offline (lint) a runtime that cannot be found or probed is taken to be
+ * runc at /usr/bin/runc with every feature. */
+static gboolean
+find_runtime(sc_context *ctx, gboolean offline, ScRuntime *rt, GError **error)
+{
+  GError *gerror = NULL;
+
+  rt->has_pid_file = rt->has_cgroup = TRUE;
+  if (sc_context_runtime_path(ctx, &rt->path, &gerror) &&
+      sc_context_runtime_features(ctx, &rt->has_pid_file, &rt->has_cgroup, &gerror))
+    return TRUE;
+  if (!offline) {
+    g_propagate_error(error, gerror);
+    return FALSE;
+  }
+  g_clear_error(&gerror);
+  rt->path = "/usr/bin/runc";
+  rt->has_pid_file = rt->has_cgroup = TRUE;
+  return TRUE;
+}
+
+/* The image's service.template, else the built-in default unit. */
+static const char *
+unit_template(const sc_exports *ex, gsize *len)
+{
+  if (ex->service_template.data != NULL)
+    return g_bytes_get_data(ex->service_template.data, len);
+  *len = strlen(sc_unit_default);
+  return sc_unit_default;
+}
+
+static void
+warn_forced(sc_context *ctx, const sc_render_opts *o)
+{
+  for (size_t i = 0; i < sc_values_count(o->values); i++)
+    if (sc_strv_has(sc_forced_variables, sc_values_key_at(o->values, i)))
+      sc_context_log(ctx,
+                     SC_LOG_WARNING,
+                     "--set %s ignored: %s is always computed",
+                     sc_values_key_at(o->values, i),
+                     sc_values_key_at(o->values, i));
+}
+
+/* The forced variables, set over whatever the user gave. */
+static void
+insert_forced(sc_context *ctx, const sc_render_opts *o, const ScExecDirectives *exec, sc_values *v)
+{
+  g_autofree char *destdir = NULL;
+  g_autofree char *uid = g_strdup_printf("%lu", (gulong)getuid());
+  g_autofree char *gid = g_strdup_printf("%lu", (gulong)getgid());
+
+  destdir = o->destdir
+              ? g_strdup(o->destdir)
+              : g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), o->name, o->slot);
+  sc_values_insert(v, "DESTDIR", destdir, NULL);
+  sc_values_insert(v, "NAME", o->name, NULL);
+  sc_values_insert(v, "EXEC_START", exec->start, NULL);
+  sc_values_insert(v, "EXEC_STOP", exec->stop, NULL);
+  sc_values_insert(v, "EXEC_STARTPRE", exec->start_pre, NULL);
+  sc_values_insert(v, "EXEC_STOPPOST", exec->stop_post, NULL);
+  sc_values_insert(v, "HOST_UID", uid, NULL);
+  sc_values_insert(v, "HOST_GID", gid, NULL);
+  sc_values_insert(v, "IMAGE_NAME", o->image_name, NULL);
+  sc_values_insert(v, "IMAGE_ID", o->image_id, NULL);
+}
+
+/* r->values and r->detached: the overridable values, then the forced ones,
+ * which include the Exec directives for the runtime. */
+static gboolean
+resolve_values(sc_context *ctx,
+               const sc_exports *ex,
+               const sc_render_opts *o,
+               const ScRuntime *rt,
+               sc_rendering *r,
+               GError **error)
+{
+  g_auto(ScExecDirectives) exec = { 0 };
+  const char *unit_text;
+  gsize unit_len;
+
+  r->values = resolve_overridable(ctx, ex, o, rt->path, error);
+  warn_forced(ctx, o);
+  unit_text = unit_template(ex, &unit_len);
+  if (!sc_unit_exec_directives(rt->path,
+                               rt->has_pid_file,
+                               rt->has_cgroup,
+                               unit_text,
+                               unit_len,
+                               o->name,
+                               sc_values_get(r->values, "PIDFILE"),
+                               &exec,
+                               error))
+    return FALSE;
+  r->detached = exec.detached;
+  insert_forced(ctx, o, &exec, r->values);
+  return TRUE;
+}
+
+static gboolean
+render_unit(sc_context *ctx, const sc_exports *ex, sc_rendering *r, GError **error)
+{
+  gsize len;
+  const char *text = unit_template(ex, &len);
+  g_autofree char *label = ex->service_template.data ? label_for(ex, "service.template")
+                                                     : g_strdup("built-in default unit");
+  g_autofree char *unit = NULL;
+
+  if (!sc_template_check_lines(label, text, len, r->values, TRUE, error))
+    return FALSE;
+  unit = sc_template_substitute_max(
+    label, text, len, r->values, sc_context_render_limit(ctx), NULL, error);
+  if (unit == NULL)
+    return FALSE;
+  r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
+  return TRUE;
+}
+
+/* The image's tmpfiles.template, else lines creating the missing bind
+ * @sources. */
+static gboolean
+render_tmpfiles(sc_context *ctx,
+                const sc_exports *ex,
+                GPtrArray *sources,
+                sc_rendering *r,
+                GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (ex->tmpfiles_template.data != NULL) {
+    const char *t = g_bytes_get_data(ex->tmpfiles_template.data, &len);
+    g_autofree char *label = label_for(ex, "tmpfiles.template");
+    if (!sc_template_check_lines(label, t, len, r->values, FALSE, error))
+      return FALSE;
+    text = sc_template_substitute_max(
+      label, t, len, r->values, sc_context_render_limit(ctx), &len, error);
+  } else {
+    text =
+      sc_tmpfiles_lines_for_missing(ctx, sources, getuid(), getgid(), &r->missing_sources, error);
+    len = text ? strlen(text) : 0;
+  }
+  if (text == NULL)
+    return FALSE;
+  /* An empty template means "no tmpfiles at all" (net-snmp). */
+  if (len > 0)
+    r->tmpfiles = g_steal_pointer(&text);
+  return TRUE;
+}
+
 gboolean
 sc_render_internal(sc_context *ctx,
                    const sc_exports *ex,
@@ -233,123 +388,28 @@ sc_render_internal(sc_context *ctx,
                    sc_rendering **out_rendering,
                    GError **error)
 {
-  GError *gerror = NULL;
-  const char *runtime;
-  gboolean has_pid_file = TRUE, has_cgroup = TRUE;
+  ScRuntime rt;
+  g_autoptr(sc_rendering) r = NULL;
   g_autoptr(GPtrArray) sources = NULL;
-  g_autofree char *destdir = NULL;
-  g_autofree char *uid = NULL;
-  g_autofree char *gid = NULL;
-  const char *unit_text;
-  gsize unit_len;
-  ScExecDirectives exec = { 0 };
-  sc_rendering *r;
 
   if (o->name == NULL) {
     g_set_error(error, SC_ERROR, SC_EINVAL, "no container name given");
     return FALSE;
   }
-  if (!sc_context_runtime_path(ctx, &runtime, &gerror) ||
-      !sc_context_runtime_features(ctx, &has_pid_file, &has_cgroup, &gerror)) {
-    if (!offline) {
-      g_propagate_error(error, gerror);
-      return FALSE;
-    }
-    g_clear_error(&gerror);
-    runtime = "/usr/bin/runc";
-    has_pid_file = has_cgroup = TRUE;
-  }
-
+  if (!find_runtime(ctx, offline, &rt, error))
+    return FALSE;
   r = g_new0(sc_rendering, 1);
   r->name = g_strdup(o->name);
-  r->values = resolve_overridable(ctx, ex, o, runtime, &gerror);
-
-  for (size_t i = 0; i < sc_values_count(o->values); i++)
-    if (sc_strv_has(sc_forced_variables, sc_values_key_at(o->values, i)))
-      sc_context_log(ctx,
-                     SC_LOG_WARNING,
-                     "--set %s ignored: %s is always computed",
-                     sc_values_key_at(o->values, i),
-                     sc_values_key_at(o->values, i));
-
-  unit_text = ex->service_template.data ? g_bytes_get_data(ex->service_template.data, &unit_len)
-                                        : sc_unit_default;
-  if (ex->service_template.data == NULL)
-    unit_len = strlen(sc_unit_default);
-  if (!sc_unit_exec_directives(runtime,
-                               has_pid_file,
-                               has_cgroup,
-                               unit_text,
-                               unit_len,
-                               o->name,
-                               sc_values_get(r->values, "PIDFILE"),
-                               &exec,
-                               &gerror))
-    goto fail;
-  r->detached = exec.detached;
-
-  destdir = o->destdir ? g_strdup(o->destdir)
-                       : g_strdup_printf("%s/%s.%d", sc_context_get_checkout_root(ctx), o->name,
-                                         o->slot);
-  uid = g_strdup_printf("%lu", (gulong)getuid());
-  gid = g_strdup_printf("%lu", (gulong)getgid());
-  sc_values_insert(r->values, "DESTDIR", destdir, NULL);
-  sc_values_insert(r->values, "NAME", o->name, NULL);
-  sc_values_insert(r->values, "EXEC_START", exec.start, NULL);
-  sc_values_insert(r->values, "EXEC_STOP", exec.stop, NULL);
-  sc_values_insert(r->values, "EXEC_STARTPRE", exec.start_pre, NULL);
-  sc_values_insert(r->values, "EXEC_STOPPOST", exec.stop_post, NULL);
-  sc_values_insert(r->values, "HOST_UID", uid, NULL);
-  sc_values_insert(r->values, "HOST_GID", gid, NULL);
-  sc_values_insert(r->values, "IMAGE_NAME", o->image_name, NULL);
-  sc_values_insert(r->values, "IMAGE_ID", o->image_id, NULL);
-  sc_exec_directives_clear(&exec);
-
-  if (!render_config(ctx, ex, o, r->values, &r->config, &sources, &gerror))
-    goto fail;
-
-  if (!ex->no_container_service) {
-    g_autofree char *label = ex->service_template.data ? label_for(ex, "service.template")
-                                                       : g_strdup("built-in default unit");
-    g_autofree char *unit = NULL;
-    if (!sc_template_check_lines(label, unit_text, unit_len, r->values, TRUE, &gerror) ||
-        (unit = sc_template_substitute_max(
-           label, unit_text, unit_len, r->values, sc_context_render_limit(ctx), NULL, &gerror)) ==
-          NULL)
-      goto fail;
-    r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
-
-    if (ex->tmpfiles_template.data != NULL) {
-      gsize len;
-      const char *t = g_bytes_get_data(ex->tmpfiles_template.data, &len);
-      g_autofree char *tlabel = label_for(ex, "tmpfiles.template");
-      g_autofree char *text = NULL;
-      if (!sc_template_check_lines(tlabel, t, len, r->values, FALSE, &gerror) ||
-          (text = sc_template_substitute_max(
-             tlabel, t, len, r->values, sc_context_render_limit(ctx), &len, &gerror)) == NULL)
-        goto fail;
-      /* An empty template means "no tmpfiles at all" (net-snmp). */
-      if (len > 0)
-        r->tmpfiles = g_steal_pointer(&text);
-    } else {
-      g_autofree char *text = sc_tmpfiles_lines_for_missing(
-        ctx, sources, getuid(), getgid(), &r->missing_sources, &gerror);
-      if (text == NULL)
-        goto fail;
-      if (text[0] != '\0')
-        r->tmpfiles = g_steal_pointer(&text);
-    }
-  }
+  if (!resolve_values(ctx, ex, o, &rt, r, error) ||
+      !render_config(ctx, ex, o, r->values, &r->config, &sources, error))
+    return FALSE;
+  if (!ex->no_container_service &&
+      (!render_unit(ctx, ex, r, error) || !render_tmpfiles(ctx, ex, sources, r, error)))
+    return FALSE;
   if (r->missing_sources == NULL)
     r->missing_sources = g_ptr_array_new_with_free_func(g_free);
-  *out_rendering = r;
+  *out_rendering = g_steal_pointer(&r);
   return TRUE;
-
-fail:
-  sc_exec_directives_clear(&exec);
-  sc_rendering_free(r);
-  g_propagate_error(error, gerror);
-  return FALSE;
 }
 
 SC_API int

@@ -106,6 +106,162 @@ mount_is_bind(json_t *mount)
   return FALSE;
 }
 
+/* The checks below take one part of config.json each, in the order
+ * sc_spec_check() runs them; each fails with SC_ESPEC, "LABEL: reason". */
+
+/* Parses @json_text within the JSON budget into an object. */
+static gboolean
+parse_document(const char *label,
+               const char *json_text,
+               gsize length,
+               json_t **out_doc,
+               GError **error)
+{
+  GError *budget = NULL;
+  json_error_t jerr;
+  g_autoptr(json_t) doc = NULL;
+
+  if (!sc_json_check_budget(label, json_text, length, &budget)) {
+    budget->code = SC_ESPEC;
+    g_propagate_error(error, budget);
+    return FALSE;
+  }
+  doc = json_loadb(json_text, length, JSON_DECODE_ANY, &jerr);
+  if (doc == NULL)
+    return sc_set_error_prefixed(error,
+                                 SC_ESPEC,
+                                 label,
+                                 "invalid JSON at line %d, column %d: %s",
+                                 jerr.line,
+                                 jerr.column,
+                                 jerr.text);
+  if (!json_is_object(doc))
+    return sc_set_error_prefixed(error, SC_ESPEC, label, "the document must be a JSON object");
+  *out_doc = g_steal_pointer(&doc);
+  return TRUE;
+}
+
+/* root.path: "rootfs", or exactly @remote_rootfs when there is one. */
+static gboolean
+check_root_path(const char *label, json_t *path, const char *remote_rootfs, GError **error)
+{
+  if (!json_is_string(path))
+    return sc_set_error_prefixed(
+      error, SC_ESPEC, label, "root.path is missing or not a string: it must be 'rootfs'");
+  if (remote_rootfs != NULL) {
+    if (strcmp(json_string_value(path), remote_rootfs) != 0)
+      return sc_set_error_prefixed(error,
+                                   SC_ESPEC,
+                                   label,
+                                   "root.path is '%s'; for a remote rootfs it must be '%s'",
+                                   json_string_value(path),
+                                   remote_rootfs);
+  } else if (strcmp(json_string_value(path), "rootfs") != 0) {
+    return sc_set_error_prefixed(
+      error, SC_ESPEC, label, "root.path is '%s'; it must be 'rootfs'", json_string_value(path));
+  }
+  return TRUE;
+}
+
+static gboolean
+check_root(const char *label,
+           json_t *doc,
+           const char *remote_rootfs,
+           gboolean run_once,
+           GError **error)
+{
+  json_t *root = json_object_get(doc, "root");
+
+  if (!json_is_object(root))
+    return sc_set_error_prefixed(error,
+                                 SC_ESPEC,
+                                 label,
+                                 "'root' is missing or not an object: a system container needs "
+                                 "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
+  if (!run_once && !json_is_true(json_object_get(root, "readonly")))
+    return sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label,
+      "root.readonly must be true: only read-only images are supported (the rootfs shares "
+      "its files with the image store)");
+  return check_root_path(label, json_object_get(root, "path"), remote_rootfs, error);
+}
+
+static gboolean
+check_process(const char *label, json_t *doc, gboolean run_once, GError **error)
+{
+  json_t *process = json_object_get(doc, "process");
+  json_t *v;
+
+  if (!json_is_object(process))
+    return sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label,
+      "'process' is missing or not an object: the runtime needs process.args");
+  v = json_object_get(process, "terminal");
+  if (!run_once && v != NULL && !json_is_false(v))
+    return sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label,
+      "process.terminal must be false: a system container runs under systemd, without a "
+      "terminal");
+  v = json_object_get(process, "args");
+  if (!is_string_array(v) || json_array_size(v) == 0)
+    return sc_set_error_prefixed(
+      error, SC_ESPEC, label, "process.args must be a non-empty array of strings");
+  v = json_object_get(process, "capabilities");
+  if (v != NULL && !json_is_object(v))
+    return sc_set_error_prefixed(
+      error,
+      SC_ESPEC,
+      label,
+      "process.capabilities must be an object with bounding, effective, inheritable, "
+      "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
+      "current runtimes refuse it)");
+  return TRUE;
+}
+
+/* mounts[@i]; the source of a bind mount is added to @sources. */
+static gboolean
+check_mount(const char *label, size_t i, json_t *m, GPtrArray *sources, GError **error)
+{
+  json_t *src, *options;
+
+  if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination")))
+    return sc_set_error_prefixed(
+      error, SC_ESPEC, label, "mounts[%zu] must be an object with a string 'destination'", i);
+  src = json_object_get(m, "source");
+  if (src != NULL && !json_is_string(src))
+    return sc_set_error_prefixed(error, SC_ESPEC, label, "mounts[%zu].source must be a string", i);
+  options = json_object_get(m, "options");
+  if (options != NULL && !is_string_array(options))
+    return sc_set_error_prefixed(
+      error, SC_ESPEC, label, "mounts[%zu].options must be an array of strings", i);
+  if (src != NULL && mount_is_bind(m))
+    g_ptr_array_add(sources, g_strdup(json_string_value(src)));
+  return TRUE;
+}
+
+static gboolean
+check_mounts(const char *label, json_t *doc, GPtrArray *sources, GError **error)
+{
+  json_t *mounts = json_object_get(doc, "mounts");
+  size_t i;
+  json_t *m;
+
+  if (mounts == NULL)
+    return TRUE;
+  if (!json_is_array(mounts))
+    return sc_set_error_prefixed(error, SC_ESPEC, label, "'mounts' must be an array");
+  json_array_foreach (mounts, i, m)
+    if (!check_mount(label, i, m, sources, error))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 sc_spec_check(const char *label,
               const char *json_text,
@@ -115,162 +271,17 @@ sc_spec_check(const char *label,
               GPtrArray **out_bind_sources,
               GError **error)
 {
-  json_error_t jerr;
-  json_t *doc;
-  json_t *root, *process, *mounts, *v;
+  const char *name = label_or_default(label);
+  g_autoptr(json_t) doc = NULL;
   g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
-  gboolean ok = FALSE;
 
-  {
-    GError *budget = NULL;
-    if (!sc_json_check_budget(label_or_default(label), json_text, length, &budget)) {
-      budget->code = SC_ESPEC;
-      g_propagate_error(error, budget);
-      return FALSE;
-    }
-  }
-  doc = json_loadb(json_text, length, JSON_DECODE_ANY, &jerr);
-  if (doc == NULL)
-    return sc_set_error_prefixed(error,
-                                 SC_ESPEC,
-                                 label_or_default(label),
-                                 "invalid JSON at line %d, column %d: %s",
-                                 jerr.line,
-                                 jerr.column,
-                                 jerr.text);
-  if (!json_is_object(doc)) {
-    sc_set_error_prefixed(
-      error, SC_ESPEC, label_or_default(label), "the document must be a JSON object");
-    goto out;
-  }
-
-  root = json_object_get(doc, "root");
-  if (!json_is_object(root)) {
-    sc_set_error_prefixed(error,
-                          SC_ESPEC,
-                          label_or_default(label),
-                          "'root' is missing or not an object: a system container needs "
-                          "\"root\": {\"path\": \"rootfs\", \"readonly\": true}");
-    goto out;
-  }
-  if (!run_once && !json_is_true(json_object_get(root, "readonly"))) {
-    sc_set_error_prefixed(
-      error,
-      SC_ESPEC,
-      label_or_default(label),
-      "root.readonly must be true: only read-only images are supported (the rootfs shares "
-      "its files with the image store)");
-    goto out;
-  }
-  v = json_object_get(root, "path");
-  if (!json_is_string(v)) {
-    sc_set_error_prefixed(error,
-                          SC_ESPEC,
-                          label_or_default(label),
-                          "root.path is missing or not a string: it must be 'rootfs'");
-    goto out;
-  }
-  if (remote_rootfs != NULL) {
-    if (strcmp(json_string_value(v), remote_rootfs) != 0) {
-      sc_set_error_prefixed(error,
-                            SC_ESPEC,
-                            label_or_default(label),
-                            "root.path is '%s'; for a remote rootfs it must be '%s'",
-                            json_string_value(v),
-                            remote_rootfs);
-      goto out;
-    }
-  } else if (strcmp(json_string_value(v), "rootfs") != 0) {
-    sc_set_error_prefixed(error,
-                          SC_ESPEC,
-                          label_or_default(label),
-                          "root.path is '%s'; it must be 'rootfs'",
-                          json_string_value(v));
-    goto out;
-  }
-
-  process = json_object_get(doc, "process");
-  if (!json_is_object(process)) {
-    sc_set_error_prefixed(error,
-                          SC_ESPEC,
-                          label_or_default(label),
-                          "'process' is missing or not an object: the runtime needs process.args");
-    goto out;
-  }
-  v = json_object_get(process, "terminal");
-  if (!run_once && v != NULL && !json_is_false(v)) {
-    sc_set_error_prefixed(
-      error,
-      SC_ESPEC,
-      label_or_default(label),
-      "process.terminal must be false: a system container runs under systemd, without a "
-      "terminal");
-    goto out;
-  }
-  v = json_object_get(process, "args");
-  if (!is_string_array(v) || json_array_size(v) == 0) {
-    sc_set_error_prefixed(error,
-                          SC_ESPEC,
-                          label_or_default(label),
-                          "process.args must be a non-empty array of strings");
-    goto out;
-  }
-  v = json_object_get(process, "capabilities");
-  if (v != NULL && !json_is_object(v)) {
-    sc_set_error_prefixed(
-      error,
-      SC_ESPEC,
-      label_or_default(label),
-      "process.capabilities must be an object with bounding, effective, inheritable, "
-      "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
-      "current runtimes refuse it)");
-    goto out;
-  }
-
-  mounts = json_object_get(doc, "mounts");
-  if (mounts != NULL && !json_is_array(mounts)) {
-    sc_set_error_prefixed(error, SC_ESPEC, label_or_default(label), "'mounts' must be an array");
-    goto out;
-  }
-  if (mounts != NULL) {
-    size_t i;
-    json_t *m;
-    json_array_foreach (mounts, i, m) {
-      json_t *src;
-      if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination"))) {
-        sc_set_error_prefixed(error,
-                              SC_ESPEC,
-                              label_or_default(label),
-                              "mounts[%zu] must be an object with a string 'destination'",
-                              i);
-        goto out;
-      }
-      src = json_object_get(m, "source");
-      if (src != NULL && !json_is_string(src)) {
-        sc_set_error_prefixed(
-          error, SC_ESPEC, label_or_default(label), "mounts[%zu].source must be a string", i);
-        goto out;
-      }
-      v = json_object_get(m, "options");
-      if (v != NULL && !is_string_array(v)) {
-        sc_set_error_prefixed(error,
-                              SC_ESPEC,
-                              label_or_default(label),
-                              "mounts[%zu].options must be an array of strings",
-                              i);
-        goto out;
-      }
-      if (src != NULL && mount_is_bind(m))
-        g_ptr_array_add(sources, g_strdup(json_string_value(src)));
-    }
-  }
-
-  ok = TRUE;
+  if (!parse_document(name, json_text, length, &doc, error) ||
+      !check_root(name, doc, remote_rootfs, run_once, error) ||
+      !check_process(name, doc, run_once, error) || !check_mounts(name, doc, sources, error))
+    return FALSE;
   if (out_bind_sources)
     *out_bind_sources = g_steal_pointer(&sources);
-out:
-  json_decref(doc);
-  return ok;
+  return TRUE;
 }
 
 SC_API int
