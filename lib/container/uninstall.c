@@ -19,113 +19,159 @@
  * it installed or an interrupted operation wrote, unmodified, the
  * directories it created when empty, the symlink, both slots. Itself
  * journaled: a crash leaves what the next uninstall finishes. */
-gboolean
-sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **error)
-{
-  g_autofree char *slot = NULL;
-  g_autofree char *unit = NULL;
-  g_autoptr(GHashTable) tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(ScJournal) journal = NULL;
-  json_t *info;
-  const char *journal_slot = NULL;
-  ScPaths p0 = {0}, p1 = {0};
-  struct stat st;
-  gboolean has_service = TRUE, owns_unit, ok = FALSE;
+/* What an uninstall removes: the deployment's host files and those that
+ * interrupted operations wrote (as their journals say), whether the unit is
+ * the container's, and the slot to journal the removal in. */
+typedef struct {
+  ScPaths p0, p1;
+  char *slot;          /* the current slot, if the NAME link is there */
+  GHashTable *tracked; /* host path -> checksum */
+  gboolean has_service, owns_unit;
+  const char *journal_slot;
+} Removal;
 
-  sc_deploy_paths_init(ctx, name, 0, &p0);
-  sc_deploy_paths_init(ctx, name, 1, &p1);
-  slot = sc_deploy_current_slot(ctx, name);
-  info = slot ? sc_deploy_read_info(slot) : NULL;
+static void
+removal_clear(Removal *r)
+{
+  sc_deploy_paths_clear(&r->p0);
+  sc_deploy_paths_clear(&r->p1);
+  g_free(r->slot);
+  g_clear_pointer(&r->tracked, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Removal, removal_clear)
+
+/* The files an interrupted operation's journal planned, added to
+ * @r->tracked: whichever content is there is ours when both the deployment
+ * and the operation wrote a file. */
+static void
+add_journal_files(sc_context *ctx, Removal *r, ScJournal *j)
+{
+  GHashTableIter it;
+  gpointer jk, jv;
+
+  r->owns_unit |= j->owns_unit;
+  g_hash_table_iter_init(&it, j->planned);
+  while (g_hash_table_iter_next(&it, &jk, &jv)) {
+    const char *have = g_hash_table_lookup(r->tracked, jk);
+    if (have != NULL && strcmp(have, jv) != 0) {
+      g_autofree char *sum = sc_hostfs_checksum(ctx, jk);
+      if (strcmp(sum, jv) != 0)
+        continue;
+    }
+    g_hash_table_replace(r->tracked, g_strdup(jk), g_strdup(jv));
+  }
+}
+
+static void
+removal_gather(sc_context *ctx, const char *name, Removal *r)
+{
+  g_autoptr(json_t) info = NULL;
+  struct stat st;
+
+  sc_deploy_paths_init(ctx, name, 0, &r->p0);
+  sc_deploy_paths_init(ctx, name, 1, &r->p1);
+  r->tracked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  r->slot = sc_deploy_current_slot(ctx, name);
+  info = r->slot ? sc_deploy_read_info(r->slot) : NULL;
   if (info == NULL)
-    info = sc_deploy_read_info(p0.slot_path); /* half-installed */
-  if (info && json_is_false(json_object_get(info, "has-container-service")))
-    has_service = FALSE;
+    info = sc_deploy_read_info(r->p0.slot_path); /* half-installed */
+  r->has_service = !(info && json_is_false(json_object_get(info, "has-container-service")));
   if (info) {
-    g_autoptr(GHashTable) t = sc_deploy_tracked(ctx, slot ? slot : p0.slot_path, info);
+    g_autoptr(GHashTable) t = sc_deploy_tracked(ctx, r->slot ? r->slot : r->p0.slot_path, info);
     GHashTableIter it;
     gpointer tk, tv;
     g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, &tk, &tv))
-      g_hash_table_replace(tracked, g_strdup(tk), g_strdup(tv));
+      g_hash_table_replace(r->tracked, g_strdup(tk), g_strdup(tv));
   }
-  owns_unit = info != NULL;
-  /* what interrupted operations wrote, as their journals say */
+  r->owns_unit = info != NULL;
   for (int i = 0; i < 2; i++) {
-    const char *path = i == 0 ? p0.slot_path : p1.slot_path;
+    const char *path = i == 0 ? r->p0.slot_path : r->p1.slot_path;
     g_autoptr(ScJournal) j = sc_journal_read(path);
-    GHashTableIter it;
-    gpointer jk, jv;
     if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-        (journal_slot == NULL || (slot && strcmp(path, slot) == 0)))
-      journal_slot = path;
-    if (j == NULL)
-      continue;
-    owns_unit |= j->owns_unit;
-    g_hash_table_iter_init(&it, j->planned);
-    while (g_hash_table_iter_next(&it, &jk, &jv)) {
-      const char *have = g_hash_table_lookup(tracked, jk);
-      if (have != NULL && strcmp(have, jv) != 0) {
-        /* both the deployment and the operation wrote it: whichever
-         * content is there is ours */
-        g_autofree char *sum = sc_hostfs_checksum(ctx, jk);
-        if (strcmp(sum, jv) != 0)
-          continue;
-      }
-      g_hash_table_replace(tracked, g_strdup(jk), g_strdup(jv));
-    }
+        (r->journal_slot == NULL || (r->slot && strcmp(path, r->slot) == 0)))
+      r->journal_slot = path;
+    if (j != NULL)
+      add_journal_files(ctx, r, j);
   }
-  if (journal_slot) {
-    journal = sc_journal_new("uninstall", journal_slot, tracked, FALSE);
-    journal->owns_unit = owns_unit;
-    if (!sc_journal_step(ctx, journal, "begun", error))
-      goto out;
-  }
+}
 
-  unit = g_strconcat(name, ".service", NULL);
-  if (has_service && owns_unit) {
-    if (sc_systemd_offline(ctx))
-      sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
-    else if (sc_systemd_running())
-      sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+/* Disabled, and stopped where systemd runs. */
+static void
+removal_disable(sc_context *ctx, const char *name, Removal *r)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+
+  if (!r->has_service || !r->owns_unit)
+    return;
+  if (sc_systemd_offline(ctx))
+    sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
+  else if (sc_systemd_running())
+    sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
+}
+
+/* The unit and tmpfiles files go before anything else, so that nothing
+ * starts the container again. */
+static void
+removal_unit_files(sc_context *ctx, Removal *r)
+{
+  struct stat st;
+
+  if (!r->owns_unit)
+    return;
+  unlink(r->p0.unit_path);
+  if (!sc_systemd_offline(ctx) && sc_systemd_running())
+    sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
+  if (lstat(r->p0.tmpfiles_path, &st) == 0) {
+    sc_tmpfiles_run(ctx, "--remove", r->p0.tmpfiles_path, FALSE, NULL);
+    unlink(r->p0.tmpfiles_path);
   }
-  if (journal && !sc_journal_step(ctx, journal, "disabled", error))
-    goto out;
-  if (owns_unit) {
-    /* the unit goes first, so that nothing starts the container again */
-    unlink(p0.unit_path);
-    if (!sc_systemd_offline(ctx) && sc_systemd_running())
-      sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
-    if (lstat(p0.tmpfiles_path, &st) == 0) {
-      sc_tmpfiles_run(ctx, "--remove", p0.tmpfiles_path, FALSE, NULL);
-      unlink(p0.tmpfiles_path);
-    }
+}
+
+static gboolean
+step(sc_context *ctx, ScJournal *journal, const char *name, GError **error)
+{
+  return journal == NULL || sc_journal_step(ctx, journal, name, error);
+}
+
+gboolean
+sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError **error)
+{
+  g_auto(Removal) r = {0};
+  g_autoptr(ScJournal) journal = NULL;
+
+  removal_gather(ctx, name, &r);
+  if (r.journal_slot) {
+    journal = sc_journal_new("uninstall", r.journal_slot, r.tracked, FALSE);
+    journal->owns_unit = r.owns_unit;
   }
-  if (journal && !sc_journal_step(ctx, journal, "unit", error))
-    goto out;
-  sc_hostfs_remove(ctx, tracked, kept);
-  if (journal && !sc_journal_step(ctx, journal, "hostfs", error))
-    goto out;
-  if (unlink(p0.link_path) != 0 && errno != ENOENT) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", p0.link_path,
+  if (!step(ctx, journal, "begun", error))
+    return FALSE;
+  removal_disable(ctx, name, &r);
+  if (!step(ctx, journal, "disabled", error))
+    return FALSE;
+  removal_unit_files(ctx, &r);
+  if (!step(ctx, journal, "unit", error))
+    return FALSE;
+  sc_hostfs_remove(ctx, r.tracked, kept);
+  if (!step(ctx, journal, "hostfs", error))
+    return FALSE;
+  if (unlink(r.p0.link_path) != 0 && errno != ENOENT) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", r.p0.link_path,
                 g_strerror(errno));
-    goto out;
+    return FALSE;
   }
-  if (journal && !sc_journal_step(ctx, journal, "link", error))
-    goto out;
+  if (!step(ctx, journal, "link", error))
+    return FALSE;
   /* the slot without the journal last: an interrupted removal stays visible */
-  if (journal_slot && strcmp(journal_slot, p0.slot_path) == 0) {
-    sc_deploy_clear_slot(p1.slot_path);
-    sc_deploy_clear_slot(p0.slot_path);
+  if (r.journal_slot && strcmp(r.journal_slot, r.p0.slot_path) == 0) {
+    sc_deploy_clear_slot(r.p1.slot_path);
+    sc_deploy_clear_slot(r.p0.slot_path);
   } else {
-    sc_deploy_clear_slot(p0.slot_path);
-    sc_deploy_clear_slot(p1.slot_path);
+    sc_deploy_clear_slot(r.p0.slot_path);
+    sc_deploy_clear_slot(r.p1.slot_path);
   }
-  ok = TRUE;
-out:
-  json_decref(info);
-  sc_deploy_paths_clear(&p0);
-  sc_deploy_paths_clear(&p1);
-  return ok;
+  return TRUE;
 }
 
 gboolean
