@@ -124,136 +124,194 @@ sc_confined_readlink(int dirfd, const char *name)
   }
 }
 
+/* Where the walk is. */
+typedef struct {
+  int root_fd; /* borrowed */
+  int flags;
+  mode_t mode;
+  gboolean in_root;
+  GString *path; /* the rest of the path starts at pos */
+  gsize pos;
+  int cur;     /* the directory reached; root_fd is borrowed */
+  guint depth; /* components below the root */
+  guint links;
+} Walk;
+
+static void
+walk_clear(Walk *w)
+{
+  int err = errno; /* the walk's answer */
+
+  close_unless(w->cur, w->root_fd);
+  if (w->path)
+    g_string_free(w->path, TRUE);
+  errno = err;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Walk, walk_clear)
+
+/* What a step returns when the walk goes on; otherwise it returns the
+ * walk's answer, an fd or -1 with errno set. */
+#define WALK_GO_ON (-2)
+
+static int
+walk_fail(int err)
+{
+  errno = err;
+  return -1;
+}
+
+/* The walk is now in @fd, @depth components below the root. */
+static void
+walk_move(Walk *w, int fd, guint depth)
+{
+  close_unless(w->cur, w->root_fd);
+  w->cur = fd;
+  w->depth = depth;
+}
+
+/* The next component; *last when nothing follows it. A path that ends (or
+ * is empty, or ends with '/') names the directory reached: opening "."
+ * there gives the kernel's answers for "dir/" (EISDIR with O_CREAT, a
+ * directory required, the link followed). */
+static char *
+walk_next(Walk *w, gboolean *last)
+{
+  const char *s = w->path->str;
+  gsize end;
+  char *name;
+
+  while (s[w->pos] == '/')
+    w->pos++;
+  end = w->pos;
+  while (s[end] != '\0' && s[end] != '/')
+    end++;
+  name = end > w->pos ? g_strndup(s + w->pos, end - w->pos) : g_strdup(".");
+  *last = s[end] == '\0';
+  w->pos = end;
+  return name;
+}
+
+/* A '.' component, or a '..' one (@up). */
+static int
+walk_dots(Walk *w, gboolean up, gboolean last)
+{
+  const char *name = up ? ".." : ".";
+  int fd;
+
+  if (up && w->depth == 0) {
+    if (!w->in_root)
+      return walk_fail(EXDEV);
+    name = "."; /* '..' at the root is the root */
+    up = FALSE;
+  }
+  if (last)
+    return openat(w->cur, name, w->flags | O_NOFOLLOW | O_CLOEXEC, w->mode);
+  if (up) {
+    fd = openat(w->cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+      return -1;
+    walk_move(w, fd, w->depth - 1);
+  }
+  return WALK_GO_ON;
+}
+
+/* The last component, a name; -1 with ELOOP for a symbolic link that is
+ * to be followed. */
+static int
+walk_open_last(Walk *w, const char *name)
+{
+  struct stat st;
+  int fd = openat(w->cur, name, w->flags | O_NOFOLLOW | O_CLOEXEC, w->mode);
+
+  if (fd < 0)
+    return -1;
+  /* O_PATH|O_NOFOLLOW opens a link itself: follow it unless asked not to */
+  if (!(w->flags & O_PATH) || (w->flags & O_NOFOLLOW) || fstat(fd, &st) != 0 ||
+      !S_ISLNK(st.st_mode))
+    return fd;
+  close(fd);
+  return walk_fail(ELOOP);
+}
+
+/* The symbolic link @name in the directory reached: its target is spliced
+ * in front of the rest of the path. @err is what opening @name gave. */
+static int
+walk_splice_link(Walk *w, const char *name, int err)
+{
+  g_autofree char *target = sc_confined_readlink(w->cur, name);
+  struct statfs sfs;
+
+  if (target == NULL) {
+    if (errno != EINVAL)
+      err = errno;         /* a link that cannot be read (/proc of another process) */
+    return walk_fail(err); /* else not a link: the first error stands */
+  }
+  if (++w->links > SC_CONFINED_MAX_SYMLINKS ||
+      (fstatfs(w->cur, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC))
+    return walk_fail(ELOOP);
+  if (target[0] == '\0')
+    return walk_fail(ENOENT);
+  /* the rest of the path now follows the link's target */
+  g_string_erase(w->path, 0, w->pos);
+  g_string_prepend(w->path, target);
+  w->pos = 0;
+  if (target[0] == '/') {
+    if (!w->in_root)
+      return walk_fail(EXDEV);
+    walk_move(w, w->root_fd, 0);
+  }
+  return WALK_GO_ON;
+}
+
+/* A component that is a name (not '.' or '..'). */
+static int
+walk_name(Walk *w, const char *name, gboolean last)
+{
+  int fd, err;
+
+  if (last) {
+    fd = walk_open_last(w, name);
+    if (fd >= 0)
+      return fd;
+  } else {
+    fd = openat(w->cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+      walk_move(w, fd, w->depth + 1);
+      return WALK_GO_ON;
+    }
+  }
+  err = errno;
+  /* Failed: a symbolic link (ELOOP from O_NOFOLLOW, ENOTDIR from
+   * O_DIRECTORY) is expanded, anything else is the answer. */
+  if ((err != ELOOP && err != ENOTDIR) || (last && (w->flags & O_NOFOLLOW)))
+    return walk_fail(err); /* with O_NOFOLLOW, openat()'s answer for the last one stands */
+  return walk_splice_link(w, name, err);
+}
+
 /* The walk; returns the fd, or -1 with errno set. */
 static int
 walk(int root_fd, const char *relpath, int flags, mode_t mode, gboolean in_root)
 {
-  g_autoptr(GString) path = g_string_new(relpath);
-  gsize pos = 0;
-  int cur = root_fd; /* the directory reached; root_fd is borrowed */
-  guint depth = 0;   /* components below the root */
-  guint links = 0;
-  int err;
+  g_auto(Walk) w = { .root_fd = root_fd,
+                     .flags = flags,
+                     .mode = mode,
+                     .in_root = in_root,
+                     .path = g_string_new(relpath),
+                     .cur = root_fd };
+  int fd = WALK_GO_ON;
 
-  if (path->str[0] == '/' && !in_root) {
-    errno = EXDEV;
-    return -1;
-  }
-  for (;;) {
-    g_autofree char *name = NULL;
+  if (relpath[0] == '/' && !in_root)
+    return walk_fail(EXDEV);
+  while (fd == WALK_GO_ON) {
     gboolean last;
-    gsize end;
-    int fd;
+    g_autofree char *name = walk_next(&w, &last);
 
-    while (path->str[pos] == '/')
-      pos++;
-    end = pos;
-    while (path->str[end] != '\0' && path->str[end] != '/')
-      end++;
-    /* A path that ends (or is empty, or ends with '/') names the directory
-     * reached: opening "." there gives the kernel's answers for "dir/"
-     * (EISDIR with O_CREAT, a directory required, the link followed). */
-    name = end > pos ? g_strndup(path->str + pos, end - pos) : g_strdup(".");
-    last = path->str[end] == '\0';
-    pos = end;
-
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-      gboolean up = name[1] == '.';
-      if (up && depth == 0) {
-        if (!in_root) {
-          err = EXDEV;
-          goto fail;
-        }
-        g_free(name);
-        name = g_strdup("."); /* '..' at the root is the root */
-        up = FALSE;
-      }
-      if (last) {
-        fd = openat(cur, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-        err = errno;
-        close_unless(cur, root_fd);
-        errno = err;
-        return fd;
-      }
-      if (up) {
-        fd = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-          err = errno;
-          goto fail;
-        }
-        close_unless(cur, root_fd);
-        cur = fd;
-        depth--;
-      }
-      continue;
-    }
-
-    if (last) {
-      fd = openat(cur, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-      if (fd >= 0) {
-        struct stat st;
-        /* O_PATH|O_NOFOLLOW opens a link itself: follow it unless asked not to */
-        if (!(flags & O_PATH) || (flags & O_NOFOLLOW) || fstat(fd, &st) != 0 ||
-            !S_ISLNK(st.st_mode)) {
-          close_unless(cur, root_fd);
-          return fd;
-        }
-        close(fd);
-        err = ELOOP;
-      } else
-        err = errno;
-    } else {
-      fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) {
-        close_unless(cur, root_fd);
-        cur = fd;
-        depth++;
-        continue;
-      }
-      err = errno;
-    }
-    /* Failed: a symbolic link (ELOOP from O_NOFOLLOW, ENOTDIR from
-     * O_DIRECTORY) is expanded, anything else is the answer. */
-    if ((err != ELOOP && err != ENOTDIR) || (last && (flags & O_NOFOLLOW)))
-      goto fail; /* with O_NOFOLLOW, openat()'s answer for the last one stands */
-    {
-      g_autofree char *target = sc_confined_readlink(cur, name);
-      struct statfs sfs;
-
-      if (target == NULL) {
-        if (errno != EINVAL)
-          err = errno; /* a link that cannot be read (/proc of another process) */
-        goto fail;     /* else not a link: the first error stands */
-      }
-      if (++links > SC_CONFINED_MAX_SYMLINKS ||
-          (fstatfs(cur, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)) {
-        err = ELOOP;
-        goto fail;
-      }
-      if (target[0] == '\0') {
-        err = ENOENT;
-        goto fail;
-      }
-      /* the rest of the path now follows the link's target */
-      g_string_erase(path, 0, pos);
-      g_string_prepend(path, target);
-      pos = 0;
-      if (target[0] == '/') {
-        if (!in_root) {
-          err = EXDEV;
-          goto fail;
-        }
-        close_unless(cur, root_fd);
-        cur = root_fd;
-        depth = 0;
-      }
-    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      fd = walk_dots(&w, name[1] == '.', last);
+    else
+      fd = walk_name(&w, name, last);
   }
-
-fail:
-  close_unless(cur, root_fd);
-  errno = err;
-  return -1;
+  return fd;
 }
 
 static int

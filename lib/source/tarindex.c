@@ -258,18 +258,308 @@ kind_name(ScTarKind k)
   }
 }
 
+/* One pass over the headers: where it is, and what the extended headers
+ * read so far say about the member that follows them. */
+typedef struct {
+  int fd;
+  const char *archive;
+  ScTarIndex *index; /* borrowed */
+  guint64 pos;       /* the header being read */
+  guchar h[SC_TAR_BLOCK];
+  Pax pax;
+  char *long_name, *long_link;
+  gboolean pending; /* an extended header waits for its member */
+} TarWalk;
+
+/* Forgets what the extended headers said, once their member is read. */
+static void
+tar_walk_clear(TarWalk *w)
+{
+  pax_clear(&w->pax);
+  g_clear_pointer(&w->long_name, g_free);
+  g_clear_pointer(&w->long_link, g_free);
+  w->pending = FALSE;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TarWalk, tar_walk_clear)
+
+/* The header at w->pos into w->h; *out_end at the archive's end (its last
+ * byte, or an end-of-archive block). */
+static gboolean
+read_header(TarWalk *w, gboolean *out_end, GError **error)
+{
+  gsize zeros = 0;
+
+  *out_end = FALSE;
+  if (w->pos == w->index->archive_size) {
+    *out_end = TRUE; /* no end-of-archive blocks: what is there is the archive */
+    return TRUE;
+  }
+  if (w->index->archive_size - w->pos < SC_TAR_BLOCK ||
+      !read_exact(w->fd, w->h, SC_TAR_BLOCK, w->pos)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
+                w->archive,
+                w->pos);
+    return FALSE;
+  }
+  while (zeros < SC_TAR_BLOCK && w->h[zeros] == 0)
+    zeros++;
+  if (zeros == SC_TAR_BLOCK) {
+    *out_end = TRUE; /* end-of-archive block */
+    return TRUE;
+  }
+  if (!checksum_ok(w->h)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: the tar header at byte %" G_GUINT64_FORMAT
+                " has a bad checksum (not a tar archive, or a damaged one)",
+                w->archive,
+                w->pos);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The member's name as the archive writes it, for every message that
+ * follows: a pax path, a GNU long name, or the ustar fields. */
+static char *
+raw_name(const TarWalk *w)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *prefix = NULL;
+
+  if (w->pax.path)
+    return g_strdup(w->pax.path);
+  if (w->long_name)
+    return g_strdup(w->long_name);
+  base = field(w->h, 100);
+  /* POSIX ustar only: GNU's "ustar  " keeps times where the prefix is */
+  if (memcmp(w->h + 257, "ustar\0", 6) == 0)
+    prefix = field(w->h + 345, 155);
+  return prefix && *prefix ? g_strconcat(prefix, "/", base, NULL) : g_steal_pointer(&base);
+}
+
+/* The size of the data after the header, which must end within the
+ * archive. */
+static gboolean
+data_size(const TarWalk *w, char type, const char *raw, guint64 *out_size, GError **error)
+{
+  guint64 size;
+  guint64 data = w->pos + SC_TAR_BLOCK;
+  const char *why = NULL;
+
+  /* a pax "size" is the next member's, never another extended header's */
+  if (w->pax.has_size && !is_extended(type))
+    size = w->pax.size;
+  else if (!parse_number(w->h + 124, 12, &size, &why)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its size field %s",
+                w->archive,
+                raw,
+                w->pos,
+                why);
+    return FALSE;
+  }
+  if (size > w->index->archive_size - data) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its %" G_GUINT64_FORMAT
+                " bytes of data run past the end of the archive (%" G_GUINT64_FORMAT " bytes)",
+                w->archive,
+                raw,
+                w->pos,
+                size,
+                w->index->archive_size);
+    return FALSE;
+  }
+  *out_size = size;
+  return TRUE;
+}
+
+/* A pax or GNU long-name header: noted for the member that follows it. */
+static gboolean
+read_extended(TarWalk *w, char type, guint64 size, GError **error)
+{
+  g_autofree char *buf = NULL;
+  const char *why = NULL;
+
+  if (size > SC_TAR_MAX_EXTENDED) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: the extended header at byte %" G_GUINT64_FORMAT " is %" G_GUINT64_FORMAT
+                " bytes; at most %d are allowed",
+                w->archive,
+                w->pos,
+                size,
+                SC_TAR_MAX_EXTENDED);
+    return FALSE;
+  }
+  buf = g_malloc(size + 1);
+  if (!read_exact(w->fd, buf, size, w->pos + SC_TAR_BLOCK)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: cannot read the extended header at byte %" G_GUINT64_FORMAT,
+                w->archive,
+                w->pos);
+    return FALSE;
+  }
+  buf[size] = '\0';
+  if (type == 'x' && !pax_parse(buf, size, &w->pax, &why)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: the extended header at byte %" G_GUINT64_FORMAT " holds %s",
+                w->archive,
+                w->pos,
+                why);
+    return FALSE;
+  }
+  /* a GNU long name ends at its first NUL, as GNU tar reads it */
+  if (type == 'L') {
+    g_free(w->long_name);
+    w->long_name = g_strdup(buf);
+  } else if (type == 'K') {
+    g_free(w->long_link);
+    w->long_link = g_strdup(buf);
+  }
+  if (type != 'g')
+    w->pending = TRUE;
+  return TRUE;
+}
+
+static ScTarKind
+kind_of(char type)
+{
+  switch (type) {
+  case '0':
+  case '\0':
+  case '7':
+    return SC_TAR_FILE;
+  case '5':
+    return SC_TAR_DIR;
+  case '2':
+    return SC_TAR_SYMLINK;
+  case '1':
+    return SC_TAR_HARDLINK;
+  default:
+    return SC_TAR_OTHER;
+  }
+}
+
+/* The member's normalized name, once its header is believable on its own:
+ * no data on a type that has none, no '..' component. */
+static char *
+checked_name(const TarWalk *w, char type, const char *raw, guint64 size, GError **error)
+{
+  char *name;
+
+  if (size > 0 && type >= '1' && type <= '6') {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: member '%s' (header at byte %" G_GUINT64_FORMAT
+                "): a %s with %" G_GUINT64_FORMAT " bytes of data",
+                w->archive,
+                raw,
+                w->pos,
+                kind_name(kind_of(type)),
+                size);
+    return NULL;
+  }
+  name = normalize(raw);
+  if (name == NULL)
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): has a '..' component",
+                w->archive,
+                raw,
+                w->pos);
+  return name;
+}
+
+/* The member whose header is at w->pos, into the index: refused when its
+ * name is there already (but for a directory given again). */
+static gboolean
+add_member(TarWalk *w, char type, const char *raw, guint64 size, GError **error)
+{
+  ScTarKind kind = kind_of(type);
+  g_autofree char *name = checked_name(w, type, raw, size, error);
+  ScTarMember *m, *old;
+
+  if (name == NULL)
+    return FALSE;
+  old = *name ? g_hash_table_lookup(w->index->members, name) : NULL;
+  if (old && !(old->kind == SC_TAR_DIR && kind == SC_TAR_DIR)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: member '%s' appears twice (headers at bytes %" G_GUINT64_FORMAT
+                " and %" G_GUINT64_FORMAT "); which one is meant is ambiguous",
+                w->archive,
+                name,
+                old->header,
+                w->pos);
+    return FALSE;
+  }
+  if (*name == '\0' || old != NULL)
+    return TRUE; /* the archive's root, or a directory given again */
+  m = g_new0(ScTarMember, 1);
+  m->header = w->pos;
+  m->offset = w->pos + SC_TAR_BLOCK;
+  m->size = size;
+  m->kind = kind;
+  if (kind == SC_TAR_SYMLINK || kind == SC_TAR_HARDLINK)
+    m->link = w->pax.linkpath ? g_strdup(w->pax.linkpath)
+              : w->long_link  ? g_strdup(w->long_link)
+                              : field(w->h + 157, 100);
+  g_hash_table_insert(w->index->members, g_steal_pointer(&name), m);
+  return TRUE;
+}
+
+/* One header and its data; *out_end at the archive's end. */
+static gboolean
+read_one(TarWalk *w, gboolean *out_end, GError **error)
+{
+  g_autofree char *raw = NULL;
+  guint64 size;
+  char type;
+
+  if (!read_header(w, out_end, error))
+    return FALSE;
+  if (*out_end)
+    return TRUE;
+  type = (char)w->h[156];
+  raw = raw_name(w);
+  if (!data_size(w, type, raw, &size, error))
+    return FALSE;
+  if (is_extended(type)) {
+    if (!read_extended(w, type, size, error))
+      return FALSE;
+  } else {
+    if (!add_member(w, type, raw, size, error))
+      return FALSE;
+    tar_walk_clear(w);
+  }
+  w->pos += SC_TAR_BLOCK + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
+  return TRUE;
+}
+
 ScTarIndex *
 sc_tar_index_new(int fd, const char *archive, GError **error)
 {
   g_autoptr(ScTarIndex) index = g_new0(ScTarIndex, 1);
-  guchar h[SC_TAR_BLOCK];
-  guint64 pos = 0;
-  Pax pax = { 0 };
-  g_autofree char *long_name = NULL;
-  g_autofree char *long_link = NULL;
-  gboolean pending = FALSE; /* an extended header waits for its member */
+  g_auto(TarWalk) w = { .fd = fd, .archive = archive, .index = index };
+  gboolean end = FALSE;
   struct stat st;
-  const char *why = NULL;
 
   index->archive = g_strdup(archive);
   index->members =
@@ -279,225 +569,18 @@ sc_tar_index_new(int fd, const char *archive, GError **error)
     return NULL;
   }
   index->archive_size = st.st_size;
-
-  for (;;) {
-    g_autofree char *raw = NULL;
-    g_autofree char *name = NULL;
-    guint64 size, data;
-    char type;
-    ScTarKind kind;
-    ScTarMember *m, *old;
-
-    if (pos == index->archive_size)
-      break; /* no end-of-archive blocks: what is there is the archive */
-    if (index->archive_size - pos < SC_TAR_BLOCK || !read_exact(fd, h, SC_TAR_BLOCK, pos)) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: truncated tar header at byte %" G_GUINT64_FORMAT,
-                  archive,
-                  pos);
-      goto fail;
-    }
-    {
-      gsize i = 0;
-      while (i < SC_TAR_BLOCK && h[i] == 0)
-        i++;
-      if (i == SC_TAR_BLOCK)
-        break; /* end-of-archive block */
-    }
-    if (!checksum_ok(h)) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: the tar header at byte %" G_GUINT64_FORMAT
-                  " has a bad checksum (not a tar archive, or a damaged one)",
-                  archive,
-                  pos);
-      goto fail;
-    }
-    type = (char)h[156];
-
-    /* the member's name, for every message that follows */
-    if (pax.path)
-      raw = g_strdup(pax.path);
-    else if (long_name)
-      raw = g_strdup(long_name);
-    else {
-      g_autofree char *base = field(h, 100);
-      g_autofree char *prefix = NULL;
-      /* POSIX ustar only: GNU's "ustar  " keeps times where the prefix is */
-      if (memcmp(h + 257, "ustar\0", 6) == 0)
-        prefix = field(h + 345, 155);
-      raw = prefix && *prefix ? g_strconcat(prefix, "/", base, NULL) : g_steal_pointer(&base);
-    }
-
-    /* a pax "size" is the next member's, never another extended header's */
-    if (pax.has_size && !is_extended(type))
-      size = pax.size;
-    else if (!parse_number(h + 124, 12, &size, &why)) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its size field %s",
-                  archive,
-                  raw,
-                  pos,
-                  why);
-      goto fail;
-    }
-    data = pos + SC_TAR_BLOCK;
-    if (size > index->archive_size - data) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): its %" G_GUINT64_FORMAT
-                  " bytes of data run past the end of the archive (%" G_GUINT64_FORMAT " bytes)",
-                  archive,
-                  raw,
-                  pos,
-                  size,
-                  index->archive_size);
-      goto fail;
-    }
-
-    if (is_extended(type)) {
-      g_autofree char *buf = NULL;
-      if (size > SC_TAR_MAX_EXTENDED) {
-        g_set_error(error,
-                    SC_ERROR,
-                    SC_EIO,
-                    "%s: the extended header at byte %" G_GUINT64_FORMAT " is %" G_GUINT64_FORMAT
-                    " bytes; at most %d are allowed",
-                    archive,
-                    pos,
-                    size,
-                    SC_TAR_MAX_EXTENDED);
-        goto fail;
-      }
-      buf = g_malloc(size + 1);
-      if (!read_exact(fd, buf, size, data)) {
-        g_set_error(error,
-                    SC_ERROR,
-                    SC_EIO,
-                    "%s: cannot read the extended header at byte %" G_GUINT64_FORMAT,
-                    archive,
-                    pos);
-        goto fail;
-      }
-      buf[size] = '\0';
-      if (type == 'x' && !pax_parse(buf, size, &pax, &why)) {
-        g_set_error(error,
-                    SC_ERROR,
-                    SC_EIO,
-                    "%s: the extended header at byte %" G_GUINT64_FORMAT " holds %s",
-                    archive,
-                    pos,
-                    why);
-        goto fail;
-      }
-      /* a GNU long name ends at its first NUL, as GNU tar reads it */
-      if (type == 'L') {
-        g_free(long_name);
-        long_name = g_strdup(buf);
-      } else if (type == 'K') {
-        g_free(long_link);
-        long_link = g_strdup(buf);
-      }
-      if (type != 'g')
-        pending = TRUE;
-      pos = data + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
-      continue;
-    }
-
-    switch (type) {
-    case '0':
-    case '\0':
-    case '7':
-      kind = SC_TAR_FILE;
-      break;
-    case '5':
-      kind = SC_TAR_DIR;
-      break;
-    case '2':
-      kind = SC_TAR_SYMLINK;
-      break;
-    case '1':
-      kind = SC_TAR_HARDLINK;
-      break;
-    default:
-      kind = SC_TAR_OTHER;
-      break;
-    }
-    if (size > 0 && type >= '1' && type <= '6') {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT
-                  "): a %s with %" G_GUINT64_FORMAT " bytes of data",
-                  archive,
-                  raw,
-                  pos,
-                  kind_name(kind),
-                  size);
-      goto fail;
-    }
-    name = normalize(raw);
-    if (name == NULL) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: member '%s' (header at byte %" G_GUINT64_FORMAT "): has a '..' component",
-                  archive,
-                  raw,
-                  pos);
-      goto fail;
-    }
-    old = *name ? g_hash_table_lookup(index->members, name) : NULL;
-    if (old && !(old->kind == SC_TAR_DIR && kind == SC_TAR_DIR)) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EIO,
-                  "%s: member '%s' appears twice (headers at bytes %" G_GUINT64_FORMAT
-                  " and %" G_GUINT64_FORMAT "); which one is meant is ambiguous",
-                  archive,
-                  name,
-                  old->header,
-                  pos);
-      goto fail;
-    }
-    if (*name && old == NULL) {
-      m = g_new0(ScTarMember, 1);
-      m->header = pos;
-      m->offset = data;
-      m->size = size;
-      m->kind = kind;
-      if (kind == SC_TAR_SYMLINK || kind == SC_TAR_HARDLINK)
-        m->link = pax.linkpath ? g_strdup(pax.linkpath)
-                  : long_link  ? g_strdup(long_link)
-                               : field(h + 157, 100);
-      g_hash_table_insert(index->members, g_steal_pointer(&name), m);
-    }
-    pax_clear(&pax);
-    g_clear_pointer(&long_name, g_free);
-    g_clear_pointer(&long_link, g_free);
-    pending = FALSE;
-    pos = data + ((size + SC_TAR_BLOCK - 1) / SC_TAR_BLOCK) * SC_TAR_BLOCK;
-  }
-  if (pending) {
+  while (!end)
+    if (!read_one(&w, &end, error))
+      return NULL;
+  if (w.pending) {
     g_set_error(error,
                 SC_ERROR,
                 SC_EIO,
                 "%s: the archive ends after an extended header, without its member",
                 archive);
-    goto fail;
+    return NULL;
   }
-  pax_clear(&pax);
   return g_steal_pointer(&index);
-
-fail:
-  pax_clear(&pax);
-  return NULL;
 }
 
 /* @from's directory joined with a relative link target, '..' resolved;
