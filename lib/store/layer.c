@@ -727,137 +727,196 @@ entry_check(const char *digest,
   return TRUE;
 }
 
-/* Streams one layer blob: both digests are checked, and @func is called
- * for every tar entry, checked (entry_check()), with a BUF_SIZE scratch
- * buffer. */
-gboolean
-sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-              gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func, gpointer data,
-              guint64 *out_tar_size, char **out_tar_digest, GError **error)
+/* A walk over one layer blob: the pipe (both digests, decompression) fed
+ * to libarchive from a thread of its own, in a UTF-8 locale. */
+typedef struct {
+  const ScLayerWalk *w;
+  Pipe p;
+  Feeder f;
+  gboolean feeding; /* the feeder thread runs */
+  struct archive *a;
+  ScLayerEntry entry;
+  guchar *buf;
+  locale_t utf8, old_locale;
+} Walk;
+
+static void
+walk_stop(Walk *k, gboolean cancel)
 {
-  guint64 entries = 0;
-  ScLayerEntry entry = { 0 };
-  gboolean entry_ok;
-  Pipe p = {0};
-  Feeder f = {0};
-  gboolean feeding = FALSE;
-  struct archive *a = NULL;
-  struct archive_entry *e;
-  g_autofree guchar *buf = g_malloc(BUF_SIZE);
-  g_autofree char *blob_hex = NULL;
-  g_autofree char *tar_hex = NULL;
-  gboolean ok = FALSE;
-  int r;
-  locale_t utf8, old_locale = (locale_t)0;
+  if (k->feeding)
+    feeder_finish(&k->f, cancel);
+  k->feeding = FALSE;
+}
 
-  p.in = in;
-  p.digest = digest;
-  p.expected = size;
-  p.progress = progress;
-  p.blob_hash = sc_sha256_new();
-  p.tar_hash = sc_sha256_new();
-  p.in_buf = g_malloc(BUF_SIZE);
-  p.cancel = g_cancellable_new();
-  p.max_tar = limits ? limits->max_bytes : G_MAXUINT64;
+static void
+walk_clear(Walk *k)
+{
+  Pipe *p = &k->p;
 
+  entry_clear(&k->entry);
+  walk_stop(k, TRUE);
+  if (k->a)
+    archive_read_free(k->a);
+  if (k->old_locale != (locale_t)0) {
+    uselocale(k->old_locale);
+    freelocale(k->utf8);
+  }
+  g_clear_error(&p->error);
+  sc_sha256_free(p->blob_hash);
+  sc_sha256_free(p->tar_hash);
+  if (p->z_ready)
+    inflateEnd(&p->z);
+  if (p->zs)
+    ZSTD_freeDStream(p->zs);
+  g_free(p->in_buf);
+  g_clear_object(&p->cancel);
+  g_free(k->buf);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Walk, walk_clear)
+
+static void
+walk_start(Walk *k, const ScLayerWalk *w)
+{
+  Pipe *p = &k->p;
+
+  k->w = w;
+  k->buf = g_malloc(BUF_SIZE);
+  p->in = w->in;
+  p->digest = w->digest;
+  p->expected = w->size;
+  p->progress = w->progress;
+  p->blob_hash = sc_sha256_new();
+  p->tar_hash = sc_sha256_new();
+  p->in_buf = g_malloc(BUF_SIZE);
+  p->cancel = g_cancellable_new();
+  p->max_tar = w->limits ? w->limits->max_bytes : G_MAXUINT64;
   /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
    * locale for this thread only, whatever the process's locale is, so that
    * libarchive does not refuse names it cannot convert. */
-  utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-  if (utf8 != (locale_t)0)
-    old_locale = uselocale(utf8);
-  a = archive_read_new();
-  archive_read_support_format_tar(a);
-  archive_read_support_format_gnutar(a);
-  feeder_start(&f, &p);
-  feeding = TRUE;
-  if (archive_read_open(a, &f, NULL, feeder_read, NULL) != ARCHIVE_OK)
-    goto archive_failed;
+  k->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (k->utf8 != (locale_t)0)
+    k->old_locale = uselocale(k->utf8);
+  k->a = archive_read_new();
+  archive_read_support_format_tar(k->a);
+  archive_read_support_format_gnutar(k->a);
+  feeder_start(&k->f, p);
+  k->feeding = TRUE;
+}
+
+/* The pipe's failure when it has one (libarchive only saw a read error),
+ * else libarchive's. */
+static gboolean
+walk_archive_failed(Walk *k, GError **error)
+{
+  walk_stop(k, TRUE);
+  if (k->p.error && !g_error_matches(k->p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+  else
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s",
+                k->w->digest,
+                archive_error_string(k->a) ? archive_error_string(k->a) : "unknown format");
+  return FALSE;
+}
+
+/* A callback's failure; a read error inside an entry is the pipe's
+ * failure: report that instead. */
+static gboolean
+walk_entry_failed(Walk *k, GError **error)
+{
+  walk_stop(k, TRUE);
+  if (k->p.error && !g_error_matches(k->p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
+    g_clear_error(error);
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+  }
+  return FALSE;
+}
+
+/* Every entry, counted, checked and handed to the callback. */
+static gboolean
+walk_entries(Walk *k, GError **error)
+{
+  const ScLayerWalk *w = k->w;
+  guint64 entries = 0;
+  struct archive_entry *e;
+  gboolean entry_ok;
+  int r;
+
+  if (archive_read_open(k->a, &k->f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+    return walk_archive_failed(k, error);
   /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
    * could not convert): the entry is still there. */
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    if (limits && ++entries > limits->max_entries) {
+  while ((r = archive_read_next_header(k->a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    if (w->limits && ++entries > w->limits->max_entries) {
       g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                   "layer %s: has more than %" G_GUINT64_FORMAT
                   " entries, the limit (SC_MAX_LAYER_ENTRIES)",
-                  digest, limits->max_entries);
-      goto out;
+                  w->digest, w->limits->max_entries);
+      return FALSE;
     }
-    if (!entry_check(digest, e, limits, &entry, error))
-      goto out;
-    entry_ok = func(a, e, &entry, buf, data, error);
-    entry_clear(&entry);
-    if (!entry_ok) {
-      /* a read error inside an entry is the pipe's failure: report that */
-      feeder_finish(&f, TRUE);
-      feeding = FALSE;
-      if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
-        g_clear_error(error);
-        g_propagate_error(error, g_steal_pointer(&p.error));
-      }
-      goto out;
-    }
+    if (!entry_check(w->digest, e, w->limits, &k->entry, error))
+      return FALSE;
+    entry_ok = w->func(k->a, e, &k->entry, k->buf, w->data, error);
+    entry_clear(&k->entry);
+    if (!entry_ok)
+      return walk_entry_failed(k, error);
   }
   if (r != ARCHIVE_EOF)
-    goto archive_failed;
+    return walk_archive_failed(k, error);
+  return TRUE;
+}
+
+/* The pipe run to its end, then both digests compared: *@out_tar_hex is
+ * the tar's. */
+static gboolean
+walk_check_digests(Walk *k, char **out_tar_hex, GError **error)
+{
+  const ScLayerWalk *w = k->w;
+  g_autofree char *blob_hex = NULL;
+  g_autofree char *tar_hex = NULL;
+
   /* The rest of the stream (tar padding, trailing bytes) counts for both
    * digests: the pipe runs to its end. */
-  feeder_finish(&f, FALSE);
-  feeding = FALSE;
-  if (p.error)
-    goto pipe_failed;
-  blob_hex = sc_sha256_finish(g_steal_pointer(&p.blob_hash));
-  tar_hex = sc_sha256_finish(g_steal_pointer(&p.tar_hash));
-  if (strcmp(digest + 7, blob_hex) != 0) {
+  walk_stop(k, FALSE);
+  if (k->p.error) {
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+    return FALSE;
+  }
+  blob_hex = sc_sha256_finish(g_steal_pointer(&k->p.blob_hash));
+  tar_hex = sc_sha256_finish(g_steal_pointer(&k->p.tar_hash));
+  if (strcmp(w->digest + 7, blob_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST,
                 "layer %s: the blob's digest is sha256:%s; it does not match the manifest",
-                digest, blob_hex);
-    goto out;
+                w->digest, blob_hex);
+    return FALSE;
   }
-  if (diff_id != NULL && strcmp(diff_id + 7, tar_hex) != 0) {
+  if (w->diff_id != NULL && strcmp(w->diff_id + 7, tar_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST,
                 "layer %s: the uncompressed digest is sha256:%s; the config's diff_id is %s",
-                digest, tar_hex, diff_id);
-    goto out;
+                w->digest, tar_hex, w->diff_id);
+    return FALSE;
   }
+  *out_tar_hex = g_steal_pointer(&tar_hex);
+  return TRUE;
+}
+
+/* Streams one layer blob: both digests are checked, and @w->func is
+ * called for every tar entry, checked (entry_check()), with a BUF_SIZE
+ * scratch buffer. */
+gboolean
+sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest, GError **error)
+{
+  g_auto(Walk) k = {0};
+  g_autofree char *tar_hex = NULL;
+
+  walk_start(&k, w);
+  if (!walk_entries(&k, error) || !walk_check_digests(&k, &tar_hex, error))
+    return FALSE;
   if (out_tar_size)
-    *out_tar_size = p.tar_size;
+    *out_tar_size = k.p.tar_size;
   if (out_tar_digest)
     *out_tar_digest = g_strconcat("sha256:", tar_hex, NULL);
-  ok = TRUE;
-  goto out;
-
-archive_failed:
-  if (feeding) {
-    feeder_finish(&f, TRUE);
-    feeding = FALSE;
-  }
-  if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-  pipe_failed:
-    g_propagate_error(error, g_steal_pointer(&p.error));
-  } else
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
-                archive_error_string(a) ? archive_error_string(a) : "unknown format");
-out:
-  entry_clear(&entry);
-  if (feeding)
-    feeder_finish(&f, TRUE);
-  if (a)
-    archive_read_free(a);
-  if (old_locale != (locale_t)0) {
-    uselocale(old_locale);
-    freelocale(utf8);
-  }
-  g_clear_error(&p.error);
-  sc_sha256_free(p.blob_hash);
-  sc_sha256_free(p.tar_hash);
-  if (p.z_ready)
-    inflateEnd(&p.z);
-  if (p.zs)
-    ZSTD_freeDStream(p.zs);
-  g_free(p.in_buf);
-  g_clear_object(&p.cancel);
-  return ok;
+  return TRUE;
 }
 
 static gboolean
@@ -877,6 +936,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
                 ScLayerResult *out, GError **error)
 {
   Tree t = {0};
+  const ScLayerWalk w = {.in = in, .digest = digest, .size = size, .diff_id = diff_id,
+                         .progress = progress, .limits = limits, .func = import_cb, .data = &t};
   g_autoptr(GFile) root = NULL;
   g_autoptr(GVariant) metadata = NULL;
   g_autofree char *tar_digest = NULL;
@@ -892,8 +953,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   if (t.default_dirmeta == NULL)
     goto out;
   ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
-  if (!sc_layer_walk(in, digest, size, diff_id, progress, limits, import_cb, &t, &tar_size,
-                     &tar_digest, error) ||
+  if (!sc_layer_walk(&w, &tar_size, &tar_digest, error) ||
       !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
   g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
@@ -1040,14 +1100,15 @@ sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const 
 {
   ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest,
                    0, limits && limits->max_exports ? limits->max_exports : G_MAXUINT64};
+  const ScLayerWalk w = {.in = in, .digest = digest, .size = size, .diff_id = diff_id,
+                         .limits = limits, .func = exports_cb, .data = &x};
   GHashTableIter it;
   gpointer value;
 
   g_hash_table_iter_init(&it, files);
   while (g_hash_table_iter_next(&it, NULL, &value))
     x.total += g_bytes_get_size(value);
-  gboolean ok =
-      sc_layer_walk(in, digest, size, diff_id, NULL, limits, exports_cb, &x, NULL, NULL, error);
+  gboolean ok = sc_layer_walk(&w, NULL, NULL, error);
 
   g_hash_table_unref(x.this_layer);
   return ok;
