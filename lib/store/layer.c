@@ -480,15 +480,49 @@ read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize siz
   return TRUE;
 }
 
+/* OSTree's error, prefixed with the layer and the entry. */
+static gboolean
+import_failed(Tree *t, const char *path, GError **error)
+{
+  g_autofree char *p = shown(path);
+
+  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  return FALSE;
+}
+
+/* What an entry stores besides its content. */
+typedef struct {
+  guint32 uid, gid;
+  guint32 mode; /* the permission bits */
+  GVariant *xattrs;
+} EntryMeta;
+
+static void
+entry_meta_clear(EntryMeta *m)
+{
+  g_clear_pointer(&m->xattrs, g_variant_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(EntryMeta, entry_meta_clear)
+
+static gboolean
+entry_meta(Tree *t, struct archive_entry *e, const char *path, EntryMeta *m, GError **error)
+{
+  m->uid = archive_entry_uid(e);
+  m->gid = archive_entry_gid(e);
+  /* OSTree's canonical mode holds the permission bits and nothing else
+   * (a tar header has room for more). */
+  m->mode = archive_entry_perm(e) & 07777;
+  m->xattrs = entry_xattrs(t->digest, path, e, error);
+  return m->xattrs != NULL;
+}
+
 static char *
 write_regfile(Tree *t,
               struct archive *a,
               struct archive_entry *e,
               const char *path,
-              guint32 uid,
-              guint32 gid,
-              guint32 mode,
-              GVariant *xattrs,
+              const EntryMeta *m,
               guchar *buf,
               GError **error)
 {
@@ -518,12 +552,13 @@ write_regfile(Tree *t,
     if (!read_inline(t, a, path, buf, size, error))
       return NULL;
     checksum = ostree_repo_write_regfile_inline(
-      t->repo, NULL, uid, gid, S_IFREG | mode, xattrs, buf, size, NULL, error);
+      t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, m->xattrs, buf, size, NULL, error);
     if (checksum == NULL)
       goto ostree_failed;
     return g_steal_pointer(&checksum);
   }
-  w = ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
+  w = ostree_repo_write_regfile(
+    t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, size, m->xattrs, error);
   if (w == NULL)
     goto ostree_failed;
   while (done < size) {
@@ -539,13 +574,116 @@ write_regfile(Tree *t,
   checksum = ostree_content_writer_finish(w, NULL, error);
   if (checksum != NULL)
     return g_steal_pointer(&checksum);
-ostree_failed : {
-  g_autofree char *p = shown(path);
-  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+ostree_failed:
+  import_failed(t, path, error);
   return NULL;
 }
+
+/* "./" itself: the root directory's metadata. */
+static gboolean
+import_root(Tree *t, const EntryMeta *m, GError **error)
+{
+  g_autofree char *meta = write_dirmeta(t->repo, m->uid, m->gid, m->mode, m->xattrs, error);
+
+  if (meta == NULL)
+    return FALSE;
+  ostree_mutable_tree_set_metadata_checksum(t->root, meta);
+  return TRUE;
 }
 
+/* The directory that holds the entry, created where missing; none (and
+ * TRUE) for a whiteout below a path that this layer itself turns into a
+ * non-directory (umoci writes "d" as a file and then "d/.wh.x"): it has
+ * nothing left to delete, and is skipped. */
+static gboolean
+import_parent(Tree *t, const ScLayerEntry *entry, OstreeMutableTree **out_parent, GError **error)
+{
+  *out_parent = NULL;
+  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, entry->parts, entry->n_parts))
+    return TRUE;
+  *out_parent = ensure_parent(t, entry->parts, entry->n_parts, error);
+  return *out_parent != NULL;
+}
+
+static gboolean
+import_dir(Tree *t,
+           OstreeMutableTree *parent,
+           const ScLayerEntry *entry,
+           const EntryMeta *m,
+           GError **error)
+{
+  g_autoptr(OstreeMutableTree) sub = NULL;
+  g_autofree char *meta = write_dirmeta(t->repo, m->uid, m->gid, m->mode, m->xattrs, error);
+
+  if (meta == NULL)
+    return FALSE;
+  if (!ostree_mutable_tree_ensure_dir(parent, entry->parts[entry->n_parts - 1], &sub, error))
+    return import_failed(t, entry->path, error);
+  ostree_mutable_tree_set_metadata_checksum(sub, meta);
+  return TRUE;
+}
+
+/* A hardlink is the checksum of the earlier file of this layer it names. */
+static char *
+import_hardlink(Tree *t, const ScLayerEntry *entry, GError **error)
+{
+  char *checksum = NULL;
+
+  if (!lookup_file(t, entry->link_parts, &checksum, error)) {
+    g_autofree char *p = shown(entry->path);
+    g_autofree char *l = shown(entry->hardlink);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
+                "layer",
+                t->digest,
+                p,
+                l);
+    return NULL;
+  }
+  return checksum;
+}
+
+static char *
+import_symlink(Tree *t,
+               struct archive_entry *e,
+               const char *path,
+               const EntryMeta *m,
+               GError **error)
+{
+  const char *target =
+    archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+  g_autofree char *checksum =
+    ostree_repo_write_symlink(t->repo, NULL, m->uid, m->gid, m->xattrs, target, NULL, error);
+
+  if (checksum == NULL) {
+    import_failed(t, path, error);
+    return NULL;
+  }
+  if (!check_stored(t, path, checksum, 0, m->xattrs, error))
+    return NULL;
+  return g_steal_pointer(&checksum);
+}
+
+static char *
+import_regfile(Tree *t,
+               struct archive *a,
+               struct archive_entry *e,
+               const char *path,
+               const EntryMeta *m,
+               guchar *buf,
+               GError **error)
+{
+  g_autofree char *checksum = write_regfile(t, a, e, path, m, buf, error);
+
+  if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | m->mode, m->xattrs, error))
+    return NULL;
+  return g_steal_pointer(&checksum);
+}
+
+/* An entry, by its type: what the special files skip, the root's
+ * metadata, or a node in the tree under its parent. */
 static gboolean
 import_entry(Tree *t,
              struct archive *a,
@@ -554,96 +692,40 @@ import_entry(Tree *t,
              guchar *buf,
              GError **error)
 {
-  const char *path = entry->path;
-  char **parts = entry->parts;
-  guint n = entry->n_parts;
+  g_auto(EntryMeta) m = { 0 };
   g_autoptr(OstreeMutableTree) parent = NULL;
-  g_autoptr(GVariant) xattrs = NULL;
   g_autofree char *checksum = NULL;
   mode_t type = archive_entry_filetype(e);
-  guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
-  /* OSTree's canonical mode holds the permission bits and nothing else
-   * (a tar header has room for more). */
-  guint32 mode = archive_entry_perm(e) & 07777;
 
   if (entry->hardlink == NULL &&
       (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
     t->skipped++;
     return TRUE;
   }
-  xattrs = entry_xattrs(t->digest, path, e, error);
-  if (xattrs == NULL)
+  if (!entry_meta(t, e, entry->path, &m, error))
     return FALSE;
-
-  if (n == 0) {
-    /* "./" itself: the root directory's metadata */
-    if (type == AE_IFDIR) {
-      g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
-      if (meta == NULL)
-        return FALSE;
-      ostree_mutable_tree_set_metadata_checksum(t->root, meta);
-    }
-    return TRUE;
-  }
-  /* A whiteout below a path that this layer itself turns into a
-   * non-directory (umoci writes "d" as a file and then "d/.wh.x") has
-   * nothing left to delete: skip it. */
-  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, parts, n))
-    return TRUE;
-  parent = ensure_parent(t, parts, n, error);
+  if (entry->n_parts == 0)
+    return type != AE_IFDIR || import_root(t, &m, error);
+  if (!import_parent(t, entry, &parent, error))
+    return FALSE;
   if (parent == NULL)
-    return FALSE;
-
-  if (entry->hardlink != NULL) {
-    if (!lookup_file(t, entry->link_parts, &checksum, error)) {
-      g_autofree char *p = shown(path);
-      g_autofree char *l = shown(entry->hardlink);
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EUNSUPPORTED,
-                  "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
-                  "layer",
-                  t->digest,
-                  p,
-                  l);
-      return FALSE;
-    }
-  } else if (type == AE_IFDIR) {
-    g_autoptr(OstreeMutableTree) sub = NULL;
-    g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
-    if (meta == NULL)
-      return FALSE;
-    if (!ostree_mutable_tree_ensure_dir(parent, parts[n - 1], &sub, error)) {
-      g_autofree char *p = shown(path);
-      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
-      return FALSE;
-    }
-    ostree_mutable_tree_set_metadata_checksum(sub, meta);
     return TRUE;
-  } else if (type == AE_IFLNK) {
-    const char *target =
-      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
-    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target, NULL, error);
-    if (checksum == NULL) {
-      g_autofree char *p = shown(path);
-      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
-      return FALSE;
-    }
-    if (!check_stored(t, path, checksum, 0, xattrs, error))
-      return FALSE;
-  } else if (type == AE_IFREG) {
-    checksum = write_regfile(t, a, e, path, uid, gid, mode, xattrs, buf, error);
-    if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | mode, xattrs, error))
-      return FALSE;
-  } else {
+  if (entry->hardlink != NULL)
+    checksum = import_hardlink(t, entry, error);
+  else if (type == AE_IFDIR)
+    return import_dir(t, parent, entry, &m, error);
+  else if (type == AE_IFLNK)
+    checksum = import_symlink(t, e, entry->path, &m, error);
+  else if (type == AE_IFREG)
+    checksum = import_regfile(t, a, e, entry->path, &m, buf, error);
+  else {
     t->skipped++;
     return TRUE;
   }
-  if (!ostree_mutable_tree_replace_file(parent, parts[n - 1], checksum, error)) {
-    g_autofree char *p = shown(path);
-    g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  if (checksum == NULL)
     return FALSE;
-  }
+  if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
+    return import_failed(t, entry->path, error);
   return TRUE;
 }
 
