@@ -657,28 +657,8 @@ import_symlink(Tree *t,
   g_autofree char *checksum =
     ostree_repo_write_symlink(t->repo, NULL, m->uid, m->gid, m->xattrs, target, NULL, error);
 
-  if (checksum == NULL) {
+  if (checksum == NULL)
     import_failed(t, path, error);
-    return NULL;
-  }
-  if (!check_stored(t, path, checksum, 0, m->xattrs, error))
-    return NULL;
-  return g_steal_pointer(&checksum);
-}
-
-static char *
-import_regfile(Tree *t,
-               struct archive *a,
-               struct archive_entry *e,
-               const char *path,
-               const EntryMeta *m,
-               guchar *buf,
-               GError **error)
-{
-  g_autofree char *checksum = write_regfile(t, a, e, path, m, buf, error);
-
-  if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | m->mode, m->xattrs, error))
-    return NULL;
   return g_steal_pointer(&checksum);
 }
 
@@ -717,12 +697,16 @@ import_entry(Tree *t,
   else if (type == AE_IFLNK)
     checksum = import_symlink(t, e, entry->path, &m, error);
   else if (type == AE_IFREG)
-    checksum = import_regfile(t, a, e, entry->path, &m, buf, error);
+    checksum = write_regfile(t, a, e, entry->path, &m, buf, error);
   else {
     t->skipped++;
     return TRUE;
   }
-  if (checksum == NULL)
+  /* (a hardlink's file was checked when it was stored) */
+  if (checksum == NULL ||
+      (entry->hardlink == NULL &&
+       !check_stored(t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs,
+                     error)))
     return FALSE;
   if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
     return import_failed(t, entry->path, error);
