@@ -480,15 +480,49 @@ read_inline(Tree *t, struct archive *a, const char *path, guchar *buf, gsize siz
   return TRUE;
 }
 
+/* OSTree's error, prefixed with the layer and the entry. */
+static gboolean
+import_failed(Tree *t, const char *path, GError **error)
+{
+  g_autofree char *p = shown(path);
+
+  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  return FALSE;
+}
+
+/* What an entry stores besides its content. */
+typedef struct {
+  guint32 uid, gid;
+  guint32 mode; /* the permission bits */
+  GVariant *xattrs;
+} EntryMeta;
+
+static void
+entry_meta_clear(EntryMeta *m)
+{
+  g_clear_pointer(&m->xattrs, g_variant_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(EntryMeta, entry_meta_clear)
+
+static gboolean
+entry_meta(Tree *t, struct archive_entry *e, const char *path, EntryMeta *m, GError **error)
+{
+  m->uid = archive_entry_uid(e);
+  m->gid = archive_entry_gid(e);
+  /* OSTree's canonical mode holds the permission bits and nothing else
+   * (a tar header has room for more). */
+  m->mode = archive_entry_perm(e) & 07777;
+  m->xattrs = entry_xattrs(t->digest, path, e, error);
+  return m->xattrs != NULL;
+}
+
 static char *
 write_regfile(Tree *t,
               struct archive *a,
               struct archive_entry *e,
               const char *path,
-              guint32 uid,
-              guint32 gid,
-              guint32 mode,
-              GVariant *xattrs,
+              const EntryMeta *m,
               guchar *buf,
               GError **error)
 {
@@ -518,12 +552,13 @@ write_regfile(Tree *t,
     if (!read_inline(t, a, path, buf, size, error))
       return NULL;
     checksum = ostree_repo_write_regfile_inline(
-      t->repo, NULL, uid, gid, S_IFREG | mode, xattrs, buf, size, NULL, error);
+      t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, m->xattrs, buf, size, NULL, error);
     if (checksum == NULL)
       goto ostree_failed;
     return g_steal_pointer(&checksum);
   }
-  w = ostree_repo_write_regfile(t->repo, NULL, uid, gid, S_IFREG | mode, size, xattrs, error);
+  w = ostree_repo_write_regfile(
+    t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, size, m->xattrs, error);
   if (w == NULL)
     goto ostree_failed;
   while (done < size) {
@@ -539,13 +574,96 @@ write_regfile(Tree *t,
   checksum = ostree_content_writer_finish(w, NULL, error);
   if (checksum != NULL)
     return g_steal_pointer(&checksum);
-ostree_failed : {
-  g_autofree char *p = shown(path);
-  g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+ostree_failed:
+  import_failed(t, path, error);
   return NULL;
 }
+
+/* "./" itself: the root directory's metadata. */
+static gboolean
+import_root(Tree *t, const EntryMeta *m, GError **error)
+{
+  g_autofree char *meta = write_dirmeta(t->repo, m->uid, m->gid, m->mode, m->xattrs, error);
+
+  if (meta == NULL)
+    return FALSE;
+  ostree_mutable_tree_set_metadata_checksum(t->root, meta);
+  return TRUE;
 }
 
+/* The directory that holds the entry, created where missing; none (and
+ * TRUE) for a whiteout below a path that this layer itself turns into a
+ * non-directory (umoci writes "d" as a file and then "d/.wh.x"): it has
+ * nothing left to delete, and is skipped. */
+static gboolean
+import_parent(Tree *t, const ScLayerEntry *entry, OstreeMutableTree **out_parent, GError **error)
+{
+  *out_parent = NULL;
+  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, entry->parts, entry->n_parts))
+    return TRUE;
+  *out_parent = ensure_parent(t, entry->parts, entry->n_parts, error);
+  return *out_parent != NULL;
+}
+
+static gboolean
+import_dir(Tree *t,
+           OstreeMutableTree *parent,
+           const ScLayerEntry *entry,
+           const EntryMeta *m,
+           GError **error)
+{
+  g_autoptr(OstreeMutableTree) sub = NULL;
+  g_autofree char *meta = write_dirmeta(t->repo, m->uid, m->gid, m->mode, m->xattrs, error);
+
+  if (meta == NULL)
+    return FALSE;
+  if (!ostree_mutable_tree_ensure_dir(parent, entry->parts[entry->n_parts - 1], &sub, error))
+    return import_failed(t, entry->path, error);
+  ostree_mutable_tree_set_metadata_checksum(sub, meta);
+  return TRUE;
+}
+
+/* A hardlink is the checksum of the earlier file of this layer it names. */
+static char *
+import_hardlink(Tree *t, const ScLayerEntry *entry, GError **error)
+{
+  char *checksum = NULL;
+
+  if (!lookup_file(t, entry->link_parts, &checksum, error)) {
+    g_autofree char *p = shown(entry->path);
+    g_autofree char *l = shown(entry->hardlink);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
+                "layer",
+                t->digest,
+                p,
+                l);
+    return NULL;
+  }
+  return checksum;
+}
+
+static char *
+import_symlink(Tree *t,
+               struct archive_entry *e,
+               const char *path,
+               const EntryMeta *m,
+               GError **error)
+{
+  const char *target =
+    archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
+  g_autofree char *checksum =
+    ostree_repo_write_symlink(t->repo, NULL, m->uid, m->gid, m->xattrs, target, NULL, error);
+
+  if (checksum == NULL)
+    import_failed(t, path, error);
+  return g_steal_pointer(&checksum);
+}
+
+/* An entry, by its type: what the special files skip, the root's
+ * metadata, or a node in the tree under its parent. */
 static gboolean
 import_entry(Tree *t,
              struct archive *a,
@@ -554,96 +672,44 @@ import_entry(Tree *t,
              guchar *buf,
              GError **error)
 {
-  const char *path = entry->path;
-  char **parts = entry->parts;
-  guint n = entry->n_parts;
+  g_auto(EntryMeta) m = { 0 };
   g_autoptr(OstreeMutableTree) parent = NULL;
-  g_autoptr(GVariant) xattrs = NULL;
   g_autofree char *checksum = NULL;
   mode_t type = archive_entry_filetype(e);
-  guint32 uid = archive_entry_uid(e), gid = archive_entry_gid(e);
-  /* OSTree's canonical mode holds the permission bits and nothing else
-   * (a tar header has room for more). */
-  guint32 mode = archive_entry_perm(e) & 07777;
 
   if (entry->hardlink == NULL &&
       (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
     t->skipped++;
     return TRUE;
   }
-  xattrs = entry_xattrs(t->digest, path, e, error);
-  if (xattrs == NULL)
+  if (!entry_meta(t, e, entry->path, &m, error))
     return FALSE;
-
-  if (n == 0) {
-    /* "./" itself: the root directory's metadata */
-    if (type == AE_IFDIR) {
-      g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
-      if (meta == NULL)
-        return FALSE;
-      ostree_mutable_tree_set_metadata_checksum(t->root, meta);
-    }
-    return TRUE;
-  }
-  /* A whiteout below a path that this layer itself turns into a
-   * non-directory (umoci writes "d" as a file and then "d/.wh.x") has
-   * nothing left to delete: skip it. */
-  if (entry->kind != SC_WHITEOUT_NONE && parent_is_file(t, parts, n))
-    return TRUE;
-  parent = ensure_parent(t, parts, n, error);
+  if (entry->n_parts == 0)
+    return type != AE_IFDIR || import_root(t, &m, error);
+  if (!import_parent(t, entry, &parent, error))
+    return FALSE;
   if (parent == NULL)
-    return FALSE;
-
-  if (entry->hardlink != NULL) {
-    if (!lookup_file(t, entry->link_parts, &checksum, error)) {
-      g_autofree char *p = shown(path);
-      g_autofree char *l = shown(entry->hardlink);
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EUNSUPPORTED,
-                  "layer %s: '%s' is a hardlink to '%s', which is not an earlier file of this "
-                  "layer",
-                  t->digest,
-                  p,
-                  l);
-      return FALSE;
-    }
-  } else if (type == AE_IFDIR) {
-    g_autoptr(OstreeMutableTree) sub = NULL;
-    g_autofree char *meta = write_dirmeta(t->repo, uid, gid, mode, xattrs, error);
-    if (meta == NULL)
-      return FALSE;
-    if (!ostree_mutable_tree_ensure_dir(parent, parts[n - 1], &sub, error)) {
-      g_autofree char *p = shown(path);
-      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
-      return FALSE;
-    }
-    ostree_mutable_tree_set_metadata_checksum(sub, meta);
     return TRUE;
-  } else if (type == AE_IFLNK) {
-    const char *target =
-      archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_symlink_utf8(e);
-    checksum = ostree_repo_write_symlink(t->repo, NULL, uid, gid, xattrs, target, NULL, error);
-    if (checksum == NULL) {
-      g_autofree char *p = shown(path);
-      g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
-      return FALSE;
-    }
-    if (!check_stored(t, path, checksum, 0, xattrs, error))
-      return FALSE;
-  } else if (type == AE_IFREG) {
-    checksum = write_regfile(t, a, e, path, uid, gid, mode, xattrs, buf, error);
-    if (checksum == NULL || !check_stored(t, path, checksum, S_IFREG | mode, xattrs, error))
-      return FALSE;
-  } else {
+  if (entry->hardlink != NULL)
+    checksum = import_hardlink(t, entry, error);
+  else if (type == AE_IFDIR)
+    return import_dir(t, parent, entry, &m, error);
+  else if (type == AE_IFLNK)
+    checksum = import_symlink(t, e, entry->path, &m, error);
+  else if (type == AE_IFREG)
+    checksum = write_regfile(t, a, e, entry->path, &m, buf, error);
+  else {
     t->skipped++;
     return TRUE;
   }
-  if (!ostree_mutable_tree_replace_file(parent, parts[n - 1], checksum, error)) {
-    g_autofree char *p = shown(path);
-    g_prefix_error(error, "layer %s: '%s': ", t->digest, p);
+  /* (a hardlink's file was checked when it was stored) */
+  if (checksum == NULL ||
+      (entry->hardlink == NULL &&
+       !check_stored(t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs,
+                     error)))
     return FALSE;
-  }
+  if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
+    return import_failed(t, entry->path, error);
   return TRUE;
 }
 
@@ -727,137 +793,196 @@ entry_check(const char *digest,
   return TRUE;
 }
 
-/* Streams one layer blob: both digests are checked, and @func is called
- * for every tar entry, checked (entry_check()), with a BUF_SIZE scratch
- * buffer. */
-gboolean
-sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-              gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func, gpointer data,
-              guint64 *out_tar_size, char **out_tar_digest, GError **error)
+/* A walk over one layer blob: the pipe (both digests, decompression) fed
+ * to libarchive from a thread of its own, in a UTF-8 locale. */
+typedef struct {
+  const ScLayerWalk *w;
+  Pipe p;
+  Feeder f;
+  gboolean feeding; /* the feeder thread runs */
+  struct archive *a;
+  ScLayerEntry entry;
+  guchar *buf;
+  locale_t utf8, old_locale;
+} Walk;
+
+static void
+walk_stop(Walk *k, gboolean cancel)
 {
-  guint64 entries = 0;
-  ScLayerEntry entry = { 0 };
-  gboolean entry_ok;
-  Pipe p = {0};
-  Feeder f = {0};
-  gboolean feeding = FALSE;
-  struct archive *a = NULL;
-  struct archive_entry *e;
-  g_autofree guchar *buf = g_malloc(BUF_SIZE);
-  g_autofree char *blob_hex = NULL;
-  g_autofree char *tar_hex = NULL;
-  gboolean ok = FALSE;
-  int r;
-  locale_t utf8, old_locale = (locale_t)0;
+  if (k->feeding)
+    feeder_finish(&k->f, cancel);
+  k->feeding = FALSE;
+}
 
-  p.in = in;
-  p.digest = digest;
-  p.expected = size;
-  p.progress = progress;
-  p.blob_hash = sc_sha256_new();
-  p.tar_hash = sc_sha256_new();
-  p.in_buf = g_malloc(BUF_SIZE);
-  p.cancel = g_cancellable_new();
-  p.max_tar = limits ? limits->max_bytes : G_MAXUINT64;
+static void
+walk_clear(Walk *k)
+{
+  Pipe *p = &k->p;
 
+  entry_clear(&k->entry);
+  walk_stop(k, TRUE);
+  if (k->a)
+    archive_read_free(k->a);
+  if (k->old_locale != (locale_t)0) {
+    uselocale(k->old_locale);
+    freelocale(k->utf8);
+  }
+  g_clear_error(&p->error);
+  sc_sha256_free(p->blob_hash);
+  sc_sha256_free(p->tar_hash);
+  if (p->z_ready)
+    inflateEnd(&p->z);
+  if (p->zs)
+    ZSTD_freeDStream(p->zs);
+  g_free(p->in_buf);
+  g_clear_object(&p->cancel);
+  g_free(k->buf);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Walk, walk_clear)
+
+static void
+walk_start(Walk *k, const ScLayerWalk *w)
+{
+  Pipe *p = &k->p;
+
+  k->w = w;
+  k->buf = g_malloc(BUF_SIZE);
+  p->in = w->in;
+  p->digest = w->digest;
+  p->expected = w->size;
+  p->progress = w->progress;
+  p->blob_hash = sc_sha256_new();
+  p->tar_hash = sc_sha256_new();
+  p->in_buf = g_malloc(BUF_SIZE);
+  p->cancel = g_cancellable_new();
+  p->max_tar = w->limits ? w->limits->max_bytes : G_MAXUINT64;
   /* Tar names are bytes (pax records them as UTF-8): read them in a UTF-8
    * locale for this thread only, whatever the process's locale is, so that
    * libarchive does not refuse names it cannot convert. */
-  utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-  if (utf8 != (locale_t)0)
-    old_locale = uselocale(utf8);
-  a = archive_read_new();
-  archive_read_support_format_tar(a);
-  archive_read_support_format_gnutar(a);
-  feeder_start(&f, &p);
-  feeding = TRUE;
-  if (archive_read_open(a, &f, NULL, feeder_read, NULL) != ARCHIVE_OK)
-    goto archive_failed;
+  k->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (k->utf8 != (locale_t)0)
+    k->old_locale = uselocale(k->utf8);
+  k->a = archive_read_new();
+  archive_read_support_format_tar(k->a);
+  archive_read_support_format_gnutar(k->a);
+  feeder_start(&k->f, p);
+  k->feeding = TRUE;
+}
+
+/* The pipe's failure when it has one (libarchive only saw a read error),
+ * else libarchive's. */
+static gboolean
+walk_archive_failed(Walk *k, GError **error)
+{
+  walk_stop(k, TRUE);
+  if (k->p.error && !g_error_matches(k->p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+  else
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s",
+                k->w->digest,
+                archive_error_string(k->a) ? archive_error_string(k->a) : "unknown format");
+  return FALSE;
+}
+
+/* A callback's failure; a read error inside an entry is the pipe's
+ * failure: report that instead. */
+static gboolean
+walk_entry_failed(Walk *k, GError **error)
+{
+  walk_stop(k, TRUE);
+  if (k->p.error && !g_error_matches(k->p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
+    g_clear_error(error);
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+  }
+  return FALSE;
+}
+
+/* Every entry, counted, checked and handed to the callback. */
+static gboolean
+walk_entries(Walk *k, GError **error)
+{
+  const ScLayerWalk *w = k->w;
+  guint64 entries = 0;
+  struct archive_entry *e;
+  gboolean entry_ok;
+  int r;
+
+  if (archive_read_open(k->a, &k->f, NULL, feeder_read, NULL) != ARCHIVE_OK)
+    return walk_archive_failed(k, error);
   /* ARCHIVE_WARN is a header libarchive could read with a caveat (a name it
    * could not convert): the entry is still there. */
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    if (limits && ++entries > limits->max_entries) {
+  while ((r = archive_read_next_header(k->a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    if (w->limits && ++entries > w->limits->max_entries) {
       g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                   "layer %s: has more than %" G_GUINT64_FORMAT
                   " entries, the limit (SC_MAX_LAYER_ENTRIES)",
-                  digest, limits->max_entries);
-      goto out;
+                  w->digest, w->limits->max_entries);
+      return FALSE;
     }
-    if (!entry_check(digest, e, limits, &entry, error))
-      goto out;
-    entry_ok = func(a, e, &entry, buf, data, error);
-    entry_clear(&entry);
-    if (!entry_ok) {
-      /* a read error inside an entry is the pipe's failure: report that */
-      feeder_finish(&f, TRUE);
-      feeding = FALSE;
-      if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error) {
-        g_clear_error(error);
-        g_propagate_error(error, g_steal_pointer(&p.error));
-      }
-      goto out;
-    }
+    if (!entry_check(w->digest, e, w->limits, &k->entry, error))
+      return FALSE;
+    entry_ok = w->func(k->a, e, &k->entry, k->buf, w->data, error);
+    entry_clear(&k->entry);
+    if (!entry_ok)
+      return walk_entry_failed(k, error);
   }
   if (r != ARCHIVE_EOF)
-    goto archive_failed;
+    return walk_archive_failed(k, error);
+  return TRUE;
+}
+
+/* The pipe run to its end, then both digests compared: *@out_tar_hex is
+ * the tar's. */
+static gboolean
+walk_check_digests(Walk *k, char **out_tar_hex, GError **error)
+{
+  const ScLayerWalk *w = k->w;
+  g_autofree char *blob_hex = NULL;
+  g_autofree char *tar_hex = NULL;
+
   /* The rest of the stream (tar padding, trailing bytes) counts for both
    * digests: the pipe runs to its end. */
-  feeder_finish(&f, FALSE);
-  feeding = FALSE;
-  if (p.error)
-    goto pipe_failed;
-  blob_hex = sc_sha256_finish(g_steal_pointer(&p.blob_hash));
-  tar_hex = sc_sha256_finish(g_steal_pointer(&p.tar_hash));
-  if (strcmp(digest + 7, blob_hex) != 0) {
+  walk_stop(k, FALSE);
+  if (k->p.error) {
+    g_propagate_error(error, g_steal_pointer(&k->p.error));
+    return FALSE;
+  }
+  blob_hex = sc_sha256_finish(g_steal_pointer(&k->p.blob_hash));
+  tar_hex = sc_sha256_finish(g_steal_pointer(&k->p.tar_hash));
+  if (strcmp(w->digest + 7, blob_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST,
                 "layer %s: the blob's digest is sha256:%s; it does not match the manifest",
-                digest, blob_hex);
-    goto out;
+                w->digest, blob_hex);
+    return FALSE;
   }
-  if (diff_id != NULL && strcmp(diff_id + 7, tar_hex) != 0) {
+  if (w->diff_id != NULL && strcmp(w->diff_id + 7, tar_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST,
                 "layer %s: the uncompressed digest is sha256:%s; the config's diff_id is %s",
-                digest, tar_hex, diff_id);
-    goto out;
+                w->digest, tar_hex, w->diff_id);
+    return FALSE;
   }
+  *out_tar_hex = g_steal_pointer(&tar_hex);
+  return TRUE;
+}
+
+/* Streams one layer blob: both digests are checked, and @w->func is
+ * called for every tar entry, checked (entry_check()), with a BUF_SIZE
+ * scratch buffer. */
+gboolean
+sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest, GError **error)
+{
+  g_auto(Walk) k = {0};
+  g_autofree char *tar_hex = NULL;
+
+  walk_start(&k, w);
+  if (!walk_entries(&k, error) || !walk_check_digests(&k, &tar_hex, error))
+    return FALSE;
   if (out_tar_size)
-    *out_tar_size = p.tar_size;
+    *out_tar_size = k.p.tar_size;
   if (out_tar_digest)
     *out_tar_digest = g_strconcat("sha256:", tar_hex, NULL);
-  ok = TRUE;
-  goto out;
-
-archive_failed:
-  if (feeding) {
-    feeder_finish(&f, TRUE);
-    feeding = FALSE;
-  }
-  if (p.error && !g_error_matches(p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-  pipe_failed:
-    g_propagate_error(error, g_steal_pointer(&p.error));
-  } else
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "layer %s: not a valid tar archive: %s", digest,
-                archive_error_string(a) ? archive_error_string(a) : "unknown format");
-out:
-  entry_clear(&entry);
-  if (feeding)
-    feeder_finish(&f, TRUE);
-  if (a)
-    archive_read_free(a);
-  if (old_locale != (locale_t)0) {
-    uselocale(old_locale);
-    freelocale(utf8);
-  }
-  g_clear_error(&p.error);
-  sc_sha256_free(p.blob_hash);
-  sc_sha256_free(p.tar_hash);
-  if (p.z_ready)
-    inflateEnd(&p.z);
-  if (p.zs)
-    ZSTD_freeDStream(p.zs);
-  g_free(p.in_buf);
-  g_clear_object(&p.cancel);
-  return ok;
+  return TRUE;
 }
 
 static gboolean
@@ -877,6 +1002,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
                 ScLayerResult *out, GError **error)
 {
   Tree t = {0};
+  const ScLayerWalk w = {.in = in, .digest = digest, .size = size, .diff_id = diff_id,
+                         .progress = progress, .limits = limits, .func = import_cb, .data = &t};
   g_autoptr(GFile) root = NULL;
   g_autoptr(GVariant) metadata = NULL;
   g_autofree char *tar_digest = NULL;
@@ -892,8 +1019,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   if (t.default_dirmeta == NULL)
     goto out;
   ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
-  if (!sc_layer_walk(in, digest, size, diff_id, progress, limits, import_cb, &t, &tar_size,
-                     &tar_digest, error) ||
+  if (!sc_layer_walk(&w, &tar_size, &tar_digest, error) ||
       !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
   g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
@@ -1040,14 +1166,15 @@ sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size, const 
 {
   ExportsScan x = {files, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), digest,
                    0, limits && limits->max_exports ? limits->max_exports : G_MAXUINT64};
+  const ScLayerWalk w = {.in = in, .digest = digest, .size = size, .diff_id = diff_id,
+                         .limits = limits, .func = exports_cb, .data = &x};
   GHashTableIter it;
   gpointer value;
 
   g_hash_table_iter_init(&it, files);
   while (g_hash_table_iter_next(&it, NULL, &value))
     x.total += g_bytes_get_size(value);
-  gboolean ok =
-      sc_layer_walk(in, digest, size, diff_id, NULL, limits, exports_cb, &x, NULL, NULL, error);
+  gboolean ok = sc_layer_walk(&w, NULL, NULL, error);
 
   g_hash_table_unref(x.this_layer);
   return ok;

@@ -601,183 +601,268 @@ fail:
   return FALSE;
 }
 
+/* A pull into the store, as a transaction in phases: begin (the name, the
+ * store opened and locked), plan (the layers the store lacks), fetch (a
+ * pool of workers, progress from this thread), settle (every layer's
+ * result checked, then the layer refs), commit (the config, then the
+ * image), report. A failure in any phase aborts the OSTree transaction:
+ * no ref is added or changed. */
+typedef struct {
+  sc_context *ctx;
+  ScImageSource *src;
+  const sc_pull_opts *opts;
+  ScResolved res; /* taken over from the caller */
+  char *name;
+  OstreeRepo *repo; /* the context's, borrowed */
+  int lock;
+  gboolean in_txn;
+  LayerJob *job_array; /* one per layer of the manifest */
+  guint n_layers;
+  GPtrArray *todo; /* the jobs to fetch, borrowed from job_array */
+  guint64 bytes_total;
+  PullState st;
+  gboolean st_ready; /* st's mutex and condition are initialised */
+} Pull;
+
+static void
+pull_clear(Pull *t)
+{
+  if (t->in_txn)
+    ostree_repo_abort_transaction(t->repo, NULL, NULL);
+  if (t->lock >= 0)
+    close(t->lock);
+  for (guint k = 0; k < t->n_layers; k++) {
+    g_free(t->job_array[k].digest);
+    g_free(t->job_array[k].diff_id);
+    g_free(t->job_array[k].result.commit);
+    g_clear_error(&t->job_array[k].error);
+  }
+  g_free(t->job_array);
+  g_clear_pointer(&t->todo, g_ptr_array_unref);
+  if (t->st_ready) {
+    g_mutex_clear(&t->st.lock);
+    g_cond_clear(&t->st.done_cond);
+  }
+  g_free(t->name);
+  sc_resolved_clear(&t->res);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Pull, pull_clear)
+
+static gint64
+pull_bytes(Pull *t)
+{
+  return __atomic_load_n(&t->st.bytes, __ATOMIC_RELAXED);
+}
+
+/* The name the image is stored as; the store opened and locked. */
+static gboolean
+pull_begin(Pull *t, const char *store_name, GError **error)
+{
+  if (store_name)
+    t->name = g_strdup(store_name);
+  else if (t->opts && t->opts->name)
+    t->name = g_strdup(t->opts->name);
+  else
+    t->name = sc_reference_normalize(sc_image_source_name(t->src), error);
+  if (t->name == NULL || !sc_store_open(t->ctx, TRUE, &t->repo, error))
+    return FALSE;
+  t->lock = sc_store_lock(t->ctx, t->repo, TRUE, error);
+  return t->lock >= 0;
+}
+
+/* Layer @i's job: present (stored with the digests it was checked with,
+ * or listed earlier in this manifest), or to fetch. */
+static gboolean
+pull_plan_layer(Pull *t, size_t i, json_t *l, json_t *diff_ids, GError **error)
+{
+  LayerJob *job = &t->job_array[i];
+  const char *source = sc_image_source_description(t->src);
+  const char *digest = json_string_value(json_object_get(l, "digest"));
+  const char *hex;
+  json_t *size = json_object_get(l, "size");
+
+  if (!sc_content_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
+      json_integer_value(size) < 0) {
+    if (error && !*error)
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: layer %zu has no valid size", source, i);
+    g_prefix_error(error, "%s: ", source);
+    return FALSE;
+  }
+  job->digest = g_strdup(digest);
+  job->diff_id = g_strdup(json_string_value(json_array_get(diff_ids, i)));
+  job->size = json_integer_value(size);
+  job->present = layer_present(t->repo, hex);
+  /* a layer listed twice is imported once */
+  for (guint k = 0; k < i && !job->present; k++)
+    if (strcmp(t->job_array[k].digest, digest) == 0)
+      job->present = TRUE;
+  if (job->present)
+    return TRUE;
+  if (job->diff_id && !sc_content_digest_hex(job->diff_id, &hex, error)) {
+    g_prefix_error(error, "%s: diff_id %zu: ", source, i);
+    return FALSE;
+  }
+  g_ptr_array_add(t->todo, job);
+  t->bytes_total += job->size;
+  return TRUE;
+}
+
+static gboolean
+pull_plan(Pull *t, GError **error)
+{
+  json_t *layers = json_object_get(t->res.mdoc, "layers");
+  json_t *diff_ids = json_object_get(json_object_get(t->res.cdoc, "rootfs"), "diff_ids");
+  json_t *l;
+  size_t i;
+
+  t->n_layers = json_array_size(layers);
+  t->job_array = g_new0(LayerJob, t->n_layers);
+  t->todo = g_ptr_array_new();
+  json_array_foreach(layers, i, l)
+  {
+    if (!pull_plan_layer(t, i, l, diff_ids, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The jobs run by a bounded pool; progress is reported from this thread,
+ * so that callers never see another one. */
+static void
+pull_run_pool(Pull *t)
+{
+  PullState *st = &t->st;
+  guint n_todo = t->todo->len;
+  int max = t->opts && t->opts->jobs ? t->opts->jobs : MIN(4, (int)g_get_num_processors());
+  GThreadPool *pool = g_thread_pool_new(layer_worker, st, MAX(1, max), TRUE, NULL);
+
+  for (guint k = 0; k < n_todo; k++)
+    g_thread_pool_push(pool, t->todo->pdata[k], NULL);
+  g_mutex_lock(&st->lock);
+  while (st->done < n_todo) {
+    guint done = st->done;
+    g_cond_wait_until(&st->done_cond, &st->lock, g_get_monotonic_time() + G_TIME_SPAN_SECOND / 10);
+    g_mutex_unlock(&st->lock);
+    sc_context_progress(t->ctx, pull_bytes(t), t->bytes_total, done, n_todo);
+    g_mutex_lock(&st->lock);
+  }
+  g_mutex_unlock(&st->lock);
+  g_thread_pool_free(pool, FALSE, TRUE);
+}
+
+/* The transaction opened and the missing layers imported into it. */
+static gboolean
+pull_fetch(Pull *t, GError **error)
+{
+  guint n_todo = t->todo->len;
+
+  if (!ostree_repo_prepare_transaction(t->repo, NULL, NULL, error))
+    return FALSE;
+  t->in_txn = TRUE;
+  t->st.repo = t->repo;
+  t->st.src = t->src;
+  sc_context_layer_limits(t->ctx, &t->st.limits);
+  g_mutex_init(&t->st.lock);
+  g_cond_init(&t->st.done_cond);
+  t->st_ready = TRUE;
+  if (n_todo > 0)
+    pull_run_pool(t);
+  sc_context_progress(t->ctx, pull_bytes(t), t->bytes_total, n_todo, n_todo);
+  return TRUE;
+}
+
+/* Every layer's result checked first; the layer refs only then. */
+static gboolean
+pull_settle(Pull *t, GError **error)
+{
+  for (guint k = 0; k < t->todo->len; k++) {
+    LayerJob *job = t->todo->pdata[k];
+    if (job->error) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&job->error), "%s: ",
+                                 sc_image_source_description(t->src));
+      return FALSE;
+    }
+    if (job->result.skipped_entries)
+      sc_context_log(t->ctx, SC_LOG_INFO, "layer %s: skipped %u device nodes, fifos or sockets",
+                     job->digest, job->result.skipped_entries);
+  }
+  /* every digest matched: now the refs */
+  for (guint k = 0; k < t->todo->len; k++) {
+    LayerJob *job = t->todo->pdata[k];
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, job->digest + 7, NULL);
+    ostree_repo_transaction_set_ref(t->repo, NULL, ref, job->result.commit);
+  }
+  return TRUE;
+}
+
+static gboolean
+pull_commit_config(Pull *t, GError **error)
+{
+  g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(t->res.config));
+  g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
+  g_autofree char *commit = NULL;
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, t->res.config_hex, NULL);
+
+  if (!commit_single_file(t->repo, "content", t->res.config, meta, t->res.config_digest,
+                          &commit, error))
+    return FALSE;
+  ostree_repo_transaction_set_ref(t->repo, NULL, ref, commit);
+  return TRUE;
+}
+
+/* The image's commit and ref last (after a sync), then the transaction
+ * committed. */
+static gboolean
+pull_commit_image(Pull *t, GError **error)
+{
+  GBytes *manifest = t->res.manifest;
+  g_autofree char *manifest_text =
+      g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
+  g_autofree char *digest = g_strconcat("sha256:", t->res.manifest_hex, NULL);
+  g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
+                                             digest, "signatures", "0");
+  g_autofree char *commit = NULL;
+  g_autofree char *enc = sc_ref_encode(t->name);
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
+
+  if (!commit_single_file(t->repo, "manifest.json", manifest, meta, t->name, &commit, error) ||
+      !sc_store_sync(t->repo, error))
+    return FALSE;
+  ostree_repo_transaction_set_ref(t->repo, NULL, ref, commit);
+  if (!ostree_repo_commit_transaction(t->repo, NULL, NULL, error))
+    return FALSE;
+  t->in_txn = FALSE;
+  return TRUE;
+}
+
+static json_t *
+pull_report(Pull *t)
+{
+  return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", t->name, "id",
+                   t->res.manifest_hex, "source", sc_image_source_description(t->src), "layers",
+                   t->n_layers, "layers_imported", t->todo->len, "bytes_read",
+                   (json_int_t)pull_bytes(t));
+}
+
 /* Imports the image @res describes (taken over) from @src. */
 gboolean
 sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, ScResolved *res_in,
                  const char *store_name, json_t **out_report, GError **error)
 {
-  ScResolved res = *res_in;
-  g_autoptr(GBytes) manifest = NULL;
-  g_autoptr(GBytes) config = NULL;
-  json_t *mdoc = NULL, *cdoc = NULL, *layers, *diff_ids, *l;
-  g_autofree char *name = NULL;
-  g_autofree char *manifest_hex = NULL;
-  const char *config_digest, *config_hex;
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new();
-  LayerJob *job_array = NULL;
-  guint n_layers = 0, n_todo = 0;
-  guint64 bytes_total = 0;
-  OstreeRepo *repo = NULL;
-  int lock = -1;
-  gboolean in_txn = FALSE, ok = FALSE;
-  PullState st = {0};
-  size_t i;
+  g_auto(Pull) t = {0};
 
+  t.ctx = ctx;
+  t.src = src;
+  t.opts = opts;
+  t.lock = -1;
+  t.res = *res_in;
   memset(res_in, 0, sizeof(*res_in));
-  manifest = res.manifest;
-  manifest_hex = res.manifest_hex;
-  config = res.config;
-  mdoc = res.mdoc;
-  cdoc = res.cdoc;
-  config_digest = res.config_digest;
-  config_hex = res.config_hex;
-  layers = json_object_get(mdoc, "layers");
-  diff_ids = json_object_get(json_object_get(cdoc, "rootfs"), "diff_ids");
-
-  name = store_name      ? g_strdup(store_name)
-         : opts && opts->name ? g_strdup(opts->name)
-                            : sc_reference_normalize(sc_image_source_name(src), error);
-  if (name == NULL)
-    goto out;
-
-  if (!sc_store_open(ctx, TRUE, &repo, error))
-    goto out;
-  lock = sc_store_lock(ctx, repo, TRUE, error);
-  if (lock < 0)
-    goto out;
-
-  n_layers = json_array_size(layers);
-  job_array = g_new0(LayerJob, n_layers);
-  json_array_foreach(layers, i, l)
-  {
-    LayerJob *job = &job_array[i];
-    const char *digest = json_string_value(json_object_get(l, "digest"));
-    const char *hex;
-    json_t *size = json_object_get(l, "size");
-    if (!sc_content_digest_hex(digest, &hex, error) || !json_is_integer(size) ||
-        json_integer_value(size) < 0) {
-      if (error && !*error)
-        g_set_error(error, SC_ERROR, SC_EIO, "%s: layer %zu has no valid size",
-                    sc_image_source_description(src), i);
-      g_prefix_error(error, "%s: ", sc_image_source_description(src));
-      goto out;
-    }
-    job->digest = g_strdup(digest);
-    job->diff_id = g_strdup(json_string_value(json_array_get(diff_ids, i)));
-    job->size = json_integer_value(size);
-    job->present = layer_present(repo, hex);
-    /* a layer listed twice is imported once */
-    for (guint k = 0; k < i && !job->present; k++)
-      if (strcmp(job_array[k].digest, digest) == 0)
-        job->present = TRUE;
-    if (!job->present) {
-      if (job->diff_id && !sc_content_digest_hex(job->diff_id, &hex, error)) {
-        g_prefix_error(error, "%s: diff_id %zu: ", sc_image_source_description(src), i);
-        goto out;
-      }
-      g_ptr_array_add(jobs, job);
-      bytes_total += job->size;
-    }
-  }
-  n_todo = jobs->len;
-
-  if (!ostree_repo_prepare_transaction(repo, NULL, NULL, error))
-    goto out;
-  in_txn = TRUE;
-  st.repo = repo;
-  st.src = src;
-  sc_context_layer_limits(ctx, &st.limits);
-  g_mutex_init(&st.lock);
-  g_cond_init(&st.done_cond);
-  if (n_todo > 0) {
-    int max = opts && opts->jobs ? opts->jobs : MIN(4, (int)g_get_num_processors());
-    GThreadPool *pool = g_thread_pool_new(layer_worker, &st, MAX(1, max), TRUE, NULL);
-    for (guint k = 0; k < jobs->len; k++)
-      g_thread_pool_push(pool, jobs->pdata[k], NULL);
-    /* progress from this thread, so that callers never see another one */
-    g_mutex_lock(&st.lock);
-    while (st.done < n_todo) {
-      guint done = st.done;
-      g_cond_wait_until(&st.done_cond, &st.lock, g_get_monotonic_time() + G_TIME_SPAN_SECOND / 10);
-      g_mutex_unlock(&st.lock);
-      sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, done,
-                          n_todo);
-      g_mutex_lock(&st.lock);
-    }
-    g_mutex_unlock(&st.lock);
-    g_thread_pool_free(pool, FALSE, TRUE);
-  }
-  sc_context_progress(ctx, __atomic_load_n(&st.bytes, __ATOMIC_RELAXED), bytes_total, n_todo,
-                      n_todo);
-  for (guint k = 0; k < jobs->len; k++) {
-    LayerJob *job = jobs->pdata[k];
-    if (job->error) {
-      g_propagate_prefixed_error(error, g_steal_pointer(&job->error), "%s: ",
-                                 sc_image_source_description(src));
-      goto out;
-    }
-    if (job->result.skipped_entries)
-      sc_context_log(ctx, SC_LOG_INFO, "layer %s: skipped %u device nodes, fifos or sockets",
-                     job->digest, job->result.skipped_entries);
-  }
-  /* every digest matched: now the refs */
-  for (guint k = 0; k < jobs->len; k++) {
-    LayerJob *job = jobs->pdata[k];
-    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, job->digest + 7, NULL);
-    ostree_repo_transaction_set_ref(repo, NULL, ref, job->result.commit);
-  }
-  {
-    g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(config));
-    g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
-    g_autofree char *commit = NULL;
-    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, config_hex, NULL);
-    if (!commit_single_file(repo, "content", config, meta, config_digest, &commit, error))
-      goto out;
-    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
-  }
-  {
-    g_autofree char *manifest_text =
-        g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
-    g_autofree char *digest = g_strconcat("sha256:", manifest_hex, NULL);
-    g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
-                                               digest, "signatures", "0");
-    g_autofree char *commit = NULL;
-    g_autofree char *enc = sc_ref_encode(name);
-    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
-    if (!commit_single_file(repo, "manifest.json", manifest, meta, name, &commit, error))
-      goto out;
-    if (!sc_store_sync(repo, error))
-      goto out;
-    ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
-  }
-  if (!ostree_repo_commit_transaction(repo, NULL, NULL, error))
-    goto out;
-  in_txn = FALSE;
-  *out_report = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", name, "id",
-                          manifest_hex, "source", sc_image_source_description(src), "layers",
-                          n_layers, "layers_imported", n_todo, "bytes_read",
-                          (json_int_t)__atomic_load_n(&st.bytes, __ATOMIC_RELAXED));
-  ok = TRUE;
-
-out:
-  if (in_txn)
-    ostree_repo_abort_transaction(repo, NULL, NULL);
-  if (lock >= 0)
-    close(lock);
-  for (guint k = 0; k < n_layers; k++) {
-    g_free(job_array[k].digest);
-    g_free(job_array[k].diff_id);
-    g_free(job_array[k].result.commit);
-    g_clear_error(&job_array[k].error);
-  }
-  g_free(job_array);
-  if (st.repo) {
-    g_mutex_clear(&st.lock);
-    g_cond_clear(&st.done_cond);
-  }
-  json_decref(mdoc);
-  json_decref(cdoc);
-  return ok;
+  if (!pull_begin(&t, store_name, error) || !pull_plan(&t, error) || !pull_fetch(&t, error) ||
+      !pull_settle(&t, error) || !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
+    return FALSE;
+  *out_report = pull_report(&t);
+  return TRUE;
 }
 
 gboolean

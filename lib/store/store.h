@@ -78,9 +78,20 @@ typedef gboolean (*ScEntryFunc)(struct archive *a,
                                 guchar *buf,
                                 gpointer data,
                                 GError **error);
-gboolean sc_layer_walk(GInputStream *in, const char *digest, guint64 size, const char *diff_id,
-                       gint64 *progress, const ScLayerLimits *limits, ScEntryFunc func,
-                       gpointer data, guint64 *out_tar_size, char **out_tar_digest,
+/* What a walk reads (a blob, the digest it must have and its size, the
+ * tar's digest unless NULL), how (a shared byte counter, or NULL; the
+ * limits, or NULL), and what it calls for each entry. */
+typedef struct {
+  GInputStream *in;
+  const char *digest;
+  guint64 size;
+  const char *diff_id;
+  gint64 *progress; /* atomic */
+  const ScLayerLimits *limits;
+  ScEntryFunc func;
+  gpointer data;
+} ScLayerWalk;
+gboolean sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest,
                        GError **error);
 /* Collects the regular files under /exports of one layer into @files
  * ("exports/NAME" -> GBytes), applying its whiteouts to what lower layers
