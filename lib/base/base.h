@@ -58,6 +58,14 @@ GBytes *sc_read_file_nofollow(int dirfd,
                               const char *name,
                               gboolean *out_exists,
                               GError **error);
+/* The same with a size limit of the caller's (the above: 4 MiB, an image's
+ * contract files). */
+GBytes *sc_read_file_nofollow_max(int dirfd,
+                                  const char *dirpath,
+                                  const char *name,
+                                  gsize max,
+                                  gboolean *out_exists,
+                                  GError **error);
 char *sc_json_dump(json_t *json, gboolean pretty);
 /* At most @max bytes of @s, with what is not printable UTF-8 escaped: for
  * what content or a server sent, in messages. */

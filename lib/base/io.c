@@ -82,6 +82,17 @@ sc_read_file_nofollow(int dirfd,
                       gboolean *out_exists,
                       GError **error)
 {
+  return sc_read_file_nofollow_max(dirfd, dirpath, name, SC_MAX_EXPORT_FILE, out_exists, error);
+}
+
+GBytes *
+sc_read_file_nofollow_max(int dirfd,
+                          const char *dirpath,
+                          const char *name,
+                          gsize max,
+                          gboolean *out_exists,
+                          GError **error)
+{
   int fd;
   struct stat st;
   g_autofree char *buf = NULL;
@@ -111,15 +122,15 @@ sc_read_file_nofollow(int dirfd,
     close(fd);
     return NULL;
   }
-  if (st.st_size > SC_MAX_EXPORT_FILE) {
+  if ((guint64)st.st_size > max) {
     g_set_error(error,
                 SC_ERROR,
                 SC_EIO,
-                "%s/%s: is %lld bytes; at most %d are allowed",
+                "%s/%s: is %lld bytes; at most %" G_GSIZE_FORMAT " are allowed",
                 dirpath,
                 name,
                 (long long)st.st_size,
-                SC_MAX_EXPORT_FILE);
+                max);
     close(fd);
     return NULL;
   }

@@ -117,38 +117,6 @@ sc_journal_finish(sc_context *ctx, ScJournal *j)
  * file (SC_MAX_HOSTFS_FILES of them, a few KiB each at most). */
 #define SC_MAX_JOURNAL_BYTES (64 * 1024 * 1024)
 
-/* SLOT/journal's text, when it is a regular file of a sane size: opened
- * without following a link and without blocking (a fifo put there would
- * otherwise hang every command that looks for journals). */
-static char *
-journal_text(int slot_fd, gsize *out_len)
-{
-  int fd = openat(slot_fd, "journal", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  struct stat st;
-  g_autofree char *buf = NULL;
-  gsize done = 0;
-
-  if (fd < 0)
-    return NULL;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SC_MAX_JOURNAL_BYTES) {
-    close(fd);
-    return NULL;
-  }
-  buf = g_malloc(st.st_size + 1);
-  while (done < (gsize)st.st_size) {
-    ssize_t n = read(fd, buf + done, st.st_size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    done += n;
-  }
-  close(fd);
-  buf[done] = '\0';
-  *out_len = done;
-  return g_steal_pointer(&buf);
-}
-
 /* The journal in @slot_path, or NULL (also when it is not a file the tool
  * could have written: not a regular file, past the size or the JSON
  * budget, not an object naming an operation). */
@@ -156,8 +124,8 @@ ScJournal *
 sc_journal_read(const char *slot_path)
 {
   g_autofree char *path = journal_path(slot_path);
-  g_autofree char *text = NULL;
-  gsize len = 0;
+  g_autoptr(GBytes) text = NULL;
+  gboolean exists;
   int slot_fd;
   json_t *doc, *v;
   const char *op, *k;
@@ -167,11 +135,15 @@ sc_journal_read(const char *slot_path)
   slot_fd = open(slot_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (slot_fd < 0)
     return NULL;
-  text = journal_text(slot_fd, &len);
+  /* a regular file of a sane size, opened without following a link or
+   * blocking (a fifo put there would hang every command that looks for
+   * journals) */
+  text = sc_read_file_nofollow_max(slot_fd, slot_path, "journal", SC_MAX_JOURNAL_BYTES, &exists,
+                                   NULL);
   close(slot_fd);
   if (text == NULL)
     return NULL;
-  doc = sc_json_load_bounded(path, text, len, NULL);
+  doc = sc_json_load_bounded(path, g_bytes_get_data(text, NULL), g_bytes_get_size(text), NULL);
   op = json_string_value(json_object_get(doc, "operation"));
   if (op == NULL) {
     json_decref(doc);
