@@ -1,4 +1,4 @@
-/* Fuzz target: the confined resolver (lib/confined.c). A scratch tree with
+/* Fuzz target: the confined resolver (lib/base/confined.c). A scratch tree with
  * links of every kind (relative, absolute, '..', loops, chains) is made
  * once, next to a directory it must never reach; the input is a path (and
  * a choice of flags). Both modes, both implementations (openat2() and the

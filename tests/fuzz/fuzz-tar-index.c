@@ -1,5 +1,5 @@
 /* Fuzz target: the tar index of oci-archive: and docker-archive: sources
- * (lib/tarindex.c). The input is the archive, in a memfd as the sources
+ * (lib/source/tarindex.c). The input is the archive, in a memfd as the sources
  * read a file; every indexed member must lie within the archive, and every
  * lookup must give a regular file or an error naming the archive. */
 #include "sc-private.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the checkout (lib/checkout.c): images made of layers
+ * Unit tests of the checkout (lib/store/checkout.c): images made of layers
  * imported here (tar streams made in the test), merged by
  * sc_store_checkout(): OCI union rules, whiteouts, opaque directories, type
  * changes, a link replaced by a directory without anything outside being

@@ -1,5 +1,5 @@
 /*
- * The confined resolver (lib/confined.c): every case in both modes
+ * The confined resolver (lib/base/confined.c): every case in both modes
  * (beneath, in-root) and with both implementations (openat2() and the
  * O_NOFOLLOW walk), over a scratch tree with a file outside it that no
  * case may reach.

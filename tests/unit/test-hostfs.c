@@ -1,5 +1,5 @@
 /*
- * Unit tests of host files (lib/hostfs.c): exports/hostfs made in the test,
+ * Unit tests of host files (lib/container/hostfs.c): exports/hostfs made in the test,
  * planned, applied and removed over a scratch sysroot: collisions,
  * renameFiles normalization, the refusals (below a planned link, into the
  * tool's own places, non-directories on the way to the directories the

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the operation journal (lib/journal.c): written at each
+ * Unit tests of the operation journal (lib/container/journal.c): written at each
  * step, read back, removed at the end, in a scratch slot; a journal that is
  * corrupt or hostile (wrong types, not JSON, deep, huge, not a file) is
  * read as absent or with the wrong parts dropped, never a crash or a hang.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the layer importer (lib/layer.c, lib/layercheck.c): tar
+ * Unit tests of the layer importer (lib/store/layer.c, lib/store/layercheck.c): tar
  * streams made here, plain, gzip and zstd, imported into a scratch OSTree
  * repository; both digests checked, entries confined, whiteouts kept
  * literal, xattrs sorted, the limits refused with their messages.

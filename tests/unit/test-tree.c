@@ -1,5 +1,5 @@
 /*
- * Unit tests of the confined tree operations (lib/confined.c): removal
+ * Unit tests of the confined tree operations (lib/base/confined.c): removal
  * without recursion and without following links, directories made inside a
  * root through its links, paths for other programs resolved inside a root.
  *
