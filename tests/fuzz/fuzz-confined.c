@@ -126,7 +126,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int e1 = 0, e2 = 0;
     g_autofree char *a = try_open(path, flags, in_root, FALSE, &e1);
     g_autofree char *b = try_open(path, flags, in_root, TRUE, &e2);
-    if (g_strcmp0(a, b) != 0 || e1 != e2) {
+    /* Both refused, for a loop or an escape: the kernel may say ELOOP
+     * where the walk says EXDEV. Its link count is not reset when a
+     * lookup that went out of RCU mode is retried (a scoped "..", after 39
+     * links, is one), so the retry runs out of links before it reaches
+     * the escape. Either answer refuses the path. */
+    gboolean both_refused = a == NULL && b == NULL && (e1 == ELOOP || e1 == EXDEV) &&
+                            (e2 == ELOOP || e2 == EXDEV);
+    if (!both_refused && (g_strcmp0(a, b) != 0 || e1 != e2)) {
       fprintf(stderr,
               "'%s' flags %#x %s: openat2 %s/%s, walk %s/%s\n",
               path,
