@@ -327,21 +327,12 @@ header_value_ok(const char *value)
   return TRUE;
 }
 
-/* At most 200 bytes of @s, with control characters escaped: for messages
- * that show what a server sent. */
-static char *
-printable(const char *s)
-{
-  g_autofree char *head = g_strndup(s, 200);
-  g_autofree char *esc = g_strescape(head, NULL);
-
-  return g_strconcat(esc, strlen(s) > 200 ? "…" : "", NULL);
-}
-
+/* At most 200 bytes of what a server sent, escaped as every message of
+ * the library escapes content (sc_display), in quotes. */
 static char *
 quoted(const char *s)
 {
-  g_autofree char *p = printable(s);
+  g_autofree char *p = sc_display(s, 200);
 
   return g_strdup_printf("'%s'", p);
 }
@@ -743,7 +734,7 @@ host_of(const char *url)
 static char *
 request_name(const char *method, const char *path, const char *url, int redirects)
 {
-  g_autofree char *p = redirects ? printable(url) : NULL;
+  g_autofree char *p = redirects ? sc_display(url, 200) : NULL;
 
   if (redirects == 0)
     return g_strdup_printf("%s %s", method, path);

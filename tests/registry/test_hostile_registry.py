@@ -686,8 +686,8 @@ class HostileRegistryTest(unittest.TestCase):
         # GUri decodes the host of the redirect target: a line break
         self.redirect("manifest", b"http://127.0.0.1%0d%0aX-Injected%20yes/x")
         self.assert_refused("SC_ENETWORK", "registry %s: GET %s (redirected to "
-                            "http://127.0.0.1\\r\\nX-Injected yes/x): refusing URL "
-                            "'http://127.0.0.1\\r\\nX-Injected yes/x': not printable ASCII"
+                            "http://127.0.0.1\\x0d\\x0aX-Injected yes/x): refusing URL "
+                            "'http://127.0.0.1\\x0d\\x0aX-Injected yes/x': not printable ASCII"
                             % (self.reg.host, self.mpath()))
         self.redirect("manifest", b"http://127.0.0.1%0d%0aX-Injected:%20yes/x")
         self.assert_refused("SC_ENETWORK", "registry %s: GET %s: refusing the redirect to "
@@ -695,7 +695,7 @@ class HostileRegistryTest(unittest.TestCase):
                             % (self.reg.host, self.mpath()))
         self.redirect("manifest", b"http://127.0.0.1/a\x01b")
         self.assert_refused("SC_ENETWORK", "registry %s: GET %s: refusing the redirect to "
-                            "'http://127.0.0.1/a\\001b': not printable ASCII"
+                            "'http://127.0.0.1/a\\x01b': not printable ASCII"
                             % (self.reg.host, self.mpath()))
         injected = "%s/v2/x%%0d%%0aX-Injected:%%20yes" % self.reg.origin
         self.redirect("manifest", injected.encode())
@@ -808,7 +808,7 @@ class HostileRegistryTest(unittest.TestCase):
                                               % (len(data) - 1, len(data))})
         self.reg.attacks["blob"] = attack
         self.assert_refused("SC_ENETWORK", "registry %s: GET %s: asked to resume at byte %d, "
-                            "the registry sent Content-Range 'bytes 0-%d/%d\\033[0m'"
+                            "the registry sent Content-Range 'bytes 0-%d/%d\\x1b[0m'"
                             % (self.reg.host, self.bpath(config), half, len(data) - 1,
                                len(data)))
 
@@ -839,7 +839,7 @@ class HostileRegistryTest(unittest.TestCase):
         """A reason phrase with terminal escapes is quoted escaped."""
         self.reg.attacks["manifest"] = lambda h, _: self.raw(
             h, b"HTTP/1.1 500 \x1b[31mRED\r\nContent-Length: 0\r\n\r\n")
-        self.assert_refused("SC_ENETWORK", "registry %s: GET %s: HTTP 500 '\\033[31mRED'"
+        self.assert_refused("SC_ENETWORK", "registry %s: GET %s: HTTP 500 '\\x1b[31mRED'"
                             % (self.reg.host, self.mpath()))
 
 
