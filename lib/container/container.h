@@ -34,6 +34,12 @@ void sc_deploy_clear_slot(const char *slot_path);
 void sc_deploy_trim_rootfs(const char *slot_path);
 char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
+/* A file the tool wrote into a slot (info, config.json, the unit's copy):
+ * a regular file, not followed through a link nor waited for (a fifo), at
+ * most SC_MAX_SLOT_FILE bytes; NULL otherwise. */
+#define SC_MAX_SLOT_FILE (64 * 1024 * 1024)
+GBytes *sc_deploy_read_slot_file(const char *slot, const char *name);
+json_t *sc_deploy_read_slot_json(const char *slot, const char *name);
 json_t *sc_deploy_read_info(const char *slot);
 sc_values *sc_deploy_info_values(json_t *info);
 GHashTable *sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info);

@@ -371,15 +371,34 @@ sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
   return t;
 }
 
+GBytes *
+sc_deploy_read_slot_file(const char *slot, const char *name)
+{
+  int fd = open(slot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  gboolean exists;
+  GBytes *data;
+
+  if (fd < 0)
+    return NULL;
+  data = sc_read_file_nofollow_max(fd, slot, name, SC_MAX_SLOT_FILE, &exists, NULL);
+  close(fd);
+  return data;
+}
+
+json_t *
+sc_deploy_read_slot_json(const char *slot, const char *name)
+{
+  g_autoptr(GBytes) data = sc_deploy_read_slot_file(slot, name);
+
+  return data ? sc_json_load_bounded(name, g_bytes_get_data(data, NULL), g_bytes_get_size(data),
+                                     NULL)
+              : NULL;
+}
+
 json_t *
 sc_deploy_read_info(const char *slot)
 {
-  g_autofree char *path = g_build_filename(slot, "info", NULL);
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents(path, &text, NULL, NULL))
-    return NULL;
-  return json_loads(text, 0, NULL);
+  return sc_deploy_read_slot_json(slot, "info");
 }
 
 /* The installed containers' names, sorted: a container is its NAME

@@ -32,14 +32,12 @@ sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json, sc
 {
   GError *gerror = NULL;
   g_autofree char *slot = NULL;
-  g_autofree char *config = NULL;
   json_t *info = NULL, *doc, *cfg;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
   if (!installed(ctx, name, &slot, &info, &gerror))
     return sc_error_propagate(error, gerror);
-  config = g_build_filename(slot, "config.json", NULL);
-  cfg = json_load_file(config, 0, NULL);
+  cfg = sc_deploy_read_slot_json(slot, "config.json");
   doc = json_pack("{s:i, s:s, s:o, s:o}", "schema", 1, "name", name, "info", info, "config",
                   cfg ? cfg : json_null());
   {
@@ -186,7 +184,7 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
     g_autofree char *config = g_build_filename(slot, "config.json", NULL);
     g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
     json_t *process;
-    cfg = json_load_file(config, 0, NULL);
+    cfg = sc_deploy_read_slot_json(slot, "config.json");
     if (!json_is_object(cfg) || !json_is_object(json_object_get(cfg, "process"))) {
       g_set_error(&gerror, SC_ERROR, SC_ESPEC, "%s: not a usable config.json", config);
       goto out;

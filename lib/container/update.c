@@ -131,15 +131,15 @@ static gboolean
 install_unit_files(sc_context *ctx, const char *name, const char *slot_path, const ScPaths *p,
                    GError **error)
 {
-  g_autofree char *unit_copy = g_strdup_printf("%s/%s.service", slot_path, name);
-  g_autofree char *tmpfiles_copy = g_strdup_printf("%s/tmpfiles-%s.conf", slot_path, name);
+  g_autofree char *unit_copy = g_strdup_printf("%s.service", name);
+  g_autofree char *tmpfiles_copy = g_strdup_printf("tmpfiles-%s.conf", name);
   const char *copies[] = {unit_copy, tmpfiles_copy};
   const char *targets[] = {p->unit_path, p->tmpfiles_path};
 
   for (int i = 0; i < 2; i++) {
-    g_autofree char *text = NULL;
-    if (g_file_get_contents(copies[i], &text, NULL, NULL)) {
-      if (!sc_write_file_nolinks(targets[i], text, error))
+    g_autoptr(GBytes) text = sc_deploy_read_slot_file(slot_path, copies[i]);
+    if (text) {
+      if (!sc_write_file_nolinks(targets[i], g_bytes_get_data(text, NULL), error))
         return FALSE;
     } else if (unlink(targets[i]) != 0 && errno != ENOENT) {
       g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", targets[i], g_strerror(errno));

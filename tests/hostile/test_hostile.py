@@ -314,6 +314,26 @@ class HostileTest(HostRoot, unittest.TestCase):
         self.install("line-values")
         self.assertEqual(tree(outside), before_outside, "written outside the sysroot")
 
+    def test_slot_files_that_are_fifos_are_not_waited_for(self):
+        # a crafted sysroot: the slot's info, config.json and unit copy are
+        # fifos; every command reads them without blocking, as absent
+        r, _ = self.install("hostfs-link")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        slot = os.path.join(self.root, "var/lib/containers/atomic/h.0")
+        for name in ("info", "config.json", "h.service"):
+            os.unlink(os.path.join(slot, name))
+            os.mkfifo(os.path.join(slot, name))
+        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "list", "--all"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["containers"][0]["state"], "broken")
+        r = subprocess.run([CTL, "--sysroot", self.root, "--json", "inspect", "h"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        r = subprocess.run([CTL, "--sysroot", self.root, "uninstall", "h"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_rollback_to_a_slot_that_is_a_link(self):
         r, _ = self.install("hostfs-link")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
