@@ -144,9 +144,10 @@ class CheckoutTest(unittest.TestCase):
         self.assert_outside_untouched(before)
 
     def test_deep_tree_checked_out_and_whited_out(self):
-        # (the walk holds one directory at a time: tests/unit/test-tree.c
-        # proves that at 10,000 levels with 64 descriptors; here 200 levels,
-        # under the import depth limit, through a real pull)
+        # (one directory open at a time: tests/unit/test-tree.c proves it for
+        # the removal walk, whose way up the checkout shares, at 10,000
+        # levels with 64 descriptors; here 200 levels, under the import
+        # depth limit, through a real pull)
         depth = 200
         path = "/".join(["d"] * depth)
         entries = [il.tinfo("/".join(["d"] * i), D) for i in range(1, depth + 1)]
