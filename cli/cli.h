@@ -155,3 +155,4 @@ int cmd_inspect(const CliCmd *c, sc_context *ctx);
 int cmd_start(const CliCmd *c, sc_context *ctx);
 int cmd_stop(const CliCmd *c, sc_context *ctx);
 int cmd_run(const CliCmd *c, sc_context *ctx);
+int cmd_info(const CliCmd *c, sc_context *ctx);

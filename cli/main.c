@@ -168,6 +168,8 @@ static const CliVerb verbs[] = {
    FORMS({"list [--all]",
           "the installed containers and their state (stopped ones\n"
           "only with --all)"})},
+  {"info", cmd_info, NULL, 0, 0, "no arguments", COUNTED, 0,
+   FORMS({"info", "the checkout root, where the image store is and why, the runtime"})},
   {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,
    FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
 };

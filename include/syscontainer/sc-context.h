@@ -141,6 +141,19 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
                                     sc_error **error);
 
 /**
+ * sc_context_info_json: what the context's commands would use, found as
+ * they would find it, without making anything:
+ * {"schema":1, "sysroot", "checkout-root" (as seen from the sysroot),
+ *  "store":{"path","chosen","passed-over"} (as sc_images_list_json()
+ *  reports it), "runtime":{"path" (or null), "error"?}}.
+ * A runtime that cannot be found is reported, not an error.
+ * @out_json: owned by the caller (sc_free()).
+ * Returns: SC_OK.
+ * Since: 0.1
+ */
+SC_API int sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error);
+
+/**
  * sc_capabilities_all: the value of ALL_PROCESS_CAPABILITIES for the
  * running kernel: every capability up to /proc/sys/kernel/cap_last_cap,
  * each double-quoted, joined by ",\n", with a trailing newline, ready to

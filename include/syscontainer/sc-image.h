@@ -162,8 +162,15 @@ SC_API int sc_images_update_json(sc_context *ctx, const char *image, const sc_pu
 
 /**
  * sc_images_list_json: the images in the store:
- * {"schema":1,"images":[{"name","tag","id","created","size","in_use"}]}.
- * An absent store lists nothing (it is not created).
+ * {"schema":1,"store":{"path","chosen","passed-over"?},
+ *  "images":[{"name","tag","id","created","size","in_use"}]}.
+ * "store" says where the store is (as seen from the sysroot) and why:
+ * "chosen" is "configured" (--repo, $ATOMIC_OSTREE_REPO, atomic.conf),
+ * "existing" (CHECKOUT/.storage/ostree was there), "ostree-host"
+ * (/ostree/repo, which checkouts can hardlink into) or "checkout-root"
+ * (CHECKOUT/.storage/ostree, made by the first pull); "passed-over" says
+ * why /ostree/repo was not used. An absent store lists nothing (it is not
+ * created).
  * Since: 0.1
  */
 SC_API int sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error);

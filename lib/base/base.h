@@ -151,6 +151,9 @@ char *sc_context_host_path(const sc_context *ctx, const char *path);
 /* The same for a directory that paths are built in: its own last
  * component is followed too (inside the sysroot). */
 char *sc_context_host_dir(const sc_context *ctx, const char *path);
+/* The other way: @host_path (from the two above) as seen from the sysroot;
+ * unchanged when it is not inside it. */
+char *sc_context_seen_path(const sc_context *ctx, const char *host_path);
 /* The cap on each rendered file (sc_context_set_render_limit()). */
 guint64 sc_context_render_limit(sc_context *ctx);
 /* The limit on a rendered file where no context is at hand:

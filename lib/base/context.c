@@ -321,6 +321,21 @@ sc_context_host_dir(const sc_context *ctx, const char *path)
   return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, TRUE);
 }
 
+char *
+sc_context_seen_path(const sc_context *ctx, const char *host_path)
+{
+  const char *root = ctx ? ctx->sysroot : "/";
+  gsize n = strlen(root);
+
+  if (strcmp(root, "/") == 0 || strncmp(host_path, root, n) != 0)
+    return g_strdup(host_path);
+  if (host_path[n] == '\0')
+    return g_strdup("/");
+  if (host_path[n] != '/')
+    return g_strdup(host_path);
+  return g_strdup(host_path + n);
+}
+
 gboolean
 sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
 {

@@ -241,6 +241,13 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
       if (errno == ENOENT)
         return fail(c, stack, name, error, SC_ENOTFOUND,
                     "the store lacks its object %s (run images verify)", csum);
+      if (errno == EXDEV) {
+        /* a store that was set (--repo, atomic.conf) on another mount than
+         * the checkout: copies from here on, as ostree falls back */
+        c->copy = TRUE;
+        attempt--;
+        continue;
+      }
       if (errno == EMLINK)
         return fail(c, stack, name, error, SC_EIO,
                     "its object %s has as many hardlinks as the filesystem allows", csum);

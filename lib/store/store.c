@@ -25,20 +25,17 @@
 
 /* ---- location, opening, locking ---- */
 
-/* st_dev of @path or of its nearest existing ancestor. */
-static gboolean
-device_of(const char *path, dev_t *out)
+/* The directory a checkout under @checkout would be made in: @checkout, or
+ * its nearest existing ancestor (it is made on that one's mount). */
+static int
+open_nearest_dir(const char *checkout)
 {
-  g_autofree char *p = g_strdup(path);
-  struct stat st;
+  g_autofree char *p = g_strdup(checkout);
 
   for (;;) {
-    if (stat(p, &st) == 0) {
-      *out = st.st_dev;
-      return TRUE;
-    }
-    if (strcmp(p, "/") == 0 || strcmp(p, ".") == 0)
-      return FALSE;
+    int fd = sc_confined_open_nolinks(p, FALSE, NULL);
+    if (fd >= 0 || strcmp(p, "/") == 0 || strcmp(p, ".") == 0)
+      return fd;
     {
       char *parent = g_path_get_dirname(p);
       g_free(p);
@@ -47,21 +44,140 @@ device_of(const char *path, dev_t *out)
   }
 }
 
+static gboolean
+same_mount(int a, int b)
+{
+#ifdef STATX_MNT_ID
+  struct statx sa, sb;
+  if (statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) == 0 &&
+      statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) == 0 && (sa.stx_mask & STATX_MNT_ID) &&
+      (sb.stx_mask & STATX_MNT_ID))
+    return sa.stx_dev_major == sb.stx_dev_major && sa.stx_dev_minor == sb.stx_dev_minor &&
+           sa.stx_mnt_id == sb.stx_mnt_id;
+#endif
+  {
+    struct stat x, y;
+    return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev;
+  }
+}
+
+/* Whether checkouts under @checkout can hardlink the objects of the
+ * repository @repo: a real link() of its config file into the directory the
+ * checkouts would be made in, as atomic tested it. Comparing st_dev is not
+ * enough: an OSTree-booted host's /var is a bind mount of the same file
+ * system, and link() across two mounts fails with EXDEV. The test link is
+ * removed at once. When no link can be made here (a read-only file system,
+ * a user who may not write there), the mounts' identities decide. On FALSE,
+ * *@out_why says what failed. */
+static gboolean
+can_hardlink(sc_context *ctx, const char *repo, const char *checkout, char **out_why)
+{
+  g_autofree char *repo_seen = sc_context_seen_path(ctx, repo);
+  g_autofree char *checkout_seen = sc_context_seen_path(ctx, checkout);
+  g_autofree char *name = g_strdup_printf(".sc-samefs-%d-%08x", (int)getpid(), g_random_int());
+  int rfd = sc_confined_open_nolinks(repo, FALSE, NULL);
+  int dfd = rfd >= 0 ? open_nearest_dir(checkout) : -1;
+  struct stat st;
+  gboolean ok = FALSE;
+
+  *out_why = NULL;
+  if (rfd < 0 || dfd < 0 || fstatat(rfd, "config", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    *out_why = g_strdup_printf("%s/config is not a regular file", repo_seen);
+  } else if (linkat(rfd, "config", dfd, name, 0) == 0) {
+    (void)unlinkat(dfd, name, 0);
+    ok = TRUE;
+  } else if (errno == EXDEV) {
+    *out_why = g_strdup_printf("no hardlink from %s can reach into %s: %s", checkout_seen,
+                               repo_seen, g_strerror(EXDEV));
+  } else if (same_mount(rfd, dfd)) {
+    ok = TRUE;
+  } else {
+    *out_why = g_strdup_printf("%s is on another mount than %s", repo_seen, checkout_seen);
+  }
+  if (rfd >= 0)
+    close(rfd);
+  if (dfd >= 0)
+    close(dfd);
+  return ok;
+}
+
+static const char *const choice_names[] = {
+  [SC_STORE_CONFIGURED] = "configured",
+  [SC_STORE_EXISTING] = "existing",
+  [SC_STORE_OSTREE_HOST] = "ostree-host",
+  [SC_STORE_CHECKOUT_ROOT] = "checkout-root",
+};
+
+const char *
+sc_store_choice_name(ScStoreChoice choice)
+{
+  return choice_names[choice];
+}
+
+/* Where the store is, in atomic's order (docs/store.md): a repository
+ * that was set (--repo, $ATOMIC_OSTREE_REPO, atomic.conf); else the one
+ * under the checkout root when it exists already, so that a store once
+ * made stays where it is; else an OSTree host's own /ostree/repo when the
+ * checkouts can hardlink into it; else CHECKOUT/.storage/ostree. */
+char *
+sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
+{
+  g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *own = g_build_filename(checkout, ".storage", "ostree", NULL);
+  g_autofree char *own_config = g_build_filename(own, "config", NULL);
+  g_autofree char *system = NULL;
+  g_autofree char *system_config = NULL;
+  g_autofree char *why = NULL;
+  ScStoreChoice choice;
+  char *path;
+
+  if (sc_context_get_repo(ctx)) {
+    choice = SC_STORE_CONFIGURED;
+    path = sc_context_host_dir(ctx, sc_context_get_repo(ctx));
+  } else if (g_file_test(own_config, G_FILE_TEST_EXISTS)) {
+    choice = SC_STORE_EXISTING;
+    path = g_steal_pointer(&own);
+  } else {
+    system = sc_context_host_dir(ctx, "/ostree/repo");
+    system_config = g_build_filename(system, "config", NULL);
+    if (g_file_test(system_config, G_FILE_TEST_EXISTS) && can_hardlink(ctx, system, checkout, &why)) {
+      choice = SC_STORE_OSTREE_HOST;
+      path = g_steal_pointer(&system);
+    } else {
+      choice = SC_STORE_CHECKOUT_ROOT;
+      path = g_steal_pointer(&own);
+    }
+  }
+  if (out_choice)
+    *out_choice = choice;
+  if (out_why)
+    *out_why = g_steal_pointer(&why);
+  return path;
+}
+
+json_t *
+sc_store_location_json(sc_context *ctx)
+{
+  ScStoreChoice choice;
+  g_autofree char *why = NULL;
+  g_autofree char *path = sc_store_location(ctx, &choice, &why);
+  g_autofree char *seen = sc_context_seen_path(ctx, path);
+
+  return json_pack("{s:s, s:s, s:s?}", "path", seen, "chosen", sc_store_choice_name(choice),
+                   "passed-over", why);
+}
+
 char *
 sc_context_repo_path(sc_context *ctx)
 {
-  g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  g_autofree char *system = sc_context_host_dir(ctx, "/ostree/repo");
-  g_autofree char *system_config = g_build_filename(system, "config", NULL);
-  dev_t a, b;
+  OstreeRepo *open = (OstreeRepo *)sc_context_get_store(ctx);
+  GFile *f = open ? ostree_repo_get_path(open) : NULL;
 
-  if (sc_context_get_repo(ctx))
-    return sc_context_host_dir(ctx, sc_context_get_repo(ctx));
-  /* An OSTree host's own repository, when checkouts can hardlink into it. */
-  if (g_file_test(system_config, G_FILE_TEST_EXISTS) && device_of(system, &a) &&
-      device_of(checkout, &b) && a == b)
-    return g_steal_pointer(&system);
-  return g_build_filename(checkout, ".storage", "ostree", NULL);
+  /* the store this context opened, wherever the rules would put it now */
+  if (f != NULL)
+    return g_file_get_path(f);
+  return sc_store_location(ctx, NULL, NULL);
 }
 
 #define SC_STORE_LOCK "syscontainer.lock"
@@ -613,7 +729,7 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc, *arr;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  doc = json_pack("{s:i}", "schema", 1);
+  doc = json_pack("{s:i, s:o}", "schema", 1, "store", sc_store_location_json(ctx));
   arr = json_array();
   json_object_set_new(doc, "images", arr);
   if (!sc_store_open_for_reading(ctx, &repo, &lock, &gerror)) {

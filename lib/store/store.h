@@ -148,6 +148,19 @@ gboolean sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, 
  * the lock fd (close it to unlock). */
 int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **error);
 char *sc_context_repo_path(sc_context *ctx);
+/* Why the store is where it is (docs/store.md, "Where the store is"). */
+typedef enum {
+  SC_STORE_CONFIGURED,   /* --repo, $ATOMIC_OSTREE_REPO, atomic.conf */
+  SC_STORE_EXISTING,     /* CHECKOUT/.storage/ostree, made earlier */
+  SC_STORE_OSTREE_HOST,  /* /ostree/repo, which checkouts can hardlink */
+  SC_STORE_CHECKOUT_ROOT /* CHECKOUT/.storage/ostree, new */
+} ScStoreChoice;
+/* The store's path on this machine and why; *@out_why (or NULL) says why
+ * an OSTree host's /ostree/repo was passed over. */
+char *sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why);
+const char *sc_store_choice_name(ScStoreChoice choice);
+/* {"path" (as seen from the sysroot), "chosen", "passed-over"?} */
+json_t *sc_store_location_json(sc_context *ctx);
 gboolean sc_store_sync(OstreeRepo *repo, GError **error);
 gboolean sc_ref_is_blob(const char *ref);
 typedef struct {

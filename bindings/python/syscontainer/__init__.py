@@ -133,6 +133,7 @@ _sc_container_run = _fn("sc_container_run", _int, _p, _s, ctypes.POINTER(_s),
                         ctypes.POINTER(_int), _pp)
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
+_sc_context_info_json = _fn("sc_context_info_json", _int, _p, _pp, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
 _sc_image_tag = _fn("sc_image_tag", _int, _p, _s, _s, _pp)
 _sc_image_delete = _fn("sc_image_delete", _int, _p, _s, _int, _pp)
@@ -548,6 +549,11 @@ class Context:
     def images(self):
         """The images in the store, as dicts (name, tag, id, created, size, in_use)."""
         return self._json_call(_sc_images_list_json)["images"]
+
+    def info(self):
+        """What the commands would use: sysroot, checkout-root, store (path,
+        chosen, passed-over), runtime (path or error); makes nothing."""
+        return self._json_call(_sc_context_info_json)
 
     def inspect(self, image):
         """Labels, layers, config and template variables of an image."""

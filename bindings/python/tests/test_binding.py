@@ -63,6 +63,12 @@ class BindingTest(unittest.TestCase):
         with self.assertRaises(syscontainer.Error) as cm:
             syscontainer.Context(sysroot=os.path.join(self.tmp, "missing"))
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
+        info = ctx.info()
+        self.assertEqual((info["sysroot"], info["checkout-root"]), (self.sysroot, "/var/lib/x"))
+        self.assertEqual(info["store"], {"path": "/var/lib/x/.storage/ostree",
+                                         "chosen": "checkout-root", "passed-over": None})
+        self.assertEqual(info["runtime"]["path"], ctx.find_runtime())
+        self.assertEqual(os.listdir(self.sysroot), [])  # asking made nothing
 
     def test_limits(self):
         ctx = syscontainer.Context(sysroot=self.sysroot, checkout_root="/ck")
