@@ -16,6 +16,7 @@
  */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -102,6 +103,28 @@ can_hardlink(sc_context *ctx, const char *repo, const char *checkout, char **out
   return ok;
 }
 
+/* Whether the repository @repo holds images (refs under ociimage/): a
+ * store that atomic or this library used before. */
+static gboolean
+holds_images(const char *repo)
+{
+  g_autofree char *heads = g_build_filename(repo, "refs", "heads", "ociimage", NULL);
+  int fd = sc_confined_open_nolinks(heads, FALSE, NULL);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *e;
+  gboolean found = FALSE;
+
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return FALSE;
+  }
+  while (!found && (e = readdir(d)) != NULL)
+    found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return found;
+}
+
 static const char *const choice_names[] = {
   [SC_STORE_CONFIGURED] = "configured",
   [SC_STORE_EXISTING] = "existing",
@@ -119,7 +142,8 @@ sc_store_choice_name(ScStoreChoice choice)
  * that was set (--repo, $ATOMIC_OSTREE_REPO, atomic.conf); else the one
  * under the checkout root when it exists already, so that a store once
  * made stays where it is; else an OSTree host's own /ostree/repo when the
- * checkouts can hardlink into it; else CHECKOUT/.storage/ostree. */
+ * checkouts can hardlink into it, or when it holds images already; else
+ * CHECKOUT/.storage/ostree. */
 char *
 sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
 {
@@ -144,6 +168,12 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
     if (g_file_test(system_config, G_FILE_TEST_EXISTS) && can_hardlink(ctx, system, checkout, &why)) {
       choice = SC_STORE_OSTREE_HOST;
       path = g_steal_pointer(&system);
+    } else if (g_file_test(system_config, G_FILE_TEST_EXISTS) && holds_images(system)) {
+      /* the images an earlier tool kept there stay in use; the checkouts
+       * copy what they cannot link */
+      choice = SC_STORE_EXISTING;
+      path = g_steal_pointer(&system);
+      g_clear_pointer(&why, g_free);
     } else {
       choice = SC_STORE_CHECKOUT_ROOT;
       path = g_steal_pointer(&own);

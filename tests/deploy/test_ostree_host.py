@@ -170,6 +170,18 @@ class OstreeHostTest(unittest.TestCase):
         images = json.loads(self.ctl("--json", "images", "list").stdout)["images"]
         self.assertEqual(len(images), 1)
 
+    def test_images_an_earlier_tool_kept_in_the_hosts_repository_stay(self):
+        # older atomic compared st_dev only and pulled into /ostree/repo
+        self.mount("--bind", self.osvar)
+        self.ctl("--repo", "/ostree/repo", "pull", "oci:%s:v1" % self.layout)
+        s = self.store()
+        self.assertEqual(s, {"path": "/ostree/repo", "chosen": "existing", "passed-over": None})
+        self.ctl("install", "--name", "e", "oci:%s:v1" % self.layout)
+        with open(os.path.join(self.sysroot, CHECKOUT, "e.0", "rootfs", "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd of the image\n")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, CHECKOUT, ".storage")))
+        self.no_test_links_left()
+
     def test_explicit_repository_wins(self):
         self.mount("--bind", self.osvar)
         r = json.loads(self.ctl("--repo", "/ostree/repo", "--json", "images", "list").stdout)
