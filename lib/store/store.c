@@ -103,6 +103,21 @@ can_hardlink(sc_context *ctx, const char *repo, const char *checkout, char **out
   return ok;
 }
 
+/* Whether @repo has a config that is a regular file, reached without
+ * following links: what marks a repository (a link there is not one). */
+static gboolean
+has_config(const char *repo)
+{
+  int fd = sc_confined_open_nolinks(repo, FALSE, NULL);
+  struct stat st;
+  gboolean ok = fd >= 0 && fstatat(fd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(st.st_mode);
+
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
 /* Whether the repository @repo holds images (refs under ociimage/): a
  * store that atomic or this library used before. */
 static gboolean
@@ -149,9 +164,7 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
 {
   g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   g_autofree char *own = g_build_filename(checkout, ".storage", "ostree", NULL);
-  g_autofree char *own_config = g_build_filename(own, "config", NULL);
   g_autofree char *system = NULL;
-  g_autofree char *system_config = NULL;
   g_autofree char *why = NULL;
   ScStoreChoice choice;
   char *path;
@@ -159,16 +172,21 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
   if (sc_context_get_repo(ctx)) {
     choice = SC_STORE_CONFIGURED;
     path = sc_context_host_dir(ctx, sc_context_get_repo(ctx));
-  } else if (g_file_test(own_config, G_FILE_TEST_EXISTS)) {
+  } else if (has_config(own)) {
     choice = SC_STORE_EXISTING;
     path = g_steal_pointer(&own);
   } else {
+    g_autofree char *system_config = NULL;
     system = sc_context_host_dir(ctx, "/ostree/repo");
     system_config = g_build_filename(system, "config", NULL);
-    if (g_file_test(system_config, G_FILE_TEST_EXISTS) && can_hardlink(ctx, system, checkout, &why)) {
+    if (!has_config(system) && g_file_test(system_config, G_FILE_TEST_IS_SYMLINK)) {
+      g_autofree char *seen = sc_context_seen_path(ctx, system_config);
+      why = g_strdup_printf("%s is a symbolic link, not a repository's config", seen);
+    }
+    if (has_config(system) && can_hardlink(ctx, system, checkout, &why)) {
       choice = SC_STORE_OSTREE_HOST;
       path = g_steal_pointer(&system);
-    } else if (g_file_test(system_config, G_FILE_TEST_EXISTS) && holds_images(system)) {
+    } else if (has_config(system) && holds_images(system)) {
       /* the images an earlier tool kept there stay in use; the checkouts
        * copy what they cannot link */
       choice = SC_STORE_EXISTING;

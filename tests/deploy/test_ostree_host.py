@@ -212,7 +212,7 @@ class OstreeHostTest(unittest.TestCase):
         os.symlink("config.real", os.path.join(self.repo, "config"))
         s = self.store()
         self.assertEqual((s["chosen"], s["passed-over"]),
-                         ("checkout-root", "/ostree/repo/config is not a regular file"))
+                         ("checkout-root", "/ostree/repo/config is a symbolic link, not a repository's config"))
 
 
 if __name__ == "__main__":
