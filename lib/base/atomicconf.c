@@ -118,7 +118,8 @@ skip_node(Reader *r)
   do {
     switch (r->event.type) {
     case YAML_SCALAR_EVENT:
-      note_anchor(r, r->event.data.scalar.anchor, (const char *)r->event.data.scalar.value);
+      note_anchor(r, r->event.data.scalar.anchor,
+                  scalar_is_null(&r->event) ? "" : (const char *)r->event.data.scalar.value);
       break;
     case YAML_SEQUENCE_START_EVENT:
       note_anchor(r, r->event.data.sequence_start.anchor, NULL);
@@ -153,6 +154,8 @@ take_value(Reader *r, ScAtomicConf *c, int k, const char *value, gsize len, gsiz
 {
   g_autofree char *shown = sc_display(value, 200);
 
+  if (len == 0)
+    return TRUE; /* '' (or an alias of a null): unset, as atomic's "conf.get(k) or ..." */
   if (c->line[k] != 0)
     return fail_at(r, line, "'%s' is given twice (first at line %d)", keys[k], c->line[k]);
   c->line[k] = (int)line;
@@ -190,14 +193,17 @@ read_pair(Reader *r, ScAtomicConf *c)
     return skip_node(r);
   switch (r->event.type) {
   case YAML_SCALAR_EVENT:
-    note_anchor(r, r->event.data.scalar.anchor, (const char *)r->event.data.scalar.value);
+    note_anchor(r, r->event.data.scalar.anchor,
+                scalar_is_null(&r->event) ? "" : (const char *)r->event.data.scalar.value);
     if (scalar_is_null(&r->event))
       return TRUE; /* "checkout_path:" leaves the default, as atomic's conf.get() */
     return take_value(r, c, k, (const char *)r->event.data.scalar.value,
                       r->event.data.scalar.length, line_of(r));
   case YAML_ALIAS_EVENT: {
     const char *anchor = (const char *)r->event.data.alias.anchor;
-    const char *value = g_hash_table_lookup(r->anchors, anchor);
+    gpointer value = NULL;
+    if (!g_hash_table_lookup_extended(r->anchors, anchor, NULL, &value))
+      return fail_at(r, line_of(r), "'%s': the alias *%s is not defined", key, anchor);
     if (value == NULL)
       return fail_at(r, line_of(r), "'%s' must be a string, but *%s is not one", key, anchor);
     return take_value(r, c, k, value, strlen(value), line_of(r));

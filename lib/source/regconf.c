@@ -1130,6 +1130,8 @@ load_dropins(ScRegConf *c, const char *dir, GError **error)
   g_ptr_array_sort(names, sc_strcmp_indirect);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *p = g_build_filename(dir, names->pdata[i], NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR))
+      continue; /* (containers/image does not descend either) */
     if (!load_file(c, p, TRUE, error))
       return FALSE;
   }
@@ -1137,31 +1139,38 @@ load_dropins(ScRegConf *c, const char *dir, GError **error)
 }
 
 ScRegConf *
+sc_regconf_load_files(const char *main, const char *const *dropin_dirs, GError **error)
+{
+  g_autoptr(ScRegConf) c = sc_regconf_new();
+
+  if (main && !load_file(c, main, FALSE, error))
+    return NULL;
+  for (guint i = 0; dropin_dirs && dropin_dirs[i]; i++)
+    if (!load_dropins(c, dropin_dirs[i], error))
+      return NULL;
+  return g_steal_pointer(&c);
+}
+
+/* As containers/image chooses: ~/.config/containers/registries.conf with
+ * its own registries.conf.d only, when it exists; else the system file,
+ * then the system's drop-ins and the user's. */
+ScRegConf *
 sc_regconf_load(const char *explicit_file, GError **error)
 {
-  ScRegConf *c = sc_regconf_new();
   const char *env = g_getenv("CONTAINERS_REGISTRIES_CONF");
+  const char *sys = "/etc/containers/registries.conf";
   g_autofree char *user = g_build_filename(g_get_user_config_dir(), "containers",
                                            "registries.conf", NULL);
   g_autofree char *user_d = g_strconcat(user, ".d", NULL);
-  gboolean ok;
+  const char *const user_dirs[] = {user_d, NULL};
+  const char *const all_dirs[] = {"/etc/containers/registries.conf.d", user_d, NULL};
 
-  if (explicit_file || (env && *env)) {
-    ok = load_file(c, explicit_file ? explicit_file : env, FALSE, error);
-  } else {
-    const char *main = g_file_test(user, G_FILE_TEST_EXISTS) ? user
-                       : g_file_test("/etc/containers/registries.conf", G_FILE_TEST_EXISTS)
-                           ? "/etc/containers/registries.conf"
-                           : NULL;
-    ok = (main == NULL || load_file(c, main, FALSE, error)) &&
-         load_dropins(c, "/etc/containers/registries.conf.d", error) &&
-         load_dropins(c, user_d, error);
-  }
-  if (!ok) {
-    sc_regconf_free(c);
-    return NULL;
-  }
-  return c;
+  if (explicit_file || (env && *env))
+    return sc_regconf_load_files(explicit_file ? explicit_file : env, NULL, error);
+  if (g_file_test(user, G_FILE_TEST_EXISTS))
+    return sc_regconf_load_files(user, user_dirs, error);
+  return sc_regconf_load_files(g_file_test(sys, G_FILE_TEST_EXISTS) ? sys : NULL, all_dirs,
+                               error);
 }
 
 /* The [[registry]] whose prefix matches domain/path best (longest), or NULL.

@@ -50,6 +50,10 @@ gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GErr
 gboolean sc_regconf_parse_dropin(ScRegConf *c, const char *file, const char *text,
                                  GError **error);
 ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
+/* @main (may be NULL), then the *.conf drop-ins of each of @dropin_dirs
+ * in lexical order. */
+ScRegConf *sc_regconf_load_files(const char *main, const char *const *dropin_dirs,
+                                 GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
 
 /* auth.c */
