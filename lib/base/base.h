@@ -220,6 +220,8 @@ gboolean sc_context_config_check(sc_context *ctx, GError **error);
 /* update: the runtime recorded in the container's info, used unless the
  * runtime was given (sc_context_set_runtime); NULL drops it. @owner names
  * the container in messages. */
+/* Whether the caller gave the runtime (sc_context_set_runtime()). */
+gboolean sc_context_runtime_given(const sc_context *ctx);
 gboolean sc_context_set_recorded_runtime(sc_context *ctx, const char *runtime, const char *owner,
                                          GError **error);
 

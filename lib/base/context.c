@@ -232,6 +232,12 @@ sc_context_get_runtime(sc_context *ctx)
 }
 
 gboolean
+sc_context_runtime_given(const sc_context *ctx)
+{
+  return ctx->runtime_set != NULL;
+}
+
+gboolean
 sc_context_set_recorded_runtime(sc_context *ctx, const char *runtime, const char *owner,
                                 GError **error)
 {

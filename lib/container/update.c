@@ -367,6 +367,14 @@ update_find(Update *t, GError **error)
   /* atomic: "Latest version already installed." */
   t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
                !values_equal(old_user, t->user);
+  /* --runtime is how the runtime of a container changes: another one than
+   * it has is a change by itself (atomic's update ignored it) */
+  if (!t->changed && sc_context_runtime_given(t->ctx)) {
+    const char *runtime;
+    if (!sc_context_runtime_path(t->ctx, &runtime, error))
+      return FALSE;
+    t->changed = g_strcmp0(runtime, json_string_value(json_object_get(t->info, "runtime"))) != 0;
+  }
   return TRUE;
 }
 
