@@ -32,8 +32,9 @@ sc_atomic_conf_free(ScAtomicConf *c)
   g_free(c);
 }
 
-static const char *const keys[SC_ATOMIC_CONF_N_KEYS] = {"checkout_path", "ostree_repository",
-                                                        "runtime"};
+static const char *const keys[SC_ATOMIC_CONF_N_KEYS] = { "checkout_path",
+                                                         "ostree_repository",
+                                                         "runtime" };
 
 typedef struct {
   yaml_parser_t parser;
@@ -44,8 +45,7 @@ typedef struct {
   GError **error;
 } Reader;
 
-static gboolean
-fail_at(Reader *r, gsize line, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static gboolean fail_at(Reader *r, gsize line, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
 static gboolean
 fail_at(Reader *r, gsize line, const char *format, ...)
@@ -69,11 +69,15 @@ next(Reader *r)
     yaml_event_delete(&r->event);
   r->have_event = FALSE;
   if (!yaml_parser_parse(&r->parser, &r->event)) {
-    g_autofree char *problem = sc_display(r->parser.problem ? r->parser.problem : "invalid YAML",
-                                          200);
+    g_autofree char *problem =
+      sc_display(r->parser.problem ? r->parser.problem : "invalid YAML", 200);
     if (r->parser.context)
-      return fail_at(r, r->parser.problem_mark.line + 1, "%s (%s at line %zu)", problem,
-                     r->parser.context, r->parser.context_mark.line + 1);
+      return fail_at(r,
+                     r->parser.problem_mark.line + 1,
+                     "%s (%s at line %zu)",
+                     problem,
+                     r->parser.context,
+                     r->parser.context_mark.line + 1);
     return fail_at(r, r->parser.problem_mark.line + 1, "%s", problem);
   }
   r->have_event = TRUE;
@@ -96,8 +100,8 @@ scalar_is_null(const yaml_event_t *e)
     return TRUE;
   if (e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     return FALSE;
-  return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-         strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+  return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+         strcmp(v, "NULL") == 0;
 }
 
 /* Remembers what an anchor on the current event stands for. */
@@ -118,7 +122,8 @@ skip_node(Reader *r)
   do {
     switch (r->event.type) {
     case YAML_SCALAR_EVENT:
-      note_anchor(r, r->event.data.scalar.anchor,
+      note_anchor(r,
+                  r->event.data.scalar.anchor,
                   scalar_is_null(&r->event) ? "" : (const char *)r->event.data.scalar.value);
       break;
     case YAML_SEQUENCE_START_EVENT:
@@ -162,10 +167,11 @@ take_value(Reader *r, ScAtomicConf *c, int k, const char *value, gsize len, gsiz
   if (strlen(value) != len)
     return fail_at(r, line, "'%s' holds a NUL character", keys[k]);
   if (k != SC_ATOMIC_CONF_RUNTIME && !path_ok(value))
-    return fail_at(r, line, "'%s' must be an absolute path without '..' (got '%s')", keys[k],
-                   shown);
+    return fail_at(
+      r, line, "'%s' must be an absolute path without '..' (got '%s')", keys[k], shown);
   if (k == SC_ATOMIC_CONF_RUNTIME && !sc_unit_word_ok(value))
-    return fail_at(r, line,
+    return fail_at(r,
+                   line,
                    "'runtime' must be a command name or path without whitespace, quotes, '\\', "
                    "'%%', '$' or ';' (it is written into the unit's ExecStart=), got '%s'",
                    shown);
@@ -193,12 +199,13 @@ read_pair(Reader *r, ScAtomicConf *c)
     return skip_node(r);
   switch (r->event.type) {
   case YAML_SCALAR_EVENT:
-    note_anchor(r, r->event.data.scalar.anchor,
+    note_anchor(r,
+                r->event.data.scalar.anchor,
                 scalar_is_null(&r->event) ? "" : (const char *)r->event.data.scalar.value);
     if (scalar_is_null(&r->event))
       return TRUE; /* "checkout_path:" leaves the default, as atomic's conf.get() */
-    return take_value(r, c, k, (const char *)r->event.data.scalar.value,
-                      r->event.data.scalar.length, line_of(r));
+    return take_value(
+      r, c, k, (const char *)r->event.data.scalar.value, r->event.data.scalar.length, line_of(r));
   case YAML_ALIAS_EVENT: {
     const char *anchor = (const char *)r->event.data.alias.anchor;
     gpointer value = NULL;
@@ -238,7 +245,7 @@ ScAtomicConf *
 sc_atomic_conf_parse(const char *file, const char *text, gsize len, GError **error)
 {
   g_autoptr(ScAtomicConf) c = g_new0(ScAtomicConf, 1);
-  Reader r = {.file = file, .error = error};
+  Reader r = { .file = file, .error = error };
   gboolean ok = FALSE;
 
   c->file = g_strdup(file);
@@ -289,8 +296,7 @@ read_bounded(int fd, const char *file, gsize *out_len, GError **error)
       break;
     len += n;
     if (len > SC_ATOMIC_CONF_MAX) {
-      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: larger than %d bytes", file,
-                  SC_ATOMIC_CONF_MAX);
+      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: larger than %d bytes", file, SC_ATOMIC_CONF_MAX);
       return NULL;
     }
   }
@@ -314,8 +320,12 @@ sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GError **error
     file = g_strdup(env);
     fd = open(env, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-      g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
-                  "%s (from $ATOMIC_CONF): %s", env, g_strerror(errno));
+      g_set_error(error,
+                  SC_ERROR,
+                  errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                  "%s (from $ATOMIC_CONF): %s",
+                  env,
+                  g_strerror(errno));
       return FALSE;
     }
   } else {
@@ -327,8 +337,8 @@ sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GError **error
     }
     /* inside the (sys)root: its links resolve in it; O_NONBLOCK: a fifo
      * there must not hang the tool before it is refused */
-    fd = sc_confined_open(root, "etc/atomic.conf", O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, TRUE,
-                          &local);
+    fd =
+      sc_confined_open(root, "etc/atomic.conf", O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, TRUE, &local);
     close(root);
     if (fd < 0 && g_error_matches(local, SC_ERROR, SC_ENOTFOUND))
       return TRUE; /* no atomic.conf: the defaults */

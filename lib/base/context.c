@@ -16,7 +16,7 @@ struct sc_context {
    * environment, atomic.conf, the default: resolve() computes them. */
   char *checkout_root;
   char *repo;
-  char *runtime; /* a name or an absolute path */
+  char *runtime;        /* a name or an absolute path */
   char *runtime_origin; /* where it came from, for messages; NULL: default */
   /* what the caller set (NULL: not set) */
   char *checkout_set, *repo_set, *runtime_set;
@@ -94,13 +94,14 @@ resolve(sc_context *ctx)
   g_autofree char *origin = NULL;
   gboolean changed;
 
-  v = ctx->checkout_set ? ctx->checkout_set
-      : ctx->checkout_env ? ctx->checkout_env
+  v = ctx->checkout_set                          ? ctx->checkout_set
+      : ctx->checkout_env                        ? ctx->checkout_env
       : conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT) ? conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)
                                                  : SC_DEFAULT_CHECKOUT_ROOT;
   changed = replace_str(&ctx->checkout_root, v);
-  v = ctx->repo_set ? ctx->repo_set : ctx->repo_env ? ctx->repo_env
-                                                    : conf_value(ctx, SC_ATOMIC_CONF_REPO);
+  v = ctx->repo_set   ? ctx->repo_set
+      : ctx->repo_env ? ctx->repo_env
+                      : conf_value(ctx, SC_ATOMIC_CONF_REPO);
   changed |= replace_str(&ctx->repo, v);
   if (changed)
     g_clear_object(&ctx->store);
@@ -108,8 +109,8 @@ resolve(sc_context *ctx)
     if ((v = ctx->runtime_recorded) != NULL)
       origin = g_strdup_printf("recorded for container %s", ctx->runtime_recorded_owner);
     else if ((v = conf_value(ctx, SC_ATOMIC_CONF_RUNTIME)) != NULL)
-      origin = g_strdup_printf("from %s line %d", ctx->conf->file,
-                               ctx->conf->line[SC_ATOMIC_CONF_RUNTIME]);
+      origin = g_strdup_printf(
+        "from %s line %d", ctx->conf->file, ctx->conf->line[SC_ATOMIC_CONF_RUNTIME]);
     else if ((v = ctx->runc_path_env) != NULL)
       origin = g_strdup("from $RUNC_PATH");
     else
@@ -238,15 +239,20 @@ sc_context_runtime_given(const sc_context *ctx)
 }
 
 gboolean
-sc_context_set_recorded_runtime(sc_context *ctx, const char *runtime, const char *owner,
+sc_context_set_recorded_runtime(sc_context *ctx,
+                                const char *runtime,
+                                const char *owner,
                                 GError **error)
 {
   if (runtime && (runtime[0] != '/' || !sc_unit_word_ok(runtime))) {
     g_autofree char *shown = sc_display(runtime, 200);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "container %s: the runtime recorded in its info ('%s') is not an absolute path "
                 "that a unit's ExecStart= can hold; give --runtime PATH",
-                owner, shown);
+                owner,
+                shown);
     return FALSE;
   }
   g_free(ctx->runtime_recorded);
@@ -364,7 +370,9 @@ sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data)
 }
 
 SC_API int
-sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_entries,
+sc_context_set_layer_limits(sc_context *ctx,
+                            uint64_t max_bytes,
+                            uint64_t max_entries,
                             sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
@@ -424,7 +432,10 @@ sc_context_set_progress_func(sc_context *ctx, sc_progress_func func, void *user_
 }
 
 void
-sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+sc_context_progress(sc_context *ctx,
+                    guint64 done,
+                    guint64 total,
+                    guint layers_done,
                     guint layers_total)
 {
   if (ctx->progress_func)
@@ -532,7 +543,8 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
                     SC_ERUNTIME,
                     "runtime '%s'%s%s is not installed: not found on PATH (install runc, or give "
                     "--runtime PATH)",
-                    ctx->runtime, ctx->runtime_origin ? " " : "",
+                    ctx->runtime,
+                    ctx->runtime_origin ? " " : "",
                     ctx->runtime_origin ? ctx->runtime_origin : "");
         return FALSE;
       }
@@ -546,10 +558,11 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
                   SC_ERROR,
                   SC_ERUNTIME,
                   "runtime '%s'%s%s is not installed: no executable file at that path%s",
-                  found, ctx->runtime_origin ? " " : "",
+                  found,
+                  ctx->runtime_origin ? " " : "",
                   ctx->runtime_origin ? ctx->runtime_origin : "",
-                  ctx->runtime_recorded && !ctx->runtime_set
-                    ? " (give --runtime PATH to change it)" : "");
+                  ctx->runtime_recorded && !ctx->runtime_set ? " (give --runtime PATH to change it)"
+                                                             : "");
       return FALSE;
     }
     ctx->runtime_resolved = g_steal_pointer(&found);

@@ -140,8 +140,7 @@ typedef struct {
   GError **error;
 } Lexer;
 
-static gboolean
-fail(Lexer *lx, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean fail(Lexer *lx, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 fail(Lexer *lx, const char *format, ...)
@@ -158,8 +157,7 @@ fail(Lexer *lx, const char *format, ...)
   return FALSE;
 }
 
-static gboolean
-fail_line(const char *file, int line, GError **error, const char *format, ...)
+static gboolean fail_line(const char *file, int line, GError **error, const char *format, ...)
   G_GNUC_PRINTF(4, 5);
 
 static gboolean
@@ -422,9 +420,9 @@ parse_inline_table(Lexer *lx, int depth, Node **out)
     }
     if (*lx->p == '}')
       break;
-    return fail(lx, *lx->p == '\n' || *lx->p == '\r'
-                      ? "an inline table must be on one line"
-                      : "expected ',' or '}' in an inline table");
+    return fail(lx,
+                *lx->p == '\n' || *lx->p == '\r' ? "an inline table must be on one line"
+                                                 : "expected ',' or '}' in an inline table");
   }
 done:
   lx->p++;
@@ -512,8 +510,9 @@ parse_value(Lexer *lx, int depth, Node **out)
     return fail(lx, "inf and nan are not supported");
   if (g_ascii_isdigit(*lx->p) || *lx->p == '-' || *lx->p == '+')
     return parse_number(lx, out);
-  return fail(lx, "expected a value (a string, true, false, a number, [an array] or {an "
-                  "inline table})");
+  return fail(lx,
+              "expected a value (a string, true, false, a number, [an array] or {an "
+              "inline table})");
 }
 
 /* The table for the dotted key's parts but the last, made as needed; for
@@ -600,7 +599,7 @@ open_header(Lexer *lx, Node *root, Node **out_table)
 static Node *
 toml_parse(const char *file, const char *text, GError **error)
 {
-  Lexer lx = {file, text, 1, error};
+  Lexer lx = { file, text, 1, error };
   g_autoptr(Node) root = node_new(T_TABLE, 1);
   Node *table = root;
 
@@ -640,8 +639,8 @@ typedef struct {
   int search_line; /* where the search registries were set */
 } Reading;
 
-static const char *const type_names[] = {"a string", "true or false", "an integer", "a number",
-                                         "an array", "a table"};
+static const char *const type_names[] = { "a string", "true or false", "an integer",
+                                          "a number", "an array",      "a table" };
 
 static gboolean
 want(Reading *rd, const Node *n, NodeType type, const char *key)
@@ -660,8 +659,12 @@ read_strings(Reading *rd, const Node *n, const char *key, GPtrArray *out)
   for (guint i = 0; i < n->items->len; i++) {
     const Node *item = n->items->pdata[i];
     if (item->type != T_STRING)
-      return fail_line(rd->file, item->line, rd->error,
-                       "'%s' must be an array of strings (item %u is %s)", key, i + 1,
+      return fail_line(rd->file,
+                       item->line,
+                       rd->error,
+                       "'%s' must be an array of strings (item %u is %s)",
+                       key,
+                       i + 1,
                        type_names[item->type]);
     g_ptr_array_add(out, g_strdup(item->s));
   }
@@ -671,18 +674,23 @@ read_strings(Reading *rd, const Node *n, const char *key, GPtrArray *out)
 static gboolean
 unknown_key(Reading *rd, const Node *n, const char *key, const char *table)
 {
-  return fail_line(rd->file, n->line, rd->error, "unknown key '%s'%s%s%s", key,
-                   *table ? " in [" : "", table, *table ? "]" : "");
+  return fail_line(rd->file,
+                   n->line,
+                   rd->error,
+                   "unknown key '%s'%s%s%s",
+                   key,
+                   *table ? " in [" : "",
+                   table,
+                   *table ? "]" : "");
 }
 
 static gboolean
 pull_from_ok(Reading *rd, const Node *n)
 {
-  if (strcmp(n->s, "all") == 0 || strcmp(n->s, "digest-only") == 0 ||
-      strcmp(n->s, "tag-only") == 0)
+  if (strcmp(n->s, "all") == 0 || strcmp(n->s, "digest-only") == 0 || strcmp(n->s, "tag-only") == 0)
     return TRUE;
-  return fail_line(rd->file, n->line, rd->error,
-                   "pull-from-mirror must be all, digest-only or tag-only");
+  return fail_line(
+    rd->file, n->line, rd->error, "pull-from-mirror must be all, digest-only or tag-only");
 }
 
 static gboolean
@@ -691,16 +699,34 @@ read_mirror(Reading *rd, const Node *t, ScMirror *m)
   for (guint i = 0; i < t->keys->len; i++) {
     const char *k = t->keys->pdata[i];
     const Node *v = t->items->pdata[i];
-    if (strcmp(k, "location") == 0 && want(rd, v, T_STRING, k))
+    if (strcmp(k, "location") == 0) {
+      if (!want(rd, v, T_STRING, k))
+        return FALSE;
       m->location = g_strdup(v->s);
-    else if (strcmp(k, "insecure") == 0 && want(rd, v, T_BOOL, k))
+    } else if (strcmp(k, "insecure") == 0) {
+      if (!want(rd, v, T_BOOL, k))
+        return FALSE;
       m->insecure = v->b;
-    else if (strcmp(k, "pull-from-mirror") == 0 && want(rd, v, T_STRING, k) &&
-             pull_from_ok(rd, v))
+    } else if (strcmp(k, "pull-from-mirror") == 0) {
+      if (!want(rd, v, T_STRING, k) || !pull_from_ok(rd, v))
+        return FALSE;
       m->pull_from = g_strdup(v->s);
-    else if (*rd->error == NULL)
+    } else
       return unknown_key(rd, v, k, "registry.mirror");
-    if (*rd->error)
+  }
+  return TRUE;
+}
+
+static gboolean
+read_mirrors(Reading *rd, const Node *v, ScRegistryEntry *r)
+{
+  if (!want(rd, v, T_ARRAY, "mirror"))
+    return FALSE;
+  for (guint j = 0; j < v->items->len; j++) {
+    const Node *mt = v->items->pdata[j];
+    ScMirror *m = g_new0(ScMirror, 1);
+    g_ptr_array_add(r->mirrors, m);
+    if (!want(rd, mt, T_TABLE, "mirror") || !read_mirror(rd, mt, m))
       return FALSE;
   }
   return TRUE;
@@ -712,28 +738,25 @@ read_registry(Reading *rd, const Node *t, ScRegistryEntry *r)
   for (guint i = 0; i < t->keys->len; i++) {
     const char *k = t->keys->pdata[i];
     const Node *v = t->items->pdata[i];
-    if ((strcmp(k, "prefix") == 0 || strcmp(k, "location") == 0) && want(rd, v, T_STRING, k))
-      *(k[0] == 'p' ? &r->prefix : &r->location) = g_strdup(v->s);
-    else if ((strcmp(k, "insecure") == 0 || strcmp(k, "blocked") == 0 ||
-              strcmp(k, "mirror-by-digest-only") == 0) &&
-             want(rd, v, T_BOOL, k))
-      *(k[0] == 'i' ? &r->insecure : k[0] == 'b' ? &r->blocked : &r->mirror_by_digest_only) =
-          v->b;
-    else if (strcmp(k, "pull-from-mirror") == 0)
-      return fail_line(rd->file, v->line, rd->error,
-                       "pull-from-mirror must not be set for a non-mirror registry");
-    else if (strcmp(k, "mirror") == 0 && want(rd, v, T_ARRAY, k)) {
-      for (guint j = 0; j < v->items->len; j++) {
-        const Node *mt = v->items->pdata[j];
-        ScMirror *m = g_new0(ScMirror, 1);
-        g_ptr_array_add(r->mirrors, m);
-        if (!want(rd, mt, T_TABLE, "mirror") || !read_mirror(rd, mt, m))
-          return FALSE;
-      }
-    } else if (*rd->error == NULL)
+    if (strcmp(k, "prefix") == 0 || strcmp(k, "location") == 0) {
+      char **slot = k[0] == 'p' ? &r->prefix : &r->location;
+      if (!want(rd, v, T_STRING, k))
+        return FALSE;
+      g_free(*slot);
+      *slot = g_strdup(v->s);
+    } else if (strcmp(k, "insecure") == 0 || strcmp(k, "blocked") == 0 ||
+               strcmp(k, "mirror-by-digest-only") == 0) {
+      if (!want(rd, v, T_BOOL, k))
+        return FALSE;
+      *(k[0] == 'i' ? &r->insecure : k[0] == 'b' ? &r->blocked : &r->mirror_by_digest_only) = v->b;
+    } else if (strcmp(k, "pull-from-mirror") == 0) {
+      return fail_line(
+        rd->file, v->line, rd->error, "pull-from-mirror must not be set for a non-mirror registry");
+    } else if (strcmp(k, "mirror") == 0) {
+      if (!read_mirrors(rd, v, r))
+        return FALSE;
+    } else
       return unknown_key(rd, v, k, "registry");
-    if (*rd->error)
-      return FALSE;
   }
   return TRUE;
 }
@@ -742,10 +765,12 @@ read_registry(Reading *rd, const Node *t, ScRegistryEntry *r)
 static gboolean
 read_v1(Reading *rd, const Node *t, GPtrArray *lists[3], int lines[3], int *out_line)
 {
-  static const char *const names[] = {"search", "insecure", "block"};
+  static const char *const names[] = { "search", "insecure", "block" };
 
   if (t->type != T_TABLE)
-    return fail_line(rd->file, t->line, rd->error,
+    return fail_line(rd->file,
+                     t->line,
+                     rd->error,
                      "'registries' must be a table ([registries.search], "
                      "[registries.insecure], [registries.block])");
   for (guint i = 0; i < t->keys->len; i++) {
@@ -756,7 +781,9 @@ read_v1(Reading *rd, const Node *t, GPtrArray *lists[3], int lines[3], int *out_
       if (strcmp(k, names[w]) == 0)
         which = w;
     if (which < 0 || sub->type != T_TABLE)
-      return fail_line(rd->file, sub->line, rd->error,
+      return fail_line(rd->file,
+                       sub->line,
+                       rd->error,
                        "unknown table [registries.%s] (version 1 has [registries.search], "
                        "[registries.insecure] and [registries.block])",
                        k);
@@ -829,7 +856,9 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
       return FALSE;
     if (strcmp(v->s, "enforcing") != 0 && strcmp(v->s, "permissive") != 0 &&
         strcmp(v->s, "disabled") != 0)
-      return fail_line(rd->file, v->line, rd->error,
+      return fail_line(rd->file,
+                       v->line,
+                       rd->error,
                        "short-name-mode must be \"enforcing\", \"permissive\" or \"disabled\"");
     one->short_name_mode = g_strdup(v->s);
     return TRUE;
@@ -853,7 +882,10 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
   }
   /* "registry" */
   if (v->type == T_TABLE)
-    return fail_line(rd->file, v->line, rd->error, "%s",
+    return fail_line(rd->file,
+                     v->line,
+                     rd->error,
+                     "%s",
                      v->implicit ? "[[registry.mirror]] before any [[registry]]"
                                  : "'registry' must be an array of tables ([[registry]])");
   if (!want(rd, v, T_ARRAY, k))
@@ -868,9 +900,13 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
   return TRUE;
 }
 
-static const char *const v2_keys[] = {"unqualified-search-registries", "short-name-mode",
-                                      "credential-helpers", "additional-layer-store-auth-helper",
-                                      "aliases", "registry", NULL};
+static const char *const v2_keys[] = { "unqualified-search-registries",
+                                       "short-name-mode",
+                                       "credential-helpers",
+                                       "additional-layer-store-auth-helper",
+                                       "aliases",
+                                       "registry",
+                                       NULL };
 
 /* The file's keys; version 1 and 2 told apart, as containers/image's
  * loadConfigFile does: both in one file, or version 1 in a drop-in
@@ -881,8 +917,8 @@ read_file_tree(Reading *rd, const Node *root, gboolean dropin, ScRegConf *one)
   g_autoptr(GPtrArray) s = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) i = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) b = g_ptr_array_new_with_free_func(g_free);
-  GPtrArray *lists[3] = {s, i, b};
-  int v1_line = 0, v2_line = 0, lines[3] = {0, 0, 0};
+  GPtrArray *lists[3] = { s, i, b };
+  int v1_line = 0, v2_line = 0, lines[3] = { 0, 0, 0 };
   const char *v2_key = NULL;
 
   for (guint n = 0; n < root->keys->len; n++) {
@@ -902,14 +938,20 @@ read_file_tree(Reading *rd, const Node *root, gboolean dropin, ScRegConf *one)
       return unknown_key(rd, v, k, "");
   }
   if (v1_line && dropin)
-    return fail_line(rd->file, v1_line, rd->error,
+    return fail_line(rd->file,
+                     v1_line,
+                     rd->error,
                      "registry must be in v2 format but is in v1 ([registries.*] tables): a "
                      "drop-in in registries.conf.d takes version 2 only");
   if (v1_line && v2_key)
-    return fail_line(rd->file, MAX(v1_line, v2_line), rd->error,
+    return fail_line(rd->file,
+                     MAX(v1_line, v2_line),
+                     rd->error,
                      "mixing sysregistry v1/v2 is not supported: [registries.*] tables (version "
                      "1, line %d) and '%s' (version 2, line %d) in one file",
-                     v1_line, v2_key, v2_line);
+                     v1_line,
+                     v2_key,
+                     v2_line);
   if (v1_line && lines[0])
     rd->search_line = lines[0];
   if (v1_line)
@@ -929,8 +971,8 @@ clean_location(Reading *rd, int line, char **loc)
   while (len > 0 && (*loc)[len - 1] == '/')
     (*loc)[--len] = '\0';
   if (g_str_has_prefix(*loc, "http://") || g_str_has_prefix(*loc, "https://"))
-    return fail_line(rd->file, line, rd->error,
-                     "invalid location '%s': URI schemes are not supported", *loc);
+    return fail_line(
+      rd->file, line, rd->error, "invalid location '%s': URI schemes are not supported", *loc);
   if (len == 0)
     g_clear_pointer(loc, g_free);
   return TRUE;
@@ -942,17 +984,23 @@ check_registry(Reading *rd, ScRegistryEntry *r)
   if (!clean_location(rd, r->line, &r->location) || !clean_location(rd, r->line, &r->prefix))
     return FALSE;
   if (r->prefix == NULL && r->location == NULL)
-    return fail_line(rd->file, r->line, rd->error,
+    return fail_line(rd->file,
+                     r->line,
+                     rd->error,
                      "[[registry]]: invalid condition: both location and prefix are unset");
   if (r->prefix == NULL)
     r->prefix = g_strdup(r->location);
   if (g_str_has_prefix(r->prefix, "*.") && strpbrk(r->prefix, "/@:"))
-    return fail_line(rd->file, r->line, rd->error,
+    return fail_line(rd->file,
+                     r->line,
+                     rd->error,
                      "[[registry]]: wildcarded prefix should be in the format *.example.com, "
                      "not \"%s\"",
                      r->prefix);
   if (!g_str_has_prefix(r->prefix, "*.") && r->location == NULL)
-    return fail_line(rd->file, r->line, rd->error,
+    return fail_line(rd->file,
+                     r->line,
+                     rd->error,
                      "[[registry]]: invalid condition: location is unset and prefix is not in "
                      "the format: *.example.com");
   for (guint j = 0; j < r->mirrors->len; j++) {
@@ -960,11 +1008,15 @@ check_registry(Reading *rd, ScRegistryEntry *r)
     if (!clean_location(rd, r->line, &m->location))
       return FALSE;
     if (m->location == NULL)
-      return fail_line(rd->file, r->line, rd->error,
+      return fail_line(rd->file,
+                       r->line,
+                       rd->error,
                        "[[registry]] \"%s\": invalid condition: mirror location is unset",
                        r->prefix);
     if (r->mirror_by_digest_only && m->pull_from)
-      return fail_line(rd->file, r->line, rd->error,
+      return fail_line(rd->file,
+                       r->line,
+                       rd->error,
                        "[[registry]] \"%s\": mirror-by-digest-only and a mirror's "
                        "pull-from-mirror cannot be set at the same time",
                        r->prefix);
@@ -1009,10 +1061,14 @@ post_process(Reading *rd, ScRegConf *one)
       if (strcmp(ka, b->location ? b->location : b->prefix) != 0)
         continue;
       if (a->insecure != b->insecure || a->blocked != b->blocked)
-        return fail_line(rd->file, a->line, rd->error,
+        return fail_line(rd->file,
+                         a->line,
+                         rd->error,
                          "registry '%s' is defined multiple times with conflicting '%s' "
                          "setting (also at line %d)",
-                         ka, a->insecure != b->insecure ? "insecure" : "blocked", b->line);
+                         ka,
+                         a->insecure != b->insecure ? "insecure" : "blocked",
+                         b->line);
     }
   }
   for (guint i = 0; i < one->search->len; i++) {
@@ -1020,7 +1076,9 @@ post_process(Reading *rd, ScRegConf *one)
     if (!clean_location(rd, rd->search_line, d))
       return FALSE;
     if (*d == NULL || !domain_ok(*d))
-      return fail_line(rd->file, rd->search_line, rd->error,
+      return fail_line(rd->file,
+                       rd->search_line,
+                       rd->error,
                        "invalid unqualified-search-registries entry \"%s\": a registry "
                        "host[:port] is needed",
                        *d ? *d : "");
@@ -1070,14 +1128,13 @@ parse_one(ScRegConf *c, const char *file, const char *text, gboolean dropin, GEr
 {
   g_autoptr(Node) root = toml_parse(file, text, error);
   g_autoptr(ScRegConf) one = NULL;
-  Reading rd = {file, error, 1};
+  Reading rd = { file, error, 1 };
 
   if (root == NULL)
     return FALSE;
   one = sc_regconf_new();
   g_ptr_array_set_free_func(one->registries, NULL); /* (freed below, or moved to @c) */
-  if (!read_file_tree(&rd, root, dropin, one) ||
-      !post_process(&rd, one)) {
+  if (!read_file_tree(&rd, root, dropin, one) || !post_process(&rd, one)) {
     for (guint i = 0; i < one->registries->len; i++)
       registry_entry_free(one->registries->pdata[i]);
     return FALSE;
@@ -1159,18 +1216,17 @@ sc_regconf_load(const char *explicit_file, GError **error)
 {
   const char *env = g_getenv("CONTAINERS_REGISTRIES_CONF");
   const char *sys = "/etc/containers/registries.conf";
-  g_autofree char *user = g_build_filename(g_get_user_config_dir(), "containers",
-                                           "registries.conf", NULL);
+  g_autofree char *user =
+    g_build_filename(g_get_user_config_dir(), "containers", "registries.conf", NULL);
   g_autofree char *user_d = g_strconcat(user, ".d", NULL);
-  const char *const user_dirs[] = {user_d, NULL};
-  const char *const all_dirs[] = {"/etc/containers/registries.conf.d", user_d, NULL};
+  const char *const user_dirs[] = { user_d, NULL };
+  const char *const all_dirs[] = { "/etc/containers/registries.conf.d", user_d, NULL };
 
   if (explicit_file || (env && *env))
     return sc_regconf_load_files(explicit_file ? explicit_file : env, NULL, error);
   if (g_file_test(user, G_FILE_TEST_EXISTS))
     return sc_regconf_load_files(user, user_dirs, error);
-  return sc_regconf_load_files(g_file_test(sys, G_FILE_TEST_EXISTS) ? sys : NULL, all_dirs,
-                               error);
+  return sc_regconf_load_files(g_file_test(sys, G_FILE_TEST_EXISTS) ? sys : NULL, all_dirs, error);
 }
 
 /* The [[registry]] whose prefix matches domain/path best (longest), or NULL.
@@ -1194,8 +1250,7 @@ sc_regconf_find(ScRegConf *c, const char *domain, const char *path)
       if (!g_str_has_suffix(domain, prefix + 1))
         continue;
     } else if (!(g_str_has_prefix(full, prefix) &&
-                 (full[len] == '\0' || full[len] == '/' || full[len] == ':' ||
-                  full[len] == '@')))
+                 (full[len] == '\0' || full[len] == '/' || full[len] == ':' || full[len] == '@')))
       continue;
     if (len > best_len) {
       best = r;

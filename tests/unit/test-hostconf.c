@@ -25,17 +25,16 @@ conf_ok(const char *text)
 
 START_TEST(test_atomic_conf_keys)
 {
-  g_autoptr(ScAtomicConf) c = conf_ok(
-      "# atomic.conf as shipped, with the keys we use\n"
-      "default_storage: ostree\n"
-      "registries:\n"
-      "  - docker.io\n"
-      "  - {nested: [1, 2, {deep: x}]}\n"
-      "checkout_path: /srv/containers\n"
-      "default_signer: &signer\n"
-      "  name: me\n"
-      "ostree_repository: '/srv/repo'\n"
-      "runtime: \"/usr/bin/crun\"\n");
+  g_autoptr(ScAtomicConf) c = conf_ok("# atomic.conf as shipped, with the keys we use\n"
+                                      "default_storage: ostree\n"
+                                      "registries:\n"
+                                      "  - docker.io\n"
+                                      "  - {nested: [1, 2, {deep: x}]}\n"
+                                      "checkout_path: /srv/containers\n"
+                                      "default_signer: &signer\n"
+                                      "  name: me\n"
+                                      "ostree_repository: '/srv/repo'\n"
+                                      "runtime: \"/usr/bin/crun\"\n");
 
   ck_assert_str_eq(c->value[SC_ATOMIC_CONF_CHECKOUT], "/srv/containers");
   ck_assert_str_eq(c->value[SC_ATOMIC_CONF_REPO], "/srv/repo");
@@ -68,29 +67,34 @@ END_TEST
 static const struct {
   const char *text, *message;
 } atomic_bad[] = {
-    {"runtime: [runc]\n", "a.conf line 1: 'runtime' must be a string, not a list"},
-    {"x: 1\ncheckout_path: {a: b}\n", "a.conf line 2: 'checkout_path' must be a string, not a mapping"},
-    {"checkout_path: relative/dir\n",
-     "a.conf line 1: 'checkout_path' must be an absolute path without '..' (got 'relative/dir')"},
-    {"ostree_repository: /srv/../etc\n",
-     "a.conf line 1: 'ostree_repository' must be an absolute path without '..' (got '/srv/../etc')"},
-    {"runtime: \"run c\"\n",
-     "a.conf line 1: 'runtime' must be a command name or path without whitespace, quotes, '\\', "
-     "'%', '$' or ';' (it is written into the unit's ExecStart=), got 'run c'"},
-    {"runtime: \"a\\0b\"\n", "a.conf line 1: 'runtime' holds a NUL character"},
-    {"checkout_path: /a\nx: y\ncheckout_path: /b\n",
-     "a.conf line 3: 'checkout_path' is given twice (first at line 1)"},
-    {"- checkout_path\n", "a.conf line 1: the document is not a mapping of keys to values"},
-    {"just text\n", "a.conf line 1: the document is not a mapping of keys to values"},
-    {"x: 1\n---\ny: 2\n", "a.conf line 2: a second document (atomic reads one)"},
-    {"checkout_path: /srv\n  x: y\n", "a.conf line 2: mapping values are not allowed in this context"},
-    {"x: \"open\n", "a.conf line 2: found unexpected end of stream (while scanning a quoted scalar "
-                    "at line 1)"},
-    {"m: &m {a: b}\nruntime: *m\n", "a.conf line 2: 'runtime' must be a string, but *m is not one"},
-    {"runtime: *nowhere\n", "a.conf line 1: 'runtime': the alias *nowhere is not defined"},
-    {"[1, 2]: x\n", "a.conf line 1: a key is not a plain string"},
-    {"x:\n\t- y\n", "a.conf line 2: found character that cannot start any token (while scanning "
-                    "for the next token at line 2)"},
+  { "runtime: [runc]\n", "a.conf line 1: 'runtime' must be a string, not a list" },
+  { "x: 1\ncheckout_path: {a: b}\n",
+    "a.conf line 2: 'checkout_path' must be a string, not a mapping" },
+  { "checkout_path: relative/dir\n",
+    "a.conf line 1: 'checkout_path' must be an absolute path without '..' (got 'relative/dir')" },
+  { "ostree_repository: /srv/../etc\n",
+    "a.conf line 1: 'ostree_repository' must be an absolute path without '..' (got "
+    "'/srv/../etc')" },
+  { "runtime: \"run c\"\n",
+    "a.conf line 1: 'runtime' must be a command name or path without whitespace, quotes, '\\', "
+    "'%', '$' or ';' (it is written into the unit's ExecStart=), got 'run c'" },
+  { "runtime: \"a\\0b\"\n", "a.conf line 1: 'runtime' holds a NUL character" },
+  { "checkout_path: /a\nx: y\ncheckout_path: /b\n",
+    "a.conf line 3: 'checkout_path' is given twice (first at line 1)" },
+  { "- checkout_path\n", "a.conf line 1: the document is not a mapping of keys to values" },
+  { "just text\n", "a.conf line 1: the document is not a mapping of keys to values" },
+  { "x: 1\n---\ny: 2\n", "a.conf line 2: a second document (atomic reads one)" },
+  { "checkout_path: /srv\n  x: y\n",
+    "a.conf line 2: mapping values are not allowed in this context" },
+  { "x: \"open\n",
+    "a.conf line 2: found unexpected end of stream (while scanning a quoted scalar "
+    "at line 1)" },
+  { "m: &m {a: b}\nruntime: *m\n", "a.conf line 2: 'runtime' must be a string, but *m is not one" },
+  { "runtime: *nowhere\n", "a.conf line 1: 'runtime': the alias *nowhere is not defined" },
+  { "[1, 2]: x\n", "a.conf line 1: a key is not a plain string" },
+  { "x:\n\t- y\n",
+    "a.conf line 2: found character that cannot start any token (while scanning "
+    "for the next token at line 2)" },
 };
 
 START_TEST(test_atomic_conf_errors)
@@ -144,7 +148,8 @@ START_TEST(test_context_reads_sysroot_conf)
   sc_context *ctx;
   sc_error *err = NULL;
 
-  tc_write(scratch, "etc/atomic.conf",
+  tc_write(scratch,
+           "etc/atomic.conf",
            "checkout_path: /srv/ck\nostree_repository: /srv/repo\nruntime: crun\n");
   ctx = context_in(scratch);
   tc_assert_ok(sc_context_load_config(ctx, &err), err);
@@ -229,10 +234,11 @@ START_TEST(test_context_recorded_runtime)
   ck_assert_str_eq(sc_context_get_runtime(ctx), "/usr/bin/crun");
   /* a recorded runtime that does not exist: named, with the way out */
   ck_assert(sc_context_set_recorded_runtime(ctx, "/no/such/runtime", "web", NULL));
-  ck_assert(!sc_context_runtime_path(ctx, &(const char *){NULL}, &error));
-  ck_assert_str_eq(error->message, "runtime '/no/such/runtime' recorded for container web is not "
-                                   "installed: no executable file at that path (give --runtime "
-                                   "PATH to change it)");
+  ck_assert(!sc_context_runtime_path(ctx, &(const char *){ NULL }, &error));
+  ck_assert_str_eq(error->message,
+                   "runtime '/no/such/runtime' recorded for container web is not "
+                   "installed: no executable file at that path (give --runtime "
+                   "PATH to change it)");
   g_clear_error(&error);
   /* the caller's runtime before the recorded one */
   tc_assert_ok(sc_context_set_runtime(ctx, "/bin/true", &err), err);
@@ -240,18 +246,20 @@ START_TEST(test_context_recorded_runtime)
   ck_assert(sc_context_set_recorded_runtime(ctx, NULL, NULL, NULL));
   /* an info that records what a unit cannot hold */
   ck_assert(!sc_context_set_recorded_runtime(ctx, "/bin/x; rm", "web", &error));
-  ck_assert_str_eq(error->message, "container web: the runtime recorded in its info ('/bin/x; "
-                                   "rm') is not an absolute path that a unit's ExecStart= can "
-                                   "hold; give --runtime PATH");
+  ck_assert_str_eq(error->message,
+                   "container web: the runtime recorded in its info ('/bin/x; "
+                   "rm') is not an absolute path that a unit's ExecStart= can "
+                   "hold; give --runtime PATH");
   g_clear_error(&error);
   tc_assert_ok(sc_context_set_runtime(ctx, NULL, &err), err);
   /* atomic.conf's runtime, not installed: its file and line */
   tc_write(scratch, "etc/atomic.conf", "\nruntime: /no/crun\n");
   tc_assert_ok(sc_context_set_sysroot(ctx, scratch, &err), err);
-  ck_assert(!sc_context_runtime_path(ctx, &(const char *){NULL}, &error));
+  ck_assert(!sc_context_runtime_path(ctx, &(const char *){ NULL }, &error));
   g_autofree char *want = g_strdup_printf(
-      "runtime '/no/crun' from %s/etc/atomic.conf line 2 is not installed: no executable file at "
-      "that path", scratch);
+    "runtime '/no/crun' from %s/etc/atomic.conf line 2 is not installed: no executable file at "
+    "that path",
+    scratch);
   ck_assert_str_eq(error->message, want);
   sc_context_free(ctx);
 }
@@ -267,8 +275,8 @@ START_TEST(test_context_bad_conf_stops_operations)
 
   tc_write(scratch, "etc/atomic.conf", "checkout_path: /srv\nruntime: [a, b]\n");
   ctx = context_in(scratch);
-  want = g_strdup_printf("%s/etc/atomic.conf line 2: 'runtime' must be a string, not a list",
-                         scratch);
+  want =
+    g_strdup_printf("%s/etc/atomic.conf line 2: 'runtime' must be a string, not a list", scratch);
   tc_assert_error(sc_context_load_config(ctx, &err), err, SC_EINVAL, want);
   ck_assert_ptr_null(sc_context_get_config_file(ctx));
   /* every operation on the checkout root, the store or the runtime */
@@ -293,7 +301,9 @@ START_TEST(test_context_bad_conf_stops_operations)
   /* $ATOMIC_CONF naming nothing is an error (a missing /etc/atomic.conf is not) */
   g_setenv("ATOMIC_CONF", "/no/such/atomic.conf", TRUE);
   ctx = context_in(scratch);
-  tc_assert_error(sc_context_load_config(ctx, &err), err, SC_ENOTFOUND,
+  tc_assert_error(sc_context_load_config(ctx, &err),
+                  err,
+                  SC_ENOTFOUND,
                   "/no/such/atomic.conf (from $ATOMIC_CONF): No such file or directory");
   sc_context_free(ctx);
   g_unsetenv("ATOMIC_CONF");
@@ -334,8 +344,8 @@ reg_ok(const char *text)
 {
   g_autoptr(GError) error = NULL;
   ScRegConf *c = sc_regconf_new();
-  ck_assert_msg(sc_regconf_parse(c, "r.conf", text, &error), "%s: %s", text,
-                error ? error->message : "");
+  ck_assert_msg(
+    sc_regconf_parse(c, "r.conf", text, &error), "%s: %s", text, error ? error->message : "");
   return c;
 }
 
@@ -381,22 +391,22 @@ END_TEST
 
 START_TEST(test_regconf_v2_inline_tables)
 {
-  g_autoptr(ScRegConf) c = reg_ok(
-      "unqualified-search-registries = [\n"
-      "  \"docker.io\",  # comments and a trailing comma\n"
-      "  'quay.io',\n"
-      "]\n"
-      "registry = [\n"
-      "  {prefix = \"a.example/x\", location = \"mirror.example/x/\", insecure = true,"
-      " mirror = [{location = \"m1.example\", insecure = true}, {location = 'm2.example',"
-      " pull-from-mirror = \"digest-only\"}]},\n"
-      "  { location = \"b.example\", blocked = false },\n"
-      "]\n"
-      "[aliases]\n"
-      "\"app\" = \"\"\"\n"
-      "b.example/\\\n"
-      "    app\"\"\"\n"
-      "'literal\\key' = '''c:\\dir'''\n");
+  g_autoptr(ScRegConf) c =
+    reg_ok("unqualified-search-registries = [\n"
+           "  \"docker.io\",  # comments and a trailing comma\n"
+           "  'quay.io',\n"
+           "]\n"
+           "registry = [\n"
+           "  {prefix = \"a.example/x\", location = \"mirror.example/x/\", insecure = true,"
+           " mirror = [{location = \"m1.example\", insecure = true}, {location = 'm2.example',"
+           " pull-from-mirror = \"digest-only\"}]},\n"
+           "  { location = \"b.example\", blocked = false },\n"
+           "]\n"
+           "[aliases]\n"
+           "\"app\" = \"\"\"\n"
+           "b.example/\\\n"
+           "    app\"\"\"\n"
+           "'literal\\key' = '''c:\\dir'''\n");
   ScRegistryEntry *r = entry(c, "a.example/x");
   ScMirror *m;
 
@@ -457,79 +467,79 @@ END_TEST
 static const struct {
   const char *text, *message;
 } reg_bad[] = {
-    /* TOML */
-    {"registry = [{location = \"a\", insecure = true,}]\n",
-     "r.conf line 1: a trailing comma in an inline table"},
-    {"registry = [{location = \"a\",\n insecure = true}]\n",
-     "r.conf line 1: an inline table must be on one line"},
-    {"[aliases]\n\"a\" = \"x\"\n\"a\" = \"y\"\n", "r.conf line 3: key 'a' is defined twice"},
-    {"[aliases]\n[aliases]\n", "r.conf line 2: table [aliases] is defined twice"},
-    {"aliases.a = \"b/c\"\n[aliases]\n", "r.conf line 2: table [aliases] is defined twice"},
-    {"registry = [{location = \"a\"}]\n[[registry]]\nlocation = \"b\"\n",
-     "r.conf line 2: [[registry]]: 'registry' is already defined, not as an array of tables"},
-    {"[[registry]]\nlocation = \"a\\qb\"\n", "r.conf line 2: invalid escape '\\q' in a string"},
-    {"[[registry]]\nlocation = \"\\uD800\"\n",
-     "r.conf line 2: invalid \\u escape: not a Unicode scalar value"},
-    {"short-name-mode = 1979-05-27\n", "r.conf line 1: dates and times are not supported"},
-    {"short-name-mode = \"a\tb\x01\"\n", "r.conf line 1: a control character in a string"},
-    {"[aliases]\n\"a\" = \"\"\"never\nclosed\n",
-     "r.conf line 4: a string that starts at line 2 is not closed"},
-    {"[aliases]\n\"a\" = \"open\n", "r.conf line 2: a string runs past the end of the line"},
-    {"x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
-     "r.conf line 1: arrays and inline tables nested more than 32 deep"},
-    {"[[registry]]\nlocation = \"a\" extra\n", "r.conf line 2: unexpected text after the value"},
-    {"[[registry]]\nlocation = docker.io\n",
-     "r.conf line 2: expected a value (a string, true, false, a number, [an array] or {an "
-     "inline table})"},
-    {"[[registry]\n", "r.conf line 1: a table header is not closed by ']]'"},
-    {"= 1\n", "r.conf line 1: expected a key, a [table] or a comment"},
-    {"a = 01\n", "r.conf line 1: invalid number"},
-    /* registries.conf */
-    {"[[registry.mirror]]\nlocation = \"m\"\n",
-     "r.conf line 1: [[registry.mirror]] before any [[registry]]"},
-    {"[registry]\nlocation = \"m\"\n",
-     "r.conf line 1: 'registry' must be an array of tables ([[registry]])"},
-    {"[[registry]]\ninsecure = \"yes\"\n", "r.conf line 2: 'insecure' must be true or false"},
-    {"unqualified-search-registries = [\"a\",\n  3]\n",
-     "r.conf line 2: 'unqualified-search-registries' must be an array of strings (item 2 is an "
-     "integer)"},
-    {"[[registry]]\nlocation = \"https://a.example\"\n",
-     "r.conf line 1: invalid location 'https://a.example': URI schemes are not supported"},
-    {"[[registry]]\nprefix = \"a.example/x\"\n",
-     "r.conf line 1: [[registry]]: invalid condition: location is unset and prefix is not in "
-     "the format: *.example.com"},
-    {"[[registry]]\nblocked = true\n",
-     "r.conf line 1: [[registry]]: invalid condition: both location and prefix are unset"},
-    {"[[registry]]\nprefix = \"*.a.example/x\"\n",
-     "r.conf line 1: [[registry]]: wildcarded prefix should be in the format *.example.com, not "
-     "\"*.a.example/x\""},
-    {"[[registry]]\nlocation = \"a\"\n[[registry.mirror]]\ninsecure = true\n",
-     "r.conf line 1: [[registry]] \"a\": invalid condition: mirror location is unset"},
-    {"[[registry]]\nlocation = \"a\"\npull-from-mirror = \"all\"\n",
-     "r.conf line 3: pull-from-mirror must not be set for a non-mirror registry"},
-    {"[[registry]]\nlocation = \"a\"\n[[registry]]\nprefix = \"a/b\"\nlocation = \"a\"\n"
-     "insecure = true\n",
-     "r.conf line 3: registry 'a' is defined multiple times with conflicting 'insecure' setting "
-     "(also at line 1)"},
-    {"unqualified-search-registries = [\"docker.io/library\"]\n",
-     "r.conf line 1: invalid unqualified-search-registries entry \"docker.io/library\": a "
-     "registry host[:port] is needed"},
-    {"[[registry]]\nlocation = \"a\"\nx.y = 1\n", "r.conf line 3: unknown key 'x' in [registry]"},
-    {"[registries.search]\nregistries = [\"a\"]\n[registries.other]\nregistries = []\n",
-     "r.conf line 3: unknown table [registries.other] (version 1 has [registries.search], "
-     "[registries.insecure] and [registries.block])"},
-    {"registries = [\"a\"]\n",
-     "r.conf line 1: 'registries' must be a table ([registries.search], [registries.insecure], "
-     "[registries.block])"},
-    /* version 1 and 2 in one file (even an empty v1 list counts, as hasSetField) */
-    {"unqualified-search-registries = [\"docker.io\"]\n[registries.search]\nregistries = []\n",
-     "r.conf line 3: mixing sysregistry v1/v2 is not supported: [registries.*] tables (version "
-     "1, line 3) and 'unqualified-search-registries' (version 2, line 1) in one file"},
-    {"[aliases]\n\"a\" = \"b/c\"\n[registries.block]\nregistries = [\"x\"]\n",
-     "r.conf line 4: mixing sysregistry v1/v2 is not supported: [registries.*] tables (version "
-     "1, line 4) and 'aliases' (version 2, line 1) in one file"},
-    {"[registries.insecure]\nregistries = [\"http://x\"]\n",
-     "r.conf line 2: invalid location 'http://x': URI schemes are not supported"},
+  /* TOML */
+  { "registry = [{location = \"a\", insecure = true,}]\n",
+    "r.conf line 1: a trailing comma in an inline table" },
+  { "registry = [{location = \"a\",\n insecure = true}]\n",
+    "r.conf line 1: an inline table must be on one line" },
+  { "[aliases]\n\"a\" = \"x\"\n\"a\" = \"y\"\n", "r.conf line 3: key 'a' is defined twice" },
+  { "[aliases]\n[aliases]\n", "r.conf line 2: table [aliases] is defined twice" },
+  { "aliases.a = \"b/c\"\n[aliases]\n", "r.conf line 2: table [aliases] is defined twice" },
+  { "registry = [{location = \"a\"}]\n[[registry]]\nlocation = \"b\"\n",
+    "r.conf line 2: [[registry]]: 'registry' is already defined, not as an array of tables" },
+  { "[[registry]]\nlocation = \"a\\qb\"\n", "r.conf line 2: invalid escape '\\q' in a string" },
+  { "[[registry]]\nlocation = \"\\uD800\"\n",
+    "r.conf line 2: invalid \\u escape: not a Unicode scalar value" },
+  { "short-name-mode = 1979-05-27\n", "r.conf line 1: dates and times are not supported" },
+  { "short-name-mode = \"a\tb\x01\"\n", "r.conf line 1: a control character in a string" },
+  { "[aliases]\n\"a\" = \"\"\"never\nclosed\n",
+    "r.conf line 4: a string that starts at line 2 is not closed" },
+  { "[aliases]\n\"a\" = \"open\n", "r.conf line 2: a string runs past the end of the line" },
+  { "x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+    "r.conf line 1: arrays and inline tables nested more than 32 deep" },
+  { "[[registry]]\nlocation = \"a\" extra\n", "r.conf line 2: unexpected text after the value" },
+  { "[[registry]]\nlocation = docker.io\n",
+    "r.conf line 2: expected a value (a string, true, false, a number, [an array] or {an "
+    "inline table})" },
+  { "[[registry]\n", "r.conf line 1: a table header is not closed by ']]'" },
+  { "= 1\n", "r.conf line 1: expected a key, a [table] or a comment" },
+  { "a = 01\n", "r.conf line 1: invalid number" },
+  /* registries.conf */
+  { "[[registry.mirror]]\nlocation = \"m\"\n",
+    "r.conf line 1: [[registry.mirror]] before any [[registry]]" },
+  { "[registry]\nlocation = \"m\"\n",
+    "r.conf line 1: 'registry' must be an array of tables ([[registry]])" },
+  { "[[registry]]\ninsecure = \"yes\"\n", "r.conf line 2: 'insecure' must be true or false" },
+  { "unqualified-search-registries = [\"a\",\n  3]\n",
+    "r.conf line 2: 'unqualified-search-registries' must be an array of strings (item 2 is an "
+    "integer)" },
+  { "[[registry]]\nlocation = \"https://a.example\"\n",
+    "r.conf line 1: invalid location 'https://a.example': URI schemes are not supported" },
+  { "[[registry]]\nprefix = \"a.example/x\"\n",
+    "r.conf line 1: [[registry]]: invalid condition: location is unset and prefix is not in "
+    "the format: *.example.com" },
+  { "[[registry]]\nblocked = true\n",
+    "r.conf line 1: [[registry]]: invalid condition: both location and prefix are unset" },
+  { "[[registry]]\nprefix = \"*.a.example/x\"\n",
+    "r.conf line 1: [[registry]]: wildcarded prefix should be in the format *.example.com, not "
+    "\"*.a.example/x\"" },
+  { "[[registry]]\nlocation = \"a\"\n[[registry.mirror]]\ninsecure = true\n",
+    "r.conf line 1: [[registry]] \"a\": invalid condition: mirror location is unset" },
+  { "[[registry]]\nlocation = \"a\"\npull-from-mirror = \"all\"\n",
+    "r.conf line 3: pull-from-mirror must not be set for a non-mirror registry" },
+  { "[[registry]]\nlocation = \"a\"\n[[registry]]\nprefix = \"a/b\"\nlocation = \"a\"\n"
+    "insecure = true\n",
+    "r.conf line 3: registry 'a' is defined multiple times with conflicting 'insecure' setting "
+    "(also at line 1)" },
+  { "unqualified-search-registries = [\"docker.io/library\"]\n",
+    "r.conf line 1: invalid unqualified-search-registries entry \"docker.io/library\": a "
+    "registry host[:port] is needed" },
+  { "[[registry]]\nlocation = \"a\"\nx.y = 1\n", "r.conf line 3: unknown key 'x' in [registry]" },
+  { "[registries.search]\nregistries = [\"a\"]\n[registries.other]\nregistries = []\n",
+    "r.conf line 3: unknown table [registries.other] (version 1 has [registries.search], "
+    "[registries.insecure] and [registries.block])" },
+  { "registries = [\"a\"]\n",
+    "r.conf line 1: 'registries' must be a table ([registries.search], [registries.insecure], "
+    "[registries.block])" },
+  /* version 1 and 2 in one file (even an empty v1 list counts, as hasSetField) */
+  { "unqualified-search-registries = [\"docker.io\"]\n[registries.search]\nregistries = []\n",
+    "r.conf line 3: mixing sysregistry v1/v2 is not supported: [registries.*] tables (version "
+    "1, line 3) and 'unqualified-search-registries' (version 2, line 1) in one file" },
+  { "[aliases]\n\"a\" = \"b/c\"\n[registries.block]\nregistries = [\"x\"]\n",
+    "r.conf line 4: mixing sysregistry v1/v2 is not supported: [registries.*] tables (version "
+    "1, line 4) and 'aliases' (version 2, line 1) in one file" },
+  { "[registries.insecure]\nregistries = [\"http://x\"]\n",
+    "r.conf line 2: invalid location 'http://x': URI schemes are not supported" },
 };
 
 START_TEST(test_regconf_errors)
@@ -537,8 +547,8 @@ START_TEST(test_regconf_errors)
   g_autoptr(GError) error = NULL;
   g_autoptr(ScRegConf) c = sc_regconf_new();
 
-  ck_assert_msg(!sc_regconf_parse(c, "r.conf", reg_bad[_i].text, &error), "accepted: %s",
-                reg_bad[_i].text);
+  ck_assert_msg(
+    !sc_regconf_parse(c, "r.conf", reg_bad[_i].text, &error), "accepted: %s", reg_bad[_i].text);
   ck_assert_int_eq(error->code, SC_EINVAL);
   ck_assert_str_eq(error->message, reg_bad[_i].message);
 }
@@ -550,8 +560,8 @@ START_TEST(test_regconf_headers_refuse_unknown)
   g_autoptr(ScRegConf) c = sc_regconf_new();
 
   /* (the last [[registry]] of test_regconf_v2_headers' text, alone) */
-  ck_assert(!sc_regconf_parse(c, "r.conf", "[[registry]]\nlocation = \"q\"\nx.y = \"\\u00e9\"\n",
-                              &error));
+  ck_assert(
+    !sc_regconf_parse(c, "r.conf", "[[registry]]\nlocation = \"q\"\nx.y = \"\\u00e9\"\n", &error));
   ck_assert_str_eq(error->message, "r.conf line 3: unknown key 'x' in [registry]");
 }
 END_TEST
@@ -565,12 +575,13 @@ write_in(const char *dir, const char *name, const char *text)
 
 START_TEST(test_regconf_dropins)
 {
-  g_autofree char *main = write_in(scratch, "registries.conf",
+  g_autofree char *main = write_in(scratch,
+                                   "registries.conf",
                                    "[registries.search]\nregistries = [\"one.example\"]\n"
                                    "[registries.insecure]\nregistries = [\"a.example\"]\n");
   g_autofree char *d = g_build_filename(scratch, "registries.conf.d", NULL);
   g_autofree char *v1_dropin = NULL;
-  const char *const dirs[] = {d, NULL};
+  const char *const dirs[] = { d, NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(ScRegConf) c = NULL;
   g_autoptr(ScRegConf) c2 = NULL;
@@ -578,8 +589,10 @@ START_TEST(test_regconf_dropins)
 
   /* a version 1 main file and version 2 drop-ins: allowed, merged */
   g_free(write_in(d, "10-a.conf", "[[registry]]\nlocation = \"a.example\"\nblocked = true\n"));
-  g_free(write_in(d, "20-search.conf", "unqualified-search-registries = [\"two.example\"]\n"
-                                       "[aliases]\n\"x\" = \"two.example/x\"\n"));
+  g_free(write_in(d,
+                  "20-search.conf",
+                  "unqualified-search-registries = [\"two.example\"]\n"
+                  "[aliases]\n\"x\" = \"two.example/x\"\n"));
   g_free(write_in(d, "30-nothing.conf", "# only a comment\n"));
   g_mkdir(g_build_filename(d, "40-dir.conf", NULL), 0755); /* skipped, as containers/image */
   g_free(write_in(d, "ignored.txt", "not = [toml\n"));
@@ -596,8 +609,9 @@ START_TEST(test_regconf_dropins)
   c2 = sc_regconf_load_files(main, dirs, &error);
   ck_assert_ptr_null(c2);
   g_autofree char *want = g_strdup_printf(
-      "%s line 3: registry must be in v2 format but is in v1 ([registries.*] tables): a drop-in "
-      "in registries.conf.d takes version 2 only", v1_dropin);
+    "%s line 3: registry must be in v2 format but is in v1 ([registries.*] tables): a drop-in "
+    "in registries.conf.d takes version 2 only",
+    v1_dropin);
   ck_assert_str_eq(error->message, want);
 }
 END_TEST
