@@ -39,9 +39,16 @@ typedef void (*sc_log_func)(int level, const char *message, void *user_data);
 
 /**
  * sc_context_new: creates a context with the defaults: system root "/",
- * checkout root from $ATOMIC_OSTREE_CHECKOUT_PATH or
- * "/var/lib/containers/atomic", repository from $ATOMIC_OSTREE_REPO or
- * chosen by the store, runtime "runc" looked up on PATH.
+ * checkout root from $ATOMIC_OSTREE_CHECKOUT_PATH, atomic.conf's
+ * checkout_path or "/var/lib/containers/atomic"; repository from
+ * $ATOMIC_OSTREE_REPO, atomic.conf's ostree_repository or chosen by the
+ * store; runtime from atomic.conf's runtime, $RUNC_PATH or "runc" looked up
+ * on PATH. What the caller sets (sc_context_set_*()) comes first.
+ *
+ * atomic.conf is $ATOMIC_CONF if set, else /etc/atomic.conf inside the
+ * system root; it is read once, when a setting is first needed (or at
+ * sc_context_load_config()), and again after sc_context_set_sysroot(). The
+ * environment is read here.
  *
  * @out_ctx: receives the new context, owned by the caller
  *           (sc_context_free()).
@@ -65,7 +72,7 @@ SC_API int sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **
 /**
  * sc_context_set_checkout_root: the directory that holds deployments, as
  * seen from the (sys)root, e.g. "/var/lib/containers/atomic". Must be
- * absolute. NULL restores the default.
+ * absolute. NULL restores the default (environment, atomic.conf, built-in).
  * Returns: SC_OK or SC_EINVAL.
  * Since: 0.1
  */
@@ -81,7 +88,9 @@ SC_API int sc_context_set_repo(sc_context *ctx, const char *path, sc_error **err
 
 /**
  * sc_context_set_runtime: the OCI runtime: an absolute path, or a command
- * name looked up on PATH. NULL restores the default ("runc").
+ * name looked up on PATH. It comes before the runtime an update finds
+ * recorded for the container. NULL restores the default (atomic.conf,
+ * $RUNC_PATH, "runc").
  * Returns: SC_OK or SC_EINVAL (empty, or contains whitespace or quotes,
  * which cannot be written into a unit's ExecStart=).
  * Since: 0.1
@@ -103,15 +112,48 @@ SC_API int sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error 
  */
 SC_API void sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data);
 
+/**
+ * sc_context_load_config: reads atomic.conf now (if it was not read for
+ * the current system root). A missing /etc/atomic.conf is no error; one
+ * that cannot be read or parsed is, and every operation that needs the
+ * checkout root, the repository or the runtime then fails with the same
+ * error ("FILE line N: reason").
+ * Returns: SC_OK; SC_EINVAL (malformed: YAML syntax, a value of the wrong
+ * type or form, not a regular file, too large), SC_ENOTFOUND ($ATOMIC_CONF
+ * names a file that does not exist), SC_EIO (unreadable).
+ * Since: 0.1
+ */
+SC_API int sc_context_load_config(sc_context *ctx, sc_error **error);
+
+/**
+ * sc_context_get_config_file: the atomic.conf that was read (a path on
+ * this machine: $ATOMIC_CONF, or SYSROOT/etc/atomic.conf), reading it first
+ * if needed; NULL when there is none or it could not be read. Borrowed,
+ * valid until the system root changes.
+ * Since: 0.1
+ */
+SC_API const char *sc_context_get_config_file(sc_context *ctx);
+
+/**
+ * sc_context_get_runtime: the runtime in effect, as configured (a command
+ * name or a path; sc_context_find_runtime() resolves it). Borrowed.
+ * Since: 0.1
+ */
+SC_API const char *sc_context_get_runtime(sc_context *ctx);
+
 /** sc_context_get_sysroot: borrowed; "/" by default. Since: 0.1 */
 SC_API const char *sc_context_get_sysroot(const sc_context *ctx);
 
-/** sc_context_get_checkout_root: borrowed, as seen from the sysroot. Since: 0.1 */
+/**
+ * sc_context_get_checkout_root: borrowed, as seen from the sysroot (reads
+ * atomic.conf first if needed). Since: 0.1
+ */
 SC_API const char *sc_context_get_checkout_root(const sc_context *ctx);
 
 /**
- * sc_context_get_repo: borrowed; NULL when no repository was set (the
- * store then applies its location rules). Since: 0.1
+ * sc_context_get_repo: borrowed; NULL when no repository was set by the
+ * caller, $ATOMIC_OSTREE_REPO or atomic.conf's ostree_repository (the store
+ * then applies its location rules). Since: 0.1
  */
 SC_API const char *sc_context_get_repo(const sc_context *ctx);
 

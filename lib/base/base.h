@@ -42,6 +42,16 @@ gboolean sc_set_error_prefixed(GError **error,
       return sc_error_set((error), SC_EINVAL, "%s: invalid argument: %s", G_STRFUNC, #expr);       \
   } while (0)
 
+/* In the public entry points that act on the checkout root, the store or
+ * the runtime: an atomic.conf that cannot be read stops them (after
+ * SC_CHECK_ARG(ctx != NULL...)). */
+#define SC_CHECK_CONFIG(ctx, error)                                                                \
+  do {                                                                                             \
+    GError *conf_gerror_ = NULL;                                                                   \
+    if (G_UNLIKELY(!sc_context_config_check((ctx), &conf_gerror_)))                                \
+      return sc_error_propagate((error), conf_gerror_);                                            \
+  } while (0)
+
 G_BEGIN_DECLS
 
 /* io.c */
@@ -190,6 +200,33 @@ gboolean sc_context_runtime_features(sc_context *ctx,
 gboolean sc_name_check(const char *name, GError **error);
 /* Validates @name, then stores a copy of it in *@slot (freeing the old). */
 int sc_name_replace(char **slot, const char *name, sc_error **error);
+
+/* atomicconf.c: /etc/atomic.conf, the keys system containers use. */
+enum { SC_ATOMIC_CONF_CHECKOUT, SC_ATOMIC_CONF_REPO, SC_ATOMIC_CONF_RUNTIME, SC_ATOMIC_CONF_N_KEYS };
+typedef struct {
+  char *file;                         /* the path read, on this machine */
+  char *value[SC_ATOMIC_CONF_N_KEYS]; /* NULL: not set */
+  int line[SC_ATOMIC_CONF_N_KEYS];    /* where each was set (0: not set) */
+} ScAtomicConf;
+void sc_atomic_conf_free(ScAtomicConf *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScAtomicConf, sc_atomic_conf_free)
+/* @text of @len bytes, from @file (named in errors with the line). */
+ScAtomicConf *sc_atomic_conf_parse(const char *file, const char *text, gsize len, GError **error);
+/* $ATOMIC_CONF (a path on this machine), else @sysroot's /etc/atomic.conf
+ * reached through the confined file access. *@out_conf is NULL and TRUE is
+ * returned when the latter does not exist. */
+gboolean sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GError **error);
+/* Fails with the error of an atomic.conf that could not be read (the
+ * operations call it before they act on the checkout root, the store or
+ * the runtime). */
+gboolean sc_context_config_check(sc_context *ctx, GError **error);
+/* update: the runtime recorded in the container's info, used unless the
+ * runtime was given (sc_context_set_runtime); NULL drops it. @owner names
+ * the container in messages. */
+/* Whether the caller gave the runtime (sc_context_set_runtime()). */
+gboolean sc_context_runtime_given(const sc_context *ctx);
+gboolean sc_context_set_recorded_runtime(sc_context *ctx, const char *runtime, const char *owner,
+                                         GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_values, sc_values_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)

@@ -12,9 +12,22 @@
 
 struct sc_context {
   char *sysroot;
+  /* The settings in effect, from (first found) what the caller set, the
+   * environment, atomic.conf, the default: resolve() computes them. */
   char *checkout_root;
   char *repo;
-  char *runtime; /* as configured: a name or an absolute path */
+  char *runtime;        /* a name or an absolute path */
+  char *runtime_origin; /* where it came from, for messages; NULL: default */
+  /* what the caller set (NULL: not set) */
+  char *checkout_set, *repo_set, *runtime_set;
+  /* the environment, read at sc_context_new */
+  char *checkout_env, *repo_env, *runc_path_env;
+  /* the runtime recorded for the container being updated, and its name */
+  char *runtime_recorded, *runtime_recorded_owner;
+  /* atomic.conf, read once per sysroot, when first needed */
+  gboolean conf_read;
+  ScAtomicConf *conf; /* NULL: none */
+  GError *conf_error;
   char *tool_path;
   sc_log_func log_func;
   void *log_data;
@@ -47,6 +60,91 @@ reset_runtime_cache(sc_context *ctx)
   ctx->probed = FALSE;
 }
 
+static char *
+env_path(const char *name)
+{
+  const char *env = g_getenv(name);
+  return env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
+}
+
+static const char *
+conf_value(const sc_context *ctx, int key)
+{
+  return ctx->conf ? ctx->conf->value[key] : NULL;
+}
+
+static gboolean
+replace_str(char **slot, const char *value)
+{
+  if (g_strcmp0(*slot, value) == 0)
+    return FALSE;
+  g_free(*slot);
+  *slot = g_strdup(value);
+  return TRUE;
+}
+
+/* The settings in effect, by atomic's precedence (docs/configuration.md):
+ * checkout root and repository: the caller's, the environment's,
+ * atomic.conf's, the default; the runtime: the caller's, the one recorded
+ * for the container being updated, atomic.conf's, $RUNC_PATH, "runc". */
+static void
+resolve(sc_context *ctx)
+{
+  const char *v;
+  g_autofree char *origin = NULL;
+  gboolean changed;
+
+  v = ctx->checkout_set                          ? ctx->checkout_set
+      : ctx->checkout_env                        ? ctx->checkout_env
+      : conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT) ? conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)
+                                                 : SC_DEFAULT_CHECKOUT_ROOT;
+  changed = replace_str(&ctx->checkout_root, v);
+  v = ctx->repo_set   ? ctx->repo_set
+      : ctx->repo_env ? ctx->repo_env
+                      : conf_value(ctx, SC_ATOMIC_CONF_REPO);
+  changed |= replace_str(&ctx->repo, v);
+  if (changed)
+    g_clear_object(&ctx->store);
+  if ((v = ctx->runtime_set) == NULL) {
+    if ((v = ctx->runtime_recorded) != NULL)
+      origin = g_strdup_printf("recorded for container %s", ctx->runtime_recorded_owner);
+    else if ((v = conf_value(ctx, SC_ATOMIC_CONF_RUNTIME)) != NULL)
+      origin = g_strdup_printf(
+        "from %s line %d", ctx->conf->file, ctx->conf->line[SC_ATOMIC_CONF_RUNTIME]);
+    else if ((v = ctx->runc_path_env) != NULL)
+      origin = g_strdup("from $RUNC_PATH");
+    else
+      v = "runc";
+  }
+  g_free(ctx->runtime_origin);
+  ctx->runtime_origin = g_steal_pointer(&origin);
+  if (replace_str(&ctx->runtime, v))
+    reset_runtime_cache(ctx);
+}
+
+/* Reads atomic.conf if it was not read for this sysroot yet. */
+static void
+ensure_conf(sc_context *ctx)
+{
+  if (ctx->conf_read)
+    return;
+  ctx->conf_read = TRUE;
+  if (!sc_atomic_conf_load(ctx->sysroot, &ctx->conf, &ctx->conf_error))
+    sc_context_log(ctx, SC_LOG_DEBUG, "%s", ctx->conf_error->message);
+  resolve(ctx);
+}
+
+gboolean
+sc_context_config_check(sc_context *ctx, GError **error)
+{
+  ensure_conf(ctx);
+  if (ctx->conf_error) {
+    g_propagate_error(error, g_error_copy(ctx->conf_error));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 SC_API int
 sc_context_new(sc_context **out_ctx, sc_error **error)
 {
@@ -56,12 +154,11 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   SC_CHECK_ARG(out_ctx != NULL, error);
   ctx = g_new0(sc_context, 1);
   ctx->sysroot = g_strdup("/");
-  env = g_getenv("ATOMIC_OSTREE_CHECKOUT_PATH");
-  ctx->checkout_root =
-    g_strdup(env && path_is_absolute_clean(env) ? env : SC_DEFAULT_CHECKOUT_ROOT);
-  env = g_getenv("ATOMIC_OSTREE_REPO");
-  ctx->repo = env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
-  ctx->runtime = g_strdup("runc");
+  ctx->checkout_env = env_path("ATOMIC_OSTREE_CHECKOUT_PATH");
+  ctx->repo_env = env_path("ATOMIC_OSTREE_REPO");
+  env = g_getenv("RUNC_PATH");
+  ctx->runc_path_env = env && *env ? g_strdup(env) : NULL;
+  resolve(ctx);
   ctx->tool_path = g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
   ctx->max_layer_bytes = SC_DEFAULT_MAX_LAYER_BYTES;
   ctx->max_layer_entries = SC_DEFAULT_MAX_LAYER_ENTRIES;
@@ -89,10 +186,82 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->checkout_root);
   g_free(ctx->repo);
   g_free(ctx->runtime);
+  g_free(ctx->runtime_origin);
+  g_free(ctx->checkout_set);
+  g_free(ctx->repo_set);
+  g_free(ctx->runtime_set);
+  g_free(ctx->checkout_env);
+  g_free(ctx->repo_env);
+  g_free(ctx->runc_path_env);
+  g_free(ctx->runtime_recorded);
+  g_free(ctx->runtime_recorded_owner);
+  sc_atomic_conf_free(ctx->conf);
+  g_clear_error(&ctx->conf_error);
   g_free(ctx->tool_path);
   g_free(ctx->runtime_resolved);
   g_clear_object(&ctx->store);
   g_free(ctx);
+}
+
+SC_API int
+sc_context_load_config(sc_context *ctx, sc_error **error)
+{
+  GError *gerror = NULL;
+
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_context_config_check(ctx, &gerror))
+    return sc_error_propagate(error, gerror);
+  return SC_OK;
+}
+
+SC_API const char *
+sc_context_get_config_file(sc_context *ctx)
+{
+  if (ctx == NULL)
+    return NULL;
+  ensure_conf(ctx);
+  return ctx->conf ? ctx->conf->file : NULL;
+}
+
+SC_API const char *
+sc_context_get_runtime(sc_context *ctx)
+{
+  if (ctx == NULL)
+    return NULL;
+  ensure_conf(ctx);
+  return ctx->runtime;
+}
+
+gboolean
+sc_context_runtime_given(const sc_context *ctx)
+{
+  return ctx->runtime_set != NULL;
+}
+
+gboolean
+sc_context_set_recorded_runtime(sc_context *ctx,
+                                const char *runtime,
+                                const char *owner,
+                                GError **error)
+{
+  if (runtime && (runtime[0] != '/' || !sc_unit_word_ok(runtime))) {
+    g_autofree char *shown = sc_display(runtime, 200);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "container %s: the runtime recorded in its info ('%s') is not an absolute path "
+                "that a unit's ExecStart= can hold; give --runtime PATH",
+                owner,
+                shown);
+    return FALSE;
+  }
+  g_free(ctx->runtime_recorded);
+  g_free(ctx->runtime_recorded_owner);
+  ctx->runtime_recorded = g_strdup(runtime);
+  ctx->runtime_recorded_owner = runtime ? g_strdup(owner) : NULL;
+  ensure_conf(ctx);
+  resolve(ctx);
+  return TRUE;
 }
 
 static char *
@@ -100,6 +269,16 @@ canonical_dir(const char *path)
 {
   char *canon = g_canonicalize_filename(path, "/");
   return canon;
+}
+
+/* Another root has its own atomic.conf, read when next needed. */
+static void
+forget_conf(sc_context *ctx)
+{
+  g_clear_pointer(&ctx->conf, sc_atomic_conf_free);
+  g_clear_error(&ctx->conf_error);
+  ctx->conf_read = FALSE;
+  resolve(ctx);
 }
 
 SC_API int
@@ -111,6 +290,8 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
   if (path == NULL) {
     g_free(ctx->sysroot);
     ctx->sysroot = g_strdup("/");
+    g_clear_object(&ctx->store);
+    forget_conf(ctx);
     return SC_OK;
   }
   if (path[0] != '/')
@@ -122,6 +303,7 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
   g_free(ctx->sysroot);
   ctx->sysroot = canonical_dir(path);
   g_clear_object(&ctx->store);
+  forget_conf(ctx);
   return SC_OK;
 }
 
@@ -132,9 +314,9 @@ sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error
   if (path != NULL && !path_is_absolute_clean(path))
     return sc_error_set(
       error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
-  g_free(ctx->checkout_root);
-  ctx->checkout_root = path ? canonical_dir(path) : g_strdup(SC_DEFAULT_CHECKOUT_ROOT);
-  g_clear_object(&ctx->store);
+  g_free(ctx->checkout_set);
+  ctx->checkout_set = path ? canonical_dir(path) : NULL;
+  resolve(ctx);
   return SC_OK;
 }
 
@@ -145,9 +327,9 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
   if (path != NULL && !path_is_absolute_clean(path))
     return sc_error_set(
       error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
-  g_free(ctx->repo);
-  ctx->repo = path ? canonical_dir(path) : NULL;
-  g_clear_object(&ctx->store);
+  g_free(ctx->repo_set);
+  ctx->repo_set = path ? canonical_dir(path) : NULL;
+  resolve(ctx);
   return SC_OK;
 }
 
@@ -161,9 +343,9 @@ sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error **error)
                         "runtime '%s': must be a command name or path without whitespace, "
                         "quotes, '\\', '%%', '$' or ';' (it is written into the unit's ExecStart=)",
                         runtime);
-  g_free(ctx->runtime);
-  ctx->runtime = g_strdup(runtime ? runtime : "runc");
-  reset_runtime_cache(ctx);
+  g_free(ctx->runtime_set);
+  ctx->runtime_set = g_strdup(runtime);
+  resolve(ctx);
   return SC_OK;
 }
 
@@ -188,7 +370,9 @@ sc_context_set_log_func(sc_context *ctx, sc_log_func func, void *user_data)
 }
 
 SC_API int
-sc_context_set_layer_limits(sc_context *ctx, uint64_t max_bytes, uint64_t max_entries,
+sc_context_set_layer_limits(sc_context *ctx,
+                            uint64_t max_bytes,
+                            uint64_t max_entries,
                             sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
@@ -248,7 +432,10 @@ sc_context_set_progress_func(sc_context *ctx, sc_progress_func func, void *user_
 }
 
 void
-sc_context_progress(sc_context *ctx, guint64 done, guint64 total, guint layers_done,
+sc_context_progress(sc_context *ctx,
+                    guint64 done,
+                    guint64 total,
+                    guint layers_done,
                     guint layers_total)
 {
   if (ctx->progress_func)
@@ -274,16 +461,24 @@ sc_context_get_sysroot(const sc_context *ctx)
   return ctx ? ctx->sysroot : NULL;
 }
 
+/* Both read atomic.conf first if it was not read yet: the context is
+ * opaque, and what it caches is not what the caller sees as its state. */
 SC_API const char *
 sc_context_get_checkout_root(const sc_context *ctx)
 {
-  return ctx ? ctx->checkout_root : NULL;
+  if (ctx == NULL)
+    return NULL;
+  ensure_conf((sc_context *)ctx);
+  return ctx->checkout_root;
 }
 
 SC_API const char *
 sc_context_get_repo(const sc_context *ctx)
 {
-  return ctx ? ctx->repo : NULL;
+  if (ctx == NULL)
+    return NULL;
+  ensure_conf((sc_context *)ctx);
+  return ctx->repo;
 }
 
 SC_API const char *
@@ -341,6 +536,8 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
 {
   g_autofree char *found = NULL;
 
+  if (!sc_context_config_check(ctx, error))
+    return FALSE;
   if (ctx->runtime_resolved == NULL) {
     if (strchr(ctx->runtime, '/') != NULL)
       found = g_strdup(ctx->runtime);
@@ -359,9 +556,11 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
         g_set_error(error,
                     SC_ERROR,
                     SC_ERUNTIME,
-                    "runtime '%s' is not installed: not found on PATH (install runc, or give "
+                    "runtime '%s'%s%s is not installed: not found on PATH (install runc, or give "
                     "--runtime PATH)",
-                    ctx->runtime);
+                    ctx->runtime,
+                    ctx->runtime_origin ? " " : "",
+                    ctx->runtime_origin ? ctx->runtime_origin : "");
         return FALSE;
       }
     }
@@ -373,8 +572,12 @@ sc_context_runtime_path(sc_context *ctx, const char **out_path, GError **error)
       g_set_error(error,
                   SC_ERROR,
                   SC_ERUNTIME,
-                  "runtime '%s' is not installed: no executable file at that path",
-                  found);
+                  "runtime '%s'%s%s is not installed: no executable file at that path%s",
+                  found,
+                  ctx->runtime_origin ? " " : "",
+                  ctx->runtime_origin ? ctx->runtime_origin : "",
+                  ctx->runtime_recorded && !ctx->runtime_set ? " (give --runtime PATH to change it)"
+                                                             : "");
       return FALSE;
     }
     ctx->runtime_resolved = g_steal_pointer(&found);

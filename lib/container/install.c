@@ -414,6 +414,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   g_autoptr(json_t) doc = NULL;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && opts != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   t.ctx = ctx;
   t.opts = opts;
   t.lock = -1;

@@ -76,6 +76,7 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc, *arr;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   names = sc_deploy_container_names(ctx, TRUE);
   arr = json_array();
   for (guint i = 0; i < names->len; i++)

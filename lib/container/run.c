@@ -35,6 +35,7 @@ sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json, sc
   json_t *info = NULL, *doc, *cfg;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   if (!installed(ctx, name, &slot, &info, &gerror))
     return sc_error_propagate(error, gerror);
   cfg = sc_deploy_read_slot_json(slot, "config.json");
@@ -81,6 +82,7 @@ SC_API int
 sc_container_start(sc_context *ctx, const char *name, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   return unit_verb(ctx, name, "start", error);
 }
 
@@ -88,6 +90,7 @@ SC_API int
 sc_container_stop(sc_context *ctx, const char *name, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   return unit_verb(ctx, name, "stop", error);
 }
 
@@ -146,6 +149,7 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
   gboolean ok = FALSE;
 
   SC_CHECK_ARG(ctx != NULL && out_status != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   if (!installed(ctx, name, &slot, &info, &gerror))
     return sc_error_propagate(error, gerror);
   if (!sc_context_runtime_path(ctx, &runtime, &gerror))
@@ -359,6 +363,7 @@ sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && out_status != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   img = sc_deploy_find_or_pull(ctx, image, pull, &repo, &gerror);
   if (img == NULL)
     return sc_error_propagate(error, gerror);

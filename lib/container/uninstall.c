@@ -214,6 +214,7 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   gboolean found;
 
   SC_CHECK_ARG(ctx != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   if (!sc_name_check(name, &gerror))
     return sc_error_propagate(error, gerror);
   root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));

@@ -33,7 +33,7 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
   g_autofree char *root = NULL;
   g_autofree char *cur_slot = NULL;
 
-  if (!sc_name_check(name, error))
+  if (!sc_name_check(name, error) || !sc_context_config_check(ctx, error))
     return FALSE;
   root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   *lock = sc_deploy_lock_container(root, name, error);
@@ -367,6 +367,14 @@ update_find(Update *t, GError **error)
   /* atomic: "Latest version already installed." */
   t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
                !values_equal(old_user, t->user);
+  /* --runtime is how the runtime of a container changes: another one than
+   * it has is a change by itself (atomic's update ignored it) */
+  if (!t->changed && sc_context_runtime_given(t->ctx)) {
+    const char *runtime;
+    if (!sc_context_runtime_path(t->ctx, &runtime, error))
+      return FALSE;
+    t->changed = g_strcmp0(runtime, json_string_value(json_object_get(t->info, "runtime"))) != 0;
+  }
   return TRUE;
 }
 
@@ -522,10 +530,34 @@ update_roll_back(Update *t, GError *why, gboolean *out_rolled_back, GError **err
   sc_deploy_paths_clear(&old);
 }
 
-/* The update of a container whose lock is held: fills *@out_doc. */
+static gboolean update_locked_runtime(sc_context *ctx, const char *name,
+                                      const sc_update_opts *o, json_t *info, const ScPaths *p,
+                                      json_t **out_doc, gboolean *out_rolled_back,
+                                      GError **error);
+
+/* The update of a container whose lock is held: fills *@out_doc. The new
+ * deployment runs with the runtime recorded for the container unless one
+ * was given (atomic let atomic.conf's runtime replace it; §10 of the
+ * reference: here an update never changes the runtime behind the
+ * administrator's back). */
 static gboolean
 update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
               const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back, GError **error)
+{
+  gboolean ok;
+
+  if (!sc_context_set_recorded_runtime(
+          ctx, json_string_value(json_object_get(info, "runtime")), name, error))
+    return FALSE;
+  ok = update_locked_runtime(ctx, name, o, info, p, out_doc, out_rolled_back, error);
+  sc_context_set_recorded_runtime(ctx, NULL, NULL, NULL);
+  return ok;
+}
+
+static gboolean
+update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
+                      const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back,
+                      GError **error)
 {
   g_auto(Update) t = {0};
   GError *local = NULL;
@@ -625,6 +657,7 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
   json_t *arr = json_array(), *doc;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  SC_CHECK_CONFIG(ctx, error);
   if (opts && opts->rebase) {
     json_decref(arr);
     return sc_error_set(error, SC_EINVAL, "update --all cannot rebase: name one container");

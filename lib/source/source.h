@@ -32,9 +32,11 @@ typedef struct {
   char *prefix, *location;
   gboolean insecure, blocked, mirror_by_digest_only;
   GPtrArray *mirrors; /* of ScMirror */
+  int line;           /* where it was defined */
 } ScRegistryEntry;
 typedef struct {
   GPtrArray *search;     /* unqualified-search-registries */
+  gboolean search_set;   /* a file set it (a later one replaces it then) */
   char *short_name_mode; /* enforcing, permissive, disabled; NULL: unset (permissive) */
   GPtrArray *registries; /* of ScRegistryEntry, in file order */
   GHashTable *aliases;   /* short name -> reference */
@@ -42,8 +44,16 @@ typedef struct {
 ScRegConf *sc_regconf_new(void);
 void sc_regconf_free(ScRegConf *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScRegConf, sc_regconf_free)
+/* A main file (version 1 or 2), over what @c holds. */
 gboolean sc_regconf_parse(ScRegConf *c, const char *file, const char *text, GError **error);
+/* A registries.conf.d drop-in (version 2 only), over what @c holds. */
+gboolean sc_regconf_parse_dropin(ScRegConf *c, const char *file, const char *text,
+                                 GError **error);
 ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
+/* @main (may be NULL), then the *.conf drop-ins of each of @dropin_dirs
+ * in lexical order. */
+ScRegConf *sc_regconf_load_files(const char *main, const char *const *dropin_dirs,
+                                 GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
 
 /* auth.c */

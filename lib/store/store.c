@@ -343,6 +343,8 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   g_autofree char *config = NULL;
   g_autoptr(OstreeRepo) repo = NULL;
 
+  if (!sc_context_config_check(ctx, error))
+    return FALSE;
   if (sc_context_get_store(ctx) != NULL) {
     *out_repo = (OstreeRepo *)sc_context_get_store(ctx);
     return TRUE;

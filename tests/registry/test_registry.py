@@ -266,7 +266,9 @@ insecure = true
         host = self.registry.host
         conf = self.conf('[[registry]]\nlocation = "%s"\ninsecure = true\n' % host)
         self.ctl("pull", "--registries-conf", conf, "%s/hello:latest" % host)  # no --tls-verify
-        conf = self.conf('[[registry]]\nprefix = "%s/hello"\nblocked = true\n' % host)
+        # (containers/image refuses a prefix without a location, but "*.domain")
+        conf = self.conf('[[registry]]\nprefix = "%s/hello"\nlocation = "%s/hello"\n'
+                         'blocked = true\n' % (host, host))
         r = self.ctl("--json", "pull", "--registries-conf", conf, "--tls-verify=false",
                      "%s/hello:latest" % host, check=False)
         err = json.loads(r.stdout)["error"]
@@ -275,10 +277,13 @@ insecure = true
 
     def test_registries_conf_errors_name_the_line(self):
         for text, line, message in (
-                ("unqualified-search-registries = [\"a\",\n  3]\n", 2, "only arrays of strings"),
-                ("[registries.search]\nregistries = []\n", 1, "version 1 tables"),
+                ("unqualified-search-registries = [\"a\",\n  3]\n", 2,
+                 "'unqualified-search-registries' must be an array of strings (item 2 is an "
+                 "integer)"),
+                ("short-name-mode = \"enforcing\"\n[registries.search]\nregistries = []\n", 3,
+                 "mixing sysregistry v1/v2 is not supported"),
                 ("x = 1\n", 1, "unknown key 'x'"),
-                ("\n[[registry]]\nlocation = {a = 1}\n", 3, "inline tables are not supported"),
+                ("\n[[registry]]\nlocation = {a = 1}\n", 3, "'location' must be a string"),
                 ("[[registry]]\ninsecure = \"yes\"\n", 2, "'insecure' must be true or false"),
                 ("[[registry.mirror]]\n", 1, "[[registry.mirror]] before any [[registry]]"),
                 ("[[registry]]\nlocation = \"a\" extra\n", 2, "unexpected text after the value"),

@@ -54,8 +54,9 @@ _sc_context_set = {
 }
 _sc_context_get = {
     k: _fn("sc_context_get_" + k, _s, _p)
-    for k in ("sysroot", "checkout_root", "repo", "tool_path")
+    for k in ("sysroot", "checkout_root", "repo", "tool_path", "config_file", "runtime")
 }
+_sc_context_load_config = _fn("sc_context_load_config", _int, _p, _pp)
 _sc_context_find_runtime = _fn("sc_context_find_runtime", _int, _p, _pp, _pp)
 _sc_context_set_layer_limits = _fn("sc_context_set_layer_limits", _int, _p, ctypes.c_uint64,
                                    ctypes.c_uint64, _pp)
@@ -299,6 +300,16 @@ class Context:
     sysroot = property(lambda self: self._get("sysroot"))
     checkout_root = property(lambda self: self._get("checkout_root"))
     repo = property(lambda self: self._get("repo"))
+    # the runtime in effect, as configured (find_runtime() resolves it)
+    runtime = property(lambda self: self._get("runtime"))
+    # the atomic.conf that was read ($ATOMIC_CONF or SYSROOT/etc/atomic.conf), or None
+    config_file = property(lambda self: self._get("config_file"))
+
+    def load_config(self):
+        """Reads atomic.conf now; raises its error (file, line, reason) if
+        it cannot be read or parsed. Operations read it anyway when they
+        first need it."""
+        _call(_sc_context_load_config, self._ptr)
 
     def set_limits(self, layer_bytes=0, layer_entries=0, path_depth=0, path_bytes=0,
                    rendered_bytes=0):
