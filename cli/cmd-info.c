@@ -10,21 +10,37 @@
 static void
 print_info(const CliCmd *c, json_t *doc, int ok)
 {
+  json_t *conf = json_object_get(doc, "atomic-conf");
   json_t *store = json_object_get(doc, "store");
   json_t *rt = json_object_get(doc, "runtime");
+  json_t *reg = json_object_get(doc, "registries-conf");
   const char *passed = json_string_value(json_object_get(store, "passed-over"));
+  json_t *file;
+  size_t i;
 
   (void)c;
   (void)ok;
-  printf("sysroot:        %s\n", cli_jstr(doc, "sysroot"));
-  printf("checkout root:  %s\n", cli_jstr(doc, "checkout-root"));
-  printf("image store:    %s (%s)\n", cli_jstr(store, "path"), cli_jstr(store, "chosen"));
-  if (passed)
-    printf("                not /ostree/repo: %s\n", passed);
-  if (json_is_string(json_object_get(rt, "path")))
-    printf("runtime:        %s\n", cli_jstr(rt, "path"));
+  printf("sysroot:          %s\n", cli_jstr(doc, "sysroot"));
+  if (json_is_string(json_object_get(conf, "error")))
+    printf("atomic.conf:      unusable: %s\n", cli_jstr(conf, "error"));
   else
-    printf("runtime:        none: %s\n", cli_jstr(rt, "error"));
+    printf("atomic.conf:      %s\n",
+           json_is_string(json_object_get(conf, "file")) ? cli_jstr(conf, "file") : "none");
+  printf("checkout root:    %s\n", cli_jstr(doc, "checkout-root"));
+  printf("image store:      %s (%s)\n", cli_jstr(store, "path"), cli_jstr(store, "chosen"));
+  if (passed)
+    printf("                  not /ostree/repo: %s\n", passed);
+  if (json_is_string(json_object_get(rt, "path")))
+    printf("runtime:          %s\n", cli_jstr(rt, "path"));
+  else
+    printf("runtime:          none: %s\n", cli_jstr(rt, "error"));
+  if (json_array_size(json_object_get(reg, "files")) == 0)
+    printf("registries.conf:  none\n");
+  json_array_foreach(json_object_get(reg, "files"), i, file)
+    printf("%s%s\n", i == 0 ? "registries.conf:  " : "                  ",
+           json_string_value(file));
+  if (json_is_string(json_object_get(reg, "error")))
+    printf("                  unusable: %s\n", cli_jstr(reg, "error"));
 }
 
 int

@@ -185,10 +185,13 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
 /**
  * sc_context_info_json: what the context's commands would use, found as
  * they would find it, without making anything:
- * {"schema":1, "sysroot", "checkout-root" (as seen from the sysroot),
- *  "store":{"path","chosen","passed-over"} (as sc_images_list_json()
- *  reports it), "runtime":{"path" (or null), "error"?}}.
- * A runtime that cannot be found is reported, not an error.
+ * {"schema":1, "sysroot", "atomic-conf":{"file" (or null), "error"?},
+ *  "checkout-root" (as seen from the sysroot), "store":{"path","chosen",
+ *  "passed-over"} (as sc_images_list_json() reports it),
+ *  "runtime":{"configured","path" (or null),"error"?},
+ *  "registries-conf":{"files":[...],"error"?}}.
+ * An atomic.conf, runtime or registries.conf that cannot be used is
+ * reported in its place, not an error.
  * @out_json: owned by the caller (sc_free()).
  * Returns: SC_OK.
  * Since: 0.1

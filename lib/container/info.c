@@ -16,22 +16,59 @@ runtime_json(sc_context *ctx)
   json_t *rt;
 
   if (!sc_context_runtime_path(ctx, &path, &gerror)) {
-    rt = json_pack("{s:n, s:s}", "path", "error", gerror->message);
+    rt = json_pack("{s:s, s:n, s:s}", "configured", sc_context_get_runtime(ctx), "path", "error",
+                   gerror->message);
     g_error_free(gerror);
     return rt;
   }
-  return json_pack("{s:s}", "path", path);
+  return json_pack("{s:s, s:s}", "configured", sc_context_get_runtime(ctx), "path", path);
+}
+
+/* atomic.conf: the file read, or the reason it could not be */
+static json_t *
+atomic_conf_json(sc_context *ctx)
+{
+  sc_error *error = NULL;
+  json_t *conf;
+
+  if (sc_context_load_config(ctx, &error) != SC_OK) {
+    conf = json_pack("{s:n, s:s}", "file", "error", sc_error_message(error));
+    sc_error_free(error);
+    return conf;
+  }
+  return json_pack("{s:s?}", "file", sc_context_get_config_file(ctx));
+}
+
+/* registries.conf: the files a pull would read, in order */
+static json_t *
+registries_conf_json(void)
+{
+  GError *gerror = NULL;
+  g_autoptr(ScRegConf) c = sc_regconf_load(NULL, &gerror);
+  json_t *files = json_array();
+
+  if (c == NULL) {
+    json_t *out = json_pack("{s:o, s:s}", "files", files, "error", gerror->message);
+    g_error_free(gerror);
+    return out;
+  }
+  for (guint i = 0; i < c->files->len; i++)
+    json_array_append_new(files, json_string(c->files->pdata[i]));
+  return json_pack("{s:o}", "files", files);
 }
 
 SC_API int
 sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
 {
-  json_t *doc;
+  json_t *doc, *conf;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  doc = json_pack("{s:i, s:s, s:s, s:o, s:o}", "schema", 1, "sysroot",
-                  sc_context_get_sysroot(ctx), "checkout-root", sc_context_get_checkout_root(ctx),
-                  "store", sc_store_location_json(ctx), "runtime", runtime_json(ctx));
+  conf = atomic_conf_json(ctx); /* first: the rest follows from it */
+
+  doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o}", "schema", 1, "sysroot",
+                  sc_context_get_sysroot(ctx), "atomic-conf", conf, "checkout-root",
+                  sc_context_get_checkout_root(ctx), "store", sc_store_location_json(ctx),
+                  "runtime", runtime_json(ctx), "registries-conf", registries_conf_json());
   *out_json = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   return SC_OK;

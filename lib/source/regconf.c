@@ -21,7 +21,10 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void
 sc_regconf_free(ScRegConf *c)
@@ -32,6 +35,7 @@ sc_regconf_free(ScRegConf *c)
   g_free(c->short_name_mode);
   g_ptr_array_unref(c->registries);
   g_hash_table_unref(c->aliases);
+  g_ptr_array_unref(c->files);
   g_free(c);
 }
 
@@ -59,6 +63,7 @@ sc_regconf_new(void)
   c->search = g_ptr_array_new_with_free_func(g_free);
   c->registries = g_ptr_array_new_with_free_func((GDestroyNotify)registry_entry_free);
   c->aliases = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  c->files = g_ptr_array_new_with_free_func(g_free);
   return c;
 }
 
@@ -71,6 +76,8 @@ sc_regconf_new(void)
  * registries.conf takes one). */
 
 #define MAX_DEPTH 32
+/* A registries.conf or drop-in larger than this is refused. */
+#define SC_REGCONF_MAX (1024 * 1024)
 
 typedef enum { T_STRING, T_BOOL, T_INT, T_FLOAT, T_ARRAY, T_TABLE } NodeType;
 
@@ -1162,12 +1169,46 @@ static gboolean
 load_file(ScRegConf *c, const char *path, gboolean dropin, GError **error)
 {
   g_autofree char *text = NULL;
-  g_autoptr(GError) local = NULL;
+  struct stat st;
+  gsize done = 0;
+  /* links are followed (administrators link configuration files); a fifo
+   * is not waited for, and the size is bounded */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-  if (!g_file_get_contents(path, &text, NULL, &local)) {
-    g_set_error(error, SC_ERROR, SC_EIO, "registries configuration %s: %s", path, local->message);
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SC_REGCONF_MAX) {
+    int err = errno;
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "registries configuration %s: %s",
+                path,
+                fd < 0                        ? g_strerror(err)
+                : !S_ISREG(st.st_mode)        ? "not a regular file"
+                : st.st_size > SC_REGCONF_MAX ? "larger than 1 MiB"
+                                              : g_strerror(err));
+    if (fd >= 0)
+      close(fd);
     return FALSE;
   }
+  text = g_malloc(st.st_size + 1);
+  while (done < (gsize)st.st_size) {
+    ssize_t n = read(fd, text + done, st.st_size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "registries configuration %s: %s", path, g_strerror(err));
+      return FALSE;
+    }
+    if (n == 0)
+      break;
+    done += n;
+  }
+  close(fd);
+  text[done] = '\0';
+  g_ptr_array_add(c->files, g_strdup(path));
   return dropin ? sc_regconf_parse_dropin(c, path, text, error)
                 : sc_regconf_parse(c, path, text, error);
 }

@@ -40,6 +40,7 @@ typedef struct {
   char *short_name_mode; /* enforcing, permissive, disabled; NULL: unset (permissive) */
   GPtrArray *registries; /* of ScRegistryEntry, in file order */
   GHashTable *aliases;   /* short name -> reference */
+  GPtrArray *files;      /* the files read, in order */
 } ScRegConf;
 ScRegConf *sc_regconf_new(void);
 void sc_regconf_free(ScRegConf *c);

@@ -8,6 +8,7 @@ uninstall work there."""
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,13 +128,35 @@ class OstreeHostTest(unittest.TestCase):
         self.assertEqual(s["passed-over"], "no hardlink from /%s can reach into /ostree/repo: "
                          "Invalid cross-device link" % CHECKOUT)
         # and in words, with the runtime as --runtime names it
-        r = self.ctl("--runtime", "/bin/true", "info")
-        self.assertEqual(r.stdout, "sysroot:        %s\n"
-                         "checkout root:  /%s\n"
-                         "image store:    /%s/.storage/ostree (checkout-root)\n"
-                         "                not /ostree/repo: %s\n"
-                         "runtime:        /bin/true\n" % (self.sysroot, CHECKOUT, CHECKOUT,
-                                                          s["passed-over"]))
+        reg = os.path.join(self.sysroot, "registries.conf")
+        with open(reg, "w") as f:
+            f.write('[registries.search]\nregistries = ["localhost"]\n')
+        env = dict(os.environ, CONTAINERS_REGISTRIES_CONF=reg)
+        env.pop("ATOMIC_CONF", None)
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, "--runtime", "/bin/true", "info"],
+                           capture_output=True, text=True, env=env, check=True)
+        self.assertEqual(r.stdout, "sysroot:          %s\n"
+                         "atomic.conf:      none\n"
+                         "checkout root:    /%s\n"
+                         "image store:      /%s/.storage/ostree (checkout-root)\n"
+                         "                  not /ostree/repo: %s\n"
+                         "runtime:          /bin/true\n"
+                         "registries.conf:  %s\n" % (self.sysroot, CHECKOUT, CHECKOUT,
+                                                      s["passed-over"], reg))
+        # a broken atomic.conf is reported with its line, and the rest still
+        conf = os.path.join(self.sysroot, "etc", "atomic.conf")
+        os.makedirs(os.path.dirname(conf))
+        with open(conf, "w") as f:
+            f.write("checkout_path: [1, 2]\n")
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, "--json", "info"],
+                           capture_output=True, text=True, env=env, check=True)
+        info = json.loads(r.stdout)
+        self.assertEqual(info["atomic-conf"]["file"], None)
+        self.assertRegex(info["atomic-conf"]["error"], "^%s line 1: " % re.escape(conf))
+        self.assertEqual(info["registries-conf"], {"files": [reg]})
+        self.assertEqual(info["store"], s)
+        os.unlink(conf)
+        os.unlink(reg)
         before = ostree(self.repo, "refs")
         self.lifecycle(os.path.join(self.sysroot, CHECKOUT, ".storage", "ostree"))
         # the host's own repository was not touched

@@ -68,6 +68,7 @@ class BindingTest(unittest.TestCase):
         self.assertEqual(info["store"], {"path": "/var/lib/x/.storage/ostree",
                                          "chosen": "checkout-root", "passed-over": None})
         self.assertEqual(info["runtime"]["path"], ctx.find_runtime())
+        self.assertEqual(info["runtime"]["configured"], ctx.runtime)
         self.assertEqual(os.listdir(self.sysroot), [])  # asking made nothing
 
     def test_limits(self):
