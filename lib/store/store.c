@@ -163,7 +163,11 @@ char *
 sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
 {
   g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  g_autofree char *own = g_build_filename(checkout, ".storage", "ostree", NULL);
+  g_autofree char *own_seen =
+    g_build_filename(sc_context_get_checkout_root(ctx), ".storage", "ostree", NULL);
+  /* resolved inside the sysroot as the checkout root is: a .storage that
+   * is a link to /elsewhere must not put the store outside it */
+  g_autofree char *own = sc_context_host_dir(ctx, own_seen);
   g_autofree char *system = NULL;
   g_autofree char *why = NULL;
   ScStoreChoice choice;
@@ -336,6 +340,35 @@ out:
   return ok;
 }
 
+/* The parts of a store that ostree opens by name: none may be a link, or
+ * a store under a sysroot could read and write wherever its links point
+ * (a hostile sysroot's .storage/ostree/config -> /some/host/repo/config). */
+static gboolean
+store_check_no_links(const char *path, GError **error)
+{
+  static const char *const parts[] = { "config", "objects",    "refs",       "state",
+                                       "tmp",    "extensions", SC_STORE_LOCK };
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+
+  if (dfd < 0) /* missing: made by store_create, or reported by the caller */
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS(parts); i++)
+    if (fstatat(dfd, parts[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "image store %s: %s/%s is a symbolic link: refusing to follow it",
+                  path,
+                  path,
+                  parts[i]);
+      close(dfd);
+      return FALSE;
+    }
+  close(dfd);
+  return TRUE;
+}
+
 gboolean
 sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error)
 {
@@ -349,6 +382,8 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   }
   path = sc_context_repo_path(ctx);
   config = g_build_filename(path, "config", NULL);
+  if (!store_check_no_links(path, error))
+    return FALSE;
   if (!g_file_test(config, G_FILE_TEST_EXISTS)) {
     if (!create) {
       g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",

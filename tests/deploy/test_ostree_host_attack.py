@@ -1,0 +1,146 @@
+"""The store's location attacked as a hostile sysroot and a demanding
+administrator would: links in the store's own path that lead out of the
+sysroot, a store whose parts are links to another repository, and a store
+that was set on another file system than the checkouts."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_deploy import CTL, build  # noqa: E402
+from test_ostree_host import CHECKOUT, inodes, ostree  # noqa: E402
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("ostree"),
+                     "needs root (mounts), umoci and ostree")
+class OstreeHostAttackTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-ostree-attack-img-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"}},
+              {"etc/motd": "motd v2\n"})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(prefix="sc-ostree-attack-")
+        self.outside = tempfile.mkdtemp(prefix="sc-ostree-attack-outside-")
+        self.repo = os.path.join(self.sysroot, "ostree", "repo")
+        self.ck = os.path.join(self.sysroot, CHECKOUT)
+        os.makedirs(self.repo)
+        os.makedirs(self.ck)
+        ostree(self.repo, "init", "--mode=bare")
+        self.mounts = []
+
+    def tearDown(self):
+        for m in reversed(self.mounts):
+            subprocess.run(["umount", "-l", m], check=False)
+        shutil.rmtree(self.sysroot)
+        shutil.rmtree(self.outside)
+
+    def mount(self, target, *args):
+        os.makedirs(target, exist_ok=True)
+        subprocess.run(["mount", *args, target], check=True)
+        self.mounts.append(target)
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
+                           timeout=120)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def store(self, *args):
+        return json.loads(self.ctl(*args, "--json", "images", "list").stdout)["store"]
+
+    def test_storage_link_out_of_the_sysroot_stays_inside(self):
+        # a hostile sysroot: CHECKOUT/.storage -> an absolute path, which
+        # exists on this machine outside the sysroot
+        os.symlink(self.outside, os.path.join(self.ck, ".storage"))
+        var = os.path.join(self.sysroot, "var")
+        self.mount(var, "--bind", var)  # /ostree/repo passed over
+        inside = self.outside + "/ostree"
+        s = self.store()
+        self.assertEqual((s["path"], s["chosen"]), (inside, "checkout-root"))
+        self.ctl("pull", "oci:%s:v1" % self.layout)
+        self.assertEqual(os.listdir(self.outside), [], "the store was made outside the sysroot")
+        self.assertTrue(os.path.isfile(os.path.join(self.sysroot, inside.lstrip("/"), "config")))
+        self.assertEqual(self.store(), {"path": inside, "chosen": "existing",
+                                        "passed-over": None})
+        images = json.loads(self.ctl("--json", "images", "list").stdout)["images"]
+        self.assertEqual(len(images), 1)
+
+    def test_store_parts_that_are_links_are_refused(self):
+        # another repository on this machine, with an image in it
+        other = os.path.join(self.outside, "repo")
+        ostree(other, "init", "--mode=bare")
+        subprocess.run([CTL, "--repo", other, "pull", "oci:%s:v1" % self.layout],
+                       capture_output=True, check=True)
+        shutil.rmtree(os.path.join(self.sysroot, "ostree"))  # not an OSTree host
+        own = os.path.join(self.ck, ".storage", "ostree")
+        os.makedirs(own)
+        for part in ("config", "objects", "refs"):
+            os.symlink(os.path.join(other, part), os.path.join(own, part))
+        before = sorted(os.listdir(own))
+        for args in (("images", "list"), ("pull", "oci:%s:v1" % self.layout)):
+            r = self.ctl(*args, check=False)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertEqual(r.stdout, "")
+            self.assertEqual(r.stderr, "syscontainerctl: error: image store %s: %s/config is a "
+                             "symbolic link: refusing to follow it\n" % (own, own))
+        self.assertEqual(sorted(os.listdir(own)), before)
+        self.assertEqual(ostree(other, "refs").count("ociimage/"), 3)
+
+    def lifecycle_copies(self, *opts):
+        """install, update, rollback, uninstall where the checkouts cannot
+        hardlink the store: they are copies, right in content and mode."""
+        self.ctl(*opts, "install", "--name", "c", "oci:%s:v1" % self.layout)
+        rootfs = os.path.join(self.ck, "c.0", "rootfs")
+        with open(os.path.join(rootfs, "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd of the image\n")
+        self.assertEqual(os.stat(os.path.join(rootfs, "bin", "busybox")).st_mode & 0o7777, 0o755)
+        self.assertEqual(os.readlink(os.path.join(rootfs, "bin", "sh")), "busybox")
+        self.assertEqual({d for d, _ in inodes(rootfs)}, {os.stat(self.ck).st_dev})
+        r = json.loads(self.ctl(*opts, "--json", "update", "--rebase", "oci:%s:v2" % self.layout,
+                                "c").stdout)
+        self.assertEqual(r["deployment"], "/" + CHECKOUT + "/c.1")
+        with open(os.path.join(self.ck, "c.1", "rootfs", "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd v2\n")
+        r = json.loads(self.ctl(*opts, "--json", "rollback", "c").stdout)
+        self.assertEqual(r["deployment"], "/" + CHECKOUT + "/c.0")
+        self.ctl(*opts, "uninstall", "c")
+        self.assertEqual([n for n in os.listdir(self.ck) if n.startswith("c")], [])
+
+    def test_a_set_store_on_another_file_system(self):
+        # --repo on a tmpfs: link() says EXDEV, as between two mounts
+        srv = os.path.join(self.sysroot, "srv")
+        self.mount(srv, "-t", "tmpfs", "tmpfs")
+        self.assertEqual(self.store("--repo", "/srv/repo"),
+                         {"path": "/srv/repo", "chosen": "configured", "passed-over": None})
+        self.lifecycle_copies("--repo", "/srv/repo")
+        self.assertIn("ociimage/", ostree(os.path.join(srv, "repo"), "refs"))
+
+    def test_images_kept_in_the_hosts_repository_with_var_on_another_file_system(self):
+        # older atomic pulled into /ostree/repo; /var is now a file system of
+        # its own (a disk of its own, as Fedora CoreOS allows)
+        self.ctl("--repo", "/ostree/repo", "pull", "oci:%s:v1" % self.layout)
+        shutil.rmtree(os.path.join(self.sysroot, "var"))
+        self.mount(os.path.join(self.sysroot, "var"), "-t", "tmpfs", "tmpfs")
+        os.makedirs(self.ck)
+        self.assertEqual(self.store(), {"path": "/ostree/repo", "chosen": "existing",
+                                        "passed-over": None})
+        self.lifecycle_copies()
+        self.assertFalse(os.path.exists(os.path.join(self.ck, ".storage")))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
