@@ -262,7 +262,9 @@ store_create(const char *path, GError **error)
   int dfd = -1, sfd = -1;
   gboolean ok = FALSE;
 
-  if (g_mkdir_with_parents(parent, 0700) != 0) {
+  /* 0755 as atomic made them: on a fresh deployment's var the first pull
+   * makes var/lib itself, which every service of the host needs to reach */
+  if (g_mkdir_with_parents(parent, 0755) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
                 g_strerror(errno));
     return FALSE;
@@ -375,6 +377,7 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   g_autofree char *path = NULL;
   g_autofree char *config = NULL;
   g_autoptr(OstreeRepo) repo = NULL;
+  struct stat st;
 
   if (sc_context_get_store(ctx) != NULL) {
     *out_repo = (OstreeRepo *)sc_context_get_store(ctx);
@@ -384,7 +387,14 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   config = g_build_filename(path, "config", NULL);
   if (!store_check_no_links(path, error))
     return FALSE;
-  if (!g_file_test(config, G_FILE_TEST_EXISTS)) {
+  if (stat(config, &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      /* a store this user may not look into is not "no store": saying
+       * "no images" to a user who cannot see them would be a lie */
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "image store %s: cannot read it: %s", path, g_strerror(errno));
+      return FALSE;
+    }
     if (!create) {
       g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",
                   path);

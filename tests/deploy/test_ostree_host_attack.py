@@ -141,6 +141,31 @@ class OstreeHostAttackTest(unittest.TestCase):
         self.lifecycle_copies()
         self.assertFalse(os.path.exists(os.path.join(self.ck, ".storage")))
 
+    def test_the_first_pull_on_a_fresh_var_makes_it_reachable(self):
+        # a fresh deployment's var is empty: the first pull makes var/lib,
+        # which every service of the host needs to reach
+        var = os.path.join(self.sysroot, "var")
+        shutil.rmtree(var)
+        self.mount(var, "-t", "tmpfs", "tmpfs")
+        self.ctl("pull", "oci:%s:v1" % self.layout)
+        self.assertEqual(self.store()["path"], "/%s/.storage/ostree" % CHECKOUT)
+        for d in ("var/lib", "var/lib/containers", CHECKOUT, CHECKOUT + "/.storage"):
+            self.assertEqual(os.stat(os.path.join(self.sysroot, d)).st_mode & 0o7777, 0o755, d)
+
+    def test_a_user_who_cannot_look_into_the_store_is_not_told_there_are_no_images(self):
+        var = os.path.join(self.sysroot, "var")
+        self.mount(var, "--bind", var)  # the store goes under the checkout root
+        self.ctl("pull", "oci:%s:v1" % self.layout)
+        os.chmod(self.ck, 0o700)
+        os.chmod(self.sysroot, 0o755)
+        own = os.path.join(self.ck, ".storage", "ostree")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CTL,
+                            "--sysroot", self.sysroot, "images", "list"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertEqual(r.stderr, "syscontainerctl: error: image store %s: cannot read it: "
+                         "Permission denied\n" % own)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
