@@ -140,6 +140,33 @@ holds_images(const char *repo)
   return found;
 }
 
+/* Why @config, which is there but is not a regular file, is not a
+ * repository's config; NULL when there is nothing at all (no OSTree
+ * host: nothing was passed over). */
+static char *
+not_a_config(sc_context *ctx, const char *config)
+{
+  g_autofree char *seen = sc_context_seen_path(ctx, config);
+  struct stat st;
+  const char *what;
+
+  if (lstat(config, &st) != 0)
+    return NULL;
+  if (S_ISLNK(st.st_mode))
+    what = "a symbolic link";
+  else if (S_ISDIR(st.st_mode))
+    what = "a directory";
+  else if (S_ISFIFO(st.st_mode))
+    what = "a fifo";
+  else if (S_ISSOCK(st.st_mode))
+    what = "a socket";
+  else if (S_ISREG(st.st_mode))
+    return NULL; /* a config after all (made meanwhile) */
+  else
+    what = "a device";
+  return g_strdup_printf("%s is %s, not a repository's config", seen, what);
+}
+
 static const char *const choice_names[] = {
   [SC_STORE_CONFIGURED] = "configured",
   [SC_STORE_EXISTING] = "existing",
@@ -183,10 +210,8 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
     g_autofree char *system_config = NULL;
     system = sc_context_host_dir(ctx, "/ostree/repo");
     system_config = g_build_filename(system, "config", NULL);
-    if (!has_config(system) && g_file_test(system_config, G_FILE_TEST_IS_SYMLINK)) {
-      g_autofree char *seen = sc_context_seen_path(ctx, system_config);
-      why = g_strdup_printf("%s is a symbolic link, not a repository's config", seen);
-    }
+    if (!has_config(system))
+      why = not_a_config(ctx, system_config);
     if (has_config(system) && can_hardlink(ctx, system, checkout, &why)) {
       choice = SC_STORE_OSTREE_HOST;
       path = g_steal_pointer(&system);

@@ -166,6 +166,21 @@ class OstreeHostAttackTest(unittest.TestCase):
         self.assertEqual(r.stderr, "syscontainerctl: error: image store %s: cannot read it: "
                          "Permission denied\n" % own)
 
+    def test_a_config_that_is_not_a_file_is_named_with_what_it_is(self):
+        config = os.path.join(self.repo, "config")
+        os.unlink(config)
+        for make, what in ((os.mkfifo, "a fifo"), (os.mkdir, "a directory")):
+            make(config)
+            s = self.store()
+            self.assertEqual(s, {"path": "/%s/.storage/ostree" % CHECKOUT,
+                                 "chosen": "checkout-root",
+                                 "passed-over": "/ostree/repo/config is %s, not a repository's "
+                                                "config" % what})
+            os.rmdir(config) if os.path.isdir(config) else os.unlink(config)
+        # no OSTree host at all: nothing was passed over
+        shutil.rmtree(os.path.join(self.sysroot, "ostree"))
+        self.assertIsNone(self.store()["passed-over"])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
