@@ -182,5 +182,109 @@ class OstreeHostAttackTest(unittest.TestCase):
         self.assertIsNone(self.store()["passed-over"])
 
 
+def build_special(layout, tag):
+    """An image with what a copy must keep: owners, modes (setuid, sticky),
+    an xattr, symlinks (relative, absolute, owned) and a hardlink."""
+    bundle = os.path.join(os.path.dirname(layout), "bundle-special")
+    if not os.path.exists(layout):
+        subprocess.run(["umoci", "init", "--layout", layout], check=True)
+    subprocess.run(["umoci", "new", "--image", "%s:%s" % (layout, tag)], check=True)
+    subprocess.run(["umoci", "unpack", "--image", "%s:%s" % (layout, tag), bundle], check=True,
+                   capture_output=True)
+    root = os.path.join(bundle, "rootfs")
+    os.makedirs(os.path.join(root, "d"))
+    os.makedirs(os.path.join(root, "srv"))
+    with open(os.path.join(root, "d", "suid"), "w") as f:
+        f.write("suid\n")
+    os.chmod(os.path.join(root, "d", "suid"), 0o4755)
+    owned = os.path.join(root, "d", "owned")
+    with open(owned, "w") as f:
+        f.write("owned\n")
+    os.chown(owned, 1234, 5678)
+    os.chmod(owned, 0o640)
+    os.setxattr(owned, "user.sc", b"kept")
+    os.link(owned, os.path.join(root, "d", "hard"))
+    os.symlink("../d/owned", os.path.join(root, "srv", "rel"))
+    os.symlink("/etc/shadow", os.path.join(root, "srv", "abs"))
+    os.chown(os.path.join(root, "srv", "abs"), 7, 8, follow_symlinks=False)
+    os.chown(os.path.join(root, "srv"), 42, 43)
+    os.chmod(os.path.join(root, "srv"), 0o1770)
+    subprocess.run(["umoci", "repack", "--image", "%s:%s" % (layout, tag), bundle], check=True,
+                   capture_output=True)
+    shutil.rmtree(bundle)
+
+
+def entries(top):
+    """path -> (mode, uid, gid, link target or content, user.sc xattr)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            if os.path.islink(p):
+                what = os.readlink(p)
+            elif os.path.isfile(p):
+                with open(p) as f:
+                    what = f.read()
+            else:
+                what = None
+            try:
+                x = os.getxattr(p, "user.sc", follow_symlinks=False)
+            except OSError:
+                x = None
+            out[os.path.relpath(p, top)] = (st.st_mode, st.st_uid, st.st_gid, what, x)
+    return out
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("ostree"),
+                     "needs root (mounts), umoci and ostree")
+class CopiedCheckoutTest(unittest.TestCase):
+    """A checkout across mounts is a copy: the same tree as a linked one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sc-ostree-attack-copy-")
+        cls.sysroot = os.path.join(cls.tmp, "root")
+        cls.var = os.path.join(cls.sysroot, "var")
+        os.makedirs(cls.var)
+        build_special(os.path.join(cls.tmp, "layout"), "s")
+        subprocess.run(["mount", "--bind", cls.var, cls.var], check=True)
+        subprocess.run([CTL, "--sysroot", cls.sysroot, "pull",
+                        "oci:%s:s" % os.path.join(cls.tmp, "layout")], check=True,
+                       capture_output=True)
+        # linked: on var's mount, as the store; copied: on the root's
+        cls.linked = os.path.join(cls.var, "linked")
+        cls.copied = os.path.join(cls.sysroot, "copied")
+        for d in (cls.linked, cls.copied):
+            subprocess.run([CTL, "--sysroot", cls.sysroot, "checkout", "localhost/layout:s", d],
+                           check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["umount", "-l", cls.var], check=False)
+        shutil.rmtree(cls.tmp)
+
+    def test_modes_owners_xattrs_and_symlinks(self):
+        linked, copied = entries(self.linked), entries(self.copied)
+        self.assertEqual(copied, linked)
+        self.assertEqual(copied["d/suid"][0] & 0o7777, 0o4755)
+        self.assertEqual(copied["d/owned"][:3], (0o100640, 1234, 5678))
+        self.assertEqual(copied["d/owned"][4], b"kept")
+        self.assertEqual(copied["srv"][:3], (0o41770, 42, 43))
+        self.assertEqual(copied["srv/abs"][1:4], (7, 8, "/etc/shadow"))
+        # the copy shares nothing with the store (the linked one is its objects)
+        self.assertNotEqual(os.stat(os.path.join(self.copied, "d", "suid")).st_ino,
+                            os.stat(os.path.join(self.linked, "d", "suid")).st_ino)
+        st = [os.stat(os.path.join(self.linked, "d", n)) for n in ("owned", "hard")]
+        self.assertEqual(st[0].st_ino, st[1].st_ino)
+
+    @unittest.expectedFailure
+    def test_a_hardlink_within_the_image_stays_one_file(self):
+        # linked, d/hard and d/owned are one inode (the store's object,
+        # asserted in test_modes_...); copied, each path gets a copy of its own
+        st = [os.stat(os.path.join(self.copied, "d", n)) for n in ("owned", "hard")]
+        self.assertEqual(st[0].st_ino, st[1].st_ino)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
