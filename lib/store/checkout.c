@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <gio/gunixoutputstream.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,7 +44,27 @@ typedef struct {
   const char *only_top; /* just this entry of the top directory (and below) */
   const char *image, *layer;
   GHashTable *dirmeta; /* checksum -> GVariant (uuua(ayay)) */
+  int root_fd;         /* the checkout's top directory */
+  /* checksum -> Copied, once copying for want of links (EXDEV): what the
+   * links into the store made one file stays one file */
+  GHashTable *copies;
+  /* "dev:ino" -> checksum of each copy made: a copy removed by a later
+   * layer frees its inode number, which a copy of another object may get */
+  GHashTable *copied_inodes;
 } Checkout;
+
+typedef struct {
+  char *path; /* relative to the checkout's top */
+  dev_t dev;
+  ino_t ino;
+} Copied;
+
+static void
+copied_free(Copied *c)
+{
+  g_free(c->path);
+  g_free(c);
+}
 
 typedef struct {
   ScWalkLevel level; /* first: sc_confined_walk_up() reads it */
@@ -225,6 +246,65 @@ copy_object(Checkout *c, int dfd, const char *name, const char *csum, GError **e
   return g_output_stream_close(out, NULL, error);
 }
 
+/* @name in the directory the walk is in, relative to the checkout's top. */
+static char *
+walk_path(GArray *stack, const char *name)
+{
+  GString *p = g_string_new("");
+
+  for (guint i = 1; i < stack->len; i++)
+    g_string_append_printf(p, "%s/", g_array_index(stack, Frame, i).name);
+  g_string_append(p, name);
+  return g_string_free(p, FALSE);
+}
+
+/* Links @name in @dfd to this checkout's earlier copy of the object @csum,
+ * when that copy is still the file it was (a later layer may have replaced
+ * it, or a directory on its way); FALSE when there is none to link. */
+static gboolean
+link_copied(Checkout *c, int dfd, const char *name, const char *csum)
+{
+  Copied *was = c->copies ? g_hash_table_lookup(c->copies, csum) : NULL;
+  g_autofree char *base = NULL;
+  struct stat st;
+  int pfd;
+  gboolean ok;
+
+  if (was == NULL)
+    return FALSE;
+  pfd = sc_confined_open_parent(c->root_fd, was->path, TRUE, FALSE, &base, NULL);
+  if (pfd < 0)
+    return FALSE;
+  ok = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+       st.st_dev == was->dev && st.st_ino == was->ino;
+  if (ok) {
+    g_autofree char *key = g_strdup_printf("%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+    ok = g_strcmp0(g_hash_table_lookup(c->copied_inodes, key), csum) == 0 &&
+         linkat(pfd, base, dfd, name, 0) == 0;
+  }
+  close(pfd);
+  return ok;
+}
+
+static void
+remember_copy(Checkout *c, GArray *stack, int dfd, const char *name, const char *csum)
+{
+  struct stat st;
+  Copied *now;
+
+  if (c->copies == NULL || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode))
+    return;
+  now = g_new0(Copied, 1);
+  now->path = walk_path(stack, name);
+  now->dev = st.st_dev;
+  now->ino = st.st_ino;
+  g_hash_table_replace(c->copies, g_strdup(csum), now);
+  g_hash_table_replace(c->copied_inodes,
+                       g_strdup_printf("%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino),
+                       g_strdup(csum));
+}
+
 /* The object as @name in @dfd, replacing what a lower layer put there. */
 static gboolean
 place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *csum,
@@ -245,6 +325,9 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
         /* a store that was set (--repo, atomic.conf) on another mount than
          * the checkout: copies from here on, as ostree falls back */
         c->copy = TRUE;
+        c->copies =
+          g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)copied_free);
+        c->copied_inodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         attempt--;
         continue;
       }
@@ -256,8 +339,12 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
     } else {
       struct stat st;
       if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (copy_object(c, dfd, name, csum, &local))
+        if (link_copied(c, dfd, name, csum))
           return TRUE;
+        if (copy_object(c, dfd, name, csum, &local)) {
+          remember_copy(c, stack, dfd, name, csum);
+          return TRUE;
+        }
         fail(c, stack, name, error, g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ?
                                         SC_ENOTFOUND : SC_EIO, "%s", local->message);
         g_error_free(local);
@@ -369,6 +456,7 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
     g_set_error(error, SC_ERROR, SC_EIO, "checkout: %s", g_strerror(errno));
     goto out;
   }
+  c->root_fd = root_fd;
   top.level.dev = st.st_dev;
   top.level.ino = st.st_ino;
   g_array_append_val(stack, top);
@@ -474,31 +562,25 @@ checkout_layers(OstreeRepo *repo, ScImage *img, int dfd, gboolean copy, const ch
     }
   }
   g_hash_table_unref(c.dirmeta);
+  g_clear_pointer(&c.copies, g_hash_table_unref);
+  g_clear_pointer(&c.copied_inodes, g_hash_table_unref);
   return ok;
 }
 
 gboolean
 sc_store_checkout(OstreeRepo *repo, ScImage *img, const char *dir, gboolean copy, GError **error)
 {
-  struct stat repo_st, dir_st;
   int dfd;
   gboolean ok;
 
   dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || fstat(ostree_repo_get_dfd(repo), &repo_st) != 0 || fstat(dfd, &dir_st) != 0) {
+  if (dfd < 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
-    if (dfd >= 0)
-      close(dfd);
     return FALSE;
   }
-  if (!copy && repo_st.st_dev != dir_st.st_dev) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "checkout directory %s is on another filesystem than the image store %s: "
-                "checkouts are hardlinks into the store",
-                dir, g_file_peek_path(ostree_repo_get_path(repo)));
-    close(dfd);
-    return FALSE;
-  }
+  /* On another file system or mount than the store, link() fails with
+   * EXDEV and the checkout copies from there on (place_file), as the
+   * store's documentation promises for a store that was set elsewhere. */
   ok = checkout_layers(repo, img, dfd, copy, NULL, error);
   if (ok && !copy && syncfs(dfd) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: syncfs: %s", dir, g_strerror(errno));

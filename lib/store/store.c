@@ -140,6 +140,33 @@ holds_images(const char *repo)
   return found;
 }
 
+/* Why @config, which is there but is not a regular file, is not a
+ * repository's config; NULL when there is nothing at all (no OSTree
+ * host: nothing was passed over). */
+static char *
+not_a_config(sc_context *ctx, const char *config)
+{
+  g_autofree char *seen = sc_context_seen_path(ctx, config);
+  struct stat st;
+  const char *what;
+
+  if (lstat(config, &st) != 0)
+    return NULL;
+  if (S_ISLNK(st.st_mode))
+    what = "a symbolic link";
+  else if (S_ISDIR(st.st_mode))
+    what = "a directory";
+  else if (S_ISFIFO(st.st_mode))
+    what = "a fifo";
+  else if (S_ISSOCK(st.st_mode))
+    what = "a socket";
+  else if (S_ISREG(st.st_mode))
+    return NULL; /* a config after all (made meanwhile) */
+  else
+    what = "a device";
+  return g_strdup_printf("%s is %s, not a repository's config", seen, what);
+}
+
 static const char *const choice_names[] = {
   [SC_STORE_CONFIGURED] = "configured",
   [SC_STORE_EXISTING] = "existing",
@@ -163,7 +190,11 @@ char *
 sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
 {
   g_autofree char *checkout = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  g_autofree char *own = g_build_filename(checkout, ".storage", "ostree", NULL);
+  g_autofree char *own_seen =
+    g_build_filename(sc_context_get_checkout_root(ctx), ".storage", "ostree", NULL);
+  /* resolved inside the sysroot as the checkout root is: a .storage that
+   * is a link to /elsewhere must not put the store outside it */
+  g_autofree char *own = sc_context_host_dir(ctx, own_seen);
   g_autofree char *system = NULL;
   g_autofree char *why = NULL;
   ScStoreChoice choice;
@@ -179,10 +210,8 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
     g_autofree char *system_config = NULL;
     system = sc_context_host_dir(ctx, "/ostree/repo");
     system_config = g_build_filename(system, "config", NULL);
-    if (!has_config(system) && g_file_test(system_config, G_FILE_TEST_IS_SYMLINK)) {
-      g_autofree char *seen = sc_context_seen_path(ctx, system_config);
-      why = g_strdup_printf("%s is a symbolic link, not a repository's config", seen);
-    }
+    if (!has_config(system))
+      why = not_a_config(ctx, system_config);
     if (has_config(system) && can_hardlink(ctx, system, checkout, &why)) {
       choice = SC_STORE_OSTREE_HOST;
       path = g_steal_pointer(&system);
@@ -258,7 +287,9 @@ store_create(const char *path, GError **error)
   int dfd = -1, sfd = -1;
   gboolean ok = FALSE;
 
-  if (g_mkdir_with_parents(parent, 0700) != 0) {
+  /* 0755 as atomic made them: on a fresh deployment's var the first pull
+   * makes var/lib itself, which every service of the host needs to reach */
+  if (g_mkdir_with_parents(parent, 0755) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
                 g_strerror(errno));
     return FALSE;
@@ -336,12 +367,42 @@ out:
   return ok;
 }
 
+/* The parts of a store that ostree opens by name: none may be a link, or
+ * a store under a sysroot could read and write wherever its links point
+ * (a hostile sysroot's .storage/ostree/config -> /some/host/repo/config). */
+static gboolean
+store_check_no_links(const char *path, GError **error)
+{
+  static const char *const parts[] = { "config", "objects",    "refs",       "state",
+                                       "tmp",    "extensions", SC_STORE_LOCK };
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+
+  if (dfd < 0) /* missing: made by store_create, or reported by the caller */
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS(parts); i++)
+    if (fstatat(dfd, parts[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EUNSUPPORTED,
+                  "image store %s: %s/%s is a symbolic link: refusing to follow it",
+                  path,
+                  path,
+                  parts[i]);
+      close(dfd);
+      return FALSE;
+    }
+  close(dfd);
+  return TRUE;
+}
+
 gboolean
 sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **error)
 {
   g_autofree char *path = NULL;
   g_autofree char *config = NULL;
   g_autoptr(OstreeRepo) repo = NULL;
+  struct stat st;
 
   if (!sc_context_config_check(ctx, error))
     return FALSE;
@@ -351,7 +412,16 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
   }
   path = sc_context_repo_path(ctx);
   config = g_build_filename(path, "config", NULL);
-  if (!g_file_test(config, G_FILE_TEST_EXISTS)) {
+  if (!store_check_no_links(path, error))
+    return FALSE;
+  if (stat(config, &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      /* a store this user may not look into is not "no store": saying
+       * "no images" to a user who cannot see them would be a lie */
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "image store %s: cannot read it: %s", path, g_strerror(errno));
+      return FALSE;
+    }
     if (!create) {
       g_set_error(error, SC_ERROR, SC_ENOTFOUND, "no image store at %s (nothing was pulled yet)",
                   path);

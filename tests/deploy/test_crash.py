@@ -83,7 +83,9 @@ class CrashTest(unittest.TestCase):
         for d in (ck, "etc/systemd/system", "etc/tmpfiles.d", "usr/share"):
             os.makedirs(os.path.join(root, d))
         if hasattr(cls, "store"):
-            os.symlink(cls.store, os.path.join(ck, ".storage"))
+            # a copy made of hardlinks (ostree never changes an object in
+            # place): a link to a store outside the sysroot is not followed
+            subprocess.run(["cp", "-al", cls.store, os.path.join(ck, ".storage")], check=True)
         return root
 
     @staticmethod

@@ -299,10 +299,11 @@ class StoreTest(unittest.TestCase):
         self.assertIn("checkout directory %s exists and is not empty" % busy, r.stderr)
         other_fs = tempfile.mkdtemp(dir="/dev/shm")
         try:
-            r = self.ctl("checkout", "localhost/layout:full", os.path.join(other_fs, "x"), check=False)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("is on another filesystem than the image store", r.stderr)
-            self.assertEqual(os.listdir(other_fs), [])
+            # on another file system the checkout copies what it cannot link
+            self.ctl("checkout", "localhost/layout:full", os.path.join(other_fs, "x"))
+            self.assertEqual(os.listdir(other_fs), ["x"])
+            self.assertEqual(os.stat(os.path.join(other_fs, "x")).st_dev,
+                             os.stat(other_fs).st_dev)
         finally:
             shutil.rmtree(other_fs)
         r = self.ctl("checkout", "nosuch", os.path.join(self.tmp, "n"), check=False)

@@ -531,8 +531,48 @@ START_TEST(test_hardlinks)
 }
 END_TEST
 
-/* A hardlink checkout elsewhere than the store's filesystem is refused
- * before anything is written. */
+/* Copied for want of links: files that share the store's object share one
+ * copy, as the links would have; a copy a later layer replaced is not
+ * linked to (its content changed). */
+START_TEST(test_other_filesystem_shares_copies)
+{
+  const TEntry l1[] = { { 'f', "a", "x" }, { 'f', "d/one", "same" }, { 'f', "d/two", "same" } };
+  const TEntry l2[] = { { 'f', "a", "y" }, { 'f', "b", "x" }, { 'f', "d/three", "same" } };
+  g_autofree char *d1 = LAYER(l1);
+  g_autofree char *d2 = LAYER(l2);
+  const char *digests[] = { d1, d2, NULL };
+  g_autoptr(ScImage) img = image_of("sharedcopies", digests);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *shm = g_build_filename("/dev/shm", "sc-unit-checkout-XXXXXX", NULL);
+  const char *const want[][2] = {
+    { "a", "y" }, { "b", "x" }, { "d/one", "same" }, { "d/two", "same" }, { "d/three", "same" }
+  };
+  struct stat a, b, st[5];
+
+  ck_assert_int_eq(stat(scratch, &a), 0);
+  if (stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev || access("/dev/shm", W_OK) != 0 ||
+      ostree_repo_get_mode(repo) != OSTREE_REPO_MODE_BARE)
+    return; /* no second filesystem here, or a store that is copied anyway */
+  ck_assert_ptr_nonnull(g_mkdtemp(shm));
+  ck_assert(sc_store_checkout(repo, img, shm, FALSE, &error));
+  for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+    g_autofree char *f = g_build_filename(shm, want[i][0], NULL);
+    g_autofree char *text = NULL;
+    ck_assert(g_file_get_contents(f, &text, NULL, NULL));
+    ck_assert_str_eq(text, want[i][1]);
+    ck_assert_int_eq(lstat(f, &st[i]), 0);
+  }
+  ck_assert_uint_ne(st[0].st_ino, st[1].st_ino);
+  ck_assert_uint_eq(st[2].st_ino, st[3].st_ino);
+  ck_assert_uint_eq(st[2].st_ino, st[4].st_ino);
+  ck_assert_uint_eq(st[2].st_nlink, 3);
+  ck_assert_uint_eq(st[1].st_nlink, 1);
+  sc_rm_rf(shm);
+}
+END_TEST
+
+/* A checkout on another filesystem than the store's cannot hardlink: it
+ * copies (link() says EXDEV), whether asked for copies or not. */
 START_TEST(test_other_filesystem)
 {
   const TEntry l1[] = { { 'f', "a", "a" } };
@@ -540,26 +580,25 @@ START_TEST(test_other_filesystem)
   const char *digests[] = { d1, NULL };
   g_autoptr(ScImage) img = image_of("otherfs", digests);
   g_autoptr(GError) error = NULL;
-  g_autofree char *repo_path = g_build_filename(scratch, "repo", NULL);
-  g_autofree char *want = NULL;
   struct stat a, b;
 
   ck_assert_int_eq(stat(scratch, &a), 0);
   if (stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev || access("/dev/shm", W_OK) != 0)
     return; /* no second filesystem here */
-  {
+  for (int copy = 0; copy < 2; copy++) {
     g_autofree char *shm = g_build_filename("/dev/shm", "sc-unit-checkout-XXXXXX", NULL);
+    g_autofree char *file = NULL;
+    g_autofree char *text = NULL;
+    struct stat st;
     ck_assert_ptr_nonnull(g_mkdtemp(shm));
-    want = g_strdup_printf("checkout directory %s is on another filesystem than the image store "
-                           "%s: checkouts are hardlinks into the store",
-                           shm,
-                           repo_path);
-    ck_assert(!sc_store_checkout(repo, img, shm, FALSE, &error));
-    ck_assert(g_error_matches(error, SC_ERROR, SC_EUNSUPPORTED));
-    ck_assert_str_eq(error->message, want);
-    g_clear_error(&error);
-    /* copies may go anywhere */
-    ck_assert(sc_store_checkout(repo, img, shm, TRUE, &error));
+    ck_assert(sc_store_checkout(repo, img, shm, copy, &error));
+    ck_assert_ptr_null(error);
+    file = g_build_filename(shm, "a", NULL);
+    ck_assert(g_file_get_contents(file, &text, NULL, NULL));
+    ck_assert_str_eq(text, "a");
+    ck_assert_int_eq(stat(file, &st), 0);
+    ck_assert_uint_eq(st.st_nlink, 1);
+    ck_assert_uint_eq(st.st_dev, b.st_dev);
     sc_rm_rf(shm);
   }
 }
@@ -585,6 +624,7 @@ checkout_suite(void)
   tcase_add_test(tc, test_existing_link_in_dir);
   tcase_add_test(tc, test_hardlinks);
   tcase_add_test(tc, test_other_filesystem);
+  tcase_add_test(tc, test_other_filesystem_shares_copies);
   suite_add_tcase(s, tc);
 
   /* root only or non-root only: one of them is skipped */
