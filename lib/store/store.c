@@ -84,7 +84,7 @@ wait_flock(int fd, int op)
  * adds nothing to it; the loser finds the config and is done. A scratch
  * directory left by a crash is removed by the next creator. */
 static gboolean
-store_create(const char *path, GError **error)
+store_create(sc_context *ctx, const char *path, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname(path);
   g_autofree char *scratch = g_build_filename(path, SC_STORE_CREATING, NULL);
@@ -94,12 +94,18 @@ store_create(const char *path, GError **error)
   int dfd = -1, sfd = -1;
   gboolean ok = FALSE;
 
-  if (g_mkdir_with_parents(parent, 0700) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
-                g_strerror(errno));
+  /* the directories made here labelled as the policy says (the store's
+   * own insides are OSTree's) */
+  if (!sc_context_make_dirs(ctx, parent, 0700, error)) {
+    g_prefix_error(error, "image store %s: ", path);
     return FALSE;
   }
-  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+  if (mkdir(path, 0755) == 0) {
+    if (!sc_context_label_host_path(ctx, path, error)) {
+      g_prefix_error(error, "image store %s: ", path);
+      return FALSE;
+    }
+  } else if (errno != EEXIST) {
     g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create it: %s", path,
                 g_strerror(errno));
     return FALSE;
@@ -191,7 +197,7 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
                   path);
       return FALSE;
     }
-    if (!store_create(path, error))
+    if (!store_create(ctx, path, error))
       return FALSE;
   }
   /* Opening creates nothing: a store on a read-only file system (or one
