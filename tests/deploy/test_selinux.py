@@ -19,7 +19,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "hostile"))
 import imagelib as il  # noqa: E402
+import tarcraft as tc  # noqa: E402
 from test_deploy import CONFIG, SERVICE, build  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
@@ -83,6 +85,16 @@ class SelinuxTest(unittest.TestCase):
               files2, symlinks=[("exports/hostfs/usr/bin/hostlink", "hosttool")])
         cls.v1 = "oci:%s:v1" % cls.layout
         cls.v2 = "oci:%s:v2" % cls.layout
+        # a layer of its own: a label of the layer's (replaced by the policy's,
+        # other xattrs kept), directories it implies without entries, and a
+        # host file below exports/hostfs whose directories have no entries
+        evil = [(b"SCHILY.xattr.security.selinux", b"system_u:object_r:shadow_t:s0\0"),
+                (b"SCHILY.xattr.user.keep", b"1")]
+        il.add_layer(cls.layout, "v1", tc.end([
+            tc.member("usr/bin/evil", b"evil\n", mode=0o755, pax=evil),
+            tc.member("opt/implied/deep/file", b"deep\n"),
+            tc.member("exports/hostfs/srv/implied/file", b"srv\n")]), new_tag="crafted")
+        cls.crafted = "oci:%s:crafted" % cls.layout
 
     @classmethod
     def tearDownClass(cls):
@@ -196,6 +208,26 @@ class SelinuxTest(unittest.TestCase):
         self.assert_labelled("app", 0)
         self.assertFalse(os.path.lexists(os.path.join(self.sysroot, "usr/libexec/new")))
         self.ctl("uninstall", "app")
+
+    def test_layer_labels_replaced_and_implied(self):
+        self.add_policy()
+        self.ctl("install", "--name", "app", self.crafted)
+        self.assert_labelled("app", 0)
+        rootfs = os.path.join(self.ck, "app.0/rootfs")
+        evil = os.path.join(rootfs, "usr/bin/evil")
+        self.assertEqual(label(evil), "system_u:object_r:bin_t:s0")
+        self.assertEqual(os.getxattr(evil, "user.keep"), b"1")
+        self.assertEqual(label(os.path.join(rootfs, "opt/implied/deep")),
+                         self.expected([("/opt/implied/deep", "d")])["/opt/implied/deep"])
+        # /srv/implied: labelled as the host's /srv/implied, in the layer and on the host
+        exp = self.expected([("/srv/implied", "d"), ("/srv/implied/file", "f")])
+        self.assertEqual(label(os.path.join(rootfs, "exports/hostfs/srv/implied")),
+                         exp["/srv/implied"])
+        self.assertEqual(label(os.path.join(self.sysroot, "srv/implied/file")),
+                         exp["/srv/implied/file"])
+        self.assertNotEqual(exp["/srv/implied"], self.expected([("/exports/hostfs/srv/implied",
+                                                                  "d")])
+                            ["/exports/hostfs/srv/implied"])
 
     def test_enforcing_and_store_objects(self):
         self.add_policy("enforcing")
