@@ -90,7 +90,11 @@ shown_path(const char *root, const char *relpath)
 /* A regular file of @root, its links resolved inside @root; NULL and
  * !*@out_exists when it is missing. */
 static GBytes *
-read_in_root(int root_fd, const char *root, const char *relpath, gsize max, gboolean *out_exists,
+read_in_root(int root_fd,
+             const char *root,
+             const char *relpath,
+             gsize max,
+             gboolean *out_exists,
              GError **error)
 {
   g_autoptr(GError) local = NULL;
@@ -110,8 +114,12 @@ read_in_root(int root_fd, const char *root, const char *relpath, gsize max, gboo
     return NULL;
   }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (guint64)st.st_size > max) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: not a regular file of at most %" G_GSIZE_FORMAT
-                " bytes", shown, max);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: not a regular file of at most %" G_GSIZE_FORMAT " bytes",
+                shown,
+                max);
     close(fd);
     return NULL;
   }
@@ -145,7 +153,10 @@ type_ok(const char *t)
 /* SELINUX= and SELINUXTYPE= of a config file, as libselinux reads them
  * (other keys and '#' comments ignored; the last of a key wins). */
 static gboolean
-parse_config(const char *shown, GBytes *text, gboolean *out_disabled, char **out_type,
+parse_config(const char *shown,
+             GBytes *text,
+             gboolean *out_disabled,
+             char **out_type,
              GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(g_bytes_get_data(text, NULL), "\n", -1);
@@ -159,8 +170,8 @@ parse_config(const char *shown, GBytes *text, gboolean *out_disabled, char **out
       continue;
     if (eq == NULL) {
       g_autofree char *d = sc_display(l, 80);
-      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: line %u: '%s' is not KEY=VALUE", shown,
-                  i + 1, d);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "%s: line %u: '%s' is not KEY=VALUE", shown, i + 1, d);
       return FALSE;
     }
     *eq = '\0';
@@ -171,29 +182,44 @@ parse_config(const char *shown, GBytes *text, gboolean *out_disabled, char **out
       g_free(type), type = g_strdup(g_strstrip(eq + 1)), type_line = i + 1;
   }
   if (mode == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: no SELINUX= line (enforcing, permissive or "
-                "disabled)", shown);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "%s: no SELINUX= line (enforcing, permissive or "
+                "disabled)",
+                shown);
     return FALSE;
   }
   if (strcmp(mode, "enforcing") != 0 && strcmp(mode, "permissive") != 0 &&
       strcmp(mode, "disabled") != 0) {
     g_autofree char *d = sc_display(mode, 80);
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: line %u: SELINUX=%s: expected enforcing, "
-                "permissive or disabled", shown, mode_line, d);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "%s: line %u: SELINUX=%s: expected enforcing, "
+                "permissive or disabled",
+                shown,
+                mode_line,
+                d);
     return FALSE;
   }
   *out_disabled = strcmp(mode, "disabled") == 0;
   if (*out_disabled)
     return TRUE;
   if (type == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: SELINUX=%s but no SELINUXTYPE= line", shown,
-                mode);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: SELINUX=%s but no SELINUXTYPE= line", shown, mode);
     return FALSE;
   }
   if (!type_ok(type)) {
     g_autofree char *d = sc_display(type, 80);
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: line %u: SELINUXTYPE='%s' is not a policy "
-                "name", shown, type_line, d);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "%s: line %u: SELINUXTYPE='%s' is not a policy "
+                "name",
+                shown,
+                type_line,
+                d);
     return FALSE;
   }
   *out_type = g_steal_pointer(&type);
@@ -206,9 +232,11 @@ parse_config(const char *shown, GBytes *text, gboolean *out_disabled, char **out
 static gboolean
 copy_contexts(int root_fd, const char *root, const char *type, const char *dir, GError **error)
 {
-  static const char *const names[] = {"file_contexts", "file_contexts.local",
-                                      "file_contexts.homedirs", "file_contexts.subs",
-                                      "file_contexts.subs_dist"};
+  static const char *const names[] = { "file_contexts",
+                                       "file_contexts.local",
+                                       "file_contexts.homedirs",
+                                       "file_contexts.subs",
+                                       "file_contexts.subs_dist" };
 
   for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
     g_autofree char *rel = g_strdup_printf("etc/selinux/%s/contexts/files/%s", type, names[i]);
@@ -221,12 +249,18 @@ copy_contexts(int root_fd, const char *root, const char *type, const char *dir, 
     if (data == NULL && i == 0) {
       g_autofree char *shown = shown_path(root, rel);
       g_autofree char *config = shown_path(root, "etc/selinux/config");
-      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: missing: the policy SELINUXTYPE=%s that "
-                  "%s names has no file contexts", shown, type, config);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ENOTFOUND,
+                  "%s: missing: the policy SELINUXTYPE=%s that "
+                  "%s names has no file contexts",
+                  shown,
+                  type,
+                  config);
       return FALSE;
     }
-    if (data && !g_file_set_contents(dest, g_bytes_get_data(data, NULL),
-                                     g_bytes_get_size(data), error))
+    if (data &&
+        !g_file_set_contents(dest, g_bytes_get_data(data, NULL), g_bytes_get_size(data), error))
       return FALSE;
   }
   return TRUE;
@@ -236,25 +270,23 @@ static gboolean
 open_contexts(ScSelinux *se, const char *root, const char *dir, GError **error)
 {
   g_autofree char *path = g_build_filename(dir, "file_contexts", NULL);
-  const struct selinux_opt opts[] = {{SELABEL_OPT_PATH, path}};
-  union selinux_callback old = {.func_log = selinux_get_callback(SELINUX_CB_LOG).func_log};
-  union selinux_callback cb = {.func_log = capture_log};
+  const struct selinux_opt opts[] = { { SELABEL_OPT_PATH, path } };
+  union selinux_callback old = { .func_log = selinux_get_callback(SELINUX_CB_LOG).func_log };
+  union selinux_callback cb = { .func_log = capture_log };
 
   last_log[0] = '\0';
   selinux_set_callback(SELINUX_CB_LOG, cb);
   se->handle = selabel_open(SELABEL_CTX_FILE, opts, G_N_ELEMENTS(opts));
   selinux_set_callback(SELINUX_CB_LOG, old);
   if (se->handle == NULL) {
-    g_autofree char *rel = g_strdup_printf("etc/selinux/%s/contexts/files/file_contexts",
-                                           se->type);
+    g_autofree char *rel = g_strdup_printf("etc/selinux/%s/contexts/files/file_contexts", se->type);
     g_autofree char *shown = shown_path(root, rel);
     g_autofree char *shown_dir = g_path_get_dirname(shown);
     /* libselinux names its copy: named here as the root's own */
     g_auto(GStrv) parts = g_strsplit(last_log[0] ? last_log : g_strerror(errno), dir, -1);
     g_autofree char *joined = g_strjoinv(shown_dir, parts);
     g_autofree char *why = sc_display(joined, 300);
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a valid file contexts file: %s", shown,
-                why);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a valid file contexts file: %s", shown, why);
     return FALSE;
   }
   return TRUE;
@@ -306,8 +338,7 @@ sc_selinux_load(const char *root, ScSelinux **out, GError **error)
 }
 
 gboolean
-sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label,
-                  GError **error)
+sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label, GError **error)
 {
   char *con = NULL;
   int r, saved;
@@ -325,8 +356,13 @@ sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label
     if (errno == ENOENT)
       return TRUE; /* the policy gives it no label: left as it is */
     d = sc_display(path, 200);
-    g_set_error(error, SC_ERROR, SC_EIO, "SELinux policy %s: cannot look up %s: %s", se->type,
-                d, g_strerror(errno));
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "SELinux policy %s: cannot look up %s: %s",
+                se->type,
+                d,
+                g_strerror(errno));
     return FALSE;
   }
   if (strcmp(con, "<<none>>") != 0)
@@ -341,7 +377,12 @@ sc_selinux_set_fd(int fd, const char *label, const char *what, GError **error)
   if (label == NULL)
     return TRUE;
   if (fsetxattr(fd, SC_SELINUX_XATTR, label, strlen(label) + 1, 0) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot set the SELinux label %s: %s", what, label,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: cannot set the SELinux label %s: %s",
+                what,
+                label,
                 g_strerror(errno));
     return FALSE;
   }
@@ -349,8 +390,7 @@ sc_selinux_set_fd(int fd, const char *label, const char *what, GError **error)
 }
 
 gboolean
-sc_selinux_set_at(int dirfd, const char *name, const char *label, const char *what,
-                  GError **error)
+sc_selinux_set_at(int dirfd, const char *name, const char *label, const char *what, GError **error)
 {
   g_autofree char *proc = NULL;
 
@@ -360,7 +400,12 @@ sc_selinux_set_at(int dirfd, const char *name, const char *label, const char *wh
    * gets the label, not its target) */
   proc = g_strdup_printf("/proc/self/fd/%d/%s", dirfd, name);
   if (lsetxattr(proc, SC_SELINUX_XATTR, label, strlen(label) + 1, 0) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot set the SELinux label %s: %s", what, label,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: cannot set the SELinux label %s: %s",
+                what,
+                label,
                 g_strerror(errno));
     return FALSE;
   }
@@ -370,7 +415,10 @@ sc_selinux_set_at(int dirfd, const char *name, const char *label, const char *wh
 /* ---- with a context: its target root's policy ---- */
 
 gboolean
-sc_context_label_for(sc_context *ctx, const char *root_path, mode_t mode, char **out_label,
+sc_context_label_for(sc_context *ctx,
+                     const char *root_path,
+                     mode_t mode,
+                     char **out_label,
                      GError **error)
 {
   ScSelinux *se = NULL;
@@ -411,8 +459,7 @@ sc_context_label_host_path(sc_context *ctx, const char *host_path, GError **erro
 }
 
 gboolean
-sc_context_write_file(sc_context *ctx, const char *host_path, const char *text,
-                      GError **error)
+sc_context_write_file(sc_context *ctx, const char *host_path, const char *text, GError **error)
 {
   g_autofree char *root_path = sc_context_root_path(ctx, host_path);
   g_autofree char *label = NULL;
