@@ -347,8 +347,16 @@ sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label
   if (se == NULL)
     return TRUE;
   g_mutex_lock(&se->lock);
-  r = selabel_lookup_raw(se->handle, &con, path, mode & S_IFMT);
-  saved = errno;
+  {
+    /* (libselinux compiles a regex on first use, and may complain then) */
+    union selinux_callback old = { .func_log = selinux_get_callback(SELINUX_CB_LOG).func_log };
+    union selinux_callback cb = { .func_log = capture_log };
+    last_log[0] = '\0';
+    selinux_set_callback(SELINUX_CB_LOG, cb);
+    r = selabel_lookup_raw(se->handle, &con, path, mode & S_IFMT);
+    saved = errno;
+    selinux_set_callback(SELINUX_CB_LOG, old);
+  }
   g_mutex_unlock(&se->lock);
   if (r != 0) {
     g_autofree char *d = NULL;
@@ -362,7 +370,7 @@ sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label
                 "SELinux policy %s: cannot look up %s: %s",
                 se->type,
                 d,
-                g_strerror(errno));
+                last_log[0] ? last_log : g_strerror(errno));
     return FALSE;
   }
   if (strcmp(con, "<<none>>") != 0)

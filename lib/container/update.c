@@ -760,8 +760,12 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   g_autoptr(ScJournal) journal = NULL;
   g_autoptr(GHashTable) planned = NULL;
   gboolean was_active, has_service, switched = FALSE;
+  ScSelinux *se = NULL;
 
-  if (!rollback_target(ctx, name, cur_info, p, &info, &cur_tracked, &plan, error))
+  /* the policy that labels what is written, read (or refused) before the
+   * host changes */
+  if (!sc_context_selinux(ctx, &se, error) ||
+      !rollback_target(ctx, name, cur_info, p, &info, &cur_tracked, &plan, error))
     return FALSE;
   has_service = !json_is_false(json_object_get(info, "has-container-service"));
   was_active = has_service && (start || sc_systemd_unit_active(ctx, name));
