@@ -305,7 +305,12 @@ install_labels(Install *t, GError **error)
       !sc_deploy_rootfs_label(t->ctx, &rootfs_label, error))
     return FALSE;
   rootfs = g_build_filename(slot, "rootfs", NULL);
-  if (rootfs_label && !t->remote)
+  if (t->remote) {
+    /* the slot's link to the remote rootfs, labelled as its path */
+    g_autofree char *link = g_build_filename(t->p.slot_path, "rootfs", NULL);
+    if (!add_label(t, link, S_IFLNK, error))
+      return FALSE;
+  } else if (rootfs_label)
     json_object_set_new(t->labels, rootfs, json_string(rootfs_label));
   for (guint i = 0; i < G_N_ELEMENTS(slot_files); i++) {
     g_autofree char *path = g_build_filename(t->p.slot_path, slot_files[i], NULL);

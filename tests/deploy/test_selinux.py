@@ -112,7 +112,8 @@ class SelinuxTest(unittest.TestCase):
         r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True,
                            text=True, timeout=300)
         if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+            self.fail("syscontainerctl %s: %d %s%s" % (" ".join(args), r.returncode, r.stdout,
+                                                       r.stderr))
         return r
 
     def add_policy(self, mode="permissive"):
@@ -228,6 +229,25 @@ class SelinuxTest(unittest.TestCase):
         self.assertNotEqual(exp["/srv/implied"], self.expected([("/exports/hostfs/srv/implied",
                                                                   "d")])
                             ["/exports/hostfs/srv/implied"])
+
+    def test_remote_rootfs(self):
+        """--rootfs: the slot's link labelled as its path; the other root's files
+        are not touched."""
+        self.add_policy()
+        os.makedirs(os.path.join(self.sysroot, "srv/root/usr"))
+        link = "/var/lib/containers/atomic/gr.0/rootfs"
+        slot = "/var/lib/containers/atomic/gr.0"
+        exp = self.expected([(link, "l"), (slot, "d"), (slot + "/config.json", "f")])
+        doc = json.loads(self.ctl("--json", "install", "--dry-run", "--name", "gr", "--rootfs",
+                                  "/srv/root", self.v1).stdout)
+        self.assertEqual(doc["selinux_labels"][link], exp[link])
+        self.ctl("install", "--name", "gr", "--rootfs", "/srv/root", self.v1)
+        self.assertEqual(os.readlink(os.path.join(self.sysroot, link.lstrip("/"))), "/srv/root")
+        for p in (link, slot, slot + "/config.json"):
+            self.assertEqual(label(os.path.join(self.sysroot, p.lstrip("/"))), exp[p], p)
+        self.assertEqual([label(os.path.join(self.sysroot, p)) for p in ("srv/root",
+                                                                          "srv/root/usr")],
+                         [None, None])
 
     def test_enforcing_and_store_objects(self):
         self.add_policy("enforcing")
