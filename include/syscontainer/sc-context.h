@@ -249,6 +249,21 @@ SC_API int sc_context_set_layer_path_limits(sc_context *ctx,
                                             sc_error **error);
 
 /**
+ * sc_context_get_selinux_policy: the SELinux policy the context labels
+ * files with: the SELINUXTYPE of the target root (the sysroot, else "/")
+ * when its etc/selinux/config says SELINUX=enforcing or permissive, NULL
+ * when the root has no policy (no config, or SELINUX=disabled). Read once
+ * per context (and again after sc_context_set_sysroot()).
+ * @out_type: receives the type, borrowed from @ctx.
+ * Returns: SC_OK; SC_EINVAL when the config is malformed or its
+ * file_contexts is not a valid one, SC_ENOTFOUND when that file is missing,
+ * SC_EIO when a file cannot be read (the message names the file).
+ * Since: 0.1
+ */
+SC_API int sc_context_get_selinux_policy(sc_context *ctx, const char **out_type,
+                                         sc_error **error);
+
+/**
  * sc_name_validate: checks a container name: [A-Za-z0-9][A-Za-z0-9_.@-]*,
  * at most 200 bytes (a valid systemd unit name prefix that cannot walk out
  * of the checkout root).

@@ -63,6 +63,18 @@ gboolean sc_write_file_atomic(int dirfd,
                               gsize length,
                               mode_t mode,
                               GError **error);
+/* The same with @label (NULL: none) set as the SELinux label of the
+ * temporary file, before it takes @name. */
+gboolean sc_write_file_atomic_labelled(int dirfd,
+                                       const char *dirpath,
+                                       const char *name,
+                                       const char *data,
+                                       gsize length,
+                                       mode_t mode,
+                                       const char *label,
+                                       GError **error);
+gboolean sc_write_file_nolinks_labelled(const char *path, const char *text, const char *label,
+                                        GError **error);
 GBytes *sc_read_file_nofollow(int dirfd,
                               const char *dirpath,
                               const char *name,
@@ -154,16 +166,52 @@ char *sc_confined_host_path(const char *root, const char *path, gboolean follow_
  * missing and @create. */
 int sc_confined_open_nolinks(const char *abs_path, gboolean create, GError **error);
 
+/* selinux.c: the target root's policy (docs/security.md, "SELinux labels") */
+typedef struct ScSelinux ScSelinux;
+/* The policy of @root (a directory on this machine): *@out NULL when it has
+ * none (no etc/selinux/config, or SELINUX=disabled); an error names the
+ * file when the config is malformed or its file_contexts missing. */
+gboolean sc_selinux_load(const char *root, ScSelinux **out, GError **error);
+void sc_selinux_free(ScSelinux *se);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScSelinux, sc_selinux_free)
+/* SELINUXTYPE (borrowed), NULL for no policy. */
+const char *sc_selinux_type(const ScSelinux *se);
+/* The label @se gives @path (absolute, as seen from the root) of file type
+ * @mode (S_IFMT bits); *@out_label NULL when @se is NULL or the policy gives
+ * none. */
+gboolean sc_selinux_lookup(ScSelinux *se, const char *path, mode_t mode, char **out_label,
+                           GError **error);
+/* security.selinux := @label (nothing when NULL); @what names the file. */
+gboolean sc_selinux_set_fd(int fd, const char *label, const char *what, GError **error);
+/* The same for @name in @dirfd, never followed (a link is labelled itself). */
+gboolean sc_selinux_set_at(int dirfd, const char *name, const char *label, const char *what,
+                           GError **error);
+/* The context's policy, loaded on first use and cached (*@out borrowed). */
+gboolean sc_context_selinux(sc_context *ctx, ScSelinux **out, GError **error);
+/* sc_selinux_lookup() with the context's policy. */
+gboolean sc_context_label_for(sc_context *ctx, const char *root_path, mode_t mode,
+                              char **out_label, GError **error);
+/* Labels what is at @host_path (a path from sc_context_host_path(): no
+ * link in it) as the policy gives its path in the root; nothing without a
+ * policy. For what the tool itself just made. */
+gboolean sc_context_label_host_path(sc_context *ctx, const char *host_path, GError **error);
+/* g_mkdir_with_parents(), each directory it makes labelled. */
+gboolean sc_context_make_dirs(sc_context *ctx, const char *host_dir, mode_t mode,
+                              GError **error);
+/* sc_write_file_nolinks() with the label the policy gives @host_path. */
+gboolean sc_context_write_file(sc_context *ctx, const char *host_path, const char *text,
+                               GError **error);
+
 /* context.c */
+/* @host_path (on this machine, under the sysroot) as seen from the sysroot;
+ * unchanged when it is not inside it. */
+char *sc_context_root_path(const sc_context *ctx, const char *host_path);
 void sc_context_log(sc_context *ctx, int level, const char *format, ...) G_GNUC_PRINTF(3, 4);
 /* The path of @path (absolute, as seen from the sysroot) on this machine. */
 char *sc_context_host_path(const sc_context *ctx, const char *path);
 /* The same for a directory that paths are built in: its own last
  * component is followed too (inside the sysroot). */
 char *sc_context_host_dir(const sc_context *ctx, const char *path);
-/* The other way: @host_path (from the two above) as seen from the sysroot;
- * unchanged when it is not inside it. */
-char *sc_context_seen_path(const sc_context *ctx, const char *host_path);
 /* The cap on each rendered file (sc_context_set_render_limit()). */
 guint64 sc_context_render_limit(sc_context *ctx);
 /* The limit on a rendered file where no context is at hand:

@@ -6,6 +6,7 @@
 #include "base.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,9 @@ struct sc_context {
   sc_progress_func progress_func;
   void *progress_data;
   GObject *store; /* the opened OstreeRepo, cached */
+  /* The sysroot's SELinux policy, loaded on first use (NULL: none). */
+  ScSelinux *selinux;
+  gboolean selinux_loaded;
   guint64 max_layer_bytes, max_layer_entries;
   guint64 max_rendered_bytes;
   guint max_path_depth;
@@ -200,6 +204,7 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->tool_path);
   g_free(ctx->runtime_resolved);
   g_clear_object(&ctx->store);
+  sc_selinux_free(ctx->selinux);
   g_free(ctx);
 }
 
@@ -264,6 +269,13 @@ sc_context_set_recorded_runtime(sc_context *ctx,
   return TRUE;
 }
 
+static void
+reset_selinux(sc_context *ctx)
+{
+  g_clear_pointer(&ctx->selinux, sc_selinux_free);
+  ctx->selinux_loaded = FALSE;
+}
+
 static char *
 canonical_dir(const char *path)
 {
@@ -292,6 +304,7 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
     ctx->sysroot = g_strdup("/");
     g_clear_object(&ctx->store);
     forget_conf(ctx);
+    reset_selinux(ctx);
     return SC_OK;
   }
   if (path[0] != '/')
@@ -304,6 +317,7 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
   ctx->sysroot = canonical_dir(path);
   g_clear_object(&ctx->store);
   forget_conf(ctx);
+  reset_selinux(ctx);
   return SC_OK;
 }
 
@@ -516,19 +530,56 @@ sc_context_host_dir(const sc_context *ctx, const char *path)
   return sc_confined_host_path(ctx ? ctx->sysroot : "/", path, TRUE);
 }
 
+/* The inverse of sc_context_host_path(), which gives the sysroot by its
+ * real path. */
 char *
-sc_context_seen_path(const sc_context *ctx, const char *host_path)
+sc_context_root_path(const sc_context *ctx, const char *host_path)
 {
-  const char *root = ctx ? ctx->sysroot : "/";
-  gsize n = strlen(root);
+  const char *sysroot = ctx ? ctx->sysroot : "/";
+  g_autofree char *real = realpath(sysroot, NULL);
+  const char *prefixes[] = {real, sysroot};
 
-  if (strcmp(root, "/") == 0 || strncmp(host_path, root, n) != 0)
+  if (strcmp(sysroot, "/") == 0)
     return g_strdup(host_path);
-  if (host_path[n] == '\0')
-    return g_strdup("/");
-  if (host_path[n] != '/')
-    return g_strdup(host_path);
-  return g_strdup(host_path + n);
+  for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+    gsize n = prefixes[i] ? strlen(prefixes[i]) : 0;
+    if (n == 0 || strncmp(host_path, prefixes[i], n) != 0)
+      continue;
+    if (host_path[n] == '\0')
+      return g_strdup("/");
+    if (host_path[n] == '/')
+      return g_strdup(host_path + n);
+  }
+  return g_strdup(host_path);
+}
+
+/* Once per context: the policy is read when something is first labelled
+ * and kept while the sysroot stays the same. */
+gboolean
+sc_context_selinux(sc_context *ctx, ScSelinux **out, GError **error)
+{
+  *out = NULL;
+  if (!ctx->selinux_loaded) {
+    if (!sc_selinux_load(ctx->sysroot, &ctx->selinux, error))
+      return FALSE;
+    ctx->selinux_loaded = TRUE;
+  }
+  *out = ctx->selinux;
+  return TRUE;
+}
+
+SC_API int
+sc_context_get_selinux_policy(sc_context *ctx, const char **out_type, sc_error **error)
+{
+  GError *gerror = NULL;
+  ScSelinux *se = NULL;
+
+  SC_CHECK_ARG(ctx != NULL && out_type != NULL, error);
+  *out_type = NULL;
+  if (!sc_context_selinux(ctx, &se, &gerror))
+    return sc_error_propagate(error, gerror);
+  *out_type = sc_selinux_type(se);
+  return SC_OK;
 }
 
 gboolean

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Files of an image's exports are small; anything larger is refused before
@@ -24,6 +25,19 @@ sc_write_file_atomic(int dirfd,
                      gsize length,
                      mode_t mode,
                      GError **error)
+{
+  return sc_write_file_atomic_labelled(dirfd, dirpath, name, data, length, mode, NULL, error);
+}
+
+gboolean
+sc_write_file_atomic_labelled(int dirfd,
+                              const char *dirpath,
+                              const char *name,
+                              const char *data,
+                              gsize length,
+                              mode_t mode,
+                              const char *label,
+                              GError **error)
 {
   g_autofree char *tmp = NULL;
   int fd = -1;
@@ -56,6 +70,15 @@ sc_write_file_atomic(int dirfd,
   }
   if (fchmod(fd, mode) != 0 || fdatasync(fd) != 0)
     goto fail;
+  /* the label on the temporary file: the file never has another at its name */
+  if (label && fsetxattr(fd, "security.selinux", label, strlen(label) + 1, 0) != 0) {
+    int saved = errno;
+    close(fd);
+    unlinkat(dirfd, tmp, 0);
+    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: cannot set the SELinux label %s: %s", dirpath,
+                name, label, g_strerror(saved));
+    return FALSE;
+  }
   if (close(fd) != 0) {
     fd = -1;
     goto fail;
@@ -269,6 +292,13 @@ sc_json_load_bounded(const char *label, const void *data, gsize len, GError **er
 gboolean
 sc_write_file_nolinks(const char *path, const char *text, GError **error)
 {
+  return sc_write_file_nolinks_labelled(path, text, NULL, error);
+}
+
+gboolean
+sc_write_file_nolinks_labelled(const char *path, const char *text, const char *label,
+                               GError **error)
+{
   g_autofree char *dir = g_path_get_dirname(path);
   g_autofree char *base = g_path_get_basename(path);
   int dfd;
@@ -278,7 +308,7 @@ sc_write_file_nolinks(const char *path, const char *text, GError **error)
   dfd = sc_confined_open_nolinks(dir, TRUE, error);
   if (dfd < 0)
     return FALSE;
-  ok = sc_write_file_atomic(dfd, dir, base, text, strlen(text), 0644, error);
+  ok = sc_write_file_atomic_labelled(dfd, dir, base, text, strlen(text), 0644, label, error);
   close(dfd);
   return ok;
 }

@@ -31,6 +31,13 @@ sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, const char *remote_rootfs, GError **error);
 void sc_deploy_clear_slot(const char *slot_path);
+/* SELinux (docs/security.md): the label of a rootfs directory ("/" as the
+ * policy gives it; NULL without a policy), set on @rootfs; the slot's
+ * rendered files labelled. */
+gboolean sc_deploy_rootfs_label(sc_context *ctx, char **out_label, GError **error);
+gboolean sc_deploy_label_rootfs(sc_context *ctx, const char *rootfs, GError **error);
+gboolean sc_deploy_label_slot_files(sc_context *ctx, const char *slot_path, const char *name,
+                                    GError **error);
 void sc_deploy_trim_rootfs(const char *slot_path);
 char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
@@ -81,6 +88,9 @@ gboolean sc_hostfs_item_writes(gpointer plan_item);
 GPtrArray *sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values,
                           GHashTable *owned, GError **error);
 GHashTable *sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error);
+/* The SELinux label each file @plan writes gets (dest -> label) into
+ * @labels; nothing without a policy. */
+gboolean sc_hostfs_plan_labels(sc_context *ctx, GPtrArray *plan, json_t *labels, GError **error);
 /* What sc_hostfs_apply() will track for @plan (path -> checksum), or,
  * with !@written_only, what every planned path has when installed. */
 GHashTable *sc_hostfs_plan_tracking(GPtrArray *plan, gboolean written_only);

@@ -247,6 +247,53 @@ sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path)
   return g_steal_pointer(&rootfs);
 }
 
+/* The label a deployment's rootfs directory gets: the policy's for "/". */
+gboolean
+sc_deploy_rootfs_label(sc_context *ctx, char **out_label, GError **error)
+{
+  return sc_context_label_for(ctx, "/", S_IFDIR, out_label, error);
+}
+
+gboolean
+sc_deploy_label_rootfs(sc_context *ctx, const char *rootfs, GError **error)
+{
+  g_autofree char *label = NULL;
+  int fd;
+  gboolean ok;
+
+  if (!sc_deploy_rootfs_label(ctx, &label, error))
+    return FALSE;
+  if (label == NULL)
+    return TRUE;
+  fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", rootfs, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_selinux_set_fd(fd, label, rootfs, error);
+  close(fd);
+  return ok;
+}
+
+/* The files sc_rendering_write_internal() wrote into @slot_path labelled
+ * (before the slot becomes the container's). */
+gboolean
+sc_deploy_label_slot_files(sc_context *ctx, const char *slot_path, const char *name,
+                           GError **error)
+{
+  g_autofree char *unit = g_strdup_printf("%s.service", name);
+  g_autofree char *tmpfiles = g_strdup_printf("tmpfiles-%s.conf", name);
+  const char *names[] = {"config.json", unit, tmpfiles};
+  struct stat st;
+
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    g_autofree char *path = g_build_filename(slot_path, names[i], NULL);
+    if (lstat(path, &st) == 0 && !sc_context_label_host_path(ctx, path, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Fills @slot_path from scratch: rootfs/ checked out from @img (under the
  * store lock), or, with @remote_rootfs, a symlink to it (nothing is checked
  * out). */
@@ -269,17 +316,22 @@ sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char 
     return FALSE;
   }
   sc_rm_rf(slot_path);
+  if (!sc_context_make_dirs(ctx, slot_path, 0755, error))
+    return FALSE;
   if (remote_rootfs) {
-    if (g_mkdir_with_parents(slot_path, 0755) != 0 || symlink(remote_rootfs, rootfs) != 0) {
+    if (symlink(remote_rootfs, rootfs) != 0) {
       g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
       return FALSE;
     }
-    return TRUE;
+    return sc_context_label_host_path(ctx, rootfs, error);
   }
-  if (g_mkdir_with_parents(rootfs, 0755) != 0) {
+  if (mkdir(rootfs, 0755) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", rootfs, g_strerror(errno));
     return FALSE;
   }
+  /* the container's "/" is labelled as the root's own "/" (atomic) */
+  if (!sc_deploy_label_rootfs(ctx, rootfs, error))
+    return FALSE;
   slock = sc_store_lock(ctx, repo, FALSE, error);
   ok = slock >= 0 && sc_store_checkout(repo, img, rootfs, FALSE, error);
   if (slock >= 0)

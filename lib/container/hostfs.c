@@ -537,6 +537,36 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
   return plan;
 }
 
+static mode_t
+item_type(const Item *it)
+{
+  return it->type == ITEM_DIR ? S_IFDIR : it->type == ITEM_FILE ? S_IFREG : S_IFLNK;
+}
+
+/* The label of a host file: the policy's for its destination (atomic's
+ * selabel_lookup_raw(dest) + setfscreatecon); NULL without a policy. */
+static gboolean
+item_label(sc_context *ctx, const Item *it, char **out_label, GError **error)
+{
+  return sc_context_label_for(ctx, it->dest, item_type(it), out_label, error);
+}
+
+gboolean
+sc_hostfs_plan_labels(sc_context *ctx, GPtrArray *plan, json_t *labels, GError **error)
+{
+  for (guint i = 0; i < plan->len; i++) {
+    Item *it = plan->pdata[i];
+    g_autofree char *label = NULL;
+    if (!it->write)
+      continue;
+    if (!item_label(ctx, it, &label, error))
+      return FALSE;
+    if (label)
+      json_object_set_new(labels, it->dest, json_string(label));
+  }
+  return TRUE;
+}
+
 /* Writes the plan; returns the tracking table (dest -> checksum, "0" for
  * directories it created). On failure what was written is removed. */
 GHashTable *
@@ -547,6 +577,7 @@ sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error)
   for (guint i = 0; i < plan->len; i++) {
     Item *it = plan->pdata[i];
     g_autofree char *base = NULL;
+    g_autofree char *label = NULL;
     int dfd;
     gboolean ok = TRUE;
 
@@ -565,23 +596,36 @@ sc_hostfs_apply(sc_context *ctx, GPtrArray *plan, GError **error)
       close(dfd);
       goto fail;
     }
+    if (!item_label(ctx, it, &label, error)) {
+      close(dfd);
+      goto fail;
+    }
     if (it->type == ITEM_DIR) {
-      if (mkdirat(dfd, base, it->mode) != 0 && errno != EEXIST) {
+      /* a directory that was there keeps its label; one made here gets it */
+      if (mkdirat(dfd, base, it->mode) == 0)
+        ok = sc_selinux_set_at(dfd, base, label, it->dest, error);
+      else if (errno != EEXIST) {
         g_set_error(error, SC_ERROR, SC_EIO, "cannot create %s: %s", it->dest, g_strerror(errno));
         ok = FALSE;
       }
     } else if (it->type == ITEM_FILE) {
       g_autofree char *dir = g_path_get_dirname(it->dest);
-      ok = sc_write_file_atomic(dfd, dir, base, g_bytes_get_data(it->data, NULL),
-                                g_bytes_get_size(it->data), it->mode, error);
+      ok = sc_write_file_atomic_labelled(dfd, dir, base, g_bytes_get_data(it->data, NULL),
+                                         g_bytes_get_size(it->data), it->mode, label, error);
     }
     else {
       g_autofree char *tmp = g_strdup_printf(".%s.%08x.tmp", base, g_random_int());
       g_autofree char *target = g_strndup(g_bytes_get_data(it->data, NULL),
                                           g_bytes_get_size(it->data));
-      if (symlinkat(target, dfd, tmp) != 0 || renameat(dfd, tmp, dfd, base) != 0) {
+      if (symlinkat(target, dfd, tmp) != 0) {
         g_set_error(error, SC_ERROR, SC_EIO, "cannot create the link %s: %s", it->dest,
                     g_strerror(errno));
+        ok = FALSE;
+      } else if (!sc_selinux_set_at(dfd, tmp, label, it->dest, error) ||
+                 renameat(dfd, tmp, dfd, base) != 0) {
+        if (error && *error == NULL)
+          g_set_error(error, SC_ERROR, SC_EIO, "cannot create the link %s: %s", it->dest,
+                      g_strerror(errno));
         unlinkat(dfd, tmp, 0);
         ok = FALSE;
       }

@@ -138,6 +138,7 @@ typedef struct {
   sc_rendering *r;
   GPtrArray *plan;
   json_t *actions;
+  json_t *labels; /* path (in the sysroot) -> SELinux label; NULL without a policy */
   ScPaths p;
   ScJournal *journal;
   const char *runtime;
@@ -161,6 +162,7 @@ install_clear(Install *t)
   sc_rendering_free(t->r);
   g_clear_pointer(&t->plan, g_ptr_array_unref);
   json_decref(t->actions);
+  json_decref(t->labels);
   sc_deploy_paths_clear(&t->p);
   sc_journal_free(t->journal);
 }
@@ -263,6 +265,69 @@ install_prepare(Install *t, GError **error)
   return TRUE;
 }
 
+/* @host_path's label, by its path in the sysroot, into t->labels. */
+static gboolean
+add_label(Install *t, const char *host_path, mode_t type, GError **error)
+{
+  g_autofree char *path = sc_context_root_path(t->ctx, host_path);
+  g_autofree char *label = NULL;
+
+  if (!sc_context_label_for(t->ctx, path, type, &label, error))
+    return FALSE;
+  if (label)
+    json_object_set_new(t->labels, path, json_string(label));
+  return TRUE;
+}
+
+/* What the install labels, and how (docs/security.md, "SELinux labels"):
+ * for a dry run to show, and the result to report. Nothing without a
+ * policy. The layers' own files were labelled when they were imported. */
+static gboolean
+install_labels(Install *t, GError **error)
+{
+  ScSelinux *se = NULL;
+  g_autofree char *rootfs = NULL, *rootfs_label = NULL;
+  g_autofree char *unit_copy = g_strdup_printf("%s.service", t->name);
+  g_autofree char *tmpfiles_copy = g_strdup_printf("tmpfiles-%s.conf", t->name);
+  const char *slot_files[] = {"config.json", "info", unit_copy, tmpfiles_copy};
+  g_autofree char *slot = sc_context_root_path(t->ctx, t->p.slot_path);
+  const char *key;
+  json_t *v;
+
+  if (!sc_context_selinux(t->ctx, &se, error))
+    return FALSE;
+  if (se == NULL)
+    return TRUE;
+  t->labels = json_object();
+  if (!g_file_test(t->root, G_FILE_TEST_EXISTS) && !add_label(t, t->root, S_IFDIR, error))
+    return FALSE;
+  if (!add_label(t, t->p.slot_path, S_IFDIR, error) ||
+      !sc_deploy_rootfs_label(t->ctx, &rootfs_label, error))
+    return FALSE;
+  rootfs = g_build_filename(slot, "rootfs", NULL);
+  if (t->remote) {
+    /* the slot's link to the remote rootfs, labelled as its path */
+    g_autofree char *link = g_build_filename(t->p.slot_path, "rootfs", NULL);
+    if (!add_label(t, link, S_IFLNK, error))
+      return FALSE;
+  } else if (rootfs_label)
+    json_object_set_new(t->labels, rootfs, json_string(rootfs_label));
+  for (guint i = 0; i < G_N_ELEMENTS(slot_files); i++) {
+    g_autofree char *path = g_build_filename(t->p.slot_path, slot_files[i], NULL);
+    if ((i == 2 && !sc_rendering_get_unit(t->r)) || (i == 3 && !sc_rendering_get_tmpfiles(t->r)))
+      continue;
+    if (!add_label(t, path, S_IFREG, error))
+      return FALSE;
+  }
+  if ((sc_rendering_get_unit(t->r) && !add_label(t, t->p.unit_path, S_IFREG, error)) ||
+      (sc_rendering_get_tmpfiles(t->r) && !add_label(t, t->p.tmpfiles_path, S_IFREG, error)) ||
+      !sc_hostfs_plan_labels(t->ctx, t->plan, t->labels, error))
+    return FALSE;
+  json_object_foreach(t->labels, key, v)
+    json_array_append_new(t->actions, json_sprintf("label %s %s", key, json_string_value(v)));
+  return TRUE;
+}
+
 /* Every file rendered and validated, the host files planned, the actions
  * listed: before the host is touched. */
 static gboolean
@@ -300,7 +365,7 @@ install_render(Install *t, GError **error)
   json_array_append_new(t->actions, json_sprintf("link %s/%s -> %s",
                                                  sc_context_get_checkout_root(t->ctx), t->name,
                                                  t->p.slot));
-  return TRUE;
+  return install_labels(t, error);
 }
 
 static gboolean
@@ -318,7 +383,7 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
   json_decref(info);
   with_nl = g_strconcat(text, "\n", NULL);
   free(text);
-  return sc_write_file_nolinks(path, with_nl, error);
+  return sc_context_write_file(t->ctx, path, with_nl, error);
 }
 
 /* The host changed step by step, each step journaled first. */
@@ -333,7 +398,8 @@ install_apply(Install *t, GError **error)
   const char *unit_text = sc_rendering_get_unit(t->r);
   const char *tmpfiles_text = sc_rendering_get_tmpfiles(t->r);
 
-  if (!sc_rendering_write_internal(t->r, p->slot_path, error))
+  if (!sc_rendering_write_internal(t->r, p->slot_path, error) ||
+      !sc_deploy_label_slot_files(ctx, p->slot_path, t->name, error))
     return FALSE;
   /* (nothing named NAME.service or NAME.conf existed: they are ours) */
   t->journal = sc_journal_new("install", p->slot_path, planned, FALSE);
@@ -344,8 +410,8 @@ install_apply(Install *t, GError **error)
   if (tracked == NULL || !sc_journal_step(ctx, t->journal, "hostfs", error) ||
       !install_write_info(t, tracked, error) || !sc_journal_step(ctx, t->journal, "info", error))
     return FALSE;
-  if ((unit_text && !sc_write_file_nolinks(p->unit_path, unit_text, error)) ||
-      (tmpfiles_text && !sc_write_file_nolinks(p->tmpfiles_path, tmpfiles_text, error)) ||
+  if ((unit_text && !sc_context_write_file(ctx, p->unit_path, unit_text, error)) ||
+      (tmpfiles_text && !sc_context_write_file(ctx, p->tmpfiles_path, tmpfiles_text, error)) ||
       !sc_journal_step(ctx, t->journal, "unit", error))
     return FALSE;
   if (t->ex->no_container_service && !t->remote)
@@ -389,6 +455,8 @@ install_result(Install *t)
   if (sc_rendering_get_tmpfiles(t->r))
     json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(t->r)));
   json_object_set_new(doc, "files", files);
+  if (t->labels)
+    json_object_set(doc, "selinux_labels", t->labels);
   return doc;
 }
 
@@ -421,8 +489,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   t.actions = json_array();
   t.name = g_strdup(opts->name);
   t.root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  if (!opts->dry_run && g_mkdir_with_parents(t.root, 0755) != 0)
-    return sc_error_set(error, SC_EIO, "cannot create %s: %s", t.root, g_strerror(errno));
+  if (!opts->dry_run && !sc_context_make_dirs(ctx, t.root, 0755, &gerror))
+    return sc_error_propagate(error, gerror);
   if (!install_find(&t, image, &gerror))
     return sc_error_propagate(error, gerror);
   if (is_run_once(t.img)) {

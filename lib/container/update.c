@@ -116,13 +116,13 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
 /* Writes a slot's info file (atomic's format: 4-space indent, sorted keys,
  * a final newline). */
 static gboolean
-write_info(const char *slot_path, json_t *info, GError **error)
+write_info(sc_context *ctx, const char *slot_path, json_t *info, GError **error)
 {
   g_autofree char *text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
   g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
   g_autofree char *path = g_build_filename(slot_path, "info", NULL);
 
-  return sc_write_file_nolinks(path, with_nl, error);
+  return sc_context_write_file(ctx, path, with_nl, error);
 }
 
 /* Replaces /etc's unit and tmpfiles with the slot's copies (or removes
@@ -139,7 +139,7 @@ install_unit_files(sc_context *ctx, const char *name, const char *slot_path, con
   for (int i = 0; i < 2; i++) {
     g_autoptr(GBytes) text = sc_deploy_read_slot_file(slot_path, copies[i]);
     if (text) {
-      if (!sc_write_file_nolinks(targets[i], g_bytes_get_data(text, NULL), error))
+      if (!sc_context_write_file(ctx, targets[i], g_bytes_get_data(text, NULL), error))
         return FALSE;
     } else if (unlink(targets[i]) != 0 && errno != ENOENT) {
       g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", targets[i], g_strerror(errno));
@@ -411,7 +411,8 @@ update_prepare(Update *t, GError **error)
   t->old_tracked = sc_deploy_tracked(t->ctx, cur.slot_path, t->info);
   sc_deploy_paths_clear(&cur);
   t->plan = sc_hostfs_plan(t->ctx, t->ex, sc_rendering_get_values(t->r), t->old_tracked, error);
-  return t->plan != NULL && sc_rendering_write_internal(t->r, t->p->slot_path, error);
+  return t->plan != NULL && sc_rendering_write_internal(t->r, t->p->slot_path, error) &&
+         sc_deploy_label_slot_files(t->ctx, t->p->slot_path, t->name, error);
 }
 
 /* The deployment left behind's host files that the new one does not have
@@ -458,7 +459,7 @@ update_apply(Update *t, GError **error)
   t->new_info = sc_deploy_info_document(t->img, t->r, t->user, t->ex, t->tracked, t->runtime);
   if (t->location)
     json_object_set_new(t->new_info, "remote", json_string(t->location));
-  if (!write_info(p->slot_path, t->new_info, error) ||
+  if (!write_info(ctx, p->slot_path, t->new_info, error) ||
       !sc_journal_step(ctx, t->journal, "info", error))
     return FALSE;
   if (t->ex->no_container_service && !t->remote)
@@ -776,7 +777,7 @@ rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTab
   }
   json_object_set_new(info, "installed-files", files);
   json_object_set_new(info, "installed-files-checksum", sums);
-  return sc_journal_step(ctx, journal, "hostfs", error) && write_info(p->slot_path, info, error) &&
+  return sc_journal_step(ctx, journal, "hostfs", error) && write_info(ctx, p->slot_path, info, error) &&
          sc_journal_step(ctx, journal, "info", error);
 }
 
@@ -792,8 +793,12 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   g_autoptr(ScJournal) journal = NULL;
   g_autoptr(GHashTable) planned = NULL;
   gboolean was_active, has_service, switched = FALSE;
+  ScSelinux *se = NULL;
 
-  if (!rollback_target(ctx, name, cur_info, p, &info, &cur_tracked, &plan, error))
+  /* the policy that labels what is written, read (or refused) before the
+   * host changes */
+  if (!sc_context_selinux(ctx, &se, error) ||
+      !rollback_target(ctx, name, cur_info, p, &info, &cur_tracked, &plan, error))
     return FALSE;
   has_service = !json_is_false(json_object_get(info, "has-container-service"));
   was_active = has_service && (start || sc_systemd_unit_active(ctx, name));

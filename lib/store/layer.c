@@ -295,6 +295,8 @@ typedef struct {
   const ScLayerLimits *limits;
   guint64 stored; /* the full size of the regular files so far */
   guint skipped;
+  ScSelinux *se;        /* the target root's policy: labels set at import, or NULL */
+  GHashTable *dirmetas; /* label -> a directory made without an entry (0:0 0755) */
 } Tree;
 
 static char *
@@ -316,6 +318,64 @@ write_dirmeta(OstreeRepo *repo, guint32 uid, guint32 gid, guint32 mode, GVariant
   return ostree_checksum_from_bytes(csum);
 }
 
+/* The path the policy is asked about for the first @n components of an
+ * entry, as skopeo did for atomic: the path inside the container, except
+ * that what /exports/hostfs/X holds is labelled as the host's /X (so the
+ * host files later written from it match their destination). */
+static char *
+label_path(char **parts, guint n)
+{
+  GString *s = g_string_new("");
+  guint from = 0;
+
+  if (n > 2 && strcmp(parts[0], "exports") == 0 && strcmp(parts[1], "hostfs") == 0)
+    from = 2;
+  for (guint i = from; i < n; i++)
+    g_string_append_printf(s, "/%s", parts[i]);
+  if (s->len == 0)
+    g_string_append_c(s, '/');
+  return g_string_free(s, FALSE);
+}
+
+/* The xattrs holding only @label's security.selinux (none for NULL). */
+static GVariant *
+label_xattrs(const char *label)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
+  if (label)
+    g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring("security.selinux"),
+                          g_variant_new_bytestring(label));
+  return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/* The metadata of a directory the layer has no entry for (0:0 0755),
+ * labelled for the first @n components of @parts. */
+static const char *
+implicit_dirmeta(Tree *t, char **parts, guint n, GError **error)
+{
+  g_autofree char *path = NULL, *label = NULL;
+  g_autoptr(GVariant) xattrs = NULL;
+  char *meta;
+
+  if (t->se == NULL)
+    return t->default_dirmeta;
+  path = label_path(parts, n);
+  if (!sc_selinux_lookup(t->se, path, S_IFDIR, &label, error))
+    return NULL;
+  if (label == NULL)
+    return t->default_dirmeta;
+  meta = g_hash_table_lookup(t->dirmetas, label);
+  if (meta)
+    return meta;
+  xattrs = label_xattrs(label);
+  meta = write_dirmeta(t->repo, 0, 0, 0755, xattrs, error);
+  if (meta)
+    g_hash_table_insert(t->dirmetas, g_steal_pointer(&label), meta);
+  return meta;
+}
+
 /* The directory that holds the last component of @parts, created with
  * default metadata where missing. */
 static OstreeMutableTree *
@@ -330,8 +390,15 @@ ensure_parent(Tree *t, char **parts, guint n, GError **error)
       g_object_unref(dir);
       return NULL;
     }
-    if (ostree_mutable_tree_get_metadata_checksum(sub) == NULL)
-      ostree_mutable_tree_set_metadata_checksum(sub, t->default_dirmeta);
+    if (ostree_mutable_tree_get_metadata_checksum(sub) == NULL) {
+      const char *meta = implicit_dirmeta(t, parts, i + 1, error);
+      if (meta == NULL) {
+        g_object_unref(sub);
+        g_object_unref(dir);
+        return NULL;
+      }
+      ostree_mutable_tree_set_metadata_checksum(sub, meta);
+    }
     g_object_unref(dir);
     dir = sub;
   }
@@ -355,16 +422,31 @@ parent_is_file(Tree *t, char **parts, guint n)
   return FALSE;
 }
 
+/* The tar's xattrs; with a policy, its label replaces any the tar gives
+ * (skopeo relabelled what it untarred). */
 static GVariant *
-entry_xattrs(const char *digest, const char *path, struct archive_entry *e, GError **error)
+entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError **error)
 {
   g_autoptr(GArray) xattrs = g_array_new(FALSE, FALSE, sizeof(ScXattr));
+  g_autofree char *label = NULL;
   ScXattr x;
 
+  if (t->se) {
+    g_autofree char *path = label_path(entry->parts, entry->n_parts);
+    if (!sc_selinux_lookup(t->se, path, archive_entry_filetype(e), &label, error))
+      return NULL;
+  }
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &x.name, (const void **)&x.value, &x.size) == ARCHIVE_OK)
+    if (label == NULL || strcmp(x.name, "security.selinux") != 0)
+      g_array_append_val(xattrs, x);
+  if (label) {
+    x.name = "security.selinux";
+    x.value = (const guchar *)label;
+    x.size = strlen(label) + 1;
     g_array_append_val(xattrs, x);
-  return sc_layer_xattrs_canonical(digest, path, xattrs, error);
+  }
+  return sc_layer_xattrs_canonical(t->digest, entry->path, xattrs, error);
 }
 
 /* Reads the object back as fsck will: the kernel keeps some xattrs in a
@@ -506,14 +588,15 @@ entry_meta_clear(EntryMeta *m)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(EntryMeta, entry_meta_clear)
 
 static gboolean
-entry_meta(Tree *t, struct archive_entry *e, const char *path, EntryMeta *m, GError **error)
+entry_meta(Tree *t, struct archive_entry *e, const ScLayerEntry *entry, EntryMeta *m,
+           GError **error)
 {
   m->uid = archive_entry_uid(e);
   m->gid = archive_entry_gid(e);
   /* OSTree's canonical mode holds the permission bits and nothing else
    * (a tar header has room for more). */
   m->mode = archive_entry_perm(e) & 07777;
-  m->xattrs = entry_xattrs(t->digest, path, e, error);
+  m->xattrs = entry_xattrs(t, entry, e, error);
   return m->xattrs != NULL;
 }
 
@@ -682,7 +765,7 @@ import_entry(Tree *t,
     t->skipped++;
     return TRUE;
   }
-  if (!entry_meta(t, e, entry->path, &m, error))
+  if (!entry_meta(t, e, entry, &m, error))
     return FALSE;
   if (entry->n_parts == 0)
     return type != AE_IFDIR || import_root(t, &m, error);
@@ -999,7 +1082,7 @@ import_cb(struct archive *a,
 gboolean
 sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
                 const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
-                ScLayerResult *out, GError **error)
+                ScSelinux *se, ScLayerResult *out, GError **error)
 {
   Tree t = {0};
   const ScLayerWalk w = {.in = in, .digest = digest, .size = size, .diff_id = diff_id,
@@ -1014,11 +1097,19 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   t.repo = repo;
   t.digest = digest;
   t.limits = limits;
+  t.se = se;
+  t.dirmetas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   t.root = ostree_mutable_tree_new();
   t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
   if (t.default_dirmeta == NULL)
     goto out;
-  ostree_mutable_tree_set_metadata_checksum(t.root, t.default_dirmeta);
+  {
+    /* a layer without a "./" entry: its root is "/" */
+    const char *meta = implicit_dirmeta(&t, NULL, 0, error);
+    if (meta == NULL)
+      goto out;
+    ostree_mutable_tree_set_metadata_checksum(t.root, meta);
+  }
   if (!sc_layer_walk(&w, &tar_size, &tar_digest, error) ||
       !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
@@ -1040,6 +1131,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
 out:
   g_clear_object(&t.root);
   g_free(t.default_dirmeta);
+  g_hash_table_unref(t.dirmetas);
   return ok;
 }
 

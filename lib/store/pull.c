@@ -280,6 +280,7 @@ typedef struct {
   gint64 bytes; /* atomic */
   gint failed;  /* atomic: a layer failed, the rest are not fetched */
   ScLayerLimits limits;
+  ScSelinux *se; /* the target root's policy (the context's), or NULL */
 } PullState;
 
 static void
@@ -302,7 +303,7 @@ layer_worker(gpointer data, gpointer user_data)
                   job->digest, size, job->size);
     else
       sc_layer_import(st->repo, in, job->digest, job->size, job->diff_id, &st->bytes, &st->limits,
-                      &job->result, &job->error);
+                      st->se, &job->result, &job->error);
   }
   if (job->error != NULL)
     g_atomic_int_set(&st->failed, 1);
@@ -757,6 +758,10 @@ pull_fetch(Pull *t, GError **error)
 {
   guint n_todo = t->todo->len;
 
+  /* the labels of what is imported come from the target root's policy
+   * (a layer already stored keeps the labels it was imported with) */
+  if (n_todo > 0 && !sc_context_selinux(t->ctx, &t->st.se, error))
+    return FALSE;
   if (!ostree_repo_prepare_transaction(t->repo, NULL, NULL, error))
     return FALSE;
   t->in_txn = TRUE;

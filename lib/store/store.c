@@ -73,8 +73,8 @@ same_mount(int a, int b)
 static gboolean
 can_hardlink(sc_context *ctx, const char *repo, const char *checkout, char **out_why)
 {
-  g_autofree char *repo_seen = sc_context_seen_path(ctx, repo);
-  g_autofree char *checkout_seen = sc_context_seen_path(ctx, checkout);
+  g_autofree char *repo_seen = sc_context_root_path(ctx, repo);
+  g_autofree char *checkout_seen = sc_context_root_path(ctx, checkout);
   g_autofree char *name = g_strdup_printf(".sc-samefs-%d-%08x", (int)getpid(), g_random_int());
   int rfd = sc_confined_open_nolinks(repo, FALSE, NULL);
   int dfd = rfd >= 0 ? open_nearest_dir(checkout) : -1;
@@ -146,7 +146,7 @@ holds_images(const char *repo)
 static char *
 not_a_config(sc_context *ctx, const char *config)
 {
-  g_autofree char *seen = sc_context_seen_path(ctx, config);
+  g_autofree char *seen = sc_context_root_path(ctx, config);
   struct stat st;
   const char *what;
 
@@ -239,7 +239,7 @@ sc_store_location_json(sc_context *ctx)
   ScStoreChoice choice;
   g_autofree char *why = NULL;
   g_autofree char *path = sc_store_location(ctx, &choice, &why);
-  g_autofree char *seen = sc_context_seen_path(ctx, path);
+  g_autofree char *seen = sc_context_root_path(ctx, path);
 
   return json_pack("{s:s, s:s, s:s?}", "path", seen, "chosen", sc_store_choice_name(choice),
                    "passed-over", why);
@@ -277,7 +277,7 @@ wait_flock(int fd, int op)
  * adds nothing to it; the loser finds the config and is done. A scratch
  * directory left by a crash is removed by the next creator. */
 static gboolean
-store_create(const char *path, GError **error)
+store_create(sc_context *ctx, const char *path, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname(path);
   g_autofree char *scratch = g_build_filename(path, SC_STORE_CREATING, NULL);
@@ -287,14 +287,19 @@ store_create(const char *path, GError **error)
   int dfd = -1, sfd = -1;
   gboolean ok = FALSE;
 
-  /* 0755 as atomic made them: on a fresh deployment's var the first pull
-   * makes var/lib itself, which every service of the host needs to reach */
-  if (g_mkdir_with_parents(parent, 0755) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create %s: %s", path, parent,
-                g_strerror(errno));
+  /* 0755 as atomic made them (on a fresh deployment's var the first pull
+   * makes var/lib itself, which every service of the host needs to reach),
+   * labelled as the policy says (the store's own insides are OSTree's) */
+  if (!sc_context_make_dirs(ctx, parent, 0755, error)) {
+    g_prefix_error(error, "image store %s: ", path);
     return FALSE;
   }
-  if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+  if (mkdir(path, 0755) == 0) {
+    if (!sc_context_label_host_path(ctx, path, error)) {
+      g_prefix_error(error, "image store %s: ", path);
+      return FALSE;
+    }
+  } else if (errno != EEXIST) {
     g_set_error(error, SC_ERROR, SC_EIO, "image store %s: cannot create it: %s", path,
                 g_strerror(errno));
     return FALSE;
@@ -427,7 +432,7 @@ sc_store_open(sc_context *ctx, gboolean create, OstreeRepo **out_repo, GError **
                   path);
       return FALSE;
     }
-    if (!store_create(path, error))
+    if (!store_create(ctx, path, error))
       return FALSE;
   }
   /* Opening creates nothing: a store on a read-only file system (or one

@@ -100,9 +100,11 @@ GHashTable *sc_exports_scan_new(void);
 gboolean sc_layer_scan_exports(GInputStream *in, const char *digest, guint64 size,
                                const char *diff_id, const ScLayerLimits *limits,
                                GHashTable *files, GError **error);
+/* @se: the target root's policy (NULL: none): every entry gets the label
+ * it gives the entry's path, /exports/hostfs/X as /X. */
 gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 size,
                          const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
-                         ScLayerResult *out, GError **error);
+                         ScSelinux *se, ScLayerResult *out, GError **error);
 
 /* pull.c */
 /* Real images have tens of layers (overlay filesystems stop at 128). */

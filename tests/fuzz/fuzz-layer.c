@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (!ostree_repo_prepare_transaction(repo, NULL, NULL, NULL))
     abort();
   static const ScLayerLimits limits = { 64 * 1024 * 1024, 100000, 64, 1024 };
-  sc_layer_import(repo, in, digest, size, NULL, NULL, &limits, &result, NULL);
+  sc_layer_import(repo, in, digest, size, NULL, NULL, &limits, NULL, &result, NULL);
   ostree_repo_abort_transaction(repo, NULL, NULL);
   g_free(result.commit);
   sc_layer_scan_exports(in2, digest, size, NULL, &limits, files, NULL);

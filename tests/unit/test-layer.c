@@ -282,7 +282,7 @@ START_TEST(test_truncated_and_corrupt)
     g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes(blob);
     g_autofree char *want = g_strdup_printf(
       "layer %s: truncated: the blob ends after %zu of %zu bytes", digest, len, len + 1);
-    ck_assert(!sc_layer_import(repo, in, digest, len + 1, NULL, NULL, NULL, &res, &error));
+    ck_assert(!sc_layer_import(repo, in, digest, len + 1, NULL, NULL, NULL, NULL, &res, &error));
     ck_assert(g_error_matches(error, SC_ERROR, SC_EDIGEST));
     ck_assert_str_eq(error->message, want);
     g_clear_error(&error);

@@ -211,6 +211,7 @@ tl_import_blob(OstreeRepo *repo,
                          diff_id ? diff_id : own_diff,
                          NULL,
                          limits,
+                         NULL,
                          out,
                          error);
 }

@@ -58,6 +58,8 @@ _sc_context_get = {
 }
 _sc_context_load_config = _fn("sc_context_load_config", _int, _p, _pp)
 _sc_context_find_runtime = _fn("sc_context_find_runtime", _int, _p, _pp, _pp)
+_sc_context_get_selinux_policy = _fn("sc_context_get_selinux_policy", _int, _p,
+                                     ctypes.POINTER(_s), _pp)
 _sc_context_set_layer_limits = _fn("sc_context_set_layer_limits", _int, _p, ctypes.c_uint64,
                                    ctypes.c_uint64, _pp)
 _sc_context_set_layer_path_limits = _fn("sc_context_set_layer_path_limits", _int, _p,
@@ -326,6 +328,16 @@ class Context:
         _call(_sc_context_set_layer_limits, self._ptr, layer_bytes, layer_entries)
         _call(_sc_context_set_layer_path_limits, self._ptr, path_depth, path_bytes)
         _call(_sc_context_set_render_limit, self._ptr, rendered_bytes)
+
+    @property
+    def selinux_policy(self):
+        """The SELinux policy (SELINUXTYPE) files are labelled with: the
+        target root's (the sysroot's, else the host's), or None when it has
+        none or says SELINUX=disabled. Raises Error when its config is
+        malformed or its file_contexts missing or invalid."""
+        out = _s()
+        _call(_sc_context_get_selinux_policy, self._ptr, ctypes.byref(out))
+        return out.value.decode() if out.value is not None else None
 
     def find_runtime(self):
         """The absolute path of the OCI runtime."""
