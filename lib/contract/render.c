@@ -187,9 +187,11 @@ set_cgroups_path(sc_context *ctx, const char *label, json_t *doc, const char *cg
   json_t *linux_ = json_object_get(doc, "linux");
   json_t *old;
 
-  if (!json_is_object(linux_)) {
+  if (linux_ == NULL) {
     linux_ = json_object();
     json_object_set_new(doc, "linux", linux_);
+  } else if (!json_is_object(linux_)) {
+    return; /* not ours to mend: the runtime refuses it, naming it */
   }
   old = json_object_get(linux_, "cgroupsPath");
   if (old != NULL && !(json_is_string(old) && strcmp(json_string_value(old), cgroup) == 0)) {

@@ -412,6 +412,26 @@ START_TEST(test_image_cgroups_path_replaced)
 }
 END_TEST
 
+/* A "linux" that is no object is left for the runtime to refuse: not
+ * turned into a valid one around the unit's cgroup. */
+START_TEST(test_linux_not_an_object_left_alone)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  g_autoptr(json_t) cfg = NULL;
+  g_autoptr(json_t) expected = json_pack("[s]", "x");
+
+  tc_write(fx.image,
+           "config.json.template",
+           "{\"process\": {\"args\": [\"/bin/sh\"]}, \"root\": {\"path\": \"rootfs\", "
+           "\"readonly\": true}, \"linux\": [\"x\"]}\n");
+  tc_assert_ok(render("svc", NULL, &r, &err), err);
+  cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+  ck_assert(json_equal(json_object_get(cfg, "linux"), expected));
+  sc_rendering_free(r);
+}
+END_TEST
+
 START_TEST(test_missing_runtime)
 {
   sc_rendering *r = NULL;
@@ -880,6 +900,7 @@ suite(void)
   tcase_add_test(tc, test_crun_cgroup_under_the_unit_slice);
   tcase_add_test(tc, test_template_delegate_kept);
   tcase_add_test(tc, test_image_cgroups_path_replaced);
+  tcase_add_test(tc, test_linux_not_an_object_left_alone);
   tcase_add_test(tc, test_missing_runtime);
   tcase_add_test(tc, test_tmpfiles_for_missing_bind_sources);
   tcase_add_test(tc, test_tmpfiles_quoting);
