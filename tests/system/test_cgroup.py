@@ -253,8 +253,10 @@ class CgroupTest(NspawnTest):
             "MemoryMax=32M", "dd if=/dev/zero of=/dev/null bs=100M count=1")
         self.install(runtime, tag, name, "COMMAND=" + HOG)
         self.ctl_rt(runtime, "stop", name)
-        self.drop_in(name, "MemoryMax=32M")
+        # (Restart=no: a restart would reset Result= of the default unit)
+        self.drop_in(name, "MemoryMax=32M\\nRestart=no")
         self.assertEqual(self.show(name, "MemoryMax"), str(32 * 1024 * 1024))
+        self.assertEqual(self.show(name, "Restart"), "no")
         self.ctl_rt(runtime, "start", name, check=False)
         if enforced:
             # the container's dd goes past the unit's limit: the kernel's OOM
@@ -282,8 +284,9 @@ class CgroupTest(NspawnTest):
             "TasksMax=8", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 3 & done; wait")
         self.install(runtime, tag, name, "COMMAND=" + FORKS)
         self.ctl_rt(runtime, "stop", name)
-        self.drop_in(name, "TasksMax=8")
+        self.drop_in(name, "TasksMax=8\\nRestart=no")
         self.assertEqual(self.show(name, "TasksMax"), "8")
+        self.assertEqual(self.show(name, "Restart"), "no")
         self.ctl_rt(runtime, "start", name, check=False)
         if enforced:
             # the container cannot fork past the unit's limit
