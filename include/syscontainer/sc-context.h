@@ -173,7 +173,9 @@ SC_API int sc_context_find_runtime(sc_context *ctx, char **out_path, sc_error **
  * sc_context_probe_runtime: runs the runtime's --help screens once (the
  * result is cached per runtime path) and reports whether `run` supports
  * --pid-file (detached mode) and whether the runtime supports
- * --systemd-cgroup. Either out-parameter may be NULL.
+ * --systemd-cgroup (reported only: units run the runtime with its cgroupfs
+ * driver, the container inside the unit's cgroup). Either out-parameter may
+ * be NULL.
  * Returns: SC_OK, or SC_ERUNTIME when the runtime cannot be run.
  * Since: 0.1
  */

@@ -245,6 +245,9 @@ gboolean sc_context_runtime_features(sc_context *ctx,
                                      gboolean *out_pid_file,
                                      gboolean *out_systemd_cgroup,
                                      GError **error);
+/* TRUE in *@out_own when the runtime resolves a relative linux.cgroupsPath
+ * against its own cgroup (runc), FALSE when against the root (crun). */
+gboolean sc_context_runtime_relative_cgroups(sc_context *ctx, gboolean *out_own, GError **error);
 gboolean sc_name_check(const char *name, GError **error);
 /* Validates @name, then stores a copy of it in *@slot (freeing the old). */
 int sc_name_replace(char **slot, const char *name, sc_error **error);

@@ -48,6 +48,7 @@ struct sc_context {
   gboolean probed;
   gboolean has_pid_file;
   gboolean has_systemd_cgroup;
+  gboolean relative_cgroups_own;
 };
 
 static gboolean
@@ -663,6 +664,47 @@ run_help(const char *runtime, const char *subcommand, char **out_text, GError **
   return TRUE;
 }
 
+/* How the runtime's cgroupfs driver reads a relative linux.cgroupsPath.
+ * runc resolves it against the cgroup it runs in (cgroup v2: that cgroup's
+ * parent, libcontainer/cgroups/fs2 defaultDirPath; v1: that cgroup), so
+ * "NAME.service/container" lands in the unit's cgroup whatever its slice.
+ * crun 1.8 makes it absolute ("/" + path, cgroup-cgroupfs.c
+ * make_cgroup_path), and so is any runtime we do not know: *@out_own is
+ * TRUE for runc only, told by the first word of `RUNTIME --version`. */
+static gboolean
+probe_relative_cgroups(const char *runtime, gboolean *out_own, GError **error)
+{
+  const char *argv[] = { runtime, "--version", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_spawn_sync(NULL,
+                    (char **)argv,
+                    NULL,
+                    G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL,
+                    NULL,
+                    &out,
+                    NULL,
+                    NULL,
+                    &local)) {
+    g_set_error(
+      error, SC_ERROR, SC_ERUNTIME, "runtime '%s' cannot be run: %s", runtime, local->message);
+    return FALSE;
+  }
+  *out_own = g_str_has_prefix(out ? out : "", "runc version ");
+  return TRUE;
+}
+
+gboolean
+sc_context_runtime_relative_cgroups(sc_context *ctx, gboolean *out_own, GError **error)
+{
+  if (!sc_context_runtime_features(ctx, NULL, NULL, error))
+    return FALSE;
+  *out_own = ctx->relative_cgroups_own;
+  return TRUE;
+}
+
 gboolean
 sc_context_runtime_features(sc_context *ctx,
                             gboolean *out_pid_file,
@@ -680,13 +722,17 @@ sc_context_runtime_features(sc_context *ctx,
       return FALSE;
     ctx->has_pid_file = strstr(run_text, "--pid-file") != NULL;
     ctx->has_systemd_cgroup = strstr(top_text, "--systemd-cgroup") != NULL;
+    if (!probe_relative_cgroups(runtime, &ctx->relative_cgroups_own, error))
+      return FALSE;
     ctx->probed = TRUE;
     sc_context_log(ctx,
                    SC_LOG_DEBUG,
-                   "runtime %s: --pid-file %s, --systemd-cgroup %s",
+                   "runtime %s: --pid-file %s, --systemd-cgroup %s, relative cgroupsPath "
+                   "under its own cgroup %s",
                    runtime,
                    ctx->has_pid_file ? "yes" : "no",
-                   ctx->has_systemd_cgroup ? "yes" : "no");
+                   ctx->has_systemd_cgroup ? "yes" : "no",
+                   ctx->relative_cgroups_own ? "yes" : "no");
   }
   if (out_pid_file)
     *out_pid_file = ctx->has_pid_file;

@@ -206,6 +206,10 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
       json_object_set_new(process, "args", a);
     }
     json_object_set_new(process, "terminal", json_boolean(isatty(STDIN_FILENO)));
+    /* linux.cgroupsPath is the unit's (a child of NAME.service): a run
+     * outside the unit takes the runtime's default cgroup, as before. */
+    if (json_is_object(json_object_get(cfg, "linux")))
+      json_object_del(json_object_get(cfg, "linux"), "cgroupsPath");
     map_bind_sources(ctx, cfg, NULL);
     if (!json_is_object(json_object_get(cfg, "root")))
       json_object_set_new(cfg, "root", json_object());

@@ -115,14 +115,18 @@ void sc_exec_directives_clear(ScExecDirectives *d);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScExecDirectives, sc_exec_directives_clear)
 gboolean sc_unit_exec_directives(const char *runtime,
                                  gboolean has_pid_file,
-                                 gboolean has_cgroup,
                                  const char *unit_template,
                                  gsize length,
                                  const char *name,
                                  const char *pidfile,
                                  ScExecDirectives *out,
                                  GError **error);
-char *sc_unit_finish(const char *rendered, gboolean detached, const char *pidfile);
+char *sc_unit_finish(const char *rendered,
+                     gboolean detached,
+                     const char *pidfile,
+                     const char *runtime,
+                     const char *name);
+char *sc_unit_container_cgroup(const char *unit_text, const char *name, gboolean relative_own);
 
 /* render.c */
 /* @offline: lint's mode: a runtime that cannot be found or probed is

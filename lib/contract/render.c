@@ -177,11 +177,43 @@ resolve_overridable(sc_context *ctx,
   return v;
 }
 
+/* linux.cgroupsPath of @doc set to @cgroup, the unit's (docs/containers.md,
+ * "Cgroups: the unit owns its container"). An image's own value was meant
+ * for atomic's --systemd-cgroup ("slice:prefix:name") or names a cgroup
+ * outside the unit: it is replaced, with a warning. */
+static void
+set_cgroups_path(sc_context *ctx, const char *label, json_t *doc, const char *cgroup)
+{
+  json_t *linux_ = json_object_get(doc, "linux");
+  json_t *old;
+
+  if (linux_ == NULL) {
+    linux_ = json_object();
+    json_object_set_new(doc, "linux", linux_);
+  } else if (!json_is_object(linux_)) {
+    return; /* not ours to mend: the runtime refuses it, naming it */
+  }
+  old = json_object_get(linux_, "cgroupsPath");
+  if (old != NULL && !(json_is_string(old) && strcmp(json_string_value(old), cgroup) == 0)) {
+    g_autofree char *text = json_dumps(old, JSON_ENCODE_ANY);
+    g_autofree char *shown = sc_display(text, 200);
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
+                   "%s: linux.cgroupsPath %s replaced by '%s': the container lives in its "
+                   "unit's cgroup",
+                   label,
+                   shown,
+                   cgroup);
+  }
+  json_object_set_new(linux_, "cgroupsPath", json_string(cgroup));
+}
+
 static gboolean
 render_config(sc_context *ctx,
               const sc_exports *ex,
               const sc_render_opts *o,
               const sc_values *v,
+              const char *cgroup,
               char **out_config,
               GPtrArray **out_sources,
               GError **error)
@@ -206,17 +238,21 @@ render_config(sc_context *ctx,
     len = strlen(text);
   }
 
-  if (o->remote_rootfs != NULL) {
+  if (o->remote_rootfs != NULL || cgroup != NULL) {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, 0, &jerr);
     json_t *root = doc ? json_object_get(doc, "root") : NULL;
-    if (json_is_object(root)) {
-      json_object_set_new(root, "path", json_string(o->remote_rootfs));
+    /* (a document that is no object is reported by the check below) */
+    if (json_is_object(doc) && (o->remote_rootfs == NULL || json_is_object(root))) {
+      if (o->remote_rootfs != NULL)
+        json_object_set_new(root, "path", json_string(o->remote_rootfs));
+      if (cgroup != NULL)
+        set_cgroups_path(ctx, label, doc, cgroup);
       g_free(text);
       text = sc_json_dump(doc, TRUE);
       len = strlen(text);
     }
-    json_decref(doc); /* a parse failure is reported by the check below */
+    json_decref(doc);
   }
 
   if (!sc_spec_check(label, text, len, o->remote_rootfs, o->run_once, out_sources, error))
@@ -229,6 +265,7 @@ render_config(sc_context *ctx,
 typedef struct {
   const char *path;
   gboolean has_pid_file, has_cgroup;
+  gboolean relative_cgroups_own; /* see sc_context_runtime_relative_cgroups() */
 } ScRuntime;
 
 /* Offline (lint) a runtime that cannot be found or probed is taken to be
@@ -238,9 +275,10 @@ find_runtime(sc_context *ctx, gboolean offline, ScRuntime *rt, GError **error)
 {
   GError *gerror = NULL;
 
-  rt->has_pid_file = rt->has_cgroup = TRUE;
+  rt->has_pid_file = rt->has_cgroup = rt->relative_cgroups_own = TRUE;
   if (sc_context_runtime_path(ctx, &rt->path, &gerror) &&
-      sc_context_runtime_features(ctx, &rt->has_pid_file, &rt->has_cgroup, &gerror))
+      sc_context_runtime_features(ctx, &rt->has_pid_file, &rt->has_cgroup, &gerror) &&
+      sc_context_runtime_relative_cgroups(ctx, &rt->relative_cgroups_own, &gerror))
     return TRUE;
   if (!offline) {
     g_propagate_error(error, gerror);
@@ -248,7 +286,7 @@ find_runtime(sc_context *ctx, gboolean offline, ScRuntime *rt, GError **error)
   }
   g_clear_error(&gerror);
   rt->path = "/usr/bin/runc";
-  rt->has_pid_file = rt->has_cgroup = TRUE;
+  rt->has_pid_file = rt->has_cgroup = rt->relative_cgroups_own = TRUE;
   return TRUE;
 }
 
@@ -316,7 +354,6 @@ resolve_values(sc_context *ctx,
   unit_text = unit_template(ex, &unit_len);
   if (!sc_unit_exec_directives(rt->path,
                                rt->has_pid_file,
-                               rt->has_cgroup,
                                unit_text,
                                unit_len,
                                o->name,
@@ -330,7 +367,11 @@ resolve_values(sc_context *ctx,
 }
 
 static gboolean
-render_unit(sc_context *ctx, const sc_exports *ex, sc_rendering *r, GError **error)
+render_unit(sc_context *ctx,
+            const sc_exports *ex,
+            const ScRuntime *rt,
+            sc_rendering *r,
+            GError **error)
 {
   gsize len;
   const char *text = unit_template(ex, &len);
@@ -344,7 +385,8 @@ render_unit(sc_context *ctx, const sc_exports *ex, sc_rendering *r, GError **err
     label, text, len, r->values, sc_context_render_limit(ctx), NULL, error);
   if (unit == NULL)
     return FALSE;
-  r->unit = sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"));
+  r->unit =
+    sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"), rt->path, r->name);
   return TRUE;
 }
 
@@ -391,6 +433,7 @@ sc_render_internal(sc_context *ctx,
   ScRuntime rt;
   g_autoptr(sc_rendering) r = NULL;
   g_autoptr(GPtrArray) sources = NULL;
+  g_autofree char *cgroup = NULL;
 
   if (o->name == NULL) {
     g_set_error(error, SC_ERROR, SC_EINVAL, "no container name given");
@@ -400,11 +443,19 @@ sc_render_internal(sc_context *ctx,
     return FALSE;
   r = g_new0(sc_rendering, 1);
   r->name = g_strdup(o->name);
-  if (!resolve_values(ctx, ex, o, &rt, r, error) ||
-      !render_config(ctx, ex, o, r->values, &r->config, &sources, error))
+  if (!resolve_values(ctx, ex, o, &rt, r, error))
     return FALSE;
-  if (!ex->no_container_service &&
-      (!render_unit(ctx, ex, r, error) || !render_tmpfiles(ctx, ex, sources, r, error)))
+  /* The unit first: config.json's cgroup is below the unit's. A container
+   * run once, or without a service, keeps its config.json's own. */
+  if (!ex->no_container_service) {
+    if (!render_unit(ctx, ex, &rt, r, error))
+      return FALSE;
+    if (!o->run_once)
+      cgroup = sc_unit_container_cgroup(r->unit, o->name, rt.relative_cgroups_own);
+  }
+  if (!render_config(ctx, ex, o, r->values, cgroup, &r->config, &sources, error))
+    return FALSE;
+  if (!ex->no_container_service && !render_tmpfiles(ctx, ex, sources, r, error))
     return FALSE;
   if (r->missing_sources == NULL)
     r->missing_sources = g_ptr_array_new_with_free_func(g_free);

@@ -115,10 +115,13 @@ service_get(const char *text, gsize length, const char *key, char **out_value)
 /* A word written unquoted into ExecStart= and friends: nothing that systemd
  * would split, unquote, or expand as a specifier or variable. */
 
+/* No --systemd-cgroup: that driver makes the container a transient
+ * runc-NAME.scope of its own, outside NAME.service (atomic's layout). The
+ * runtime's cgroupfs driver puts it where config.json's linux.cgroupsPath
+ * says, a child of the unit's cgroup (sc_unit_container_cgroup()). */
 gboolean
 sc_unit_exec_directives(const char *runtime,
                         gboolean has_pid_file,
-                        gboolean has_cgroup,
                         const char *unit_template,
                         gsize length,
                         const char *name,
@@ -127,7 +130,6 @@ sc_unit_exec_directives(const char *runtime,
                         GError **error)
 {
   gboolean wants_detach = FALSE;
-  const char *cgroup;
   g_autoptr(GPtrArray) vars = NULL;
   g_autofree char *type = NULL;
 
@@ -149,7 +151,6 @@ sc_unit_exec_directives(const char *runtime,
       strcmp(type, "forking") != 0)
     wants_detach = FALSE;
 
-  cgroup = has_cgroup ? " --systemd-cgroup" : "";
   if (wants_detach && has_pid_file) {
     if (pidfile == NULL || pidfile[0] != '/' || !sc_unit_word_ok(pidfile)) {
       g_set_error(error,
@@ -161,58 +162,134 @@ sc_unit_exec_directives(const char *runtime,
       return FALSE;
     }
     out->detached = TRUE;
-    out->start = g_strdup_printf("%s%s run -d --pid-file %s '%s'", runtime, cgroup, pidfile, name);
+    out->start = g_strdup_printf("%s run -d --pid-file %s '%s'", runtime, pidfile, name);
     out->stop = g_strdup("");
     out->start_pre = g_strdup("");
     out->stop_post = g_strdup_printf("%s delete '%s'", runtime, name);
   } else {
-    out->start = g_strdup_printf("%s%s run '%s'", runtime, cgroup, name);
-    out->stop = g_strdup_printf("%s%s kill '%s'", runtime, cgroup, name);
+    out->start = g_strdup_printf("%s run '%s'", runtime, name);
+    out->stop = g_strdup_printf("%s kill '%s'", runtime, name);
     out->start_pre = g_strdup("");
     out->stop_post = g_strdup("");
   }
   return TRUE;
 }
 
-/* For a detached runtime the unit must say Type=forking and name the
- * PIDFile=, or systemd takes the exit of `run -d` for the end of the
- * service. Both are added right after the [Service] header when the template
- * does not set them. */
-char *
-sc_unit_finish(const char *rendered, gboolean detached, const char *pidfile)
+/* Where the [Service] section's lines end in @text: the offset after its
+ * last non-blank line. -1: no [Service]. */
+static gssize
+service_end(const char *text)
 {
-  gsize len = strlen(rendered);
-  gboolean has_type, has_pidfile;
-  const char *p;
-  GString *out;
+  gboolean in_service = FALSE;
+  gssize end = -1;
 
-  if (!detached)
-    return g_strdup(rendered);
-  has_type = service_get(rendered, len, "Type", NULL);
-  has_pidfile = service_get(rendered, len, "PIDFile", NULL);
-  if (has_type && has_pidfile)
-    return g_strdup(rendered);
-
-  for (p = rendered; *p != '\0';) {
+  for (const char *p = text; *p != '\0';) {
     const char *eol = strchr(p, '\n');
     const char *s = p;
     while (*s == ' ' || *s == '\t')
       s++;
-    if (g_str_has_prefix(s, "[Service]")) {
-      gsize at = eol ? (gsize)(eol + 1 - rendered) : len;
-      out = g_string_new_len(rendered, at);
-      if (!eol)
-        g_string_append_c(out, '\n');
-      if (!has_type)
-        g_string_append(out, "Type=forking\n");
-      if (!has_pidfile)
-        g_string_append_printf(out, "PIDFile=%s\n", pidfile);
-      g_string_append(out, rendered + at);
-      return g_string_free(out, FALSE);
-    }
-    if (eol == NULL)
-      break;
-    p = eol + 1;
+    gboolean blank = (*s == '\n' || *s == '\r' || *s == '\0');
+    if (*s == '[')
+      in_service = g_str_has_prefix(s, "[Service]");
+    p = eol ? eol + 1 : p + strlen(p);
+    if (in_service && !blank) /* (the blank lines before the next header stay there) */
+      end = p - text;
   }
-  return g_strdup(rendered);
+  return end;
+}
+
+/* The unit as systemd must see it to own its container:
+ * - Delegate=yes, unless the template sets Delegate= itself: the runtime
+ *   makes the container's cgroup below the unit's, which systemd leaves to
+ *   it only in a delegated unit;
+ * - for a detached runtime, Type=forking and PIDFile= (else systemd takes
+ *   the exit of `run -d` for the end of the service), after the header;
+ * - in the foreground, ExecStopPost=-RUNTIME delete --force NAME at the end
+ *   of the section (after a template's own ExecStopPost=, which would reset
+ *   the list): a runtime killed with its container (systemctl kill -s KILL)
+ *   leaves its state behind, and the next `run NAME` would be refused. */
+char *
+sc_unit_finish(const char *rendered,
+               gboolean detached,
+               const char *pidfile,
+               const char *runtime,
+               const char *name)
+{
+  gsize len = strlen(rendered);
+  gboolean has_type = service_get(rendered, len, "Type", NULL);
+  gboolean has_pidfile = service_get(rendered, len, "PIDFile", NULL);
+  gboolean has_delegate = service_get(rendered, len, "Delegate", NULL);
+  gssize end = service_end(rendered);
+  GString *out;
+  gsize at;
+
+  if (end < 0)
+    return g_strdup(rendered);
+  out = g_string_new(NULL);
+  for (const char *p = rendered;; p = strchr(p, '\n') + 1) {
+    const char *s = p;
+    while (*s == ' ' || *s == '\t')
+      s++;
+    if (g_str_has_prefix(s, "[Service]")) {
+      const char *eol = strchr(p, '\n');
+      at = eol ? (gsize)(eol + 1 - rendered) : len;
+      break;
+    }
+  }
+  g_string_append_len(out, rendered, at);
+  if (rendered[at - 1] != '\n')
+    g_string_append_c(out, '\n');
+  if (detached && !has_type)
+    g_string_append(out, "Type=forking\n");
+  if (detached && !has_pidfile)
+    g_string_append_printf(out, "PIDFile=%s\n", pidfile);
+  if (!has_delegate)
+    g_string_append(out, "Delegate=yes\n");
+  if ((gsize)end > at)
+    g_string_append_len(out, rendered + at, end - at);
+  if (out->str[out->len - 1] != '\n')
+    g_string_append_c(out, '\n');
+  if (!detached)
+    g_string_append_printf(out, "ExecStopPost=-%s delete --force '%s'\n", runtime, name);
+  g_string_append(out, rendered + end);
+  return g_string_free(out, FALSE);
+}
+
+/* The cgroup of a unit's container, for config.json's linux.cgroupsPath.
+ * With @relative_own (runc): "NAME.service/container", which the runtime
+ * resolves from the cgroup it runs in, the unit's own, so it follows any
+ * Slice= an administrator sets later in a drop-in. Else (crun, which reads
+ * a relative path from the root) the absolute path under the slice the
+ * rendered unit names, system.slice by default: "a-b.slice" is
+ * /a.slice/a-b.slice, as systemd nests slices. */
+char *
+sc_unit_container_cgroup(const char *unit_text, const char *name, gboolean relative_own)
+{
+  g_autofree char *slice = NULL;
+  GString *path;
+
+  if (relative_own)
+    return g_strdup_printf("%s.service/container", name);
+  /* (a name systemd would refuse cannot be the unit's slice either) */
+  if (!service_get(unit_text, strlen(unit_text), "Slice", &slice) ||
+      !g_str_has_suffix(slice, ".slice") || strlen(slice) == strlen(".slice") ||
+      (strcmp(slice, "-.slice") != 0 &&
+       (slice[0] == '-' || strstr(slice, "--") != NULL || strstr(slice, "-.") != NULL)) ||
+      slice[strspn(slice, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.-")] !=
+        '\0') {
+    g_free(slice);
+    slice = g_strdup("system.slice");
+  }
+  path = g_string_new(NULL);
+  if (strcmp(slice, "-.slice") != 0) { /* the root slice: no directory */
+    const char *stem_end = slice + strlen(slice) - strlen(".slice");
+    for (const char *d = strchr(slice, '-'); d != NULL && d < stem_end; d = strchr(d + 1, '-')) {
+      g_string_append_c(path, '/');
+      g_string_append_len(path, slice, d - slice);
+      g_string_append(path, ".slice");
+    }
+    g_string_append_printf(path, "/%s", slice);
+  }
+  g_string_append_printf(path, "/%s.service/container", name);
+  return g_string_free(path, FALSE);
 }

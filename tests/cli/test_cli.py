@@ -146,8 +146,39 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.startswith("# config.json\n{\n"))
         self.assertIn('"PORT=1"', r.stdout)
-        self.assertIn("\n# web.service\n[Service]\nExecStart=", r.stdout)
+        runc = shutil.which("runc", path="/usr/sbin:/sbin:" + os.environ["PATH"])
+        # the unit owns its container: delegated, runc's cgroupfs driver, the
+        # container in a child of the unit's cgroup
+        self.assertIn("\n# web.service\n[Service]\nDelegate=yes\nExecStart=%s run 'web'\n"
+                      "ExecStop=%s kill 'web'\nWorkingDirectory=/var/lib/containers/atomic/web.0\n"
+                      "ExecStopPost=-%s delete --force 'web'\n\n# tmpfiles-web.conf\n"
+                      % (runc, runc, runc), r.stdout)
+        self.assertIn('"cgroupsPath": "web.service/container"', r.stdout)
         self.assertIn("\n# tmpfiles-web.conf\nd    /srv/web   0700", r.stdout)
+
+    def test_render_with_crun_and_an_image_cgroups_path(self):
+        """crun reads a relative cgroupsPath from the root: the absolute path
+        under the unit's slice; the image's own path is replaced, said on
+        stderr."""
+        if not os.path.exists("/usr/bin/crun"):
+            self.skipTest("needs crun")
+        with open(os.path.join(self.image, "config.json.template")) as f:
+            cfg = json.load(f)
+        cfg.setdefault("linux", {})["cgroupsPath"] = "machine.slice:libpod:$NAME"
+        self.write("config.json.template", json.dumps(cfg))
+        self.write("service.template", SERVICE + "Slice=web-front.slice\n")
+        r = run("--json", "--runtime", "/usr/bin/crun", "--sysroot", self.sysroot, "render",
+                self.image)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(json.loads(doc["files"]["config.json"])["linux"]["cgroupsPath"],
+                         "/web.slice/web-front.slice/web.service/container")
+        self.assertIn("ExecStart=/usr/bin/crun run 'web'\n", doc["files"]["web.service"])
+        self.assertNotIn("--systemd-cgroup", doc["files"]["web.service"])
+        self.assertEqual(r.stderr, "syscontainerctl: warning: %s/config.json.template: "
+                         "linux.cgroupsPath \"machine.slice:libpod:web\" replaced by "
+                         "'/web.slice/web-front.slice/web.service/container': the container "
+                         "lives in its unit's cgroup\n" % self.image)
 
     def test_render_json_and_global_options(self):
         r = run("render", "--json", "--name", "api", "--checkout-root", "/opt/ck",

@@ -521,10 +521,14 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(os.readlink(os.path.join(self.ck, "container.0")),
                          "/var/lib/containers/atomic/container.0.0")
         unit = self.read("etc/systemd/system/container.0.service")
-        self.assertIn("ExecStart=/usr/sbin/runc --systemd-cgroup run -d --pid-file "
+        self.assertIn("\n[Service]\nType=forking\nDelegate=yes\n", unit)
+        self.assertIn("ExecStart=/usr/sbin/runc run -d --pid-file "
                       "/run/container-container.0.pid 'container.0'\n", unit)
         with open(os.path.join(self.ck, "container.0.0", "config.json")) as f:
-            self.assertEqual(json.load(f)["process"]["args"], ["run.sh"])
+            config = json.load(f)
+        self.assertEqual(config["process"]["args"], ["run.sh"])
+        # runc resolves it from the unit's own cgroup
+        self.assertEqual(config["linux"]["cgroupsPath"], "container.0.service/container")
         # "container" would need container.0 as its slot: refused, nothing touched
         before = tree(self.sysroot)
         r = self.ctl("install", "--name", "container", image, check=False)

@@ -71,24 +71,11 @@ def can_boot():
             and shutil.which("umoci") and os.path.exists("/lib/systemd/systemd"))
 
 
-@unittest.skipUnless(can_boot(), "needs root, systemd-nspawn, systemd, runc and umoci")
-class SystemTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.shared = tempfile.mkdtemp(prefix="sc-system-")
-        cls.layout = os.path.join(cls.shared, "layout")
-        service_image(cls.layout, "v1", "version 1")
-        service_image(cls.layout, "v2", "version 2")
-        # broken, with the default unit (Restart=on-failure: systemd restarts it)
-        service_image(cls.layout, "broken", "broken", command="echo starting; exit 3",
-                      service=None)
-        # its process does not exist: the runtime fails at once, so does the start
-        build(cls.layout, "nobin", {},
-              {"etc/version": "nobin\n",
-               "exports/config.json.template": SERVICE_CONFIG.replace(
-                   '"/bin/sh", "-c", "$COMMAND"', '"/no/such/program"'),
-               "exports/service.template": None}, hostfs=False)
-        cls.boot()
+class NspawnTest(unittest.TestCase):
+    """A systemd booted in systemd-nspawn for a test class (no tests of its
+    own): boot() in setUpClass, shutdown() in tearDownClass; cls.shared is
+    bound into it; @machine: the nspawn machine name."""
+    machine = None
 
     @classmethod
     def boot(cls):
@@ -100,7 +87,7 @@ class SystemTest(unittest.TestCase):
         cls.log = open(os.path.join(cls.shared, "nspawn.log"), "w")
         cls.nspawn = subprocess.Popen(
             ["systemd-nspawn", "--keep-unit", "--register=no", "--capability=all",
-             "--volatile=yes", "-D", "/", "-M", "sctest%d" % os.getpid(),
+             "--volatile=yes", "-D", "/", "-M", cls.machine or "sctest%d" % os.getpid(),
              "--bind=%s" % BUILD_DIR, "--bind=%s" % cls.shared, "-b",
              "systemd.firstboot=off"],
             env=env, stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT,
@@ -151,6 +138,26 @@ class SystemTest(unittest.TestCase):
 
     def ctl(self, *args, check=True):
         return self.inside(CTL, *args, check=check)
+
+
+@unittest.skipUnless(can_boot(), "needs root, systemd-nspawn, systemd, runc and umoci")
+class SystemTest(NspawnTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-system-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        service_image(cls.layout, "v1", "version 1")
+        service_image(cls.layout, "v2", "version 2")
+        # broken, with the default unit (Restart=on-failure: systemd restarts it)
+        service_image(cls.layout, "broken", "broken", command="echo starting; exit 3",
+                      service=None)
+        # its process does not exist: the runtime fails at once, so does the start
+        build(cls.layout, "nobin", {},
+              {"etc/version": "nobin\n",
+               "exports/config.json.template": SERVICE_CONFIG.replace(
+                   '"/bin/sh", "-c", "$COMMAND"', '"/no/such/program"'),
+               "exports/service.template": None}, hostfs=False)
+        cls.boot()
 
     def state(self, name):
         listing = json.loads(self.ctl("--json", "list", "--all").stdout)["containers"]

@@ -153,11 +153,15 @@ START_TEST(test_etcd_exact_output)
   sc_render_opts_set_name(o, "etcd", NULL);
   ck_assert_int_eq(sc_exports_render(ctx, ex, o, &r, NULL), SC_OK);
   unit = g_strdup_printf("[Unit]\nDescription=Etcd Server\nAfter=network.target\n\n[Service]\n"
-                         "ExecStart=%s --systemd-cgroup run 'etcd'\n"
-                         "ExecStop=%s --systemd-cgroup kill 'etcd'\n"
+                         "Delegate=yes\n"
+                         "ExecStart=%s run 'etcd'\n"
+                         "ExecStop=%s kill 'etcd'\n"
                          "Restart=on-failure\n"
                          "WorkingDirectory=/var/lib/containers/atomic/etcd.0\n"
-                         "RuntimeDirectory=etcd\n\n[Install]\nWantedBy=multi-user.target\n",
+                         "RuntimeDirectory=etcd\n"
+                         "ExecStopPost=-%s delete --force 'etcd'\n"
+                         "\n[Install]\nWantedBy=multi-user.target\n",
+                         runc,
                          runc,
                          runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), unit);

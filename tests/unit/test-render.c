@@ -7,7 +7,10 @@
  */
 #include "test-common.h"
 
+#include <jansson.h>
 #include <unistd.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 
 static const char config_template[] =
   "{\n"
@@ -58,6 +61,17 @@ teardown(void)
   g_free(fx.tmp);
   g_free(fx.image);
   g_free(fx.sysroot);
+}
+
+/* config.json's linux.cgroupsPath is @expected. */
+static void
+assert_cgroups_path(const sc_rendering *r, const char *expected)
+{
+  g_autoptr(json_t) cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+
+  ck_assert_ptr_nonnull(cfg);
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath")),
+                   expected);
 }
 
 /* Renders fx.image for NAME with the KEY=VALUE assignments in @sets. */
@@ -111,9 +125,11 @@ START_TEST(test_precedence)
   ck_assert_str_eq(sc_values_get(v, "HOST_UID"), uid);
   ck_assert_str_eq(sc_values_get(v, "IMAGE_NAME"), "docker.io/library/x:1");
   ck_assert_str_eq(sc_values_get(v, "IMAGE_ID"), "abc123");
-  ck_assert(strstr(sc_rendering_get_config(r),
-                   "\"CONF=/etc/from-manifest\", \"PORT=9999\", "
-                   "\"RUN=/run/m\"") != NULL);
+  {
+    g_autoptr(json_t) cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+    g_autofree char *env = json_dumps(json_object_get(json_object_get(cfg, "process"), "env"), 0);
+    ck_assert_str_eq(env, "[\"CONF=/etc/from-manifest\", \"PORT=9999\", \"RUN=/run/m\"]");
+  }
   sc_rendering_free(r);
 }
 END_TEST
@@ -184,8 +200,9 @@ START_TEST(test_default_unit_detached_with_runc)
   tc_assert_ok(render("svc", NULL, &r, &err), err);
   ck_assert(sc_rendering_is_detached(r));
   expected = g_strdup_printf("\n[Unit]\nDescription=svc\n\n[Service]\nType=forking\n"
+                             "Delegate=yes\n"
                              "ExecStartPre=\n"
-                             "ExecStart=%s --systemd-cgroup run -d --pid-file "
+                             "ExecStart=%s run -d --pid-file "
                              "/run/m/container-svc.pid 'svc'\n"
                              "ExecStop=\n"
                              "ExecStopPost=%s delete 'svc'\n"
@@ -196,6 +213,8 @@ START_TEST(test_default_unit_detached_with_runc)
                              runc,
                              runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), expected);
+  /* runc reads a relative cgroupsPath from the cgroup it runs in, the unit's */
+  assert_cgroups_path(r, "svc.service/container");
   sc_rendering_free(r);
   sc_free(runc);
 }
@@ -213,7 +232,8 @@ START_TEST(test_braced_pidfile_also_detaches)
   tc_assert_ok(render("svc", NULL, &r, &err), err);
   ck_assert(sc_rendering_is_detached(r));
   /* PIDFile= was in the template; Type=forking is added once. */
-  ck_assert(strstr(sc_rendering_get_unit(r), "[Service]\nType=forking\nExecStart=") != NULL);
+  ck_assert(strstr(sc_rendering_get_unit(r), "[Service]\nType=forking\nDelegate=yes\nExecStart=") !=
+            NULL);
   ck_assert(strstr(sc_rendering_get_unit(r), "PIDFile=/run/m/container-svc.pid\n") != NULL);
   ck_assert(g_strstr_len(sc_rendering_get_unit(r), -1, "PIDFile=") ==
             g_strrstr(sc_rendering_get_unit(r), "PIDFile="));
@@ -234,9 +254,11 @@ START_TEST(test_foreground_when_template_lacks_pidfile)
            "[Service]\nExecStart=$EXEC_START\nExecStop=$EXEC_STOP\nWorkingDirectory=$DESTDIR\n");
   tc_assert_ok(render("svc", NULL, &r, &err), err);
   ck_assert(!sc_rendering_is_detached(r));
-  expected = g_strdup_printf("[Service]\nExecStart=%s --systemd-cgroup run 'svc'\n"
-                             "ExecStop=%s --systemd-cgroup kill 'svc'\n"
-                             "WorkingDirectory=/var/lib/containers/atomic/svc.0\n",
+  expected = g_strdup_printf("[Service]\nDelegate=yes\nExecStart=%s run 'svc'\n"
+                             "ExecStop=%s kill 'svc'\n"
+                             "WorkingDirectory=/var/lib/containers/atomic/svc.0\n"
+                             "ExecStopPost=-%s delete --force 'svc'\n",
+                             runc,
                              runc,
                              runc);
   ck_assert_str_eq(sc_rendering_get_unit(r), expected);
@@ -276,12 +298,136 @@ START_TEST(test_foreground_runtime_without_pid_file)
   ck_assert_int_eq(cgroup, 0);
   tc_assert_ok(render("svc", NULL, &r, &err), err); /* the default unit */
   ck_assert(!sc_rendering_is_detached(r));
-  expected = g_strdup_printf("ExecStartPre=\nExecStart=%s run 'svc'\nExecStop=%s kill 'svc'\n"
-                             "ExecStopPost=\n",
+  expected = g_strdup_printf("[Service]\nDelegate=yes\n"
+                             "ExecStartPre=\nExecStart=%s run 'svc'\nExecStop=%s kill 'svc'\n"
+                             "ExecStopPost=\nRestart=on-failure\n"
+                             "WorkingDirectory=/var/lib/containers/atomic/svc.0\n"
+                             "PIDFile=/run/m/container-svc.pid\n"
+                             "ExecStopPost=-%s delete --force 'svc'\n\n[Install]\n",
+                             rt,
                              rt,
                              rt);
   ck_assert_msg(strstr(sc_rendering_get_unit(r), expected) != NULL, "%s", sc_rendering_get_unit(r));
+  /* an unknown runtime may read a relative path from the root (as crun
+   * does): the absolute one */
+  assert_cgroups_path(r, "/system.slice/svc.service/container");
   ck_assert(strstr(sc_rendering_get_unit(r), "Type=") == NULL);
+  sc_rendering_free(r);
+}
+END_TEST
+
+static void
+collect_log(int level, const char *message, void *user_data)
+{
+  if (level <= SC_LOG_WARNING)
+    g_string_append_printf(user_data, "%s\n", message);
+}
+
+/* crun reads a relative cgroupsPath from the root: the absolute path under
+ * the slice the unit names (nested as systemd nests slices), system.slice
+ * by default; a slice name systemd would refuse is not followed. */
+START_TEST(test_crun_cgroup_under_the_unit_slice)
+{
+  static const struct {
+    const char *slice_line, *expected;
+  } cases[] = {
+    { "", "/system.slice/svc.service/container" },
+    { "Slice=web.slice\n", "/web.slice/svc.service/container" },
+    { "Slice=a-b-c.slice\n", "/a.slice/a-b.slice/a-b-c.slice/svc.service/container" },
+    { "Slice=-.slice\n", "/svc.service/container" },
+    { "Slice=../../x.slice\n", "/system.slice/svc.service/container" },
+    { "Slice=a--b.slice\n", "/system.slice/svc.service/container" },
+    { "Slice=web.service\n", "/system.slice/svc.service/container" },
+  };
+
+  if (access("/usr/bin/crun", X_OK) != 0)
+    ck_abort_msg("crun is needed for this test (apt-get install crun)");
+  ck_assert_int_eq(sc_context_set_runtime(fx.ctx, "/usr/bin/crun", NULL), SC_OK);
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    sc_rendering *r = NULL;
+    sc_error *err = NULL;
+    g_autofree char *tpl = g_strdup_printf(
+      "[Service]\n%sExecStart=$EXEC_START\nExecStop=$EXEC_STOP\n", cases[i].slice_line);
+    tc_write(fx.image, "service.template", tpl);
+    tc_assert_ok(render("svc", NULL, &r, &err), err);
+    ck_assert_msg(strstr(sc_rendering_get_unit(r), "ExecStart=/usr/bin/crun run 'svc'\n") != NULL,
+                  "%s",
+                  sc_rendering_get_unit(r));
+    ck_assert(strstr(sc_rendering_get_unit(r), "--systemd-cgroup") == NULL);
+    assert_cgroups_path(r, cases[i].expected);
+    sc_rendering_free(r);
+  }
+}
+END_TEST
+
+/* A template's own Delegate= is the image's choice: nothing added. */
+START_TEST(test_template_delegate_kept)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  char *runc = NULL;
+  g_autofree char *expected = NULL;
+
+  tc_write(fx.image,
+           "service.template",
+           "[Service]\nExecStart=$EXEC_START\nDelegate=cpu memory\n\n[Install]\n"
+           "WantedBy=multi-user.target\n");
+  ck_assert_int_eq(sc_context_find_runtime(fx.ctx, &runc, NULL), SC_OK);
+  tc_assert_ok(render("svc", NULL, &r, &err), err);
+  expected = g_strdup_printf("[Service]\nExecStart=%s run 'svc'\nDelegate=cpu memory\n"
+                             "ExecStopPost=-%s delete --force 'svc'\n\n[Install]\n"
+                             "WantedBy=multi-user.target\n",
+                             runc,
+                             runc);
+  ck_assert_str_eq(sc_rendering_get_unit(r), expected);
+  sc_rendering_free(r);
+  sc_free(runc);
+}
+END_TEST
+
+/* An image's own linux.cgroupsPath (atomic's images had none; one meant for
+ * --systemd-cgroup is "slice:prefix:name") is replaced by the unit's, with
+ * a warning naming the file; a one-off run keeps it. */
+START_TEST(test_image_cgroups_path_replaced)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  g_autoptr(GString) log = g_string_new(NULL);
+  g_autofree char *expected = NULL;
+
+  tc_write(fx.image,
+           "config.json.template",
+           "{\"process\": {\"args\": [\"/bin/sh\"]}, \"root\": {\"path\": \"rootfs\", "
+           "\"readonly\": true}, \"linux\": {\"cgroupsPath\": \"system.slice:atomic:$NAME\"}}\n");
+  sc_context_set_log_func(fx.ctx, collect_log, log);
+  tc_assert_ok(render("svc", NULL, &r, &err), err);
+  assert_cgroups_path(r, "svc.service/container");
+  expected =
+    g_strdup_printf("%s/config.json.template: linux.cgroupsPath \"system.slice:atomic:svc\" "
+                    "replaced by 'svc.service/container': the container lives in its "
+                    "unit's cgroup\n",
+                    fx.image);
+  ck_assert_str_eq(log->str, expected);
+  sc_rendering_free(r);
+}
+END_TEST
+
+/* A "linux" that is no object is left for the runtime to refuse: not
+ * turned into a valid one around the unit's cgroup. */
+START_TEST(test_linux_not_an_object_left_alone)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  g_autoptr(json_t) cfg = NULL;
+  g_autoptr(json_t) expected = json_pack("[s]", "x");
+
+  tc_write(fx.image,
+           "config.json.template",
+           "{\"process\": {\"args\": [\"/bin/sh\"]}, \"root\": {\"path\": \"rootfs\", "
+           "\"readonly\": true}, \"linux\": [\"x\"]}\n");
+  tc_assert_ok(render("svc", NULL, &r, &err), err);
+  cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+  ck_assert(json_equal(json_object_get(cfg, "linux"), expected));
   sc_rendering_free(r);
 }
 END_TEST
@@ -479,9 +625,16 @@ START_TEST(test_plain_config_json_is_verbatim)
   const char *plain = "{\"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
                       " \"process\": {\"args\": [\"$NOT_A_VARIABLE\"]}}\n";
 
+  g_autoptr(json_t) expected = json_loads(plain, 0, NULL);
+  g_autoptr(json_t) got = NULL;
+
   tc_write(fx.image, "config.json", plain);
   tc_assert_ok(render("svc", NULL, &r, &err), err);
-  ck_assert_str_eq(sc_rendering_get_config(r), plain);
+  /* not a template: kept as it is, but for the unit's cgroup */
+  json_object_set_new(
+    expected, "linux", json_pack("{s:s}", "cgroupsPath", "svc.service/container"));
+  got = json_loads(sc_rendering_get_config(r), 0, NULL);
+  ck_assert_msg(json_equal(got, expected), "%s", sc_rendering_get_config(r));
   sc_rendering_free(r);
 }
 END_TEST
@@ -744,6 +897,10 @@ suite(void)
   tcase_add_test(tc, test_foreground_when_template_lacks_pidfile);
   tcase_add_test(tc, test_foreground_when_type_is_notify);
   tcase_add_test(tc, test_foreground_runtime_without_pid_file);
+  tcase_add_test(tc, test_crun_cgroup_under_the_unit_slice);
+  tcase_add_test(tc, test_template_delegate_kept);
+  tcase_add_test(tc, test_image_cgroups_path_replaced);
+  tcase_add_test(tc, test_linux_not_an_object_left_alone);
   tcase_add_test(tc, test_missing_runtime);
   tcase_add_test(tc, test_tmpfiles_for_missing_bind_sources);
   tcase_add_test(tc, test_tmpfiles_quoting);
