@@ -14,6 +14,7 @@ print_info(const CliCmd *c, json_t *doc, int ok)
   json_t *store = json_object_get(doc, "store");
   json_t *rt = json_object_get(doc, "runtime");
   json_t *reg = json_object_get(doc, "registries-conf");
+  json_t *se = json_object_get(doc, "selinux");
   const char *passed = json_string_value(json_object_get(store, "passed-over"));
   json_t *file;
   size_t i;
@@ -41,6 +42,12 @@ print_info(const CliCmd *c, json_t *doc, int ok)
            json_string_value(file));
   if (json_is_string(json_object_get(reg, "error")))
     printf("                  unusable: %s\n", cli_jstr(reg, "error"));
+  if (json_is_string(json_object_get(se, "error")))
+    printf("SELinux policy:   unusable: %s\n", cli_jstr(se, "error"));
+  else
+    printf("SELinux policy:   %s\n", json_is_string(json_object_get(se, "policy"))
+                                        ? cli_jstr(se, "policy")
+                                        : "none (nothing is labelled)");
 }
 
 int

@@ -191,9 +191,10 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
  *  "checkout-root" (as seen from the sysroot), "store":{"path","chosen",
  *  "passed-over"} (as sc_images_list_json() reports it),
  *  "runtime":{"configured","path" (or null),"error"?},
- *  "registries-conf":{"files":[...],"error"?}}.
- * An atomic.conf, runtime or registries.conf that cannot be used is
- * reported in its place, not an error.
+ *  "registries-conf":{"files":[...],"error"?},
+ *  "selinux":{"policy" (the type, or null: nothing is labelled),"error"?}}.
+ * An atomic.conf, runtime, registries.conf or SELinux policy that cannot
+ * be used is reported in its place, not an error.
  * @out_json: owned by the caller (sc_free()).
  * Returns: SC_OK.
  * Since: 0.1

@@ -1,7 +1,8 @@
 /*
  * Info: what this host (or sysroot) is set up with, as the other commands
- * would find it: the checkout root, where the store is and why, the
- * runtime. Reading it changes nothing: no store, no directory is made.
+ * would find it: atomic.conf, the checkout root, where the store is and
+ * why, the runtime, registries.conf, the SELinux policy. Reading it changes
+ * nothing: no store, no directory is made.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -39,6 +40,22 @@ atomic_conf_json(sc_context *ctx)
   return json_pack("{s:s?}", "file", sc_context_get_config_file(ctx));
 }
 
+/* SELinux: the policy type labels would come from, or why there is none */
+static json_t *
+selinux_json(sc_context *ctx)
+{
+  sc_error *error = NULL;
+  const char *type = NULL;
+  json_t *se;
+
+  if (sc_context_get_selinux_policy(ctx, &type, &error) != SC_OK) {
+    se = json_pack("{s:n, s:s}", "policy", "error", sc_error_message(error));
+    sc_error_free(error);
+    return se;
+  }
+  return json_pack("{s:s?}", "policy", type);
+}
+
 /* registries.conf: the files a pull would read, in order */
 static json_t *
 registries_conf_json(void)
@@ -65,10 +82,11 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
   conf = atomic_conf_json(ctx); /* first: the rest follows from it */
 
-  doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o}", "schema", 1, "sysroot",
+  doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "schema", 1, "sysroot",
                   sc_context_get_sysroot(ctx), "atomic-conf", conf, "checkout-root",
                   sc_context_get_checkout_root(ctx), "store", sc_store_location_json(ctx),
-                  "runtime", runtime_json(ctx), "registries-conf", registries_conf_json());
+                  "runtime", runtime_json(ctx), "registries-conf", registries_conf_json(),
+                  "selinux", selinux_json(ctx));
   *out_json = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   return SC_OK;

@@ -141,8 +141,9 @@ class OstreeHostTest(unittest.TestCase):
                          "image store:      /%s/.storage/ostree (checkout-root)\n"
                          "                  not /ostree/repo: %s\n"
                          "runtime:          /bin/true\n"
-                         "registries.conf:  %s\n" % (self.sysroot, CHECKOUT, CHECKOUT,
-                                                      s["passed-over"], reg))
+                         "registries.conf:  %s\n"
+                         "SELinux policy:   none (nothing is labelled)\n"
+                         % (self.sysroot, CHECKOUT, CHECKOUT, s["passed-over"], reg))
         # a broken atomic.conf is reported with its line, and the rest still
         conf = os.path.join(self.sysroot, "etc", "atomic.conf")
         os.makedirs(os.path.dirname(conf))
@@ -155,6 +156,17 @@ class OstreeHostTest(unittest.TestCase):
         self.assertRegex(info["atomic-conf"]["error"], "^%s line 1: " % re.escape(conf))
         self.assertEqual(info["registries-conf"], {"files": [reg]})
         self.assertEqual(info["store"], s)
+        self.assertEqual(info["selinux"], {"policy": None})
+        # a policy that cannot be used is named, not fatal to info
+        os.makedirs(os.path.join(self.sysroot, "etc", "selinux"))
+        with open(os.path.join(self.sysroot, "etc", "selinux", "config"), "w") as f:
+            f.write("SELINUX=enforcing\nSELINUXTYPE=missing\n")
+        info = json.loads(subprocess.run([CTL, "--sysroot", self.sysroot, "--json", "info"],
+                                         capture_output=True, text=True, env=env,
+                                         check=True).stdout)
+        self.assertEqual(info["selinux"]["policy"], None)
+        self.assertIn("missing", info["selinux"]["error"])
+        shutil.rmtree(os.path.join(self.sysroot, "etc", "selinux"))
         os.unlink(conf)
         os.unlink(reg)
         before = ostree(self.repo, "refs")
