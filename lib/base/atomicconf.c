@@ -271,45 +271,12 @@ out:
   return ok ? g_steal_pointer(&c) : NULL;
 }
 
-/* @fd's content, a regular file of at most SC_ATOMIC_CONF_MAX bytes. */
-static char *
-read_bounded(int fd, const char *file, gsize *out_len, GError **error)
-{
-  struct stat st;
-  g_autofree char *buf = NULL;
-  gsize len = 0;
-
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a regular file", file);
-    return NULL;
-  }
-  buf = g_malloc(SC_ATOMIC_CONF_MAX + 1);
-  for (;;) {
-    ssize_t n = read(fd, buf + len, SC_ATOMIC_CONF_MAX + 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot read it: %s", file, g_strerror(errno));
-      return NULL;
-    }
-    if (n == 0)
-      break;
-    len += n;
-    if (len > SC_ATOMIC_CONF_MAX) {
-      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: larger than %d bytes", file, SC_ATOMIC_CONF_MAX);
-      return NULL;
-    }
-  }
-  *out_len = len;
-  return g_steal_pointer(&buf);
-}
-
 gboolean
 sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GError **error)
 {
   const char *env = g_getenv("ATOMIC_CONF");
   g_autofree char *file = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GBytes) text = NULL;
   g_autoptr(GError) local = NULL;
   gsize len = 0;
   int fd;
@@ -347,10 +314,13 @@ sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GError **error
       return FALSE;
     }
   }
-  text = read_bounded(fd, file, &len, error);
+  text = sc_read_fd_max(fd, file, SC_ATOMIC_CONF_MAX, SC_EINVAL, error);
   close(fd);
   if (text == NULL)
     return FALSE;
-  *out_conf = sc_atomic_conf_parse(file, text, len, error);
+  {
+    const char *data = g_bytes_get_data(text, &len);
+    *out_conf = sc_atomic_conf_parse(file, data, len, error);
+  }
   return *out_conf != NULL;
 }

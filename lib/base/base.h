@@ -88,6 +88,10 @@ GBytes *sc_read_file_nofollow_max(int dirfd,
                                   gsize max,
                                   gboolean *out_exists,
                                   GError **error);
+/* The content of @fd, which must be a regular file of at most @max bytes
+ * (else the error code @refusal), with a NUL after it; @shown names it in
+ * errors. @fd stays open. */
+GBytes *sc_read_fd_max(int fd, const char *shown, gsize max, int refusal, GError **error);
 char *sc_json_dump(json_t *json, gboolean pretty);
 /* At most @max bytes of @s, with what is not printable UTF-8 escaped: for
  * what content or a server sent, in messages. */

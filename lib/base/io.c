@@ -109,6 +109,44 @@ sc_read_file_nofollow(int dirfd,
 }
 
 GBytes *
+sc_read_fd_max(int fd, const char *shown, gsize max, int refusal, GError **error)
+{
+  struct stat st;
+  g_autofree char *buf = NULL;
+  gsize done = 0;
+
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    g_set_error(error, SC_ERROR, refusal, "%s: not a regular file", shown);
+    return NULL;
+  }
+  if ((guint64)st.st_size > max) {
+    g_set_error(error,
+                SC_ERROR,
+                refusal,
+                "%s: is %lld bytes; at most %" G_GSIZE_FORMAT " are allowed",
+                shown,
+                (long long)st.st_size,
+                max);
+    return NULL;
+  }
+  buf = g_malloc(st.st_size + 1);
+  while (done < (gsize)st.st_size) {
+    ssize_t n = read(fd, buf + done, st.st_size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot read: %s", shown, g_strerror(errno));
+      return NULL;
+    }
+    if (n == 0)
+      break; /* shrank while reading: take what is there */
+    done += n;
+  }
+  buf[done] = '\0';
+  return g_bytes_new_take(g_steal_pointer(&buf), done);
+}
+
+GBytes *
 sc_read_file_nofollow_max(int dirfd,
                           const char *dirpath,
                           const char *name,
@@ -116,10 +154,9 @@ sc_read_file_nofollow_max(int dirfd,
                           gboolean *out_exists,
                           GError **error)
 {
+  g_autofree char *shown = NULL;
+  GBytes *bytes;
   int fd;
-  struct stat st;
-  g_autofree char *buf = NULL;
-  gsize done = 0;
 
   *out_exists = FALSE;
   fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -140,41 +177,10 @@ sc_read_file_nofollow_max(int dirfd,
     return NULL;
   }
   *out_exists = TRUE;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s/%s: not a regular file", dirpath, name);
-    close(fd);
-    return NULL;
-  }
-  if ((guint64)st.st_size > max) {
-    g_set_error(error,
-                SC_ERROR,
-                SC_EIO,
-                "%s/%s: is %lld bytes; at most %" G_GSIZE_FORMAT " are allowed",
-                dirpath,
-                name,
-                (long long)st.st_size,
-                max);
-    close(fd);
-    return NULL;
-  }
-  buf = g_malloc(st.st_size + 1);
-  while (done < (gsize)st.st_size) {
-    ssize_t n = read(fd, buf + done, st.st_size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      g_set_error(
-        error, SC_ERROR, SC_EIO, "%s/%s: cannot read: %s", dirpath, name, g_strerror(errno));
-      close(fd);
-      return NULL;
-    }
-    if (n == 0)
-      break; /* shrank while reading: take what is there */
-    done += n;
-  }
+  shown = g_strdup_printf("%s/%s", dirpath, name);
+  bytes = sc_read_fd_max(fd, shown, max, SC_EIO, error);
   close(fd);
-  buf[done] = '\0';
-  return g_bytes_new_take(g_steal_pointer(&buf), done);
+  return bytes;
 }
 
 char *

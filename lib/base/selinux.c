@@ -99,9 +99,7 @@ read_in_root(int root_fd,
 {
   g_autoptr(GError) local = NULL;
   g_autofree char *shown = shown_path(root, relpath);
-  g_autofree char *buf = NULL;
-  struct stat st;
-  gsize done = 0;
+  GBytes *bytes;
   int fd;
 
   *out_exists = FALSE;
@@ -113,33 +111,9 @@ read_in_root(int root_fd,
     g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot open: %s", shown, local->message);
     return NULL;
   }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (guint64)st.st_size > max) {
-    g_set_error(error,
-                SC_ERROR,
-                SC_EIO,
-                "%s: not a regular file of at most %" G_GSIZE_FORMAT " bytes",
-                shown,
-                max);
-    close(fd);
-    return NULL;
-  }
-  buf = g_malloc(st.st_size + 1);
-  while (done < (gsize)st.st_size) {
-    ssize_t n = read(fd, buf + done, st.st_size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot read: %s", shown, g_strerror(errno));
-      close(fd);
-      return NULL;
-    }
-    if (n == 0)
-      break;
-    done += n;
-  }
+  bytes = sc_read_fd_max(fd, shown, max, SC_EIO, error);
   close(fd);
-  buf[done] = '\0';
-  return g_bytes_new_take(g_steal_pointer(&buf), done);
+  return bytes;
 }
 
 /* A type names a directory of etc/selinux: one plain component. */

@@ -1168,49 +1168,23 @@ sc_regconf_parse_dropin(ScRegConf *c, const char *file, const char *text, GError
 static gboolean
 load_file(ScRegConf *c, const char *path, gboolean dropin, GError **error)
 {
-  g_autofree char *text = NULL;
-  struct stat st;
-  gsize done = 0;
+  g_autofree char *shown = g_strdup_printf("registries configuration %s", path);
+  g_autoptr(GBytes) text = NULL;
   /* links are followed (administrators link configuration files); a fifo
    * is not waited for, and the size is bounded */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SC_REGCONF_MAX) {
-    int err = errno;
-    g_set_error(error,
-                SC_ERROR,
-                SC_EIO,
-                "registries configuration %s: %s",
-                path,
-                fd < 0                        ? g_strerror(err)
-                : !S_ISREG(st.st_mode)        ? "not a regular file"
-                : st.st_size > SC_REGCONF_MAX ? "larger than 1 MiB"
-                                              : g_strerror(err));
-    if (fd >= 0)
-      close(fd);
+  if (fd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", shown, g_strerror(errno));
     return FALSE;
   }
-  text = g_malloc(st.st_size + 1);
-  while (done < (gsize)st.st_size) {
-    ssize_t n = read(fd, text + done, st.st_size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      g_set_error(
-        error, SC_ERROR, SC_EIO, "registries configuration %s: %s", path, g_strerror(err));
-      return FALSE;
-    }
-    if (n == 0)
-      break;
-    done += n;
-  }
+  text = sc_read_fd_max(fd, shown, SC_REGCONF_MAX, SC_EIO, error);
   close(fd);
-  text[done] = '\0';
+  if (text == NULL)
+    return FALSE;
   g_ptr_array_add(c->files, g_strdup(path));
-  return dropin ? sc_regconf_parse_dropin(c, path, text, error)
-                : sc_regconf_parse(c, path, text, error);
+  return dropin ? sc_regconf_parse_dropin(c, path, g_bytes_get_data(text, NULL), error)
+                : sc_regconf_parse(c, path, g_bytes_get_data(text, NULL), error);
 }
 
 static gboolean
