@@ -827,14 +827,20 @@ convert_v1(ScRegConf *one, GPtrArray *lists[3], const int lines[3])
   for (int w = 2; w >= 1; w--)
     for (guint i = 0; i < lists[w]->len; i++) {
       ScRegistryEntry *r = NULL;
+      /* trailing '/' dropped before locations are compared, as
+       * ConvertToV2's parseLocation does: "a.example/" blocked and
+       * "a.example" insecure are one entry, not a conflict */
+      g_autofree char *loc = g_strdup(lists[w]->pdata[i]);
+      gsize len = strlen(loc);
+      while (len > 0 && loc[len - 1] == '/')
+        loc[--len] = '\0';
       for (guint j = 0; j < one->registries->len && r == NULL; j++)
-        if (g_strcmp0(((ScRegistryEntry *)one->registries->pdata[j])->location,
-                      lists[w]->pdata[i]) == 0)
+        if (g_strcmp0(((ScRegistryEntry *)one->registries->pdata[j])->location, loc) == 0)
           r = one->registries->pdata[j];
       if (r == NULL) {
         r = registry_entry_new(lines[w]);
-        r->location = g_strdup(lists[w]->pdata[i]);
-        r->prefix = g_strdup(lists[w]->pdata[i]);
+        r->location = g_strdup(loc);
+        r->prefix = g_strdup(loc);
         g_ptr_array_add(one->registries, r);
       }
       if (w == 2)
@@ -1270,9 +1276,35 @@ sc_regconf_load(const char *explicit_file, GError **error)
   return sc_regconf_load_files(g_file_test(sys, G_FILE_TEST_EXISTS) ? sys : NULL, all_dirs, error);
 }
 
-/* The [[registry]] whose prefix matches domain/path best (longest), or NULL.
- * A prefix matches at a component boundary; "*.example.com" matches
- * subdomains. */
+/* How much of @full ("host[:port]/path") @prefix matches, or -1; as
+ * containers/image's refMatchingPrefix: a prefix matches at a component
+ * boundary (the next character is '/', ':' or '@', or none), and
+ * "*.example.com" matches where ".example.com" first appears in the host
+ * part, followed by a boundary: so "reg.example.com:5000" matches too (a
+ * port does not take a host out of a blocked wildcard). */
+gssize
+sc_regconf_match(const char *prefix, const char *full)
+{
+  const char *at;
+  gsize len;
+
+  if (g_str_has_prefix(prefix, "*.")) {
+    const char *slash = strchr(full, '/');
+    at = strstr(full, prefix + 1);
+    if (at == NULL || (slash && slash < at))
+      return -1;
+    len = (at - full) + strlen(prefix + 1);
+  } else {
+    len = strlen(prefix);
+    if (!g_str_has_prefix(full, prefix))
+      return -1;
+  }
+  if (full[len] == '\0' || full[len] == '/' || full[len] == ':' || full[len] == '@')
+    return (gssize)len;
+  return -1;
+}
+
+/* The [[registry]] whose prefix matches domain/path best (longest), or NULL. */
 ScRegistryEntry *
 sc_regconf_find(ScRegConf *c, const char *domain, const char *path)
 {
@@ -1284,15 +1316,9 @@ sc_regconf_find(ScRegConf *c, const char *domain, const char *path)
     ScRegistryEntry *r = c->registries->pdata[i];
     const char *prefix = r->prefix ? r->prefix : r->location;
     gsize len;
-    if (prefix == NULL)
+    if (prefix == NULL || sc_regconf_match(prefix, full) < 0)
       continue;
     len = strlen(prefix);
-    if (g_str_has_prefix(prefix, "*.")) {
-      if (!g_str_has_suffix(domain, prefix + 1))
-        continue;
-    } else if (!(g_str_has_prefix(full, prefix) &&
-                 (full[len] == '\0' || full[len] == '/' || full[len] == ':' || full[len] == '@')))
-      continue;
     if (len > best_len) {
       best = r;
       best_len = len;
