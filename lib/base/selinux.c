@@ -471,9 +471,17 @@ sc_context_write_file(sc_context *ctx, const char *host_path, const char *text, 
 {
   g_autofree char *root_path = sc_context_root_path(ctx, host_path);
   g_autofree char *label = NULL;
+  g_autofree char *dir = g_path_get_dirname(host_path);
+  ScSelinux *se = NULL;
 
-  return sc_context_label_for(ctx, root_path, S_IFREG, &label, error) &&
-         sc_write_file_nolinks_labelled(host_path, text, label, error);
+  if (!sc_context_label_for(ctx, root_path, S_IFREG, &label, error) ||
+      !sc_context_selinux(ctx, &se, error))
+    return FALSE;
+  /* the directories it needs (/etc/systemd/system, /etc/tmpfiles.d in a
+   * fresh image root) made here, so that they get their label too */
+  if (se != NULL && !sc_context_make_dirs(ctx, dir, 0755, error))
+    return FALSE;
+  return sc_write_file_nolinks_labelled(host_path, text, label, error);
 }
 
 gboolean
