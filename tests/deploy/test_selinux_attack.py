@@ -19,7 +19,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "hostile"))
 import imagelib as il  # noqa: E402
+import tarcraft as tc  # noqa: E402
 import test_selinux as ts  # noqa: E402
 from test_deploy import build  # noqa: E402
 
@@ -60,6 +62,13 @@ class SelinuxAttackTest(unittest.TestCase):
               symlinks=[("exports/hostfs/usr/bin/hostlink", "../sbin/hosttool")])
         cls.v1 = "oci:%s:v1" % cls.layout
         cls.v2 = "oci:%s:v2" % cls.layout
+        # a layer carrying labels of its own, on a file and a host file
+        evil = [(b"SCHILY.xattr.security.selinux", b"system_u:object_r:shadow_t:s0\0")]
+        il.add_layer(cls.layout, "v1", tc.end([
+            tc.member("usr/bin/evil", b"evil\n", mode=0o755, pax=evil),
+            tc.member("exports/hostfs/usr/bin/evilhost", b"evil\n", mode=0o755, pax=evil)]),
+            new_tag="crafted")
+        cls.crafted = "oci:%s:crafted" % cls.layout
 
     @classmethod
     def tearDownClass(cls):
@@ -190,6 +199,25 @@ class SelinuxAttackTest(unittest.TestCase):
         for d in ("/etc/systemd", "/etc/systemd/system", "/etc/tmpfiles.d",
                   "/var/lib/containers/atomic/app"):
             self.assertIn(d, listed)
+
+    def unlabelled(self, *roots):
+        return [p for r in roots for p in ts.walk(r) if ts.label(p) is not None]
+
+    def test_layer_label_without_policy(self):
+        """Without a policy (none, or SELINUX=disabled) a label the layer's tar
+        carries must not reach the store, the checkout or the host."""
+        for mode in (None, "disabled"):
+            with self.subTest(mode=mode):
+                for d in ("etc/selinux", "var", "usr"):
+                    shutil.rmtree(os.path.join(self.sysroot, d), ignore_errors=True)
+                if mode:
+                    os.makedirs(os.path.join(self.sysroot, "etc/selinux"))
+                    with open(os.path.join(self.sysroot, "etc/selinux/config"), "w") as f:
+                        f.write("SELINUX=disabled\nSELINUXTYPE=default\n")
+                self.ctl("install", "--name", "evil", self.crafted)
+                self.assertTrue(os.path.exists(os.path.join(self.sysroot, "usr/bin/evilhost")))
+                self.assertEqual(self.unlabelled(self.sysroot), [])
+                self.ctl("uninstall", "evil")
 
     def test_regex_bomb_file_contexts(self):
         # a catastrophic pattern against long paths of the image: PCRE2's
