@@ -643,8 +643,18 @@ toml_parse(const char *file, const char *text, GError **error)
 typedef struct {
   const char *file;
   GError **error;
-  int search_line; /* where the search registries were set */
+  int search_line;     /* where the search registries were set */
+  GArray *search_lines; /* each search registry's line (int), when known */
 } Reading;
+
+/* Each item's line of the search list @v, for the errors about one. */
+static void
+note_search_lines(Reading *rd, const Node *v)
+{
+  g_array_set_size(rd->search_lines, 0);
+  for (guint i = 0; i < v->items->len; i++)
+    g_array_append_val(rd->search_lines, ((const Node *)v->items->pdata[i])->line);
+}
 
 static const char *const type_names[] = { "a string", "true or false", "an integer",
                                           "a number", "an array",      "a table" };
@@ -732,6 +742,7 @@ read_mirrors(Reading *rd, const Node *v, ScRegistryEntry *r)
   for (guint j = 0; j < v->items->len; j++) {
     const Node *mt = v->items->pdata[j];
     ScMirror *m = g_new0(ScMirror, 1);
+    m->line = mt->line;
     g_ptr_array_add(r->mirrors, m);
     if (!want(rd, mt, T_TABLE, "mirror") || !read_mirror(rd, mt, m))
       return FALSE;
@@ -801,6 +812,8 @@ read_v1(Reading *rd, const Node *t, GPtrArray *lists[3], int lines[3], int *out_
         return unknown_key(rd, v, sub->keys->pdata[j], table);
       if (!read_strings(rd, v, "registries", lists[which]))
         return FALSE;
+      if (which == 0)
+        note_search_lines(rd, v);
       lines[which] = v->line;
       if (*out_line == 0 || v->line < *out_line)
         *out_line = v->line;
@@ -862,7 +875,10 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
   if (strcmp(k, "unqualified-search-registries") == 0) {
     one->search_set = TRUE;
     rd->search_line = v->line;
-    return read_strings(rd, v, k, one->search);
+    if (!read_strings(rd, v, k, one->search))
+      return FALSE;
+    note_search_lines(rd, v);
+    return TRUE;
   }
   if (strcmp(k, "short-name-mode") == 0) {
     if (!want(rd, v, T_STRING, k))
@@ -1018,17 +1034,17 @@ check_registry(Reading *rd, ScRegistryEntry *r)
                      "the format: *.example.com");
   for (guint j = 0; j < r->mirrors->len; j++) {
     ScMirror *m = r->mirrors->pdata[j];
-    if (!clean_location(rd, r->line, &m->location))
+    if (!clean_location(rd, m->line, &m->location))
       return FALSE;
     if (m->location == NULL)
       return fail_line(rd->file,
-                       r->line,
+                       m->line,
                        rd->error,
                        "[[registry]] \"%s\": invalid condition: mirror location is unset",
                        r->prefix);
     if (r->mirror_by_digest_only && m->pull_from)
       return fail_line(rd->file,
-                       r->line,
+                       m->line,
                        rd->error,
                        "[[registry]] \"%s\": mirror-by-digest-only and a mirror's "
                        "pull-from-mirror cannot be set at the same time",
@@ -1086,11 +1102,13 @@ post_process(Reading *rd, ScRegConf *one)
   }
   for (guint i = 0; i < one->search->len; i++) {
     char **d = (char **)&one->search->pdata[i];
-    if (!clean_location(rd, rd->search_line, d))
+    int line = i < rd->search_lines->len ? g_array_index(rd->search_lines, int, i)
+                                         : rd->search_line;
+    if (!clean_location(rd, line, d))
       return FALSE;
     if (*d == NULL || !domain_ok(*d))
       return fail_line(rd->file,
-                       rd->search_line,
+                       line,
                        rd->error,
                        "invalid unqualified-search-registries entry \"%s\": a registry "
                        "host[:port] is needed",
@@ -1141,7 +1159,8 @@ parse_one(ScRegConf *c, const char *file, const char *text, gboolean dropin, GEr
 {
   g_autoptr(Node) root = toml_parse(file, text, error);
   g_autoptr(ScRegConf) one = NULL;
-  Reading rd = { file, error, 1 };
+  g_autoptr(GArray) search_lines = g_array_new(FALSE, FALSE, sizeof(int));
+  Reading rd = { file, error, 1, search_lines };
 
   if (root == NULL)
     return FALSE;

@@ -27,6 +27,7 @@ typedef struct {
   char *location;
   gboolean insecure;
   char *pull_from; /* all, digest-only, tag-only; NULL: all */
+  int line;        /* where it was defined */
 } ScMirror;
 typedef struct {
   char *prefix, *location;

@@ -111,6 +111,119 @@ class AtomicConfAttackTest(unittest.TestCase):
         self.assertEqual(d["checkout-root"], "/srv/literal")
 
 
+# Fedora 28-31's /etc/containers/registries.conf (containers-common), version 1
+FEDORA_V1 = """\
+# This is a system-wide configuration file used to
+# keep track of registries for various container backends.
+# It adheres to TOML format and does not support recursive
+# lists of registries.
+
+# The default location for this configuration file is /etc/containers/registries.conf.
+
+# The only valid categories are: 'registries.search', 'registries.insecure',
+# and 'registries.block'.
+
+[registries.search]
+registries = ['docker.io', 'registry.fedoraproject.org', 'quay.io', 'registry.access.redhat.com', 'registry.centos.org']
+
+# If you need to access insecure registries, add the registry's fully-qualified name.
+# An insecure registry is one that does not have a valid SSL certificate or only does HTTP.
+[registries.insecure]
+registries = []
+
+
+# If you need to block pull access from a registry, uncomment the section below
+# and add the registries fully-qualified name.
+#
+# Docker only
+[registries.block]
+registries = []
+"""
+
+# RHEL 8's, version 2, with an example entry made real (mirrors as tables
+# and inline), CRLF line ends
+RHEL8_V2 = """\
+# For more information on this configuration file, see containers-registries.conf(5).
+unqualified-search-registries = ["registry.fedoraproject.org", "registry.access.redhat.com", \
+"registry.centos.org", "quay.io", "docker.io"]
+
+# [[registry]]
+# location = internal-registry-for-example.com/bar"
+short-name-mode = "permissive"
+
+[[registry]]
+prefix = "example.com/foo"
+insecure = false
+blocked = false
+location = "internal-registry-for-example.com/bar"
+
+[[registry.mirror]]
+location = "example-mirror-0.local/mirror-for-foo"
+
+[[registry.mirror]]
+location = "example-mirror-1.local/mirrors/foo"
+insecure = true
+
+[[registry]]
+location = "registry.example.org"
+mirror = [
+  { location = "m1.example.org", pull-from-mirror = "digest-only" },
+  { location = "m2.example.org", insecure = true },   # a comment
+]
+""".replace("\n", "\r\n")
+
+
+class RegistriesConfSyntaxTest(unittest.TestCase):
+    """Files as distributions shipped them read; each error names the line
+    of the value that is wrong (not the table or key it belongs to)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-hostconf-attack-t-")
+        self.file = os.path.join(self.tmp, "registries.conf")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def info(self, text):
+        with open(self.file, "w", newline="") as f:
+            f.write(text)
+        r = subprocess.run([CTL, "--json", "info"], capture_output=True, text=True, timeout=60,
+                           env=clean_env(CONTAINERS_REGISTRIES_CONF=self.file))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)["registries-conf"]
+
+    def test_shipped_files(self):
+        for text in (FEDORA_V1, RHEL8_V2):
+            self.assertEqual(self.info(text), {"files": [self.file]})
+
+    def test_error_lines(self):
+        cases = [
+            ("[[registry]]\nlocation = \"a.example\"\n\n[[registry.mirror]]\n"
+             "location = \"http://m\"\n",
+             "line 4: invalid location 'http://m': URI schemes are not supported"),
+            ("[[registry]]\nlocation = \"a.example\"\nmirror = [\n  {location = \"m1\"},\n"
+             "  {location = \"https://m2\"},\n]\n",
+             "line 5: invalid location 'https://m2': URI schemes are not supported"),
+            ("[[registry]]\nlocation = \"a.example\"\nmirror-by-digest-only = true\n"
+             "mirror = [\n  {location = \"m1\"},\n  {location = \"m2\", pull-from-mirror = "
+             "\"all\"},\n]\n",
+             "line 6: [[registry]] \"a.example\": mirror-by-digest-only and a mirror's "
+             "pull-from-mirror cannot be set at the same time"),
+            ("[[registry]]\nlocation = \"a.example\"\n\n[[registry.mirror]]\ninsecure = true\n",
+             "line 4: [[registry]] \"a.example\": invalid condition: mirror location is unset"),
+            ("unqualified-search-registries = [\n \"a.example\",\n \"b.example/ns\",\n]\n",
+             "line 3: invalid unqualified-search-registries entry \"b.example/ns\": a registry "
+             "host[:port] is needed"),
+            (FEDORA_V1.replace("'quay.io'", "\n  'quay.io/x'"),
+             "line 13: invalid unqualified-search-registries entry \"quay.io/x\": a registry "
+             "host[:port] is needed"),
+        ]
+        for text, want in cases:
+            with self.subTest(want=want):
+                self.assertEqual(self.info(text), {"files": [], "error": "%s %s" % (self.file,
+                                                                                  want)})
+
+
 @unittest.skipUnless(os.getuid() == 0 and have("umoci", "skopeo", "docker-registry"),
                      "needs root, umoci, skopeo and docker-registry")
 class RegistriesConfAttackTest(unittest.TestCase):
