@@ -219,6 +219,18 @@ class SelinuxAttackTest(unittest.TestCase):
                 self.assertEqual(self.unlabelled(self.sysroot), [])
                 self.ctl("uninstall", "evil")
 
+    def test_unit_directories_not_made_through_a_link_out(self):
+        """The directories made (and labelled) for the unit are made without
+        following links: etc/systemd linking to a directory of this machine
+        gets nothing made there."""
+        outside = tempfile.mkdtemp(prefix="sc-selinux-attack-out-")
+        try:
+            os.symlink(outside, os.path.join(self.sysroot, "etc/systemd"))
+            self.ctl("install", "--name", "app", self.v1, check=False)
+            self.assertEqual(os.listdir(outside), [])
+        finally:
+            shutil.rmtree(outside)
+
     def test_regex_bomb_file_contexts(self):
         # a catastrophic pattern against long paths of the image: PCRE2's
         # match limit must stop it, not the administrator's patience
