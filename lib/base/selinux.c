@@ -190,8 +190,9 @@ parse_config(const char *shown,
                 shown);
     return FALSE;
   }
-  if (strcmp(mode, "enforcing") != 0 && strcmp(mode, "permissive") != 0 &&
-      strcmp(mode, "disabled") != 0) {
+  /* in any case, as libselinux's selinux_getenforcemode() (strncasecmp) */
+  if (g_ascii_strcasecmp(mode, "enforcing") != 0 && g_ascii_strcasecmp(mode, "permissive") != 0 &&
+      g_ascii_strcasecmp(mode, "disabled") != 0) {
     g_autofree char *d = sc_display(mode, 80);
     g_set_error(error,
                 SC_ERROR,
@@ -203,7 +204,7 @@ parse_config(const char *shown,
                 d);
     return FALSE;
   }
-  *out_disabled = strcmp(mode, "disabled") == 0;
+  *out_disabled = g_ascii_strcasecmp(mode, "disabled") == 0;
   if (*out_disabled)
     return TRUE;
   if (type == NULL) {

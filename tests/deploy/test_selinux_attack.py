@@ -231,6 +231,24 @@ class SelinuxAttackTest(unittest.TestCase):
         finally:
             shutil.rmtree(outside)
 
+    def test_config_values_in_any_case(self):
+        """libselinux reads SELINUX='s value in any case (strncasecmp):
+        "Permissive" labels, "DISABLED" does not."""
+        config = os.path.join(self.sysroot, "etc/selinux/config")
+        with open(config, "w") as f:
+            f.write("SELINUX=Permissive\nSELINUXTYPE=default\n")
+        self.ctl("install", "--name", "app", self.v1)
+        self.assertEqual(ts.label(os.path.join(self.sysroot, "etc/systemd/system/app.service")),
+                         "system_u:object_r:systemd_unit_t:s0")
+        self.ctl("uninstall", "app")
+        with open(config, "w") as f:
+            f.write("SELINUX=DISABLED\nSELINUXTYPE=default\n")
+        r = self.ctl("--json", "info")
+        self.assertEqual(json.loads(r.stdout)["selinux"], {"policy": None})
+        self.ctl("install", "--name", "app", self.v1)
+        self.assertIsNone(ts.label(os.path.join(self.sysroot,
+                                                "etc/systemd/system/app.service")))
+
     def test_regex_bomb_file_contexts(self):
         # a catastrophic pattern against long paths of the image: PCRE2's
         # match limit must stop it, not the administrator's patience
