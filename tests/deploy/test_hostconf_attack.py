@@ -224,6 +224,44 @@ class RegistriesConfSyntaxTest(unittest.TestCase):
                                                                                   want)})
 
 
+class EnvironmentAttackTest(unittest.TestCase):
+    """$ATOMIC_OSTREE_CHECKOUT_PATH / $ATOMIC_OSTREE_REPO set to what is not
+    an absolute path without '..' stop the commands (as the same value given
+    as --checkout-root / --repo does), instead of letting atomic.conf or the
+    default decide where containers go; the flag still wins over them."""
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(prefix="sc-hostconf-attack-env-")
+        os.makedirs(os.path.join(self.sysroot, "etc"))
+        with open(os.path.join(self.sysroot, "etc", "atomic.conf"), "w") as f:
+            f.write("checkout_path: /srv/conf\nostree_repository: /srv/repo\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.sysroot)
+
+    def ctl(self, *args, **env):
+        return subprocess.run([CTL, "--sysroot", self.sysroot, "--json", *args],
+                              capture_output=True, text=True, timeout=60, env=clean_env(**env))
+
+    def test_bad_environment_paths(self):
+        for var, value, cmd in (("ATOMIC_OSTREE_CHECKOUT_PATH", "rel/ck", ("list",)),
+                                ("ATOMIC_OSTREE_CHECKOUT_PATH", "/srv/../etc", ("list",)),
+                                ("ATOMIC_OSTREE_REPO", "repo", ("images", "list"))):
+            with self.subTest(var=var, value=value):
+                r = self.ctl(*cmd, **{var: value})
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertEqual(json.loads(r.stdout)["error"],
+                                 {"code": "SC_EINVAL", "message": "$%s '%s': must be an absolute "
+                                  "path without '..'" % (var, value)})
+        # the flag wins over the environment, as over atomic.conf
+        r = self.ctl("--checkout-root", "/srv/flag", "list", ATOMIC_OSTREE_CHECKOUT_PATH="rel")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        # empty is unset (atomic: os.environ.get(...) or conf)
+        r = self.ctl("info", ATOMIC_OSTREE_CHECKOUT_PATH="")
+        self.assertEqual(json.loads(r.stdout)["checkout-root"], "/srv/conf")
+        self.assertEqual(os.listdir(self.sysroot), ["etc"])
+
+
 @unittest.skipUnless(os.getuid() == 0 and have("umoci", "skopeo", "docker-registry"),
                      "needs root, umoci, skopeo and docker-registry")
 class RegistriesConfAttackTest(unittest.TestCase):
