@@ -883,6 +883,8 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
   if (strcmp(k, "short-name-mode") == 0) {
     if (!want(rd, v, T_STRING, k))
       return FALSE;
+    if (*v->s == '\0')
+      return TRUE; /* unset, as containers/image reads "" */
     if (strcmp(v->s, "enforcing") != 0 && strcmp(v->s, "permissive") != 0 &&
         strcmp(v->s, "disabled") != 0)
       return fail_line(rd->file,
@@ -959,7 +961,9 @@ read_file_tree(Reading *rd, const Node *root, gboolean dropin, ScRegConf *one)
     } else if (g_strv_contains(v2_keys, k)) {
       if (!read_v2_key(rd, one, k, v))
         return FALSE;
-      if (v2_key == NULL) {
+      /* an empty string is Go's zero value: not a version 2 setting for
+       * the mixing rule (hasSetField); an empty array or table is one */
+      if (v2_key == NULL && !(v->type == T_STRING && *v->s == '\0')) {
         v2_key = k;
         v2_line = v->line;
       }

@@ -196,6 +196,22 @@ class RegistriesConfSyntaxTest(unittest.TestCase):
         for text in (FEDORA_V1, RHEL8_V2):
             self.assertEqual(self.info(text), {"files": [self.file]})
 
+    def test_empty_strings_are_unset(self):
+        # containers/image: short-name-mode "" is unset, and an empty string
+        # is no version 2 setting for the mixing rule (skopeo reads both)
+        for text in ('short-name-mode = ""\nunqualified-search-registries = ["x.example"]\n',
+                     'short-name-mode = ""\n[registries.block]\nregistries = ["b.example"]\n',
+                     'additional-layer-store-auth-helper = ""\n[registries.search]\n'
+                     'registries = ["x.example"]\n'):
+            with self.subTest(text=text):
+                self.assertEqual(self.info(text), {"files": [self.file]})
+        # an empty array is one (non-nil in Go): mixing
+        self.assertEqual(self.info('credential-helpers = []\n[registries.block]\n'
+                                   'registries = ["b.example"]\n')["error"],
+                         "%s line 3: mixing sysregistry v1/v2 is not supported: [registries.*] "
+                         "tables (version 1, line 3) and 'credential-helpers' (version 2, line 1) "
+                         "in one file" % self.file)
+
     def test_error_lines(self):
         cases = [
             ("[[registry]]\nlocation = \"a.example\"\n\n[[registry.mirror]]\n"
