@@ -205,7 +205,9 @@ class RegistriesConfSyntaxTest(unittest.TestCase):
                      'registries = ["x.example"]\n'):
             with self.subTest(text=text):
                 self.assertEqual(self.info(text), {"files": [self.file]})
-        # an empty array is one (non-nil in Go): mixing
+        # an empty array is one for current containers/image (hasSetField: a
+        # non-nil []), as docs/registry.md follows; skopeo 1.9.3's older
+        # Nonempty() let empty arrays and tables mix (noted, not followed)
         self.assertEqual(self.info('credential-helpers = []\n[registries.block]\n'
                                    'registries = ["b.example"]\n')["error"],
                          "%s line 3: mixing sysregistry v1/v2 is not supported: [registries.*] "
