@@ -166,6 +166,11 @@ take_value(Reader *r, ScAtomicConf *c, int k, const char *value, gsize len, gsiz
   c->line[k] = (int)line;
   if (strlen(value) != len)
     return fail_at(r, line, "'%s' holds a NUL character", keys[k]);
+  for (const char *p = value; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      /* a folded or quoted scalar can end in "\n": such a path would
+       * break the unit's WorkingDirectory= and every file under it */
+      return fail_at(r, line, "'%s' holds a control character (got '%s')", keys[k], shown);
   if (k != SC_ATOMIC_CONF_RUNTIME && !path_ok(value))
     return fail_at(
       r, line, "'%s' must be an absolute path without '..' (got '%s')", keys[k], shown);
@@ -190,6 +195,10 @@ read_pair(Reader *r, ScAtomicConf *c)
   if (r->event.type != YAML_SCALAR_EVENT)
     return fail_at(r, key_line, "a key is not a plain string");
   key = g_strdup((const char *)r->event.data.scalar.value);
+  if (strcmp(key, "<<") == 0 && r->event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+    /* PyYAML (atomic) merges the aliased mapping's keys here; skipping it
+     * would silently drop a checkout_path or runtime set that way */
+    return fail_at(r, key_line, "merge keys ('<<') are not supported: write the keys themselves");
   for (int i = 0; i < SC_ATOMIC_CONF_N_KEYS; i++)
     if (strcmp(key, keys[i]) == 0)
       k = i;

@@ -23,6 +23,7 @@ struct sc_context {
   char *checkout_set, *repo_set, *runtime_set;
   /* the environment, read at sc_context_new */
   char *checkout_env, *repo_env, *runc_path_env;
+  char *checkout_env_bad, *repo_env_bad; /* set, but not a usable path */
   /* the runtime recorded for the container being updated, and its name */
   char *runtime_recorded, *runtime_recorded_owner;
   /* atomic.conf, read once per sysroot, when first needed */
@@ -65,11 +66,33 @@ reset_runtime_cache(sc_context *ctx)
   ctx->probed = FALSE;
 }
 
+/* $NAME when it is an absolute path without '..'; one set to anything else
+ * goes to *@out_bad, for sc_context_config_check() to refuse (ignored, it
+ * would let atomic.conf or the default put containers elsewhere without a
+ * word). Empty is unset, as atomic's "os.environ.get(...) or ...". */
 static char *
-env_path(const char *name)
+env_path(const char *name, char **out_bad)
 {
   const char *env = g_getenv(name);
-  return env && path_is_absolute_clean(env) ? g_strdup(env) : NULL;
+  if (env == NULL || *env == '\0')
+    return NULL;
+  if (path_is_absolute_clean(env))
+    return g_strdup(env);
+  *out_bad = g_strdup(env);
+  return NULL;
+}
+
+static gboolean
+env_ok(const char *name, const char *bad, const char *flag_set, GError **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (bad == NULL || flag_set != NULL)
+    return TRUE; /* (the flag wins over it, as over atomic.conf) */
+  shown = sc_display(bad, 200);
+  g_set_error(error, SC_ERROR, SC_EINVAL, "$%s '%s': must be an absolute path without '..'",
+              name, shown);
+  return FALSE;
 }
 
 static const char *
@@ -147,7 +170,8 @@ sc_context_config_check(sc_context *ctx, GError **error)
     g_propagate_error(error, g_error_copy(ctx->conf_error));
     return FALSE;
   }
-  return TRUE;
+  return env_ok("ATOMIC_OSTREE_CHECKOUT_PATH", ctx->checkout_env_bad, ctx->checkout_set, error) &&
+         env_ok("ATOMIC_OSTREE_REPO", ctx->repo_env_bad, ctx->repo_set, error);
 }
 
 SC_API int
@@ -159,8 +183,8 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   SC_CHECK_ARG(out_ctx != NULL, error);
   ctx = g_new0(sc_context, 1);
   ctx->sysroot = g_strdup("/");
-  ctx->checkout_env = env_path("ATOMIC_OSTREE_CHECKOUT_PATH");
-  ctx->repo_env = env_path("ATOMIC_OSTREE_REPO");
+  ctx->checkout_env = env_path("ATOMIC_OSTREE_CHECKOUT_PATH", &ctx->checkout_env_bad);
+  ctx->repo_env = env_path("ATOMIC_OSTREE_REPO", &ctx->repo_env_bad);
   env = g_getenv("RUNC_PATH");
   ctx->runc_path_env = env && *env ? g_strdup(env) : NULL;
   resolve(ctx);
@@ -197,6 +221,8 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->runtime_set);
   g_free(ctx->checkout_env);
   g_free(ctx->repo_env);
+  g_free(ctx->checkout_env_bad);
+  g_free(ctx->repo_env_bad);
   g_free(ctx->runc_path_env);
   g_free(ctx->runtime_recorded);
   g_free(ctx->runtime_recorded_owner);
@@ -215,8 +241,11 @@ sc_context_load_config(sc_context *ctx, sc_error **error)
   GError *gerror = NULL;
 
   SC_CHECK_ARG(ctx != NULL, error);
-  if (!sc_context_config_check(ctx, &gerror))
+  ensure_conf(ctx); /* atomic.conf alone (the environment: sc_context_config_check) */
+  if (ctx->conf_error) {
+    gerror = g_error_copy(ctx->conf_error);
     return sc_error_propagate(error, gerror);
+  }
   return SC_OK;
 }
 

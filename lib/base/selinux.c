@@ -164,8 +164,9 @@ parse_config(const char *shown,
                 shown);
     return FALSE;
   }
-  if (strcmp(mode, "enforcing") != 0 && strcmp(mode, "permissive") != 0 &&
-      strcmp(mode, "disabled") != 0) {
+  /* in any case, as libselinux's selinux_getenforcemode() (strncasecmp) */
+  if (g_ascii_strcasecmp(mode, "enforcing") != 0 && g_ascii_strcasecmp(mode, "permissive") != 0 &&
+      g_ascii_strcasecmp(mode, "disabled") != 0) {
     g_autofree char *d = sc_display(mode, 80);
     g_set_error(error,
                 SC_ERROR,
@@ -177,7 +178,7 @@ parse_config(const char *shown,
                 d);
     return FALSE;
   }
-  *out_disabled = strcmp(mode, "disabled") == 0;
+  *out_disabled = g_ascii_strcasecmp(mode, "disabled") == 0;
   if (*out_disabled)
     return TRUE;
   if (type == NULL) {
@@ -440,14 +441,63 @@ sc_context_label_host_path(sc_context *ctx, const char *host_path, GError **erro
   return ok;
 }
 
+/* Makes the directories missing at @host_dir without following any link
+ * (one on the way is left for the writer to refuse: a sysroot's
+ * etc/systemd linking out must not get a directory made outside it), and
+ * labels those it made. */
+static gboolean
+make_dirs_nolinks(sc_context *ctx, const char *host_dir, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit(host_dir, "/", -1);
+  g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) p = g_string_new("");
+  gboolean missing = FALSE;
+  int fd;
+
+  for (char **c = parts; *c; c++) {
+    struct stat st;
+    if (**c == '\0')
+      continue;
+    g_string_append_printf(p, "/%s", *c);
+    if (!missing) {
+      if (lstat(p->str, &st) != 0) {
+        if (errno != ENOENT)
+          return TRUE; /* the writer says what is wrong */
+        missing = TRUE;
+      } else if (!S_ISDIR(st.st_mode))
+        return TRUE; /* a link or a file on the way: the writer refuses it */
+    }
+    if (missing)
+      g_ptr_array_add(made, g_strdup(p->str));
+  }
+  if (made->len == 0)
+    return TRUE;
+  fd = sc_confined_open_nolinks(host_dir, TRUE, error);
+  if (fd < 0)
+    return FALSE;
+  close(fd);
+  for (guint i = 0; i < made->len; i++)
+    if (!sc_context_label_host_path(ctx, made->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean
 sc_context_write_file(sc_context *ctx, const char *host_path, const char *text, GError **error)
 {
   g_autofree char *root_path = sc_context_root_path(ctx, host_path);
   g_autofree char *label = NULL;
+  g_autofree char *dir = g_path_get_dirname(host_path);
+  ScSelinux *se = NULL;
 
-  return sc_context_label_for(ctx, root_path, S_IFREG, &label, error) &&
-         sc_write_file_nolinks_labelled(host_path, text, label, error);
+  if (!sc_context_label_for(ctx, root_path, S_IFREG, &label, error) ||
+      !sc_context_selinux(ctx, &se, error))
+    return FALSE;
+  /* the directories it needs (/etc/systemd/system, /etc/tmpfiles.d in a
+   * fresh image root) made here, so that they get their label too */
+  if (se != NULL && !make_dirs_nolinks(ctx, dir, error))
+    return FALSE;
+  return sc_write_file_nolinks_labelled(host_path, text, label, error);
 }
 
 gboolean

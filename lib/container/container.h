@@ -102,6 +102,9 @@ gboolean sc_systemd_running(void);
 gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
 gboolean sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms,
                                  char **out_state);
+/* Labels the links an offline `systemctl enable @unit` made (and their
+ * .wants/.requires directories without a label), per the root's policy. */
+gboolean sc_systemd_label_enabled(sc_context *ctx, const char *unit, GError **error);
 gboolean sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *arg2,
                       gboolean check, GError **error);
 gboolean sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,

@@ -279,6 +279,25 @@ add_label(Install *t, const char *host_path, mode_t type, GError **error)
   return TRUE;
 }
 
+/* A file the install writes, and the directories missing above it (made
+ * and labelled with it: /etc/systemd/system in a fresh image root). */
+static gboolean
+add_label_made(Install *t, const char *host_path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname(host_path);
+
+  while (strcmp(dir, "/") != 0 && !g_file_test(dir, G_FILE_TEST_EXISTS)) {
+    char *up = g_path_get_dirname(dir);
+    if (!add_label(t, dir, S_IFDIR, error)) {
+      g_free(up);
+      return FALSE;
+    }
+    g_free(dir);
+    dir = up;
+  }
+  return add_label(t, host_path, S_IFREG, error);
+}
+
 /* What the install labels, and how (docs/security.md, "SELinux labels"):
  * for a dry run to show, and the result to report. Nothing without a
  * policy. The layers' own files were labelled when they were imported. */
@@ -319,8 +338,9 @@ install_labels(Install *t, GError **error)
     if (!add_label(t, path, S_IFREG, error))
       return FALSE;
   }
-  if ((sc_rendering_get_unit(t->r) && !add_label(t, t->p.unit_path, S_IFREG, error)) ||
-      (sc_rendering_get_tmpfiles(t->r) && !add_label(t, t->p.tmpfiles_path, S_IFREG, error)) ||
+  if ((sc_rendering_get_unit(t->r) && !add_label_made(t, t->p.unit_path, error)) ||
+      (sc_rendering_get_tmpfiles(t->r) && !add_label_made(t, t->p.tmpfiles_path, error)) ||
+      !add_label(t, t->p.link_path, S_IFLNK, error) ||
       !sc_hostfs_plan_labels(t->ctx, t->plan, t->labels, error))
     return FALSE;
   json_object_foreach(t->labels, key, v)
@@ -418,7 +438,16 @@ install_apply(Install *t, GError **error)
     sc_deploy_trim_rootfs(p->slot_path);
   /* last: the symlink makes the container exist */
   tmp_link = g_strdup_printf("%s.%08x.tmp", p->link_path, g_random_int());
-  if (symlink(p->slot, tmp_link) != 0 || rename(tmp_link, p->link_path) != 0) {
+  if (symlink(p->slot, tmp_link) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot link %s: %s", p->link_path, g_strerror(errno));
+    return FALSE;
+  }
+  /* labelled under its temporary name, as the other files */
+  if (!sc_context_label_host_path(ctx, tmp_link, error)) {
+    unlink(tmp_link);
+    return FALSE;
+  }
+  if (rename(tmp_link, p->link_path) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot link %s: %s", p->link_path, g_strerror(errno));
     unlink(tmp_link);
     return FALSE;
@@ -430,7 +459,8 @@ install_apply(Install *t, GError **error)
     if ((!sc_systemd_offline(ctx) &&
          !sc_systemctl(ctx, "daemon-reload", NULL, NULL, TRUE, error)) ||
         (tmpfiles_text && !sc_tmpfiles_run(ctx, "--create", p->tmpfiles_path, TRUE, error)) ||
-        (t->opts->enable && !sc_systemctl(ctx, "enable", unit, NULL, TRUE, error)) ||
+        (t->opts->enable && (!sc_systemctl(ctx, "enable", unit, NULL, TRUE, error) ||
+                             !sc_systemd_label_enabled(ctx, unit, error))) ||
         (t->opts->start && !sc_systemd_offline(ctx) &&
          !sc_systemctl(ctx, "start", unit, NULL, TRUE, error)))
       return FALSE;

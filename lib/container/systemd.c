@@ -6,7 +6,10 @@
  */
 #include "container.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 gboolean
 sc_systemd_offline(sc_context *ctx)
@@ -158,4 +161,50 @@ sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char
       return TRUE;
     g_usleep(200 * 1000);
   }
+}
+
+/* After an offline `systemctl --root enable UNIT`: systemctl labels
+ * nothing in an image root, so the links it made to UNIT in
+ * /etc/systemd/system/X.{wants,requires,upholds} get the policy's label
+ * here, and so do those directories when they carry none (one that
+ * existed with a label keeps it). On the running host systemctl labels
+ * them itself. */
+gboolean
+sc_systemd_label_enabled(sc_context *ctx, const char *unit, GError **error)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr(GPtrArray) subdirs = g_ptr_array_new_with_free_func(g_free);
+  ScSelinux *se = NULL;
+  DIR *d;
+  struct dirent *e;
+
+  if (!sc_systemd_offline(ctx))
+    return TRUE;
+  if (!sc_context_selinux(ctx, &se, error))
+    return FALSE;
+  if (se == NULL)
+    return TRUE;
+  dir = sc_context_host_path(ctx, "/etc/systemd/system");
+  d = opendir(dir);
+  if (d == NULL)
+    return TRUE;
+  while ((e = readdir(d)) != NULL)
+    if (g_str_has_suffix(e->d_name, ".wants") || g_str_has_suffix(e->d_name, ".requires") ||
+        g_str_has_suffix(e->d_name, ".upholds"))
+      g_ptr_array_add(subdirs, g_build_filename(dir, e->d_name, NULL));
+  closedir(d);
+  for (guint i = 0; i < subdirs->len; i++) {
+    const char *sub = subdirs->pdata[i];
+    g_autofree char *link = g_build_filename(sub, unit, NULL);
+    struct stat st;
+    if (lstat(sub, &st) != 0 || !S_ISDIR(st.st_mode) || lstat(link, &st) != 0 ||
+        !S_ISLNK(st.st_mode))
+      continue;
+    if (lgetxattr(sub, "security.selinux", NULL, 0) < 0 && errno == ENODATA &&
+        !sc_context_label_host_path(ctx, sub, error))
+      return FALSE;
+    if (!sc_context_label_host_path(ctx, link, error))
+      return FALSE;
+  }
+  return TRUE;
 }

@@ -151,11 +151,21 @@ install_unit_files(sc_context *ctx, const char *name, const char *slot_path, con
 
 /* Points NAME at @slot (as seen from the sysroot), atomically. */
 static gboolean
-switch_link(const ScPaths *p, const char *slot, GError **error)
+switch_link(sc_context *ctx, const ScPaths *p, const char *slot, GError **error)
 {
   g_autofree char *tmp = g_strdup_printf("%s.%08x.tmp", p->link_path, g_random_int());
 
-  if (symlink(slot, tmp) != 0 || rename(tmp, p->link_path) != 0) {
+  if (symlink(slot, tmp) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot point %s at %s: %s", p->link_path, slot,
+                g_strerror(errno));
+    return FALSE;
+  }
+  /* labelled under its temporary name, as the other files */
+  if (!sc_context_label_host_path(ctx, tmp, error)) {
+    unlink(tmp);
+    return FALSE;
+  }
+  if (rename(tmp, p->link_path) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot point %s at %s: %s", p->link_path, slot,
                 g_strerror(errno));
     unlink(tmp);
@@ -465,7 +475,7 @@ update_apply(Update *t, GError **error)
   if (t->ex->no_container_service && !t->remote)
     sc_deploy_trim_rootfs(p->slot_path);
   if (!install_unit_files(ctx, t->name, p->slot_path, p, error) ||
-      !sc_journal_step(ctx, t->journal, "unit", error) || !switch_link(p, p->slot, error))
+      !sc_journal_step(ctx, t->journal, "unit", error) || !switch_link(ctx, p, p->slot, error))
     return FALSE;
   t->switched = TRUE;
   return sc_journal_step(ctx, t->journal, "link", error);
@@ -814,7 +824,7 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   if (!sc_journal_step(ctx, journal, "stopped", error) ||
       (plan && !rollback_host_files(ctx, p, plan, cur_tracked, info, journal, error)) ||
       !install_unit_files(ctx, name, p->slot_path, p, error) ||
-      !sc_journal_step(ctx, journal, "unit", error) || !switch_link(p, p->slot, error))
+      !sc_journal_step(ctx, journal, "unit", error) || !switch_link(ctx, p, p->slot, error))
     goto undo;
   switched = TRUE;
   if (!sc_journal_step(ctx, journal, "link", error))

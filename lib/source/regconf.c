@@ -643,8 +643,18 @@ toml_parse(const char *file, const char *text, GError **error)
 typedef struct {
   const char *file;
   GError **error;
-  int search_line; /* where the search registries were set */
+  int search_line;     /* where the search registries were set */
+  GArray *search_lines; /* each search registry's line (int), when known */
 } Reading;
+
+/* Each item's line of the search list @v, for the errors about one. */
+static void
+note_search_lines(Reading *rd, const Node *v)
+{
+  g_array_set_size(rd->search_lines, 0);
+  for (guint i = 0; i < v->items->len; i++)
+    g_array_append_val(rd->search_lines, ((const Node *)v->items->pdata[i])->line);
+}
 
 static const char *const type_names[] = { "a string", "true or false", "an integer",
                                           "a number", "an array",      "a table" };
@@ -732,6 +742,7 @@ read_mirrors(Reading *rd, const Node *v, ScRegistryEntry *r)
   for (guint j = 0; j < v->items->len; j++) {
     const Node *mt = v->items->pdata[j];
     ScMirror *m = g_new0(ScMirror, 1);
+    m->line = mt->line;
     g_ptr_array_add(r->mirrors, m);
     if (!want(rd, mt, T_TABLE, "mirror") || !read_mirror(rd, mt, m))
       return FALSE;
@@ -801,6 +812,8 @@ read_v1(Reading *rd, const Node *t, GPtrArray *lists[3], int lines[3], int *out_
         return unknown_key(rd, v, sub->keys->pdata[j], table);
       if (!read_strings(rd, v, "registries", lists[which]))
         return FALSE;
+      if (which == 0)
+        note_search_lines(rd, v);
       lines[which] = v->line;
       if (*out_line == 0 || v->line < *out_line)
         *out_line = v->line;
@@ -827,14 +840,20 @@ convert_v1(ScRegConf *one, GPtrArray *lists[3], const int lines[3])
   for (int w = 2; w >= 1; w--)
     for (guint i = 0; i < lists[w]->len; i++) {
       ScRegistryEntry *r = NULL;
+      /* trailing '/' dropped before locations are compared, as
+       * ConvertToV2's parseLocation does: "a.example/" blocked and
+       * "a.example" insecure are one entry, not a conflict */
+      g_autofree char *loc = g_strdup(lists[w]->pdata[i]);
+      gsize len = strlen(loc);
+      while (len > 0 && loc[len - 1] == '/')
+        loc[--len] = '\0';
       for (guint j = 0; j < one->registries->len && r == NULL; j++)
-        if (g_strcmp0(((ScRegistryEntry *)one->registries->pdata[j])->location,
-                      lists[w]->pdata[i]) == 0)
+        if (g_strcmp0(((ScRegistryEntry *)one->registries->pdata[j])->location, loc) == 0)
           r = one->registries->pdata[j];
       if (r == NULL) {
         r = registry_entry_new(lines[w]);
-        r->location = g_strdup(lists[w]->pdata[i]);
-        r->prefix = g_strdup(lists[w]->pdata[i]);
+        r->location = g_strdup(loc);
+        r->prefix = g_strdup(loc);
         g_ptr_array_add(one->registries, r);
       }
       if (w == 2)
@@ -856,11 +875,16 @@ read_v2_key(Reading *rd, ScRegConf *one, const char *k, const Node *v)
   if (strcmp(k, "unqualified-search-registries") == 0) {
     one->search_set = TRUE;
     rd->search_line = v->line;
-    return read_strings(rd, v, k, one->search);
+    if (!read_strings(rd, v, k, one->search))
+      return FALSE;
+    note_search_lines(rd, v);
+    return TRUE;
   }
   if (strcmp(k, "short-name-mode") == 0) {
     if (!want(rd, v, T_STRING, k))
       return FALSE;
+    if (*v->s == '\0')
+      return TRUE; /* unset, as containers/image reads "" */
     if (strcmp(v->s, "enforcing") != 0 && strcmp(v->s, "permissive") != 0 &&
         strcmp(v->s, "disabled") != 0)
       return fail_line(rd->file,
@@ -937,7 +961,9 @@ read_file_tree(Reading *rd, const Node *root, gboolean dropin, ScRegConf *one)
     } else if (g_strv_contains(v2_keys, k)) {
       if (!read_v2_key(rd, one, k, v))
         return FALSE;
-      if (v2_key == NULL) {
+      /* an empty string is Go's zero value: not a version 2 setting for
+       * the mixing rule (hasSetField); an empty array or table is one */
+      if (v2_key == NULL && !(v->type == T_STRING && *v->s == '\0')) {
         v2_key = k;
         v2_line = v->line;
       }
@@ -1012,17 +1038,17 @@ check_registry(Reading *rd, ScRegistryEntry *r)
                      "the format: *.example.com");
   for (guint j = 0; j < r->mirrors->len; j++) {
     ScMirror *m = r->mirrors->pdata[j];
-    if (!clean_location(rd, r->line, &m->location))
+    if (!clean_location(rd, m->line, &m->location))
       return FALSE;
     if (m->location == NULL)
       return fail_line(rd->file,
-                       r->line,
+                       m->line,
                        rd->error,
                        "[[registry]] \"%s\": invalid condition: mirror location is unset",
                        r->prefix);
     if (r->mirror_by_digest_only && m->pull_from)
       return fail_line(rd->file,
-                       r->line,
+                       m->line,
                        rd->error,
                        "[[registry]] \"%s\": mirror-by-digest-only and a mirror's "
                        "pull-from-mirror cannot be set at the same time",
@@ -1080,11 +1106,13 @@ post_process(Reading *rd, ScRegConf *one)
   }
   for (guint i = 0; i < one->search->len; i++) {
     char **d = (char **)&one->search->pdata[i];
-    if (!clean_location(rd, rd->search_line, d))
+    int line = i < rd->search_lines->len ? g_array_index(rd->search_lines, int, i)
+                                         : rd->search_line;
+    if (!clean_location(rd, line, d))
       return FALSE;
     if (*d == NULL || !domain_ok(*d))
       return fail_line(rd->file,
-                       rd->search_line,
+                       line,
                        rd->error,
                        "invalid unqualified-search-registries entry \"%s\": a registry "
                        "host[:port] is needed",
@@ -1135,7 +1163,8 @@ parse_one(ScRegConf *c, const char *file, const char *text, gboolean dropin, GEr
 {
   g_autoptr(Node) root = toml_parse(file, text, error);
   g_autoptr(ScRegConf) one = NULL;
-  Reading rd = { file, error, 1 };
+  g_autoptr(GArray) search_lines = g_array_new(FALSE, FALSE, sizeof(int));
+  Reading rd = { file, error, 1, search_lines };
 
   if (root == NULL)
     return FALSE;
@@ -1244,9 +1273,35 @@ sc_regconf_load(const char *explicit_file, GError **error)
   return sc_regconf_load_files(g_file_test(sys, G_FILE_TEST_EXISTS) ? sys : NULL, all_dirs, error);
 }
 
-/* The [[registry]] whose prefix matches domain/path best (longest), or NULL.
- * A prefix matches at a component boundary; "*.example.com" matches
- * subdomains. */
+/* How much of @full ("host[:port]/path") @prefix matches, or -1; as
+ * containers/image's refMatchingPrefix: a prefix matches at a component
+ * boundary (the next character is '/', ':' or '@', or none), and
+ * "*.example.com" matches where ".example.com" first appears in the host
+ * part, followed by a boundary: so "reg.example.com:5000" matches too (a
+ * port does not take a host out of a blocked wildcard). */
+gssize
+sc_regconf_match(const char *prefix, const char *full)
+{
+  const char *at;
+  gsize len;
+
+  if (g_str_has_prefix(prefix, "*.")) {
+    const char *slash = strchr(full, '/');
+    at = strstr(full, prefix + 1);
+    if (at == NULL || (slash && slash < at))
+      return -1;
+    len = (at - full) + strlen(prefix + 1);
+  } else {
+    len = strlen(prefix);
+    if (!g_str_has_prefix(full, prefix))
+      return -1;
+  }
+  if (full[len] == '\0' || full[len] == '/' || full[len] == ':' || full[len] == '@')
+    return (gssize)len;
+  return -1;
+}
+
+/* The [[registry]] whose prefix matches domain/path best (longest), or NULL. */
 ScRegistryEntry *
 sc_regconf_find(ScRegConf *c, const char *domain, const char *path)
 {
@@ -1258,15 +1313,9 @@ sc_regconf_find(ScRegConf *c, const char *domain, const char *path)
     ScRegistryEntry *r = c->registries->pdata[i];
     const char *prefix = r->prefix ? r->prefix : r->location;
     gsize len;
-    if (prefix == NULL)
+    if (prefix == NULL || sc_regconf_match(prefix, full) < 0)
       continue;
     len = strlen(prefix);
-    if (g_str_has_prefix(prefix, "*.")) {
-      if (!g_str_has_suffix(domain, prefix + 1))
-        continue;
-    } else if (!(g_str_has_prefix(full, prefix) &&
-                 (full[len] == '\0' || full[len] == '/' || full[len] == ':' || full[len] == '@')))
-      continue;
     if (len > best_len) {
       best = r;
       best_len = len;

@@ -27,6 +27,7 @@ typedef struct {
   char *location;
   gboolean insecure;
   char *pull_from; /* all, digest-only, tag-only; NULL: all */
+  int line;        /* where it was defined */
 } ScMirror;
 typedef struct {
   char *prefix, *location;
@@ -56,6 +57,8 @@ ScRegConf *sc_regconf_load(const char *explicit_file, GError **error);
 ScRegConf *sc_regconf_load_files(const char *main, const char *const *dropin_dirs,
                                  GError **error);
 ScRegistryEntry *sc_regconf_find(ScRegConf *c, const char *domain, const char *path);
+/* The length of @full ("host[:port]/path") that @prefix matches, or -1. */
+gssize sc_regconf_match(const char *prefix, const char *full);
 
 /* auth.c */
 GPtrArray *sc_auth_files(const char *explicit_file);

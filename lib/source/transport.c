@@ -675,7 +675,9 @@ endpoints_for(ScRegConf *conf, const ScReference *ref, GError **error)
     return NULL;
   }
   prefix = entry->prefix ? entry->prefix : entry->location;
-  rest = g_str_has_prefix(prefix, "*.") ? strchr(full, '/') : full + strlen(prefix);
+  /* what follows the matched prefix (for "*.example.com", after the
+   * matched host part, a port included), as containers/image rewrites */
+  rest = full + sc_regconf_match(prefix, full);
   for (guint i = 0; i < entry->mirrors->len; i++) {
     ScMirror *m = entry->mirrors->pdata[i];
     const char *from = m->pull_from ? m->pull_from : (entry->mirror_by_digest_only ? "digest-only" : "all");
@@ -684,10 +686,12 @@ endpoints_for(ScRegConf *conf, const ScReference *ref, GError **error)
       continue;
     g_ptr_array_add(out, endpoint_new(m->location, rest, m->insecure));
   }
-  g_ptr_array_add(out, endpoint_new(entry->location && !g_str_has_prefix(prefix, "*.")
-                                        ? entry->location
-                                        : (g_str_has_prefix(prefix, "*.") ? ref->domain : prefix),
-                                    rest, entry->insecure));
+  /* a wildcard entry without a location leaves the reference as it is;
+   * with one, the location replaces the matched host, as for any prefix */
+  if (entry->location)
+    g_ptr_array_add(out, endpoint_new(entry->location, rest, entry->insecure));
+  else
+    g_ptr_array_add(out, endpoint_new(ref->domain, full + strlen(ref->domain), entry->insecure));
   return out;
 }
 

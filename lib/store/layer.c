@@ -422,8 +422,10 @@ parent_is_file(Tree *t, char **parts, guint n)
   return FALSE;
 }
 
-/* The tar's xattrs; with a policy, its label replaces any the tar gives
- * (skopeo relabelled what it untarred). */
+/* The tar's xattrs, but never a label of the layer's own: with a policy,
+ * the policy's replaces it (skopeo relabelled what it untarred); without
+ * one, it is dropped. Kept, an image would choose its files' labels for
+ * the day the root gets a policy (a stored layer is not relabelled). */
 static GVariant *
 entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError **error)
 {
@@ -438,7 +440,7 @@ entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError
   }
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &x.name, (const void **)&x.value, &x.size) == ARCHIVE_OK)
-    if (label == NULL || strcmp(x.name, "security.selinux") != 0)
+    if (strcmp(x.name, "security.selinux") != 0)
       g_array_append_val(xattrs, x);
   if (label) {
     x.name = "security.selinux";

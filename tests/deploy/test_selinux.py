@@ -278,7 +278,8 @@ class SelinuxTest(unittest.TestCase):
                  slot + "/tmpfiles-app.conf": "f",
                  "/etc/systemd/system/app.service": "f", "/etc/tmpfiles.d/app.conf": "f",
                  "/usr/bin/hosttool": "f", "/usr/bin/hostlink": "l",
-                 "/etc/greeter/greeter.conf": "f", "/usr/share/doc/NAME/README": "f"}
+                 "/etc/greeter/greeter.conf": "f", "/usr/share/doc/NAME/README": "f",
+                 "/var/lib/containers/atomic/app": "l"}
         exp = self.expected([(p if p != slot + "/rootfs" else "/", k)
                              for p, k in paths.items()])
         want = {p: exp[p if p != slot + "/rootfs" else "/"] for p in paths}
@@ -287,8 +288,10 @@ class SelinuxTest(unittest.TestCase):
         self.assertEqual({p: labels[p] for p in want if p in labels}, want)
         dirs = self.expected([(p, "d") for p in extra])
         self.assertEqual(extra, dirs)
+        # (and those the unit and tmpfiles file need: a fresh image root)
         self.assertEqual(set(extra), {"/etc/greeter", "/usr/share/doc", "/usr/share/doc/NAME",
-                                      "/usr/bin", "/usr/share", "/usr", "/usr/share/empty"})
+                                      "/usr/bin", "/usr/share", "/usr", "/usr/share/empty",
+                                      "/etc/systemd", "/etc/systemd/system", "/etc/tmpfiles.d"})
         self.assertEqual(sorted(lines), sorted("label %s %s" % kv for kv in labels.items()))
         self.assertIn("label /etc/systemd/system/app.service "
                       "system_u:object_r:systemd_unit_t:s0", lines)

@@ -513,7 +513,7 @@ static const struct {
     "r.conf line 1: [[registry]]: wildcarded prefix should be in the format *.example.com, not "
     "\"*.a.example/x\"" },
   { "[[registry]]\nlocation = \"a\"\n[[registry.mirror]]\ninsecure = true\n",
-    "r.conf line 1: [[registry]] \"a\": invalid condition: mirror location is unset" },
+    "r.conf line 3: [[registry]] \"a\": invalid condition: mirror location is unset" },
   { "[[registry]]\nlocation = \"a\"\npull-from-mirror = \"all\"\n",
     "r.conf line 3: pull-from-mirror must not be set for a non-mirror registry" },
   { "[[registry]]\nlocation = \"a\"\n[[registry]]\nprefix = \"a/b\"\nlocation = \"a\"\n"
