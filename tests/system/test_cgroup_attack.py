@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_cgroup as tc  # noqa: E402  (a module: its CgroupTest must not run here)
-from test_system import can_boot  # noqa: E402
+from test_system import CTL, can_boot  # noqa: E402
 
 # flannel's own service.template (atomic-system-containers/images/flannel),
 # without Type=notify (the test's busybox does not notify): its
@@ -26,6 +26,19 @@ FLANNEL_LIKE = ("[Unit]\nDescription=$NAME\n[Service]\nExecStart=$EXEC_START\n"
                 "ExecStopPost=/bin/rm /etc/systemd/system/docker.service.d/$NAME.conf\n"
                 "Restart=on-failure\nWorkingDirectory=$DESTDIR\n[Install]\n"
                 "WantedBy=multi-user.target\n")
+
+
+def with_lines(service, lines):
+    return service.replace("[Service]\n", "[Service]\n" + lines, 1)
+
+
+# a daemon that double-forks out of the init's way, then an init that
+# ignores SIGTERM (only SIGKILL ends it)
+STUBBORN = ("(/bin/busybox setsid /bin/busybox sleep 1000 &); trap '' TERM; "
+            "echo stubborn up; while true; do /bin/busybox sleep 1; done")
+# one line on stdout, one on stderr, then up until SIGTERM
+BOTH = ("trap 'exit 0' TERM; echo to-stdout-line; echo to-stderr-line >&2; "
+        "while true; do /bin/busybox sleep 1 & wait $!; done")
 
 
 class Base(tc.CgroupTest):
@@ -49,6 +62,11 @@ class CgroupAttackTest(Base):
         tc.service_image(cls.layout, "fg", "fg 1", tc.FG_SERVICE)
         tc.service_image(cls.layout, "bg", "bg 1", None)
         tc.service_image(cls.layout, "flannel", "flannel 1", FLANNEL_LIKE)
+        tc.service_image(cls.layout, "fg2", "fg 2", tc.FG_SERVICE)
+        tc.service_image(cls.layout, "killproc", "killproc 1", with_lines(
+            tc.FG_SERVICE, "KillMode=process\nTimeoutStopSec=3\n"))
+        tc.service_image(cls.layout, "nodelegate", "nodelegate 1", with_lines(
+            tc.FG_SERVICE, "Delegate=no\n"))
         cls.boot()
 
     def container_pids(self, runtime, name):
@@ -138,6 +156,90 @@ class CgroupAttackTest(Base):
 
     def test_failing_template_stoppost_crun(self):
         self.check_failing_stoppost("crun")
+
+
+    def alive(self, pids):
+        return {p for p in pids
+                if self.inside("test", "-e", "/proc/%d" % p, check=False).returncode == 0}
+
+    def check_stubborn(self, runtime, tag):
+        """KillMode=process (only the runtime is signalled) or Delegate=no,
+        an init that ignores SIGTERM, a double-forked daemon: stop still
+        leaves nothing, in the unit's cgroup or in the runtime's state."""
+        name = "cgstub" + runtime + tag
+        self.install(runtime, tag, name, "COMMAND=" + STUBBORN)
+        pids = self.assert_in_unit(runtime, name)
+        self.wait_for("the double-forked daemon", lambda: len(self.unit_pids(name)) >= 4)
+        every = self.unit_pids(name)
+        self.ctl_rt(runtime, "stop", name)
+        self.wait_for("every process to end", lambda: not self.alive(every | pids), timeout=40)
+        self.assertEqual(self.unit_pids(name), set())
+        self.assertNotIn(name, self.runtime_ids(runtime))
+        self.ctl_rt(runtime, "uninstall", name)
+
+    def test_killmode_process_runc(self):
+        self.check_stubborn("runc", "killproc")
+
+    def test_killmode_process_crun(self):
+        self.check_stubborn("crun", "killproc")
+
+    def test_delegate_no_runc(self):
+        self.check_stubborn("runc", "nodelegate")
+
+    def check_journal(self, runtime, tag):
+        """Every line the container writes, stdout and stderr, is in
+        journalctl -u NAME (also for a detached container)."""
+        name = "cgjournal" + runtime + tag
+        self.install(runtime, tag, name, "COMMAND=" + BOTH)
+        self.assert_in_unit(runtime, name)
+
+        def lines():
+            out = self.inside("journalctl", "-u", name + ".service", "-o", "cat").stdout
+            return "to-stdout-line\n" in out and "to-stderr-line\n" in out
+        self.wait_for("both lines in journalctl -u " + name, lines)
+        self.ctl_rt(runtime, "uninstall", name)
+
+    def test_journal_detached_runc(self):
+        self.check_journal("runc", "bg")
+
+    def test_journal_detached_crun(self):
+        self.check_journal("crun", "bg")
+
+    def test_exec_dies_with_unit(self):
+        """A command run in the container (run NAME CMD, in the background)
+        is in the unit and ends with it."""
+        name = "cgexec"
+        self.install("crun", "fg", name)
+        self.assert_in_unit("crun", name)
+        self.inside("sh", "-c", "%s --runtime /usr/bin/crun run %s /bin/busybox sleep 999 "
+                    ">/dev/null 2>&1 &" % (CTL, name))
+        self.wait_for("the exec'd sleep", lambda: [
+            p for p in self.unit_pids(name)
+            if "999" in self.inside("cat", "/proc/%d/cmdline" % p, check=False).stdout])
+        every = self.unit_pids(name)
+        self.ctl_rt("crun", "stop", name)
+        self.wait_for("every process to end", lambda: not self.alive(every))
+        self.ctl_rt("crun", "uninstall", name)
+
+    def test_update_rollback_running_crun(self):
+        """update and rollback of a running crun container: it stays in its
+        unit, one container in crun's state, nothing left in a scope."""
+        name = "cgupcrun"
+        self.install("crun", "fg", name)
+        old = self.assert_in_unit("crun", name)
+        self.ctl_rt("crun", "update", "--rebase", "oci:%s:fg2" % self.layout, name)
+        new = self.assert_in_unit("crun", name)
+        self.assertFalse(self.alive(old))
+        self.assertEqual(self.runtime_ids("crun"), {name})
+        self.assertEqual(self.ctl_rt("crun", "run", name, "/bin/busybox", "cat",
+                                     "/etc/version").stdout, "fg 2\n")
+        self.ctl_rt("crun", "rollback", name)
+        self.assert_in_unit("crun", name)
+        self.assertFalse(self.alive(new))
+        self.assertEqual(self.runtime_ids("crun"), {name})
+        self.assertEqual(self.scopes(), [])
+        self.ctl_rt("crun", "uninstall", name)
+        self.assertEqual(self.runtime_ids("crun"), set())
 
 
 if __name__ == "__main__":
