@@ -124,12 +124,22 @@ class CgroupAttackTest(Base):
         self.ctl_rt(runtime, "uninstall", name)
 
     # an instance name: systemd puts web@1.service in system-web.slice
-    # Not fixed: runc 1.1 refuses a container id with '@' ("invalid
-    # container ID format", its id must match [\\w+-.]+), which
-    # sc_name_check() allows: the unit fails at every start.
-    @unittest.expectedFailure
     def test_instance_name_runc(self):
-        self.check_name("runc", "fg", "web@1")
+        """runc 1.1 refuses a container id with '@' ("invalid container ID
+        format"): such a unit would fail at every start. The install is
+        refused, naming the name and the runtime, and leaves nothing."""
+        r = self.ctl_rt("runc", "install", "--now", "--name", "web@1",
+                        "oci:%s:fg" % self.layout, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("container name 'web@1' has '@', which runc (/usr/sbin/runc) refuses in a "
+                      "container id: choose another name, or another runtime (--runtime "
+                      "/usr/bin/crun)\n", r.stderr)
+        self.assertEqual(self.ctl("list", "--all", "--json").stdout.count("web@1"), 0)
+        self.assertNotEqual(self.inside("test", "-e", "/etc/systemd/system/web@1.service",
+                                        check=False).returncode, 0)
+        self.assertNotEqual(self.inside("test", "-e", "/var/lib/containers/atomic/web@1.0",
+                                        check=False).returncode, 0)
 
     def test_instance_name_crun(self):
         self.check_name("crun", "fg", "web-x@1")
