@@ -71,6 +71,16 @@ class CgroupAttackTest(Base):
         tc.service_image(cls.layout, "slice", "slice 1", with_lines(
             tc.FG_SERVICE, "Slice=custom-a.slice\n"))
         corpus = os.environ.get("SC_CORPUS", "/work/shared/corpus")
+        # atomic's own detached template ($EXEC_STOPPOST, $PIDFILE,
+        # Restart=on-crash) and a config.json written for --systemd-cgroup
+        with open(os.path.join(corpus, "atomic-test-images", "system-container-files",
+                               "service.template")) as f:
+            atomic_unit = f.read()
+        tc.build(cls.layout, "atomicbg", {"defaultValues": {"COMMAND": tc.RUNS}},
+                 {"etc/version": "atomicbg 1\n", "dev/.keep": "", "proc/.keep": "",
+                  "exports/config.json.template": tc.SERVICE_CONFIG.replace(
+                      '"linux": {', '"linux": {"cgroupsPath": "system.slice:atomic:$NAME", '),
+                  "exports/service.template": atomic_unit}, hostfs=False)
         for image in REAL_TEMPLATES:
             with open(os.path.join(corpus, "atomic-system-containers", "images", image,
                                    "service.template")) as f:
@@ -310,6 +320,42 @@ class CgroupAttackTest(Base):
     @unittest.expectedFailure
     def test_drop_in_slice_crun(self):
         self.check_drop_in_slice("crun")
+
+
+    def check_atomic_detached(self, runtime):
+        """atomic's detached template and an image cgroupsPath meant for
+        --systemd-cgroup: replaced with a warning naming the file; the
+        container in its unit; a SIGKILL leaves nothing, neither process
+        nor runtime state (its ExecStopPost=RUNTIME delete), and it starts
+        again; stop leaves nothing."""
+        name = "cgatomic" + runtime
+        self.addCleanup(self.ctl_rt, runtime, "uninstall", name, check=False)
+        r = self.ctl_rt(runtime, "install", "--now", "--name", name,
+                        "oci:%s:atomicbg" % self.layout)
+        self.assertEqual(r.stdout, name + "\n")
+        self.assertRegex(r.stderr, r"config\.json\.template: linux\.cgroupsPath "
+                         r"\"system\.slice:atomic:%s\" replaced by '[^']*%s\.service/container': "
+                         r"the container lives in its unit's cgroup\n" % (name, name))
+        self.assertEqual(self.show(name, "Type"), "forking")
+        pids = self.assert_in_unit(runtime, name)
+        self.inside("systemctl", "kill", "-s", "KILL", name + ".service", check=False)
+        # (its Restart=on-crash is no value systemd knows: it is ignored,
+        # and the unit stays down)
+        self.wait_for("the unit to stop after the kill",
+                      lambda: self.show(name, "ActiveState") in ("inactive", "failed"))
+        self.assert_nothing_left(runtime, name, pids)
+        self.inside("systemctl", "reset-failed", name + ".service", check=False)
+        self.ctl_rt(runtime, "start", name)
+        new = self.assert_in_unit(runtime, name)
+        self.ctl_rt(runtime, "stop", name)
+        self.assert_nothing_left(runtime, name, new)
+        self.ctl_rt(runtime, "uninstall", name)
+
+    def test_atomic_detached_runc(self):
+        self.check_atomic_detached("runc")
+
+    def test_atomic_detached_crun(self):
+        self.check_atomic_detached("crun")
 
 
 if __name__ == "__main__":
