@@ -441,6 +441,18 @@ sc_render_internal(sc_context *ctx,
   }
   if (!find_runtime(ctx, offline, &rt, error))
     return FALSE;
+  /* runc takes only [A-Za-z0-9_+.-] in a container id: a unit that runs
+   * 'web@1' would fail at every start ("invalid container ID format") */
+  if (!offline && rt.relative_cgroups_own && strchr(o->name, '@') != NULL) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "container name '%s' has '@', which runc (%s) refuses in a container id: "
+                "choose another name, or another runtime (--runtime /usr/bin/crun)",
+                o->name,
+                rt.path);
+    return FALSE;
+  }
   r = g_new0(sc_rendering, 1);
   r->name = g_strdup(o->name);
   if (!resolve_values(ctx, ex, o, &rt, r, error))

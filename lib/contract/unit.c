@@ -198,16 +198,54 @@ service_end(const char *text)
   return end;
 }
 
+/* Where the template's own ExecStopPost= lines start in the [Service]
+ * section of @text: the offset of the first one after the last empty
+ * "ExecStopPost=" (which resets the list); -1: none. */
+static gssize
+own_stop_post_start(const char *text)
+{
+  gboolean in_service = FALSE;
+  gssize start = -1;
+
+  for (const char *p = text; *p != '\0';) {
+    const char *eol = strchr(p, '\n');
+    const char *s = p, *e = eol ? eol : p + strlen(p);
+    while (*s == ' ' || *s == '\t')
+      s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+      e--;
+    if (*s == '[')
+      in_service = g_str_has_prefix(s, "[Service]");
+    else if (in_service && g_str_has_prefix(s, "ExecStopPost")) {
+      const char *v = s + strlen("ExecStopPost");
+      while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+      if (v < e && *v == '=') {
+        for (v++; v < e && (*v == ' ' || *v == '\t'); v++)
+          ;
+        if (v == e)
+          start = -1; /* reset: what came before no longer counts */
+        else if (start < 0)
+          start = p - text;
+      }
+    }
+    p = eol ? eol + 1 : p + strlen(p);
+  }
+  return start;
+}
+
 /* The unit as systemd must see it to own its container:
  * - Delegate=yes, unless the template sets Delegate= itself: the runtime
  *   makes the container's cgroup below the unit's, which systemd leaves to
  *   it only in a delegated unit;
  * - for a detached runtime, Type=forking and PIDFile= (else systemd takes
  *   the exit of `run -d` for the end of the service), after the header;
- * - in the foreground, ExecStopPost=-RUNTIME delete --force NAME at the end
- *   of the section (after a template's own ExecStopPost=, which would reset
- *   the list): a runtime killed with its container (systemctl kill -s KILL)
- *   leaves its state behind, and the next `run NAME` would be refused. */
+ * - in the foreground, ExecStopPost=-RUNTIME delete --force NAME: a runtime
+ *   killed with its container (systemctl kill -s KILL) leaves its state
+ *   behind, and the next `run NAME` would be refused. It goes at the end
+ *   of the section, or before a template's own ExecStopPost= lines (after
+ *   an empty one, which resets the list): systemd runs none of the later ones once one fails, and
+ *   flannel's `rm` of a drop-in fails when the drop-in is not there. */
 char *
 sc_unit_finish(const char *rendered,
                gboolean detached,
@@ -220,6 +258,7 @@ sc_unit_finish(const char *rendered,
   gboolean has_pidfile = service_get(rendered, len, "PIDFile", NULL);
   gboolean has_delegate = service_get(rendered, len, "Delegate", NULL);
   gssize end = service_end(rendered);
+  gssize own = detached ? -1 : own_stop_post_start(rendered);
   GString *out;
   gsize at;
 
@@ -245,51 +284,126 @@ sc_unit_finish(const char *rendered,
     g_string_append_printf(out, "PIDFile=%s\n", pidfile);
   if (!has_delegate)
     g_string_append(out, "Delegate=yes\n");
+  if (own >= (gssize)at) {
+    g_string_append_len(out, rendered + at, own - at);
+    g_string_append_printf(out, "ExecStopPost=-%s delete --force '%s'\n", runtime, name);
+    at = own;
+  }
   if ((gsize)end > at)
     g_string_append_len(out, rendered + at, end - at);
   if (out->str[out->len - 1] != '\n')
     g_string_append_c(out, '\n');
-  if (!detached)
+  if (!detached && own < 0)
     g_string_append_printf(out, "ExecStopPost=-%s delete --force '%s'\n", runtime, name);
   g_string_append(out, rendered + end);
   return g_string_free(out, FALSE);
 }
 
+/* The name systemd gives a unit's or slice's cgroup directory (its
+ * cg_escape()): a name that starts with '_' or '.', or whose part before
+ * the last '.' is a controller's name ("cpu.service"), or that could be
+ * one of the kernel's files, gets a '_' in front. */
+static void
+append_cg_escaped(GString *path, const char *unit, gsize len)
+{
+  static const char *const controllers[] = { "cpu",
+                                             "cpuacct",
+                                             "cpuset",
+                                             "io",
+                                             "blkio",
+                                             "memory",
+                                             "devices",
+                                             "pids",
+                                             "bpf-firewall",
+                                             "bpf-devices",
+                                             "bpf-foreign",
+                                             "bpf-socket-bind",
+                                             "bpf-restrict-network-interfaces" };
+  g_autofree char *u = g_strndup(unit, len);
+  const char *dot = strrchr(u, '.');
+  gboolean prefix =
+    (u[0] == '_' || u[0] == '.' || g_str_has_prefix(u, "cgroup.") || strcmp(u, "tasks") == 0 ||
+     strcmp(u, "notify_on_release") == 0 || strcmp(u, "release_agent") == 0);
+
+  for (gsize i = 0; !prefix && dot != NULL && i < G_N_ELEMENTS(controllers); i++)
+    prefix =
+      (strlen(controllers[i]) == (gsize)(dot - u) && memcmp(u, controllers[i], dot - u) == 0);
+  g_string_append_c(path, '/');
+  if (prefix)
+    g_string_append_c(path, '_');
+  g_string_append(path, u);
+}
+
+/* Whether systemd would accept @slice as a slice's name. */
+static gboolean
+slice_name_ok(const char *slice)
+{
+  if (!g_str_has_suffix(slice, ".slice") || strlen(slice) == strlen(".slice"))
+    return FALSE;
+  if (strcmp(slice, "-.slice") == 0)
+    return TRUE;
+  if (slice[0] == '-' || strstr(slice, "--") != NULL || strstr(slice, "-.") != NULL)
+    return FALSE;
+  return slice[strspn(
+           slice, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.-\\")] == '\0';
+}
+
+/* The slice systemd puts a unit without Slice= in: an instance
+ * (PREFIX@INSTANCE.service) goes to system-PREFIX.slice, the prefix
+ * escaped as in unit names ('-' is "\x2d"); any other unit to
+ * system.slice. */
+static char *
+default_slice(const char *name)
+{
+  const char *at = strchr(name, '@');
+  GString *s;
+
+  if (at == NULL)
+    return g_strdup("system.slice");
+  s = g_string_new("system-");
+  for (const char *p = name; p < at; p++) {
+    if (g_ascii_isalnum(*p) || *p == ':' || *p == '_' || (*p == '.' && p != name))
+      g_string_append_c(s, *p);
+    else
+      g_string_append_printf(s, "\\x%02x", (guchar)*p);
+  }
+  g_string_append(s, ".slice");
+  return g_string_free(s, FALSE);
+}
+
 /* The cgroup of a unit's container, for config.json's linux.cgroupsPath.
- * With @relative_own (runc): "NAME.service/container", which the runtime
- * resolves from the cgroup it runs in, the unit's own, so it follows any
- * Slice= an administrator sets later in a drop-in. Else (crun, which reads
- * a relative path from the root) the absolute path under the slice the
- * rendered unit names, system.slice by default: "a-b.slice" is
- * /a.slice/a-b.slice, as systemd nests slices. */
+ * With @relative_own (runc): "UNIT-CGROUP/container", which the runtime
+ * resolves from the parent of the cgroup it runs in, the unit's own, so it
+ * follows any Slice= an administrator sets later in a drop-in. Else (crun,
+ * which reads a relative path from the root) the absolute path under the
+ * slice the rendered unit names, or the one systemd picks without Slice=:
+ * "a-b.slice" is /a.slice/a-b.slice, as systemd nests slices. Every
+ * directory is named as systemd names it (append_cg_escaped()). */
 char *
 sc_unit_container_cgroup(const char *unit_text, const char *name, gboolean relative_own)
 {
   g_autofree char *slice = NULL;
-  GString *path;
+  g_autofree char *unit = g_strdup_printf("%s.service", name);
+  GString *path = g_string_new(NULL);
 
-  if (relative_own)
-    return g_strdup_printf("%s.service/container", name);
-  /* (a name systemd would refuse cannot be the unit's slice either) */
-  if (!service_get(unit_text, strlen(unit_text), "Slice", &slice) ||
-      !g_str_has_suffix(slice, ".slice") || strlen(slice) == strlen(".slice") ||
-      (strcmp(slice, "-.slice") != 0 &&
-       (slice[0] == '-' || strstr(slice, "--") != NULL || strstr(slice, "-.") != NULL)) ||
-      slice[strspn(slice, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.-")] !=
-        '\0') {
-    g_free(slice);
-    slice = g_strdup("system.slice");
-  }
-  path = g_string_new(NULL);
-  if (strcmp(slice, "-.slice") != 0) { /* the root slice: no directory */
-    const char *stem_end = slice + strlen(slice) - strlen(".slice");
-    for (const char *d = strchr(slice, '-'); d != NULL && d < stem_end; d = strchr(d + 1, '-')) {
-      g_string_append_c(path, '/');
-      g_string_append_len(path, slice, d - slice);
-      g_string_append(path, ".slice");
+  if (!relative_own) {
+    /* (a name systemd would refuse cannot be the unit's slice either) */
+    if (!service_get(unit_text, strlen(unit_text), "Slice", &slice) || !slice_name_ok(slice)) {
+      g_free(slice);
+      slice = default_slice(name);
     }
-    g_string_append_printf(path, "/%s", slice);
+    if (strcmp(slice, "-.slice") != 0) { /* the root slice: no directory */
+      const char *stem_end = slice + strlen(slice) - strlen(".slice");
+      for (const char *d = strchr(slice, '-'); d != NULL && d < stem_end; d = strchr(d + 1, '-')) {
+        g_autofree char *parent = g_strdup_printf("%.*s.slice", (int)(d - slice), slice);
+        append_cg_escaped(path, parent, strlen(parent));
+      }
+      append_cg_escaped(path, slice, strlen(slice));
+    }
   }
-  g_string_append_printf(path, "/%s.service/container", name);
+  append_cg_escaped(path, unit, strlen(unit));
+  g_string_append(path, "/container");
+  if (relative_own)
+    g_string_erase(path, 0, 1); /* relative: no leading '/' */
   return g_string_free(path, FALSE);
 }
