@@ -51,6 +51,7 @@ typedef enum {
   OPT_CONTROLLED,
   OPT_SETTLE,
   OPT_ROOTFS,
+  OPT_SHARED,
   OPT_COUNT
 } CliOpt;
 
@@ -156,3 +157,5 @@ int cmd_start(const CliCmd *c, sc_context *ctx);
 int cmd_stop(const CliCmd *c, sc_context *ctx);
 int cmd_run(const CliCmd *c, sc_context *ctx);
 int cmd_info(const CliCmd *c, sc_context *ctx);
+int cmd_mount(const CliCmd *c, sc_context *ctx);
+int cmd_umount(const CliCmd *c, sc_context *ctx);

@@ -96,6 +96,8 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_SETTLE] = {"--settle", 0, "SECONDS", check_settle,
                   "how long the unit must stay up (up to 3600)"},
   [OPT_ROOTFS] = {"--rootfs", 0, "DIR", NULL, "run from DIR instead of a checkout"},
+  [OPT_SHARED] = {"--shared", 0, NULL, NULL,
+                  "accepted as atomic took it (no effect on OSTree images and containers)"},
 };
 /* clang-format on */
 
@@ -168,6 +170,13 @@ static const CliVerb verbs[] = {
    FORMS({"list [--all]",
           "the installed containers and their state (stopped ones\n"
           "only with --all)"})},
+  {"mount", cmd_mount, NULL, 2, 2, "an image or container and a directory", COUNTED,
+   OPT(OPT_SHARED),
+   FORMS({"mount [--shared] IMAGE|NAME DIR",
+          "an image checked out into the empty DIR, or a container's\n"
+          "rootfs bound on DIR; read-only"})},
+  {"umount", cmd_umount, NULL, 1, 1, "one directory", COUNTED, 0,
+   FORMS({"umount DIR", "undo mount (also atomic's): unmount, remove an image's files"})},
   {"info", cmd_info, NULL, 0, 0, "no arguments", COUNTED, 0,
    FORMS({"info", "the checkout root, where the image store is and why, the runtime"})},
   {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,

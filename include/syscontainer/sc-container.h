@@ -216,6 +216,36 @@ SC_API int sc_container_rollback(sc_context *ctx, const char *name, char **out_j
                                  sc_error **error);
 
 /**
+ * sc_mount: makes @what visible read-only on @dir (absolute, an existing
+ * directory on this machine), as atomic's mount did: an installed
+ * container's name: its current rootfs bound read-only on @dir (root
+ * only); else an image (name, ID or prefix): checked out into @dir, which
+ * must be empty, and, as root, bound read-only on itself (the files are the
+ * store's objects). The kind is recorded in DIRNAME/.BASENAME.info as
+ * {"user.atomic.type": "ostree-container" | "ostree-image"}, atomic's
+ * format, so either tool's umount undoes it.
+ * @out_json: (nullable) {"schema":1,"dir","source","type","mounted"}.
+ * Returns: SC_OK, SC_EINVAL (@dir not absolute or not a directory),
+ * SC_ENOTFOUND (no such container, image or directory), SC_EEXISTS (@dir
+ * not empty, or mounted already), SC_EUNSUPPORTED (a container, not root),
+ * SC_EIO.
+ * Since: 0.1
+ */
+SC_API int sc_mount(sc_context *ctx, const char *what, const char *dir, char **out_json,
+                    sc_error **error);
+
+/**
+ * sc_umount: undoes sc_mount() (or atomic's mount, recorded by its
+ * user.atomic.type xattr on @dir or the sidecar file): unmounts @dir, and
+ * for an image removes the checkout from it; @dir itself stays.
+ * @out_json: (nullable) {"schema":1,"dir","type"}.
+ * Returns: SC_OK, SC_ENOTFOUND (no record of a mount on @dir), SC_EBUSY
+ * (in use), SC_EUNSUPPORTED (an unknown kind), SC_EIO.
+ * Since: 0.1
+ */
+SC_API int sc_umount(sc_context *ctx, const char *dir, char **out_json, sc_error **error);
+
+/**
  * sc_container_inspect_json: an installed container: {"schema":1,"name",
  * "state","deployment","info":{the info file},"config":{its config.json}}.
  * Returns: SC_OK, SC_ENOTFOUND.

@@ -225,10 +225,9 @@ SC_API int sc_image_verify(sc_context *ctx, const char *image, char **out_json, 
  * sc_image_checkout: checks @image out into @dir (created; it must not
  * exist or be empty): each layer in order, with union overwrite, whiteouts
  * (.wh.NAME deletes NAME, .wh..wh..opq empties the directory) and
- * hardlinks into the store, then one syncfs. @dir must be on the store's
- * filesystem.
- * Returns: SC_OK, SC_ENOTFOUND, SC_EEXISTS (not empty), SC_EUNSUPPORTED
- * (another filesystem), SC_EIO.
+ * hardlinks into the store (copies where @dir is on another mount), then
+ * one syncfs.
+ * Returns: SC_OK, SC_ENOTFOUND, SC_EEXISTS (not empty), SC_EIO.
  * Since: 0.1
  */
 SC_API int sc_image_checkout(sc_context *ctx, const char *image, const char *dir,

@@ -130,6 +130,8 @@ _sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ct
 _sc_containers_update_all_json = _fn("sc_containers_update_all_json", _int, _p, _p, _pp, _pp)
 _sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
 _sc_container_inspect_json = _fn("sc_container_inspect_json", _int, _p, _s, _pp, _pp)
+_sc_mount = _fn("sc_mount", _int, _p, _s, _s, _pp, _pp)
+_sc_umount = _fn("sc_umount", _int, _p, _s, _pp, _pp)
 _sc_container_start = _fn("sc_container_start", _int, _p, _s, _pp)
 _sc_container_stop = _fn("sc_container_stop", _int, _p, _s, _pp)
 _sc_container_run = _fn("sc_container_run", _int, _p, _s, ctypes.POINTER(_s),
@@ -536,6 +538,16 @@ class Context:
     def inspect_container(self, name):
         """An installed container: info, config and state."""
         return self._json_call(_sc_container_inspect_json, _enc(name))
+
+    def mount(self, what, directory):
+        """An installed container's rootfs (by name) or an image, read-only
+        on the absolute path @directory (an image's into an empty one):
+        dict with dir, source, type, mounted."""
+        return self._json_call(_sc_mount, _enc(what), _enc(directory))
+
+    def umount(self, directory):
+        """Undoes mount() (or atomic's): dict with dir and type."""
+        return self._json_call(_sc_umount, _enc(directory))
 
     def start(self, name):
         _call(_sc_container_start, self._ptr, _enc(name))

@@ -149,6 +149,23 @@ class StoreBindingTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp)
 
+    def test_mount(self):
+        ctx = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
+        ctx.pull(self.source, name="example.com/hello:1")
+        mnt = os.path.join(self.tmp, "mnt")
+        os.makedirs(mnt)
+        r = ctx.mount("example.com/hello:1", mnt)
+        try:
+            self.assertEqual((r["dir"], r["type"], r["mounted"]), (mnt, "ostree-image", True))
+            with open(os.path.join(mnt, "hello")) as f:
+                self.assertEqual(f.read(), "hello\n")
+        finally:
+            self.assertEqual(ctx.umount(mnt), {"schema": 1, "dir": mnt, "type": "ostree-image"})
+        self.assertEqual(os.listdir(mnt), [])
+        with self.assertRaises(syscontainer.Error) as cm:
+            ctx.umount(mnt)
+        self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
+
     def test_pull_list_checkout_delete(self):
         ctx = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))
         small = syscontainer.Context(checkout_root=os.path.join(self.tmp, "ck"))

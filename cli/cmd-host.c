@@ -1,11 +1,13 @@
 /*
- * syscontainerctl info: what this host (or --sysroot) is set up with.
+ * syscontainerctl info: what this host (or --sysroot) is set up with; mount
+ * and umount.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void
 print_info(const CliCmd *c, json_t *doc, int ok)
@@ -58,4 +60,35 @@ cmd_info(const CliCmd *c, sc_context *ctx)
   int r = sc_context_info_json(ctx, &json, &error);
 
   return cli_finish(c, r, error, json, print_info, 1);
+}
+
+static void
+print_mount(const CliCmd *c, json_t *doc, int ok)
+{
+  (void)ok;
+  if (strcmp(c->verb, "mount") == 0)
+    printf("%s mounted on %s (%s)\n", cli_jstr(doc, "source"), cli_jstr(doc, "dir"),
+           cli_jstr(doc, "type"));
+  else
+    printf("%s unmounted (%s)\n", cli_jstr(doc, "dir"), cli_jstr(doc, "type"));
+}
+
+int
+cmd_mount(const CliCmd *c, sc_context *ctx)
+{
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r = sc_mount(ctx, c->args[0], c->args[1], &json, &error);
+
+  return cli_finish(c, r, error, json, print_mount, 1);
+}
+
+int
+cmd_umount(const CliCmd *c, sc_context *ctx)
+{
+  sc_error *error = NULL;
+  char *json = NULL;
+  int r = sc_umount(ctx, c->args[0], &json, &error);
+
+  return cli_finish(c, r, error, json, print_mount, 1);
 }

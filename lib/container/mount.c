@@ -1,0 +1,292 @@
+/*
+ * Mount and umount, as atomic did them for OSTree images and containers
+ * (reference: atomic-behaviour.md §1.7): an image is checked out into an
+ * empty DIR (and, as root, DIR is bound read-only on itself: the files are
+ * the store's objects); a container's current rootfs is bound read-only on
+ * DIR. The kind is recorded as atomic recorded it, so that either tool's
+ * umount undoes either's mount: {"user.atomic.type": KIND} in the sidecar
+ * file DIRNAME/.BASENAME.info (atomic's fallback when DIR takes no xattr;
+ * ours always, because an xattr set on a mounted DIR would land on the
+ * container's rootfs or on a read-only mount). atomic's own xattr on DIR is
+ * read too.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define MARK_XATTR "user.atomic.type"
+#define KIND_CONTAINER "ostree-container"
+#define KIND_IMAGE "ostree-image"
+#define KIND_IMAGE_STORAGE "ostree-image-storage"
+
+/* DIRNAME/.BASENAME.info */
+static char *
+sidecar_path(const char *dir)
+{
+  g_autofree char *parent = g_path_get_dirname(dir);
+  g_autofree char *base = g_path_get_basename(dir);
+  g_autofree char *name = g_strdup_printf(".%s.info", base);
+
+  return g_build_filename(parent, name, NULL);
+}
+
+/* The kind recorded for @dir (atomic's xattr, else the sidecar), or NULL.
+ * *@out_xattr: it was the xattr. */
+static char *
+read_mark(const char *dir, gboolean *out_xattr, GError **error)
+{
+  g_autofree char *side = sidecar_path(dir);
+  g_autofree char *parent = g_path_get_dirname(side);
+  g_autofree char *base = g_path_get_basename(side);
+  char value[64];
+  ssize_t n = getxattr(dir, MARK_XATTR, value, sizeof(value) - 1);
+  g_autoptr(GBytes) bytes = NULL;
+  gboolean exists = FALSE;
+  json_t *doc;
+  char *kind = NULL;
+  int pfd;
+
+  *out_xattr = n > 0;
+  if (n > 0) {
+    value[n] = '\0';
+    return g_strdup(value);
+  }
+  pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0)
+    return NULL;
+  bytes = sc_read_file_nofollow_max(pfd, parent, base, 4096, &exists, error);
+  close(pfd);
+  if (bytes == NULL)
+    return NULL;
+  doc = json_loads(g_bytes_get_data(bytes, NULL), 0, NULL);
+  if (json_is_string(json_object_get(doc, MARK_XATTR)))
+    kind = g_strdup(json_string_value(json_object_get(doc, MARK_XATTR)));
+  json_decref(doc);
+  if (kind == NULL)
+    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a mount record (no \"%s\")", side,
+                MARK_XATTR);
+  return kind;
+}
+
+static gboolean
+write_mark(const char *dir, const char *kind, GError **error)
+{
+  g_autofree char *side = sidecar_path(dir);
+  g_autofree char *parent = g_path_get_dirname(side);
+  g_autofree char *base = g_path_get_basename(side);
+  g_autofree char *text = g_strdup_printf("{\"%s\": \"%s\"}\n", MARK_XATTR, kind);
+  int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean ok;
+
+  if (pfd < 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", parent, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_write_file_atomic(pfd, parent, base, text, strlen(text), 0644, error);
+  close(pfd);
+  return ok;
+}
+
+static void
+remove_mark(const char *dir, gboolean xattr)
+{
+  g_autofree char *side = sidecar_path(dir);
+
+  if (xattr)
+    (void)removexattr(dir, MARK_XATTR);
+  else
+    (void)unlink(side);
+}
+
+/* Whether something is mounted on @dir (its root is a mount's root). */
+static gboolean
+is_mountpoint(const char *dir)
+{
+  struct statx st;
+
+  return statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
+         (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* @source bound on @dir, then made read-only (a bind mount takes the
+ * flag only on a remount). */
+static gboolean
+bind_read_only(const char *source, const char *dir, GError **error)
+{
+  if (mount(source, dir, NULL, MS_BIND, NULL) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot bind %s on %s: %s", source, dir,
+                g_strerror(errno));
+    return FALSE;
+  }
+  if (mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) {
+    int err = errno;
+    (void)umount2(dir, MNT_DETACH);
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot make %s read-only: %s", dir, g_strerror(err));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_dir(const char *dir, GError **error)
+{
+  struct stat st;
+  gboolean xattr;
+  g_autofree char *kind = NULL;
+
+  if (!g_path_is_absolute(dir)) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "mount directory '%s': must be an absolute path",
+                dir);
+    return FALSE;
+  }
+  if (lstat(dir, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "mount directory %s: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "mount directory %s: not a directory", dir);
+    return FALSE;
+  }
+  kind = read_mark(dir, &xattr, NULL);
+  if (kind != NULL || is_mountpoint(dir)) {
+    g_set_error(error, SC_ERROR, SC_EEXISTS,
+                "mount directory %s: something is mounted there already%s%s%s", dir,
+                kind ? " (" : "", kind ? kind : "", kind ? "); umount it first" : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+mount_container(sc_context *ctx, const char *name, const char *slot, const char *dir,
+                GError **error)
+{
+  g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
+
+  if (geteuid() != 0) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "container %s: only root can mount a container",
+                name);
+    return FALSE;
+  }
+  if (!write_mark(dir, KIND_CONTAINER, error))
+    return FALSE;
+  if (!bind_read_only(rootfs, dir, error)) {
+    remove_mark(dir, FALSE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+mount_image(sc_context *ctx, const char *image, const char *dir, GError **error)
+{
+  sc_error *err = NULL;
+
+  if (!write_mark(dir, KIND_IMAGE, error))
+    return FALSE;
+  if (sc_image_checkout(ctx, image, dir, &err) != SC_OK) {
+    g_set_error(error, SC_ERROR, sc_error_code(err), "%s", sc_error_message(err));
+    sc_error_free(err);
+    remove_mark(dir, FALSE);
+    return FALSE;
+  }
+  /* the files are the store's objects: as root, nothing may write them */
+  if (geteuid() == 0 && !bind_read_only(dir, dir, error)) {
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0) {
+      sc_confined_empty_dir(dfd, dir, NULL);
+      close(dfd);
+    }
+    remove_mark(dir, FALSE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+SC_API int
+sc_mount(sc_context *ctx, const char *what, const char *dir, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *slot = NULL;
+  gboolean is_container, ok;
+
+  SC_CHECK_ARG(ctx != NULL && what != NULL && dir != NULL, error);
+  if (out_json)
+    *out_json = NULL;
+  if (!check_dir(dir, &gerror))
+    return sc_error_propagate(error, gerror);
+  /* an installed container's name first, as atomic looked it up */
+  is_container = strchr(what, '/') == NULL && strchr(what, ':') == NULL &&
+                 sc_name_validate(what, NULL) == SC_OK &&
+                 (slot = sc_deploy_current_slot(ctx, what)) != NULL;
+  ok = is_container ? mount_container(ctx, what, slot, dir, &gerror)
+                    : mount_image(ctx, what, dir, &gerror);
+  if (!ok)
+    return sc_error_propagate(error, gerror);
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:b}", "schema", 1, "dir", dir, "source", what,
+                            "type", is_container ? KIND_CONTAINER : KIND_IMAGE, "mounted",
+                            is_mountpoint(dir));
+    *out_json = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+  }
+  return SC_OK;
+}
+
+SC_API int
+sc_umount(sc_context *ctx, const char *dir, char **out_json, sc_error **error)
+{
+  GError *gerror = NULL;
+  g_autofree char *kind = NULL;
+  gboolean xattr = FALSE;
+
+  SC_CHECK_ARG(ctx != NULL && dir != NULL, error);
+  if (out_json)
+    *out_json = NULL;
+  kind = read_mark(dir, &xattr, &gerror);
+  if (kind == NULL) {
+    if (gerror == NULL)
+      g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
+                  "%s: nothing mounted there by syscontainerctl or atomic (no %s record)", dir,
+                  MARK_XATTR);
+    return sc_error_propagate(error, gerror);
+  }
+  if (strcmp(kind, KIND_CONTAINER) != 0 && strcmp(kind, KIND_IMAGE) != 0 &&
+      strcmp(kind, KIND_IMAGE_STORAGE) != 0)
+    return sc_error_set(error, SC_EUNSUPPORTED, "%s: unknown mount type '%s'", dir, kind);
+  if (is_mountpoint(dir) && umount2(dir, 0) != 0)
+    return sc_error_set(error, errno == EBUSY ? SC_EBUSY : SC_EIO, "cannot umount %s: %s", dir,
+                        g_strerror(errno));
+  /* an image's checkout goes with it (atomic deleted it too); the mark of
+   * an atomic mount was on the unmounted directory itself */
+  if (strcmp(kind, KIND_IMAGE) == 0) {
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || !sc_confined_empty_dir(dfd, dir, &gerror)) {
+      if (dfd >= 0)
+        close(dfd);
+      if (gerror == NULL)
+        g_set_error(&gerror, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+      return sc_error_propagate(error, gerror);
+    }
+    close(dfd);
+  }
+  if (xattr || getxattr(dir, MARK_XATTR, NULL, 0) > 0)
+    (void)removexattr(dir, MARK_XATTR);
+  remove_mark(dir, FALSE);
+  if (out_json) {
+    json_t *doc = json_pack("{s:i, s:s, s:s}", "schema", 1, "dir", dir, "type", kind);
+    *out_json = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+  }
+  return SC_OK;
+}
