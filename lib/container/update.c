@@ -388,6 +388,23 @@ update_find(Update *t, GError **error)
   return TRUE;
 }
 
+/* The container's UUID is its identity, not an image default: the new
+ * slot renders with the one in its info (atomic carried every value over,
+ * so it never changed), unless the user sets one. It is not recorded as a
+ * user value. */
+static void
+keep_identity(sc_render_opts *ropts, json_t *info, const sc_values *user)
+{
+  const char *uuid = json_string_value(json_object_get(json_object_get(info, "values"), "UUID"));
+  g_autoptr(sc_values) with = NULL;
+
+  if (uuid == NULL || *uuid == '\0' || sc_values_get(user, "UUID") != NULL ||
+      sc_values_copy(user, &with, NULL) != SC_OK)
+    return;
+  sc_values_insert(with, "UUID", uuid, NULL);
+  sc_render_opts_set_values(ropts, with, NULL);
+}
+
 /* The other slot, from scratch (a remote rootfs is linked again), its
  * files rendered and its host files planned. */
 static gboolean
@@ -411,6 +428,7 @@ update_prepare(Update *t, GError **error)
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->user, NULL);
+  keep_identity(ropts, t->info, t->user);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   sc_render_opts_set_slot(ropts, t->next, NULL);
   if (t->remote)

