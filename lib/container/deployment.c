@@ -374,13 +374,30 @@ sc_deploy_info_values(json_t *info)
   return values;
 }
 
+/* The host files an update left to the admin (modified: kept, no longer
+ * tracked), as info's "kept-files" lists them; empty for none. */
+GPtrArray *
+sc_deploy_kept_files(json_t *info)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  json_t *v;
+  size_t i;
+
+  json_array_foreach(json_object_get(info, "kept-files"), i, v)
+  {
+    if (json_is_string(v) && json_string_value(v)[0] == '/')
+      g_ptr_array_add(out, g_strdup(json_string_value(v)));
+  }
+  return out;
+}
+
 /* The host files a deployment installed: path -> checksum ("0": a
  * directory it created). An info file of an older atomic has no checksums
  * ("installed-files" only; atomic then never removed them): they are what
  * the deployment's image would install with its values, so a file that
  * still has that content is unmodified. */
-GHashTable *
-sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+static GHashTable *
+tracked_of(sc_context *ctx, const char *slot_path, json_t *info)
 {
   GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   json_t *sums = json_object_get(info, "installed-files-checksum"), *v;
@@ -420,6 +437,20 @@ sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
         g_hash_table_replace(t, g_strdup(json_string_value(v)), g_strdup(sum));
     }
   }
+  return t;
+}
+
+/* ... and the files an update left to the admin ("kept-files"), with a
+ * checksum nothing has: never removed, never replaced, reported kept. */
+GHashTable *
+sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  GHashTable *t = tracked_of(ctx, slot_path, info);
+  g_autoptr(GPtrArray) kept = sc_deploy_kept_files(info);
+
+  for (guint i = 0; i < kept->len; i++)
+    if (!g_hash_table_contains(t, kept->pdata[i]))
+      g_hash_table_replace(t, g_strdup(kept->pdata[i]), g_strdup(""));
   return t;
 }
 

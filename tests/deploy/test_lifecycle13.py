@@ -101,6 +101,72 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(self.info("g.1")["user-values"]["UUID"],
                          "11111111-2222-3333-4444-555555555555")
 
+    def test_modified_host_file_kept_through_update(self):
+        self.ctl("install", "--name", "g", self.v1)
+        self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")
+        with open(self.path("etc/g/greeter.conf"), "a") as f:
+            f.write("# the admin's line\n")
+        edited = "name=$NAME\n# the admin's line\n"
+        r = self.ctl("--json", "update", "--rebase", self.v2, "g")
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["updated"], doc["deployment"], doc["kept"]),
+                         (True, "/var/lib/containers/atomic/g.1", ["/etc/g/greeter.conf"]))
+        self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
+        # the admin's content stays; the other files are updated, added, removed
+        self.assertEqual(self.read("etc/g/greeter.conf"), edited)
+        self.assertEqual(self.read("etc/g/other.conf"), "other v2\n")
+        self.assertEqual(self.read("etc/g/added"), "added in v2\n")
+        self.assertFalse(os.path.exists(self.path("etc/g/gone.conf")))
+        info = self.info("g.1")
+        self.assertNotIn("/etc/g/greeter.conf", info["installed-files"])
+        self.assertNotIn("/etc/g/greeter.conf", info["installed-files-checksum"])
+        self.assertIn("/etc/g/other.conf", info["installed-files"])
+        self.assertEqual(info["kept-files"], ["/etc/g/greeter.conf"])
+        # a rollback leaves it too (the previous deployment's own file), and says so
+        r = self.ctl("rollback", "g")
+        self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
+        self.assertEqual(self.read("etc/g/greeter.conf"), edited)
+        self.assertNotIn("/etc/g/greeter.conf", self.info("g.0")["installed-files"])
+        self.assertEqual(self.info("g.0")["kept-files"], ["/etc/g/greeter.conf"])
+        self.assertEqual(self.read("etc/g/other.conf"), "other v1\n")
+        self.assertEqual(self.read("etc/g/gone.conf"), "gone in v2\n")
+        # in text: the same line
+        r = self.ctl("update", "--rebase", self.v2, "g")
+        self.assertEqual(r.stdout, "g: updated to %s (/var/lib/containers/atomic/g.1)\n"
+                         % doc["id"][:12])
+        self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
+        self.assertEqual(self.read("etc/g/greeter.conf"), edited)
+        # no longer tracked: uninstall keeps it and says so; the rest goes
+        r = self.ctl("--json", "uninstall", "g")
+        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
+        self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
+        self.assertEqual(self.read("etc/g/greeter.conf"), edited)
+        self.assertEqual(sorted(os.listdir(self.path("etc/g"))), ["greeter.conf"])
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+
+    def test_fresh_install_collision_still_refused(self):
+        """Kept only when it was this container's: a file someone else put
+        there still stops an install (and an update)."""
+        os.makedirs(self.path("etc/g"))
+        with open(self.path("etc/g/other.conf"), "w") as f:
+            f.write("someone else's\n")
+        r = self.ctl("install", "--name", "g", self.v1, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("host file /etc/g/other.conf exists and was not installed by this "
+                      "container; the image exports a different one (hostfs/etc/greeter/"
+                      "other.conf)", r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.ck, "g")))
+        os.unlink(self.path("etc/g/other.conf"))
+        self.ctl("install", "--name", "g", self.v1)
+        with open(self.path("etc/g/added"), "w") as f:
+            f.write("someone else's\n")
+        r = self.ctl("update", "--rebase", self.v2, "g", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("host file /etc/g/added exists and was not installed by this container",
+                      r.stderr)
+        self.assertEqual(self.current("g"), "/var/lib/containers/atomic/g.0")
+        self.assertEqual(self.read("etc/g/other.conf"), "other v1\n")
+
 
 if __name__ == "__main__":
     unittest.main()
