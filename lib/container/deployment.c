@@ -204,19 +204,24 @@ sc_deploy_clear_slot(const char *slot_path)
 
 /* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
  * exists (a deployment or bundle), else LOCATION itself when it holds /usr
- * (a root). Returns the rootfs, as seen from the sysroot. */
+ * (a root). Returns the rootfs, as seen from the sysroot, with every link
+ * on the way resolved inside the sysroot (CHECKOUT/NAME is a link to a
+ * slot, and runc refuses a root path through a link); *@out_location
+ * (may be NULL): LOCATION resolved the same way, what info records. */
 char *
-sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
+sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_location,
+                        GError **error)
 {
   g_autofree char *host = NULL;
   g_autofree char *sub = NULL;
   g_autofree char *usr = NULL;
+  g_autofree char *rootfs_host = NULL;
 
   if (!g_path_is_absolute(location)) {
     g_set_error(error, SC_ERROR, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
     return NULL;
   }
-  host = sc_context_host_path(ctx, location);
+  host = sc_context_host_dir(ctx, location);
   sub = g_build_filename(host, "rootfs", NULL);
   usr = g_build_filename(host, "usr", NULL);
   if (!g_file_test(host, G_FILE_TEST_IS_DIR)) {
@@ -224,14 +229,21 @@ sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
                 location);
     return NULL;
   }
-  if (g_file_test(sub, G_FILE_TEST_IS_DIR))
-    return g_build_filename(location, "rootfs", NULL);
-  if (g_file_test(usr, G_FILE_TEST_IS_DIR))
-    return g_strdup(location);
-  g_set_error(error, SC_ERROR, SC_EINVAL,
-              "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
-              location, location, location);
-  return NULL;
+  if (g_file_test(sub, G_FILE_TEST_IS_DIR)) {
+    g_autofree char *in_root = sc_context_root_path(ctx, host);
+    g_autofree char *rootfs = g_build_filename(in_root, "rootfs", NULL);
+    rootfs_host = sc_context_host_dir(ctx, rootfs); /* (a slot's rootfs may be a link) */
+  } else if (g_file_test(usr, G_FILE_TEST_IS_DIR))
+    rootfs_host = g_strdup(host);
+  else {
+    g_set_error(error, SC_ERROR, SC_EINVAL,
+                "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
+                location, location, location);
+    return NULL;
+  }
+  if (out_location)
+    *out_location = sc_context_root_path(ctx, host);
+  return sc_context_root_path(ctx, rootfs_host);
 }
 
 /* The host path of a slot's rootfs: SLOT/rootfs, or, for a remote rootfs

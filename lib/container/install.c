@@ -132,6 +132,7 @@ typedef struct {
   sc_context *ctx;
   const sc_install_opts *opts;
   char *name, *root, *remote, *exports_tmp, *exports_dir;
+  char *location; /* --rootfs, resolved in the sysroot */
   OstreeRepo *repo;
   ScImage *img;
   sc_exports *ex;
@@ -155,6 +156,7 @@ install_clear(Install *t)
   g_free(t->name);
   g_free(t->root);
   g_free(t->remote);
+  g_free(t->location);
   g_free(t->exports_tmp);
   g_free(t->exports_dir);
   sc_image_free(t->img);
@@ -235,7 +237,8 @@ static gboolean
 install_prepare(Install *t, GError **error)
 {
   if (t->opts->rootfs &&
-      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, error)) == NULL)
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, &t->location, error)) ==
+          NULL)
     return FALSE;
   if (t->opts->dry_run && t->remote) {
     g_autofree char *host = sc_context_host_path(t->ctx, t->remote);
@@ -397,8 +400,8 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
   g_autofree char *with_nl = NULL;
   g_autofree char *path = g_build_filename(t->p.slot_path, "info", NULL);
 
-  if (t->opts->rootfs)
-    json_object_set_new(info, "remote", json_string(t->opts->rootfs));
+  if (t->location)
+    json_object_set_new(info, "remote", json_string(t->location));
   text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
   json_decref(info);
   with_nl = g_strconcat(text, "\n", NULL);

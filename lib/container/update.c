@@ -458,7 +458,7 @@ update_prepare(Update *t, GError **error)
 
   if (!sc_context_runtime_path(t->ctx, &t->runtime, error))
     return FALSE;
-  if (t->location && (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, error)) == NULL)
+  if (t->location && (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, NULL, error)) == NULL)
     return FALSE;
   if (!sc_deploy_fill_slot(t->ctx, t->repo, t->img, t->p->slot_path, t->remote, error))
     return FALSE;

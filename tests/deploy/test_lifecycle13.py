@@ -168,5 +168,61 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(self.read("etc/g/other.conf"), "other v1\n")
 
 
+    def test_rootfs_through_the_link(self):
+        """--rootfs CHECKOUT/NAME: the link to a's current slot, resolved;
+        b's bundle then runs with runc (which refuses a root through a link)."""
+        self.ctl("install", "--name", "a", self.v1)
+        os.symlink("var/lib/containers", self.path("lnk"))  # a link of the sysroot too
+        for n, (name, location) in enumerate((("b", "/var/lib/containers/atomic/a"),
+                                              ("c", "/lnk/atomic/a/"))):
+            self.ctl("install", "--name", name, "--set", "GREETING=from b", "--rootfs",
+                     location, self.v1)
+            slot = os.path.join(self.ck, name + ".0")
+            with open(os.path.join(slot, "config.json")) as f:
+                root = json.load(f)["root"]["path"]
+            self.assertEqual(root, "/var/lib/containers/atomic/a.0/rootfs")
+            self.assertEqual(os.readlink(os.path.join(slot, "rootfs")), root)
+            self.assertEqual(self.info(name + ".0")["remote"], "/var/lib/containers/atomic/a.0")
+            # no component of the path is a link
+            p = self.sysroot
+            for c in root.strip("/").split("/"):
+                p = os.path.join(p, c)
+                self.assertFalse(os.path.islink(p), p)
+        # run b's bundle for real (root.path under the sysroot, as the runtime sees it)
+        slot = os.path.join(self.ck, "b.0")
+        with open(os.path.join(slot, "config.json")) as f:
+            cfg = json.load(f)
+        os.makedirs(self.path("var/lib/b"))
+        for m in cfg["mounts"]:
+            if m["destination"] == "/data":
+                m["source"] = self.path("var/lib/b")
+        cfg["root"]["path"] = self.path(cfg["root"]["path"])
+        self.assertFalse(os.path.islink(cfg["root"]["path"]))
+        bundle = self.path("bundle")
+        os.makedirs(bundle)
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        r = subprocess.run(["runc", "run", "sc-life13-%d" % os.getpid()], cwd=bundle,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout), (0, "from b from b\nmotd of the image\n"),
+                         r.stderr)
+        # through a link, runc refuses (what the resolution avoids)
+        os.symlink(cfg["root"]["path"], self.path("rootlink"))
+        cfg["root"]["path"] = self.path("rootlink")
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        r = subprocess.run(["runc", "run", "sc-life13-%d" % os.getpid()], cwd=bundle,
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("symlink", r.stderr)
+        # an update of b links the same resolved root; uninstall leaves a alone
+        self.ctl("update", "--set", "GREETING=again", "b")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "b.1", "rootfs")),
+                         "/var/lib/containers/atomic/a.0/rootfs")
+        self.ctl("uninstall", "b", "c")
+        self.assertEqual(self.read("var/lib/containers/atomic/a.0/rootfs/etc/motd"),
+                         "motd of the image\n")
+
+
 if __name__ == "__main__":
     unittest.main()
