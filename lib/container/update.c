@@ -53,8 +53,8 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
 /* The user's values of an installed container: "user-values", or, for
  * one installed by atomic (which kept everything in "values"), what is
  * neither forced nor a host default. */
-static sc_values *
-user_values_of(json_t *info)
+sc_values *
+sc_update_user_values(json_t *info)
 {
   sc_values *v = sc_values_new_internal();
   json_t *user = json_object_get(info, "user-values");
@@ -78,8 +78,8 @@ user_values_of(json_t *info)
   return v;
 }
 
-static gboolean
-values_equal(const sc_values *a, const sc_values *b)
+gboolean
+sc_values_same(const sc_values *a, const sc_values *b)
 {
   if (sc_values_count(a) != sc_values_count(b))
     return FALSE;
@@ -405,7 +405,7 @@ update_find(Update *t, GError **error)
                    "updating a container with a remote rootfs (%s): only changes to its "
                    "configuration are applied",
                    t->location);
-  t->user = user_values_of(t->info);
+  t->user = sc_update_user_values(t->info);
   for (size_t i = 0; i < sc_values_count(t->o->values); i++)
     sc_values_insert(t->user, sc_values_key_at(t->o->values, i),
                      sc_values_get(t->o->values, sc_values_key_at(t->o->values, i)), NULL);
@@ -414,10 +414,10 @@ update_find(Update *t, GError **error)
       t->o->pull, &t->repo, error);
   if (t->img == NULL)
     return FALSE;
-  old_user = user_values_of(t->info);
+  old_user = sc_update_user_values(t->info);
   /* atomic: "Latest version already installed." */
   t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
-               !values_equal(old_user, t->user);
+               !sc_values_same(old_user, t->user);
   /* --runtime is how the runtime of a container changes: another one than
    * it has is a change by itself (atomic's update ignored it) */
   if (!t->changed && sc_context_runtime_given(t->ctx)) {

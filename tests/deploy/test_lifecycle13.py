@@ -168,6 +168,54 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(self.read("etc/g/other.conf"), "other v1\n")
 
 
+    def test_reinstall(self):
+        """The same install again: nothing to do, exit 0; another image or
+        values: refused, pointing at update, with nothing changed."""
+        self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1)
+        before = tree(self.sysroot)
+        r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1)
+        self.assertEqual((r.returncode, r.stdout), (0, "g already installed\n"))
+        doc = json.loads(self.ctl("--json", "install", "--name", "g", "--set", "GREETING=hi",
+                                  self.v1).stdout)
+        self.assertEqual((doc["name"], doc["already_installed"], doc["deployment"],
+                          doc["actions"]), ("g", True, "/var/lib/containers/atomic/g.0", []))
+        r = self.ctl("install", "--dry-run", "--name", "g", "--set", "GREETING=hi", self.v1)
+        self.assertEqual(r.stdout, "g already installed\n")
+        self.assertEqual(tree(self.sysroot), before)
+        for args, message in (
+                (("--set", "GREETING=bye", self.v1),
+                 "container g is already installed with other values (GREETING): use "
+                 "'syscontainerctl update --set K=V g' to change them"),
+                ((self.v1,),
+                 "container g is already installed with other values (GREETING): use "
+                 "'syscontainerctl update --set K=V g' to change them"),
+                (("--set", "GREETING=hi", "--set", "NEW=1", self.v1),
+                 "container g is already installed with other values (NEW): use "
+                 "'syscontainerctl update --set K=V g' to change them"),
+                (("--set", "GREETING=hi", "--rootfs", "/var/lib/containers/atomic/g.0",
+                  self.v1),
+                 "container g is already installed with its own root, not --rootfs "
+                 "/var/lib/containers/atomic/g.0: uninstall it to change its root")):
+            r = self.ctl("install", "--name", "g", *args, check=False)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), args)
+            self.assertIn("syscontainerctl: error: " + message + "\n", r.stderr)
+            self.assertEqual(tree(self.sysroot), before)
+        r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v2, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"syscontainerctl: error: container g is already installed "
+                         r"from localhost/layout:v1 \([0-9a-f]{12}\), not from "
+                         r"localhost/layout:v2 \([0-9a-f]{12}\): use 'syscontainerctl update "
+                         r"--rebase IMAGE g' to change its image\n")
+        self.assertEqual(self.info("g.0")["image"], "localhost/layout:v1")
+        self.assertFalse(os.path.exists(os.path.join(self.ck, "g.1")))
+        # after an update, the same holds for what it is now
+        self.ctl("update", "--rebase", self.v2, "g")
+        r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v2)
+        self.assertEqual(r.stdout, "g already installed\n")
+        r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container g is already installed from localhost/layout:v2", r.stderr)
+
     def test_rootfs_through_the_link(self):
         """--rootfs CHECKOUT/NAME: the link to a's current slot, resolved;
         b's bundle then runs with runc (which refuses a root through a link)."""
@@ -222,7 +270,6 @@ class LifecycleTest(unittest.TestCase):
         self.ctl("uninstall", "b", "c")
         self.assertEqual(self.read("var/lib/containers/atomic/a.0/rootfs/etc/motd"),
                          "motd of the image\n")
-
 
 if __name__ == "__main__":
     unittest.main()
