@@ -136,6 +136,22 @@ class LifecycleTest(unittest.TestCase):
                          % doc["id"][:12])
         self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
         self.assertEqual(self.read("etc/g/greeter.conf"), edited)
+        # the admin removes it: the next update installs and tracks it again
+        os.unlink(self.path("etc/g/greeter.conf"))
+        r = json.loads(self.ctl("--json", "update", "--set", "GREETING=x", "g").stdout)
+        self.assertEqual(r["kept"], [])
+        self.assertEqual(self.read("etc/g/greeter.conf"), "v2 $NAME\n")  # (no template in v2)
+        self.assertIn("/etc/g/greeter.conf", self.info("g.0")["installed-files"])
+        self.assertEqual(self.info("g.0")["kept-files"], [])
+        # edited again, and replaced by a link this time: kept all the same
+        os.unlink(self.path("etc/g/greeter.conf"))
+        os.symlink("/etc/elsewhere", self.path("etc/g/greeter.conf"))
+        r = self.ctl("--json", "update", "--set", "GREETING=y", "g")
+        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
+        self.assertEqual(os.readlink(self.path("etc/g/greeter.conf")), "/etc/elsewhere")
+        os.unlink(self.path("etc/g/greeter.conf"))
+        with open(self.path("etc/g/greeter.conf"), "w") as f:
+            f.write(edited)
         # no longer tracked: uninstall keeps it and says so; the rest goes
         r = self.ctl("--json", "uninstall", "g")
         self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
@@ -236,6 +252,10 @@ class LifecycleTest(unittest.TestCase):
             for c in root.strip("/").split("/"):
                 p = os.path.join(p, c)
                 self.assertFalse(os.path.islink(p), p)
+        # the same install again, spelled through the links: nothing to do
+        r = self.ctl("install", "--name", "b", "--set", "GREETING=from b", "--rootfs",
+                     "/lnk/atomic/a", self.v1)
+        self.assertEqual(r.stdout, "b already installed\n")
         # run b's bundle for real (root.path under the sysroot, as the runtime sees it)
         slot = os.path.join(self.ck, "b.0")
         with open(os.path.join(slot, "config.json")) as f:
