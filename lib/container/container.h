@@ -39,7 +39,9 @@ gboolean sc_deploy_label_rootfs(sc_context *ctx, const char *rootfs, GError **er
 gboolean sc_deploy_label_slot_files(sc_context *ctx, const char *slot_path, const char *name,
                                     GError **error);
 void sc_deploy_trim_rootfs(const char *slot_path);
-char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_location,
+char *sc_deploy_remote_rootfs(sc_context *ctx,
+                              const char *location,
+                              char **out_location,
                               GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
 /* A file the tool wrote into a slot (info, config.json, the unit's copy):

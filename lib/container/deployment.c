@@ -209,8 +209,7 @@ sc_deploy_clear_slot(const char *slot_path)
  * slot, and runc refuses a root path through a link); *@out_location
  * (may be NULL): LOCATION resolved the same way, what info records. */
 char *
-sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_location,
-                        GError **error)
+sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_location, GError **error)
 {
   g_autofree char *host = NULL;
   g_autofree char *sub = NULL;
@@ -236,9 +235,13 @@ sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_locati
   } else if (g_file_test(usr, G_FILE_TEST_IS_DIR))
     rootfs_host = g_strdup(host);
   else {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
-                location, location, location);
+                location,
+                location,
+                location);
     return NULL;
   }
   if (out_location)
@@ -395,8 +398,7 @@ sc_deploy_kept_files(json_t *info)
   json_t *v;
   size_t i;
 
-  json_array_foreach(json_object_get(info, "kept-files"), i, v)
-  {
+  json_array_foreach (json_object_get(info, "kept-files"), i, v) {
     if (json_is_string(v) && json_string_value(v)[0] == '/')
       g_ptr_array_add(out, g_strdup(json_string_value(v)));
   }

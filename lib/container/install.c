@@ -196,7 +196,7 @@ static char *
 values_diff(const sc_values *a, const sc_values *b)
 {
   g_autoptr(GPtrArray) keys = g_ptr_array_new();
-  const sc_values *sets[] = {a, b};
+  const sc_values *sets[] = { a, b };
 
   for (int s = 0; s < 2; s++)
     for (size_t i = 0; i < sc_values_count(sets[s]); i++) {
@@ -225,27 +225,40 @@ install_again(Install *t, GError **error)
   const char *id, *remote;
 
   if (info == NULL) {
-    g_set_error(error, SC_ERROR, SC_EEXISTS,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
                 "container %s is already installed (%s); uninstall it or choose another --name",
-                t->name, t->p.link_path);
+                t->name,
+                t->p.link_path);
     return FALSE;
   }
   id = json_string_value(json_object_get(info, "revision"));
   if (g_strcmp0(id, t->img->id) != 0) {
-    g_set_error(error, SC_ERROR, SC_EEXISTS,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
                 "container %s is already installed from %s (%.12s), not from %s (%.12s): use "
                 "'syscontainerctl update --rebase IMAGE %s' to change its image",
-                t->name, json_string_value(json_object_get(info, "image")), id ? id : "?",
-                t->img->name, t->img->id, t->name);
+                t->name,
+                json_string_value(json_object_get(info, "image")),
+                id ? id : "?",
+                t->img->name,
+                t->img->id,
+                t->name);
     return FALSE;
   }
   had = sc_update_user_values(info);
   if (!sc_values_same(had, t->opts->values)) {
     diff = values_diff(had, t->opts->values);
-    g_set_error(error, SC_ERROR, SC_EEXISTS,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
                 "container %s is already installed with other values (%s): use "
                 "'syscontainerctl update --set K=V %s' to change them",
-                t->name, diff, t->name);
+                t->name,
+                diff,
+                t->name);
     return FALSE;
   }
   remote = json_string_value(json_object_get(info, "remote"));
@@ -255,11 +268,16 @@ install_again(Install *t, GError **error)
       return FALSE;
   }
   if (g_strcmp0(location, remote) != 0) {
-    g_set_error(error, SC_ERROR, SC_EEXISTS,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
                 "container %s is already installed with %s%s, not %s%s: uninstall it to change "
                 "its root",
-                t->name, remote ? "--rootfs " : "its own root", remote ? remote : "",
-                location ? "--rootfs " : "its own root", location ? location : "");
+                t->name,
+                remote ? "--rootfs " : "its own root",
+                remote ? remote : "",
+                location ? "--rootfs " : "its own root",
+                location ? location : "");
     return FALSE;
   }
   t->already = TRUE;
@@ -314,8 +332,7 @@ static gboolean
 install_prepare(Install *t, GError **error)
 {
   if (t->opts->rootfs &&
-      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, &t->location, error)) ==
-          NULL)
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, &t->location, error)) == NULL)
     return FALSE;
   if (t->opts->dry_run && t->remote) {
     g_autofree char *host = sc_context_host_path(t->ctx, t->remote);
@@ -614,11 +631,24 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   } else if (!install_check(&t, &gerror)) {
     return sc_error_propagate(error, gerror); /* (nothing was written) */
   } else if (t.already) {
-    doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:[]}", "schema", 1, "name", t.name,
-                    "image", t.img->name, "id", t.img->id, "deployment", t.installed, "dry_run",
-                    opts->dry_run, "already_installed", 1, "actions");
-  } else if (!install_prepare(&t, &gerror) ||
-             !install_render(&t, &gerror) || (!opts->dry_run && !install_apply(&t, &gerror))) {
+    doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:[]}",
+                    "schema",
+                    1,
+                    "name",
+                    t.name,
+                    "image",
+                    t.img->name,
+                    "id",
+                    t.img->id,
+                    "deployment",
+                    t.installed,
+                    "dry_run",
+                    opts->dry_run,
+                    "already_installed",
+                    1,
+                    "actions");
+  } else if (!install_prepare(&t, &gerror) || !install_render(&t, &gerror) ||
+             (!opts->dry_run && !install_apply(&t, &gerror))) {
     install_undo(&t);
     return sc_error_propagate(error, gerror);
   } else

@@ -314,7 +314,10 @@ strv_json(GPtrArray *a)
  * just left to the admin (@kept) and those an earlier update left that are
  * still there and not tracked again. */
 static void
-set_kept_files(sc_context *ctx, json_t *info, json_t *prev_info, GPtrArray *kept,
+set_kept_files(sc_context *ctx,
+               json_t *info,
+               json_t *prev_info,
+               GPtrArray *kept,
                GHashTable *tracked)
 {
   g_autoptr(GPtrArray) all = sc_deploy_kept_files(prev_info);
@@ -356,6 +359,7 @@ typedef struct {
   const ScPaths *p; /* the slot being filled */
   int next;         /* its index */
   const char *location; /* a remote rootfs, as info says */
+  char *resolved;       /* that location, resolved in the sysroot (recorded) */
   char *remote;
   sc_values *user;
   OstreeRepo *repo;
@@ -375,6 +379,7 @@ static void
 update_clear(Update *t)
 {
   g_free(t->remote);
+  g_free(t->resolved);
   sc_values_free(t->user);
   sc_image_free(t->img);
   sc_exports_free(t->ex);
@@ -416,8 +421,9 @@ update_find(Update *t, GError **error)
     return FALSE;
   old_user = sc_update_user_values(t->info);
   /* atomic: "Latest version already installed." */
-  t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
-               !sc_values_same(old_user, t->user);
+  t->changed =
+    g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
+    !sc_values_same(old_user, t->user);
   /* --runtime is how the runtime of a container changes: another one than
    * it has is a change by itself (atomic's update ignored it) */
   if (!t->changed && sc_context_runtime_given(t->ctx)) {
@@ -458,7 +464,8 @@ update_prepare(Update *t, GError **error)
 
   if (!sc_context_runtime_path(t->ctx, &t->runtime, error))
     return FALSE;
-  if (t->location && (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, NULL, error)) == NULL)
+  if (t->location &&
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, &t->resolved, error)) == NULL)
     return FALSE;
   if (!sc_deploy_fill_slot(t->ctx, t->repo, t->img, t->p->slot_path, t->remote, error))
     return FALSE;
@@ -530,8 +537,9 @@ update_apply(Update *t, GError **error)
   if (!sc_journal_step(ctx, t->journal, "hostfs", error))
     return FALSE;
   t->new_info = sc_deploy_info_document(t->img, t->r, t->user, t->ex, t->tracked, t->runtime);
-  if (t->location)
-    json_object_set_new(t->new_info, "remote", json_string(t->location));
+  if (t->location) /* (resolved: one recorded through a link before is no more) */
+    json_object_set_new(
+      t->new_info, "remote", json_string(t->resolved ? t->resolved : t->location));
   set_kept_files(ctx, t->new_info, t->info, t->kept, t->tracked);
   if (!write_info(ctx, p->slot_path, t->new_info, error) ||
       !sc_journal_step(ctx, t->journal, "info", error))
@@ -840,8 +848,14 @@ rollback_target(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
 /* The target slot's host files on the host, the current one's gone, and
  * the target's tracking written back into its info. */
 static gboolean
-rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTable *cur_tracked,
-                    json_t *info, ScJournal *journal, GPtrArray *kept, GError **error)
+rollback_host_files(sc_context *ctx,
+                    const ScPaths *p,
+                    GPtrArray *plan,
+                    GHashTable *cur_tracked,
+                    json_t *info,
+                    ScJournal *journal,
+                    GPtrArray *kept,
+                    GError **error)
 {
   g_autoptr(GHashTable) tracked = sc_hostfs_apply(ctx, plan, error);
   g_autoptr(GList) keys = NULL;
@@ -942,8 +956,11 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
   } else
     ok = ok && rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
   if (ok && out_json) {
+    json_t *kept = json_object_get(info, "kept-files");
     json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
                             p.slot, "image", json_object_get(info, "image"));
+    /* the host files left to the admin, as update reports them */
+    json_object_set_new(doc, "kept", json_is_array(kept) ? json_deep_copy(kept) : json_array());
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }

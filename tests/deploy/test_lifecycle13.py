@@ -123,8 +123,9 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("/etc/g/other.conf", info["installed-files"])
         self.assertEqual(info["kept-files"], ["/etc/g/greeter.conf"])
         # a rollback leaves it too (the previous deployment's own file), and says so
-        r = self.ctl("rollback", "g")
+        r = self.ctl("--json", "rollback", "g")
         self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
+        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
         self.assertEqual(self.read("etc/g/greeter.conf"), edited)
         self.assertNotIn("/etc/g/greeter.conf", self.info("g.0")["installed-files"])
         self.assertEqual(self.info("g.0")["kept-files"], ["/etc/g/greeter.conf"])
@@ -286,6 +287,18 @@ class LifecycleTest(unittest.TestCase):
         # an update of b links the same resolved root; uninstall leaves a alone
         self.ctl("update", "--set", "GREETING=again", "b")
         self.assertEqual(os.readlink(os.path.join(self.ck, "b.1", "rootfs")),
+                         "/var/lib/containers/atomic/a.0/rootfs")
+        # a location recorded through a link (by an older version, or atomic):
+        # an update records and links it resolved
+        info_path = os.path.join(self.ck, "c.0", "info")
+        with open(info_path) as f:
+            info = json.load(f)
+        info["remote"] = "/lnk/atomic/a"
+        with open(info_path, "w") as f:
+            json.dump(info, f)
+        self.ctl("update", "--set", "GREETING=z", "c")
+        self.assertEqual(self.info("c.1")["remote"], "/var/lib/containers/atomic/a.0")
+        self.assertEqual(os.readlink(os.path.join(self.ck, "c.1", "rootfs")),
                          "/var/lib/containers/atomic/a.0/rootfs")
         self.ctl("uninstall", "b", "c")
         self.assertEqual(self.read("var/lib/containers/atomic/a.0/rootfs/etc/motd"),
