@@ -75,7 +75,9 @@ cmd_install(const CliCmd *c, sc_context *ctx)
   doc = cli_result(c, json);
   /* a run-once image ran: its exit status is the command's */
   status = dry_text ? NULL : json_object_get(doc, "exit_status");
-  if (dry_text)
+  if (!cli_flag(c, OPT_JSON) && json_is_true(json_object_get(doc, "already_installed")))
+    printf("%s already installed\n", cli_jstr(doc, "name")); /* (nothing to do) */
+  else if (dry_text)
     print_dry_run(doc);
   else if (!cli_flag(c, OPT_JSON) && status == NULL)
     printf("%s\n", cli_jstr(doc, "name"));

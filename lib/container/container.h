@@ -39,7 +39,10 @@ gboolean sc_deploy_label_rootfs(sc_context *ctx, const char *rootfs, GError **er
 gboolean sc_deploy_label_slot_files(sc_context *ctx, const char *slot_path, const char *name,
                                     GError **error);
 void sc_deploy_trim_rootfs(const char *slot_path);
-char *sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error);
+char *sc_deploy_remote_rootfs(sc_context *ctx,
+                              const char *location,
+                              char **out_location,
+                              GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
 /* A file the tool wrote into a slot (info, config.json, the unit's copy):
  * a regular file, not followed through a link nor waited for (a fifo), at
@@ -49,6 +52,10 @@ GBytes *sc_deploy_read_slot_file(const char *slot, const char *name);
 json_t *sc_deploy_read_slot_json(const char *slot, const char *name);
 json_t *sc_deploy_read_info(const char *slot);
 sc_values *sc_deploy_info_values(json_t *info);
+/* update.c: the user's values an info records; two sets of values alike */
+sc_values *sc_update_user_values(json_t *info);
+gboolean sc_values_same(const sc_values *a, const sc_values *b);
+GPtrArray *sc_deploy_kept_files(json_t *info);
 GHashTable *sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info);
 GPtrArray *sc_deploy_container_names(sc_context *ctx, gboolean incomplete);
 /* One container as list reports it (a new reference). */

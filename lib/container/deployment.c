@@ -204,19 +204,23 @@ sc_deploy_clear_slot(const char *slot_path)
 
 /* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
  * exists (a deployment or bundle), else LOCATION itself when it holds /usr
- * (a root). Returns the rootfs, as seen from the sysroot. */
+ * (a root). Returns the rootfs, as seen from the sysroot, with every link
+ * on the way resolved inside the sysroot (CHECKOUT/NAME is a link to a
+ * slot, and runc refuses a root path through a link); *@out_location
+ * (may be NULL): LOCATION resolved the same way, what info records. */
 char *
-sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
+sc_deploy_remote_rootfs(sc_context *ctx, const char *location, char **out_location, GError **error)
 {
   g_autofree char *host = NULL;
   g_autofree char *sub = NULL;
   g_autofree char *usr = NULL;
+  g_autofree char *rootfs_host = NULL;
 
   if (!g_path_is_absolute(location)) {
     g_set_error(error, SC_ERROR, SC_EINVAL, "--rootfs %s: must be an absolute path", location);
     return NULL;
   }
-  host = sc_context_host_path(ctx, location);
+  host = sc_context_host_dir(ctx, location);
   sub = g_build_filename(host, "rootfs", NULL);
   usr = g_build_filename(host, "usr", NULL);
   if (!g_file_test(host, G_FILE_TEST_IS_DIR)) {
@@ -224,14 +228,25 @@ sc_deploy_remote_rootfs(sc_context *ctx, const char *location, GError **error)
                 location);
     return NULL;
   }
-  if (g_file_test(sub, G_FILE_TEST_IS_DIR))
-    return g_build_filename(location, "rootfs", NULL);
-  if (g_file_test(usr, G_FILE_TEST_IS_DIR))
-    return g_strdup(location);
-  g_set_error(error, SC_ERROR, SC_EINVAL,
-              "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
-              location, location, location);
-  return NULL;
+  if (g_file_test(sub, G_FILE_TEST_IS_DIR)) {
+    g_autofree char *in_root = sc_context_root_path(ctx, host);
+    g_autofree char *rootfs = g_build_filename(in_root, "rootfs", NULL);
+    rootfs_host = sc_context_host_dir(ctx, rootfs); /* (a slot's rootfs may be a link) */
+  } else if (g_file_test(usr, G_FILE_TEST_IS_DIR))
+    rootfs_host = g_strdup(host);
+  else {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "--rootfs %s does not contain a rootfs (neither %s/rootfs nor %s/usr exists)",
+                location,
+                location,
+                location);
+    return NULL;
+  }
+  if (out_location)
+    *out_location = sc_context_root_path(ctx, host);
+  return sc_context_root_path(ctx, rootfs_host);
 }
 
 /* The host path of a slot's rootfs: SLOT/rootfs, or, for a remote rootfs
@@ -374,13 +389,29 @@ sc_deploy_info_values(json_t *info)
   return values;
 }
 
+/* The host files an update left to the admin (modified: kept, no longer
+ * tracked), as info's "kept-files" lists them; empty for none. */
+GPtrArray *
+sc_deploy_kept_files(json_t *info)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  json_t *v;
+  size_t i;
+
+  json_array_foreach (json_object_get(info, "kept-files"), i, v) {
+    if (json_is_string(v) && json_string_value(v)[0] == '/')
+      g_ptr_array_add(out, g_strdup(json_string_value(v)));
+  }
+  return out;
+}
+
 /* The host files a deployment installed: path -> checksum ("0": a
  * directory it created). An info file of an older atomic has no checksums
  * ("installed-files" only; atomic then never removed them): they are what
  * the deployment's image would install with its values, so a file that
  * still has that content is unmodified. */
-GHashTable *
-sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+static GHashTable *
+tracked_of(sc_context *ctx, const char *slot_path, json_t *info)
 {
   GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   json_t *sums = json_object_get(info, "installed-files-checksum"), *v;
@@ -420,6 +451,20 @@ sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
         g_hash_table_replace(t, g_strdup(json_string_value(v)), g_strdup(sum));
     }
   }
+  return t;
+}
+
+/* ... and the files an update left to the admin ("kept-files"), with a
+ * checksum nothing has: never removed, never replaced, reported kept. */
+GHashTable *
+sc_deploy_tracked(sc_context *ctx, const char *slot_path, json_t *info)
+{
+  GHashTable *t = tracked_of(ctx, slot_path, info);
+  g_autoptr(GPtrArray) kept = sc_deploy_kept_files(info);
+
+  for (guint i = 0; i < kept->len; i++)
+    if (!g_hash_table_contains(t, kept->pdata[i]))
+      g_hash_table_replace(t, g_strdup(kept->pdata[i]), g_strdup(""));
   return t;
 }
 

@@ -336,6 +336,12 @@ plan_entry(Planner *pl, int dirfd, const char *name, const char *rel, GError **e
     /* our own file from the deployment being replaced, unmodified */
     if (was && strcmp(was, have) == 0)
       return TRUE;
+    /* ours, modified by the admin since: neither replaced nor removed, and
+     * no longer tracked (atomic's update); the caller reports it kept */
+    if (was) {
+      it->write = FALSE;
+      return TRUE;
+    }
     g_autofree char *want = sc_sha256_hex(g_bytes_get_data(it->data, NULL),
                                           g_bytes_get_size(it->data));
     gboolean same_type = it->type == ITEM_LINK ? S_ISLNK(host_st.st_mode) : S_ISREG(host_st.st_mode);

@@ -132,6 +132,7 @@ typedef struct {
   sc_context *ctx;
   const sc_install_opts *opts;
   char *name, *root, *remote, *exports_tmp, *exports_dir;
+  char *location; /* --rootfs, resolved in the sysroot */
   OstreeRepo *repo;
   ScImage *img;
   sc_exports *ex;
@@ -143,7 +144,9 @@ typedef struct {
   ScJournal *journal;
   const char *runtime;
   int lock;
-  gboolean wrote; /* the slot was filled */
+  gboolean wrote;   /* the slot was filled */
+  gboolean already; /* installed already, as asked: nothing to do */
+  char *installed;  /* then: its deployment (as seen from the sysroot) */
 } Install;
 
 static void
@@ -155,6 +158,8 @@ install_clear(Install *t)
   g_free(t->name);
   g_free(t->root);
   g_free(t->remote);
+  g_free(t->location);
+  g_free(t->installed);
   g_free(t->exports_tmp);
   g_free(t->exports_dir);
   sc_image_free(t->img);
@@ -186,6 +191,100 @@ install_find(Install *t, const char *image, GError **error)
   return TRUE;
 }
 
+/* The keys whose values differ between @a and @b, for a message. */
+static char *
+values_diff(const sc_values *a, const sc_values *b)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new();
+  const sc_values *sets[] = { a, b };
+
+  for (int s = 0; s < 2; s++)
+    for (size_t i = 0; i < sc_values_count(sets[s]); i++) {
+      const char *k = sc_values_key_at(sets[s], i);
+      if (g_strcmp0(sc_values_get(a, k), sc_values_get(b, k)) != 0 &&
+          !g_ptr_array_find_with_equal_func(keys, k, g_str_equal, NULL))
+        g_ptr_array_add(keys, (gpointer)k);
+    }
+  g_ptr_array_sort(keys, sc_strcmp_indirect);
+  g_ptr_array_add(keys, NULL);
+  return g_strjoinv(", ", (char **)keys->pdata);
+}
+
+/* NAME is installed: from the same image (by ID) with the same values and
+ * --rootfs it is nothing to do (atomic printed "NAME already present" and
+ * exited 0); anything else is an update's job, refused before anything
+ * changes. */
+static gboolean
+install_again(Install *t, GError **error)
+{
+  g_autofree char *slot = sc_deploy_current_slot(t->ctx, t->name);
+  g_autoptr(json_t) info = slot ? sc_deploy_read_info(slot) : NULL;
+  g_autoptr(sc_values) had = NULL;
+  g_autofree char *location = NULL;
+  g_autofree char *diff = NULL;
+  const char *id, *remote;
+
+  if (info == NULL) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "container %s is already installed (%s); uninstall it or choose another --name",
+                t->name,
+                t->p.link_path);
+    return FALSE;
+  }
+  id = json_string_value(json_object_get(info, "revision"));
+  if (g_strcmp0(id, t->img->id) != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "container %s is already installed from %s (%.12s), not from %s (%.12s): use "
+                "'syscontainerctl update --rebase IMAGE %s' to change its image",
+                t->name,
+                json_string_value(json_object_get(info, "image")),
+                id ? id : "?",
+                t->img->name,
+                t->img->id,
+                t->name);
+    return FALSE;
+  }
+  had = sc_update_user_values(info);
+  if (!sc_values_same(had, t->opts->values)) {
+    diff = values_diff(had, t->opts->values);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "container %s is already installed with other values (%s): use "
+                "'syscontainerctl update --set K=V %s' to change them",
+                t->name,
+                diff,
+                t->name);
+    return FALSE;
+  }
+  remote = json_string_value(json_object_get(info, "remote"));
+  if (t->opts->rootfs) {
+    g_autofree char *rootfs = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, &location, error);
+    if (rootfs == NULL)
+      return FALSE;
+  }
+  if (g_strcmp0(location, remote) != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "container %s is already installed with %s%s, not %s%s: uninstall it to change "
+                "its root",
+                t->name,
+                remote ? "--rootfs " : "its own root",
+                remote ? remote : "",
+                location ? "--rootfs " : "its own root",
+                location ? location : "");
+    return FALSE;
+  }
+  t->already = TRUE;
+  t->installed = sc_context_root_path(t->ctx, slot);
+  return TRUE;
+}
+
 static gboolean
 install_check(Install *t, GError **error)
 {
@@ -208,9 +307,7 @@ install_check(Install *t, GError **error)
                   "%s is a deployment slot of another container: choose another --name",
                   p->link_path);
     else
-      g_set_error(error, SC_ERROR, SC_EEXISTS,
-                  "container %s is already installed (%s); uninstall it or choose another --name",
-                  t->name, p->link_path);
+      return install_again(t, error);
     return FALSE;
   }
   if (lstat(p->slot_path, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -235,7 +332,7 @@ static gboolean
 install_prepare(Install *t, GError **error)
 {
   if (t->opts->rootfs &&
-      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, error)) == NULL)
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->opts->rootfs, &t->location, error)) == NULL)
     return FALSE;
   if (t->opts->dry_run && t->remote) {
     g_autofree char *host = sc_context_host_path(t->ctx, t->remote);
@@ -397,8 +494,8 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
   g_autofree char *with_nl = NULL;
   g_autofree char *path = g_build_filename(t->p.slot_path, "info", NULL);
 
-  if (t->opts->rootfs)
-    json_object_set_new(info, "remote", json_string(t->opts->rootfs));
+  if (t->location)
+    json_object_set_new(info, "remote", json_string(t->location));
   text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
   json_decref(info);
   with_nl = g_strconcat(text, "\n", NULL);
@@ -479,6 +576,8 @@ install_result(Install *t)
                           "image", t->img->name, "id", t->img->id, "deployment", t->p.slot,
                           "dry_run", t->opts->dry_run, "actions", t->actions);
 
+  json_object_set_new(doc, "already_installed", json_false());
+
   json_object_set_new(files, "config.json", json_string(sc_rendering_get_config(t->r)));
   if (sc_rendering_get_unit(t->r))
     json_object_set_new(files, "unit", json_string(sc_rendering_get_unit(t->r)));
@@ -529,8 +628,27 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     if (!sc_run_once(ctx, t.repo, t.img, t.name, opts->values, NULL, opts->dry_run, &doc,
                      &gerror))
       return sc_error_propagate(error, gerror);
-  } else if (!install_check(&t, &gerror) || !install_prepare(&t, &gerror) ||
-             !install_render(&t, &gerror) || (!opts->dry_run && !install_apply(&t, &gerror))) {
+  } else if (!install_check(&t, &gerror)) {
+    return sc_error_propagate(error, gerror); /* (nothing was written) */
+  } else if (t.already) {
+    doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:[]}",
+                    "schema",
+                    1,
+                    "name",
+                    t.name,
+                    "image",
+                    t.img->name,
+                    "id",
+                    t.img->id,
+                    "deployment",
+                    t.installed,
+                    "dry_run",
+                    opts->dry_run,
+                    "already_installed",
+                    1,
+                    "actions");
+  } else if (!install_prepare(&t, &gerror) || !install_render(&t, &gerror) ||
+             (!opts->dry_run && !install_apply(&t, &gerror))) {
     install_undo(&t);
     return sc_error_propagate(error, gerror);
   } else

@@ -154,6 +154,9 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
   if (!step(ctx, journal, "unit", error))
     return FALSE;
   sc_hostfs_remove(ctx, r.tracked, kept);
+  /* (with the files an update left to the admin: kept, said so again) */
+  if (kept)
+    g_ptr_array_sort(kept, sc_strcmp_indirect);
   if (!step(ctx, journal, "hostfs", error))
     return FALSE;
   if (unlink(r.p0.link_path) != 0 && errno != ENOENT) {

@@ -53,8 +53,8 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
 /* The user's values of an installed container: "user-values", or, for
  * one installed by atomic (which kept everything in "values"), what is
  * neither forced nor a host default. */
-static sc_values *
-user_values_of(json_t *info)
+sc_values *
+sc_update_user_values(json_t *info)
 {
   sc_values *v = sc_values_new_internal();
   json_t *user = json_object_get(info, "user-values");
@@ -78,8 +78,8 @@ user_values_of(json_t *info)
   return v;
 }
 
-static gboolean
-values_equal(const sc_values *a, const sc_values *b)
+gboolean
+sc_values_same(const sc_values *a, const sc_values *b)
 {
   if (sc_values_count(a) != sc_values_count(b))
     return FALSE;
@@ -96,6 +96,7 @@ values_equal(const sc_values *a, const sc_values *b)
 static void
 restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
 {
+  g_autoptr(GHashTable) owned = sc_deploy_tracked(ctx, slot_path, info);
   g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot_path);
   g_autofree char *exports = g_build_filename(rootfs, "exports", NULL);
   g_autoptr(sc_values) values = sc_deploy_info_values(info);
@@ -106,7 +107,8 @@ restore_hostfs(sc_context *ctx, const char *slot_path, json_t *info)
   if (!g_file_test(exports, G_FILE_TEST_IS_DIR) ||
       (ex = sc_deploy_open_exports(exports, NULL)) == NULL)
     return;
-  plan = sc_hostfs_plan(ctx, ex, values, NULL, NULL);
+  /* (its own files, modified since, stay as they are) */
+  plan = sc_hostfs_plan(ctx, ex, values, owned, NULL);
   if (plan)
     done = sc_hostfs_apply(ctx, plan, NULL);
   sc_exports_free(ex);
@@ -298,6 +300,46 @@ sc_update_opts_set_controlled(sc_update_opts *o, int controlled, unsigned settle
   return SC_OK;
 }
 
+static json_t *
+strv_json(GPtrArray *a)
+{
+  json_t *arr = json_array();
+
+  for (guint i = 0; a && i < a->len; i++)
+    json_array_append_new(arr, json_string(a->pdata[i]));
+  return arr;
+}
+
+/* info's "kept-files" for a deployment that tracks @tracked: the files
+ * just left to the admin (@kept) and those an earlier update left that are
+ * still there and not tracked again. */
+static void
+set_kept_files(sc_context *ctx,
+               json_t *info,
+               json_t *prev_info,
+               GPtrArray *kept,
+               GHashTable *tracked)
+{
+  g_autoptr(GPtrArray) all = sc_deploy_kept_files(prev_info);
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  json_t *arr = json_array();
+
+  for (guint i = 0; i < kept->len; i++)
+    g_ptr_array_add(all, g_strdup(kept->pdata[i]));
+  g_ptr_array_sort(all, sc_strcmp_indirect);
+  for (guint i = 0; i < all->len; i++) {
+    const char *path = all->pdata[i];
+    g_autofree char *host = sc_context_host_path(ctx, path);
+    struct stat st;
+    if (g_hash_table_contains(seen, path) || (tracked && g_hash_table_contains(tracked, path)) ||
+        lstat(host, &st) != 0)
+      continue;
+    g_hash_table_add(seen, (gpointer)path);
+    json_array_append_new(arr, json_string(path));
+  }
+  json_object_set_new(info, "kept-files", arr);
+}
+
 static gboolean rollback_locked(sc_context *ctx, const char *name, json_t *cur_info,
                                 const ScPaths *p, gboolean start, json_t **out_info,
                                 GError **error);
@@ -317,6 +359,7 @@ typedef struct {
   const ScPaths *p; /* the slot being filled */
   int next;         /* its index */
   const char *location; /* a remote rootfs, as info says */
+  char *resolved;       /* that location, resolved in the sysroot (recorded) */
   char *remote;
   sc_values *user;
   OstreeRepo *repo;
@@ -325,6 +368,7 @@ typedef struct {
   sc_rendering *r;
   GHashTable *old_tracked, *tracked;
   GPtrArray *plan;
+  GPtrArray *kept; /* host files modified by the admin: kept, untracked */
   json_t *new_info;
   ScJournal *journal;
   const char *runtime;
@@ -335,6 +379,7 @@ static void
 update_clear(Update *t)
 {
   g_free(t->remote);
+  g_free(t->resolved);
   sc_values_free(t->user);
   sc_image_free(t->img);
   sc_exports_free(t->ex);
@@ -342,6 +387,7 @@ update_clear(Update *t)
   g_clear_pointer(&t->old_tracked, g_hash_table_unref);
   g_clear_pointer(&t->tracked, g_hash_table_unref);
   g_clear_pointer(&t->plan, g_ptr_array_unref);
+  g_clear_pointer(&t->kept, g_ptr_array_unref);
   json_decref(t->new_info);
   sc_journal_free(t->journal);
 }
@@ -364,7 +410,7 @@ update_find(Update *t, GError **error)
                    "updating a container with a remote rootfs (%s): only changes to its "
                    "configuration are applied",
                    t->location);
-  t->user = user_values_of(t->info);
+  t->user = sc_update_user_values(t->info);
   for (size_t i = 0; i < sc_values_count(t->o->values); i++)
     sc_values_insert(t->user, sc_values_key_at(t->o->values, i),
                      sc_values_get(t->o->values, sc_values_key_at(t->o->values, i)), NULL);
@@ -373,10 +419,11 @@ update_find(Update *t, GError **error)
       t->o->pull, &t->repo, error);
   if (t->img == NULL)
     return FALSE;
-  old_user = user_values_of(t->info);
+  old_user = sc_update_user_values(t->info);
   /* atomic: "Latest version already installed." */
-  t->changed = g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
-               !values_equal(old_user, t->user);
+  t->changed =
+    g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
+    !sc_values_same(old_user, t->user);
   /* --runtime is how the runtime of a container changes: another one than
    * it has is a change by itself (atomic's update ignored it) */
   if (!t->changed && sc_context_runtime_given(t->ctx)) {
@@ -386,6 +433,23 @@ update_find(Update *t, GError **error)
     t->changed = g_strcmp0(runtime, json_string_value(json_object_get(t->info, "runtime"))) != 0;
   }
   return TRUE;
+}
+
+/* The container's UUID is its identity, not an image default: the new
+ * slot renders with the one in its info (atomic carried every value over,
+ * so it never changed), unless the user sets one. It is not recorded as a
+ * user value. */
+static void
+keep_identity(sc_render_opts *ropts, json_t *info, const sc_values *user)
+{
+  const char *uuid = json_string_value(json_object_get(json_object_get(info, "values"), "UUID"));
+  g_autoptr(sc_values) with = NULL;
+
+  if (uuid == NULL || *uuid == '\0' || sc_values_get(user, "UUID") != NULL ||
+      sc_values_copy(user, &with, NULL) != SC_OK)
+    return;
+  sc_values_insert(with, "UUID", uuid, NULL);
+  sc_render_opts_set_values(ropts, with, NULL);
 }
 
 /* The other slot, from scratch (a remote rootfs is linked again), its
@@ -400,7 +464,8 @@ update_prepare(Update *t, GError **error)
 
   if (!sc_context_runtime_path(t->ctx, &t->runtime, error))
     return FALSE;
-  if (t->location && (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, error)) == NULL)
+  if (t->location &&
+      (t->remote = sc_deploy_remote_rootfs(t->ctx, t->location, &t->resolved, error)) == NULL)
     return FALSE;
   if (!sc_deploy_fill_slot(t->ctx, t->repo, t->img, t->p->slot_path, t->remote, error))
     return FALSE;
@@ -411,6 +476,7 @@ update_prepare(Update *t, GError **error)
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->user, NULL);
+  keep_identity(ropts, t->info, t->user);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   sc_render_opts_set_slot(ropts, t->next, NULL);
   if (t->remote)
@@ -425,10 +491,11 @@ update_prepare(Update *t, GError **error)
          sc_deploy_label_slot_files(t->ctx, t->p->slot_path, t->name, error);
 }
 
-/* The deployment left behind's host files that the new one does not have
- * (removed when unmodified). */
+/* The deployment left behind's host files that the new one does not track
+ * (removed when unmodified; a modified one is kept, added to @kept and
+ * reported as uninstall does). */
 static void
-remove_gone_files(sc_context *ctx, GHashTable *old_tracked, GHashTable *tracked)
+remove_gone_files(sc_context *ctx, GHashTable *old_tracked, GHashTable *tracked, GPtrArray *kept)
 {
   g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   GHashTableIter it;
@@ -438,7 +505,10 @@ remove_gone_files(sc_context *ctx, GHashTable *old_tracked, GHashTable *tracked)
   while (g_hash_table_iter_next(&it, &k, &v))
     if (!g_hash_table_contains(tracked, k))
       g_hash_table_replace(gone, g_strdup(k), g_strdup(v));
-  sc_hostfs_remove(ctx, gone, NULL);
+  sc_hostfs_remove(ctx, gone, kept);
+  g_ptr_array_sort(kept, sc_strcmp_indirect);
+  for (guint i = 0; i < kept->len; i++)
+    sc_context_log(ctx, SC_LOG_WARNING, "%s was modified: kept", (char *)kept->pdata[i]);
 }
 
 /* From here the host changes: stop, files, info, unit, the switch. */
@@ -463,12 +533,14 @@ update_apply(Update *t, GError **error)
   t->tracked = sc_hostfs_apply(ctx, t->plan, error);
   if (t->tracked == NULL)
     return FALSE;
-  remove_gone_files(ctx, t->old_tracked, t->tracked);
+  remove_gone_files(ctx, t->old_tracked, t->tracked, t->kept);
   if (!sc_journal_step(ctx, t->journal, "hostfs", error))
     return FALSE;
   t->new_info = sc_deploy_info_document(t->img, t->r, t->user, t->ex, t->tracked, t->runtime);
-  if (t->location)
-    json_object_set_new(t->new_info, "remote", json_string(t->location));
+  if (t->location) /* (resolved: one recorded through a link before is no more) */
+    json_object_set_new(
+      t->new_info, "remote", json_string(t->resolved ? t->resolved : t->location));
+  set_kept_files(ctx, t->new_info, t->info, t->kept, t->tracked);
   if (!write_info(ctx, p->slot_path, t->new_info, error) ||
       !sc_journal_step(ctx, t->journal, "info", error))
     return FALSE;
@@ -580,6 +652,7 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
   t.info = info;
   t.p = p;
   t.next = slot_index(p->slot);
+  t.kept = g_ptr_array_new_with_free_func(g_free);
   if (!update_find(&t, &local))
     goto failed;
   if (t.changed && !(update_prepare(&t, &local) && update_apply(&t, &local)))
@@ -597,6 +670,7 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                        "updated", t.changed, "id", t.img->id, "deployment",
                        t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
                        "controlled", o->controlled);
+  json_object_set_new(*out_doc, "kept", strv_json(t.kept));
   return TRUE;
 
 failed:
@@ -750,9 +824,16 @@ rollback_target(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   exports = g_build_filename(rootfs, "exports", NULL);
   values = sc_deploy_info_values(*out_info);
   if (g_file_test(exports, G_FILE_TEST_IS_DIR)) {
+    /* the target's own files are its too: one the admin modified since
+     * (an update kept it) stays as it is, untracked */
+    g_autoptr(GHashTable) owned = sc_deploy_tracked(ctx, p->slot_path, *out_info);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, *out_cur_tracked);
+    while (g_hash_table_iter_next(&it, &k, &v))
+      g_hash_table_replace(owned, g_strdup(k), g_strdup(v));
     ex = sc_deploy_open_exports(exports, error);
-    return ex != NULL &&
-           (*out_plan = sc_hostfs_plan(ctx, ex, values, *out_cur_tracked, error)) != NULL;
+    return ex != NULL && (*out_plan = sc_hostfs_plan(ctx, ex, values, owned, error)) != NULL;
   }
   if (json_array_size(json_object_get(*out_info, "installed-files")) > 0) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
@@ -767,8 +848,14 @@ rollback_target(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
 /* The target slot's host files on the host, the current one's gone, and
  * the target's tracking written back into its info. */
 static gboolean
-rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTable *cur_tracked,
-                    json_t *info, ScJournal *journal, GError **error)
+rollback_host_files(sc_context *ctx,
+                    const ScPaths *p,
+                    GPtrArray *plan,
+                    GHashTable *cur_tracked,
+                    json_t *info,
+                    ScJournal *journal,
+                    GPtrArray *kept,
+                    GError **error)
 {
   g_autoptr(GHashTable) tracked = sc_hostfs_apply(ctx, plan, error);
   g_autoptr(GList) keys = NULL;
@@ -779,7 +866,7 @@ rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTab
     json_decref(sums);
     return FALSE;
   }
-  remove_gone_files(ctx, cur_tracked, tracked);
+  remove_gone_files(ctx, cur_tracked, tracked, kept);
   keys = g_list_sort(g_hash_table_get_keys(tracked), (GCompareFunc)strcmp);
   for (GList *l = keys; l; l = l->next) {
     json_array_append_new(files, json_string(l->data));
@@ -787,6 +874,7 @@ rollback_host_files(sc_context *ctx, const ScPaths *p, GPtrArray *plan, GHashTab
   }
   json_object_set_new(info, "installed-files", files);
   json_object_set_new(info, "installed-files-checksum", sums);
+  set_kept_files(ctx, info, info, kept, tracked);
   return sc_journal_step(ctx, journal, "hostfs", error) && write_info(ctx, p->slot_path, info, error) &&
          sc_journal_step(ctx, journal, "info", error);
 }
@@ -802,6 +890,7 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
   g_autoptr(json_t) info = NULL;
   g_autoptr(ScJournal) journal = NULL;
   g_autoptr(GHashTable) planned = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free); /* (reported) */
   gboolean was_active, has_service, switched = FALSE;
   ScSelinux *se = NULL;
 
@@ -822,7 +911,7 @@ rollback_locked(sc_context *ctx, const char *name, json_t *cur_info, const ScPat
     sc_systemctl(ctx, "stop", unit, NULL, FALSE, NULL);
   }
   if (!sc_journal_step(ctx, journal, "stopped", error) ||
-      (plan && !rollback_host_files(ctx, p, plan, cur_tracked, info, journal, error)) ||
+      (plan && !rollback_host_files(ctx, p, plan, cur_tracked, info, journal, kept, error)) ||
       !install_unit_files(ctx, name, p->slot_path, p, error) ||
       !sc_journal_step(ctx, journal, "unit", error) || !switch_link(ctx, p, p->slot, error))
     goto undo;
@@ -867,8 +956,11 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
   } else
     ok = ok && rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
   if (ok && out_json) {
+    json_t *kept = json_object_get(info, "kept-files");
     json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
                             p.slot, "image", json_object_get(info, "image"));
+    /* the host files left to the admin, as update reports them */
+    json_object_set_new(doc, "kept", json_is_array(kept) ? json_deep_copy(kept) : json_array());
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }

@@ -474,7 +474,11 @@ class DeployTest(unittest.TestCase):
 
     def test_refusals_leave_nothing(self):
         self.ctl("install", "--name", "one", self.image)
-        r = self.ctl("--json", "install", "--name", "one", self.image, check=False)
+        # the same install again is nothing to do; with other values, an update's job
+        r = self.ctl("--json", "install", "--name", "one", self.image)
+        self.assertTrue(json.loads(r.stdout)["already_installed"])
+        r = self.ctl("--json", "install", "--name", "one", "--set", "GREETING=x", self.image,
+                     check=False)
         self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EEXISTS")
         before = tree(self.sysroot)
         # a unit of the same name that is not ours

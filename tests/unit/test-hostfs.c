@@ -331,8 +331,21 @@ START_TEST(test_identical_and_owned)
     ck_assert_str_eq(text, "same\n");
     g_clear_pointer(&text, g_free);
   }
-  /* owned, but modified since: a collision */
+  /* owned, but modified since (by the admin): kept as it is, not written,
+   * not tracked (atomic's update); an unowned one is still a collision */
   tc_write(sysroot, "etc/web.conf", "old, edited\n");
+  {
+    g_autoptr(GPtrArray) plan = plan_ok(ex, owned);
+    g_autoptr(GHashTable) tracked = sc_hostfs_apply(ctx, plan, &error);
+    g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(plan, TRUE);
+    ck_assert_ptr_nonnull(tracked);
+    ck_assert_uint_eq(g_hash_table_size(tracked), 0);
+    ck_assert_uint_eq(g_hash_table_size(planned), 0);
+    text = host_read("etc/web.conf");
+    ck_assert_str_eq(text, "old, edited\n");
+    g_clear_pointer(&text, g_free);
+  }
+  g_hash_table_remove(owned, "/etc/web.conf");
   {
     GPtrArray *plan = sc_hostfs_plan(ctx, ex, values, owned, &error);
     ck_assert_ptr_null(plan);

@@ -465,8 +465,11 @@ class Context:
         deployment, files, actions). An atomic.run=once image is run once
         instead, with this process's standard streams, and nothing is kept:
         the report has "run_once" and "exit_status". rootfs: run from that
-        existing root instead of a checkout (atomic's --rootfs). pull_options
-        as for pull()."""
+        existing root instead of a checkout (atomic's --rootfs; links on the
+        way are resolved in the sysroot). A container already installed from
+        the same image with the same values and rootfs: nothing is done, the
+        report has "already_installed": True; with another image or values
+        an Error says to use update(). pull_options as for pull()."""
         opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:

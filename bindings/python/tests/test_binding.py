@@ -206,9 +206,14 @@ class StoreBindingTest(unittest.TestCase):
                          5)
         self.assertEqual([(c["name"], c["state"]) for c in sys_ctx.containers()],
                          [("hello1", "installed")])
+        # the same install again: nothing to do; other values: an update's job
+        self.assertTrue(sys_ctx.install(self.source, name="hello1")["already_installed"])
         with self.assertRaises(syscontainer.Error) as cm:
-            sys_ctx.install(self.source, name="hello1")
+            sys_ctx.install(self.source, name="hello1", values={"X": "1"})
         self.assertEqual(cm.exception.code, "SC_EEXISTS")
+        self.assertIn("container hello1 is already installed with other values (X): use "
+                      "'syscontainerctl update --set K=V hello1' to change them",
+                      str(cm.exception))
         self.assertFalse(sys_ctx.update("hello1")["updated"])
         # the plain C form (no options) too
         plain = syscontainer._fn("sc_container_update", ctypes.c_int, ctypes.c_void_p,
