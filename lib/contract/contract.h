@@ -69,7 +69,8 @@ struct sc_exports {
 };
 
 /* The "variables" array of sc_exports_variables_json() for the exports
- * in @dir; empty when there are none or they cannot be read. */
+ * in @dir: those of the built-in config.json and unit when @dir does not
+ * exist (as an install renders them); empty when they cannot be read. */
 json_t *sc_exports_dir_variables(const char *dir);
 
 sc_exports *sc_exports_new_empty(const char *path);
