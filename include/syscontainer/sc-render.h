@@ -135,8 +135,10 @@ typedef struct sc_rendering sc_rendering;
 /**
  * sc_exports_render: resolves the variables (forced > user values >
  * manifest defaultValues > host defaults), renders config.json (verbatim
- * config.json, else config.json.template, else the built-in default) and
- * validates it (sc_spec_validate()), renders the unit (service.template or
+ * config.json, else config.json.template, else the built-in default),
+ * converts a pre-1.0.0-rc5 array process.capabilities into the bounding,
+ * effective, inheritable and permitted sets with a warning
+ * (docs/image-contract.md), and validates it (sc_spec_validate()), renders the unit (service.template or
  * the default) with EXEC_* from the runtime's features and, for a detached
  * runtime, Type=forking and PIDFile=, and renders tmpfiles.template (or
  * generates lines for missing bind-mount sources). Writes nothing.

@@ -69,7 +69,8 @@ struct sc_exports {
 };
 
 /* The "variables" array of sc_exports_variables_json() for the exports
- * in @dir; empty when there are none or they cannot be read. */
+ * in @dir: those of the built-in config.json and unit when @dir does not
+ * exist (as an install renders them); empty when they cannot be read. */
 json_t *sc_exports_dir_variables(const char *dir);
 
 sc_exports *sc_exports_new_empty(const char *path);
@@ -97,6 +98,10 @@ gboolean sc_spec_check(const char *label,
                        GPtrArray **out_bind_sources,
                        GError **error);
 extern const char sc_spec_default_config[];
+/* Rewrites a pre-1.0.0-rc5 process.capabilities (an array of names) in
+ * @doc into the bounding, effective, inheritable and permitted sets, as
+ * runc applied it; TRUE when it did, with the number of names. */
+gboolean sc_spec_convert_capabilities(json_t *doc, size_t *out_count);
 char *sc_tmpfiles_lines_for_missing(sc_context *ctx,
                                     GPtrArray *sources,
                                     gulong uid,
@@ -142,5 +147,8 @@ gboolean sc_render_internal(sc_context *ctx,
  * (it is a copy). */
 void sc_render_opts_set_run_once(sc_render_opts *opts, const char *destdir);
 gboolean sc_rendering_write_internal(const sc_rendering *r, const char *dir, GError **error);
+/* TRUE when config.json had the pre-1.0.0-rc5 array process.capabilities
+ * and the rendering holds its conversion. */
+gboolean sc_rendering_converted_capabilities(const sc_rendering *r);
 
 G_END_DECLS

@@ -373,7 +373,11 @@ scan_file(const ScExportFile *f,
 json_t *
 sc_exports_dir_variables(const char *dir)
 {
-  g_autoptr(sc_exports) ex = sc_exports_open_internal(dir, NULL);
+  struct stat st;
+  /* no /exports: what an install renders, the built-in files' variables */
+  g_autoptr(sc_exports) ex = lstat(dir, &st) != 0 && errno == ENOENT
+                               ? sc_exports_new_empty(dir)
+                               : sc_exports_open_internal(dir, NULL);
   json_t *vars = ex ? sc_exports_variables(ex, NULL) : NULL;
 
   return vars ? vars : json_array();

@@ -254,6 +254,14 @@ lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep
     return;
   }
 
+  if (sc_rendering_converted_capabilities(r))
+    add(rep,
+        FALSE,
+        file,
+        "capabilities-array",
+        "process.capabilities is an array, the form before runtime-spec 1.0.0-rc5 that runc "
+        "1.x cannot read: an install converts it to the same names in bounding, effective, "
+        "inheritable and permitted; write that object form in the image");
   doc = json_loads(sc_rendering_get_config(r), 0, NULL);
   mounts = json_object_get(doc, "mounts");
   json_array_foreach (mounts, i, m) {

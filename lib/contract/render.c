@@ -30,6 +30,7 @@ struct sc_rendering {
   char *tmpfiles; /* NULL: no tmpfiles file */
   sc_values *values;
   gboolean detached;
+  gboolean converted_capabilities; /* the pre-1.0.0-rc5 array form */
   GPtrArray *missing_sources;
 };
 
@@ -208,6 +209,56 @@ set_cgroups_path(sc_context *ctx, const char *label, json_t *doc, const char *cg
   json_object_set_new(linux_, "cgroupsPath", json_string(cgroup));
 }
 
+/* What the deployment's config.json gets over the image's text: the remote
+ * rootfs, the unit's cgroup, and the 1.0 form of a pre-1.0.0-rc5
+ * capability list. Text that needs none of them is kept byte for byte; a
+ * document that does not parse, or is no object, is left for
+ * sc_spec_check() to report. */
+static void
+adjust_config(sc_context *ctx,
+              const char *label,
+              const sc_render_opts *o,
+              const char *cgroup,
+              char **text,
+              gsize *len,
+              gboolean *out_converted)
+{
+  json_t *doc = json_loadb(*text, *len, 0, NULL);
+  json_t *root = doc ? json_object_get(doc, "root") : NULL;
+  gboolean changed = FALSE;
+  size_t count = 0;
+
+  *out_converted = FALSE;
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return;
+  }
+  if (sc_spec_convert_capabilities(doc, &count)) {
+    *out_converted = changed = TRUE;
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
+                   "%s: process.capabilities is a list of %zu names, the form before "
+                   "runtime-spec 1.0.0-rc5 that runc 1.x cannot read: converted to the same "
+                   "names in bounding, effective, inheritable and permitted (as runc applied "
+                   "the list), none in ambient",
+                   label,
+                   count);
+  }
+  if ((o->remote_rootfs != NULL && json_is_object(root)) || cgroup != NULL) {
+    if (o->remote_rootfs != NULL && json_is_object(root))
+      json_object_set_new(root, "path", json_string(o->remote_rootfs));
+    if (cgroup != NULL)
+      set_cgroups_path(ctx, label, doc, cgroup);
+    changed = TRUE;
+  }
+  if (changed) {
+    g_free(*text);
+    *text = sc_json_dump(doc, TRUE);
+    *len = strlen(*text);
+  }
+  json_decref(doc);
+}
+
 static gboolean
 render_config(sc_context *ctx,
               const sc_exports *ex,
@@ -215,6 +266,7 @@ render_config(sc_context *ctx,
               const sc_values *v,
               const char *cgroup,
               char **out_config,
+              gboolean *out_converted,
               GPtrArray **out_sources,
               GError **error)
 {
@@ -238,23 +290,7 @@ render_config(sc_context *ctx,
     len = strlen(text);
   }
 
-  if (o->remote_rootfs != NULL || cgroup != NULL) {
-    json_error_t jerr;
-    json_t *doc = json_loadb(text, len, 0, &jerr);
-    json_t *root = doc ? json_object_get(doc, "root") : NULL;
-    /* (a document that is no object is reported by the check below) */
-    if (json_is_object(doc) && (o->remote_rootfs == NULL || json_is_object(root))) {
-      if (o->remote_rootfs != NULL)
-        json_object_set_new(root, "path", json_string(o->remote_rootfs));
-      if (cgroup != NULL)
-        set_cgroups_path(ctx, label, doc, cgroup);
-      g_free(text);
-      text = sc_json_dump(doc, TRUE);
-      len = strlen(text);
-    }
-    json_decref(doc);
-  }
-
+  adjust_config(ctx, label, o, cgroup, &text, &len, out_converted);
   if (!sc_spec_check(label, text, len, o->remote_rootfs, o->run_once, out_sources, error))
     return FALSE;
   *out_config = g_steal_pointer(&text);
@@ -465,7 +501,8 @@ sc_render_internal(sc_context *ctx,
     if (!o->run_once)
       cgroup = sc_unit_container_cgroup(r->unit, o->name, rt.relative_cgroups_own);
   }
-  if (!render_config(ctx, ex, o, r->values, cgroup, &r->config, &sources, error))
+  if (!render_config(
+        ctx, ex, o, r->values, cgroup, &r->config, &r->converted_capabilities, &sources, error))
     return FALSE;
   if (!ex->no_container_service && !render_tmpfiles(ctx, ex, sources, r, error))
     return FALSE;
@@ -539,6 +576,12 @@ SC_API int
 sc_rendering_is_detached(const sc_rendering *r)
 {
   return r ? r->detached : 0;
+}
+
+gboolean
+sc_rendering_converted_capabilities(const sc_rendering *r)
+{
+  return r->converted_capabilities;
 }
 
 static gboolean

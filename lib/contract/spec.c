@@ -220,7 +220,39 @@ check_process(const char *label, json_t *doc, gboolean run_once, GError **error)
       label,
       "process.capabilities must be an object with bounding, effective, inheritable, "
       "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and "
-      "current runtimes refuse it)");
+      "current runtimes refuse it; rendering an image converts an array of names)");
+  return TRUE;
+}
+
+/* Sets the pre-1.0.0-rc5 list of capability names is copied into. Before
+ * runtime-spec 1.0.0-rc5 (PR #675) process.capabilities was one list, and
+ * runc up to 1.0.0-rc2 applied it with capability.CAPS | capability.BOUNDS
+ * (libcontainer/capabilities_noambient.go): effective, permitted,
+ * inheritable and bounding. Ambient was set only by builds with the
+ * non-default `ambient` tag, and runc 1.0.0-rc3 (PR #1370) has no
+ * conversion at all: it refuses the array. So ambient stays absent, which
+ * keeps what the image got from the runc it was written for. */
+static const char *const legacy_capability_sets[] = { "bounding",
+                                                      "effective",
+                                                      "inheritable",
+                                                      "permitted" };
+
+gboolean
+sc_spec_convert_capabilities(json_t *doc, size_t *out_count)
+{
+  json_t *process = json_object_get(doc, "process");
+  json_t *caps = json_object_get(process, "capabilities");
+  json_t *sets;
+
+  /* Anything else but a list of names is left to sc_spec_check(). */
+  if (!json_is_object(process) || !is_string_array(caps))
+    return FALSE;
+  sets = json_object();
+  for (guint i = 0; i < G_N_ELEMENTS(legacy_capability_sets); i++)
+    json_object_set_new(sets, legacy_capability_sets[i], json_deep_copy(caps));
+  if (out_count)
+    *out_count = json_array_size(caps);
+  json_object_set_new(process, "capabilities", sets);
   return TRUE;
 }
 

@@ -1165,6 +1165,52 @@ remove_below(ExportsScan *x, const char *path, gboolean exact)
   }
 }
 
+/* A hardlink under /exports is the file it names, as the checkout makes it
+ * (the walk has checked that it names an earlier file of this layer). Only
+ * /exports is kept in memory, so a link to a file elsewhere cannot be read
+ * here: refused, rather than shown as no file, which the install would
+ * not do. */
+static gboolean
+exports_hardlink(ExportsScan *x, const ScLayerEntry *entry, const char *path, GError **error)
+{
+  g_autofree char *target = g_strjoinv("/", entry->link_parts);
+  GBytes *content =
+    g_hash_table_contains(x->this_layer, target) ? g_hash_table_lookup(x->files, target) : NULL;
+  GBytes *old;
+
+  if (content == NULL) {
+    g_autofree char *p = sc_display(path, 100);
+    g_autofree char *t = sc_display(target, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: /%s is a hardlink to /%s, outside /exports, which is not read "
+                "from the layers here: pull the image and use images inspect",
+                x->digest,
+                p,
+                t);
+    return FALSE;
+  }
+  if (g_bytes_get_size(content) > x->max_total - MIN(x->total, x->max_total)) {
+    g_autofree char *p = sc_display(path, 100);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "layer %s: with /%s, /exports would hold more than %" G_GUINT64_FORMAT
+                " bytes, the limit (SC_MAX_EXPORTS_BYTES)",
+                x->digest,
+                p,
+                x->max_total);
+    return FALSE;
+  }
+  if ((old = g_hash_table_lookup(x->files, path)) != NULL)
+    x->total -= g_bytes_get_size(old);
+  x->total += g_bytes_get_size(content);
+  g_hash_table_replace(x->files, g_strdup(path), g_bytes_ref(content));
+  g_hash_table_add(x->this_layer, g_strdup(path));
+  return TRUE;
+}
+
 static gboolean
 exports_cb(struct archive *a,
            struct archive_entry *e,
@@ -1199,7 +1245,9 @@ exports_cb(struct archive *a,
   /* a file replaces what was there, a directory too; a directory merges
    * into a lower directory and replaces only a lower file */
   remove_below(x, path, archive_entry_filetype(e) == AE_IFDIR);
-  if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL) {
+  if (entry->hardlink != NULL)
+    return exports_hardlink(x, entry, path, error);
+  if (archive_entry_filetype(e) == AE_IFREG) {
     gint64 size = archive_entry_size(e);
     GByteArray *content;
     if (size > 4 * 1024 * 1024) {

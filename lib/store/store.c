@@ -905,8 +905,10 @@ exports_variables(OstreeRepo *repo, ScImage *img)
 
   if (tmp == NULL)
     return json_array();
-  vars = g_file_test(exports, G_FILE_TEST_IS_DIR) ? sc_exports_dir_variables(exports)
-                                                  : json_array();
+  /* an image without /exports (or whose upper layer deleted it) is
+   * installed with the built-in files: their variables, as inspect --remote
+   * and install --dry-run say */
+  vars = sc_exports_dir_variables(exports);
   sc_rm_rf(tmp);
   return vars;
 }

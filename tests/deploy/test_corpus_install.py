@@ -5,6 +5,7 @@ pulled from an OCI layout, installed into a sysroot with its manifest
 defaults, its unit passes systemd-analyze verify, and uninstall leaves the
 sysroot as it was. Skipped when the corpus is absent."""
 
+import json
 import os
 import shlex
 import shutil
@@ -22,8 +23,9 @@ from test_deploy import CTL, tree  # noqa: E402
 IMAGES = os.path.join(os.environ.get("SC_CORPUS", ""), "atomic-system-containers", "images")
 # FROM parents of the kubernetes-* images: no exports
 NOT_SYSTEM_CONTAINERS = {"kubernetes-master", "kubernetes-node"}
-# documented defects (docs/image-contract.md): the install is refused, saying why
-REFUSED = {"qemu-guest-agent": "process.capabilities must be an object"}
+# qemu-guest-agent's pre-1.0.0-rc5 array process.capabilities is converted
+# (docs/image-contract.md): the same names in these sets, none in ambient
+LEGACY_CAPS_SETS = ["bounding", "effective", "inheritable", "permitted"]
 
 
 def exported_files(image_dir):
@@ -97,15 +99,11 @@ class CorpusInstallTest(unittest.TestCase):
                                     "oci:%s:%s" % (self.layout, image)],
                                    capture_output=True, text=True, timeout=120)
                 ck = os.path.join(sysroot, "var/lib/containers/atomic")
-                if image in REFUSED:
-                    self.assertEqual(r.returncode, 1)
-                    self.assertIn(REFUSED[image], r.stderr)
-                    # only the store (where the image was pulled) is new
-                    self.assertEqual({k: v for k, v in tree(sysroot).items()
-                                      if not k.startswith("var")}, before)
-                    self.assertEqual(os.listdir(ck), [".storage"])
-                    continue
                 self.assertEqual(r.returncode, 0, r.stderr)
+                if image == "qemu-guest-agent":
+                    self.check_qemu(sysroot, r.stderr)
+                else:
+                    self.assertNotIn("process.capabilities", r.stderr)
                 unit_dir = os.path.join(sysroot, "etc/systemd/system")
                 unit = image + ".service"
                 self.assertTrue(os.path.islink(os.path.join(unit_dir, "multi-user.target.wants",
@@ -126,7 +124,23 @@ class CorpusInstallTest(unittest.TestCase):
                 self.assertEqual({k: v for k, v in tree(sysroot).items()
                                   if not k.startswith("var")}, before)
                 self.assertEqual(os.listdir(ck), [".storage"])
-        self.assertEqual(len(installed), 17)
+        self.assertEqual(len(installed), 18)
+
+    def check_qemu(self, sysroot, stderr):
+        """The deployment's config.json has the 1.0 object form, and the
+        install said so, naming the file."""
+        with open(os.path.join(IMAGES, "qemu-guest-agent", "config.json.template")) as f:
+            names = json.load(f)["process"]["capabilities"]
+        self.assertEqual(len(names), 35)
+        slot = os.path.join(sysroot, "var/lib/containers/atomic", "qemu-guest-agent.0")
+        with open(os.path.join(slot, "config.json")) as f:
+            caps = json.load(f)["process"]["capabilities"]
+        self.assertEqual(caps, {s: names for s in LEGACY_CAPS_SETS})
+        self.assertRegex(
+            stderr, r"/exports/config\.json\.template: process\.capabilities is a list of 35 "
+            r"names, the form before runtime-spec 1\.0\.0-rc5 that runc 1\.x cannot read: "
+            r"converted to the same names in bounding, effective, inheritable and permitted "
+            r"\(as runc applied the list\), none in ambient")
 
 
 if __name__ == "__main__":

@@ -412,6 +412,105 @@ START_TEST(test_image_cgroups_path_replaced)
 }
 END_TEST
 
+/* The array process.capabilities of runtime-spec before 1.0.0-rc5 (the
+ * qemu-guest-agent image) becomes the 1.0 object: the same names in
+ * bounding, effective, inheritable and permitted (what runc applied the list
+ * to), no ambient; a warning names the file. The same from a plain
+ * config.json. Other fields are kept. */
+START_TEST(test_capabilities_array_converted)
+{
+  static const char *const files[] = { "config.json.template", "config.json" };
+
+  for (guint f = 0; f < G_N_ELEMENTS(files); f++) {
+    sc_rendering *r = NULL;
+    sc_error *err = NULL;
+    g_autoptr(GString) log = g_string_new(NULL);
+    g_autoptr(json_t) cfg = NULL;
+    g_autoptr(json_t) want = NULL;
+    g_autofree char *expected = NULL;
+    g_autofree char *path = g_build_filename(fx.image, files[f], NULL);
+
+    tc_write(fx.image,
+             files[f],
+             "{\"ociVersion\": \"1.0.0-rc3\", \"process\": {\"args\": [\"/bin/sh\"], "
+             "\"user\": {\"uid\": 0, \"gid\": 0}, "
+             "\"capabilities\": [\"CAP_CHOWN\", \"CAP_KILL\"]}, \"root\": {\"path\": "
+             "\"rootfs\", \"readonly\": true}}\n");
+    sc_context_set_log_func(fx.ctx, collect_log, log);
+    tc_assert_ok(render("svc", NULL, &r, &err), err);
+    cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+    want = json_pack("{s[ss]s[ss]s[ss]s[ss]}",
+                     "bounding",
+                     "CAP_CHOWN",
+                     "CAP_KILL",
+                     "effective",
+                     "CAP_CHOWN",
+                     "CAP_KILL",
+                     "inheritable",
+                     "CAP_CHOWN",
+                     "CAP_KILL",
+                     "permitted",
+                     "CAP_CHOWN",
+                     "CAP_KILL");
+    ck_assert(json_equal(json_object_get(json_object_get(cfg, "process"), "capabilities"), want));
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                       json_object_get(json_object_get(cfg, "process"), "user"), "uid")),
+                     0);
+    ck_assert_str_eq(json_string_value(json_object_get(cfg, "ociVersion")), "1.0.0-rc3");
+    expected = g_strdup_printf(
+      "%s: process.capabilities is a list of 2 names, the form before runtime-spec 1.0.0-rc5 "
+      "that runc 1.x cannot read: converted to the same names in bounding, effective, "
+      "inheritable and permitted (as runc applied the list), none in ambient\n",
+      path);
+    ck_assert_str_eq(log->str, expected);
+    /* what is written for the runtime passes the strict check */
+    tc_assert_ok(sc_spec_validate("config.json",
+                                  sc_rendering_get_config(r),
+                                  strlen(sc_rendering_get_config(r)),
+                                  NULL,
+                                  NULL,
+                                  &err),
+                 err);
+    sc_rendering_free(r);
+    sc_context_set_log_func(fx.ctx, NULL, NULL);
+  }
+}
+END_TEST
+
+/* An array that is not all names is not guessed at: refused as before, and
+ * an empty list keeps its meaning (no capability in any of the sets). */
+START_TEST(test_capabilities_array_not_names_refused)
+{
+  sc_rendering *r = NULL;
+  sc_error *err = NULL;
+  g_autoptr(json_t) cfg = NULL;
+  g_autoptr(json_t) want = NULL;
+  g_autofree char *label = g_build_filename(fx.image, "config.json.template", NULL);
+  g_autofree char *message = g_strdup_printf(
+    "%s: process.capabilities must be an object with bounding, effective, inheritable, "
+    "permitted and ambient lists (the array form predates runtime-spec 1.0.0-rc5 and current "
+    "runtimes refuse it; rendering an image converts an array of names)",
+    label);
+
+  tc_write(fx.image,
+           "config.json.template",
+           "{\"process\": {\"args\": [\"/bin/sh\"], \"capabilities\": [\"CAP_KILL\", 3]}, "
+           "\"root\": {\"path\": \"rootfs\", \"readonly\": true}}\n");
+  tc_assert_error(render("svc", NULL, &r, &err), err, SC_ESPEC, message);
+  ck_assert_ptr_null(r);
+
+  tc_write(fx.image,
+           "config.json.template",
+           "{\"process\": {\"args\": [\"/bin/sh\"], \"capabilities\": []}, "
+           "\"root\": {\"path\": \"rootfs\", \"readonly\": true}}\n");
+  tc_assert_ok(render("svc", NULL, &r, &err), err);
+  cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
+  want = json_pack("{s[]s[]s[]s[]}", "bounding", "effective", "inheritable", "permitted");
+  ck_assert(json_equal(json_object_get(json_object_get(cfg, "process"), "capabilities"), want));
+  sc_rendering_free(r);
+}
+END_TEST
+
 /* A "linux" that is no object is left for the runtime to refuse: not
  * turned into a valid one around the unit's cgroup. */
 START_TEST(test_linux_not_an_object_left_alone)
@@ -920,6 +1019,8 @@ suite(void)
   tcase_add_test(tc, test_names);
   tcase_add_test(tc, test_values_api);
   tcase_add_test(tc, test_capabilities_format);
+  tcase_add_test(tc, test_capabilities_array_converted);
+  tcase_add_test(tc, test_capabilities_array_not_names_refused);
   suite_add_tcase(s, tc);
   return s;
 }
