@@ -108,6 +108,12 @@ typedef struct {
   int jobs;
 } ScSourceOptions;
 gboolean sc_image_source_is_local(const char *spec);
+/* docker:NAME[:TAG] -> "NAME:TAG" (":latest" added), without asking the
+ * daemon; NULL for any other source */
+char *sc_image_source_daemon_name(const char *spec);
+/* TRUE: the blobs come from one stream, in the manifest's order: one
+ * reader at a time (docker:) */
+gboolean sc_image_source_sequential(ScImageSource *src);
 ScImageSource *sc_image_source_open(const char *spec, const ScSourceOptions *opts,
                                     GError **error);
 void sc_image_source_free(ScImageSource *src);

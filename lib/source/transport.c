@@ -311,6 +311,12 @@ sc_image_source_unchanged(ScImageSource *src)
   return src->unchanged;
 }
 
+gboolean
+sc_image_source_sequential(ScImageSource *src)
+{
+  return src->daemon != NULL;
+}
+
 const char *
 sc_image_source_description(ScImageSource *src)
 {
@@ -824,21 +830,30 @@ registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts,
 }
 
 /* docker:NAME[:TAG]: the name stored is NAME:TAG as given (atomic's), the
- * tag "latest" when none is given. */
-static gboolean
-daemon_open(ScImageSource *src, const char *name, GError **error)
+ * tag "latest" when none is given; NULL when @spec is not one. */
+char *
+sc_image_source_daemon_name(const char *spec)
 {
+  const char *name = spec + 7;
   const char *slash = strrchr(name, '/');
   const char *colon = strrchr(slash ? slash : name, ':');
 
-  if (*name == '\0' || strchr(name, '@')) {
+  if (!is_daemon(spec) || *name == '\0' || strchr(name, '@'))
+    return NULL;
+  return colon ? g_strdup(name) : g_strconcat(name, ":latest", NULL);
+}
+
+static gboolean
+daemon_open(ScImageSource *src, const char *spec, GError **error)
+{
+  src->name = sc_image_source_daemon_name(spec);
+  if (src->name == NULL) {
     g_set_error(error, SC_ERROR, SC_EINVAL,
                 "%s: give the image as docker:NAME[:TAG] (a digest is not supported)",
                 src->description);
     return FALSE;
   }
   src->kind = SOURCE_DOCKER_ARCHIVE;
-  src->name = colon ? g_strdup(name) : g_strconcat(name, ":latest", NULL);
   src->daemon = sc_daemon_open(src->name, error);
   return src->daemon && docker_open(src, error);
 }
@@ -866,7 +881,7 @@ sc_image_source_open(const char *spec, const ScSourceOptions *opts, GError **err
     src->files = files_open(path, TRUE, TRUE, error);
     ok = src->files && docker_open(src, error);
   } else if (is_daemon(spec)) {
-    ok = daemon_open(src, spec + 7, error);
+    ok = daemon_open(src, spec, error);
   } else {
     src->kind = SOURCE_REGISTRY;
     ok = registry_open(src, spec, opts, error);

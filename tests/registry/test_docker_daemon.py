@@ -5,15 +5,18 @@ state is not touched), holding an image podman pulled from the loopback
 registry. The reference is the same image pulled from that registry."""
 
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import unittest
 
@@ -164,6 +167,26 @@ class DockerDaemonTest(unittest.TestCase):
         # the same file tree
         self.assertEqual(self.tree(self.root, self.ref), self.tree(reg_root, self.ref))
 
+    def test_install_and_resolve_without_the_daemon(self):
+        sysroot = os.path.join(self.tmp, "sysroot")
+        os.makedirs(sysroot)
+        env = dict(os.environ, DOCKER_HOST=self.host)
+        r = subprocess.run([CTL, "--sysroot", sysroot, "install", "--name", "dd",
+                            "docker:" + self.ref],
+                           capture_output=True, text=True, timeout=300, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listing = json.loads(subprocess.run([CTL, "--sysroot", sysroot, "--json", "list"],
+                                            capture_output=True, text=True, check=True).stdout)
+        (c,) = listing["containers"] if isinstance(listing, dict) else listing
+        self.assertEqual(c["image"], self.ref)
+        self.assertEqual(c["name"], "dd")
+        self.assertTrue(os.path.exists(os.path.join(
+            sysroot, "etc/systemd/system/multi-user.target.wants/dd.service")))
+        # the stored image answers to its docker: source without the daemon
+        self.ctl("pull", "docker:" + self.ref, host=self.host)
+        r = self.ctl("--json", "images", "inspect", "docker:" + self.ref, host="unix:///nonexist")
+        self.assertEqual(json.loads(r.stdout)["name"], self.ref)
+
     def test_short_name_and_default_tag(self):
         r = self.ctl("pull", "docker:localhost/demo:2", host=self.host)
         self.assertEqual(r.stdout, "localhost/demo:2\n")
@@ -230,6 +253,157 @@ class DockerDaemonTest(unittest.TestCase):
     def test_docker_slashes_is_still_a_registry(self):
         r = self.ctl("pull", "--tls-verify=false", "docker://" + self.ref, host="tcp://x:1")
         self.assertEqual(r.stdout, self.ref + "\n")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        d = self.server.daemon
+        d.paths.append(self.path)
+        mode = d.mode
+        if mode == "500":
+            body = b'{"message": "boom"}'
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        data = d.archive if (mode != "change" or len(d.paths) == 1) else d.changed
+        if mode == "garbage":
+            data = b"not a tar" * 100
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-tar")
+        self.end_headers()
+        try:
+            if mode == "slow":
+                self.wfile.write(data[:1024])
+                self.wfile.flush()
+                time.sleep(6)
+            self.wfile.write(data)
+        except OSError:
+            pass
+
+
+class FakeDaemon:
+    """A Docker Engine API of our own on a unix socket, serving a fixed
+    `docker save` archive, to inject faults podman would not make."""
+
+    def __init__(self, path, archive):
+        self.archive, self.changed, self.mode, self.paths = archive, archive, "ok", []
+        self.server = socketserver.ThreadingUnixStreamServer(path, _Handler)
+        self.server.daemon = self
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipUnless(os.getuid() == 0 and have("umoci", "skopeo"), "needs root, umoci and skopeo")
+class FakeDaemonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-fd-")
+        layout = os.path.join(cls.shared, "layout")
+        build_image(layout)
+        tar = os.path.join(cls.shared, "image.tar")
+        il.run("skopeo", "copy", "oci:%s:base" % layout, "docker-archive:%s:demo:1" % tar)
+        with open(tar, "rb") as f:
+            cls.archive = f.read()
+        # the same archive with one byte of the busybox layer changed
+        with tarfile.open(tar) as t:
+            big = max((m for m in t.getmembers() if m.isfile()), key=lambda m: m.size)
+        changed = bytearray(cls.archive)
+        changed[big.offset_data + big.size // 2] ^= 0xff
+        cls.changed = bytes(changed)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-fd-t-")
+        self.root = os.path.join(self.tmp, "ck")
+        self.repo = os.path.join(self.root, ".storage", "ostree")
+        self.sock = os.path.join(self.tmp, "d.sock")
+        self.host = "unix://" + self.sock
+        self.daemon = FakeDaemon(self.sock, self.archive)
+        self.daemon.changed = self.changed
+
+    def tearDown(self):
+        self.daemon.stop()
+        shutil.rmtree(self.tmp)
+
+    def pull(self, *args, env=None, check=True):
+        e = dict(os.environ, DOCKER_HOST=self.host, **(env or {}))
+        r = subprocess.run([CTL, "--checkout-root", self.root, "pull", *args],
+                           capture_output=True, text=True, timeout=120, env=e)
+        if check and r.returncode != 0:
+            self.fail("pull %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def refs(self):
+        if not os.path.exists(self.repo):
+            return []
+        return sorted(subprocess.run(["ostree", "--repo=" + self.repo, "refs"], check=True,
+                                     capture_output=True, text=True).stdout.split())
+
+    def test_two_requests_and_the_name_escaped(self):
+        for jobs in ("1", "4"):
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.daemon.paths.clear()
+            self.assertEqual(self.pull("--jobs", jobs, "docker:localhost/demo:1").stdout,
+                             "localhost/demo:1\n")
+            # one pass for manifest.json and the config, one for the layers
+            self.assertEqual(self.daemon.paths, ["/images/localhost%2Fdemo%3A1/get"] * 2)
+        self.assertEqual(len([r for r in self.refs() if "demo" not in r]), 4)
+
+    def test_non_200(self):
+        self.daemon.mode = "500"
+        r = self.pull("docker:demo:1", check=False)
+        self.assertEqual((r.returncode, r.stderr), (1, (
+            "syscontainerctl: error: docker daemon %s: image demo:1: GET /images/demo%%3A1/get "
+            "answered 500 (boom)\n" % self.host)))
+        self.assertEqual(self.refs(), [])
+
+    def test_not_a_tar(self):
+        self.daemon.mode = "garbage"
+        r = self.pull("docker:demo:1", check=False)
+        self.assertEqual((r.returncode, r.stderr), (1, (
+            "syscontainerctl: error: docker daemon %s: the tar header at byte 0 has a bad "
+            "checksum (not a tar archive, or a damaged one)\n" % self.host)))
+        self.assertEqual(self.refs(), [])
+
+    def test_timeout(self):
+        self.daemon.mode = "slow"
+        start = time.monotonic()
+        r = self.pull("docker:demo:1", env={"SC_REGISTRY_TIMEOUT": "2"}, check=False)
+        self.assertLess(time.monotonic() - start, 6)
+        self.assertEqual((r.returncode, r.stderr), (1, (
+            "syscontainerctl: error: docker daemon %s: image demo:1: no data for 2 s "
+            "(SC_REGISTRY_TIMEOUT)\n" % self.host)))
+        self.assertEqual(self.refs(), [])
+
+    def test_size_cap(self):
+        r = self.pull("docker:demo:1", env={"SC_DOCKER_MAX_ARCHIVE": "100000"}, check=False)
+        self.assertEqual((r.returncode, r.stderr), (1, (
+            "syscontainerctl: error: docker daemon %s: image demo:1: the archive is larger than "
+            "100000 bytes (SC_DOCKER_MAX_ARCHIVE)\n" % self.host)))
+        self.assertEqual(self.refs(), [])
+
+    def test_image_changed_between_the_passes(self):
+        self.daemon.mode = "change"
+        r = self.pull("docker:demo:1", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"^syscontainerctl: error: docker:demo:1: layer sha256:"
+                                   r"[0-9a-f]{64}: the blob's digest is sha256:[0-9a-f]{64}; it "
+                                   r"does not match the manifest\n$")
+        self.assertEqual(len(self.daemon.paths), 2)
+        self.assertEqual([x for x in self.refs() if "demo" in x], [])
 
 
 def build_image(layout):
