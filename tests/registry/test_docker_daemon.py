@@ -362,6 +362,28 @@ class FakeDaemonTest(unittest.TestCase):
             self.assertEqual(self.daemon.paths, ["/images/localhost%2Fdemo%3A1/get"] * 2)
         self.assertEqual(len([r for r in self.refs() if "demo" not in r]), 4)
 
+    def test_python_binding(self):
+        code = ("import syscontainer, json, sys\n"
+                "with syscontainer.Context(checkout_root=sys.argv[1]) as c:\n"
+                "    print(c.pull('docker:demo:1')['name'])\n"
+                "    try:\n"
+                "        c.pull('docker:demo@sha256:' + '0' * 64)\n"
+                "    except syscontainer.Error as e:\n"
+                "        print(e.code, e.message)\n")
+        env = dict(os.environ, DOCKER_HOST=self.host, PYTHONPATH=os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+        lib = env.get("SC_LIBRARY", "")
+        ldd = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout if lib else ""
+        for line in ldd.splitlines():
+            if "libasan" in line and "=>" in line:
+                env["LD_PRELOAD"] = line.split("=>")[1].split()[0]
+                env["ASAN_OPTIONS"] = "detect_leaks=0"  # (python's own, not ours)
+        r = subprocess.run([sys.executable, "-c", code, self.root], capture_output=True,
+                           text=True, env=env, timeout=120)
+        self.assertEqual(r.stdout, "docker.io/library/demo:1\nSC_EINVAL docker:demo@sha256:%s: "
+                         "give the image as docker:NAME[:TAG] (a digest is not supported)\n"
+                         % ("0" * 64), r.stderr)
+
     def test_non_200(self):
         self.daemon.mode = "500"
         r = self.pull("docker:demo:1", check=False)
