@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
-#define DEFAULT_TIMEOUT 60                      /* s, SC_REGISTRY_TIMEOUT */
+#define DEFAULT_TIMEOUT 60                                 /* s, SC_REGISTRY_TIMEOUT */
 #define DEFAULT_MAX_ARCHIVE (G_GUINT64_CONSTANT(64) << 30) /* SC_DOCKER_MAX_ARCHIVE */
 #define MAX_JSON_MEMBER (8 * 1024 * 1024)
 #define MAX_JSON_TOTAL (32 * 1024 * 1024)
@@ -45,18 +45,18 @@ typedef struct {
 
 struct ScDaemon {
   gint refs;
-  char *name;    /* the image as asked */
-  char *socket;  /* the path */
-  char *where;   /* "docker daemon unix://PATH", for messages */
+  char *name;   /* the image as asked */
+  char *socket; /* the path */
+  char *where;  /* "docker daemon unix://PATH", for messages */
   guint timeout;
   guint64 max_archive;
   SoupSession *session;
-  ScTarIndex *index;  /* the first pass */
-  GHashTable *kept;   /* member name -> GBytes (the JSON members) */
+  ScTarIndex *index; /* the first pass */
+  GHashTable *kept;  /* member name -> GBytes (the JSON members) */
   GMutex lock;
   GCond cond;
-  gboolean busy;      /* a layer stream is out */
-  Answer *cur;        /* the second pass */
+  gboolean busy; /* a layer stream is out */
+  Answer *cur;   /* the second pass */
   ScTarWalk *walk;
 };
 
@@ -123,7 +123,9 @@ socket_path(GError **error)
     return g_strdup(DEFAULT_SOCKET);
   if (!g_str_has_prefix(host, "unix://") || host[7] != '/') {
     g_autofree char *shown = sc_display(host, 200);
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
                 "DOCKER_HOST %s: only a unix socket (unix:///PATH) is supported for docker: "
                 "sources",
                 shown);
@@ -145,15 +147,19 @@ answer_read(gpointer data, void *buf, gsize len, guint64 offset)
     return FALSE;
   if (offset < a->pos || offset > a->max || len > a->max - offset) {
     if (offset >= a->pos)
-      g_set_error(&a->error, SC_ERROR, SC_EIO,
+      g_set_error(&a->error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: image %s: the archive is larger than %" G_GUINT64_FORMAT
                   " bytes (SC_DOCKER_MAX_ARCHIVE)",
-                  d->where, d->name, a->max);
+                  d->where,
+                  d->name,
+                  a->max);
     return FALSE; /* the walk never goes back; a short archive is its message */
   }
   while (a->pos < offset) {
-    gssize n = g_input_stream_read(a->body, skip, MIN(sizeof(skip), offset - a->pos), NULL,
-                                   &a->error);
+    gssize n =
+      g_input_stream_read(a->body, skip, MIN(sizeof(skip), offset - a->pos), NULL, &a->error);
     if (n <= 0)
       goto failed;
     a->pos += n;
@@ -165,8 +171,12 @@ answer_read(gpointer data, void *buf, gsize len, guint64 offset)
 failed:
   if (a->error && g_error_matches(a->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
     g_clear_error(&a->error);
-    g_set_error(&a->error, SC_ERROR, SC_ENETWORK,
-                "%s: image %s: no data for %u s (SC_REGISTRY_TIMEOUT)", d->where, d->name,
+    g_set_error(&a->error,
+                SC_ERROR,
+                SC_ENETWORK,
+                "%s: image %s: no data for %u s (SC_REGISTRY_TIMEOUT)",
+                d->where,
+                d->name,
                 d->timeout);
   } else if (a->error) {
     g_prefix_error(&a->error, "%s: image %s: ", d->where, d->name);
@@ -207,19 +217,25 @@ answer_open(ScDaemon *d, GError **error)
   a->max = d->max_archive;
   a->msg = soup_message_new("GET", url);
   if (a->msg == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: image %s: not a valid image name", d->where,
-                d->name);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "%s: image %s: not a valid image name", d->where, d->name);
     answer_free(a);
     return NULL;
   }
   a->body = soup_session_send(d->session, a->msg, NULL, &local);
   if (a->body == NULL) {
     if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-      g_set_error(error, SC_ERROR, SC_ENETWORK, "%s: image %s: no answer within %u s "
-                  "(SC_REGISTRY_TIMEOUT)", d->where, d->name, d->timeout);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ENETWORK,
+                  "%s: image %s: no answer within %u s "
+                  "(SC_REGISTRY_TIMEOUT)",
+                  d->where,
+                  d->name,
+                  d->timeout);
     else
-      g_set_error(error, SC_ERROR, SC_ENETWORK, "%s: no daemon answers: %s", d->where,
-                  local->message);
+      g_set_error(
+        error, SC_ERROR, SC_ENETWORK, "%s: no daemon answers: %s", d->where, local->message);
     answer_free(a);
     return NULL;
   }
@@ -227,11 +243,19 @@ answer_open(ScDaemon *d, GError **error)
   if (status != 200) {
     g_autofree char *reason = answer_reason(a);
     if (status == 404)
-      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no such image %s (%s)", d->where,
-                  d->name, reason);
+      g_set_error(
+        error, SC_ERROR, SC_ENOTFOUND, "%s: no such image %s (%s)", d->where, d->name, reason);
     else
-      g_set_error(error, SC_ERROR, SC_ENETWORK, "%s: image %s: GET /images/%s/get answered "
-                  "%u (%s)", d->where, d->name, escaped, status, reason);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ENETWORK,
+                  "%s: image %s: GET /images/%s/get answered "
+                  "%u (%s)",
+                  d->where,
+                  d->name,
+                  escaped,
+                  status,
+                  reason);
     answer_free(a);
     return NULL;
   }
@@ -242,8 +266,8 @@ answer_open(ScDaemon *d, GError **error)
 static gboolean
 is_json_member(const char *name, const ScTarMember *m)
 {
-  return m->kind == SC_TAR_FILE && (g_str_has_suffix(name, ".json") ||
-                                    strcmp(name, "repositories") == 0);
+  return m->kind == SC_TAR_FILE &&
+         (g_str_has_suffix(name, ".json") || strcmp(name, "repositories") == 0);
 }
 
 /* The first pass: every header, and the JSON members in memory. */
@@ -260,8 +284,7 @@ first_pass(ScDaemon *d, GError **error)
   if (a == NULL)
     return FALSE;
   w = sc_tar_walk_new(answer_read, a, G_MAXINT64, d->where);
-  d->kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                  (GDestroyNotify)g_bytes_unref);
+  d->kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
   for (;;) {
     g_autofree char *buf = NULL;
     if (!sc_tar_walk_next(w, &name, &m, error))
@@ -271,39 +294,44 @@ first_pass(ScDaemon *d, GError **error)
     if (!is_json_member(name, m))
       continue;
     if (m->size > MAX_JSON_MEMBER || kept + m->size > MAX_JSON_TOTAL) {
-      g_set_error(error, SC_ERROR, SC_EIO,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
                   "%s: image %s: member '%s' is %" G_GUINT64_FORMAT " bytes; at most %d are "
                   "allowed for one JSON file and %d for all",
-                  d->where, d->name, name, m->size, MAX_JSON_MEMBER, MAX_JSON_TOTAL);
+                  d->where,
+                  d->name,
+                  name,
+                  m->size,
+                  MAX_JSON_MEMBER,
+                  MAX_JSON_TOTAL);
       goto out;
     }
     buf = g_malloc(m->size + 1);
     if (!answer_read(a, buf, m->size, m->offset)) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: image %s: member '%s' is truncated", d->where,
-                  d->name, name);
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "%s: image %s: member '%s' is truncated", d->where, d->name, name);
       goto out;
     }
     buf[m->size] = '\0';
     kept += m->size;
-    g_hash_table_insert(d->kept, g_strdup(name), g_bytes_new_take(g_steal_pointer(&buf),
-                                                                  m->size));
+    g_hash_table_insert(d->kept, g_strdup(name), g_bytes_new_take(g_steal_pointer(&buf), m->size));
   }
   /* the rest of the answer is not read: the session closes the connection */
   ok = TRUE;
-out:
-  if (!ok && a->error) {
-    g_clear_error(error);
-    g_propagate_error(error, g_steal_pointer(&a->error));
-  }
-  if (ok) {
-    /* the walk's index outlives the walk: copy it out */
-    d->index = g_new0(ScTarIndex, 1);
-  }
-  if (ok) {
+  {
+    /* the walk's index outlives the walk: its table is shared */
     const ScTarIndex *idx = sc_tar_walk_index(w);
+    d->index = g_new0(ScTarIndex, 1);
     d->index->archive = g_strdup(idx->archive);
     d->index->archive_size = idx->archive_size;
     d->index->members = g_hash_table_ref(idx->members);
+  }
+out:
+  if (!ok && a->error) {
+    /* the reason of a failed read, rather than the walk's "truncated" */
+    g_clear_error(error);
+    g_propagate_error(error, g_steal_pointer(&a->error));
   }
   answer_free(a);
   return ok;
@@ -327,19 +355,28 @@ sc_daemon_open(const char *name, GError **error)
   }
   d->where = g_strdup_printf("docker daemon unix://%s", d->socket);
   if (stat(d->socket, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    int saved = errno;
-    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: no daemon: %s", d->where,
-                S_ISSOCK(st.st_mode) || (st.st_mode == 0 && saved) ? g_strerror(saved)
-                                                                   : "not a socket");
+    /* st is zeroed when stat failed: then errno is the reason */
+    g_set_error(error,
+                SC_ERROR,
+                SC_ENOTFOUND,
+                "%s: no daemon: %s",
+                d->where,
+                st.st_mode == 0 ? g_strerror(errno) : "not a socket");
     daemon_unref(d);
     return NULL;
   }
   d->timeout = (guint)MIN(env_number("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT), 86400);
   d->max_archive = env_number("SC_DOCKER_MAX_ARCHIVE", DEFAULT_MAX_ARCHIVE);
   addr = g_unix_socket_address_new(d->socket);
-  d->session = soup_session_new_with_options("remote-connectable", addr, "timeout",
-                                             d->timeout, "idle-timeout", d->timeout,
-                                             "user-agent", "libsyscontainer/" SC_VERSION, NULL);
+  d->session = soup_session_new_with_options("remote-connectable",
+                                             addr,
+                                             "timeout",
+                                             d->timeout,
+                                             "idle-timeout",
+                                             d->timeout,
+                                             "user-agent",
+                                             "libsyscontainer/" SC_VERSION,
+                                             NULL);
   /* the tar is not gzip; nothing is decoded, so the cap counts what is read */
   soup_session_remove_feature_by_type(d->session, SOUP_TYPE_CONTENT_DECODER);
   if (!first_pass(d, error)) {
@@ -362,9 +399,13 @@ sc_daemon_read(ScDaemon *d, const char *name, GError **error)
   while (g_hash_table_iter_next(&it, &key, &value))
     if (value == m && g_hash_table_contains(d->kept, key))
       return g_bytes_ref(g_hash_table_lookup(d->kept, key));
-  g_set_error(error, SC_ERROR, SC_EIO,
+  g_set_error(error,
+              SC_ERROR,
+              SC_EIO,
               "%s: image %s: member '%s' is not a JSON file (its name does not end in .json)",
-              d->where, d->name, name);
+              d->where,
+              d->name,
+              name);
   return NULL;
 }
 
@@ -413,12 +454,25 @@ member_read(GInputStream *stream, void *buf, gsize count, GCancellable *c, GErro
   count = MIN(count, self->remaining);
   if (count == 0)
     return 0;
+  if (a == NULL) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EIO,
+                "%s: image %s: the answer ended before the layer",
+                self->daemon->where,
+                self->daemon->name);
+    return -1;
+  }
   if (!answer_read(a, buf, count, a->pos)) {
     if (a->error)
       g_propagate_error(error, g_steal_pointer(&a->error));
     else
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: image %s: the archive ends inside a layer",
-                  self->daemon->where, self->daemon->name);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: image %s: the archive ends inside a layer",
+                  self->daemon->where,
+                  self->daemon->name);
     /* the answer is spent: the next layer asks again */
     sc_tar_walk_free(self->daemon->walk);
     self->daemon->walk = NULL;
@@ -491,8 +545,12 @@ seek_member(ScDaemon *d, const char *want, GError **error)
     d->walk = NULL;
     g_clear_pointer(&d->cur, answer_free);
   }
-  g_set_error(error, SC_ERROR, SC_ENOTFOUND,
-              "%s: image %s: member '%s' is no longer in the daemon's answer", d->where, d->name,
+  g_set_error(error,
+              SC_ERROR,
+              SC_ENOTFOUND,
+              "%s: image %s: member '%s' is no longer in the daemon's answer",
+              d->where,
+              d->name,
               want);
   return NULL;
 }
@@ -512,6 +570,7 @@ sc_daemon_open_member(ScDaemon *d, const char *name, guint64 *out_size, GError *
   while (want == NULL && g_hash_table_iter_next(&it, &key, &value))
     if (value == m)
       want = key;
+  g_assert(want != NULL); /* the lookup found it in this table */
   if (g_hash_table_contains(d->kept, want)) {
     GBytes *b = g_hash_table_lookup(d->kept, want);
     *out_size = g_bytes_get_size(b);
