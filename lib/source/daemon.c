@@ -30,6 +30,9 @@
 #define DEFAULT_SOCKET "/var/run/docker.sock"
 #define DEFAULT_TIMEOUT 60                                 /* s, SC_REGISTRY_TIMEOUT */
 #define DEFAULT_MAX_ARCHIVE (G_GUINT64_CONSTANT(64) << 30) /* SC_DOCKER_MAX_ARCHIVE */
+#define DEFAULT_MIN_RATE 1024                              /* bytes/s, SC_REGISTRY_MIN_RATE */
+#define DEFAULT_RATE_WINDOW 30                             /* s, SC_REGISTRY_RATE_WINDOW */
+#define MAX_MEMBERS 100000                                 /* a docker save has a few per layer */
 #define MAX_JSON_MEMBER (8 * 1024 * 1024)
 #define MAX_JSON_TOTAL (32 * 1024 * 1024)
 #define MAX_ERROR_BODY 4096
@@ -39,7 +42,9 @@ typedef struct {
   SoupMessage *msg;
   GInputStream *body;
   guint64 pos, max;
-  GError *error; /* why a read failed: preferred to the walk's message */
+  gint64 waited;        /* usec spent in reads in this rate window */
+  guint64 window_bytes; /* bytes read in it */
+  GError *error;        /* why a read failed: preferred to the walk's message */
   ScDaemon *daemon;
 } Answer;
 
@@ -49,6 +54,8 @@ struct ScDaemon {
   char *socket; /* the path */
   char *where;  /* "docker daemon unix://PATH", for messages */
   guint timeout;
+  guint64 min_rate;
+  guint rate_window;
   guint64 max_archive;
   SoupSession *session;
   ScTarIndex *index; /* the first pass */
@@ -134,6 +141,42 @@ socket_path(GError **error)
   return g_strdup(host + 7);
 }
 
+/* One read from the answer. Time spent waiting in reads is counted (not
+ * the importer's time between them): over every SC_REGISTRY_RATE_WINDOW
+ * seconds of it, SC_REGISTRY_MIN_RATE bytes per second must arrive, as
+ * for a registry's blob, so a daemon that trickles cannot hold a pull
+ * forever. 0 at the end of the answer, -1 with a->error set. */
+static gssize
+answer_chunk(Answer *a, void *buf, gsize len)
+{
+  ScDaemon *d = a->daemon;
+  gint64 start = g_get_monotonic_time();
+  gssize n = g_input_stream_read(a->body, buf, len, NULL, &a->error);
+
+  a->waited += g_get_monotonic_time() - start;
+  if (n > 0) {
+    a->pos += n;
+    a->window_bytes += n;
+  }
+  if (n >= 0 && a->waited >= (gint64)d->rate_window * G_USEC_PER_SEC) {
+    if (a->window_bytes < d->min_rate * d->rate_window) {
+      g_set_error(&a->error,
+                  SC_ERROR,
+                  SC_ENETWORK,
+                  "%s: image %s: less than %" G_GUINT64_FORMAT
+                  " bytes/s over %u s (SC_REGISTRY_MIN_RATE, SC_REGISTRY_RATE_WINDOW)",
+                  d->where,
+                  d->name,
+                  d->min_rate,
+                  d->rate_window);
+      return -1;
+    }
+    a->waited = 0;
+    a->window_bytes = 0;
+  }
+  return n;
+}
+
 /* A read of @len bytes at @offset, after discarding what comes before it. */
 static gboolean
 answer_read(gpointer data, void *buf, gsize len, guint64 offset)
@@ -158,16 +201,17 @@ answer_read(gpointer data, void *buf, gsize len, guint64 offset)
     return FALSE; /* the walk never goes back; a short archive is its message */
   }
   while (a->pos < offset) {
-    gssize n =
-      g_input_stream_read(a->body, skip, MIN(sizeof(skip), offset - a->pos), NULL, &a->error);
+    gssize n = answer_chunk(a, skip, MIN(sizeof(skip), offset - a->pos));
     if (n <= 0)
       goto failed;
-    a->pos += n;
   }
-  if (!g_input_stream_read_all(a->body, buf, len, &got, NULL, &a->error))
-    goto failed;
-  a->pos += got;
-  return got == len;
+  while (got < len) {
+    gssize n = answer_chunk(a, (guchar *)buf + got, len - got);
+    if (n <= 0)
+      goto failed;
+    got += n;
+  }
+  return TRUE;
 failed:
   if (a->error && g_error_matches(a->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
     g_clear_error(&a->error);
@@ -178,7 +222,7 @@ failed:
                 d->where,
                 d->name,
                 d->timeout);
-  } else if (a->error) {
+  } else if (a->error && a->error->domain != SC_ERROR) {
     g_prefix_error(&a->error, "%s: image %s: ", d->where, d->name);
     a->error->domain = SC_ERROR;
     a->error->code = SC_ENETWORK;
@@ -279,6 +323,7 @@ first_pass(ScDaemon *d, GError **error)
   const char *name = "";
   const ScTarMember *m;
   gsize kept = 0;
+  guint count = 0;
   gboolean ok = FALSE;
 
   if (a == NULL)
@@ -291,6 +336,16 @@ first_pass(ScDaemon *d, GError **error)
       goto out;
     if (name == NULL)
       break;
+    if (++count > MAX_MEMBERS) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EIO,
+                  "%s: image %s: the archive has more than %d members",
+                  d->where,
+                  d->name,
+                  MAX_MEMBERS);
+      goto out;
+    }
     if (!is_json_member(name, m))
       continue;
     if (m->size > MAX_JSON_MEMBER || kept + m->size > MAX_JSON_TOTAL) {
@@ -366,6 +421,8 @@ sc_daemon_open(const char *name, GError **error)
     return NULL;
   }
   d->timeout = (guint)MIN(env_number("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT), 86400);
+  d->min_rate = MIN(env_number("SC_REGISTRY_MIN_RATE", DEFAULT_MIN_RATE), G_MAXINT32);
+  d->rate_window = (guint)MIN(env_number("SC_REGISTRY_RATE_WINDOW", DEFAULT_RATE_WINDOW), 86400);
   d->max_archive = env_number("SC_DOCKER_MAX_ARCHIVE", DEFAULT_MAX_ARCHIVE);
   addr = g_unix_socket_address_new(d->socket);
   d->session = soup_session_new_with_options("remote-connectable",

@@ -277,6 +277,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-tar")
         self.end_headers()
         try:
+            if mode == "trickle":
+                for i in range(0, 500, 10):
+                    self.wfile.write(data[i:i + 10])
+                    self.wfile.flush()
+                    time.sleep(0.1)
             if mode == "slow":
                 self.wfile.write(data[:1024])
                 self.wfile.flush()
@@ -408,6 +413,17 @@ class FakeDaemonTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (1, (
             "syscontainerctl: error: docker daemon %s: image demo:1: no data for 2 s "
             "(SC_REGISTRY_TIMEOUT)\n" % self.host)))
+        self.assertEqual(self.refs(), [])
+
+    def test_min_rate(self):
+        self.daemon.mode = "trickle"
+        start = time.monotonic()
+        r = self.pull("docker:demo:1", env={"SC_REGISTRY_MIN_RATE": "100000",
+                                            "SC_REGISTRY_RATE_WINDOW": "1"}, check=False)
+        self.assertLess(time.monotonic() - start, 4)
+        self.assertEqual((r.returncode, r.stderr), (1, (
+            "syscontainerctl: error: docker daemon %s: image demo:1: less than 100000 bytes/s "
+            "over 1 s (SC_REGISTRY_MIN_RATE, SC_REGISTRY_RATE_WINDOW)\n" % self.host)))
         self.assertEqual(self.refs(), [])
 
     def test_size_cap(self):
