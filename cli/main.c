@@ -123,7 +123,8 @@ static const CliVerb verbs[] = {
           "     [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
           "     [--registries-conf FILE] [--cert-dir DIR]",
           "import an image from a registry (REFERENCE, docker://REF),\n"
-          "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE\n"
+          "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE\n"
+          "or docker:NAME[:TAG] (a Docker daemon, $DOCKER_HOST)\n"
           "into the store; prints its name"})},
   {"images", cmd_images, check_images, 0, 0, NULL, COUNTED,
    OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPTS_PULL,

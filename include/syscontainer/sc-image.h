@@ -122,7 +122,8 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * reference ("quay.io/x/y:tag", "busybox", "name@sha256:...", with an
  * optional "docker://" prefix, or atomic's "http:" for an insecure
  * registry), "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE"
- * (or "dockertar:FILE"). Layers whose commit already exists are not read
+ * (or "dockertar:FILE"), "docker:NAME[:TAG]" (a Docker Engine API daemon
+ * on $DOCKER_HOST, unix:// only, or /var/run/docker.sock). Layers whose commit already exists are not read
  * again. Every digest is checked before anything is referenced; on
  * failure no ref is added or changed.
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",

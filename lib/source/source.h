@@ -108,6 +108,12 @@ typedef struct {
   int jobs;
 } ScSourceOptions;
 gboolean sc_image_source_is_local(const char *spec);
+/* docker:NAME[:TAG] -> "NAME:TAG" (":latest" added), without asking the
+ * daemon; NULL for any other source */
+char *sc_image_source_daemon_name(const char *spec);
+/* TRUE: the blobs come from one stream, in the manifest's order: one
+ * reader at a time (docker:) */
+gboolean sc_image_source_sequential(ScImageSource *src);
 ScImageSource *sc_image_source_open(const char *spec, const ScSourceOptions *opts,
                                     GError **error);
 void sc_image_source_free(ScImageSource *src);
@@ -156,6 +162,23 @@ typedef struct {
 ScTarIndex *sc_tar_index_new(int fd, const char *archive, GError **error);
 void sc_tar_index_free(ScTarIndex *index);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScTarIndex, sc_tar_index_free)
+/* A walk over the headers of a tar read through @read (a file by offset,
+ * or a stream read forward: each offset asked is past the one before).
+ * sc_tar_walk_next gives the next member (its name NULL at the end); the
+ * reader is then at the start of its data, which the next step skips. */
+typedef gboolean (*ScTarReadFn)(gpointer data, void *buf, gsize len, guint64 offset);
+typedef struct ScTarWalk ScTarWalk;
+ScTarWalk *sc_tar_walk_new(ScTarReadFn read,
+                           gpointer read_data,
+                           guint64 archive_size,
+                           const char *archive);
+gboolean sc_tar_walk_next(ScTarWalk *w,
+                          const char **out_name,
+                          const ScTarMember **out_member,
+                          GError **error);
+const ScTarIndex *sc_tar_walk_index(const ScTarWalk *w);
+void sc_tar_walk_free(ScTarWalk *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScTarWalk, sc_tar_walk_free)
 /* The regular file @name; anything else is refused with a message naming
  * the member. @follow_links: a symbolic link member is followed inside the
  * archive (docker save writes repeated layers as links). */
@@ -163,5 +186,23 @@ const ScTarMember *sc_tar_index_lookup(const ScTarIndex *index,
                                        const char *name,
                                        gboolean follow_links,
                                        GError **error);
+
+/* daemon.c: docker:NAME[:TAG], the `docker save` tar of a Docker Engine
+ * API daemon ($DOCKER_HOST, unix:// only, or /var/run/docker.sock), read
+ * as a stream: the JSON members are kept from a first pass, the layers
+ * are streamed from a second (see daemon.c). */
+typedef struct ScDaemon ScDaemon;
+ScDaemon *sc_daemon_open(const char *name, GError **error);
+void sc_daemon_free(ScDaemon *d);
+/* "docker daemon unix://PATH" */
+const char *sc_daemon_where(ScDaemon *d);
+/* a JSON member (manifest.json, a config), links followed */
+GBytes *sc_daemon_read(ScDaemon *d, const char *name, GError **error);
+const ScTarMember *sc_daemon_member(ScDaemon *d, const char *name, GError **error);
+/* a member's data; a layer is streamed, one at a time */
+GInputStream *sc_daemon_open_member(ScDaemon *d,
+                                    const char *name,
+                                    guint64 *out_size,
+                                    GError **error);
 
 G_END_DECLS

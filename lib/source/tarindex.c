@@ -136,8 +136,9 @@ checksum_ok(const guchar *h)
 }
 
 static gboolean
-read_exact(int fd, void *buf, gsize len, guint64 offset)
+read_exact_fd(gpointer data, void *buf, gsize len, guint64 offset)
 {
+  int fd = GPOINTER_TO_INT(data);
   gsize done = 0;
 
   while (done < len) {
@@ -260,16 +261,20 @@ kind_name(ScTarKind k)
 
 /* One pass over the headers: where it is, and what the extended headers
  * read so far say about the member that follows them. */
-typedef struct {
-  int fd;
-  const char *archive;
-  ScTarIndex *index; /* borrowed */
+struct ScTarWalk {
+  ScTarReadFn read; /* reads forward only for a stream: offsets never go back */
+  gpointer read_data;
+  const char *archive; /* index->archive */
+  ScTarIndex *index;   /* owned */
+  const ScTarMember *last; /* the member the last step added, or NULL */
+  const char *last_name;
   guint64 pos;       /* the header being read */
   guchar h[SC_TAR_BLOCK];
   Pax pax;
   char *long_name, *long_link;
   gboolean pending; /* an extended header waits for its member */
-} TarWalk;
+};
+typedef struct ScTarWalk TarWalk;
 
 /* Forgets what the extended headers said, once their member is read. */
 static void
@@ -280,7 +285,6 @@ tar_walk_clear(TarWalk *w)
   g_clear_pointer(&w->long_link, g_free);
   w->pending = FALSE;
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TarWalk, tar_walk_clear)
 
 /* The header at w->pos into w->h; *out_end at the archive's end (its last
  * byte, or an end-of-archive block). */
@@ -295,7 +299,7 @@ read_header(TarWalk *w, gboolean *out_end, GError **error)
     return TRUE;
   }
   if (w->index->archive_size - w->pos < SC_TAR_BLOCK ||
-      !read_exact(w->fd, w->h, SC_TAR_BLOCK, w->pos)) {
+      !w->read(w->read_data, w->h, SC_TAR_BLOCK, w->pos)) {
     g_set_error(error,
                 SC_ERROR,
                 SC_EIO,
@@ -402,7 +406,7 @@ read_extended(TarWalk *w, char type, guint64 size, GError **error)
     return FALSE;
   }
   buf = g_malloc(size + 1);
-  if (!read_exact(w->fd, buf, size, w->pos + SC_TAR_BLOCK)) {
+  if (!w->read(w->read_data, buf, size, w->pos + SC_TAR_BLOCK)) {
     g_set_error(error,
                 SC_ERROR,
                 SC_EIO,
@@ -521,6 +525,8 @@ add_member(TarWalk *w, char type, const char *raw, guint64 size, GError **error)
     m->link = w->pax.linkpath ? g_strdup(w->pax.linkpath)
               : w->long_link  ? g_strdup(w->long_link)
                               : field(w->h + 157, 100);
+  w->last = m;
+  w->last_name = name;
   g_hash_table_insert(w->index->members, g_steal_pointer(&name), m);
   return TRUE;
 }
@@ -553,34 +559,81 @@ read_one(TarWalk *w, gboolean *out_end, GError **error)
   return TRUE;
 }
 
-ScTarIndex *
-sc_tar_index_new(int fd, const char *archive, GError **error)
+ScTarWalk *
+sc_tar_walk_new(ScTarReadFn read, gpointer read_data, guint64 archive_size, const char *archive)
 {
-  g_autoptr(ScTarIndex) index = g_new0(ScTarIndex, 1);
-  g_auto(TarWalk) w = { .fd = fd, .archive = archive, .index = index };
-  gboolean end = FALSE;
-  struct stat st;
+  ScTarWalk *w = g_new0(ScTarWalk, 1);
 
-  index->archive = g_strdup(archive);
-  index->members =
+  w->read = read;
+  w->read_data = read_data;
+  w->index = g_new0(ScTarIndex, 1);
+  w->index->archive = g_strdup(archive);
+  w->index->archive_size = archive_size;
+  w->index->members =
     g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)member_free);
-  if (fstat(fd, &st) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", archive, g_strerror(errno));
-    return NULL;
-  }
-  index->archive_size = st.st_size;
-  while (!end)
-    if (!read_one(&w, &end, error))
-      return NULL;
-  if (w.pending) {
+  w->archive = w->index->archive;
+  return w;
+}
+
+void
+sc_tar_walk_free(ScTarWalk *w)
+{
+  if (w == NULL)
+    return;
+  tar_walk_clear(w);
+  sc_tar_index_free(w->index);
+  g_free(w);
+}
+
+const ScTarIndex *
+sc_tar_walk_index(const ScTarWalk *w)
+{
+  return w->index;
+}
+
+gboolean
+sc_tar_walk_next(ScTarWalk *w, const char **out_name, const ScTarMember **out_member,
+                 GError **error)
+{
+  gboolean end = FALSE;
+
+  w->last = NULL;
+  w->last_name = NULL;
+  while (!end && w->last == NULL)
+    if (!read_one(w, &end, error))
+      return FALSE;
+  if (end && w->pending) {
     g_set_error(error,
                 SC_ERROR,
                 SC_EIO,
                 "%s: the archive ends after an extended header, without its member",
-                archive);
+                w->archive);
+    return FALSE;
+  }
+  *out_name = w->last_name;
+  *out_member = w->last;
+  return TRUE;
+}
+
+ScTarIndex *
+sc_tar_index_new(int fd, const char *archive, GError **error)
+{
+  g_autoptr(ScTarWalk) w = NULL;
+  struct stat st;
+  const char *name = "";
+  const ScTarMember *m;
+  ScTarIndex *index;
+
+  if (fstat(fd, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", archive, g_strerror(errno));
     return NULL;
   }
-  return g_steal_pointer(&index);
+  w = sc_tar_walk_new(read_exact_fd, GINT_TO_POINTER(fd), st.st_size, archive);
+  while (name != NULL)
+    if (!sc_tar_walk_next(w, &name, &m, error))
+      return NULL;
+  index = g_steal_pointer(&w->index);
+  return index;
 }
 
 /* @from's directory joined with a relative link target, '..' resolved;

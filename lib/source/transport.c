@@ -272,6 +272,7 @@ struct ScImageSource {
   /* docker-archive: a synthesized manifest and the blob -> member map */
   GBytes *synth_manifest;
   GHashTable *blob_members; /* "sha256:hex" -> member name */
+  ScDaemon *daemon;         /* docker:NAME[:TAG]: the archive is the daemon's answer */
   /* registry */
   ScRegistry *registry;
   ScReference ref;     /* the image, as named (before mirrors and locations) */
@@ -287,6 +288,7 @@ sc_image_source_free(ScImageSource *src)
   if (src == NULL)
     return;
   files_free(src->files);
+  sc_daemon_free(src->daemon);
   g_free(src->description);
   g_free(src->tag);
   g_free(src->name);
@@ -307,6 +309,12 @@ gboolean
 sc_image_source_unchanged(ScImageSource *src)
 {
   return src->unchanged;
+}
+
+gboolean
+sc_image_source_sequential(ScImageSource *src)
+{
+  return src->daemon != NULL;
 }
 
 const char *
@@ -423,13 +431,30 @@ oci_pick_descriptor(ScImageSource *src, GError **error)
   return found;
 }
 
+/* A member of the docker-archive: from the file, or the daemon's answer. */
+static GBytes *
+docker_read(ScImageSource *src, const char *name, GError **error)
+{
+  if (src->daemon)
+    return sc_daemon_read(src->daemon, name, error);
+  return files_read(src->files, name, error);
+}
+
+static const ScTarMember *
+docker_member(ScImageSource *src, const char *name, GError **error)
+{
+  if (src->daemon)
+    return sc_daemon_member(src->daemon, name, error);
+  return files_member(src->files, name, error);
+}
+
 /* docker save: manifest.json = [{"Config": "x.json", "RepoTags": [...],
  * "Layers": ["abc/layer.tar", ...]}]. Synthesize an OCI manifest whose
  * layer digests are the config's diff_ids (the layers are plain tars). */
 static gboolean
 docker_open(ScImageSource *src, GError **error)
 {
-  g_autoptr(GBytes) mbytes = files_read(src->files, "manifest.json", error);
+  g_autoptr(GBytes) mbytes = docker_read(src, "manifest.json", error);
   g_autoptr(GBytes) config = NULL;
   json_t *doc = NULL, *entry, *layers, *cdoc = NULL, *diff_ids, *m = NULL, *ls;
   const char *config_name;
@@ -459,9 +484,9 @@ docker_open(ScImageSource *src, GError **error)
                 src->description);
     goto out;
   }
-  if (json_is_string(json_array_get(json_object_get(entry, "RepoTags"), 0)))
+  if (src->name == NULL && json_is_string(json_array_get(json_object_get(entry, "RepoTags"), 0)))
     src->name = g_strdup(json_string_value(json_array_get(json_object_get(entry, "RepoTags"), 0)));
-  config = files_read(src->files, config_name, error);
+  config = docker_read(src, config_name, error);
   if (config == NULL)
     goto out;
   cdoc = load_json(config, config_name, error);
@@ -494,7 +519,7 @@ docker_open(ScImageSource *src, GError **error)
     g_autoptr(GError) local = NULL;
     if (member == NULL || !sc_content_digest_hex(digest, &hex, error))
       goto out;
-    tm = files_member(src->files, member, &local);
+    tm = docker_member(src, member, &local);
     if (tm == NULL) {
       if (g_error_matches(local, SC_ERROR, SC_ENOTFOUND))
         g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: layer '%s' is missing",
@@ -539,6 +564,14 @@ split_path_tag(const char *spec, char **out_path, char **out_tag)
   *out_tag = NULL;
 }
 
+/* docker:NAME[:TAG], atomic's pull from the Docker daemon (docker:// is a
+ * registry) */
+static gboolean
+is_daemon(const char *spec)
+{
+  return g_str_has_prefix(spec, "docker:") && !g_str_has_prefix(spec, "docker://");
+}
+
 /* "oci:X" is an OCI layout when X (without :TAG) is a directory; atomic
  * used "oci:" for registry references, and those still work. */
 static gboolean
@@ -557,7 +590,8 @@ gboolean
 sc_image_source_is_local(const char *spec)
 {
   return is_oci_layout(spec) || g_str_has_prefix(spec, "oci-archive:") ||
-         g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:");
+         g_str_has_prefix(spec, "docker-archive:") || g_str_has_prefix(spec, "dockertar:") ||
+         is_daemon(spec);
 }
 
 /* A reference without a registry ("busybox", "library/busybox:1"): the
@@ -795,6 +829,35 @@ registry_open(ScImageSource *src, const char *spec, const ScSourceOptions *opts,
   return TRUE;
 }
 
+/* docker:NAME[:TAG]: the name stored is NAME:TAG as given (atomic's), the
+ * tag "latest" when none is given; NULL when @spec is not one. */
+char *
+sc_image_source_daemon_name(const char *spec)
+{
+  const char *name = spec + 7;
+  const char *slash = strrchr(name, '/');
+  const char *colon = strrchr(slash ? slash : name, ':');
+
+  if (!is_daemon(spec) || *name == '\0' || strchr(name, '@'))
+    return NULL;
+  return colon ? g_strdup(name) : g_strconcat(name, ":latest", NULL);
+}
+
+static gboolean
+daemon_open(ScImageSource *src, const char *spec, GError **error)
+{
+  src->name = sc_image_source_daemon_name(spec);
+  if (src->name == NULL) {
+    g_set_error(error, SC_ERROR, SC_EINVAL,
+                "%s: give the image as docker:NAME[:TAG] (a digest is not supported)",
+                src->description);
+    return FALSE;
+  }
+  src->kind = SOURCE_DOCKER_ARCHIVE;
+  src->daemon = sc_daemon_open(src->name, error);
+  return src->daemon && docker_open(src, error);
+}
+
 ScImageSource *
 sc_image_source_open(const char *spec, const ScSourceOptions *opts, GError **error)
 {
@@ -817,6 +880,8 @@ sc_image_source_open(const char *spec, const ScSourceOptions *opts, GError **err
     src->kind = SOURCE_DOCKER_ARCHIVE;
     src->files = files_open(path, TRUE, TRUE, error);
     ok = src->files && docker_open(src, error);
+  } else if (is_daemon(spec)) {
+    ok = daemon_open(src, spec, error);
   } else {
     src->kind = SOURCE_REGISTRY;
     ok = registry_open(src, spec, opts, error);
@@ -931,6 +996,12 @@ sc_image_source_open_blob(ScImageSource *src, const char *digest, guint64 expect
       return NULL;
     }
     member = g_strdup(m);
+    if (src->daemon) {
+      in = sc_daemon_open_member(src->daemon, member, out_size, error);
+      if (in == NULL)
+        g_prefix_error(error, "blob %s: ", digest);
+      return in;
+    }
   } else if ((member = blob_member(digest, error)) == NULL)
     return NULL;
   in = files_open_member(src->files, member, out_size, error);

@@ -736,7 +736,13 @@ pull_run_pool(Pull *t)
   PullState *st = &t->st;
   guint n_todo = t->todo->len;
   int max = t->opts && t->opts->jobs ? t->opts->jobs : MIN(4, (int)g_get_num_processors());
-  GThreadPool *pool = g_thread_pool_new(layer_worker, st, MAX(1, max), TRUE, NULL);
+  GThreadPool *pool;
+
+  /* a source read as one stream gains nothing from parallel readers: they
+   * would wait for each other, or skip a layer another one still needs */
+  if (sc_image_source_sequential(t->src))
+    max = 1;
+  pool = g_thread_pool_new(layer_worker, st, MAX(1, max), TRUE, NULL);
 
   for (guint k = 0; k < n_todo; k++)
     g_thread_pool_push(pool, t->todo->pdata[k], NULL);

@@ -688,7 +688,11 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
   const char *id = g_str_has_prefix(text, "sha256:") ? text + 7 : text;
   const char *slash = strrchr(text, '/');
 
-  if (sc_image_source_is_local(text)) {
+  if (g_str_has_prefix(text, "docker:") && !g_str_has_prefix(text, "docker://")) {
+    /* the daemon is not asked (it would send the whole image) */
+    g_autofree char *name = sc_image_source_daemon_name(text);
+    normalized = name ? sc_reference_normalize(name, NULL) : NULL;
+  } else if (sc_image_source_is_local(text)) {
     ScImageSource *src = sc_image_source_open(text, NULL, NULL);
     if (src) {
       normalized = sc_reference_normalize(sc_image_source_name(src), NULL);

@@ -424,7 +424,8 @@ class Context:
 
     def pull(self, source, progress=None, **options):
         """Imports an image (a registry reference, oci:DIR[:TAG],
-        oci-archive:FILE[:TAG], docker-archive:FILE); returns the pull report.
+        oci-archive:FILE[:TAG], docker-archive:FILE, docker:NAME[:TAG] from
+        the Docker daemon on $DOCKER_HOST); returns the pull report.
         options: name, platform, jobs, creds=(user, password), tls_verify,
         authfile, registries_conf, cert_dir. progress, if given, is called as
         progress(bytes_done, bytes_total, layers_done, layers_total)."""
