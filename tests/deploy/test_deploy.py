@@ -98,9 +98,25 @@ def tree(root, skip=".storage"):
     return out
 
 
+class SysrootCtl:
+    """For a test case with self.sysroot: syscontainerctl run on it, and
+    its files read."""
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
+                           timeout=120)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
+        return r
+
+    def read(self, rel):
+        with open(os.path.join(self.sysroot, rel)) as f:
+            return f.read()
+
+
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc"),
                      "needs root, umoci and runc")
-class DeployTest(unittest.TestCase):
+class DeployTest(SysrootCtl, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-deploy-img-")
@@ -142,16 +158,6 @@ class DeployTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.sysroot)
 
-    def ctl(self, *args, check=True):
-        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
-                           timeout=120)
-        if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
-        return r
-
-    def read(self, rel):
-        with open(os.path.join(self.sysroot, rel)) as f:
-            return f.read()
 
     def test_run_once(self):
         image = "oci:%s:once" % self.layout

@@ -11,12 +11,12 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import CTL, build, tree  # noqa: E402
+from test_deploy import CTL, build, tree, SysrootCtl  # noqa: E402
 
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc"),
                      "needs root, umoci and runc")
-class LifecycleTest(unittest.TestCase):
+class LifecycleTest(SysrootCtl, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-life13-img-")
@@ -44,13 +44,6 @@ class LifecycleTest(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.sysroot)
-
-    def ctl(self, *args, check=True):
-        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
-                           timeout=120)
-        if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
-        return r
 
     def path(self, rel):
         return os.path.join(self.sysroot, rel.lstrip("/"))

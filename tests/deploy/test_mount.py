@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import CTL, build  # noqa: E402
+from test_deploy import CTL, build, SysrootCtl  # noqa: E402
 
 
 
@@ -24,7 +24,7 @@ def is_mountpoint(path):
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("mountpoint"),
                      "needs root (mounts), umoci and mountpoint")
-class MountTest(unittest.TestCase):
+class MountTest(SysrootCtl, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-mount-img-")
@@ -48,13 +48,6 @@ class MountTest(unittest.TestCase):
         while is_mountpoint(self.dir):
             subprocess.run(["umount", "-l", self.dir], check=False)
         shutil.rmtree(self.tmp)
-
-    def ctl(self, *args, check=True):
-        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
-                           timeout=120)
-        if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
-        return r
 
     def sidecar(self):
         with open(os.path.join(self.tmp, ".mnt.info")) as f:

@@ -16,7 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import CTL, build  # noqa: E402
+from test_deploy import CTL, build, SysrootCtl  # noqa: E402
 
 CHECKOUT = "var/lib/containers/atomic"
 
@@ -40,7 +40,7 @@ def inodes(top):
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("ostree"),
                      "needs root (mounts), umoci and ostree")
-class OstreeHostTest(unittest.TestCase):
+class OstreeHostTest(SysrootCtl, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-ostree-host-img-")
@@ -72,13 +72,6 @@ class OstreeHostTest(unittest.TestCase):
     def mount(self, *args):
         subprocess.run(["mount", *args, self.var], check=True)
         self.mounted = True
-
-    def ctl(self, *args, check=True):
-        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
-                           timeout=120)
-        if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
-        return r
 
     def store(self):
         return json.loads(self.ctl("--json", "images", "list").stdout)["store"]

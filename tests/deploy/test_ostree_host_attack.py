@@ -12,13 +12,13 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import CTL, build  # noqa: E402
+from test_deploy import CTL, build, SysrootCtl  # noqa: E402
 from test_ostree_host import CHECKOUT, inodes, ostree  # noqa: E402
 
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("ostree"),
                      "needs root (mounts), umoci and ostree")
-class OstreeHostAttackTest(unittest.TestCase):
+class OstreeHostAttackTest(SysrootCtl, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-ostree-attack-img-")
@@ -51,13 +51,6 @@ class OstreeHostAttackTest(unittest.TestCase):
         os.makedirs(target, exist_ok=True)
         subprocess.run(["mount", *args, target], check=True)
         self.mounts.append(target)
-
-    def ctl(self, *args, check=True):
-        r = subprocess.run([CTL, "--sysroot", self.sysroot, *args], capture_output=True, text=True,
-                           timeout=120)
-        if check and r.returncode != 0:
-            self.fail("syscontainerctl %s: %s" % (" ".join(args), r.stderr))
-        return r
 
     def store(self, *args):
         return json.loads(self.ctl(*args, "--json", "images", "list").stdout)["store"]
