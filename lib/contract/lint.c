@@ -223,6 +223,45 @@ lint_service(const sc_exports *ex, Report *rep)
   }
 }
 
+/* What the rendered configuration itself says that runtimes will not do
+ * as the image author means. */
+static void
+lint_rendered_config(const char *config, const char *file, Report *rep)
+{
+  json_t *doc, *mounts, *linux_, *process, *m;
+  size_t i;
+
+  doc = json_loads(config, 0, NULL);
+  mounts = json_object_get(doc, "mounts");
+  json_array_foreach (mounts, i, m) {
+    json_t *type = json_object_get(m, "type");
+    if (json_is_string(type) && strcmp(json_string_value(type), "rbind") == 0)
+      add(rep,
+          TRUE,
+          file,
+          "mount-type-rbind",
+          "mounts[%zu] (%s) has type \"rbind\", which runtimes do not know: use \"type\": "
+          "\"bind\" with \"rbind\" in options",
+          i,
+          json_string_value(json_object_get(m, "destination")));
+  }
+  linux_ = json_object_get(doc, "linux");
+  if (json_object_get(linux_, "selinuxProcessLabel") != NULL)
+    add(rep,
+        TRUE,
+        file,
+        "selinux-process-label",
+        "linux.selinuxProcessLabel is not part of the runtime spec: use process.selinuxLabel");
+  process = json_object_get(doc, "process");
+  if (json_object_get(process, "terminal") == NULL)
+    add(rep,
+        FALSE,
+        file,
+        "process-terminal",
+        "process.terminal is not set: set it to false explicitly");
+  json_decref(doc);
+}
+
 static void
 lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep)
 {
@@ -230,7 +269,7 @@ lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep
   sc_render_opts *opts = NULL;
   sc_rendering *r = NULL;
   const char *file = ex->config.data ? "config.json" : "config.json.template";
-  json_t *doc, *mounts, *linux_, *process, *m;
+  json_t *doc, *mounts, *m;
   size_t i;
 
   if (ex->config.data == NULL && ex->config_template.data == NULL)
@@ -262,35 +301,7 @@ lint_config(sc_context *ctx, const sc_exports *ex, const char *name, Report *rep
         "process.capabilities is an array, the form before runtime-spec 1.0.0-rc5 that runc "
         "1.x cannot read: an install converts it to the same names in bounding, effective, "
         "inheritable and permitted; write that object form in the image");
-  doc = json_loads(sc_rendering_get_config(r), 0, NULL);
-  mounts = json_object_get(doc, "mounts");
-  json_array_foreach (mounts, i, m) {
-    json_t *type = json_object_get(m, "type");
-    if (json_is_string(type) && strcmp(json_string_value(type), "rbind") == 0)
-      add(rep,
-          TRUE,
-          file,
-          "mount-type-rbind",
-          "mounts[%zu] (%s) has type \"rbind\", which runtimes do not know: use \"type\": "
-          "\"bind\" with \"rbind\" in options",
-          i,
-          json_string_value(json_object_get(m, "destination")));
-  }
-  linux_ = json_object_get(doc, "linux");
-  if (json_object_get(linux_, "selinuxProcessLabel") != NULL)
-    add(rep,
-        TRUE,
-        file,
-        "selinux-process-label",
-        "linux.selinuxProcessLabel is not part of the runtime spec: use process.selinuxLabel");
-  process = json_object_get(doc, "process");
-  if (json_object_get(process, "terminal") == NULL)
-    add(rep,
-        FALSE,
-        file,
-        "process-terminal",
-        "process.terminal is not set: set it to false explicitly");
-  json_decref(doc);
+  lint_rendered_config(sc_rendering_get_config(r), file, rep);
   sc_rendering_free(r);
   r = NULL;
 
