@@ -39,17 +39,16 @@ print_info(const CliCmd *c, json_t *doc, int ok)
     printf("runtime:          none: %s\n", cli_jstr(rt, "error"));
   if (json_array_size(json_object_get(reg, "files")) == 0)
     printf("registries.conf:  none\n");
-  json_array_foreach(json_object_get(reg, "files"), i, file)
-    printf("%s%s\n", i == 0 ? "registries.conf:  " : "                  ",
-           json_string_value(file));
+  json_array_foreach (json_object_get(reg, "files"), i, file)
+    printf("%s%s\n", i == 0 ? "registries.conf:  " : "                  ", json_string_value(file));
   if (json_is_string(json_object_get(reg, "error")))
     printf("                  unusable: %s\n", cli_jstr(reg, "error"));
   if (json_is_string(json_object_get(se, "error")))
     printf("SELinux policy:   unusable: %s\n", cli_jstr(se, "error"));
   else
-    printf("SELinux policy:   %s\n", json_is_string(json_object_get(se, "policy"))
-                                        ? cli_jstr(se, "policy")
-                                        : "none (nothing is labelled)");
+    printf("SELinux policy:   %s\n",
+           json_is_string(json_object_get(se, "policy")) ? cli_jstr(se, "policy")
+                                                         : "none (nothing is labelled)");
 }
 
 int
@@ -67,7 +66,9 @@ print_mount(const CliCmd *c, json_t *doc, int ok)
 {
   (void)ok;
   if (strcmp(c->verb, "mount") == 0)
-    printf("%s mounted on %s (%s)\n", cli_jstr(doc, "source"), cli_jstr(doc, "dir"),
+    printf("%s mounted on %s (%s)\n",
+           cli_jstr(doc, "source"),
+           cli_jstr(doc, "dir"),
            cli_jstr(doc, "type"));
   else
     printf("%s unmounted (%s)\n", cli_jstr(doc, "dir"), cli_jstr(doc, "type"));

@@ -17,7 +17,11 @@ runtime_json(sc_context *ctx)
   json_t *rt;
 
   if (!sc_context_runtime_path(ctx, &path, &gerror)) {
-    rt = json_pack("{s:s, s:n, s:s}", "configured", sc_context_get_runtime(ctx), "path", "error",
+    rt = json_pack("{s:s, s:n, s:s}",
+                   "configured",
+                   sc_context_get_runtime(ctx),
+                   "path",
+                   "error",
                    gerror->message);
     g_error_free(gerror);
     return rt;
@@ -82,11 +86,23 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
   conf = atomic_conf_json(ctx); /* first: the rest follows from it */
 
-  doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "schema", 1, "sysroot",
-                  sc_context_get_sysroot(ctx), "atomic-conf", conf, "checkout-root",
-                  sc_context_get_checkout_root(ctx), "store", sc_store_location_json(ctx),
-                  "runtime", runtime_json(ctx), "registries-conf", registries_conf_json(),
-                  "selinux", selinux_json(ctx));
+  doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}",
+                  "schema",
+                  1,
+                  "sysroot",
+                  sc_context_get_sysroot(ctx),
+                  "atomic-conf",
+                  conf,
+                  "checkout-root",
+                  sc_context_get_checkout_root(ctx),
+                  "store",
+                  sc_store_location_json(ctx),
+                  "runtime",
+                  runtime_json(ctx),
+                  "registries-conf",
+                  registries_conf_json(),
+                  "selinux",
+                  selinux_json(ctx));
   *out_json = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   return SC_OK;

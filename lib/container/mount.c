@@ -72,8 +72,7 @@ read_mark(const char *dir, gboolean *out_xattr, GError **error)
     kind = g_strdup(json_string_value(json_object_get(doc, MARK_XATTR)));
   json_decref(doc);
   if (kind == NULL)
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a mount record (no \"%s\")", side,
-                MARK_XATTR);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not a mount record (no \"%s\")", side, MARK_XATTR);
   return kind;
 }
 
@@ -124,8 +123,8 @@ static gboolean
 bind_read_only(const char *source, const char *dir, GError **error)
 {
   if (mount(source, dir, NULL, MS_BIND, NULL) != 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "cannot bind %s on %s: %s", source, dir,
-                g_strerror(errno));
+    g_set_error(
+      error, SC_ERROR, SC_EIO, "cannot bind %s on %s: %s", source, dir, g_strerror(errno));
     return FALSE;
   }
   if (mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) {
@@ -145,8 +144,7 @@ check_dir(const char *dir, GError **error)
   g_autofree char *kind = NULL;
 
   if (!g_path_is_absolute(dir)) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "mount directory '%s': must be an absolute path",
-                dir);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "mount directory '%s': must be an absolute path", dir);
     return FALSE;
   }
   if (lstat(dir, &st) != 0) {
@@ -159,23 +157,31 @@ check_dir(const char *dir, GError **error)
   }
   kind = read_mark(dir, &xattr, NULL);
   if (kind != NULL || is_mountpoint(dir)) {
-    g_set_error(error, SC_ERROR, SC_EEXISTS,
-                "mount directory %s: something is mounted there already%s%s%s", dir,
-                kind ? " (" : "", kind ? kind : "", kind ? "); umount it first" : "");
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "mount directory %s: something is mounted there already%s%s%s",
+                dir,
+                kind ? " (" : "",
+                kind ? kind : "",
+                kind ? "); umount it first" : "");
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-mount_container(sc_context *ctx, const char *name, const char *slot, const char *dir,
+mount_container(sc_context *ctx,
+                const char *name,
+                const char *slot,
+                const char *dir,
                 GError **error)
 {
   g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
 
   if (geteuid() != 0) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "container %s: only root can mount a container",
-                name);
+    g_set_error(
+      error, SC_ERROR, SC_EUNSUPPORTED, "container %s: only root can mount a container", name);
     return FALSE;
   }
   if (!write_mark(dir, KIND_CONTAINER, error))
@@ -234,8 +240,16 @@ sc_mount(sc_context *ctx, const char *what, const char *dir, char **out_json, sc
   if (!ok)
     return sc_error_propagate(error, gerror);
   if (out_json) {
-    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:b}", "schema", 1, "dir", dir, "source", what,
-                            "type", is_container ? KIND_CONTAINER : KIND_IMAGE, "mounted",
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:b}",
+                            "schema",
+                            1,
+                            "dir",
+                            dir,
+                            "source",
+                            what,
+                            "type",
+                            is_container ? KIND_CONTAINER : KIND_IMAGE,
+                            "mounted",
                             is_mountpoint(dir));
     *out_json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
@@ -256,8 +270,11 @@ sc_umount(sc_context *ctx, const char *dir, char **out_json, sc_error **error)
   kind = read_mark(dir, &xattr, &gerror);
   if (kind == NULL) {
     if (gerror == NULL)
-      g_set_error(&gerror, SC_ERROR, SC_ENOTFOUND,
-                  "%s: nothing mounted there by syscontainerctl or atomic (no %s record)", dir,
+      g_set_error(&gerror,
+                  SC_ERROR,
+                  SC_ENOTFOUND,
+                  "%s: nothing mounted there by syscontainerctl or atomic (no %s record)",
+                  dir,
                   MARK_XATTR);
     return sc_error_propagate(error, gerror);
   }
@@ -265,8 +282,8 @@ sc_umount(sc_context *ctx, const char *dir, char **out_json, sc_error **error)
       strcmp(kind, KIND_IMAGE_STORAGE) != 0)
     return sc_error_set(error, SC_EUNSUPPORTED, "%s: unknown mount type '%s'", dir, kind);
   if (is_mountpoint(dir) && umount2(dir, 0) != 0)
-    return sc_error_set(error, errno == EBUSY ? SC_EBUSY : SC_EIO, "cannot umount %s: %s", dir,
-                        g_strerror(errno));
+    return sc_error_set(
+      error, errno == EBUSY ? SC_EBUSY : SC_EIO, "cannot umount %s: %s", dir, g_strerror(errno));
   /* an image's checkout goes with it (atomic deleted it too); the mark of
    * an atomic mount was on the unmounted directory itself */
   if (strcmp(kind, KIND_IMAGE) == 0) {
