@@ -832,7 +832,8 @@ pull_commit_image(Pull *t, GError **error)
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
 
   if (!commit_single_file(t->repo, "manifest.json", manifest, meta, t->name, &commit, error) ||
-      !sc_store_sync(t->repo, error))
+      !sc_store_sync(t->repo, error) ||
+      !sc_store_keep_displaced(t->repo, ref, t->res.manifest_hex, TRUE, error))
     return FALSE;
   ostree_repo_transaction_set_ref(t->repo, NULL, ref, commit);
   if (!ostree_repo_commit_transaction(t->repo, NULL, NULL, error))

@@ -172,10 +172,20 @@ typedef struct {
   char *id; /* manifest digest, hex */
   json_t *manifest;
   json_t *config; /* NULL when the config blob is missing */
+  gboolean untagged; /* kept by its ID only (ociimage/sha256_3A<id>): its name moved on */
 } ScImage;
 void sc_image_free(ScImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)
 ScImage *sc_image_load(OstreeRepo *repo, const char *ref, GError **error);
+/* ociimage/sha256_3A<id>: where an image whose name moved on is kept
+ * (the encoded "sha256:<id>", a name no reference can have). */
+char *sc_image_id_ref(const char *id);
+/* Before the name ref @ref is pointed at the image @new_id: the image it
+ * names now, when another one that no other name keeps, is kept under its
+ * ID ref; @new_id's own ID ref, if any, goes (it has a name again). In the
+ * open transaction when @in_txn, else at once. */
+gboolean sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id,
+                                 gboolean in_txn, GError **error);
 GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
 GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
 ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);

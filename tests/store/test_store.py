@@ -258,11 +258,13 @@ class StoreTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "bin", "busybox")))
 
     def test_delete_refuses_image_in_use(self):
-        self.ctl("pull", "oci:%s:full" % self.layout)
+        report = json.loads(self.ctl("--json", "pull", "oci:%s:full" % self.layout).stdout)
         slot = os.path.join(self.checkout_root, "sys.0")
         os.makedirs(slot)
+        # in use by the image ID the deployment recorded (issue 13: never by
+        # the name, which may have moved to another image since)
         with open(os.path.join(slot, "info"), "w") as f:
-            json.dump({"image": "localhost/layout:full", "revision": "x"}, f)
+            json.dump({"image": "localhost/layout:full", "revision": report["id"]}, f)
         r = self.ctl("images", "delete", "localhost/layout:full", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("image 'localhost/layout:full' is used by container deployment 'sys.0'", r.stderr)

@@ -570,7 +570,9 @@ class Context:
         return self._json_call(_sc_containers_list_json)["containers"]
 
     def images(self):
-        """The images in the store, as dicts (name, tag, id, created, size, in_use)."""
+        """The images in the store, as dicts (name, tag, id, created, size, in_use);
+        an image whose name moved on is listed by its ID, name and tag "<none>";
+        in_use: a deployment (either slot) recorded its ID."""
         return self._json_call(_sc_images_list_json)["images"]
 
     def info(self):
@@ -589,7 +591,9 @@ class Context:
         _call(_sc_image_delete, self._ptr, _enc(image), 1 if force else 0)
 
     def prune(self):
-        """Removes what no named image uses; returns the counts."""
+        """Removes the images kept by ID only that no deployment uses, then
+        what no remaining image uses; returns the counts (images_removed,
+        refs_removed, objects_removed, bytes_freed)."""
         return self._json_call(_sc_images_prune)
 
     def verify(self, image):
