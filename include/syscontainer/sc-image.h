@@ -123,7 +123,8 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * optional "docker://" prefix, or atomic's "http:" for an insecure
  * registry), "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE"
  * (or "dockertar:FILE"). Layers whose commit already exists are not read
- * again. Every digest is checked before anything is referenced; on
+ * again, nor is a config the store has: a re-pull of an unchanged image
+ * reads its manifest only. Every digest is checked before anything is referenced; on
  * failure no ref is added or changed. The image the name held before, if
  * another one no other name holds, is kept by its ID (listed as "<none>")
  * until pruned.

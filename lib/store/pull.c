@@ -501,8 +501,35 @@ fail:
 /* The image's manifest (an index resolved to the wanted platform) and its
  * config, both checked against their digests, and the layer count checked
  * against the diff_ids. */
+/* The config sha256:@hex of @size bytes from the store's ociimage/<hex>,
+ * when it is there and intact: a re-pull then asks the source for no blob
+ * at all. A damaged one is fetched again, not reported. */
+static GBytes *
+config_from_store(OstreeRepo *repo, const char *hex, gint64 size)
+{
+  GBytes *b = repo ? sc_store_read_config(repo, hex) : NULL;
+  g_autofree char *have = NULL;
+
+  if (b == NULL || (gint64)g_bytes_get_size(b) != size)
+    goto drop;
+  have = sc_sha256_hex(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+  if (strcmp(have, hex) != 0)
+    goto drop;
+  return b;
+drop:
+  g_clear_pointer(&b, g_bytes_unref);
+  return NULL;
+}
+
 gboolean
 sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, GError **error)
+{
+  return sc_resolve_image_stored(src, opts, NULL, out, error);
+}
+
+gboolean
+sc_resolve_image_stored(ScImageSource *src, const sc_pull_opts *opts, OstreeRepo *repo,
+                        ScResolved *out, GError **error)
 {
   const char *os, *arch, *variant;
   g_autofree char *media_type = NULL;
@@ -563,6 +590,9 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
                   SC_MAX_CONFIG);
       goto fail;
     }
+    config = config_from_store(repo, config_hex, json_integer_value(csize));
+    if (config != NULL)
+      goto examine;
     in = sc_image_source_open_blob(src, config_digest, json_integer_value(csize), &size, error);
     if (in == NULL)
       goto fail;
@@ -577,6 +607,7 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
       goto fail;
     config = g_bytes_new_take(g_steal_pointer(&buf), got);
   }
+examine:
   config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
   if (strcmp(config_hex_computed, config_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
@@ -880,9 +911,14 @@ sc_image_pull_internal(sc_context *ctx, const char *source, const sc_pull_opts *
   json_t *report = NULL;
   ScSourceOptions sopts = {0};
 
+  OstreeRepo *repo = NULL;
+
   sc_pull_opts_source_options(opts, &sopts);
   src = sc_image_source_open(source, &sopts, error);
-  if (src == NULL || !sc_resolve_image(src, opts, &res, error) ||
+  /* the store, when there is one, gives the config of an image it has */
+  if (src != NULL && !sc_store_open(ctx, FALSE, &repo, NULL))
+    repo = NULL;
+  if (src == NULL || !sc_resolve_image_stored(src, opts, repo, &res, error) ||
       !sc_pull_resolved(ctx, src, opts, &res, NULL, &report, error))
     return FALSE;
   if (out_name)

@@ -654,6 +654,23 @@ sc_image_id_ref(const char *id)
   return g_strconcat(SC_REF_PREFIX, enc, NULL);
 }
 
+GBytes *
+sc_store_read_config(OstreeRepo *repo, const char *hex)
+{
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFile) content = NULL;
+  char *data = NULL;
+  gsize len;
+
+  if (!ostree_repo_read_commit(repo, ref, &root, NULL, NULL, NULL))
+    return NULL;
+  content = g_file_resolve_relative_path(root, "content");
+  if (!g_file_load_contents(content, NULL, &data, &len, NULL, NULL))
+    return NULL;
+  return g_bytes_new_take(data, len);
+}
+
 static gboolean
 set_ref(OstreeRepo *repo, const char *ref, const char *commit, gboolean in_txn, GError **error)
 {

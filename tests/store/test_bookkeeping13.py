@@ -1,6 +1,7 @@
 """Image store bookkeeping as podman users expect it (issue 13, item 5):
 an image whose tag moved stays in the store by its ID ("<none>") while a
-deployment (either slot) uses it, and is pruned once none does."""
+deployment (either slot) uses it, and is pruned once none does; a re-pull
+of an unchanged image reads no blob (item 6)."""
 
 import json
 import os
@@ -13,8 +14,10 @@ import unittest
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
+sys.path.insert(0, os.path.join(HERE, "..", "registry"))
 import imagelib as il  # noqa: E402
 from test_deploy import build  # noqa: E402
+import registry as rg  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 
@@ -167,6 +170,46 @@ class MovedTagTest(Base):
         with open(os.path.join(ck, "other.1", "info"), "w") as f:
             json.dump({"image": "elsewhere/y:2", "revision": id1}, f)
         self.assertEqual(self.listing(), [("localhost/x", "1", id1, True)])
+
+
+@unittest.skipUnless(os.getuid() == 0 and have("umoci", "ostree", "skopeo", "docker-registry"),
+                     "needs root, umoci, ostree, skopeo and docker-registry")
+class RegistryBookkeepingTest(Base):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = rg.Registry(cls.shared)
+        cls.archive = os.path.join(cls.shared, "sys.tar")
+        il.run("skopeo", "copy", "oci:%s:v1" % cls.layout,
+               "docker-archive:%s:quay.io/example/sys:1" % cls.archive)
+        il.run("skopeo", "copy", "oci:%s:v1" % cls.layout,
+               "oci-archive:%s" % os.path.join(cls.shared, "sys-oci.tar"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.registry.stop()
+        super().tearDownClass()
+
+    def push(self, tag, dest):
+        il.run("skopeo", "copy", "--dest-tls-verify=false", "oci:%s:%s" % (self.layout, tag),
+               "docker://%s/%s" % (self.registry.host, dest))
+
+    def test_repull_makes_no_blob_request(self):
+        self.push("v1", "same:1")
+        ref = "%s/same:1" % self.registry.host
+        self.ctl("pull", "--tls-verify=false", ref)
+        before = {k: self.registry.requests(*p) for k, p in self.KINDS.items()}
+        report = self.js("pull", "--tls-verify=false", ref)
+        self.assertEqual((report["layers_imported"], report["bytes_read"]), (0, 0))
+        seen = {k: self.registry.requests(*p) - before[k] for k, p in self.KINDS.items()}
+        # no blob request at all; manifest requests (and the /v2/ version
+        # check) and nothing else
+        self.assertEqual(seen["blobs"], 0, seen)
+        self.assertGreaterEqual(seen["manifests"], 1, seen)
+        self.assertEqual(seen["all"], seen["manifests"] + seen["ping"], seen)
+
+    KINDS = {"all": (), "blobs": ("/blobs/",), "manifests": ("/manifests/",),
+             "ping": ("http.request.uri=/v2/ ",)}
 
 
 if __name__ == "__main__":
