@@ -166,7 +166,11 @@ images_verify(const CliCmd *c, sc_context *ctx)
 static void
 print_image_update(json_t *img)
 {
-  if (json_is_true(json_object_get(img, "updated")))
+  if (cli_jstr(img, "skipped"))
+    printf("%s: skipped: %s\n", strcmp(cli_jstr(img, "name"), "<none>") == 0
+                                     ? cli_jstr(img, "id") : cli_jstr(img, "name"),
+           cli_jstr(img, "skipped"));
+  else if (json_is_true(json_object_get(img, "updated")))
     printf("%s: updated %.12s -> %.12s\n",
            cli_jstr(img, "name"),
            cli_jstr(img, "old_id"),

@@ -45,8 +45,9 @@ SC_API void sc_pull_opts_free(sc_pull_opts *opts);
 
 /**
  * sc_pull_opts_set_name: store the image under NAME[:TAG] instead of the
- * name the source gives it. Normalized like any reference ("busybox" is
- * "docker.io/library/busybox:latest").
+ * name the source gives it. Normalized like any reference, but a short
+ * name (no registry: "demo:1", "library/demo") is stored under localhost/
+ * ("localhost/demo:1"), as podman does.
  * Returns: SC_OK or SC_EINVAL (not a valid reference).
  * Since: 0.1
  */
@@ -124,10 +125,11 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * registry), "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE"
  * (or "dockertar:FILE"). Layers whose commit already exists are not read
  * again, nor is a config the store has: a re-pull of an unchanged image
- * reads its manifest only. Every digest is checked before anything is referenced; on
- * failure no ref is added or changed. The image the name held before, if
- * another one no other name holds, is kept by its ID (listed as "<none>")
- * until pruned.
+ * reads its manifest only. Every digest is checked before anything is
+ * referenced; on failure no ref is added or changed. The image the name
+ * held before, if another one no other name holds, is kept by its ID
+ * (listed as "<none>") until pruned. The commit records the transport
+ * the image came from.
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
  *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
  * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
@@ -154,10 +156,14 @@ SC_API int sc_image_inspect_remote_json(sc_context *ctx, const char *source,
  * sc_images_update_json: asks the registry of @image (NULL: of every image
  * in the store) for the current manifest of its name and pulls it when the
  * digest changed; the name then points at the new image (the old one is
- * kept by its ID until pruned).
+ * kept by its ID until pruned). An image that did not come from a
+ * registry (pulled from oci:, oci-archive:, docker-archive:, a name under
+ * localhost/, or kept by its ID only) is not asked about: its entry has
+ * "skipped" (the reason) and is no failure.
  * @out_json: {"schema":1,"images":[{"name","updated":bool,"id","old_id"?,
- *   "layers_imported"?,"error"?}]}. With @image NULL a failing image is
- *   reported in its entry; with an @image its failure is the return code.
+ *   "layers_imported"?,"skipped"?,"error"?}]}. With @image NULL a failing
+ *   image is reported in its entry; with an @image its failure is the
+ *   return code.
  * Since: 0.1
  */
 SC_API int sc_images_update_json(sc_context *ctx, const char *image, const sc_pull_opts *opts,
@@ -184,16 +190,18 @@ SC_API int sc_images_list_json(sc_context *ctx, char **out_json, sc_error **erro
 /**
  * sc_image_inspect_json: one image (by name, ID prefix, or the source
  * string it was pulled from): name ("<none>" for an image kept by its ID
- * only), names, id, created, architecture, os, labels, layers, config, and
- * the template variables of its /exports.
+ * only), names, id, created, architecture, os, labels, layers, config,
+ * transport (where it was pulled from: "docker", "oci", "oci-archive",
+ * "docker-archive", or null), and the template variables of its /exports.
  * Since: 0.1
  */
 SC_API int sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json,
                                  sc_error **error);
 
 /**
- * sc_image_tag: gives @image another name. The image @new_name named
- * before, if no other name holds it, is kept by its ID.
+ * sc_image_tag: gives @image another name (a short one under localhost/).
+ * The image @new_name named before, if no other name holds it, is kept by
+ * its ID.
  * Returns: SC_OK, SC_ENOTFOUND, SC_EINVAL.
  * Since: 0.1
  */

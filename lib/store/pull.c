@@ -10,6 +10,7 @@
  */
 #include "store.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -113,7 +114,13 @@ sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
   char *normalized;
 
   SC_CHECK_ARG(o != NULL && name != NULL, error);
-  normalized = sc_reference_normalize(name, &gerror);
+  /* a short name names no registry: stored under localhost/, as podman
+   * does, so that it is never taken for a Docker Hub image */
+  if (sc_reference_is_short(name)) {
+    g_autofree char *local = g_strconcat("localhost/", name, NULL);
+    normalized = sc_reference_normalize(local, &gerror);
+  } else
+    normalized = sc_reference_normalize(name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   g_free(o->name);
@@ -367,17 +374,22 @@ commit_single_file(OstreeRepo *repo, const char *file_name, GBytes *data, GVaria
                                   out_commit, NULL, error);
 }
 
+/* a{sv} of strings from NULL-terminated key, value pairs */
 static GVariant *
-string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
-                const char *v3)
+string_metadata(const char *k1, const char *v1, ...)
 {
   GVariantBuilder b;
+  va_list ap;
+
   g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-  g_variant_builder_add(&b, "{sv}", k1, g_variant_new_string(v1));
-  if (k2)
-    g_variant_builder_add(&b, "{sv}", k2, g_variant_new_string(v2));
-  if (k3)
-    g_variant_builder_add(&b, "{sv}", k3, g_variant_new_string(v3));
+  va_start(ap, v1);
+  for (const char *k = k1, *v = v1; k != NULL;) {
+    g_variant_builder_add(&b, "{sv}", k, g_variant_new_string(v));
+    k = va_arg(ap, const char *);
+    if (k)
+      v = va_arg(ap, const char *);
+  }
+  va_end(ap);
   return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
@@ -836,7 +848,7 @@ static gboolean
 pull_commit_config(Pull *t, GError **error)
 {
   g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(t->res.config));
-  g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
+  g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL);
   g_autofree char *commit = NULL;
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, t->res.config_hex, NULL);
 
@@ -856,8 +868,12 @@ pull_commit_image(Pull *t, GError **error)
   g_autofree char *manifest_text =
       g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
   g_autofree char *digest = g_strconcat("sha256:", t->res.manifest_hex, NULL);
-  g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
-                                             digest, "signatures", "0");
+  /* skopeo's keys, and where the image came from (images update asks
+   * only a registry; other tools ignore keys they do not know) */
+  g_autoptr(GVariant) meta = string_metadata(
+      "docker.manifest", manifest_text, "docker.digest", digest, "signatures", "0",
+      "syscontainer.transport", sc_image_source_transport(t->src), "syscontainer.source",
+      sc_image_source_description(t->src), NULL);
   g_autofree char *commit = NULL;
   g_autofree char *enc = sc_ref_encode(t->name);
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);

@@ -546,6 +546,7 @@ sc_image_free(ScImage *img)
   g_free(img->name);
   g_free(img->commit);
   g_free(img->id);
+  g_free(img->transport);
   json_decref(img->manifest);
   json_decref(img->config);
   g_free(img);
@@ -620,6 +621,7 @@ sc_image_load(OstreeRepo *repo, const char *ref, GError **error)
   img->untagged = g_str_has_prefix(img->name, "sha256:");
   if (!load_commit(repo, ref, &img->commit, &commit, error))
     goto fail;
+  img->transport = metadata_string(commit, "syscontainer.transport");
   manifest = metadata_string(commit, "docker.manifest");
   if (manifest == NULL) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
@@ -765,8 +767,17 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
   g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
   const char *id = g_str_has_prefix(text, "sha256:") ? text + 7 : text;
   const char *slash = strrchr(text, '/');
+  gboolean local = sc_image_source_is_local(text);
 
-  if (sc_image_source_is_local(text)) {
+  /* a short name given to pull --name is under localhost/ (podman keeps
+   * them there): tried first */
+  if (!local && sc_reference_is_short(text)) {
+    g_autofree char *prefixed = g_strconcat("localhost/", text, NULL);
+    char *n = sc_reference_normalize(prefixed, NULL);
+    if (n)
+      g_ptr_array_add(candidates, n);
+  }
+  if (local) {
     ScImageSource *src = sc_image_source_open(text, NULL, NULL);
     if (src) {
       normalized = sc_reference_normalize(sc_image_source_name(src), NULL);
@@ -1037,6 +1048,7 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
   doc = sc_image_document(img->untagged ? "<none>" : img->name, img->id, img->config,
                           img->manifest, layers, exports_variables(repo, img));
   json_object_set_new(doc, "names", names);
+  json_object_set_new(doc, "transport", img->transport ? json_string(img->transport) : json_null());
   close(lock);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
@@ -1084,7 +1096,12 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && new_name != NULL, error);
-  normalized = sc_reference_normalize(new_name, &gerror);
+  /* a short name names no registry: localhost/, as pull --name and podman */
+  if (sc_reference_is_short(new_name)) {
+    g_autofree char *local = g_strconcat("localhost/", new_name, NULL);
+    normalized = sc_reference_normalize(local, &gerror);
+  } else
+    normalized = sc_reference_normalize(new_name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   if (!open_for_writing(ctx, &repo, &lock, &gerror))

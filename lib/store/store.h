@@ -177,6 +177,9 @@ typedef struct {
   json_t *manifest;
   json_t *config; /* NULL when the config blob is missing */
   gboolean untagged; /* kept by its ID only (ociimage/sha256_3A<id>): its name moved on */
+  char *transport;   /* where it came from (syscontainer.transport): "docker" (a
+                      * registry), "oci", "oci-archive", "docker-archive"; NULL:
+                      * not recorded (pulled by atomic or an older version) */
 } ScImage;
 void sc_image_free(ScImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)

@@ -1,7 +1,8 @@
-"""Image store bookkeeping as podman users expect it (issue 13, item 5):
+"""Image store bookkeeping as podman users expect it (issue 13, items 5-7):
 an image whose tag moved stays in the store by its ID ("<none>") while a
 deployment (either slot) uses it, and is pruned once none does; a re-pull
-of an unchanged image reads no blob (item 6)."""
+of an unchanged image reads no blob; a short --name is under localhost/;
+images update asks a registry only for images that came from one."""
 
 import json
 import os
@@ -15,9 +16,11 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
 sys.path.insert(0, os.path.join(HERE, "..", "registry"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 import imagelib as il  # noqa: E402
 from test_deploy import build  # noqa: E402
 import registry as rg  # noqa: E402
+import syscontainer  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 
@@ -172,6 +175,46 @@ class MovedTagTest(Base):
         self.assertEqual(self.listing(), [("localhost/x", "1", id1, True)])
 
 
+    def test_python_binding(self):
+        ctx = syscontainer.Context(sysroot=self.sysroot)
+        id1 = ctx.pull("oci:%s:v1" % self.layout, name="x:1")["id"]
+        id2 = ctx.pull("oci:%s:v2" % self.layout, name="x:1")["id"]
+        self.assertEqual(sorted((i["name"], i["id"]) for i in ctx.images()),
+                         [("<none>", id1), ("localhost/x", id2)])
+        self.assertEqual((ctx.inspect(id1[:12])["names"], ctx.inspect("x:1")["names"]),
+                         ([], ["localhost/x:1"]))
+        self.assertTrue(ctx.verify(id1[:12])["ok"])
+        self.assertEqual(ctx.update_images()[0]["skipped"],
+                         "pulled from oci:, not from a registry: pull it again from there")
+        self.assertEqual(ctx.prune()["images_removed"], 1)
+        self.assertEqual([i["id"] for i in ctx.images()], [id2])
+
+
+@unittest.skipUnless(os.getuid() == 0 and have("umoci", "ostree"), "needs root, umoci, ostree")
+class ShortNameTest(Base):
+    def test_short_name_is_localhost(self):
+        self.assertEqual(self.ctl("pull", "--name", "demo:1", "oci:%s:v1" % self.layout).stdout,
+                         "localhost/demo:1\n")
+        self.assertEqual(self.ctl("pull", "--name", "library/demo",
+                                  "oci:%s:v1" % self.layout).stdout,
+                         "localhost/library/demo:latest\n")
+        self.assertEqual(self.ctl("pull", "--name", "example.com/demo:1",
+                                  "oci:%s:v1" % self.layout).stdout, "example.com/demo:1\n")
+        refs = {r for r in self.refs() if not r[9:].isalnum()}
+        self.assertEqual(refs, {"ociimage/localhost_2Fdemo_3A1",
+                                "ociimage/localhost_2Flibrary_2Fdemo_3Alatest",
+                                "ociimage/example.com_2Fdemo_3A1"})
+        # found by the short name
+        self.assertEqual(self.js("images", "inspect", "demo:1")["name"], "localhost/demo:1")
+        self.assertEqual(self.js("images", "inspect", "library/demo")["name"],
+                         "localhost/library/demo:latest")
+        doc = self.js("images", "inspect", "demo:1")
+        self.assertEqual(doc["transport"], "oci")
+        r = self.ctl("images", "inspect", "docker.io/library/demo:1", check=False)
+        self.assertEqual((r.returncode, r.stderr.strip().splitlines()[-1]),
+                         (1, "syscontainerctl: error: image 'docker.io/library/demo:1' is not in the store"))
+
+
 @unittest.skipUnless(os.getuid() == 0 and have("umoci", "ostree", "skopeo", "docker-registry"),
                      "needs root, umoci, ostree, skopeo and docker-registry")
 class RegistryBookkeepingTest(Base):
@@ -210,6 +253,58 @@ class RegistryBookkeepingTest(Base):
 
     KINDS = {"all": (), "blobs": ("/blobs/",), "manifests": ("/manifests/",),
              "ping": ("http.request.uri=/v2/ ",)}
+
+    def test_update_all_skips_local_images(self):
+        self.push("v1", "up:1")
+        ref = "%s/up:1" % self.registry.host
+        old = self.js("pull", "--tls-verify=false", ref)["id"]
+        self.ctl("pull", "--name", "demo:1", "oci:%s:v1" % self.layout)
+        self.ctl("pull", "docker-archive:" + self.archive)
+        self.ctl("pull", "--name", "ocitar:1", "oci-archive:" + os.path.join(self.shared,
+                                                                             "sys-oci.tar"))
+        self.push("v2", "up:1")
+        r = self.ctl("images", "update", "--all", "--tls-verify=false", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new = self.js("images", "inspect", ref)["id"]
+        self.assertNotEqual(new, old)
+        self.assertEqual(sorted(r.stdout.splitlines()), sorted([
+            "%s: updated %.12s -> %.12s" % (ref, old, new),
+            "localhost/demo:1: skipped: pulled from oci:, not from a registry: pull it again "
+            "from there",
+            "localhost/ocitar:1: skipped: pulled from oci-archive:, not from a registry: pull it "
+            "again from there",
+            "quay.io/example/sys:1: skipped: pulled from docker-archive:, not from a registry: "
+            "pull it again from there"]))
+        # the registry was asked about up:1 only
+        self.assertEqual(self.registry.requests("/demo/"), 0)
+        self.assertEqual(self.registry.requests("/sys/"), 0)
+        # --json: the same, per image (the old up:1 is still named demo:1:
+        # skopeo kept the OCI manifest, so it is the same image)
+        doc = self.js("images", "update", "--all", "--tls-verify=false")
+        skipped = {i["name"]: i.get("skipped") for i in doc["images"]}
+        self.assertEqual(skipped, {
+            ref: None,
+            "localhost/demo:1": "pulled from oci:, not from a registry: pull it again from there",
+            "localhost/ocitar:1": "pulled from oci-archive:, not from a registry: pull it again "
+                                  "from there",
+            "quay.io/example/sys:1": "pulled from docker-archive:, not from a registry: pull it "
+                                     "again from there"})
+        self.assertFalse(any("error" in i or i["updated"] for i in doc["images"]), doc)
+        self.assertEqual([i["id"] for i in doc["images"] if i["name"] == ref], [new])
+        # the tag moves back: the image it leaves is kept by its ID, and
+        # update skips it (it has no name to ask about)
+        self.push("v1", "up:1")
+        doc = self.js("images", "update", "--all", "--tls-verify=false")
+        self.assertIn({"name": ref, "updated": True, "old_id": new, "id": old,
+                       "layers_imported": 0}, doc["images"])
+        doc = self.js("images", "update", "--all", "--tls-verify=false")
+        self.assertIn({"name": "<none>", "updated": False, "id": new,
+                       "skipped": "no name (its tag moved to another image): nothing to ask a "
+                                  "registry for"}, doc["images"])
+        # one named local image: skipped, exit 0
+        r = self.ctl("--json", "images", "update", "demo:1")
+        self.assertEqual(json.loads(r.stdout)["images"][0]["skipped"],
+                         "pulled from oci:, not from a registry: pull it again from there")
 
 
 if __name__ == "__main__":

@@ -151,8 +151,9 @@ class StoreTest(unittest.TestCase):
                          "quay.io/example/sys:1.0\n")
 
     def test_name_option_and_repull(self):
+        # a short --name is under localhost/, as podman keeps it (issue 13)
         self.assertEqual(self.ctl("pull", "--name", "sys", "oci:%s:base" % self.layout).stdout,
-                         "docker.io/library/sys:latest\n")
+                         "localhost/sys:latest\n")
         report = self.ctl_json("pull", "--name", "sys", "oci:%s:full" % self.layout)
         # the three layers shared with :base are not read again
         self.assertEqual((report["layers"], report["layers_imported"]), (4, 1))

@@ -448,7 +448,9 @@ class Context:
 
     def update_images(self, image=None, **options):
         """Pulls the image (None: every image) whose registry digest changed;
-        returns the per-image report."""
+        returns the per-image report. An image not from a registry (oci:,
+        oci-archive:, docker-archive:, localhost/, kept by ID only) is not
+        asked about: its entry has "skipped" (the reason)."""
         opts = self._pull_opts(**options)
         try:
             return self._json_call(_sc_images_update_json, _enc(image), opts)["images"]
