@@ -20,13 +20,21 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 import imagelib as il  # noqa: E402
 from test_deploy import build  # noqa: E402
 import registry as rg  # noqa: E402
-import syscontainer  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 
 
 def have(*tools):
     return all(shutil.which(t) for t in tools)
+
+
+def sanitized_library():
+    """The library built with ASan cannot be loaded into python without
+    LD_PRELOAD (scripts/test.sh runs the python suite unsanitized only)."""
+    lib = os.environ.get("SC_LIBRARY")
+    if not lib or not shutil.which("ldd"):
+        return False
+    return "libasan" in subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
 
 
 def id_ref(image_id):
@@ -175,7 +183,9 @@ class MovedTagTest(Base):
         self.assertEqual(self.listing(), [("localhost/x", "1", id1, True)])
 
 
+    @unittest.skipIf(sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
+        import syscontainer
         ctx = syscontainer.Context(sysroot=self.sysroot)
         id1 = ctx.pull("oci:%s:v1" % self.layout, name="x:1")["id"]
         id2 = ctx.pull("oci:%s:v2" % self.layout, name="x:1")["id"]
