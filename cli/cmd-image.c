@@ -115,7 +115,9 @@ print_prune(const CliCmd *c, json_t *doc, int ok)
 
   (void)c, (void)ok;
   cli_format_size(json_integer_value(json_object_get(doc, "bytes_freed")), freed, sizeof(freed));
-  printf("removed %lld unused layer or config commits and %lld objects, freed %s\n",
+  printf("removed %lld unused untagged images, %lld unused layer or config commits and %lld "
+         "objects, freed %s\n",
+         json_integer_value(json_object_get(doc, "images_removed")),
          json_integer_value(json_object_get(doc, "refs_removed")),
          json_integer_value(json_object_get(doc, "objects_removed")),
          freed);
@@ -144,7 +146,10 @@ print_verify(const CliCmd *c, json_t *doc, int ok)
   }
   if (!json_is_true(json_object_get(doc, "config_ok")))
     printf("config: missing from the store\n");
-  printf("%s: %s\n", cli_jstr(doc, "name"), ok ? "verified" : "DAMAGED");
+  /* an image kept by its ID only has no name to show */
+  printf("%s: %s\n",
+         strcmp(cli_jstr(doc, "name"), "<none>") == 0 ? cli_jstr(doc, "id") : cli_jstr(doc, "name"),
+         ok ? "verified" : "DAMAGED");
 }
 
 static int
@@ -161,7 +166,11 @@ images_verify(const CliCmd *c, sc_context *ctx)
 static void
 print_image_update(json_t *img)
 {
-  if (json_is_true(json_object_get(img, "updated")))
+  if (cli_jstr(img, "skipped"))
+    printf("%s: skipped: %s\n", strcmp(cli_jstr(img, "name"), "<none>") == 0
+                                     ? cli_jstr(img, "id") : cli_jstr(img, "name"),
+           cli_jstr(img, "skipped"));
+  else if (json_is_true(json_object_get(img, "updated")))
     printf("%s: updated %.12s -> %.12s\n",
            cli_jstr(img, "name"),
            cli_jstr(img, "old_id"),

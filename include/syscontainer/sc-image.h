@@ -45,8 +45,9 @@ SC_API void sc_pull_opts_free(sc_pull_opts *opts);
 
 /**
  * sc_pull_opts_set_name: store the image under NAME[:TAG] instead of the
- * name the source gives it. Normalized like any reference ("busybox" is
- * "docker.io/library/busybox:latest").
+ * name the source gives it. Normalized like any reference, but a short
+ * name (no registry: "demo:1", "library/demo") is stored under localhost/
+ * ("localhost/demo:1"), as podman does.
  * Returns: SC_OK or SC_EINVAL (not a valid reference).
  * Since: 0.1
  */
@@ -123,9 +124,13 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * optional "docker://" prefix, or atomic's "http:" for an insecure
  * registry), "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE"
  * (or "dockertar:FILE"), "docker:NAME[:TAG]" (a Docker Engine API daemon
- * on $DOCKER_HOST, unix:// only, or /var/run/docker.sock). Layers whose commit already exists are not read
- * again. Every digest is checked before anything is referenced; on
- * failure no ref is added or changed.
+ * on $DOCKER_HOST, unix:// only, or /var/run/docker.sock). Layers whose
+ * commit already exists are not read again, nor is a config the store has:
+ * a re-pull of an unchanged image reads its manifest only. Every digest is
+ * checked before anything is referenced; on failure no ref is added or
+ * changed. The image the name held before, if another one no other name
+ * holds, is kept by its ID (listed as "<none>") until pruned. The commit
+ * records the transport the image came from.
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
  *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
  * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
@@ -151,11 +156,15 @@ SC_API int sc_image_inspect_remote_json(sc_context *ctx, const char *source,
 /**
  * sc_images_update_json: asks the registry of @image (NULL: of every image
  * in the store) for the current manifest of its name and pulls it when the
- * digest changed; the name then points at the new image (the old one stays
- * until pruned).
+ * digest changed; the name then points at the new image (the old one is
+ * kept by its ID until pruned). An image that did not come from a
+ * registry (pulled from oci:, oci-archive:, docker-archive:, a name under
+ * localhost/, or kept by its ID only) is not asked about: its entry has
+ * "skipped" (the reason) and is no failure.
  * @out_json: {"schema":1,"images":[{"name","updated":bool,"id","old_id"?,
- *   "layers_imported"?,"error"?}]}. With @image NULL a failing image is
- *   reported in its entry; with an @image its failure is the return code.
+ *   "layers_imported"?,"skipped"?,"error"?}]}. With @image NULL a failing
+ *   image is reported in its entry; with an @image its failure is the
+ *   return code.
  * Since: 0.1
  */
 SC_API int sc_images_update_json(sc_context *ctx, const char *image, const sc_pull_opts *opts,
@@ -165,6 +174,9 @@ SC_API int sc_images_update_json(sc_context *ctx, const char *image, const sc_pu
  * sc_images_list_json: the images in the store:
  * {"schema":1,"store":{"path","chosen","passed-over"?},
  *  "images":[{"name","tag","id","created","size","in_use"}]}.
+ * An image whose name moved to another image is listed by its ID with
+ * "name" and "tag" "<none>". "in_use": a deployment (either slot of any
+ * container) recorded this image ID.
  * "store" says where the store is (as seen from the sysroot) and why:
  * "chosen" is "configured" (--repo, $ATOMIC_OSTREE_REPO, atomic.conf),
  * "existing" (CHECKOUT/.storage/ostree was there), "ostree-host"
@@ -178,15 +190,19 @@ SC_API int sc_images_list_json(sc_context *ctx, char **out_json, sc_error **erro
 
 /**
  * sc_image_inspect_json: one image (by name, ID prefix, or the source
- * string it was pulled from): name, id, created, architecture, os, labels,
- * layers, config, and the template variables of its /exports.
+ * string it was pulled from): name ("<none>" for an image kept by its ID
+ * only), names, id, created, architecture, os, labels, layers, config,
+ * transport (where it was pulled from: "docker", "oci", "oci-archive",
+ * "docker-archive", or null), and the template variables of its /exports.
  * Since: 0.1
  */
 SC_API int sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json,
                                  sc_error **error);
 
 /**
- * sc_image_tag: gives @image another name.
+ * sc_image_tag: gives @image another name (a short one under localhost/).
+ * The image @new_name named before, if no other name holds it, is kept by
+ * its ID.
  * Returns: SC_OK, SC_ENOTFOUND, SC_EINVAL.
  * Since: 0.1
  */
@@ -202,10 +218,11 @@ SC_API int sc_image_tag(sc_context *ctx, const char *image, const char *new_name
 SC_API int sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error);
 
 /**
- * sc_images_prune: removes layer and config commits that no named image
+ * sc_images_prune: removes the images kept by their ID only that no
+ * deployment uses, then layer and config commits that no remaining image
  * references, then unreachable objects.
- * @out_json: may be NULL; {"schema":1,"refs_removed":N,"objects_removed":N,
- *   "bytes_freed":N}.
+ * @out_json: may be NULL; {"schema":1,"images_removed":N,"refs_removed":N,
+ *   "objects_removed":N,"bytes_freed":N}.
  * Since: 0.1
  */
 SC_API int sc_images_prune(sc_context *ctx, char **out_json, sc_error **error);

@@ -214,6 +214,16 @@ sc_reference_normalize(const char *input, GError **error)
   return s;
 }
 
+gboolean
+sc_reference_is_short(const char *input)
+{
+  const char *slash = strchr(input, '/');
+  g_autofree char *first = slash ? g_strndup(input, slash - input) : NULL;
+
+  return first == NULL ||
+         !(strchr(first, '.') || strchr(first, ':') || strcmp(first, "localhost") == 0);
+}
+
 /* atomic's _encode_to_ostree_ref / skopeo's encodeOStreeRef: every byte
  * outside [A-Za-z0-9.-] becomes _XX (upper-case hex). */
 char *

@@ -19,6 +19,9 @@ void sc_reference_clear(ScReference *ref);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
+/* Whether @input names no registry: its first component (before a '/')
+ * has no '.', no ':' and is not "localhost" ("demo:1", "library/x"). */
+gboolean sc_reference_is_short(const char *input);
 char *sc_ref_encode(const char *name);
 char *sc_ref_decode(const char *encoded);
 
@@ -131,6 +134,10 @@ GBytes *sc_image_source_get_manifest(ScImageSource *src, const char *digest,
 /* The source was opened with a known_digest that the registry still has:
  * nothing was fetched. */
 gboolean sc_image_source_unchanged(ScImageSource *src);
+/* The transport the image comes from, as skopeo names it: "docker" (a
+ * registry: the only one an image can be updated from), "oci",
+ * "oci-archive", "docker-archive". */
+const char *sc_image_source_transport(ScImageSource *src);
 GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
                                         guint64 expected_size, guint64 *out_size,
                                         GError **error);

@@ -318,6 +318,20 @@ sc_image_source_sequential(ScImageSource *src)
 }
 
 const char *
+sc_image_source_transport(ScImageSource *src)
+{
+  switch (src->kind) {
+  case SOURCE_REGISTRY:
+    return "docker";
+  case SOURCE_OCI:
+    return g_str_has_prefix(src->description, "oci-archive:") ? "oci-archive" : "oci";
+  case SOURCE_DOCKER_ARCHIVE:
+    return "docker-archive";
+  }
+  return "unknown";
+}
+
+const char *
 sc_image_source_description(ScImageSource *src)
 {
   return src->description;

@@ -10,6 +10,7 @@
  */
 #include "store.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -113,7 +114,13 @@ sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
   char *normalized;
 
   SC_CHECK_ARG(o != NULL && name != NULL, error);
-  normalized = sc_reference_normalize(name, &gerror);
+  /* a short name names no registry: stored under localhost/, as podman
+   * does, so that it is never taken for a Docker Hub image */
+  if (sc_reference_is_short(name)) {
+    g_autofree char *local = g_strconcat("localhost/", name, NULL);
+    normalized = sc_reference_normalize(local, &gerror);
+  } else
+    normalized = sc_reference_normalize(name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   g_free(o->name);
@@ -367,17 +374,22 @@ commit_single_file(OstreeRepo *repo, const char *file_name, GBytes *data, GVaria
                                   out_commit, NULL, error);
 }
 
+/* a{sv} of strings from NULL-terminated key, value pairs */
 static GVariant *
-string_metadata(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
-                const char *v3)
+string_metadata(const char *k1, const char *v1, ...)
 {
   GVariantBuilder b;
+  va_list ap;
+
   g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-  g_variant_builder_add(&b, "{sv}", k1, g_variant_new_string(v1));
-  if (k2)
-    g_variant_builder_add(&b, "{sv}", k2, g_variant_new_string(v2));
-  if (k3)
-    g_variant_builder_add(&b, "{sv}", k3, g_variant_new_string(v3));
+  va_start(ap, v1);
+  for (const char *k = k1, *v = v1; k != NULL;) {
+    g_variant_builder_add(&b, "{sv}", k, g_variant_new_string(v));
+    k = va_arg(ap, const char *);
+    if (k)
+      v = va_arg(ap, const char *);
+  }
+  va_end(ap);
   return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
@@ -501,8 +513,35 @@ fail:
 /* The image's manifest (an index resolved to the wanted platform) and its
  * config, both checked against their digests, and the layer count checked
  * against the diff_ids. */
+/* The config sha256:@hex of @size bytes from the store's ociimage/<hex>,
+ * when it is there and intact: a re-pull then asks the source for no blob
+ * at all. A damaged one is fetched again, not reported. */
+static GBytes *
+config_from_store(OstreeRepo *repo, const char *hex, gint64 size)
+{
+  GBytes *b = repo ? sc_store_read_config(repo, hex) : NULL;
+  g_autofree char *have = NULL;
+
+  if (b == NULL || (gint64)g_bytes_get_size(b) != size)
+    goto drop;
+  have = sc_sha256_hex(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+  if (strcmp(have, hex) != 0)
+    goto drop;
+  return b;
+drop:
+  g_clear_pointer(&b, g_bytes_unref);
+  return NULL;
+}
+
 gboolean
 sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, GError **error)
+{
+  return sc_resolve_image_stored(src, opts, NULL, out, error);
+}
+
+gboolean
+sc_resolve_image_stored(ScImageSource *src, const sc_pull_opts *opts, OstreeRepo *repo,
+                        ScResolved *out, GError **error)
 {
   const char *os, *arch, *variant;
   g_autofree char *media_type = NULL;
@@ -563,6 +602,9 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
                   SC_MAX_CONFIG);
       goto fail;
     }
+    config = config_from_store(repo, config_hex, json_integer_value(csize));
+    if (config != NULL)
+      goto examine;
     in = sc_image_source_open_blob(src, config_digest, json_integer_value(csize), &size, error);
     if (in == NULL)
       goto fail;
@@ -577,6 +619,7 @@ sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out, 
       goto fail;
     config = g_bytes_new_take(g_steal_pointer(&buf), got);
   }
+examine:
   config_hex_computed = sc_sha256_hex(g_bytes_get_data(config, NULL), g_bytes_get_size(config));
   if (strcmp(config_hex_computed, config_hex) != 0) {
     g_set_error(error, SC_ERROR, SC_EDIGEST, "%s: config %s has digest sha256:%s",
@@ -811,7 +854,7 @@ static gboolean
 pull_commit_config(Pull *t, GError **error)
 {
   g_autofree char *size = g_strdup_printf("%zu", g_bytes_get_size(t->res.config));
-  g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL, NULL, NULL, NULL);
+  g_autoptr(GVariant) meta = string_metadata("docker.size", size, NULL);
   g_autofree char *commit = NULL;
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, t->res.config_hex, NULL);
 
@@ -831,14 +874,19 @@ pull_commit_image(Pull *t, GError **error)
   g_autofree char *manifest_text =
       g_strndup(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
   g_autofree char *digest = g_strconcat("sha256:", t->res.manifest_hex, NULL);
-  g_autoptr(GVariant) meta = string_metadata("docker.manifest", manifest_text, "docker.digest",
-                                             digest, "signatures", "0");
+  /* skopeo's keys, and where the image came from (images update asks
+   * only a registry; other tools ignore keys they do not know) */
+  g_autoptr(GVariant) meta = string_metadata(
+      "docker.manifest", manifest_text, "docker.digest", digest, "signatures", "0",
+      "syscontainer.transport", sc_image_source_transport(t->src), "syscontainer.source",
+      sc_image_source_description(t->src), NULL);
   g_autofree char *commit = NULL;
   g_autofree char *enc = sc_ref_encode(t->name);
   g_autofree char *ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
 
   if (!commit_single_file(t->repo, "manifest.json", manifest, meta, t->name, &commit, error) ||
-      !sc_store_sync(t->repo, error))
+      !sc_store_sync(t->repo, error) ||
+      !sc_store_keep_displaced(t->repo, ref, t->res.manifest_hex, TRUE, error))
     return FALSE;
   ostree_repo_transaction_set_ref(t->repo, NULL, ref, commit);
   if (!ostree_repo_commit_transaction(t->repo, NULL, NULL, error))
@@ -885,9 +933,14 @@ sc_image_pull_internal(sc_context *ctx, const char *source, const sc_pull_opts *
   json_t *report = NULL;
   ScSourceOptions sopts = {0};
 
+  OstreeRepo *repo = NULL;
+
   sc_pull_opts_source_options(opts, &sopts);
   src = sc_image_source_open(source, &sopts, error);
-  if (src == NULL || !sc_resolve_image(src, opts, &res, error) ||
+  /* the store, when there is one, gives the config of an image it has */
+  if (src != NULL && !sc_store_open(ctx, FALSE, &repo, NULL))
+    repo = NULL;
+  if (src == NULL || !sc_resolve_image_stored(src, opts, repo, &res, error) ||
       !sc_pull_resolved(ctx, src, opts, &res, NULL, &report, error))
     return FALSE;
   if (out_name)

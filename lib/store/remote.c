@@ -119,6 +119,23 @@ fail:
   return sc_error_propagate(error, gerror);
 }
 
+/* Why @img cannot be updated from a registry, or NULL: it came from
+ * another transport (recorded by the pull), it is under localhost/ (no
+ * registry has it; atomic's and older pulls recorded no transport), or its
+ * name moved on. */
+static char *
+update_skip_reason(ScImage *img)
+{
+  if (img->untagged)
+    return g_strdup("no name (its tag moved to another image): nothing to ask a registry for");
+  if (img->transport && strcmp(img->transport, "docker") != 0)
+    return g_strdup_printf("pulled from %s:, not from a registry: pull it again from there",
+                           img->transport);
+  if (g_str_has_prefix(img->name, "localhost/"))
+    return g_strdup("a local name (localhost/), not from a registry");
+  return NULL;
+}
+
 /* One image: ask its registry for the current manifest of its name, pull
  * when the digest changed. */
 static json_t *
@@ -130,7 +147,11 @@ update_one(sc_context *ctx, ScImage *img, const sc_pull_opts *opts, GError **err
   json_t *item = NULL, *report = NULL;
 
   g_autofree char *known = g_strconcat("sha256:", img->id, NULL);
+  g_autofree char *skip = update_skip_reason(img);
 
+  if (skip != NULL)
+    return json_pack("{s:s, s:b, s:s, s:s}", "name", img->untagged ? "<none>" : img->name,
+                     "updated", 0, "id", img->id, "skipped", skip);
   sc_pull_opts_source_options(opts, &sopts);
   sopts.known_digest = known;
   src = sc_image_source_open(img->name, &sopts, error);

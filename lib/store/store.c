@@ -546,6 +546,7 @@ sc_image_free(ScImage *img)
   g_free(img->name);
   g_free(img->commit);
   g_free(img->id);
+  g_free(img->transport);
   json_decref(img->manifest);
   json_decref(img->config);
   g_free(img);
@@ -615,8 +616,12 @@ sc_image_load(OstreeRepo *repo, const char *ref, GError **error)
 
   img->ref = g_strdup(ref);
   img->name = sc_ref_decode(ref + strlen(SC_REF_PREFIX));
+  /* "sha256:..." is no reference's name: the ID ref of an image whose
+   * name moved on */
+  img->untagged = g_str_has_prefix(img->name, "sha256:");
   if (!load_commit(repo, ref, &img->commit, &commit, error))
     goto fail;
+  img->transport = metadata_string(commit, "syscontainer.transport");
   manifest = metadata_string(commit, "docker.manifest");
   if (manifest == NULL) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
@@ -643,7 +648,73 @@ fail:
   return NULL;
 }
 
-/* Every image ref, loaded; unreadable ones are skipped. */
+char *
+sc_image_id_ref(const char *id)
+{
+  g_autofree char *name = g_strconcat("sha256:", id, NULL);
+  g_autofree char *enc = sc_ref_encode(name);
+  return g_strconcat(SC_REF_PREFIX, enc, NULL);
+}
+
+GBytes *
+sc_store_read_config(OstreeRepo *repo, const char *hex)
+{
+  g_autofree char *ref = g_strconcat(SC_REF_PREFIX, hex, NULL);
+  g_autoptr(GFile) root = NULL;
+  g_autoptr(GFile) content = NULL;
+  char *data = NULL;
+  gsize len;
+
+  if (!ostree_repo_read_commit(repo, ref, &root, NULL, NULL, NULL))
+    return NULL;
+  content = g_file_resolve_relative_path(root, "content");
+  if (!g_file_load_contents(content, NULL, &data, &len, NULL, NULL))
+    return NULL;
+  return g_bytes_new_take(data, len);
+}
+
+static gboolean
+set_ref(OstreeRepo *repo, const char *ref, const char *commit, gboolean in_txn, GError **error)
+{
+  if (!in_txn)
+    return ostree_repo_set_ref_immediate(repo, NULL, ref, commit, NULL, error);
+  ostree_repo_transaction_set_ref(repo, NULL, ref, commit);
+  return TRUE;
+}
+
+static gboolean ref_exists(OstreeRepo *repo, const char *ref);
+
+/* An image that a container may run must not be lost when its name is
+ * pointed elsewhere (podman keeps it as "<none>" until pruned): it is kept
+ * under its ID ref, unless another name still holds it. */
+gboolean
+sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id, gboolean in_txn,
+                        GError **error)
+{
+  g_autoptr(ScImage) old = ref_exists(repo, ref) ? sc_image_load(repo, ref, NULL) : NULL;
+  g_autofree char *new_id_ref = sc_image_id_ref(new_id);
+
+  if (ref_exists(repo, new_id_ref) && !set_ref(repo, new_id_ref, NULL, in_txn, error))
+    return FALSE;
+  if (old != NULL && !old->untagged && strcmp(old->id, new_id) != 0) {
+    g_autoptr(GPtrArray) all = sc_images_all(repo, error);
+    gboolean named = FALSE;
+    if (all == NULL)
+      return FALSE;
+    for (guint i = 0; i < all->len && !named; i++) {
+      ScImage *other = all->pdata[i];
+      named = !other->untagged && strcmp(other->ref, ref) != 0 && strcmp(other->id, old->id) == 0;
+    }
+    if (!named) {
+      g_autofree char *old_id_ref = sc_image_id_ref(old->id);
+      return set_ref(repo, old_id_ref, old->commit, in_txn, error);
+    }
+  }
+  return TRUE;
+}
+
+/* Every image ref, loaded; unreadable ones are skipped, and so is the ID
+ * ref of an image that has a name again. */
 GPtrArray *
 sc_images_all(OstreeRepo *repo, GError **error)
 {
@@ -666,6 +737,15 @@ sc_images_all(OstreeRepo *repo, GError **error)
     if (img)
       g_ptr_array_add(out, img);
   }
+  for (guint i = out->len; i-- > 0;) {
+    ScImage *img = out->pdata[i];
+    gboolean named = FALSE;
+    for (guint k = 0; k < out->len && img->untagged && !named; k++)
+      named = !((ScImage *)out->pdata[k])->untagged &&
+              strcmp(((ScImage *)out->pdata[k])->id, img->id) == 0;
+    if (named)
+      g_ptr_array_remove_index(out, i);
+  }
   return out;
 }
 
@@ -687,12 +767,21 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
   g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
   const char *id = g_str_has_prefix(text, "sha256:") ? text + 7 : text;
   const char *slash = strrchr(text, '/');
+  gboolean local = sc_image_source_is_local(text);
 
+  /* a short name given to pull --name is under localhost/ (podman keeps
+   * them there): tried first */
+  if (!local && sc_reference_is_short(text)) {
+    g_autofree char *prefixed = g_strconcat("localhost/", text, NULL);
+    char *n = sc_reference_normalize(prefixed, NULL);
+    if (n)
+      g_ptr_array_add(candidates, n);
+  }
   if (g_str_has_prefix(text, "docker:") && !g_str_has_prefix(text, "docker://")) {
     /* the daemon is not asked (it would send the whole image) */
     g_autofree char *name = sc_image_source_daemon_name(text);
     normalized = name ? sc_reference_normalize(name, NULL) : NULL;
-  } else if (sc_image_source_is_local(text)) {
+  } else if (local) {
     ScImageSource *src = sc_image_source_open(text, NULL, NULL);
     if (src) {
       normalized = sc_reference_normalize(sc_image_source_name(src), NULL);
@@ -758,7 +847,9 @@ sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error)
   return g_steal_pointer(&imgs->pdata[0]);
 }
 
-/* Deployments (CHECKOUT/NAME.N/info) whose image is @img. */
+/* Deployments (CHECKOUT/NAME.N/info, either slot of every container)
+ * whose image is @img: by the image ID each recorded ("revision"), never
+ * by name, which may have moved to another image since. */
 static gboolean
 image_in_use(sc_context *ctx, ScImage *img, char **out_container)
 {
@@ -778,10 +869,7 @@ image_in_use(sc_context *ctx, ScImage *img, char **out_container)
     j = json_loads(text, 0, NULL);
     if (j) {
       const char *rev = json_string_value(json_object_get(j, "revision"));
-      const char *image = json_string_value(json_object_get(j, "image"));
-      g_autofree char *normalized = image ? sc_reference_normalize(image, NULL) : NULL;
-      used = (rev && strcmp(rev, img->id) == 0) ||
-             (normalized && strcmp(normalized, img->name) == 0);
+      used = rev && strcmp(rev, img->id) == 0;
       json_decref(j);
     }
     if (used) {
@@ -888,7 +976,11 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
         size += layer_uncompressed_size(
             repo, json_string_value(json_object_get(l, "digest")), &present);
       }
-      split_name(img->name, &name, &tag);
+      if (img->untagged) { /* its name moved on: podman's "<none>" */
+        name = g_strdup("<none>");
+        tag = g_strdup("<none>");
+      } else
+        split_name(img->name, &name, &tag);
       json_array_append_new(
           arr, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b}", "name", name, "tag", tag, "id",
                          img->id, "created", created, "size", (json_int_t)size, "in_use",
@@ -940,9 +1032,11 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
   }
   img = imgs->pdata[0];
   names = json_array();
-  for (guint k = 0; k < all->len; k++)
-    if (strcmp(((ScImage *)all->pdata[k])->id, img->id) == 0)
-      json_array_append_new(names, json_string(((ScImage *)all->pdata[k])->name));
+  for (guint k = 0; k < all->len; k++) {
+    ScImage *other = all->pdata[k];
+    if (!other->untagged && strcmp(other->id, img->id) == 0)
+      json_array_append_new(names, json_string(other->name));
+  }
   cfg = img->config; /* NULL when the config blob is missing */
   diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
   layers = json_array();
@@ -957,9 +1051,10 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
                           json_object_get(l, "size"), "uncompressed_size", (json_int_t)usize,
                           "present", present));
   }
-  doc = sc_image_document(img->name, img->id, img->config, img->manifest, layers,
-                          exports_variables(repo, img));
+  doc = sc_image_document(img->untagged ? "<none>" : img->name, img->id, img->config,
+                          img->manifest, layers, exports_variables(repo, img));
   json_object_set_new(doc, "names", names);
+  json_object_set_new(doc, "transport", img->transport ? json_string(img->transport) : json_null());
   close(lock);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
@@ -1007,7 +1102,12 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
   gboolean ok;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && new_name != NULL, error);
-  normalized = sc_reference_normalize(new_name, &gerror);
+  /* a short name names no registry: localhost/, as pull --name and podman */
+  if (sc_reference_is_short(new_name)) {
+    g_autofree char *local = g_strconcat("localhost/", new_name, NULL);
+    normalized = sc_reference_normalize(local, &gerror);
+  } else
+    normalized = sc_reference_normalize(new_name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   if (!open_for_writing(ctx, &repo, &lock, &gerror))
@@ -1015,7 +1115,9 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
   img = sc_image_resolve_one(repo, image, &gerror);
   enc = sc_ref_encode(normalized);
   ref = g_strconcat(SC_REF_PREFIX, enc, NULL);
-  ok = img && ostree_repo_set_ref_immediate(repo, NULL, ref, img->commit, NULL, &gerror);
+  /* the image the name held until now is kept by its ID */
+  ok = img && sc_store_keep_displaced(repo, ref, img->id, FALSE, &gerror) &&
+       ostree_repo_set_ref_immediate(repo, NULL, ref, img->commit, NULL, &gerror);
   close(lock);
   sc_image_free(img);
   if (!ok)
@@ -1069,7 +1171,7 @@ sc_images_prune(sc_context *ctx, char **out_json, sc_error **error)
   g_autoptr(GHashTable) refs = NULL;
   GHashTableIter it;
   gpointer key;
-  guint removed = 0;
+  guint removed = 0, n_images = 0;
   gint n_total = 0, n_pruned = 0;
   guint64 freed = 0;
 
@@ -1077,8 +1179,20 @@ sc_images_prune(sc_context *ctx, char **out_json, sc_error **error)
   if (!open_for_writing(ctx, &repo, &lock, &gerror))
     return sc_error_propagate(error, gerror);
   all = sc_images_all(repo, &gerror);
-  if (all == NULL ||
-      !ostree_repo_list_refs_ext(repo, NULL, &refs, OSTREE_REPO_LIST_REFS_EXT_NONE, NULL,
+  if (all == NULL)
+    goto fail;
+  /* an image kept only by its ID goes once no deployment uses it (podman's
+   * prune of dangling images); one that a deployment uses stays */
+  for (guint i = all->len; i-- > 0;) {
+    ScImage *img = all->pdata[i];
+    if (!img->untagged || image_in_use(ctx, img, NULL))
+      continue;
+    if (!ostree_repo_set_ref_immediate(repo, NULL, img->ref, NULL, NULL, &gerror))
+      goto fail;
+    n_images++;
+    g_ptr_array_remove_index(all, i);
+  }
+  if (!ostree_repo_list_refs_ext(repo, NULL, &refs, OSTREE_REPO_LIST_REFS_EXT_NONE, NULL,
                                  &gerror))
     goto fail;
   /* Every layer and the config blob of every named image stays (atomic's
@@ -1111,8 +1225,9 @@ sc_images_prune(sc_context *ctx, char **out_json, sc_error **error)
     goto fail;
   close(lock);
   if (out_json) {
-    json_t *doc = json_pack("{s:i, s:i, s:i, s:I}", "schema", 1, "refs_removed", removed,
-                            "objects_removed", n_pruned, "bytes_freed", (json_int_t)freed);
+    json_t *doc = json_pack("{s:i, s:i, s:i, s:i, s:I}", "schema", 1, "images_removed",
+                            n_images, "refs_removed", removed, "objects_removed", n_pruned,
+                            "bytes_freed", (json_int_t)freed);
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }
@@ -1202,7 +1317,8 @@ sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok
   }
   if (img->config == NULL)
     all_ok = FALSE;
-  doc = json_pack("{s:i, s:s, s:s, s:b, s:b, s:o}", "schema", 1, "name", img->name, "id", img->id,
+  doc = json_pack("{s:i, s:s, s:s, s:b, s:b, s:o}", "schema", 1, "name",
+                  img->untagged ? "<none>" : img->name, "id", img->id,
                   "ok", all_ok, "config_ok", img->config != NULL, "layers", layers);
   close(lock);
   sc_image_free(img);

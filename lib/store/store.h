@@ -126,6 +126,10 @@ gboolean sc_image_config_examine(GBytes *config, gsize n_layers, const char *sou
                                  json_t **out_doc, GError **error);
 gboolean sc_resolve_image(ScImageSource *src, const sc_pull_opts *opts, ScResolved *out,
                           GError **error);
+/* As sc_resolve_image(), taking the config from @repo (may be NULL) when
+ * it has it: a re-pull of an unchanged image reads no blob. */
+gboolean sc_resolve_image_stored(ScImageSource *src, const sc_pull_opts *opts, OstreeRepo *repo,
+                                 ScResolved *out, GError **error);
 void sc_resolved_clear(ScResolved *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScResolved, sc_resolved_clear)
 /* Imports what @res describes (taken over); stored as @store_name, else
@@ -172,10 +176,25 @@ typedef struct {
   char *id; /* manifest digest, hex */
   json_t *manifest;
   json_t *config; /* NULL when the config blob is missing */
+  gboolean untagged; /* kept by its ID only (ociimage/sha256_3A<id>): its name moved on */
+  char *transport;   /* where it came from (syscontainer.transport): "docker" (a
+                      * registry), "oci", "oci-archive", "docker-archive"; NULL:
+                      * not recorded (pulled by atomic or an older version) */
 } ScImage;
 void sc_image_free(ScImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)
 ScImage *sc_image_load(OstreeRepo *repo, const char *ref, GError **error);
+/* ociimage/sha256_3A<id>: where an image whose name moved on is kept
+ * (the encoded "sha256:<id>", a name no reference can have). */
+char *sc_image_id_ref(const char *id);
+/* The config blob ociimage/<@hex> holds (its /content), or NULL. */
+GBytes *sc_store_read_config(OstreeRepo *repo, const char *hex);
+/* Before the name ref @ref is pointed at the image @new_id: the image it
+ * names now, when another one that no other name keeps, is kept under its
+ * ID ref; @new_id's own ID ref, if any, goes (it has a name again). In the
+ * open transaction when @in_txn, else at once. */
+gboolean sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id,
+                                 gboolean in_txn, GError **error);
 GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
 GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
 ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);

@@ -151,8 +151,9 @@ class StoreTest(unittest.TestCase):
                          "quay.io/example/sys:1.0\n")
 
     def test_name_option_and_repull(self):
+        # a short --name is under localhost/, as podman keeps it (issue 13)
         self.assertEqual(self.ctl("pull", "--name", "sys", "oci:%s:base" % self.layout).stdout,
-                         "docker.io/library/sys:latest\n")
+                         "localhost/sys:latest\n")
         report = self.ctl_json("pull", "--name", "sys", "oci:%s:full" % self.layout)
         # the three layers shared with :base are not read again
         self.assertEqual((report["layers"], report["layers_imported"]), (4, 1))
@@ -258,11 +259,13 @@ class StoreTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "bin", "busybox")))
 
     def test_delete_refuses_image_in_use(self):
-        self.ctl("pull", "oci:%s:full" % self.layout)
+        report = json.loads(self.ctl("--json", "pull", "oci:%s:full" % self.layout).stdout)
         slot = os.path.join(self.checkout_root, "sys.0")
         os.makedirs(slot)
+        # in use by the image ID the deployment recorded (issue 13: never by
+        # the name, which may have moved to another image since)
         with open(os.path.join(slot, "info"), "w") as f:
-            json.dump({"image": "localhost/layout:full", "revision": "x"}, f)
+            json.dump({"image": "localhost/layout:full", "revision": report["id"]}, f)
         r = self.ctl("images", "delete", "localhost/layout:full", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("image 'localhost/layout:full' is used by container deployment 'sys.0'", r.stderr)

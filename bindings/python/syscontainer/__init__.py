@@ -451,7 +451,9 @@ class Context:
 
     def update_images(self, image=None, **options):
         """Pulls the image (None: every image) whose registry digest changed;
-        returns the per-image report."""
+        returns the per-image report. An image not from a registry (oci:,
+        oci-archive:, docker-archive:, localhost/, kept by ID only) is not
+        asked about: its entry has "skipped" (the reason)."""
         opts = self._pull_opts(**options)
         try:
             return self._json_call(_sc_images_update_json, _enc(image), opts)["images"]
@@ -586,7 +588,9 @@ class Context:
         return self._json_call(_sc_containers_list_json)["containers"]
 
     def images(self):
-        """The images in the store, as dicts (name, tag, id, created, size, in_use)."""
+        """The images in the store, as dicts (name, tag, id, created, size, in_use);
+        an image whose name moved on is listed by its ID, name and tag "<none>";
+        in_use: a deployment (either slot) recorded its ID."""
         return self._json_call(_sc_images_list_json)["images"]
 
     def info(self):
@@ -605,7 +609,9 @@ class Context:
         _call(_sc_image_delete, self._ptr, _enc(image), 1 if force else 0)
 
     def prune(self):
-        """Removes what no named image uses; returns the counts."""
+        """Removes the images kept by ID only that no deployment uses, then
+        what no remaining image uses; returns the counts (images_removed,
+        refs_removed, objects_removed, bytes_freed)."""
         return self._json_call(_sc_images_prune)
 
     def verify(self, image):

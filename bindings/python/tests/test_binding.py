@@ -190,7 +190,7 @@ class StoreBindingTest(unittest.TestCase):
         self.assertTrue(ctx.verify(report["id"][:8])["ok"])
         ctx.tag("example.com/hello:1", "hello")
         self.assertEqual(sorted(ctx.inspect("hello")["names"]),
-                         ["docker.io/library/hello:latest", "example.com/hello:1"])
+                         ["example.com/hello:1", "localhost/hello:latest"])  # issue 13
         # a container from it, in a sysroot
         sysroot = os.path.join(self.tmp, "sysroot")
         os.makedirs(sysroot)
