@@ -326,7 +326,8 @@ sc_image_source_transport(ScImageSource *src)
   case SOURCE_OCI:
     return g_str_has_prefix(src->description, "oci-archive:") ? "oci-archive" : "oci";
   case SOURCE_DOCKER_ARCHIVE:
-    return "docker-archive";
+    /* (a Docker daemon's answer is read as an archive) */
+    return src->daemon != NULL ? "docker-daemon" : "docker-archive";
   }
   return "unknown";
 }

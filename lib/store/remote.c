@@ -128,6 +128,9 @@ update_skip_reason(ScImage *img)
 {
   if (img->untagged)
     return g_strdup("no name (its tag moved to another image): nothing to ask a registry for");
+  if (g_strcmp0(img->transport, "docker-daemon") == 0)
+    return g_strdup("pulled from a Docker daemon (docker:), not from a registry: pull it again "
+                    "from there");
   if (img->transport && strcmp(img->transport, "docker") != 0)
     return g_strdup_printf("pulled from %s:, not from a registry: pull it again from there",
                            img->transport);

@@ -186,6 +186,11 @@ class DockerDaemonTest(unittest.TestCase):
         self.ctl("pull", "docker:" + self.ref, host=self.host)
         r = self.ctl("--json", "images", "inspect", "docker:" + self.ref, host="unix:///nonexist")
         self.assertEqual(json.loads(r.stdout)["name"], self.ref)
+        self.assertEqual(json.loads(r.stdout)["transport"], "docker-daemon")
+        # and no registry is asked for it on an update
+        r = self.ctl("images", "update", self.ref, host="unix:///nonexist")
+        self.assertEqual(r.stdout, "%s: skipped: pulled from a Docker daemon (docker:), not from "
+                         "a registry: pull it again from there\n" % self.ref)
 
     def test_short_name_and_default_tag(self):
         r = self.ctl("pull", "docker:localhost/demo:2", host=self.host)
