@@ -257,6 +257,8 @@ sc_context_repo_path(sc_context *ctx)
   return sc_store_location(ctx, NULL, NULL);
 }
 
+/* A slot's info is small: a larger one is not one of ours. */
+#define SC_INFO_MAX (4 * 1024 * 1024)
 #define SC_STORE_LOCK "syscontainer.lock"
 /* Where a new store is put together, inside its own directory. */
 #define SC_STORE_CREATING ".syscontainer-creating"
@@ -854,31 +856,43 @@ static gboolean
 image_in_use(sc_context *ctx, ScImage *img, char **out_container)
 {
   g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
-  const char *entry;
+  int rfd = sc_confined_open_nolinks(root, FALSE, NULL);
+  DIR *dir = rfd >= 0 ? fdopendir(rfd) : NULL;
+  struct dirent *e;
+  gboolean used = FALSE;
 
-  if (dir == NULL)
+  if (dir == NULL) {
+    if (rfd >= 0)
+      close(rfd);
     return FALSE;
-  while ((entry = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *info = g_build_filename(root, entry, "info", NULL);
-    g_autofree char *text = NULL;
+  }
+  /* the slots themselves, never through a link (NAME is one), and their
+   * info as the other readers of a slot read it: a regular file, bounded */
+  while (!used && (e = readdir(dir)) != NULL) {
+    g_autofree char *slot = NULL;
+    g_autoptr(GBytes) text = NULL;
+    gboolean exists = FALSE;
     json_t *j;
-    gboolean used = FALSE;
-    if (!g_file_get_contents(info, &text, NULL, NULL))
+    int sfd;
+    if (e->d_name[0] == '.')
       continue;
-    j = json_loads(text, 0, NULL);
+    sfd = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0)
+      continue;
+    slot = g_build_filename(root, e->d_name, NULL);
+    text = sc_read_file_nofollow_max(sfd, slot, "info", SC_INFO_MAX, &exists, NULL);
+    close(sfd);
+    j = text ? json_loads(g_bytes_get_data(text, NULL), 0, NULL) : NULL;
     if (j) {
       const char *rev = json_string_value(json_object_get(j, "revision"));
       used = rev && strcmp(rev, img->id) == 0;
       json_decref(j);
     }
-    if (used) {
-      if (out_container)
-        *out_container = g_strdup(entry);
-      return TRUE;
-    }
+    if (used && out_container)
+      *out_container = g_strdup(e->d_name); /* the deployment (slot) */
   }
-  return FALSE;
+  closedir(dir);
+  return used;
 }
 
 static json_t *

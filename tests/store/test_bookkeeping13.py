@@ -181,6 +181,21 @@ class MovedTagTest(Base):
         with open(os.path.join(ck, "other.1", "info"), "w") as f:
             json.dump({"image": "elsewhere/y:2", "revision": id1}, f)
         self.assertEqual(self.listing(), [("localhost/x", "1", id1, True)])
+        # a hostile checkout root: an info that is a fifo, or a link to a
+        # file outside saying it uses the image, counts for nothing (and
+        # nothing waits on the fifo)
+        os.unlink(os.path.join(ck, "other.1", "info"))
+        os.mkfifo(os.path.join(ck, "other.1", "info"))
+        outside = os.path.join(self.sysroot, "..", os.path.basename(self.sysroot) + "-out")
+        with open(outside, "w") as f:
+            json.dump({"revision": id1}, f)
+        try:
+            os.makedirs(os.path.join(ck, "other.0"))
+            os.symlink(outside, os.path.join(ck, "other.0", "info"))
+            os.symlink(os.path.join(ck, "other.0"), os.path.join(ck, "linked.1"))
+            self.assertEqual(self.listing(), [("localhost/x", "1", id1, False)])
+        finally:
+            os.unlink(outside)
 
 
     @unittest.skipIf(sanitized_library(), "the library is built with ASan")
