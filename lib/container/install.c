@@ -105,13 +105,21 @@ sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
   return SC_OK;
 }
 
-/* "quay.io/coreos/etcd:v3" -> "etcd" */
+/* atomic's default name (get_default_system_name): the last path
+ * component without digest, and "-TAG" unless the tag is latest:
+ * "registry.fedoraproject.org/f27/etcd" -> "etcd", "foo:1.2" -> "foo-1.2" */
 static char *
 name_from_image(const char *image)
 {
   const char *slash = strrchr(image, '/');
   const char *base = slash ? slash + 1 : image;
-  return g_strndup(base, strcspn(base, ":@"));
+  gsize stem = strcspn(base, ":@");
+  const char *tag = base[stem] == ':' ? base + stem + 1 : NULL;
+  gsize tag_len = tag ? strcspn(tag, "@") : 0;
+
+  if (tag == NULL || (tag_len == 6 && strncmp(tag, "latest", 6) == 0))
+    return g_strndup(base, stem);
+  return g_strdup_printf("%.*s-%.*s", (int)stem, base, (int)tag_len, tag);
 }
 
 /* An image that runs once at install (label atomic.run=once). */

@@ -472,9 +472,10 @@ class DeployTest(SysrootCtl, unittest.TestCase):
     def test_dry_run_changes_nothing(self):
         os.makedirs(self.ck)
         before = tree(self.sysroot)
+        # atomic's default name: the image's last component, "-TAG" unless latest
         r = self.ctl("install", "--dry-run", self.image)
         self.assertIn("# would:\ncheckout localhost/layout:v1 into /var/lib/containers/atomic/"
-                      "layout.0/rootfs\n", r.stdout)
+                      "layout-v1.0/rootfs\n", r.stdout)
         self.assertIn("ExecStart=", r.stdout)
         self.assertEqual(tree(self.sysroot), before)
 
