@@ -183,6 +183,24 @@ class SystemTest(NspawnTest):
         """What the running container says it is (runc exec through run)."""
         return self.ctl("run", name, "/bin/busybox", "cat", "/etc/version").stdout
 
+    def test_rootfs_through_the_current_slot_link(self):
+        """install --rootfs CHECKOUT/NAME (the link to NAME's current slot):
+        runc, started by systemd, accepts the recorded root (issue 13)."""
+        image = "oci:%s:v1" % self.layout
+        self.addCleanup(self.ctl, "uninstall", "base", check=False)
+        self.addCleanup(self.ctl, "uninstall", "over", check=False)
+        self.ctl("install", "--name", "base", image)
+        self.assertEqual(self.ctl("install", "--now", "--name", "over", "--rootfs",
+                                  "/var/lib/containers/atomic/base", image).stdout, "over\n")
+        self.wait_running("over")
+        self.assertEqual(self.version_in("over"), "version 1\n")
+        config = json.loads(self.inside("cat", "/var/lib/containers/atomic/over.0/config.json")
+                            .stdout)
+        # the root as recorded has no link in it (runc refuses one)
+        root = config["root"]["path"]
+        self.assertEqual(root, "/var/lib/containers/atomic/base.0/rootfs")
+        self.assertEqual(self.inside("readlink", "-f", root).stdout, root + "\n")
+
     def test_lifecycle(self):
         image = "oci:%s:v1" % self.layout
         self.addCleanup(self.ctl, "uninstall", "svc", check=False)
