@@ -219,14 +219,26 @@ mount_image(sc_context *ctx, const char *image, const char *dir, GError **error)
   return TRUE;
 }
 
+/* "DIR/", "DIR//." and "A/../DIR" are DIR: the sidecar is named from the
+ * last component, so "DIR/" would put it inside DIR (under the mount, where
+ * umount cannot find it). Lexical, as the path is used the same way for
+ * the mount, the record and umount. */
+static char *
+normalize_dir(const char *dir)
+{
+  return g_path_is_absolute(dir) ? g_canonicalize_filename(dir, "/") : g_strdup(dir);
+}
+
 SC_API int
-sc_mount(sc_context *ctx, const char *what, const char *dir, char **out_json, sc_error **error)
+sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
   g_autofree char *slot = NULL;
+  g_autofree char *dir = NULL;
   gboolean is_container, ok;
 
-  SC_CHECK_ARG(ctx != NULL && what != NULL && dir != NULL, error);
+  SC_CHECK_ARG(ctx != NULL && what != NULL && dir_arg != NULL, error);
+  dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
   if (!check_dir(dir, &gerror))
@@ -258,13 +270,15 @@ sc_mount(sc_context *ctx, const char *what, const char *dir, char **out_json, sc
 }
 
 SC_API int
-sc_umount(sc_context *ctx, const char *dir, char **out_json, sc_error **error)
+sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
   g_autofree char *kind = NULL;
+  g_autofree char *dir = NULL;
   gboolean xattr = FALSE;
 
-  SC_CHECK_ARG(ctx != NULL && dir != NULL, error);
+  SC_CHECK_ARG(ctx != NULL && dir_arg != NULL, error);
+  dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
   kind = read_mark(dir, &xattr, &gerror);
