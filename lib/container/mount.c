@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -229,18 +230,57 @@ normalize_dir(const char *dir)
   return g_path_is_absolute(dir) ? g_canonicalize_filename(dir, "/") : g_strdup(dir);
 }
 
+/* An exclusive flock() on DIR's parent (where the sidecar lives) for one
+ * mount or umount: two mounts of one DIR at once both passed the check,
+ * and the loser's cleanup removed the winner's record, leaving a mount no
+ * umount could find. Returns the fd to close, or -1. */
+static int
+lock_parent(const char *dir, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname(dir);
+  int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0) {
+    g_set_error(
+      error, SC_ERROR, SC_ENOTFOUND, "mount directory %s: %s: %s", dir, parent, g_strerror(errno));
+    return -1;
+  }
+  while (flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot lock %s: %s", parent, g_strerror(errno));
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+/* closing the fd drops the lock; as a cleanup attribute, on every return */
+static void
+unlock_parent(int *fd)
+{
+  if (*fd >= 0)
+    close(*fd);
+}
+
 SC_API int
 sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json, sc_error **error)
 {
   GError *gerror = NULL;
   g_autofree char *slot = NULL;
   g_autofree char *dir = NULL;
+  __attribute__((cleanup(unlock_parent))) int lock = -1;
   gboolean is_container, ok;
 
   SC_CHECK_ARG(ctx != NULL && what != NULL && dir_arg != NULL, error);
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
+  if (!check_dir(dir, &gerror))
+    return sc_error_propagate(error, gerror);
+  if ((lock = lock_parent(dir, &gerror)) < 0)
+    return sc_error_propagate(error, gerror);
+  /* again, under the lock: another mount may have just finished */
   if (!check_dir(dir, &gerror))
     return sc_error_propagate(error, gerror);
   /* an installed container's name first, as atomic looked it up */
@@ -275,12 +315,15 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   GError *gerror = NULL;
   g_autofree char *kind = NULL;
   g_autofree char *dir = NULL;
+  __attribute__((cleanup(unlock_parent))) int lock = -1;
   gboolean xattr = FALSE;
 
   SC_CHECK_ARG(ctx != NULL && dir_arg != NULL, error);
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
+  if (g_path_is_absolute(dir) && (lock = lock_parent(dir, &gerror)) < 0)
+    return sc_error_propagate(error, gerror);
   kind = read_mark(dir, &xattr, &gerror);
   if (kind == NULL) {
     if (gerror == NULL)

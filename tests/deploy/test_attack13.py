@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import build, SysrootCtl  # noqa: E402
+from test_deploy import CTL, build, SysrootCtl  # noqa: E402
 
 
 def is_mountpoint(path):
@@ -116,6 +116,28 @@ class Attack13Test(SysrootCtl, unittest.TestCase):
                              "empty\n" % self.dir))
         self.assertEqual(os.listdir(self.dir), ["keep"])
         self.assertEqual(sorted(os.listdir(self.tmp)), ["mnt", "sysroot"])
+
+
+    def test_concurrent_mounts_of_one_dir(self):
+        # two mounts of one DIR at once: one wins, the other is refused and
+        # leaves the winner's record, so that umount finds the mount
+        cmd = [CTL, "--sysroot", self.sysroot, "mount", "localhost/greet:1", self.dir]
+        for _ in range(8):
+            procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True) for _ in range(2)]
+            results = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)
+            for p in procs:
+                p.stdout.close()
+                p.stderr.close()
+            self.assertEqual(results, [
+                (0, ""),
+                (1, "syscontainerctl: error: mount directory %s: something is mounted there "
+                    "already (ostree-image); umount it first\n" % self.dir)])
+            r = self.ctl("umount", self.dir, check=False)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertFalse(is_mountpoint(self.dir))
+            self.assertEqual(os.listdir(self.dir), [])
+            self.assertEqual(sorted(os.listdir(self.tmp)), ["mnt", "sysroot"])
 
 
 if __name__ == "__main__":
