@@ -44,6 +44,8 @@ char *sc_deploy_remote_rootfs(sc_context *ctx,
                               char **out_location,
                               GError **error);
 char *sc_deploy_slot_rootfs(sc_context *ctx, const char *slot_path);
+/* (mount.c) a mount point whose root is the directory @path, or NULL */
+char *sc_mount_find_bind(const char *path);
 /* A file the tool wrote into a slot (info, config.json, the unit's copy):
  * a regular file, not followed through a link nor waited for (a fifo), at
  * most SC_MAX_SLOT_FILE bytes; NULL otherwise. */

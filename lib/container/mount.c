@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -116,6 +117,37 @@ is_mountpoint(const char *dir)
   return statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
          (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
          (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* A mount point in this namespace whose root is the directory @path (a
+ * bind of it, as mount binds a container's rootfs), or NULL. Matched by
+ * device and inode: mountinfo names a bind's root relative to its
+ * filesystem, not by a path here. */
+char *
+sc_mount_find_bind(const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  struct stat want;
+
+  if (lstat(path, &want) != 0 || !S_ISDIR(want.st_mode) ||
+      !g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l && **l; l++) {
+    g_auto(GStrv) f = g_strsplit(*l, " ", 6);
+    g_autofree char *point = NULL;
+    struct statx st;
+
+    if (g_strv_length(f) < 5)
+      continue;
+    point = g_strcompress(f[4]); /* "\040" for a space */
+    if (statx(AT_FDCWD, point, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO, &st) == 0 &&
+        makedev(st.stx_dev_major, st.stx_dev_minor) == want.st_dev && st.stx_ino == want.st_ino &&
+        strcmp(point, path) != 0)
+      return g_steal_pointer(&point);
+  }
+  return NULL;
 }
 
 /* @source bound on @dir, then made read-only (a bind mount takes the

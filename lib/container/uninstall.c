@@ -141,6 +141,19 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
   g_autoptr(ScJournal) journal = NULL;
 
   removal_gather(ctx, name, &r);
+  /* a rootfs bound elsewhere (mount NAME DIR) would be emptied under DIR,
+   * which then showed a deleted directory: refused before any change */
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *rootfs =
+      g_build_filename(i == 0 ? r.p0.slot_path : r.p1.slot_path, "rootfs", NULL);
+    g_autofree char *dir = sc_mount_find_bind(rootfs);
+    if (dir != NULL) {
+      g_set_error(error, SC_ERROR, SC_EBUSY,
+                  "container %s: its rootfs %s is mounted on %s; umount %s first", name, rootfs,
+                  dir, dir);
+      return FALSE;
+    }
+  }
   if (r.journal_slot) {
     journal = sc_journal_new("uninstall", r.journal_slot, r.tracked, FALSE);
     journal->owns_unit = r.owns_unit;

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deploy import CTL, build, SysrootCtl  # noqa: E402
+from test_deploy import CTL, build, tree, SysrootCtl  # noqa: E402
 
 
 def is_mountpoint(path):
@@ -138,6 +138,28 @@ class Attack13Test(SysrootCtl, unittest.TestCase):
             self.assertFalse(is_mountpoint(self.dir))
             self.assertEqual(os.listdir(self.dir), [])
             self.assertEqual(sorted(os.listdir(self.tmp)), ["mnt", "sysroot"])
+
+
+    def test_uninstall_while_mounted(self):
+        # the rootfs bound on DIR was deleted under it (DIR then showed an
+        # empty, deleted directory) and uninstall said nothing: refused
+        # before any change, naming DIR
+        self.ctl("install", "--name", "web", "localhost/greet:1")
+        self.ctl("mount", "web", self.dir)
+        before = tree(self.sysroot)
+        listing = sorted(os.listdir(self.dir))
+        r = self.ctl("uninstall", "web", check=False)
+        rootfs = os.path.join(self.sysroot, "var/lib/containers/atomic/web.0/rootfs")
+        self.assertEqual((r.returncode, r.stderr),
+                         (1, "syscontainerctl: error: container web: its rootfs %s is mounted on "
+                             "%s; umount %s first\n" % (rootfs, self.dir, self.dir)))
+        self.assertEqual(tree(self.sysroot), before)
+        self.assertTrue(is_mountpoint(self.dir))
+        self.assertEqual(sorted(os.listdir(self.dir)), listing)
+        self.assertIn("etc", listing)
+        self.ctl("umount", self.dir)
+        self.ctl("uninstall", "web")
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "var/lib/containers/atomic/web.0")))
 
 
 if __name__ == "__main__":
