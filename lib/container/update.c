@@ -637,6 +637,23 @@ update_locked(sc_context *ctx, const char *name, const sc_update_opts *o, json_t
   return ok;
 }
 
+/* The slot an update fills from scratch is the previous deployment; when
+ * its rootfs is bound on a DIR (mount NAME DIR before the last update) it
+ * would be emptied under DIR: refused, naming DIR. */
+static gboolean
+slot_not_mounted(const char *name, const char *slot_path, GError **error)
+{
+  g_autofree char *rootfs = g_build_filename(slot_path, "rootfs", NULL);
+  g_autofree char *dir = sc_mount_find_bind(rootfs);
+
+  if (dir == NULL)
+    return TRUE;
+  g_set_error(error, SC_ERROR, SC_EBUSY,
+              "container %s: the previous deployment's rootfs %s, which this update replaces, "
+              "is mounted on %s; umount %s first", name, rootfs, dir, dir);
+  return FALSE;
+}
+
 static gboolean
 update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
                       const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back,
@@ -655,6 +672,8 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
   t.kept = g_ptr_array_new_with_free_func(g_free);
   if (!update_find(&t, &local))
     goto failed;
+  if (t.changed && !slot_not_mounted(name, p->slot_path, error))
+    return FALSE; /* (before the slot is touched: the failure path clears it) */
   if (t.changed && !(update_prepare(&t, &local) && update_apply(&t, &local)))
     goto failed;
   if (t.changed && !update_settle(&t, &controlled, &local)) {

@@ -27,6 +27,8 @@ class Attack13Test(SysrootCtl, unittest.TestCase):
         cls.shared = tempfile.mkdtemp(prefix="sc-att13-img-")
         cls.layout = os.path.join(cls.shared, "layout")
         build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        cls.layout2 = os.path.join(cls.shared, "layout2")
+        build(cls.layout2, "v2", {"defaultValues": {"GREETING": "hi"}})
 
     @classmethod
     def tearDownClass(cls):
@@ -160,6 +162,30 @@ class Attack13Test(SysrootCtl, unittest.TestCase):
         self.ctl("umount", self.dir)
         self.ctl("uninstall", "web")
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, "var/lib/containers/atomic/web.0")))
+
+
+    def test_second_update_while_mounted(self):
+        # mount, update (the mounted slot becomes the previous one), update
+        # again: that slot was filled from scratch under DIR; refused
+        self.ctl("install", "--name", "web", "localhost/greet:1")
+        self.ctl("mount", "web", self.dir)
+        self.ctl("pull", "--name", "greet:1", "oci:%s:v2" % self.layout2)
+        self.ctl("update", "web")
+        self.ctl("pull", "--name", "greet:1", "oci:%s:v1" % self.layout)
+        before = tree(self.sysroot)
+        listing = sorted(os.listdir(self.dir))
+        r = self.ctl("update", "web", check=False)
+        rootfs = os.path.join(self.sysroot, "var/lib/containers/atomic/web.0/rootfs")
+        self.assertEqual((r.returncode, r.stderr),
+                         (1, "syscontainerctl: error: container web: the previous deployment's "
+                             "rootfs %s, which this update replaces, is mounted on %s; umount %s "
+                             "first\n" % (rootfs, self.dir, self.dir)))
+        self.assertEqual(tree(self.sysroot), before)
+        self.assertEqual(sorted(os.listdir(self.dir)), listing)
+        self.assertIn("etc", listing)
+        self.ctl("umount", self.dir)
+        r = self.ctl("update", "web")
+        self.assertIn("web.0", r.stdout)
 
 
 if __name__ == "__main__":
