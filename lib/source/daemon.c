@@ -28,10 +28,7 @@
 #include <sys/stat.h>
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
-#define DEFAULT_TIMEOUT 60                                 /* s, SC_REGISTRY_TIMEOUT */
 #define DEFAULT_MAX_ARCHIVE (G_GUINT64_CONSTANT(64) << 30) /* SC_DOCKER_MAX_ARCHIVE */
-#define DEFAULT_MIN_RATE 1024                              /* bytes/s, SC_REGISTRY_MIN_RATE */
-#define DEFAULT_RATE_WINDOW 30                             /* s, SC_REGISTRY_RATE_WINDOW */
 #define MAX_MEMBERS 100000                                 /* a docker save has a few per layer */
 #define MAX_JSON_MEMBER (8 * 1024 * 1024)
 #define MAX_JSON_TOTAL (32 * 1024 * 1024)
@@ -107,17 +104,6 @@ const char *
 sc_daemon_where(ScDaemon *d)
 {
   return d->where;
-}
-
-static guint64
-env_number(const char *name, guint64 fallback)
-{
-  const char *v = g_getenv(name);
-  guint64 n;
-
-  if (v && *v && g_ascii_string_to_unsigned(v, 10, 1, G_MAXINT64, &n, NULL))
-    return n;
-  return fallback;
 }
 
 /* $DOCKER_HOST (unix:// only) or the default socket. */
@@ -420,10 +406,15 @@ sc_daemon_open(const char *name, GError **error)
     daemon_unref(d);
     return NULL;
   }
-  d->timeout = (guint)MIN(env_number("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT), 86400);
-  d->min_rate = MIN(env_number("SC_REGISTRY_MIN_RATE", DEFAULT_MIN_RATE), G_MAXINT32);
-  d->rate_window = (guint)MIN(env_number("SC_REGISTRY_RATE_WINDOW", DEFAULT_RATE_WINDOW), 86400);
-  d->max_archive = env_number("SC_DOCKER_MAX_ARCHIVE", DEFAULT_MAX_ARCHIVE);
+  {
+    /* the registry's limits, read the same way */
+    ScNetLimits lim;
+    sc_net_limits_from_env(&lim);
+    d->timeout = lim.timeout;
+    d->min_rate = lim.min_rate;
+    d->rate_window = lim.rate_window;
+  }
+  d->max_archive = sc_env_limit("SC_DOCKER_MAX_ARCHIVE", DEFAULT_MAX_ARCHIVE, G_MAXINT64);
   addr = g_unix_socket_address_new(d->socket);
   d->session = soup_session_new_with_options("remote-connectable",
                                              addr,

@@ -1093,14 +1093,21 @@ load_certs_d(ScRegistry *reg, const char *cert_dir, GError **error)
   return TRUE;
 }
 
-/* A positive whole number from the environment, else @fallback. */
-static guint
-env_limit(const char *name, guint fallback, guint max)
+guint64
+sc_env_limit(const char *name, guint64 fallback, guint64 max)
 {
   const char *v = g_getenv(name);
   guint64 n;
 
-  return v && g_ascii_string_to_unsigned(v, 10, 1, max, &n, NULL) ? (guint)n : fallback;
+  return v && g_ascii_string_to_unsigned(v, 10, 1, max, &n, NULL) ? n : fallback;
+}
+
+void
+sc_net_limits_from_env(ScNetLimits *out)
+{
+  out->timeout = (guint)sc_env_limit("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT, 86400);
+  out->min_rate = sc_env_limit("SC_REGISTRY_MIN_RATE", DEFAULT_MIN_RATE, G_MAXINT32);
+  out->rate_window = (guint)sc_env_limit("SC_REGISTRY_RATE_WINDOW", DEFAULT_RATE_WINDOW, 86400);
 }
 
 /* "docker.io" talks to registry-1.docker.io; everything else to itself. */
@@ -1115,9 +1122,13 @@ sc_registry_new(const char *domain, const char *username, const char *password,
   reg->tls_verify = tls_verify;
   reg->username = g_strdup(username);
   reg->password = g_strdup(password);
-  reg->timeout = env_limit("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT, 86400);
-  reg->min_rate = env_limit("SC_REGISTRY_MIN_RATE", DEFAULT_MIN_RATE, G_MAXINT32);
-  reg->rate_window = env_limit("SC_REGISTRY_RATE_WINDOW", DEFAULT_RATE_WINDOW, 86400);
+  {
+    ScNetLimits lim;
+    sc_net_limits_from_env(&lim);
+    reg->timeout = lim.timeout;
+    reg->min_rate = lim.min_rate;
+    reg->rate_window = lim.rate_window;
+  }
   g_mutex_init(&reg->lock);
   reg->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)token_free);
   /* libsoup's per-read timeout stays as a backstop behind the watchdogs */

@@ -25,6 +25,18 @@ gboolean sc_reference_is_short(const char *input);
 char *sc_ref_encode(const char *name);
 char *sc_ref_decode(const char *encoded);
 
+/* registry.c: the limits every remote read keeps (docs/security.md,
+ * "Limits"): SC_REGISTRY_TIMEOUT, SC_REGISTRY_MIN_RATE,
+ * SC_REGISTRY_RATE_WINDOW, each a positive whole number, else the default. */
+typedef struct {
+  guint timeout;     /* s */
+  guint64 min_rate;  /* bytes/s */
+  guint rate_window; /* s */
+} ScNetLimits;
+void sc_net_limits_from_env(ScNetLimits *out);
+/* A positive whole number up to @max from the environment, else @fallback. */
+guint64 sc_env_limit(const char *name, guint64 fallback, guint64 max);
+
 /* regconf.c */
 typedef struct {
   char *location;
