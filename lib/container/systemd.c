@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 gboolean
 sc_systemd_offline(sc_context *ctx)
@@ -177,6 +178,7 @@ sc_systemd_label_enabled(sc_context *ctx, const char *unit, GError **error)
   ScSelinux *se = NULL;
   DIR *d;
   struct dirent *e;
+  int fd;
 
   if (!sc_systemd_offline(ctx))
     return TRUE;
@@ -184,10 +186,16 @@ sc_systemd_label_enabled(sc_context *ctx, const char *unit, GError **error)
     return FALSE;
   if (se == NULL)
     return TRUE;
-  dir = sc_context_host_path(ctx, "/etc/systemd/system");
-  d = opendir(dir);
-  if (d == NULL)
+  /* listed without following any link: one there would lead out of the
+   * image root */
+  dir = sc_context_host_dir(ctx, "/etc/systemd/system");
+  fd = sc_confined_open_nolinks(dir, FALSE, NULL);
+  d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
     return TRUE;
+  }
   while ((e = readdir(d)) != NULL)
     if (g_str_has_suffix(e->d_name, ".wants") || g_str_has_suffix(e->d_name, ".requires") ||
         g_str_has_suffix(e->d_name, ".upholds"))
