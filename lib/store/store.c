@@ -210,12 +210,13 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
     g_autofree char *system_config = NULL;
     system = sc_context_host_dir(ctx, "/ostree/repo");
     system_config = g_build_filename(system, "config", NULL);
-    if (!has_config(system))
+    gboolean repo = has_config(system);
+    if (!repo)
       why = not_a_config(ctx, system_config);
-    if (has_config(system) && can_hardlink(ctx, system, checkout, &why)) {
+    if (repo && can_hardlink(ctx, system, checkout, &why)) {
       choice = SC_STORE_OSTREE_HOST;
       path = g_steal_pointer(&system);
-    } else if (has_config(system) && holds_images(system)) {
+    } else if (repo && holds_images(system)) {
       /* the images an earlier tool kept there stay in use; the checkouts
        * copy what they cannot link */
       choice = SC_STORE_EXISTING;
