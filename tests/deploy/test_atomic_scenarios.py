@@ -1,0 +1,328 @@
+"""atomic's integration scenarios (reference/atomic-behaviour.md 9.2), one
+test per scenario, on atomic's own test images: the files of the corpus's
+atomic-test-images ($SC_CORPUS) over a busybox root instead of centos,
+run.sh replaced by a busybox shell script that does the same observable
+thing (a greeting served on $PORT). The scenarios that need a running
+systemd are in tests/system/test_atomic_scenarios_system.py; the table of
+all of them is docs/atomic-scenarios.md. Skipped when the corpus is absent."""
+
+import http.server
+import json
+import os
+import re
+import shutil
+import socketserver
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "registry"))
+import imagelib as il  # noqa: E402
+from test_deploy import CTL, SysrootCtl  # noqa: E402
+
+CORPUS = os.path.join(os.environ.get("SC_CORPUS", ""), "atomic-test-images")
+CK = "/var/lib/containers/atomic"
+SECRET = "f7a1b2c3d4e5f60718293a4b5c6d7e8f"  # atomic's $SECRET: a random string
+UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# nc --sh-exec greet.sh on $PORT, as atomic's run.sh, with busybox's nc
+RUN_SH = """#!/bin/sh
+/bin/busybox nc -ll -p ${PORT:-8081} -e /bin/sh /usr/bin/greet.sh &
+cleanup ()
+{
+        kill -9 $!
+        exit 0
+}
+trap cleanup INT TERM
+wait $!
+"""
+
+
+def corpus_files(subdir, names):
+    out = {}
+    for n in names:
+        with open(os.path.join(CORPUS, subdir, n), "rb") as f:
+            out[n] = f.read()
+    return out
+
+
+def image_layer(entries):
+    """A layer of (path, bytes, mode) and symlinks (path, None, target),
+    with the parent directories."""
+    tar, dirs = [], set()
+    for path, data, extra in entries:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                tar.append(il.tinfo(d, tarfile.DIRTYPE, mode=0o755))
+        if data is None:
+            tar.append(il.tinfo(path, tarfile.SYMTYPE, linkname=extra))
+        else:
+            tar.append(il.tinfo(path, data=data, mode=extra))
+    return il.make_tar(tar)
+
+
+def build_images(layout):
+    """atomic's four test images (Dockerfile.system, -update, -hostfs and the
+    run-once image), each the busybox base plus one layer, with their labels."""
+    il.run("umoci", "init", "--layout", layout)
+    il.run("umoci", "new", "--image", layout + ":base")
+    with open(il.BUSYBOX, "rb") as f:
+        busybox = f.read()
+    il.add_layer(layout, "base", il.make_tar([
+        il.tinfo("bin", tarfile.DIRTYPE, mode=0o755),
+        il.tinfo("bin/busybox", data=busybox, mode=0o755),
+        il.tinfo("bin/sh", tarfile.SYMTYPE, linkname="busybox"),
+        # centos's echo, for atomic's `run ... echo hello world`
+        il.tinfo("bin/echo", tarfile.SYMTYPE, linkname="busybox"),
+        il.tinfo("var", tarfile.DIRTYPE, mode=0o755),
+        il.tinfo("var/run", tarfile.DIRTYPE, mode=0o755)]))
+    exports = ["tmpfiles.template", "manifest.json", "service.template", "config.json.template"]
+
+    def system(subdir, extra=()):
+        f = corpus_files(subdir, exports + ["greet.sh"])
+        return [("usr/bin/run.sh", RUN_SH.encode(), 0o755),
+                ("usr/bin/greet.sh", f["greet.sh"], 0o755)] + \
+            [("exports/" + n, f[n], 0o644) for n in exports] + list(extra)
+
+    def labels(tag, **kv):
+        il.rewrite(layout, tag, edit_config=lambda c: c.setdefault("config", {}).setdefault(
+            "Labels", {}).update(kv))
+
+    il.add_layer(layout, "base", image_layer(system("system-container-files")), new_tag="system")
+    labels("system", Name="atomic-test-system")
+    # the same image under another tag, pulled by a rebase only
+    il.rewrite(layout, "system", new_tag="system-new")
+    il.add_layer(layout, "base", image_layer(system("system-container-update-files")),
+                 new_tag="system-update")
+    labels("system-update", Name="atomic-test-system-update",
+           summary="Updated system container image", **{"atomic.type": "system"})
+    h = corpus_files("system-container-files-hostfs", ["message", "message-template"])
+    hostfs = [("exports/hostfs/usr/local/lib/secret-message", h["message"], 0o644),
+              ("exports/hostfs/usr/local/lib/secret-message-template", h["message-template"],
+               0o644),
+              ("exports/hostfs/usr/local/lib/placeholder-file", h["message"], 0o644),
+              ("exports/hostfs/usr/local/placeholder-lib/", None, None),
+              ("exports/hostfs/broken-symlink", None, "/does/not/exist")]
+    hostfs = [e for e in hostfs if e[1] is not None or e[2] is not None]
+    il.add_layer(layout, "base", image_layer(system("system-container-files-hostfs", hostfs)),
+                 new_tag="system-hostfs")
+    # the empty directory /exports/hostfs/usr/local/placeholder-lib
+    il.add_layer(layout, "system-hostfs", il.make_tar([il.tinfo(
+        "exports/hostfs/usr/local/placeholder-lib", tarfile.DIRTYPE, mode=0o755)]))
+    labels("system-hostfs", Name="atomic-test-system-hostfs",
+           **{"atomic.has_install_files": "yes"})
+    r = corpus_files("system-container-runonce-files", ["hi.sh", "config.json.template",
+                                                        "manifest.json"])
+    il.add_layer(layout, "base", image_layer([
+        ("usr/bin/run.sh", r["hi.sh"], 0o755),
+        ("exports/config.json.template", r["config.json.template"], 0o644),
+        ("exports/manifest.json", r["manifest.json"], 0o644)]), new_tag="runonce")
+    labels("runonce", **{"atomic.run": "once", "atomic.type": "system"})
+
+
+class FakeDocker(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """The one Docker Engine API call docker: makes, GET /images/NAME/get,
+    answered with a `docker save` tar (atomic's docker: pulls)."""
+    daemon_threads = True
+
+    def __init__(self, path, images):
+        self.images = images
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def address_string(self):
+                return "docker"
+
+            def do_GET(self):
+                m = re.match(r"^(?:/v[0-9.]+)?/images/(.+)/get$", self.path)
+                name = urllib.parse.unquote(m.group(1)) if m else None
+                if name not in images:
+                    body = b'{"message":"no such image"}'
+                    self.send_response(404)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                with open(images[name], "rb") as f:
+                    body = f.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-tar")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(path, Handler)
+
+    def handle_error(self, request, client_address):
+        pass  # the client closing a stream it has read enough of
+
+
+@unittest.skipUnless(os.path.isdir(CORPUS), "the corpus (../shared/corpus) is absent")
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc") and
+                     shutil.which("skopeo"), "needs root, umoci, skopeo and runc")
+class AtomicScenarios(SysrootCtl, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-atomic-scen-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build_images(cls.layout)
+        cls.img = {t: "oci:%s:%s" % (cls.layout, t)
+                   for t in ("system", "system-new", "system-update", "system-hostfs", "runonce")}
+        # docker save of atomic-test-system:latest, under a name that is not the image's
+        cls.tar = os.path.join(cls.shared, "arbitrary-file-name.tar")
+        il.run("skopeo", "copy", cls.img["system"],
+               "docker-archive:%s:atomic-test-system:latest" % cls.tar)
+        cls.sock = os.path.join(cls.shared, "docker.sock")
+        cls.docker = FakeDocker(cls.sock, {"atomic-test-system:latest": cls.tar})
+        threading.Thread(target=cls.docker.serve_forever, daemon=True).start()
+        os.environ["DOCKER_HOST"] = "unix://" + cls.sock
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.docker.shutdown()
+        cls.docker.server_close()
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-atomic-scen-")
+        self.sysroot = os.path.join(self.tmp, "sysroot")
+        os.makedirs(self.sysroot)
+        self.ck = os.path.join(self.sysroot, CK.lstrip("/"))
+        self.name = "test-system-container-%d" % os.getpid()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def p(self, rel):
+        return os.path.join(self.sysroot, rel.lstrip("/"))
+
+    def exists(self, rel):
+        return os.path.lexists(self.p(rel))
+
+    def config_env(self, slot):
+        with open(self.p("%s/%s/config.json" % (CK, slot))) as f:
+            return json.load(f)["process"]["env"]
+
+    def info(self, slot):
+        return json.loads(self.read("%s/%s/info" % (CK, slot)))
+
+    def current(self, name):
+        return os.readlink(os.path.join(self.ck, name))
+
+    def install_main(self):
+        self.ctl("install", "--name", self.name, "--set", "RECEIVER=" + SECRET, self.img["system"])
+
+    def images(self):
+        return json.loads(self.ctl("--json", "images", "list").stdout)["images"]
+
+    # -- test_system_containers_install.sh ------------------------------------------
+
+    def test_install_1_files_and_units(self):
+        self.install_main()
+        n = self.name
+        self.assertTrue(os.path.isfile(self.p("etc/tmpfiles.d/%s.conf" % n)))
+        self.assertTrue(os.path.isfile(self.p("etc/systemd/system/%s.service" % n)))
+        for f in (n + ".service", "tmpfiles-%s.conf" % n, "config.json", "info"):
+            self.assertTrue(os.path.isfile(self.p("%s/%s.0/%s" % (CK, n, f))), f)
+        self.assertEqual(self.read("etc/tmpfiles.d/%s.conf" % n),
+                         "D    /run/%s   0700 - - - -\n" % n)
+
+    def test_install_2_values_in_config(self):
+        self.install_main()
+        env = self.config_env(self.name + ".0")
+        self.assertIn("RECEIVER=" + SECRET, env)
+        self.assertIn("PORT=8081", env)
+
+    def test_install_3_remote_rootfs(self):
+        self.install_main()
+        n, remote = self.name, self.name + "-remote"
+        self.ctl("install", "--name", remote, "--rootfs", "%s/%s.0" % (CK, n), self.img["system"])
+        self.assertTrue(os.path.isdir(self.p("%s/%s.0" % (CK, remote))))
+        self.assertTrue(os.path.isfile(self.p("etc/systemd/system/%s.service" % remote)))
+        # NAME-remote -> NAME-remote.0 (a link seen from inside the sysroot), whose
+        # rootfs is the link (docs/containers.md, "Remote rootfs")
+        self.assertEqual(self.current(remote), "%s/%s.0" % (CK, remote))
+        self.assertTrue(os.path.islink(self.p("%s/%s.0/rootfs" % (CK, remote))))
+        self.assertEqual(os.readlink(self.p("%s/%s.0/rootfs" % (CK, remote))),
+                         "%s/%s.0/rootfs" % (CK, n))
+
+    def test_install_4_uninstall_remote_then_main(self):
+        self.install_main()
+        n, remote = self.name, self.name + "-remote"
+        self.ctl("install", "--name", remote, "--rootfs", "%s/%s.0" % (CK, n), self.img["system"])
+        self.ctl("uninstall", remote)
+        self.assertTrue(os.path.isfile(self.p("%s/%s.0/rootfs/usr/bin/greet.sh" % (CK, n))))
+        for gone in ("etc/systemd/system/%s.service" % remote, "%s/%s" % (CK, remote),
+                     "%s/%s.0" % (CK, remote)):
+            self.assertFalse(self.exists(gone), gone)
+        self.ctl("uninstall", n)
+        for gone in ("etc/systemd/system/%s.service" % n, "etc/tmpfiles.d/%s.conf" % n,
+                     "%s/%s" % (CK, n), "%s/%s.0" % (CK, n)):
+            self.assertFalse(self.exists(gone), gone)
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+
+    def test_install_5_again_and_missing_variable(self):
+        self.install_main()
+        # differs as documented (docs/syscontainerctl.1.md, install; reference 10 #1):
+        # atomic printed "NAME already present" and exited 0 whatever the image
+        r = self.ctl("install", "--name", self.name, "--set", "RECEIVER=" + SECRET,
+                     self.img["system"])
+        self.assertEqual(r.stdout, "%s already installed\n" % self.name)
+        r = self.ctl("install", "--name", self.name, self.img["system"], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "syscontainerctl: error: container %s is already installed "
+                         "with other values (RECEIVER): use 'syscontainerctl update --set K=V "
+                         "%s' to change them\n" % (self.name, self.name))
+        # an image with a variable nothing defines
+        r = self.ctl("install", "--name", "upd", self.img["system-update"], check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("VAR_WITH_NO_DEFAULT", r.stderr)
+        self.assertFalse(self.exists("%s/upd.0" % CK))
+        self.assertFalse(self.exists("etc/systemd/system/upd.service"))
+        self.ctl("install", "--name", "upd", "--set", "VAR_WITH_NO_DEFAULT=Venus",
+                 self.img["system-update"])
+        self.assertIn("VAR_WITH_NO_DEFAULT=Venus", self.config_env("upd.0"))
+
+    def test_install_6_dockertar(self):
+        self.ctl("install", "--name", self.name, "dockertar:" + self.tar)
+        self.assertTrue(os.path.isfile(self.p("etc/systemd/system/%s.service" % self.name)))
+        self.assertTrue(os.path.isfile(self.p("%s/%s.0/config.json" % (CK, self.name))))
+
+    def test_install_7_docker_daemon(self):
+        self.ctl("install", "--name", self.name, "docker:atomic-test-system:latest")
+        self.assertTrue(os.path.isfile(self.p("etc/systemd/system/%s.service" % self.name)))
+        self.assertTrue(os.path.isfile(self.p("%s/%s.0/rootfs/usr/bin/greet.sh"
+                                              % (CK, self.name))))
+
+    def test_install_8_run_once(self):
+        r = self.ctl("install", "--name", "Saturn", "--set", "RECEIVER=Pluto", self.img["runonce"])
+        self.assertEqual(r.stdout, "HI Pluto from Saturn\n")
+        r = self.ctl("run", "--set", "RECEIVER=Pluto", self.img["runonce"], "echo", "Hello",
+                     "World")
+        self.assertEqual(r.stdout, "Hello World\n")
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+        self.assertFalse(self.exists("etc/systemd"))
+
+    def test_install_9_name_ending_in_dot0(self):
+        self.ctl("install", "--name", "container.0", self.img["system"])
+        self.assertEqual(self.current("container.0"), CK + "/container.0.0")
+        self.assertTrue(os.path.isfile(self.p("etc/systemd/system/container.0.service")))
+        self.ctl("uninstall", "container.0")
+        self.assertEqual(os.listdir(self.ck), [".storage"])
+        self.assertFalse(self.exists("etc/systemd/system/container.0.service"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
