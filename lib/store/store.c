@@ -759,12 +759,31 @@ ref_exists(OstreeRepo *repo, const char *ref)
   return ostree_repo_resolve_rev(repo, ref, TRUE, &rev, NULL) && rev != NULL;
 }
 
+/* REF of a registry source as pull takes it (docker://REF, atomic's
+ * http:REF and https:REF), else @text. */
+static const char *
+registry_source_ref(const char *text)
+{
+  static const char *const prefixes[] = {"docker://", "http:", "https:"};
+
+  for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+    if (g_str_has_prefix(text, prefixes[i])) {
+      text += strlen(prefixes[i]);
+      while (*text == '/')
+        text++;
+      break;
+    }
+  }
+  return text;
+}
+
 /* The images that @text names: a name (normalized, or as atomic stored it),
  * an ID prefix (every name of that image), or the source string an image
- * was pulled from. */
+ * was pulled from (atomic's mount took http:NAME, as its pull did). */
 GPtrArray *
-sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
+sc_images_resolve(OstreeRepo *repo, const char *given, GError **error)
 {
+  const char *text = registry_source_ref(given);
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sc_image_free);
   char *normalized = NULL; /* owned by candidates */
   g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
@@ -836,7 +855,7 @@ sc_images_resolve(OstreeRepo *repo, const char *text, GError **error)
     if (out->len > 0)
       return out;
   }
-  g_set_error(error, SC_ERROR, SC_ENOTFOUND, "image '%s' is not in the store", text);
+  g_set_error(error, SC_ERROR, SC_ENOTFOUND, "image '%s' is not in the store", given);
   g_ptr_array_unref(out);
   return NULL;
 }

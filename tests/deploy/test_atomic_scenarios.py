@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "registry"))
 import imagelib as il  # noqa: E402
+import registry as rg  # noqa: E402
 from test_deploy import CTL, SysrootCtl  # noqa: E402
 
 CORPUS = os.path.join(os.environ.get("SC_CORPUS", ""), "atomic-test-images")
@@ -472,6 +473,205 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         self.assertEqual(r.stderr, "syscontainerctl: error: runtime '/nonexistent/runc' is not "
                          "installed: no executable file at that path\n")
         self.assertFalse(self.exists("%s/nx.0" % CK))
+
+    # -- test_system_containers_images.sh ---------------------------------------------
+
+    def names(self):
+        return sorted((i["name"], i["tag"]) for i in self.images())
+
+    @unittest.skipUnless(shutil.which("docker-registry"), "needs docker-registry")
+    def test_images_1_pull_twice(self):
+        reg = rg.Registry(self.tmp)
+        try:
+            il.run("skopeo", "copy", "--dest-tls-verify=false", self.img["system"],
+                   "docker://%s/busybox:latest" % reg.host)
+            ref = "%s/busybox" % reg.host
+            r = self.ctl("pull", "--tls-verify=false", ref)
+            self.assertEqual(r.stdout, "%s:latest\n" % ref)
+            blobs = reg.requests("http.request.method=GET", "/blobs/")
+            self.assertEqual(blobs, 3)  # the config and two layers
+            # the second pull fetches no layer (atomic: no "Pulling layer"), nor the config
+            r = self.ctl("pull", "--tls-verify=false", ref)
+            self.assertEqual(r.stdout, "%s:latest\n" % ref)
+            self.assertEqual(reg.requests("http.request.method=GET", "/blobs/"), blobs)
+            self.assertEqual(self.names(), [(ref, "latest")])
+        finally:
+            reg.stop()
+        # atomic's `busybox` is docker.io/library/busybox (no network here: a --name)
+        self.ctl("pull", "--name", "docker.io/busybox", self.img["system"])
+        self.assertEqual(self.names(), [(ref, "latest"), ("docker.io/library/busybox", "latest")])
+
+    def test_images_2_list_in_use(self):
+        self.ctl("pull", "--name", "busybox", self.img["system"])
+        # differs as documented (docs/syscontainerctl.1.md, pull --name): a short name is
+        # stored under localhost/; "in use" is atomic's ">" marker
+        self.assertEqual([(i["name"], i["tag"], i["in_use"]) for i in self.images()],
+                         [("localhost/busybox", "latest", False)])
+        self.ctl("install", "--name", self.name, "busybox")
+        self.assertEqual([i["in_use"] for i in self.images()], [True])
+        self.ctl("uninstall", self.name)
+        self.assertEqual([i["in_use"] for i in self.images()], [False])
+        # --all's <none>: an image whose name moved stays listed by its ID
+        old = self.images()[0]["id"]
+        self.ctl("pull", "--name", "busybox", self.img["system-new"])
+        self.assertEqual(sorted((i["name"], i["tag"], i["id"] == old) for i in self.images()),
+                         [("<none>", "<none>", True), ("localhost/busybox", "latest", False)])
+
+    def test_images_3_delete_and_prune(self):
+        self.ctl("pull", "--name", "busybox", self.img["system"])
+        self.ctl("pull", "--name", "other", self.img["system-update"])
+        self.ctl("install", "--name", self.name, "busybox")
+        r = self.ctl("images", "delete", "busybox", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "syscontainerctl: error: image 'localhost/busybox:latest' is "
+                         "used by container deployment '%s.0' (delete it with --force, or "
+                         "uninstall the container first)\n" % self.name)
+        self.ctl("images", "delete", "--force", "busybox")
+        self.assertEqual(self.names(), [("localhost/other", "latest")])
+        # the base layer, shared with the other image, stays
+        doc = json.loads(self.ctl("--json", "images", "prune").stdout)
+        self.assertGreater(doc["refs_removed"], 0)
+        self.assertIn("verified", self.ctl("images", "verify", "other").stdout)
+        # delete by ID
+        ident = self.images()[0]["id"]
+        self.ctl("images", "delete", ident[:12])
+        self.assertEqual(self.images(), [])
+        self.ctl("uninstall", self.name)
+        self.ctl("images", "prune")
+        refs = subprocess.run(["ostree", "refs", "--repo",
+                               os.path.join(self.ck, ".storage/ostree")],
+                              capture_output=True, text=True, check=True).stdout
+        self.assertEqual(refs, "")
+
+    def test_images_4_docker_daemon_pull(self):
+        r = self.ctl("pull", "docker:atomic-test-system:latest")
+        self.assertEqual(r.stdout, "docker.io/library/atomic-test-system:latest\n")
+        self.assertEqual(self.names(), [("docker.io/library/atomic-test-system", "latest")])
+        self.ctl("images", "delete", "atomic-test-system")
+        self.ctl("images", "prune")
+        self.assertEqual(self.images(), [])
+
+    def test_images_5_dockertar_pull(self):
+        r = self.ctl("pull", "dockertar:" + self.tar)
+        self.assertEqual(r.stdout, "docker.io/library/atomic-test-system:latest\n")
+        self.assertEqual(self.names(), [("docker.io/library/atomic-test-system", "latest")])
+
+    def test_images_6_tag(self):
+        self.ctl("pull", "--name", "busybox", self.img["system"])
+        self.ctl("images", "tag", "busybox", "busybox-tagged:1")
+        imgs = {(i["name"], i["tag"]): i["id"] for i in self.images()}
+        self.assertEqual(sorted(imgs), [("localhost/busybox", "latest"),
+                                        ("localhost/busybox-tagged", "1")])
+        self.assertEqual(len(set(imgs.values())), 1)
+
+    def test_images_7_inspect_variables(self):
+        self.ctl("pull", "--name", "upd", self.img["system-update"])
+        doc = json.loads(self.ctl("images", "inspect", "upd").stdout)
+        self.assertEqual(doc["labels"]["atomic.type"], "system")
+        var = {v["name"]: v for v in doc["variables"]}
+        self.assertEqual((var["PORT"]["source"], var["PORT"]["default"]), ("manifest", "8081"))
+        # atomic: "VAR_WITH_NO_DEFAULT: {DEF_VALUE}"
+        self.assertEqual(var["VAR_WITH_NO_DEFAULT"]["source"], "required")
+        self.assertNotIn("default", var["VAR_WITH_NO_DEFAULT"])
+
+    def test_images_8_verify(self):
+        self.ctl("pull", "--name", "busybox", self.img["system"])
+        r = self.ctl("images", "verify", "busybox")
+        self.assertRegex(r.stdout, r"^(layer sha256:[0-9a-f]{64}: ok\n){2}"
+                         r"localhost/busybox:latest: verified\n$")
+
+    # -- test_system_containers_mount.sh ----------------------------------------------
+
+    def mountpoint(self, d):
+        return subprocess.run(["mountpoint", "-q", d]).returncode == 0
+
+    def umount_all(self, d):
+        while self.mountpoint(d):
+            subprocess.run(["umount", "-l", d])
+
+    def test_mount_1_image(self):
+        self.ctl("pull", "--name", "atomic-test-system", self.img["system"])
+        d = os.path.join(self.tmp, "mnt")
+        os.makedirs(d)
+        try:
+            self.ctl("mount", "atomic-test-system", d)
+            self.assertTrue(os.path.isfile(os.path.join(d, "usr/bin/greet.sh")))
+            self.ctl("umount", d)
+            self.assertEqual(os.listdir(d), [])
+        finally:
+            self.umount_all(d)
+
+    def test_mount_2_container(self):
+        self.install_main()
+        d = os.path.join(self.tmp, "mnt")
+        os.makedirs(d)
+        try:
+            self.ctl("mount", self.name, d)
+            self.assertTrue(os.path.isfile(os.path.join(d, "usr/bin/greet.sh")))
+            self.ctl("umount", d)
+            self.assertFalse(self.mountpoint(d))
+        finally:
+            self.umount_all(d)
+
+    def test_mount_3_live_refused(self):
+        self.install_main()
+        d = os.path.join(self.tmp, "mnt")
+        os.makedirs(d)
+        r = self.ctl("mount", "--live", self.name, d, check=False)
+        self.assertEqual((r.returncode, r.stderr), (2, "syscontainerctl: unknown option "
+                                                       "'--live' for mount\nTry "
+                                                       "'syscontainerctl --help'.\n"))
+        self.assertFalse(self.mountpoint(d))
+
+    def test_mount_4_shared_http(self):
+        self.ctl("pull", "--name", "atomic-test-system", self.img["system"])
+        d = os.path.join(self.tmp, "mnt")
+        os.makedirs(d)
+        try:
+            # http:REF names the image pull http:REF stored (fixed: it was "not in the
+            # store"); --shared changes nothing for OSTree images (docs/syscontainerctl.1.md)
+            self.ctl("mount", "--shared", "http:atomic-test-system", d)
+            self.assertTrue(os.path.isfile(os.path.join(d, "usr/bin/greet.sh")))
+            self.ctl("umount", d)
+            for text in ("http:nothing-here", "http:", "https:///", "docker://"):
+                r = self.ctl("mount", "--shared", text, d, check=False)
+                self.assertEqual((r.returncode, r.stderr), (
+                    1, "syscontainerctl: error: image '%s' is not in the store\n" % text))
+                self.assertEqual(os.listdir(d), [])
+            for text in ("https://localhost/atomic-test-system:latest",
+                         "docker://atomic-test-system"):
+                doc = json.loads(self.ctl("images", "inspect", text).stdout)
+                self.assertEqual(doc["name"], "localhost/atomic-test-system:latest")
+        finally:
+            self.umount_all(d)
+
+    # -- test_system_containers_pull.sh -----------------------------------------------
+
+    def check_pulled_then_clean(self, source):
+        r = self.ctl("pull", source)
+        self.assertEqual(r.stdout, "docker.io/library/atomic-test-system:latest\n")
+        self.assertEqual(self.names(), [("docker.io/library/atomic-test-system", "latest")])
+        repo = os.path.join(self.ck, ".storage/ostree")
+        refs = subprocess.run(["ostree", "refs", "--repo", repo], capture_output=True,
+                              text=True, check=True).stdout.split()
+        self.assertTrue(any("atomic-test-system" in ref for ref in refs), refs)
+        self.ctl("images", "delete", "atomic-test-system")
+        self.ctl("images", "prune")
+        self.assertEqual(self.images(), [])
+        self.assertEqual(subprocess.run(["ostree", "refs", "--repo", repo], capture_output=True,
+                                        text=True, check=True).stdout, "")
+
+    def test_pull_1_dockertar_arbitrary_file_name(self):
+        # the name comes from the archive's manifest, not from the file's name
+        self.check_pulled_then_clean("dockertar:" + self.tar)
+
+    def test_pull_2_dockertar_same_name(self):
+        same = os.path.join(self.tmp, "atomic-test-system.tar")
+        shutil.copy(self.tar, same)
+        self.check_pulled_then_clean("dockertar:" + same)
+
+    def test_pull_3_docker_daemon(self):
+        self.check_pulled_then_clean("docker:atomic-test-system:latest")
 
 
 if __name__ == "__main__":
