@@ -673,6 +673,47 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
     def test_pull_3_docker_daemon(self):
         self.check_pulled_then_clean("docker:atomic-test-system:latest")
 
+    # -- test_system_containers_rpm.sh: the host-file half (no RPM is built) ----------
+
+    def test_rpm_host_files_copied_kept_and_removed(self):
+        n = self.name
+        r = self.ctl("install", "--name", n, "--set", "RECEIVER=Venus", self.img["system-hostfs"])
+        lib = "usr/local/lib/"
+        # the plain file keeps a literal $RECEIVER, the template is rendered, the renamed
+        # file is renamed, the empty directory is created
+        self.assertEqual(self.read(lib + "secret-message"), "Hello unknown $RECEIVER\n")
+        self.assertEqual(self.read(lib + "secret-message-template"), "hello Venus\n")
+        self.assertEqual(self.read(lib + "renamed-" + n), "Hello unknown $RECEIVER\n")
+        self.assertFalse(self.exists(lib + "placeholder-file"))
+        self.assertEqual(os.listdir(self.p("usr/local/placeholder-lib")), [])
+        self.assertEqual(os.readlink(self.p("broken-symlink")), "/does/not/exist")
+        # useLinks=false: copies, one link each
+        for f in ("secret-message", "secret-message-template", "renamed-" + n):
+            self.assertEqual(os.stat(self.p(lib + f)).st_nlink, 1, f)
+        # a second container exporting the same files: refused, no unit or tmpfiles
+        r = self.ctl("install", "--name", "other", self.img["system-hostfs"], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"^syscontainerctl: error: host file /usr/local/lib/\S+ "
+                         r"exists and was not installed by this container")
+        self.assertFalse(self.exists("etc/systemd/system/other.service"))
+        self.assertFalse(self.exists("etc/tmpfiles.d/other.conf"))
+        self.assertFalse(self.exists("%s/other.0" % CK))
+        # a locally modified host file survives an update
+        with open(self.p(lib + "secret-message"), "a") as f:
+            f.write("# local\n")
+        r = self.ctl("update", "--set", "RECEIVER=Mars", n)
+        self.assertEqual(r.stderr, "syscontainerctl: warning: /usr/local/lib/secret-message was "
+                         "modified: kept\n")
+        self.assertEqual(self.read(lib + "secret-message"), "Hello unknown $RECEIVER\n# local\n")
+        self.assertEqual(self.read(lib + "secret-message-template"), "hello Mars\n")
+        # uninstall removes the placeholder directory and the unmodified files
+        r = self.ctl("uninstall", n)
+        self.assertEqual(r.stderr, "syscontainerctl: warning: /usr/local/lib/secret-message was "
+                         "modified: kept\n")
+        self.assertFalse(self.exists("usr/local/placeholder-lib"))
+        self.assertFalse(self.exists("broken-symlink"))
+        self.assertEqual(os.listdir(self.p("usr/local/lib")), ["secret-message"])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
