@@ -116,9 +116,7 @@ def build_images(layout):
               ("exports/hostfs/usr/local/lib/secret-message-template", h["message-template"],
                0o644),
               ("exports/hostfs/usr/local/lib/placeholder-file", h["message"], 0o644),
-              ("exports/hostfs/usr/local/placeholder-lib/", None, None),
               ("exports/hostfs/broken-symlink", None, "/does/not/exist")]
-    hostfs = [e for e in hostfs if e[1] is not None or e[2] is not None]
     il.add_layer(layout, "base", image_layer(system("system-container-files-hostfs", hostfs)),
                  new_tag="system-hostfs")
     # the empty directory /exports/hostfs/usr/local/placeholder-lib
