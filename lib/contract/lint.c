@@ -252,6 +252,15 @@ lint_rendered_config(const char *config, const char *file, Report *rep)
         file,
         "selinux-process-label",
         "linux.selinuxProcessLabel is not part of the runtime spec: use process.selinuxLabel");
+  /* atomic's own test images put them there; runc ignores the key, so the
+   * container runs with the default capabilities the author did not mean */
+  if (json_object_get(linux_, "capabilities") != NULL)
+    add(rep,
+        FALSE,
+        file,
+        "linux-capabilities",
+        "linux.capabilities is not part of the runtime spec and runtimes ignore it: put the "
+        "capability sets in process.capabilities");
   process = json_object_get(doc, "process");
   if (json_object_get(process, "terminal") == NULL)
     add(rep,

@@ -262,6 +262,19 @@ class CliTest(unittest.TestCase):
         self.assertIn("warning: config.json.template: mount source /run: use ${RUN_DIRECTORY} "
                       "instead of /run [mount-run-directory]", r.stdout)
 
+    @unittest.skipUnless(os.path.isdir(CORPUS), "the image corpus is absent")
+    def test_lint_linux_capabilities(self):
+        # hello-world (and atomic's test images) give capabilities under
+        # linux, where runtimes ignore them: a warning, not an error
+        d = os.path.join(CORPUS, "atomic-system-containers", "images", "hello-world")
+        r = run("lint", d)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("warning: config.json.template: linux.capabilities is not part of the "
+                      "runtime spec and runtimes ignore it: put the capability sets in "
+                      "process.capabilities [linux-capabilities]", r.stdout)
+        r = run("lint", os.path.join(CORPUS, "atomic-system-containers", "images", "kubeadm"))
+        self.assertNotIn("linux-capabilities", r.stdout)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

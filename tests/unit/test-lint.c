@@ -270,7 +270,7 @@ START_TEST(test_corpus_matches_reference_linter)
     { "etcd", "" },
     { "docker-centos", "" },
     { "flannel", "" },
-    { "hello-world", "" },
+    { "hello-world", "warning linux-capabilities\n" },
     { "kubernetes-kubelet", "" },
     { "docker-fedora", "warning mount-run-directory\n" },
     { "net-snmp", "warning mount-state-directory\n" },
