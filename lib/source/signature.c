@@ -376,7 +376,7 @@ out:
 typedef struct {
   char *name;   /* domain/path */
   char *full;   /* name[:tag][@digest] */
-  gboolean name_only, digested;
+  gboolean name_only, tagged, digested;
 } Ref;
 
 static void
@@ -401,20 +401,21 @@ ref_parse(const char *s, Ref *out, GError **error)
   out->name_only = strchr(last, ':') == NULL && strchr(last, '@') == NULL;
   if (out->name_only)
     g_clear_pointer(&r.tag, g_free);
+  out->tagged = r.tag != NULL;
   out->digested = r.digest != NULL;
   out->name = g_strdup_printf("%s/%s", r.domain, r.path);
   out->full = sc_reference_to_string(&r);
   return TRUE;
 }
 
-/* matchRepoDigestOrExact: a digested image, the same repository; a tagged
- * one, the same reference. */
+/* matchRepoDigestOrExact: a tagged image (a tag and a digest included),
+ * the same reference; one by digest only, the same repository. */
 static gboolean
 repo_digest_or_exact(const Ref *intended, const Ref *sig)
 {
-  if (intended->digested)
-    return strcmp(sig->name, intended->name) == 0;
-  return !intended->name_only && strcmp(sig->full, intended->full) == 0;
+  if (intended->tagged)
+    return strcmp(sig->full, intended->full) == 0;
+  return intended->digested && strcmp(sig->name, intended->name) == 0;
 }
 
 /* refMatchesPrefix: @prefix is the name, or the name starts with it and

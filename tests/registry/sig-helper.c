@@ -7,9 +7,11 @@
  *              --ref REF --manifest FILE [--digest D] [--lookaside URL]
  *              [--registry HOST --repo PATH [--attachments]]
  *   sig-helper payload FILE [sigstore]
+ *   sig-helper identity RULE[=ARG[,ARG2]] INTENDED SIGNED
  *
  * check prints "signer: X" and exits 0 when the requirement holds, else
- * prints the error and exits 1; payload prints the digest and reference.
+ * prints the error and exits 1; payload prints the digest and reference;
+ * identity prints "match" or the reason.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -148,9 +150,35 @@ cmd_check(int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_identity(int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  ScSignedIdentity id = {0};
+  gboolean ok;
+
+  if (argc != 5 || !parse_identity(argv[2], &id, &error)) {
+    fprintf(stderr, "usage: sig-helper identity RULE INTENDED SIGNED\n");
+    return 2;
+  }
+  ok = sc_signature_identity_match(&id, argv[3], argv[4], &error);
+  g_free(id.reference);
+  g_free(id.repository);
+  g_free(id.prefix);
+  g_free(id.signed_prefix);
+  if (!ok) {
+    fprintf(stderr, "%s\n", error->message);
+    return 1;
+  }
+  printf("match\n");
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+  if (argc > 1 && strcmp(argv[1], "identity") == 0)
+    return cmd_identity(argc, argv);
   if (argc > 1 && strcmp(argv[1], "payload") == 0)
     return cmd_payload(argc, argv);
   if (argc > 1 && strcmp(argv[1], "check") == 0)

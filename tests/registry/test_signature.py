@@ -316,6 +316,9 @@ class SignatureTest(unittest.TestCase):
             ("exactRepository=" + self.name, "elsewhere.example/x:y"),
             ("remapIdentity=mirror.example/sig,%s/sig" % self.host, "mirror.example/sig/app:v1"),
             ("remapIdentity=mirror.example/sig,%s/sig" % self.host, v1),
+            ("remapIdentity=mirror.example/sig,%s/sig" % self.host,
+             "mirror.example/sig/app@" + self.digest["v1"]),
+            ("matchRepository", "%s@%s" % (self.name, self.digest["v1"])),
         ]
         for identity, ref in ok:
             with self.subTest(identity=identity, ref=ref):
@@ -324,6 +327,8 @@ class SignatureTest(unittest.TestCase):
             (None, "%s:latest" % self.name),
             ("matchRepoDigestOrExact", "%s/sig/other@%s" % (self.host, self.digest["v1"])),
             ("matchExact", by_digest),
+            # a tag and a digest: the tag decides (the exact reference)
+            ("matchRepoDigestOrExact", "%s:v2@%s" % (self.name, self.digest["v1"])),
             ("matchRepository", "%s/sig/other:v1" % self.host),
             ("exactReference=%s:v2" % self.name, v1),
             ("exactRepository=%s/sig/other" % self.host, v1),
@@ -334,6 +339,43 @@ class SignatureTest(unittest.TestCase):
             with self.subTest(identity=identity, ref=ref):
                 self.refused(self.head(ref=ref) + "%s: identity mismatch: signed %s, pulling %s"
                              % (self.where(), v1, ref), ref=ref, identity=identity, lookaside=la)
+
+    def test_identity_normalization(self):
+        """The rules over references as containers/image normalizes them
+        (no signatures needed: sig-helper identity)."""
+        def ident(rule, intended, signed):
+            p = subprocess.run([HELPER, "identity", rule, intended, signed],
+                               capture_output=True, text=True)
+            return p.stdout.strip() or p.stderr.strip()
+        digest = "sha256:" + "b" * 64
+        cases = [
+            ("matchRepoDigestOrExact", "docker.io/library/busybox:latest", "busybox:latest",
+             "match"),
+            # a signed name without a tag is not "latest"
+            ("matchRepoDigestOrExact", "docker.io/library/busybox:latest", "busybox",
+             "identity mismatch: signed busybox, pulling docker.io/library/busybox:latest"),
+            ("matchExact", "busybox", "busybox",
+             "identity mismatch: signed busybox, pulling docker.io/library/busybox"),
+            ("matchRepository", "busybox:1", "docker.io/library/busybox@" + digest, "match"),
+            ("matchRepoDigestOrExact", "quay.io/a/b@" + digest, "quay.io/a/b:any", "match"),
+            ("matchRepoDigestOrExact", "quay.io/a/b", "quay.io/a/b",
+             "identity mismatch: signed quay.io/a/b, pulling quay.io/a/b"),
+            ("exactReference=quay.io/a/b", "x.example/y:z", "quay.io/a/b",
+             "identity mismatch: signed quay.io/a/b, pulling x.example/y:z"),
+            ("exactRepository=busybox", "x.example/y:z", "docker.io/library/busybox:9",
+             "match"),
+            ("remapIdentity=quay.io/a,r.example/mirror", "quay.io/a:1", "r.example/mirror:1",
+             "match"),
+            ("remapIdentity=quay.io/a,r.example/mirror", "quay.io/ab:1", "r.example/mirrorb:1",
+             "identity mismatch: signed r.example/mirrorb:1, pulling quay.io/ab:1"),
+            ("matchRepoDigestOrExact", "quay.io/a:1", "Quay.io/A:1",
+             "identity mismatch: the signed reference is invalid: image reference 'Quay.io/A:1': "
+             "'A' is not a valid repository name component (lowercase letters, digits, and '.', "
+             "'_', '__' or '-' between them)"),
+        ]
+        for rule, intended, signed, want in cases:
+            with self.subTest(rule=rule, intended=intended, signed=signed):
+                self.assertEqual(ident(rule, intended, signed), want)
 
     # ---- payloads ----
 
