@@ -97,6 +97,14 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
 
   while (blen > 0 && base[blen - 1] == '/')
     blen--;
+  /* the repository becomes part of a path or URL: a parsed reference's
+   * path only (no "..", no escapes) */
+  if (src->repo == NULL || *src->repo == '\0' || *src->repo == '/' || strstr(src->repo, "..") ||
+      src->repo[strspn(src->repo, "abcdefghijklmnopqrstuvwxyz0123456789._-/")]) {
+    g_autofree char *shown = sc_display(src->repo ? src->repo : "", 200);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "lookaside: '%s' is not a repository path", shown);
+    return FALSE;
+  }
   if (!file) {
     g_autoptr(GUri) uri = g_uri_parse(base, G_URI_FLAGS_ENCODED, NULL);
     g_autofree char *host = NULL;
@@ -104,20 +112,20 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
         (g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 &&
          g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") != 0)) {
       g_autofree char *shown = sc_display(base, 200);
-      g_set_error(error, SC_ERROR, SC_EINVAL,
-                  "lookaside %s: not an http://, https:// or file:// URL", shown);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "lookaside %s: not an http://, https:// or file:// URL", shown);
       return FALSE;
     }
     host = g_uri_get_port(uri) > 0
-               ? g_strdup_printf("%s:%d", g_uri_get_host(uri), g_uri_get_port(uri))
-               : g_strdup(g_uri_get_host(uri));
+             ? g_strdup_printf("%s:%d", g_uri_get_host(uri), g_uri_get_port(uri))
+             : g_strdup(g_uri_get_host(uri));
     reg = sc_registry_new(host, NULL, NULL, src->tls_verify, NULL, 1, error);
     if (reg == NULL)
       return FALSE;
   }
   for (guint n = 1;; n++) {
-    g_autofree char *url = g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base,
-                                           src->repo, hex, n);
+    g_autofree char *url =
+      g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base, src->repo, hex, n);
     g_autoptr(GError) local = NULL;
     g_autoptr(GBytes) body = NULL;
 
@@ -141,9 +149,14 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
     if (body == NULL)
       return TRUE;
     if (n > SC_SIG_MAX_COUNT) {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
-                  "lookaside %.*s: more than %d signatures of sha256:%s", (int)blen, base,
-                  SC_SIG_MAX_COUNT, hex);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "lookaside %.*s: more than %d signatures of sha256:%s",
+                  (int)blen,
+                  base,
+                  SC_SIG_MAX_COUNT,
+                  hex);
       return FALSE;
     }
     g_ptr_array_add(out, signature_new(SC_SIG_SIMPLE, body, NULL, g_steal_pointer(&url)));
@@ -164,9 +177,13 @@ fetch_blob(ScSignatureSources *src, const char *digest, json_int_t size, GError 
   if (!sc_content_digest_hex(digest, &want, error))
     return NULL;
   if (size < 0 || size > SC_SIG_MAX_BODY) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "signature layer %s: %" JSON_INTEGER_FORMAT " bytes, more than the limit of %d",
-                digest, size, SC_SIG_MAX_BODY);
+                digest,
+                size,
+                SC_SIG_MAX_BODY);
     return NULL;
   }
   in = sc_registry_open_blob(src->registry, src->repo, digest, (guint64)size, error);
@@ -177,8 +194,12 @@ fetch_blob(ScSignatureSources *src, const char *digest, json_int_t size, GError 
     return NULL;
   hex = sc_sha256_hex(buf->data, got);
   if (got != (gsize)size || strcmp(hex, want) != 0) {
-    g_set_error(error, SC_ERROR, SC_EDIGEST,
-                "signature layer %s: the registry sent %zu bytes of digest sha256:%s", digest, got,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EDIGEST,
+                "signature layer %s: the registry sent %zu bytes of digest sha256:%s",
+                digest,
+                got,
                 hex);
     return NULL;
   }
@@ -224,31 +245,33 @@ fetch_attachments(ScSignatureSources *src, const char *hex, GPtrArray *out, GErr
     const char *digest = json_string_value(json_object_get(l, "digest"));
     json_t *size = json_object_get(l, "size");
     const char *b64 =
-        json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_ANNOTATION));
+      json_string_value(json_object_get(json_object_get(l, "annotations"), COSIGN_ANNOTATION));
     g_autoptr(GBytes) payload = NULL;
 
     if (g_strcmp0(mt, COSIGN_MEDIA) != 0)
       continue;
     if (++count > SC_SIG_MAX_COUNT) {
-      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: more than %d signatures", label,
-                  SC_SIG_MAX_COUNT);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "%s: more than %d signatures", label, SC_SIG_MAX_COUNT);
       ok = FALSE;
     } else if (digest == NULL || !json_is_integer(size)) {
-      g_set_error(error, SC_ERROR, SC_EMANIFEST, "%s: layer %zu has no digest or size", label,
-                  i);
+      g_set_error(error, SC_ERROR, SC_EMANIFEST, "%s: layer %zu has no digest or size", label, i);
       ok = FALSE;
     } else if ((payload = fetch_blob(src, digest, json_integer_value(size), error)) == NULL)
       ok = FALSE;
     else
-      g_ptr_array_add(out, signature_new(SC_SIG_SIGSTORE, payload, b64,
-                                         g_strdup_printf("%s layer %zu", label, i)));
+      g_ptr_array_add(
+        out,
+        signature_new(SC_SIG_SIGSTORE, payload, b64, g_strdup_printf("%s layer %zu", label, i)));
   }
   json_decref(doc);
   return ok;
 }
 
 GPtrArray *
-sc_signature_fetch(ScSignatureSources *src, const char *manifest_digest, ScSigFormat format,
+sc_signature_fetch(ScSignatureSources *src,
+                   const char *manifest_digest,
+                   ScSigFormat format,
                    GError **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)sc_signature_free);
@@ -269,7 +292,10 @@ sc_signature_fetch(ScSignatureSources *src, const char *manifest_digest, ScSigFo
 /* @obj holds exactly the keys of @keys (NULL-terminated), each once:
  * containers/image's paranoidUnmarshalJSONObject. */
 static gboolean
-exact_keys(const char *label, const char *where, json_t *obj, const char *const *keys,
+exact_keys(const char *label,
+           const char *where,
+           json_t *obj,
+           const char *const *keys,
            GError **error)
 {
   const char *k;
@@ -288,8 +314,8 @@ exact_keys(const char *label, const char *where, json_t *obj, const char *const 
   json_object_foreach (obj, k, v)
     if (!g_strv_contains(keys, k)) {
       g_autofree char *shown = sc_display(k, 100);
-      g_set_error(error, SC_ERROR, SC_EINVAL, "%s: %s has an unknown field \"%s\"", label, where,
-                  shown);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "%s: %s has an unknown field \"%s\"", label, where, shown);
       return FALSE;
     }
   return TRUE;
@@ -306,13 +332,17 @@ string_field(const char *label, const char *where, json_t *obj, const char *key,
 }
 
 gboolean
-sc_signature_payload_parse(const char *label, GBytes *payload, gboolean sigstore,
-                           char **out_digest, char **out_reference, GError **error)
+sc_signature_payload_parse(const char *label,
+                           GBytes *payload,
+                           gboolean sigstore,
+                           char **out_digest,
+                           char **out_reference,
+                           GError **error)
 {
-  static const char *const top[] = {"critical", "optional", NULL};
-  static const char *const crit_keys[] = {"type", "image", "identity", NULL};
-  static const char *const image_keys[] = {"docker-manifest-digest", NULL};
-  static const char *const id_keys[] = {"docker-reference", NULL};
+  static const char *const top[] = { "critical", "optional", NULL };
+  static const char *const crit_keys[] = { "type", "image", "identity", NULL };
+  static const char *const image_keys[] = { "docker-manifest-digest", NULL };
+  static const char *const id_keys[] = { "docker-reference", NULL };
   const char *want = sigstore ? TYPE_SIGSTORE : TYPE_SIMPLE;
   gsize len;
   const char *data = g_bytes_get_data(payload, &len);
@@ -326,8 +356,13 @@ sc_signature_payload_parse(const char *label, GBytes *payload, gboolean sigstore
     return FALSE;
   doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: not valid JSON: %s at byte %d", label,
-                jerr.text, jerr.position);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "%s: not valid JSON: %s at byte %d",
+                label,
+                jerr.text,
+                jerr.position);
     return FALSE;
   }
   crit = json_object_get(doc, "critical");
@@ -346,21 +381,29 @@ sc_signature_payload_parse(const char *label, GBytes *payload, gboolean sigstore
       ((json_object_get(opt, "creator") && !json_is_string(json_object_get(opt, "creator"))) ||
        (json_object_get(opt, "timestamp") &&
         !json_is_integer(json_object_get(opt, "timestamp"))))) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "%s: optional.creator is not a string or optional.timestamp not an integer",
                 label);
     goto out;
   }
   if ((type = string_field(label, "critical", crit, "type", error)) == NULL ||
-      (digest = string_field(label, "critical.image", json_object_get(crit, "image"),
-                             "docker-manifest-digest", error)) == NULL ||
-      (ref = string_field(label, "critical.identity", json_object_get(crit, "identity"),
-                          "docker-reference", error)) == NULL)
+      (digest = string_field(label,
+                             "critical.image",
+                             json_object_get(crit, "image"),
+                             "docker-manifest-digest",
+                             error)) == NULL ||
+      (ref = string_field(label,
+                          "critical.identity",
+                          json_object_get(crit, "identity"),
+                          "docker-reference",
+                          error)) == NULL)
     goto out;
   if (strcmp(type, want) != 0) {
     g_autofree char *shown = sc_display(type, 100);
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: critical.type is \"%s\", not \"%s\"", label,
-                shown, want);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "%s: critical.type is \"%s\", not \"%s\"", label, shown, want);
     goto out;
   }
   *out_digest = g_strdup(digest);
@@ -374,8 +417,8 @@ out:
 /* ---- identity ---- */
 
 typedef struct {
-  char *name;   /* domain/path */
-  char *full;   /* name[:tag][@digest] */
+  char *name; /* domain/path */
+  char *full; /* name[:tag][@digest] */
   gboolean name_only, tagged, digested;
 } Ref;
 
@@ -392,7 +435,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Ref, ref_clear)
 static gboolean
 ref_parse(const char *s, Ref *out, GError **error)
 {
-  g_auto(ScReference) r = {0};
+  g_auto(ScReference) r = { 0 };
   const char *last = strrchr(s, '/');
 
   if (!sc_reference_parse(s, &r, error))
@@ -431,7 +474,7 @@ name_has_prefix(const char *name, const char *prefix)
 static gboolean
 identity_ok(const ScSignedIdentity *id, const Ref *in, const Ref *sig, GError **error)
 {
-  g_auto(Ref) want = {0};
+  g_auto(Ref) want = { 0 };
 
   switch (id->type) {
   case SC_ID_MATCH_REPO_DIGEST_OR_EXACT:
@@ -450,8 +493,7 @@ identity_ok(const ScSignedIdentity *id, const Ref *in, const Ref *sig, GError **
     return strcmp(sig->name, want.name) == 0;
   case SC_ID_REMAP_IDENTITY:
     if (id->prefix && id->signed_prefix && name_has_prefix(in->name, id->prefix)) {
-      g_autofree char *mapped =
-          g_strconcat(id->signed_prefix, in->full + strlen(id->prefix), NULL);
+      g_autofree char *mapped = g_strconcat(id->signed_prefix, in->full + strlen(id->prefix), NULL);
       if (!ref_parse(mapped, &want, error))
         return FALSE;
       return repo_digest_or_exact(&want, sig);
@@ -463,17 +505,22 @@ identity_ok(const ScSignedIdentity *id, const Ref *in, const Ref *sig, GError **
 }
 
 gboolean
-sc_signature_identity_match(const ScSignedIdentity *id, const char *intended,
-                            const char *signed_ref, GError **error)
+sc_signature_identity_match(const ScSignedIdentity *id,
+                            const char *intended,
+                            const char *signed_ref,
+                            GError **error)
 {
-  g_auto(Ref) in = {0};
-  g_auto(Ref) sig = {0};
+  g_auto(Ref) in = { 0 };
+  g_auto(Ref) sig = { 0 };
   g_autoptr(GError) local = NULL;
 
   if (!ref_parse(intended, &in, error))
     return FALSE;
   if (!ref_parse(signed_ref, &sig, &local)) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "identity mismatch: the signed reference is invalid: %s",
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "identity mismatch: the signed reference is invalid: %s",
                 local->message);
     return FALSE;
   }
@@ -483,8 +530,8 @@ sc_signature_identity_match(const ScSignedIdentity *id, const char *intended,
     return FALSE;
   {
     g_autofree char *shown = sc_display(signed_ref, 200);
-    g_set_error(error, SC_ERROR, SC_EAUTH, "identity mismatch: signed %s, pulling %s", shown,
-                in.full);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "identity mismatch: signed %s, pulling %s", shown, in.full);
   }
   return FALSE;
 }
@@ -521,7 +568,11 @@ gpg_import(gpgme_ctx_t ctx, GPtrArray *keys, GPtrArray *fprs, GError **error)
       err = gpgme_op_import(ctx, d);
     gpgme_data_release(d);
     if (err) {
-      g_set_error(error, SC_ERROR, SC_EINVAL, "policy key %u: cannot be imported: %s", i + 1,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "policy key %u: cannot be imported: %s",
+                  i + 1,
                   gpgme_strerror(err));
       return FALSE;
     }
@@ -561,7 +612,7 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
 {
   g_autoptr(GPtrArray) fprs = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GByteArray) plain = g_byte_array_new();
-  struct gpgme_data_cbs cbs = {.write = capped_write};
+  struct gpgme_data_cbs cbs = { .write = capped_write };
   gpgme_data_t sigd = NULL, out = NULL;
   gpgme_verify_result_t vr;
   gpgme_signature_t s;
@@ -579,19 +630,30 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
   gpgme_data_release(sigd);
   gpgme_data_release(out);
   if (gpgme_err_code(err) == GPG_ERR_EFBIG) {
-    g_set_error(error, SC_ERROR, SC_EAUTH,
-                "invalid signature: the signed payload is larger than %d bytes", SC_SIG_MAX_BODY);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "invalid signature: the signed payload is larger than %d bytes",
+                SC_SIG_MAX_BODY);
     return NULL;
   }
   vr = err ? NULL : gpgme_op_verify_result(ctx);
   s = vr ? vr->signatures : NULL;
   if (s == NULL || s->next != NULL) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "invalid signature: %s",
-                err ? gpgme_strerror(err) : s ? "more than one signature" : "not signed");
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "invalid signature: %s",
+                err ? gpgme_strerror(err)
+                : s ? "more than one signature"
+                    : "not signed");
     return NULL;
   }
   if (gpgme_err_code(s->status) == GPG_ERR_NO_PUBKEY) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "unknown key: signed by key %s, not a policy key",
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "unknown key: signed by key %s, not a policy key",
                 s->fpr ? s->fpr : "(none given)");
     return NULL;
   }
@@ -600,8 +662,8 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
     return NULL;
   }
   if (!gpg_signer_trusted(ctx, s->fpr, fprs, out_signer)) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "unknown key: signed by key %s, not a policy key",
-                s->fpr);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "unknown key: signed by key %s, not a policy key", s->fpr);
     return NULL;
   }
   return g_byte_array_free_to_bytes(g_steal_pointer(&plain));
@@ -678,8 +740,8 @@ static gnutls_pubkey_t
 import_p256(GBytes *pem, guint index, GError **error)
 {
   gnutls_pubkey_t pk;
-  gnutls_datum_t d = {(unsigned char *)g_bytes_get_data(pem, NULL),
-                      (unsigned int)g_bytes_get_size(pem)};
+  gnutls_datum_t d = { (unsigned char *)g_bytes_get_data(pem, NULL),
+                       (unsigned int)g_bytes_get_size(pem) };
   gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
   unsigned int bits;
 
@@ -693,8 +755,11 @@ import_p256(GBytes *pem, guint index, GError **error)
   if (gnutls_pubkey_get_pk_algorithm(pk, &bits) != GNUTLS_PK_ECDSA ||
       gnutls_pubkey_export_ecc_raw(pk, &curve, NULL, NULL) < 0 ||
       curve != GNUTLS_ECC_CURVE_SECP256R1) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
-                "policy key %u: not an ECDSA P-256 key (the only kind supported)", index);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "policy key %u: not an ECDSA P-256 key (the only kind supported)",
+                index);
     gnutls_pubkey_deinit(pk);
     return NULL;
   }
@@ -702,27 +767,30 @@ import_p256(GBytes *pem, guint index, GError **error)
 }
 
 gboolean
-sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const char *b64,
-                             char **out_signer, GError **error)
+sc_signature_verify_sigstore(GPtrArray *keys,
+                             GBytes *payload,
+                             const char *b64,
+                             char **out_signer,
+                             GError **error)
 {
   g_autoptr(GBytes) sig = b64 ? strict_base64(b64) : NULL;
-  gnutls_datum_t data = {(unsigned char *)g_bytes_get_data(payload, NULL),
-                         (unsigned int)g_bytes_get_size(payload)};
+  gnutls_datum_t data = { (unsigned char *)g_bytes_get_data(payload, NULL),
+                          (unsigned int)g_bytes_get_size(payload) };
 
   if (b64 == NULL) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "invalid signature: no %s annotation",
-                COSIGN_ANNOTATION);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "invalid signature: no %s annotation", COSIGN_ANNOTATION);
     return FALSE;
   }
   if (sig == NULL) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "invalid signature: %s is not valid base64",
-                COSIGN_ANNOTATION);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "invalid signature: %s is not valid base64", COSIGN_ANNOTATION);
     return FALSE;
   }
   for (guint i = 0; keys && i < keys->len; i++) {
     gnutls_pubkey_t pk = import_p256(keys->pdata[i], i + 1, error);
-    gnutls_datum_t s = {(unsigned char *)g_bytes_get_data(sig, NULL),
-                        (unsigned int)g_bytes_get_size(sig)};
+    gnutls_datum_t s = { (unsigned char *)g_bytes_get_data(sig, NULL),
+                         (unsigned int)g_bytes_get_size(sig) };
     int r;
 
     if (pk == NULL)
@@ -734,7 +802,9 @@ sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const char *b64,
     if (r >= 0)
       return TRUE;
   }
-  g_set_error(error, SC_ERROR, SC_EAUTH,
+  g_set_error(error,
+              SC_ERROR,
+              SC_EAUTH,
               "invalid signature: not made by any of the policy's %u key(s)",
               keys ? keys->len : 0);
   return FALSE;
@@ -744,8 +814,11 @@ sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const char *b64,
 
 /* One signature against @req: the signer, or NULL and the reason. */
 static char *
-check_one(const ScPolicyRequirement *req, const char *reference, const char *manifest_digest,
-          ScSignature *sig, GError **error)
+check_one(const ScPolicyRequirement *req,
+          const char *reference,
+          const char *manifest_digest,
+          ScSignature *sig,
+          GError **error)
 {
   g_autofree char *signer = NULL;
   g_autofree char *digest = NULL;
@@ -759,13 +832,17 @@ check_one(const ScPolicyRequirement *req, const char *reference, const char *man
   if (payload == NULL)
     return NULL;
   /* only a verified payload is parsed into values that are believed */
-  if (!sc_signature_payload_parse("payload", payload, sig->format == SC_SIG_SIGSTORE, &digest,
-                                  &signed_ref, error))
+  if (!sc_signature_payload_parse(
+        "payload", payload, sig->format == SC_SIG_SIGSTORE, &digest, &signed_ref, error))
     return NULL;
   if (strcmp(digest, manifest_digest) != 0) {
     g_autofree char *shown = sc_display(digest, 100);
-    g_set_error(error, SC_ERROR, SC_EAUTH, "digest mismatch: signed %s, the manifest is %s",
-                shown, manifest_digest);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "digest mismatch: signed %s, the manifest is %s",
+                shown,
+                manifest_digest);
     return NULL;
   }
   if (!sc_signature_identity_match(&req->identity, reference, signed_ref, error))
@@ -774,8 +851,12 @@ check_one(const ScPolicyRequirement *req, const char *reference, const char *man
 }
 
 gboolean
-sc_signature_check(const ScPolicyRequirement *req, const char *reference, GBytes *manifest,
-                   const char *manifest_digest, ScSignatureSources *src, char **out_signer,
+sc_signature_check(const ScPolicyRequirement *req,
+                   const char *reference,
+                   GBytes *manifest,
+                   const char *manifest_digest,
+                   ScSignatureSources *src,
+                   char **out_signer,
                    GError **error)
 {
   ScSigFormat format = req->type == SC_REQ_SIGSTORE_SIGNED ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
@@ -789,22 +870,30 @@ sc_signature_check(const ScPolicyRequirement *req, const char *reference, GBytes
   if (req->type == SC_REQ_INSECURE_ACCEPT)
     return TRUE;
   if (req->type == SC_REQ_REJECT) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: rejected", reference,
-                scope);
+    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: rejected", reference, scope);
     return FALSE;
   }
   /* the digest the signatures are looked up by is the one of these bytes */
   actual = sc_sha256_hex(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
   if (!sc_content_digest_hex(manifest_digest, &hex, error) || strcmp(hex, actual) != 0) {
     if (error && *error == NULL)
-      g_set_error(error, SC_ERROR, SC_EDIGEST,
-                  "image %s: the manifest's digest is sha256:%s, not %s", reference, actual,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EDIGEST,
+                  "image %s: the manifest's digest is sha256:%s, not %s",
+                  reference,
+                  actual,
                   manifest_digest);
     return FALSE;
   }
   sigs = sc_signature_fetch(src, manifest_digest, format, &local);
   if (sigs == NULL) {
-    g_set_error(error, SC_ERROR, local->code, "image %s: policy scope %s: %s", reference, scope,
+    g_set_error(error,
+                SC_ERROR,
+                local->code,
+                "image %s: policy scope %s: %s",
+                reference,
+                scope,
                 local->message);
     return FALSE;
   }
@@ -823,15 +912,18 @@ sc_signature_check(const ScPolicyRequirement *req, const char *reference, GBytes
     g_string_append_printf(why, "%s%s: %s", i ? "; " : "", sig->origin, e->message);
   }
   if (sigs->len == 0)
-    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: no signature (%s)",
-                reference, scope,
-                format == SC_SIG_SIGSTORE ? (src->use_sigstore_attachments
-                                                 ? "no sigstore attachment in the registry"
-                                                 : "use-sigstore-attachments is not set")
-                                          : (src->lookaside ? "none in the lookaside"
-                                                            : "no lookaside configured"));
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "image %s: policy scope %s: no signature (%s)",
+                reference,
+                scope,
+                format == SC_SIG_SIGSTORE
+                  ? (src->use_sigstore_attachments ? "no sigstore attachment in the registry"
+                                                   : "use-sigstore-attachments is not set")
+                  : (src->lookaside ? "none in the lookaside" : "no lookaside configured"));
   else
-    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: %s", reference, scope,
-                why->str);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: %s", reference, scope, why->str);
   return FALSE;
 }

@@ -16,11 +16,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!sc_signature_payload_parse("payload", payload, sigstore, &digest, &ref, NULL))
       continue;
     for (int t = SC_ID_MATCH_REPO_DIGEST_OR_EXACT; t <= SC_ID_REMAP_IDENTITY; t++) {
-      ScSignedIdentity id = {.type = (ScIdentityType)t,
-                             .reference = (char *)"quay.io/ns/app:v1",
-                             .repository = (char *)"quay.io/ns/app",
-                             .prefix = (char *)"quay.io/ns",
-                             .signed_prefix = (char *)"mirror.example/ns"};
+      ScSignedIdentity id = { .type = (ScIdentityType)t,
+                              .reference = (char *)"quay.io/ns/app:v1",
+                              .repository = (char *)"quay.io/ns/app",
+                              .prefix = (char *)"quay.io/ns",
+                              .signed_prefix = (char *)"mirror.example/ns" };
       sc_signature_identity_match(&id, "quay.io/ns/app:v1", ref, NULL);
       sc_signature_identity_match(&id, ref, "quay.io/ns/app:v1", NULL);
     }

@@ -25,8 +25,8 @@ parse_identity(const char *s, ScSignedIdentity *id, GError **error)
 {
   g_auto(GStrv) kv = g_strsplit(s, "=", 2);
   g_auto(GStrv) args = g_strsplit(kv[1] ? kv[1] : "", ",", 2);
-  static const char *names[] = {"matchRepoDigestOrExact", "matchRepository", "matchExact",
-                                "exactReference", "exactRepository", "remapIdentity"};
+  static const char *names[] = { "matchRepoDigestOrExact", "matchRepository", "matchExact",
+                                 "exactReference",         "exactRepository", "remapIdentity" };
 
   for (guint i = 0; i < G_N_ELEMENTS(names); i++)
     if (strcmp(kv[0], names[i]) == 0) {
@@ -71,25 +71,26 @@ cmd_check(int argc, char **argv)
   g_auto(GStrv) key_files = NULL;
   gboolean attachments = FALSE;
   GOptionEntry entries[] = {
-      {"type", 0, 0, G_OPTION_ARG_STRING, &type, NULL, NULL},
-      {"key", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &key_files, NULL, NULL},
-      {"identity", 0, 0, G_OPTION_ARG_STRING, &identity, NULL, NULL},
-      {"scope", 0, 0, G_OPTION_ARG_STRING, &scope, NULL, NULL},
-      {"ref", 0, 0, G_OPTION_ARG_STRING, &ref, NULL, NULL},
-      {"manifest", 0, 0, G_OPTION_ARG_FILENAME, &manifest_file, NULL, NULL},
-      {"digest", 0, 0, G_OPTION_ARG_STRING, &digest, NULL, NULL},
-      {"lookaside", 0, 0, G_OPTION_ARG_STRING, &lookaside, NULL, NULL},
-      {"registry", 0, 0, G_OPTION_ARG_STRING, &host, NULL, NULL},
-      {"repo", 0, 0, G_OPTION_ARG_STRING, &repo, NULL, NULL},
-      {"attachments", 0, 0, G_OPTION_ARG_NONE, &attachments, NULL, NULL},
-      {NULL}};
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, NULL, NULL },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &key_files, NULL, NULL },
+    { "identity", 0, 0, G_OPTION_ARG_STRING, &identity, NULL, NULL },
+    { "scope", 0, 0, G_OPTION_ARG_STRING, &scope, NULL, NULL },
+    { "ref", 0, 0, G_OPTION_ARG_STRING, &ref, NULL, NULL },
+    { "manifest", 0, 0, G_OPTION_ARG_FILENAME, &manifest_file, NULL, NULL },
+    { "digest", 0, 0, G_OPTION_ARG_STRING, &digest, NULL, NULL },
+    { "lookaside", 0, 0, G_OPTION_ARG_STRING, &lookaside, NULL, NULL },
+    { "registry", 0, 0, G_OPTION_ARG_STRING, &host, NULL, NULL },
+    { "repo", 0, 0, G_OPTION_ARG_STRING, &repo, NULL, NULL },
+    { "attachments", 0, 0, G_OPTION_ARG_NONE, &attachments, NULL, NULL },
+    { NULL }
+  };
   g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(ScRegistry) reg = NULL;
   g_autoptr(GBytes) manifest = NULL;
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-  ScPolicyRequirement req = {0};
-  ScSignatureSources src = {0};
+  ScPolicyRequirement req = { 0 };
+  ScSignatureSources src = { 0 };
   gsize len;
   gboolean ok;
 
@@ -100,11 +101,10 @@ cmd_check(int argc, char **argv)
     return 2;
   }
   manifest = g_bytes_new(mdata, len);
-  if (digest == NULL)
-    {
-      g_autofree char *hex = sc_sha256_hex(mdata, len);
-      digest = g_strconcat("sha256:", hex, NULL);
-    }
+  if (digest == NULL) {
+    g_autofree char *hex = sc_sha256_hex(mdata, len);
+    digest = g_strconcat("sha256:", hex, NULL);
+  }
   for (char **k = key_files; k && *k; k++) {
     g_autofree char *kd = NULL;
     gsize klen;
@@ -154,7 +154,7 @@ static int
 cmd_identity(int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  ScSignedIdentity id = {0};
+  ScSignedIdentity id = { 0 };
   gboolean ok;
 
   if (argc != 5 || !parse_identity(argv[2], &id, &error)) {

@@ -302,6 +302,19 @@ class SignatureTest(unittest.TestCase):
     def test_gpg_bad_lookaside(self):
         self.refused(self.head() + "lookaside ftp://x: not an http://, https:// or file:// URL",
                      lookaside="ftp://x")
+        p = subprocess.run([HELPER, "check", "--type", "signedBy", "--scope", "127.0.0.1",
+                            "--ref", "%s:v1" % self.name, "--repo", "sig/../../etc",
+                            "--manifest", os.path.join(self.dir, "manifest-v1"),
+                            "--key", self.keyfile["alice"],
+                            "--lookaside", "file://" + self.staging],
+                           capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr.strip()),
+                         (1, self.head() + "lookaside: 'sig/../../etc' is not a repository path"))
+        # a signature that is not a regular file
+        d = self.lookaside_copy({})
+        os.makedirs(os.path.join(d, self.sigdir("v1"), "signature-1"))
+        self.refused(self.head() + "%s: not a regular file" % self.where(base="file://" + d),
+                     lookaside="file://" + d)
 
     # ---- identity rules ----
 
