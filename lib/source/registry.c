@@ -895,6 +895,65 @@ sc_registry_head_manifest(ScRegistry *reg, const char *repo, const char *referen
   return digest && sc_content_digest_hex(digest, &hex, NULL) ? g_strdup(digest) : NULL;
 }
 
+/* A lookaside signature: an absolute URL that may be on another host,
+ * so no credentials are sent; redirects followed (bounded), 5xx and 429
+ * retried, all within one deadline. */
+GBytes *
+sc_registry_get_url(ScRegistry *reg, const char *url, gsize cap, GError **error)
+{
+  g_autoptr(Watch) w = watch_new(reg, FALSE);
+  g_autofree char *cur = g_strdup(url);
+  g_autofree char *shown = sc_display(url, 200);
+  int redirects = 0;
+
+  for (int attempt = 1;; attempt++) {
+    g_autofree char *what = request_name("GET", shown, cur, redirects);
+    g_autoptr(SoupMessage) msg = new_message(reg, "GET", cur, what, error);
+    g_autoptr(GInputStream) body = NULL;
+    g_autoptr(GError) local = NULL;
+    guint status;
+
+    if (msg == NULL)
+      return NULL;
+    body = send_watched(reg, msg, w, &local);
+    if (body == NULL) {
+      set_network_error(reg, w, what, local, error);
+      return NULL;
+    }
+    status = soup_message_get_status(msg);
+    if (status >= 300 && status < 400 && status != 304) {
+      const char *loc =
+          soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location");
+      g_autoptr(GUri) base = g_uri_parse(cur, G_URI_FLAGS_ENCODED, NULL);
+      g_autoptr(GUri) next = loc && header_value_ok(loc) && base
+                                 ? g_uri_parse_relative(base, loc, G_URI_FLAGS_ENCODED, NULL)
+                                 : NULL;
+      if (next == NULL || ++redirects > MAX_REDIRECTS) {
+        g_set_error(error, SC_ERROR, SC_ENETWORK, "%s: %s", what,
+                    next ? "too many redirects" : "a redirect without a valid Location");
+        return NULL;
+      }
+      g_free(cur);
+      cur = g_uri_to_string(next);
+      continue;
+    }
+    if (retry_delay(msg, status, attempt) >= 0) {
+      watch_sleep(w, retry_delay(msg, status, attempt));
+      continue;
+    }
+    if (status == 404) {
+      g_set_error(error, SC_ERROR, SC_ENOTFOUND, "%s: not found", what);
+      return NULL;
+    }
+    if (status < 200 || status >= 300) {
+      g_autofree char *reason = quoted(soup_message_get_reason_phrase(msg));
+      g_set_error(error, SC_ERROR, SC_ENETWORK, "%s: HTTP %u %s", what, status, reason);
+      return NULL;
+    }
+    return read_capped(reg, msg, body, w, cap, what, error);
+  }
+}
+
 /* ---- a blob body that resumes with Range after a dropped connection ---- */
 
 typedef struct {

@@ -102,6 +102,68 @@ GInputStream *sc_registry_open_blob(ScRegistry *reg, const char *repo, const cha
 gboolean sc_parse_www_authenticate(const char *header, char **out_scheme,
                                    GHashTable **out_params);
 
+/* ---- signatures (signature.c) ---- */
+/* The policy's requirements (policy.c produces them; docs/trust.md). */
+typedef enum { SC_REQ_INSECURE_ACCEPT, SC_REQ_REJECT, SC_REQ_SIGNED_BY, SC_REQ_SIGSTORE_SIGNED } ScReqType;
+typedef enum { SC_ID_MATCH_REPO_DIGEST_OR_EXACT, SC_ID_MATCH_REPOSITORY, SC_ID_MATCH_EXACT, SC_ID_EXACT_REFERENCE, SC_ID_EXACT_REPOSITORY, SC_ID_REMAP_IDENTITY } ScIdentityType;
+typedef struct { ScIdentityType type; char *reference; char *repository; char *prefix; char *signed_prefix; } ScSignedIdentity;
+typedef struct { ScReqType type; GPtrArray *keys; /* GBytes, each key file's bytes or decoded keyData */ ScSignedIdentity identity; char *scope; /* the scope that applied, for messages */ } ScPolicyRequirement;
+
+/* Each signature body (a lookaside file, an attachment's payload) is at
+ * most SC_SIG_MAX_BODY bytes, and at most SC_SIG_MAX_COUNT signatures of
+ * one image are read: more is refused, not cut short. */
+#define SC_SIG_MAX_BODY (4 * 1024 * 1024)
+#define SC_SIG_MAX_COUNT 64
+/* Where the signatures of one image come from (registries.d). */
+typedef struct {
+  char *lookaside;                   /* http://, https:// or file:// base; NULL: none */
+  gboolean use_sigstore_attachments; /* the sha256-<hex>.sig tag in @repo */
+  ScRegistry *registry;              /* borrowed: for attachments */
+  char *repo;                        /* the repository path in it: "library/busybox" */
+  gboolean tls_verify;               /* for an https lookaside */
+} ScSignatureSources;
+void sc_signature_sources_clear(ScSignatureSources *src);
+typedef enum { SC_SIG_SIMPLE, SC_SIG_SIGSTORE } ScSigFormat;
+typedef struct {
+  ScSigFormat format;
+  GBytes *data;    /* simple: the OpenPGP message; sigstore: the payload */
+  char *sigstore;  /* sigstore: the base64 signature annotation (NULL: absent) */
+  char *origin;    /* where it came from, for messages */
+} ScSignature;
+void sc_signature_free(ScSignature *sig);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScSignature, sc_signature_free)
+/* The signatures of @manifest_digest ("sha256:<hex>") in @src of @format,
+ * in order (lookaside signature-1.., then the attachment's layers). */
+GPtrArray *sc_signature_fetch(ScSignatureSources *src, const char *manifest_digest,
+                              ScSigFormat format, GError **error);
+/* A simple-signing payload, checked as containers/image does (the exact
+ * fields, their types, no duplicates): @sigstore selects the type
+ * ("cosign container image signature" or "atomic container signature"). */
+gboolean sc_signature_payload_parse(const char *label, GBytes *payload, gboolean sigstore,
+                                    char **out_digest, char **out_reference, GError **error);
+/* Whether @signed_ref satisfies @id for the image pulled as @intended
+ * (containers/image's signedIdentity rules); FALSE with the reason. */
+gboolean sc_signature_identity_match(const ScSignedIdentity *id, const char *intended,
+                                     const char *signed_ref, GError **error);
+/* An OpenPGP signature verified against @keys only (a temporary keyring);
+ * the signed payload and the signer's fingerprint. */
+GBytes *sc_signature_verify_gpg(GPtrArray *keys, GBytes *sig, char **out_signer,
+                                GError **error);
+/* An ECDSA P-256/SHA-256 signature (base64) of @payload by one of @keys
+ * (PEM public keys); the signer: the key's SHA-256 key ID. */
+gboolean sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const char *b64,
+                                      char **out_signer, GError **error);
+/* TRUE when one signature of the image satisfies @req; else an error that
+ * names the image, @req->scope and the reason. */
+gboolean sc_signature_check(const ScPolicyRequirement *req, const char *reference,
+                            GBytes *manifest, const char *manifest_digest,
+                            ScSignatureSources *src, char **out_signer, GError **error);
+/* An absolute http(s) URL read whole through @reg's session (its TLS
+ * settings and deadlines), without credentials: at most @cap bytes; a 404
+ * is SC_ENOTFOUND (registry.c). */
+GBytes *sc_registry_get_url(ScRegistry *reg, const char *url, gsize cap, GError **error);
+/* ---- end of signatures ---- */
+
 /* transport.c */
 #define SC_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define SC_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
