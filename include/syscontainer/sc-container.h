@@ -162,6 +162,23 @@ SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
                                          unsigned settle_ms, sc_error **error);
 
 /**
+ * sc_update_opts_set_accept_privileges: accept the privileges the new
+ * deployment adds (docs/security.md, "Privilege review"); without it an
+ * update or rebase that adds any fails with SC_EPERM before any change.
+ * Since: 0.2
+ */
+SC_API int sc_update_opts_set_accept_privileges(sc_update_opts *opts, int accept,
+                                                sc_error **error);
+
+/**
+ * sc_update_opts_set_dry_run: change nothing (store, host, slots): the
+ * result says whether it would update ("would_update") and the privilege
+ * review ("privileges"); an image not in the store is not pulled.
+ * Since: 0.2
+ */
+SC_API int sc_update_opts_set_dry_run(sc_update_opts *opts, int dry_run, sc_error **error);
+
+/**
  * sc_container_update: moves container @name to a new deployment: the
  * image it was installed from as the store has it now (after a pull or
  * images update), or @rebase (pulled when missing); the user's values of
