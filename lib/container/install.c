@@ -583,16 +583,17 @@ static gboolean
 install_privileges(Install *t, json_t *doc, GError **error)
 {
   ScPaths other = {0};
-  g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(t->plan, FALSE);
+  g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(t->plan, TRUE);
   g_autoptr(GPtrArray) files = g_ptr_array_new();
   g_autoptr(json_t) priv = NULL;
   GHashTableIter it;
-  gpointer k;
+  gpointer k, sum;
   gboolean ok;
 
   g_hash_table_iter_init(&it, planned);
-  while (g_hash_table_iter_next(&it, &k, NULL))
-    g_ptr_array_add(files, k);
+  while (g_hash_table_iter_next(&it, &k, &sum))
+    if (strcmp(sum, "0") != 0) /* (a directory it makes: no privilege) */
+      g_ptr_array_add(files, k);
   sc_deploy_paths_init(t->ctx, t->name, 1, &other);
   {
     const char *own[] = {t->p.slot, other.slot, NULL};

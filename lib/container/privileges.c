@@ -576,7 +576,7 @@ gained(json_t *a, json_t *b, gboolean adding)
   json_array_foreach (json_object_get(a, "host_namespaces"), j, v)
     if (!in_strings(json_object_get(b, "host_namespaces"), json_string_value(v)))
       item(list, "namespace",
-           g_strdup_printf(adding ? "host %s namespace shared" : "own %s namespace no more",
+           g_strdup_printf(adding ? "host %s namespace shared" : "host %s namespace no longer shared",
                            ns_text(json_string_value(v))));
   mounts_gained(list, a, b, adding);
   strings_gained(list, a, b, "devices", "device",
@@ -584,7 +584,7 @@ gained(json_t *a, json_t *b, gboolean adding)
   if (json_is_false(json_object_get(a, "no_new_privileges")) &&
       json_is_true(json_object_get(b, "no_new_privileges")))
     item(list, "no_new_privileges",
-         g_strdup(adding ? "noNewPrivileges dropped" : "noNewPrivileges set (was not)"));
+         g_strdup(adding ? "noNewPrivileges dropped" : "noNewPrivileges set"));
   if (json_is_false(json_object_get(a, "root_readonly")) &&
       json_is_true(json_object_get(b, "root_readonly")))
     item(list, "root_readonly", g_strdup(adding ? "root made writable" : "root made read-only"));

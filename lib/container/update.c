@@ -563,8 +563,13 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
   json_t *doc = NULL, *v;
   size_t i;
 
+  /* (files: a directory made on the host, "0" in the checksums, is no
+   * privilege) */
   json_array_foreach (json_object_get(info, "installed-files"), i, v)
-    if (json_is_string(v))
+    if (json_is_string(v) &&
+        g_strcmp0(json_string_value(json_object_get(
+                      json_object_get(info, "installed-files-checksum"), json_string_value(v))),
+                  "0") != 0)
       g_ptr_array_add(files, g_strdup(json_string_value(v)));
   if (!sc_privileges_compute(&in, &doc, &local)) {
     sc_context_log(ctx, SC_LOG_WARNING,
@@ -611,12 +616,13 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
        (plan = sc_hostfs_plan(t->ctx, ex, sc_rendering_get_values(r), t->old_tracked, error)) !=
            NULL;
   if (ok) {
-    planned = sc_hostfs_plan_tracking(plan, FALSE);
+    planned = sc_hostfs_plan_tracking(plan, TRUE); /* (what it will track) */
     GHashTableIter it;
-    gpointer k;
+    gpointer k, sum;
     g_hash_table_iter_init(&it, planned);
-    while (g_hash_table_iter_next(&it, &k, NULL))
-      g_ptr_array_add(files, k);
+    while (g_hash_table_iter_next(&it, &k, &sum))
+      if (strcmp(sum, "0") != 0) /* (a directory) */
+        g_ptr_array_add(files, k);
     ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
                       t->p->slot, own};
     ok = sc_privileges_compute(&in, out_doc, error);
