@@ -404,9 +404,12 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
 
   json_object_set_new(doc, "host_commands", cmds);
   spec = json_loads(in->config ? in->config : "", JSON_REJECT_DUPLICATES, &jerr);
+  if (spec == NULL) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: line %d: %s", jerr.line, jerr.text);
+    return FALSE;
+  }
   if (!json_is_object(spec)) {
-    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: line %d: %s", jerr.line,
-                spec ? "not an object" : jerr.text);
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: not an object");
     return FALSE;
   }
   linux_ = json_object_get(spec, "linux");
@@ -610,6 +613,8 @@ sc_privileges_diff(json_t *old_doc, json_t *new_doc)
     json_object_set_new(empty, "host_namespaces", ns);
     json_object_set_new(empty, "no_new_privileges", json_true());
     json_object_set_new(empty, "root_readonly", json_true());
+    /* (what it hides is no privilege given) */
+    json_object_set_new(empty, "hidden", json_deep_copy(json_object_get(new_doc, "hidden")));
     old_doc = empty;
   }
   return json_pack("{s:o, s:o}", "added", gained(new_doc, old_doc, TRUE), "removed",
