@@ -114,18 +114,12 @@ print_update(const char *name, json_t *doc, const char *suffix)
     print_privileges(doc);
     return;
   }
-  if (json_is_true(json_object_get(doc, "updated"))) {
-    json_t *a;
-    size_t i;
+  if (json_is_true(json_object_get(doc, "updated")))
     printf("%s: updated to %.12s (%s)%s\n",
            name,
            cli_jstr(doc, "id"),
            cli_jstr(doc, "deployment"),
            suffix);
-    /* (only an accepted review adds any) */
-    json_array_foreach (json_object_get(json_object_get(doc, "privileges"), "added"), i, a)
-      printf("+ %s (accepted)\n", cli_jstr(a, "text"));
-  }
   else
     printf("%s: latest version already installed\n", name);
 }

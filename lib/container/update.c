@@ -541,7 +541,7 @@ update_render_opts(Update *t, const char *remote)
 }
 
 /* The privileges of the deployment in @slot_path (the current one): its
- * config.json and unit copies, the host files its info tracks, its
+ * config.json and unit copies, the host files its info tracks or kept, its
  * runtime. NULL (with a warning) when they cannot be read: the review then
  * compares with nothing, and every privilege of the new one counts as
  * added. */
@@ -570,6 +570,11 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
         g_strcmp0(json_string_value(json_object_get(
                       json_object_get(info, "installed-files-checksum"), json_string_value(v))),
                   "0") != 0)
+      g_ptr_array_add(files, g_strdup(json_string_value(v)));
+  /* a file it exported that the admin modified (kept, untracked) is its
+   * path all the same: tracked again, it is no new host file */
+  json_array_foreach (json_object_get(info, "kept-files"), i, v)
+    if (json_is_string(v))
       g_ptr_array_add(files, g_strdup(json_string_value(v)));
   if (!sc_privileges_compute(&in, &doc, &local)) {
     sc_context_log(ctx, SC_LOG_WARNING,

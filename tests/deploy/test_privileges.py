@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 import imagelib as il  # noqa: E402
 from test_deploy import SysrootCtl, build, tree  # noqa: E402
 
@@ -215,6 +216,26 @@ class PrivilegesTest(SysrootCtl, unittest.TestCase):
         entries = {e["name"]: e for e in json.loads(r.stdout)["containers"]}
         self.assertTrue(entries["b"]["updated"])
         self.assertFalse(entries["a"]["updated"])
+    def test_python_binding(self):
+        import syscontainer
+        self.ctl("install", "--name", "c", self.img("v1"))
+        self.ctl("pull", self.img("cap"))
+        ctx = syscontainer.Context(sysroot=self.sysroot)
+        before = self.state()
+        doc = ctx.update("c", rebase=self.img("cap"), dry_run=True)
+        self.assertEqual((doc["dry_run"], doc["would_update"]), (True, True))
+        self.assertEqual([a["text"] for a in doc["privileges"]["added"]],
+                         ["capability CAP_SYS_ADMIN added (bounding, effective, permitted)"])
+        with self.assertRaises(syscontainer.Error) as e:
+            ctx.update("c", rebase=self.img("cap"))
+        self.assertEqual(e.exception.code, "SC_EPERM")
+        self.assertIn("container c: the update to localhost/layout:cap", e.exception.message)
+        self.assertEqual(self.state(), before)
+        doc = ctx.update("c", rebase=self.img("cap"), accept_privileges=True)
+        self.assertTrue(doc["updated"])
+        entries = ctx.update_all(dry_run=True)
+        self.assertEqual(entries[0]["privileges"], {"added": [], "removed": []})
+
 
 if __name__ == "__main__":
     unittest.main()
