@@ -74,7 +74,15 @@ add_capabilities(json_t *doc, json_t *caps, GError **error)
   json_t *out = json_object();
 
   json_object_set_new(doc, "capabilities", out);
-  if (caps != NULL && !json_is_object(caps)) {
+  if (caps == NULL || json_is_null(caps)) {
+    /* runc drops none then: the process keeps every capability root has */
+    for (int i = 0; i < 3; i++)
+      json_object_set_new(out, cap_sets[i], json_pack("[s]", "ALL"));
+    for (int i = 3; cap_sets[i]; i++)
+      json_object_set_new(out, cap_sets[i], json_array());
+    return TRUE;
+  }
+  if (!json_is_object(caps)) {
     g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: process.capabilities is not an object");
     return FALSE;
   }
@@ -96,8 +104,14 @@ add_capabilities(json_t *doc, json_t *caps, GError **error)
                     what, j);
         return FALSE;
       }
-      /* runc takes them in any case; CAP_ is the name */
+      /* runc takes them in any case; CAP_ is the name ("ALL" is kept for
+       * the absent list: a real entry cannot be called that) */
       g_autofree char *up = g_ascii_strup(json_string_value(v), -1);
+      if (strcmp(up, "ALL") == 0) {
+        g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name",
+                    what, j);
+        return FALSE;
+      }
       g_hash_table_add(set, g_str_has_prefix(up, "CAP_") ? g_steal_pointer(&up)
                                                          : g_strconcat("CAP_", up, NULL));
     }
@@ -267,7 +281,9 @@ add_settings(json_t *doc, json_t *spec, GError **error)
   if (seccomp == NULL)
     g_hash_table_add(s, g_strdup("no seccomp filter"));
   else if (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
-                     "SCMP_ACT_ALLOW") == 0)
+                     "SCMP_ACT_ALLOW") == 0 ||
+           g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
+                     "SCMP_ACT_LOG") == 0)
     g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
   if (g_strcmp0(aa, "unconfined") == 0)
     g_hash_table_add(s, g_strdup("AppArmor unconfined"));
@@ -314,6 +330,11 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
   const char *kind;
   json_t *arr;
 
+  if (json_object_size(hooks) > 16) { /* (the spec has 6 kinds) */
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: hooks has %zu kinds",
+                json_object_size(hooks));
+    return FALSE;
+  }
   json_object_foreach (hooks, kind, arr) {
     json_t *h;
     size_t j;
@@ -329,15 +350,35 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
   return TRUE;
 }
 
+/* A command the tool renders itself (lib/contract/unit.c): the runtime
+ * with run, kill or delete and the container's name, or run -d --pid-file
+ * F NAME; the runtime with anything else (--root, --bundle...) is a host
+ * command like any other. */
+static gboolean
+runtime_command(char **argv, const char *runtime)
+{
+  guint n = g_strv_length(argv);
+
+  if (runtime == NULL || strcmp(argv[0], runtime) != 0 || n < 3 || argv[n - 1][0] == '-')
+    return FALSE;
+  if (n == 3)
+    return g_str_equal(argv[1], "run") || g_str_equal(argv[1], "kill") ||
+           g_str_equal(argv[1], "delete");
+  return n == 6 && g_str_equal(argv[1], "run") && g_str_equal(argv[2], "-d") &&
+         g_str_equal(argv[3], "--pid-file");
+}
+
 /* The unit's commands that run on the host, outside the container: every
- * Exec*= of [Service] but the runtime's own (its argv[0] is @runtime). */
+ * Exec*= of [Service] but the runtime's own (runtime_command()); as the
+ * unit's User= unless + or ! (full privileges), or PermissionsStartOnly=
+ * for all but ExecStart. */
 static void
 add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
 {
   g_autofree char *joined = NULL;
   g_auto(GStrv) lines = NULL;
   g_autofree char *user = NULL;
-  gboolean service = FALSE;
+  gboolean service = FALSE, perm_start_only = FALSE;
   json_t *found = json_array();
 
   if (unit == NULL) {
@@ -367,6 +408,11 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
       user = *val ? g_strdup(val) : NULL;
       continue;
     }
+    if (strcmp(line, "PermissionsStartOnly") == 0) {
+      perm_start_only = g_strcmp0(val, "yes") == 0 || g_strcmp0(val, "true") == 0 ||
+                        g_strcmp0(val, "1") == 0 || g_strcmp0(val, "on") == 0;
+      continue;
+    }
     if (!g_strv_contains(exec_directives, line) || *val == '\0')
       continue;
     /* systemd's prefixes: @ - : + ! !! */
@@ -376,15 +422,18 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
       val++;
     }
     g_auto(GStrv) argv = NULL;
-    if (!g_shell_parse_argv(val, NULL, &argv, NULL) || argv[0] == NULL ||
-        (runtime && strcmp(argv[0], runtime) == 0))
+    /* (one that does not parse is a host command: never taken for ours) */
+    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, runtime))
       continue;
     json_array_append_new(found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val,
                                            "full", full));
   }
   for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
     json_t *f = json_array_get(found, i);
-    const char *as = json_is_true(json_object_get(f, "full")) || user == NULL ? "root" : user;
+    gboolean all_root = perm_start_only && g_strcmp0(json_string_value(json_object_get(
+                                                        f, "directive")), "ExecStart") != 0;
+    const char *as =
+      json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root" : user;
     json_array_append_new(cmds, json_pack("{s:O, s:O, s:s}", "directive",
                                           json_object_get(f, "directive"), "command",
                                           json_object_get(f, "command"), "user", as));
@@ -490,10 +539,14 @@ caps_gained(json_t *list, json_t *a, json_t *b, const char *word)
     for (int i = 0; cap_sets[i]; i++) {
       json_t *ca = json_object_get(json_object_get(a, "capabilities"), cap_sets[i]);
       json_t *cb = json_object_get(json_object_get(b, "capabilities"), cap_sets[i]);
-      if (in_strings(ca, l->data) && !in_strings(cb, l->data))
+      if (in_strings(ca, l->data) && !in_strings(cb, l->data) && !in_strings(cb, "ALL"))
         g_string_append_printf(sets, "%s%s", sets->len ? ", " : "", cap_sets[i]);
     }
-    if (sets->len)
+    if (sets->len && strcmp(l->data, "ALL") == 0)
+      item(list, "capability",
+           g_strdup_printf("every capability (no process.capabilities) %s (%s)", word,
+                           sets->str));
+    else if (sets->len)
       item(list, "capability",
            g_strdup_printf("capability %s %s (%s)", (char *)l->data, word, sets->str));
   }

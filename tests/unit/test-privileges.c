@@ -201,6 +201,52 @@ START_TEST(test_unit_commands)
 }
 END_TEST
 
+START_TEST(test_runtime_commands)
+{
+  /* the runtime with other arguments than the tool renders runs what it
+   * is told on the host; a command that does not parse is not ours */
+  const char *unit = "[Service]\nPermissionsStartOnly=yes\nUser=svc\n"
+                     "ExecStart=" RUNC " run 'c'\n"
+                     "ExecStartPre=" RUNC " run -d --pid-file /run/c.pid 'c'\n"
+                     "ExecStartPost=" RUNC " --root /tmp/r run other\n"
+                     "ExecStopPost=" RUNC " delete 'c\n"
+                     "ExecStop=" RUNC " kill 'c'\n";
+
+  assert_diff(base_spec, unit, NULL,
+              "unit runs " RUNC " --root /tmp/r run other as root on the host (ExecStartPost)|"
+              "unit runs " RUNC " delete 'c as root on the host (ExecStopPost)",
+              "");
+}
+END_TEST
+
+START_TEST(test_capabilities_absent_are_all)
+{
+  g_autofree char *c = replace(base_spec,
+                               "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],"
+                               "\"effective\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"]}",
+                               "\"capabilities\":null");
+  g_autofree char *c2 = replace(base_spec, "\"bounding\":[\"CAP_CHOWN\"]",
+                                "\"bounding\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
+
+  /* runc drops none without the list: every capability */
+  assert_diff(c, base_unit, NULL,
+              "every capability (no process.capabilities) added (bounding, effective, "
+              "permitted)",
+              ""); /* (CAP_CHOWN is in every capability) */
+  /* from every capability to a list: nothing added */
+  {
+    g_autoptr(json_t) a = compute_ok(c, base_unit, NULL);
+    g_autoptr(json_t) b = compute_ok(c2, base_unit, NULL);
+    g_autoptr(json_t) d = sc_privileges_diff(a, b);
+    g_autofree char *add = texts(d, "added");
+    g_autofree char *rem = texts(d, "removed");
+    ck_assert_str_eq(add, "");
+    ck_assert_str_eq(rem, "every capability (no process.capabilities) removed (bounding, "
+                          "effective, permitted)");
+  }
+}
+END_TEST
+
 START_TEST(test_install_from_nothing)
 {
   g_autoptr(json_t) b = compute_ok(base_spec, base_unit, NULL);
@@ -247,6 +293,15 @@ START_TEST(test_hostile)
                  "config.json: linux.namespaces[0] has no type");
   assert_refused("{\"a\":1,\"a\":2}", "config.json: line 1: duplicate object key near '\"a\"'");
   assert_refused("[]", "config.json: not an object");
+  assert_refused("{\"process\":{\"capabilities\":{\"bounding\":[\"all\"]}}}",
+                 "config.json: process.capabilities.bounding[0] is not a capability name");
+  {
+    g_autoptr(GString) hooks = g_string_new("{\"hooks\":{");
+    for (int i = 0; i < 17; i++)
+      g_string_append_printf(hooks, "%s\"k%d\":[]", i ? "," : "", i);
+    g_string_append(hooks, "}}");
+    assert_refused(hooks->str, "config.json: hooks has 17 kinds");
+  }
   assert_refused("", "config.json: line 1: '[' or '{' expected near end of file");
   /* duplicate mounts: one, read-write wins */
   for (int i = 0; i < 4000; i++)
@@ -279,6 +334,8 @@ privileges_suite(void)
   tcase_add_test(tc, test_flags);
   tcase_add_test(tc, test_settings_devices_hooks);
   tcase_add_test(tc, test_unit_commands);
+  tcase_add_test(tc, test_runtime_commands);
+  tcase_add_test(tc, test_capabilities_absent_are_all);
   tcase_add_test(tc, test_install_from_nothing);
   tcase_add_test(tc, test_hostile);
   suite_add_tcase(s, tc);
