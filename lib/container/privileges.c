@@ -29,24 +29,30 @@
  * walked (a hostile config.json must not cost minutes of review). */
 #define PRIV_MAX_ITEMS 4096
 
-static const char *const cap_sets[] = {"bounding", "effective", "permitted", "inheritable",
-                                       "ambient", NULL};
+static const char *const cap_sets[] = { "bounding",    "effective", "permitted",
+                                        "inheritable", "ambient",   NULL };
 /* OCI namespace type -> the name the review uses */
 static const char *const ns_types[][2] = {
-  {"pid", "pid"},   {"network", "network"}, {"ipc", "ipc"},     {"uts", "uts"},
-  {"user", "user"}, {"cgroup", "cgroup"},   {"mount", "mount"},
+  { "pid", "pid" },   { "network", "network" }, { "ipc", "ipc" },     { "uts", "uts" },
+  { "user", "user" }, { "cgroup", "cgroup" },   { "mount", "mount" },
 };
-static const char *const exec_directives[] = {
-  "ExecStartPre", "ExecStart", "ExecStartPost", "ExecStop", "ExecStopPost",
-  "ExecReload",   "ExecCondition", NULL};
+static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
+                                               "ExecStartPost", "ExecStop",
+                                               "ExecStopPost",  "ExecReload",
+                                               "ExecCondition", NULL };
 
 static gboolean
 too_many(json_t *arr, const char *what, GError **error)
 {
   if (json_array_size(arr) <= PRIV_MAX_ITEMS)
     return FALSE;
-  g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s has %zu entries (at most %d)", what,
-              json_array_size(arr), PRIV_MAX_ITEMS);
+  g_set_error(error,
+              SC_ERROR,
+              SC_ESPEC,
+              "config.json: %s has %zu entries (at most %d)",
+              what,
+              json_array_size(arr),
+              PRIV_MAX_ITEMS);
   return TRUE;
 }
 
@@ -100,20 +106,20 @@ add_capabilities(json_t *doc, json_t *caps, GError **error)
       return FALSE;
     json_array_foreach (arr, j, v) {
       if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 64) {
-        g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name",
-                    what, j);
+        g_set_error(
+          error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name", what, j);
         return FALSE;
       }
       /* runc takes them in any case; CAP_ is the name ("ALL" is kept for
        * the absent list: a real entry cannot be called that) */
       g_autofree char *up = g_ascii_strup(json_string_value(v), -1);
       if (strcmp(up, "ALL") == 0) {
-        g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name",
-                    what, j);
+        g_set_error(
+          error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name", what, j);
         return FALSE;
       }
-      g_hash_table_add(set, g_str_has_prefix(up, "CAP_") ? g_steal_pointer(&up)
-                                                         : g_strconcat("CAP_", up, NULL));
+      g_hash_table_add(
+        set, g_str_has_prefix(up, "CAP_") ? g_steal_pointer(&up) : g_strconcat("CAP_", up, NULL));
     }
     json_object_set_new(out, cap_sets[i], set_json(set));
   }
@@ -182,8 +188,7 @@ has_option(json_t *opts, const char *name)
 /* Bind mounts of host paths: source:destination -> "rw" or "ro" (the same
  * pair twice: read-write wins). */
 static gboolean
-add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *own,
-           GError **error)
+add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *own, GError **error)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   json_t *out = json_array(), *m;
@@ -205,8 +210,11 @@ add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *o
     if (!bind)
       continue; /* proc, tmpfs...: no host path */
     if (src == NULL || dst == NULL || *src == '\0') {
-      g_set_error(error, SC_ERROR, SC_ESPEC,
-                  "config.json: mounts[%zu] is a bind mount without a source or destination", j);
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ESPEC,
+                  "config.json: mounts[%zu] is a bind mount without a source or destination",
+                  j);
       return FALSE;
     }
     g_autofree char *host = host_source(src, bundle, own);
@@ -234,32 +242,33 @@ add_devices(GHashTable *set, json_t *linux_, GError **error)
   json_t *allows = json_object_get(json_object_get(linux_, "resources"), "devices"), *v;
   size_t j;
 
-  if (too_many(devs, "linux.devices", error) ||
-      too_many(allows, "linux.resources.devices", error))
+  if (too_many(devs, "linux.devices", error) || too_many(allows, "linux.resources.devices", error))
     return FALSE;
   json_array_foreach (devs, j, v) {
     const char *path = json_string_value(json_object_get(v, "path"));
-    g_hash_table_add(set, g_strdup_printf("%s %" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT
-                                          " %s",
-                                          json_string_value(json_object_get(v, "type")) ?: "?",
-                                          json_integer_value(json_object_get(v, "major")),
-                                          json_integer_value(json_object_get(v, "minor")),
-                                          path ? path : "?"));
+    g_hash_table_add(set,
+                     g_strdup_printf("%s %" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT " %s",
+                                     json_string_value(json_object_get(v, "type")) ?: "?",
+                                     json_integer_value(json_object_get(v, "major")),
+                                     json_integer_value(json_object_get(v, "minor")),
+                                     path ? path : "?"));
   }
   json_array_foreach (allows, j, v) {
     json_t *major = json_object_get(v, "major"), *minor = json_object_get(v, "minor");
     g_autofree char *ma = json_is_integer(major)
-                              ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(major))
-                              : g_strdup("*");
+                            ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(major))
+                            : g_strdup("*");
     g_autofree char *mi = json_is_integer(minor)
-                              ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(minor))
-                              : g_strdup("*");
+                            ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(minor))
+                            : g_strdup("*");
     if (!json_is_true(json_object_get(v, "allow")))
       continue; /* a deny takes nothing */
-    g_hash_table_add(set, g_strdup_printf("allow %s %s:%s %s",
-                                          json_string_value(json_object_get(v, "type")) ?: "a",
-                                          ma, mi,
-                                          json_string_value(json_object_get(v, "access")) ?: "rwm"));
+    g_hash_table_add(set,
+                     g_strdup_printf("allow %s %s:%s %s",
+                                     json_string_value(json_object_get(v, "type")) ?: "a",
+                                     ma,
+                                     mi,
+                                     json_string_value(json_object_get(v, "access")) ?: "rwm"));
   }
   return TRUE;
 }
@@ -307,7 +316,7 @@ static gboolean
 add_hidden(json_t *doc, json_t *linux_, GError **error)
 {
   g_autoptr(GHashTable) s = new_set();
-  const char *keys[] = {"maskedPaths", "readonlyPaths"};
+  const char *keys[] = { "maskedPaths", "readonlyPaths" };
 
   for (int i = 0; i < 2; i++) {
     json_t *arr = json_object_get(linux_, keys[i]), *v;
@@ -316,8 +325,8 @@ add_hidden(json_t *doc, json_t *linux_, GError **error)
       return FALSE;
     json_array_foreach (arr, j, v)
       if (json_is_string(v))
-        g_hash_table_add(s, g_strdup_printf("%s %s", i == 0 ? "masked" : "read-only",
-                                            json_string_value(v)));
+        g_hash_table_add(
+          s, g_strdup_printf("%s %s", i == 0 ? "masked" : "read-only", json_string_value(v)));
   }
   json_object_set_new(doc, "hidden", set_json(s));
   return TRUE;
@@ -331,8 +340,8 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
   json_t *arr;
 
   if (json_object_size(hooks) > 16) { /* (the spec has 6 kinds) */
-    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: hooks has %zu kinds",
-                json_object_size(hooks));
+    g_set_error(
+      error, SC_ERROR, SC_ESPEC, "config.json: hooks has %zu kinds", json_object_size(hooks));
     return FALSE;
   }
   json_object_foreach (hooks, kind, arr) {
@@ -343,8 +352,9 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
     json_array_foreach (arr, j, h) {
       const char *path = json_string_value(json_object_get(h, "path"));
       g_autofree char *d = g_strdup_printf("hook %s", kind);
-      json_array_append_new(cmds, json_pack("{s:s, s:s, s:s}", "directive", d, "command",
-                                            path ? path : "?", "user", "root"));
+      json_array_append_new(
+        cmds,
+        json_pack("{s:s, s:s, s:s}", "directive", d, "command", path ? path : "?", "user", "root"));
     }
   }
   return TRUE;
@@ -425,18 +435,24 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
     /* (one that does not parse is a host command: never taken for ours) */
     if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, runtime))
       continue;
-    json_array_append_new(found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val,
-                                           "full", full));
+    json_array_append_new(
+      found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
   }
   for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
     json_t *f = json_array_get(found, i);
-    gboolean all_root = perm_start_only && g_strcmp0(json_string_value(json_object_get(
-                                                        f, "directive")), "ExecStart") != 0;
+    gboolean all_root =
+      perm_start_only &&
+      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
     const char *as =
       json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root" : user;
-    json_array_append_new(cmds, json_pack("{s:O, s:O, s:s}", "directive",
-                                          json_object_get(f, "directive"), "command",
-                                          json_object_get(f, "command"), "user", as));
+    json_array_append_new(cmds,
+                          json_pack("{s:O, s:O, s:s}",
+                                    "directive",
+                                    json_object_get(f, "directive"),
+                                    "command",
+                                    json_object_get(f, "command"),
+                                    "user",
+                                    as));
   }
   json_decref(found);
 }
@@ -471,10 +487,10 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
       !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), error))
     return FALSE;
   json_object_set_new(doc, "devices", set_json(devices));
-  json_object_set_new(doc, "no_new_privileges",
-                      json_boolean(json_is_true(json_object_get(proc, "noNewPrivileges"))));
-  json_object_set_new(doc, "root_readonly",
-                      json_boolean(json_is_true(json_object_get(root, "readonly"))));
+  json_object_set_new(
+    doc, "no_new_privileges", json_boolean(json_is_true(json_object_get(proc, "noNewPrivileges"))));
+  json_object_set_new(
+    doc, "root_readonly", json_boolean(json_is_true(json_object_get(root, "readonly"))));
   for (guint i = 0; in->host_files && i < in->host_files->len; i++)
     g_hash_table_add(files, g_strdup(in->host_files->pdata[i]));
   json_object_set_new(doc, "host_files", set_json(files));
@@ -510,7 +526,11 @@ in_strings(json_t *arr, const char *s)
 
 /* Strings of @key in @a but not in @b, each reported in @list. */
 static void
-strings_gained(json_t *list, json_t *a, json_t *b, const char *key, const char *kind,
+strings_gained(json_t *list,
+               json_t *a,
+               json_t *b,
+               const char *key,
+               const char *kind,
                const char *fmt)
 {
   json_t *v;
@@ -543,11 +563,12 @@ caps_gained(json_t *list, json_t *a, json_t *b, const char *word)
         g_string_append_printf(sets, "%s%s", sets->len ? ", " : "", cap_sets[i]);
     }
     if (sets->len && strcmp(l->data, "ALL") == 0)
-      item(list, "capability",
-           g_strdup_printf("every capability (no process.capabilities) %s (%s)", word,
-                           sets->str));
+      item(list,
+           "capability",
+           g_strdup_printf("every capability (no process.capabilities) %s (%s)", word, sets->str));
     else if (sets->len)
-      item(list, "capability",
+      item(list,
+           "capability",
            g_strdup_printf("capability %s %s (%s)", (char *)l->data, word, sets->str));
   }
 }
@@ -583,11 +604,13 @@ mounts_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
     const char *dst = json_string_value(json_object_get(m, "destination"));
     const char *mode = is_rw(m) ? "read-write" : "read-only";
     if (other == NULL)
-      item(list, "mount",
+      item(list,
+           "mount",
            g_strdup_printf("mount %s:%s %s %s", src, dst, mode, adding ? "added" : "removed"));
     else if (is_rw(m) && !is_rw(other))
-      item(list, "mount", g_strdup_printf("mount %s:%s made %s", src, dst,
-                                          adding ? "read-write" : "read-only"));
+      item(list,
+           "mount",
+           g_strdup_printf("mount %s:%s made %s", src, dst, adding ? "read-write" : "read-only"));
   }
 }
 
@@ -610,7 +633,8 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
     json_array_foreach (json_object_get(b, "host_commands"), k, o)
       found = found || same_command(c, o);
     if (!found)
-      item(list, "host_command",
+      item(list,
+           "host_command",
            g_strdup_printf("unit runs %s as %s on the host (%s)%s",
                            json_string_value(json_object_get(c, "command")),
                            json_string_value(json_object_get(c, "user")),
@@ -631,25 +655,31 @@ gained(json_t *a, json_t *b, gboolean adding)
   caps_gained(list, a, b, adding ? "added" : "removed");
   json_array_foreach (json_object_get(a, "host_namespaces"), j, v)
     if (!in_strings(json_object_get(b, "host_namespaces"), json_string_value(v)))
-      item(list, "namespace",
-           g_strdup_printf(adding ? "host %s namespace shared" : "host %s namespace no longer shared",
-                           ns_text(json_string_value(v))));
+      item(
+        list,
+        "namespace",
+        g_strdup_printf(adding ? "host %s namespace shared" : "host %s namespace no longer shared",
+                        ns_text(json_string_value(v))));
   mounts_gained(list, a, b, adding);
-  strings_gained(list, a, b, "devices", "device",
-                 adding ? "device %s added" : "device %s removed");
+  strings_gained(list, a, b, "devices", "device", adding ? "device %s added" : "device %s removed");
   if (json_is_false(json_object_get(a, "no_new_privileges")) &&
       json_is_true(json_object_get(b, "no_new_privileges")))
-    item(list, "no_new_privileges",
+    item(list,
+         "no_new_privileges",
          g_strdup(adding ? "noNewPrivileges dropped" : "noNewPrivileges set"));
   if (json_is_false(json_object_get(a, "root_readonly")) &&
       json_is_true(json_object_get(b, "root_readonly")))
     item(list, "root_readonly", g_strdup(adding ? "root made writable" : "root made read-only"));
   strings_gained(list, a, b, "settings", "setting", adding ? "%s" : "%s (no more)");
   /* hiding is the restriction: what @b hides and @a does not is gained */
-  strings_gained(list, b, a, "hidden", "unhidden",
+  strings_gained(list,
+                 b,
+                 a,
+                 "hidden",
+                 "unhidden",
                  adding ? "%s no more (exposed to the container)" : "%s (hidden again)");
-  strings_gained(list, a, b, "host_files", "host_file",
-                 adding ? "host file %s added" : "host file %s removed");
+  strings_gained(
+    list, a, b, "host_files", "host_file", adding ? "host file %s added" : "host file %s removed");
   commands_gained(list, a, b, adding);
   return list;
 }
@@ -670,7 +700,10 @@ sc_privileges_diff(json_t *old_doc, json_t *new_doc)
     json_object_set_new(empty, "hidden", json_deep_copy(json_object_get(new_doc, "hidden")));
     old_doc = empty;
   }
-  return json_pack("{s:o, s:o}", "added", gained(new_doc, old_doc, TRUE), "removed",
+  return json_pack("{s:o, s:o}",
+                   "added",
+                   gained(new_doc, old_doc, TRUE),
+                   "removed",
                    gained(old_doc, new_doc, FALSE));
 }
 

@@ -15,7 +15,7 @@
 #define OTHER "/var/lib/containers/atomic/c.1"
 #define RUNC "/usr/bin/runc"
 
-static const char *const own[] = {SLOT, OTHER, NULL};
+static const char *const own[] = { SLOT, OTHER, NULL };
 
 static const char base_spec[] =
   "{\"process\":{\"noNewPrivileges\":true,\"user\":{\"uid\":1},"
@@ -40,7 +40,7 @@ compute(const char *config, const char *unit, const char *const *files, GError *
 
   for (int i = 0; files && files[i]; i++)
     g_ptr_array_add(list, (gpointer)files[i]);
-  ScPrivInput in = {config, unit, RUNC, list, SLOT, own};
+  ScPrivInput in = { config, unit, RUNC, list, SLOT, own };
   if (!sc_privileges_compute(&in, &doc, error))
     return NULL;
   return doc;
@@ -65,14 +65,16 @@ texts(json_t *diff, const char *key)
   size_t i;
 
   json_array_foreach (json_object_get(diff, key), i, v)
-    g_string_append_printf(s, "%s%s", i ? "|" : "",
-                           json_string_value(json_object_get(v, "text")));
+    g_string_append_printf(s, "%s%s", i ? "|" : "", json_string_value(json_object_get(v, "text")));
   return g_string_free(s, FALSE);
 }
 
 /* Added and removed going from base to @config/@unit/@files. */
 static void
-assert_diff(const char *config, const char *unit, const char *const *files, const char *added,
+assert_diff(const char *config,
+            const char *unit,
+            const char *const *files,
+            const char *added,
             const char *removed)
 {
   g_autoptr(json_t) a = compute_ok(base_spec, base_unit, NULL);
@@ -102,10 +104,11 @@ END_TEST
 
 START_TEST(test_capability_added)
 {
-  g_autofree char *c = replace(base_spec, "\"bounding\":[\"CAP_CHOWN\"]",
+  g_autofree char *c = replace(base_spec,
+                               "\"bounding\":[\"CAP_CHOWN\"]",
                                "\"bounding\":[\"CAP_CHOWN\",\"sys_admin\",\"CAP_SYS_ADMIN\"]");
-  g_autofree char *c2 = replace(c, "\"effective\":[\"CAP_CHOWN\"]",
-                                "\"effective\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
+  g_autofree char *c2 =
+    replace(c, "\"effective\":[\"CAP_CHOWN\"]", "\"effective\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
 
   /* (lower case and without CAP_ is the same capability; once) */
   assert_diff(c2, base_unit, NULL, "capability CAP_SYS_ADMIN added (bounding, effective)", "");
@@ -132,19 +135,22 @@ END_TEST
 
 START_TEST(test_mounts)
 {
-  g_autofree char *c = replace(
-    base_spec, "\"options\":[\"rbind\",\"ro\"]}]",
-    "\"options\":[\"rbind\",\"rw\"]},"
-    "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\"]},"
-    "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\",\"ro\"]},"
-    /* the container's own files (relative: in the bundle), not host paths */
-    "{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"rootfs/x\"},"
-    "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs\"},"
-    /* relative, but out of the slot: a host path */
-    "{\"destination\":\"/e\",\"type\":\"bind\",\"source\":\"../../../../../etc\"},"
-    "{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"/etc\"}]");
+  g_autofree char *c =
+    replace(base_spec,
+            "\"options\":[\"rbind\",\"ro\"]}]",
+            "\"options\":[\"rbind\",\"rw\"]},"
+            "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\"]},"
+            "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\",\"ro\"]},"
+            /* the container's own files (relative: in the bundle), not host paths */
+            "{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"rootfs/x\"},"
+            "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs\"},"
+            /* relative, but out of the slot: a host path */
+            "{\"destination\":\"/e\",\"type\":\"bind\",\"source\":\"../../../../../etc\"},"
+            "{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"/etc\"}]");
 
-  assert_diff(c, base_unit, NULL,
+  assert_diff(c,
+              base_unit,
+              NULL,
               "mount /var/lib/c:/data made read-write|mount /:/host read-write added|"
               "mount /etc:/e read-write added",
               "");
@@ -164,17 +170,22 @@ END_TEST
 
 START_TEST(test_settings_devices_hooks)
 {
-  g_autofree char *c = replace(
-    base_spec, "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},\"maskedPaths\":[\"/proc/kcore\"]",
-    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
-    "\"devices\":[{\"type\":\"c\",\"major\":10,\"minor\":200,\"path\":\"/dev/net/tun\"}],"
-    "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-    "{\"allow\":true,\"type\":\"b\",\"access\":\"rw\"}]}");
-  g_autofree char *c2 = replace(c, "\"root\":", "\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]},"
-                                                "\"root\":");
+  g_autofree char *c =
+    replace(base_spec,
+            "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},\"maskedPaths\":[\"/proc/kcore\"]",
+            "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
+            "\"devices\":[{\"type\":\"c\",\"major\":10,\"minor\":200,\"path\":\"/dev/net/tun\"}],"
+            "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+            "{\"allow\":true,\"type\":\"b\",\"access\":\"rw\"}]}");
+  g_autofree char *c2 = replace(c,
+                                "\"root\":",
+                                "\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]},"
+                                "\"root\":");
   g_autofree char *c3 = replace(c2, "\"uid\":1", "\"uid\":0");
 
-  assert_diff(c3, base_unit, NULL,
+  assert_diff(c3,
+              base_unit,
+              NULL,
               "device allow b *:* rw added|device c 10:200 /dev/net/tun added|"
               "no seccomp filter|process runs as uid 0|sysctl net.ipv4.ip_forward=1|"
               "masked /proc/kcore no more (exposed to the container)|"
@@ -191,9 +202,11 @@ START_TEST(test_unit_commands)
                      "ExecStartPost=+/usr/bin/setup\n"
                      "ExecReload=\n"
                      "ExecStop=" RUNC " kill 'c'\n";
-  const char *files[] = {"/etc/c.conf", NULL};
+  const char *files[] = { "/etc/c.conf", NULL };
 
-  assert_diff(base_spec, unit, files,
+  assert_diff(base_spec,
+              unit,
+              files,
               "host file /etc/c.conf added|"
               "unit runs /usr/bin/mkdir    /run/c as svc on the host (ExecStartPre)|"
               "unit runs /usr/bin/setup as root on the host (ExecStartPost)",
@@ -212,7 +225,9 @@ START_TEST(test_runtime_commands)
                      "ExecStopPost=" RUNC " delete 'c\n"
                      "ExecStop=" RUNC " kill 'c'\n";
 
-  assert_diff(base_spec, unit, NULL,
+  assert_diff(base_spec,
+              unit,
+              NULL,
               "unit runs " RUNC " --root /tmp/r run other as root on the host (ExecStartPost)|"
               "unit runs " RUNC " delete 'c as root on the host (ExecStopPost)",
               "");
@@ -225,11 +240,13 @@ START_TEST(test_capabilities_absent_are_all)
                                "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],"
                                "\"effective\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"]}",
                                "\"capabilities\":null");
-  g_autofree char *c2 = replace(base_spec, "\"bounding\":[\"CAP_CHOWN\"]",
-                                "\"bounding\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
+  g_autofree char *c2 = replace(
+    base_spec, "\"bounding\":[\"CAP_CHOWN\"]", "\"bounding\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
 
   /* runc drops none without the list: every capability */
-  assert_diff(c, base_unit, NULL,
+  assert_diff(c,
+              base_unit,
+              NULL,
               "every capability (no process.capabilities) added (bounding, effective, "
               "permitted)",
               ""); /* (CAP_CHOWN is in every capability) */
@@ -241,8 +258,9 @@ START_TEST(test_capabilities_absent_are_all)
     g_autofree char *add = texts(d, "added");
     g_autofree char *rem = texts(d, "removed");
     ck_assert_str_eq(add, "");
-    ck_assert_str_eq(rem, "every capability (no process.capabilities) removed (bounding, "
-                          "effective, permitted)");
+    ck_assert_str_eq(rem,
+                     "every capability (no process.capabilities) removed (bounding, "
+                     "effective, permitted)");
   }
 }
 END_TEST
@@ -253,8 +271,9 @@ START_TEST(test_install_from_nothing)
   g_autoptr(json_t) d = sc_privileges_diff(NULL, b);
   g_autofree char *add = texts(d, "added");
 
-  ck_assert_str_eq(add, "capability CAP_CHOWN added (bounding, effective, permitted)|"
-                        "mount /var/lib/c:/data read-only added");
+  ck_assert_str_eq(add,
+                   "capability CAP_CHOWN added (bounding, effective, permitted)|"
+                   "mount /var/lib/c:/data read-only added");
   ck_assert_uint_eq(json_array_size(json_object_get(d, "removed")), 0);
 }
 END_TEST
@@ -308,7 +327,8 @@ START_TEST(test_hostile)
     g_string_append_printf(mounts,
                            "%s{\"type\":\"bind\",\"source\":\"/\",\"destination\":\"/h\","
                            "\"options\":[\"%s\"]}",
-                           i ? "," : "", i == 3999 ? "rw" : "ro");
+                           i ? "," : "",
+                           i == 3999 ? "rw" : "ro");
   g_string_append(mounts, "]}");
   g_autoptr(json_t) doc = compute_ok(mounts->str, NULL, NULL);
   json_t *m = json_object_get(doc, "mounts");
