@@ -225,6 +225,41 @@ class PrivilegesTest(SysrootCtl, unittest.TestCase):
         entries = {e["name"]: e for e in json.loads(r.stdout)["containers"]}
         self.assertTrue(entries["b"]["updated"])
         self.assertFalse(entries["a"]["updated"])
+    def test_unreadable_current_spec_reviews_everything(self):
+        """A current config.json that is not a spec (edited, truncated) is no
+        baseline: every privilege of the new deployment is reviewed."""
+        self.ctl("install", "--name", "c", self.img("v1"))
+        with open(os.path.join(self.ck, "c.0", "config.json"), "w") as f:
+            f.write('{"process": {"capabilities": {"bounding": [7]}}}')
+        before = self.state()
+        r = self.ctl("update", "--rebase", self.img("v1env"), "c", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("warning: container c: the privileges of /var/lib/containers/atomic/c.0 "
+                      "cannot be read (config.json: process.capabilities.bounding[0] is not a "
+                      "capability name): every privilege of the other deployment is reviewed",
+                      r.stderr)
+        self.assertIn("adds privileges: capability CAP_CHOWN added (bounding, effective, "
+                      "permitted); capability CAP_KILL added (bounding, effective, permitted)",
+                      r.stderr)
+        self.assertEqual(self.state(), before)
+        self.ctl("update", "--accept-privileges", "--rebase", self.img("v1env"), "c")
+
+    def test_hostile_new_spec_refused(self):
+        """A new config.json the review cannot read fails the update, naming the
+        field, before any change; --accept-privileges does not pass it."""
+        self.ctl("install", "--name", "c", self.img("v1"))
+        bad = config().replace('"CAP_KILL"', "7", 1)
+        build(self.layout, "bad", MANIFEST, {"exports/config.json.template": bad,
+                                            "exports/service.template": SERVICE}, hostfs=False)
+        self.ctl("pull", self.img("bad"))
+        before = self.state()
+        for extra in ([], ["--accept-privileges"]):
+            r = self.ctl("update", *extra, "--rebase", self.img("bad"), "c", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("container c: the new deployment's config.json: "
+                          "process.capabilities.bounding[1] is not a capability name", r.stderr)
+            self.assertEqual(self.state(), before)
+
     @unittest.skipIf(sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
         import syscontainer
