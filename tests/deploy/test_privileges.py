@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 import imagelib as il  # noqa: E402
-from test_deploy import SysrootCtl, build, tree  # noqa: E402
+from test_deploy import CTL, SysrootCtl, build, tree  # noqa: E402
 
 CAPS = ["CAP_CHOWN", "CAP_KILL"]
 
@@ -259,6 +259,26 @@ class PrivilegesTest(SysrootCtl, unittest.TestCase):
             self.assertIn("container c: the new deployment's config.json: "
                           "process.capabilities.bounding[1] is not a capability name", r.stderr)
             self.assertEqual(self.state(), before)
+
+    @unittest.skipUnless(os.environ.get("SC_TEST_HOOKS") == "1", "needs -Dtest_hooks=true")
+    def test_dry_run_leaves_an_interrupted_update(self):
+        """update --dry-run neither finishes nor undoes an operation a crash
+        interrupted: it refuses, and the next real command recovers."""
+        self.ctl("install", "--name", "c", self.img("v1"))
+        self.ctl("pull", self.img("v1env"))
+        env = dict(os.environ, SC_TEST_KILL_AT="update:hostfs")
+        r = subprocess.run([CTL, "--sysroot", self.sysroot, "update", "--rebase",
+                            self.img("v1env"), "c"], env=env, capture_output=True, text=True,
+                           timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        before = self.state()
+        r = self.ctl("update", "--dry-run", "c", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("container c: an interrupted update is pending; update --dry-run does "
+                      "not finish it (any other command does)", r.stderr)
+        self.assertEqual(self.state(), before)
+        r = self.ctl("--json", "update", "--rebase", self.img("v1env"), "c")
+        self.assertTrue(json.loads(r.stdout)["updated"])
 
     @unittest.skipIf(sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
