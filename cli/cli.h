@@ -52,6 +52,7 @@ typedef enum {
   OPT_SETTLE,
   OPT_ROOTFS,
   OPT_SHARED,
+  OPT_ACCEPT_PRIVILEGES,
   OPT_COUNT
 } CliOpt;
 

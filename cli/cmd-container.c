@@ -10,6 +10,20 @@
 
 #include "cli.h"
 
+/* The privilege review: "+ TEXT" per privilege added, "- TEXT" per one
+ * removed (docs/security.md). */
+static void
+print_privileges(json_t *doc)
+{
+  json_t *priv = json_object_get(doc, "privileges"), *a;
+  size_t i;
+
+  json_array_foreach (json_object_get(priv, "added"), i, a)
+    printf("+ %s\n", cli_jstr(a, "text"));
+  json_array_foreach (json_object_get(priv, "removed"), i, a)
+    printf("- %s\n", cli_jstr(a, "text"));
+}
+
 /* A dry run prints the files an install would write and what it would do. */
 static void
 print_dry_run(json_t *doc)
@@ -25,6 +39,8 @@ print_dry_run(json_t *doc)
   printf("\n# would:\n");
   json_array_foreach (json_object_get(doc, "actions"), i, a)
     printf("%s\n", json_string_value(a));
+  printf("# privileges:\n");
+  print_privileges(doc);
 }
 
 /* The pull options (without --name: that one names the container, not the
@@ -89,6 +105,15 @@ cmd_install(const CliCmd *c, sc_context *ctx)
 static void
 print_update(const char *name, json_t *doc, const char *suffix)
 {
+  if (json_is_true(json_object_get(doc, "dry_run"))) {
+    if (json_is_true(json_object_get(doc, "would_update")))
+      printf("%s: would update to %.12s (%s)\n", name, cli_jstr(doc, "id"),
+             cli_jstr(doc, "deployment"));
+    else
+      printf("%s: latest version already installed\n", name);
+    print_privileges(doc);
+    return;
+  }
   if (json_is_true(json_object_get(doc, "updated")))
     printf("%s: updated to %.12s (%s)%s\n",
            name,
@@ -138,7 +163,10 @@ set_update_opts(const CliCmd *c,
 
   if ((r = sc_update_opts_set_values(uopts, values, error)) != SC_OK ||
       (r = sc_update_opts_set_rebase(uopts, cli_opt(c, OPT_REBASE), error)) != SC_OK ||
-      (r = sc_update_opts_set_pull_opts(uopts, popts, error)) != SC_OK)
+      (r = sc_update_opts_set_pull_opts(uopts, popts, error)) != SC_OK ||
+      (r = sc_update_opts_set_dry_run(uopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
+      (r = sc_update_opts_set_accept_privileges(uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES),
+                                                error)) != SC_OK)
     return r;
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }

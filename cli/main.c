@@ -98,6 +98,8 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_ROOTFS] = {"--rootfs", 0, "DIR", NULL, "run from DIR instead of a checkout"},
   [OPT_SHARED] = {"--shared", 0, NULL, NULL,
                   "accepted as atomic took it (no effect on OSTree images and containers)"},
+  [OPT_ACCEPT_PRIVILEGES] = {"--accept-privileges", 0, NULL, NULL,
+                             "accept the privileges the new deployment adds"},
 };
 /* clang-format on */
 
@@ -146,8 +148,9 @@ static const CliVerb verbs[] = {
           "install a system container (pulling the image if needed)"})},
   {"update", cmd_update, check_update, 0, 0, NULL, COUNTED,
    OPT(OPT_SET) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
-     OPTS_PULL,
-   FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
+     OPT(OPT_DRY_RUN) | OPT(OPT_ACCEPT_PRIVILEGES) | OPTS_PULL,
+   FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
+          "        [--dry-run] [--accept-privileges]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
          {"update --all", "update every container (controlled)"})},

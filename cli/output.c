@@ -45,6 +45,7 @@ code_name(int code)
     { SC_EBUSY, "SC_EBUSY" },
     { SC_EAUTH, "SC_EAUTH" },
     { SC_ENETWORK, "SC_ENETWORK" },
+    { SC_EPERM, "SC_EPERM" },
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (names[i].code == code)

@@ -41,6 +41,8 @@ extern "C" {
  * SC_EBUSY        the object is in use (an image a container runs from)
  * SC_EAUTH        a registry refused the credentials, or wants some
  * SC_ENETWORK     a registry could not be reached or answered wrongly
+ * SC_EPERM        refused by policy: an update that adds privileges not accepted
+ *                 (Since: 0.2)
  *
  * Since: 0.1
  */
@@ -58,7 +60,8 @@ typedef enum sc_code {
   SC_EDIGEST = -10,
   SC_EBUSY = -11,
   SC_EAUTH = -12,
-  SC_ENETWORK = -13
+  SC_ENETWORK = -13,
+  SC_EPERM = -14
 } sc_code;
 
 /**

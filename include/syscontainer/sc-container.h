@@ -95,7 +95,9 @@ SC_API int sc_install_opts_set_dry_run(sc_install_opts *opts, int dry_run, sc_er
  * once, now, with the caller's standard streams, from a scratch bundle
  * that is removed afterwards ({"run_once":true,"exit_status":N}).
  * @out_json: may be NULL; {"schema":1,"name","image","id","deployment",
- *   "files":[...],"host_files":[...],"actions":[...],"dry_run"}.
+ *   "files":[...],"host_files":[...],"actions":[...],"dry_run"}; a dry run
+ *   adds "privileges":{"added":[{"kind","text"}...],"removed":[]}, what the
+ *   container gets (since 0.2).
  * Returns: SC_OK, SC_EEXISTS (installed already, or a unit or tmpfiles
  * file of that name that is not ours), SC_EINVAL, SC_ENOTFOUND,
  * SC_ETEMPLATE, SC_ESPEC, SC_ERUNTIME, SC_EUNSUPPORTED (systemd is not
@@ -162,6 +164,23 @@ SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
                                          unsigned settle_ms, sc_error **error);
 
 /**
+ * sc_update_opts_set_accept_privileges: accept the privileges the new
+ * deployment adds (docs/security.md, "Privilege review"); without it an
+ * update or rebase that adds any fails with SC_EPERM before any change.
+ * Since: 0.2
+ */
+SC_API int sc_update_opts_set_accept_privileges(sc_update_opts *opts, int accept,
+                                                sc_error **error);
+
+/**
+ * sc_update_opts_set_dry_run: change nothing (store, host, slots): the
+ * result says whether it would update ("would_update") and the privilege
+ * review ("privileges"); an image not in the store is not pulled.
+ * Since: 0.2
+ */
+SC_API int sc_update_opts_set_dry_run(sc_update_opts *opts, int dry_run, sc_error **error);
+
+/**
  * sc_container_update: moves container @name to a new deployment: the
  * image it was installed from as the store has it now (after a pull or
  * images update), or @rebase (pulled when missing); the user's values of
@@ -173,8 +192,11 @@ SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
  * nothing to do ("updated": false). For a controlled update, see
  * sc_container_update_with_opts().
  * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment",
- *   "restarted":bool,"controlled":bool}.
- * Returns: SC_OK, SC_ENOTFOUND, the codes of install.
+ *   "restarted":bool,"controlled":bool,"privileges":{"added","removed"}}.
+ * Before any change the new deployment's privileges are compared with the
+ * current one's (docs/security.md, "Privilege review"): one added fails
+ * with SC_EPERM unless sc_update_opts_set_accept_privileges().
+ * Returns: SC_OK, SC_ENOTFOUND, SC_EPERM, the codes of install.
  * Since: 0.1
  */
 SC_API int sc_container_update(sc_context *ctx, const char *name, const char *rebase,
@@ -197,7 +219,8 @@ SC_API int sc_container_update_with_opts(sc_context *ctx, const char *name,
  * container, always controlled (a rebase is refused). One container's
  * failure does not stop the others; it is reported in its entry.
  * @out_json: {"schema":1,"containers":[{"name","updated","id"?,
- *   "deployment"?,"rolled_back"?,"error"?}]}.
+ *   "deployment"?,"rolled_back"?,"error"?,"privileges"?}]}; a container
+ *   refused by the privilege review has its "error".
  * Since: 0.1
  */
 SC_API int sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts,
@@ -208,7 +231,9 @@ SC_API int sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *
  * its unit and tmpfiles, its host files (rendered with that deployment's
  * values, tracking rewritten), the symlink; restarts the unit if it was
  * running. Also for noContainerService containers whose previous image
- * files are still there. Repeatable (it toggles).
+ * files are still there. Repeatable (it toggles). Not reviewed for
+ * privileges (the previous deployment's were accepted when it was
+ * current); @out_json's "privileges" says what it adds and removes.
  * Returns: SC_OK, SC_ENOTFOUND (not installed, or no previous deployment).
  * Since: 0.1
  */

@@ -121,6 +121,8 @@ sc_strerror(int code)
     return "authentication failed";
   case SC_ENETWORK:
     return "network error";
+  case SC_EPERM:
+    return "not permitted by policy";
   default:
     return "unknown error";
   }

@@ -131,4 +131,21 @@ gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char
                      const sc_values *values, const char *const *args, gboolean dry_run,
                      json_t **out_doc, GError **error);
 
+/* privileges.c: the privilege review (docs/security.md) */
+typedef struct {
+  const char *config;       /* the rendered config.json text */
+  const char *unit;         /* the unit text, or NULL */
+  const char *runtime;      /* the runtime its unit runs (its commands are not host commands) */
+  GPtrArray *host_files;    /* paths the deployment writes on the host, or NULL */
+  const char *bundle;       /* the slot directory, for relative mount sources */
+  const char *const *own;   /* the container's slot directories: not host paths */
+} ScPrivInput;
+/* A deployment's privileges document (described in privileges.c). */
+gboolean sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error);
+/* {"added":[{"kind","text"}...],"removed":[...]} going from @old_doc
+ * (NULL: nothing, for an install) to @new_doc. */
+json_t *sc_privileges_diff(json_t *old_doc, json_t *new_doc);
+/* "+ TEXT\n" per item added, "- TEXT\n" per item removed. */
+char *sc_privileges_text(json_t *diff);
+
 G_END_DECLS

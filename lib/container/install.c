@@ -576,6 +576,40 @@ install_apply(Install *t, GError **error)
   return TRUE;
 }
 
+/* install --dry-run: the privileges the new container gets, as an update
+ * reviews them (docs/security.md, "Privilege review"): everything it has
+ * is added, from nothing. */
+static gboolean
+install_privileges(Install *t, json_t *doc, GError **error)
+{
+  ScPaths other = {0};
+  g_autoptr(GHashTable) planned = sc_hostfs_plan_tracking(t->plan, TRUE);
+  g_autoptr(GPtrArray) files = g_ptr_array_new();
+  g_autoptr(json_t) priv = NULL;
+  GHashTableIter it;
+  gpointer k, sum;
+  gboolean ok;
+
+  g_hash_table_iter_init(&it, planned);
+  while (g_hash_table_iter_next(&it, &k, &sum))
+    if (strcmp(sum, "0") != 0) /* (a directory it makes: no privilege) */
+      g_ptr_array_add(files, k);
+  sc_deploy_paths_init(t->ctx, t->name, 1, &other);
+  {
+    const char *own[] = {t->p.slot, other.slot, NULL};
+    ScPrivInput in = {sc_rendering_get_config(t->r), sc_rendering_get_unit(t->r), t->runtime,
+                      files, t->p.slot, own};
+    ok = sc_privileges_compute(&in, &priv, error);
+  }
+  sc_deploy_paths_clear(&other);
+  if (!ok) {
+    g_prefix_error(error, "container %s: ", t->name);
+    return FALSE;
+  }
+  json_object_set_new(doc, "privileges", sc_privileges_diff(NULL, priv));
+  return TRUE;
+}
+
 static json_t *
 install_result(Install *t)
 {
@@ -659,8 +693,11 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
              (!opts->dry_run && !install_apply(&t, &gerror))) {
     install_undo(&t);
     return sc_error_propagate(error, gerror);
-  } else
+  } else {
     doc = install_result(&t);
+    if (opts->dry_run && !install_privileges(&t, doc, &gerror))
+      return sc_error_propagate(error, gerror);
+  }
   if (out_json)
     *out_json = sc_json_dump(doc, TRUE);
   return SC_OK;

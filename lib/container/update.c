@@ -27,8 +27,21 @@ slot_index(const char *slot)
  * current deployment's info and fills @other with the paths of the other
  * slot. */
 static gboolean
+open_for_switch_dry(sc_context *ctx, const char *name, int *lock, char **out_finished,
+                    json_t **out_info, ScPaths *other, gboolean dry_run, GError **error);
+
+static gboolean
 open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finished,
                 json_t **out_info, ScPaths *other, GError **error)
+{
+  return open_for_switch_dry(ctx, name, lock, out_finished, out_info, other, FALSE, error);
+}
+
+/* (a dry run finishes no interrupted operation: it refuses while one is
+ * pending) */
+static gboolean
+open_for_switch_dry(sc_context *ctx, const char *name, int *lock, char **out_finished,
+                    json_t **out_info, ScPaths *other, gboolean dry_run, GError **error)
 {
   g_autofree char *root = NULL;
   g_autofree char *cur_slot = NULL;
@@ -37,7 +50,18 @@ open_for_switch(sc_context *ctx, const char *name, int *lock, char **out_finishe
     return FALSE;
   root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   *lock = sc_deploy_lock_container(root, name, error);
-  if (*lock < 0 || !sc_deploy_recover(ctx, name, out_finished, error))
+  if (*lock < 0)
+    return FALSE;
+  if (dry_run) {
+    g_autoptr(ScJournal) j = sc_journal_find(ctx, name);
+    if (j) {
+      g_set_error(error, SC_ERROR, SC_EBUSY,
+                  "container %s: an interrupted %s is pending; update --dry-run does not "
+                  "finish it (any other command does)",
+                  name, j->op);
+      return FALSE;
+    }
+  } else if (!sc_deploy_recover(ctx, name, out_finished, error))
     return FALSE;
   cur_slot = sc_deploy_current_slot(ctx, name);
   *out_info = cur_slot ? sc_deploy_read_info(cur_slot) : NULL;
@@ -199,6 +223,7 @@ struct sc_update_opts {
   const sc_pull_opts *pull;
   gboolean controlled;
   guint settle_ms;
+  gboolean accept_privileges, dry_run;
 };
 
 /* An update or rollback @j that did not finish (crash, or failure): when
@@ -300,6 +325,22 @@ sc_update_opts_set_controlled(sc_update_opts *o, int controlled, unsigned settle
   return SC_OK;
 }
 
+SC_API int
+sc_update_opts_set_accept_privileges(sc_update_opts *o, int accept, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->accept_privileges = accept != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_dry_run(sc_update_opts *o, int dry_run, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
 static json_t *
 strv_json(GPtrArray *a)
 {
@@ -370,6 +411,7 @@ typedef struct {
   GPtrArray *plan;
   GPtrArray *kept; /* host files modified by the admin: kept, untracked */
   json_t *new_info;
+  json_t *privileges; /* {"added","removed"}: the review */
   ScJournal *journal;
   const char *runtime;
   gboolean changed, was_active, switched;
@@ -389,9 +431,33 @@ update_clear(Update *t)
   g_clear_pointer(&t->plan, g_ptr_array_unref);
   g_clear_pointer(&t->kept, g_ptr_array_unref);
   json_decref(t->new_info);
+  json_decref(t->privileges);
   sc_journal_free(t->journal);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Update, update_clear)
+
+/* update --dry-run changes nothing, the store neither: an image it does
+ * not have is not pulled. */
+static ScImage *
+find_no_pull(sc_context *ctx, const char *image, OstreeRepo **out_repo, GError **error)
+{
+  OstreeRepo *repo = NULL;
+  ScImage *img;
+  int lock;
+
+  if (!sc_store_open(ctx, FALSE, &repo, error))
+    return NULL;
+  if ((lock = sc_store_lock(ctx, repo, FALSE, error)) < 0)
+    return NULL;
+  img = sc_image_resolve_one(repo, image, error);
+  close(lock);
+  if (img == NULL) {
+    g_prefix_error(error, "update --dry-run does not pull: ");
+    return NULL;
+  }
+  *out_repo = repo;
+  return img;
+}
 
 static gboolean
 update_find(Update *t, GError **error)
@@ -414,9 +480,15 @@ update_find(Update *t, GError **error)
   for (size_t i = 0; i < sc_values_count(t->o->values); i++)
     sc_values_insert(t->user, sc_values_key_at(t->o->values, i),
                      sc_values_get(t->o->values, sc_values_key_at(t->o->values, i)), NULL);
-  t->img = sc_deploy_find_or_pull(
-      t->ctx, t->o->rebase ? t->o->rebase : json_string_value(json_object_get(t->info, "image")),
-      t->o->pull, &t->repo, error);
+  t->img = t->o->dry_run
+             ? find_no_pull(t->ctx, t->o->rebase ? t->o->rebase
+                                                 : json_string_value(json_object_get(t->info, "image")),
+                            &t->repo, error)
+             : sc_deploy_find_or_pull(t->ctx,
+                                      t->o->rebase
+                                          ? t->o->rebase
+                                          : json_string_value(json_object_get(t->info, "image")),
+                                      t->o->pull, &t->repo, error);
   if (t->img == NULL)
     return FALSE;
   old_user = sc_update_user_values(t->info);
@@ -452,6 +524,159 @@ keep_identity(sc_render_opts *ropts, json_t *info, const sc_values *user)
   sc_render_opts_set_values(ropts, with, NULL);
 }
 
+static sc_render_opts *
+update_render_opts(Update *t, const char *remote)
+{
+  sc_render_opts *ropts = NULL;
+
+  sc_render_opts_new(&ropts, NULL);
+  sc_render_opts_set_name(ropts, t->name, NULL);
+  sc_render_opts_set_values(ropts, t->user, NULL);
+  keep_identity(ropts, t->info, t->user);
+  sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
+  sc_render_opts_set_slot(ropts, t->next, NULL);
+  if (remote)
+    sc_render_opts_set_remote_rootfs(ropts, remote, NULL);
+  return ropts;
+}
+
+/* The privileges of the deployment in @slot_path (the current one): its
+ * config.json and unit copies, the host files its info tracks or kept, its
+ * runtime. NULL (with a warning) when they cannot be read: the review then
+ * compares with nothing, and every privilege of the new one counts as
+ * added. */
+static json_t *
+slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slot_path,
+                const char *slot, const char *const *own)
+{
+  g_autoptr(GBytes) config = sc_deploy_read_slot_file(slot_path, "config.json");
+  g_autofree char *unit_name = g_strdup_printf("%s.service", name);
+  g_autoptr(GBytes) unit = sc_deploy_read_slot_file(slot_path, unit_name);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GError) local = NULL;
+  g_autofree char *config_text = config ? g_strndup(g_bytes_get_data(config, NULL),
+                                                    g_bytes_get_size(config)) : NULL;
+  g_autofree char *unit_text = unit ? g_strndup(g_bytes_get_data(unit, NULL),
+                                                g_bytes_get_size(unit)) : NULL;
+  ScPrivInput in = {config_text, unit_text,
+                    json_string_value(json_object_get(info, "runtime")), files, slot, own};
+  json_t *doc = NULL, *v;
+  size_t i;
+
+  /* (files: a directory made on the host, "0" in the checksums, is no
+   * privilege) */
+  json_array_foreach (json_object_get(info, "installed-files"), i, v)
+    if (json_is_string(v) &&
+        g_strcmp0(json_string_value(json_object_get(
+                      json_object_get(info, "installed-files-checksum"), json_string_value(v))),
+                  "0") != 0)
+      g_ptr_array_add(files, g_strdup(json_string_value(v)));
+  /* a file it exported that the admin modified (kept, untracked) is its
+   * path all the same: tracked again, it is no new host file */
+  json_array_foreach (json_object_get(info, "kept-files"), i, v)
+    if (json_is_string(v))
+      g_ptr_array_add(files, g_strdup(json_string_value(v)));
+  if (!sc_privileges_compute(&in, &doc, &local)) {
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "container %s: the privileges of %s cannot be read (%s): every privilege "
+                   "of the other deployment is reviewed",
+                   name, slot, local->message);
+    return NULL;
+  }
+  return doc;
+}
+
+/* The new deployment's exports (a copy from the store, or the remote
+ * rootfs's), rendered and its host files planned, without a change to
+ * the slots or the host; into @out_doc its privileges. */
+static gboolean
+new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **error)
+{
+  g_autofree char *tmp = NULL, *exports = NULL, *remote = NULL, *resolved = NULL;
+  g_autofree char *host_remote = NULL;
+  g_autoptr(sc_exports) ex = NULL;
+  g_autoptr(sc_render_opts) ropts = NULL;
+  g_autoptr(sc_rendering) r = NULL;
+  g_autoptr(GPtrArray) plan = NULL;
+  g_autoptr(GHashTable) planned = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new();
+  const char *runtime;
+  gboolean ok;
+
+  if (!sc_context_runtime_path(t->ctx, &runtime, error))
+    return FALSE;
+  if (t->location) {
+    if ((remote = sc_deploy_remote_rootfs(t->ctx, t->location, &resolved, error)) == NULL)
+      return FALSE;
+    host_remote = sc_context_host_path(t->ctx, remote);
+    exports = g_build_filename(host_remote, "exports", NULL);
+  } else {
+    if ((tmp = sc_store_checkout_exports(t->repo, t->img, error)) == NULL)
+      return FALSE;
+    exports = g_build_filename(tmp, "exports", NULL);
+  }
+  ropts = update_render_opts(t, remote);
+  ok = (ex = sc_deploy_open_exports(exports, error)) != NULL &&
+       sc_render_internal(t->ctx, ex, ropts, FALSE, &r, error) &&
+       (plan = sc_hostfs_plan(t->ctx, ex, sc_rendering_get_values(r), t->old_tracked, error)) !=
+           NULL;
+  if (ok) {
+    planned = sc_hostfs_plan_tracking(plan, TRUE); /* (what it will track) */
+    GHashTableIter it;
+    gpointer k, sum;
+    g_hash_table_iter_init(&it, planned);
+    while (g_hash_table_iter_next(&it, &k, &sum))
+      if (strcmp(sum, "0") != 0) /* (a directory) */
+        g_ptr_array_add(files, k);
+    ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
+                      t->p->slot, own};
+    ok = sc_privileges_compute(&in, out_doc, error);
+    if (!ok)
+      g_prefix_error(error, "container %s: the new deployment's ", t->name);
+  }
+  if (tmp)
+    sc_rm_rf(tmp);
+  return ok;
+}
+
+/* The privilege review: what the new deployment may do that the current
+ * one may not, before anything changes (docs/security.md). Refused, with
+ * SC_EPERM, when it adds anything that was not accepted. */
+static gboolean
+update_review(Update *t, GError **error)
+{
+  ScPaths cur = {0};
+  g_autoptr(json_t) old_doc = NULL, new_doc = NULL;
+  g_autofree char *own0 = NULL, *own1 = NULL;
+  gboolean ok;
+
+  sc_deploy_paths_init(t->ctx, t->name, 1 - t->next, &cur);
+  own0 = g_strdup(t->p->slot);
+  own1 = g_strdup(cur.slot);
+  const char *own[] = {own0, own1, NULL};
+  t->old_tracked = sc_deploy_tracked(t->ctx, cur.slot_path, t->info);
+  old_doc = slot_privileges(t->ctx, t->name, t->info, cur.slot_path, cur.slot, own);
+  ok = new_privileges(t, own, &new_doc, error);
+  sc_deploy_paths_clear(&cur);
+  if (!ok)
+    return FALSE;
+  t->privileges = sc_privileges_diff(old_doc, new_doc);
+  json_t *added = json_object_get(t->privileges, "added");
+  if (json_array_size(added) == 0 || t->o->accept_privileges || t->o->dry_run)
+    return TRUE;
+  g_autoptr(GString) what = g_string_new(NULL);
+  json_t *v;
+  size_t i;
+  json_array_foreach (added, i, v)
+    g_string_append_printf(what, "%s%s", i ? "; " : "",
+                           json_string_value(json_object_get(v, "text")));
+  g_set_error(error, SC_ERROR, SC_EPERM,
+              "container %s: the update to %s (%.12s) adds privileges: %s; nothing was changed "
+              "(review them with update --dry-run, accept them with --accept-privileges)",
+              t->name, t->img->name, t->img->id, what->str);
+  return FALSE;
+}
+
 /* The other slot, from scratch (a remote rootfs is linked again), its
  * files rendered and its host files planned. */
 static gboolean
@@ -473,19 +698,14 @@ update_prepare(Update *t, GError **error)
   exports_dir = g_build_filename(rootfs, "exports", NULL);
   if ((t->ex = sc_deploy_open_exports(exports_dir, error)) == NULL)
     return FALSE;
-  sc_render_opts_new(&ropts, NULL);
-  sc_render_opts_set_name(ropts, t->name, NULL);
-  sc_render_opts_set_values(ropts, t->user, NULL);
-  keep_identity(ropts, t->info, t->user);
-  sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
-  sc_render_opts_set_slot(ropts, t->next, NULL);
-  if (t->remote)
-    sc_render_opts_set_remote_rootfs(ropts, t->remote, NULL);
+  ropts = update_render_opts(t, t->remote);
   if (!sc_render_internal(t->ctx, t->ex, ropts, FALSE, &t->r, error))
     return FALSE;
-  sc_deploy_paths_init(t->ctx, t->name, 1 - t->next, &cur);
-  t->old_tracked = sc_deploy_tracked(t->ctx, cur.slot_path, t->info);
-  sc_deploy_paths_clear(&cur);
+  if (t->old_tracked == NULL) {
+    sc_deploy_paths_init(t->ctx, t->name, 1 - t->next, &cur);
+    t->old_tracked = sc_deploy_tracked(t->ctx, cur.slot_path, t->info);
+    sc_deploy_paths_clear(&cur);
+  }
   t->plan = sc_hostfs_plan(t->ctx, t->ex, sc_rendering_get_values(t->r), t->old_tracked, error);
   return t->plan != NULL && sc_rendering_write_internal(t->r, t->p->slot_path, error) &&
          sc_deploy_label_slot_files(t->ctx, t->p->slot_path, t->name, error);
@@ -672,6 +892,19 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
   t.kept = g_ptr_array_new_with_free_func(g_free);
   if (!update_find(&t, &local))
     goto failed;
+  /* the review before anything changes: a refusal leaves every slot */
+  if (t.changed && !update_review(&t, error))
+    return FALSE;
+  if (o->dry_run) {
+    *out_doc = json_pack("{s:i, s:s, s:b, s:b, s:s, s:s, s:s?}", "schema", 1, "name", name,
+                         "updated", 0, "dry_run", 1, "id", t.img->id, "image", t.img->name,
+                         "deployment", t.changed ? p->slot : NULL);
+    json_object_set_new(*out_doc, "would_update", json_boolean(t.changed));
+    json_object_set_new(*out_doc, "privileges",
+                        t.privileges ? json_incref(t.privileges)
+                                     : json_pack("{s:[], s:[]}", "added", "removed"));
+    return TRUE;
+  }
   if (t.changed && !slot_not_mounted(name, p->slot_path, error))
     return FALSE; /* (before the slot is touched: the failure path clears it) */
   if (t.changed && !(update_prepare(&t, &local) && update_apply(&t, &local)))
@@ -690,6 +923,9 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                        t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
                        "controlled", o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));
+  json_object_set_new(*out_doc, "privileges",
+                      t.privileges ? json_incref(t.privileges)
+                                   : json_pack("{s:[], s:[]}", "added", "removed"));
   return TRUE;
 
 failed:
@@ -738,7 +974,7 @@ sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update
     defaults.values = sc_values_new_internal();
     opts = &defaults;
   }
-  ok = open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
+  ok = open_for_switch_dry(ctx, name, &lock, NULL, &info, &p, opts->dry_run, &gerror) &&
        update_locked(ctx, name, opts, info, &p, &doc, &rolled_back, &gerror);
   if (ok && out_json)
     *out_json = sc_json_dump(doc, TRUE);
@@ -779,7 +1015,7 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
     ScPaths p = {0};
     int lock = -1;
     gboolean rolled_back = FALSE;
-    if (open_for_switch(ctx, name, &lock, NULL, &info, &p, &gerror) &&
+    if (open_for_switch_dry(ctx, name, &lock, NULL, &info, &p, all.dry_run, &gerror) &&
         update_locked(ctx, name, &all, info, &p, &one, &rolled_back, &gerror)) {
       json_object_del(one, "schema");
       json_array_append_new(arr, one);
@@ -952,6 +1188,28 @@ undo:
   return FALSE;
 }
 
+/* A rollback is not reviewed: the deployment it goes back to was the
+ * current one before, with privileges the admin accepted then (or that
+ * added nothing). What it changes is reported all the same. Called once
+ * the rollback is done: @p is the slot now current, @cur_info the one
+ * left. */
+static json_t *
+rollback_privileges(sc_context *ctx, const char *name, json_t *cur_info, json_t *info,
+                    const ScPaths *p)
+{
+  ScPaths left = {0};
+  g_autoptr(json_t) old_doc = NULL, new_doc = NULL;
+
+  sc_deploy_paths_init(ctx, name, 1 - slot_index(p->slot), &left);
+  const char *own[] = {p->slot, left.slot, NULL};
+  old_doc = slot_privileges(ctx, name, cur_info, left.slot_path, left.slot, own);
+  new_doc = slot_privileges(ctx, name, info, p->slot_path, p->slot, own);
+  sc_deploy_paths_clear(&left);
+  if (old_doc == NULL || new_doc == NULL)
+    return json_pack("{s:[], s:[]}", "added", "removed");
+  return sc_privileges_diff(old_doc, new_doc);
+}
+
 SC_API int
 sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_error **error)
 {
@@ -980,6 +1238,7 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
                             p.slot, "image", json_object_get(info, "image"));
     /* the host files left to the admin, as update reports them */
     json_object_set_new(doc, "kept", json_is_array(kept) ? json_deep_copy(kept) : json_array());
+    json_object_set_new(doc, "privileges", rollback_privileges(ctx, name, cur_info, info, &p));
     *out_json = sc_json_dump(doc, TRUE);
     json_decref(doc);
   }

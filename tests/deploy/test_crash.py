@@ -55,7 +55,7 @@ class CrashTest(unittest.TestCase):
                "exports/hostfs/etc/greeter/added": "added in v2\n"})
         cls.v1, cls.v2 = "oci:%s:v1" % layout, "oci:%s:v2" % layout
         cls.install = ["install", "--name", "greeter", "--set", "GREETING=hi", cls.v1]
-        cls.update = ["update", "--rebase", cls.v2, "greeter"]
+        cls.update = ["update", "--accept-privileges", "--rebase", cls.v2, "greeter"]
         # the states uninterrupted runs leave
         cls.ref = {}
         root = cls.sysroot()

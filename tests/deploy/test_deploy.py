@@ -391,8 +391,8 @@ class DeployTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(self.read("etc/g/greeter.conf"), "name=$NAME\n")  # not templated for g
         r = json.loads(self.ctl("--json", "update", "g").stdout)
         self.assertFalse(r["updated"])  # same image, same values
-        r = json.loads(self.ctl("--json", "update", "--rebase", "oci:%s:v2" % self.layout,
-                                "g").stdout)
+        r = json.loads(self.ctl("--json", "update", "--accept-privileges", "--rebase",
+                                "oci:%s:v2" % self.layout, "g").stdout)
         self.assertEqual((r["updated"], r["deployment"]), (True, "/var/lib/containers/atomic/g.1"))
         self.assertEqual(os.readlink(os.path.join(self.ck, "g")), "/var/lib/containers/atomic/g.1")
         self.assertIn("WorkingDirectory=/var/lib/containers/atomic/g.1\n",
@@ -583,7 +583,9 @@ class DeployTest(SysrootCtl, unittest.TestCase):
         state = json.loads(self.ctl("--json", "list").stdout)["containers"][0]["state"]
         self.assertEqual(state, "no service")
         # update to other files, roll back to the first ones
-        self.ctl("update", "--rebase", "oci:%s:files2" % self.layout, "files")
+        # (a new host file: accepted, see test_privileges.py)
+        self.ctl("update", "--accept-privileges", "--rebase", "oci:%s:files2" % self.layout,
+                 "files")
         self.assertEqual(self.read("etc/greeter/greeter.conf"), "files v2\n")
         self.assertEqual(self.read("etc/greeter/new"), "new in v2\n")
         self.ctl("rollback", "files")

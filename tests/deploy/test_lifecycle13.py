@@ -65,7 +65,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1)
         uuid = self.info("g.0")["values"]["UUID"]
         self.assertRegex(uuid, r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-        self.ctl("update", "--rebase", self.v2, "g")
+        self.ctl("update", "--accept-privileges", "--rebase", self.v2, "g")
         self.assertEqual(self.current("g"), "/var/lib/containers/atomic/g.1")
         self.assertEqual(self.uuids("g"), [uuid, uuid])
         # not a user value: only what the user set is recorded as such
@@ -100,7 +100,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         with open(self.path("etc/g/greeter.conf"), "a") as f:
             f.write("# the admin's line\n")
         edited = "name=$NAME\n# the admin's line\n"
-        r = self.ctl("--json", "update", "--rebase", self.v2, "g")
+        r = self.ctl("--json", "update", "--accept-privileges", "--rebase", self.v2, "g")
         doc = json.loads(r.stdout)
         self.assertEqual((doc["updated"], doc["deployment"], doc["kept"]),
                          (True, "/var/lib/containers/atomic/g.1", ["/etc/g/greeter.conf"]))
@@ -125,7 +125,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(self.read("etc/g/other.conf"), "other v1\n")
         self.assertEqual(self.read("etc/g/gone.conf"), "gone in v2\n")
         # in text: the same line
-        r = self.ctl("update", "--rebase", self.v2, "g")
+        r = self.ctl("update", "--accept-privileges", "--rebase", self.v2, "g")
         self.assertEqual(r.stdout, "g: updated to %s (/var/lib/containers/atomic/g.1)\n"
                          % doc["id"][:12])
         self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
@@ -219,7 +219,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(self.info("g.0")["image"], "localhost/layout:v1")
         self.assertFalse(os.path.exists(os.path.join(self.ck, "g.1")))
         # after an update, the same holds for what it is now
-        self.ctl("update", "--rebase", self.v2, "g")
+        self.ctl("update", "--accept-privileges", "--rebase", self.v2, "g")
         r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v2)
         self.assertEqual(r.stdout, "g already installed\n")
         r = self.ctl("install", "--name", "g", "--set", "GREETING=hi", self.v1, check=False)

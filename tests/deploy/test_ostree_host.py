@@ -90,8 +90,8 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         rootfs = inodes(os.path.join(ck, "g.0", "rootfs"))
         self.assertTrue(rootfs)
         self.assertLessEqual(rootfs, objects, "the checkout is not made of the store's objects")
-        r = json.loads(self.ctl("--json", "update", "--rebase", "oci:%s:v2" % self.layout,
-                                "g").stdout)
+        r = json.loads(self.ctl("--json", "update", "--accept-privileges", "--rebase",
+                                "oci:%s:v2" % self.layout, "g").stdout)
         self.assertEqual((r["updated"], r["deployment"]), (True, "/" + CHECKOUT + "/g.1"))
         with open(os.path.join(ck, "g.1", "rootfs", "etc", "motd")) as f:
             self.assertEqual(f.read(), "motd v2\n")

@@ -198,7 +198,7 @@ class SelinuxTest(unittest.TestCase):
         # a template-rendered host file too
         self.assertEqual(label(os.path.join(self.sysroot, "etc/greeter/greeter.conf")),
                          "system_u:object_r:etc_t:s0")
-        self.ctl("update", "--rebase", self.v2, "app")
+        self.ctl("update", "--accept-privileges", "--rebase", self.v2, "app")
         self.assertEqual(os.readlink(os.path.join(self.ck, "app")),
                          "/var/lib/containers/atomic/app.1")
         info = self.assert_labelled("app", 1)
@@ -303,7 +303,7 @@ class SelinuxTest(unittest.TestCase):
         self.assertEqual(lines, [])
         self.assertNotIn("selinux_labels", doc)
         self.ctl("install", "--name", "app", self.v1)
-        self.ctl("update", "--rebase", self.v2, "app")
+        self.ctl("update", "--accept-privileges", "--rebase", self.v2, "app")
         self.ctl("rollback", "app")
         r = self.ctl("list")
         self.assertNotIn("label", r.stdout + r.stderr)

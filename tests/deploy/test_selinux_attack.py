@@ -163,7 +163,7 @@ class SelinuxAttackTest(unittest.TestCase):
         self.assertEqual(ts.label(os.path.join(self.sysroot, "usr/sbin/hosttool-app")),
                          "system_u:object_r:bin_t:s0")
         s1 = self.assert_sweep(before)
-        self.ctl("update", "--rebase", self.v2, "app")
+        self.ctl("update", "--accept-privileges", "--rebase", self.v2, "app")
         s2 = self.assert_sweep(s1)
         self.ctl("rollback", "app")
         self.assert_sweep(s2)

@@ -21,7 +21,7 @@ CODES = {
     0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
     -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
     -9: "SC_EUNSUPPORTED", -10: "SC_EDIGEST", -11: "SC_EBUSY",
-    -12: "SC_EAUTH", -13: "SC_ENETWORK",
+    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM",
 }
 
 _lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
@@ -123,6 +123,9 @@ _sc_update_opts_set_values = _fn("sc_update_opts_set_values", _int, _p, _p, _pp)
 _sc_update_opts_set_pull_opts = _fn("sc_update_opts_set_pull_opts", _int, _p, _p, _pp)
 _sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, _int,
                                      ctypes.c_uint, _pp)
+_sc_update_opts_set_accept_privileges = _fn("sc_update_opts_set_accept_privileges", _int, _p,
+                                            _int, _pp)
+_sc_update_opts_set_dry_run = _fn("sc_update_opts_set_dry_run", _int, _p, _int, _pp)
 _sc_container_update_with_opts = _fn("sc_container_update_with_opts", _int, _p, _s, _p, _pp,
                                      _pp)
 _sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ctypes.POINTER(_int),
@@ -495,7 +498,8 @@ class Context:
         """Removes a container (idempotent); returns the report ("kept" files)."""
         return self._json_call(_sc_container_uninstall, _enc(name))
 
-    def _update_opts(self, rebase, values, controlled, settle, popts):
+    def _update_opts(self, rebase, values, controlled, settle, popts,
+                     accept_privileges=False, dry_run=False):
         opts = ctypes.c_void_p()
         _call(_sc_update_opts_new, ctypes.byref(opts))
         try:
@@ -505,33 +509,42 @@ class Context:
             _call(_sc_update_opts_set_pull_opts, opts, popts)
             _call(_sc_update_opts_set_controlled, opts, 1 if controlled else 0,
                   int((settle or 0) * 1000))
+            _call(_sc_update_opts_set_accept_privileges, opts, 1 if accept_privileges else 0)
+            _call(_sc_update_opts_set_dry_run, opts, 1 if dry_run else 0)
         except BaseException:
             _sc_update_opts_free(opts)
             raise
         return opts
 
     def update(self, name, rebase=None, values=None, controlled=False, settle=None,
-               **pull_options):
+               accept_privileges=False, dry_run=False, **pull_options):
         """Moves a container to its image's current version (or rebase);
-        returns the report ("updated", "deployment", "restarted"). With
-        controlled, a unit that does not stay up for settle seconds (default
-        5) is rolled back and Error(ERUNTIME) raised."""
+        returns the report ("updated", "deployment", "restarted",
+        "privileges": {"added", "removed"}). With controlled, a unit that
+        does not stay up for settle seconds (default 5) is rolled back and
+        Error(ERUNTIME) raised. An update that adds privileges raises
+        Error(EPERM) unless accept_privileges; dry_run changes nothing and
+        reports "would_update" and "privileges"."""
         popts = self._pull_opts(**pull_options)
         opts = None
         try:
-            opts = self._update_opts(rebase, values, controlled, settle, popts)
+            opts = self._update_opts(rebase, values, controlled, settle, popts,
+                                     accept_privileges, dry_run)
             return self._json_call(_sc_container_update_with_opts, _enc(name), opts)
         finally:
             _sc_update_opts_free(opts)
             _sc_pull_opts_free(popts)
 
-    def update_all(self, values=None, settle=None, **pull_options):
+    def update_all(self, values=None, settle=None, accept_privileges=False, dry_run=False,
+                   **pull_options):
         """Updates every container (controlled); returns the entries
-        ("name", "updated", "error", "rolled_back")."""
+        ("name", "updated", "error", "rolled_back", "privileges"); one refused
+        by the privilege review does not stop the others."""
         popts = self._pull_opts(**pull_options)
         opts = None
         try:
-            opts = self._update_opts(None, values, True, settle, popts)
+            opts = self._update_opts(None, values, True, settle, popts, accept_privileges,
+                                     dry_run)
             return self._json_call(_sc_containers_update_all_json, opts)["containers"]
         finally:
             _sc_update_opts_free(opts)

@@ -1,0 +1,722 @@
+/*
+ * The privilege review (docs/security.md, "Privilege review"): what a
+ * deployment may do to the host, computed from its rendered config.json
+ * (OCI runtime spec), its unit and its host files, and the difference
+ * between two deployments, so that an update which gives a container more
+ * power over the host is seen (and refused unless accepted) before it
+ * replaces the current deployment.
+ *
+ * The document (every list sorted, without duplicates):
+ *   {"capabilities": {"bounding": [...], "effective", "permitted",
+ *                     "inheritable", "ambient"},
+ *    "host_namespaces": ["network", ...]   (namespaces not created),
+ *    "mounts": [{"source", "destination", "mode": "rw"|"ro"}] (host paths
+ *              bound: the deployment's own files are not host paths),
+ *    "devices": ["c 10:200 /dev/net/tun", "allow c 10:200 rwm", ...],
+ *    "no_new_privileges": bool, "root_readonly": bool,
+ *    "settings": ["no seccomp filter", "sysctl K=V", ...],
+ *    "unmasked": [paths masked or read-only by default... see below],
+ *    "host_files": [...],
+ *    "host_commands": [{"directive", "command", "user"}]}
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "container.h"
+
+#include <string.h>
+
+/* More entries than any real spec has: a bigger array is refused, not
+ * walked (a hostile config.json must not cost minutes of review). */
+#define PRIV_MAX_ITEMS 4096
+
+static const char *const cap_sets[] = { "bounding",    "effective", "permitted",
+                                        "inheritable", "ambient",   NULL };
+/* OCI namespace type -> the name the review uses */
+static const char *const ns_types[][2] = {
+  { "pid", "pid" },   { "network", "network" }, { "ipc", "ipc" },     { "uts", "uts" },
+  { "user", "user" }, { "cgroup", "cgroup" },   { "mount", "mount" },
+};
+static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
+                                               "ExecStartPost", "ExecStop",
+                                               "ExecStopPost",  "ExecReload",
+                                               "ExecCondition", NULL };
+
+static gboolean
+too_many(json_t *arr, const char *what, GError **error)
+{
+  if (json_array_size(arr) <= PRIV_MAX_ITEMS)
+    return FALSE;
+  g_set_error(error,
+              SC_ERROR,
+              SC_ESPEC,
+              "config.json: %s has %zu entries (at most %d)",
+              what,
+              json_array_size(arr),
+              PRIV_MAX_ITEMS);
+  return TRUE;
+}
+
+/* A sorted JSON array of the keys of @set. */
+static json_t *
+set_json(GHashTable *set)
+{
+  g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(set), (GCompareFunc)strcmp);
+  json_t *arr = json_array();
+
+  for (GList *l = keys; l; l = l->next)
+    json_array_append_new(arr, json_string(l->data));
+  return arr;
+}
+
+static GHashTable *
+new_set(void)
+{
+  return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static gboolean
+add_capabilities(json_t *doc, json_t *caps, GError **error)
+{
+  json_t *out = json_object();
+
+  json_object_set_new(doc, "capabilities", out);
+  if (caps == NULL || json_is_null(caps)) {
+    /* runc drops none then: the process keeps every capability root has */
+    for (int i = 0; i < 3; i++)
+      json_object_set_new(out, cap_sets[i], json_pack("[s]", "ALL"));
+    for (int i = 3; cap_sets[i]; i++)
+      json_object_set_new(out, cap_sets[i], json_array());
+    return TRUE;
+  }
+  if (!json_is_object(caps)) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: process.capabilities is not an object");
+    return FALSE;
+  }
+  for (int i = 0; cap_sets[i]; i++) {
+    json_t *arr = json_object_get(caps, cap_sets[i]), *v;
+    g_autoptr(GHashTable) set = new_set();
+    g_autofree char *what = g_strdup_printf("process.capabilities.%s", cap_sets[i]);
+    size_t j;
+
+    if (arr != NULL && !json_is_array(arr)) {
+      g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s is not an array", what);
+      return FALSE;
+    }
+    if (too_many(arr, what, error))
+      return FALSE;
+    json_array_foreach (arr, j, v) {
+      if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 64) {
+        g_set_error(
+          error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name", what, j);
+        return FALSE;
+      }
+      /* runc takes them in any case; CAP_ is the name ("ALL" is kept for
+       * the absent list: a real entry cannot be called that) */
+      g_autofree char *up = g_ascii_strup(json_string_value(v), -1);
+      if (strcmp(up, "ALL") == 0) {
+        g_set_error(
+          error, SC_ERROR, SC_ESPEC, "config.json: %s[%zu] is not a capability name", what, j);
+        return FALSE;
+      }
+      g_hash_table_add(
+        set, g_str_has_prefix(up, "CAP_") ? g_steal_pointer(&up) : g_strconcat("CAP_", up, NULL));
+    }
+    json_object_set_new(out, cap_sets[i], set_json(set));
+  }
+  return TRUE;
+}
+
+/* Namespaces not created: absent from linux.namespaces, or joined by a
+ * path (an existing namespace, the host's as far as the review knows). */
+static gboolean
+add_namespaces(json_t *doc, json_t *linux_, GError **error)
+{
+  json_t *nss = json_object_get(linux_, "namespaces"), *v;
+  g_autoptr(GHashTable) created = new_set();
+  json_t *out = json_array();
+  size_t j;
+
+  json_object_set_new(doc, "host_namespaces", out);
+  if (nss != NULL && !json_is_array(nss)) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.namespaces is not an array");
+    return FALSE;
+  }
+  if (too_many(nss, "linux.namespaces", error))
+    return FALSE;
+  json_array_foreach (nss, j, v) {
+    const char *type = json_string_value(json_object_get(v, "type"));
+    if (type == NULL) {
+      g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.namespaces[%zu] has no type", j);
+      return FALSE;
+    }
+    if (json_string_value(json_object_get(v, "path")) == NULL)
+      g_hash_table_add(created, g_strdup(type));
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(ns_types); i++)
+    if (!g_hash_table_contains(created, ns_types[i][0]))
+      json_array_append_new(out, json_string(ns_types[i][1]));
+  return TRUE;
+}
+
+/* @src as a host path: relative to the bundle (runc's rule), normalized;
+ * NULL for the deployment's own files (under @own). */
+static char *
+host_source(const char *src, const char *bundle, const char *const *own)
+{
+  g_autofree char *abs = g_canonicalize_filename(src, bundle ? bundle : "/");
+
+  for (int i = 0; own && own[i]; i++) {
+    size_t n = strlen(own[i]);
+    if (strncmp(abs, own[i], n) == 0 && (abs[n] == '\0' || abs[n] == '/'))
+      return NULL;
+  }
+  return g_steal_pointer(&abs);
+}
+
+static gboolean
+has_option(json_t *opts, const char *name)
+{
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (opts, j, v)
+    if (g_strcmp0(json_string_value(v), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Bind mounts of host paths: source:destination -> "rw" or "ro" (the same
+ * pair twice: read-write wins). */
+static gboolean
+add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *own, GError **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  json_t *out = json_array(), *m;
+  size_t j;
+
+  json_object_set_new(doc, "mounts", out);
+  if (mounts != NULL && !json_is_array(mounts)) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: mounts is not an array");
+    return FALSE;
+  }
+  if (too_many(mounts, "mounts", error))
+    return FALSE;
+  json_array_foreach (mounts, j, m) {
+    const char *src = json_string_value(json_object_get(m, "source"));
+    const char *dst = json_string_value(json_object_get(m, "destination"));
+    json_t *opts = json_object_get(m, "options");
+    gboolean bind = g_strcmp0(json_string_value(json_object_get(m, "type")), "bind") == 0 ||
+                    has_option(opts, "bind") || has_option(opts, "rbind");
+    if (!bind)
+      continue; /* proc, tmpfs...: no host path */
+    if (src == NULL || dst == NULL || *src == '\0') {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_ESPEC,
+                  "config.json: mounts[%zu] is a bind mount without a source or destination",
+                  j);
+      return FALSE;
+    }
+    g_autofree char *host = host_source(src, bundle, own);
+    if (host == NULL)
+      continue;
+    const char *mode = has_option(opts, "ro") ? "ro" : "rw";
+    g_autofree char *key = g_strdup_printf("%s:%s", host, dst);
+    json_t *prev = g_hash_table_lookup(seen, key);
+    if (prev) {
+      if (strcmp(mode, "rw") == 0)
+        json_object_set_new(prev, "mode", json_string("rw"));
+      continue;
+    }
+    json_t *one = json_pack("{s:s, s:s, s:s}", "source", host, "destination", dst, "mode", mode);
+    json_array_append_new(out, one);
+    g_hash_table_insert(seen, g_steal_pointer(&key), one);
+  }
+  return TRUE;
+}
+
+static gboolean
+add_devices(GHashTable *set, json_t *linux_, GError **error)
+{
+  json_t *devs = json_object_get(linux_, "devices");
+  json_t *allows = json_object_get(json_object_get(linux_, "resources"), "devices"), *v;
+  size_t j;
+
+  if (too_many(devs, "linux.devices", error) || too_many(allows, "linux.resources.devices", error))
+    return FALSE;
+  json_array_foreach (devs, j, v) {
+    const char *path = json_string_value(json_object_get(v, "path"));
+    g_hash_table_add(set,
+                     g_strdup_printf("%s %" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT " %s",
+                                     json_string_value(json_object_get(v, "type")) ?: "?",
+                                     json_integer_value(json_object_get(v, "major")),
+                                     json_integer_value(json_object_get(v, "minor")),
+                                     path ? path : "?"));
+  }
+  json_array_foreach (allows, j, v) {
+    json_t *major = json_object_get(v, "major"), *minor = json_object_get(v, "minor");
+    g_autofree char *ma = json_is_integer(major)
+                            ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(major))
+                            : g_strdup("*");
+    g_autofree char *mi = json_is_integer(minor)
+                            ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(minor))
+                            : g_strdup("*");
+    if (!json_is_true(json_object_get(v, "allow")))
+      continue; /* a deny takes nothing */
+    g_hash_table_add(set,
+                     g_strdup_printf("allow %s %s:%s %s",
+                                     json_string_value(json_object_get(v, "type")) ?: "a",
+                                     ma,
+                                     mi,
+                                     json_string_value(json_object_get(v, "access")) ?: "rwm"));
+  }
+  return TRUE;
+}
+
+/* What weakens the confinement besides capabilities and namespaces:
+ * seccomp, AppArmor and SELinux labels, sysctls, hooks (which the runtime
+ * runs on the host, as root), a process running as uid 0. rlimits and
+ * the OOM score are resource limits, not privileges: left out. */
+static gboolean
+add_settings(json_t *doc, json_t *spec, GError **error)
+{
+  json_t *linux_ = json_object_get(spec, "linux"), *proc = json_object_get(spec, "process");
+  json_t *seccomp = json_object_get(linux_, "seccomp"), *v;
+  const char *aa = json_string_value(json_object_get(proc, "apparmorProfile"));
+  const char *label = json_string_value(json_object_get(proc, "selinuxLabel"));
+  const char *k;
+  g_autoptr(GHashTable) s = new_set();
+
+  if (seccomp == NULL)
+    g_hash_table_add(s, g_strdup("no seccomp filter"));
+  else if (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
+                     "SCMP_ACT_ALLOW") == 0 ||
+           g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
+                     "SCMP_ACT_LOG") == 0)
+    g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
+  if (g_strcmp0(aa, "unconfined") == 0)
+    g_hash_table_add(s, g_strdup("AppArmor unconfined"));
+  if (label && (strstr(label, ":spc_t") || strstr(label, ":unconfined_t")))
+    g_hash_table_add(s, g_strdup_printf("SELinux label %s (unconfined)", label));
+  if (json_object_size(json_object_get(linux_, "sysctl")) > PRIV_MAX_ITEMS) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.sysctl has too many entries");
+    return FALSE;
+  }
+  json_object_foreach (json_object_get(linux_, "sysctl"), k, v)
+    g_hash_table_add(s, g_strdup_printf("sysctl %s=%s", k, json_string_value(v) ?: "?"));
+  if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) == 0)
+    g_hash_table_add(s, g_strdup("process runs as uid 0"));
+  json_object_set_new(doc, "settings", set_json(s));
+  return TRUE;
+}
+
+/* Paths the spec hides from the container (masked or read-only); one that
+ * an update stops hiding is a privilege added. */
+static gboolean
+add_hidden(json_t *doc, json_t *linux_, GError **error)
+{
+  g_autoptr(GHashTable) s = new_set();
+  const char *keys[] = { "maskedPaths", "readonlyPaths" };
+
+  for (int i = 0; i < 2; i++) {
+    json_t *arr = json_object_get(linux_, keys[i]), *v;
+    size_t j;
+    if (too_many(arr, keys[i], error))
+      return FALSE;
+    json_array_foreach (arr, j, v)
+      if (json_is_string(v))
+        g_hash_table_add(
+          s, g_strdup_printf("%s %s", i == 0 ? "masked" : "read-only", json_string_value(v)));
+  }
+  json_object_set_new(doc, "hidden", set_json(s));
+  return TRUE;
+}
+
+/* OCI hooks run on the host as root, whatever the container is. */
+static gboolean
+add_hooks(json_t *cmds, json_t *hooks, GError **error)
+{
+  const char *kind;
+  json_t *arr;
+
+  if (json_object_size(hooks) > 16) { /* (the spec has 6 kinds) */
+    g_set_error(
+      error, SC_ERROR, SC_ESPEC, "config.json: hooks has %zu kinds", json_object_size(hooks));
+    return FALSE;
+  }
+  json_object_foreach (hooks, kind, arr) {
+    json_t *h;
+    size_t j;
+    if (too_many(arr, "hooks", error))
+      return FALSE;
+    json_array_foreach (arr, j, h) {
+      const char *path = json_string_value(json_object_get(h, "path"));
+      g_autofree char *d = g_strdup_printf("hook %s", kind);
+      json_array_append_new(
+        cmds,
+        json_pack("{s:s, s:s, s:s}", "directive", d, "command", path ? path : "?", "user", "root"));
+    }
+  }
+  return TRUE;
+}
+
+/* A command the tool renders itself (lib/contract/unit.c): the runtime
+ * with run, kill or delete and the container's name, or run -d --pid-file
+ * F NAME; the runtime with anything else (--root, --bundle...) is a host
+ * command like any other. */
+static gboolean
+runtime_command(char **argv, const char *runtime)
+{
+  guint n = g_strv_length(argv);
+
+  if (runtime == NULL || strcmp(argv[0], runtime) != 0 || n < 3 || argv[n - 1][0] == '-')
+    return FALSE;
+  if (n == 3)
+    return g_str_equal(argv[1], "run") || g_str_equal(argv[1], "kill") ||
+           g_str_equal(argv[1], "delete");
+  return n == 6 && g_str_equal(argv[1], "run") && g_str_equal(argv[2], "-d") &&
+         g_str_equal(argv[3], "--pid-file");
+}
+
+/* The unit's commands that run on the host, outside the container: every
+ * Exec*= of [Service] but the runtime's own (runtime_command()); as the
+ * unit's User= unless + or ! (full privileges), or PermissionsStartOnly=
+ * for all but ExecStart. */
+static void
+add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
+{
+  g_autofree char *joined = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *user = NULL;
+  gboolean service = FALSE, perm_start_only = FALSE;
+  json_t *found = json_array();
+
+  if (unit == NULL) {
+    json_decref(found);
+    return;
+  }
+  /* continuation lines joined first, as systemd reads them */
+  {
+    g_autoptr(GRegex) re = g_regex_new("\\\\\\n", 0, 0, NULL);
+    joined = g_regex_replace_literal(re, unit, -1, 0, " ", 0, NULL);
+  }
+  lines = g_strsplit(joined ? joined : unit, "\n", -1);
+  for (guint n = 0; lines[n] && n < 100000; n++) {
+    g_autofree char *line = g_strstrip(g_strdup(lines[n]));
+    char *eq;
+    if (line[0] == '[') {
+      service = strcmp(line, "[Service]") == 0;
+      continue;
+    }
+    if (!service || (eq = strchr(line, '=')) == NULL)
+      continue;
+    *eq = '\0';
+    g_strchomp(line);
+    const char *val = g_strchug(eq + 1);
+    if (strcmp(line, "User") == 0) {
+      g_free(user);
+      user = *val ? g_strdup(val) : NULL;
+      continue;
+    }
+    if (strcmp(line, "PermissionsStartOnly") == 0) {
+      perm_start_only = g_strcmp0(val, "yes") == 0 || g_strcmp0(val, "true") == 0 ||
+                        g_strcmp0(val, "1") == 0 || g_strcmp0(val, "on") == 0;
+      continue;
+    }
+    if (!g_strv_contains(exec_directives, line) || *val == '\0')
+      continue;
+    /* systemd's prefixes: @ - : + ! !! */
+    gboolean full = FALSE;
+    while (*val && strchr("@-:+!", *val)) {
+      full = full || *val == '+' || *val == '!';
+      val++;
+    }
+    g_auto(GStrv) argv = NULL;
+    /* (one that does not parse is a host command: never taken for ours) */
+    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, runtime))
+      continue;
+    json_array_append_new(
+      found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
+  }
+  for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
+    json_t *f = json_array_get(found, i);
+    gboolean all_root =
+      perm_start_only &&
+      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
+    const char *as =
+      json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root" : user;
+    json_array_append_new(cmds,
+                          json_pack("{s:O, s:O, s:s}",
+                                    "directive",
+                                    json_object_get(f, "directive"),
+                                    "command",
+                                    json_object_get(f, "command"),
+                                    "user",
+                                    as));
+  }
+  json_decref(found);
+}
+
+gboolean
+sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
+{
+  g_autoptr(json_t) spec = NULL;
+  g_autoptr(json_t) doc = json_object();
+  g_autoptr(GHashTable) devices = new_set();
+  g_autoptr(GHashTable) files = new_set();
+  json_t *linux_, *proc, *root, *cmds = json_array();
+  json_error_t jerr;
+
+  json_object_set_new(doc, "host_commands", cmds);
+  spec = json_loads(in->config ? in->config : "", JSON_REJECT_DUPLICATES, &jerr);
+  if (spec == NULL) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: line %d: %s", jerr.line, jerr.text);
+    return FALSE;
+  }
+  if (!json_is_object(spec)) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: not an object");
+    return FALSE;
+  }
+  linux_ = json_object_get(spec, "linux");
+  proc = json_object_get(spec, "process");
+  root = json_object_get(spec, "root");
+  if (!add_capabilities(doc, json_object_get(proc, "capabilities"), error) ||
+      !add_namespaces(doc, linux_, error) ||
+      !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, error) ||
+      !add_devices(devices, linux_, error) || !add_settings(doc, spec, error) ||
+      !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), error))
+    return FALSE;
+  json_object_set_new(doc, "devices", set_json(devices));
+  json_object_set_new(
+    doc, "no_new_privileges", json_boolean(json_is_true(json_object_get(proc, "noNewPrivileges"))));
+  json_object_set_new(
+    doc, "root_readonly", json_boolean(json_is_true(json_object_get(root, "readonly"))));
+  for (guint i = 0; in->host_files && i < in->host_files->len; i++)
+    g_hash_table_add(files, g_strdup(in->host_files->pdata[i]));
+  json_object_set_new(doc, "host_files", set_json(files));
+  add_unit_commands(cmds, in->unit, in->runtime);
+  *out_doc = g_steal_pointer(&doc);
+  return TRUE;
+}
+
+static const char *
+ns_text(const char *ns)
+{
+  return strcmp(ns, "network") == 0 ? "network" : ns;
+}
+
+static void
+item(json_t *list, const char *kind, char *text)
+{
+  json_array_append_new(list, json_pack("{s:s, s:s}", "kind", kind, "text", text));
+  g_free(text);
+}
+
+static gboolean
+in_strings(json_t *arr, const char *s)
+{
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (arr, j, v)
+    if (g_strcmp0(json_string_value(v), s) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Strings of @key in @a but not in @b, each reported in @list. */
+static void
+strings_gained(json_t *list,
+               json_t *a,
+               json_t *b,
+               const char *key,
+               const char *kind,
+               const char *fmt)
+{
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (json_object_get(a, key), j, v)
+    if (!in_strings(json_object_get(b, key), json_string_value(v)))
+      item(list, kind, g_strdup_printf(fmt, json_string_value(v)));
+}
+
+static void
+caps_gained(json_t *list, json_t *a, json_t *b, const char *word)
+{
+  g_autoptr(GHashTable) names = new_set();
+  g_autoptr(GList) keys = NULL;
+
+  for (int i = 0; cap_sets[i]; i++) {
+    json_t *v;
+    size_t j;
+    json_array_foreach (json_object_get(json_object_get(a, "capabilities"), cap_sets[i]), j, v)
+      g_hash_table_add(names, g_strdup(json_string_value(v)));
+  }
+  keys = g_list_sort(g_hash_table_get_keys(names), (GCompareFunc)strcmp);
+  for (GList *l = keys; l; l = l->next) {
+    g_autoptr(GString) sets = g_string_new(NULL);
+    for (int i = 0; cap_sets[i]; i++) {
+      json_t *ca = json_object_get(json_object_get(a, "capabilities"), cap_sets[i]);
+      json_t *cb = json_object_get(json_object_get(b, "capabilities"), cap_sets[i]);
+      if (in_strings(ca, l->data) && !in_strings(cb, l->data) && !in_strings(cb, "ALL"))
+        g_string_append_printf(sets, "%s%s", sets->len ? ", " : "", cap_sets[i]);
+    }
+    if (sets->len && strcmp(l->data, "ALL") == 0)
+      item(list,
+           "capability",
+           g_strdup_printf("every capability (no process.capabilities) %s (%s)", word, sets->str));
+    else if (sets->len)
+      item(list,
+           "capability",
+           g_strdup_printf("capability %s %s (%s)", (char *)l->data, word, sets->str));
+  }
+}
+
+static json_t *
+find_mount(json_t *doc, json_t *m)
+{
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (json_object_get(doc, "mounts"), j, v)
+    if (json_equal(json_object_get(v, "source"), json_object_get(m, "source")) &&
+        json_equal(json_object_get(v, "destination"), json_object_get(m, "destination")))
+      return v;
+  return NULL;
+}
+
+static gboolean
+is_rw(json_t *m)
+{
+  return g_strcmp0(json_string_value(json_object_get(m, "mode")), "rw") == 0;
+}
+
+static void
+mounts_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
+{
+  json_t *m;
+  size_t j;
+
+  json_array_foreach (json_object_get(a, "mounts"), j, m) {
+    json_t *other = find_mount(b, m);
+    const char *src = json_string_value(json_object_get(m, "source"));
+    const char *dst = json_string_value(json_object_get(m, "destination"));
+    const char *mode = is_rw(m) ? "read-write" : "read-only";
+    if (other == NULL)
+      item(list,
+           "mount",
+           g_strdup_printf("mount %s:%s %s %s", src, dst, mode, adding ? "added" : "removed"));
+    else if (is_rw(m) && !is_rw(other))
+      item(list,
+           "mount",
+           g_strdup_printf("mount %s:%s made %s", src, dst, adding ? "read-write" : "read-only"));
+  }
+}
+
+static gboolean
+same_command(json_t *x, json_t *y)
+{
+  return json_equal(json_object_get(x, "directive"), json_object_get(y, "directive")) &&
+         json_equal(json_object_get(x, "command"), json_object_get(y, "command")) &&
+         json_equal(json_object_get(x, "user"), json_object_get(y, "user"));
+}
+
+static void
+commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
+{
+  json_t *c, *o;
+  size_t j, k;
+
+  json_array_foreach (json_object_get(a, "host_commands"), j, c) {
+    gboolean found = FALSE;
+    json_array_foreach (json_object_get(b, "host_commands"), k, o)
+      found = found || same_command(c, o);
+    if (!found)
+      item(list,
+           "host_command",
+           g_strdup_printf("unit runs %s as %s on the host (%s)%s",
+                           json_string_value(json_object_get(c, "command")),
+                           json_string_value(json_object_get(c, "user")),
+                           json_string_value(json_object_get(c, "directive")),
+                           adding ? "" : " removed"));
+  }
+}
+
+/* What @a has that @b has not: with @adding, the privileges added by going
+ * from @b to @a; else those removed going from @a to @b. */
+static json_t *
+gained(json_t *a, json_t *b, gboolean adding)
+{
+  json_t *list = json_array();
+  json_t *v;
+  size_t j;
+
+  caps_gained(list, a, b, adding ? "added" : "removed");
+  json_array_foreach (json_object_get(a, "host_namespaces"), j, v)
+    if (!in_strings(json_object_get(b, "host_namespaces"), json_string_value(v)))
+      item(
+        list,
+        "namespace",
+        g_strdup_printf(adding ? "host %s namespace shared" : "host %s namespace no longer shared",
+                        ns_text(json_string_value(v))));
+  mounts_gained(list, a, b, adding);
+  strings_gained(list, a, b, "devices", "device", adding ? "device %s added" : "device %s removed");
+  if (json_is_false(json_object_get(a, "no_new_privileges")) &&
+      json_is_true(json_object_get(b, "no_new_privileges")))
+    item(list,
+         "no_new_privileges",
+         g_strdup(adding ? "noNewPrivileges dropped" : "noNewPrivileges set"));
+  if (json_is_false(json_object_get(a, "root_readonly")) &&
+      json_is_true(json_object_get(b, "root_readonly")))
+    item(list, "root_readonly", g_strdup(adding ? "root made writable" : "root made read-only"));
+  strings_gained(list, a, b, "settings", "setting", adding ? "%s" : "%s (no more)");
+  /* hiding is the restriction: what @b hides and @a does not is gained */
+  strings_gained(list,
+                 b,
+                 a,
+                 "hidden",
+                 "unhidden",
+                 adding ? "%s no more (exposed to the container)" : "%s (hidden again)");
+  strings_gained(
+    list, a, b, "host_files", "host_file", adding ? "host file %s added" : "host file %s removed");
+  commands_gained(list, a, b, adding);
+  return list;
+}
+
+json_t *
+sc_privileges_diff(json_t *old_doc, json_t *new_doc)
+{
+  g_autoptr(json_t) empty = json_object();
+
+  /* no old deployment (install): everything it has is added, from nothing
+   * (own namespaces all, noNewPrivileges, a read-only root) */
+  if (old_doc == NULL) {
+    json_t *ns = json_array();
+    json_object_set_new(empty, "host_namespaces", ns);
+    json_object_set_new(empty, "no_new_privileges", json_true());
+    json_object_set_new(empty, "root_readonly", json_true());
+    /* (what it hides is no privilege given) */
+    json_object_set_new(empty, "hidden", json_deep_copy(json_object_get(new_doc, "hidden")));
+    old_doc = empty;
+  }
+  return json_pack("{s:o, s:o}",
+                   "added",
+                   gained(new_doc, old_doc, TRUE),
+                   "removed",
+                   gained(old_doc, new_doc, FALSE));
+}
+
+char *
+sc_privileges_text(json_t *diff)
+{
+  GString *s = g_string_new(NULL);
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (json_object_get(diff, "added"), j, v)
+    g_string_append_printf(s, "+ %s\n", json_string_value(json_object_get(v, "text")));
+  json_array_foreach (json_object_get(diff, "removed"), j, v)
+    g_string_append_printf(s, "- %s\n", json_string_value(json_object_get(v, "text")));
+  return g_string_free(s, FALSE);
+}

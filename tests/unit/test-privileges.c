@@ -1,0 +1,369 @@
+/*
+ * Unit tests of the privilege review (lib/container/privileges.c): the
+ * privileges computed from crafted config.json/unit pairs and the
+ * difference old -> new, word for word; hostile specs (huge arrays,
+ * non-string capabilities, duplicate mounts, relative sources, escapes
+ * from the slot) refused or read the conservative way, never a crash.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-common.h"
+
+#include "sc-private.h"
+
+#define SLOT "/var/lib/containers/atomic/c.0"
+#define OTHER "/var/lib/containers/atomic/c.1"
+#define RUNC "/usr/bin/runc"
+
+static const char *const own[] = { SLOT, OTHER, NULL };
+
+static const char base_spec[] =
+  "{\"process\":{\"noNewPrivileges\":true,\"user\":{\"uid\":1},"
+  "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],\"effective\":[\"CAP_CHOWN\"],"
+  "\"permitted\":[\"CAP_CHOWN\"]}},"
+  "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+  "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+  "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/var/lib/c\","
+  "\"options\":[\"rbind\",\"ro\"]}],"
+  "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},{\"type\":\"mount\"},"
+  "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"user\"},{\"type\":\"cgroup\"}],"
+  "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},\"maskedPaths\":[\"/proc/kcore\"]}}";
+
+static const char base_unit[] = "[Unit]\nDescription=c\n[Service]\n"
+                                "ExecStart=" RUNC " run 'c'\nExecStop=" RUNC " kill 'c'\n";
+
+static json_t *
+compute(const char *config, const char *unit, const char *const *files, GError **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new();
+  json_t *doc = NULL;
+
+  for (int i = 0; files && files[i]; i++)
+    g_ptr_array_add(list, (gpointer)files[i]);
+  ScPrivInput in = { config, unit, RUNC, list, SLOT, own };
+  if (!sc_privileges_compute(&in, &doc, error))
+    return NULL;
+  return doc;
+}
+
+static json_t *
+compute_ok(const char *config, const char *unit, const char *const *files)
+{
+  g_autoptr(GError) error = NULL;
+  json_t *doc = compute(config, unit, files, &error);
+
+  ck_assert_msg(doc != NULL, "%s", error ? error->message : "?");
+  return doc;
+}
+
+/* The texts of diff[@key], joined by "|". */
+static char *
+texts(json_t *diff, const char *key)
+{
+  GString *s = g_string_new(NULL);
+  json_t *v;
+  size_t i;
+
+  json_array_foreach (json_object_get(diff, key), i, v)
+    g_string_append_printf(s, "%s%s", i ? "|" : "", json_string_value(json_object_get(v, "text")));
+  return g_string_free(s, FALSE);
+}
+
+/* Added and removed going from base to @config/@unit/@files. */
+static void
+assert_diff(const char *config,
+            const char *unit,
+            const char *const *files,
+            const char *added,
+            const char *removed)
+{
+  g_autoptr(json_t) a = compute_ok(base_spec, base_unit, NULL);
+  g_autoptr(json_t) b = compute_ok(config, unit, files);
+  g_autoptr(json_t) d = sc_privileges_diff(a, b);
+  g_autofree char *add = texts(d, "added");
+  g_autofree char *rem = texts(d, "removed");
+
+  ck_assert_str_eq(add, added);
+  ck_assert_str_eq(rem, removed);
+}
+
+static char *
+replace(const char *s, const char *from, const char *to)
+{
+  g_auto(GStrv) parts = g_strsplit(s, from, -1);
+
+  ck_assert_uint_eq(g_strv_length(parts), 2); /* (the test edits what it means to) */
+  return g_strjoinv(to, parts);
+}
+
+START_TEST(test_same_is_nothing)
+{
+  assert_diff(base_spec, base_unit, NULL, "", "");
+}
+END_TEST
+
+START_TEST(test_capability_added)
+{
+  g_autofree char *c = replace(base_spec,
+                               "\"bounding\":[\"CAP_CHOWN\"]",
+                               "\"bounding\":[\"CAP_CHOWN\",\"sys_admin\",\"CAP_SYS_ADMIN\"]");
+  g_autofree char *c2 =
+    replace(c, "\"effective\":[\"CAP_CHOWN\"]", "\"effective\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
+
+  /* (lower case and without CAP_ is the same capability; once) */
+  assert_diff(c2, base_unit, NULL, "capability CAP_SYS_ADMIN added (bounding, effective)", "");
+}
+END_TEST
+
+START_TEST(test_capability_removed)
+{
+  g_autofree char *c = replace(base_spec, "\"bounding\":[\"CAP_CHOWN\"]", "\"bounding\":[]");
+
+  assert_diff(c, base_unit, NULL, "", "capability CAP_CHOWN removed (bounding)");
+}
+END_TEST
+
+START_TEST(test_namespaces)
+{
+  g_autofree char *c = replace(base_spec, "{\"type\":\"network\"},", "");
+  g_autofree char *c2 =
+    replace(c, "{\"type\":\"pid\"}", "{\"type\":\"pid\",\"path\":\"/proc/1/ns/pid\"}");
+
+  assert_diff(c2, base_unit, NULL, "host pid namespace shared|host network namespace shared", "");
+}
+END_TEST
+
+START_TEST(test_mounts)
+{
+  g_autofree char *c =
+    replace(base_spec,
+            "\"options\":[\"rbind\",\"ro\"]}]",
+            "\"options\":[\"rbind\",\"rw\"]},"
+            "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\"]},"
+            "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\",\"ro\"]},"
+            /* the container's own files (relative: in the bundle), not host paths */
+            "{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"rootfs/x\"},"
+            "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs\"},"
+            /* relative, but out of the slot: a host path */
+            "{\"destination\":\"/e\",\"type\":\"bind\",\"source\":\"../../../../../etc\"},"
+            "{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"/etc\"}]");
+
+  assert_diff(c,
+              base_unit,
+              NULL,
+              "mount /var/lib/c:/data made read-write|mount /:/host read-write added|"
+              "mount /etc:/e read-write added",
+              "");
+}
+END_TEST
+
+START_TEST(test_flags)
+{
+  g_autofree char *c = replace(base_spec, "\"noNewPrivileges\":true", "\"noNewPrivileges\":false");
+  g_autofree char *c2 = replace(c, "\"readonly\":true", "\"readonly\":\"yes\"");
+
+  /* (not true is not read-only) */
+  assert_diff(c2, base_unit, NULL, "noNewPrivileges dropped|root made writable", "");
+  assert_diff(base_spec, base_unit, NULL, "", "");
+}
+END_TEST
+
+START_TEST(test_settings_devices_hooks)
+{
+  g_autofree char *c =
+    replace(base_spec,
+            "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},\"maskedPaths\":[\"/proc/kcore\"]",
+            "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
+            "\"devices\":[{\"type\":\"c\",\"major\":10,\"minor\":200,\"path\":\"/dev/net/tun\"}],"
+            "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+            "{\"allow\":true,\"type\":\"b\",\"access\":\"rw\"}]}");
+  g_autofree char *c2 = replace(c,
+                                "\"root\":",
+                                "\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]},"
+                                "\"root\":");
+  g_autofree char *c3 = replace(c2, "\"uid\":1", "\"uid\":0");
+
+  assert_diff(c3,
+              base_unit,
+              NULL,
+              "device allow b *:* rw added|device c 10:200 /dev/net/tun added|"
+              "no seccomp filter|process runs as uid 0|sysctl net.ipv4.ip_forward=1|"
+              "masked /proc/kcore no more (exposed to the container)|"
+              "unit runs /bin/x as root on the host (hook prestart)",
+              "");
+}
+END_TEST
+
+START_TEST(test_unit_commands)
+{
+  const char *unit = "[Unit]\nExecStartPre=/bin/not-in-service\n[Service]\nUser=svc\n"
+                     "ExecStart=" RUNC " run 'c'\n"
+                     "ExecStartPre=-/usr/bin/mkdir \\\n  /run/c\n"
+                     "ExecStartPost=+/usr/bin/setup\n"
+                     "ExecReload=\n"
+                     "ExecStop=" RUNC " kill 'c'\n";
+  const char *files[] = { "/etc/c.conf", NULL };
+
+  assert_diff(base_spec,
+              unit,
+              files,
+              "host file /etc/c.conf added|"
+              "unit runs /usr/bin/mkdir    /run/c as svc on the host (ExecStartPre)|"
+              "unit runs /usr/bin/setup as root on the host (ExecStartPost)",
+              "");
+}
+END_TEST
+
+START_TEST(test_runtime_commands)
+{
+  /* the runtime with other arguments than the tool renders runs what it
+   * is told on the host; a command that does not parse is not ours */
+  const char *unit = "[Service]\nPermissionsStartOnly=yes\nUser=svc\n"
+                     "ExecStart=" RUNC " run 'c'\n"
+                     "ExecStartPre=" RUNC " run -d --pid-file /run/c.pid 'c'\n"
+                     "ExecStartPost=" RUNC " --root /tmp/r run other\n"
+                     "ExecStopPost=" RUNC " delete 'c\n"
+                     "ExecStop=" RUNC " kill 'c'\n";
+
+  assert_diff(base_spec,
+              unit,
+              NULL,
+              "unit runs " RUNC " --root /tmp/r run other as root on the host (ExecStartPost)|"
+              "unit runs " RUNC " delete 'c as root on the host (ExecStopPost)",
+              "");
+}
+END_TEST
+
+START_TEST(test_capabilities_absent_are_all)
+{
+  g_autofree char *c = replace(base_spec,
+                               "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],"
+                               "\"effective\":[\"CAP_CHOWN\"],\"permitted\":[\"CAP_CHOWN\"]}",
+                               "\"capabilities\":null");
+  g_autofree char *c2 = replace(
+    base_spec, "\"bounding\":[\"CAP_CHOWN\"]", "\"bounding\":[\"CAP_CHOWN\",\"CAP_SYS_ADMIN\"]");
+
+  /* runc drops none without the list: every capability */
+  assert_diff(c,
+              base_unit,
+              NULL,
+              "every capability (no process.capabilities) added (bounding, effective, "
+              "permitted)",
+              ""); /* (CAP_CHOWN is in every capability) */
+  /* from every capability to a list: nothing added */
+  {
+    g_autoptr(json_t) a = compute_ok(c, base_unit, NULL);
+    g_autoptr(json_t) b = compute_ok(c2, base_unit, NULL);
+    g_autoptr(json_t) d = sc_privileges_diff(a, b);
+    g_autofree char *add = texts(d, "added");
+    g_autofree char *rem = texts(d, "removed");
+    ck_assert_str_eq(add, "");
+    ck_assert_str_eq(rem,
+                     "every capability (no process.capabilities) removed (bounding, "
+                     "effective, permitted)");
+  }
+}
+END_TEST
+
+START_TEST(test_install_from_nothing)
+{
+  g_autoptr(json_t) b = compute_ok(base_spec, base_unit, NULL);
+  g_autoptr(json_t) d = sc_privileges_diff(NULL, b);
+  g_autofree char *add = texts(d, "added");
+
+  ck_assert_str_eq(add,
+                   "capability CAP_CHOWN added (bounding, effective, permitted)|"
+                   "mount /var/lib/c:/data read-only added");
+  ck_assert_uint_eq(json_array_size(json_object_get(d, "removed")), 0);
+}
+END_TEST
+
+static void
+assert_refused(const char *config, const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_t) doc = compute(config, base_unit, NULL, &error);
+
+  ck_assert_ptr_null(doc);
+  ck_assert_int_eq(error->code, SC_ESPEC);
+  ck_assert_str_eq(error->message, message);
+}
+
+START_TEST(test_hostile)
+{
+  g_autoptr(GString) huge = g_string_new("{\"process\":{\"capabilities\":{\"bounding\":[");
+  g_autoptr(GString) mounts = g_string_new("{\"mounts\":[");
+
+  for (int i = 0; i < 5000; i++)
+    g_string_append_printf(huge, "%s\"CAP_%d\"", i ? "," : "", i);
+  g_string_append(huge, "]}}}");
+  assert_refused(huge->str,
+                 "config.json: process.capabilities.bounding has 5000 entries (at most 4096)");
+  assert_refused("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_A\",7]}}}",
+                 "config.json: process.capabilities.effective[1] is not a capability name");
+  assert_refused("{\"process\":{\"capabilities\":{\"ambient\":\"CAP_SYS_ADMIN\"}}}",
+                 "config.json: process.capabilities.ambient is not an array");
+  assert_refused("{\"process\":{\"capabilities\":[]}}",
+                 "config.json: process.capabilities is not an object");
+  assert_refused("{\"mounts\":{}}", "config.json: mounts is not an array");
+  assert_refused("{\"mounts\":[{\"type\":\"bind\",\"destination\":\"/x\"}]}",
+                 "config.json: mounts[0] is a bind mount without a source or destination");
+  assert_refused("{\"linux\":{\"namespaces\":[{\"path\":\"/x\"}]}}",
+                 "config.json: linux.namespaces[0] has no type");
+  assert_refused("{\"a\":1,\"a\":2}", "config.json: line 1: duplicate object key near '\"a\"'");
+  assert_refused("[]", "config.json: not an object");
+  assert_refused("{\"process\":{\"capabilities\":{\"bounding\":[\"all\"]}}}",
+                 "config.json: process.capabilities.bounding[0] is not a capability name");
+  {
+    g_autoptr(GString) hooks = g_string_new("{\"hooks\":{");
+    for (int i = 0; i < 17; i++)
+      g_string_append_printf(hooks, "%s\"k%d\":[]", i ? "," : "", i);
+    g_string_append(hooks, "}}");
+    assert_refused(hooks->str, "config.json: hooks has 17 kinds");
+  }
+  assert_refused("", "config.json: line 1: '[' or '{' expected near end of file");
+  /* duplicate mounts: one, read-write wins */
+  for (int i = 0; i < 4000; i++)
+    g_string_append_printf(mounts,
+                           "%s{\"type\":\"bind\",\"source\":\"/\",\"destination\":\"/h\","
+                           "\"options\":[\"%s\"]}",
+                           i ? "," : "",
+                           i == 3999 ? "rw" : "ro");
+  g_string_append(mounts, "]}");
+  g_autoptr(json_t) doc = compute_ok(mounts->str, NULL, NULL);
+  json_t *m = json_object_get(doc, "mounts");
+  ck_assert_uint_eq(json_array_size(m), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 0), "mode")), "rw");
+  /* nothing at all: every namespace the host's */
+  ck_assert_uint_eq(json_array_size(json_object_get(doc, "host_namespaces")), 7);
+}
+END_TEST
+
+static Suite *
+privileges_suite(void)
+{
+  Suite *s = suite_create("privileges");
+  TCase *tc = tcase_create("privileges");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_same_is_nothing);
+  tcase_add_test(tc, test_capability_added);
+  tcase_add_test(tc, test_capability_removed);
+  tcase_add_test(tc, test_namespaces);
+  tcase_add_test(tc, test_mounts);
+  tcase_add_test(tc, test_flags);
+  tcase_add_test(tc, test_settings_devices_hooks);
+  tcase_add_test(tc, test_unit_commands);
+  tcase_add_test(tc, test_runtime_commands);
+  tcase_add_test(tc, test_capabilities_absent_are_all);
+  tcase_add_test(tc, test_install_from_nothing);
+  tcase_add_test(tc, test_hostile);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int
+main(void)
+{
+  return tc_run(privileges_suite());
+}
