@@ -287,7 +287,11 @@ add_settings(json_t *doc, json_t *spec, GError **error)
   const char *k;
   g_autoptr(GHashTable) s = new_set();
 
-  if (seccomp == NULL)
+  /* runc takes an empty defaultAction without syscalls for no filter
+   * (atomic's test image has exactly that) */
+  if (seccomp == NULL ||
+      (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")), "") == 0 &&
+       json_array_size(json_object_get(seccomp, "syscalls")) == 0))
     g_hash_table_add(s, g_strdup("no seccomp filter"));
   else if (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
                      "SCMP_ACT_ALLOW") == 0 ||
@@ -374,6 +378,9 @@ runtime_command(char **argv, const char *runtime)
   if (n == 3)
     return g_str_equal(argv[1], "run") || g_str_equal(argv[1], "kill") ||
            g_str_equal(argv[1], "delete");
+  /* sc_unit_finish()'s cleanup of a foreground container */
+  if (n == 4 && g_str_equal(argv[1], "delete") && g_str_equal(argv[2], "--force"))
+    return TRUE;
   return n == 6 && g_str_equal(argv[1], "run") && g_str_equal(argv[2], "-d") &&
          g_str_equal(argv[3], "--pid-file");
 }

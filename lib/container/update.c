@@ -634,6 +634,15 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
     if (!ok)
       g_prefix_error(error, "container %s: the new deployment's ", t->name);
   }
+  if (!ok && tmp && error && *error) {
+    /* the scratch copy is gone once this returns: name the files where
+     * the update would have put them, as the update itself would */
+    g_autofree char *shown = g_build_filename(t->p->slot_path, "rootfs", "exports", NULL);
+    g_auto(GStrv) parts = g_strsplit((*error)->message, exports, -1);
+    g_autofree char *msg = g_strjoinv(shown, parts);
+    g_free((*error)->message);
+    (*error)->message = g_steal_pointer(&msg);
+  }
   if (tmp)
     sc_rm_rf(tmp);
   return ok;

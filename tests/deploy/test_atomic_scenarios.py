@@ -178,6 +178,7 @@ class FakeDocker(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc") and
                      shutil.which("skopeo"), "needs root, umoci, skopeo and runc")
 class AtomicScenarios(SysrootCtl, unittest.TestCase):
+    maxDiff = None
     @classmethod
     def setUpClass(cls):
         cls.shared = tempfile.mkdtemp(prefix="sc-atomic-scen-")

@@ -223,6 +223,7 @@ START_TEST(test_runtime_commands)
                      "ExecStartPre=" RUNC " run -d --pid-file /run/c.pid 'c'\n"
                      "ExecStartPost=" RUNC " --root /tmp/r run other\n"
                      "ExecStopPost=" RUNC " delete 'c\n"
+                     "ExecStopPost=-" RUNC " delete --force 'c'\n"
                      "ExecStop=" RUNC " kill 'c'\n";
 
   assert_diff(base_spec,
@@ -231,6 +232,24 @@ START_TEST(test_runtime_commands)
               "unit runs " RUNC " --root /tmp/r run other as root on the host (ExecStartPost)|"
               "unit runs " RUNC " delete 'c as root on the host (ExecStopPost)",
               "");
+}
+END_TEST
+
+/* runc 1.1 takes an empty defaultAction without syscalls for no filter at
+ * all (atomic's test image, updated to one without seccomp: nothing added) */
+START_TEST(test_seccomp_empty_is_none)
+{
+  g_autofree char *empty = replace(base_spec,
+                                   "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
+                                   "\"seccomp\":{\"defaultAction\":\"\",\"architectures\":null}");
+  g_autofree char *none = replace(base_spec,
+                                  "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},", "");
+
+  assert_diff(empty, base_unit, NULL, "no seccomp filter", "");
+  g_autoptr(json_t) a = compute_ok(empty, base_unit, NULL);
+  g_autoptr(json_t) b = compute_ok(none, base_unit, NULL);
+  g_autoptr(json_t) d = sc_privileges_diff(a, b);
+  ck_assert_int_eq(json_array_size(json_object_get(d, "added")), 0);
 }
 END_TEST
 
@@ -356,6 +375,7 @@ privileges_suite(void)
   tcase_add_test(tc, test_unit_commands);
   tcase_add_test(tc, test_runtime_commands);
   tcase_add_test(tc, test_capabilities_absent_are_all);
+  tcase_add_test(tc, test_seccomp_empty_is_none);
   tcase_add_test(tc, test_install_from_nothing);
   tcase_add_test(tc, test_hostile);
   suite_add_tcase(s, tc);
