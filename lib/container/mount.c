@@ -148,6 +148,26 @@ open_records(sc_context *ctx, gboolean create, char **out_path, GError **error)
   return fd;
 }
 
+/* What identifies the directory @dir is now: device, inode and birth time
+ * (an inode number is reused once a directory is deleted: a directory made
+ * in the place of an unmounted checkout had the same one), and for an
+ * image's checkout its change time, which nothing changes while it is
+ * mounted read-only, and which the admin's files put there would. */
+static char *
+dir_stamp(const char *dir, gboolean with_ctime)
+{
+  struct statx st;
+
+  if (statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &st) != 0)
+    return NULL;
+  return g_strdup_printf("%u:%u:%llu:%lld.%u:%lld.%u", st.stx_dev_major, st.stx_dev_minor,
+                         (unsigned long long)st.stx_ino,
+                         (st.stx_mask & STATX_BTIME) ? (long long)st.stx_btime.tv_sec : 0LL,
+                         (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0U,
+                         with_ctime ? (long long)st.stx_ctime.tv_sec : 0LL,
+                         with_ctime ? st.stx_ctime.tv_nsec : 0U);
+}
+
 static char *
 record_name(const char *dir)
 {
@@ -162,20 +182,19 @@ write_record(sc_context *ctx, const char *dir, const char *kind, const char *wha
   g_autofree char *path = NULL;
   g_autofree char *name = record_name(dir);
   g_autofree char *text = NULL;
-  struct stat st;
+  g_autofree char *stamp = NULL;
   json_t *doc;
   gboolean ok;
   int fd;
 
-  if (lstat(dir, &st) != 0) {
+  if ((stamp = dir_stamp(dir, strcmp(kind, KIND_IMAGE) == 0)) == NULL) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
     return FALSE;
   }
   if ((fd = open_records(ctx, TRUE, &path, error)) < 0)
     return FALSE;
-  doc = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:b}", "schema", 1, "dir", dir, "type", kind,
-                  "source", what, "dev", (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino,
-                  "mounted", is_mountpoint(dir));
+  doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}", "schema", 1, "dir", dir, "type", kind,
+                  "source", what, "stamp", stamp, "mounted", is_mountpoint(dir));
   text = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   ok = sc_write_file_atomic(fd, path, name, text, strlen(text), 0600, error);
@@ -205,8 +224,8 @@ proven_ours(sc_context *ctx, const char *dir, const char *kind, char **out_reaso
   g_autofree char *path = NULL;
   g_autofree char *name = record_name(dir);
   g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *stamp = NULL;
   gboolean exists = FALSE, ok;
-  struct stat st;
   json_t *doc;
   int fd = open_records(ctx, FALSE, &path, NULL);
 
@@ -227,11 +246,10 @@ proven_ours(sc_context *ctx, const char *dir, const char *kind, char **out_reaso
     *out_reason = g_strdup("it is no longer a mount point (the record of a mount that is gone, "
                            "e.g. after a crash or a reboot)");
     ok = FALSE;
-  } else if (lstat(dir, &st) != 0 ||
-             (json_int_t)st.st_dev != json_integer_value(json_object_get(doc, "dev")) ||
-             (json_int_t)st.st_ino != json_integer_value(json_object_get(doc, "ino"))) {
-    *out_reason = g_strdup("it is not the directory that was mounted there (another device "
-                           "or inode)");
+  } else if ((stamp = dir_stamp(dir, strcmp(kind, KIND_IMAGE) == 0)) == NULL ||
+             g_strcmp0(stamp, json_string_value(json_object_get(doc, "stamp"))) != 0) {
+    *out_reason = g_strdup("it is not the directory that was mounted there, or it changed "
+                           "since (device, inode, birth or change time)");
     ok = FALSE;
   } else
     ok = TRUE;
@@ -536,7 +554,11 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
-  if (g_path_is_absolute(dir) && (lock = lock_parent(dir, &gerror)) < 0)
+  /* as mount: a relative DIR would be looked up (sidecar and record) from
+   * wherever the caller happens to be */
+  if (!g_path_is_absolute(dir))
+    return sc_error_set(error, SC_EINVAL, "mount directory '%s': must be an absolute path", dir);
+  if ((lock = lock_parent(dir, &gerror)) < 0)
     return sc_error_propagate(error, gerror);
   kind = read_mark(dir, &xattr, &gerror);
   if (kind == NULL) {
