@@ -3,12 +3,12 @@
  * (reference: atomic-behaviour.md §1.7): an image is checked out into an
  * empty DIR (and, as root, DIR is bound read-only on itself: the files are
  * the store's objects); a container's current rootfs is bound read-only on
- * DIR. The kind is recorded as atomic recorded it, so that either tool's
- * umount undoes either's mount: {"user.atomic.type": KIND} in the sidecar
- * file DIRNAME/.BASENAME.info (atomic's fallback when DIR takes no xattr;
+ * DIR. The kind is recorded as atomic recorded it: {"user.atomic.type":
+ * KIND} in the sidecar file DIRNAME/.BASENAME.info (atomic's fallback when DIR takes no xattr;
  * ours always, because an xattr set on a mounted DIR would land on the
  * container's rootfs or on a read-only mount). atomic's own xattr on DIR is
- * read too.
+ * read too. What umount may remove is proven only by our own record in the
+ * checkout root (open_records()), which no one else can write.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -397,7 +397,23 @@ mount_image(sc_context *ctx, const char *image, const char *dir, GError **error)
 static char *
 normalize_dir(const char *dir)
 {
-  return g_path_is_absolute(dir) ? g_canonicalize_filename(dir, "/") : g_strdup(dir);
+  g_autofree char *lexical = NULL;
+  g_autofree char *parent = NULL;
+  g_autofree char *real = NULL;
+  g_autofree char *base = NULL;
+
+  if (!g_path_is_absolute(dir))
+    return g_strdup(dir);
+  lexical = g_canonicalize_filename(dir, "/");
+  if (strspn(lexical, "/") == strlen(lexical)) /* ("//" is kept, as POSIX allows) */
+    return g_strdup("/");
+  /* DIR's parent resolved, DIR itself not (a link there is refused): so
+   * that the record of a mount made through a link to the parent is found
+   * by umount of the real path, and the other way round */
+  parent = g_path_get_dirname(lexical);
+  base = g_path_get_basename(lexical);
+  real = realpath(parent, NULL);
+  return real ? g_build_filename(real, base, NULL) : g_steal_pointer(&lexical);
 }
 
 /* An exclusive flock() on DIR's parent (where the sidecar lives) for one
@@ -558,6 +574,9 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
    * wherever the caller happens to be */
   if (!g_path_is_absolute(dir))
     return sc_error_set(error, SC_EINVAL, "mount directory '%s': must be an absolute path", dir);
+  /* "/" has no parent to hold a sidecar: its name would be "/./.info" */
+  if (strcmp(dir, "/") == 0)
+    return sc_error_set(error, SC_EINVAL, "mount directory /: never mounted by syscontainerctl");
   if ((lock = lock_parent(dir, &gerror)) < 0)
     return sc_error_propagate(error, gerror);
   kind = read_mark(dir, &xattr, &gerror);

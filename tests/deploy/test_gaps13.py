@@ -327,6 +327,57 @@ class UmountProofTest(Base):
             os.chdir("/")
         self.assertTrue(os.path.exists(self.side))
 
+    def test_concurrent_umounts(self):
+        # two umounts of one mount at once: one does it, the other finds
+        # nothing (its record and sidecar gone), and neither touches more
+        self.ctl("mount", "localhost/greet:1", self.dir)
+        from test_deploy import CTL
+        procs = [subprocess.Popen([CTL, "--sysroot", self.sysroot, "umount", self.dir],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = sorted((p.wait(), p.stderr.read()) for p in procs)
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        self.assertEqual(results, [
+            (0, ""), (1, ERR + "%s: nothing mounted there by syscontainerctl or atomic (no "
+                               "user.atomic.type record)\n" % self.dir)])
+        self.assertFalse(is_mountpoint(self.dir))
+        self.assertEqual(os.listdir(self.dir), [])
+        self.assertEqual(os.listdir(os.path.join(self.ck, ".mounts")), [])
+
+    def test_parent_through_a_link(self):
+        # mounted through a link to DIR's parent, unmounted by the real path
+        # (and the other way round): one record, found either way
+        link = os.path.join(self.tmp, "lnk")
+        os.symlink(self.tmp, link)
+        r = self.ctl("mount", "localhost/greet:1", os.path.join(link, "mnt"))
+        self.assertEqual(r.stdout, "localhost/greet:1 mounted on %s (ostree-image)\n" % self.dir)
+        self.ctl("umount", self.dir)
+        self.assertEqual(os.listdir(self.dir), [])
+        self.ctl("mount", "localhost/greet:1", self.dir)
+        r = self.ctl("umount", os.path.join(link, "mnt"))
+        self.assertEqual(r.stdout, "%s unmounted (ostree-image)\n" % self.dir)
+        self.assertFalse(is_mountpoint(self.dir))
+
+    def test_link_to_our_mount_with_forged_sidecar(self):
+        # DIR a link to a mount of ours, with a sidecar forged for the link:
+        # not what we mounted, so nothing happens to the real mount
+        self.ctl("mount", "localhost/greet:1", self.dir)
+        link = os.path.join(self.tmp, "alias")
+        os.symlink(self.dir, link)
+        self.forge("ostree-image", os.path.join(self.tmp, ".alias.info"))
+        self.refused(("umount", link), self.not_ours(link, self.NO_RECORD))
+        self.assertTrue(is_mountpoint(self.dir))
+        self.assertIn("etc", os.listdir(self.dir))
+        self.ctl("umount", self.dir)
+
+    def test_root_dir(self):
+        self.refused(("umount", "/"), "mount directory /: never mounted by syscontainerctl")
+        self.refused(("umount", "//."), "mount directory /: never mounted by syscontainerctl")
+        self.refused(("mount", "localhost/greet:1", "/"),
+                     "mount directory /: something is mounted there already")
+
     def test_own_mount_still_undone(self):
         self.ctl("mount", "localhost/greet:1", self.dir)
         records = os.listdir(os.path.join(self.ck, ".mounts"))
@@ -359,7 +410,8 @@ class MountPlaceTest(Base):
         empty_rootfs_sub = self.path(CK + "/web.0/rootfs/exports")
         before = tree(self.sysroot)
         for what in ("localhost/greet:1", "web"):
-            for d, shown in ((inside, inside), (link + "/newdir", link + "/newdir"),
+            # (named resolved: the parent's links followed)
+            for d, shown in ((inside, inside), (link + "/newdir", inside),
                              (store_dir, store_dir), (self.path(CK + "/web.0/rootfs"),
                                                       self.path(CK + "/web.0/rootfs")),
                              (empty_rootfs_sub, empty_rootfs_sub), (self.ck, self.ck)):
@@ -441,6 +493,12 @@ class ImagesUpdateTest(Base):
         self.refused(("images", "delete", ref),
                      "image '%s' is used by container deployment 'c.0' (delete it with "
                      "--force, or uninstall the container first)" % ref)
+        # a name by digest is not one of the names stored (a pull by tag)
+        digest = self.js("images", "inspect", ref)["manifest_digest"] \
+            if "manifest_digest" in self.js("images", "inspect", ref) else None
+        if digest:
+            self.refused(("images", "delete", "%s/del@%s" % (self.registry.host, digest)),
+                         "image '%s/del@%s' is not in the store" % (self.registry.host, digest))
         self.ctl("images", "delete", "--force", ref)
         self.assertEqual(self.listing(), [("<none>", "<none>", report["id"], True)])
 
