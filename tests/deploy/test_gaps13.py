@@ -16,6 +16,7 @@ import unittest
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "registry"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 from test_deploy import build, tree, SysrootCtl  # noqa: E402
 import imagelib as il  # noqa: E402
 import registry as rg  # noqa: E402
@@ -378,6 +379,28 @@ class UmountProofTest(Base):
         self.refused(("mount", "localhost/greet:1", "/"),
                      "mount directory /: something is mounted there already")
 
+    @unittest.skipIf("libasan" in subprocess.run(
+        ["ldd", os.environ.get("SC_LIBRARY", "/nonexistent")], capture_output=True,
+        text=True).stdout, "the library is built with ASan (not loadable into python)")
+    def test_binding_refuses_forged_sidecar(self):
+        import syscontainer
+        with open(os.path.join(self.dir, "admin.txt"), "w") as f:
+            f.write("mine\n")
+        self.forge("ostree-image")
+        ctx = syscontainer.Context(sysroot=self.sysroot)
+        with self.assertRaises(syscontainer.Error) as cm:
+            ctx.umount(self.dir)
+        self.assertEqual((cm.exception.code, str(cm.exception)),
+                         ("SC_EUNSUPPORTED", self.not_ours(self.dir, self.NO_RECORD)))
+        self.assertEqual(os.listdir(self.dir), ["admin.txt"])
+        # and its own mount it undoes
+        os.unlink(self.side)
+        os.unlink(os.path.join(self.dir, "admin.txt"))
+        ctx.mount("localhost/greet:1", self.dir)
+        self.assertEqual(ctx.umount(self.dir),
+                         {"schema": 1, "dir": self.dir, "type": "ostree-image"})
+        self.assertEqual(os.listdir(self.dir), [])
+
     def test_own_mount_still_undone(self):
         self.ctl("mount", "localhost/greet:1", self.dir)
         records = os.listdir(os.path.join(self.ck, ".mounts"))
@@ -494,11 +517,14 @@ class ImagesUpdateTest(Base):
                      "image '%s' is used by container deployment 'c.0' (delete it with "
                      "--force, or uninstall the container first)" % ref)
         # a name by digest is not one of the names stored (a pull by tag)
-        digest = self.js("images", "inspect", ref)["manifest_digest"] \
-            if "manifest_digest" in self.js("images", "inspect", ref) else None
-        if digest:
-            self.refused(("images", "delete", "%s/del@%s" % (self.registry.host, digest)),
-                         "image '%s/del@%s' is not in the store" % (self.registry.host, digest))
+        digest = json.loads(subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", "docker://" + ref], check=True,
+            capture_output=True, text=True).stdout)["Digest"]
+        self.assertTrue(digest.startswith("sha256:"), digest)
+        before = self.refs()
+        self.refused(("images", "delete", "--force", "%s/del@%s" % (self.registry.host, digest)),
+                     "image '%s/del@%s' is not in the store" % (self.registry.host, digest))
+        self.assertEqual(self.refs(), before)
         self.ctl("images", "delete", "--force", ref)
         self.assertEqual(self.listing(), [("<none>", "<none>", report["id"], True)])
 
