@@ -141,7 +141,11 @@ open_records(sc_context *ctx, gboolean create, char **out_path, GError **error)
   }
   fd = openat(rfd, ".mounts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s/.mounts: %s", root,
+    g_set_error(error,
+                SC_ERROR,
+                errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "%s/.mounts: %s",
+                root,
                 g_strerror(errno));
   close(rfd);
   *out_path = g_build_filename(root, ".mounts", NULL);
@@ -160,7 +164,9 @@ dir_stamp(const char *dir, gboolean with_ctime)
 
   if (statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &st) != 0)
     return NULL;
-  return g_strdup_printf("%u:%u:%llu:%lld.%u:%lld.%u", st.stx_dev_major, st.stx_dev_minor,
+  return g_strdup_printf("%u:%u:%llu:%lld.%u:%lld.%u",
+                         st.stx_dev_major,
+                         st.stx_dev_minor,
                          (unsigned long long)st.stx_ino,
                          (st.stx_mask & STATX_BTIME) ? (long long)st.stx_btime.tv_sec : 0LL,
                          (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0U,
@@ -193,8 +199,19 @@ write_record(sc_context *ctx, const char *dir, const char *kind, const char *wha
   }
   if ((fd = open_records(ctx, TRUE, &path, error)) < 0)
     return FALSE;
-  doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}", "schema", 1, "dir", dir, "type", kind,
-                  "source", what, "stamp", stamp, "mounted", is_mountpoint(dir));
+  doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}",
+                  "schema",
+                  1,
+                  "dir",
+                  dir,
+                  "type",
+                  kind,
+                  "source",
+                  what,
+                  "stamp",
+                  stamp,
+                  "mounted",
+                  is_mountpoint(dir));
   text = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   ok = sc_write_file_atomic(fd, path, name, text, strlen(text), 0600, error);
@@ -240,7 +257,8 @@ proven_ours(sc_context *ctx, const char *dir, const char *kind, char **out_reaso
     ok = FALSE;
   } else if (g_strcmp0(json_string_value(json_object_get(doc, "type")), kind) != 0) {
     *out_reason = g_strdup_printf("syscontainerctl mounted it as %s, not %s",
-                                  json_string_value(json_object_get(doc, "type")), kind);
+                                  json_string_value(json_object_get(doc, "type")),
+                                  kind);
     ok = FALSE;
   } else if (json_is_true(json_object_get(doc, "mounted")) && !is_mountpoint(dir)) {
     *out_reason = g_strdup("it is no longer a mount point (the record of a mount that is gone, "
@@ -476,15 +494,18 @@ check_dir_place(sc_context *ctx, const char *dir, GError **error)
   if (real == NULL)
     return TRUE; /* (check_dir says why) */
   if (path_within(real, root)) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "mount directory %s: inside the checkout root %s, where the containers' "
                 "deployments are",
-                dir, root);
+                dir,
+                root);
     return FALSE;
   }
   if (path_within(real, store)) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "mount directory %s: inside the image store %s", dir, store);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "mount directory %s: inside the image store %s", dir, store);
     return FALSE;
   }
   return TRUE;
@@ -594,10 +615,13 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
       strcmp(kind, KIND_IMAGE_STORAGE) != 0)
     return sc_error_set(error, SC_EUNSUPPORTED, "%s: unknown mount type '%s'", dir, kind);
   if (!proven_ours(ctx, dir, kind, &reason))
-    return sc_error_set(error, SC_EUNSUPPORTED,
+    return sc_error_set(error,
+                        SC_EUNSUPPORTED,
                         "%s: not unmounted, nothing removed: %s; if nothing of ours is mounted "
                         "there, remove its %s record yourself",
-                        dir, reason, MARK_XATTR);
+                        dir,
+                        reason,
+                        MARK_XATTR);
   if (is_mountpoint(dir) && umount2(dir, 0) != 0)
     return sc_error_set(
       error, errno == EBUSY ? SC_EBUSY : SC_EIO, "cannot umount %s: %s", dir, g_strerror(errno));

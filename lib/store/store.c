@@ -1182,8 +1182,12 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
     /* --force removes a name, never the image a deployment runs: its ID
      * ref is all that is left to remove, and that is the image itself */
     if (!force || img->untagged) {
-      g_set_error(&gerror, SC_ERROR, SC_EBUSY,
-                  "image '%s' is used by container deployment '%s' (%s)", img->name, container,
+      g_set_error(&gerror,
+                  SC_ERROR,
+                  SC_EBUSY,
+                  "image '%s' is used by container deployment '%s' (%s)",
+                  img->name,
+                  container,
                   img->untagged ? "uninstall the container first: --force removes names, and "
                                   "this image has none left"
                                 : "delete it with --force, or uninstall the container first");
