@@ -145,6 +145,40 @@ class DeleteForceTest(Base):
         self.assertFalse(any(r.startswith("ociimage/sha256_3A") for r in self.refs()))
 
 
+@unittest.skipUnless(os.getuid() == 0 and have("umoci", "ostree"), "needs root, umoci, ostree")
+class AmbiguousIdTest(Base):
+    def test_ambiguous_prefix_of_kept_images(self):
+        # 17 images by one name in turn: 16 kept by ID, and (17 IDs, 16 hex
+        # digits) at least two share their first digit
+        lay = os.path.join(self.tmp, "many")
+        il.run("umoci", "init", "--layout", lay)
+        ids = []
+        for n in range(17):
+            il.run("umoci", "new", "--image", "%s:t%d" % (lay, n))
+            il.run("umoci", "config", "--image", "%s:t%d" % (lay, n), "--config.env",
+                   "N=%d" % n)
+            ids.append(self.js("pull", "--name", "localhost/m:1", "oci:%s:t%d" % (lay, n))["id"])
+        firsts = [i[0] for i in ids[:-1]]
+        c = next(ch for ch in firsts if firsts.count(ch) > 1)
+        a, b = [i for i in ids[:-1] if i[0] == c][:2]
+        common = os.path.commonprefix([a, b])
+        before = self.refs()
+        self.assertLessEqual({id_ref(a), id_ref(b)}, before)
+        for cmd in (("images", "delete", "--force", common), ("images", "inspect", common),
+                    ("images", "verify", common),
+                    ("images", "delete", "--force", "sha256:" + common)):
+            r = self.ctl(*cmd, check=False)
+            self.assertEqual(r.returncode, 1, cmd)
+            self.assertRegex(r.stderr, r"^syscontainerctl: error: image ID prefix '%s' is "
+                             r"ambiguous: it matches ([0-9a-f]{12}) and ([0-9a-f]{12})\n$"
+                             % common)
+        self.assertEqual(self.refs(), before)
+        # one digit more names one of them: deleted (no deployment uses it)
+        self.ctl("images", "delete", a[:len(common) + 1])
+        self.assertNotIn(id_ref(a), self.refs())
+        self.assertIn(id_ref(b), self.refs())
+
+
 @unittest.skipUnless(os.getuid() == 0 and have("umoci", "runc"), "needs root, umoci and runc")
 class ReinstallTest(Base):
     def test_values_compared_as_in_effect(self):
