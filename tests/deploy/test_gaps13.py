@@ -138,6 +138,14 @@ class DeleteForceTest(Base):
         with open(self.path(CK + "/c1.0/info")) as f:
             self.assertEqual(json.load(f)["revision"], id1)
 
+    def test_force_by_id_prefix_removes_every_name_keeps_image(self):
+        id1 = self.js("pull", "--name", "localhost/x:1", self.v1)["id"]
+        self.ctl("images", "tag", "localhost/x:1", "y:1")
+        self.ctl("install", "--name", "c1", "localhost/y:1")
+        self.ctl("images", "delete", "--force", id1[:12])
+        self.assertEqual(self.listing(), [("<none>", "<none>", id1, True)])
+        self.assertIn(id_ref(id1), self.refs())
+
     def test_unused_image_deleted_outright(self):
         self.ctl("pull", "--name", "localhost/x:1", self.v1)
         self.ctl("images", "delete", "--force", "localhost/x:1")
