@@ -218,6 +218,60 @@ values_diff(const sc_values *a, const sc_values *b)
   return g_strjoinv(", ", (char **)keys->pdata);
 }
 
+/* A recorded value as text (an integer in an older info), or NULL. */
+static const char *
+recorded_value(json_t *values, const char *key, char buf[32])
+{
+  json_t *v = json_object_get(values, key);
+
+  if (json_is_string(v))
+    return json_string_value(v);
+  if (json_is_integer(v)) {
+    g_snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return buf;
+  }
+  return NULL;
+}
+
+/* Whether the values given now render what the deployment recorded: the
+ * order of the --set options is no difference, nor is a value given that
+ * equals the one the deployment has in effect (e.g. the manifest's
+ * default), nor a value given before and omitted now when the manifest's
+ * default is that same value. Compared with the effective values the
+ * deployment recorded ("values"), as the rendering depends only on those. */
+static gboolean
+values_render_same(Install *t, const char *slot, json_t *info, const sc_values *had)
+{
+  json_t *effective = json_object_get(info, "values");
+  const sc_values *now = t->opts->values;
+  g_autoptr(sc_exports) ex = NULL;
+  char buf[32];
+
+  for (size_t i = 0; i < sc_values_count(now); i++) {
+    const char *k = sc_values_key_at(now, i);
+    if (g_strcmp0(sc_values_get(now, k), sc_values_get(had, k)) != 0 &&
+        g_strcmp0(sc_values_get(now, k), recorded_value(effective, k, buf)) != 0)
+      return FALSE;
+  }
+  for (size_t i = 0; i < sc_values_count(had); i++) {
+    const char *k = sc_values_key_at(had, i);
+    g_autofree char *rootfs = NULL, *dir = NULL;
+    if (sc_values_get(now, k) != NULL)
+      continue;
+    /* omitted now: the manifest's default takes its place */
+    if (ex == NULL) {
+      rootfs = sc_deploy_slot_rootfs(t->ctx, slot);
+      dir = g_build_filename(rootfs, "exports", NULL);
+      if ((ex = sc_deploy_open_exports(dir, NULL)) == NULL)
+        return FALSE;
+    }
+    if (ex->defaults == NULL ||
+        g_strcmp0(sc_values_get(ex->defaults, k), sc_values_get(had, k)) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* NAME is installed: from the same image (by ID) with the same values and
  * --rootfs it is nothing to do (atomic printed "NAME already present" and
  * exited 0); anything else is an update's job, refused before anything
@@ -257,7 +311,7 @@ install_again(Install *t, GError **error)
     return FALSE;
   }
   had = sc_update_user_values(info);
-  if (!sc_values_same(had, t->opts->values)) {
+  if (!values_render_same(t, slot, info, had)) {
     diff = values_diff(had, t->opts->values);
     g_set_error(error,
                 SC_ERROR,

@@ -3,12 +3,12 @@
  * (reference: atomic-behaviour.md §1.7): an image is checked out into an
  * empty DIR (and, as root, DIR is bound read-only on itself: the files are
  * the store's objects); a container's current rootfs is bound read-only on
- * DIR. The kind is recorded as atomic recorded it, so that either tool's
- * umount undoes either's mount: {"user.atomic.type": KIND} in the sidecar
- * file DIRNAME/.BASENAME.info (atomic's fallback when DIR takes no xattr;
+ * DIR. The kind is recorded as atomic recorded it: {"user.atomic.type":
+ * KIND} in the sidecar file DIRNAME/.BASENAME.info (atomic's fallback when DIR takes no xattr;
  * ours always, because an xattr set on a mounted DIR would land on the
  * container's rootfs or on a read-only mount). atomic's own xattr on DIR is
- * read too.
+ * read too. What umount may remove is proven only by our own record in the
+ * checkout root (open_records()), which no one else can write.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -117,6 +117,162 @@ is_mountpoint(const char *dir)
   return statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
          (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
          (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* The record of a mount made here, kept where only this tool writes
+ * (CHECKOUT/.mounts/<sha256 of DIR>): the sidecar and the xattr are
+ * atomic's format and anyone who can write DIR's parent or DIR can forge
+ * one, so they say what kind a mount is, never that umount may remove
+ * what is in DIR. Returns the open .mounts directory, or -1. */
+static int
+open_records(sc_context *ctx, gboolean create, char **out_path, GError **error)
+{
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  int rfd, fd;
+
+  if (create && !sc_context_make_dirs(ctx, root, 0755, error))
+    return -1;
+  if ((rfd = sc_confined_open_nolinks(root, FALSE, error)) < 0)
+    return -1;
+  if (create && mkdirat(rfd, ".mounts", 0700) != 0 && errno != EEXIST) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s/.mounts: %s", root, g_strerror(errno));
+    close(rfd);
+    return -1;
+  }
+  fd = openat(rfd, ".mounts", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    g_set_error(error,
+                SC_ERROR,
+                errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "%s/.mounts: %s",
+                root,
+                g_strerror(errno));
+  close(rfd);
+  *out_path = g_build_filename(root, ".mounts", NULL);
+  return fd;
+}
+
+/* What identifies the directory @dir is now: device, inode and birth time
+ * (an inode number is reused once a directory is deleted: a directory made
+ * in the place of an unmounted checkout had the same one), and for an
+ * image's checkout its change time, which nothing changes while it is
+ * mounted read-only, and which the admin's files put there would. */
+static char *
+dir_stamp(const char *dir, gboolean with_ctime)
+{
+  struct statx st;
+
+  if (statx(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &st) != 0)
+    return NULL;
+  return g_strdup_printf("%u:%u:%llu:%lld.%u:%lld.%u",
+                         st.stx_dev_major,
+                         st.stx_dev_minor,
+                         (unsigned long long)st.stx_ino,
+                         (st.stx_mask & STATX_BTIME) ? (long long)st.stx_btime.tv_sec : 0LL,
+                         (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0U,
+                         with_ctime ? (long long)st.stx_ctime.tv_sec : 0LL,
+                         with_ctime ? st.stx_ctime.tv_nsec : 0U);
+}
+
+static char *
+record_name(const char *dir)
+{
+  return g_compute_checksum_for_string(G_CHECKSUM_SHA256, dir, -1);
+}
+
+/* Records @dir as mounted by us, as it is now (its device and inode: for a
+ * container the rootfs's, for an image DIR's own). */
+static gboolean
+write_record(sc_context *ctx, const char *dir, const char *kind, const char *what, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *name = record_name(dir);
+  g_autofree char *text = NULL;
+  g_autofree char *stamp = NULL;
+  json_t *doc;
+  gboolean ok;
+  int fd;
+
+  if ((stamp = dir_stamp(dir, strcmp(kind, KIND_IMAGE) == 0)) == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", dir, g_strerror(errno));
+    return FALSE;
+  }
+  if ((fd = open_records(ctx, TRUE, &path, error)) < 0)
+    return FALSE;
+  doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}",
+                  "schema",
+                  1,
+                  "dir",
+                  dir,
+                  "type",
+                  kind,
+                  "source",
+                  what,
+                  "stamp",
+                  stamp,
+                  "mounted",
+                  is_mountpoint(dir));
+  text = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  ok = sc_write_file_atomic(fd, path, name, text, strlen(text), 0600, error);
+  close(fd);
+  return ok;
+}
+
+static void
+remove_record(sc_context *ctx, const char *dir)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *name = record_name(dir);
+  int fd = open_records(ctx, FALSE, &path, NULL);
+
+  if (fd >= 0) {
+    (void)unlinkat(fd, name, 0);
+    close(fd);
+  }
+}
+
+/* Whether @dir is, provably, what we mounted as @kind: our record of it,
+ * of that kind, on the same device and inode, and still a mount point if
+ * it was one. Else FALSE with the reason in *@out_reason. */
+static gboolean
+proven_ours(sc_context *ctx, const char *dir, const char *kind, char **out_reason)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *name = record_name(dir);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *stamp = NULL;
+  gboolean exists = FALSE, ok;
+  json_t *doc;
+  int fd = open_records(ctx, FALSE, &path, NULL);
+
+  if (fd >= 0) {
+    bytes = sc_read_file_nofollow_max(fd, path, name, 4096, &exists, NULL);
+    close(fd);
+  }
+  doc = bytes ? json_loads(g_bytes_get_data(bytes, NULL), 0, NULL) : NULL;
+  if (doc == NULL || g_strcmp0(json_string_value(json_object_get(doc, "dir")), dir) != 0) {
+    *out_reason = g_strdup("syscontainerctl has no record of mounting it (a user.atomic.type "
+                           "record alone proves nothing: anyone who can write there can make one)");
+    ok = FALSE;
+  } else if (g_strcmp0(json_string_value(json_object_get(doc, "type")), kind) != 0) {
+    *out_reason = g_strdup_printf("syscontainerctl mounted it as %s, not %s",
+                                  json_string_value(json_object_get(doc, "type")),
+                                  kind);
+    ok = FALSE;
+  } else if (json_is_true(json_object_get(doc, "mounted")) && !is_mountpoint(dir)) {
+    *out_reason = g_strdup("it is no longer a mount point (the record of a mount that is gone, "
+                           "e.g. after a crash or a reboot)");
+    ok = FALSE;
+  } else if ((stamp = dir_stamp(dir, strcmp(kind, KIND_IMAGE) == 0)) == NULL ||
+             g_strcmp0(stamp, json_string_value(json_object_get(doc, "stamp"))) != 0) {
+    *out_reason = g_strdup("it is not the directory that was mounted there, or it changed "
+                           "since (device, inode, birth or change time)");
+    ok = FALSE;
+  } else
+    ok = TRUE;
+  json_decref(doc);
+  return ok;
 }
 
 /* A mount point in this namespace whose root is the directory @path (a
@@ -259,7 +415,23 @@ mount_image(sc_context *ctx, const char *image, const char *dir, GError **error)
 static char *
 normalize_dir(const char *dir)
 {
-  return g_path_is_absolute(dir) ? g_canonicalize_filename(dir, "/") : g_strdup(dir);
+  g_autofree char *lexical = NULL;
+  g_autofree char *parent = NULL;
+  g_autofree char *real = NULL;
+  g_autofree char *base = NULL;
+
+  if (!g_path_is_absolute(dir))
+    return g_strdup(dir);
+  lexical = g_canonicalize_filename(dir, "/");
+  if (strspn(lexical, "/") == strlen(lexical)) /* ("//" is kept, as POSIX allows) */
+    return g_strdup("/");
+  /* DIR's parent resolved, DIR itself not (a link there is refused): so
+   * that the record of a mount made through a link to the parent is found
+   * by umount of the real path, and the other way round */
+  parent = g_path_get_dirname(lexical);
+  base = g_path_get_basename(lexical);
+  real = realpath(parent, NULL);
+  return real ? g_build_filename(real, base, NULL) : g_steal_pointer(&lexical);
 }
 
 /* An exclusive flock() on DIR's parent (where the sidecar lives) for one
@@ -295,6 +467,66 @@ unlock_parent(int *fd)
     close(*fd);
 }
 
+/* Whether @path (resolved) is @top or under it. */
+static gboolean
+path_within(const char *path, const char *top)
+{
+  g_autofree char *real = top ? realpath(top, NULL) : NULL;
+  size_t n = real ? strlen(real) : 0;
+
+  return real && strncmp(path, real, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
+}
+
+/* DIR inside the checkout root would be taken for (or hide) a deployment,
+ * and inside the store an image's checkout would be hardlinked into the
+ * objects it is made of, and umount would empty it there: refused. DIR's
+ * parent is resolved (links followed), as the mount itself follows them. */
+static gboolean
+check_dir_place(sc_context *ctx, const char *dir, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname(dir);
+  g_autofree char *base = g_path_get_basename(dir);
+  g_autofree char *real_parent = realpath(parent, NULL);
+  g_autofree char *real = real_parent ? g_build_filename(real_parent, base, NULL) : NULL;
+  g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  g_autofree char *store = sc_store_location(ctx, NULL, NULL);
+
+  if (real == NULL)
+    return TRUE; /* (check_dir says why) */
+  if (path_within(real, root)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "mount directory %s: inside the checkout root %s, where the containers' "
+                "deployments are",
+                dir,
+                root);
+    return FALSE;
+  }
+  if (path_within(real, store)) {
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "mount directory %s: inside the image store %s", dir, store);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Undoes a mount whose record could not be written. */
+static void
+undo_mount(const char *dir, gboolean image)
+{
+  if (is_mountpoint(dir))
+    (void)umount2(dir, MNT_DETACH);
+  if (image) {
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0) {
+      sc_confined_empty_dir(dfd, dir, NULL);
+      close(dfd);
+    }
+  }
+  remove_mark(dir, FALSE);
+}
+
 SC_API int
 sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json, sc_error **error)
 {
@@ -308,7 +540,7 @@ sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
-  if (!check_dir(dir, &gerror))
+  if (!check_dir(dir, &gerror) || !check_dir_place(ctx, dir, &gerror))
     return sc_error_propagate(error, gerror);
   if ((lock = lock_parent(dir, &gerror)) < 0)
     return sc_error_propagate(error, gerror);
@@ -323,6 +555,10 @@ sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json
                     : mount_image(ctx, what, dir, &gerror);
   if (!ok)
     return sc_error_propagate(error, gerror);
+  if (!write_record(ctx, dir, is_container ? KIND_CONTAINER : KIND_IMAGE, what, &gerror)) {
+    undo_mount(dir, !is_container);
+    return sc_error_propagate(error, gerror);
+  }
   if (out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:b}",
                             "schema",
@@ -347,6 +583,7 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   GError *gerror = NULL;
   g_autofree char *kind = NULL;
   g_autofree char *dir = NULL;
+  g_autofree char *reason = NULL;
   __attribute__((cleanup(unlock_parent))) int lock = -1;
   gboolean xattr = FALSE;
 
@@ -354,7 +591,14 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;
-  if (g_path_is_absolute(dir) && (lock = lock_parent(dir, &gerror)) < 0)
+  /* as mount: a relative DIR would be looked up (sidecar and record) from
+   * wherever the caller happens to be */
+  if (!g_path_is_absolute(dir))
+    return sc_error_set(error, SC_EINVAL, "mount directory '%s': must be an absolute path", dir);
+  /* "/" has no parent to hold a sidecar: its name would be "/./.info" */
+  if (strcmp(dir, "/") == 0)
+    return sc_error_set(error, SC_EINVAL, "mount directory /: never mounted by syscontainerctl");
+  if ((lock = lock_parent(dir, &gerror)) < 0)
     return sc_error_propagate(error, gerror);
   kind = read_mark(dir, &xattr, &gerror);
   if (kind == NULL) {
@@ -370,6 +614,14 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   if (strcmp(kind, KIND_CONTAINER) != 0 && strcmp(kind, KIND_IMAGE) != 0 &&
       strcmp(kind, KIND_IMAGE_STORAGE) != 0)
     return sc_error_set(error, SC_EUNSUPPORTED, "%s: unknown mount type '%s'", dir, kind);
+  if (!proven_ours(ctx, dir, kind, &reason))
+    return sc_error_set(error,
+                        SC_EUNSUPPORTED,
+                        "%s: not unmounted, nothing removed: %s; if nothing of ours is mounted "
+                        "there, remove its %s record yourself",
+                        dir,
+                        reason,
+                        MARK_XATTR);
   if (is_mountpoint(dir) && umount2(dir, 0) != 0)
     return sc_error_set(
       error, errno == EBUSY ? SC_EBUSY : SC_EIO, "cannot umount %s: %s", dir, g_strerror(errno));
@@ -389,6 +641,7 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   if (xattr || getxattr(dir, MARK_XATTR, NULL, 0) > 0)
     (void)removexattr(dir, MARK_XATTR);
   remove_mark(dir, FALSE);
+  remove_record(ctx, dir);
   if (out_json) {
     json_t *doc = json_pack("{s:i, s:s, s:s}", "schema", 1, "dir", dir, "type", kind);
     *out_json = json_dumps(doc, JSON_INDENT(2));

@@ -1159,6 +1159,26 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
   return SC_OK;
 }
 
+/* Before --force removes the name of @img, which a deployment uses: when
+ * no other name holds it, it is kept under its ID ref, as when its tag
+ * moves (listed <none>, and kept by prune while used). First, so that no
+ * moment leaves it unreferenced for a prune. */
+static gboolean
+keep_by_id_if_nameless(OstreeRepo *repo, ScImage *img, GError **error)
+{
+  g_autoptr(GPtrArray) all = sc_images_all(repo, error);
+  g_autofree char *id_ref = sc_image_id_ref(img->id);
+
+  if (all == NULL)
+    return FALSE;
+  for (guint i = 0; i < all->len; i++) {
+    ScImage *other = all->pdata[i];
+    if (strcmp(other->id, img->id) == 0 && strcmp(other->ref, img->ref) != 0)
+      return TRUE; /* another name holds it */
+  }
+  return ostree_repo_set_ref_immediate(repo, NULL, id_ref, img->commit, NULL, error);
+}
+
 SC_API int
 sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
 {
@@ -1173,20 +1193,33 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
   imgs = sc_images_resolve(repo, image, &gerror);
   if (imgs == NULL)
     goto fail;
-  for (guint i = 0; i < imgs->len && !force; i++) {
+  for (guint i = 0; i < imgs->len; i++) {
+    ScImage *img = imgs->pdata[i];
     g_autofree char *container = NULL;
-    if (image_in_use(ctx, imgs->pdata[i], &container)) {
-      g_set_error(&gerror, SC_ERROR, SC_EBUSY,
-                  "image '%s' is used by container deployment '%s' (delete it with --force, "
-                  "or uninstall the container first)",
-                  ((ScImage *)imgs->pdata[i])->name, container);
+    if (!image_in_use(ctx, img, &container))
+      continue;
+    /* --force removes a name, never the image a deployment runs: its ID
+     * ref is all that is left to remove, and that is the image itself */
+    if (!force || img->untagged) {
+      g_set_error(&gerror,
+                  SC_ERROR,
+                  SC_EBUSY,
+                  "image '%s' is used by container deployment '%s' (%s)",
+                  img->name,
+                  container,
+                  img->untagged ? "uninstall the container first: --force removes names, and "
+                                  "this image has none left"
+                                : "delete it with --force, or uninstall the container first");
       goto fail;
     }
   }
-  for (guint i = 0; i < imgs->len; i++)
-    if (!ostree_repo_set_ref_immediate(repo, NULL, ((ScImage *)imgs->pdata[i])->ref, NULL, NULL,
-                                       &gerror))
+  for (guint i = 0; i < imgs->len; i++) {
+    ScImage *img = imgs->pdata[i];
+    gboolean used = force && image_in_use(ctx, img, NULL);
+    if ((used && !keep_by_id_if_nameless(repo, img, &gerror)) ||
+        !ostree_repo_set_ref_immediate(repo, NULL, img->ref, NULL, NULL, &gerror))
       goto fail;
+  }
   close(lock);
   return SC_OK;
 fail:
