@@ -780,6 +780,32 @@ registry_source_ref(const char *text)
 /* The images that @text names: a name (normalized, or as atomic stored it),
  * an ID prefix (every name of that image), or the source string an image
  * was pulled from (atomic's mount took http:NAME, as its pull did). */
+/* REPO@sha256:HEX: REPO's names of the image whose manifest is HEX
+ * (podman finds an image pulled by tag by its digest too). FALSE only
+ * for an error reading the store. */
+static gboolean
+resolve_by_digest(OstreeRepo *repo, const char *text, GPtrArray *out, GError **error)
+{
+  g_auto(ScReference) want = {0};
+  g_autoptr(GPtrArray) all = NULL;
+
+  if (!strchr(text, '@') || !sc_reference_parse(text, &want, NULL) || want.digest == NULL ||
+      !g_str_has_prefix(want.digest, "sha256:"))
+    return TRUE;
+  if ((all = sc_images_all(repo, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < all->len; i++) {
+    ScImage *img = all->pdata[i];
+    g_auto(ScReference) have = {0};
+    if (img->untagged || strcmp(img->id, want.digest + 7) != 0 ||
+        !sc_reference_parse(img->name, &have, NULL))
+      continue;
+    if (g_strcmp0(have.domain, want.domain) == 0 && g_strcmp0(have.path, want.path) == 0)
+      g_ptr_array_add(out, g_steal_pointer(&all->pdata[i]));
+  }
+  return TRUE;
+}
+
 GPtrArray *
 sc_images_resolve(OstreeRepo *repo, const char *given, GError **error)
 {
@@ -831,6 +857,12 @@ sc_images_resolve(OstreeRepo *repo, const char *given, GError **error)
     }
   }
 
+  if (!resolve_by_digest(repo, text, out, error)) {
+    g_ptr_array_unref(out);
+    return NULL;
+  }
+  if (out->len > 0)
+    return out;
   if (*id && strlen(id) <= 64 && strspn(id, "0123456789abcdef") == strlen(id)) {
     g_autoptr(GPtrArray) all = sc_images_all(repo, error);
     const char *match = NULL;

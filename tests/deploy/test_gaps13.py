@@ -558,16 +558,22 @@ class ImagesUpdateTest(Base):
         self.refused(("images", "delete", ref),
                      "image '%s' is used by container deployment 'c.0' (delete it with "
                      "--force, or uninstall the container first)" % ref)
-        # a name by digest is not one of the names stored (a pull by tag)
+        # by digest: the image pulled by tag (as podman finds it), in use
         digest = json.loads(subprocess.run(
             ["skopeo", "inspect", "--tls-verify=false", "docker://" + ref], check=True,
             capture_output=True, text=True).stdout)["Digest"]
         self.assertTrue(digest.startswith("sha256:"), digest)
+        by_digest = "%s/del@%s" % (self.registry.host, digest)
+        self.assertEqual(self.js("images", "inspect", by_digest)["id"], report["id"])
         before = self.refs()
-        self.refused(("images", "delete", "--force", "%s/del@%s" % (self.registry.host, digest)),
-                     "image '%s/del@%s' is not in the store" % (self.registry.host, digest))
+        self.refused(("images", "delete", by_digest),
+                     "image '%s' is used by container deployment 'c.0' (delete it with "
+                     "--force, or uninstall the container first)" % ref)
+        # another repository's name with that digest is not it
+        self.refused(("images", "delete", "--force", "%s/other@%s" % (self.registry.host, digest)),
+                     "image '%s/other@%s' is not in the store" % (self.registry.host, digest))
         self.assertEqual(self.refs(), before)
-        self.ctl("images", "delete", "--force", ref)
+        self.ctl("images", "delete", "--force", by_digest)
         self.assertEqual(self.listing(), [("<none>", "<none>", report["id"], True)])
 
 
