@@ -171,20 +171,21 @@ name_only_ok(const char *s)
   return ok;
 }
 
-/* remapIdentity's prefixes: a host[:port], a namespace or a repository. */
+/* remapIdentity's prefixes: a host[:port], a namespace or a repository;
+ * as containers/image, a short "foo" passes (it is a valid host name). */
 static gboolean
 prefix_ok(const char *s)
 {
   g_autofree char *probe = NULL;
+  ScReference ref;
 
-  if (*s == '\0' || strchr(s, '@'))
+  if (*s == '\0' || strchr(s, '@') || g_str_has_suffix(s, "/"))
     return FALSE;
-  if (strchr(s, '/') != NULL)
-    return name_only_ok(s);
-  /* a lone host: valid when host/x is a valid name on it */
   probe = g_strconcat(s, "/x", NULL);
-  return (strchr(s, '.') || strchr(s, ':') || strcmp(s, "localhost") == 0) &&
-         name_only_ok(probe);
+  if (!sc_reference_parse(probe, &ref, NULL))
+    return FALSE;
+  sc_reference_clear(&ref);
+  return TRUE;
 }
 
 static gboolean
@@ -403,14 +404,19 @@ read_key(Parse *ps, const char *key_path, const char *path, GError **error)
   GBytes *b;
   int fd;
 
+  int saved;
+
   if (ps->key_root_fd == AT_FDCWD)
     fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   else
     fd = sc_confined_open(ps->key_root_fd, key_path[0] == '/' ? key_path + 1 : key_path,
                           O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, TRUE, &local);
+  saved = errno;
   if (fd < 0) {
     perr(ps, error, path, "key file %s: %s", shown,
-         local ? local->message : g_strerror(errno));
+         local == NULL                                    ? g_strerror(saved)
+         : g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ? g_strerror(ENOENT)
+                                                          : local->message);
     return NULL;
   }
   b = sc_read_fd_max(fd, shown, SC_POLICY_KEY_MAX, SC_EINVAL, &local);
@@ -684,17 +690,22 @@ load_file(const char *shown, int root, const char *rel, GError **error)
   g_autoptr(GBytes) text = NULL;
   int fd;
 
+  int saved;
+
   if (root < 0)
     fd = open(rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   else
     fd = sc_confined_open(root, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, TRUE, &local);
+  saved = errno;
   if (fd < 0) {
-    int code = (local ? g_error_matches(local, SC_ERROR, SC_ENOTFOUND) : errno == ENOENT)
+    int code = (local ? g_error_matches(local, SC_ERROR, SC_ENOTFOUND) : saved == ENOENT)
                    ? SC_ENOTFOUND
                    : SC_EIO;
     g_set_error(error, SC_ERROR, code,
                 "signature policy %s: %s (without a policy file no image is accepted)", shown,
-                local ? local->message : g_strerror(errno));
+                local == NULL         ? g_strerror(saved)
+                : code == SC_ENOTFOUND ? g_strerror(ENOENT)
+                                       : local->message);
     return NULL;
   }
   text = sc_read_fd_max(fd, shown, SC_POLICY_MAX, SC_EINVAL, error);
@@ -759,7 +770,10 @@ sc_policy_docker_scope_ok(const char *scope)
     return strchr(scope + 2, '.') != NULL && strchr(scope + 2, ':') == NULL &&
            name_only_ok(probe);
   }
-  if (prefix_ok(scope))
+  if (strchr(scope, '/') == NULL)
+    return (strchr(scope, '.') || strchr(scope, ':') || strcmp(scope, "localhost") == 0) &&
+           prefix_ok(scope);
+  if (name_only_ok(scope))
     return TRUE;
   if (!has_tag_or_digest(scope) || strchr(scope, '/') == NULL)
     return FALSE;
