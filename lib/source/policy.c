@@ -628,20 +628,17 @@ sc_policy_docker_scopes(const char *reference)
   return out;
 }
 
-/* oci, oci-archive: "PATH:IMAGE" (oci with a tag), then PATH and each of
- * its parent directories but "/". */
+/* oci, oci-archive: the path and each of its parent directories but "/".
+ * As in containers/image (and skopeo 1.9), the image's name in a layout is
+ * not part of its identity: a "DIR:IMAGE" scope is valid but never
+ * matches. */
 static GPtrArray *
-path_scopes(const char *spec)
+path_scopes(const char *path)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  g_autofree char *dir = g_strdup(spec);
-  char *colon = strchr(dir, ':');
+  g_autofree char *dir = g_strdup(path);
   char *slash;
 
-  if (colon) {
-    g_ptr_array_add(out, g_strdup(spec));
-    *colon = '\0';
-  }
   while (dir[0] == '/' && dir[1] != '\0') {
     g_ptr_array_add(out, g_strdup(dir));
     slash = strrchr(dir, '/');

@@ -273,7 +273,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScPolicy, sc_policy_free)
  * "oci", "oci-archive", "docker-archive", "docker-daemon") named
  * @reference_or_path (docker: a full reference with a tag or a digest;
  * oci*: the absolute path of the layout or archive, symbolic links
- * resolved, with ":TAG" for oci; the others: ignored): the most specific
+ * resolved; the others: ignored): the most specific
  * scope's, then the transport's "", then "default". The array and
  * *@out_scope (e.g. `transports.docker["quay.io/x"]`) are borrowed from @p;
  * the array is freed by the caller (g_ptr_array_unref), its elements not. */

@@ -343,12 +343,10 @@ sc_image_source_policy_identity(ScImageSource *src)
     return sc_reference_to_string(&src->ref);
   case SOURCE_OCI:
     /* the path with its links resolved, as containers/image's
-     * resolvedDir; oci: with the image's name */
+     * resolvedDir (the image's name in it is not part of the identity) */
     real = realpath(src->files->path, NULL);
     if (real == NULL)
       real = g_canonicalize_filename(src->files->path, NULL);
-    if (src->tag && !g_str_has_prefix(src->description, "oci-archive:"))
-      return g_strconcat(real, ":", src->tag, NULL);
     return g_steal_pointer(&real);
   case SOURCE_DOCKER_ARCHIVE:
     break;
