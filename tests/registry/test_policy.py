@@ -18,8 +18,10 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 import imagelib as il  # noqa: E402
 import registry as rg  # noqa: E402
+import syscontainer  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 ACCEPT = [{"type": "insecureAcceptAnything"}]
@@ -294,6 +296,34 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr),
                          (2, "syscontainerctl: trust default 'maybe': expected accept or "
                              "reject\nTry 'syscontainerctl --help'.\n"))
+
+    # -- the Python binding ------------------------------------------------
+
+    def test_python_binding(self):
+        regd = os.path.join(self.tmp, "registries.d")
+        with syscontainer.Context(checkout_root=self.checkout_root,
+                                  signature_policy=self.policy, registries_d=regd) as ctx:
+            with self.assertRaises(syscontainer.Error) as e:
+                ctx.trust_show()
+            self.assertEqual(e.exception.code, "SC_ENOTFOUND")
+            ctx.trust_default("reject")
+            ctx.trust_set(self.host + "/ns/app", type="accept",
+                          lookaside="file:///srv/sigs")
+            shown = ctx.trust_show()
+            self.assertEqual(shown["default"]["type"], "reject")
+            self.assertEqual([(e["scope"], e["type"], e["lookaside"]) for e in shown["scopes"]],
+                             [(self.host + "/ns/app", "accept", "file:///srv/sigs")])
+            with self.assertRaises(syscontainer.Error) as e:
+                ctx.trust_set(self.host, type="signedBy")
+            self.assertEqual((e.exception.code, e.exception.message),
+                             ("SC_EINVAL", "trust type 'signedBy': at least one public key must "
+                              "be given (--pubkeysfile)"))
+            with self.assertRaises(syscontainer.Error) as e:
+                ctx.pull("docker://%s/hello:latest" % self.host, tls_verify=False)
+            self.assertIn("rejected by policy (default in %s)" % self.policy, str(e.exception))
+            self.assertEqual(self.refs(), [])
+            report = ctx.pull("docker://%s/ns/app:1" % self.host, tls_verify=False)
+            self.assertEqual(report["name"], "%s/ns/app:1" % self.host)
 
 
 if __name__ == "__main__":
