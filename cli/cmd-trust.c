@@ -52,8 +52,8 @@ print_line(json_t *e)
   const char *lookaside = cli_jstr(e, "lookaside");
   size_t i;
 
-  printf("%-10s %-40s %-15s", transport ? transport : "all", cli_jstr(e, "scope"),
-         cli_jstr(e, "type"));
+  printf(
+    "%-10s %-40s %-15s", transport ? transport : "all", cli_jstr(e, "scope"), cli_jstr(e, "type"));
   json_array_foreach (keys, i, k)
     printf("%s%s", i ? "," : " ", json_string_value(k));
   if (lookaside)
@@ -104,8 +104,8 @@ cmd_trust(const CliCmd *c, sc_context *ctx)
       } else
         keys[i] = strdup(c->keys[i]);
     keys[c->n_keys] = NULL;
-    r = sc_trust_set(ctx, c->args[1], type, (const char *const *)keys, cli_opt(c, OPT_LOOKASIDE),
-                     &error);
+    r = sc_trust_set(
+      ctx, c->args[1], type, (const char *const *)keys, cli_opt(c, OPT_LOOKASIDE), &error);
     for (int i = 0; i < c->n_keys; i++)
       free(keys[i]);
   }

@@ -26,14 +26,14 @@ typedef struct {
 } Req;
 
 typedef struct {
-  char *label;    /* `transports.docker["quay.io/x"]`, `default` */
+  char *label;     /* `transports.docker["quay.io/x"]`, `default` */
   GPtrArray *reqs; /* of Req */
 } Scope;
 
 struct ScPolicy {
   char *file;
-  GBytes *text;          /* the file's text, for `trust show` */
-  Scope *fallback;       /* default */
+  GBytes *text;           /* the file's text, for `trust show` */
+  Scope *fallback;        /* default */
   GHashTable *transports; /* name -> (scope -> Scope) */
 };
 
@@ -91,7 +91,7 @@ typedef struct {
 } Parse;
 
 static gboolean G_GNUC_PRINTF(4, 5)
-perr(Parse *ps, GError **error, const char *path, const char *format, ...)
+  perr(Parse *ps, GError **error, const char *path, const char *format, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -120,8 +120,7 @@ only_keys(Parse *ps, json_t *obj, const char *path, const char *const *allowed, 
   const char *k;
   json_t *v;
 
-  json_object_foreach(obj, k, v)
-  {
+  json_object_foreach (obj, k, v) {
     gboolean ok = FALSE;
     for (guint i = 0; allowed[i] && !ok; i++)
       ok = strcmp(k, allowed[i]) == 0;
@@ -134,8 +133,13 @@ only_keys(Parse *ps, json_t *obj, const char *path, const char *const *allowed, 
 }
 
 static gboolean
-get_string(Parse *ps, json_t *obj, const char *key, const char *path, gboolean required,
-           const char **out, GError **error)
+get_string(Parse *ps,
+           json_t *obj,
+           const char *key,
+           const char *path,
+           gboolean required,
+           const char **out,
+           GError **error)
 {
   json_t *v = json_object_get(obj, key);
 
@@ -160,8 +164,8 @@ name_only_ok(const char *s)
   g_autofree char *full = NULL;
   gboolean ok;
 
-  if (strchr(s, '@') || (strrchr(s, ':') && strrchr(s, ':') > strrchr(s, '/') &&
-                         strchr(s, '/') != NULL))
+  if (strchr(s, '@') ||
+      (strrchr(s, ':') && strrchr(s, ':') > strrchr(s, '/') && strchr(s, '/') != NULL))
     return FALSE;
   if (!sc_reference_parse(s, &ref, NULL))
     return FALSE;
@@ -211,9 +215,9 @@ parse_identity(Parse *ps, json_t *obj, const char *path, ScSignedIdentity *id, G
     return FALSE;
   if (strcmp(type, "matchRepoDigestOrExact") == 0 || strcmp(type, "matchRepository") == 0 ||
       strcmp(type, "matchExact") == 0) {
-    id->type = type[5] == 'R' && type[9] == 'D'   ? SC_ID_MATCH_REPO_DIGEST_OR_EXACT
+    id->type = type[5] == 'R' && type[9] == 'D'       ? SC_ID_MATCH_REPO_DIGEST_OR_EXACT
                : strcmp(type, "matchRepository") == 0 ? SC_ID_MATCH_REPOSITORY
-                                                       : SC_ID_MATCH_EXACT;
+                                                      : SC_ID_MATCH_EXACT;
     return only_keys(ps, obj, path, only_type, error);
   }
   if (strcmp(type, "exactReference") == 0) {
@@ -224,8 +228,11 @@ parse_identity(Parse *ps, json_t *obj, const char *path, ScSignedIdentity *id, G
     id->reference = sc_reference_normalize(a, NULL);
     if (id->reference == NULL || !has_tag_or_digest(a)) {
       g_autofree char *s = sc_display(a, 200);
-      return perr(ps, error, path,
-                  "dockerReference \"%s\" is not a docker reference with a tag or a digest", s);
+      return perr(ps,
+                  error,
+                  path,
+                  "dockerReference \"%s\" is not a docker reference with a tag or a digest",
+                  s);
     }
     return TRUE;
   }
@@ -251,7 +258,9 @@ parse_identity(Parse *ps, json_t *obj, const char *path, ScSignedIdentity *id, G
     for (const char *const *v = (const char *const[]){ a, b, NULL }; *v; v++)
       if (!prefix_ok(*v)) {
         g_autofree char *s = sc_display(*v, 200);
-        return perr(ps, error, path,
+        return perr(ps,
+                    error,
+                    path,
                     "prefix \"%s\" is not a host[:port], namespace or repository in its fully "
                     "expanded form",
                     s);
@@ -291,8 +300,7 @@ decode_base64(const char *s)
 /* keyPath / keyPaths / keyData: exactly one (@paths_allowed: keyPaths is
  * one of them, signedBy only). */
 static gboolean
-parse_keys(Parse *ps, json_t *obj, const char *path, gboolean paths_allowed, Req *r,
-           GError **error)
+parse_keys(Parse *ps, json_t *obj, const char *path, gboolean paths_allowed, Req *r, GError **error)
 {
   json_t *kp = json_object_get(obj, "keyPath");
   json_t *kps = paths_allowed ? json_object_get(obj, "keyPaths") : NULL;
@@ -301,9 +309,11 @@ parse_keys(Parse *ps, json_t *obj, const char *path, gboolean paths_allowed, Req
   json_t *v;
 
   if ((kp != NULL) + (kps != NULL) + (kd != NULL) != 1)
-    return perr(ps, error, path, paths_allowed
-                                     ? "exactly one of keyPath, keyPaths and keyData must be set"
-                                     : "exactly one of keyPath and keyData must be set");
+    return perr(ps,
+                error,
+                path,
+                paths_allowed ? "exactly one of keyPath, keyPaths and keyData must be set"
+                              : "exactly one of keyPath and keyData must be set");
   r->pub.keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
   r->key_paths = g_ptr_array_new_with_free_func(g_free);
   if (kd != NULL) {
@@ -321,8 +331,7 @@ parse_keys(Parse *ps, json_t *obj, const char *path, gboolean paths_allowed, Req
   }
   if (!json_is_array(kps) || json_array_size(kps) == 0)
     return perr(ps, error, path, "keyPaths must be a non-empty list of strings");
-  json_array_foreach(kps, i, v)
-  {
+  json_array_foreach (kps, i, v) {
     if (!json_is_string(v) || !*json_string_value(v))
       return perr(ps, error, path, "keyPaths must be a non-empty list of strings");
     g_ptr_array_add(r->key_paths, g_strdup(json_string_value(v)));
@@ -333,10 +342,11 @@ parse_keys(Parse *ps, json_t *obj, const char *path, gboolean paths_allowed, Req
 static gboolean
 parse_signed(Parse *ps, json_t *obj, const char *path, gboolean gpg, Req *r, GError **error)
 {
-  static const char *const gpg_keys[] = { "type",     "keyType",        "keyPath", "keyPaths",
+  static const char *const gpg_keys[] = { "type",    "keyType",        "keyPath", "keyPaths",
                                           "keyData", "signedIdentity", NULL };
-  static const char *const sigstore_keys[] = { "type", "keyPath", "keyData", "signedIdentity",
-                                               NULL };
+  static const char *const sigstore_keys[] = {
+    "type", "keyPath", "keyData", "signedIdentity", NULL
+  };
   json_t *id = json_object_get(obj, "signedIdentity");
   const char *key_type;
 
@@ -409,11 +419,19 @@ read_key(Parse *ps, const char *key_path, const char *path, GError **error)
   if (ps->key_root_fd == AT_FDCWD)
     fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   else
-    fd = sc_confined_open(ps->key_root_fd, key_path[0] == '/' ? key_path + 1 : key_path,
-                          O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, TRUE, &local);
+    fd = sc_confined_open(ps->key_root_fd,
+                          key_path[0] == '/' ? key_path + 1 : key_path,
+                          O_RDONLY | O_NOCTTY | O_NONBLOCK,
+                          0,
+                          TRUE,
+                          &local);
   saved = errno;
   if (fd < 0) {
-    perr(ps, error, path, "key file %s: %s", shown,
+    perr(ps,
+         error,
+         path,
+         "key file %s: %s",
+         shown,
          local == NULL                                    ? g_strerror(saved)
          : g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ? g_strerror(ENOENT)
                                                           : local->message);
@@ -440,8 +458,7 @@ parse_scope(Parse *ps, json_t *list, const char *label, GError **error)
     scope_free(s);
     return NULL;
   }
-  json_array_foreach(list, i, v)
-  {
+  json_array_foreach (list, i, v) {
     g_autofree char *path = g_strdup_printf("%s[%zu]", label, i);
     Req *r = parse_req(ps, v, path, error);
     if (r == NULL) {
@@ -506,8 +523,7 @@ scope_ok(Parse *ps, const char *transport, const char *scope, const char *label,
   } else if (strcmp(transport, "oci") == 0 || strcmp(transport, "oci-archive") == 0) {
     if (path_scope_ok(transport, scope, &reason))
       return TRUE;
-  } else if (strcmp(transport, "docker-archive") == 0 ||
-             strcmp(transport, "docker-daemon") == 0) {
+  } else if (strcmp(transport, "docker-archive") == 0 || strcmp(transport, "docker-daemon") == 0) {
     reason = g_strdup_printf("%s: takes no scope but the default \"\"", transport);
   } else
     return TRUE; /* a transport we do not know: not validated */
@@ -527,8 +543,7 @@ parse_transport(Parse *ps, ScPolicy *p, const char *name, json_t *scopes, GError
     return perr(ps, error, tlabel, "must be an object of scopes");
   table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)scope_free);
   g_hash_table_replace(p->transports, g_strdup(name), table);
-  json_object_foreach(scopes, k, v)
-  {
+  json_object_foreach (scopes, k, v) {
     g_autofree char *ks = sc_display(k, 300);
     g_autofree char *label = g_strdup_printf("%s[\"%s\"]", tlabel, ks);
     Scope *s;
@@ -552,14 +567,14 @@ sc_policy_parse(const char *file, const char *text, gsize len, int key_root_fd, 
 
   p->file = g_strdup(file);
   p->text = g_bytes_new(text, len);
-  p->transports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify)g_hash_table_unref);
+  p->transports =
+    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_unref);
   if (!sc_json_check_budget(file, text, len, error))
     return NULL;
   doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s:%d:%d: %s", file, jerr.line, jerr.column,
-                jerr.text);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
     return NULL;
   }
   if (!json_is_object(doc)) {
@@ -580,8 +595,7 @@ sc_policy_parse(const char *file, const char *text, gsize len, int key_root_fd, 
     perr(&ps, error, "transports", "must be an object of transports");
     return NULL;
   }
-  json_object_foreach(transports, k, v)
-  {
+  json_object_foreach (transports, k, v) {
     if (!parse_transport(&ps, p, k, v, error))
       return NULL;
   }
@@ -650,7 +664,9 @@ path_scopes(const char *path)
 }
 
 GPtrArray *
-sc_policy_requirements_for(ScPolicy *p, const char *transport, const char *reference_or_path,
+sc_policy_requirements_for(ScPolicy *p,
+                           const char *transport,
+                           const char *reference_or_path,
                            const char **out_scope)
 {
   GHashTable *table = g_hash_table_lookup(p->transports, transport);
@@ -696,11 +712,14 @@ load_file(const char *shown, int root, const char *rel, GError **error)
   saved = errno;
   if (fd < 0) {
     int code = (local ? g_error_matches(local, SC_ERROR, SC_ENOTFOUND) : saved == ENOENT)
-                   ? SC_ENOTFOUND
-                   : SC_EIO;
-    g_set_error(error, SC_ERROR, code,
-                "signature policy %s: %s (without a policy file no image is accepted)", shown,
-                local == NULL         ? g_strerror(saved)
+                 ? SC_ENOTFOUND
+                 : SC_EIO;
+    g_set_error(error,
+                SC_ERROR,
+                code,
+                "signature policy %s: %s (without a policy file no image is accepted)",
+                shown,
+                local == NULL          ? g_strerror(saved)
                 : code == SC_ENOTFOUND ? g_strerror(ENOENT)
                                        : local->message);
     return NULL;
@@ -764,8 +783,7 @@ sc_policy_docker_scope_ok(const char *scope)
 
   if (g_str_has_prefix(scope, "*.")) {
     g_autofree char *probe = g_strconcat(scope + 2, "/x", NULL);
-    return strchr(scope + 2, '.') != NULL && strchr(scope + 2, ':') == NULL &&
-           name_only_ok(probe);
+    return strchr(scope + 2, '.') != NULL && strchr(scope + 2, ':') == NULL && name_only_ok(probe);
   }
   if (strchr(scope, '/') == NULL)
     return (strchr(scope, '.') || strchr(scope, ':') || strcmp(scope, "localhost") == 0) &&

@@ -25,8 +25,8 @@
 #include <yaml.h>
 
 typedef struct {
-  char *file;      /* where it was defined */
-  char *lookaside; /* NULL: none */
+  char *file;          /* where it was defined */
+  char *lookaside;     /* NULL: none */
   int use_attachments; /* -1: unset */
 } Entry;
 
@@ -69,7 +69,7 @@ typedef struct {
 } Doc;
 
 static gboolean G_GNUC_PRINTF(4, 5)
-fail(Doc *d, yaml_node_t *n, GError **error, const char *format, ...)
+  fail(Doc *d, yaml_node_t *n, GError **error, const char *format, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -77,8 +77,8 @@ fail(Doc *d, yaml_node_t *n, GError **error, const char *format, ...)
   va_start(ap, format);
   msg = g_strdup_vprintf(format, ap);
   va_end(ap);
-  g_set_error(error, SC_ERROR, SC_EINVAL, "%s line %zu: %s", d->file,
-              n ? n->start_mark.line + 1 : 1, msg);
+  g_set_error(
+    error, SC_ERROR, SC_EINVAL, "%s line %zu: %s", d->file, n ? n->start_mark.line + 1 : 1, msg);
   return FALSE;
 }
 
@@ -191,7 +191,10 @@ parse_doc(ScRegistriesD *r, Doc *d, GError **error)
 }
 
 gboolean
-sc_registriesd_parse(ScRegistriesD *r, const char *file, const char *text, gsize len,
+sc_registriesd_parse(ScRegistriesD *r,
+                     const char *file,
+                     const char *text,
+                     gsize len,
                      GError **error)
 {
   yaml_parser_t parser;
@@ -207,8 +210,8 @@ sc_registriesd_parse(ScRegistriesD *r, const char *file, const char *text, gsize
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
     g_autofree char *problem = sc_display(parser.problem ? parser.problem : "invalid YAML", 200);
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s line %zu: %s", file,
-                parser.problem_mark.line + 1, problem);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "%s line %zu: %s", file, parser.problem_mark.line + 1, problem);
     yaml_parser_delete(&parser);
     return FALSE;
   }
@@ -239,8 +242,8 @@ load_dir(ScRegistriesD *r, int dirfd, const char *shown, GError **error)
       g_ptr_array_add(names, g_strdup(de->d_name));
   closedir(dir);
   if (names->len > SC_REGISTRIESD_MAX_FILES) {
-    g_set_error(error, SC_ERROR, SC_EINVAL, "%s: more than %d *.yaml files", shown,
-                SC_REGISTRIESD_MAX_FILES);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "%s: more than %d *.yaml files", shown, SC_REGISTRIESD_MAX_FILES);
     return FALSE;
   }
   g_ptr_array_sort(names, sc_strcmp_indirect);
@@ -249,8 +252,8 @@ load_dir(ScRegistriesD *r, int dirfd, const char *shown, GError **error)
     g_autoptr(GError) local = NULL;
     g_autoptr(GBytes) text = NULL;
     /* a file in the directory, never a link out of it */
-    int fd = sc_confined_open(dirfd, names->pdata[i], O_RDONLY | O_NOCTTY | O_NONBLOCK, 0,
-                              FALSE, &local);
+    int fd =
+      sc_confined_open(dirfd, names->pdata[i], O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, FALSE, &local);
     if (fd < 0) {
       struct stat st;
       if (fstatat(dirfd, names->pdata[i], &st, 0) == 0 && S_ISDIR(st.st_mode))
@@ -260,8 +263,8 @@ load_dir(ScRegistriesD *r, int dirfd, const char *shown, GError **error)
     }
     text = sc_read_fd_max(fd, path, SC_REGISTRIESD_MAX, SC_EINVAL, error);
     close(fd);
-    if (text == NULL || !sc_registriesd_parse(r, path, g_bytes_get_data(text, NULL),
-                                              g_bytes_get_size(text), error))
+    if (text == NULL ||
+        !sc_registriesd_parse(r, path, g_bytes_get_data(text, NULL), g_bytes_get_size(text), error))
       return FALSE;
   }
   return TRUE;
@@ -295,8 +298,8 @@ sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **erro
       g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", sysroot, g_strerror(errno));
       return NULL;
     }
-    dirfd = sc_confined_open(root, "etc/containers/registries.d", O_RDONLY | O_DIRECTORY, 0,
-                             TRUE, &local);
+    dirfd = sc_confined_open(
+      root, "etc/containers/registries.d", O_RDONLY | O_DIRECTORY, 0, TRUE, &local);
     close(root);
     if (dirfd < 0 && g_error_matches(local, SC_ERROR, SC_ENOTFOUND))
       return g_steal_pointer(&r);
@@ -314,7 +317,9 @@ sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **erro
 }
 
 void
-sc_registriesd_lookup(ScRegistriesD *r, const char *reference, const char **out_lookaside,
+sc_registriesd_lookup(ScRegistriesD *r,
+                      const char *reference,
+                      const char **out_lookaside,
                       gboolean *out_use_sigstore_attachments)
 {
   g_autoptr(GPtrArray) scopes = sc_policy_docker_scopes(reference);

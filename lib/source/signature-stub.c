@@ -9,8 +9,12 @@
 #include "source.h"
 
 gboolean
-sc_signature_check(const ScPolicyRequirement *req, const char *reference, GBytes *manifest,
-                   const char *manifest_digest, ScSignatureSources *src, char **out_signer,
+sc_signature_check(const ScPolicyRequirement *req,
+                   const char *reference,
+                   GBytes *manifest,
+                   const char *manifest_digest,
+                   ScSignatureSources *src,
+                   char **out_signer,
                    GError **error)
 {
   (void)req, (void)manifest, (void)manifest_digest, (void)src;

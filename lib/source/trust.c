@@ -20,8 +20,7 @@
  * name there, *@out_root the sysroot's fd to read keys in (AT_FDCWD: this
  * machine; the caller closes it otherwise). */
 static int
-open_policy_dir(sc_context *ctx, char **out_shown, char **out_base, int *out_root,
-                GError **error)
+open_policy_dir(sc_context *ctx, char **out_shown, char **out_base, int *out_root, GError **error)
 {
   const char *sysroot = sc_context_get_sysroot(ctx);
   gboolean in_root;
@@ -90,8 +89,11 @@ make_reqs(const char *type, const char *const *pubkeys, GError **error)
 
   if (!keyed && strcmp(type, "accept") != 0 && strcmp(type, "reject") != 0) {
     g_autofree char *s = sc_display(type, 100);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "trust type '%s': expected signedBy, sigstoreSigned, accept or reject", s);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "trust type '%s': expected signedBy, sigstoreSigned, accept or reject",
+                s);
     return NULL;
   }
   if (!keyed && n > 0) {
@@ -99,41 +101,48 @@ make_reqs(const char *type, const char *const *pubkeys, GError **error)
     return NULL;
   }
   if (keyed && n == 0) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "trust type '%s': at least one public key must be given (--pubkeysfile)", type);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "trust type '%s': at least one public key must be given (--pubkeysfile)",
+                type);
     return NULL;
   }
   if (strcmp(type, "sigstoreSigned") == 0 && n > 1) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "trust type 'sigstoreSigned' takes one public key (got %u)", n);
+    g_set_error(
+      error, SC_ERROR, SC_EINVAL, "trust type 'sigstoreSigned' takes one public key (got %u)", n);
     return NULL;
   }
   for (guint i = 0; i < n; i++)
     if (pubkeys[i][0] != '/') {
       g_autofree char *s = sc_display(pubkeys[i], 200);
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "public key file '%s': must be an absolute path (a pull reads it from "
                   "anywhere)",
                   s);
       return NULL;
     }
   if (!keyed)
-    json_array_append_new(reqs, json_pack("{s:s}", "type", strcmp(type, "accept") == 0
-                                                               ? "insecureAcceptAnything"
-                                                               : "reject"));
+    json_array_append_new(
+      reqs,
+      json_pack(
+        "{s:s}", "type", strcmp(type, "accept") == 0 ? "insecureAcceptAnything" : "reject"));
   else if (strcmp(type, "sigstoreSigned") == 0)
     json_array_append_new(reqs, json_pack("{s:s, s:s}", "type", type, "keyPath", pubkeys[0]));
   else if (n == 1)
     json_array_append_new(
-        reqs, json_pack("{s:s, s:s, s:s}", "type", type, "keyType", "GPGKeys", "keyPath", pubkeys[0]));
+      reqs,
+      json_pack("{s:s, s:s, s:s}", "type", type, "keyType", "GPGKeys", "keyPath", pubkeys[0]));
   else {
     /* one requirement that any of the keys satisfies (podman 4.3 wrote one
      * per key, each required) */
     json_t *paths = json_array();
     for (guint i = 0; i < n; i++)
       json_array_append_new(paths, json_string(pubkeys[i]));
-    json_array_append_new(reqs, json_pack("{s:s, s:s, s:o}", "type", type, "keyType", "GPGKeys",
-                                          "keyPaths", paths));
+    json_array_append_new(
+      reqs, json_pack("{s:s, s:s, s:o}", "type", type, "keyType", "GPGKeys", "keyPaths", paths));
   }
   return g_steal_pointer(&reqs);
 }
@@ -153,13 +162,14 @@ put_scope(json_t *doc, const char *scope, json_t *reqs, const char *shown, GErro
   }
   if (json_object_get(doc, "default") == NULL) {
     json_decref(reqs);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "%s: the default trust policy must be set first (trust default accept|reject)",
                 shown);
     return FALSE;
   }
-  json_object_foreach(transports, t, scopes)
-  {
+  json_object_foreach (transports, t, scopes) {
     if (json_object_get(scopes, scope) != NULL) {
       json_object_set_new(scopes, scope, reqs);
       return TRUE;
@@ -175,20 +185,16 @@ put_scope(json_t *doc, const char *scope, json_t *reqs, const char *shown, GErro
   return TRUE;
 }
 
-static gboolean
-write_policy(int dirfd, int key_root, const char *shown, const char *base, json_t *doc,
-             GError **error)
+/* The new policy's text, once it reads as a pull will read it: it parses
+ * and its key files can be read (checked before anything is written). */
+static char *
+checked_text(int key_root, const char *shown, json_t *doc, GError **error)
 {
   g_autofree char *text = json_dumps(doc, JSON_INDENT(4));
-  g_autofree char *dir = g_path_get_dirname(shown);
   g_autofree char *with_nl = g_strconcat(text, "\n", NULL);
-  g_autoptr(ScPolicy) check = NULL;
+  g_autoptr(ScPolicy) check = sc_policy_parse(shown, with_nl, strlen(with_nl), key_root, error);
 
-  /* what a pull will read: it must parse, and its keys be readable */
-  check = sc_policy_parse(shown, with_nl, strlen(with_nl), key_root, error);
-  if (check == NULL)
-    return FALSE;
-  return sc_write_file_atomic(dirfd, dir, base, with_nl, strlen(with_nl), 0644, error);
+  return check ? g_steal_pointer(&with_nl) : NULL;
 }
 
 /* registries.d: SCOPE.yaml ('/' as '-') with the scope's lookaside; a
@@ -211,8 +217,11 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
   if (!g_str_has_prefix(url, "https://") && !g_str_has_prefix(url, "http://") &&
       !g_str_has_prefix(url, "file:///")) {
     g_autofree char *s = sc_display(url, 200);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
-                "lookaside '%s': expected an http://, https:// or file:/// URL", s);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "lookaside '%s': expected an http://, https:// or file:/// URL",
+                s);
     return FALSE;
   }
   if (strchr(url, '\n') || strchr(url, '"') || strchr(url, '\\')) {
@@ -229,8 +238,7 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
   {
     const char *other = sc_registriesd_scope_file(rd, strcmp(scope, "default") == 0 ? NULL : scope);
     if (other != NULL && !g_str_has_suffix(other, name)) {
-      g_set_error(error, SC_ERROR, SC_EINVAL, "registries.d: %s already defines %s", other,
-                  scope);
+      g_set_error(error, SC_ERROR, SC_EINVAL, "registries.d: %s already defines %s", other, scope);
       return FALSE;
     }
   }
@@ -240,8 +248,8 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
     yaml = g_strdup_printf("docker:\n  \"%s\":\n    lookaside: \"%s\"\n", scope, url);
   if (explicit_dir != NULL || sysroot == NULL || strcmp(sysroot, "/") == 0) {
     g_autofree char *user =
-        g_build_filename(g_get_home_dir(), ".config", "containers", "registries.d", NULL);
-    shown = g_strdup(explicit_dir ? explicit_dir
+      g_build_filename(g_get_home_dir(), ".config", "containers", "registries.d", NULL);
+    shown = g_strdup(explicit_dir                            ? explicit_dir
                      : g_file_test(user, G_FILE_TEST_IS_DIR) ? user
                                                              : "/etc/containers/registries.d");
     if (g_mkdir_with_parents(shown, 0755) != 0 ||
@@ -268,11 +276,17 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
 }
 
 static gboolean
-trust_set(sc_context *ctx, const char *scope, const char *type, const char *const *pubkeys,
-          const char *lookaside, GError **error)
+trust_set(sc_context *ctx,
+          const char *scope,
+          const char *type,
+          const char *const *pubkeys,
+          const char *lookaside,
+          GError **error)
 {
   g_autofree char *shown = NULL;
   g_autofree char *base = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *dir = NULL;
   g_autoptr(json_t) doc = NULL;
   json_t *reqs;
   int root = AT_FDCWD, dirfd;
@@ -280,7 +294,9 @@ trust_set(sc_context *ctx, const char *scope, const char *type, const char *cons
 
   if (strcmp(scope, "default") != 0 && !sc_policy_docker_scope_ok(scope)) {
     g_autofree char *s = sc_display(scope, 200);
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "scope '%s': expected a registry (host[:port]), a namespace or repository on it, "
                 "an image reference, *.domain, or default, in the fully expanded form "
                 "(docker.io/library/busybox, not busybox)",
@@ -297,9 +313,12 @@ trust_set(sc_context *ctx, const char *scope, const char *type, const char *cons
   if (read_policy(dirfd, shown, base, &doc, error)) {
     if (doc == NULL)
       doc = json_object();
+    dir = g_path_get_dirname(shown);
+    /* the policy checked first: a bad key changes neither file */
     ok = put_scope(doc, scope, reqs, shown, error) &&
+         (text = checked_text(root, shown, doc, error)) != NULL &&
          (lookaside == NULL || write_lookaside(ctx, scope, lookaside, error)) &&
-         write_policy(dirfd, root, shown, base, doc, error);
+         sc_write_file_atomic(dirfd, dir, base, text, strlen(text), 0644, error);
   } else
     json_decref(reqs);
   close(dirfd);
@@ -309,8 +328,12 @@ trust_set(sc_context *ctx, const char *scope, const char *type, const char *cons
 }
 
 SC_API int
-sc_trust_set(sc_context *ctx, const char *scope, const char *type, const char *const *pubkeys,
-             const char *lookaside, sc_error **error)
+sc_trust_set(sc_context *ctx,
+             const char *scope,
+             const char *type,
+             const char *const *pubkeys,
+             const char *lookaside,
+             sc_error **error)
 {
   GError *gerror = NULL;
 
@@ -325,8 +348,7 @@ sc_trust_default(sc_context *ctx, const char *verdict, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL && verdict != NULL, error);
   if (strcmp(verdict, "accept") != 0 && strcmp(verdict, "reject") != 0)
-    return sc_error_set(error, SC_EINVAL, "trust default '%s': expected accept or reject",
-                        verdict);
+    return sc_error_set(error, SC_EINVAL, "trust default '%s': expected accept or reject", verdict);
   return sc_trust_set(ctx, "default", verdict, NULL, NULL, error);
 }
 
@@ -341,8 +363,7 @@ describe(json_t *reqs, const char *transport, const char *scope, ScRegistriesD *
   size_t i;
   const char *lookaside = NULL;
 
-  json_array_foreach(reqs, i, r)
-  {
+  json_array_foreach (reqs, i, r) {
     const char *t = json_string_value(json_object_get(r, "type"));
     json_t *kp = json_object_get(r, "keyPath"), *kps = json_object_get(r, "keyPaths"), *k;
     size_t j;
@@ -350,7 +371,8 @@ describe(json_t *reqs, const char *transport, const char *scope, ScRegistriesD *
     type = type == NULL || strcmp(type, t) == 0 ? t : "mixed";
     if (kp)
       json_array_append(keys, kp);
-    json_array_foreach(kps, j, k) json_array_append(keys, k);
+    json_array_foreach (kps, j, k)
+      json_array_append(keys, k);
     if (json_object_get(r, "keyData"))
       json_array_append_new(keys, json_string("(keyData)"));
   }
@@ -358,13 +380,24 @@ describe(json_t *reqs, const char *transport, const char *scope, ScRegistriesD *
     g_autofree char *probe = NULL;
     /* the scope's own entry, or what it inherits */
     probe = strchr(scope, '@') || (strrchr(scope, ':') && strrchr(scope, ':') > strrchr(scope, '/'))
-                ? g_strdup(scope)
-                : g_strconcat(scope, g_str_has_prefix(scope, "*.") ? "" : "/x:latest", NULL);
+              ? g_strdup(scope)
+              : g_strconcat(scope, g_str_has_prefix(scope, "*.") ? "" : "/x:latest", NULL);
     sc_registriesd_lookup(rd, probe, &lookaside, NULL);
   } else if (rd != NULL && transport == NULL)
     sc_registriesd_lookup(rd, "", &lookaside, NULL);
-  return json_pack("{s:s?, s:s, s:s, s:o, s:s?, s:O}", "transport", transport, "scope", scope,
-                   "type", type, "keys", keys, "lookaside", lookaside, "requirements", reqs);
+  return json_pack("{s:s?, s:s, s:s, s:o, s:s?, s:O}",
+                   "transport",
+                   transport,
+                   "scope",
+                   scope,
+                   "type",
+                   type,
+                   "keys",
+                   keys,
+                   "lookaside",
+                   lookaside,
+                   "requirements",
+                   reqs);
 }
 
 static gboolean
@@ -393,13 +426,19 @@ trust_show(sc_context *ctx, json_t **out, GError **error)
     return FALSE;
   scopes = json_array();
   transports = json_object_get(doc, "transports");
-  json_object_foreach(transports, t, list)
-  {
-    json_object_foreach(list, s, reqs) json_array_append_new(scopes, describe(reqs, t, s, rd));
+  json_object_foreach (transports, t, list) {
+    json_object_foreach (list, s, reqs)
+      json_array_append_new(scopes, describe(reqs, t, s, rd));
   }
-  *out = json_pack("{s:i, s:s, s:o, s:o}", "schema", 1, "file", sc_policy_file(policy),
-                   "default", describe(json_object_get(doc, "default"), NULL, "default", rd),
-                   "scopes", scopes);
+  *out = json_pack("{s:i, s:s, s:o, s:o}",
+                   "schema",
+                   1,
+                   "file",
+                   sc_policy_file(policy),
+                   "default",
+                   describe(json_object_get(doc, "default"), NULL, "default", rd),
+                   "scopes",
+                   scopes);
   return TRUE;
 }
 

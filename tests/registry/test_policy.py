@@ -277,13 +277,16 @@ class PolicyTest(unittest.TestCase):
         # a key that cannot be read is refused before the file changes
         with open(self.policy) as f:
             before = f.read()
-        r = self.trust("set", "--type", "signedBy", "-f", "/nonexistent.gpg", self.host)
+        r = self.trust("set", "--type", "signedBy", "-f", "/nonexistent.gpg", "--lookaside",
+                       "file:///srv/sigs", self.host)
         self.assertEqual((r.returncode, r.stderr),
                          (1, "syscontainerctl: error: %s: transports.docker[\"%s\"][0]: key file "
                              "/nonexistent.gpg: No such file or directory\n"
                              % (self.policy, self.host)))
         with open(self.policy) as f:
             self.assertEqual(f.read(), before)
+        self.assertEqual(os.listdir(os.path.join(self.tmp, "registries.d")),
+                         [self.host + "-ns.yaml"])
         # usage errors
         r = self.trust("set", "--type", "maybe", self.host)
         self.assertEqual((r.returncode, r.stderr),

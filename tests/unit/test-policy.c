@@ -20,93 +20,118 @@
 static const struct {
   const char *text, *error;
 } bad[] = {
-    {"", F ":1:0: '[' or '{' expected near end of file"},
-    {"{\"default\": " ACCEPT ",}", F ":1:49: string or '}' expected near '}'"},
-    {"[]", F ": the policy must be a JSON object"},
-    {"{}", F ": \"default\" is missing (the policy for images no scope matches)"},
-    {"{\"default\": " ACCEPT ", \"default\": " ACCEPT "}",
-     F ":1:58: duplicate object key near '\"default\"'"},
-    {"{\"default\": " ACCEPT ", \"other\": 1}", F ": unknown key \"other\""},
-    {"{\"default\": []}", F ": default: must be a non-empty list of requirements"},
-    {"{\"default\": {}}", F ": default: must be a non-empty list of requirements"},
-    {"{\"default\": [{}]}", F ": default[0]: \"type\" is missing"},
-    {"{\"default\": [1]}", F ": default[0]: a requirement must be an object"},
-    {"{\"default\": [{\"type\": 1}]}", F ": default[0]: \"type\" must be a string"},
-    {"{\"default\": [{\"type\": \"signedby\"}]}",
-     F ": default[0]: unknown requirement type \"signedby\""},
-    {"{\"default\": [{\"type\": \"reject\", \"keyPath\": \"/k\"}]}",
-     F ": default[0]: unknown key \"keyPath\""},
-    {"{\"default\": " ACCEPT ", \"transports\": []}", F ": transports: must be an object of transports"},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"docker\": []}}",
-     F ": transports.docker: must be an object of scopes"},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"docker\": {\"quay.io/x\": [{\"type\": \"signedby\"}]}}}",
-     F ": transports.docker[\"quay.io/x\"][0]: unknown requirement type \"signedby\""},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"docker\": {\"quay.io/x\": []}}}",
-     F ": transports.docker[\"quay.io/x\"]: must be a non-empty list of requirements"},
-    /* signedBy: keyType, exactly one of the key fields */
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyPath\": \"/k\"}]}",
-     F ": default[0]: \"keyType\" is missing"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"X509Certificates\", \"keyPath\": \"/k\"}]}",
-     F ": default[0]: keyType \"X509Certificates\" is not supported (only GPGKeys)"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\"}]}",
-     F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k\", \"keyData\": \"AA==\"}]}",
-     F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k\", \"keyPaths\": [\"/k\"]}]}",
-     F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": []}]}",
-     F ": default[0]: keyPaths must be a non-empty list of strings"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": [\"/k\", 3]}]}",
-     F ": default[0]: keyPaths must be a non-empty list of strings"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"not base64!\"}]}",
-     F ": default[0]: keyData must be a base64 string"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"AAA\"}]}",
-     F ": default[0]: keyData must be a base64 string"},
-    {"{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"\"}]}",
-     F ": default[0]: keyPath must be a non-empty string"},
-    /* sigstoreSigned: no keyType, no keyPaths (containers/image 5.22) */
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k\"}]}",
-     F ": default[0]: unknown key \"keyType\""},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"/k\"]}]}",
-     F ": default[0]: unknown key \"keyPaths\""},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\"}]}",
-     F ": default[0]: exactly one of keyPath and keyData must be set"},
-    /* signedIdentity */
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": []}]}",
-     F ": default[0].signedIdentity: must be an object"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"matchAll\"}}]}",
-     F ": default[0].signedIdentity: unknown signedIdentity type \"matchAll\""},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"matchExact\", \"dockerReference\": \"a:b\"}}]}",
-     F ": default[0].signedIdentity: unknown key \"dockerReference\""},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"exactReference\"}}]}",
-     F ": default[0].signedIdentity: \"dockerReference\" is missing"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"exactReference\", \"dockerReference\": \"quay.io/x\"}}]}",
-     F ": default[0].signedIdentity: dockerReference \"quay.io/x\" is not a docker reference with a tag or a digest"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"exactRepository\", \"dockerRepository\": \"quay.io/x:1\"}}]}",
-     F ": default[0].signedIdentity: dockerRepository \"quay.io/x:1\" is not a repository name"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x\"}}]}",
-     F ": default[0].signedIdentity: \"signedPrefix\" is missing"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"quay.io/-x\", \"signedPrefix\": \"quay.io/x\"}}]}",
-     F ": default[0].signedIdentity: prefix \"quay.io/-x\" is not a host[:port], namespace or repository in its fully expanded form"},
-    {"{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x:1\", \"signedPrefix\": \"quay.io/x\"}}]}",
-     F ": default[0].signedIdentity: prefix \"quay.io/x:1\" is not a host[:port], namespace or repository in its fully expanded form"},
-    /* scopes: oci paths, the transports without scopes */
-    {"{\"default\": " ACCEPT ", \"transports\": {\"oci\": {\"relative/dir\": " ACCEPT "}}}",
-     F ": transports.oci[\"relative/dir\"]: invalid scope: must be an absolute path"},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"oci\": {\"/\": " ACCEPT "}}}",
-     F ": transports.oci[\"/\"]: invalid scope: \"/\" is not a scope: use the transport's default scope \"\""},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"oci-archive\": {\"/a/../b\": " ACCEPT "}}}",
-     F ": transports.oci-archive[\"/a/../b\"]: invalid scope: not a canonical path (/b?)"},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"docker-archive\": {\"/a\": " ACCEPT "}}}",
-     F ": transports.docker-archive[\"/a\"]: invalid scope: docker-archive: takes no scope but the default \"\""},
-    {"{\"default\": " ACCEPT ", \"transports\": {\"docker\": {\"*.\": " ACCEPT "}}}",
-     F ": transports.docker[\"*.\"]: invalid scope: not a docker reference, repository, namespace, host or *.domain"},
-    /* a transport we do not know: not looked up, but its requirements
-     * are parsed as strictly */
-    {"{\"default\": " ACCEPT ", \"transports\": {\"atomic\": {\"x\": [{\"type\": \"nope\"}]}}}",
-     F ": transports.atomic[\"x\"][0]: unknown requirement type \"nope\""},
-    /* what the file says is escaped in messages */
-    {"{\"default\": [{\"type\": \"a\\u001bb\"}]}", F ": default[0]: unknown requirement type \"a\\x1bb\""},
+  { "", F ":1:0: '[' or '{' expected near end of file" },
+  { "{\"default\": " ACCEPT ",}", F ":1:49: string or '}' expected near '}'" },
+  { "[]", F ": the policy must be a JSON object" },
+  { "{}", F ": \"default\" is missing (the policy for images no scope matches)" },
+  { "{\"default\": " ACCEPT ", \"default\": " ACCEPT "}",
+    F ":1:58: duplicate object key near '\"default\"'" },
+  { "{\"default\": " ACCEPT ", \"other\": 1}", F ": unknown key \"other\"" },
+  { "{\"default\": []}", F ": default: must be a non-empty list of requirements" },
+  { "{\"default\": {}}", F ": default: must be a non-empty list of requirements" },
+  { "{\"default\": [{}]}", F ": default[0]: \"type\" is missing" },
+  { "{\"default\": [1]}", F ": default[0]: a requirement must be an object" },
+  { "{\"default\": [{\"type\": 1}]}", F ": default[0]: \"type\" must be a string" },
+  { "{\"default\": [{\"type\": \"signedby\"}]}",
+    F ": default[0]: unknown requirement type \"signedby\"" },
+  { "{\"default\": [{\"type\": \"reject\", \"keyPath\": \"/k\"}]}",
+    F ": default[0]: unknown key \"keyPath\"" },
+  { "{\"default\": " ACCEPT ", \"transports\": []}",
+    F ": transports: must be an object of transports" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"docker\": []}}",
+    F ": transports.docker: must be an object of scopes" },
+  { "{\"default\": " ACCEPT
+    ", \"transports\": {\"docker\": {\"quay.io/x\": [{\"type\": \"signedby\"}]}}}",
+    F ": transports.docker[\"quay.io/x\"][0]: unknown requirement type \"signedby\"" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"docker\": {\"quay.io/x\": []}}}",
+    F ": transports.docker[\"quay.io/x\"]: must be a non-empty list of requirements" },
+  /* signedBy: keyType, exactly one of the key fields */
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyPath\": \"/k\"}]}",
+    F ": default[0]: \"keyType\" is missing" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"X509Certificates\", \"keyPath\": "
+    "\"/k\"}]}",
+    F ": default[0]: keyType \"X509Certificates\" is not supported (only GPGKeys)" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\"}]}",
+    F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k\", "
+    "\"keyData\": \"AA==\"}]}",
+    F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"/k\", "
+    "\"keyPaths\": [\"/k\"]}]}",
+    F ": default[0]: exactly one of keyPath, keyPaths and keyData must be set" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": []}]}",
+    F ": default[0]: keyPaths must be a non-empty list of strings" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": [\"/k\", "
+    "3]}]}",
+    F ": default[0]: keyPaths must be a non-empty list of strings" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"not "
+    "base64!\"}]}",
+    F ": default[0]: keyData must be a base64 string" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"AAA\"}]}",
+    F ": default[0]: keyData must be a base64 string" },
+  { "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"\"}]}",
+    F ": default[0]: keyPath must be a non-empty string" },
+  /* sigstoreSigned: no keyType, no keyPaths (containers/image 5.22) */
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyType\": \"GPGKeys\", \"keyPath\": "
+    "\"/k\"}]}",
+    F ": default[0]: unknown key \"keyType\"" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"/k\"]}]}",
+    F ": default[0]: unknown key \"keyPaths\"" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\"}]}",
+    F ": default[0]: exactly one of keyPath and keyData must be set" },
+  /* signedIdentity */
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "[]}]}",
+    F ": default[0].signedIdentity: must be an object" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"matchAll\"}}]}",
+    F ": default[0].signedIdentity: unknown signedIdentity type \"matchAll\"" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"matchExact\", \"dockerReference\": \"a:b\"}}]}",
+    F ": default[0].signedIdentity: unknown key \"dockerReference\"" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"exactReference\"}}]}",
+    F ": default[0].signedIdentity: \"dockerReference\" is missing" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"exactReference\", \"dockerReference\": \"quay.io/x\"}}]}",
+    F ": default[0].signedIdentity: dockerReference \"quay.io/x\" is not a docker reference with a "
+      "tag or a digest" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"exactRepository\", \"dockerRepository\": \"quay.io/x:1\"}}]}",
+    F ": default[0].signedIdentity: dockerRepository \"quay.io/x:1\" is not a repository name" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x\"}}]}",
+    F ": default[0].signedIdentity: \"signedPrefix\" is missing" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"remapIdentity\", \"prefix\": \"quay.io/-x\", \"signedPrefix\": \"quay.io/x\"}}]}",
+    F ": default[0].signedIdentity: prefix \"quay.io/-x\" is not a host[:port], namespace or "
+      "repository in its fully expanded form" },
+  { "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"AA==\", \"signedIdentity\": "
+    "{\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x:1\", \"signedPrefix\": "
+    "\"quay.io/x\"}}]}",
+    F ": default[0].signedIdentity: prefix \"quay.io/x:1\" is not a host[:port], namespace or "
+      "repository in its fully expanded form" },
+  /* scopes: oci paths, the transports without scopes */
+  { "{\"default\": " ACCEPT ", \"transports\": {\"oci\": {\"relative/dir\": " ACCEPT "}}}",
+    F ": transports.oci[\"relative/dir\"]: invalid scope: must be an absolute path" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"oci\": {\"/\": " ACCEPT "}}}",
+    F ": transports.oci[\"/\"]: invalid scope: \"/\" is not a scope: use the transport's default "
+      "scope \"\"" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"oci-archive\": {\"/a/../b\": " ACCEPT "}}}",
+    F ": transports.oci-archive[\"/a/../b\"]: invalid scope: not a canonical path (/b?)" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"docker-archive\": {\"/a\": " ACCEPT "}}}",
+    F ": transports.docker-archive[\"/a\"]: invalid scope: docker-archive: takes no scope but the "
+      "default \"\"" },
+  { "{\"default\": " ACCEPT ", \"transports\": {\"docker\": {\"*.\": " ACCEPT "}}}",
+    F ": transports.docker[\"*.\"]: invalid scope: not a docker reference, repository, namespace, "
+      "host or *.domain" },
+  /* a transport we do not know: not looked up, but its requirements
+   * are parsed as strictly */
+  { "{\"default\": " ACCEPT ", \"transports\": {\"atomic\": {\"x\": [{\"type\": \"nope\"}]}}}",
+    F ": transports.atomic[\"x\"][0]: unknown requirement type \"nope\"" },
+  /* what the file says is escaped in messages */
+  { "{\"default\": [{\"type\": \"a\\u001bb\"}]}",
+    F ": default[0]: unknown requirement type \"a\\x1bb\"" },
 };
 
 START_TEST(test_refuse)
@@ -123,60 +148,69 @@ END_TEST
 /* Each scope names itself (its requirement is reject, with the scope in
  * .scope), so what applies is seen in the scope label. */
 static const char policy_text[] =
-    "{\"default\": " ACCEPT ",\n"
-    " \"transports\": {\n"
-    "  \"docker\": {\n"
-    "   \"\": " REJECT ",\n"
-    "   \"reg.example.com:5000/ns/app:1\": " REJECT ",\n"
-    "   \"reg.example.com:5000/ns/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\": " REJECT ",\n"
-    "   \"reg.example.com:5000/ns/app\": " REJECT ",\n"
-    "   \"reg.example.com:5000/ns\": " REJECT ",\n"
-    "   \"reg.example.com:5000\": " REJECT ",\n"
-    "   \"*.example.com\": " REJECT ",\n"
-    "   \"*.com\": " REJECT ",\n"
-    "   \"docker.io/library/busybox\": " ACCEPT "\n"
-    "  },\n"
-    "  \"oci\": {\"/srv/images/a:v1\": " ACCEPT ", \"/srv/images\": " REJECT "},\n"
-    "  \"oci-archive\": {\"/srv/a.tar\": " REJECT "},\n"
-    "  \"docker-archive\": {\"\": " REJECT "},\n"
-    "  \"someday\": {\"whatever\": " REJECT "}\n"
-    " }}\n";
+  "{\"default\": " ACCEPT ",\n"
+  " \"transports\": {\n"
+  "  \"docker\": {\n"
+  "   \"\": " REJECT ",\n"
+  "   \"reg.example.com:5000/ns/app:1\": " REJECT ",\n"
+  "   "
+  "\"reg.example.com:5000/ns/"
+  "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\": " REJECT ",\n"
+  "   \"reg.example.com:5000/ns/app\": " REJECT ",\n"
+  "   \"reg.example.com:5000/ns\": " REJECT ",\n"
+  "   \"reg.example.com:5000\": " REJECT ",\n"
+  "   \"*.example.com\": " REJECT ",\n"
+  "   \"*.com\": " REJECT ",\n"
+  "   \"docker.io/library/busybox\": " ACCEPT "\n"
+  "  },\n"
+  "  \"oci\": {\"/srv/images/a:v1\": " ACCEPT ", \"/srv/images\": " REJECT "},\n"
+  "  \"oci-archive\": {\"/srv/a.tar\": " REJECT "},\n"
+  "  \"docker-archive\": {\"\": " REJECT "},\n"
+  "  \"someday\": {\"whatever\": " REJECT "}\n"
+  " }}\n";
 
 static const struct {
   const char *transport, *ref, *scope;
 } lookups[] = {
-    /* most specific first: the tag or digest, the repository, the
-     * namespaces, the host[:port] */
-    {"docker", "reg.example.com:5000/ns/app:1", "transports.docker[\"reg.example.com:5000/ns/app:1\"]"},
-    {"docker", "reg.example.com:5000/ns/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-     "transports.docker[\"reg.example.com:5000/ns/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"]"},
-    {"docker", "reg.example.com:5000/ns/app:2", "transports.docker[\"reg.example.com:5000/ns/app\"]"},
-    {"docker", "reg.example.com:5000/ns/other:1", "transports.docker[\"reg.example.com:5000/ns\"]"},
-    {"docker", "reg.example.com:5000/ns2/app:1", "transports.docker[\"reg.example.com:5000\"]"},
-    /* the wildcards: the port is not part of the host they match; the
-     * nearest parent domain first */
-    {"docker", "reg.example.com/ns/app:1", "transports.docker[\"*.example.com\"]"},
-    {"docker", "reg.example.com:6000/x:1", "transports.docker[\"*.example.com\"]"},
-    {"docker", "a.b.example.com/x:1", "transports.docker[\"*.example.com\"]"},
-    {"docker", "other.com/x:1", "transports.docker[\"*.com\"]"},
-    /* "*.example.com" does not match example.com itself */
-    {"docker", "example.com/x:1", "transports.docker[\"*.com\"]"},
-    /* a prefix that is not a whole component does not match */
-    {"docker", "reg.example.org/ns/app:1", "transports.docker[\"\"]"},
-    /* short names are looked up in their expanded form */
-    {"docker", "busybox:latest", "transports.docker[\"docker.io/library/busybox\"]"},
-    {"docker", "localhost:5000/x:1", "transports.docker[\"\"]"},
-    /* oci: the path and its parents (a PATH:IMAGE scope never matches:
-     * the image's name is not part of the identity, as skopeo 1.9 has it) */
-    {"oci", "/srv/images/a", "transports.oci[\"/srv/images\"]"},
-    {"oci", "/srv/images/a/b", "transports.oci[\"/srv/images\"]"},
-    {"oci", "/srv/imagesx", "default"},
-    {"oci-archive", "/srv/a.tar", "transports.oci-archive[\"/srv/a.tar\"]"},
-    {"oci-archive", "/srv/b.tar", "default"},
-    {"docker-archive", "", "transports.docker-archive[\"\"]"},
-    /* no entry for the transport: default */
-    {"docker-daemon", "", "default"},
-    {"someday", "whatever", "default"},
+  /* most specific first: the tag or digest, the repository, the
+   * namespaces, the host[:port] */
+  { "docker",
+    "reg.example.com:5000/ns/app:1",
+    "transports.docker[\"reg.example.com:5000/ns/app:1\"]" },
+  { "docker",
+    "reg.example.com:5000/ns/"
+    "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "transports.docker[\"reg.example.com:5000/ns/"
+    "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"]" },
+  { "docker",
+    "reg.example.com:5000/ns/app:2",
+    "transports.docker[\"reg.example.com:5000/ns/app\"]" },
+  { "docker", "reg.example.com:5000/ns/other:1", "transports.docker[\"reg.example.com:5000/ns\"]" },
+  { "docker", "reg.example.com:5000/ns2/app:1", "transports.docker[\"reg.example.com:5000\"]" },
+  /* the wildcards: the port is not part of the host they match; the
+   * nearest parent domain first */
+  { "docker", "reg.example.com/ns/app:1", "transports.docker[\"*.example.com\"]" },
+  { "docker", "reg.example.com:6000/x:1", "transports.docker[\"*.example.com\"]" },
+  { "docker", "a.b.example.com/x:1", "transports.docker[\"*.example.com\"]" },
+  { "docker", "other.com/x:1", "transports.docker[\"*.com\"]" },
+  /* "*.example.com" does not match example.com itself */
+  { "docker", "example.com/x:1", "transports.docker[\"*.com\"]" },
+  /* a prefix that is not a whole component does not match */
+  { "docker", "reg.example.org/ns/app:1", "transports.docker[\"\"]" },
+  /* short names are looked up in their expanded form */
+  { "docker", "busybox:latest", "transports.docker[\"docker.io/library/busybox\"]" },
+  { "docker", "localhost:5000/x:1", "transports.docker[\"\"]" },
+  /* oci: the path and its parents (a PATH:IMAGE scope never matches:
+   * the image's name is not part of the identity, as skopeo 1.9 has it) */
+  { "oci", "/srv/images/a", "transports.oci[\"/srv/images\"]" },
+  { "oci", "/srv/images/a/b", "transports.oci[\"/srv/images\"]" },
+  { "oci", "/srv/imagesx", "default" },
+  { "oci-archive", "/srv/a.tar", "transports.oci-archive[\"/srv/a.tar\"]" },
+  { "oci-archive", "/srv/b.tar", "default" },
+  { "docker-archive", "", "transports.docker-archive[\"\"]" },
+  /* no entry for the transport: default */
+  { "docker-daemon", "", "default" },
+  { "someday", "whatever", "default" },
 };
 
 START_TEST(test_scope_order)
@@ -188,8 +222,12 @@ START_TEST(test_scope_order)
 
   ck_assert_msg(p != NULL, "%s", error ? error->message : "");
   reqs = sc_policy_requirements_for(p, lookups[_i].transport, lookups[_i].ref, &scope);
-  ck_assert_msg(strcmp(scope, lookups[_i].scope) == 0, "%s %s: %s, expected %s",
-                lookups[_i].transport, lookups[_i].ref, scope, lookups[_i].scope);
+  ck_assert_msg(strcmp(scope, lookups[_i].scope) == 0,
+                "%s %s: %s, expected %s",
+                lookups[_i].transport,
+                lookups[_i].ref,
+                scope,
+                lookups[_i].scope);
   ck_assert_uint_eq(reqs->len, 1);
   ck_assert_str_eq(((ScPolicyRequirement *)reqs->pdata[0])->scope, scope);
 }
@@ -198,16 +236,20 @@ END_TEST
 START_TEST(test_requirements)
 {
   static const char text[] =
-      "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"quay.io/x\": [\n"
-      " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\"},\n"
-      " {\"type\": \"sigstoreSigned\", \"keyData\": \"AAEC\", \"signedIdentity\":\n"
-      "   {\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x\", \"signedPrefix\": \"docker.io/y\"}},\n"
-      " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", \"signedIdentity\":\n"
-      "   {\"type\": \"exactReference\", \"dockerReference\": \"busybox:1\"}},\n"
-      " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", \"signedIdentity\":\n"
-      "   {\"type\": \"exactRepository\", \"dockerRepository\": \"busybox\"}},\n"
-      " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", \"signedIdentity\":\n"
-      "   {\"type\": \"matchRepository\"}}]}}}";
+    "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"quay.io/x\": [\n"
+    " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\"},\n"
+    " {\"type\": \"sigstoreSigned\", \"keyData\": \"AAEC\", \"signedIdentity\":\n"
+    "   {\"type\": \"remapIdentity\", \"prefix\": \"quay.io/x\", \"signedPrefix\": "
+    "\"docker.io/y\"}},\n"
+    " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", "
+    "\"signedIdentity\":\n"
+    "   {\"type\": \"exactReference\", \"dockerReference\": \"busybox:1\"}},\n"
+    " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", "
+    "\"signedIdentity\":\n"
+    "   {\"type\": \"exactRepository\", \"dockerRepository\": \"busybox\"}},\n"
+    " {\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyData\": \"aGVsbG8=\", "
+    "\"signedIdentity\":\n"
+    "   {\"type\": \"matchRepository\"}}]}}}";
   g_autoptr(GError) error = NULL;
   g_autoptr(ScPolicy) p = sc_policy_parse(F, text, strlen(text), -1, &error);
   g_autoptr(GPtrArray) reqs = NULL;
@@ -282,7 +324,8 @@ START_TEST(test_keys_and_location)
   ck_assert_str_eq(error->message, expected);
   g_clear_error(&error);
 
-  f1 = write_tmp(root, "etc/containers/policy.json",
+  f1 = write_tmp(root,
+                 "etc/containers/policy.json",
                  "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
                  "\"keyPaths\": [\"/etc/pki/a.gpg\", \"/etc/pki/b.gpg\"]}]}");
   f2 = write_tmp(root, "etc/pki/a.gpg", "KEY-A");
@@ -322,8 +365,9 @@ START_TEST(test_keys_and_location)
   g_setenv("SC_SIGNATURE_POLICY", "/nonexistent/p.json", TRUE);
   p = sc_policy_load(NULL, root, &error);
   ck_assert(p == NULL);
-  ck_assert_str_eq(error->message, "signature policy /nonexistent/p.json: No such file or "
-                                   "directory (without a policy file no image is accepted)");
+  ck_assert_str_eq(error->message,
+                   "signature policy /nonexistent/p.json: No such file or "
+                   "directory (without a policy file no image is accepted)");
   g_clear_error(&error);
   p = sc_policy_load(f3, root, &error);
   ck_assert_msg(p != NULL, "%s", error ? error->message : "");
@@ -348,8 +392,8 @@ START_TEST(test_registriesd)
                           "  '*.example.com':\n    lookaside: https://wild.example/sigs\n"
                           "unknown-key: [1, 2]\n";
 
-  ck_assert_msg(sc_registriesd_parse(r, "/d/a.yaml", a, strlen(a), &error), "%s",
-                error ? error->message : "");
+  ck_assert_msg(
+    sc_registriesd_parse(r, "/d/a.yaml", a, strlen(a), &error), "%s", error ? error->message : "");
   sc_registriesd_lookup(r, "quay.io/ns/app:1", &url, &attach);
   ck_assert_str_eq(url, "file:///srv/sigs");
   ck_assert(attach); /* from the namespace: the nearest that sets it */
@@ -362,10 +406,11 @@ START_TEST(test_registriesd)
   ck_assert_str_eq(url, "https://default.example/sigs");
 
   /* a scope defined again in another file: both named */
-  ck_assert(!sc_registriesd_parse(r, "/d/b.yaml", "docker:\n  quay.io/ns:\n    lookaside: x\n",
-                                  38, &error));
-  ck_assert_str_eq(error->message,
-                   "/d/b.yaml line 3: docker \"quay.io/ns\" is defined both in /d/a.yaml and /d/b.yaml");
+  ck_assert(!sc_registriesd_parse(
+    r, "/d/b.yaml", "docker:\n  quay.io/ns:\n    lookaside: x\n", 38, &error));
+  ck_assert_str_eq(
+    error->message,
+    "/d/b.yaml line 3: docker \"quay.io/ns\" is defined both in /d/a.yaml and /d/b.yaml");
   g_clear_error(&error);
   ck_assert(!sc_registriesd_parse(r, "/d/c.yaml", "default-docker: {}\n", 19, &error));
   ck_assert_str_eq(error->message,
@@ -374,14 +419,15 @@ START_TEST(test_registriesd)
   ck_assert(!sc_registriesd_parse(r, "/d/e.yaml", "docker: [1]\n", 12, &error));
   ck_assert_str_eq(error->message, "/d/e.yaml line 1: docker: must be a mapping of scopes");
   g_clear_error(&error);
-  ck_assert(!sc_registriesd_parse(r, "/d/f.yaml", "docker:\n  x.io:\n    lookaside: [1]\n", 34,
-                                  &error));
+  ck_assert(
+    !sc_registriesd_parse(r, "/d/f.yaml", "docker:\n  x.io:\n    lookaside: [1]\n", 34, &error));
   ck_assert_str_eq(error->message, "/d/f.yaml line 3: docker \"x.io\": lookaside must be a URL");
   g_clear_error(&error);
-  ck_assert(!sc_registriesd_parse(r, "/d/g.yaml", "docker:\n  x.io:\n    use-sigstore-attachments: yes\n",
-                                  50, &error));
-  ck_assert_str_eq(error->message,
-                   "/d/g.yaml line 3: docker \"x.io\": use-sigstore-attachments must be true or false");
+  ck_assert(!sc_registriesd_parse(
+    r, "/d/g.yaml", "docker:\n  x.io:\n    use-sigstore-attachments: yes\n", 50, &error));
+  ck_assert_str_eq(
+    error->message,
+    "/d/g.yaml line 3: docker \"x.io\": use-sigstore-attachments must be true or false");
   g_clear_error(&error);
   ck_assert(!sc_registriesd_parse(r, "/d/h.yaml", "docker: {x: [\n", 14, &error));
   ck_assert_str_eq(error->message, "/d/h.yaml line 2: did not find expected node content");
