@@ -300,6 +300,37 @@ class PolicyTest(unittest.TestCase):
                          (2, "syscontainerctl: trust default 'maybe': expected accept or "
                              "reject\nTry 'syscontainerctl --help'.\n"))
 
+    def test_sysroot_policy_confined(self):
+        """Under --sysroot the sysroot's policy is read and written, through
+        the confined access: its etc/containers linking to a host directory
+        resolves inside the sysroot, and the host directory stays empty."""
+        root = os.path.join(self.tmp, "root")
+        host_dir = os.path.join(self.tmp, "host-containers")
+        os.makedirs(os.path.join(root, "etc"))
+        os.makedirs(host_dir)
+        os.symlink(host_dir, os.path.join(root, "etc", "containers"))
+
+        def ctl(*args):
+            return subprocess.run([CTL, "--sysroot", root, "--checkout-root", self.checkout_root,
+                                   *args], capture_output=True, text=True, timeout=120,
+                                  env=self.env)
+        r = ctl("trust", "default", "reject")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(os.listdir(host_dir), [])
+        inside = os.path.join(root, host_dir.lstrip("/"), "policy.json")
+        with open(inside) as f:
+            self.assertEqual(json.load(f), {"default": REJECT})
+        r = ctl("pull", "--tls-verify=false", "docker://%s/hello:latest" % self.host)
+        self.assertEqual(r.stderr, "syscontainerctl: error: docker://%s/hello:latest: rejected "
+                         "by policy (default in %s/etc/containers/policy.json)\n"
+                         % (self.host, root))
+        self.assertEqual(self.refs(), [])
+        r = ctl("trust", "set", "--type", "accept", self.host)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        r = ctl("pull", "--tls-verify=false", "docker://%s/hello:latest" % self.host)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(os.listdir(host_dir), [])
+
     # -- the Python binding ------------------------------------------------
 
     def test_python_binding(self):
