@@ -482,7 +482,7 @@ parse_scope(Parse *ps, json_t *list, const char *label, GError **error)
 /* A scope of an oci, oci-archive or dir-like transport: an absolute,
  * clean path other than "/", maybe with ":IMAGE" (oci only). */
 static gboolean
-path_scope_ok(const char *transport, const char *scope, char **out_reason)
+path_scope_ok(const char *scope, char **out_reason)
 {
   g_autofree char *dir = g_strdup(scope);
   char *colon = strchr(dir, ':');
@@ -503,7 +503,6 @@ path_scope_ok(const char *transport, const char *scope, char **out_reason)
     *out_reason = g_strdup_printf("not a canonical path (%s?)", clean);
     return FALSE;
   }
-  (void)transport;
   return TRUE;
 }
 
@@ -521,7 +520,7 @@ scope_ok(Parse *ps, const char *transport, const char *scope, const char *label,
       return TRUE;
     reason = g_strdup("not a docker reference, repository, namespace, host or *.domain");
   } else if (strcmp(transport, "oci") == 0 || strcmp(transport, "oci-archive") == 0) {
-    if (path_scope_ok(transport, scope, &reason))
+    if (path_scope_ok(scope, &reason))
       return TRUE;
   } else if (strcmp(transport, "docker-archive") == 0 || strcmp(transport, "docker-daemon") == 0) {
     reason = g_strdup_printf("%s: takes no scope but the default \"\"", transport);
