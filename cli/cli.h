@@ -29,6 +29,8 @@ typedef enum {
   OPT_RUNTIME,
   OPT_JSON,
   OPT_VERBOSE,
+  OPT_SIGNATURE_POLICY,
+  OPT_REGISTRIES_D,
   OPT_NAME, /* the first verb option */
   OPT_SET,
   OPT_OUTPUT,
@@ -53,10 +55,13 @@ typedef enum {
   OPT_ROOTFS,
   OPT_SHARED,
   OPT_ACCEPT_PRIVILEGES,
+  OPT_TYPE,
+  OPT_PUBKEYSFILE,
+  OPT_LOOKASIDE,
   OPT_COUNT
 } CliOpt;
 
-#define OPT(x) (1u << (x))
+#define OPT(x) (UINT64_C(1) << (x))
 /* The options that reach a registry (make_pull_opts). */
 #define OPTS_PULL                                                                                  \
   (OPT(OPT_PLATFORM) | OPT(OPT_CREDS) | OPT(OPT_TLS_VERIFY) | OPT(OPT_AUTHFILE) |                  \
@@ -68,6 +73,8 @@ typedef struct {
   const char *opt[OPT_COUNT]; /* the last value given; "" for a flag given */
   const char **sets;          /* every --set, in order */
   int n_sets;
+  const char **keys; /* every --pubkeysfile, in order */
+  int n_keys;
   const char **args; /* the operands after the verb */
   int n_args;
 } CliCmd;
@@ -99,7 +106,7 @@ typedef struct {
   int min_args, max_args; /* max_args -1: no limit */
   const char *takes;      /* the operands, for the usage error */
   unsigned flags;         /* CLI_* */
-  unsigned opts;          /* OPT() bits of the verb options it takes */
+  uint64_t opts;          /* OPT() bits of the verb options it takes */
   const CliForm *forms;   /* ends with a NULL usage */
 } CliVerb;
 
@@ -160,3 +167,5 @@ int cmd_run(const CliCmd *c, sc_context *ctx);
 int cmd_info(const CliCmd *c, sc_context *ctx);
 int cmd_mount(const CliCmd *c, sc_context *ctx);
 int cmd_umount(const CliCmd *c, sc_context *ctx);
+int check_trust(const CliCmd *c);
+int cmd_trust(const CliCmd *c, sc_context *ctx);

@@ -68,6 +68,10 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
   [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
   [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL, "print the library's log lines on standard error"},
+  [OPT_SIGNATURE_POLICY] = {"--signature-policy", 0, "FILE", NULL,
+                            "the signature policy (default: containers/image's)"},
+  [OPT_REGISTRIES_D] = {"--registries-d", 0, "DIR", NULL,
+                        "where signatures are (default: containers/image's)"},
   [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
   [OPT_SET] = {"--set", 0, "K=V", NULL, "a template variable's value (repeatable)"},
   [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
@@ -100,6 +104,10 @@ static const OptSpec options[OPT_COUNT] = {
                   "accepted as atomic took it (no effect on OSTree images and containers)"},
   [OPT_ACCEPT_PRIVILEGES] = {"--accept-privileges", 0, NULL, NULL,
                              "accept the privileges the new deployment adds"},
+  [OPT_TYPE] = {"--type", 0, "TYPE", NULL, "signedBy (default), sigstoreSigned, accept or reject"},
+  [OPT_PUBKEYSFILE] = {"--pubkeysfile", 'f', "FILE", NULL, "a public key file (repeatable)"},
+  [OPT_LOOKASIDE] = {"--lookaside", 0, "URL", NULL,
+                     "where the scope's signatures are (written to registries.d)"},
 };
 /* clang-format on */
 
@@ -183,6 +191,14 @@ static const CliVerb verbs[] = {
    FORMS({"umount DIR", "undo mount (also atomic's): unmount, remove an image's files"})},
   {"info", cmd_info, NULL, 0, 0, "no arguments", COUNTED, 0,
    FORMS({"info", "the checkout root, where the image store is and why, the runtime"})},
+  {"trust", cmd_trust, check_trust, 0, 0, NULL, COUNTED,
+   OPT(OPT_TYPE) | OPT(OPT_PUBKEYSFILE) | OPT(OPT_LOOKASIDE),
+   FORMS({"trust show", "the signature policy: default and scopes"},
+         {"trust set [--type signedBy|sigstoreSigned|accept|reject]\n"
+          "     [--pubkeysfile FILE]... [--lookaside URL] SCOPE",
+          "set what a registry scope (host[:port][/path], or default)\n"
+          "requires"},
+         {"trust default accept|reject", "what images no scope names require"})},
   {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,
    FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
 };
@@ -394,6 +410,8 @@ parse_option(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
     return EXIT_USAGE;
   if (id == OPT_SET)
     c->sets[c->n_sets++] = value;
+  if (id == OPT_PUBKEYSFILE)
+    c->keys[c->n_keys++] = value;
   c->opt[id] = value;
   return 0;
 }
@@ -421,8 +439,8 @@ run_verb(const CliCmd *c, const CliVerb *verb)
 int
 main(int argc, char **argv)
 {
-  const char *sets[argc], *args[argc]; /* every argument at most once */
-  CliCmd c = { .sets = sets, .args = args };
+  const char *sets[argc], *keys[argc], *args[argc]; /* every argument at most once */
+  CliCmd c = { .sets = sets, .keys = keys, .args = args };
   const CliVerb *verb;
   int only_args = 0, rc;
 
@@ -447,6 +465,10 @@ main(int argc, char **argv)
       return EXIT_OK;
     } else if (strcmp(a, "-v") == 0) {
       c.opt[OPT_VERBOSE] = "";
+    } else if (strcmp(a, "-f") == 0 && verb && (verb->opts & OPT(OPT_PUBKEYSFILE))) {
+      argv[i] = "--pubkeysfile"; /* podman's short form */
+      if ((rc = parse_option(&c, verb, argc, argv, &i)) != 0)
+        return rc;
     } else if ((rc = parse_option(&c, verb, argc, argv, &i)) != 0) {
       return rc;
     }

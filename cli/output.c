@@ -119,12 +119,15 @@ cli_make_context(const CliCmd *c, sc_context **out_ctx)
   ssize_t n;
   const char *sysroot = cli_opt(c, OPT_SYSROOT), *checkout_root = cli_opt(c, OPT_CHECKOUT_ROOT);
   const char *repo = cli_opt(c, OPT_REPO), *runtime = cli_opt(c, OPT_RUNTIME);
+  const char *policy = cli_opt(c, OPT_SIGNATURE_POLICY), *regd = cli_opt(c, OPT_REGISTRIES_D);
 
   if ((r = sc_context_new(&ctx, &error)) != SC_OK ||
       (sysroot && (r = sc_context_set_sysroot(ctx, sysroot, &error)) != SC_OK) ||
       (checkout_root && (r = sc_context_set_checkout_root(ctx, checkout_root, &error)) != SC_OK) ||
       (repo && (r = sc_context_set_repo(ctx, repo, &error)) != SC_OK) ||
-      (runtime && (r = sc_context_set_runtime(ctx, runtime, &error)) != SC_OK)) {
+      (runtime && (r = sc_context_set_runtime(ctx, runtime, &error)) != SC_OK) ||
+      (policy && (r = sc_context_set_signature_policy(ctx, policy, &error)) != SC_OK) ||
+      (regd && (r = sc_context_set_registries_d(ctx, regd, &error)) != SC_OK)) {
     sc_context_free(ctx);
     return cli_report_error(c, r, error);
   }

@@ -107,6 +107,27 @@ SC_API int sc_context_set_runtime(sc_context *ctx, const char *runtime, sc_error
 SC_API int sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error **error);
 
 /**
+ * sc_context_set_signature_policy: the containers-policy.json(5) file that
+ * decides which images a pull accepts (docs/trust.md). NULL restores the
+ * default: $SC_SIGNATURE_POLICY, else $HOME/.config/containers/policy.json
+ * when it exists, else /etc/containers/policy.json in the system root. A
+ * pull without a policy file is refused.
+ * Returns: SC_OK or SC_EINVAL (empty).
+ * Since: 0.1
+ */
+SC_API int sc_context_set_signature_policy(sc_context *ctx, const char *path, sc_error **error);
+
+/**
+ * sc_context_set_registries_d: the registries.d directory
+ * (containers-registries.d(5)) that says where signatures are. NULL
+ * restores the default: $HOME/.config/containers/registries.d when it
+ * exists, else /etc/containers/registries.d in the system root.
+ * Returns: SC_OK or SC_EINVAL (empty).
+ * Since: 0.1
+ */
+SC_API int sc_context_set_registries_d(sc_context *ctx, const char *path, sc_error **error);
+
+/**
  * sc_context_set_log_func: where log lines go. NULL discards them.
  * Since: 0.1
  */

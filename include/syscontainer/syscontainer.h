@@ -16,5 +16,6 @@
 #include <syscontainer/sc-lint.h>
 #include <syscontainer/sc-image.h>
 #include <syscontainer/sc-container.h>
+#include <syscontainer/sc-trust.h>
 
 #endif

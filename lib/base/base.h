@@ -256,6 +256,11 @@ gboolean sc_name_check(const char *name, GError **error);
 /* Validates @name, then stores a copy of it in *@slot (freeing the old). */
 int sc_name_replace(char **slot, const char *name, sc_error **error);
 
+/* The signature policy file and registries.d directory the caller set
+ * (sc_context_set_signature_policy(), ..._registries_d()), or NULL. */
+const char *sc_context_signature_policy(const sc_context *ctx);
+const char *sc_context_registries_d(const sc_context *ctx);
+
 /* atomicconf.c: /etc/atomic.conf, the keys system containers use. */
 enum { SC_ATOMIC_CONF_CHECKOUT, SC_ATOMIC_CONF_REPO, SC_ATOMIC_CONF_RUNTIME, SC_ATOMIC_CONF_N_KEYS };
 typedef struct {

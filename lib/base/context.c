@@ -31,6 +31,9 @@ struct sc_context {
   ScAtomicConf *conf; /* NULL: none */
   GError *conf_error;
   char *tool_path;
+  /* the signature policy and registries.d the caller gave (NULL: found
+   * as containers/image finds them) */
+  char *signature_policy, *registries_d;
   sc_log_func log_func;
   void *log_data;
   sc_progress_func progress_func;
@@ -229,6 +232,8 @@ sc_context_free(sc_context *ctx)
   sc_atomic_conf_free(ctx->conf);
   g_clear_error(&ctx->conf_error);
   g_free(ctx->tool_path);
+  g_free(ctx->signature_policy);
+  g_free(ctx->registries_d);
   g_free(ctx->runtime_resolved);
   g_clear_object(&ctx->store);
   sc_selinux_free(ctx->selinux);
@@ -884,4 +889,38 @@ sc_unit_word_ok(const char *s)
         *s == ';' || (guchar)*s < 0x20)
       return FALSE;
   return TRUE;
+}
+
+SC_API int
+sc_context_set_signature_policy(sc_context *ctx, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path != NULL && *path == '\0')
+    return sc_error_set(error, SC_EINVAL, "signature policy: the path is empty");
+  g_free(ctx->signature_policy);
+  ctx->signature_policy = g_strdup(path);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_set_registries_d(sc_context *ctx, const char *path, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (path != NULL && *path == '\0')
+    return sc_error_set(error, SC_EINVAL, "registries.d: the path is empty");
+  g_free(ctx->registries_d);
+  ctx->registries_d = g_strdup(path);
+  return SC_OK;
+}
+
+const char *
+sc_context_signature_policy(const sc_context *ctx)
+{
+  return ctx->signature_policy;
+}
+
+const char *
+sc_context_registries_d(const sc_context *ctx)
+{
+  return ctx->registries_d;
 }

@@ -123,6 +123,7 @@ typedef struct {
   gboolean tls_verify;               /* for an https lookaside */
 } ScSignatureSources;
 void sc_signature_sources_clear(ScSignatureSources *src);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScSignatureSources, sc_signature_sources_clear)
 typedef enum { SC_SIG_SIMPLE, SC_SIG_SIGSTORE } ScSigFormat;
 typedef struct {
   ScSigFormat format;
@@ -212,6 +213,14 @@ gboolean sc_image_source_unchanged(ScImageSource *src);
  * registry: the only one an image can be updated from), "oci",
  * "oci-archive", "docker-archive". */
 const char *sc_image_source_transport(ScImageSource *src);
+/* What the signature policy looks the image up by: docker: the reference
+ * as named (with its tag or digest); oci: the layout's path, links
+ * resolved, ":TAG" after it when one was named; oci-archive: the file's
+ * path; "" for the others (which have only the default scope). */
+char *sc_image_source_policy_identity(ScImageSource *src);
+/* The registry the image comes from and its repository there (NULL for a
+ * local source). */
+ScRegistry *sc_image_source_registry(ScImageSource *src, const char **out_repository);
 GInputStream *sc_image_source_open_blob(ScImageSource *src, const char *digest,
                                         guint64 expected_size, guint64 *out_size,
                                         GError **error);
@@ -285,5 +294,76 @@ GInputStream *sc_daemon_open_member(ScDaemon *d,
                                     const char *name,
                                     guint64 *out_size,
                                     GError **error);
+
+/* ---- policy: containers-policy.json(5) (policy.c) and registries.d
+ * (registriesd.c): which images are accepted, and where their signatures
+ * are. The cryptography is in signature.c. ---- */
+/* (ScReqType ... ScPolicyRequirement: in the signatures block above) */
+typedef struct ScPolicy ScPolicy;
+/* A policy file's largest size, and a key file's. */
+#define SC_POLICY_MAX (4 * 1024 * 1024)
+#define SC_POLICY_KEY_MAX (1024 * 1024)
+/* Parses @text (@len bytes) read from @file (named in errors, with
+ * line:column for a syntax error, the JSON path for the rest). Key files
+ * (keyPath, keyPaths) are read when @key_root_fd >= 0: through the
+ * confined access in that root (-1: not read, as for the fuzzer; AT_FDCWD:
+ * this machine). */
+ScPolicy *sc_policy_parse(const char *file, const char *text, gsize len, int key_root_fd,
+                          GError **error);
+/* The policy as containers/image finds it: @explicit_file, else
+ * $SC_SIGNATURE_POLICY, else $HOME/.config/containers/policy.json when it
+ * exists, else SYSROOT/etc/containers/policy.json (@sysroot NULL or "/":
+ * this machine's). A missing file is SC_ENOTFOUND naming it. */
+ScPolicy *sc_policy_load(const char *explicit_file, const char *sysroot, GError **error);
+/* Where sc_policy_load() reads: the path (shown in messages); when
+ * *@out_in_root, it is SC_POLICY_IN_ROOT in @sysroot (confined). */
+#define SC_POLICY_IN_ROOT "etc/containers/policy.json"
+char *sc_policy_location(const char *explicit_file, const char *sysroot, gboolean *out_in_root);
+/* A registry scope `trust set` writes: a host[:port], namespace,
+ * repository or reference in its fully expanded form, or *.domain. */
+gboolean sc_policy_docker_scope_ok(const char *scope);
+/* The file the policy was read from (a path on this machine, or as seen
+ * from the sysroot). */
+const char *sc_policy_file(const ScPolicy *p);
+/* The file's text, as it was parsed (a new reference). */
+GBytes *sc_policy_text(const ScPolicy *p);
+void sc_policy_free(ScPolicy *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScPolicy, sc_policy_free)
+/* The requirements (all must hold) for an image of @transport ("docker",
+ * "oci", "oci-archive", "docker-archive", "docker-daemon") named
+ * @reference_or_path (docker: a full reference with a tag or a digest;
+ * oci*: the absolute path of the layout or archive, symbolic links
+ * resolved; the others: ignored): the most specific
+ * scope's, then the transport's "", then "default". The array and
+ * *@out_scope (e.g. `transports.docker["quay.io/x"]`) are borrowed from @p;
+ * the array is freed by the caller (g_ptr_array_unref), its elements not. */
+GPtrArray *sc_policy_requirements_for(ScPolicy *p, const char *transport,
+                                      const char *reference_or_path, const char **out_scope);
+/* The scopes looked up for a docker reference, most specific first
+ * (without "" and default); NULL when @reference does not parse. */
+GPtrArray *sc_policy_docker_scopes(const char *reference);
+
+/* registriesd.c: registries.d (containers-registries.d(5)) */
+typedef struct ScRegistriesD ScRegistriesD;
+#define SC_REGISTRIESD_MAX (1024 * 1024)
+#define SC_REGISTRIESD_MAX_FILES 1000
+ScRegistriesD *sc_registriesd_new(void);
+void sc_registriesd_free(ScRegistriesD *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScRegistriesD, sc_registriesd_free)
+/* One YAML file's entries added to @r; a scope already defined by another
+ * file is an error naming both. */
+gboolean sc_registriesd_parse(ScRegistriesD *r, const char *file, const char *text, gsize len,
+                              GError **error);
+/* @explicit_dir, else $HOME/.config/containers/registries.d when it
+ * exists, else SYSROOT/etc/containers/registries.d: its *.yaml files. A
+ * missing directory is no error (no lookaside). */
+ScRegistriesD *sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **error);
+/* For @reference (a full docker reference): the lookaside base URL
+ * (borrowed, NULL: none) and use-sigstore-attachments, from the most
+ * specific `docker:` scope that has them, else `default-docker`. */
+/* The file that defines @scope (NULL: default-docker), or NULL. */
+const char *sc_registriesd_scope_file(ScRegistriesD *r, const char *scope);
+void sc_registriesd_lookup(ScRegistriesD *r, const char *reference, const char **out_lookaside,
+                           gboolean *out_use_sigstore_attachments);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -330,6 +331,34 @@ sc_image_source_transport(ScImageSource *src)
     return src->daemon != NULL ? "docker-daemon" : "docker-archive";
   }
   return "unknown";
+}
+
+char *
+sc_image_source_policy_identity(ScImageSource *src)
+{
+  g_autofree char *real = NULL;
+
+  switch (src->kind) {
+  case SOURCE_REGISTRY:
+    return sc_reference_to_string(&src->ref);
+  case SOURCE_OCI:
+    /* the path with its links resolved, as containers/image's
+     * resolvedDir (the image's name in it is not part of the identity) */
+    real = realpath(src->files->path, NULL);
+    if (real == NULL)
+      real = g_canonicalize_filename(src->files->path, NULL);
+    return g_steal_pointer(&real);
+  case SOURCE_DOCKER_ARCHIVE:
+    break;
+  }
+  return g_strdup("");
+}
+
+ScRegistry *
+sc_image_source_registry(ScImageSource *src, const char **out_repository)
+{
+  *out_repository = src->kind == SOURCE_REGISTRY ? src->endpoint_path : NULL;
+  return src->kind == SOURCE_REGISTRY ? src->registry : NULL;
 }
 
 const char *

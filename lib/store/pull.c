@@ -452,6 +452,7 @@ void
 sc_resolved_clear(ScResolved *r)
 {
   g_clear_pointer(&r->manifest, g_bytes_unref);
+  g_clear_pointer(&r->top_manifest, g_bytes_unref);
   g_clear_pointer(&r->config, g_bytes_unref);
   g_clear_pointer(&r->manifest_hex, g_free);
   g_clear_pointer(&r->mdoc, json_decref);
@@ -546,6 +547,7 @@ sc_resolve_image_stored(ScImageSource *src, const sc_pull_opts *opts, OstreeRepo
   const char *os, *arch, *variant;
   g_autofree char *media_type = NULL;
   g_autoptr(GBytes) manifest = NULL;
+  g_autoptr(GBytes) top = NULL;
   g_autoptr(GBytes) config = NULL;
   json_t *mdoc = NULL, *cdoc = NULL;
   g_autofree char *config_hex_computed = NULL;
@@ -558,6 +560,7 @@ sc_resolve_image_stored(ScImageSource *src, const sc_pull_opts *opts, OstreeRepo
   manifest = sc_image_source_get_manifest(src, NULL, &media_type, error);
   if (manifest == NULL)
     goto fail;
+  top = g_bytes_ref(manifest);
   for (int depth = 0;; depth++) {
     g_autofree char *next = NULL;
     if (!sc_manifest_examine(manifest, media_type, os, arch, variant,
@@ -631,6 +634,7 @@ examine:
     goto fail;
 
   out->manifest = g_steal_pointer(&manifest);
+  out->top_manifest = g_steal_pointer(&top);
   out->manifest_hex = sc_sha256_hex(g_bytes_get_data(out->manifest, NULL),
                                     g_bytes_get_size(out->manifest));
   out->config = g_steal_pointer(&config);
@@ -904,6 +908,74 @@ pull_report(Pull *t)
                    (json_int_t)pull_bytes(t));
 }
 
+/* One signedBy or sigstoreSigned requirement: registries.d is read for
+ * the lookaside the first time one needs it. */
+static gboolean
+policy_signed(sc_context *ctx, ScImageSource *src, const ScPolicyRequirement *req,
+              const char *ident, GBytes *top, ScRegistriesD **rd, GError **error)
+{
+  g_auto(ScSignatureSources) ss = { 0 };
+  const char *repository = NULL, *lookaside = NULL;
+  g_autofree char *hex = sc_sha256_hex(g_bytes_get_data(top, NULL), g_bytes_get_size(top));
+  g_autofree char *digest = g_strconcat("sha256:", hex, NULL);
+  g_autofree char *signer = NULL;
+
+  if (*rd == NULL &&
+      (*rd = sc_registriesd_load(sc_context_registries_d(ctx), sc_context_get_sysroot(ctx),
+                                 error)) == NULL)
+    return FALSE;
+  ss.registry = sc_image_source_registry(src, &repository);
+  ss.tls_verify = TRUE; /* (a lookaside is not the registry: its TLS is checked) */
+  if (ss.registry != NULL) {
+    sc_registriesd_lookup(*rd, ident, &lookaside, &ss.use_sigstore_attachments);
+    ss.lookaside = g_strdup(lookaside);
+    ss.repo = g_strdup(repository);
+  }
+  if (!sc_signature_check(req, ident, top, digest, &ss, &signer, error))
+    return FALSE;
+  sc_context_log(ctx, SC_LOG_INFO, "%s: signed by %s (%s)", sc_image_source_description(src),
+                 signer ? signer : "?", req->scope);
+  return TRUE;
+}
+
+/* The signature policy's verdict on the image @src names (@top: the
+ * manifest its reference names), before anything is stored: every
+ * requirement of the scope that applies must hold. */
+gboolean
+sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, GError **error)
+{
+  g_autoptr(ScPolicy) policy = NULL;
+  g_autoptr(ScRegistriesD) rd = NULL;
+  g_autoptr(GPtrArray) reqs = NULL;
+  g_autofree char *ident = sc_image_source_policy_identity(src);
+  const char *scope = NULL;
+
+  policy = sc_policy_load(sc_context_signature_policy(ctx), sc_context_get_sysroot(ctx), error);
+  if (policy == NULL)
+    return FALSE;
+  reqs = sc_policy_requirements_for(policy, sc_image_source_transport(src), ident, &scope);
+  for (guint i = 0; i < reqs->len; i++) {
+    const ScPolicyRequirement *req = reqs->pdata[i];
+    switch (req->type) {
+    case SC_REQ_INSECURE_ACCEPT:
+      break;
+    case SC_REQ_REJECT:
+      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: rejected by policy (%s in %s)",
+                  sc_image_source_description(src), scope, sc_policy_file(policy));
+      return FALSE;
+    case SC_REQ_SIGNED_BY:
+    case SC_REQ_SIGSTORE_SIGNED:
+      if (!policy_signed(ctx, src, req, ident, top, &rd, error)) {
+        g_prefix_error(error, "%s: refused by policy (%s[%u] in %s): ",
+                       sc_image_source_description(src), scope, i, sc_policy_file(policy));
+        return FALSE;
+      }
+      break;
+    }
+  }
+  return TRUE;
+}
+
 /* Imports the image @res describes (taken over) from @src. */
 gboolean
 sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, ScResolved *res_in,
@@ -917,6 +989,8 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   t.lock = -1;
   t.res = *res_in;
   memset(res_in, 0, sizeof(*res_in));
+  if (!sc_policy_check_image(ctx, src, t.res.top_manifest, error))
+    return FALSE;
   if (!pull_begin(&t, store_name, error) || !pull_plan(&t, error) || !pull_fetch(&t, error) ||
       !pull_settle(&t, error) || !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
     return FALSE;

@@ -111,6 +111,8 @@ gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest,
 #define SC_MAX_IMAGE_LAYERS 1000
 typedef struct {
   GBytes *manifest; /* the platform's manifest */
+  GBytes *top_manifest; /* what the reference names (maybe an index): the
+                         * manifest signatures are made for */
   char *manifest_hex;
   json_t *mdoc;
   GBytes *config;
@@ -137,6 +139,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScResolved, sc_resolved_clear)
 gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts,
                           ScResolved *res, const char *store_name, json_t **out_report,
                           GError **error);
+/* The signature policy's verdict on the image @src names (@top: the
+ * manifest its reference names), before anything is stored. */
+gboolean sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, GError **error);
 void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
 /* sc_image_pull() inside the library: *@out_name is the name the image was
  * stored as, *@out_report the pull's report (both optional). */

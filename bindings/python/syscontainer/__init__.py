@@ -50,7 +50,8 @@ _sc_context_new = _fn("sc_context_new", _int, _pp, _pp)
 _sc_context_free = _fn("sc_context_free", None, _p)
 _sc_context_set = {
     k: _fn("sc_context_set_" + k, _int, _p, _s, _pp)
-    for k in ("sysroot", "checkout_root", "repo", "runtime", "tool_path")
+    for k in ("sysroot", "checkout_root", "repo", "runtime", "tool_path", "signature_policy",
+              "registries_d")
 }
 _sc_context_get = {
     k: _fn("sc_context_get_" + k, _s, _p)
@@ -142,6 +143,9 @@ _sc_container_run = _fn("sc_container_run", _int, _p, _s, ctypes.POINTER(_s),
 _sc_image_pull = _fn("sc_image_pull", _int, _p, _s, _p, _pp, _pp)
 _sc_images_list_json = _fn("sc_images_list_json", _int, _p, _pp, _pp)
 _sc_context_info_json = _fn("sc_context_info_json", _int, _p, _pp, _pp)
+_sc_trust_show_json = _fn("sc_trust_show_json", _int, _p, _pp, _pp)
+_sc_trust_set = _fn("sc_trust_set", _int, _p, _s, _s, ctypes.POINTER(_s), _s, _pp)
+_sc_trust_default = _fn("sc_trust_default", _int, _p, _s, _pp)
 _sc_image_inspect_json = _fn("sc_image_inspect_json", _int, _p, _s, _pp, _pp)
 _sc_image_tag = _fn("sc_image_tag", _int, _p, _s, _s, _pp)
 _sc_image_delete = _fn("sc_image_delete", _int, _p, _s, _int, _pp)
@@ -288,12 +292,15 @@ class Rendering:
 class Context:
     """Where operations act and which runtime they use (sc_context)."""
 
-    def __init__(self, sysroot=None, checkout_root=None, repo=None, runtime=None):
+    def __init__(self, sysroot=None, checkout_root=None, repo=None, runtime=None,
+                 signature_policy=None, registries_d=None):
         self._ptr = ctypes.c_void_p()
         _call(_sc_context_new, ctypes.byref(self._ptr))
         try:
             for key, value in (("sysroot", sysroot), ("checkout_root", checkout_root),
-                               ("repo", repo), ("runtime", runtime)):
+                               ("repo", repo), ("runtime", runtime),
+                               ("signature_policy", signature_policy),
+                               ("registries_d", registries_d)):
                 if value is not None:
                     _call(_sc_context_set[key], self._ptr, _enc(value))
         except Exception:
@@ -605,6 +612,23 @@ class Context:
         an image whose name moved on is listed by its ID, name and tag "<none>";
         in_use: a deployment (either slot) recorded its ID."""
         return self._json_call(_sc_images_list_json)["images"]
+
+    def trust_show(self):
+        """The signature policy in effect: {"file", "default", "scopes": [{"transport",
+        "scope", "type", "keys", "lookaside", "requirements"}]} (sc_trust_show_json)."""
+        return self._json_call(_sc_trust_show_json)
+
+    def trust_set(self, scope, type="signedBy", pubkeys=(), lookaside=None):
+        """What images of the registry scope (or "default") require: type signedBy,
+        sigstoreSigned, accept or reject; pubkeys: absolute key file paths; lookaside:
+        written to registries.d (sc_trust_set)."""
+        keys = (_s * (len(pubkeys) + 1))(*[_enc(k) for k in pubkeys], None)
+        _call(_sc_trust_set, self._ptr, _enc(scope), _enc(type), keys,
+              _enc(lookaside) if lookaside is not None else None)
+
+    def trust_default(self, verdict):
+        """The policy's default: "accept" or "reject" (sc_trust_default)."""
+        _call(_sc_trust_default, self._ptr, _enc(verdict))
 
     def info(self):
         """What the commands would use: sysroot, checkout-root, store (path,
