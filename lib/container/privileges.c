@@ -36,6 +36,15 @@ static const char *const ns_types[][2] = {
   { "pid", "pid" },   { "network", "network" }, { "ipc", "ipc" },     { "uts", "uts" },
   { "user", "user" }, { "cgroup", "cgroup" },   { "mount", "mount" },
 };
+/* [Service] settings that change what the commands run on the host do,
+ * the runtime's included: its bundle is the working directory, its
+ * environment (LD_PRELOAD, PATH...) and file system are the unit's, its
+ * output may be written into a host file as root */
+static const char *const host_settings[] = {
+  "WorkingDirectory", "RootDirectory",    "RootImage",      "Environment", "EnvironmentFile",
+  "PassEnvironment",  "UnsetEnvironment", "ExecSearchPath", "BindPaths",   "BindReadOnlyPaths",
+  "StandardInput",    "StandardOutput",   "StandardError",  NULL
+};
 static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
                                                "ExecStartPost", "ExecStop",
                                                "ExecStopPost",  "ExecReload",
@@ -133,6 +142,7 @@ add_namespaces(json_t *doc, json_t *linux_, GError **error)
 {
   json_t *nss = json_object_get(linux_, "namespaces"), *v;
   g_autoptr(GHashTable) created = new_set();
+  g_autoptr(GHashTable) joined = new_set();
   json_t *out = json_array();
   size_t j;
 
@@ -149,17 +159,24 @@ add_namespaces(json_t *doc, json_t *linux_, GError **error)
       g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.namespaces[%zu] has no type", j);
       return FALSE;
     }
-    if (json_string_value(json_object_get(v, "path")) == NULL)
-      g_hash_table_add(created, g_strdup(type));
+    /* (a path that is not a string is one all the same for a runtime
+     * that reads it otherwise: joined) */
+    g_hash_table_add(json_object_get(v, "path") == NULL ? created : joined, g_strdup(type));
   }
+  /* the same type twice, once joined: which entry a runtime takes is its
+   * own business (crun the last, runc refuses), so joined wins */
   for (size_t i = 0; i < G_N_ELEMENTS(ns_types); i++)
-    if (!g_hash_table_contains(created, ns_types[i][0]))
+    if (!g_hash_table_contains(created, ns_types[i][0]) ||
+        g_hash_table_contains(joined, ns_types[i][0]))
       json_array_append_new(out, json_string(ns_types[i][1]));
   return TRUE;
 }
 
 /* @src as a host path: relative to the bundle (runc's rule), normalized;
- * NULL for the deployment's own files (under @own). */
+ * NULL for the deployment's own files (under @own). A path inside a
+ * slot's rootfs is the image's: any of its components may be a symlink
+ * (to "/"), which the runtime follows on the host, so it is a host path,
+ * shown as $DESTDIR/rootfs/... (the same in both slots). */
 static char *
 host_source(const char *src, const char *bundle, const char *const *own)
 {
@@ -167,10 +184,58 @@ host_source(const char *src, const char *bundle, const char *const *own)
 
   for (int i = 0; own && own[i]; i++) {
     size_t n = strlen(own[i]);
-    if (strncmp(abs, own[i], n) == 0 && (abs[n] == '\0' || abs[n] == '/'))
-      return NULL;
+    if (strncmp(abs, own[i], n) != 0 || (abs[n] != '\0' && abs[n] != '/'))
+      continue;
+    if (g_str_has_prefix(abs + n, "/rootfs/"))
+      return g_strconcat("$DESTDIR", abs + n, NULL);
+    return NULL;
   }
   return g_steal_pointer(&abs);
+}
+
+/* runc and crun apply the options in order: the last of ro and rw wins */
+static const char *
+mount_mode(json_t *opts)
+{
+  const char *mode = "rw";
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (opts, j, v) {
+    if (g_strcmp0(json_string_value(v), "ro") == 0)
+      mode = "ro";
+    else if (g_strcmp0(json_string_value(v), "rw") == 0)
+      mode = "rw";
+  }
+  return mode;
+}
+
+/* A mount that is not a bind mount, as the review names it: NULL for the
+ * kinds that show the container only its own (proc of its own pid
+ * namespace, tmpfs, devpts, mqueue) and for read-only sysfs and cgroup;
+ * else "TYPE SOURCE [OPTIONS]" (a disk of the host, an overlay of host
+ * directories, a kernel filesystem such as securityfs or debugfs...). */
+static char *
+fs_mount_source(json_t *m, json_t *opts, const char *mode)
+{
+  static const char *const own_kinds[] = { "proc", "tmpfs", "devpts", "mqueue", "shm", NULL };
+  static const char *const kernel_ro[] = { "sysfs", "cgroup", "cgroup2", NULL };
+  const char *type = json_string_value(json_object_get(m, "type"));
+  const char *src = json_string_value(json_object_get(m, "source"));
+  g_autoptr(GString) o = g_string_new(NULL);
+  json_t *v;
+  size_t j;
+
+  if (type && g_strv_contains(own_kinds, type))
+    return NULL;
+  if (type && g_strv_contains(kernel_ro, type) && strcmp(mode, "ro") == 0)
+    return NULL;
+  json_array_foreach (opts, j, v) {
+    const char *opt = json_string_value(v);
+    if (opt && strcmp(opt, "ro") != 0 && strcmp(opt, "rw") != 0)
+      g_string_append_printf(o, "%s%s", o->len ? "," : " ", opt);
+  }
+  return g_strdup_printf("%s %s%s", type ? type : "(no type)", src ? src : "(none)", o->str);
 }
 
 static gboolean
@@ -185,10 +250,33 @@ has_option(json_t *opts, const char *name)
   return FALSE;
 }
 
-/* Bind mounts of host paths: source:destination -> "rw" or "ro" (the same
- * pair twice: read-write wins). */
+static void
+add_mount(json_t *out, GHashTable *seen, const char *host, const char *dst, const char *mode)
+{
+  g_autofree char *key = g_strdup_printf("%s:%s", host, dst);
+  json_t *prev = g_hash_table_lookup(seen, key);
+
+  if (prev) {
+    if (strcmp(mode, "rw") == 0)
+      json_object_set_new(prev, "mode", json_string("rw"));
+    return;
+  }
+  json_t *one = json_pack("{s:s, s:s, s:s}", "source", host, "destination", dst, "mode", mode);
+  json_array_append_new(out, one);
+  g_hash_table_insert(seen, g_steal_pointer(&key), one);
+}
+
+/* Mounts that show the container the host: bind mounts of host paths,
+ * source:destination -> "rw" or "ro" (the same pair twice: read-write
+ * wins), and the filesystems fs_mount_source() names; into @settings a
+ * host bind whose mounts propagate back to the host (shared). */
 static gboolean
-add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *own, GError **error)
+add_mounts(json_t *doc,
+           json_t *mounts,
+           const char *bundle,
+           const char *const *own,
+           GHashTable *settings,
+           GError **error)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   json_t *out = json_array(), *m;
@@ -207,8 +295,13 @@ add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *o
     json_t *opts = json_object_get(m, "options");
     gboolean bind = g_strcmp0(json_string_value(json_object_get(m, "type")), "bind") == 0 ||
                     has_option(opts, "bind") || has_option(opts, "rbind");
-    if (!bind)
-      continue; /* proc, tmpfs...: no host path */
+    const char *mode = mount_mode(opts);
+    if (!bind) {
+      g_autofree char *fs = fs_mount_source(m, opts, mode);
+      if (fs)
+        add_mount(out, seen, fs, dst ? dst : "(none)", mode);
+      continue;
+    }
     if (src == NULL || dst == NULL || *src == '\0') {
       g_set_error(error,
                   SC_ERROR,
@@ -220,17 +313,10 @@ add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *o
     g_autofree char *host = host_source(src, bundle, own);
     if (host == NULL)
       continue;
-    const char *mode = has_option(opts, "ro") ? "ro" : "rw";
-    g_autofree char *key = g_strdup_printf("%s:%s", host, dst);
-    json_t *prev = g_hash_table_lookup(seen, key);
-    if (prev) {
-      if (strcmp(mode, "rw") == 0)
-        json_object_set_new(prev, "mode", json_string("rw"));
-      continue;
-    }
-    json_t *one = json_pack("{s:s, s:s, s:s}", "source", host, "destination", dst, "mode", mode);
-    json_array_append_new(out, one);
-    g_hash_table_insert(seen, g_steal_pointer(&key), one);
+    add_mount(out, seen, host, dst, mode);
+    if (has_option(opts, "shared") || has_option(opts, "rshared"))
+      g_hash_table_add(settings,
+                       g_strdup_printf("mount %s:%s shares its mounts with the host", host, dst));
   }
   return TRUE;
 }
@@ -278,14 +364,14 @@ add_devices(GHashTable *set, json_t *linux_, GError **error)
  * runs on the host, as root), a process running as uid 0. rlimits and
  * the OOM score are resource limits, not privileges: left out. */
 static gboolean
-add_settings(json_t *doc, json_t *spec, GError **error)
+add_settings(json_t *doc, json_t *spec, GHashTable *s, GError **error)
 {
   json_t *linux_ = json_object_get(spec, "linux"), *proc = json_object_get(spec, "process");
   json_t *seccomp = json_object_get(linux_, "seccomp"), *v;
   const char *aa = json_string_value(json_object_get(proc, "apparmorProfile"));
   const char *label = json_string_value(json_object_get(proc, "selinuxLabel"));
   const char *k;
-  g_autoptr(GHashTable) s = new_set();
+  const char *prop = json_string_value(json_object_get(linux_, "rootfsPropagation"));
 
   /* runc takes an empty defaultAction without syscalls for no filter
    * (atomic's test image has exactly that) */
@@ -310,6 +396,9 @@ add_settings(json_t *doc, json_t *spec, GError **error)
     g_hash_table_add(s, g_strdup_printf("sysctl %s=%s", k, json_string_value(v) ?: "?"));
   if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) == 0)
     g_hash_table_add(s, g_strdup("process runs as uid 0"));
+  /* (a mount made in the container then appears on the host) */
+  if (prop && strstr(prop, "shared"))
+    g_hash_table_add(s, g_strdup_printf("rootfs propagation %s", prop));
   json_object_set_new(doc, "settings", set_json(s));
   return TRUE;
 }
@@ -369,11 +458,14 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
  * F NAME; the runtime with anything else (--root, --bundle...) is a host
  * command like any other. */
 static gboolean
-runtime_command(char **argv, const char *runtime)
+runtime_command(char **argv, const char *runtime, const char *name)
 {
   guint n = g_strv_length(argv);
 
   if (runtime == NULL || strcmp(argv[0], runtime) != 0 || n < 3 || argv[n - 1][0] == '-')
+    return FALSE;
+  /* (the runtime killing or deleting another container is no longer ours) */
+  if (name && strcmp(argv[n - 1], name) != 0)
     return FALSE;
   if (n == 3)
     return g_str_equal(argv[1], "run") || g_str_equal(argv[1], "kill") ||
@@ -385,13 +477,42 @@ runtime_command(char **argv, const char *runtime)
          g_str_equal(argv[3], "--pid-file");
 }
 
+/* @val with the slot directories as $DESTDIR: the same in both slots */
+static char *
+own_normalized(const char *val, const char *const *own)
+{
+  char *out = g_strdup(val);
+
+  for (int i = 0; own && own[i]; i++) {
+    g_auto(GStrv) parts = g_strsplit(out, own[i], -1);
+    g_free(out);
+    out = g_strjoinv("$DESTDIR", parts);
+  }
+  return out;
+}
+
+/* A host_settings[] line worth reviewing: not the default working
+ * directory (the slot) nor an output kept by systemd (no "file:"...) */
+static gboolean
+host_setting(const char *key, const char *val)
+{
+  if (!g_strv_contains(host_settings, key) || *val == '\0')
+    return FALSE;
+  if (strcmp(key, "WorkingDirectory") == 0)
+    return strcmp(val, "$DESTDIR") != 0;
+  if (g_str_has_prefix(key, "Standard"))
+    return strchr(val, ':') != NULL;
+  return TRUE;
+}
+
 /* The unit's commands that run on the host, outside the container: every
  * Exec*= of [Service] but the runtime's own (runtime_command()); as the
  * unit's User= unless + or ! (full privileges), or PermissionsStartOnly=
  * for all but ExecStart. */
 static void
-add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
+add_unit_commands(json_t *cmds, const ScPrivInput *in)
 {
+  const char *unit = in->unit;
   g_autofree char *joined = NULL;
   g_auto(GStrv) lines = NULL;
   g_autofree char *user = NULL;
@@ -430,6 +551,20 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
                         g_strcmp0(val, "1") == 0 || g_strcmp0(val, "on") == 0;
       continue;
     }
+    g_autofree char *norm = own_normalized(val, in->own);
+    if (host_setting(line, norm)) {
+      json_array_append_new(found,
+                            json_pack("{s:s, s:s, s:b, s:b}",
+                                      "directive",
+                                      line,
+                                      "command",
+                                      norm,
+                                      "full",
+                                      FALSE,
+                                      "setting",
+                                      TRUE));
+      continue;
+    }
     if (!g_strv_contains(exec_directives, line) || *val == '\0')
       continue;
     /* systemd's prefixes: @ - : + ! !! */
@@ -440,7 +575,7 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
     }
     g_auto(GStrv) argv = NULL;
     /* (one that does not parse is a host command: never taken for ours) */
-    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, runtime))
+    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, in->runtime, in->name))
       continue;
     json_array_append_new(
       found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
@@ -450,8 +585,9 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
     gboolean all_root =
       perm_start_only &&
       g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
-    const char *as =
-      json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root" : user;
+    const char *as = json_is_true(json_object_get(f, "setting"))                            ? ""
+                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root"
+                                                                                            : user;
     json_array_append_new(cmds,
                           json_pack("{s:O, s:O, s:s}",
                                     "directive",
@@ -471,6 +607,7 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   g_autoptr(json_t) doc = json_object();
   g_autoptr(GHashTable) devices = new_set();
   g_autoptr(GHashTable) files = new_set();
+  g_autoptr(GHashTable) settings = new_set();
   json_t *linux_, *proc, *root, *cmds = json_array();
   json_error_t jerr;
 
@@ -489,8 +626,8 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   root = json_object_get(spec, "root");
   if (!add_capabilities(doc, json_object_get(proc, "capabilities"), error) ||
       !add_namespaces(doc, linux_, error) ||
-      !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, error) ||
-      !add_devices(devices, linux_, error) || !add_settings(doc, spec, error) ||
+      !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, settings, error) ||
+      !add_devices(devices, linux_, error) || !add_settings(doc, spec, settings, error) ||
       !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), error))
     return FALSE;
   json_object_set_new(doc, "devices", set_json(devices));
@@ -501,7 +638,7 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   for (guint i = 0; in->host_files && i < in->host_files->len; i++)
     g_hash_table_add(files, g_strdup(in->host_files->pdata[i]));
   json_object_set_new(doc, "host_files", set_json(files));
-  add_unit_commands(cmds, in->unit, in->runtime);
+  add_unit_commands(cmds, in);
   *out_doc = g_steal_pointer(&doc);
   return TRUE;
 }
@@ -639,7 +776,14 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
     gboolean found = FALSE;
     json_array_foreach (json_object_get(b, "host_commands"), k, o)
       found = found || same_command(c, o);
-    if (!found)
+    if (!found && *json_string_value(json_object_get(c, "user")) == '\0')
+      item(list,
+           "host_command",
+           g_strdup_printf("unit sets %s=%s for its commands on the host%s",
+                           json_string_value(json_object_get(c, "directive")),
+                           json_string_value(json_object_get(c, "command")),
+                           adding ? "" : " removed"));
+    else if (!found)
       item(list,
            "host_command",
            g_strdup_printf("unit runs %s as %s on the host (%s)%s",

@@ -559,7 +559,8 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
   g_autofree char *unit_text = unit ? g_strndup(g_bytes_get_data(unit, NULL),
                                                 g_bytes_get_size(unit)) : NULL;
   ScPrivInput in = {config_text, unit_text,
-                    json_string_value(json_object_get(info, "runtime")), files, slot, own};
+                    json_string_value(json_object_get(info, "runtime")), files, slot, own,
+                    name};
   json_t *doc = NULL, *v;
   size_t i;
 
@@ -629,7 +630,7 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
       if (strcmp(sum, "0") != 0) /* (a directory) */
         g_ptr_array_add(files, k);
     ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
-                      t->p->slot, own};
+                      t->p->slot, own, t->name};
     ok = sc_privileges_compute(&in, out_doc, error);
     if (!ok)
       g_prefix_error(error, "container %s: the new deployment's ", t->name);

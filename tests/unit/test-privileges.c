@@ -40,7 +40,7 @@ compute(const char *config, const char *unit, const char *const *files, GError *
 
   for (int i = 0; files && files[i]; i++)
     g_ptr_array_add(list, (gpointer)files[i]);
-  ScPrivInput in = { config, unit, RUNC, list, SLOT, own };
+  ScPrivInput in = { config, unit, RUNC, list, SLOT, own, "c" };
   if (!sc_privileges_compute(&in, &doc, error))
     return NULL;
   return doc;
@@ -142,7 +142,7 @@ START_TEST(test_mounts)
             "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\"]},"
             "{\"destination\":\"/host\",\"source\":\"/\",\"options\":[\"rbind\",\"ro\"]},"
             /* the container's own files (relative: in the bundle), not host paths */
-            "{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"rootfs/x\"},"
+            "{\"destination\":\"/s\",\"type\":\"bind\",\"source\":\"x\"},"
             "{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs\"},"
             /* relative, but out of the slot: a host path */
             "{\"destination\":\"/e\",\"type\":\"bind\",\"source\":\"../../../../../etc\"},"
@@ -242,8 +242,8 @@ START_TEST(test_seccomp_empty_is_none)
   g_autofree char *empty = replace(base_spec,
                                    "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
                                    "\"seccomp\":{\"defaultAction\":\"\",\"architectures\":null}");
-  g_autofree char *none = replace(base_spec,
-                                  "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},", "");
+  g_autofree char *none =
+    replace(base_spec, "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},", "");
 
   assert_diff(empty, base_unit, NULL, "no seccomp filter", "");
   g_autoptr(json_t) a = compute_ok(empty, base_unit, NULL);
@@ -358,6 +358,125 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* Attacks of an image author who controls v2 (issue 14's review) */
+
+/* options apply in order: ["ro","rw"] is read-write; a bind through the
+ * image's rootfs (a symlink to / in it is followed on the host) is a host
+ * path; a host bind shared with the host propagates mounts back */
+START_TEST(test_attack_mounts)
+{
+  g_autofree char *c =
+    replace(base_spec,
+            "\"options\":[\"rbind\",\"ro\"]}]",
+            "\"options\":[\"rbind\",\"ro\",\"rw\"]},"
+            "{\"destination\":\"/r\",\"type\":\"bind\",\"source\":\"rootfs/hostlink\"},"
+            "{\"destination\":\"/r2\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs/a/../b\"},"
+            "{\"destination\":\"/p\",\"type\":\"bind\",\"source\":\"/"
+            "srv\",\"options\":[\"ro\",\"rshared\"]}]");
+
+  assert_diff(c,
+              base_unit,
+              NULL,
+              "mount /var/lib/c:/data made read-write|"
+              "mount $DESTDIR/rootfs/hostlink:/r read-write added|"
+              "mount $DESTDIR/rootfs/b:/r2 read-write added|"
+              "mount /srv:/p read-only added|"
+              "mount /srv:/p shares its mounts with the host",
+              "");
+  /* the same file of the image, in one slot then the other: no change */
+  g_autofree char *c2 =
+    replace(base_spec,
+            "\"options\":[\"rbind\",\"ro\"]}]",
+            "\"options\":[\"rbind\",\"ro\"]},"
+            "{\"destination\":\"/r\",\"type\":\"bind\",\"source\":\"" OTHER "/rootfs/x\"}]");
+  g_autofree char *c3 = replace(c2, OTHER "/rootfs/x", "rootfs/x");
+  g_autoptr(json_t) a = compute_ok(c2, base_unit, NULL);
+  g_autoptr(json_t) b = compute_ok(c3, base_unit, NULL);
+  g_autoptr(json_t) d = sc_privileges_diff(a, b);
+  ck_assert_uint_eq(json_array_size(json_object_get(d, "added")), 0);
+  ck_assert_uint_eq(json_array_size(json_object_get(d, "removed")), 0);
+}
+END_TEST
+
+/* filesystems that are not binds but show the host: a disk, an overlay of
+ * host directories, a writable sysfs, one without a type; the usual ones
+ * (devpts, tmpfs, a read-only cgroup) are not */
+START_TEST(test_attack_fs_mounts)
+{
+  g_autofree char *c = replace(
+    base_spec,
+    "\"source\":\"proc\"},",
+    "\"source\":\"proc\"},"
+    "{\"destination\":\"/"
+    "sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"ro\",\"rw\"]},"
+    "{\"destination\":\"/d\",\"type\":\"ext4\",\"source\":\"/dev/sda1\"},"
+    "{\"destination\":\"/o\",\"type\":\"overlay\",\"source\":\"overlay\","
+    "\"options\":[\"lowerdir=/etc\",\"ro\"]},"
+    "{\"destination\":\"/k\",\"source\":\"/dev/sda2\"},"
+    "{\"destination\":\"/c\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":[\"ro\"]},"
+    "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\"},"
+    "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},");
+
+  assert_diff(c,
+              base_unit,
+              NULL,
+              "mount sysfs sysfs:/sys read-write added|mount ext4 /dev/sda1:/d read-write added|"
+              "mount overlay overlay lowerdir=/etc:/o read-only added|"
+              "mount (no type) /dev/sda2:/k read-write added",
+              "");
+}
+END_TEST
+
+/* a namespace listed twice, once joined by path, is the host's (so is a
+ * path that is not a string); rootfs propagation shared sends the
+ * container's mounts to the host */
+START_TEST(test_attack_namespaces)
+{
+  g_autofree char *c = replace(base_spec,
+                               "{\"type\":\"network\"},",
+                               "{\"type\":\"network\"},{\"type\":\"network\",\"path\":"
+                               "\"/proc/1/ns/net\"},{\"type\":\"pid\",\"path\":7},");
+  g_autofree char *c2 =
+    replace(c, "\"maskedPaths\"", "\"rootfsPropagation\":\"rshared\",\"maskedPaths\"");
+
+  assert_diff(c2,
+              base_unit,
+              NULL,
+              "host pid namespace shared|host network namespace shared|"
+              "rootfs propagation rshared",
+              "");
+}
+END_TEST
+
+/* unit settings that change what the runtime does on the host: another
+ * bundle (the working directory), LD_PRELOAD, output into a host file; the
+ * runtime deleting another container */
+START_TEST(test_attack_unit)
+{
+  const char *unit = "[Unit]\nDescription=c\n[Service]\n"
+                     "ExecStart=" RUNC " run 'c'\nExecStop=" RUNC " kill 'c'\n"
+                     "WorkingDirectory=" SLOT "/rootfs/evil\n"
+                     "Environment=LD_PRELOAD=" SLOT "/rootfs/x.so\n"
+                     "StandardOutput=truncate:/etc/shadow\n"
+                     "StandardError=journal\n"
+                     "ExecStopPost=" RUNC " delete --force 'other'\n";
+  /* the default working directory, in either slot, is no change */
+  const char *plain = "[Unit]\nDescription=c\n[Service]\n"
+                      "ExecStart=" RUNC " run 'c'\nExecStop=" RUNC " kill 'c'\n"
+                      "WorkingDirectory=" OTHER "\n";
+
+  assert_diff(base_spec,
+              unit,
+              NULL,
+              "unit sets WorkingDirectory=$DESTDIR/rootfs/evil for its commands on the host|"
+              "unit sets Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so for its commands on the "
+              "host|unit sets StandardOutput=truncate:/etc/shadow for its commands on the host|"
+              "unit runs " RUNC " delete --force 'other' as root on the host (ExecStopPost)",
+              "");
+  assert_diff(base_spec, plain, NULL, "", "");
+}
+END_TEST
+
 static Suite *
 privileges_suite(void)
 {
@@ -378,6 +497,10 @@ privileges_suite(void)
   tcase_add_test(tc, test_seccomp_empty_is_none);
   tcase_add_test(tc, test_install_from_nothing);
   tcase_add_test(tc, test_hostile);
+  tcase_add_test(tc, test_attack_mounts);
+  tcase_add_test(tc, test_attack_fs_mounts);
+  tcase_add_test(tc, test_attack_namespaces);
+  tcase_add_test(tc, test_attack_unit);
   suite_add_tcase(s, tc);
   return s;
 }
