@@ -45,6 +45,67 @@ static const char *const host_settings[] = {
   "PassEnvironment",  "UnsetEnvironment", "ExecSearchPath", "BindPaths",   "BindReadOnlyPaths",
   "StandardInput",    "StandardOutput",   "StandardError",  NULL
 };
+/* [Unit] and [Install] settings that start other units of the host with
+ * this one (debug-shell.service...) or put it in their place (Alias=) */
+static const char *const unit_settings[] = { "Wants",     "Requires",  "Requisite",
+                                             "BindsTo",   "PartOf",    "Upholds",
+                                             "OnFailure", "OnSuccess", NULL };
+static const char *const install_settings[] = { "Alias", "Also", NULL };
+/* Host paths (prefixes) where a file's content is privilege: what root
+ * runs (systemd units and drop-ins, cron, init scripts, udev, logrotate,
+ * programs and libraries), who becomes root (sudoers, PAM, polkit,
+ * accounts, ssh), what every process loads (ld.so.preload, profile) */
+static const char *const privileged_places[] = { "/etc/sudoers",
+                                                 "/etc/cron",
+                                                 "/var/spool/cron/",
+                                                 "/etc/anacrontab",
+                                                 "/etc/systemd/",
+                                                 "/usr/lib/systemd/",
+                                                 "/lib/systemd/",
+                                                 "/etc/init.d/",
+                                                 "/etc/rc",
+                                                 "/etc/pam.d/",
+                                                 "/etc/security/",
+                                                 "/etc/polkit-1/",
+                                                 "/usr/share/polkit-1/",
+                                                 "/etc/passwd",
+                                                 "/etc/shadow",
+                                                 "/etc/group",
+                                                 "/etc/gshadow",
+                                                 "/etc/subuid",
+                                                 "/etc/subgid",
+                                                 "/etc/ssh/",
+                                                 "/root/",
+                                                 "/etc/ld.so.",
+                                                 "/etc/profile",
+                                                 "/etc/bash",
+                                                 "/etc/environment",
+                                                 "/etc/udev/",
+                                                 "/usr/lib/udev/",
+                                                 "/etc/modprobe.d/",
+                                                 "/etc/modules-load.d/",
+                                                 "/etc/sysctl.d/",
+                                                 "/etc/tmpfiles.d/",
+                                                 "/etc/logrotate",
+                                                 "/etc/dbus-1/",
+                                                 "/usr/share/dbus-1/",
+                                                 "/etc/containers/",
+                                                 "/etc/xdg/autostart/",
+                                                 "/etc/NetworkManager/dispatcher.d/",
+                                                 "/etc/apt/apt.conf.d/",
+                                                 "/bin/",
+                                                 "/sbin/",
+                                                 "/usr/bin/",
+                                                 "/usr/sbin/",
+                                                 "/usr/local/bin/",
+                                                 "/usr/local/sbin/",
+                                                 "/usr/libexec/",
+                                                 "/lib/",
+                                                 "/lib64/",
+                                                 "/usr/lib/",
+                                                 "/usr/lib64/",
+                                                 "/usr/local/lib/",
+                                                 NULL };
 static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
                                                "ExecStartPost", "ExecStop",
                                                "ExecStopPost",  "ExecReload",
@@ -359,6 +420,31 @@ add_devices(GHashTable *set, json_t *linux_, GError **error)
   return TRUE;
 }
 
+/* The user namespace's mappings: the same namespace mapping container
+ * root to host root (or to another host user) is another privilege. */
+static gboolean
+add_id_mappings(GHashTable *s, json_t *linux_, GError **error)
+{
+  const char *keys[] = { "uidMappings", "gidMappings" };
+
+  for (int i = 0; i < 2; i++) {
+    json_t *arr = json_object_get(linux_, keys[i]), *v;
+    size_t j;
+    if (too_many(arr, keys[i], error))
+      return FALSE;
+    json_array_foreach (arr, j, v)
+      g_hash_table_add(s,
+                       g_strdup_printf("user namespace %s container %" JSON_INTEGER_FORMAT
+                                       " -> host %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+                                       " ids)",
+                                       i == 0 ? "uid" : "gid",
+                                       json_integer_value(json_object_get(v, "containerID")),
+                                       json_integer_value(json_object_get(v, "hostID")),
+                                       json_integer_value(json_object_get(v, "size"))));
+  }
+  return TRUE;
+}
+
 /* What weakens the confinement besides capabilities and namespaces:
  * seccomp, AppArmor and SELinux labels, sysctls, hooks (which the runtime
  * runs on the host, as root), a process running as uid 0. rlimits and
@@ -396,6 +482,8 @@ add_settings(json_t *doc, json_t *spec, GHashTable *s, GError **error)
     g_hash_table_add(s, g_strdup_printf("sysctl %s=%s", k, json_string_value(v) ?: "?"));
   if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) == 0)
     g_hash_table_add(s, g_strdup("process runs as uid 0"));
+  if (!add_id_mappings(s, linux_, error))
+    return FALSE;
   /* (a mount made in the container then appears on the host) */
   if (prop && strstr(prop, "shared"))
     g_hash_table_add(s, g_strdup_printf("rootfs propagation %s", prop));
@@ -425,6 +513,29 @@ add_hidden(json_t *doc, json_t *linux_, GError **error)
   return TRUE;
 }
 
+/* A hook as the review shows it: its environment, path and arguments
+ * after args[0] (the same path with other arguments or LD_PRELOAD runs
+ * something else) */
+static char *
+hook_command(json_t *h)
+{
+  const char *path = json_string_value(json_object_get(h, "path"));
+  GString *s = g_string_new(NULL);
+  const char *keys[] = { "env", "args" };
+  json_t *v;
+  size_t j;
+
+  for (int k = 0; k < 2; k++) {
+    if (k == 1)
+      g_string_append_printf(s, "%s%s", s->len ? " " : "", path ? path : "?");
+    json_array_foreach (json_object_get(h, keys[k]), j, v)
+      if (j < PRIV_MAX_ITEMS && (k == 0 || j > 0))
+        g_string_append_printf(
+          s, "%s%s", s->len ? " " : "", json_is_string(v) ? json_string_value(v) : "?");
+  }
+  return g_string_free(s, FALSE);
+}
+
 /* OCI hooks run on the host as root, whatever the container is. */
 static gboolean
 add_hooks(json_t *cmds, json_t *hooks, GError **error)
@@ -443,11 +554,10 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
     if (too_many(arr, "hooks", error))
       return FALSE;
     json_array_foreach (arr, j, h) {
-      const char *path = json_string_value(json_object_get(h, "path"));
       g_autofree char *d = g_strdup_printf("hook %s", kind);
+      g_autofree char *c = hook_command(h);
       json_array_append_new(
-        cmds,
-        json_pack("{s:s, s:s, s:s}", "directive", d, "command", path ? path : "?", "user", "root"));
+        cmds, json_pack("{s:s, s:s, s:s}", "directive", d, "command", c, "user", "root"));
     }
   }
   return TRUE;
@@ -491,12 +601,19 @@ own_normalized(const char *val, const char *const *own)
   return out;
 }
 
-/* A host_settings[] line worth reviewing: not the default working
- * directory (the slot) nor an output kept by systemd (no "file:"...) */
+/* A setting of @section worth reviewing: host_settings[] in [Service]
+ * but the default working directory (the slot) and an output kept by
+ * systemd (no "file:"...), unit_settings[], install_settings[] */
 static gboolean
-host_setting(const char *key, const char *val)
+host_setting(const char *section, const char *key, const char *val)
 {
-  if (!g_strv_contains(host_settings, key) || *val == '\0')
+  if (*val == '\0')
+    return FALSE;
+  if (strcmp(section, "[Unit]") == 0)
+    return g_strv_contains(unit_settings, key);
+  if (strcmp(section, "[Install]") == 0)
+    return g_strv_contains(install_settings, key);
+  if (!g_strv_contains(host_settings, key))
     return FALSE;
   if (strcmp(key, "WorkingDirectory") == 0)
     return strcmp(val, "$DESTDIR") != 0;
@@ -516,6 +633,7 @@ add_unit_commands(json_t *cmds, const ScPrivInput *in)
   g_autofree char *joined = NULL;
   g_auto(GStrv) lines = NULL;
   g_autofree char *user = NULL;
+  g_autofree char *section = g_strdup("");
   gboolean service = FALSE, perm_start_only = FALSE;
   json_t *found = json_array();
 
@@ -533,26 +651,18 @@ add_unit_commands(json_t *cmds, const ScPrivInput *in)
     g_autofree char *line = g_strstrip(g_strdup(lines[n]));
     char *eq;
     if (line[0] == '[') {
+      g_free(section);
+      section = g_strdup(line);
       service = strcmp(line, "[Service]") == 0;
       continue;
     }
-    if (!service || (eq = strchr(line, '=')) == NULL)
+    if ((eq = strchr(line, '=')) == NULL)
       continue;
     *eq = '\0';
     g_strchomp(line);
     const char *val = g_strchug(eq + 1);
-    if (strcmp(line, "User") == 0) {
-      g_free(user);
-      user = *val ? g_strdup(val) : NULL;
-      continue;
-    }
-    if (strcmp(line, "PermissionsStartOnly") == 0) {
-      perm_start_only = g_strcmp0(val, "yes") == 0 || g_strcmp0(val, "true") == 0 ||
-                        g_strcmp0(val, "1") == 0 || g_strcmp0(val, "on") == 0;
-      continue;
-    }
     g_autofree char *norm = own_normalized(val, in->own);
-    if (host_setting(line, norm)) {
+    if (host_setting(section, line, norm)) {
       json_array_append_new(found,
                             json_pack("{s:s, s:s, s:b, s:b}",
                                       "directive",
@@ -563,6 +673,18 @@ add_unit_commands(json_t *cmds, const ScPrivInput *in)
                                       FALSE,
                                       "setting",
                                       TRUE));
+      continue;
+    }
+    if (!service)
+      continue;
+    if (strcmp(line, "User") == 0) {
+      g_free(user);
+      user = *val ? g_strdup(val) : NULL;
+      continue;
+    }
+    if (strcmp(line, "PermissionsStartOnly") == 0) {
+      perm_start_only = g_strcmp0(val, "yes") == 0 || g_strcmp0(val, "true") == 0 ||
+                        g_strcmp0(val, "1") == 0 || g_strcmp0(val, "on") == 0;
       continue;
     }
     if (!g_strv_contains(exec_directives, line) || *val == '\0')
@@ -598,6 +720,27 @@ add_unit_commands(json_t *cmds, const ScPrivInput *in)
                                     as));
   }
   json_decref(found);
+}
+
+/* The host files of @files in a place where their content gives power
+ * over the host (code run as root, who may be root): path -> sha256 */
+static json_t *
+host_sums_json(GHashTable *files, GHashTable *sums)
+{
+  json_t *out = json_object();
+  GHashTableIter it;
+  gpointer path;
+
+  g_hash_table_iter_init(&it, files);
+  while (sums && g_hash_table_iter_next(&it, &path, NULL)) {
+    const char *sum = g_hash_table_lookup(sums, path);
+    for (int i = 0; sum && privileged_places[i]; i++)
+      if (g_str_has_prefix(path, privileged_places[i])) {
+        json_object_set_new(out, path, json_string(sum));
+        break;
+      }
+  }
+  return out;
 }
 
 gboolean
@@ -638,6 +781,7 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   for (guint i = 0; in->host_files && i < in->host_files->len; i++)
     g_hash_table_add(files, g_strdup(in->host_files->pdata[i]));
   json_object_set_new(doc, "host_files", set_json(files));
+  json_object_set_new(doc, "host_file_sums", host_sums_json(files, in->host_sums));
   add_unit_commands(cmds, in);
   *out_doc = g_steal_pointer(&doc);
   return TRUE;
@@ -779,7 +923,7 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
     if (!found && *json_string_value(json_object_get(c, "user")) == '\0')
       item(list,
            "host_command",
-           g_strdup_printf("unit sets %s=%s for its commands on the host%s",
+           g_strdup_printf("unit sets %s=%s on the host%s",
                            json_string_value(json_object_get(c, "directive")),
                            json_string_value(json_object_get(c, "command")),
                            adding ? "" : " removed"));
@@ -791,6 +935,24 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
                            json_string_value(json_object_get(c, "user")),
                            json_string_value(json_object_get(c, "directive")),
                            adding ? "" : " removed"));
+  }
+}
+
+/* Files in privileged_places[] of both whose content differs: the same
+ * sudoers.d file or unit drop-in with other lines is another privilege */
+static void
+host_files_changed(json_t *list, json_t *a, json_t *b)
+{
+  json_t *sa = json_object_get(a, "host_file_sums"), *sb = json_object_get(b, "host_file_sums");
+  json_t *p;
+  size_t j;
+
+  /* (in the order of host_files: sorted) */
+  json_array_foreach (json_object_get(a, "host_files"), j, p) {
+    const char *path = json_string_value(p);
+    json_t *v = json_object_get(sa, path), *old = json_object_get(sb, path);
+    if (v && old && !json_equal(old, v))
+      item(list, "host_file", g_strdup_printf("host file %s changed", path));
   }
 }
 
@@ -831,6 +993,8 @@ gained(json_t *a, json_t *b, gboolean adding)
                  adding ? "%s no more (exposed to the container)" : "%s (hidden again)");
   strings_gained(
     list, a, b, "host_files", "host_file", adding ? "host file %s added" : "host file %s removed");
+  if (adding)
+    host_files_changed(list, a, b);
   commands_gained(list, a, b, adding);
   return list;
 }

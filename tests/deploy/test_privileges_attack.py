@@ -35,11 +35,11 @@ ATTACKS = {
     "bundle": (BASE_CONFIG, {"exports/service.template": SERVICE.replace(
         "[Install]", "WorkingDirectory=$DESTDIR/rootfs/evil\n[Install]"),
         "evil/config.json": "{}\n"}, (),
-        ["unit sets WorkingDirectory=$DESTDIR/rootfs/evil for its commands on the host"]),
+        ["unit sets WorkingDirectory=$DESTDIR/rootfs/evil on the host"]),
     # the runtime (root, on the host) loads the image's library
     "preload": (BASE_CONFIG, {"exports/service.template": SERVICE.replace(
         "[Install]", "Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so\n[Install]")}, (),
-        ["unit sets Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so for its commands on the host"]),
+        ["unit sets Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so on the host"]),
     # a bind of the image's own file, which is a symlink to the host's /
     "symlink": (config(mounts=[DATA_RO, {"destination": "/h", "type": "bind",
                                          "source": "rootfs/hostlink", "options": ["rbind"]}]),
@@ -52,6 +52,10 @@ ATTACKS = {
     "nsdup": (edited(BASE_CONFIG, lambda c: c["linux"]["namespaces"].append(
         {"type": "network", "path": "/proc/1/ns/net"})), {}, (),
         ["host network namespace shared"]),
+    # starting it starts a root shell on tty9
+    "wants": (BASE_CONFIG, {"exports/service.template": SERVICE.replace(
+        "[Service]", "Wants=debug-shell.service\n[Service]")}, (),
+        ["unit sets Wants=debug-shell.service on the host"]),
     # a disk of the host, no bind at all
     "disk": (config(mounts=[DATA_RO, {"destination": "/d", "type": "ext4",
                                       "source": "/dev/sda1"}]), {}, (),
@@ -69,6 +73,13 @@ class PrivilegesAttackTest(SysrootCtl, unittest.TestCase):
         base = {"exports/config.json.template": BASE_CONFIG, "exports/service.template": SERVICE,
                 "exports/hostfs/etc/priv/old.conf": "old\n"}
         build(cls.layout, "v1", SET_MANIFEST, base, hostfs=False)
+        # a sudoers.d file: the same in sudo1 and sudo1b, widened in sudo2
+        for tag, rule in (("sudo1", "c ALL=(root) /bin/true\n"),
+                          ("sudo1b", "c ALL=(root) /bin/true\n"),
+                          ("sudo2", "c ALL=(ALL) NOPASSWD: ALL\n")):
+            build(cls.layout, tag, SET_MANIFEST,
+                  dict(base, **{"exports/hostfs/etc/sudoers.d/c": rule,
+                                "etc/" + tag: tag + "\n"}), hostfs=False)
         for tag, (conf, extra, links, _) in ATTACKS.items():
             build(cls.layout, tag, SET_MANIFEST,
                   dict(base, **{"exports/config.json.template": conf}, **extra), hostfs=False,
@@ -125,6 +136,22 @@ class PrivilegesAttackTest(SysrootCtl, unittest.TestCase):
         self.assertTrue(doc["updated"])
         self.assertEqual(doc["privileges"]["removed"],
                          [{"kind": "mount", "text": "mount /var/lib/data:/data read-only removed"}])
+
+    def test_privileged_host_file_changed(self):
+        """The same host file in a place where its content is privilege
+        (sudoers.d), with other content, is refused; unchanged, not asked."""
+        self.ctl("install", "--name", "c", self.img("sudo1"))
+        doc = json.loads(self.ctl("--json", "update", "--rebase", self.img("sudo1b"),
+                                  "c").stdout)
+        self.assertTrue(doc["updated"])
+        self.assertEqual(doc["privileges"], {"added": [], "removed": []})
+        self.ctl("pull", self.img("sudo2"))
+        self.refused(["--rebase", self.img("sudo2"), "c"],
+                     "localhost/layout:sudo2 (%.12s)" % self.image_id("sudo2"),
+                     ["host file /etc/sudoers.d/c changed"])
+        self.assertEqual(self.read("etc/sudoers.d/c"), "c ALL=(root) /bin/true\n")
+        self.ctl("update", "--accept-privileges", "--rebase", self.img("sudo2"), "c")
+        self.assertEqual(self.read("etc/sudoers.d/c"), "c ALL=(ALL) NOPASSWD: ALL\n")
 
     def test_symlink_bind_same_in_both_slots(self):
         """The image's own file bound in both versions is no change, though

@@ -468,12 +468,104 @@ START_TEST(test_attack_unit)
   assert_diff(base_spec,
               unit,
               NULL,
-              "unit sets WorkingDirectory=$DESTDIR/rootfs/evil for its commands on the host|"
-              "unit sets Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so for its commands on the "
-              "host|unit sets StandardOutput=truncate:/etc/shadow for its commands on the host|"
+              "unit sets WorkingDirectory=$DESTDIR/rootfs/evil on the host|"
+              "unit sets Environment=LD_PRELOAD=$DESTDIR/rootfs/x.so on the "
+              "host|unit sets StandardOutput=truncate:/etc/shadow on the host|"
               "unit runs " RUNC " delete --force 'other' as root on the host (ExecStopPost)",
               "");
   assert_diff(base_spec, plain, NULL, "", "");
+}
+END_TEST
+
+/* the same hook with other arguments or environment runs something else;
+ * a user namespace mapping container root to host root is more */
+START_TEST(test_attack_hooks_idmaps)
+{
+  const char *hooks_a = "\"hooks\":{\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+                        "\"true\"]}]},\"root\":";
+  const char *hooks_b = "\"hooks\":{\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+                        "\"rm -rf /\"],\"env\":[\"LD_PRELOAD=/x.so\"]}]},\"root\":";
+  const char *map = "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+                    "\"maskedPaths\"";
+  const char *root_map = "\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":65536}],"
+                         "\"maskedPaths\"";
+  g_autofree char *a0 = replace(base_spec, "\"root\":", hooks_a);
+  g_autofree char *a = replace(a0, "\"maskedPaths\"", map);
+  g_autofree char *b0 = replace(base_spec, "\"root\":", hooks_b);
+  g_autofree char *b = replace(b0, "\"maskedPaths\"", root_map);
+  g_autoptr(json_t) da = compute_ok(a, base_unit, NULL);
+  g_autoptr(json_t) db = compute_ok(b, base_unit, NULL);
+  g_autoptr(json_t) d = sc_privileges_diff(da, db);
+  g_autofree char *add = texts(d, "added");
+
+  ck_assert_str_eq(add,
+                   "user namespace uid container 0 -> host 0 (65536 ids)|"
+                   "unit runs LD_PRELOAD=/x.so /bin/sh -c rm -rf / as root on the host "
+                   "(hook poststop)");
+}
+END_TEST
+
+/* [Unit] dependencies start host units with this one (debug-shell, a
+ * root shell on tty9), [Install] Alias= and Also= enable or replace them */
+START_TEST(test_attack_unit_sections)
+{
+  const char *unit = "[Unit]\nDescription=c\nWants=debug-shell.service\n"
+                     "OnFailure=evil.service\nAfter=network.target\n[Service]\n"
+                     "ExecStart=" RUNC " run 'c'\nExecStop=" RUNC " kill 'c'\n"
+                     "[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n"
+                     "Also=debug-shell.service\n";
+
+  assert_diff(base_spec,
+              unit,
+              NULL,
+              "unit sets Wants=debug-shell.service on the host|"
+              "unit sets OnFailure=evil.service on the host|"
+              "unit sets Alias=sshd.service on the host|"
+              "unit sets Also=debug-shell.service on the host",
+              "");
+}
+END_TEST
+
+/* a host file in a privileged place (sudoers.d, a unit drop-in) with other
+ * content is reported; one elsewhere, or unchanged, is not */
+static json_t *
+compute_sums(const char *const *files, const char *const *sums)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new();
+  g_autoptr(GHashTable) table = g_hash_table_new(g_str_hash, g_str_equal);
+  json_t *doc = NULL;
+
+  for (int i = 0; files[i]; i++) {
+    g_ptr_array_add(list, (gpointer)files[i]);
+    g_hash_table_insert(table, (gpointer)files[i], (gpointer)sums[i]);
+  }
+  ScPrivInput in = { base_spec, base_unit, RUNC, list, SLOT, own, "c", table };
+  ck_assert(sc_privileges_compute(&in, &doc, NULL));
+  return doc;
+}
+
+START_TEST(test_attack_host_file_content)
+{
+  const char *files[] = { "/etc/sudoers.d/c",
+                          "/etc/systemd/system/sshd.service.d/c.conf",
+                          "/etc/c/app.conf",
+                          "/usr/local/bin/c-helper",
+                          NULL };
+  const char *old_sums[] = { "aa", "bb", "cc", "dd" };
+  const char *new_sums[] = { "a2", "b2", "c2", "dd" };
+  g_autoptr(json_t) a = compute_sums(files, old_sums);
+  g_autoptr(json_t) b = compute_sums(files, new_sums);
+  g_autoptr(json_t) d = sc_privileges_diff(a, b);
+  g_autofree char *add = texts(d, "added");
+  g_autofree char *rem = texts(d, "removed");
+
+  ck_assert_str_eq(add,
+                   "host file /etc/sudoers.d/c changed|"
+                   "host file /etc/systemd/system/sshd.service.d/c.conf changed");
+  ck_assert_str_eq(rem, "");
+  /* (going back is a change too: the admin reviews it the same way) */
+  g_autoptr(json_t) back = sc_privileges_diff(b, a);
+  ck_assert_uint_eq(json_array_size(json_object_get(back, "added")), 2);
 }
 END_TEST
 
@@ -501,6 +593,9 @@ privileges_suite(void)
   tcase_add_test(tc, test_attack_fs_mounts);
   tcase_add_test(tc, test_attack_namespaces);
   tcase_add_test(tc, test_attack_unit);
+  tcase_add_test(tc, test_attack_hooks_idmaps);
+  tcase_add_test(tc, test_attack_unit_sections);
+  tcase_add_test(tc, test_attack_host_file_content);
   suite_add_tcase(s, tc);
   return s;
 }
