@@ -622,32 +622,94 @@ host_setting(const char *section, const char *key, const char *val)
   return TRUE;
 }
 
+/* The lines of @unit as systemd's config parser reads them: a line
+ * ending in an odd number of backslashes continues on the next (an even
+ * number is escaped backslashes), its last backslash made a space. systemd
+ * since v246 or so (@modern): \n, \r\n and \r end a line, comment lines
+ * are skipped before anything (they neither continue nor end a
+ * continuation), a BOM is skipped; before: \n only, a comment line is
+ * text like any other until the line is parsed. (At most 100000 lines.) */
+static char **
+unit_lines(const char *unit, gboolean modern)
+{
+  GPtrArray *out = g_ptr_array_new();
+  GString *cont = NULL;
+  const char *p = modern && g_str_has_prefix(unit, "\xef\xbb\xbf") ? unit + 3 : unit;
+
+  while (*p && out->len < 100000) {
+    size_t n = modern ? strcspn(p, "\r\n") : strcspn(p, "\n");
+    g_autofree char *raw = g_strndup(p, n);
+    const char *first = raw + strspn(raw, " \t\r\n");
+    gboolean escaped = FALSE;
+
+    p += n;
+    p += p[0] == '\r' && p[1] == '\n' ? 2 : p[0] != '\0';
+    if (modern && (*first == '#' || *first == ';'))
+      continue;
+    for (const char *e = raw; *e; e++)
+      escaped = escaped ? FALSE : *e == '\\';
+    if (cont == NULL)
+      cont = g_string_new(NULL);
+    g_string_append(cont, raw);
+    if (escaped) {
+      cont->str[cont->len - 1] = ' ';
+      continue;
+    }
+    g_ptr_array_add(out, g_string_free(cont, FALSE));
+    cont = NULL;
+  }
+  if (cont)
+    g_ptr_array_add(out, g_string_free(cont, FALSE));
+  g_ptr_array_add(out, NULL);
+  return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static gboolean same_command(json_t *x, json_t *y);
+
+/* The commands @found as who runs them, into @cmds once. */
+static void
+append_found(json_t *cmds, json_t *found, const char *user, gboolean perm_start_only)
+{
+  for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
+    json_t *f = json_array_get(found, i), *c, *o;
+    gboolean all_root =
+      perm_start_only &&
+      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
+    const char *as = json_is_true(json_object_get(f, "setting"))                            ? ""
+                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root"
+                                                                                            : user;
+    gboolean seen = FALSE;
+    size_t k;
+
+    c = json_pack("{s:O, s:O, s:s}",
+                  "directive",
+                  json_object_get(f, "directive"),
+                  "command",
+                  json_object_get(f, "command"),
+                  "user",
+                  as);
+    json_array_foreach (cmds, k, o)
+      seen = seen || same_command(c, o);
+    if (seen || json_array_size(cmds) >= PRIV_MAX_ITEMS)
+      json_decref(c);
+    else
+      json_array_append_new(cmds, c);
+  }
+}
+
 /* The unit's commands that run on the host, outside the container: every
  * Exec*= of [Service] but the runtime's own (runtime_command()); as the
  * unit's User= unless + or ! (full privileges), or PermissionsStartOnly=
  * for all but ExecStart. */
 static void
-add_unit_commands(json_t *cmds, const ScPrivInput *in)
+unit_pass(json_t *cmds, const ScPrivInput *in, char **lines)
 {
-  const char *unit = in->unit;
-  g_autofree char *joined = NULL;
-  g_auto(GStrv) lines = NULL;
   g_autofree char *user = NULL;
   g_autofree char *section = g_strdup("");
   gboolean service = FALSE, perm_start_only = FALSE;
   json_t *found = json_array();
 
-  if (unit == NULL) {
-    json_decref(found);
-    return;
-  }
-  /* continuation lines joined first, as systemd reads them */
-  {
-    g_autoptr(GRegex) re = g_regex_new("\\\\\\n", 0, 0, NULL);
-    joined = g_regex_replace_literal(re, unit, -1, 0, " ", 0, NULL);
-  }
-  lines = g_strsplit(joined ? joined : unit, "\n", -1);
-  for (guint n = 0; lines[n] && n < 100000; n++) {
+  for (guint n = 0; lines[n]; n++) {
     g_autofree char *line = g_strstrip(g_strdup(lines[n]));
     char *eq;
     if (line[0] == '[') {
@@ -702,24 +764,19 @@ add_unit_commands(json_t *cmds, const ScPrivInput *in)
     json_array_append_new(
       found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
   }
-  for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
-    json_t *f = json_array_get(found, i);
-    gboolean all_root =
-      perm_start_only &&
-      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
-    const char *as = json_is_true(json_object_get(f, "setting"))                            ? ""
-                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root"
-                                                                                            : user;
-    json_array_append_new(cmds,
-                          json_pack("{s:O, s:O, s:s}",
-                                    "directive",
-                                    json_object_get(f, "directive"),
-                                    "command",
-                                    json_object_get(f, "command"),
-                                    "user",
-                                    as));
-  }
+  append_found(cmds, found, user, perm_start_only);
   json_decref(found);
+}
+
+/* The unit read both ways systemd has read it (unit_lines()): what either
+ * runs is reviewed */
+static void
+add_unit_commands(json_t *cmds, const ScPrivInput *in)
+{
+  for (int modern = 1; in->unit && modern >= 0; modern--) {
+    g_auto(GStrv) lines = unit_lines(in->unit, modern);
+    unit_pass(cmds, in, lines);
+  }
 }
 
 /* The host files of @files in a place where their content gives power

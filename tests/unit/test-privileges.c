@@ -569,6 +569,32 @@ START_TEST(test_attack_host_file_content)
 }
 END_TEST
 
+/* systemd's reading of lines, not a simpler one: two backslashes at the
+ * end are an escaped backslash (no continuation: the next line, a
+ * [Service] header, is one); \r ends a line; a comment line ending in a
+ * backslash continues nothing (systemd >= 246) or swallows the next line
+ * (older): what either runs is reviewed, once */
+START_TEST(test_attack_unit_lines)
+{
+  const char *unit = "\xef\xbb\xbf[Unit]\nDescription=c \\\\\n[Service]\n"
+                     "ExecStart=" RUNC " run 'c'\nExecStop=" RUNC " kill 'c'\n"
+                     "ExecStartPre=/usr/bin/one\n"
+                     "Restart=no\rExecStartPost=/usr/bin/two\n"
+                     "# note \\\nExecStopPost=/usr/bin/three\n"
+                     "ExecReload=/bin/sh -c \\\n# x\n 'four'\n";
+
+  assert_diff(base_spec,
+              unit,
+              NULL,
+              "unit runs /usr/bin/one as root on the host (ExecStartPre)|"
+              "unit runs /usr/bin/two as root on the host (ExecStartPost)|"
+              "unit runs /usr/bin/three as root on the host (ExecStopPost)|"
+              "unit runs /bin/sh -c   'four' as root on the host (ExecReload)|"
+              "unit runs /bin/sh -c  # x as root on the host (ExecReload)",
+              "");
+}
+END_TEST
+
 static Suite *
 privileges_suite(void)
 {
@@ -596,6 +622,7 @@ privileges_suite(void)
   tcase_add_test(tc, test_attack_hooks_idmaps);
   tcase_add_test(tc, test_attack_unit_sections);
   tcase_add_test(tc, test_attack_host_file_content);
+  tcase_add_test(tc, test_attack_unit_lines);
   suite_add_tcase(s, tc);
   return s;
 }
