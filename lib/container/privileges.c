@@ -445,6 +445,77 @@ add_id_mappings(GHashTable *s, json_t *linux_, GError **error)
   return TRUE;
 }
 
+/* A seccomp action that lets the call through (or lets a host agent or
+ * tracer decide): all but the refusals */
+static gboolean
+seccomp_lets_through(const char *action)
+{
+  static const char *const refusals[] = { "SCMP_ACT_ERRNO",        "SCMP_ACT_KILL",
+                                          "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                          "SCMP_ACT_TRAP",         NULL };
+
+  return action == NULL || !g_strv_contains(refusals, action);
+}
+
+/* Into @s no filter, or a default action that lets calls through; into
+ * doc "seccomp_allowed" the calls a refusing filter lets through (an
+ * update allowing more of them is reviewed: with "seccomp_all", the old
+ * filter let everything through and nothing is new). */
+static gboolean
+add_seccomp(json_t *doc, GHashTable *s, json_t *seccomp, GError **error)
+{
+  const char *def = json_string_value(json_object_get(seccomp, "defaultAction"));
+  json_t *rules = json_object_get(seccomp, "syscalls"), *r;
+  g_autoptr(GHashTable) allowed = new_set();
+  gboolean all = TRUE;
+  size_t j, k;
+
+  /* runc takes an empty defaultAction without syscalls for no filter
+   * (atomic's test image has exactly that) */
+  if (seccomp == NULL || (g_strcmp0(def, "") == 0 && json_array_size(rules) == 0))
+    g_hash_table_add(s, g_strdup("no seccomp filter"));
+  else if (g_strcmp0(def, "SCMP_ACT_ALLOW") == 0 || g_strcmp0(def, "SCMP_ACT_LOG") == 0)
+    g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
+  else if (seccomp_lets_through(def))
+    g_hash_table_add(s, g_strdup_printf("seccomp default action %s lets calls through", def));
+  else
+    all = FALSE;
+  if (too_many(rules, "linux.seccomp.syscalls", error))
+    return FALSE;
+  json_array_foreach (rules, j, r) {
+    json_t *names = json_object_get(r, "names"), *n;
+    if (all || !seccomp_lets_through(json_string_value(json_object_get(r, "action"))))
+      continue;
+    if (too_many(names, "linux.seccomp.syscalls[].names", error))
+      return FALSE;
+    json_array_foreach (names, k, n)
+      g_hash_table_add(
+        allowed,
+        g_strdup_printf("%s%s",
+                        json_is_string(n) ? json_string_value(n) : "?",
+                        json_array_size(json_object_get(r, "args")) ? " (some arguments)" : ""));
+  }
+  json_object_set_new(doc, "seccomp_all", json_boolean(all));
+  json_object_set_new(doc, "seccomp_allowed", set_json(allowed));
+  return TRUE;
+}
+
+/* The LSM confinement the spec asks for: "AppArmor profile P", "SELinux
+ * label L". Absent or empty, the container runs under the runtime's own
+ * (unconfined, as a rule): an update dropping or changing one gives up
+ * that confinement. */
+static void
+add_confinement(json_t *doc, const char *aa, const char *label)
+{
+  g_autoptr(GHashTable) c = new_set();
+
+  if (aa && *aa)
+    g_hash_table_add(c, g_strdup_printf("AppArmor profile %s", aa));
+  if (label && *label)
+    g_hash_table_add(c, g_strdup_printf("SELinux label %s", label));
+  json_object_set_new(doc, "confinement", set_json(c));
+}
+
 /* What weakens the confinement besides capabilities and namespaces:
  * seccomp, AppArmor and SELinux labels, sysctls, hooks (which the runtime
  * runs on the host, as root), a process running as uid 0. rlimits and
@@ -459,17 +530,9 @@ add_settings(json_t *doc, json_t *spec, GHashTable *s, GError **error)
   const char *k;
   const char *prop = json_string_value(json_object_get(linux_, "rootfsPropagation"));
 
-  /* runc takes an empty defaultAction without syscalls for no filter
-   * (atomic's test image has exactly that) */
-  if (seccomp == NULL ||
-      (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")), "") == 0 &&
-       json_array_size(json_object_get(seccomp, "syscalls")) == 0))
-    g_hash_table_add(s, g_strdup("no seccomp filter"));
-  else if (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
-                     "SCMP_ACT_ALLOW") == 0 ||
-           g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
-                     "SCMP_ACT_LOG") == 0)
-    g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
+  if (!add_seccomp(doc, s, seccomp, error))
+    return FALSE;
+  add_confinement(doc, aa, label);
   if (g_strcmp0(aa, "unconfined") == 0)
     g_hash_table_add(s, g_strdup("AppArmor unconfined"));
   if (label && (strstr(label, ":spc_t") || strstr(label, ":unconfined_t")))
@@ -1041,6 +1104,20 @@ gained(json_t *a, json_t *b, gboolean adding)
       json_is_true(json_object_get(b, "root_readonly")))
     item(list, "root_readonly", g_strdup(adding ? "root made writable" : "root made read-only"));
   strings_gained(list, a, b, "settings", "setting", adding ? "%s" : "%s (no more)");
+  /* a refusing filter in @b: calls @a lets through more are gained */
+  if (!json_is_true(json_object_get(b, "seccomp_all")))
+    strings_gained(list,
+                   a,
+                   b,
+                   "seccomp_allowed",
+                   "seccomp",
+                   adding ? "seccomp allows %s" : "seccomp allows %s (no more)");
+  strings_gained(list,
+                 b,
+                 a,
+                 "confinement",
+                 "confinement",
+                 adding ? "%s no more (the runtime's own instead)" : "%s (confined again)");
   /* hiding is the restriction: what @b hides and @a does not is gained */
   strings_gained(list,
                  b,
@@ -1068,8 +1145,13 @@ sc_privileges_diff(json_t *old_doc, json_t *new_doc)
     json_object_set_new(empty, "host_namespaces", ns);
     json_object_set_new(empty, "no_new_privileges", json_true());
     json_object_set_new(empty, "root_readonly", json_true());
-    /* (what it hides is no privilege given) */
+    /* (what it hides, its LSM confinement, the calls its filter lets
+     * through are no privilege given: listed, they would only be noise) */
     json_object_set_new(empty, "hidden", json_deep_copy(json_object_get(new_doc, "hidden")));
+    json_object_set_new(
+      empty, "confinement", json_deep_copy(json_object_get(new_doc, "confinement")));
+    json_object_set_new(
+      empty, "seccomp_allowed", json_deep_copy(json_object_get(new_doc, "seccomp_allowed")));
     old_doc = empty;
   }
   return json_pack("{s:o, s:o}",

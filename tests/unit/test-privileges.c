@@ -595,6 +595,53 @@ START_TEST(test_attack_unit_lines)
 }
 END_TEST
 
+/* a refusing filter letting more calls through, a default action that
+ * lets them through (NOTIFY: a host agent decides), an AppArmor profile or
+ * SELinux label dropped (the runtime's own then) */
+START_TEST(test_attack_seccomp_lsm)
+{
+  g_autofree char *a0 = replace(base_spec,
+                                "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
+                                "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+                                "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                                "{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ALLOW\","
+                                "\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}");
+  g_autofree char *a = replace(a0,
+                               "\"noNewPrivileges\":true",
+                               "\"noNewPrivileges\":true,\"apparmorProfile\":\"sc-default\","
+                               "\"selinuxLabel\":\"system_u:system_r:container_t:s0\"");
+  g_autofree char *b = replace(base_spec,
+                               "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
+                               "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_KILL\",\"syscalls\":["
+                               "{\"names\":[\"read\",\"ptrace\",\"kexec_load\"],"
+                               "\"action\":\"SCMP_ACT_ALLOW\"},"
+                               "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_NOTIFY\"},"
+                               "{\"names\":[\"reboot\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+  g_autoptr(json_t) da = compute_ok(a, base_unit, NULL);
+  g_autoptr(json_t) db = compute_ok(b, base_unit, NULL);
+  g_autoptr(json_t) d = sc_privileges_diff(da, db);
+  g_autofree char *add = texts(d, "added");
+  g_autofree char *notify = replace(base_spec, "SCMP_ACT_ERRNO", "SCMP_ACT_NOTIFY");
+
+  ck_assert_str_eq(add,
+                   "seccomp allows kexec_load|seccomp allows mount|seccomp allows ptrace|"
+                   "AppArmor profile sc-default no more (the runtime's own instead)|"
+                   "SELinux label system_u:system_r:container_t:s0 no more (the runtime's own "
+                   "instead)");
+  assert_diff(
+    notify, base_unit, NULL, "seccomp default action SCMP_ACT_NOTIFY lets calls through", "");
+  /* from no filter to one: nothing added (install: neither listed) */
+  g_autoptr(json_t) none = compute_ok(base_spec, base_unit, NULL);
+  json_object_set_new(none, "seccomp_all", json_true());
+  g_autoptr(json_t) d2 = sc_privileges_diff(none, db);
+  ck_assert_uint_eq(json_array_size(json_object_get(d2, "added")), 0);
+  g_autoptr(json_t) d3 = sc_privileges_diff(NULL, da);
+  g_autofree char *inst = texts(d3, "added");
+  ck_assert_ptr_null(strstr(inst, "seccomp allows"));
+  ck_assert_ptr_null(strstr(inst, "AppArmor"));
+}
+END_TEST
+
 static Suite *
 privileges_suite(void)
 {
@@ -623,6 +670,7 @@ privileges_suite(void)
   tcase_add_test(tc, test_attack_unit_sections);
   tcase_add_test(tc, test_attack_host_file_content);
   tcase_add_test(tc, test_attack_unit_lines);
+  tcase_add_test(tc, test_attack_seccomp_lsm);
   suite_add_tcase(s, tc);
   return s;
 }
