@@ -11,13 +11,18 @@
  *                     "inheritable", "ambient"},
  *    "host_namespaces": ["network", ...]   (namespaces not created),
  *    "mounts": [{"source", "destination", "mode": "rw"|"ro"}] (host paths
- *              bound: the deployment's own files are not host paths),
+ *              bound: the deployment's own files are not host paths, its
+ *              rootfs is; other filesystems as "TYPE SOURCE OPTIONS"),
  *    "devices": ["c 10:200 /dev/net/tun", "allow c 10:200 rwm", ...],
  *    "no_new_privileges": bool, "root_readonly": bool,
  *    "settings": ["no seccomp filter", "sysctl K=V", ...],
  *    "unmasked": [paths masked or read-only by default... see below],
- *    "host_files": [...],
- *    "host_commands": [{"directive", "command", "user"}]}
+ *    "host_files": [...], "host_file_sums": {path: sha256} (privileged
+ *              places only),
+ *    "seccomp_all": bool, "seccomp_allowed": [calls a refusing filter
+ *              lets through], "confinement": ["AppArmor profile P", ...],
+ *    "host_commands": [{"directive", "command", "user"}] (user "" for a
+ *              unit setting: WorkingDirectory=, Environment=, Wants=...)}
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -287,6 +292,11 @@ fs_mount_source(json_t *m, json_t *opts, const char *mode)
   json_t *v;
   size_t j;
 
+  /* (a second proc, at /proc2, is one without the masked and read-only
+   * paths that hide /proc/sys, /proc/sysrq-trigger... from the container) */
+  if (type && strcmp(type, "proc") == 0 &&
+      g_strcmp0(json_string_value(json_object_get(m, "destination")), "/proc") != 0)
+    return g_strdup_printf("proc %s (not at /proc: unmasked)", src ? src : "(none)");
   if (type && g_strv_contains(own_kinds, type))
     return NULL;
   if (type && g_strv_contains(kernel_ro, type) && strcmp(mode, "ro") == 0)

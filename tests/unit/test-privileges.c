@@ -415,14 +415,16 @@ START_TEST(test_attack_fs_mounts)
     "{\"destination\":\"/k\",\"source\":\"/dev/sda2\"},"
     "{\"destination\":\"/c\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":[\"ro\"]},"
     "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\"},"
-    "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},");
+    "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+    "{\"destination\":\"/proc2\",\"type\":\"proc\",\"source\":\"proc\"},");
 
   assert_diff(c,
               base_unit,
               NULL,
               "mount sysfs sysfs:/sys read-write added|mount ext4 /dev/sda1:/d read-write added|"
               "mount overlay overlay lowerdir=/etc:/o read-only added|"
-              "mount (no type) /dev/sda2:/k read-write added",
+              "mount (no type) /dev/sda2:/k read-write added|"
+              "mount proc proc (not at /proc: unmasked):/proc2 read-write added",
               "");
 }
 END_TEST
