@@ -58,8 +58,10 @@ static const char *const unit_settings[] = { "Wants",     "Requires",  "Requisit
 static const char *const install_settings[] = { "Alias", "Also", NULL };
 /* Host paths (prefixes) where a file's content is privilege: what root
  * runs (systemd units and drop-ins, cron, init scripts, udev, logrotate,
- * programs and libraries), who becomes root (sudoers, PAM, polkit,
- * accounts, ssh), what every process loads (ld.so.preload, profile) */
+ * programs), who becomes root (sudoers, PAM, polkit, accounts, ssh), what
+ * every process loads (ld.so.preload, profile). Library directories are
+ * not: a data file there (atomic's rpm scenario renders one from a value)
+ * is not asked again on every update --set. */
 static const char *const privileged_places[] = { "/etc/sudoers",
                                                  "/etc/cron",
                                                  "/var/spool/cron/",
@@ -105,11 +107,6 @@ static const char *const privileged_places[] = { "/etc/sudoers",
                                                  "/usr/local/bin/",
                                                  "/usr/local/sbin/",
                                                  "/usr/libexec/",
-                                                 "/lib/",
-                                                 "/lib64/",
-                                                 "/usr/lib/",
-                                                 "/usr/lib64/",
-                                                 "/usr/local/lib/",
                                                  NULL };
 static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
                                                "ExecStartPost", "ExecStop",
