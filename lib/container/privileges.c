@@ -523,6 +523,29 @@ add_confinement(json_t *doc, const char *aa, const char *label)
   json_object_set_new(doc, "confinement", set_json(c));
 }
 
+/* crun's run.oci.* annotations change what the runtime does beyond the
+ * spec (run.oci.seccomp_bpf_data replaces the seccomp filter,
+ * run.oci.keep_original_groups keeps the runtime's groups...). (The
+ * cgroupsPath is not the image's: the render sets the unit's.) */
+static gboolean
+add_runtime_settings(GHashTable *s, json_t *spec, GError **error)
+{
+  json_t *ann = json_object_get(spec, "annotations"), *v;
+  const char *k;
+
+  if (json_object_size(ann) > PRIV_MAX_ITEMS) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: annotations has too many entries");
+    return FALSE;
+  }
+  json_object_foreach (ann, k, v)
+    if (g_str_has_prefix(k, "run.oci."))
+      g_hash_table_add(s,
+                       g_strdup_printf("annotation %s=%s (crun)",
+                                       k,
+                                       json_is_string(v) ? json_string_value(v) : "?"));
+  return TRUE;
+}
+
 /* What weakens the confinement besides capabilities and namespaces:
  * seccomp, AppArmor and SELinux labels, sysctls, hooks (which the runtime
  * runs on the host, as root), a process running as uid 0. rlimits and
@@ -552,7 +575,7 @@ add_settings(json_t *doc, json_t *spec, GHashTable *s, GError **error)
     g_hash_table_add(s, g_strdup_printf("sysctl %s=%s", k, json_string_value(v) ?: "?"));
   if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) == 0)
     g_hash_table_add(s, g_strdup("process runs as uid 0"));
-  if (!add_id_mappings(s, linux_, error))
+  if (!add_id_mappings(s, linux_, error) || !add_runtime_settings(s, spec, error))
     return FALSE;
   /* (a mount made in the container then appears on the host) */
   if (prop && strstr(prop, "shared"))

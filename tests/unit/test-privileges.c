@@ -431,20 +431,28 @@ END_TEST
 
 /* a namespace listed twice, once joined by path, is the host's (so is a
  * path that is not a string); rootfs propagation shared sends the
- * container's mounts to the host */
+ * container's mounts to the host; crun's run.oci.* annotations change what
+ * it does (the cgroupsPath is the render's, not counted) */
 START_TEST(test_attack_namespaces)
 {
   g_autofree char *c = replace(base_spec,
                                "{\"type\":\"network\"},",
                                "{\"type\":\"network\"},{\"type\":\"network\",\"path\":"
                                "\"/proc/1/ns/net\"},{\"type\":\"pid\",\"path\":7},");
-  g_autofree char *c2 =
-    replace(c, "\"maskedPaths\"", "\"rootfsPropagation\":\"rshared\",\"maskedPaths\"");
+  g_autofree char *c2 = replace(c,
+                                "\"maskedPaths\"",
+                                "\"rootfsPropagation\":\"rshared\",\"cgroupsPath\":"
+                                "\"/system.slice/sshd.service\",\"maskedPaths\"");
+  g_autofree char *c3 = replace(c2,
+                                "\"root\":",
+                                "\"annotations\":{\"run.oci.seccomp_bpf_data\":\"AAAA\","
+                                "\"org.example.note\":\"x\"},\"root\":");
 
-  assert_diff(c2,
+  assert_diff(c3,
               base_unit,
               NULL,
               "host pid namespace shared|host network namespace shared|"
+              "annotation run.oci.seccomp_bpf_data=AAAA (crun)|"
               "rootfs propagation rshared",
               "");
 }
