@@ -139,6 +139,8 @@ typedef struct {
   GPtrArray *host_files;    /* paths the deployment writes on the host, or NULL */
   const char *bundle;       /* the slot directory, for relative mount sources */
   const char *const *own;   /* the container's slot directories: not host paths */
+  const char *name;         /* the container: the runtime on another one is a host command */
+  GHashTable *host_sums;    /* host file -> sha256 of its content, or NULL */
 } ScPrivInput;
 /* A deployment's privileges document (described in privileges.c). */
 gboolean sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error);

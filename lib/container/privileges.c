@@ -11,13 +11,18 @@
  *                     "inheritable", "ambient"},
  *    "host_namespaces": ["network", ...]   (namespaces not created),
  *    "mounts": [{"source", "destination", "mode": "rw"|"ro"}] (host paths
- *              bound: the deployment's own files are not host paths),
+ *              bound: the deployment's own files are not host paths, its
+ *              rootfs is; other filesystems as "TYPE SOURCE OPTIONS"),
  *    "devices": ["c 10:200 /dev/net/tun", "allow c 10:200 rwm", ...],
  *    "no_new_privileges": bool, "root_readonly": bool,
  *    "settings": ["no seccomp filter", "sysctl K=V", ...],
  *    "unmasked": [paths masked or read-only by default... see below],
- *    "host_files": [...],
- *    "host_commands": [{"directive", "command", "user"}]}
+ *    "host_files": [...], "host_file_sums": {path: sha256} (privileged
+ *              places only),
+ *    "seccomp_all": bool, "seccomp_allowed": [calls a refusing filter
+ *              lets through], "confinement": ["AppArmor profile P", ...],
+ *    "host_commands": [{"directive", "command", "user"}] (user "" for a
+ *              unit setting: WorkingDirectory=, Environment=, Wants=...)}
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -36,6 +41,73 @@ static const char *const ns_types[][2] = {
   { "pid", "pid" },   { "network", "network" }, { "ipc", "ipc" },     { "uts", "uts" },
   { "user", "user" }, { "cgroup", "cgroup" },   { "mount", "mount" },
 };
+/* [Service] settings that change what the commands run on the host do,
+ * the runtime's included: its bundle is the working directory, its
+ * environment (LD_PRELOAD, PATH...) and file system are the unit's, its
+ * output may be written into a host file as root */
+static const char *const host_settings[] = {
+  "WorkingDirectory", "RootDirectory",    "RootImage",      "Environment", "EnvironmentFile",
+  "PassEnvironment",  "UnsetEnvironment", "ExecSearchPath", "BindPaths",   "BindReadOnlyPaths",
+  "StandardInput",    "StandardOutput",   "StandardError",  NULL
+};
+/* [Unit] and [Install] settings that start other units of the host with
+ * this one (debug-shell.service...) or put it in their place (Alias=) */
+static const char *const unit_settings[] = { "Wants",     "Requires",  "Requisite",
+                                             "BindsTo",   "PartOf",    "Upholds",
+                                             "OnFailure", "OnSuccess", NULL };
+static const char *const install_settings[] = { "Alias", "Also", NULL };
+/* Host paths (prefixes) where a file's content is privilege: what root
+ * runs (systemd units and drop-ins, cron, init scripts, udev, logrotate,
+ * programs), who becomes root (sudoers, PAM, polkit, accounts, ssh), what
+ * every process loads (ld.so.preload, profile). Library directories are
+ * not: a data file there (atomic's rpm scenario renders one from a value)
+ * is not asked again on every update --set. */
+static const char *const privileged_places[] = { "/etc/sudoers",
+                                                 "/etc/cron",
+                                                 "/var/spool/cron/",
+                                                 "/etc/anacrontab",
+                                                 "/etc/systemd/",
+                                                 "/usr/lib/systemd/",
+                                                 "/lib/systemd/",
+                                                 "/etc/init.d/",
+                                                 "/etc/rc",
+                                                 "/etc/pam.d/",
+                                                 "/etc/security/",
+                                                 "/etc/polkit-1/",
+                                                 "/usr/share/polkit-1/",
+                                                 "/etc/passwd",
+                                                 "/etc/shadow",
+                                                 "/etc/group",
+                                                 "/etc/gshadow",
+                                                 "/etc/subuid",
+                                                 "/etc/subgid",
+                                                 "/etc/ssh/",
+                                                 "/root/",
+                                                 "/etc/ld.so.",
+                                                 "/etc/profile",
+                                                 "/etc/bash",
+                                                 "/etc/environment",
+                                                 "/etc/udev/",
+                                                 "/usr/lib/udev/",
+                                                 "/etc/modprobe.d/",
+                                                 "/etc/modules-load.d/",
+                                                 "/etc/sysctl.d/",
+                                                 "/etc/tmpfiles.d/",
+                                                 "/etc/logrotate",
+                                                 "/etc/dbus-1/",
+                                                 "/usr/share/dbus-1/",
+                                                 "/etc/containers/",
+                                                 "/etc/xdg/autostart/",
+                                                 "/etc/NetworkManager/dispatcher.d/",
+                                                 "/etc/apt/apt.conf.d/",
+                                                 "/bin/",
+                                                 "/sbin/",
+                                                 "/usr/bin/",
+                                                 "/usr/sbin/",
+                                                 "/usr/local/bin/",
+                                                 "/usr/local/sbin/",
+                                                 "/usr/libexec/",
+                                                 NULL };
 static const char *const exec_directives[] = { "ExecStartPre",  "ExecStart",
                                                "ExecStartPost", "ExecStop",
                                                "ExecStopPost",  "ExecReload",
@@ -133,6 +205,7 @@ add_namespaces(json_t *doc, json_t *linux_, GError **error)
 {
   json_t *nss = json_object_get(linux_, "namespaces"), *v;
   g_autoptr(GHashTable) created = new_set();
+  g_autoptr(GHashTable) joined = new_set();
   json_t *out = json_array();
   size_t j;
 
@@ -149,17 +222,24 @@ add_namespaces(json_t *doc, json_t *linux_, GError **error)
       g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.namespaces[%zu] has no type", j);
       return FALSE;
     }
-    if (json_string_value(json_object_get(v, "path")) == NULL)
-      g_hash_table_add(created, g_strdup(type));
+    /* (a path that is not a string is one all the same for a runtime
+     * that reads it otherwise: joined) */
+    g_hash_table_add(json_object_get(v, "path") == NULL ? created : joined, g_strdup(type));
   }
+  /* the same type twice, once joined: which entry a runtime takes is its
+   * own business (crun the last, runc refuses), so joined wins */
   for (size_t i = 0; i < G_N_ELEMENTS(ns_types); i++)
-    if (!g_hash_table_contains(created, ns_types[i][0]))
+    if (!g_hash_table_contains(created, ns_types[i][0]) ||
+        g_hash_table_contains(joined, ns_types[i][0]))
       json_array_append_new(out, json_string(ns_types[i][1]));
   return TRUE;
 }
 
 /* @src as a host path: relative to the bundle (runc's rule), normalized;
- * NULL for the deployment's own files (under @own). */
+ * NULL for the deployment's own files (under @own). A path inside a
+ * slot's rootfs is the image's: any of its components may be a symlink
+ * (to "/"), which the runtime follows on the host, so it is a host path,
+ * shown as $DESTDIR/rootfs/... (the same in both slots). */
 static char *
 host_source(const char *src, const char *bundle, const char *const *own)
 {
@@ -167,10 +247,63 @@ host_source(const char *src, const char *bundle, const char *const *own)
 
   for (int i = 0; own && own[i]; i++) {
     size_t n = strlen(own[i]);
-    if (strncmp(abs, own[i], n) == 0 && (abs[n] == '\0' || abs[n] == '/'))
-      return NULL;
+    if (strncmp(abs, own[i], n) != 0 || (abs[n] != '\0' && abs[n] != '/'))
+      continue;
+    if (g_str_has_prefix(abs + n, "/rootfs/"))
+      return g_strconcat("$DESTDIR", abs + n, NULL);
+    return NULL;
   }
   return g_steal_pointer(&abs);
+}
+
+/* runc and crun apply the options in order: the last of ro and rw wins */
+static const char *
+mount_mode(json_t *opts)
+{
+  const char *mode = "rw";
+  json_t *v;
+  size_t j;
+
+  json_array_foreach (opts, j, v) {
+    if (g_strcmp0(json_string_value(v), "ro") == 0)
+      mode = "ro";
+    else if (g_strcmp0(json_string_value(v), "rw") == 0)
+      mode = "rw";
+  }
+  return mode;
+}
+
+/* A mount that is not a bind mount, as the review names it: NULL for the
+ * kinds that show the container only its own (proc of its own pid
+ * namespace, tmpfs, devpts, mqueue) and for read-only sysfs and cgroup;
+ * else "TYPE SOURCE [OPTIONS]" (a disk of the host, an overlay of host
+ * directories, a kernel filesystem such as securityfs or debugfs...). */
+static char *
+fs_mount_source(json_t *m, json_t *opts, const char *mode)
+{
+  static const char *const own_kinds[] = { "proc", "tmpfs", "devpts", "mqueue", "shm", NULL };
+  static const char *const kernel_ro[] = { "sysfs", "cgroup", "cgroup2", NULL };
+  const char *type = json_string_value(json_object_get(m, "type"));
+  const char *src = json_string_value(json_object_get(m, "source"));
+  g_autoptr(GString) o = g_string_new(NULL);
+  json_t *v;
+  size_t j;
+
+  /* (a second proc, at /proc2, is one without the masked and read-only
+   * paths that hide /proc/sys, /proc/sysrq-trigger... from the container) */
+  if (type && strcmp(type, "proc") == 0 &&
+      g_strcmp0(json_string_value(json_object_get(m, "destination")), "/proc") != 0)
+    return g_strdup_printf("proc %s (not at /proc: unmasked)", src ? src : "(none)");
+  if (type && g_strv_contains(own_kinds, type))
+    return NULL;
+  if (type && g_strv_contains(kernel_ro, type) && strcmp(mode, "ro") == 0)
+    return NULL;
+  json_array_foreach (opts, j, v) {
+    const char *opt = json_string_value(v);
+    if (opt && strcmp(opt, "ro") != 0 && strcmp(opt, "rw") != 0)
+      g_string_append_printf(o, "%s%s", o->len ? "," : " ", opt);
+  }
+  return g_strdup_printf("%s %s%s", type ? type : "(no type)", src ? src : "(none)", o->str);
 }
 
 static gboolean
@@ -185,10 +318,33 @@ has_option(json_t *opts, const char *name)
   return FALSE;
 }
 
-/* Bind mounts of host paths: source:destination -> "rw" or "ro" (the same
- * pair twice: read-write wins). */
+static void
+add_mount(json_t *out, GHashTable *seen, const char *host, const char *dst, const char *mode)
+{
+  g_autofree char *key = g_strdup_printf("%s:%s", host, dst);
+  json_t *prev = g_hash_table_lookup(seen, key);
+
+  if (prev) {
+    if (strcmp(mode, "rw") == 0)
+      json_object_set_new(prev, "mode", json_string("rw"));
+    return;
+  }
+  json_t *one = json_pack("{s:s, s:s, s:s}", "source", host, "destination", dst, "mode", mode);
+  json_array_append_new(out, one);
+  g_hash_table_insert(seen, g_steal_pointer(&key), one);
+}
+
+/* Mounts that show the container the host: bind mounts of host paths,
+ * source:destination -> "rw" or "ro" (the same pair twice: read-write
+ * wins), and the filesystems fs_mount_source() names; into @settings a
+ * host bind whose mounts propagate back to the host (shared). */
 static gboolean
-add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *own, GError **error)
+add_mounts(json_t *doc,
+           json_t *mounts,
+           const char *bundle,
+           const char *const *own,
+           GHashTable *settings,
+           GError **error)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   json_t *out = json_array(), *m;
@@ -207,8 +363,13 @@ add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *o
     json_t *opts = json_object_get(m, "options");
     gboolean bind = g_strcmp0(json_string_value(json_object_get(m, "type")), "bind") == 0 ||
                     has_option(opts, "bind") || has_option(opts, "rbind");
-    if (!bind)
-      continue; /* proc, tmpfs...: no host path */
+    const char *mode = mount_mode(opts);
+    if (!bind) {
+      g_autofree char *fs = fs_mount_source(m, opts, mode);
+      if (fs)
+        add_mount(out, seen, fs, dst ? dst : "(none)", mode);
+      continue;
+    }
     if (src == NULL || dst == NULL || *src == '\0') {
       g_set_error(error,
                   SC_ERROR,
@@ -220,17 +381,10 @@ add_mounts(json_t *doc, json_t *mounts, const char *bundle, const char *const *o
     g_autofree char *host = host_source(src, bundle, own);
     if (host == NULL)
       continue;
-    const char *mode = has_option(opts, "ro") ? "ro" : "rw";
-    g_autofree char *key = g_strdup_printf("%s:%s", host, dst);
-    json_t *prev = g_hash_table_lookup(seen, key);
-    if (prev) {
-      if (strcmp(mode, "rw") == 0)
-        json_object_set_new(prev, "mode", json_string("rw"));
-      continue;
-    }
-    json_t *one = json_pack("{s:s, s:s, s:s}", "source", host, "destination", dst, "mode", mode);
-    json_array_append_new(out, one);
-    g_hash_table_insert(seen, g_steal_pointer(&key), one);
+    add_mount(out, seen, host, dst, mode);
+    if (has_option(opts, "shared") || has_option(opts, "rshared"))
+      g_hash_table_add(settings,
+                       g_strdup_printf("mount %s:%s shares its mounts with the host", host, dst));
   }
   return TRUE;
 }
@@ -273,31 +427,142 @@ add_devices(GHashTable *set, json_t *linux_, GError **error)
   return TRUE;
 }
 
+/* The user namespace's mappings: the same namespace mapping container
+ * root to host root (or to another host user) is another privilege. */
+static gboolean
+add_id_mappings(GHashTable *s, json_t *linux_, GError **error)
+{
+  const char *keys[] = { "uidMappings", "gidMappings" };
+
+  for (int i = 0; i < 2; i++) {
+    json_t *arr = json_object_get(linux_, keys[i]), *v;
+    size_t j;
+    if (too_many(arr, keys[i], error))
+      return FALSE;
+    json_array_foreach (arr, j, v)
+      g_hash_table_add(s,
+                       g_strdup_printf("user namespace %s container %" JSON_INTEGER_FORMAT
+                                       " -> host %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+                                       " ids)",
+                                       i == 0 ? "uid" : "gid",
+                                       json_integer_value(json_object_get(v, "containerID")),
+                                       json_integer_value(json_object_get(v, "hostID")),
+                                       json_integer_value(json_object_get(v, "size"))));
+  }
+  return TRUE;
+}
+
+/* A seccomp action that lets the call through (or lets a host agent or
+ * tracer decide): all but the refusals */
+static gboolean
+seccomp_lets_through(const char *action)
+{
+  static const char *const refusals[] = { "SCMP_ACT_ERRNO",        "SCMP_ACT_KILL",
+                                          "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                          "SCMP_ACT_TRAP",         NULL };
+
+  return action == NULL || !g_strv_contains(refusals, action);
+}
+
+/* Into @s no filter, or a default action that lets calls through; into
+ * doc "seccomp_allowed" the calls a refusing filter lets through (an
+ * update allowing more of them is reviewed: with "seccomp_all", the old
+ * filter let everything through and nothing is new). */
+static gboolean
+add_seccomp(json_t *doc, GHashTable *s, json_t *seccomp, GError **error)
+{
+  const char *def = json_string_value(json_object_get(seccomp, "defaultAction"));
+  json_t *rules = json_object_get(seccomp, "syscalls"), *r;
+  g_autoptr(GHashTable) allowed = new_set();
+  gboolean all = TRUE;
+  size_t j, k;
+
+  /* runc takes an empty defaultAction without syscalls for no filter
+   * (atomic's test image has exactly that) */
+  if (seccomp == NULL || (g_strcmp0(def, "") == 0 && json_array_size(rules) == 0))
+    g_hash_table_add(s, g_strdup("no seccomp filter"));
+  else if (g_strcmp0(def, "SCMP_ACT_ALLOW") == 0 || g_strcmp0(def, "SCMP_ACT_LOG") == 0)
+    g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
+  else if (seccomp_lets_through(def))
+    g_hash_table_add(s, g_strdup_printf("seccomp default action %s lets calls through", def));
+  else
+    all = FALSE;
+  if (too_many(rules, "linux.seccomp.syscalls", error))
+    return FALSE;
+  json_array_foreach (rules, j, r) {
+    json_t *names = json_object_get(r, "names"), *n;
+    if (all || !seccomp_lets_through(json_string_value(json_object_get(r, "action"))))
+      continue;
+    if (too_many(names, "linux.seccomp.syscalls[].names", error))
+      return FALSE;
+    json_array_foreach (names, k, n)
+      g_hash_table_add(
+        allowed,
+        g_strdup_printf("%s%s",
+                        json_is_string(n) ? json_string_value(n) : "?",
+                        json_array_size(json_object_get(r, "args")) ? " (some arguments)" : ""));
+  }
+  json_object_set_new(doc, "seccomp_all", json_boolean(all));
+  json_object_set_new(doc, "seccomp_allowed", set_json(allowed));
+  return TRUE;
+}
+
+/* The LSM confinement the spec asks for: "AppArmor profile P", "SELinux
+ * label L". Absent or empty, the container runs under the runtime's own
+ * (unconfined, as a rule): an update dropping or changing one gives up
+ * that confinement. */
+static void
+add_confinement(json_t *doc, const char *aa, const char *label)
+{
+  g_autoptr(GHashTable) c = new_set();
+
+  if (aa && *aa)
+    g_hash_table_add(c, g_strdup_printf("AppArmor profile %s", aa));
+  if (label && *label)
+    g_hash_table_add(c, g_strdup_printf("SELinux label %s", label));
+  json_object_set_new(doc, "confinement", set_json(c));
+}
+
+/* crun's run.oci.* annotations change what the runtime does beyond the
+ * spec (run.oci.seccomp_bpf_data replaces the seccomp filter,
+ * run.oci.keep_original_groups keeps the runtime's groups...). (The
+ * cgroupsPath is not the image's: the render sets the unit's.) */
+static gboolean
+add_runtime_settings(GHashTable *s, json_t *spec, GError **error)
+{
+  json_t *ann = json_object_get(spec, "annotations"), *v;
+  const char *k;
+
+  if (json_object_size(ann) > PRIV_MAX_ITEMS) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: annotations has too many entries");
+    return FALSE;
+  }
+  json_object_foreach (ann, k, v)
+    if (g_str_has_prefix(k, "run.oci."))
+      g_hash_table_add(s,
+                       g_strdup_printf("annotation %s=%s (crun)",
+                                       k,
+                                       json_is_string(v) ? json_string_value(v) : "?"));
+  return TRUE;
+}
+
 /* What weakens the confinement besides capabilities and namespaces:
  * seccomp, AppArmor and SELinux labels, sysctls, hooks (which the runtime
  * runs on the host, as root), a process running as uid 0. rlimits and
  * the OOM score are resource limits, not privileges: left out. */
 static gboolean
-add_settings(json_t *doc, json_t *spec, GError **error)
+add_settings(json_t *doc, json_t *spec, GHashTable *s, GError **error)
 {
   json_t *linux_ = json_object_get(spec, "linux"), *proc = json_object_get(spec, "process");
   json_t *seccomp = json_object_get(linux_, "seccomp"), *v;
   const char *aa = json_string_value(json_object_get(proc, "apparmorProfile"));
   const char *label = json_string_value(json_object_get(proc, "selinuxLabel"));
   const char *k;
-  g_autoptr(GHashTable) s = new_set();
+  const char *prop = json_string_value(json_object_get(linux_, "rootfsPropagation"));
 
-  /* runc takes an empty defaultAction without syscalls for no filter
-   * (atomic's test image has exactly that) */
-  if (seccomp == NULL ||
-      (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")), "") == 0 &&
-       json_array_size(json_object_get(seccomp, "syscalls")) == 0))
-    g_hash_table_add(s, g_strdup("no seccomp filter"));
-  else if (g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
-                     "SCMP_ACT_ALLOW") == 0 ||
-           g_strcmp0(json_string_value(json_object_get(seccomp, "defaultAction")),
-                     "SCMP_ACT_LOG") == 0)
-    g_hash_table_add(s, g_strdup("seccomp allows every system call by default"));
+  if (!add_seccomp(doc, s, seccomp, error))
+    return FALSE;
+  add_confinement(doc, aa, label);
   if (g_strcmp0(aa, "unconfined") == 0)
     g_hash_table_add(s, g_strdup("AppArmor unconfined"));
   if (label && (strstr(label, ":spc_t") || strstr(label, ":unconfined_t")))
@@ -310,6 +575,11 @@ add_settings(json_t *doc, json_t *spec, GError **error)
     g_hash_table_add(s, g_strdup_printf("sysctl %s=%s", k, json_string_value(v) ?: "?"));
   if (json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")) == 0)
     g_hash_table_add(s, g_strdup("process runs as uid 0"));
+  if (!add_id_mappings(s, linux_, error) || !add_runtime_settings(s, spec, error))
+    return FALSE;
+  /* (a mount made in the container then appears on the host) */
+  if (prop && strstr(prop, "shared"))
+    g_hash_table_add(s, g_strdup_printf("rootfs propagation %s", prop));
   json_object_set_new(doc, "settings", set_json(s));
   return TRUE;
 }
@@ -336,6 +606,29 @@ add_hidden(json_t *doc, json_t *linux_, GError **error)
   return TRUE;
 }
 
+/* A hook as the review shows it: its environment, path and arguments
+ * after args[0] (the same path with other arguments or LD_PRELOAD runs
+ * something else) */
+static char *
+hook_command(json_t *h)
+{
+  const char *path = json_string_value(json_object_get(h, "path"));
+  GString *s = g_string_new(NULL);
+  const char *keys[] = { "env", "args" };
+  json_t *v;
+  size_t j;
+
+  for (int k = 0; k < 2; k++) {
+    if (k == 1)
+      g_string_append_printf(s, "%s%s", s->len ? " " : "", path ? path : "?");
+    json_array_foreach (json_object_get(h, keys[k]), j, v)
+      if (j < PRIV_MAX_ITEMS && (k == 0 || j > 0))
+        g_string_append_printf(
+          s, "%s%s", s->len ? " " : "", json_is_string(v) ? json_string_value(v) : "?");
+  }
+  return g_string_free(s, FALSE);
+}
+
 /* OCI hooks run on the host as root, whatever the container is. */
 static gboolean
 add_hooks(json_t *cmds, json_t *hooks, GError **error)
@@ -354,11 +647,10 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
     if (too_many(arr, "hooks", error))
       return FALSE;
     json_array_foreach (arr, j, h) {
-      const char *path = json_string_value(json_object_get(h, "path"));
       g_autofree char *d = g_strdup_printf("hook %s", kind);
+      g_autofree char *c = hook_command(h);
       json_array_append_new(
-        cmds,
-        json_pack("{s:s, s:s, s:s}", "directive", d, "command", path ? path : "?", "user", "root"));
+        cmds, json_pack("{s:s, s:s, s:s}", "directive", d, "command", c, "user", "root"));
     }
   }
   return TRUE;
@@ -369,11 +661,14 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
  * F NAME; the runtime with anything else (--root, --bundle...) is a host
  * command like any other. */
 static gboolean
-runtime_command(char **argv, const char *runtime)
+runtime_command(char **argv, const char *runtime, const char *name)
 {
   guint n = g_strv_length(argv);
 
   if (runtime == NULL || strcmp(argv[0], runtime) != 0 || n < 3 || argv[n - 1][0] == '-')
+    return FALSE;
+  /* (the runtime killing or deleting another container is no longer ours) */
+  if (name && strcmp(argv[n - 1], name) != 0)
     return FALSE;
   if (n == 3)
     return g_str_equal(argv[1], "run") || g_str_equal(argv[1], "kill") ||
@@ -385,41 +680,158 @@ runtime_command(char **argv, const char *runtime)
          g_str_equal(argv[3], "--pid-file");
 }
 
+/* @val with the slot directories as $DESTDIR: the same in both slots */
+static char *
+own_normalized(const char *val, const char *const *own)
+{
+  char *out = g_strdup(val);
+
+  for (int i = 0; own && own[i]; i++) {
+    g_auto(GStrv) parts = g_strsplit(out, own[i], -1);
+    g_free(out);
+    out = g_strjoinv("$DESTDIR", parts);
+  }
+  return out;
+}
+
+/* A setting of @section worth reviewing: host_settings[] in [Service]
+ * but the default working directory (the slot) and an output kept by
+ * systemd (no "file:"...), unit_settings[], install_settings[] */
+static gboolean
+host_setting(const char *section, const char *key, const char *val)
+{
+  if (*val == '\0')
+    return FALSE;
+  if (strcmp(section, "[Unit]") == 0)
+    return g_strv_contains(unit_settings, key);
+  if (strcmp(section, "[Install]") == 0)
+    return g_strv_contains(install_settings, key);
+  if (!g_strv_contains(host_settings, key))
+    return FALSE;
+  if (strcmp(key, "WorkingDirectory") == 0)
+    return strcmp(val, "$DESTDIR") != 0;
+  if (g_str_has_prefix(key, "Standard"))
+    return strchr(val, ':') != NULL;
+  return TRUE;
+}
+
+/* The lines of @unit as systemd's config parser reads them: a line
+ * ending in an odd number of backslashes continues on the next (an even
+ * number is escaped backslashes), its last backslash made a space. systemd
+ * since v246 or so (@modern): \n, \r\n and \r end a line, comment lines
+ * are skipped before anything (they neither continue nor end a
+ * continuation), a BOM is skipped; before: \n only, a comment line is
+ * text like any other until the line is parsed. (At most 100000 lines.) */
+static char **
+unit_lines(const char *unit, gboolean modern)
+{
+  GPtrArray *out = g_ptr_array_new();
+  GString *cont = NULL;
+  const char *p = modern && g_str_has_prefix(unit, "\xef\xbb\xbf") ? unit + 3 : unit;
+
+  while (*p && out->len < 100000) {
+    size_t n = modern ? strcspn(p, "\r\n") : strcspn(p, "\n");
+    g_autofree char *raw = g_strndup(p, n);
+    const char *first = raw + strspn(raw, " \t\r\n");
+    gboolean escaped = FALSE;
+
+    p += n;
+    p += p[0] == '\r' && p[1] == '\n' ? 2 : p[0] != '\0';
+    if (modern && (*first == '#' || *first == ';'))
+      continue;
+    for (const char *e = raw; *e; e++)
+      escaped = escaped ? FALSE : *e == '\\';
+    if (cont == NULL)
+      cont = g_string_new(NULL);
+    g_string_append(cont, raw);
+    if (escaped) {
+      cont->str[cont->len - 1] = ' ';
+      continue;
+    }
+    g_ptr_array_add(out, g_string_free(cont, FALSE));
+    cont = NULL;
+  }
+  if (cont)
+    g_ptr_array_add(out, g_string_free(cont, FALSE));
+  g_ptr_array_add(out, NULL);
+  return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static gboolean same_command(json_t *x, json_t *y);
+
+/* The commands @found as who runs them, into @cmds once. */
+static void
+append_found(json_t *cmds, json_t *found, const char *user, gboolean perm_start_only)
+{
+  for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
+    json_t *f = json_array_get(found, i), *c, *o;
+    gboolean all_root =
+      perm_start_only &&
+      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
+    const char *as = json_is_true(json_object_get(f, "setting"))                            ? ""
+                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root"
+                                                                                            : user;
+    gboolean seen = FALSE;
+    size_t k;
+
+    c = json_pack("{s:O, s:O, s:s}",
+                  "directive",
+                  json_object_get(f, "directive"),
+                  "command",
+                  json_object_get(f, "command"),
+                  "user",
+                  as);
+    json_array_foreach (cmds, k, o)
+      seen = seen || same_command(c, o);
+    if (seen || json_array_size(cmds) >= PRIV_MAX_ITEMS)
+      json_decref(c);
+    else
+      json_array_append_new(cmds, c);
+  }
+}
+
 /* The unit's commands that run on the host, outside the container: every
  * Exec*= of [Service] but the runtime's own (runtime_command()); as the
  * unit's User= unless + or ! (full privileges), or PermissionsStartOnly=
  * for all but ExecStart. */
 static void
-add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
+unit_pass(json_t *cmds, const ScPrivInput *in, char **lines)
 {
-  g_autofree char *joined = NULL;
-  g_auto(GStrv) lines = NULL;
   g_autofree char *user = NULL;
+  g_autofree char *section = g_strdup("");
   gboolean service = FALSE, perm_start_only = FALSE;
   json_t *found = json_array();
 
-  if (unit == NULL) {
-    json_decref(found);
-    return;
-  }
-  /* continuation lines joined first, as systemd reads them */
-  {
-    g_autoptr(GRegex) re = g_regex_new("\\\\\\n", 0, 0, NULL);
-    joined = g_regex_replace_literal(re, unit, -1, 0, " ", 0, NULL);
-  }
-  lines = g_strsplit(joined ? joined : unit, "\n", -1);
-  for (guint n = 0; lines[n] && n < 100000; n++) {
+  for (guint n = 0; lines[n]; n++) {
     g_autofree char *line = g_strstrip(g_strdup(lines[n]));
     char *eq;
     if (line[0] == '[') {
+      g_free(section);
+      section = g_strdup(line);
       service = strcmp(line, "[Service]") == 0;
       continue;
     }
-    if (!service || (eq = strchr(line, '=')) == NULL)
+    if ((eq = strchr(line, '=')) == NULL)
       continue;
     *eq = '\0';
     g_strchomp(line);
     const char *val = g_strchug(eq + 1);
+    g_autofree char *norm = own_normalized(val, in->own);
+    if (host_setting(section, line, norm)) {
+      json_array_append_new(found,
+                            json_pack("{s:s, s:s, s:b, s:b}",
+                                      "directive",
+                                      line,
+                                      "command",
+                                      norm,
+                                      "full",
+                                      FALSE,
+                                      "setting",
+                                      TRUE));
+      continue;
+    }
+    if (!service)
+      continue;
     if (strcmp(line, "User") == 0) {
       g_free(user);
       user = *val ? g_strdup(val) : NULL;
@@ -440,28 +852,45 @@ add_unit_commands(json_t *cmds, const char *unit, const char *runtime)
     }
     g_auto(GStrv) argv = NULL;
     /* (one that does not parse is a host command: never taken for ours) */
-    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, runtime))
+    if (g_shell_parse_argv(val, NULL, &argv, NULL) && runtime_command(argv, in->runtime, in->name))
       continue;
     json_array_append_new(
       found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
   }
-  for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
-    json_t *f = json_array_get(found, i);
-    gboolean all_root =
-      perm_start_only &&
-      g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
-    const char *as =
-      json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root" : user;
-    json_array_append_new(cmds,
-                          json_pack("{s:O, s:O, s:s}",
-                                    "directive",
-                                    json_object_get(f, "directive"),
-                                    "command",
-                                    json_object_get(f, "command"),
-                                    "user",
-                                    as));
-  }
+  append_found(cmds, found, user, perm_start_only);
   json_decref(found);
+}
+
+/* The unit read both ways systemd has read it (unit_lines()): what either
+ * runs is reviewed */
+static void
+add_unit_commands(json_t *cmds, const ScPrivInput *in)
+{
+  for (int modern = 1; in->unit && modern >= 0; modern--) {
+    g_auto(GStrv) lines = unit_lines(in->unit, modern);
+    unit_pass(cmds, in, lines);
+  }
+}
+
+/* The host files of @files in a place where their content gives power
+ * over the host (code run as root, who may be root): path -> sha256 */
+static json_t *
+host_sums_json(GHashTable *files, GHashTable *sums)
+{
+  json_t *out = json_object();
+  GHashTableIter it;
+  gpointer path;
+
+  g_hash_table_iter_init(&it, files);
+  while (sums && g_hash_table_iter_next(&it, &path, NULL)) {
+    const char *sum = g_hash_table_lookup(sums, path);
+    for (int i = 0; sum && privileged_places[i]; i++)
+      if (g_str_has_prefix(path, privileged_places[i])) {
+        json_object_set_new(out, path, json_string(sum));
+        break;
+      }
+  }
+  return out;
 }
 
 gboolean
@@ -471,6 +900,7 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   g_autoptr(json_t) doc = json_object();
   g_autoptr(GHashTable) devices = new_set();
   g_autoptr(GHashTable) files = new_set();
+  g_autoptr(GHashTable) settings = new_set();
   json_t *linux_, *proc, *root, *cmds = json_array();
   json_error_t jerr;
 
@@ -489,8 +919,8 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   root = json_object_get(spec, "root");
   if (!add_capabilities(doc, json_object_get(proc, "capabilities"), error) ||
       !add_namespaces(doc, linux_, error) ||
-      !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, error) ||
-      !add_devices(devices, linux_, error) || !add_settings(doc, spec, error) ||
+      !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, settings, error) ||
+      !add_devices(devices, linux_, error) || !add_settings(doc, spec, settings, error) ||
       !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), error))
     return FALSE;
   json_object_set_new(doc, "devices", set_json(devices));
@@ -501,7 +931,8 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
   for (guint i = 0; in->host_files && i < in->host_files->len; i++)
     g_hash_table_add(files, g_strdup(in->host_files->pdata[i]));
   json_object_set_new(doc, "host_files", set_json(files));
-  add_unit_commands(cmds, in->unit, in->runtime);
+  json_object_set_new(doc, "host_file_sums", host_sums_json(files, in->host_sums));
+  add_unit_commands(cmds, in);
   *out_doc = g_steal_pointer(&doc);
   return TRUE;
 }
@@ -639,7 +1070,14 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
     gboolean found = FALSE;
     json_array_foreach (json_object_get(b, "host_commands"), k, o)
       found = found || same_command(c, o);
-    if (!found)
+    if (!found && *json_string_value(json_object_get(c, "user")) == '\0')
+      item(list,
+           "host_command",
+           g_strdup_printf("unit sets %s=%s on the host%s",
+                           json_string_value(json_object_get(c, "directive")),
+                           json_string_value(json_object_get(c, "command")),
+                           adding ? "" : " removed"));
+    else if (!found)
       item(list,
            "host_command",
            g_strdup_printf("unit runs %s as %s on the host (%s)%s",
@@ -647,6 +1085,24 @@ commands_gained(json_t *list, json_t *a, json_t *b, gboolean adding)
                            json_string_value(json_object_get(c, "user")),
                            json_string_value(json_object_get(c, "directive")),
                            adding ? "" : " removed"));
+  }
+}
+
+/* Files in privileged_places[] of both whose content differs: the same
+ * sudoers.d file or unit drop-in with other lines is another privilege */
+static void
+host_files_changed(json_t *list, json_t *a, json_t *b)
+{
+  json_t *sa = json_object_get(a, "host_file_sums"), *sb = json_object_get(b, "host_file_sums");
+  json_t *p;
+  size_t j;
+
+  /* (in the order of host_files: sorted) */
+  json_array_foreach (json_object_get(a, "host_files"), j, p) {
+    const char *path = json_string_value(p);
+    json_t *v = json_object_get(sa, path), *old = json_object_get(sb, path);
+    if (v && old && !json_equal(old, v))
+      item(list, "host_file", g_strdup_printf("host file %s changed", path));
   }
 }
 
@@ -678,6 +1134,20 @@ gained(json_t *a, json_t *b, gboolean adding)
       json_is_true(json_object_get(b, "root_readonly")))
     item(list, "root_readonly", g_strdup(adding ? "root made writable" : "root made read-only"));
   strings_gained(list, a, b, "settings", "setting", adding ? "%s" : "%s (no more)");
+  /* a refusing filter in @b: calls @a lets through more are gained */
+  if (!json_is_true(json_object_get(b, "seccomp_all")))
+    strings_gained(list,
+                   a,
+                   b,
+                   "seccomp_allowed",
+                   "seccomp",
+                   adding ? "seccomp allows %s" : "seccomp allows %s (no more)");
+  strings_gained(list,
+                 b,
+                 a,
+                 "confinement",
+                 "confinement",
+                 adding ? "%s no more (the runtime's own instead)" : "%s (confined again)");
   /* hiding is the restriction: what @b hides and @a does not is gained */
   strings_gained(list,
                  b,
@@ -687,6 +1157,8 @@ gained(json_t *a, json_t *b, gboolean adding)
                  adding ? "%s no more (exposed to the container)" : "%s (hidden again)");
   strings_gained(
     list, a, b, "host_files", "host_file", adding ? "host file %s added" : "host file %s removed");
+  if (adding)
+    host_files_changed(list, a, b);
   commands_gained(list, a, b, adding);
   return list;
 }
@@ -703,8 +1175,13 @@ sc_privileges_diff(json_t *old_doc, json_t *new_doc)
     json_object_set_new(empty, "host_namespaces", ns);
     json_object_set_new(empty, "no_new_privileges", json_true());
     json_object_set_new(empty, "root_readonly", json_true());
-    /* (what it hides is no privilege given) */
+    /* (what it hides, its LSM confinement, the calls its filter lets
+     * through are no privilege given: listed, they would only be noise) */
     json_object_set_new(empty, "hidden", json_deep_copy(json_object_get(new_doc, "hidden")));
+    json_object_set_new(
+      empty, "confinement", json_deep_copy(json_object_get(new_doc, "confinement")));
+    json_object_set_new(
+      empty, "seccomp_allowed", json_deep_copy(json_object_get(new_doc, "seccomp_allowed")));
     old_doc = empty;
   }
   return json_pack("{s:o, s:o}",

@@ -553,16 +553,22 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
   g_autofree char *unit_name = g_strdup_printf("%s.service", name);
   g_autoptr(GBytes) unit = sc_deploy_read_slot_file(slot_path, unit_name);
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GHashTable) sums = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(GError) local = NULL;
   g_autofree char *config_text = config ? g_strndup(g_bytes_get_data(config, NULL),
                                                     g_bytes_get_size(config)) : NULL;
   g_autofree char *unit_text = unit ? g_strndup(g_bytes_get_data(unit, NULL),
                                                 g_bytes_get_size(unit)) : NULL;
   ScPrivInput in = {config_text, unit_text,
-                    json_string_value(json_object_get(info, "runtime")), files, slot, own};
+                    json_string_value(json_object_get(info, "runtime")), files, slot, own,
+                    name, sums};
   json_t *doc = NULL, *v;
+  const char *k;
   size_t i;
 
+  json_object_foreach (json_object_get(info, "installed-files-checksum"), k, v)
+    if (json_is_string(v))
+      g_hash_table_insert(sums, (gpointer)k, (gpointer)json_string_value(v));
   /* (files: a directory made on the host, "0" in the checksums, is no
    * privilege) */
   json_array_foreach (json_object_get(info, "installed-files"), i, v)
@@ -629,7 +635,7 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
       if (strcmp(sum, "0") != 0) /* (a directory) */
         g_ptr_array_add(files, k);
     ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
-                      t->p->slot, own};
+                      t->p->slot, own, t->name, planned};
     ok = sc_privileges_compute(&in, out_doc, error);
     if (!ok)
       g_prefix_error(error, "container %s: the new deployment's ", t->name);
