@@ -306,8 +306,9 @@ fs_mount_source(json_t *m, json_t *opts, const char *mode)
   return g_strdup_printf("%s %s%s", type ? type : "(no type)", src ? src : "(none)", o->str);
 }
 
+/* Whether the array @opts holds the string @name. */
 static gboolean
-has_option(json_t *opts, const char *name)
+in_strings(json_t *opts, const char *name)
 {
   json_t *v;
   size_t j;
@@ -362,7 +363,7 @@ add_mounts(json_t *doc,
     const char *dst = json_string_value(json_object_get(m, "destination"));
     json_t *opts = json_object_get(m, "options");
     gboolean bind = g_strcmp0(json_string_value(json_object_get(m, "type")), "bind") == 0 ||
-                    has_option(opts, "bind") || has_option(opts, "rbind");
+                    in_strings(opts, "bind") || in_strings(opts, "rbind");
     const char *mode = mount_mode(opts);
     if (!bind) {
       g_autofree char *fs = fs_mount_source(m, opts, mode);
@@ -382,7 +383,7 @@ add_mounts(json_t *doc,
     if (host == NULL)
       continue;
     add_mount(out, seen, host, dst, mode);
-    if (has_option(opts, "shared") || has_option(opts, "rshared"))
+    if (in_strings(opts, "shared") || in_strings(opts, "rshared"))
       g_hash_table_add(settings,
                        g_strdup_printf("mount %s:%s shares its mounts with the host", host, dst));
   }
@@ -948,18 +949,6 @@ item(json_t *list, const char *kind, char *text)
 {
   json_array_append_new(list, json_pack("{s:s, s:s}", "kind", kind, "text", text));
   g_free(text);
-}
-
-static gboolean
-in_strings(json_t *arr, const char *s)
-{
-  json_t *v;
-  size_t j;
-
-  json_array_foreach (arr, j, v)
-    if (g_strcmp0(json_string_value(v), s) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 /* Strings of @key in @a but not in @b, each reported in @list. */
