@@ -71,6 +71,13 @@ def can_boot():
             and shutil.which("umoci") and os.path.exists("/lib/systemd/systemd"))
 
 
+def policy_bind():
+    """The tests' signature policy (SC_SIGNATURE_POLICY, tests/meson.build)
+    seen at the same path inside the machine."""
+    policy = os.environ.get("SC_SIGNATURE_POLICY")
+    return ["--bind-ro=%s" % os.path.dirname(policy)] if policy else []
+
+
 class NspawnTest(unittest.TestCase):
     """A systemd booted in systemd-nspawn for a test class (no tests of its
     own): boot() in setUpClass, shutdown() in tearDownClass; cls.shared is
@@ -88,7 +95,7 @@ class NspawnTest(unittest.TestCase):
         cls.nspawn = subprocess.Popen(
             ["systemd-nspawn", "--keep-unit", "--register=no", "--capability=all",
              "--volatile=yes", "-D", "/", "-M", cls.machine or "sctest%d" % os.getpid(),
-             "--bind=%s" % BUILD_DIR, "--bind=%s" % cls.shared, "-b",
+             "--bind=%s" % BUILD_DIR, "--bind=%s" % cls.shared, *policy_bind(), "-b",
              "systemd.firstboot=off",
              # podman's units want network-online.target: without the mask
              # the boot waits minutes for it (TESTING.md)
