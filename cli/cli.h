@@ -31,6 +31,8 @@ typedef enum {
   OPT_VERBOSE,
   OPT_SIGNATURE_POLICY,
   OPT_REGISTRIES_D,
+  OPT_FORMAT,
+  OPT_LOG_LEVEL,
   OPT_NAME, /* the first verb option */
   OPT_SET,
   OPT_OUTPUT,
@@ -58,10 +60,16 @@ typedef enum {
   OPT_TYPE,
   OPT_PUBKEYSFILE,
   OPT_LOOKASIDE,
+  OPT_QUIET,
+  OPT_NO_TRUNC,
+  OPT_FILTER,
+  OPT_STRICT,
   OPT_COUNT
 } CliOpt;
 
 #define OPT(x) (UINT64_C(1) << (x))
+/* In a sub_opts answer: the sub-command exists (whatever options it takes). */
+#define OPT_SUB_EXISTS OPT(OPT_COUNT)
 /* The options that reach a registry (make_pull_opts). */
 #define OPTS_PULL                                                                                  \
   (OPT(OPT_PLATFORM) | OPT(OPT_CREDS) | OPT(OPT_TLS_VERIFY) | OPT(OPT_AUTHFILE) |                  \
@@ -75,8 +83,11 @@ typedef struct {
   int n_sets;
   const char **keys; /* every --pubkeysfile, in order */
   int n_keys;
+  const char **filters; /* every --filter KEY=VALUE, in order */
+  int n_filters;
   const char **args; /* the operands after the verb */
   int n_args;
+  int log_level; /* the most detailed SC_LOG_* level printed */
 } CliCmd;
 
 /* A verb runs in the context made from the global options; it returns the
@@ -108,6 +119,9 @@ typedef struct {
   unsigned flags;         /* CLI_* */
   uint64_t opts;          /* OPT() bits of the verb options it takes */
   const CliForm *forms;   /* ends with a NULL usage */
+  /* A verb with sub-commands (images, trust): the options @sub takes, or
+   * 0 when there is no such sub-command; NULL: none. */
+  uint64_t (*sub_opts)(const char *sub);
 } CliVerb;
 
 #define PROGNAME "syscontainerctl"
@@ -124,8 +138,13 @@ cli_flag(const CliCmd *c, CliOpt o)
   return c->opt[o] != NULL;
 }
 
-/* output.c: errors, printing, the context and the shared option objects. */
+/* main.c: a usage error, "syscontainerctl: VERB: REASON" and the verb's
+ * usage lines on stderr. */
 void cli_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* "--name" */
+const char *cli_opt_name(int o);
+
+/* output.c: errors, printing, the context and the shared option objects. */
 int cli_check_args(const CliCmd *c, int min, int max, const char *takes, int counted);
 int cli_report_message(const CliCmd *c, int code, const char *msg);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
@@ -144,6 +163,12 @@ int cli_finish(const CliCmd *c, int r, sc_error *error, char *json, CliPrint pri
 int cli_print_batch(const CliCmd *c, json_t *items, void (*print)(json_t *item));
 const char *cli_jstr(json_t *obj, const char *key);
 void cli_format_size(unsigned long long bytes, char *buf, size_t len);
+void cli_format_time(const char *created, char *buf, size_t len);
+void cli_print_table(const char *const *heads, int ncols, json_t *rows, unsigned right);
+int cli_filters_match(const CliCmd *c,
+                      json_t *item,
+                      int (*match)(json_t *item, const char *key, const char *value));
+int cli_check_filters(const CliCmd *c, const char *const *keys, const char *expected);
 
 /* The verbs, by file. */
 int cmd_render(const CliCmd *c, sc_context *ctx);
@@ -151,6 +176,7 @@ int cmd_lint(const CliCmd *c, sc_context *ctx);
 
 int cmd_pull(const CliCmd *c, sc_context *ctx);
 int check_images(const CliCmd *c);
+uint64_t images_sub_opts(const char *sub);
 int cmd_images(const CliCmd *c, sc_context *ctx);
 int cmd_checkout(const CliCmd *c, sc_context *ctx);
 
@@ -159,6 +185,7 @@ int check_update(const CliCmd *c);
 int cmd_update(const CliCmd *c, sc_context *ctx);
 int cmd_rollback(const CliCmd *c, sc_context *ctx);
 int cmd_uninstall(const CliCmd *c, sc_context *ctx);
+int check_list(const CliCmd *c);
 int cmd_list(const CliCmd *c, sc_context *ctx);
 int cmd_inspect(const CliCmd *c, sc_context *ctx);
 int cmd_start(const CliCmd *c, sc_context *ctx);
@@ -168,4 +195,5 @@ int cmd_info(const CliCmd *c, sc_context *ctx);
 int cmd_mount(const CliCmd *c, sc_context *ctx);
 int cmd_umount(const CliCmd *c, sc_context *ctx);
 int check_trust(const CliCmd *c);
+uint64_t trust_sub_opts(const char *sub);
 int cmd_trust(const CliCmd *c, sc_context *ctx);

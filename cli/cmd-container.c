@@ -107,8 +107,8 @@ print_update(const char *name, json_t *doc, const char *suffix)
 {
   if (json_is_true(json_object_get(doc, "dry_run"))) {
     if (json_is_true(json_object_get(doc, "would_update")))
-      printf("%s: would update to %.12s (%s)\n", name, cli_jstr(doc, "id"),
-             cli_jstr(doc, "deployment"));
+      printf(
+        "%s: would update to %.12s (%s)\n", name, cli_jstr(doc, "id"), cli_jstr(doc, "deployment"));
     else
       printf("%s: latest version already installed\n", name);
     print_privileges(doc);
@@ -141,7 +141,7 @@ int
 check_update(const CliCmd *c)
 {
   if (cli_flag(c, OPT_ALL) && (c->n_args != 0 || cli_flag(c, OPT_REBASE))) {
-    cli_usage_error("update --all takes no container name and no --rebase");
+    cli_usage_error("--all takes no container name and no --rebase");
     return EXIT_USAGE;
   }
   if (settle_ms(c) && !cli_flag(c, OPT_CONTROLLED) && !cli_flag(c, OPT_ALL)) {
@@ -165,8 +165,8 @@ set_update_opts(const CliCmd *c,
       (r = sc_update_opts_set_rebase(uopts, cli_opt(c, OPT_REBASE), error)) != SC_OK ||
       (r = sc_update_opts_set_pull_opts(uopts, popts, error)) != SC_OK ||
       (r = sc_update_opts_set_dry_run(uopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
-      (r = sc_update_opts_set_accept_privileges(uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES),
-                                                error)) != SC_OK)
+      (r = sc_update_opts_set_accept_privileges(
+         uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES), error)) != SC_OK)
     return r;
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }
@@ -243,25 +243,58 @@ is_inactive(json_t *container)
   return state != NULL && strcmp(state, "inactive") == 0;
 }
 
-static void
-print_containers(json_t *doc)
+/* atomic's containers list -f: container, image and runtime match a part,
+ * backend the whole. */
+static int
+list_match(json_t *each, const char *key, const char *value)
 {
-  json_t *each;
+  const char *have;
+
+  if (strcmp(key, "backend") == 0)
+    return strcmp(value, "ostree") == 0;
+  have = cli_jstr(each, strcmp(key, "container") == 0 ? "name" : key);
+  return have != NULL && strstr(have, value) != NULL;
+}
+
+static const char *const list_filters[] = { "container", "image", "backend", "runtime", NULL };
+
+int
+check_list(const CliCmd *c)
+{
+  int rc = cli_check_args(c, 0, 0, "no arguments", 1);
+  return rc != EXIT_OK ? rc
+                       : cli_check_filters(c, list_filters, "container, image, backend or runtime");
+}
+
+static void
+print_containers(const CliCmd *c, json_t *doc)
+{
+  static const char *const heads[] = { "NAME", "IMAGE", "ID", "CREATED", "STATE", "RUNTIME" };
+  json_t *rows = json_array(), *each;
   size_t i;
 
-  printf("%-24s %-40s %-12s %-11s %s\n", "NAME", "IMAGE", "ID", "STATE", "RUNTIME");
   json_array_foreach (json_object_get(doc, "containers"), i, each) {
-    const char *image = cli_jstr(each, "image"), *id = cli_jstr(each, "id");
-    const char *runtime = cli_jstr(each, "runtime"), *op = cli_jstr(each, "interrupted");
-    char state[64];
+    const char *id = cli_jstr(each, "id"), *op = cli_jstr(each, "interrupted");
+    char state[64], created[64], shortid[13];
+    if (cli_flag(c, OPT_QUIET)) {
+      printf("%s\n", cli_jstr(each, "name"));
+      continue;
+    }
     snprintf(state, sizeof(state), op ? "%s (%s interrupted)" : "%s", cli_jstr(each, "state"), op);
-    printf("%-24s %-40s %-12.12s %-11s %s\n",
-           cli_jstr(each, "name"),
-           image ? image : "-",
-           id ? id : "-",
-           state,
-           runtime ? runtime : "-");
+    cli_format_time(cli_jstr(each, "created"), created, sizeof(created));
+    snprintf(shortid, sizeof(shortid), "%s", id ? id : "-");
+    json_array_append_new(rows,
+                          json_pack("[s, s?, s?, s, s, s?]",
+                                    cli_jstr(each, "name"),
+                                    cli_jstr(each, "image"),
+                                    cli_flag(c, OPT_NO_TRUNC) ? id : shortid,
+                                    created,
+                                    state,
+                                    cli_jstr(each, "runtime")));
   }
+  if (!cli_flag(c, OPT_QUIET))
+    cli_print_table(heads, 6, rows, 0);
+  json_decref(rows);
 }
 
 int
@@ -270,25 +303,24 @@ cmd_list(const CliCmd *c, sc_context *ctx)
   sc_error *error = NULL;
   char *json = NULL;
   int r = sc_containers_list_json(ctx, &json, &error);
-  json_t *doc;
+  json_t *doc, *arr;
 
   if (r != SC_OK)
     return cli_report_error(c, r, error);
   doc = json_loads(json, 0, NULL);
   sc_free(json);
-  if (!cli_flag(c, OPT_ALL)) {
-    /* as atomic: stopped containers only with --all */
-    json_t *arr = json_object_get(doc, "containers");
-    for (size_t i = json_array_size(arr); i-- > 0;)
-      if (is_inactive(json_array_get(arr, i)))
-        json_array_remove(arr, i);
-  }
+  arr = json_object_get(doc, "containers");
+  /* as atomic: stopped containers only with --all */
+  for (size_t i = json_array_size(arr); i-- > 0;)
+    if ((!cli_flag(c, OPT_ALL) && is_inactive(json_array_get(arr, i))) ||
+        !cli_filters_match(c, json_array_get(arr, i), list_match))
+      json_array_remove(arr, i);
   if (cli_flag(c, OPT_JSON)) {
     char *text = json_dumps(doc, JSON_INDENT(2));
     printf("%s\n", text);
     free(text);
   } else
-    print_containers(doc);
+    print_containers(c, doc);
   json_decref(doc);
   return EXIT_OK;
 }

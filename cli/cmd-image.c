@@ -40,26 +40,49 @@ cmd_checkout(const CliCmd *c, sc_context *ctx)
   return r == SC_OK ? cli_print_ok(c) : cli_report_error(c, r, error);
 }
 
+/* images list -f: repo matches a part of the name, dangling whether the
+ * image has no name left. */
+static int
+images_match(json_t *img, const char *key, const char *value)
+{
+  const char *name = cli_jstr(img, "name");
+
+  if (strcmp(key, "dangling") == 0)
+    return (strcmp(name, "<none>") == 0) == (strcmp(value, "true") == 0);
+  return strstr(name, value) != NULL;
+}
+
+static const char *const images_filters[] = { "repo", "dangling", NULL };
+
 static void
 print_images(const CliCmd *c, json_t *doc, int ok)
 {
-  json_t *img;
+  static const char *const heads[] = { "NAME", "TAG", "ID", "CREATED", "SIZE", "IN USE" };
+  json_t *rows = json_array(), *img;
   size_t i;
 
-  (void)c, (void)ok;
-  printf("%-40s %-12s %-12s %-20s %10s %s\n", "NAME", "TAG", "ID", "CREATED", "SIZE", "IN USE");
+  (void)ok;
   json_array_foreach (json_object_get(doc, "images"), i, img) {
-    char size[32];
-    const char *created = cli_jstr(img, "created");
+    char size[32], created[64], id[13];
+    snprintf(id, sizeof(id), "%s", cli_jstr(img, "id"));
+    if (cli_flag(c, OPT_QUIET)) {
+      printf("%s\n", cli_flag(c, OPT_NO_TRUNC) ? cli_jstr(img, "id") : id);
+      continue;
+    }
     cli_format_size(json_integer_value(json_object_get(img, "size")), size, sizeof(size));
-    printf("%-40s %-12s %-12.12s %-20.19s %10s %s\n",
-           cli_jstr(img, "name"),
-           cli_jstr(img, "tag"),
-           cli_jstr(img, "id"),
-           created ? created : "-",
-           size,
-           json_is_true(json_object_get(img, "in_use")) ? "yes" : "no");
+    cli_format_time(cli_jstr(img, "created"), created, sizeof(created));
+    json_array_append_new(rows,
+                          json_pack("[s, s, s, s, s, s]",
+                                    cli_jstr(img, "name"),
+                                    cli_jstr(img, "tag"),
+                                    cli_flag(c, OPT_NO_TRUNC) ? cli_jstr(img, "id") : id,
+                                    created,
+                                    size,
+                                    json_is_true(json_object_get(img, "in_use")) ? "yes" : "no"));
   }
+  if (!cli_flag(c, OPT_QUIET))
+    cli_print_table(heads, 6, rows, 1u << 4);
+  json_decref(rows);
 }
 
 static int
@@ -68,8 +91,24 @@ images_list(const CliCmd *c, sc_context *ctx)
   sc_error *error = NULL;
   char *json = NULL;
   int r = sc_images_list_json(ctx, &json, &error);
+  json_t *doc, *arr;
 
-  return cli_finish(c, r, error, json, print_images, 1);
+  if (r != SC_OK)
+    return cli_report_error(c, r, error);
+  doc = json_loads(json, 0, NULL);
+  sc_free(json);
+  arr = json_object_get(doc, "images");
+  for (size_t i = json_array_size(arr); i-- > 0;)
+    if (!cli_filters_match(c, json_array_get(arr, i), images_match))
+      json_array_remove(arr, i);
+  if (cli_flag(c, OPT_JSON)) {
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+  } else
+    print_images(c, doc, 1);
+  json_decref(doc);
+  return EXIT_OK;
 }
 
 static int
@@ -167,8 +206,9 @@ static void
 print_image_update(json_t *img)
 {
   if (cli_jstr(img, "skipped"))
-    printf("%s: skipped: %s\n", strcmp(cli_jstr(img, "name"), "<none>") == 0
-                                     ? cli_jstr(img, "id") : cli_jstr(img, "name"),
+    printf("%s: skipped: %s\n",
+           strcmp(cli_jstr(img, "name"), "<none>") == 0 ? cli_jstr(img, "id")
+                                                        : cli_jstr(img, "name"),
            cli_jstr(img, "skipped"));
   else if (json_is_true(json_object_get(img, "updated")))
     printf("%s: updated %.12s -> %.12s\n",
@@ -200,18 +240,24 @@ images_update(const CliCmd *c, sc_context *ctx)
 }
 
 /* The images commands: how many arguments (counting the command's own name)
- * and which of the images options belongs to it alone. */
+ * and the images options it takes. */
+#define IMAGES_OWNED                                                                               \
+  (OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPT(OPT_QUIET) | OPT(OPT_NO_TRUNC) |          \
+   OPT(OPT_FILTER) | OPTS_PULL)
 /* clang-format off */
 static const struct {
   const char *name;
   int min_args, max_args;
   CliHandler run;
-  CliOpt own; /* OPT_COUNT: none */
+  uint64_t opts;
 } images_subs[] = {
-  { "list", 1, 1, images_list, OPT_COUNT },   { "inspect", 2, 2, images_inspect, OPT_REMOTE },
-  { "tag", 3, 3, images_tag, OPT_COUNT },     { "delete", 2, 1000, images_delete, OPT_FORCE },
-  { "prune", 1, 1, images_prune, OPT_COUNT }, { "verify", 2, 2, images_verify, OPT_COUNT },
-  { "update", 1, 2, images_update, OPT_ALL },
+  { "list", 1, 1, images_list, OPT(OPT_QUIET) | OPT(OPT_NO_TRUNC) | OPT(OPT_FILTER) },
+  { "inspect", 2, 2, images_inspect, OPT(OPT_REMOTE) | OPTS_PULL },
+  { "tag", 3, 3, images_tag, 0 },
+  { "delete", 2, 1000, images_delete, OPT(OPT_FORCE) },
+  { "prune", 1, 1, images_prune, 0 },
+  { "verify", 2, 2, images_verify, 0 },
+  { "update", 1, 2, images_update, OPT(OPT_ALL) | OPTS_PULL },
 };
 /* clang-format on */
 #define N_IMAGES_SUBS (sizeof(images_subs) / sizeof(images_subs[0]))
@@ -227,42 +273,57 @@ find_sub(const char *sub)
   return k;
 }
 
-/* The usage errors of images, in the order they were always checked: the
- * command, its arguments, then each option that belongs to another one. */
+uint64_t
+images_sub_opts(const char *sub)
+{
+  size_t k = find_sub(sub);
+  return k < N_IMAGES_SUBS ? images_subs[k].opts | OPT_SUB_EXISTS : 0;
+}
+
+/* The usage errors of images: the command, its arguments, then each option
+ * that belongs to another one. */
 int
 check_images(const CliCmd *c)
 {
-  static const struct {
-    CliOpt opt;
-    const char *name;
-  } owned[] = { { OPT_FORCE, "--force" }, { OPT_REMOTE, "--remote" } };
   const char *sub = c->n_args > 0 ? c->args[0] : NULL;
   size_t k = find_sub(sub);
   int update;
 
   if (k == N_IMAGES_SUBS) {
-    cli_usage_error(sub ? "unknown images command '%s'"
-                        : "images needs a command (list, inspect, tag, delete, prune, verify)%s",
+    cli_usage_error(sub ? "unknown command '%s'"
+                        : "needs a command (list, inspect, tag, delete, prune, verify, update)%s",
                     sub ? sub : "");
     return EXIT_USAGE;
   }
   if (c->n_args < images_subs[k].min_args || c->n_args > images_subs[k].max_args) {
-    cli_usage_error("images %s takes %d argument%s",
+    cli_usage_error("%s takes %s%d argument%s (got %d)",
                     sub,
+                    images_subs[k].max_args > images_subs[k].min_args ? "at least " : "",
                     images_subs[k].min_args - 1,
-                    images_subs[k].min_args == 2 ? "" : "s");
+                    images_subs[k].min_args == 2 ? "" : "s",
+                    c->n_args - 1);
     return EXIT_USAGE;
   }
-  for (size_t o = 0; o < sizeof(owned) / sizeof(owned[0]); o++)
+  for (int o = OPT_NAME; o < OPT_COUNT; o++) {
+    if (!cli_flag(c, o) || !(IMAGES_OWNED & OPT(o)) || (images_subs[k].opts & OPT(o)))
+      continue;
     for (size_t s = 0; s < N_IMAGES_SUBS; s++)
-      if (images_subs[s].own == owned[o].opt && s != k && cli_flag(c, owned[o].opt)) {
-        cli_usage_error("%s is only for images %s", owned[o].name, images_subs[s].name);
+      if (images_subs[s].opts & OPT(o)) {
+        cli_usage_error("option '%s' is only for images %s", cli_opt_name(o), images_subs[s].name);
         return EXIT_USAGE;
       }
-  update = images_subs[k].own == OPT_ALL;
-  if (update ? (cli_flag(c, OPT_ALL) == (c->n_args == 2)) : cli_flag(c, OPT_ALL)) {
-    cli_usage_error(update ? "images update takes an IMAGE or --all"
-                           : "--all is only for images update");
+  }
+  if (cli_check_filters(c, images_filters, "repo or dangling") != EXIT_OK)
+    return EXIT_USAGE;
+  for (int i = 0; i < c->n_filters; i++)
+    if (strncmp(c->filters[i], "dangling=", 9) == 0 && strcmp(c->filters[i] + 9, "true") != 0 &&
+        strcmp(c->filters[i] + 9, "false") != 0) {
+      cli_usage_error("filter '%s': expected dangling=true or dangling=false", c->filters[i]);
+      return EXIT_USAGE;
+    }
+  update = strcmp(images_subs[k].name, "update") == 0;
+  if (update && cli_flag(c, OPT_ALL) == (c->n_args == 2)) {
+    cli_usage_error("update takes an IMAGE or --all");
     return EXIT_USAGE;
   }
   return EXIT_OK;

@@ -19,14 +19,14 @@ check_trust(const CliCmd *c)
   int keyed = cli_opt(c, OPT_TYPE) || c->n_keys > 0 || cli_opt(c, OPT_LOOKASIDE);
 
   if (sub == NULL) {
-    cli_usage_error("trust takes show, set or default");
+    cli_usage_error("needs a command (show, set or default)");
     return EXIT_USAGE;
   }
   if (strcmp(sub, "show") == 0 && c->n_args == 1 && !keyed)
     return EXIT_OK;
   if (strcmp(sub, "set") == 0) {
     if (c->n_args != 2) {
-      cli_usage_error("trust set takes one scope (got %d)", c->n_args - 1);
+      cli_usage_error("set takes one scope (got %d)", c->n_args - 1);
       return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -34,14 +34,28 @@ check_trust(const CliCmd *c)
   if (strcmp(sub, "default") == 0 && c->n_args == 2 && !keyed) {
     if (strcmp(c->args[1], "accept") == 0 || strcmp(c->args[1], "reject") == 0)
       return EXIT_OK;
-    cli_usage_error("trust default '%s': expected accept or reject", c->args[1]);
+    cli_usage_error("default '%s': expected accept or reject", c->args[1]);
     return EXIT_USAGE;
   }
-  if (strcmp(sub, "show") == 0 || strcmp(sub, "default") == 0)
-    cli_usage_error("trust %s: see 'syscontainerctl help trust'", sub);
+  if (strcmp(sub, "show") == 0 && keyed)
+    cli_usage_error("show takes no --type, --pubkeysfile or --lookaside");
+  else if (strcmp(sub, "show") == 0)
+    cli_usage_error("show takes no arguments (got %d)", c->n_args - 1);
+  else if (strcmp(sub, "default") == 0 && keyed)
+    cli_usage_error("default takes no --type, --pubkeysfile or --lookaside");
+  else if (strcmp(sub, "default") == 0)
+    cli_usage_error("default takes accept or reject (got %d arguments)", c->n_args - 1);
   else
-    cli_usage_error("trust '%s': expected show, set or default", sub);
+    cli_usage_error("unknown command '%s' (expected show, set or default)", sub);
   return EXIT_USAGE;
+}
+
+uint64_t
+trust_sub_opts(const char *sub)
+{
+  if (strcmp(sub, "set") == 0)
+    return OPT(OPT_TYPE) | OPT(OPT_PUBKEYSFILE) | OPT(OPT_LOOKASIDE) | OPT_SUB_EXISTS;
+  return strcmp(sub, "show") == 0 || strcmp(sub, "default") == 0 ? OPT_SUB_EXISTS : 0;
 }
 
 static void

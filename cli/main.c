@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,15 @@ typedef int (*CheckFn)(const char *value);
 typedef struct {
   const char *name;
   char short_name;     /* 0: none */
-  const char *metavar; /* NULL: a flag */
+  const char *metavar; /* NULL: a flag; with a flag's "=" form: a boolean */
   CheckFn check;
   const char *help;
 } OptSpec;
+
+/* A boolean (--tls-verify) is a flag that also takes "=true" or "=false":
+ * never the next argument, as podman and skopeo read it. */
+#define IS_BOOL(o) ((o)->metavar && (o)->metavar[0] == '=')
+#define TAKES_VALUE(o) ((o)->metavar && !IS_BOOL(o))
 
 static int
 check_settle(const char *value)
@@ -46,6 +52,49 @@ check_tls_verify(const char *value)
 }
 
 static int
+check_set(const char *value)
+{
+  if (strchr(value, '=') == NULL || value[0] == '=') {
+    cli_usage_error("--set '%s': expected KEY=VALUE", value);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_filter(const char *value)
+{
+  if (strchr(value, '=') == NULL || value[0] == '=') {
+    cli_usage_error("--filter '%s': expected KEY=VALUE", value);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_format(const char *value)
+{
+  if (strcmp(value, "json") != 0 && strcmp(value, "table") != 0) {
+    cli_usage_error("--format '%s': expected json or table", value);
+    return -1;
+  }
+  return 0;
+}
+
+static const char *const log_levels[] = { "error", "warning", "info", "debug" };
+static const int log_level_values[] = { SC_LOG_ERROR, SC_LOG_WARNING, SC_LOG_INFO, SC_LOG_DEBUG };
+
+static int
+check_log_level(const char *value)
+{
+  for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+    if (strcmp(value, log_levels[i]) == 0)
+      return 0;
+  cli_usage_error("--log-level '%s': expected error, warning, info or debug", value);
+  return -1;
+}
+
+static int
 check_jobs(const char *value)
 {
   char *end = NULL;
@@ -67,13 +116,17 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository"},
   [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
   [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
-  [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL, "print the library's log lines on standard error"},
+  [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL,
+                   "the library's log lines on standard error (-vv: debug too)"},
   [OPT_SIGNATURE_POLICY] = {"--signature-policy", 0, "FILE", NULL,
                             "the signature policy (default: containers/image's)"},
   [OPT_REGISTRIES_D] = {"--registries-d", 0, "DIR", NULL,
                         "where signatures are (default: containers/image's)"},
+  [OPT_FORMAT] = {"--format", 0, "json|table", check_format, "json: the same as --json"},
+  [OPT_LOG_LEVEL] = {"--log-level", 0, "LEVEL", check_log_level,
+                     "error, warning (default), info or debug"},
   [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
-  [OPT_SET] = {"--set", 0, "K=V", NULL, "a template variable's value (repeatable)"},
+  [OPT_SET] = {"--set", 0, "K=V", check_set, "a template variable's value (repeatable)"},
   [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
   [OPT_IMAGE_NAME] = {"--image-name", 0, "NAME", NULL, "the image name to render with"},
   [OPT_IMAGE_ID] = {"--image-id", 0, "ID", NULL, "the image ID to render with"},
@@ -83,14 +136,14 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_FORCE] = {"--force", 0, NULL, NULL, "delete an image even if a container uses it"},
   [OPT_CREDS] = {"--creds", 0, "USER[:PASSWORD]", NULL,
                  "registry credentials (without a password: asked for)"},
-  [OPT_TLS_VERIFY] = {"--tls-verify", 0, "true|false", check_tls_verify,
+  [OPT_TLS_VERIFY] = {"--tls-verify", 0, "=true|false", check_tls_verify,
                       "check the registry's certificate (default true)"},
   [OPT_AUTHFILE] = {"--authfile", 0, "FILE", NULL, "registry credentials file"},
   [OPT_REGISTRIES_CONF] = {"--registries-conf", 0, "FILE", NULL,
                            "registries.conf for short names and mirrors"},
   [OPT_CERT_DIR] = {"--cert-dir", 0, "DIR", NULL, "CA certificates and client keys"},
   [OPT_REMOTE] = {"--remote", 0, NULL, NULL, "inspect in the registry, without pulling"},
-  [OPT_ALL] = {"--all", 0, NULL, NULL, "every one (list: stopped containers too)"},
+  [OPT_ALL] = {"--all", 'a', NULL, NULL, "every one (list: stopped containers too)"},
   [OPT_NOW] = {"--now", 0, NULL, NULL, "start the container after installing it"},
   [OPT_NO_ENABLE] = {"--no-enable", 0, NULL, NULL, "do not enable its unit"},
   [OPT_DRY_RUN] = {"--dry-run", 0, NULL, NULL, "print what would be written and done"},
@@ -108,6 +161,13 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_PUBKEYSFILE] = {"--pubkeysfile", 'f', "FILE", NULL, "a public key file (repeatable)"},
   [OPT_LOOKASIDE] = {"--lookaside", 0, "URL", NULL,
                      "where the scope's signatures are (written to registries.d)"},
+  [OPT_QUIET] = {"--quiet", 'q', NULL, NULL, "only the names (images: the IDs)"},
+  [OPT_NO_TRUNC] = {"--no-trunc", 'n', NULL, NULL, "do not shorten IDs"},
+  [OPT_FILTER] = {"--filter", 'f', "KEY=VALUE", check_filter,
+                  "only those matching (repeatable; list: container, image, backend,\n"
+                  "runtime; images list: repo, dangling)"},
+  [OPT_STRICT] = {"--strict", 0, NULL, NULL, "a --set of a variable the image does not declare "
+                  "is an error"},
 };
 /* clang-format on */
 
@@ -137,15 +197,17 @@ static const CliVerb verbs[] = {
           "or docker:NAME[:TAG] (a Docker daemon, $DOCKER_HOST)\n"
           "into the store; prints its name"})},
   {"images", cmd_images, check_images, 0, 0, NULL, COUNTED,
-   OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPTS_PULL,
-   FORMS({"images list", "the images in the store"},
+   OPT(OPT_FORCE) | OPT(OPT_REMOTE) | OPT(OPT_ALL) | OPT(OPT_QUIET) | OPT(OPT_NO_TRUNC) |
+     OPT(OPT_FILTER) | OPTS_PULL,
+   FORMS({"images list [-q] [-n] [-f KEY=VALUE]...", "the images in the store"},
          {"images inspect IMAGE", "labels, layers, config and template variables of an image"},
          {"images tag IMAGE NAME[:TAG]", NULL},
          {"images delete [--force] IMAGE...", NULL},
          {"images prune", "remove layers and objects no named image uses"},
          {"images verify IMAGE", "re-check every layer of an image against its digests"},
          {"images inspect --remote IMAGE", "inspect an image in its registry, without pulling it"},
-         {"images update IMAGE | --all", "pull the images whose registry digest changed"})},
+         {"images update IMAGE | --all", "pull the images whose registry digest changed"}),
+   images_sub_opts},
   {"checkout", cmd_checkout, NULL, 2, 2, "an image and a directory", COUNTED, 0,
    FORMS({"checkout IMAGE DIR", "check an image out into DIR (hardlinks into the store)"})},
   {"install", cmd_install, NULL, 1, 1, "one image", COUNTED,
@@ -178,8 +240,9 @@ static const CliVerb verbs[] = {
          {"run [--set K=V]... IMAGE [--] [CMD...]", "run an image once, without installing it"})},
   {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names", CLI_UNCOUNTED, 0,
    FORMS({"uninstall NAME...", "remove containers (the images stay in the store)"})},
-  {"list", cmd_list, NULL, 0, 0, "no arguments", COUNTED, OPT(OPT_ALL),
-   FORMS({"list [--all]",
+  {"list", cmd_list, check_list, 0, 0, "no arguments", COUNTED,
+   OPT(OPT_ALL) | OPT(OPT_QUIET) | OPT(OPT_NO_TRUNC) | OPT(OPT_FILTER),
+   FORMS({"list [-a] [-q] [-n] [-f KEY=VALUE]...",
           "the installed containers and their state (stopped ones\n"
           "only with --all)"})},
   {"mount", cmd_mount, NULL, 2, 2, "an image or container and a directory", COUNTED,
@@ -198,9 +261,10 @@ static const CliVerb verbs[] = {
           "     [--pubkeysfile FILE]... [--lookaside URL] SCOPE",
           "set what a registry scope (host[:port][/path], or default)\n"
           "requires"},
-         {"trust default accept|reject", "what images no scope names require"})},
-  {"help", cmd_help, NULL, 0, 1, "at most one command", CLI_NO_CONTEXT, 0,
-   FORMS({"help [COMMAND]", "this help, or COMMAND's usage and options"})},
+         {"trust default accept|reject", "what images no scope names require"}),
+   trust_sub_opts},
+  {"help", cmd_help, NULL, 0, 2, "at most a command and its sub-command", CLI_NO_CONTEXT, 0,
+   FORMS({"help [COMMAND [SUBCOMMAND]]", "this help, or COMMAND's usage and options"})},
 };
 /* clang-format on */
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -214,19 +278,24 @@ find_verb(const char *name)
   return NULL;
 }
 
-/* Prints @text, its first line after @first, the others after @indent
+/* The verb of the command line and its sub-command (images list), for the
+ * usage errors and the help. */
+static const CliVerb *usage_verb;
+static const char *usage_sub;
+
+/* Prints @text to @f, its first line after @first, the others after @indent
  * spaces; no newline at the end. */
 static void
-print_text(const char *first, int indent, const char *text)
+print_text(FILE *f, const char *first, int indent, const char *text)
 {
   const char *nl;
 
-  fputs(first, stdout);
+  fputs(first, f);
   while ((nl = strchr(text, '\n')) != NULL) {
-    printf("%.*s\n%*s", (int)(nl - text), text, indent, "");
+    fprintf(f, "%.*s\n%*s", (int)(nl - text), text, indent, "");
     text = nl + 1;
   }
-  fputs(text, stdout);
+  fputs(text, f);
 }
 
 /* "  USAGE  SUMMARY", the summary from column 21 (below the usage when that
@@ -237,13 +306,13 @@ print_form(const char *usage, const char *summary)
   const char *last = strrchr(usage, '\n');
   int width = (int)strlen(last ? last + 1 : usage);
 
-  print_text("  ", 2, usage);
+  print_text(stdout, "  ", 2, usage);
   if (summary && width <= 18)
     printf("%*s", 19 - width, "");
   else if (summary)
     printf("\n%21s", "");
   if (summary)
-    print_text("", 21, summary);
+    print_text(stdout, "", 21, summary);
   putchar('\n');
 }
 
@@ -251,16 +320,19 @@ static void
 print_option(const OptSpec *o)
 {
   char left[64];
+  const char *value = TAKES_VALUE(o) ? o->metavar : IS_BOOL(o) ? "[=true|false]" : "";
+  const char *sep = TAKES_VALUE(o) ? " " : "";
 
   if (o->short_name)
-    snprintf(left, sizeof(left), "-%c, %s", o->short_name, o->name);
+    snprintf(left, sizeof(left), "-%c, %s%s%s", o->short_name, o->name, sep, value);
   else
-    snprintf(
-      left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    snprintf(left, sizeof(left), "%s%s%s", o->name, sep, value);
   if (strlen(left) <= 19)
-    printf("  %-19s  %s\n", left, o->help);
+    printf("  %-19s  ", left);
   else
-    printf("  %s\n%23s%s\n", left, "", o->help);
+    printf("  %s\n%23s", left, "");
+  print_text(stdout, "", 23, o->help);
+  putchar('\n');
 }
 
 static void
@@ -295,52 +367,124 @@ print_usage(void)
         stdout);
   for (int o = 0; o < OPT_NAME; o++)
     print_option(&options[o]);
-  fputs("  -h, --help           this help\n"
-        "  --version            print the version\n"
+  fputs("  -h, --help           this help ('COMMAND --help', 'help COMMAND': its own)\n"
+        "  --version            print the version of the tool and of the library\n"
         "\n"
         "Exit status: 0 success; 1 the operation failed (or lint found errors);\n"
         "2 bad command line.\n",
         stdout);
 }
 
-/* VERB --help, help VERB */
+/* Whether @f is a form of @sub (a sub-command of @verb; NULL: any). */
+static int
+form_of(const CliVerb *verb, const CliForm *f, const char *sub)
+{
+  size_t vlen = strlen(verb->name), slen = sub ? strlen(sub) : 0;
+
+  return sub == NULL || (strncmp(f->usage + vlen + 1, sub, slen) == 0 &&
+                         (f->usage[vlen + 1 + slen] == ' ' || f->usage[vlen + 1 + slen] == '\0'));
+}
+
+/* The usage lines of @verb (of its sub-command @sub: NULL for all). */
 static void
-print_verb_usage(const CliVerb *verb)
+print_synopsis(FILE *out, const CliVerb *verb, const char *sub)
+{
+  int first = 1;
+
+  for (const CliForm *f = verb->forms; f->usage; f++) {
+    if (!form_of(verb, f, sub))
+      continue;
+    print_text(out, first ? "Usage: syscontainerctl " : "   or: syscontainerctl ", 23, f->usage);
+    fputc('\n', out);
+    first = 0;
+  }
+}
+
+/* The options of @verb's sub-command @sub (NULL: of the verb). */
+static uint64_t
+verb_opts(const CliVerb *verb, const char *sub)
+{
+  return (sub && verb->sub_opts ? verb->sub_opts(sub) : verb->opts) & ~OPT_SUB_EXISTS;
+}
+
+/* VERB --help, help VERB, VERB SUB --help */
+static void
+print_verb_usage(const CliVerb *verb, const char *sub)
 {
   const CliForm *f;
+  uint64_t opts = verb_opts(verb, sub);
+  int n = 0;
 
+  print_synopsis(stdout, verb, sub);
+  for (f = verb->forms; f->usage; f++)
+    n += form_of(verb, f, sub);
   for (f = verb->forms; f->usage; f++) {
-    print_text(
-      f == verb->forms ? "Usage: syscontainerctl " : "   or: syscontainerctl ", 23, f->usage);
-    putchar('\n');
-  }
-  putchar('\n');
-  if (verb->forms[1].usage == NULL) {
-    print_text("", 0, verb->forms->summary);
-    putchar('\n');
-  } else
-    for (f = verb->forms; f->usage; f++)
+    if (!form_of(verb, f, sub) || (n == 1 && f->summary == NULL))
+      continue;
+    if (n == 1 || f == verb->forms)
+      putchar('\n');
+    if (n == 1)
+      print_text(stdout, "", 0, f->summary);
+    else
       print_form(f->usage, f->summary);
-  if (verb->opts)
+    if (n == 1)
+      putchar('\n');
+  }
+  if (opts)
     fputs("\nOptions:\n", stdout);
   for (int o = OPT_NAME; o < OPT_COUNT; o++)
-    if (verb->opts & OPT(o))
+    if (opts & OPT(o))
       print_option(&options[o]);
   fputs("\nGlobal options: see 'syscontainerctl --help'.\n", stdout);
+}
+
+void
+cli_usage_error(const char *format, ...)
+{
+  va_list ap;
+
+  fprintf(stderr, "%s: ", PROGNAME);
+  if (usage_verb)
+    fprintf(stderr, "%s: ", usage_verb->name);
+  va_start(ap, format);
+  vfprintf(stderr, format, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  if (usage_verb) {
+    print_synopsis(stderr, usage_verb, usage_sub);
+    fprintf(stderr,
+            "Try '%s help %s%s%s'.\n",
+            PROGNAME,
+            usage_verb->name,
+            usage_sub ? " " : "",
+            usage_sub ? usage_sub : "");
+  } else
+    fprintf(stderr, "Try '%s --help'.\n", PROGNAME);
+}
+
+const char *
+cli_opt_name(int o)
+{
+  return options[o].name;
 }
 
 static int
 cmd_help(const CliCmd *c, sc_context *ctx)
 {
-  const CliVerb *verb = c->n_args == 1 ? find_verb(c->args[0]) : NULL;
+  const CliVerb *verb = c->n_args >= 1 ? find_verb(c->args[0]) : NULL;
+  const char *sub = c->n_args == 2 ? c->args[1] : NULL;
 
   (void)ctx;
-  if (c->n_args == 1 && verb == NULL) {
+  if (c->n_args >= 1 && verb == NULL) {
     cli_usage_error("unknown command '%s'", c->args[0]);
     return EXIT_USAGE;
   }
+  if (c->n_args == 2 && !(verb->sub_opts && verb->sub_opts(sub))) {
+    cli_usage_error("%s has no command '%s'", verb->name, sub);
+    return EXIT_USAGE;
+  }
   if (verb)
-    print_verb_usage(verb);
+    print_verb_usage(verb, sub);
   else
     print_usage();
   return EXIT_OK;
@@ -356,25 +500,83 @@ find_option(const char *a, size_t len)
   return NULL;
 }
 
-/* The command, found first so that its options are known wherever they
- * stand. */
+/* The short option @ch of @verb (NULL: of any verb), or NULL. */
+static const OptSpec *
+find_short(const CliVerb *verb, char ch)
+{
+  for (int o = 0; o < OPT_COUNT; o++)
+    if (options[o].short_name == ch && (verb == NULL || o < OPT_NAME || (verb->opts & OPT(o))))
+      return &options[o];
+  return NULL;
+}
+
+/* Whether argv[i] is an option that takes the next argument as its value. */
+static int
+takes_next(const char *a)
+{
+  const char *eq = strchr(a, '=');
+  const OptSpec *spec;
+
+  if (a[1] != '-') {
+    /* -qf VALUE; in -fVALUE the rest of the bundle is the value */
+    for (const char *p = a + 1; *p; p++)
+      if ((spec = find_short(NULL, *p)) != NULL && TAKES_VALUE(spec))
+        return p[1] == '\0';
+    return 0;
+  }
+  spec = find_option(a, eq ? (size_t)(eq - a) : strlen(a));
+  return spec && TAKES_VALUE(spec) && !eq;
+}
+
+/* The @n-th operand (0: the command), found first so that the command's
+ * options are known wherever they stand. */
 static const char *
-find_command(int argc, char **argv)
+find_operand(int argc, char **argv, int n)
 {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0)
       break;
-    if (a[0] == '-') {
-      const char *eq = strchr(a, '=');
-      const OptSpec *spec = find_option(a, eq ? (size_t)(eq - a) : strlen(a));
-      if (spec && spec->metavar && !eq)
-        i++;
+    if (a[0] == '-' && a[1]) {
+      i += takes_next(a);
       continue;
     }
-    return a;
+    if (n-- == 0)
+      return a;
   }
   return NULL;
+}
+
+/* Records the value of option @spec. */
+static int
+set_option(CliCmd *c, const OptSpec *spec, const char *value)
+{
+  int id = (int)(spec - options);
+
+  if (spec->check && spec->check(value) != 0)
+    return EXIT_USAGE;
+  if (id == OPT_SET)
+    c->sets[c->n_sets++] = value;
+  if (id == OPT_PUBKEYSFILE)
+    c->keys[c->n_keys++] = value;
+  if (id == OPT_FILTER)
+    c->filters[c->n_filters++] = value;
+  if (id == OPT_FORMAT && strcmp(value, "json") == 0)
+    c->opt[OPT_JSON] = "";
+  if (id == OPT_VERBOSE && c->log_level < SC_LOG_DEBUG)
+    c->log_level = c->log_level < SC_LOG_INFO ? SC_LOG_INFO : SC_LOG_DEBUG;
+  for (size_t l = 0; id == OPT_LOG_LEVEL && l < sizeof(log_levels) / sizeof(log_levels[0]); l++)
+    if (strcmp(value, log_levels[l]) == 0)
+      c->log_level = log_level_values[l];
+  c->opt[id] = value;
+  return 0;
+}
+
+/* Whether @verb takes option @id. */
+static int
+verb_takes(const CliVerb *verb, int id)
+{
+  return id < OPT_NAME || (verb && (verb->opts & OPT(id)));
 }
 
 /* Takes the option in argv[*i] (and its value); 0, or an exit code. */
@@ -385,34 +587,56 @@ parse_option(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
   const char *eq = strchr(a, '=');
   size_t len = eq ? (size_t)(eq - a) : strlen(a);
   const OptSpec *spec = find_option(a, len);
-  int id = spec ? (int)(spec - options) : -1;
-  const char *value = "";
+  const char *value = IS_BOOL(spec ? spec : &options[0]) ? "true" : "";
 
-  if (spec == NULL || (id >= OPT_NAME && !(verb && (verb->opts & OPT(id))))) {
-    cli_usage_error(
-      "unknown option '%.*s'%s%s", (int)len, a, c->verb ? " for " : "", c->verb ? c->verb : "");
+  if (spec == NULL || !verb_takes(verb, (int)(spec - options))) {
+    cli_usage_error("unknown option '%.*s'", (int)len, a);
     return EXIT_USAGE;
   }
-  if (spec->metavar) {
+  if (TAKES_VALUE(spec)) {
     if (eq)
       value = eq + 1;
     else if (*i + 1 < argc)
       value = argv[++*i];
     else {
-      cli_usage_error("option '%s' needs a value", spec->name);
+      cli_usage_error("option '%s' needs a value (%s)", spec->name, spec->metavar);
       return EXIT_USAGE;
     }
+  } else if (eq && IS_BOOL(spec)) {
+    value = eq + 1;
   } else if (eq) {
     cli_usage_error("option '%s' takes no value", spec->name);
     return EXIT_USAGE;
   }
-  if (spec->check && spec->check(value) != 0)
-    return EXIT_USAGE;
-  if (id == OPT_SET)
-    c->sets[c->n_sets++] = value;
-  if (id == OPT_PUBKEYSFILE)
-    c->keys[c->n_keys++] = value;
-  c->opt[id] = value;
+  return set_option(c, spec, value);
+}
+
+/* Takes the short options in argv[*i] (-aq, -f VALUE, -fVALUE, -vv). */
+static int
+parse_short(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
+{
+  const char *a = argv[*i];
+  int rc;
+
+  for (const char *p = a + 1; *p; p++) {
+    const OptSpec *spec = find_short(verb, *p);
+    if (spec == NULL) {
+      cli_usage_error("unknown option '-%c'", *p);
+      return EXIT_USAGE;
+    }
+    if (!TAKES_VALUE(spec)) {
+      if ((rc = set_option(c, spec, IS_BOOL(spec) ? "true" : "")) != 0)
+        return rc;
+      continue;
+    }
+    if (p[1])
+      return set_option(c, spec, p + 1);
+    if (*i + 1 >= argc) {
+      cli_usage_error("option '-%c' needs a value (%s)", *p, spec->metavar);
+      return EXIT_USAGE;
+    }
+    return set_option(c, spec, argv[++*i]);
+  }
   return 0;
 }
 
@@ -436,16 +660,43 @@ run_verb(const CliCmd *c, const CliVerb *verb)
   return rc;
 }
 
+/* --help anywhere: the verb's (or its sub-command's) usage, or the general
+ * one; before any other check, so that a bad option still gets its help
+ * after it is reported. Returns whether it printed. */
+static int
+want_help(int argc, char **argv, const CliVerb *verb, const char *sub)
+{
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      if (verb)
+        print_verb_usage(verb, sub);
+      else
+        print_usage();
+      return 1;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("syscontainerctl %s (libsyscontainer %s)\n", SC_CLI_VERSION, sc_version());
+      return 1;
+    }
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-  const char *sets[argc], *keys[argc], *args[argc]; /* every argument at most once */
-  CliCmd c = { .sets = sets, .keys = keys, .args = args };
+  /* every argument at most once */
+  const char *sets[argc], *keys[argc], *args[argc], *filters[argc];
+  CliCmd c = { .sets = sets, .keys = keys, .args = args, .filters = filters };
   const CliVerb *verb;
   int only_args = 0, rc;
 
-  c.verb = find_command(argc, argv);
+  c.log_level = SC_LOG_WARNING;
+  c.verb = find_operand(argc, argv, 0);
   verb = find_verb(c.verb);
+  usage_verb = verb;
+  /* a sub-command's help and usage: images list --help */
+  usage_sub = find_operand(argc, argv, 1);
+  if (!(verb && verb->sub_opts && usage_sub && verb->sub_opts(usage_sub)))
+    usage_sub = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
@@ -454,25 +705,14 @@ main(int argc, char **argv)
       c.args[c.n_args++] = a;
     } else if (strcmp(a, "--") == 0) {
       only_args = 1;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      if (verb)
-        print_verb_usage(verb);
-      else
-        print_usage();
-      return EXIT_OK;
-    } else if (strcmp(a, "--version") == 0) {
-      printf("syscontainerctl %s (libsyscontainer %s)\n", sc_version(), sc_version());
-      return EXIT_OK;
-    } else if (strcmp(a, "-v") == 0) {
-      c.opt[OPT_VERBOSE] = "";
-    } else if (strcmp(a, "-f") == 0 && verb && (verb->opts & OPT(OPT_PUBKEYSFILE))) {
-      argv[i] = "--pubkeysfile"; /* podman's short form */
-      if ((rc = parse_option(&c, verb, argc, argv, &i)) != 0)
-        return rc;
-    } else if ((rc = parse_option(&c, verb, argc, argv, &i)) != 0) {
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) {
+      continue; /* want_help */
+    } else if ((rc = (a[1] == '-' ? parse_option : parse_short)(&c, verb, argc, argv, &i)) != 0) {
       return rc;
     }
   }
+  if (want_help(argc, argv, verb, usage_sub))
+    return EXIT_OK;
   if (c.verb == NULL) {
     cli_usage_error("no command given");
     return EXIT_USAGE;

@@ -10,20 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-
-void
-cli_usage_error(const char *format, ...)
-{
-  va_list ap;
-  fprintf(stderr, "%s: ", PROGNAME);
-  va_start(ap, format);
-  vfprintf(stderr, format, ap);
-  va_end(ap);
-  fprintf(stderr, "\nTry '%s --help'.\n", PROGNAME);
-}
 
 static const char *
 code_name(int code)
@@ -99,7 +89,7 @@ static void
 log_to_stderr(int level, const char *message, void *user_data)
 {
   const CliCmd *c = user_data;
-  if (level <= SC_LOG_WARNING || cli_flag(c, OPT_VERBOSE))
+  if (level <= c->log_level)
     fprintf(stderr,
             "%s: %s%s\n",
             PROGNAME,
@@ -150,10 +140,9 @@ cli_check_args(const CliCmd *c, int min, int max, const char *takes, int counted
   if (c->n_args >= min && (max < 0 || c->n_args <= max))
     return EXIT_OK;
   if (counted)
-    cli_usage_error(
-      "%s takes %s (got %d argument%s)", c->verb, takes, c->n_args, c->n_args == 1 ? "" : "s");
+    cli_usage_error("takes %s (got %d argument%s)", takes, c->n_args, c->n_args == 1 ? "" : "s");
   else
-    cli_usage_error("%s takes %s", c->verb, takes);
+    cli_usage_error("takes %s", takes);
   return EXIT_USAGE;
 }
 
@@ -343,4 +332,92 @@ const char *
 cli_jstr(json_t *obj, const char *key)
 {
   return json_string_value(json_object_get(obj, key));
+}
+
+/* A table whose columns are as wide as their widest cell: @heads, then
+ * @rows (arrays of strings, NULL: "-"); @right: a bit per right-aligned
+ * column. The last column is not padded. */
+void
+cli_print_table(const char *const *heads, int ncols, json_t *rows, unsigned right)
+{
+  int width[16] = { 0 };
+  json_t *row;
+  size_t r;
+
+  for (int i = 0; i < ncols && i < 16; i++)
+    width[i] = (int)strlen(heads[i]);
+  json_array_foreach (rows, r, row)
+    for (int i = 0; i < ncols && i < 16; i++) {
+      const char *cell = json_string_value(json_array_get(row, i));
+      int w = (int)strlen(cell ? cell : "-");
+      width[i] = w > width[i] ? w : width[i];
+    }
+  for (size_t k = 0; k <= json_array_size(rows); k++) {
+    row = k == 0 ? NULL : json_array_get(rows, k - 1);
+    for (int i = 0; i < ncols && i < 16; i++) {
+      const char *cell = row ? json_string_value(json_array_get(row, i)) : heads[i];
+      int last = i == ncols - 1;
+      cell = cell ? cell : "-";
+      if (right & (1u << i))
+        printf("%*s%s", width[i], cell, last ? "" : "  ");
+      else if (last)
+        fputs(cell, stdout);
+      else
+        printf("%-*s  ", width[i], cell);
+    }
+    putchar('\n');
+  }
+}
+
+/* @created (RFC 3339, UTC) as local time with its zone: "2026-11-30
+ * 23:23:24 UTC"; the string itself when it does not parse. */
+void
+cli_format_time(const char *created, char *buf, size_t len)
+{
+  struct tm tm = { 0 };
+  const char *rest = created ? strptime(created, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  time_t t;
+
+  if (rest == NULL) {
+    snprintf(buf, len, "%s", created ? created : "-");
+    return;
+  }
+  t = timegm(&tm);
+  if (strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm)) == 0)
+    snprintf(buf, len, "%s", created);
+}
+
+/* Whether every --filter KEY=VALUE of @c matches @item: @match says for
+ * one key (its part before '=') and value. */
+int
+cli_filters_match(const CliCmd *c, json_t *item, int (*match)(json_t *, const char *, const char *))
+{
+  for (int i = 0; i < c->n_filters; i++) {
+    const char *eq = strchr(c->filters[i], '=');
+    char key[64];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - c->filters[i]), c->filters[i]);
+    if (!match(item, key, eq + 1))
+      return 0;
+  }
+  return 1;
+}
+
+/* The usage error of a --filter whose key is not one of @keys (NULL
+ * ended); EXIT_OK or EXIT_USAGE. */
+int
+cli_check_filters(const CliCmd *c, const char *const *keys, const char *expected)
+{
+  for (int i = 0; i < c->n_filters; i++) {
+    const char *eq = strchr(c->filters[i], '=');
+    int known = 0;
+    for (const char *const *k = keys; *k && !known; k++)
+      known =
+        strlen(*k) == (size_t)(eq - c->filters[i]) && strncmp(*k, c->filters[i], strlen(*k)) == 0;
+    if (!known) {
+      cli_usage_error(
+        "unknown filter '%.*s' (expected %s)", (int)(eq - c->filters[i]), c->filters[i], expected);
+      return EXIT_USAGE;
+    }
+  }
+  return EXIT_OK;
 }

@@ -46,12 +46,17 @@ sc_deploy_container_entry(sc_context *ctx, const char *name)
   g_autofree char *deployment =
       slot_name ? g_build_filename(sc_context_get_checkout_root(ctx), slot_name, NULL) : NULL;
   g_autoptr(ScJournal) j = sc_journal_find(ctx, name);
+  json_t *epoch = json_object_get(info, "created");
+  g_autoptr(GDateTime) when =
+      json_is_integer(epoch) ? g_date_time_new_from_unix_utc(json_integer_value(epoch)) : NULL;
+  /* the info file keeps atomic's epoch; the documents say RFC 3339, UTC */
+  g_autofree char *created = when ? g_date_time_format(when, "%Y-%m-%dT%H:%M:%SZ") : NULL;
   json_t *entry;
 
-  entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:O?}", "name", name, "image",
+  entry = json_pack("{s:s, s:O?, s:O?, s:s?, s:O?, s:s?}", "name", name, "image",
                     json_object_get(info, "image"), "id", json_object_get(info, "revision"),
                     "deployment", deployment, "runtime", json_object_get(info, "runtime"),
-                    "created", json_object_get(info, "created"));
+                    "created", created);
   if (j != NULL || slot == NULL) {
     /* a crash stopped an operation: the next command on it finishes or
      * undoes it (uninstall removes it) */

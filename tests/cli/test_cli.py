@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -55,7 +56,7 @@ class CliTest(unittest.TestCase):
         "render": "render DIR [--name N] [--set K=V]... [--output OUT]",
         "lint": "lint DIR",
         "pull": "pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]",
-        "images": "images list",
+        "images": "images list [-q] [-n] [-f KEY=VALUE]...",
         "checkout": "checkout IMAGE DIR",
         "install": "install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]",
         "update": "update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
@@ -65,8 +66,8 @@ class CliTest(unittest.TestCase):
         "stop": "stop NAME",
         "run": "run NAME [--] [CMD...]",
         "uninstall": "uninstall NAME...",
-        "list": "list [--all]",
-        "help": "help [COMMAND]",
+        "list": "list [-a] [-q] [-n] [-f KEY=VALUE]...",
+        "help": "help [COMMAND [SUBCOMMAND]]",
     }
 
     def test_verb_help(self):
@@ -89,14 +90,20 @@ class CliTest(unittest.TestCase):
         for args in (["help"], ["frobnicate", "--help"], ["--help"]):
             r = run(*args)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, general, ""), args)
-        for args, msg in ((["help", "frobnicate"], "unknown command 'frobnicate'"),
-                          (["help", "render", "lint"],
-                           "help takes at most one command (got 2 arguments)"),
-                          (["help", "--name", "x", "render"], "unknown option '--name' for help"),
-                          (["render", "--bogus", "--help"], "unknown option '--bogus' for render")):
+        help_usage = "Usage: syscontainerctl help [COMMAND [SUBCOMMAND]]\nTry 'syscontainerctl help help'.\n"
+        for args, msg in ((["help", "frobnicate"], "help: unknown command 'frobnicate'"),
+                          (["help", "render", "lint"], "help: render has no command 'lint'"),
+                          (["help", "render", "lint", "x"],
+                           "help: takes at most a command and its sub-command (got 3 arguments)"),
+                          (["help", "--name", "x", "render"], "help: unknown option '--name'")):
             r = run(*args)
             self.assertEqual((r.returncode, r.stdout), (2, ""), args)
-            self.assertEqual(r.stderr, "syscontainerctl: %s\nTry 'syscontainerctl --help'.\n" % msg)
+            self.assertEqual(r.stderr, "syscontainerctl: %s\n%s" % (msg, help_usage))
+        r = run("render", "--bogus", "--help")
+        self.assertEqual((r.returncode, r.stdout), (2, ""))
+        self.assertEqual(r.stderr, "syscontainerctl: render: unknown option '--bogus'\n"
+                         "Usage: syscontainerctl render DIR [--name N] [--set K=V]... [--output OUT]\n"
+                         "Try 'syscontainerctl help render'.\n")
 
     def test_verb_help_lists_exactly_its_options(self):
         """The options a command's help lists are the ones it accepts."""
@@ -105,12 +112,16 @@ class CliTest(unittest.TestCase):
             lines = run(verb, "--help").stdout.split("\nOptions:\n")
             opts = lines[1].split("\n\n")[0] if len(lines) > 1 else ""
             # "  --opt [VALUE]  help", the help after two spaces
-            left = [l[2:].split("  ")[0].split() for l in opts.splitlines() if l.startswith("  --")]
-            listed[verb] = {words[0]: len(words) > 1 for words in left}
+            # ("-a, --all", "--tls-verify[=true|false]": a flag)
+            left = [re.sub(r"^-\w, ", "", l[2:].split("  ")[0]).split()
+                    for l in opts.splitlines() if l.startswith("  -")]
+            listed[verb] = {words[-2 if len(words) > 1 else -1].split("[")[0]: len(words) > 1
+                            for words in left}
         every = {o: v for opts in listed.values() for o, v in opts.items()}
         self.assertIn("--tls-verify", listed["install"])
         self.assertNotIn("--all", listed["install"])
-        values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true"}
+        values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true", "--set": "K=V",
+                  "--filter": "K=V"}
         for verb in self.VERB_USAGE:
             for opt, takes_value in every.items():
                 arg = "%s=%s" % (opt, values.get(opt, "x")) if takes_value else opt
@@ -119,26 +130,26 @@ class CliTest(unittest.TestCase):
                     self.assertEqual(r.returncode, 0, (verb, arg, r.stderr))
                 else:
                     self.assertEqual(r.returncode, 2, (verb, arg))
-                    self.assertIn("unknown option '%s' for %s" % (opt, verb), r.stderr)
+                    self.assertIn("%s: unknown option '%s'" % (verb, opt), r.stderr)
 
     def test_usage_errors_exit_2(self):
         for args, msg in ((["frobnicate"], "unknown command 'frobnicate'"),
                           ([], "no command given"),
-                          (["render", "--bogus", self.image], "unknown option '--bogus' for render"),
-                          (["lint", "--name", "x", self.image], "unknown option '--name' for lint"),
-                          (["render"], "render takes one image directory (got 0 arguments)"),
-                          (["render", self.image, "--set"], "option '--set' needs a value"),
-                          (["--json=1", "lint", self.image], "option '--json' takes no value"),
+                          (["render", "--bogus", self.image], "render: unknown option '--bogus'"),
+                          (["lint", "--name", "x", self.image], "lint: unknown option '--name'"),
+                          (["render"], "render: takes one image directory (got 0 arguments)"),
+                          (["render", self.image, "--set"], "render: option '--set' needs a value (K=V)"),
+                          (["--json=1", "lint", self.image], "lint: option '--json' takes no value"),
                           (["update", "--all", "x"],
-                           "update --all takes no container name and no --rebase"),
-                          (["update", "--settle", "3", "x"], "--settle is for --controlled updates"),
+                           "update: --all takes no container name and no --rebase"),
+                          (["update", "--settle", "3", "x"], "update: --settle is for --controlled updates"),
                           (["update", "--controlled", "--settle", "0", "x"],
-                           "--settle '0': expected seconds, more than 0 and at most 3600"),
-                          (["update"], "update takes one container name or --all (got 0 arguments)"),
-                          (["install", "--all", "x"], "unknown option '--all' for install")):
+                           "update: --settle '0': expected seconds, more than 0 and at most 3600"),
+                          (["update"], "update: takes one container name or --all (got 0 arguments)"),
+                          (["install", "--all", "x"], "install: unknown option '--all'")):
             r = run(*args)
             self.assertEqual(r.returncode, 2, args)
-            self.assertIn(msg, r.stderr)
+            self.assertEqual(r.stderr.splitlines()[0], "syscontainerctl: " + msg, args)
             self.assertEqual(r.stdout, "")
 
     def test_render_to_stdout(self):

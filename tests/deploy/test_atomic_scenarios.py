@@ -359,10 +359,11 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         self.install_main()
         r = self.ctl("list")
         lines = r.stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["NAME", "IMAGE", "ID", "STATE", "RUNTIME"])
-        self.assertEqual(lines[1].split()[0::3], [self.name, "installed"])
-        self.assertEqual(lines[1].split()[1:2] + lines[1].split()[4:],
-                         ["localhost/layout:system", "/usr/sbin/runc"])
+        self.assertEqual(lines[0].split(), ["NAME", "IMAGE", "ID", "CREATED", "STATE", "RUNTIME"])
+        # CREATED: "YYYY-MM-DD HH:MM:SS ZONE"
+        cells = lines[1].split()
+        self.assertEqual(cells[0::6], [self.name, "installed"])
+        self.assertEqual(cells[1:2] + cells[7:], ["localhost/layout:system", "/usr/sbin/runc"])
         self.assertEqual(len(lines), 2)
         doc = json.loads(self.ctl("--json", "list", "--all").stdout)["containers"]
         self.assertEqual([(c["name"], c["image"], c["state"], c["runtime"],
@@ -623,9 +624,10 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         d = os.path.join(self.tmp, "mnt")
         os.makedirs(d)
         r = self.ctl("mount", "--live", self.name, d, check=False)
-        self.assertEqual((r.returncode, r.stderr), (2, "syscontainerctl: unknown option "
-                                                       "'--live' for mount\nTry "
-                                                       "'syscontainerctl --help'.\n"))
+        self.assertEqual((r.returncode, r.stderr), (2, "syscontainerctl: mount: unknown option "
+                                                       "'--live'\nUsage: syscontainerctl mount "
+                                                       "[--shared] IMAGE|NAME DIR\nTry "
+                                                       "'syscontainerctl help mount'.\n"))
         self.assertFalse(self.mountpoint(d))
 
     def test_mount_4_shared_http(self):

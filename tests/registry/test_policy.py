@@ -297,8 +297,9 @@ class PolicyTest(unittest.TestCase):
         self.assertIn("scope 'busybox': expected a registry", r.stderr)
         r = self.trust("default", "maybe")
         self.assertEqual((r.returncode, r.stderr),
-                         (2, "syscontainerctl: trust default 'maybe': expected accept or "
-                             "reject\nTry 'syscontainerctl --help'.\n"))
+                         (2, "syscontainerctl: trust: default 'maybe': expected accept or "
+                             "reject\nUsage: syscontainerctl trust default accept|reject\n"
+                             "Try 'syscontainerctl help trust default'.\n"))
 
     def test_sysroot_policy_confined(self):
         """Under --sysroot the sysroot's policy is read and written, through

@@ -186,7 +186,7 @@ class RegistryTest(unittest.TestCase):
             self.assertEqual(f.read(), "new\n")
         r = self.ctl("images", "update", check=False)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("images update takes an IMAGE or --all", r.stderr)
+        self.assertIn("syscontainerctl: images: update takes an IMAGE or --all\n", r.stderr)
 
     def test_tls_required_by_default(self):
         r = self.ctl("pull", "%s/hello:latest" % self.registry.host, check=False)
