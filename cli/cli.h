@@ -156,6 +156,7 @@ int cli_make_sources(const CliCmd *c,
                      sc_error **errp);
 void cli_show_progress(const CliCmd *c, sc_context *ctx);
 int cli_print_ok(const CliCmd *c);
+void cli_print_json(json_t *doc);
 json_t *cli_result(const CliCmd *c, char *json);
 /* The text form of a result document; @ok is whether it reports success. */
 typedef void (*CliPrint)(const CliCmd *c, json_t *doc, int ok);

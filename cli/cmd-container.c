@@ -222,18 +222,36 @@ cmd_rollback(const CliCmd *c, sc_context *ctx)
   return cli_finish(c, r, error, json, print_rollback, 1);
 }
 
+/* Each container in turn, whatever the others did; with --json one document,
+ * a result per container as update --all gives (a failed one: its "error"). */
 int
 cmd_uninstall(const CliCmd *c, sc_context *ctx)
 {
-  sc_error *error = NULL;
-  int r = SC_OK;
+  json_t *doc = json_pack("{s:i, s:[]}", "schema", 1, "containers");
+  int failed = 0;
 
-  for (int i = 0; i < c->n_args && r == SC_OK; i++) {
+  for (int i = 0; i < c->n_args; i++) {
+    sc_error *error = NULL;
     char *json = NULL;
-    if ((r = sc_container_uninstall(ctx, c->args[i], &json, &error)) == SC_OK)
-      json_decref(cli_result(c, json));
+    int r = sc_container_uninstall(ctx, c->args[i], &json, &error);
+    json_t *item = r == SC_OK ? json_loads(json, 0, NULL) : NULL;
+
+    sc_free(json);
+    if (r != SC_OK) {
+      const char *msg = error ? sc_error_message(error) : sc_strerror(r);
+      item = json_pack("{s:s, s:s}", "name", c->args[i], "error", msg);
+      if (!cli_flag(c, OPT_JSON))
+        fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
+      sc_error_free(error);
+      failed = 1;
+    }
+    json_object_del(item, "schema");
+    json_array_append_new(json_object_get(doc, "containers"), item);
   }
-  return r == SC_OK ? EXIT_OK : cli_report_error(c, r, error);
+  if (cli_flag(c, OPT_JSON))
+    cli_print_json(doc);
+  json_decref(doc);
+  return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 static int
@@ -315,11 +333,9 @@ cmd_list(const CliCmd *c, sc_context *ctx)
     if ((!cli_flag(c, OPT_ALL) && is_inactive(json_array_get(arr, i))) ||
         !cli_filters_match(c, json_array_get(arr, i), list_match))
       json_array_remove(arr, i);
-  if (cli_flag(c, OPT_JSON)) {
-    char *text = json_dumps(doc, JSON_INDENT(2));
-    printf("%s\n", text);
-    free(text);
-  } else
+  if (cli_flag(c, OPT_JSON))
+    cli_print_json(doc);
+  else
     print_containers(c, doc);
   json_decref(doc);
   return EXIT_OK;
@@ -341,7 +357,7 @@ cmd_start(const CliCmd *c, sc_context *ctx)
   sc_error *error = NULL;
   int r = sc_container_start(ctx, c->args[0], &error);
 
-  return r == SC_OK ? EXIT_OK : cli_report_error(c, r, error);
+  return r == SC_OK ? cli_print_ok(c) : cli_report_error(c, r, error);
 }
 
 int
@@ -350,7 +366,7 @@ cmd_stop(const CliCmd *c, sc_context *ctx)
   sc_error *error = NULL;
   int r = sc_container_stop(ctx, c->args[0], &error);
 
-  return r == SC_OK ? EXIT_OK : cli_report_error(c, r, error);
+  return r == SC_OK ? cli_print_ok(c) : cli_report_error(c, r, error);
 }
 
 /* run IMAGE [CMD...]: the image once, not installed, with --set values. */

@@ -102,8 +102,10 @@ cmd_render(const CliCmd *c, sc_context *ctx)
     goto out;
   if (!cli_flag(c, OPT_JSON))
     print_rendering(c, rendering, name);
-  else if ((r = sc_rendering_to_json(rendering, &json, &error)) == SC_OK)
-    printf("%s\n", json);
+  else if ((r = sc_rendering_to_json(rendering, &json, &error)) == SC_OK) {
+    json_decref(cli_result(c, json)); /* printed; cli_result frees @json */
+    json = NULL;
+  }
 
 out:
   if (r != SC_OK)

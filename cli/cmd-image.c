@@ -49,7 +49,7 @@ images_match(json_t *img, const char *key, const char *value)
 
   if (strcmp(key, "dangling") == 0)
     return (strcmp(name, "<none>") == 0) == (strcmp(value, "true") == 0);
-  return strstr(name, value) != NULL;
+  return strstr(cli_jstr(img, "repository"), value) != NULL;
 }
 
 static const char *const images_filters[] = { "repo", "dangling", NULL };
@@ -73,7 +73,7 @@ print_images(const CliCmd *c, json_t *doc, int ok)
     cli_format_time(cli_jstr(img, "created"), created, sizeof(created));
     json_array_append_new(rows,
                           json_pack("[s, s, s, s, s, s]",
-                                    cli_jstr(img, "name"),
+                                    cli_jstr(img, "repository"),
                                     cli_jstr(img, "tag"),
                                     cli_flag(c, OPT_NO_TRUNC) ? cli_jstr(img, "id") : id,
                                     created,
@@ -101,11 +101,9 @@ images_list(const CliCmd *c, sc_context *ctx)
   for (size_t i = json_array_size(arr); i-- > 0;)
     if (!cli_filters_match(c, json_array_get(arr, i), images_match))
       json_array_remove(arr, i);
-  if (cli_flag(c, OPT_JSON)) {
-    char *text = json_dumps(doc, JSON_INDENT(2));
-    printf("%s\n", text);
-    free(text);
-  } else
+  if (cli_flag(c, OPT_JSON))
+    cli_print_json(doc);
+  else
     print_images(c, doc, 1);
   json_decref(doc);
   return EXIT_OK;

@@ -43,24 +43,28 @@ code_name(int code)
   return "SC_EUNKNOWN";
 }
 
-static void
-json_print_string(FILE *f, const char *s)
+/* Every document the tool prints: indented by two, one newline after it,
+ * the keys in the order the library gave them. */
+void
+cli_print_json(json_t *doc)
 {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c == '\n')
-      fputs("\\n", f);
-    else if (c == '\t')
-      fputs("\\t", f);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
+  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+  printf("%s\n", text ? text : "null");
+  free(text);
+}
+
+/* Prints a library document (a string) as cli_print_json does. */
+static void
+print_json_text(const char *json)
+{
+  json_t *doc = json_loads(json, 0, NULL);
+
+  if (doc)
+    cli_print_json(doc);
+  else
+    printf("%s\n", json);
+  json_decref(doc);
 }
 
 /* Reports a failure; with --json as an error document on stdout. */
@@ -68,9 +72,10 @@ int
 cli_report_message(const CliCmd *c, int code, const char *msg)
 {
   if (cli_flag(c, OPT_JSON)) {
-    printf("{\"schema\": 1, \"error\": {\"code\": \"%s\", \"message\": ", code_name(code));
-    json_print_string(stdout, msg);
-    printf("}}\n");
+    json_t *doc = json_pack(
+      "{s:i, s:{s:s, s:s}}", "schema", 1, "error", "code", code_name(code), "message", msg);
+    cli_print_json(doc);
+    json_decref(doc);
   } else {
     fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
   }
@@ -263,8 +268,11 @@ cli_show_progress(const CliCmd *c, sc_context *ctx)
 int
 cli_print_ok(const CliCmd *c)
 {
-  if (cli_flag(c, OPT_JSON))
-    printf("{\"schema\": 1, \"ok\": true}\n");
+  if (cli_flag(c, OPT_JSON)) {
+    json_t *doc = json_pack("{s:i, s:b}", "schema", 1, "ok", 1);
+    cli_print_json(doc);
+    json_decref(doc);
+  }
   return EXIT_OK;
 }
 
@@ -276,7 +284,7 @@ cli_result(const CliCmd *c, char *json)
   json_t *doc;
 
   if (cli_flag(c, OPT_JSON))
-    printf("%s\n", json);
+    print_json_text(json);
   doc = json_loads(json, 0, NULL);
   sc_free(json);
   return doc;
@@ -294,7 +302,7 @@ cli_finish(const CliCmd *c, int r, sc_error *error, char *json, CliPrint print, 
   if (r != SC_OK)
     return cli_report_error(c, r, error);
   if (print == NULL) {
-    printf("%s\n", json);
+    print_json_text(json);
     sc_free(json);
     return EXIT_OK;
   }

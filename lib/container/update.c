@@ -1249,8 +1249,10 @@ sc_container_rollback(sc_context *ctx, const char *name, char **out_json, sc_err
     ok = ok && rollback_locked(ctx, name, cur_info, &p, FALSE, &info, &gerror);
   if (ok && out_json) {
     json_t *kept = json_object_get(info, "kept-files");
-    json_t *doc = json_pack("{s:i, s:s, s:s, s:O?}", "schema", 1, "name", name, "deployment",
-                            p.slot, "image", json_object_get(info, "image"));
+    /* "id" as update has it: the image the container runs now */
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:O?, s:O?}", "schema", 1, "name", name,
+                            "deployment", p.slot, "image", json_object_get(info, "image"), "id",
+                            json_object_get(info, "revision"));
     /* the host files left to the admin, as update reports them */
     json_object_set_new(doc, "kept", json_is_array(kept) ? json_deep_copy(kept) : json_array());
     json_object_set_new(doc, "privileges", rollback_privileges(ctx, name, cur_info, info, &p));

@@ -974,6 +974,23 @@ layer_uncompressed_size(OstreeRepo *repo, const char *digest, gboolean *out_pres
   return s ? g_ascii_strtoull(s, NULL, 10) : 0;
 }
 
+/* An image's "created" in RFC 3339, UTC, as every document gives times: a
+ * config's own string when it already is UTC (its precision kept), else
+ * converted; NULL when it has none or it does not parse. */
+static char *
+created_utc(json_t *config)
+{
+  const char *created = json_string_value(json_object_get(config, "created"));
+  g_autoptr(GDateTime) when = NULL;
+  g_autoptr(GDateTime) utc = NULL;
+
+  if (created == NULL || g_str_has_suffix(created, "Z"))
+    return g_strdup(created);
+  when = g_date_time_new_from_iso8601(created, NULL);
+  utc = when ? g_date_time_to_utc(when) : NULL;
+  return utc ? g_date_time_format_iso8601(utc) : NULL;
+}
+
 static void
 split_name(const char *name, char **out_repo, char **out_tag)
 {
@@ -1035,7 +1052,7 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
       guint64 size = 0;
       size_t k;
       json_t *l;
-      const char *created = json_string_value(json_object_get(img->config, "created"));
+      g_autofree char *created = created_utc(img->config);
       json_array_foreach(manifest_layers(img), k, l)
       {
         gboolean present;
@@ -1047,9 +1064,12 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
         tag = g_strdup("<none>");
       } else
         split_name(img->name, &name, &tag);
+      /* "name" as every other verb has it (NAME:TAG); podman's REPOSITORY
+       * and TAG apart */
       json_array_append_new(
-          arr, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b}", "name", name, "tag", tag, "id",
-                         img->id, "created", created, "size", (json_int_t)size, "in_use",
+          arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:b}", "name",
+                         img->untagged ? "<none>" : img->name, "repository", name, "tag", tag,
+                         "id", img->id, "created", created, "size", (json_int_t)size, "in_use",
                          image_in_use(ctx, img, NULL)));
     }
   }
@@ -1132,8 +1152,9 @@ sc_image_document(const char *name, const char *id, json_t *config, json_t *mani
                   json_t *layers, json_t *variables)
 {
   json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  g_autofree char *created = created_utc(config);
   json_t *doc = json_pack("{s:i, s:s, s:s, s:s?, s:s?, s:s?}", "schema", 1, "name", name, "id", id,
-                          "created", json_string_value(json_object_get(config, "created")),
+                          "created", created,
                           "architecture",
                           json_string_value(json_object_get(config, "architecture")), "os",
                           json_string_value(json_object_get(config, "os")));

@@ -295,7 +295,7 @@ class TableTest(unittest.TestCase):
         lines = self.assert_aligned(out, ["NAME", "TAG", "ID", "CREATED", "SIZE", "IN USE"],
                                     right=("SIZE",))
         img = json.loads(self.ctl("--json", "images", "list"))["images"][0]
-        self.assertEqual(lines[0].index("TAG"), len(img["name"]) + 2)
+        self.assertEqual(lines[0].index("TAG"), len(img["repository"]) + 2)
         self.assertRegex(lines[1], r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z+\-0-9]+ ")
         self.assertEqual(self.ctl("images", "list", "-q"), img["id"][:12] + "\n")
         self.assertEqual(self.ctl("images", "list", "-qn"), img["id"] + "\n")

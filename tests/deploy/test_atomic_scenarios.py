@@ -443,12 +443,12 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         self.assertIn("RECEIVER=" + SECRET, self.config_env(n + ".0"))
         self.assertEqual(self.info(n + ".0")["image"], "localhost/layout:system")
         # an image not in the store yet is pulled
-        names = [i["name"] + ":" + i["tag"] for i in self.images()]
+        names = [i["repository"] + ":" + i["tag"] for i in self.images()]
         self.assertNotIn("localhost/layout:system-new", names)
         self.ctl("update", "--rebase", self.img["system-new"], n)
         self.assertEqual(self.current(n), "%s/%s.1" % (CK, n))
         self.assertIn("localhost/layout:system-new",
-                      [i["name"] + ":" + i["tag"] for i in self.images()])
+                      [i["repository"] + ":" + i["tag"] for i in self.images()])
 
     def test_runtime_10_remote_rootfs_update_rollback(self):
         self.install_main()
@@ -477,7 +477,7 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
     # -- test_system_containers_images.sh ---------------------------------------------
 
     def names(self):
-        return sorted((i["name"], i["tag"]) for i in self.images())
+        return sorted((i["repository"], i["tag"]) for i in self.images())
 
     @unittest.skipUnless(shutil.which("docker-registry"), "needs docker-registry")
     def test_images_1_pull_twice(self):
@@ -505,7 +505,7 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         self.ctl("pull", "--name", "busybox", self.img["system"])
         # differs as documented (docs/syscontainerctl.1.md, pull --name): a short name is
         # stored under localhost/; "in use" is atomic's ">" marker
-        self.assertEqual([(i["name"], i["tag"], i["in_use"]) for i in self.images()],
+        self.assertEqual([(i["repository"], i["tag"], i["in_use"]) for i in self.images()],
                          [("localhost/busybox", "latest", False)])
         self.ctl("install", "--name", self.name, "busybox")
         self.assertEqual([i["in_use"] for i in self.images()], [True])
@@ -514,7 +514,7 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         # --all's <none>: an image whose name moved stays listed by its ID
         old = self.images()[0]["id"]
         self.ctl("pull", "--name", "busybox", self.img["system-new"])
-        self.assertEqual(sorted((i["name"], i["tag"], i["id"] == old) for i in self.images()),
+        self.assertEqual(sorted((i["repository"], i["tag"], i["id"] == old) for i in self.images()),
                          [("<none>", "<none>", True), ("localhost/busybox", "latest", False)])
 
     def test_images_3_delete_and_prune(self):
@@ -526,17 +526,17 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
         self.assertEqual(r.stderr, "syscontainerctl: error: image 'localhost/busybox:latest' is "
                          "used by container deployment '%s.0' (delete it with --force, or "
                          "uninstall the container first)\n" % self.name)
-        used = [i["id"] for i in self.images() if i["name"] == "localhost/busybox"]
+        used = [i["id"] for i in self.images() if i["repository"] == "localhost/busybox"]
         self.ctl("images", "delete", "--force", "busybox")
         # differs as documented (docs/store.md, "Images whose name moved"): the
         # name goes, the image the container runs stays, kept by its ID
         self.assertEqual(self.names(), [("<none>", "<none>"), ("localhost/other", "latest")])
-        self.assertEqual([i["id"] for i in self.images() if i["name"] == "<none>"], used)
+        self.assertEqual([i["id"] for i in self.images() if i["repository"] == "<none>"], used)
         # the base layer, shared with the other image, stays
         self.ctl("--json", "images", "prune")
         self.assertIn("verified", self.ctl("images", "verify", "other").stdout)
         # delete by ID
-        ident = [i["id"] for i in self.images() if i["name"] == "localhost/other"][0]
+        ident = [i["id"] for i in self.images() if i["repository"] == "localhost/other"][0]
         self.ctl("images", "delete", ident[:12])
         self.assertEqual(self.names(), [("<none>", "<none>")])
         self.ctl("uninstall", self.name)
@@ -565,7 +565,7 @@ class AtomicScenarios(SysrootCtl, unittest.TestCase):
     def test_images_6_tag(self):
         self.ctl("pull", "--name", "busybox", self.img["system"])
         self.ctl("images", "tag", "busybox", "busybox-tagged:1")
-        imgs = {(i["name"], i["tag"]): i["id"] for i in self.images()}
+        imgs = {(i["repository"], i["tag"]): i["id"] for i in self.images()}
         self.assertEqual(sorted(imgs), [("localhost/busybox", "latest"),
                                         ("localhost/busybox-tagged", "1")])
         self.assertEqual(len(set(imgs.values())), 1)

@@ -258,14 +258,14 @@ class DeployTest(SysrootCtl, unittest.TestCase):
         # a modified host file is kept; everything else goes
         with open(os.path.join(self.sysroot, "etc/greeter/greeter.conf"), "a") as f:
             f.write("# local change\n")
-        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
+        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)["containers"][0]
         self.assertEqual(report["kept"], ["/etc/greeter/greeter.conf"])
         left = sorted(tree(self.sysroot))
         self.assertEqual([p for p in left if "greeter" in p or "empty" in p],
                          ["etc/greeter", "etc/greeter/greeter.conf"])
         self.assertEqual(os.listdir(self.ck), [".storage"])  # the images stay
         # idempotent
-        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)
+        report = json.loads(self.ctl("--json", "uninstall", "greeter").stdout)["containers"][0]
         self.assertFalse(report["removed"])
 
     def test_remote_rootfs(self):
@@ -356,7 +356,7 @@ class DeployTest(SysrootCtl, unittest.TestCase):
             json.dump(info, f, indent=4)
         with open(os.path.join(self.sysroot, "etc/old/greeter.conf"), "a") as f:
             f.write("# mine\n")
-        report = json.loads(self.ctl("--json", "uninstall", "old").stdout)
+        report = json.loads(self.ctl("--json", "uninstall", "old").stdout)["containers"][0]
         self.assertEqual(report["kept"], ["/etc/old/greeter.conf"])
         self.assertEqual(os.listdir(os.path.join(self.sysroot, "etc/old")), ["greeter.conf"])
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, "usr/share/empty")))
@@ -548,7 +548,7 @@ class DeployTest(SysrootCtl, unittest.TestCase):
                       "it as its deployment slot: choose another --name", r.stderr)
         self.assertEqual(tree(self.sysroot), before)
         self.assertFalse(json.loads(self.ctl("--json", "uninstall", "container").stdout)
-                         ["removed"])
+                         ["containers"][0]["removed"])
         self.assertEqual(tree(self.sysroot), before)
         listing = json.loads(self.ctl("--json", "list").stdout)["containers"]
         self.assertEqual([(c["name"], c["state"]) for c in listing],

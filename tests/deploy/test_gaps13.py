@@ -80,7 +80,7 @@ class Base(SysrootCtl, unittest.TestCase):
                                   capture_output=True, text=True).stdout.split())
 
     def listing(self):
-        return sorted((i["name"], i["tag"], i["id"], i["in_use"])
+        return sorted((i["repository"], i["tag"], i["id"], i["in_use"])
                       for i in self.js("images", "list")["images"])
 
     def refused(self, args, message):
@@ -246,7 +246,7 @@ class HostFilesTest(Base):
         with open(conf) as f:
             self.assertEqual(f.read(), edited)
         r = self.ctl("--json", "uninstall", "g")
-        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/greeter/greeter.conf"])
+        self.assertEqual(json.loads(r.stdout)["containers"][0]["kept"], ["/etc/greeter/greeter.conf"])
         self.assertEqual(r.stderr, "syscontainerctl: warning: /etc/greeter/greeter.conf was "
                                    "modified: kept\n")
         with open(conf) as f:
@@ -261,7 +261,7 @@ class HostFilesTest(Base):
         os.unlink(self.path("etc/greeter/other.conf"))
         r = self.ctl("--json", "update", "--rebase", self.v2, "g", check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["kept"], [])
+        self.assertEqual(json.loads(r.stdout)["containers"][0]["kept"], [])
         # the image's file is put back (the admin deleted ours, not theirs)
         with open(self.path("etc/greeter/other.conf")) as f:
             self.assertEqual(f.read(), "other v2\n")

@@ -59,7 +59,7 @@ class MountTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(cm.exception.errno, errno.EROFS)
 
     def test_image(self):
-        name = "%s:%s" % (self.image["name"], self.image["tag"])
+        name = "%s:%s" % (self.image["repository"], self.image["tag"])
         r = self.ctl("mount", "--shared", name, self.dir)
         self.assertEqual(r.stdout, "%s mounted on %s (ostree-image)\n" % (name, self.dir))
         self.assertTrue(is_mountpoint(self.dir))

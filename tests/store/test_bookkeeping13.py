@@ -75,7 +75,7 @@ class Base(unittest.TestCase):
                                   capture_output=True, text=True).stdout.split())
 
     def listing(self):
-        return sorted((i["name"], i["tag"], i["id"], i["in_use"])
+        return sorted((i["repository"], i["tag"], i["id"], i["in_use"])
                       for i in self.js("images", "list")["images"])
 
     def config_ref(self, tag):
@@ -204,7 +204,7 @@ class MovedTagTest(Base):
         ctx = syscontainer.Context(sysroot=self.sysroot)
         id1 = ctx.pull("oci:%s:v1" % self.layout, name="x:1")["id"]
         id2 = ctx.pull("oci:%s:v2" % self.layout, name="x:1")["id"]
-        self.assertEqual(sorted((i["name"], i["id"]) for i in ctx.images()),
+        self.assertEqual(sorted((i["repository"], i["id"]) for i in ctx.images()),
                          [("<none>", id1), ("localhost/x", id2)])
         self.assertEqual((ctx.inspect(id1[:12])["names"], ctx.inspect("x:1")["names"]),
                          ([], ["localhost/x:1"]))

@@ -213,7 +213,7 @@ class StoreTest(unittest.TestCase):
         images = self.ctl_json("images", "list")["images"]
         self.assertEqual(len(images), 1)
         img = images[0]
-        self.assertEqual((img["name"], img["tag"], img["in_use"]), ("localhost/layout", "full", False))
+        self.assertEqual((img["repository"], img["tag"], img["in_use"]), ("localhost/layout", "full", False))
         with open(os.path.join(self.layout, "blobs", "sha256",
                                il.read_manifest(self.layout, "full")["config"]["digest"][7:])) as f:
             config = json.load(f)
@@ -233,7 +233,7 @@ class StoreTest(unittest.TestCase):
         names = self.ctl_json("images", "inspect", "example.com/sys:2")["names"]
         self.assertEqual(sorted(names), ["example.com/sys:2", "localhost/layout:full"])
         self.ctl("images", "delete", "localhost/layout:full")
-        self.assertEqual([i["name"] for i in self.ctl_json("images", "list")["images"]],
+        self.assertEqual([i["repository"] for i in self.ctl_json("images", "list")["images"]],
                          ["example.com/sys"])
         pruned = self.ctl_json("images", "prune")
         self.assertEqual(pruned["refs_removed"], 0)  # still named as example.com/sys:2
@@ -253,7 +253,7 @@ class StoreTest(unittest.TestCase):
         info = self.ctl_json("images", "inspect", "atomic-test-system")
         self.assertEqual(info["name"], "atomic-test-system:latest")
         self.assertIn(("atomic-test-system", "latest"),
-                      [(i["name"], i["tag"]) for i in self.ctl_json("images", "list")["images"]])
+                      [(i["repository"], i["tag"]) for i in self.ctl_json("images", "list")["images"]])
         out = os.path.join(self.checkout_root, "out")
         self.ctl("checkout", "atomic-test-system", out)
         self.assertTrue(os.path.isfile(os.path.join(out, "bin", "busybox")))

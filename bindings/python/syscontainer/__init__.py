@@ -608,7 +608,8 @@ class Context:
         return self._json_call(_sc_containers_list_json)["containers"]
 
     def images(self):
-        """The images in the store, as dicts (name, tag, id, created, size, in_use);
+        """The images in the store, as dicts (name: NAME:TAG, repository, tag, id,
+        created (RFC 3339, UTC), size, in_use);
         an image whose name moved on is listed by its ID, name and tag "<none>";
         in_use: a deployment (either slot) recorded its ID."""
         return self._json_call(_sc_images_list_json)["images"]

@@ -181,7 +181,7 @@ class StoreBindingTest(unittest.TestCase):
         self.assertEqual(report["layers_imported"], 1)
         self.assertEqual(seen[-1][2:], (1, 1))  # layers done, total
         self.assertEqual(seen[-1][0], seen[-1][1])  # all bytes read
-        self.assertEqual([(i["name"], i["tag"]) for i in ctx.images()],
+        self.assertEqual([(i["repository"], i["tag"]) for i in ctx.images()],
                          [("example.com/hello", "1")])
         out = os.path.join(self.tmp, "ck", "out")
         ctx.checkout("example.com/hello:1", out)
