@@ -42,10 +42,14 @@ sc_container_inspect_json(sc_context *ctx, const char *name, char **out_json, sc
   doc = json_pack("{s:i, s:s, s:o, s:o}", "schema", 1, "name", name, "info", info, "config",
                   cfg ? cfg : json_null());
   {
-    /* the state, as list reports it */
+    /* the state, as list reports it; the vocabulary of the other
+     * documents (image, id, created in RFC 3339) beside atomic's info */
     json_t *entry = sc_deploy_container_entry(ctx, name);
     json_object_set(doc, "state", json_object_get(entry, "state"));
     json_object_set(doc, "deployment", json_object_get(entry, "deployment"));
+    json_object_set(doc, "image", json_object_get(entry, "image"));
+    json_object_set(doc, "id", json_object_get(entry, "id"));
+    json_object_set(doc, "created", json_object_get(entry, "created"));
     json_decref(entry);
   }
   *out_json = sc_json_dump(doc, TRUE);

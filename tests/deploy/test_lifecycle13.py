@@ -118,7 +118,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         # a rollback leaves it too (the previous deployment's own file), and says so
         r = self.ctl("--json", "rollback", "g")
         self.assertIn("warning: /etc/g/greeter.conf was modified: kept\n", r.stderr)
-        self.assertEqual(json.loads(r.stdout)["containers"][0]["kept"], ["/etc/g/greeter.conf"])
+        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
         self.assertEqual(self.read("etc/g/greeter.conf"), edited)
         self.assertNotIn("/etc/g/greeter.conf", self.info("g.0")["installed-files"])
         self.assertEqual(self.info("g.0")["kept-files"], ["/etc/g/greeter.conf"])
@@ -141,7 +141,7 @@ class LifecycleTest(SysrootCtl, unittest.TestCase):
         os.unlink(self.path("etc/g/greeter.conf"))
         os.symlink("/etc/elsewhere", self.path("etc/g/greeter.conf"))
         r = self.ctl("--json", "update", "--set", "GREETING=y", "g")
-        self.assertEqual(json.loads(r.stdout)["containers"][0]["kept"], ["/etc/g/greeter.conf"])
+        self.assertEqual(json.loads(r.stdout)["kept"], ["/etc/g/greeter.conf"])
         self.assertEqual(os.readlink(self.path("etc/g/greeter.conf")), "/etc/elsewhere")
         os.unlink(self.path("etc/g/greeter.conf"))
         with open(self.path("etc/g/greeter.conf"), "w") as f:
