@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,6 +230,24 @@ cli_format_size(unsigned long long bytes, char *buf, size_t len)
     snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
+/* The width of the terminal on stderr: TIOCGWINSZ, else $COLUMNS, else 80. */
+static int
+terminal_width(void)
+{
+  struct winsize ws;
+  const char *columns = getenv("COLUMNS");
+
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    return ws.ws_col;
+  if (columns && atoi(columns) > 0)
+    return atoi(columns);
+  return 80;
+}
+
+/* Whether anything was drawn: an image already in the store (no layer to
+ * fetch) draws nothing at all. */
+static int progress_drawn;
+
 static void
 progress_bar(uint64_t done,
              uint64_t total,
@@ -236,31 +255,37 @@ progress_bar(uint64_t done,
              unsigned int layers_total,
              void *user_data)
 {
-  char a[32], b[32];
-  int width = 30, filled = total ? (int)(width * (double)done / (double)total) : width;
+  static const char hashes[] = "################################################################";
+  char a[32], b[32], text[96];
+  int cols = terminal_width(), len, width, filled;
+
   (void)user_data;
+  if (layers_total == 0 || (!progress_drawn && layers_done == layers_total && done == 0))
+    return; /* nothing to fetch */
   cli_format_size(done, a, sizeof(a));
   cli_format_size(total, b, sizeof(b));
-  fprintf(stderr,
-          "\r[%.*s%*s] %s / %s, layers %u/%u ",
-          filled,
-          "##############################",
-          width - filled,
-          "",
-          a,
-          b,
-          layers_done,
-          layers_total);
+  len = snprintf(text, sizeof(text), "%s / %s, layers %u/%u", a, b, layers_done, layers_total);
+  /* "[bar] text", within the line: the bar gives way first, then the text */
+  width = cols - 1 - len - 3;
+  width = width > (int)sizeof(hashes) - 1 ? (int)sizeof(hashes) - 1 : width;
+  if (width >= 10) {
+    filled = total ? (int)(width * ((double)done / (double)total)) : width;
+    filled = filled > width ? width : filled;
+    fprintf(stderr, "\r[%.*s%*s] %s\033[K", filled, hashes, width - filled, "", text);
+  } else
+    fprintf(stderr, "\r%.*s\033[K", cols > 1 ? cols - 1 : 0, text);
+  progress_drawn = 1;
   if (layers_done == layers_total)
     fputc('\n', stderr);
   fflush(stderr);
 }
 
-/* A progress bar only for a person watching, never into --json or a pipe. */
+/* A progress display only for a person watching stderr, where it is drawn:
+ * never into a file or a pipe, nor beside --json. */
 void
 cli_show_progress(const CliCmd *c, sc_context *ctx)
 {
-  if (!cli_flag(c, OPT_JSON) && isatty(STDOUT_FILENO))
+  if (!cli_flag(c, OPT_JSON) && isatty(STDERR_FILENO))
     sc_context_set_progress_func(ctx, progress_bar, NULL);
 }
 

@@ -3,13 +3,18 @@ error (exit 2, "syscontainerctl: VERB: REASON", the verb's usage lines),
 short options, filters, --format json, -v/-vv/--log-level, --version,
 boolean --tls-verify, and the tables sized to their content."""
 
+import fcntl
 import json
 import os
+import pty
 import re
+import select
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import unittest
 
 CTL = os.environ["SYSCONTAINERCTL"]
@@ -24,6 +29,34 @@ TRUST_SUBS = ["show", "set", "default"]
 
 def run(*args, env=None):
     return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def run_on_terminal(args, cols, stream="stderr"):
+    """@args with @stream on a terminal @cols wide (the other one a pipe):
+    (exit code, what the pipe got, what the terminal got)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    kw = {"stdout": slave, "stderr": subprocess.PIPE} if stream == "stdout" else \
+        {"stdout": subprocess.PIPE, "stderr": slave}
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    p = subprocess.Popen([CTL, *args], stdin=subprocess.DEVNULL, env=env, **kw)
+    os.close(slave)
+    seen = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the other end closed
+            break
+        if not data:
+            break
+        seen += data
+    pipe = p.stdout or p.stderr
+    piped = pipe.read()
+    pipe.close()
+    p.wait()
+    os.close(master)
+    return p.returncode, piped.decode(), seen.decode()
 
 
 def synopsis(*verb):
@@ -326,6 +359,40 @@ class TableTest(unittest.TestCase):
         self.assertEqual(levels["-vv"], levels["--verbose --verbose"])
         self.assertEqual(levels["-vv"], levels["--log-level debug"])
         self.assertEqual(levels["-v"], levels["--log-level info"])
+
+    def test_progress(self):
+        root = tempfile.mkdtemp(dir=self.shared)
+        args = ["--sysroot", root, "pull", "oci:%s:v1" % self.layout]
+        for cols in (50, 120):
+            if cols == 120:
+                shutil.rmtree(root)
+                os.makedirs(root)
+            rc, out, term = run_on_terminal(args, cols)
+            self.assertEqual((rc, out), (0, "localhost/a-layout-with-a-rather-long-directory-name:v1\n"))
+            draws = [d for d in term.replace("\x1b[K", "").split("\r") if d.strip()]
+            self.assertTrue(draws, term)
+            for d in draws:
+                self.assertLessEqual(len(d), cols - 1, d)
+                self.assertRegex(d, r"^\[#* *\] [0-9.]+ [kMG]?B / [0-9.]+ [kMG]?B, layers \d/1$")
+            # the bar takes the room there is, up to 64 marks
+            text = draws[-1].split("] ")[1]
+            self.assertEqual(len(draws[-1]), min(cols - 1, 64 + 3 + len(text)), draws[-1])
+            self.assertTrue(term.endswith("\n"))
+        # already in the store: nothing to draw
+        self.assertEqual(run_on_terminal(args, 80), (0, out, ""))
+        install = ["--sysroot", root, "install", "--name", "p", "oci:%s:v1" % self.layout]
+        self.assertEqual(run_on_terminal(install, 80), (0, "p\n", ""))
+        # stderr not a terminal (stdout one): no bar, not in a file
+        shutil.rmtree(root)
+        os.makedirs(root)
+        rc, err, term = run_on_terminal(args, 80, stream="stdout")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertNotIn("layers", term)
+        # nor beside --json
+        shutil.rmtree(root)
+        os.makedirs(root)
+        rc, out, term = run_on_terminal(["--json"] + args, 80)
+        self.assertEqual((rc, term), (0, ""))
 
     def test_bare_tls_verify(self):
         # a boolean: the source after it stays the operand
