@@ -108,6 +108,10 @@ typedef struct {
 enum {
   CLI_UNCOUNTED = 1 << 0,  /* the usage error does not count the operands */
   CLI_NO_CONTEXT = 1 << 1, /* runs without a library context (help) */
+  /* what the verb writes, checked up front for a user who cannot */
+  CLI_WRITES_STORE = 1 << 2,  /* the image store */
+  CLI_WRITES_DEPLOY = 1 << 3, /* the checkout root (and the store) */
+  CLI_WRITES_POLICY = 1 << 4, /* the signature policy */
 };
 
 typedef struct {
@@ -149,6 +153,8 @@ int cli_check_args(const CliCmd *c, int min, int max, const char *takes, int cou
 int cli_report_message(const CliCmd *c, int code, const char *msg);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
 int cli_make_context(const CliCmd *c, sc_context **out_ctx);
+int cli_check_sets(const CliCmd *c, const char *what, const char *vars_json);
+int cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned writes);
 int cli_make_sources(const CliCmd *c,
                      const char *image_name,
                      sc_pull_opts **out_popts,

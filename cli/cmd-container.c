@@ -43,6 +43,42 @@ print_dry_run(json_t *doc)
   print_privileges(doc);
 }
 
+/* The --set values against the variables of @image (pulled first when the
+ * store lacks it, as the install or run would: its failure is left to
+ * them to report). */
+static int
+check_image_sets(const CliCmd *c, sc_context *ctx, const char *image, const sc_pull_opts *popts)
+{
+  char *json = NULL, what[512], *pulled = NULL;
+  int rc;
+
+  if (c->n_sets == 0)
+    return EXIT_OK;
+  if (sc_image_inspect_json(ctx, image, &json, NULL) != SC_OK) {
+    json_t *doc;
+    if (sc_image_pull(ctx, image, popts, &json, NULL) != SC_OK)
+      return EXIT_OK;
+    doc = json_loads(json, 0, NULL);
+    pulled = cli_jstr(doc, "name") ? strdup(cli_jstr(doc, "name")) : NULL;
+    json_decref(doc);
+    sc_free(json);
+    json = NULL;
+    if (sc_image_inspect_json(ctx, image, &json, NULL) != SC_OK) {
+      free(pulled);
+      return EXIT_OK;
+    }
+  }
+  snprintf(what, sizeof(what), "image %s", image);
+  rc = cli_check_sets(c, what, json);
+  /* refused: the store as it was before (the image pulled for the check
+   * goes again) */
+  if (rc != EXIT_OK && pulled)
+    sc_image_delete(ctx, pulled, 0, NULL);
+  free(pulled);
+  sc_free(json);
+  return rc;
+}
+
 /* The pull options (without --name: that one names the container, not the
  * image) must outlive @iopts. */
 static int
@@ -81,6 +117,12 @@ cmd_install(const CliCmd *c, sc_context *ctx)
       (r = sc_install_opts_new(&iopts, &error)) == SC_OK &&
       (r = set_install_opts(c, iopts, popts, values, &error)) == SC_OK) {
     cli_show_progress(c, ctx);
+    if (!cli_opt(c, OPT_ROOTFS) && (rc = check_image_sets(c, ctx, c->args[0], popts)) != EXIT_OK) {
+      sc_install_opts_free(iopts);
+      sc_values_free(values);
+      sc_pull_opts_free(popts);
+      return rc;
+    }
     r = sc_container_install(ctx, c->args[0], iopts, &json, &error);
   }
   sc_install_opts_free(iopts);
@@ -151,6 +193,30 @@ check_update(const CliCmd *c)
   return cli_flag(c, OPT_ALL) ? EXIT_OK : cli_check_args(c, 1, 1, "one container name or --all", 1);
 }
 
+/* The --set values of update NAME against the image it moves to: --rebase's,
+ * else the one the container runs. */
+static int
+check_update_sets(const CliCmd *c, sc_context *ctx, const sc_pull_opts *popts)
+{
+  char *json = NULL, *image = NULL;
+  json_t *doc;
+  int rc;
+
+  if (c->n_sets == 0)
+    return EXIT_OK;
+  if (cli_opt(c, OPT_REBASE))
+    return check_image_sets(c, ctx, cli_opt(c, OPT_REBASE), popts);
+  if (sc_container_inspect_json(ctx, c->args[0], &json, NULL) != SC_OK)
+    return EXIT_OK; /* the update says what is wrong */
+  doc = json_loads(json, 0, NULL);
+  sc_free(json);
+  image = cli_jstr(doc, "image") ? strdup(cli_jstr(doc, "image")) : NULL;
+  json_decref(doc);
+  rc = image ? check_image_sets(c, ctx, image, popts) : EXIT_OK;
+  free(image);
+  return rc;
+}
+
 /* The pull options must outlive @uopts. */
 static int
 set_update_opts(const CliCmd *c,
@@ -185,9 +251,16 @@ cmd_update(const CliCmd *c, sc_context *ctx)
 
   if ((r = cli_make_sources(c, NULL, &popts, &values, &error)) == SC_OK &&
       (r = sc_update_opts_new(&uopts, &error)) == SC_OK &&
-      (r = set_update_opts(c, uopts, popts, values, &error)) == SC_OK)
+      (r = set_update_opts(c, uopts, popts, values, &error)) == SC_OK) {
+    if (!all && (rc = check_update_sets(c, ctx, popts)) != EXIT_OK) {
+      sc_update_opts_free(uopts);
+      sc_values_free(values);
+      sc_pull_opts_free(popts);
+      return rc;
+    }
     r = all ? sc_containers_update_all_json(ctx, uopts, &json, &error)
             : sc_container_update_with_opts(ctx, c->args[0], uopts, &json, &error);
+  }
   sc_update_opts_free(uopts);
   sc_values_free(values);
   sc_pull_opts_free(popts);
@@ -377,8 +450,12 @@ run_image(const CliCmd *c, sc_context *ctx, const char **args, int *status, sc_e
   sc_values *values = NULL;
   int r;
 
-  if ((r = cli_make_sources(c, NULL, &popts, &values, error)) == SC_OK)
-    r = sc_image_run(ctx, c->args[0], values, popts, args, status, error);
+  if ((r = cli_make_sources(c, NULL, &popts, &values, error)) == SC_OK) {
+    if (check_image_sets(c, ctx, c->args[0], popts) != EXIT_OK)
+      r = SC_EINVAL; /* reported (--strict); *error stays NULL */
+    else
+      r = sc_image_run(ctx, c->args[0], values, popts, args, status, error);
+  }
   sc_values_free(values);
   sc_pull_opts_free(popts);
   return r;
@@ -408,5 +485,7 @@ cmd_run(const CliCmd *c, sc_context *ctx)
   r = installed ? sc_container_run(ctx, c->args[0], args, &status, &error)
                 : run_image(c, ctx, args, &status, &error);
   free(args);
+  if (r != SC_OK && error == NULL && !installed)
+    return EXIT_FAILED; /* check_image_sets said why */
   return r == SC_OK ? status : cli_report_error(c, r, error);
 }

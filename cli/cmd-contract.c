@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,15 @@ cmd_render(const CliCmd *c, sc_context *ctx)
       (r = sc_exports_open(c->args[0], &ex, &error)) != SC_OK ||
       (r = sc_render_opts_new(&ropts, &error)) != SC_OK)
     goto out;
+  if (c->n_sets > 0 && sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
+    char what[PATH_MAX + 16];
+    snprintf(what, sizeof(what), "image directory %s", c->args[0]);
+    rc = cli_check_sets(c, what, json);
+    sc_free(json);
+    json = NULL;
+    if (rc != EXIT_OK)
+      goto out;
+  }
   if ((r = sc_render_opts_set_name(ropts, name, &error)) != SC_OK) {
     if (!given) {
       rc = report_default_name(c, r, error);

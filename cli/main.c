@@ -182,13 +182,15 @@ static int cmd_help(const CliCmd *c, sc_context *ctx);
 /* clang-format off */
 static const CliVerb verbs[] = {
   {"render", cmd_render, NULL, 1, 1, "one image directory", COUNTED,
-   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_OUTPUT) | OPT(OPT_IMAGE_NAME) | OPT(OPT_IMAGE_ID),
+   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_OUTPUT) | OPT(OPT_IMAGE_NAME) |
+     OPT(OPT_IMAGE_ID),
    FORMS({"render DIR [--name N] [--set K=V]... [--output OUT]",
           "render an image's exports as an install would\n"
           "(config.json, NAME.service, tmpfiles-NAME.conf)"})},
   {"lint", cmd_lint, NULL, 1, 1, "one image directory", COUNTED, 0,
    FORMS({"lint DIR", "check an image's exports against the image contract"})},
-  {"pull", cmd_pull, NULL, 1, 1, "one source", COUNTED, OPT(OPT_NAME) | OPT(OPT_JOBS) | OPTS_PULL,
+  {"pull", cmd_pull, NULL, 1, 1, "one source", CLI_WRITES_STORE,
+   OPT(OPT_NAME) | OPT(OPT_JOBS) | OPTS_PULL,
    FORMS({"pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]\n"
           "     [--creds USER[:PASSWORD]] [--authfile FILE] [--tls-verify=false]\n"
           "     [--registries-conf FILE] [--cert-dir DIR]",
@@ -210,21 +212,22 @@ static const CliVerb verbs[] = {
    images_sub_opts},
   {"checkout", cmd_checkout, NULL, 2, 2, "an image and a directory", COUNTED, 0,
    FORMS({"checkout IMAGE DIR", "check an image out into DIR (hardlinks into the store)"})},
-  {"install", cmd_install, NULL, 1, 1, "one image", COUNTED,
-   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) | OPT(OPT_DRY_RUN) |
+  {"install", cmd_install, NULL, 1, 1, "one image", CLI_WRITES_DEPLOY,
+   OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) |
+     OPT(OPT_DRY_RUN) |
      OPT(OPT_ROOTFS) | OPTS_PULL,
    FORMS({"install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
           "        [--rootfs DIR]",
           "install a system container (pulling the image if needed)"})},
-  {"update", cmd_update, check_update, 0, 0, NULL, COUNTED,
-   OPT(OPT_SET) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
+  {"update", cmd_update, check_update, 0, 0, NULL, CLI_WRITES_DEPLOY,
+   OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
      OPT(OPT_DRY_RUN) | OPT(OPT_ACCEPT_PRIVILEGES) | OPTS_PULL,
    FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
           "        [--dry-run] [--accept-privileges]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
          {"update --all", "update every container (controlled)"})},
-  {"rollback", cmd_rollback, NULL, 1, 1, "one container name", COUNTED, 0,
+  {"rollback", cmd_rollback, NULL, 1, 1, "one container name", CLI_WRITES_DEPLOY, 0,
    FORMS({"rollback NAME", "switch a container back to its previous deployment"})},
   {"inspect", cmd_inspect, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
    FORMS({"inspect NAME", "the container's info, config.json and state"})},
@@ -233,12 +236,13 @@ static const CliVerb verbs[] = {
   {"stop", cmd_stop, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
    FORMS({"stop NAME", "start or stop its unit (on a running host)"})},
   {"run", cmd_run, NULL, 1, -1, "one container name (or image) and an optional command",
-   CLI_UNCOUNTED, OPT(OPT_SET) | OPTS_PULL,
+   CLI_UNCOUNTED, OPT(OPT_SET) | OPT(OPT_STRICT) | OPTS_PULL,
    FORMS({"run NAME [--] [CMD...]",
           "run CMD in the container: exec when it runs, else once\n"
           "(exits with CMD's status); without CMD, start it"},
          {"run [--set K=V]... IMAGE [--] [CMD...]", "run an image once, without installing it"})},
-  {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names", CLI_UNCOUNTED, 0,
+  {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names",
+   CLI_UNCOUNTED | CLI_WRITES_DEPLOY, 0,
    FORMS({"uninstall NAME...", "remove containers (the images stay in the store)"})},
   {"list", cmd_list, check_list, 0, 0, "no arguments", COUNTED,
    OPT(OPT_ALL) | OPT(OPT_QUIET) | OPT(OPT_NO_TRUNC) | OPT(OPT_FILTER),
@@ -640,11 +644,30 @@ parse_short(CliCmd *c, const CliVerb *verb, int argc, char **argv, int *i)
   return 0;
 }
 
-/* Checks the operands, makes the context from the global options, runs. */
+/* What @verb (its sub-command @sub) writes: CLI_WRITES_*. */
+static unsigned
+verb_writes(const CliVerb *verb, const char *sub)
+{
+  static const char *const writers[] = { "images tag",    "images delete", "images prune",
+                                         "images update", "trust set",     "trust default" };
+  char both[64];
+
+  if (sub == NULL)
+    return verb->flags & (CLI_WRITES_STORE | CLI_WRITES_DEPLOY | CLI_WRITES_POLICY);
+  snprintf(both, sizeof(both), "%s %s", verb->name, sub);
+  for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++)
+    if (strcmp(both, writers[i]) == 0)
+      return strcmp(verb->name, "trust") == 0 ? CLI_WRITES_POLICY : CLI_WRITES_STORE;
+  return 0;
+}
+
+/* Checks the operands, makes the context from the global options, checks
+ * that the user can write what the verb writes, runs. */
 static int
 run_verb(const CliCmd *c, const CliVerb *verb)
 {
   sc_context *ctx = NULL;
+  char what[64];
   int rc;
 
   if (verb->check)
@@ -655,6 +678,14 @@ run_verb(const CliCmd *c, const CliVerb *verb)
   if (rc != EXIT_OK ||
       (!(verb->flags & CLI_NO_CONTEXT) && (rc = cli_make_context(c, &ctx)) != EXIT_OK))
     return rc;
+  snprintf(
+    what, sizeof(what), "%s%s%s", verb->name, usage_sub ? " " : "", usage_sub ? usage_sub : "");
+  /* a dry run writes nothing */
+  if (!cli_flag(c, OPT_DRY_RUN) &&
+      (rc = cli_check_writable(c, ctx, what, verb_writes(verb, usage_sub))) != EXIT_OK) {
+    sc_context_free(ctx);
+    return rc;
+  }
   rc = verb->run(c, ctx);
   sc_context_free(ctx);
   return rc;

@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,6 +137,72 @@ cli_make_context(const CliCmd *c, sc_context **out_ctx)
   sc_context_set_log_func(ctx, log_to_stderr, (void *)c);
   *out_ctx = ctx;
   return EXIT_OK;
+}
+
+/* Whether @path, or the nearest of its parents that exists, can be written;
+ * else 0, @blocked the path that cannot be (errno set). */
+static int
+writable(const char *path, char *blocked, size_t len)
+{
+  char *slash;
+  int ok;
+
+  snprintf(blocked, len, "%s", path);
+  while (!(ok = access(blocked, W_OK) == 0) && errno == ENOENT &&
+         (slash = strrchr(blocked, '/')) != NULL)
+    if (slash == blocked)
+      snprintf(blocked, len, "/");
+    else
+      *slash = '\0';
+  return ok;
+}
+
+/* A verb that writes the host's store, deployments or policy, run by a user
+ * who cannot write them: said up front, with the path, before it pulls or
+ * changes anything. Under a --sysroot the library's confined access says
+ * it when it comes to it. */
+int
+cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned writes)
+{
+  const char *paths[3] = { NULL, NULL, NULL };
+  json_t *info = NULL, *trust = NULL;
+  char *json = NULL, msg[2 * PATH_MAX + 256], blocked[PATH_MAX];
+  int rc = EXIT_OK;
+
+  if (geteuid() == 0 || !writes || cli_opt(c, OPT_SYSROOT))
+    return EXIT_OK;
+  if (sc_context_info_json(ctx, &json, NULL) == SC_OK)
+    info = json_loads(json, 0, NULL);
+  sc_free(json);
+  json = NULL;
+  if ((writes & CLI_WRITES_POLICY) && sc_trust_show_json(ctx, &json, NULL) == SC_OK)
+    trust = json_loads(json, 0, NULL);
+  sc_free(json);
+  if (writes & CLI_WRITES_DEPLOY)
+    paths[0] = cli_jstr(info, "checkout-root");
+  if (writes & (CLI_WRITES_DEPLOY | CLI_WRITES_STORE))
+    paths[1] = cli_jstr(json_object_get(info, "store"), "path");
+  if (writes & CLI_WRITES_POLICY)
+    paths[2] = cli_jstr(trust, "file");
+  for (int i = 0; i < 3 && rc == EXIT_OK; i++)
+    if (paths[i] && !writable(paths[i], blocked, sizeof(blocked))) {
+      int e = errno;
+      if (strcmp(blocked, paths[i]) == 0)
+        snprintf(
+          msg, sizeof(msg), "%s needs root: cannot write %s (%s)", what, paths[i], strerror(e));
+      else /* not there yet, and its parent cannot be written */
+        snprintf(msg,
+                 sizeof(msg),
+                 "%s needs root: cannot create %s (%s: %s)",
+                 what,
+                 paths[i],
+                 blocked,
+                 strerror(e));
+      rc = cli_report_message(c, SC_EPERM, msg);
+    }
+  json_decref(info);
+  json_decref(trust);
+  return rc;
 }
 
 /* The usage error of a verb given other than @min..@max operands (@max -1:
@@ -453,4 +520,58 @@ cli_check_filters(const CliCmd *c, const char *const *keys, const char *expected
     }
   }
   return EXIT_OK;
+}
+
+/* The --set values of @c against the variables @vars_json declares (the
+ * "variables" of an image or of exports; @what names them): one that is
+ * not declared is a typo more often than not, a warning naming the known
+ * ones; an error with --strict. EXIT_OK, or the exit code. */
+int
+cli_check_sets(const CliCmd *c, const char *what, const char *vars_json)
+{
+  json_t *doc = vars_json ? json_loads(vars_json, 0, NULL) : NULL;
+  json_t *vars = json_is_array(doc) ? doc : json_object_get(doc, "variables"), *v;
+  char known[1024] = "", msg[2048];
+  size_t i, len = 0;
+  int rc = EXIT_OK;
+
+  if (doc == NULL || c->n_sets == 0) {
+    json_decref(doc);
+    return EXIT_OK;
+  }
+  json_array_foreach (vars, i, v) {
+    const char *source = cli_jstr(v, "source");
+    if (source && strcmp(source, "forced") == 0)
+      continue; /* the tool sets those; --set cannot */
+    len += snprintf(known + len,
+                    len < sizeof(known) ? sizeof(known) - len : 0,
+                    "%s%s",
+                    len ? ", " : "",
+                    cli_jstr(v, "name"));
+  }
+  for (int s = 0; s < c->n_sets && rc == EXIT_OK; s++) {
+    size_t klen = strcspn(c->sets[s], "=");
+    int declared = 0;
+    json_array_foreach (vars, i, v) {
+      const char *name = cli_jstr(v, "name");
+      declared |= name && strlen(name) == klen && strncmp(name, c->sets[s], klen) == 0;
+    }
+    if (declared)
+      continue;
+    snprintf(msg,
+             sizeof(msg),
+             "--set %.*s: %s declares no variable %.*s (its variables: %s)",
+             (int)klen,
+             c->sets[s],
+             what,
+             (int)klen,
+             c->sets[s],
+             len ? known : "none");
+    if (cli_flag(c, OPT_STRICT))
+      rc = cli_report_message(c, SC_EINVAL, msg);
+    else
+      fprintf(stderr, "%s: warning: %s\n", PROGNAME, msg);
+  }
+  json_decref(doc);
+  return rc;
 }

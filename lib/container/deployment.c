@@ -154,8 +154,15 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
   }
   {
     g_autofree char *name = NULL;
-    if (!sc_image_pull_internal(ctx, image, pull, &name, NULL, error) ||
-        !sc_store_open(ctx, FALSE, &repo, error))
+    g_autoptr(GError) failed = NULL;
+    if (!sc_image_pull_internal(ctx, image, pull, &name, NULL, &failed)) {
+      /* what was asked, that the store lacks it, and why the pull failed */
+      g_propagate_prefixed_error(error, g_steal_pointer(&failed),
+                                 "image '%s' is not in the store and could not be pulled: ",
+                                 image);
+      return NULL;
+    }
+    if (!sc_store_open(ctx, FALSE, &repo, error))
       return NULL;
     img = sc_image_resolve_one(repo, name, error);
   }

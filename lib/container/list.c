@@ -82,6 +82,20 @@ sc_containers_list_json(sc_context *ctx, char **out_json, sc_error **error)
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
   SC_CHECK_CONFIG(ctx, error);
+  {
+    /* a checkout root that is there but cannot be read is not an empty list */
+    g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+    g_autoptr(GError) gerror = NULL;
+    g_autoptr(GDir) dir = g_dir_open(root, 0, &gerror);
+    if (dir == NULL && !g_error_matches(gerror, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+      gboolean denied = g_error_matches(gerror, G_FILE_ERROR, G_FILE_ERROR_ACCES);
+      GError *e = g_error_new(SC_ERROR, denied ? SC_EPERM : SC_EIO,
+                              "cannot read the installed containers in %s: %s%s", root,
+                              denied ? g_strerror(EACCES) : gerror->message,
+                              denied ? " (run as root)" : "");
+      return sc_error_propagate(error, e);
+    }
+  }
   names = sc_deploy_container_names(ctx, TRUE);
   arr = json_array();
   for (guint i = 0; i < names->len; i++)
