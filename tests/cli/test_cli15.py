@@ -404,5 +404,145 @@ class TableTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc") and
+                     shutil.which("setpriv"), "needs root, umoci, runc and setpriv")
+class ErrorsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import test_deploy as td
+        cls.shared = tempfile.mkdtemp(prefix="sc-cli15-err-")
+        os.chmod(cls.shared, 0o755)
+        cls.layout = os.path.join(cls.shared, "layout")
+        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(dir=self.shared)
+
+    def ctl(self, *args, prefix=(), sysroot=True):
+        return subprocess.run([*prefix, CTL, *(["--sysroot", self.sysroot] if sysroot else []),
+                               *args], capture_output=True, text=True, timeout=120)
+
+    def store(self):
+        r = self.ctl("--json", "images", "list")
+        return [(i["name"], i["id"]) for i in json.loads(r.stdout)["images"]] if r.stdout else None
+
+    def tree(self):
+        return sorted(os.path.relpath(os.path.join(d, n), self.sysroot)
+                      for d, ds, fs in os.walk(self.sysroot) for n in ds + fs
+                      if "/objects/" not in d)
+
+    def test_non_root_needs_root_up_front(self):
+        ck = os.path.join(self.shared, "ck-%d" % os.getpid())
+        os.makedirs(ck, mode=0o755)
+        base = ["--checkout-root", ck, "--signature-policy", os.path.join(self.shared, "nope")]
+        for args, what, msg in (
+                (["install", "x"], "install", "cannot write %s (Permission denied)" % ck),
+                (["uninstall", "a", "b"], "uninstall", "cannot write %s (Permission denied)" % ck),
+                (["update", "x"], "update", "cannot write %s (Permission denied)" % ck),
+                (["rollback", "x"], "rollback", "cannot write %s (Permission denied)" % ck),
+                (["pull", "x"], "pull", "cannot create %s/.storage/ostree (%s: Permission denied)"
+                 % (ck, ck)),
+                (["images", "prune"], "images prune",
+                 "cannot create %s/.storage/ostree (%s: Permission denied)" % (ck, ck)),
+                (["images", "tag", "a", "b"], "images tag",
+                 "cannot create %s/.storage/ostree (%s: Permission denied)" % (ck, ck)),
+                (["images", "delete", "a"], "images delete",
+                 "cannot create %s/.storage/ostree (%s: Permission denied)" % (ck, ck))):
+            r = self.ctl(*base, *args, prefix=NOBODY, sysroot=False)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), (args, r.stderr))
+            self.assertEqual(r.stderr, "syscontainerctl: error: %s needs root: %s\n" % (what, msg))
+        r = self.ctl(*base, "--json", "install", "x", prefix=NOBODY, sysroot=False)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EPERM")
+        self.assertEqual(os.listdir(ck), [])
+        # the policy file too
+        policy = os.path.join(self.shared, "policy.json")
+        with open(policy, "w") as f:
+            f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
+        r = self.ctl("--signature-policy", policy, "trust", "default", "reject", prefix=NOBODY,
+                     sysroot=False)
+        self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: trust default "
+                         "needs root: cannot write %s (Permission denied)\n" % policy))
+        # reading verbs run
+        r = self.ctl(*base, "list", prefix=NOBODY, sysroot=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a checkout root it cannot read: not an empty list
+        os.chmod(ck, 0o700)
+        r = self.ctl(*base, "list", prefix=NOBODY, sysroot=False)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "", "syscontainerctl: error: "
+                         "cannot read the installed containers in %s: Permission denied (run as "
+                         "root)\n" % ck))
+        r = self.ctl(*base, "--json", "list", prefix=NOBODY, sysroot=False)
+        self.assertEqual((r.returncode, json.loads(r.stdout)["error"]["code"]), (1, "SC_EPERM"))
+        r = self.ctl(*base, "images", "list", prefix=NOBODY, sysroot=False)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("%s/.storage/ostree" % ck, r.stderr)
+        self.assertIn("Permission denied", r.stderr)
+
+    def test_missing_image_names_it(self):
+        self.assertEqual(self.ctl("install", "--name", "m", self.image).returncode, 0)
+        for args, ref in ((["install", "--name", "n", "localhost:1/demo:nope"], "localhost:1/demo:nope"),
+                          (["install", "--dry-run", "localhost:1/demo:nope"], "localhost:1/demo:nope"),
+                          (["update", "--rebase", "localhost:1/x:2", "m"], None)):
+            before = self.tree()
+            r = self.ctl(*args)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), r.stderr)
+            if ref:
+                self.assertTrue(r.stderr.startswith(
+                    "syscontainerctl: error: image '%s' is not in the store and could not be "
+                    "pulled: registry localhost:1: " % ref), r.stderr)
+            self.assertEqual(self.tree(), before)
+
+    def test_oci_name_suggests_name(self):
+        bad = os.path.join(self.shared, "Upper")
+        if not os.path.exists(bad):
+            shutil.copytree(self.layout, bad)
+        r = self.ctl("pull", "oci:%s:v1" % bad)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertEqual(r.stderr, "syscontainerctl: error: no image name from oci:%s:v1 (give one "
+                         "with --name NAME[:TAG]): image reference 'localhost/Upper:v1': 'Upper' "
+                         "is not a valid repository name component (lowercase letters, digits, "
+                         "and '.', '_', '__' or '-' between them)\n" % bad)
+        self.assertIn(self.store(), ([], None))
+        r = self.ctl("pull", "--name", "upper:1", "oci:%s:v1" % bad)
+        self.assertEqual((r.returncode, r.stdout), (0, "localhost/upper:1\n"), r.stderr)
+
+    def test_set_of_an_undeclared_variable(self):
+        known = "(its variables: GREETING, STATE_DIRECTORY)"
+        # --strict: refused, nothing installed, the image pulled for the check gone again
+        r = self.ctl("install", "--strict", "--name", "s", "--set", "GREETNG=hi", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            1, "", "syscontainerctl: error: --set GREETNG: image %s declares no variable GREETNG "
+            "%s\n" % (self.image, known)))
+        self.assertEqual(self.store(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.sysroot, "etc/systemd/system/s.service")))
+        r = self.ctl("--json", "install", "--strict", "--name", "s", "--set", "GREETNG=hi", self.image)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EINVAL")
+        # without: a warning, installed
+        r = self.ctl("install", "--name", "s", "--set", "GREETNG=hi", "--set", "GREETING=yo", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            0, "s\n", "syscontainerctl: warning: --set GREETNG: image %s declares no variable "
+            "GREETNG %s\n" % (self.image, known)))
+        # declared ones: silent
+        r = self.ctl("install", "--strict", "--name", "t", "--set", "GREETING=yo", self.image)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        # update (the image the container runs) and run IMAGE
+        r = self.ctl("update", "--strict", "--set", "NOPE=1", "s")
+        self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: --set NOPE: image "
+                         "localhost/layout:v1 declares no variable NOPE %s\n" % known))
+        self.assertFalse(os.path.exists(os.path.join(
+            self.sysroot, "var/lib/containers/atomic/s.1")))
+        r = self.ctl("run", "--strict", "--set", "NOPE=1", self.image, "true")
+        self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: --set NOPE: image "
+                         "%s declares no variable NOPE %s\n" % (self.image, known)))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
