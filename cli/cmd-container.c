@@ -300,18 +300,24 @@ cmd_rollback(const CliCmd *c, sc_context *ctx)
 int
 cmd_uninstall(const CliCmd *c, sc_context *ctx)
 {
-  json_t *doc = json_pack("{s:i, s:[]}", "schema", 1, "containers");
-  int failed = 0;
+  json_t *doc;
+  sc_error *conf_error = NULL;
+  int failed = 0, r;
+
+  /* a broken atomic.conf fails the whole command, not each container */
+  if ((r = sc_context_load_config(ctx, &conf_error)) != SC_OK)
+    return cli_report_error(c, r, conf_error);
+  doc = json_pack("{s:i, s:[]}", "schema", 1, "containers");
 
   for (int i = 0; i < c->n_args; i++) {
     sc_error *error = NULL;
     char *json = NULL;
-    int r = sc_container_uninstall(ctx, c->args[i], &json, &error);
-    json_t *item = r == SC_OK ? json_loads(json, 0, NULL) : NULL;
+    int ur = sc_container_uninstall(ctx, c->args[i], &json, &error);
+    json_t *item = ur == SC_OK ? json_loads(json, 0, NULL) : NULL;
 
     sc_free(json);
-    if (r != SC_OK) {
-      const char *msg = error ? sc_error_message(error) : sc_strerror(r);
+    if (ur != SC_OK) {
+      const char *msg = error ? sc_error_message(error) : sc_strerror(ur);
       item = json_pack("{s:s, s:s}", "name", c->args[i], "error", msg);
       if (!cli_flag(c, OPT_JSON))
         fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);

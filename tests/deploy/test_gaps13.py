@@ -7,6 +7,7 @@ update skipping what did not come from a registry."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,10 @@ class Base(SysrootCtl, unittest.TestCase):
 
     def refused(self, args, message):
         r = self.ctl(*args, check=False)
-        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "", ERR + message + "\n"), args)
+        # (issue 15: a --set of a variable the image lacks is warned about first)
+        err = re.sub(r"syscontainerctl: warning: --set \w+: image .* declares no variable .*\n", "",
+                     r.stderr)
+        self.assertEqual((r.returncode, r.stdout, err), (1, "", ERR + message + "\n"), args)
 
 
 @unittest.skipUnless(os.getuid() == 0 and have("umoci", "ostree"), "needs root, umoci, ostree")
@@ -195,7 +199,10 @@ class ReinstallTest(Base):
         for args in (("--set", "OTHER=3", "--set", "GREETING=hi"),
                      ("--set", "GREETING=hi", "--set", "OTHER=3", "--set", "GREETING=hi")):
             r = self.ctl("install", "--name", "g", *args, self.v1)
-            self.assertEqual((r.stdout, r.stderr), ("g already installed\n", ""), args)
+            # OTHER is no variable of the image: warned (issue 15), still compared
+            self.assertEqual(r.stdout, "g already installed\n", args)
+            self.assertEqual(re.sub(r"syscontainerctl: warning: --set OTHER: .*\n", "", r.stderr), "",
+                             args)
         self.assertEqual(tree(self.sysroot), before)
         # a value equal to the manifest's default, given or omitted
         self.ctl("install", "--name", "d", self.v1)

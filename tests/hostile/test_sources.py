@@ -559,7 +559,7 @@ class StoreTest(SourcesBase):
             r = in_private_ro_mount(self.shared, cmd)
             self.assertEqual(r.returncode, 0, cmd + ": " + r.stdout + r.stderr)
             outs.append(json.loads(r.stdout))
-        self.assertEqual([i["name"] for i in outs[0]["images"]], ["localhost/good"])
+        self.assertEqual([i["repository"] for i in outs[0]["images"]], ["localhost/good"])
         self.assertEqual(outs[1]["name"], "localhost/good:good")
         self.assertTrue(outs[2]["ok"])
         # writers are refused up front, with the store's path
@@ -590,7 +590,7 @@ class StoreTest(SourcesBase):
         try:
             r = in_private_ro_mount(self.shared, self.ctl_in("--json", "images", "list"))
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual([i["name"] for i in json.loads(r.stdout)["images"]],
+            self.assertEqual([i["repository"] for i in json.loads(r.stdout)["images"]],
                              ["localhost/good"])
             self.assertFalse(os.path.exists(lock))
         finally:

@@ -199,7 +199,8 @@ class StoreTest(unittest.TestCase):
         _, status = os.waitpid(pid, 0)
         self.assertEqual(os.waitstatus_to_exitcode(status), 0, output)
         text = output.decode()
-        self.assertRegex(text, r"\r\[#{30}\] [0-9.]+ [kM]B / [0-9.]+ [kM]B, layers 4/4 ")
+        # (issue 15: the bar is fitted to the terminal's width)
+        self.assertRegex(text, r"\r\[#+\] [0-9.]+ [kM]B / [0-9.]+ [kM]B, layers 4/4\x1b\[K")
         self.assertTrue(text.rstrip().endswith("localhost/layout:full"), text)
         # not on a pipe
         self.assertEqual(self.ctl("pull", "oci:%s:full" % self.layout).stderr, "")
