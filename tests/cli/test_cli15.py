@@ -500,6 +500,17 @@ class ErrorsTest(unittest.TestCase):
                     "pulled: registry localhost:1: " % ref), r.stderr)
             self.assertEqual(self.tree(), before)
 
+    def test_uninstall_several(self):
+        for name in ("u1", "u2"):
+            self.assertEqual(self.ctl("install", "--name", name, self.image).returncode, 0)
+        r = self.ctl("uninstall", "u1", "bad/name", "u2")
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertEqual(r.stderr, "syscontainerctl: error: container name 'bad/name' has a "
+                         "character that is not allowed at byte 4 (allowed: letters, digits, '_', "
+                         "'.', '@', '-')\n")
+        # the others went all the same
+        self.assertEqual(self.ctl("list", "-aq").stdout, "")
+
     def test_oci_name_suggests_name(self):
         bad = os.path.join(self.shared, "Upper")
         if not os.path.exists(bad):

@@ -68,6 +68,10 @@ class EveryVerbTest(unittest.TestCase):
         td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
         td.build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"}},
                  {"etc/motd": "v2\n"})
+        # a config whose created is not in UTC
+        td.build(cls.layout, "tz", {"defaultValues": {"GREETING": "x"}})
+        td.il.run("umoci", "config", "--image", "%s:tz" % cls.layout,
+                  "--created", "2020-01-01T12:00:00+02:00")
         cls.sysroot = os.path.join(cls.tmp, "sysroot")
         os.makedirs(cls.sysroot)
         cls.exports = os.path.join(cls.tmp, "exports")
@@ -112,6 +116,13 @@ class EveryVerbTest(unittest.TestCase):
         self.js("images-list", "images", "list", "-f", "repo=layout", "-q")
         self.assertEqual(self.js("images-inspect", "images", "inspect", pulled["name"])["id"],
                          pulled["id"])
+        # created in UTC, whatever zone the image's config gave
+        tz = self.js("pull", "pull", "oci:%s:tz" % self.layout)
+        self.assertEqual(self.js("images-inspect", "images", "inspect", tz["name"])["created"],
+                         "2020-01-01T10:00:00Z")
+        self.assertEqual([i["created"] for i in self.js("images-list", "images", "list")["images"]
+                          if i["id"] == tz["id"]], ["2020-01-01T10:00:00Z"])
+        self.js("ok", "images", "delete", tz["name"])
         self.js("ok", "images", "tag", pulled["name"], "extra:1")
         self.js("images-verify", "images", "verify", "extra:1")
         self.js("images-update", "images", "update", "extra:1")
