@@ -714,8 +714,8 @@ pull_begin(Pull *t, const char *store_name, GError **error)
   else
     t->name = sc_reference_normalize(sc_image_source_name(t->src), error);
   if (t->name == NULL && store_name == NULL && !(t->opts && t->opts->name) && error && *error)
-    /* a name made from a file or directory's name: the way out is --name */
-    g_prefix_error(error, "no image name from %s (give one with --name NAME[:TAG]): ",
+    /* a name made from a file or directory's name: the way out is pull --name */
+    g_prefix_error(error, "no image name from %s (give one: pull --name NAME[:TAG]): ",
                    sc_image_source_description(t->src));
   if (t->name == NULL || !sc_store_open(t->ctx, TRUE, &t->repo, error))
     return FALSE;

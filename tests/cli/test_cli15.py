@@ -517,10 +517,14 @@ class ErrorsTest(unittest.TestCase):
             shutil.copytree(self.layout, bad)
         r = self.ctl("pull", "oci:%s:v1" % bad)
         self.assertEqual((r.returncode, r.stdout), (1, ""))
-        self.assertEqual(r.stderr, "syscontainerctl: error: no image name from oci:%s:v1 (give one "
-                         "with --name NAME[:TAG]): image reference 'localhost/Upper:v1': 'Upper' "
-                         "is not a valid repository name component (lowercase letters, digits, "
-                         "and '.', '_', '__' or '-' between them)\n" % bad)
+        why = ("no image name from oci:%s:v1 (give one: pull --name NAME[:TAG]): image "
+               "reference 'localhost/Upper:v1': 'Upper' is not a valid repository name component "
+               "(lowercase letters, digits, and '.', '_', '__' or '-' between them)" % bad)
+        self.assertEqual(r.stderr, "syscontainerctl: error: %s\n" % why)
+        # install pulls the same way (its --name names the container)
+        r = self.ctl("install", "--name", "c", "oci:%s:v1" % bad)
+        self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: image 'oci:%s:v1' "
+                         "is not in the store and could not be pulled: %s\n" % (bad, why)))
         self.assertIn(self.store(), ([], None))
         r = self.ctl("pull", "--name", "upper:1", "oci:%s:v1" % bad)
         self.assertEqual((r.returncode, r.stdout), (0, "localhost/upper:1\n"), r.stderr)
