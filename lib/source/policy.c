@@ -276,13 +276,20 @@ parse_identity(Parse *ps, json_t *obj, const char *path, ScSignedIdentity *id, G
   }
 }
 
-/* Standard base64 with padding, as Go's encoding/base64 reads keyData. */
+/* Standard base64 with padding, as Go's encoding/base64 reads keyData:
+ * '\r' and '\n' are skipped (keyData pasted from `base64`, which wraps
+ * at 76 columns, is what containers/image accepts). */
 static GBytes *
-decode_base64(const char *s)
+decode_base64(const char *text)
 {
-  gsize len = strlen(s), out_len = 0;
+  g_autofree char *s = g_strdup(text);
+  gsize len = 0, out_len = 0;
   guchar *data;
 
+  for (const char *c = text; *c; c++)
+    if (*c != '\r' && *c != '\n')
+      s[len++] = *c;
+  s[len] = '\0';
   if (len == 0 || len % 4 != 0)
     return NULL;
   for (gsize i = 0; i < len; i++) {

@@ -287,6 +287,42 @@ START_TEST(test_requirements)
 }
 END_TEST
 
+/* keyData as Go's encoding/base64 reads it: line breaks skipped (a key
+ * pasted from `base64`, wrapped at 76 columns), anything else refused. */
+START_TEST(test_keydata_line_breaks)
+{
+  static const char text[] =
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+    "\"keyData\": \"aGVs\\nbG8g\\r\\nd29y\\nbGQ=\\n\"}]}";
+  static const char spaced[] =
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+    "\"keyData\": \"aGVs bG8=\"}]}";
+  static const char tabbed[] =
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+    "\"keyData\": \"aGVs\\tbG8=\"}]}";
+  static const char only_breaks[] =
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+    "\"keyData\": \"\\n\\n\"}]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScPolicy) p = sc_policy_parse(F, text, strlen(text), -1, &error);
+  g_autoptr(GPtrArray) reqs = NULL;
+  const ScPolicyRequirement *r;
+
+  ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  reqs = sc_policy_requirements_for(p, "docker", "quay.io/x/y:1", NULL);
+  r = reqs->pdata[0];
+  ck_assert_uint_eq(g_bytes_get_size(r->keys->pdata[0]), 11);
+  ck_assert(memcmp(g_bytes_get_data(r->keys->pdata[0], NULL), "hello world", 11) == 0);
+  for (guint i = 0; i < 3; i++) {
+    const char *t = i == 0 ? spaced : i == 1 ? tabbed : only_breaks;
+    g_autoptr(GError) e = NULL;
+    g_autoptr(ScPolicy) q = sc_policy_parse(F, t, strlen(t), -1, &e);
+    ck_assert(q == NULL);
+    ck_assert_str_eq(e->message, F ": default[0]: keyData must be a base64 string");
+  }
+}
+END_TEST
+
 static char *
 write_tmp(const char *dir, const char *name, const char *text)
 {
@@ -443,6 +479,7 @@ main(void)
   tcase_add_loop_test(tc, test_refuse, 0, G_N_ELEMENTS(bad));
   tcase_add_loop_test(tc, test_scope_order, 0, G_N_ELEMENTS(lookups));
   tcase_add_test(tc, test_requirements);
+  tcase_add_test(tc, test_keydata_line_breaks);
   tcase_add_test(tc, test_keys_and_location);
   tcase_add_test(tc, test_registriesd);
   suite_add_tcase(s, tc);
