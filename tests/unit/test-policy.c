@@ -161,7 +161,8 @@ static const char policy_text[] =
   "   \"reg.example.com:5000\": " REJECT ",\n"
   "   \"*.example.com\": " REJECT ",\n"
   "   \"*.com\": " REJECT ",\n"
-  "   \"docker.io/library/busybox\": " ACCEPT "\n"
+  "   \"docker.io/library/busybox\": " ACCEPT ",\n"
+  "   \"docker.io\": " REJECT "\n"
   "  },\n"
   "  \"oci\": {\"/srv/images/a:v1\": " ACCEPT ", \"/srv/images\": " REJECT "},\n"
   "  \"oci-archive\": {\"/srv/a.tar\": " REJECT "},\n"
@@ -199,6 +200,11 @@ static const struct {
   { "docker", "reg.example.org/ns/app:1", "transports.docker[\"\"]" },
   /* short names are looked up in their expanded form */
   { "docker", "busybox:latest", "transports.docker[\"docker.io/library/busybox\"]" },
+  /* Docker Hub's legacy name is Docker Hub (its scopes were a way around
+   * a docker.io one) */
+  { "docker", "index.docker.io/library/busybox:1",
+    "transports.docker[\"docker.io/library/busybox\"]" },
+  { "docker", "index.docker.io/someone/app:1", "transports.docker[\"docker.io\"]" },
   { "docker", "localhost:5000/x:1", "transports.docker[\"\"]" },
   /* oci: the path and its parents (a PATH:IMAGE scope never matches:
    * the image's name is not part of the identity, as skopeo 1.9 has it) */
