@@ -102,8 +102,8 @@ lookaside_url(GUri *uri, const char *base, gsize blen, const char *repo, const c
   plen = strlen(g_uri_get_path(uri));
   while (plen > 0 && g_uri_get_path(uri)[plen - 1] == '/')
     plen--;
-  path = g_strdup_printf(
-    "%.*s/%s@sha256=%s/signature-%u", (int)plen, g_uri_get_path(uri), repo, hex, n);
+  path =
+    g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)plen, g_uri_get_path(uri), repo, hex, n);
   u = g_uri_build(G_URI_FLAGS_ENCODED,
                   g_uri_get_scheme(uri),
                   g_uri_get_userinfo(uri), /* (kept: then refused as it was) */
@@ -698,7 +698,7 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
                 SC_ERROR,
                 SC_EAUTH,
                 "invalid signature: %s",
-                s->wrong_key_usage ? "made by a key not meant for signing"
+                s->wrong_key_usage   ? "made by a key not meant for signing"
                 : s->validity_reason ? gpgme_strerror(s->validity_reason)
                                      : "the key's validity is \"never\"");
     return NULL;

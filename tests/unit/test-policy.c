@@ -202,7 +202,8 @@ static const struct {
   { "docker", "busybox:latest", "transports.docker[\"docker.io/library/busybox\"]" },
   /* Docker Hub's legacy name is Docker Hub (its scopes were a way around
    * a docker.io one) */
-  { "docker", "index.docker.io/library/busybox:1",
+  { "docker",
+    "index.docker.io/library/busybox:1",
     "transports.docker[\"docker.io/library/busybox\"]" },
   { "docker", "index.docker.io/someone/app:1", "transports.docker[\"docker.io\"]" },
   { "docker", "localhost:5000/x:1", "transports.docker[\"\"]" },
@@ -297,15 +298,12 @@ END_TEST
  * pasted from `base64`, wrapped at 76 columns), anything else refused. */
 START_TEST(test_keydata_line_breaks)
 {
-  static const char text[] =
-    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
-    "\"keyData\": \"aGVs\\nbG8g\\r\\nd29y\\nbGQ=\\n\"}]}";
-  static const char spaced[] =
-    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
-    "\"keyData\": \"aGVs bG8=\"}]}";
-  static const char tabbed[] =
-    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
-    "\"keyData\": \"aGVs\\tbG8=\"}]}";
+  static const char text[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                             "\"keyData\": \"aGVs\\nbG8g\\r\\nd29y\\nbGQ=\\n\"}]}";
+  static const char spaced[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                               "\"keyData\": \"aGVs bG8=\"}]}";
+  static const char tabbed[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                               "\"keyData\": \"aGVs\\tbG8=\"}]}";
   static const char only_breaks[] =
     "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
     "\"keyData\": \"\\n\\n\"}]}";
