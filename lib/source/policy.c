@@ -88,6 +88,7 @@ sc_policy_file(const ScPolicy *p)
 typedef struct {
   const char *file;
   int key_root_fd;
+  gsize key_bytes; /* read so far, of all key files */
 } Parse;
 
 static gboolean G_GNUC_PRINTF(4, 5)
@@ -446,8 +447,21 @@ read_key(Parse *ps, const char *key_path, const char *path, GError **error)
   }
   b = sc_read_fd_max(fd, shown, SC_POLICY_KEY_MAX, SC_EINVAL, &local);
   close(fd);
-  if (b == NULL)
+  if (b == NULL) {
     perr(ps, error, path, "%s", local->message);
+    return NULL;
+  }
+  ps->key_bytes += g_bytes_get_size(b);
+  if (ps->key_bytes > SC_POLICY_KEYS_MAX) {
+    g_bytes_unref(b);
+    perr(ps,
+         error,
+         path,
+         "key file %s: the policy's key files are more than %d bytes together",
+         shown,
+         SC_POLICY_KEYS_MAX);
+    return NULL;
+  }
   return b;
 }
 

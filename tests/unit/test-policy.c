@@ -337,6 +337,40 @@ write_tmp(const char *dir, const char *name, const char *text)
   return path;
 }
 
+/* keyPaths naming one 1 MiB file 17 times: 17 MiB held in memory (a 4 MiB
+ * policy could name it 200000 times); the key files of a policy are at
+ * most SC_POLICY_KEYS_MAX together. */
+START_TEST(test_key_bytes_bounded)
+{
+  g_autofree char *tmp = g_dir_make_tmp("sc-policy-XXXXXX", NULL);
+  g_autofree char *key = g_build_filename(tmp, "big.key", NULL);
+  g_autofree char *big = g_malloc0(SC_POLICY_KEY_MAX);
+  g_autoptr(GString) text = g_string_new(
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": [");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScPolicy) p = NULL;
+  g_autofree char *want = NULL;
+
+  ck_assert(g_file_set_contents(key, big, SC_POLICY_KEY_MAX, NULL));
+  for (int i = 0; i < 16; i++)
+    g_string_append_printf(text, "\"%s\", ", key);
+  g_string_append_printf(text, "\"%s\"]}]}", key);
+  p = sc_policy_parse(F, text->str, text->len, AT_FDCWD, &error);
+  ck_assert(p == NULL);
+  want = g_strdup_printf(F ": default[0]: key file %s: the policy's key files are more than "
+                           "16777216 bytes together",
+                         key);
+  ck_assert_str_eq(error->message, want);
+  /* 16 of them: read */
+  g_clear_error(&error);
+  g_string_truncate(text, text->len - strlen(key) - 8);
+  g_string_append(text, "]}]}");
+  p = sc_policy_parse(F, text->str, text->len, AT_FDCWD, &error);
+  ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  sc_rm_rf(tmp);
+}
+END_TEST
+
 /* Key files: read at load, from the sysroot (confined) when the policy is
  * the sysroot's; a missing one names the file and the requirement. */
 START_TEST(test_keys_and_location)
@@ -484,6 +518,7 @@ main(void)
   tcase_add_loop_test(tc, test_scope_order, 0, G_N_ELEMENTS(lookups));
   tcase_add_test(tc, test_requirements);
   tcase_add_test(tc, test_keydata_line_breaks);
+  tcase_add_test(tc, test_key_bytes_bounded);
   tcase_add_test(tc, test_keys_and_location);
   tcase_add_test(tc, test_registriesd);
   suite_add_tcase(s, tc);
