@@ -368,5 +368,10 @@ ScRegistriesD *sc_registriesd_load(const char *explicit_dir, const char *sysroot
 const char *sc_registriesd_scope_file(ScRegistriesD *r, const char *scope);
 void sc_registriesd_lookup(ScRegistriesD *r, const char *reference, const char **out_lookaside,
                            gboolean *out_use_sigstore_attachments);
+/* The lookaside containers/image reads when registries.d names none:
+ * file:///var/lib/containers/sigstore for root, else
+ * file://$HOME/.local/share/containers/sigstore (a host path, as every
+ * file:// lookaside). */
+char *sc_registriesd_builtin_lookaside(void);
 
 G_END_DECLS

@@ -19,6 +19,11 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+import registry as rg  # noqa: E402
+
 HELPER = os.environ.get("SC_SIG_HELPER")
 CTL = os.environ.get("SYSCONTAINERCTL")
 REF = "r.example/a/b:v1"
@@ -67,8 +72,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@unittest.skipUnless(HELPER and CTL and os.getuid() == 0 and have("gpg", "gpgconf", "skopeo"),
-                     "needs the test hooks (sig-helper), syscontainerctl, root, gpg and skopeo")
+@unittest.skipUnless(HELPER and CTL and os.getuid() == 0 and
+                     have("gpg", "gpgconf", "skopeo", "docker-registry", "ostree"),
+                     "needs the test hooks (sig-helper), syscontainerctl, root, gpg, skopeo, "
+                     "docker-registry and ostree")
 class TrustAttackTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -351,6 +358,61 @@ class TrustAttackTest(unittest.TestCase):
         self.assertEqual(sorted(doc["transports"]["docker"]),
                          sorted("r%d.example" % i for i in range(24)))
         self.assertEqual(os.listdir(os.path.dirname(pol)), ["policy.json"])
+
+
+    # ---- a pull with no lookaside configured ----
+
+    def test_builtin_lookaside(self):
+        """registries.d naming no lookaside: signatures are read from
+        file:///var/lib/containers/sigstore (root), where `skopeo copy
+        --sign-by` writes them then, as skopeo reads them."""
+        ns = "sc-trustatk-%d" % os.getpid()
+        top = os.path.join("/var/lib/containers/sigstore", ns)
+        self.assertFalse(os.path.exists(top))
+        tmp = tempfile.mkdtemp(dir=self.dir, prefix="pull-")
+        registry = rg.Registry(tmp)
+        try:
+            layout = os.path.join(tmp, "layout")
+            il.build_base_image(layout, "base")
+            empty = os.path.join(tmp, "registries.d")
+            os.mkdir(empty)
+            name = "%s/%s/app" % (registry.host, ns)
+            subprocess.run(["skopeo", "--registries.d", empty, "copy", "--dest-tls-verify=false",
+                            "--sign-by", self.fpr["plain"], "oci:%s:base" % layout,
+                            "docker://%s:1" % name], check=True, capture_output=True,
+                           env=self.env)
+            sigs = os.listdir(top)
+            self.assertEqual(len(sigs), 1)
+            self.assertTrue(sigs[0].startswith("app@sha256="), sigs)
+            for key, accepted in (("plain", True), ("other", False)):
+                with self.subTest(key=key):
+                    pol = os.path.join(tmp, "policy-%s.json" % key)
+                    with open(pol, "w") as f:
+                        json.dump({"default": [{"type": "reject"}], "transports": {"docker": {
+                            registry.host: [{"type": "signedBy", "keyType": "GPGKeys",
+                                             "keyPath": self.keys[key]}]}}}, f)
+                    ck = os.path.join(tmp, "ck-" + key)
+                    env = {k: v for k, v in os.environ.items() if k != "SC_SIGNATURE_POLICY"}
+                    env["HOME"] = tmp
+                    p = subprocess.run([CTL, "--checkout-root", ck, "--signature-policy", pol,
+                                        "--registries-d", empty, "pull", "--tls-verify=false",
+                                        "docker://%s:1" % name], capture_output=True, text=True,
+                                       timeout=120, env=env)
+                    s = subprocess.run(["skopeo", "--registries.d", empty, "--policy", pol,
+                                        "copy", "--remove-signatures", "--src-tls-verify=false",
+                                        "docker://%s:1" % name,
+                                        "oci:%s:x" % os.path.join(tmp, "out-" + key)],
+                                       capture_output=True, text=True, timeout=120,
+                                       env=dict(os.environ, GNUPGHOME=os.path.join(tmp, "nohome")))
+                    self.assertEqual((p.returncode == 0, s.returncode == 0),
+                                     (accepted, accepted), (p.stderr, s.stderr))
+                    if not accepted:
+                        self.assertIn("file://%s/app@sha256=" % top, p.stderr)
+                        self.assertIn("unknown key: signed by key %s, not a policy key"
+                                      % self.fpr["plain"], p.stderr)
+        finally:
+            registry.stop()
+            shutil.rmtree(top, ignore_errors=True)
 
 
 if __name__ == "__main__":
