@@ -85,6 +85,36 @@ lookaside_read_file(const char *path, const char *url, GError **error)
   return b;
 }
 
+/* Signature @n's URL: the path of @uri (an http(s):// lookaside) gets
+ * /<repo>@sha256=<hex>/signature-N and its query stays a query, as
+ * containers/image sets url.Path (a lookaside behind a token in the query
+ * works; the path appended to the text would have become part of the
+ * query). file:// (@uri NULL): the text of @base. */
+static char *
+lookaside_url(GUri *uri, const char *base, gsize blen, const char *repo, const char *hex, guint n)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GUri) u = NULL;
+  gsize plen;
+
+  if (uri == NULL)
+    return g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base, repo, hex, n);
+  plen = strlen(g_uri_get_path(uri));
+  while (plen > 0 && g_uri_get_path(uri)[plen - 1] == '/')
+    plen--;
+  path =
+    g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)plen, g_uri_get_path(uri), repo, hex, n);
+  u = g_uri_build(G_URI_FLAGS_ENCODED,
+                  g_uri_get_scheme(uri),
+                  g_uri_get_userinfo(uri), /* (kept: then refused as it was) */
+                  g_uri_get_host(uri),
+                  g_uri_get_port(uri),
+                  path,
+                  g_uri_get_query(uri),
+                  NULL);
+  return g_uri_to_string(u);
+}
+
 /* <base>/<repo>@sha256=<hex>/signature-N for N = 1.. until one is missing
  * (containers/image's lookasideStorageURL). */
 static gboolean
@@ -93,6 +123,7 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
   const char *base = src->lookaside;
   gboolean file = g_str_has_prefix(base, "file://");
   g_autoptr(ScRegistry) reg = NULL;
+  g_autoptr(GUri) uri = NULL;
   gsize blen = strlen(base);
 
   while (blen > 0 && base[blen - 1] == '/')
@@ -106,8 +137,8 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
     return FALSE;
   }
   if (!file) {
-    g_autoptr(GUri) uri = g_uri_parse(base, G_URI_FLAGS_ENCODED, NULL);
     g_autofree char *host = NULL;
+    uri = g_uri_parse(base, G_URI_FLAGS_ENCODED, NULL);
     if (uri == NULL || g_uri_get_host(uri) == NULL ||
         (g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 &&
          g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") != 0)) {
@@ -124,8 +155,7 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
       return FALSE;
   }
   for (guint n = 1;; n++) {
-    g_autofree char *url =
-      g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base, src->repo, hex, n);
+    g_autofree char *url = lookaside_url(uri, base, blen, src->repo, hex, n);
     g_autoptr(GError) local = NULL;
     g_autoptr(GBytes) body = NULL;
 
@@ -659,6 +689,18 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
   }
   if (s->status != 0 || s->fpr == NULL) {
     g_set_error(error, SC_ERROR, SC_EAUTH, "invalid signature: %s", gpgme_strerror(s->status));
+    return NULL;
+  }
+  /* as containers/image: a good status alone is not enough (a key not
+   * meant for signing, a validity gpg computed as never) */
+  if (s->wrong_key_usage || s->validity == GPGME_VALIDITY_NEVER || s->validity_reason != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "invalid signature: %s",
+                s->wrong_key_usage   ? "made by a key not meant for signing"
+                : s->validity_reason ? gpgme_strerror(s->validity_reason)
+                                     : "the key's validity is \"never\"");
     return NULL;
   }
   if (!gpg_signer_trusted(ctx, s->fpr, fprs, out_signer)) {

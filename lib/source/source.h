@@ -303,6 +303,9 @@ typedef struct ScPolicy ScPolicy;
 /* A policy file's largest size, and a key file's. */
 #define SC_POLICY_MAX (4 * 1024 * 1024)
 #define SC_POLICY_KEY_MAX (1024 * 1024)
+/* all key files of one policy together: keyPaths may name one file many
+ * times, and each is held in memory */
+#define SC_POLICY_KEYS_MAX (16 * 1024 * 1024)
 /* Parses @text (@len bytes) read from @file (named in errors, with
  * line:column for a syntax error, the JSON path for the rest). Key files
  * (keyPath, keyPaths) are read when @key_root_fd >= 0: through the
@@ -365,5 +368,10 @@ ScRegistriesD *sc_registriesd_load(const char *explicit_dir, const char *sysroot
 const char *sc_registriesd_scope_file(ScRegistriesD *r, const char *scope);
 void sc_registriesd_lookup(ScRegistriesD *r, const char *reference, const char **out_lookaside,
                            gboolean *out_use_sigstore_attachments);
+/* The lookaside containers/image reads when registries.d names none:
+ * file:///var/lib/containers/sigstore for root, else
+ * file://$HOME/.local/share/containers/sigstore (a host path, as every
+ * file:// lookaside). */
+char *sc_registriesd_builtin_lookaside(void);
 
 G_END_DECLS

@@ -928,7 +928,7 @@ policy_signed(sc_context *ctx, ScImageSource *src, const ScPolicyRequirement *re
   ss.tls_verify = TRUE; /* (a lookaside is not the registry: its TLS is checked) */
   if (ss.registry != NULL) {
     sc_registriesd_lookup(*rd, ident, &lookaside, &ss.use_sigstore_attachments);
-    ss.lookaside = g_strdup(lookaside);
+    ss.lookaside = lookaside ? g_strdup(lookaside) : sc_registriesd_builtin_lookaside();
     ss.repo = g_strdup(repository);
   }
   if (!sc_signature_check(req, ident, top, digest, &ss, &signer, error))
