@@ -333,6 +333,7 @@ class PolicyTest(unittest.TestCase):
 
     # -- the Python binding ------------------------------------------------
 
+    @unittest.skipIf(il.sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
         regd = os.path.join(self.tmp, "registries.d")
         with syscontainer.Context(checkout_root=self.checkout_root,
