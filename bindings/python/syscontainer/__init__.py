@@ -21,7 +21,7 @@ CODES = {
     0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
     -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
     -9: "SC_EUNSUPPORTED", -10: "SC_EDIGEST", -11: "SC_EBUSY",
-    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM",
+    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM", -15: "SC_ESIGNATURE",
 }
 
 _lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
