@@ -25,6 +25,7 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
 sys.path.insert(0, os.path.join(HERE, "..", "store"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 import registry as rg  # noqa: E402
 from sigtools import (Quiet, QuietServer, attach, cosign_payload, get_manifest,  # noqa: E402
                       gpg_keys, gpg_stop, have, oci_layout, p256_key, p256_key_id, p256_sign,
@@ -346,6 +347,13 @@ class TrustE2E(unittest.TestCase):
         self.refused(v1, self.head(v1) + "file://%s/%s/signature-1: identity mismatch: signed "
                      "%s, pulling %s (signedIdentity requires %s)" % (self.staging, self.sigdir("v1"), v1,
                                                        v1, other))
+        # the same manifest under another repository (a mirror), its
+        # signature naming the original: refused without remapIdentity
+        self.write_policy([self.signed_by()])
+        mirror = "%s/mirror/app:v1" % self.host
+        self.refused(mirror, self.head(mirror) + "file://%s/%s/signature-1: identity mismatch: "
+                     "signed %s, pulling %s" % (self.staging, self.sigdir("v1", "mirror/app"),
+                                                v1, mirror))
         # one of two requirements failing
         self.write_policy([self.signed_by(), self.signed_by(("bob",))])
         self.refused(v1, self.head(v1, 1) + "file://%s/%s/signature-1: unknown key: signed by "
@@ -450,6 +458,30 @@ class TrustE2E(unittest.TestCase):
                           "image %s: policy scope transports.docker[\"%s\"]: no signature (none "
                           "kept with the image)" % (self.host, self.policy, ref, self.host)))
 
+    def test_python_binding(self):
+        lib = os.environ.get("SC_LIBRARY")
+        if lib and "libasan" in subprocess.run(["ldd", lib], capture_output=True,
+                                               text=True).stdout:
+            self.skipTest("the library links ASan: Python cannot load it")
+        import syscontainer
+        self.assertEqual(syscontainer.CODES[-15], "SC_ESIGNATURE")
+        self.write_policy([self.signed_by()])
+        self.lookaside()
+        v1, v3 = "%s:v1" % self.name, "%s:v3" % self.name
+        with syscontainer.Context(checkout_root=self.ck, signature_policy=self.policy,
+                                  registries_d=self.regd) as ctx:
+            with self.assertRaises(syscontainer.Error) as e:
+                ctx.pull("docker://" + v3, tls_verify=False)
+            self.assertEqual((e.exception.code, e.exception.message),
+                             ("SC_ESIGNATURE", self.head(v3) + "file://%s/%s/signature-1: "
+                              "unknown key: signed by key %s, not a policy key"
+                              % (self.staging, self.sigdir("v3"), self.fpr["mallory"])))
+            self.assertEqual(self.store_state(), ([], []))
+            ctx.pull("docker://" + v1, tls_verify=False)
+            self.assertEqual(ctx.inspect(v1)["trust"]["signed_by"][0]["signer"],
+                             self.fpr["alice"])
+            self.assertEqual(ctx.verify(v1)["trust"]["status"], "verified")
+
     # ---- docs/trust.md "Requiring signed system containers on a host" ----
 
     @unittest.skipUnless(have("umoci") and os.path.exists("/bin/busybox"),
@@ -458,16 +490,17 @@ class TrustE2E(unittest.TestCase):
         from test_deploy import build  # noqa: E402 (needs umoci only here)
         layout = os.path.join(self.tmp, "layout")
         build(layout, "1", {"defaultValues": {"GREETING": "hello"}})
+        build(layout, "2", {"defaultValues": {"GREETING": "unsigned"}})
         signd = os.path.join(self.tmp, "sign.d")
         os.mkdir(signd)
         with open(os.path.join(signd, "sign.yaml"), "w") as f:
             f.write("docker:\n  %s:\n    lookaside-staging: file://%s\n" % (self.host,
                                                                            self.staging))
         sysimg = "%s/e2e/sys" % self.host
-        for tag, signer in (("1", "alice"), ("unsigned", None)):
+        for tag, signer in (("1", "alice"), ("2", None)):
             run("skopeo", "--registries.d", signd, "copy", "--dest-tls-verify=false",
                 *(["--sign-by", self.fpr[signer]] if signer else []),
-                "oci:%s:1" % layout, "docker://%s:%s" % (sysimg, tag), env=self.env_gpg)
+                "oci:%s:%s" % (layout, tag), "docker://%s:%s" % (sysimg, tag), env=self.env_gpg)
         sysroot = os.path.join(self.tmp, "sysroot")
         os.mkdir(sysroot)
 
@@ -505,9 +538,9 @@ class TrustE2E(unittest.TestCase):
         before = subprocess.run(["ostree", "--repo=" + store, "refs"], capture_output=True,
                                 text=True).stdout
         r = ctl("--json", "install", "--tls-verify=false", "--name", "other",
-                "docker://%s:unsigned" % sysimg)
+                "docker://%s:2" % sysimg)
         err = json.loads(r.stdout)["error"]
-        ref = "%s:unsigned" % sysimg
+        ref = "%s:2" % sysimg
         policy = os.path.join(sysroot, "etc/containers/policy.json")
         self.assertEqual((r.returncode, err["code"], err["message"]),
                          (1, "SC_ESIGNATURE",
