@@ -530,19 +530,8 @@ sc_signature_identity_match(const ScSignedIdentity *id,
     return FALSE;
   {
     g_autofree char *shown = sc_display(signed_ref, 200);
-    /* an exact rule names what must be signed, whatever is pulled */
-    const char *wanted = id->type == SC_ID_EXACT_REFERENCE    ? id->reference
-                         : id->type == SC_ID_EXACT_REPOSITORY ? id->repository
-                                                              : NULL;
-    g_autofree char *also =
-      wanted ? g_strdup_printf(" (signedIdentity requires %s)", wanted) : g_strdup("");
-    g_set_error(error,
-                SC_ERROR,
-                SC_EAUTH,
-                "identity mismatch: signed %s, pulling %s%s",
-                shown,
-                in.full,
-                also);
+    g_set_error(
+      error, SC_ERROR, SC_EAUTH, "identity mismatch: signed %s, pulling %s", shown, in.full);
   }
   return FALSE;
 }
