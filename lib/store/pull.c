@@ -1060,8 +1060,42 @@ kept_signatures(json_t *record)
   return g_steal_pointer(&sigs);
 }
 
+/* Whether @record was made for the image whose manifest is sha256:@hex:
+ * the signed digest is the manifest's, or that of the kept index that
+ * lists it (a record moved from another image is refused). */
+static gboolean
+record_is_of(json_t *record, const char *hex, GError **error)
+{
+  const char *digest = json_string_value(json_object_get(record, "digest"));
+  const char *b64 = json_string_value(json_object_get(record, "index"));
+  g_autofree char *mine = g_strconcat("sha256:", hex, NULL);
+  g_autofree guchar *raw = NULL;
+  g_autofree char *index_hex = NULL;
+  json_t *index = NULL, *m;
+  gsize len = 0;
+  size_t i;
+  gboolean found = FALSE;
+
+  if (strcmp(digest, mine) == 0)
+    return TRUE;
+  if (b64) {
+    raw = g_base64_decode(b64, &len);
+    index_hex = sc_sha256_hex(raw, len);
+    if (g_str_has_prefix(digest, "sha256:") && strcmp(digest + strlen("sha256:"), index_hex) == 0)
+      index = json_loadb((const char *)raw, len, 0, NULL);
+  }
+  json_array_foreach (json_object_get(index, "manifests"), i, m)
+    found = found || g_strcmp0(json_string_value(json_object_get(m, "digest")), mine) == 0;
+  json_decref(index);
+  if (!found)
+    g_set_error(error, SC_ERROR, SC_ESIGNATURE,
+                "the trust record is of %s, not of this image (%s)", digest, mine);
+  return found;
+}
+
 gboolean
-sc_trust_reverify(sc_context *ctx, json_t *record, char **out_signers, GError **error)
+sc_trust_reverify(sc_context *ctx, json_t *record, const char *manifest_hex, char **out_signers,
+                  GError **error)
 {
   g_autoptr(ScPolicy) policy = NULL;
   g_autoptr(GPtrArray) reqs = NULL;
@@ -1076,6 +1110,8 @@ sc_trust_reverify(sc_context *ctx, json_t *record, char **out_signers, GError **
     g_set_error(error, SC_ERROR, SC_EIO, "the image's trust record is malformed");
     return FALSE;
   }
+  if (!record_is_of(record, manifest_hex, error))
+    return FALSE;
   policy = sc_policy_load(sc_context_signature_policy(ctx), sc_context_get_sysroot(ctx), error);
   if (policy == NULL)
     return FALSE;
@@ -1114,6 +1150,13 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   memset(res_in, 0, sizeof(*res_in));
   if (!sc_policy_check_image(ctx, src, t.res.top_manifest, &t.trust, error))
     return FALSE;
+  /* the signed digest is the index's when the reference names one: its
+   * bytes are kept too, so that verify can tie the record to the image */
+  if (t.res.top_manifest && t.res.manifest && !g_bytes_equal(t.res.top_manifest, t.res.manifest)) {
+    g_autofree char *index = g_base64_encode(g_bytes_get_data(t.res.top_manifest, NULL),
+                                             g_bytes_get_size(t.res.top_manifest));
+    json_object_set_new(t.trust, "index", json_string(index));
+  }
   if (!pull_begin(&t, store_name, error) || !pull_plan(&t, error) || !pull_fetch(&t, error) ||
       !pull_settle(&t, error) || !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
     return FALSE;

@@ -1409,7 +1409,7 @@ verify_trust(sc_context *ctx, ScImage *img, gboolean *all_ok)
     return json_pack("{s:b, s:s, s:s}", "ok", TRUE, "status", "unknown", "message",
                      "no trust record (pulled by an older version)");
   }
-  ok = sc_trust_reverify(ctx, rec, &signers, &local);
+  ok = sc_trust_reverify(ctx, rec, img->id, &signers, &local);
   json_decref(rec);
   if (!ok) {
     status = "refused";

@@ -147,8 +147,10 @@ gboolean sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top,
  * "syscontainer.trust": the policy identity, the signed digest, the scope
  * and the signatures that satisfied it) re-checked offline against the
  * current policy: *@out_signers "FPR, ..." or "unsigned (accepted by
- * SCOPE)"; else the reason (SC_ESIGNATURE when the policy refuses). */
-gboolean sc_trust_reverify(sc_context *ctx, json_t *record, char **out_signers, GError **error);
+ * SCOPE)"; else the reason (SC_ESIGNATURE when the policy refuses, or
+ * the record is not of the image whose manifest is sha256:@manifest_hex). */
+gboolean sc_trust_reverify(sc_context *ctx, json_t *record, const char *manifest_hex,
+                           char **out_signers, GError **error);
 void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
 /* sc_image_pull() inside the library: *@out_name is the name the image was
  * stored as, *@out_report the pull's report (both optional). */

@@ -441,6 +441,38 @@ class TrustE2E(unittest.TestCase):
         self.assertEqual(self.ctl("images", "prune").returncode, 0)
         self.assertEqual(self.store_state()[0], [])
 
+    def test_record_bound_to_image(self):
+        """A trust record moved onto another image's commit (store write
+        access) is not believed: it is checked against the image's own
+        manifest digest."""
+        v1, v2 = "%s:v1" % self.name, "%s:v2" % self.name
+        self.write_policy([self.signed_by()])
+        self.lookaside()
+        self.accepted(v1, skopeo=False)
+        self.accepted(v2, skopeo=False)
+        refs = self.store_state()[0]
+
+        def image_ref(tag):
+            found = [r for r in refs if r.endswith("_3A" + tag) and "e2e" in r]
+            self.assertEqual(len(found), 1, refs)
+            return found[0]
+        record = subprocess.run(["ostree", "--repo=" + self.store, "show",
+                                 "--print-metadata-key=syscontainer.trust", image_ref("v1")],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        keep = ["--keep-metadata=" + k for k in ("docker.manifest", "docker.digest", "signatures",
+                                                 "syscontainer.transport",
+                                                 "syscontainer.source")]
+        run("ostree", "--repo=" + self.store, "commit", "-b", image_ref("v2"),
+            "--tree=ref=" + image_ref("v2"), *keep,
+            "--add-metadata=syscontainer.trust=" + record)
+        r, doc = self.verify(v2)
+        self.assertEqual((r.returncode, doc["ok"], doc["trust"]),
+                         (1, False, {"ok": False, "status": "refused", "message":
+                                     "signature no longer accepted: the trust record is of %s, "
+                                     "not of this image (%s)" % (self.digest["v1"],
+                                                                 self.digest["v2"])}))
+        self.assertEqual(self.verify(v1)[1]["trust"]["status"], "verified")
+
     def test_unsigned_accepted(self):
         ref = "%s:unsigned" % self.name
         self.write_policy([{"type": "insecureAcceptAnything"}])
