@@ -130,11 +130,14 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * checked before anything is referenced; on failure no ref is added or
  * changed. The image the name held before, if another one no other name
  * holds, is kept by its ID (listed as "<none>") until pruned. The commit
- * records the transport the image came from.
+ * records the transport the image came from. The signature policy is
+ * asked first (docs/trust.md); the signatures that satisfied it are kept
+ * with the image (sc_image_inspect_json(), sc_image_verify()).
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
  *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
  * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
- * (e.g. a Docker schema 1 manifest), SC_EAUTH, SC_ENETWORK, SC_EIO.
+ * (e.g. a Docker schema 1 manifest), SC_EAUTH, SC_ENETWORK, SC_EIO,
+ * SC_ESIGNATURE (refused by the signature policy).
  * Since: 0.1
  */
 SC_API int sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts,
