@@ -1021,7 +1021,7 @@ sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, json_t *
     }
   }
   if (out_trust)
-    *out_trust = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "schema", 1, "transport",
+    *out_trust = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:o}", "schema", 1, "transport",
                            sc_image_source_transport(src), "identity", ident, "digest", digest,
                            "scope", scope, "signatures", kept);
   else
