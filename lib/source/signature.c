@@ -892,29 +892,90 @@ check_one(const ScPolicyRequirement *req,
   return g_steal_pointer(&signer);
 }
 
-gboolean
-sc_signature_check(const ScPolicyRequirement *req,
-                   const char *reference,
-                   GBytes *manifest,
-                   const char *manifest_digest,
-                   ScSignatureSources *src,
-                   char **out_signer,
-                   GError **error)
+/* The "no signature" reason for @format from @src. */
+static const char *
+none_why(ScSigFormat format, ScSignatureSources *src)
 {
-  ScSigFormat format = req->type == SC_REQ_SIGSTORE_SIGNED ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
+  if (format == SC_SIG_SIGSTORE)
+    return src->use_sigstore_attachments ? "no sigstore attachment in the registry"
+                                         : "use-sigstore-attachments is not set";
+  return src->lookaside ? "none in the lookaside" : "no lookaside configured";
+}
+
+gboolean
+sc_signature_check_sigs(const ScPolicyRequirement *req,
+                        const char *reference,
+                        const char *manifest_digest,
+                        GPtrArray *sigs,
+                        const char *none,
+                        guint *out_index,
+                        char **out_signer,
+                        GError **error)
+{
   const char *scope = req->scope ? req->scope : "default";
-  g_autoptr(GPtrArray) sigs = NULL;
   g_autoptr(GString) why = g_string_new(NULL);
-  g_autoptr(GError) local = NULL;
-  g_autofree char *actual = NULL;
-  const char *hex;
 
   if (req->type == SC_REQ_INSECURE_ACCEPT)
     return TRUE;
   if (req->type == SC_REQ_REJECT) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: rejected", reference, scope);
+    g_set_error(
+      error, SC_ERROR, SC_ESIGNATURE, "image %s: policy scope %s: rejected", reference, scope);
     return FALSE;
   }
+  for (guint i = 0; i < sigs->len; i++) {
+    ScSignature *sig = sigs->pdata[i];
+    g_autoptr(GError) e = NULL;
+    char *signer;
+
+    /* a signature of the other kind is no candidate */
+    if ((sig->format == SC_SIG_SIGSTORE) != (req->type == SC_REQ_SIGSTORE_SIGNED))
+      continue;
+    signer = check_one(req, reference, manifest_digest, sig, &e);
+    if (signer) {
+      if (out_index)
+        *out_index = i;
+      if (out_signer)
+        *out_signer = signer;
+      else
+        g_free(signer);
+      return TRUE;
+    }
+    g_string_append_printf(why, "%s%s: %s", why->len ? "; " : "", sig->origin, e->message);
+  }
+  if (why->len == 0)
+    g_set_error(error,
+                SC_ERROR,
+                SC_ESIGNATURE,
+                "image %s: policy scope %s: no signature (%s)",
+                reference,
+                scope,
+                none);
+  else
+    g_set_error(
+      error, SC_ERROR, SC_ESIGNATURE, "image %s: policy scope %s: %s", reference, scope, why->str);
+  return FALSE;
+}
+
+gboolean
+sc_signature_check_keep(const ScPolicyRequirement *req,
+                        const char *reference,
+                        GBytes *manifest,
+                        const char *manifest_digest,
+                        ScSignatureSources *src,
+                        char **out_signer,
+                        ScSignature **out_sig,
+                        GError **error)
+{
+  ScSigFormat format = req->type == SC_REQ_SIGSTORE_SIGNED ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
+  const char *scope = req->scope ? req->scope : "default";
+  g_autoptr(GPtrArray) sigs = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *actual = NULL;
+  const char *hex;
+  guint index = 0;
+
+  if (req->type == SC_REQ_INSECURE_ACCEPT || req->type == SC_REQ_REJECT)
+    return sc_signature_check_sigs(req, reference, manifest_digest, NULL, NULL, NULL, NULL, error);
   /* the digest the signatures are looked up by is the one of these bytes */
   actual = sc_sha256_hex(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
   if (!sc_content_digest_hex(manifest_digest, &hex, error) || strcmp(hex, actual) != 0) {
@@ -939,33 +1000,23 @@ sc_signature_check(const ScPolicyRequirement *req,
                 local->message);
     return FALSE;
   }
-  for (guint i = 0; i < sigs->len; i++) {
-    ScSignature *sig = sigs->pdata[i];
-    g_autoptr(GError) e = NULL;
-    char *signer = check_one(req, reference, manifest_digest, sig, &e);
+  if (!sc_signature_check_sigs(
+        req, reference, manifest_digest, sigs, none_why(format, src), &index, out_signer, error))
+    return FALSE;
+  if (out_sig)
+    *out_sig = g_ptr_array_steal_index(sigs, index);
+  return TRUE;
+}
 
-    if (signer) {
-      if (out_signer)
-        *out_signer = signer;
-      else
-        g_free(signer);
-      return TRUE;
-    }
-    g_string_append_printf(why, "%s%s: %s", i ? "; " : "", sig->origin, e->message);
-  }
-  if (sigs->len == 0)
-    g_set_error(error,
-                SC_ERROR,
-                SC_EAUTH,
-                "image %s: policy scope %s: no signature (%s)",
-                reference,
-                scope,
-                format == SC_SIG_SIGSTORE
-                  ? (src->use_sigstore_attachments ? "no sigstore attachment in the registry"
-                                                   : "use-sigstore-attachments is not set")
-                  : (src->lookaside ? "none in the lookaside" : "no lookaside configured"));
-  else
-    g_set_error(
-      error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: %s", reference, scope, why->str);
-  return FALSE;
+gboolean
+sc_signature_check(const ScPolicyRequirement *req,
+                   const char *reference,
+                   GBytes *manifest,
+                   const char *manifest_digest,
+                   ScSignatureSources *src,
+                   char **out_signer,
+                   GError **error)
+{
+  return sc_signature_check_keep(
+    req, reference, manifest, manifest_digest, src, out_signer, NULL, error);
 }

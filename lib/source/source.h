@@ -159,6 +159,19 @@ gboolean sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const ch
 gboolean sc_signature_check(const ScPolicyRequirement *req, const char *reference,
                             GBytes *manifest, const char *manifest_digest,
                             ScSignatureSources *src, char **out_signer, GError **error);
+/* sc_signature_check(), and the signature that satisfied @req (taken
+ * from the fetched ones) in *@out_sig (may be NULL). */
+gboolean sc_signature_check_keep(const ScPolicyRequirement *req, const char *reference,
+                                 GBytes *manifest, const char *manifest_digest,
+                                 ScSignatureSources *src, char **out_signer, ScSignature **out_sig,
+                                 GError **error);
+/* @req checked against signatures already at hand (@sigs, ScSignature;
+ * those of the other format are skipped; NULL for insecureAcceptAnything
+ * and reject), offline: *@out_index the one that satisfied it; @none the
+ * reason shown when there is no candidate. Refusals are SC_ESIGNATURE. */
+gboolean sc_signature_check_sigs(const ScPolicyRequirement *req, const char *reference,
+                                 const char *manifest_digest, GPtrArray *sigs, const char *none,
+                                 guint *out_index, char **out_signer, GError **error);
 /* An absolute http(s) URL read whole through @reg's session (its TLS
  * settings and deadlines), without credentials: at most @cap bytes; a 404
  * is SC_ENOTFOUND (registry.c). */

@@ -21,7 +21,7 @@ CODES = {
     0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
     -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
     -9: "SC_EUNSUPPORTED", -10: "SC_EDIGEST", -11: "SC_EBUSY",
-    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM",
+    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM", -15: "SC_ESIGNATURE",
 }
 
 _lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
@@ -636,7 +636,8 @@ class Context:
         return self._json_call(_sc_context_info_json)
 
     def inspect(self, image):
-        """Labels, layers, config and template variables of an image."""
+        """Labels, layers, config and template variables of an image, and
+        "trust": who signed it (docs/trust.md)."""
         return self._json_call(_sc_image_inspect_json, _enc(image))
 
     def tag(self, image, new_name):
@@ -652,7 +653,8 @@ class Context:
         return self._json_call(_sc_images_prune)
 
     def verify(self, image):
-        """Re-checks every layer of an image; the report has "ok"."""
+        """Re-checks every layer of an image, and its kept signatures
+        offline against the current policy ("trust"); the report has "ok"."""
         ok = _int()
         out = ctypes.c_void_p()
         _call(_sc_image_verify, self._ptr, _enc(image), ctypes.byref(out), ctypes.byref(ok))
