@@ -214,6 +214,27 @@ find_verb(const char *name)
   return NULL;
 }
 
+/* The tables as the completion (complete.c) reads them. */
+const char *
+cli_option_name(int o, const char **out_metavar)
+{
+  if (out_metavar)
+    *out_metavar = options[o].metavar;
+  return options[o].name;
+}
+
+const CliVerb *
+cli_find_verb(const char *name)
+{
+  return find_verb(name);
+}
+
+const CliVerb *
+cli_verb_at(size_t i)
+{
+  return i < N_VERBS ? &verbs[i] : NULL;
+}
+
 /* Prints @text, its first line after @first, the others after @indent
  * spaces; no newline at the end. */
 static void
@@ -444,6 +465,8 @@ main(int argc, char **argv)
   const CliVerb *verb;
   int only_args = 0, rc;
 
+  if (argc > 1 && strcmp(argv[1], "__complete") == 0) /* hidden: shell completion */
+    return cli_complete(argc - 2, argv + 2);
   c.verb = find_command(argc, argv);
   verb = find_verb(c.verb);
   for (int i = 1; i < argc; i++) {
