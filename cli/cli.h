@@ -59,6 +59,8 @@ typedef enum {
   OPT_TYPE,
   OPT_PUBKEYSFILE,
   OPT_LOOKASIDE,
+  OPT_AUTO_UPDATE,
+  OPT_AUTO,
   OPT_COUNT
 } CliOpt;
 
