@@ -151,6 +151,34 @@ class AutoUpdateTest(SysrootCtl, unittest.TestCase):
                                    r"from oci:, not from a registry: pull it again from there\n$")
         self.assertEqual(tree(self.sysroot), before)
 
+    def test_binding(self):
+        sys.path.insert(0, os.path.join(os.environ["SC_SOURCE_ROOT"], "bindings", "python"))
+        import syscontainer
+        ctx = syscontainer.Context(sysroot=self.sysroot)
+        with self.assertRaises(syscontainer.Error) as e:
+            ctx.install(self.app, name="bad", auto_update="always", tls_verify=False)
+        self.assertEqual((e.exception.code, e.exception.message),
+                         ("SC_EINVAL", "auto-update policy 'always': expected registry or "
+                                       "disabled"))
+        self.assertFalse(os.path.exists(self.ck))
+        ctx.install(self.app, name="opt", auto_update="registry", tls_verify=False)
+        ctx.install(self.app, name="plain")
+        self.assertEqual(self.policy("opt"), {"policy": "registry", "from": "option"})
+        self.push("v2", self.app)
+        entries = ctx.update_all(auto=True, dry_run=True, tls_verify=False)
+        self.assertEqual([(c["name"], c.get("would_update"), c.get("skipped")) for c in entries],
+                         [("opt", True, None), ("plain", None, True)])
+        entries = ctx.update_all(auto=True, tls_verify=False)
+        self.assertEqual([(c["name"], c["updated"]) for c in entries],
+                         [("opt", True), ("plain", False)])
+        self.assertEqual(self.motd("opt"), "motd v2\n")
+        self.assertEqual(self.motd("plain"), "motd v1\n")
+        ctx.update("plain", auto_update="registry")
+        self.assertEqual(self.policy("plain"), {"policy": "registry", "from": "option"})
+        with self.assertRaises(syscontainer.Error) as e:
+            ctx.update("plain", auto_update="sometimes")
+        self.assertEqual(e.exception.code, "SC_EINVAL")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
