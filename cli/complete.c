@@ -19,11 +19,12 @@
 
 /* What the words before the current one say. */
 typedef struct {
-  CliCmd cmd;              /* the global options seen (for the context) */
-  const CliVerb *verb;     /* NULL: none yet */
-  char sub[32];            /* the sub-verb ("images list"), "" if none */
-  int n_operands;          /* operands after the verb (and sub-verb) */
-  const char *value_of;    /* the previous word is this option, wanting a value */
+  CliCmd cmd;           /* the global options seen (for the context) */
+  const CliVerb *verb;  /* NULL: none yet */
+  char sub[32];         /* the sub-verb ("images list"), "" if none */
+  int n_operands;       /* operands after the verb (and sub-verb) */
+  const char *value_of; /* the previous word is this option, wanting a value */
+  int unknown;          /* an unknown verb: nothing to offer */
 } Line;
 
 static int
@@ -110,8 +111,10 @@ read_line(Line *l, int n, char **words)
     }
     if (l->verb == NULL) {
       l->verb = cli_find_verb(w);
-      if (l->verb == NULL)
-        return; /* an unknown verb: nothing to offer */
+      if (l->verb == NULL) {
+        l->unknown = 1;
+        return;
+      }
     } else if (l->sub[0] == '\0' && l->n_operands == 0 && verb_has_subverbs(l->verb) &&
                is_subverb_word(w, strlen(w)))
       snprintf(l->sub, sizeof(l->sub), "%s", w);
@@ -156,7 +159,7 @@ print_images(const Line *l)
       const char *slash = strrchr(name, '/');
       if (strcmp(name, "<none>") == 0)
         continue;
-      if (strchr(slash ? slash : name, ':') || !*tag || strcmp(tag, "<none>") == 0)
+      if (strchr(slash ? slash : name, ':') || !tag || !*tag || strcmp(tag, "<none>") == 0)
         printf("%s\n", name);
       else
         printf("%s:%s\n", name, tag);
@@ -254,11 +257,13 @@ print_value(const Line *l)
 int
 cli_complete(int n, char **words)
 {
-  Line l = {0};
+  Line l = { 0 };
   const char *cur = n > 0 ? words[n - 1] : "";
   char sub[32];
 
   read_line(&l, n > 0 ? n - 1 : 0, words);
+  if (l.unknown)
+    return EXIT_OK;
   if (l.value_of)
     print_value(&l);
   else if (cur[0] == '-')

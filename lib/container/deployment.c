@@ -155,8 +155,9 @@ sc_deploy_auto_update(ScImage *img, const char *option, json_t *old_info)
 gboolean
 sc_deploy_auto_update_enabled(json_t *info)
 {
-  return g_strcmp0(json_string_value(json_object_get(json_object_get(info, "auto-update"), "policy")),
-                   "registry") == 0;
+  json_t *policy = json_object_get(json_object_get(info, "auto-update"), "policy");
+
+  return g_strcmp0(json_string_value(policy), "registry") == 0;
 }
 
 gboolean

@@ -573,7 +573,8 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
 
   if (t->location)
     json_object_set_new(info, "remote", json_string(t->location));
-  json_object_set_new(info, "auto-update", sc_deploy_auto_update(t->img, t->opts->auto_update, NULL));
+  json_object_set_new(info, "auto-update",
+                      sc_deploy_auto_update(t->img, t->opts->auto_update, NULL));
   text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
   json_decref(info);
   with_nl = g_strconcat(text, "\n", NULL);

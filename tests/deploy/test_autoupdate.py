@@ -91,6 +91,11 @@ class AutoUpdateTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(self.policy("lab"), {"policy": "registry", "from": "label"})
         self.assertEqual(self.policy("labno"), {"policy": "disabled", "from": "option"})
         # update --auto-update with nothing else to change: the current info
+        # a dry run records nothing
+        before = tree(self.sysroot)
+        r = self.ctl("update", "plain", "--auto-update=registry", "--dry-run")
+        self.assertEqual(r.stdout, "plain: latest version already installed\n")
+        self.assertEqual(tree(self.sysroot), before)
         r = self.ctl("update", "plain", "--auto-update=registry")
         self.assertEqual(r.stdout, "plain: latest version already installed\n")
         self.assertEqual(self.policy("plain"), {"policy": "registry", "from": "option"})

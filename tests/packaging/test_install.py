@@ -106,6 +106,24 @@ printf '%%s\\n' "${COMPREPLY[@]}"
         self.assertEqual(self.complete("syscontainerctl list --rebas"), [])
         self.assertEqual(self.complete("syscontainerctl help upd"), ["update"])
 
+    def test_complete_follows_the_command_table(self):
+        """Every command of the usage text is offered, nothing else; odd
+        lines offer nothing and do not fail."""
+        ctl = os.environ["SYSCONTAINERCTL"]
+        usage = subprocess.run([ctl, "--help"], capture_output=True, text=True).stdout
+        table = usage.split("Commands:\n")[1].split("\n\n")[0]
+        listed = set()
+        for line in table.splitlines():
+            if line.startswith("  ") and not line.startswith("   "):
+                for part in line.split("  ")[1].split(", "):
+                    listed.add(part.split()[0])
+        r = subprocess.run([ctl, "__complete", ""], capture_output=True, text=True)
+        self.assertEqual((r.returncode, set(r.stdout.split())), (0, listed))
+        for words in (["--sysroot", "/nonexistent/x", "start", ""], ["bogus", ""],
+                      ["update", "--settle", ""], ["--", "-x", ""], ["images", "list", "x", ""]):
+            r = subprocess.run([ctl, "__complete", *words], capture_output=True, text=True)
+            self.assertEqual((r.returncode, r.stdout), (0, ""), words)
+
     @unittest.skipUnless(os.path.exists(BASH_COMPLETION) and os.getuid() == 0 and
                          shutil.which("umoci"), "needs bash-completion, root and umoci")
     def test_completion_of_installed_containers_and_images(self):
