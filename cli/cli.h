@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -58,6 +59,8 @@ typedef enum {
   OPT_TYPE,
   OPT_PUBKEYSFILE,
   OPT_LOOKASIDE,
+  OPT_AUTO_UPDATE,
+  OPT_AUTO,
   OPT_COUNT
 } CliOpt;
 
@@ -144,6 +147,13 @@ int cli_finish(const CliCmd *c, int r, sc_error *error, char *json, CliPrint pri
 int cli_print_batch(const CliCmd *c, json_t *items, void (*print)(json_t *item));
 const char *cli_jstr(json_t *obj, const char *key);
 void cli_format_size(unsigned long long bytes, char *buf, size_t len);
+
+/* main.c: the tables, for complete.c. */
+const char *cli_option_name(int o, const char **out_metavar);
+const CliVerb *cli_find_verb(const char *name);
+const CliVerb *cli_verb_at(size_t i); /* NULL after the last */
+/* complete.c: syscontainerctl __complete WORD... CURRENT */
+int cli_complete(int n, char **words);
 
 /* The verbs, by file. */
 int cmd_render(const CliCmd *c, sc_context *ctx);

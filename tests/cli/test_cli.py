@@ -110,7 +110,8 @@ class CliTest(unittest.TestCase):
         every = {o: v for opts in listed.values() for o, v in opts.items()}
         self.assertIn("--tls-verify", listed["install"])
         self.assertNotIn("--all", listed["install"])
-        values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true"}
+        values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true",
+                  "--auto-update": "registry"}
         for verb in self.VERB_USAGE:
             for opt, takes_value in every.items():
                 arg = "%s=%s" % (opt, values.get(opt, "x")) if takes_value else opt
