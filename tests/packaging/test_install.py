@@ -152,6 +152,7 @@ printf '%%s\\n' "${COMPREPLY[@]}"
 
     # -- Python binding --------------------------------------------------------
 
+    @unittest.skipIf(il.sanitized_library(), "the library is built with ASan")
     def test_binding_imports_from_the_prefix(self):
         init = self.installed["__init__.py"]
         purelib = os.path.dirname(os.path.dirname(init))
@@ -168,6 +169,7 @@ printf '%%s\\n' "${COMPREPLY[@]}"
                               check=True, capture_output=True, text=True).stdout.split()
         self.assertIn(purelib[len(self.dest):], path, "prefix %s" % prefix)
 
+    @unittest.skipIf(il.sanitized_library(), "the library is built with ASan")
     def test_binding_pip_installs_into_a_venv(self):
         venv = os.path.join(self.tmp, "venv")
         src = os.path.join(self.tmp, "binding-src")  # pip builds in the tree: a copy
