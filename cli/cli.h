@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -64,6 +65,8 @@ typedef enum {
   OPT_NO_TRUNC,
   OPT_FILTER,
   OPT_STRICT,
+  OPT_AUTO_UPDATE,
+  OPT_AUTO,
   OPT_COUNT
 } CliOpt;
 
@@ -176,6 +179,13 @@ int cli_filters_match(const CliCmd *c,
                       json_t *item,
                       int (*match)(json_t *item, const char *key, const char *value));
 int cli_check_filters(const CliCmd *c, const char *const *keys, const char *expected);
+
+/* main.c: the tables, for complete.c. */
+const char *cli_option_name(int o, const char **out_metavar);
+const CliVerb *cli_find_verb(const char *name);
+const CliVerb *cli_verb_at(size_t i); /* NULL after the last */
+/* complete.c: syscontainerctl __complete WORD... CURRENT */
+int cli_complete(int n, char **words);
 
 /* The verbs, by file. */
 int cmd_render(const CliCmd *c, sc_context *ctx);

@@ -96,7 +96,8 @@ set_install_opts(const CliCmd *c,
       (r = sc_install_opts_set_pull_opts(iopts, popts, error)) != SC_OK ||
       (r = sc_install_opts_set_enable(iopts, !cli_flag(c, OPT_NO_ENABLE), error)) != SC_OK ||
       (r = sc_install_opts_set_start(iopts, cli_flag(c, OPT_NOW), error)) != SC_OK ||
-      (r = sc_install_opts_set_dry_run(iopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK)
+      (r = sc_install_opts_set_dry_run(iopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
+      (r = sc_install_opts_set_auto_update(iopts, cli_opt(c, OPT_AUTO_UPDATE), error)) != SC_OK)
     return r;
   return sc_install_opts_set_rootfs(iopts, cli_opt(c, OPT_ROOTFS), error);
 }
@@ -147,10 +148,16 @@ cmd_install(const CliCmd *c, sc_context *ctx)
 static void
 print_update(const char *name, json_t *doc, const char *suffix)
 {
+  if (json_is_true(json_object_get(doc, "skipped"))) {
+    printf("%s: skipped: %s\n", name, cli_jstr(doc, "reason"));
+    return;
+  }
   if (json_is_true(json_object_get(doc, "dry_run"))) {
-    if (json_is_true(json_object_get(doc, "would_update")))
-      printf(
-        "%s: would update to %.12s (%s)\n", name, cli_jstr(doc, "id"), cli_jstr(doc, "deployment"));
+    if (json_is_true(json_object_get(doc, "would_update")) && cli_jstr(doc, "deployment"))
+      printf("%s: would update to %.12s (%s)\n", name, cli_jstr(doc, "id"),
+             cli_jstr(doc, "deployment"));
+    else if (json_is_true(json_object_get(doc, "would_update"))) /* (--auto: the registry's) */
+      printf("%s: would update to %.12s\n", name, cli_jstr(doc, "id"));
     else
       printf("%s: latest version already installed\n", name);
     print_privileges(doc);
@@ -184,6 +191,10 @@ check_update(const CliCmd *c)
 {
   if (cli_flag(c, OPT_ALL) && (c->n_args != 0 || cli_flag(c, OPT_REBASE))) {
     cli_usage_error("--all takes no container name and no --rebase");
+    return EXIT_USAGE;
+  }
+  if (cli_flag(c, OPT_ALL) && cli_flag(c, OPT_AUTO_UPDATE)) {
+    cli_usage_error("update --all cannot set --auto-update: name one container");
     return EXIT_USAGE;
   }
   if (settle_ms(c) && !cli_flag(c, OPT_CONTROLLED) && !cli_flag(c, OPT_ALL)) {
@@ -231,8 +242,10 @@ set_update_opts(const CliCmd *c,
       (r = sc_update_opts_set_rebase(uopts, cli_opt(c, OPT_REBASE), error)) != SC_OK ||
       (r = sc_update_opts_set_pull_opts(uopts, popts, error)) != SC_OK ||
       (r = sc_update_opts_set_dry_run(uopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
-      (r = sc_update_opts_set_accept_privileges(
-         uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES), error)) != SC_OK)
+      (r = sc_update_opts_set_auto_update(uopts, cli_opt(c, OPT_AUTO_UPDATE), error)) != SC_OK ||
+      (r = sc_update_opts_set_auto(uopts, cli_flag(c, OPT_AUTO), error)) != SC_OK ||
+      (r = sc_update_opts_set_accept_privileges(uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES),
+                                                error)) != SC_OK)
     return r;
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }

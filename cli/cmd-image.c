@@ -183,6 +183,8 @@ print_verify(const CliCmd *c, json_t *doc, int ok)
   }
   if (!json_is_true(json_object_get(doc, "config_ok")))
     printf("config: missing from the store\n");
+  if (json_is_object(json_object_get(doc, "trust")))
+    printf("signature: %s\n", cli_jstr(json_object_get(doc, "trust"), "message"));
   /* an image kept by its ID only has no name to show */
   printf("%s: %s\n",
          strcmp(cli_jstr(doc, "name"), "<none>") == 0 ? cli_jstr(doc, "id") : cli_jstr(doc, "name"),

@@ -106,6 +106,16 @@ check_jobs(const char *value)
   return 0;
 }
 
+static int
+check_auto_update(const char *value)
+{
+  if (strcmp(value, "registry") != 0 && strcmp(value, "disabled") != 0) {
+    cli_usage_error("--auto-update '%s': expected registry or disabled", value);
+    return -1;
+  }
+  return 0;
+}
+
 /* Indexed by CliOpt; one row an option (clang-format would give each field a
  * line). */
 /* clang-format off */
@@ -168,6 +178,9 @@ static const OptSpec options[OPT_COUNT] = {
                   "runtime; images list: repo, dangling)"},
   [OPT_STRICT] = {"--strict", 0, NULL, NULL, "a --set of a variable the image does not declare "
                   "is an error"},
+  [OPT_AUTO_UPDATE] = {"--auto-update", 0, "registry|disabled", check_auto_update,
+                       "whether the auto-update timer updates it"},
+  [OPT_AUTO] = {"--auto", 0, NULL, NULL, "only the containers that opted in (the timer's run)"},
 };
 /* clang-format on */
 
@@ -214,19 +227,21 @@ static const CliVerb verbs[] = {
    FORMS({"checkout IMAGE DIR", "check an image out into DIR (hardlinks into the store)"})},
   {"install", cmd_install, NULL, 1, 1, "one image", CLI_WRITES_DEPLOY,
    OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) |
-     OPT(OPT_DRY_RUN) |
-     OPT(OPT_ROOTFS) | OPTS_PULL,
+     OPT(OPT_DRY_RUN) | OPT(OPT_ROOTFS) | OPT(OPT_AUTO_UPDATE) | OPTS_PULL,
    FORMS({"install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
-          "        [--rootfs DIR]",
+          "        [--rootfs DIR] [--auto-update=registry|disabled]",
           "install a system container (pulling the image if needed)"})},
   {"update", cmd_update, check_update, 0, 0, NULL, CLI_WRITES_DEPLOY,
-   OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) | OPT(OPT_SETTLE) |
-     OPT(OPT_DRY_RUN) | OPT(OPT_ACCEPT_PRIVILEGES) | OPTS_PULL,
+   OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) |
+     OPT(OPT_SETTLE) | OPT(OPT_DRY_RUN) | OPT(OPT_ACCEPT_PRIVILEGES) | OPT(OPT_AUTO_UPDATE) |
+     OPT(OPT_AUTO) | OPTS_PULL,
    FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
-          "        [--dry-run] [--accept-privileges]",
+          "        [--dry-run] [--accept-privileges] [--auto-update=registry|disabled]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
-         {"update --all", "update every container (controlled)"})},
+         {"update --all [--auto] [--dry-run]",
+          "update every container (controlled); --auto: only those\n"
+          "that opted in (syscontainer-auto-update.timer)"})},
   {"rollback", cmd_rollback, NULL, 1, 1, "one container name", CLI_WRITES_DEPLOY, 0,
    FORMS({"rollback NAME", "switch a container back to its previous deployment"})},
   {"inspect", cmd_inspect, NULL, 1, 1, "one container name", CLI_UNCOUNTED, 0,
@@ -280,6 +295,27 @@ find_verb(const char *name)
     if (strcmp(verbs[i].name, name) == 0)
       return &verbs[i];
   return NULL;
+}
+
+/* The tables as the completion (complete.c) reads them. */
+const char *
+cli_option_name(int o, const char **out_metavar)
+{
+  if (out_metavar)
+    *out_metavar = options[o].metavar;
+  return options[o].name;
+}
+
+const CliVerb *
+cli_find_verb(const char *name)
+{
+  return find_verb(name);
+}
+
+const CliVerb *
+cli_verb_at(size_t i)
+{
+  return i < N_VERBS ? &verbs[i] : NULL;
 }
 
 /* The verb of the command line and its sub-command (images list), for the
@@ -721,6 +757,8 @@ main(int argc, char **argv)
   int only_args = 0, rc;
 
   c.log_level = SC_LOG_WARNING;
+  if (argc > 1 && strcmp(argv[1], "__complete") == 0) /* hidden: shell completion */
+    return cli_complete(argc - 2, argv + 2);
   c.verb = find_operand(argc, argv, 0);
   verb = find_verb(c.verb);
   usage_verb = verb;

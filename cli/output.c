@@ -38,6 +38,7 @@ code_name(int code)
     { SC_EAUTH, "SC_EAUTH" },
     { SC_ENETWORK, "SC_ENETWORK" },
     { SC_EPERM, "SC_EPERM" },
+    { SC_ESIGNATURE, "SC_ESIGNATURE" },
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if (names[i].code == code)

@@ -42,6 +42,9 @@ extern "C" {
  * SC_EAUTH        a registry refused the credentials, or wants some
  * SC_ENETWORK     a registry could not be reached or answered wrongly
  * SC_EPERM        refused by policy: an update that adds privileges not accepted
+ * SC_ESIGNATURE   refused by the signature policy (containers-policy.json):
+ *                 a `reject` scope, or no signature that satisfies a
+ *                 signedBy / sigstoreSigned requirement
  *                 (Since: 0.2)
  *
  * Since: 0.1
@@ -61,7 +64,8 @@ typedef enum sc_code {
   SC_EBUSY = -11,
   SC_EAUTH = -12,
   SC_ENETWORK = -13,
-  SC_EPERM = -14
+  SC_EPERM = -14,
+  SC_ESIGNATURE = -15
 } sc_code;
 
 /**

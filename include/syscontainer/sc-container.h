@@ -75,6 +75,18 @@ SC_API int sc_install_opts_set_enable(sc_install_opts *opts, int enable, sc_erro
 SC_API int sc_install_opts_set_start(sc_install_opts *opts, int start, sc_error **error);
 
 /**
+ * sc_install_opts_set_auto_update: whether syscontainer-auto-update.service
+ * updates the container (docs/containers.md, "Automatic updates"):
+ * "registry" (from its image's registry) or "disabled"; NULL (default):
+ * the image's io.containers.autoupdate label decides ("registry" opts in).
+ * Recorded in the container's info as "auto-update". Fails with SC_EINVAL
+ * for another policy.
+ * Since: 0.1
+ */
+SC_API int sc_install_opts_set_auto_update(sc_install_opts *opts, const char *policy,
+                                           sc_error **error);
+
+/**
  * sc_install_opts_set_dry_run: render everything and report the planned
  * actions, changing nothing outside the image store (default 0).
  * Since: 0.1
@@ -171,6 +183,25 @@ SC_API int sc_update_opts_set_controlled(sc_update_opts *opts, int controlled,
  */
 SC_API int sc_update_opts_set_accept_privileges(sc_update_opts *opts, int accept,
                                                 sc_error **error);
+
+/**
+ * sc_update_opts_set_auto_update: records @policy ("registry" or
+ * "disabled", as sc_install_opts_set_auto_update()) for the container,
+ * in the new deployment or, when there is nothing to update, in the
+ * current one (not with a dry run). Not with sc_containers_update_all_json().
+ * Since: 0.1
+ */
+SC_API int sc_update_opts_set_auto_update(sc_update_opts *opts, const char *policy,
+                                          sc_error **error);
+
+/**
+ * sc_update_opts_set_auto: only the containers that opted in to automatic
+ * updates (their info's "auto-update" policy is "registry"); the others are
+ * reported {"name","updated":false,"skipped":true,"reason":"not opted in"}
+ * and left as they are. What syscontainer-auto-update.service runs.
+ * Since: 0.1
+ */
+SC_API int sc_update_opts_set_auto(sc_update_opts *opts, int auto_only, sc_error **error);
 
 /**
  * sc_update_opts_set_dry_run: change nothing (store, host, slots): the

@@ -130,11 +130,14 @@ SC_API int sc_pull_opts_set_tls_verify(sc_pull_opts *opts, int verify, sc_error 
  * checked before anything is referenced; on failure no ref is added or
  * changed. The image the name held before, if another one no other name
  * holds, is kept by its ID (listed as "<none>") until pruned. The commit
- * records the transport the image came from.
+ * records the transport the image came from. The signature policy is
+ * asked first (docs/trust.md); the signatures that satisfied it are kept
+ * with the image (sc_image_inspect_json(), sc_image_verify()).
  * @out_json: may be NULL; {"schema":1,"name","id","digest","layers",
  *   "layers_imported","bytes_read"}, owned by the caller (sc_free()).
  * Returns: SC_OK, SC_EINVAL, SC_ENOTFOUND, SC_EDIGEST, SC_EUNSUPPORTED
- * (e.g. a Docker schema 1 manifest), SC_EAUTH, SC_ENETWORK, SC_EIO.
+ * (e.g. a Docker schema 1 manifest), SC_EAUTH, SC_ENETWORK, SC_EIO,
+ * SC_ESIGNATURE (refused by the signature policy).
  * Since: 0.1
  */
 SC_API int sc_image_pull(sc_context *ctx, const char *source, const sc_pull_opts *opts,
@@ -193,7 +196,10 @@ SC_API int sc_images_list_json(sc_context *ctx, char **out_json, sc_error **erro
  * string it was pulled from): name ("<none>" for an image kept by its ID
  * only), names, id, created, architecture, os, labels, layers, config,
  * transport (where it was pulled from: "docker", "oci", "oci-archive",
- * "docker-archive", or null), and the template variables of its /exports.
+ * "docker-archive", or null), the template variables of its /exports,
+ * and "trust": who signed it as the signature policy accepted it
+ * ({"scope","identity","digest","signed_by":[{"signer","type","format",
+ * "requirement","origin"}]}, null when pulled without a record).
  * Since: 0.1
  */
 SC_API int sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json,
@@ -229,10 +235,14 @@ SC_API int sc_images_prune(sc_context *ctx, char **out_json, sc_error **error);
 
 /**
  * sc_image_verify: re-checks every object of every layer commit of
- * @image, and the config.
+ * @image, and the config; then the signatures kept with the image,
+ * offline, against the current signature policy (docs/trust.md).
  * @out_json: {"schema":1,"name","ok":bool,"layers":[{"digest","ok",
- *   "problem"?}]}.
- * @out_ok: may be NULL; 1 when everything matched.
+ *   "problem"?}],"trust":{"ok","status" ("verified", "unsigned",
+ *   "refused": the policy no longer accepts them, "unknown": no record),
+ *   "message"}}.
+ * @out_ok: may be NULL; 1 when everything matched and the policy still
+ *   accepts the image.
  * Returns: SC_OK when the check ran (whatever it found), SC_ENOTFOUND.
  * Since: 0.1
  */

@@ -123,6 +123,8 @@ sc_strerror(int code)
     return "network error";
   case SC_EPERM:
     return "not permitted by policy";
+  case SC_ESIGNATURE:
+    return "refused by the signature policy";
   default:
     return "unknown error";
   }

@@ -27,6 +27,16 @@ json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_va
 ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
                                 OstreeRepo **out_repo, GError **error);
 char *sc_deploy_current_slot(sc_context *ctx, const char *name);
+/* The automatic-update policy a deployment of @img records in its info:
+ * {"policy": "registry"|"disabled", "from": "option"|"label"|"default"}.
+ * @option (the user's, or NULL) wins; else one the user chose before (in
+ * @old_info, may be NULL) stays; else the image's io.containers.autoupdate
+ * label decides. */
+json_t *sc_deploy_auto_update(ScImage *img, const char *option, json_t *old_info);
+/* Whether @info's container opted in to automatic updates. */
+gboolean sc_deploy_auto_update_enabled(json_t *info);
+/* A policy given by the user: "registry" or "disabled". */
+gboolean sc_deploy_auto_update_valid(const char *policy, GError **error);
 sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, const char *remote_rootfs, GError **error);

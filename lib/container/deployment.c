@@ -128,6 +128,48 @@ sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *us
   return doc;
 }
 
+/* podman's label (podman-auto-update(1)); "image" is its older name of
+ * "registry". "local" (an image newer in the local store) is not offered:
+ * such an image is not opted in. */
+#define AUTO_UPDATE_LABEL "io.containers.autoupdate"
+
+json_t *
+sc_deploy_auto_update(ScImage *img, const char *option, json_t *old_info)
+{
+  json_t *old = json_object_get(old_info, "auto-update");
+  json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+  const char *label = json_string_value(json_object_get(labels, AUTO_UPDATE_LABEL));
+
+  if (option)
+    return json_pack("{s:s, s:s}", "policy", option, "from", "option");
+  if (g_strcmp0(json_string_value(json_object_get(old, "from")), "option") == 0)
+    return json_deep_copy(old);
+  if (label)
+    return json_pack("{s:s, s:s}", "policy",
+                     strcmp(label, "registry") == 0 || strcmp(label, "image") == 0 ? "registry"
+                                                                                     : "disabled",
+                     "from", "label");
+  return json_pack("{s:s, s:s}", "policy", "disabled", "from", "default");
+}
+
+gboolean
+sc_deploy_auto_update_enabled(json_t *info)
+{
+  json_t *policy = json_object_get(json_object_get(info, "auto-update"), "policy");
+
+  return g_strcmp0(json_string_value(policy), "registry") == 0;
+}
+
+gboolean
+sc_deploy_auto_update_valid(const char *policy, GError **error)
+{
+  if (policy == NULL || strcmp(policy, "registry") == 0 || strcmp(policy, "disabled") == 0)
+    return TRUE;
+  g_set_error(error, SC_ERROR, SC_EINVAL,
+              "auto-update policy '%s': expected registry or disabled", policy);
+  return FALSE;
+}
+
 /* The image (pulled when the store lacks it). */
 ScImage *
 sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,

@@ -19,6 +19,7 @@
 struct sc_install_opts {
   char *name;
   char *rootfs;
+  char *auto_update; /* NULL: the image's label decides */
   sc_values *values;
   const sc_pull_opts *pull;
   gboolean enable, start, dry_run;
@@ -44,6 +45,7 @@ sc_install_opts_free(sc_install_opts *o)
     return;
   g_free(o->name);
   g_free(o->rootfs);
+  g_free(o->auto_update);
   sc_values_free(o->values);
   g_free(o);
 }
@@ -102,6 +104,19 @@ sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
 {
   SC_CHECK_ARG(o != NULL, error);
   o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_auto_update(sc_install_opts *o, const char *policy, sc_error **error)
+{
+  GError *gerror = NULL;
+
+  SC_CHECK_ARG(o != NULL, error);
+  if (!sc_deploy_auto_update_valid(policy, &gerror))
+    return sc_error_propagate(error, gerror);
+  g_free(o->auto_update);
+  o->auto_update = g_strdup(policy);
   return SC_OK;
 }
 
@@ -558,6 +573,8 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
 
   if (t->location)
     json_object_set_new(info, "remote", json_string(t->location));
+  json_object_set_new(info, "auto-update",
+                      sc_deploy_auto_update(t->img, t->opts->auto_update, NULL));
   text = json_dumps(info, JSON_INDENT(4) | JSON_SORT_KEYS);
   json_decref(info);
   with_nl = g_strconcat(text, "\n", NULL);

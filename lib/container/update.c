@@ -224,6 +224,8 @@ struct sc_update_opts {
   gboolean controlled;
   guint settle_ms;
   gboolean accept_privileges, dry_run;
+  char *auto_update;    /* a new auto-update policy to record, or NULL */
+  gboolean auto_only;   /* update --all --auto: only the containers that opted in */
 };
 
 /* An update or rollback @j that did not finish (crash, or failure): when
@@ -287,6 +289,7 @@ sc_update_opts_free(sc_update_opts *o)
   if (o == NULL)
     return;
   g_free(o->rebase);
+  g_free(o->auto_update);
   sc_values_free(o->values);
   g_free(o);
 }
@@ -330,6 +333,27 @@ sc_update_opts_set_accept_privileges(sc_update_opts *o, int accept, sc_error **e
 {
   SC_CHECK_ARG(o != NULL, error);
   o->accept_privileges = accept != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_auto_update(sc_update_opts *o, const char *policy, sc_error **error)
+{
+  GError *gerror = NULL;
+
+  SC_CHECK_ARG(o != NULL, error);
+  if (!sc_deploy_auto_update_valid(policy, &gerror))
+    return sc_error_propagate(error, gerror);
+  g_free(o->auto_update);
+  o->auto_update = g_strdup(policy);
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_auto(sc_update_opts *o, int auto_only, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->auto_only = auto_only != 0;
   return SC_OK;
 }
 
@@ -776,6 +800,8 @@ update_apply(Update *t, GError **error)
     json_object_set_new(
       t->new_info, "remote", json_string(t->resolved ? t->resolved : t->location));
   set_kept_files(ctx, t->new_info, t->info, t->kept, t->tracked);
+  json_object_set_new(t->new_info, "auto-update",
+                      sc_deploy_auto_update(t->img, t->o->auto_update, t->info));
   if (!write_info(ctx, p->slot_path, t->new_info, error) ||
       !sc_journal_step(ctx, t->journal, "info", error))
     return FALSE;
@@ -889,6 +915,24 @@ slot_not_mounted(const char *name, const char *slot_path, GError **error)
   return FALSE;
 }
 
+/* update NAME --auto-update=POLICY with nothing else to change: the
+ * policy goes into the current deployment's info (an update records it in
+ * the new one). */
+static gboolean
+record_auto_update(sc_context *ctx, const char *name, json_t *info, const char *policy,
+                   GError **error)
+{
+  g_autofree char *cur = sc_deploy_current_slot(ctx, name);
+
+  if (cur == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "container %s has no current deployment", name);
+    return FALSE;
+  }
+  json_object_set_new(info, "auto-update",
+                      json_pack("{s:s, s:s}", "policy", policy, "from", "option"));
+  return write_info(ctx, cur, info, error);
+}
+
 static gboolean
 update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
                       const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back,
@@ -920,6 +964,8 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                                      : json_pack("{s:[], s:[]}", "added", "removed"));
     return TRUE;
   }
+  if (!t.changed && o->auto_update && !record_auto_update(ctx, name, info, o->auto_update, error))
+    return FALSE;
   if (t.changed && !slot_not_mounted(name, p->slot_path, error))
     return FALSE; /* (before the slot is touched: the failure path clears it) */
   if (t.changed && !(update_prepare(&t, &local) && update_apply(&t, &local)))
@@ -952,6 +998,8 @@ failed:
   g_propagate_error(error, local);
   return FALSE;
 }
+
+static gboolean opted_in(sc_context *ctx, const char *name);
 
 SC_API int
 sc_container_update(sc_context *ctx, const char *name, const char *rebase, const sc_values *set,
@@ -989,6 +1037,15 @@ sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update
     defaults.values = sc_values_new_internal();
     opts = &defaults;
   }
+  if (opts->auto_only && sc_name_validate(name, NULL) == SC_OK && !opted_in(ctx, name)) {
+    if (out_json) {
+      doc = json_pack("{s:i, s:s, s:b, s:b, s:s}", "schema", 1, "name", name, "updated", 0,
+                      "skipped", 1, "reason", "not opted in");
+      *out_json = sc_json_dump(doc, TRUE);
+      json_decref(doc);
+    }
+    return SC_OK;
+  }
   ok = open_for_switch_dry(ctx, name, &lock, NULL, &info, &p, opts->dry_run, &gerror) &&
        update_locked(ctx, name, opts, info, &p, &doc, &rolled_back, &gerror);
   if (ok && out_json)
@@ -1001,6 +1058,93 @@ sc_container_update_with_opts(sc_context *ctx, const char *name, const sc_update
   if (!ok)
     return sc_error_propagate(error, gerror);
   return SC_OK;
+}
+
+/* Whether the current deployment of @name opted in to automatic updates
+ * (read without the lock: an update --all --auto that races with another
+ * change of the policy goes by the one it read). */
+static gboolean
+opted_in(sc_context *ctx, const char *name)
+{
+  g_autofree char *cur = sc_deploy_current_slot(ctx, name);
+  json_t *info = cur ? sc_deploy_read_info(cur) : NULL;
+  gboolean yes = sc_deploy_auto_update_enabled(info);
+
+  json_decref(info);
+  return yes;
+}
+
+/* update --all --auto, "registry" policy: the container's image is asked
+ * of its registry first (as images update IMAGE), pulled when its digest
+ * changed; an image that did not come from a registry, or a registry that
+ * cannot be asked, fails the container's update. */
+static gboolean
+auto_pull(sc_context *ctx, const char *name, const sc_pull_opts *pull, GError **error)
+{
+  g_autofree char *cur = sc_deploy_current_slot(ctx, name);
+  json_t *info = cur ? sc_deploy_read_info(cur) : NULL;
+  g_autofree char *image = g_strdup(json_string_value(json_object_get(info, "image")));
+  g_autofree char *out = NULL;
+  sc_error *serr = NULL;
+  json_t *doc, *item;
+  gboolean ok = TRUE;
+
+  json_decref(info);
+  if (image == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "container %s: no image recorded in its info",
+                name);
+    return FALSE;
+  }
+  if (sc_images_update_json(ctx, image, pull, &out, &serr) != SC_OK) {
+    g_set_error(error, SC_ERROR, sc_error_code(serr), "image %s: %s", image,
+                sc_error_message(serr));
+    sc_error_free(serr);
+    return FALSE;
+  }
+  doc = json_loads(out, 0, NULL);
+  item = json_array_get(json_object_get(doc, "images"), 0);
+  if (json_string_value(json_object_get(item, "skipped"))) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "image %s cannot be updated from a registry: %s",
+                image, json_string_value(json_object_get(item, "skipped")));
+    ok = FALSE;
+  }
+  json_decref(doc);
+  return ok;
+}
+
+/* update --all --auto --dry-run: what the registry has now for the
+ * container's image, against the deployed revision; nothing is pulled (the
+ * layers are read and dropped: the privilege review needs the pull). */
+static json_t *
+auto_dry_run(sc_context *ctx, const char *name, const sc_pull_opts *pull, GError **error)
+{
+  g_autofree char *cur = sc_deploy_current_slot(ctx, name);
+  json_t *info = cur ? sc_deploy_read_info(cur) : NULL;
+  g_autofree char *image = g_strdup(json_string_value(json_object_get(info, "image")));
+  g_autofree char *revision = g_strdup(json_string_value(json_object_get(info, "revision")));
+  g_autofree char *out = NULL;
+  sc_error *serr = NULL;
+  json_t *doc, *entry;
+  const char *id;
+
+  json_decref(info);
+  if (image == NULL) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "container %s: no image recorded in its info",
+                name);
+    return NULL;
+  }
+  if (sc_image_inspect_remote_json(ctx, image, pull, &out, &serr) != SC_OK) {
+    g_set_error(error, SC_ERROR, sc_error_code(serr), "image %s: %s", image,
+                sc_error_message(serr));
+    sc_error_free(serr);
+    return NULL;
+  }
+  doc = json_loads(out, 0, NULL);
+  id = json_string_value(json_object_get(doc, "id"));
+  entry = json_pack("{s:s, s:b, s:b, s:s?, s:s, s:b}", "name", name, "updated", 0, "dry_run", 1,
+                    "id", id, "image", image, "would_update", g_strcmp0(id, revision) != 0);
+  json_decref(doc);
+  return entry;
 }
 
 SC_API int
@@ -1017,6 +1161,11 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
     json_decref(arr);
     return sc_error_set(error, SC_EINVAL, "update --all cannot rebase: name one container");
   }
+  if (opts && opts->auto_update) {
+    json_decref(arr);
+    return sc_error_set(error, SC_EINVAL,
+                        "update --all cannot set an auto-update policy: name one container");
+  }
   if (opts)
     all = *opts;
   else
@@ -1030,7 +1179,21 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
     ScPaths p = {0};
     int lock = -1;
     gboolean rolled_back = FALSE;
-    if (open_for_switch_dry(ctx, name, &lock, NULL, &info, &p, all.dry_run, &gerror) &&
+    if (all.auto_only && !opted_in(ctx, name)) {
+      json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", name, "updated", 0,
+                                           "skipped", 1, "reason", "not opted in"));
+      continue;
+    }
+    if (all.auto_only && all.dry_run) {
+      if ((one = auto_dry_run(ctx, name, all.pull, &gerror)) == NULL) {
+        one = json_pack("{s:s, s:b, s:s}", "name", name, "updated", 0, "error", gerror->message);
+        g_clear_error(&gerror);
+      }
+      json_array_append_new(arr, one);
+      continue;
+    }
+    if ((!all.auto_only || auto_pull(ctx, name, all.pull, &gerror)) &&
+        open_for_switch_dry(ctx, name, &lock, NULL, &info, &p, all.dry_run, &gerror) &&
         update_locked(ctx, name, &all, info, &p, &one, &rolled_back, &gerror)) {
       json_object_del(one, "schema");
       json_array_append_new(arr, one);

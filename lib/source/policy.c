@@ -88,6 +88,7 @@ sc_policy_file(const ScPolicy *p)
 typedef struct {
   const char *file;
   int key_root_fd;
+  gsize key_bytes; /* read so far, of all key files */
 } Parse;
 
 static gboolean G_GNUC_PRINTF(4, 5)
@@ -276,13 +277,20 @@ parse_identity(Parse *ps, json_t *obj, const char *path, ScSignedIdentity *id, G
   }
 }
 
-/* Standard base64 with padding, as Go's encoding/base64 reads keyData. */
+/* Standard base64 with padding, as Go's encoding/base64 reads keyData:
+ * '\r' and '\n' are skipped (keyData pasted from `base64`, which wraps
+ * at 76 columns, is what containers/image accepts). */
 static GBytes *
-decode_base64(const char *s)
+decode_base64(const char *text)
 {
-  gsize len = strlen(s), out_len = 0;
+  g_autofree char *s = g_strdup(text);
+  gsize len = 0, out_len = 0;
   guchar *data;
 
+  for (const char *c = text; *c; c++)
+    if (*c != '\r' && *c != '\n')
+      s[len++] = *c;
+  s[len] = '\0';
   if (len == 0 || len % 4 != 0)
     return NULL;
   for (gsize i = 0; i < len; i++) {
@@ -439,8 +447,21 @@ read_key(Parse *ps, const char *key_path, const char *path, GError **error)
   }
   b = sc_read_fd_max(fd, shown, SC_POLICY_KEY_MAX, SC_EINVAL, &local);
   close(fd);
-  if (b == NULL)
+  if (b == NULL) {
     perr(ps, error, path, "%s", local->message);
+    return NULL;
+  }
+  ps->key_bytes += g_bytes_get_size(b);
+  if (ps->key_bytes > SC_POLICY_KEYS_MAX) {
+    g_bytes_unref(b);
+    perr(ps,
+         error,
+         path,
+         "key file %s: the policy's key files are more than %d bytes together",
+         shown,
+         SC_POLICY_KEYS_MAX);
+    return NULL;
+  }
   return b;
 }
 

@@ -148,7 +148,12 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
                   shown, dshown);
       goto fail;
     }
-    out->domain = g_strndup(s, slash - s);
+    /* Docker's legacy name for Docker Hub is Docker Hub, as
+     * distribution/reference normalizes it: a policy's docker.io scope
+     * applies to it (it was a way around one) */
+    out->domain = slash - s == 15 && memcmp(s, "index.docker.io", 15) == 0
+                    ? g_strdup("docker.io")
+                    : g_strndup(s, slash - s);
     path = slash + 1;
   } else {
     out->domain = g_strdup("docker.io");

@@ -349,3 +349,16 @@ sc_registriesd_scope_file(ScRegistriesD *r, const char *scope)
   Entry *e = scope ? g_hash_table_lookup(r->docker, scope) : r->default_docker;
   return e ? e->file : NULL;
 }
+
+/* (where `skopeo copy --sign-by` writes signatures when no staging
+ * directory is configured: read there as containers/image reads them) */
+char *
+sc_registriesd_builtin_lookaside(void)
+{
+  g_autofree char *dir =
+    geteuid() == 0
+      ? g_strdup("/var/lib/containers/sigstore")
+      : g_build_filename(g_get_home_dir(), ".local", "share", "containers", "sigstore", NULL);
+
+  return g_filename_to_uri(dir, NULL, NULL);
+}

@@ -85,6 +85,36 @@ lookaside_read_file(const char *path, const char *url, GError **error)
   return b;
 }
 
+/* Signature @n's URL: the path of @uri (an http(s):// lookaside) gets
+ * /<repo>@sha256=<hex>/signature-N and its query stays a query, as
+ * containers/image sets url.Path (a lookaside behind a token in the query
+ * works; the path appended to the text would have become part of the
+ * query). file:// (@uri NULL): the text of @base. */
+static char *
+lookaside_url(GUri *uri, const char *base, gsize blen, const char *repo, const char *hex, guint n)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GUri) u = NULL;
+  gsize plen;
+
+  if (uri == NULL)
+    return g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base, repo, hex, n);
+  plen = strlen(g_uri_get_path(uri));
+  while (plen > 0 && g_uri_get_path(uri)[plen - 1] == '/')
+    plen--;
+  path =
+    g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)plen, g_uri_get_path(uri), repo, hex, n);
+  u = g_uri_build(G_URI_FLAGS_ENCODED,
+                  g_uri_get_scheme(uri),
+                  g_uri_get_userinfo(uri), /* (kept: then refused as it was) */
+                  g_uri_get_host(uri),
+                  g_uri_get_port(uri),
+                  path,
+                  g_uri_get_query(uri),
+                  NULL);
+  return g_uri_to_string(u);
+}
+
 /* <base>/<repo>@sha256=<hex>/signature-N for N = 1.. until one is missing
  * (containers/image's lookasideStorageURL). */
 static gboolean
@@ -93,6 +123,7 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
   const char *base = src->lookaside;
   gboolean file = g_str_has_prefix(base, "file://");
   g_autoptr(ScRegistry) reg = NULL;
+  g_autoptr(GUri) uri = NULL;
   gsize blen = strlen(base);
 
   while (blen > 0 && base[blen - 1] == '/')
@@ -106,8 +137,8 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
     return FALSE;
   }
   if (!file) {
-    g_autoptr(GUri) uri = g_uri_parse(base, G_URI_FLAGS_ENCODED, NULL);
     g_autofree char *host = NULL;
+    uri = g_uri_parse(base, G_URI_FLAGS_ENCODED, NULL);
     if (uri == NULL || g_uri_get_host(uri) == NULL ||
         (g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 &&
          g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") != 0)) {
@@ -124,8 +155,7 @@ fetch_lookaside(ScSignatureSources *src, const char *hex, GPtrArray *out, GError
       return FALSE;
   }
   for (guint n = 1;; n++) {
-    g_autofree char *url =
-      g_strdup_printf("%.*s/%s@sha256=%s/signature-%u", (int)blen, base, src->repo, hex, n);
+    g_autofree char *url = lookaside_url(uri, base, blen, src->repo, hex, n);
     g_autoptr(GError) local = NULL;
     g_autoptr(GBytes) body = NULL;
 
@@ -661,6 +691,18 @@ gpg_verify_in(gpgme_ctx_t ctx, GPtrArray *keys, GBytes *sig, char **out_signer, 
     g_set_error(error, SC_ERROR, SC_EAUTH, "invalid signature: %s", gpgme_strerror(s->status));
     return NULL;
   }
+  /* as containers/image: a good status alone is not enough (a key not
+   * meant for signing, a validity gpg computed as never) */
+  if (s->wrong_key_usage || s->validity == GPGME_VALIDITY_NEVER || s->validity_reason != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EAUTH,
+                "invalid signature: %s",
+                s->wrong_key_usage   ? "made by a key not meant for signing"
+                : s->validity_reason ? gpgme_strerror(s->validity_reason)
+                                     : "the key's validity is \"never\"");
+    return NULL;
+  }
   if (!gpg_signer_trusted(ctx, s->fpr, fprs, out_signer)) {
     g_set_error(
       error, SC_ERROR, SC_EAUTH, "unknown key: signed by key %s, not a policy key", s->fpr);
@@ -850,29 +892,90 @@ check_one(const ScPolicyRequirement *req,
   return g_steal_pointer(&signer);
 }
 
-gboolean
-sc_signature_check(const ScPolicyRequirement *req,
-                   const char *reference,
-                   GBytes *manifest,
-                   const char *manifest_digest,
-                   ScSignatureSources *src,
-                   char **out_signer,
-                   GError **error)
+/* The "no signature" reason for @format from @src. */
+static const char *
+none_why(ScSigFormat format, ScSignatureSources *src)
 {
-  ScSigFormat format = req->type == SC_REQ_SIGSTORE_SIGNED ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
+  if (format == SC_SIG_SIGSTORE)
+    return src->use_sigstore_attachments ? "no sigstore attachment in the registry"
+                                         : "use-sigstore-attachments is not set";
+  return src->lookaside ? "none in the lookaside" : "no lookaside configured";
+}
+
+gboolean
+sc_signature_check_sigs(const ScPolicyRequirement *req,
+                        const char *reference,
+                        const char *manifest_digest,
+                        GPtrArray *sigs,
+                        const char *none,
+                        guint *out_index,
+                        char **out_signer,
+                        GError **error)
+{
   const char *scope = req->scope ? req->scope : "default";
-  g_autoptr(GPtrArray) sigs = NULL;
   g_autoptr(GString) why = g_string_new(NULL);
-  g_autoptr(GError) local = NULL;
-  g_autofree char *actual = NULL;
-  const char *hex;
 
   if (req->type == SC_REQ_INSECURE_ACCEPT)
     return TRUE;
   if (req->type == SC_REQ_REJECT) {
-    g_set_error(error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: rejected", reference, scope);
+    g_set_error(
+      error, SC_ERROR, SC_ESIGNATURE, "image %s: policy scope %s: rejected", reference, scope);
     return FALSE;
   }
+  for (guint i = 0; i < sigs->len; i++) {
+    ScSignature *sig = sigs->pdata[i];
+    g_autoptr(GError) e = NULL;
+    char *signer;
+
+    /* a signature of the other kind is no candidate */
+    if ((sig->format == SC_SIG_SIGSTORE) != (req->type == SC_REQ_SIGSTORE_SIGNED))
+      continue;
+    signer = check_one(req, reference, manifest_digest, sig, &e);
+    if (signer) {
+      if (out_index)
+        *out_index = i;
+      if (out_signer)
+        *out_signer = signer;
+      else
+        g_free(signer);
+      return TRUE;
+    }
+    g_string_append_printf(why, "%s%s: %s", why->len ? "; " : "", sig->origin, e->message);
+  }
+  if (why->len == 0)
+    g_set_error(error,
+                SC_ERROR,
+                SC_ESIGNATURE,
+                "image %s: policy scope %s: no signature (%s)",
+                reference,
+                scope,
+                none);
+  else
+    g_set_error(
+      error, SC_ERROR, SC_ESIGNATURE, "image %s: policy scope %s: %s", reference, scope, why->str);
+  return FALSE;
+}
+
+gboolean
+sc_signature_check_keep(const ScPolicyRequirement *req,
+                        const char *reference,
+                        GBytes *manifest,
+                        const char *manifest_digest,
+                        ScSignatureSources *src,
+                        char **out_signer,
+                        ScSignature **out_sig,
+                        GError **error)
+{
+  ScSigFormat format = req->type == SC_REQ_SIGSTORE_SIGNED ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
+  const char *scope = req->scope ? req->scope : "default";
+  g_autoptr(GPtrArray) sigs = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *actual = NULL;
+  const char *hex;
+  guint index = 0;
+
+  if (req->type == SC_REQ_INSECURE_ACCEPT || req->type == SC_REQ_REJECT)
+    return sc_signature_check_sigs(req, reference, manifest_digest, NULL, NULL, NULL, NULL, error);
   /* the digest the signatures are looked up by is the one of these bytes */
   actual = sc_sha256_hex(g_bytes_get_data(manifest, NULL), g_bytes_get_size(manifest));
   if (!sc_content_digest_hex(manifest_digest, &hex, error) || strcmp(hex, actual) != 0) {
@@ -897,33 +1000,23 @@ sc_signature_check(const ScPolicyRequirement *req,
                 local->message);
     return FALSE;
   }
-  for (guint i = 0; i < sigs->len; i++) {
-    ScSignature *sig = sigs->pdata[i];
-    g_autoptr(GError) e = NULL;
-    char *signer = check_one(req, reference, manifest_digest, sig, &e);
+  if (!sc_signature_check_sigs(
+        req, reference, manifest_digest, sigs, none_why(format, src), &index, out_signer, error))
+    return FALSE;
+  if (out_sig)
+    *out_sig = g_ptr_array_steal_index(sigs, index);
+  return TRUE;
+}
 
-    if (signer) {
-      if (out_signer)
-        *out_signer = signer;
-      else
-        g_free(signer);
-      return TRUE;
-    }
-    g_string_append_printf(why, "%s%s: %s", i ? "; " : "", sig->origin, e->message);
-  }
-  if (sigs->len == 0)
-    g_set_error(error,
-                SC_ERROR,
-                SC_EAUTH,
-                "image %s: policy scope %s: no signature (%s)",
-                reference,
-                scope,
-                format == SC_SIG_SIGSTORE
-                  ? (src->use_sigstore_attachments ? "no sigstore attachment in the registry"
-                                                   : "use-sigstore-attachments is not set")
-                  : (src->lookaside ? "none in the lookaside" : "no lookaside configured"));
-  else
-    g_set_error(
-      error, SC_ERROR, SC_EAUTH, "image %s: policy scope %s: %s", reference, scope, why->str);
-  return FALSE;
+gboolean
+sc_signature_check(const ScPolicyRequirement *req,
+                   const char *reference,
+                   GBytes *manifest,
+                   const char *manifest_digest,
+                   ScSignatureSources *src,
+                   char **out_signer,
+                   GError **error)
+{
+  return sc_signature_check_keep(
+    req, reference, manifest, manifest_digest, src, out_signer, NULL, error);
 }

@@ -159,6 +159,19 @@ gboolean sc_signature_verify_sigstore(GPtrArray *keys, GBytes *payload, const ch
 gboolean sc_signature_check(const ScPolicyRequirement *req, const char *reference,
                             GBytes *manifest, const char *manifest_digest,
                             ScSignatureSources *src, char **out_signer, GError **error);
+/* sc_signature_check(), and the signature that satisfied @req (taken
+ * from the fetched ones) in *@out_sig (may be NULL). */
+gboolean sc_signature_check_keep(const ScPolicyRequirement *req, const char *reference,
+                                 GBytes *manifest, const char *manifest_digest,
+                                 ScSignatureSources *src, char **out_signer, ScSignature **out_sig,
+                                 GError **error);
+/* @req checked against signatures already at hand (@sigs, ScSignature;
+ * those of the other format are skipped; NULL for insecureAcceptAnything
+ * and reject), offline: *@out_index the one that satisfied it; @none the
+ * reason shown when there is no candidate. Refusals are SC_ESIGNATURE. */
+gboolean sc_signature_check_sigs(const ScPolicyRequirement *req, const char *reference,
+                                 const char *manifest_digest, GPtrArray *sigs, const char *none,
+                                 guint *out_index, char **out_signer, GError **error);
 /* An absolute http(s) URL read whole through @reg's session (its TLS
  * settings and deadlines), without credentials: at most @cap bytes; a 404
  * is SC_ENOTFOUND (registry.c). */
@@ -303,6 +316,9 @@ typedef struct ScPolicy ScPolicy;
 /* A policy file's largest size, and a key file's. */
 #define SC_POLICY_MAX (4 * 1024 * 1024)
 #define SC_POLICY_KEY_MAX (1024 * 1024)
+/* all key files of one policy together: keyPaths may name one file many
+ * times, and each is held in memory */
+#define SC_POLICY_KEYS_MAX (16 * 1024 * 1024)
 /* Parses @text (@len bytes) read from @file (named in errors, with
  * line:column for a syntax error, the JSON path for the rest). Key files
  * (keyPath, keyPaths) are read when @key_root_fd >= 0: through the
@@ -365,5 +381,10 @@ ScRegistriesD *sc_registriesd_load(const char *explicit_dir, const char *sysroot
 const char *sc_registriesd_scope_file(ScRegistriesD *r, const char *scope);
 void sc_registriesd_lookup(ScRegistriesD *r, const char *reference, const char **out_lookaside,
                            gboolean *out_use_sigstore_attachments);
+/* The lookaside containers/image reads when registries.d names none:
+ * file:///var/lib/containers/sigstore for root, else
+ * file://$HOME/.local/share/containers/sigstore (a host path, as every
+ * file:// lookaside). */
+char *sc_registriesd_builtin_lookaside(void);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 /* The policy file's directory (made when missing), opened; *@out_base its
@@ -275,6 +276,20 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
   return ok;
 }
 
+/* An exclusive flock() on the policy's directory @dirfd. */
+static gboolean
+lock_dir(int dirfd, const char *shown, GError **error)
+{
+  while (flock(dirfd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      g_autofree char *dir = g_path_get_dirname(shown);
+      g_set_error(error, SC_ERROR, SC_EIO, "cannot lock %s: %s", dir, g_strerror(errno));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 trust_set(sc_context *ctx,
           const char *scope,
@@ -308,6 +323,16 @@ trust_set(sc_context *ctx,
   dirfd = open_policy_dir(ctx, &shown, &base, &root, error);
   if (dirfd < 0) {
     json_decref(reqs);
+    return FALSE;
+  }
+  /* read, change, replace: two at once would each write their own change
+   * over the same old text and one would be lost; the lock is on the
+   * policy's directory (held until dirfd is closed) */
+  if (!lock_dir(dirfd, shown, error)) {
+    json_decref(reqs);
+    close(dirfd);
+    if (root != AT_FDCWD)
+      close(root);
     return FALSE;
   }
   if (read_policy(dirfd, shown, base, &doc, error)) {

@@ -670,6 +670,7 @@ typedef struct {
   guint64 bytes_total;
   PullState st;
   gboolean st_ready; /* st's mutex and condition are initialised */
+  json_t *trust;     /* the policy's verdict, kept with the image */
 } Pull;
 
 static void
@@ -692,6 +693,7 @@ pull_clear(Pull *t)
     g_cond_clear(&t->st.done_cond);
   }
   g_free(t->name);
+  json_decref(t->trust);
   sc_resolved_clear(&t->res);
 }
 
@@ -884,8 +886,13 @@ pull_commit_image(Pull *t, GError **error)
   g_autofree char *digest = g_strconcat("sha256:", t->res.manifest_hex, NULL);
   /* skopeo's keys, and where the image came from (images update asks
    * only a registry; other tools ignore keys they do not know) */
+  g_autofree char *trust =
+    t->trust ? json_dumps(t->trust, JSON_COMPACT | JSON_SORT_KEYS) : g_strdup("null");
+  g_autofree char *nsig = g_strdup_printf(
+    "%zu", json_array_size(json_object_get(t->trust, "signatures")));
   g_autoptr(GVariant) meta = string_metadata(
-      "docker.manifest", manifest_text, "docker.digest", digest, "signatures", "0",
+      "docker.manifest", manifest_text, "docker.digest", digest, "signatures", nsig,
+      "syscontainer.trust", trust,
       "syscontainer.transport", sc_image_source_transport(t->src), "syscontainer.source",
       sc_image_source_description(t->src), NULL);
   g_autofree char *commit = NULL;
@@ -912,17 +919,50 @@ pull_report(Pull *t)
                    (json_int_t)pull_bytes(t));
 }
 
+static const char *
+req_type_name(ScReqType type)
+{
+  switch (type) {
+  case SC_REQ_INSECURE_ACCEPT:
+    return "insecureAcceptAnything";
+  case SC_REQ_REJECT:
+    return "reject";
+  case SC_REQ_SIGNED_BY:
+    return "signedBy";
+  case SC_REQ_SIGSTORE_SIGNED:
+    return "sigstoreSigned";
+  }
+  return "?";
+}
+
+/* The signature @sig that satisfied requirement @index, as the trust
+ * record keeps it: the raw bytes (base64), who signed. */
+static json_t *
+kept_signature(const ScPolicyRequirement *req, guint index, ScSignature *sig, const char *signer)
+{
+  g_autofree char *data =
+    g_base64_encode(g_bytes_get_data(sig->data, NULL), g_bytes_get_size(sig->data));
+
+  return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s?}", "requirement", (int)index, "type",
+                   req_type_name(req->type), "signer", signer ? signer : "", "origin",
+                   sig->origin ? sig->origin : "", "format",
+                   sig->format == SC_SIG_SIGSTORE ? "sigstore" : "simple", "data", data,
+                   "sigstore", sig->sigstore);
+}
+
 /* One signedBy or sigstoreSigned requirement: registries.d is read for
- * the lookaside the first time one needs it. */
+ * the lookaside the first time one needs it. The satisfying signature is
+ * added to @kept. */
 static gboolean
-policy_signed(sc_context *ctx, ScImageSource *src, const ScPolicyRequirement *req,
-              const char *ident, GBytes *top, ScRegistriesD **rd, GError **error)
+policy_signed(sc_context *ctx, ScImageSource *src, const ScPolicyRequirement *req, guint index,
+              const char *ident, GBytes *top, ScRegistriesD **rd, json_t *kept, GError **error)
 {
   g_auto(ScSignatureSources) ss = { 0 };
   const char *repository = NULL, *lookaside = NULL;
   g_autofree char *hex = sc_sha256_hex(g_bytes_get_data(top, NULL), g_bytes_get_size(top));
   g_autofree char *digest = g_strconcat("sha256:", hex, NULL);
   g_autofree char *signer = NULL;
+  g_autoptr(ScSignature) sig = NULL;
 
   if (*rd == NULL &&
       (*rd = sc_registriesd_load(sc_context_registries_d(ctx), sc_context_get_sysroot(ctx),
@@ -932,31 +972,38 @@ policy_signed(sc_context *ctx, ScImageSource *src, const ScPolicyRequirement *re
   ss.tls_verify = TRUE; /* (a lookaside is not the registry: its TLS is checked) */
   if (ss.registry != NULL) {
     sc_registriesd_lookup(*rd, ident, &lookaside, &ss.use_sigstore_attachments);
-    ss.lookaside = g_strdup(lookaside);
+    ss.lookaside = lookaside ? g_strdup(lookaside) : sc_registriesd_builtin_lookaside();
     ss.repo = g_strdup(repository);
   }
-  if (!sc_signature_check(req, ident, top, digest, &ss, &signer, error))
+  if (!sc_signature_check_keep(req, ident, top, digest, &ss, &signer, &sig, error))
     return FALSE;
   sc_context_log(ctx, SC_LOG_INFO, "%s: signed by %s (%s)", sc_image_source_description(src),
                  signer ? signer : "?", req->scope);
+  if (sig)
+    json_array_append_new(kept, kept_signature(req, index, sig, signer));
   return TRUE;
 }
 
 /* The signature policy's verdict on the image @src names (@top: the
  * manifest its reference names), before anything is stored: every
- * requirement of the scope that applies must hold. */
+ * requirement of the scope that applies must hold. *@out_trust: the
+ * trust record kept with the image (see sc_trust_reverify()). */
 gboolean
-sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, GError **error)
+sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, json_t **out_trust,
+                      GError **error)
 {
   g_autoptr(ScPolicy) policy = NULL;
   g_autoptr(ScRegistriesD) rd = NULL;
   g_autoptr(GPtrArray) reqs = NULL;
   g_autofree char *ident = sc_image_source_policy_identity(src);
+  g_autofree char *hex = sc_sha256_hex(g_bytes_get_data(top, NULL), g_bytes_get_size(top));
+  g_autofree char *digest = g_strconcat("sha256:", hex, NULL);
+  json_t *kept = json_array();
   const char *scope = NULL;
 
   policy = sc_policy_load(sc_context_signature_policy(ctx), sc_context_get_sysroot(ctx), error);
   if (policy == NULL)
-    return FALSE;
+    goto fail;
   reqs = sc_policy_requirements_for(policy, sc_image_source_transport(src), ident, &scope);
   for (guint i = 0; i < reqs->len; i++) {
     const ScPolicyRequirement *req = reqs->pdata[i];
@@ -964,19 +1011,131 @@ sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, GError *
     case SC_REQ_INSECURE_ACCEPT:
       break;
     case SC_REQ_REJECT:
-      g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "%s: rejected by policy (%s in %s)",
+      g_set_error(error, SC_ERROR, SC_ESIGNATURE, "%s: rejected by policy (%s in %s)",
                   sc_image_source_description(src), scope, sc_policy_file(policy));
-      return FALSE;
+      goto fail;
     case SC_REQ_SIGNED_BY:
     case SC_REQ_SIGSTORE_SIGNED:
-      if (!policy_signed(ctx, src, req, ident, top, &rd, error)) {
+      if (!policy_signed(ctx, src, req, i, ident, top, &rd, kept, error)) {
         g_prefix_error(error, "%s: refused by policy (%s[%u] in %s): ",
                        sc_image_source_description(src), scope, i, sc_policy_file(policy));
-        return FALSE;
+        goto fail;
       }
       break;
     }
   }
+  if (out_trust)
+    *out_trust = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:o}", "schema", 1, "transport",
+                           sc_image_source_transport(src), "identity", ident, "digest", digest,
+                           "scope", scope, "signatures", kept);
+  else
+    json_decref(kept);
+  return TRUE;
+fail:
+  json_decref(kept);
+  return FALSE;
+}
+
+/* The kept signatures of @record as ScSignature (NULL: malformed). */
+static GPtrArray *
+kept_signatures(json_t *record)
+{
+  g_autoptr(GPtrArray) sigs = g_ptr_array_new_with_free_func((GDestroyNotify)sc_signature_free);
+  json_t *k;
+  size_t i;
+
+  json_array_foreach (json_object_get(record, "signatures"), i, k) {
+    const char *data = json_string_value(json_object_get(k, "data"));
+    const char *format = json_string_value(json_object_get(k, "format"));
+    ScSignature *sig;
+    gsize len;
+    guchar *raw;
+
+    if (data == NULL || format == NULL)
+      return NULL;
+    raw = g_base64_decode(data, &len);
+    sig = g_new0(ScSignature, 1);
+    sig->format = strcmp(format, "sigstore") == 0 ? SC_SIG_SIGSTORE : SC_SIG_SIMPLE;
+    sig->data = g_bytes_new_take(raw, len);
+    sig->sigstore = g_strdup(json_string_value(json_object_get(k, "sigstore")));
+    sig->origin = g_strdup_printf("kept signature %zu", i + 1);
+    g_ptr_array_add(sigs, sig);
+  }
+  return g_steal_pointer(&sigs);
+}
+
+/* Whether @record was made for the image whose manifest is sha256:@hex:
+ * the signed digest is the manifest's, or that of the kept index that
+ * lists it (a record moved from another image is refused). */
+static gboolean
+record_is_of(json_t *record, const char *hex, GError **error)
+{
+  const char *digest = json_string_value(json_object_get(record, "digest"));
+  const char *b64 = json_string_value(json_object_get(record, "index"));
+  g_autofree char *mine = g_strconcat("sha256:", hex, NULL);
+  g_autofree guchar *raw = NULL;
+  g_autofree char *index_hex = NULL;
+  json_t *index = NULL, *m;
+  gsize len = 0;
+  size_t i;
+  gboolean found = FALSE;
+
+  if (strcmp(digest, mine) == 0)
+    return TRUE;
+  if (b64) {
+    raw = g_base64_decode(b64, &len);
+    index_hex = sc_sha256_hex(raw, len);
+    if (g_str_has_prefix(digest, "sha256:") && strcmp(digest + strlen("sha256:"), index_hex) == 0)
+      index = json_loadb((const char *)raw, len, 0, NULL);
+  }
+  json_array_foreach (json_object_get(index, "manifests"), i, m)
+    found = found || g_strcmp0(json_string_value(json_object_get(m, "digest")), mine) == 0;
+  json_decref(index);
+  if (!found)
+    g_set_error(error, SC_ERROR, SC_ESIGNATURE,
+                "the trust record is of %s, not of this image (%s)", digest, mine);
+  return found;
+}
+
+gboolean
+sc_trust_reverify(sc_context *ctx, json_t *record, const char *manifest_hex, char **out_signers,
+                  GError **error)
+{
+  g_autoptr(ScPolicy) policy = NULL;
+  g_autoptr(GPtrArray) reqs = NULL;
+  g_autoptr(GPtrArray) sigs = kept_signatures(record);
+  g_autoptr(GString) signers = g_string_new(NULL);
+  const char *transport = json_string_value(json_object_get(record, "transport"));
+  const char *ident = json_string_value(json_object_get(record, "identity"));
+  const char *digest = json_string_value(json_object_get(record, "digest"));
+  const char *scope = NULL;
+
+  if (transport == NULL || ident == NULL || digest == NULL || sigs == NULL) {
+    g_set_error(error, SC_ERROR, SC_EIO, "the image's trust record is malformed");
+    return FALSE;
+  }
+  if (!record_is_of(record, manifest_hex, error))
+    return FALSE;
+  policy = sc_policy_load(sc_context_signature_policy(ctx), sc_context_get_sysroot(ctx), error);
+  if (policy == NULL)
+    return FALSE;
+  reqs = sc_policy_requirements_for(policy, transport, ident, &scope);
+  for (guint i = 0; i < reqs->len; i++) {
+    const ScPolicyRequirement *req = reqs->pdata[i];
+    g_autofree char *signer = NULL;
+
+    if (!sc_signature_check_sigs(req, ident, digest, sigs, "none kept with the image", NULL,
+                                 &signer, error)) {
+      g_prefix_error(error, "%s[%u] in %s: ", scope, i, sc_policy_file(policy));
+      return FALSE;
+    }
+    if (signer)
+      g_string_append_printf(signers, "%s%s", signers->len ? ", " : "", signer);
+  }
+  /* no signature needed: who accepted it instead */
+  if (signers->len == 0)
+    g_string_printf(signers, "unsigned (accepted by %s)", scope);
+  *out_signers = g_string_free(g_steal_pointer(&signers), FALSE);
   return TRUE;
 }
 
@@ -993,8 +1152,15 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
   t.lock = -1;
   t.res = *res_in;
   memset(res_in, 0, sizeof(*res_in));
-  if (!sc_policy_check_image(ctx, src, t.res.top_manifest, error))
+  if (!sc_policy_check_image(ctx, src, t.res.top_manifest, &t.trust, error))
     return FALSE;
+  /* the signed digest is the index's when the reference names one: its
+   * bytes are kept too, so that verify can tie the record to the image */
+  if (t.res.top_manifest && t.res.manifest && !g_bytes_equal(t.res.top_manifest, t.res.manifest)) {
+    g_autofree char *index = g_base64_encode(g_bytes_get_data(t.res.top_manifest, NULL),
+                                             g_bytes_get_size(t.res.top_manifest));
+    json_object_set_new(t.trust, "index", json_string(index));
+  }
   if (!pull_begin(&t, store_name, error) || !pull_plan(&t, error) || !pull_fetch(&t, error) ||
       !pull_settle(&t, error) || !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
     return FALSE;

@@ -550,6 +550,7 @@ sc_image_free(ScImage *img)
   g_free(img->commit);
   g_free(img->id);
   g_free(img->transport);
+  g_free(img->trust);
   json_decref(img->manifest);
   json_decref(img->config);
   g_free(img);
@@ -625,6 +626,7 @@ sc_image_load(OstreeRepo *repo, const char *ref, GError **error)
   if (!load_commit(repo, ref, &img->commit, &commit, error))
     goto fail;
   img->transport = metadata_string(commit, "syscontainer.transport");
+  img->trust = metadata_string(commit, "syscontainer.trust");
   manifest = metadata_string(commit, "docker.manifest");
   if (manifest == NULL) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
@@ -1095,6 +1097,35 @@ exports_variables(OstreeRepo *repo, ScImage *img)
   return vars;
 }
 
+/* Who signed @img, as its trust record says: {"scope","identity",
+ * "signed_by":[{"signer","type","format","requirement","origin"}]}
+ * (no signature: an empty list), or null for an image stored without one. */
+static json_t *
+trust_summary(ScImage *img)
+{
+  json_t *rec = img->trust ? json_loads(img->trust, 0, NULL) : NULL;
+  json_t *by = json_array(), *k, *out;
+  size_t i;
+
+  if (!json_is_object(rec)) {
+    json_decref(rec);
+    json_decref(by);
+    return json_null();
+  }
+  json_array_foreach (json_object_get(rec, "signatures"), i, k)
+    json_array_append_new(by, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?}", "signer",
+                                        json_object_get(k, "signer"), "type",
+                                        json_object_get(k, "type"), "format",
+                                        json_object_get(k, "format"), "requirement",
+                                        json_object_get(k, "requirement"), "origin",
+                                        json_object_get(k, "origin")));
+  out = json_pack("{s:O?, s:O?, s:O?, s:o}", "scope", json_object_get(rec, "scope"), "identity",
+                  json_object_get(rec, "identity"), "digest", json_object_get(rec, "digest"),
+                  "signed_by", by);
+  json_decref(rec);
+  return out;
+}
+
 SC_API int
 sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_error **error)
 {
@@ -1141,6 +1172,7 @@ sc_image_inspect_json(sc_context *ctx, const char *image, char **out_json, sc_er
                           img->manifest, layers, exports_variables(repo, img));
   json_object_set_new(doc, "names", names);
   json_object_set_new(doc, "transport", img->transport ? json_string(img->transport) : json_null());
+  json_object_set_new(doc, "trust", trust_summary(img));
   close(lock);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
@@ -1380,6 +1412,40 @@ verify_commit(OstreeRepo *repo, const char *rev)
   return NULL;
 }
 
+/* The kept signatures of @img re-checked offline against the current
+ * policy: {"ok","status":"verified"|"unsigned"|"refused"|"unknown",
+ * "message"}. A policy that no longer accepts them clears *@all_ok. */
+static json_t *
+verify_trust(sc_context *ctx, ScImage *img, gboolean *all_ok)
+{
+  json_t *rec = img->trust ? json_loads(img->trust, 0, NULL) : NULL;
+  g_autofree char *signers = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(GError) local = NULL;
+  const char *status;
+  gboolean ok;
+
+  if (rec == NULL) {
+    /* pulled before signatures were kept: nothing to re-check */
+    return json_pack("{s:b, s:s, s:s}", "ok", TRUE, "status", "unknown", "message",
+                     "no trust record (pulled by an older version)");
+  }
+  ok = sc_trust_reverify(ctx, rec, img->id, &signers, &local);
+  json_decref(rec);
+  if (!ok) {
+    status = "refused";
+    message = g_strdup_printf("signature no longer accepted: %s", local->message);
+    *all_ok = FALSE;
+  } else if (g_str_has_prefix(signers, "unsigned (")) {
+    status = "unsigned";
+    message = g_steal_pointer(&signers);
+  } else {
+    status = "verified";
+    message = g_strdup_printf("signed by %s", signers);
+  }
+  return json_pack("{s:b, s:s, s:s}", "ok", ok, "status", status, "message", message);
+}
+
 SC_API int
 sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok,
                 sc_error **error)
@@ -1388,7 +1454,7 @@ sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok
   OstreeRepo *repo;
   int lock = -1;
   ScImage *img;
-  json_t *doc, *layers, *l, *diff_ids;
+  json_t *doc, *layers, *l, *diff_ids, *trust;
   size_t i;
   gboolean all_ok = TRUE;
 
@@ -1437,9 +1503,11 @@ sc_image_verify(sc_context *ctx, const char *image, char **out_json, int *out_ok
   }
   if (img->config == NULL)
     all_ok = FALSE;
-  doc = json_pack("{s:i, s:s, s:s, s:b, s:b, s:o}", "schema", 1, "name",
+  trust = verify_trust(ctx, img, &all_ok);
+  doc = json_pack("{s:i, s:s, s:s, s:b, s:b, s:o, s:o}", "schema", 1, "name",
                   img->untagged ? "<none>" : img->name, "id", img->id,
-                  "ok", all_ok, "config_ok", img->config != NULL, "layers", layers);
+                  "ok", all_ok, "config_ok", img->config != NULL, "layers", layers,
+                  "trust", trust);
   close(lock);
   sc_image_free(img);
   *out_json = sc_json_dump(doc, TRUE);

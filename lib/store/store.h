@@ -141,7 +141,16 @@ gboolean sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opt
                           GError **error);
 /* The signature policy's verdict on the image @src names (@top: the
  * manifest its reference names), before anything is stored. */
-gboolean sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, GError **error);
+gboolean sc_policy_check_image(sc_context *ctx, ScImageSource *src, GBytes *top, json_t **out_trust,
+                               GError **error);
+/* The trust record an image was stored with (commit metadata
+ * "syscontainer.trust": the policy identity, the signed digest, the scope
+ * and the signatures that satisfied it) re-checked offline against the
+ * current policy: *@out_signers "FPR, ..." or "unsigned (accepted by
+ * SCOPE)"; else the reason (SC_ESIGNATURE when the policy refuses, or
+ * the record is not of the image whose manifest is sha256:@manifest_hex). */
+gboolean sc_trust_reverify(sc_context *ctx, json_t *record, const char *manifest_hex,
+                           char **out_signers, GError **error);
 void sc_pull_opts_source_options(const sc_pull_opts *opts, ScSourceOptions *out);
 /* sc_image_pull() inside the library: *@out_name is the name the image was
  * stored as, *@out_report the pull's report (both optional). */
@@ -185,6 +194,7 @@ typedef struct {
   char *transport;   /* where it came from (syscontainer.transport): "docker" (a
                       * registry), "oci", "oci-archive", "docker-archive"; NULL:
                       * not recorded (pulled by atomic or an older version) */
+  char *trust;       /* the trust record (syscontainer.trust, JSON), NULL: none */
 } ScImage;
 void sc_image_free(ScImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScImage, sc_image_free)

@@ -121,7 +121,7 @@ class CliTest(unittest.TestCase):
         self.assertIn("--tls-verify", listed["install"])
         self.assertNotIn("--all", listed["install"])
         values = {"--jobs": "1", "--settle": "1", "--tls-verify": "true", "--set": "K=V",
-                  "--filter": "K=V"}
+                  "--filter": "K=V", "--auto-update": "registry"}
         for verb in self.VERB_USAGE:
             for opt, takes_value in every.items():
                 arg = "%s=%s" % (opt, values.get(opt, "x")) if takes_value else opt

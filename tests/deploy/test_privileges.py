@@ -62,15 +62,6 @@ REMOVED = {"host network namespace shared": "host network namespace no longer sh
            "unit runs /usr/bin/touch /run/x as root on the host (ExecStartPre) removed"}
 
 
-def sanitized_library():
-    """The library in SC_LIBRARY links ASan: Python cannot load it without
-    LD_PRELOAD (the python suite runs unsanitized)."""
-    lib = os.environ.get("SC_LIBRARY")
-    if not lib:
-        return False
-    return "libasan" in subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
-
-
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc"),
                      "needs root, umoci and runc")
 class PrivilegesTest(SysrootCtl, unittest.TestCase):
@@ -280,7 +271,7 @@ class PrivilegesTest(SysrootCtl, unittest.TestCase):
         r = self.ctl("--json", "update", "--rebase", self.img("v1env"), "c")
         self.assertTrue(json.loads(r.stdout)["updated"])
 
-    @unittest.skipIf(sanitized_library(), "the library is built with ASan")
+    @unittest.skipIf(il.sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
         import syscontainer
         self.ctl("install", "--name", "c", self.img("v1"))

@@ -5,17 +5,11 @@ a lookaside directory (read as file:// and over HTTP), and sigstore
 signatures made with openssl and pushed as cosign lays them out into the
 loopback registry. Each refusal is asserted by its exact message."""
 
-import base64
-import hashlib
-import http.client
-import http.server
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import unittest
@@ -23,66 +17,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import registry as rg  # noqa: E402
 
+from sigtools import (ANNOTATION, MAX_BODY, Quiet, QuietServer, attach, cosign_payload,  # noqa: E402,E501
+                      get_manifest, gpg_keys, gpg_stop, have, oci_layout, p256_key,
+                      p256_key_id, p256_sign, run, sha)
+
 HELPER = os.environ.get("SC_SIG_HELPER")
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-COSIGN = "application/vnd.dev.cosign.simplesigning.v1+json"
-ANNOTATION = "dev.cosignproject.cosign/signature"
-MAX_BODY = 4 * 1024 * 1024
-
-
-def have(*tools):
-    return all(shutil.which(t) for t in tools)
-
-
-def run(*args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
-
-
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def oci_layout(path, text):
-    """A one-layer OCI image at @path (tag "t") whose file says @text."""
-    blobs = os.path.join(path, "blobs", "sha256")
-    os.makedirs(blobs)
-
-    def blob(data):
-        with open(os.path.join(blobs, hashlib.sha256(data).hexdigest()), "wb") as f:
-            f.write(data)
-        return sha(data)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        ti = tarfile.TarInfo("hello")
-        data = text.encode()
-        ti.size = len(data)
-        t.addfile(ti, io.BytesIO(data))
-    layer = buf.getvalue()
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": [sha(layer)]}}).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": blob(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": blob(layer), "size": len(layer)}]}).encode()
-    index = {"schemaVersion": 2, "manifests": [{
-        "mediaType": OCI_MANIFEST, "digest": blob(manifest), "size": len(manifest),
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]}
-    with open(os.path.join(path, "index.json"), "w") as f:
-        json.dump(index, f)
-    with open(os.path.join(path, "oci-layout"), "w") as f:
-        f.write('{"imageLayoutVersion": "1.0.0"}')
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-class QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        pass  # a client that stops reading an oversized body
 
 
 @unittest.skipUnless(HELPER and os.getuid() == 0 and have("gpg", "skopeo", "openssl",
@@ -93,20 +32,7 @@ class SignatureTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="sc-sig-")
-        cls.gnupg = os.path.join(cls.dir, "gnupg")
-        os.mkdir(cls.gnupg, 0o700)
-        cls.env = dict(os.environ, GNUPGHOME=cls.gnupg)
-        cls.fpr, cls.keyfile = {}, {}
-        for who in ("alice", "mallory"):
-            run("gpg", "--batch", "--passphrase", "", "--quick-gen-key",
-                "%s <%s@example.com>" % (who, who), "ed25519", "sign", "never", env=cls.env)
-            out = run("gpg", "--batch", "--with-colons", "--list-keys", who, env=cls.env).stdout
-            cls.fpr[who] = [ln.split(":")[9] for ln in out.splitlines()
-                            if ln.startswith("fpr:")][0]
-            cls.keyfile[who] = os.path.join(cls.dir, who + ".asc")
-            with open(cls.keyfile[who], "w") as f:
-                f.write(run("gpg", "--batch", "--armor", "--export", cls.fpr[who],
-                            env=cls.env).stdout)
+        cls.env, cls.fpr, cls.keyfile = gpg_keys(cls.dir, ("alice", "mallory"))
         cls.registry = rg.Registry(cls.dir)
         cls.host = cls.registry.host
         cls.repo = "sig/app"
@@ -136,28 +62,18 @@ class SignatureTest(unittest.TestCase):
         cls.http_base = "http://127.0.0.1:%d" % cls.http.server_address[1]
         # sigstore: a P-256 key pair (and another one nobody trusts)
         for who in ("cosign", "stranger"):
-            key = os.path.join(cls.dir, who + ".key")
-            run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
-            run("openssl", "ec", "-in", key, "-pubout", "-out", key + ".pub")
+            p256_key(cls.dir, who)
 
     @classmethod
     def tearDownClass(cls):
         cls.http.shutdown()
         cls.registry.stop()
-        subprocess.run(["gpgconf", "--homedir", cls.gnupg, "--kill", "all"],
-                       capture_output=True)
+        gpg_stop(cls.env)
         shutil.rmtree(cls.dir)
 
     @classmethod
     def get_manifest(cls, ref):
-        c = http.client.HTTPConnection("127.0.0.1", cls.registry.port, timeout=10)
-        c.request("GET", "/v2/%s/manifests/%s" % (cls.repo, ref),
-                  headers={"Accept": OCI_MANIFEST})
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        assert r.status == 200, (r.status, body)
-        return body
+        return get_manifest(cls.registry.port, cls.repo, ref)
 
     # ---- helpers ----
 
@@ -437,62 +353,18 @@ class SignatureTest(unittest.TestCase):
     # ---- sigstore attachments ----
 
     def cosign_payload(self, tag="v1", ref=None):
-        return json.dumps({"critical": {
-            "identity": {"docker-reference": ref or "%s:%s" % (self.name, tag)},
-            "image": {"docker-manifest-digest": self.digest[tag]},
-            "type": "cosign container image signature"}, "optional": None}).encode()
+        return cosign_payload(ref or "%s:%s" % (self.name, tag), self.digest[tag])
 
     def sign(self, payload, key="cosign"):
-        path = os.path.join(self.dir, "payload")
-        with open(path, "wb") as f:
-            f.write(payload)
-        out = subprocess.run(["openssl", "dgst", "-sha256", "-sign",
-                              os.path.join(self.dir, key + ".key"), path],
-                             check=True, capture_output=True).stdout
-        return base64.b64encode(out).decode()
-
-    def push_blob(self, data):
-        c = http.client.HTTPConnection("127.0.0.1", self.registry.port, timeout=10)
-        c.request("POST", "/v2/%s/blobs/uploads/" % self.repo)
-        r = c.getresponse()
-        r.read()
-        loc = r.getheader("Location")
-        loc = loc[loc.index("/v2/"):] if "://" in loc else loc
-        c.request("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + sha(data), body=data,
-                  headers={"Content-Type": "application/octet-stream"})
-        r = c.getresponse()
-        r.read()
-        self.assertEqual(r.status, 201)
-        c.close()
-        return sha(data)
+        return p256_sign(os.path.join(self.dir, key + ".key"), payload,
+                         os.path.join(self.dir, "payload"))
 
     def attach(self, tag, layers):
         """The cosign attachment of @tag: layers [(payload, annotation or None, size)]."""
-        config = b'{"architecture":"","os":""}'
-        man = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                          "digest": self.push_blob(config), "size": len(config)},
-               "layers": []}
-        for payload, b64, size in layers:
-            layer = {"mediaType": COSIGN, "digest": self.push_blob(payload),
-                     "size": len(payload) if size is None else size}
-            if b64 is not None:
-                layer["annotations"] = {ANNOTATION: b64}
-            man["layers"].append(layer)
-        body = json.dumps(man).encode()
-        c = http.client.HTTPConnection("127.0.0.1", self.registry.port, timeout=10)
-        c.request("PUT", "/v2/%s/manifests/%s-%s.sig" % (self.repo, *self.digest[tag].split(":")),
-                  body=body, headers={"Content-Type": OCI_MANIFEST})
-        r = c.getresponse()
-        r.read()
-        self.assertEqual(r.status, 201)
-        c.close()
+        attach(self.registry.port, self.repo, self.digest[tag], layers)
 
     def key_id(self, key="cosign"):
-        der = subprocess.run(["openssl", "pkey", "-pubin", "-in",
-                              os.path.join(self.dir, key + ".key.pub"), "-outform", "DER"],
-                             check=True, capture_output=True).stdout
-        return "SHA256:" + hashlib.sha256(der).hexdigest()
+        return p256_key_id(os.path.join(self.dir, key + ".key.pub"))
 
     def sigstore(self, tag="v1", **kw):
         kw.setdefault("keys", ("cosign.key.pub",))

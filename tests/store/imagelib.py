@@ -223,3 +223,14 @@ def make_index(layout, tags_platforms, new_tag):
     with open(os.path.join(layout, "index.json"), "w") as f:
         json.dump(index, f)
     return digest
+
+
+def sanitized_library():
+    """Whether the library in SC_LIBRARY links ASan: Python cannot load it
+    through ctypes without LD_PRELOAD, and with it libproxy's threads crash
+    in the registry tests; scripts/test.sh runs the python suite
+    unsanitized, the binding cases of integration tests skip."""
+    lib = os.environ.get("SC_LIBRARY")
+    if not lib or not shutil.which("ldd"):
+        return False
+    return "libasan" in subprocess.run(["ldd", lib], capture_output=True, text=True).stdout

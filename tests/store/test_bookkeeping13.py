@@ -28,15 +28,6 @@ def have(*tools):
     return all(shutil.which(t) for t in tools)
 
 
-def sanitized_library():
-    """The library built with ASan cannot be loaded into python without
-    LD_PRELOAD (scripts/test.sh runs the python suite unsanitized only)."""
-    lib = os.environ.get("SC_LIBRARY")
-    if not lib or not shutil.which("ldd"):
-        return False
-    return "libasan" in subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
-
-
 def id_ref(image_id):
     return "ociimage/sha256_3A" + image_id
 
@@ -198,7 +189,7 @@ class MovedTagTest(Base):
             os.unlink(outside)
 
 
-    @unittest.skipIf(sanitized_library(), "the library is built with ASan")
+    @unittest.skipIf(il.sanitized_library(), "the library is built with ASan")
     def test_python_binding(self):
         import syscontainer
         ctx = syscontainer.Context(sysroot=self.sysroot)

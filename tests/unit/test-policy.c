@@ -161,7 +161,8 @@ static const char policy_text[] =
   "   \"reg.example.com:5000\": " REJECT ",\n"
   "   \"*.example.com\": " REJECT ",\n"
   "   \"*.com\": " REJECT ",\n"
-  "   \"docker.io/library/busybox\": " ACCEPT "\n"
+  "   \"docker.io/library/busybox\": " ACCEPT ",\n"
+  "   \"docker.io\": " REJECT "\n"
   "  },\n"
   "  \"oci\": {\"/srv/images/a:v1\": " ACCEPT ", \"/srv/images\": " REJECT "},\n"
   "  \"oci-archive\": {\"/srv/a.tar\": " REJECT "},\n"
@@ -199,6 +200,12 @@ static const struct {
   { "docker", "reg.example.org/ns/app:1", "transports.docker[\"\"]" },
   /* short names are looked up in their expanded form */
   { "docker", "busybox:latest", "transports.docker[\"docker.io/library/busybox\"]" },
+  /* Docker Hub's legacy name is Docker Hub (its scopes were a way around
+   * a docker.io one) */
+  { "docker",
+    "index.docker.io/library/busybox:1",
+    "transports.docker[\"docker.io/library/busybox\"]" },
+  { "docker", "index.docker.io/someone/app:1", "transports.docker[\"docker.io\"]" },
   { "docker", "localhost:5000/x:1", "transports.docker[\"\"]" },
   /* oci: the path and its parents (a PATH:IMAGE scope never matches:
    * the image's name is not part of the identity, as skopeo 1.9 has it) */
@@ -287,6 +294,39 @@ START_TEST(test_requirements)
 }
 END_TEST
 
+/* keyData as Go's encoding/base64 reads it: line breaks skipped (a key
+ * pasted from `base64`, wrapped at 76 columns), anything else refused. */
+START_TEST(test_keydata_line_breaks)
+{
+  static const char text[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                             "\"keyData\": \"aGVs\\nbG8g\\r\\nd29y\\nbGQ=\\n\"}]}";
+  static const char spaced[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                               "\"keyData\": \"aGVs bG8=\"}]}";
+  static const char tabbed[] = "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+                               "\"keyData\": \"aGVs\\tbG8=\"}]}";
+  static const char only_breaks[] =
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", "
+    "\"keyData\": \"\\n\\n\"}]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScPolicy) p = sc_policy_parse(F, text, strlen(text), -1, &error);
+  g_autoptr(GPtrArray) reqs = NULL;
+  const ScPolicyRequirement *r;
+
+  ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  reqs = sc_policy_requirements_for(p, "docker", "quay.io/x/y:1", NULL);
+  r = reqs->pdata[0];
+  ck_assert_uint_eq(g_bytes_get_size(r->keys->pdata[0]), 11);
+  ck_assert(memcmp(g_bytes_get_data(r->keys->pdata[0], NULL), "hello world", 11) == 0);
+  for (guint i = 0; i < 3; i++) {
+    const char *t = i == 0 ? spaced : i == 1 ? tabbed : only_breaks;
+    g_autoptr(GError) e = NULL;
+    g_autoptr(ScPolicy) q = sc_policy_parse(F, t, strlen(t), -1, &e);
+    ck_assert(q == NULL);
+    ck_assert_str_eq(e->message, F ": default[0]: keyData must be a base64 string");
+  }
+}
+END_TEST
+
 static char *
 write_tmp(const char *dir, const char *name, const char *text)
 {
@@ -296,6 +336,40 @@ write_tmp(const char *dir, const char *name, const char *text)
   ck_assert(g_file_set_contents(path, text, -1, NULL));
   return path;
 }
+
+/* keyPaths naming one 1 MiB file 17 times: 17 MiB held in memory (a 4 MiB
+ * policy could name it 200000 times); the key files of a policy are at
+ * most SC_POLICY_KEYS_MAX together. */
+START_TEST(test_key_bytes_bounded)
+{
+  g_autofree char *tmp = g_dir_make_tmp("sc-policy-XXXXXX", NULL);
+  g_autofree char *key = g_build_filename(tmp, "big.key", NULL);
+  g_autofree char *big = g_malloc0(SC_POLICY_KEY_MAX);
+  g_autoptr(GString) text = g_string_new(
+    "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPaths\": [");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ScPolicy) p = NULL;
+  g_autofree char *want = NULL;
+
+  ck_assert(g_file_set_contents(key, big, SC_POLICY_KEY_MAX, NULL));
+  for (int i = 0; i < 16; i++)
+    g_string_append_printf(text, "\"%s\", ", key);
+  g_string_append_printf(text, "\"%s\"]}]}", key);
+  p = sc_policy_parse(F, text->str, text->len, AT_FDCWD, &error);
+  ck_assert(p == NULL);
+  want = g_strdup_printf(F ": default[0]: key file %s: the policy's key files are more than "
+                           "16777216 bytes together",
+                         key);
+  ck_assert_str_eq(error->message, want);
+  /* 16 of them: read */
+  g_clear_error(&error);
+  g_string_truncate(text, text->len - strlen(key) - 8);
+  g_string_append(text, "]}]}");
+  p = sc_policy_parse(F, text->str, text->len, AT_FDCWD, &error);
+  ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  sc_rm_rf(tmp);
+}
+END_TEST
 
 /* Key files: read at load, from the sysroot (confined) when the policy is
  * the sysroot's; a missing one names the file and the requirement. */
@@ -443,6 +517,8 @@ main(void)
   tcase_add_loop_test(tc, test_refuse, 0, G_N_ELEMENTS(bad));
   tcase_add_loop_test(tc, test_scope_order, 0, G_N_ELEMENTS(lookups));
   tcase_add_test(tc, test_requirements);
+  tcase_add_test(tc, test_keydata_line_breaks);
+  tcase_add_test(tc, test_key_bytes_bounded);
   tcase_add_test(tc, test_keys_and_location);
   tcase_add_test(tc, test_registriesd);
   suite_add_tcase(s, tc);

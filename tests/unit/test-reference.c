@@ -16,6 +16,8 @@ static const struct {
     {"busybox:1.36", "docker.io/library/busybox:1.36"},
     {"library/busybox", "docker.io/library/busybox:latest"},
     {"docker.io/busybox", "docker.io/library/busybox:latest"},
+    {"index.docker.io/busybox", "docker.io/library/busybox:latest"},
+    {"index.docker.io/user/app:1", "docker.io/user/app:1"},
     {"user/app", "docker.io/user/app:latest"},
     {"quay.io/coreos/etcd:v3.5", "quay.io/coreos/etcd:v3.5"},
     {"localhost/app", "localhost/app:latest"},

@@ -21,7 +21,7 @@ CODES = {
     0: "SC_OK", -1: "SC_EINVAL", -2: "SC_ENOTFOUND", -3: "SC_EEXISTS", -4: "SC_EIO",
     -5: "SC_ETEMPLATE", -6: "SC_ESPEC", -7: "SC_EMANIFEST", -8: "SC_ERUNTIME",
     -9: "SC_EUNSUPPORTED", -10: "SC_EDIGEST", -11: "SC_EBUSY",
-    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM",
+    -12: "SC_EAUTH", -13: "SC_ENETWORK", -14: "SC_EPERM", -15: "SC_ESIGNATURE",
 }
 
 _lib = ctypes.CDLL(os.environ.get("SC_LIBRARY") or "libsyscontainer.so.0")
@@ -114,6 +114,7 @@ _sc_install_opts_set_enable = _fn("sc_install_opts_set_enable", _int, _p, _int, 
 _sc_install_opts_set_start = _fn("sc_install_opts_set_start", _int, _p, _int, _pp)
 _sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int, _pp)
 _sc_install_opts_set_rootfs = _fn("sc_install_opts_set_rootfs", _int, _p, _s, _pp)
+_sc_install_opts_set_auto_update = _fn("sc_install_opts_set_auto_update", _int, _p, _s, _pp)
 _sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
 _sc_container_uninstall = _fn("sc_container_uninstall", _int, _p, _s, _pp, _pp)
 _sc_containers_list_json = _fn("sc_containers_list_json", _int, _p, _pp, _pp)
@@ -127,6 +128,8 @@ _sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, 
 _sc_update_opts_set_accept_privileges = _fn("sc_update_opts_set_accept_privileges", _int, _p,
                                             _int, _pp)
 _sc_update_opts_set_dry_run = _fn("sc_update_opts_set_dry_run", _int, _p, _int, _pp)
+_sc_update_opts_set_auto_update = _fn("sc_update_opts_set_auto_update", _int, _p, _s, _pp)
+_sc_update_opts_set_auto = _fn("sc_update_opts_set_auto", _int, _p, _int, _pp)
 _sc_container_update_with_opts = _fn("sc_container_update_with_opts", _int, _p, _s, _p, _pp,
                                      _pp)
 _sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ctypes.POINTER(_int),
@@ -473,7 +476,7 @@ class Context:
     # -- containers -------------------------------------------------------
 
     def install(self, image, name=None, values=None, enable=True, start=False, dry_run=False,
-                rootfs=None, **pull_options):
+                rootfs=None, auto_update=None, **pull_options):
         """Installs a system container; returns the install report (name,
         deployment, files, actions). An atomic.run=once image is run once
         instead, with this process's standard streams, and nothing is kept:
@@ -482,7 +485,9 @@ class Context:
         way are resolved in the sysroot). A container already installed from
         the same image with the same values and rootfs: nothing is done, the
         report has "already_installed": True; with another image or values
-        an Error says to use update(). pull_options as for pull()."""
+        an Error says to use update(). auto_update: "registry" or "disabled"
+        (None: the image's io.containers.autoupdate label decides), recorded
+        in the container's info. pull_options as for pull()."""
         opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:
@@ -496,6 +501,7 @@ class Context:
             _call(_sc_install_opts_set_start, opts, 1 if start else 0)
             _call(_sc_install_opts_set_dry_run, opts, 1 if dry_run else 0)
             _call(_sc_install_opts_set_rootfs, opts, _enc(rootfs))
+            _call(_sc_install_opts_set_auto_update, opts, _enc(auto_update))
             return self._json_call(_sc_container_install, _enc(image), opts)
         finally:
             _sc_install_opts_free(opts)
@@ -506,7 +512,7 @@ class Context:
         return self._json_call(_sc_container_uninstall, _enc(name))
 
     def _update_opts(self, rebase, values, controlled, settle, popts,
-                     accept_privileges=False, dry_run=False):
+                     accept_privileges=False, dry_run=False, auto_update=None, auto=False):
         opts = ctypes.c_void_p()
         _call(_sc_update_opts_new, ctypes.byref(opts))
         try:
@@ -518,40 +524,45 @@ class Context:
                   int((settle or 0) * 1000))
             _call(_sc_update_opts_set_accept_privileges, opts, 1 if accept_privileges else 0)
             _call(_sc_update_opts_set_dry_run, opts, 1 if dry_run else 0)
+            _call(_sc_update_opts_set_auto_update, opts, _enc(auto_update))
+            _call(_sc_update_opts_set_auto, opts, 1 if auto else 0)
         except BaseException:
             _sc_update_opts_free(opts)
             raise
         return opts
 
     def update(self, name, rebase=None, values=None, controlled=False, settle=None,
-               accept_privileges=False, dry_run=False, **pull_options):
+               accept_privileges=False, dry_run=False, auto_update=None, **pull_options):
         """Moves a container to its image's current version (or rebase);
         returns the report ("updated", "deployment", "restarted",
         "privileges": {"added", "removed"}). With controlled, a unit that
         does not stay up for settle seconds (default 5) is rolled back and
         Error(ERUNTIME) raised. An update that adds privileges raises
         Error(EPERM) unless accept_privileges; dry_run changes nothing and
-        reports "would_update" and "privileges"."""
+        reports "would_update" and "privileges". auto_update ("registry" or
+        "disabled") changes the container's automatic-update policy."""
         popts = self._pull_opts(**pull_options)
         opts = None
         try:
             opts = self._update_opts(rebase, values, controlled, settle, popts,
-                                     accept_privileges, dry_run)
+                                     accept_privileges, dry_run, auto_update)
             return self._json_call(_sc_container_update_with_opts, _enc(name), opts)
         finally:
             _sc_update_opts_free(opts)
             _sc_pull_opts_free(popts)
 
     def update_all(self, values=None, settle=None, accept_privileges=False, dry_run=False,
-                   **pull_options):
+                   auto=False, **pull_options):
         """Updates every container (controlled); returns the entries
         ("name", "updated", "error", "rolled_back", "privileges"); one refused
-        by the privilege review does not stop the others."""
+        by the privilege review does not stop the others. auto: only those
+        that opted in to automatic updates, their images pulled from their
+        registries first; the others "skipped" (docs/containers.md)."""
         popts = self._pull_opts(**pull_options)
         opts = None
         try:
             opts = self._update_opts(None, values, True, settle, popts, accept_privileges,
-                                     dry_run)
+                                     dry_run, None, auto)
             return self._json_call(_sc_containers_update_all_json, opts)["containers"]
         finally:
             _sc_update_opts_free(opts)
@@ -637,7 +648,8 @@ class Context:
         return self._json_call(_sc_context_info_json)
 
     def inspect(self, image):
-        """Labels, layers, config and template variables of an image."""
+        """Labels, layers, config and template variables of an image, and
+        "trust": who signed it (docs/trust.md)."""
         return self._json_call(_sc_image_inspect_json, _enc(image))
 
     def tag(self, image, new_name):
@@ -653,7 +665,8 @@ class Context:
         return self._json_call(_sc_images_prune)
 
     def verify(self, image):
-        """Re-checks every layer of an image; the report has "ok"."""
+        """Re-checks every layer of an image, and its kept signatures
+        offline against the current policy ("trust"); the report has "ok"."""
         ok = _int()
         out = ctypes.c_void_p()
         _call(_sc_image_verify, self._ptr, _enc(image), ctypes.byref(out), ctypes.byref(ok))
