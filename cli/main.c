@@ -197,7 +197,8 @@ static const CliVerb verbs[] = {
   {"render", cmd_render, NULL, 1, 1, "one image directory", COUNTED,
    OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_OUTPUT) | OPT(OPT_IMAGE_NAME) |
      OPT(OPT_IMAGE_ID),
-   FORMS({"render DIR [--name N] [--set K=V]... [--output OUT]",
+   FORMS({"render DIR [--name N] [--set K=V]... [--strict] [--output OUT]\n"
+          "        [--image-name NAME] [--image-id ID]",
           "render an image's exports as an install would\n"
           "(config.json, NAME.service, tmpfiles-NAME.conf)"})},
   {"lint", cmd_lint, NULL, 1, 1, "one image directory", COUNTED, 0,
@@ -228,15 +229,16 @@ static const CliVerb verbs[] = {
   {"install", cmd_install, NULL, 1, 1, "one image", CLI_WRITES_DEPLOY,
    OPT(OPT_NAME) | OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_NOW) | OPT(OPT_NO_ENABLE) |
      OPT(OPT_DRY_RUN) | OPT(OPT_ROOTFS) | OPT(OPT_AUTO_UPDATE) | OPTS_PULL,
-   FORMS({"install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]\n"
-          "        [--rootfs DIR] [--auto-update=registry|disabled]",
+   FORMS({"install IMAGE [--name N] [--set K=V]... [--strict] [--now] [--no-enable]\n"
+          "        [--dry-run] [--rootfs DIR] [--auto-update=registry|disabled]",
           "install a system container (pulling the image if needed)"})},
   {"update", cmd_update, check_update, 0, 0, NULL, CLI_WRITES_DEPLOY,
    OPT(OPT_SET) | OPT(OPT_STRICT) | OPT(OPT_ALL) | OPT(OPT_REBASE) | OPT(OPT_CONTROLLED) |
      OPT(OPT_SETTLE) | OPT(OPT_DRY_RUN) | OPT(OPT_ACCEPT_PRIVILEGES) | OPT(OPT_AUTO_UPDATE) |
      OPT(OPT_AUTO) | OPTS_PULL,
-   FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]\n"
-          "        [--dry-run] [--accept-privileges] [--auto-update=registry|disabled]",
+   FORMS({"update NAME [--rebase IMAGE] [--set K=V]... [--strict]\n"
+          "        [--controlled [--settle SECONDS]] [--dry-run] [--accept-privileges]\n"
+          "        [--auto-update=registry|disabled]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
          {"update --all [--auto] [--dry-run]",
@@ -255,7 +257,8 @@ static const CliVerb verbs[] = {
    FORMS({"run NAME [--] [CMD...]",
           "run CMD in the container: exec when it runs, else once\n"
           "(exits with CMD's status); without CMD, start it"},
-         {"run [--set K=V]... IMAGE [--] [CMD...]", "run an image once, without installing it"})},
+         {"run [--set K=V]... [--strict] IMAGE [--] [CMD...]",
+          "run an image once, without installing it"})},
   {"uninstall", cmd_uninstall, NULL, 1, -1, "one or more container names",
    CLI_UNCOUNTED | CLI_WRITES_DEPLOY, 0,
    FORMS({"uninstall NAME...", "remove containers (the images stay in the store)"})},

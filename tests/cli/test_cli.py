@@ -53,13 +53,13 @@ class CliTest(unittest.TestCase):
 
     # The first line of each command's own help (VERB --help, help VERB).
     VERB_USAGE = {
-        "render": "render DIR [--name N] [--set K=V]... [--output OUT]",
+        "render": "render DIR [--name N] [--set K=V]... [--strict] [--output OUT]",
         "lint": "lint DIR",
         "pull": "pull SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]] [--jobs N]",
         "images": "images list [-q] [-n] [-f KEY=VALUE]...",
         "checkout": "checkout IMAGE DIR",
-        "install": "install IMAGE [--name N] [--set K=V]... [--now] [--no-enable] [--dry-run]",
-        "update": "update NAME [--rebase IMAGE] [--set K=V]... [--controlled [--settle SECONDS]]",
+        "install": "install IMAGE [--name N] [--set K=V]... [--strict] [--now] [--no-enable]",
+        "update": "update NAME [--rebase IMAGE] [--set K=V]... [--strict]",
         "rollback": "rollback NAME",
         "inspect": "inspect NAME",
         "start": "start NAME",
@@ -102,8 +102,28 @@ class CliTest(unittest.TestCase):
         r = run("render", "--bogus", "--help")
         self.assertEqual((r.returncode, r.stdout), (2, ""))
         self.assertEqual(r.stderr, "syscontainerctl: render: unknown option '--bogus'\n"
-                         "Usage: syscontainerctl render DIR [--name N] [--set K=V]... [--output OUT]\n"
+                         "Usage: syscontainerctl render DIR [--name N] [--set K=V]... [--strict] "
+                         "[--output OUT]\n"
+                         "                               [--image-name NAME] [--image-id ID]\n"
                          "Try 'syscontainerctl help render'.\n")
+
+    # the options every pulling verb takes, in its option list but not
+    # repeated in its usage lines
+    PULL_OPTIONS = {"--platform", "--creds", "--tls-verify", "--authfile", "--registries-conf",
+                    "--cert-dir"}
+
+    def test_usage_names_every_option(self):
+        # the usage lines are written by hand: each option of the verb's
+        # option list (from the option table) must be in them
+        for verb in self.VERB_USAGE:
+            out = run(verb, "--help").stdout
+            usage = out.split("\n\n")[0]
+            listed = out.split("\nOptions:\n")[1] if "\nOptions:\n" in out else ""
+            names = {line.split()[0] for line in listed.splitlines()
+                     if line.startswith("  --") or line.startswith("  -")}
+            names = {n.rstrip(",").split("[")[0] for n in names}
+            for name in names - self.PULL_OPTIONS:
+                self.assertIn(name, usage, "%s: %s is not in its usage lines" % (verb, name))
 
     def test_verb_help_lists_exactly_its_options(self):
         """The options a command's help lists are the ones it accepts."""

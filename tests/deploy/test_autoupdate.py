@@ -140,8 +140,8 @@ class AutoUpdateTest(SysrootCtl, unittest.TestCase):
     def test_refusals(self):
         r = self.ctl("install", "--auto-update=sometimes", self.app, check=False)
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.startswith("syscontainerctl: --auto-update 'sometimes': expected "
-                                            "registry or disabled\n"), r.stderr)
+        self.assertTrue(r.stderr.startswith("syscontainerctl: install: --auto-update 'sometimes': "
+                                            "expected registry or disabled\nUsage: "), r.stderr)
         self.assertFalse(os.path.exists(self.ck))
         r = self.ctl("update", "--all", "--auto-update=registry", check=False)
         self.assertEqual(r.returncode, 2)

@@ -577,10 +577,11 @@ class TrustE2E(unittest.TestCase):
         policy = os.path.join(sysroot, "etc/containers/policy.json")
         self.assertEqual((r.returncode, err["code"], err["message"]),
                          (1, "SC_ESIGNATURE",
+                          "image 'docker://%s' is not in the store and could not be pulled: "
                           "docker://%s: refused by policy (transports.docker[\"%s/e2e\"][0] in "
                           "%s): image %s: policy scope transports.docker[\"%s/e2e\"]: no "
                           "signature (none in the lookaside)"
-                          % (ref, self.host, policy, ref, self.host)))
+                          % (ref, ref, self.host, policy, ref, self.host)))
         self.assertEqual(subprocess.run(["ostree", "--repo=" + store, "refs"],
                                         capture_output=True, text=True).stdout, before)
         names = [c["name"] for c in json.loads(ok("--json", "list").stdout)["containers"]]
