@@ -225,7 +225,7 @@ class SystemTest(NspawnTest):
         self.assertIsNone(self.runc_state("svc"))
         # (as atomic: a stopped container is listed with --all only)
         self.assertEqual(json.loads(self.ctl("--json", "list").stdout)["containers"], [])
-        self.assertRegex(self.ctl("list", "--all").stdout, r"\nsvc +\S+ +\w+ +inactive ")
+        self.assertRegex(self.ctl("list", "--all").stdout, r"\nsvc +\S+ +\w+ +\S+ \S+ \w+ +inactive ")
         self.ctl("start", "svc")
         self.wait_running("svc")
         # as atomic, run without a command starts the service (and exec's into it with one)
