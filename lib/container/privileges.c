@@ -128,6 +128,17 @@ too_many(json_t *arr, const char *what, GError **error)
   return TRUE;
 }
 
+/* An array (or absent) of a bounded size; else the error, and TRUE. */
+static gboolean
+bad_array(json_t *arr, const char *what, GError **error)
+{
+  if (arr != NULL && !json_is_array(arr)) {
+    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s is not an array", what);
+    return TRUE;
+  }
+  return too_many(arr, what, error);
+}
+
 /* A sorted JSON array of the keys of @set. */
 static json_t *
 set_json(GHashTable *set)
@@ -170,11 +181,7 @@ add_capabilities(json_t *doc, json_t *caps, GError **error)
     g_autofree char *what = g_strdup_printf("process.capabilities.%s", cap_sets[i]);
     size_t j;
 
-    if (arr != NULL && !json_is_array(arr)) {
-      g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: %s is not an array", what);
-      return FALSE;
-    }
-    if (too_many(arr, what, error))
+    if (bad_array(arr, what, error))
       return FALSE;
     json_array_foreach (arr, j, v) {
       if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 64) {
@@ -210,11 +217,7 @@ add_namespaces(json_t *doc, json_t *linux_, GError **error)
   size_t j;
 
   json_object_set_new(doc, "host_namespaces", out);
-  if (nss != NULL && !json_is_array(nss)) {
-    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: linux.namespaces is not an array");
-    return FALSE;
-  }
-  if (too_many(nss, "linux.namespaces", error))
+  if (bad_array(nss, "linux.namespaces", error))
     return FALSE;
   json_array_foreach (nss, j, v) {
     const char *type = json_string_value(json_object_get(v, "type"));
@@ -352,11 +355,7 @@ add_mounts(json_t *doc,
   size_t j;
 
   json_object_set_new(doc, "mounts", out);
-  if (mounts != NULL && !json_is_array(mounts)) {
-    g_set_error(error, SC_ERROR, SC_ESPEC, "config.json: mounts is not an array");
-    return FALSE;
-  }
-  if (too_many(mounts, "mounts", error))
+  if (bad_array(mounts, "mounts", error))
     return FALSE;
   json_array_foreach (mounts, j, m) {
     const char *src = json_string_value(json_object_get(m, "source"));
