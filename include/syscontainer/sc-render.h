@@ -62,7 +62,8 @@ SC_API int sc_exports_has_container_service(const sc_exports *exports);
  * sc_exports_variables_json: the variables that the image's templates use,
  * as JSON: {"schema":1,"variables":[{"name","files":[...],"source":
  * "forced"|"host"|"manifest"|"required","default"?}]}. "required" means
- * nothing defines it: the user must --set it.
+ * nothing defines it: the user must --set it. A manifest defaultValues
+ * entry that no template uses comes last, with "files":[] (since 0.2).
  * @out_json: owned by the caller (sc_free()).
  * Returns: SC_OK or SC_ETEMPLATE (an invalid placeholder).
  * Since: 0.1
