@@ -23,6 +23,7 @@ struct sc_install_opts {
   sc_values *values;
   const sc_pull_opts *pull;
   gboolean enable, start, dry_run;
+  gboolean strict; /* an undeclared user value fails the render */
 };
 
 SC_API int
@@ -104,6 +105,14 @@ sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
 {
   SC_CHECK_ARG(o != NULL, error);
   o->dry_run = dry_run != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_install_opts_set_strict(sc_install_opts *o, int strict, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->strict = strict != 0;
   return SC_OK;
 }
 
@@ -561,6 +570,7 @@ install_render(Install *t, GError **error)
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->opts->values, NULL);
+  sc_render_opts_set_strict(ropts, t->opts->strict, NULL);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   if (t->remote)
     sc_render_opts_set_remote_rootfs(ropts, t->remote, NULL);
@@ -725,6 +735,7 @@ install_result(Install *t)
   if (sc_rendering_get_tmpfiles(t->r))
     json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(t->r)));
   json_object_set_new(doc, "files", files);
+  json_object_set_new(doc, "warnings", sc_rendering_warnings_json(t->r));
   if (t->labels)
     json_object_set(doc, "selinux_labels", t->labels);
   return doc;

@@ -136,6 +136,8 @@ char *sc_unit_container_cgroup(const char *unit_text, const char *name, gboolean
 /* render.c */
 /* @offline: lint's mode: a runtime that cannot be found or probed is
  * assumed to be runc at /usr/bin/runc instead of failing. */
+/* sc_rendering_get_warnings() as a JSON array of strings (new). */
+json_t *sc_rendering_warnings_json(const sc_rendering *r);
 gboolean sc_render_internal(sc_context *ctx,
                             const sc_exports *exports,
                             const sc_render_opts *opts,
