@@ -566,6 +566,7 @@ update_render_opts(Update *t, const char *remote)
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->user, NULL);
   sc_render_opts_set_strict(ropts, t->o->strict, NULL);
+  sc_render_opts_set_checked_values(ropts, t->user); /* (not the kept UUID) */
   keep_identity(ropts, t->info, t->user);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   sc_render_opts_set_slot(ropts, t->next, NULL);

@@ -22,6 +22,7 @@ struct sc_render_opts {
   char *destdir; /* NULL: CHECKOUT/NAME.SLOT */
   gboolean run_once;
   gboolean strict; /* a user value the image does not declare is an error */
+  sc_values *checked; /* the values the user gave; NULL: all of values */
 };
 
 struct sc_rendering {
@@ -57,6 +58,7 @@ sc_render_opts_free(sc_render_opts *o)
     return;
   g_free(o->name);
   sc_values_free(o->values);
+  sc_values_free(o->checked);
   g_free(o->image_name);
   g_free(o->image_id);
   g_free(o->remote_rootfs);
@@ -129,6 +131,12 @@ sc_render_opts_set_strict(sc_render_opts *o, int strict, sc_error **error)
   return SC_OK;
 }
 
+void
+sc_render_opts_set_checked_values(sc_render_opts *o, const sc_values *user)
+{
+  sc_values_replace(&o->checked, user, NULL);
+}
+
 /* The user values (--set) that @ex does not declare: one is a typo more
  * often than not (GREETNG for GREETING), so each is a warning naming the
  * known variables, or with @o's strict the error. The forced ones are not
@@ -138,10 +146,11 @@ check_declared(const sc_exports *ex, const sc_render_opts *o, sc_rendering *r, G
 {
   g_autoptr(json_t) vars = NULL;
   g_autoptr(GString) known = g_string_new(NULL);
+  const sc_values *user = o->checked ? o->checked : o->values;
   json_t *v;
   size_t i;
 
-  if (sc_values_count(o->values) == 0)
+  if (sc_values_count(user) == 0)
     return TRUE;
   vars = sc_exports_variables(ex, error);
   if (vars == NULL)
@@ -152,8 +161,8 @@ check_declared(const sc_exports *ex, const sc_render_opts *o, sc_rendering *r, G
     g_string_append_printf(
       known, "%s%s", known->len ? ", " : "", json_string_value(json_object_get(v, "name")));
   }
-  for (size_t k = 0; k < sc_values_count(o->values); k++) {
-    const char *key = sc_values_key_at(o->values, k);
+  for (size_t k = 0; k < sc_values_count(user); k++) {
+    const char *key = sc_values_key_at(user, k);
     gboolean declared = FALSE;
     g_autofree char *msg = NULL;
     json_array_foreach (vars, i, v)
