@@ -246,8 +246,8 @@ set_update_opts(const CliCmd *c,
       (r = sc_update_opts_set_strict(uopts, cli_flag(c, OPT_STRICT), error)) != SC_OK ||
       (r = sc_update_opts_set_auto_update(uopts, cli_opt(c, OPT_AUTO_UPDATE), error)) != SC_OK ||
       (r = sc_update_opts_set_auto(uopts, cli_flag(c, OPT_AUTO), error)) != SC_OK ||
-      (r = sc_update_opts_set_accept_privileges(uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES),
-                                                error)) != SC_OK)
+      (r = sc_update_opts_set_accept_privileges(
+         uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES), error)) != SC_OK)
     return r;
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }

@@ -276,8 +276,7 @@ print_value(const Line *l)
       return;
     }
   if (strcmp(l->value_of, "--filter") == 0)
-    fputs(l->sub[0] ? "repo=\ndangling=\n" : "container=\nimage=\nbackend=\nruntime=\n",
-          stdout);
+    fputs(l->sub[0] ? "repo=\ndangling=\n" : "container=\nimage=\nbackend=\nruntime=\n", stdout);
   else if (strcmp(l->value_of, "--rebase") == 0)
     print_images(l);
   else

@@ -455,8 +455,14 @@ sc_exports_variables(const sc_exports *ex, GError **error)
     if (g_hash_table_contains(files_by_var, name) || sc_strv_has(sc_forced_variables, name))
       continue;
     json_array_append_new(arr,
-                          json_pack("{s:s, s:[], s:s, s:s}", "name", name, "files", "source",
-                                    "manifest", "default", sc_values_get(ex->defaults, name)));
+                          json_pack("{s:s, s:[], s:s, s:s}",
+                                    "name",
+                                    name,
+                                    "files",
+                                    "source",
+                                    "manifest",
+                                    "default",
+                                    sc_values_get(ex->defaults, name)));
   }
   return arr;
 }

@@ -21,7 +21,7 @@ struct sc_render_opts {
   char *remote_rootfs;
   char *destdir; /* NULL: CHECKOUT/NAME.SLOT */
   gboolean run_once;
-  gboolean strict; /* a user value the image does not declare is an error */
+  gboolean strict;    /* a user value the image does not declare is an error */
   sc_values *checked; /* the values the user gave; NULL: all of values */
 };
 
@@ -169,8 +169,10 @@ check_declared(const sc_exports *ex, const sc_render_opts *o, sc_rendering *r, G
       declared = declared || g_strcmp0(json_string_value(json_object_get(v, "name")), key) == 0;
     if (declared)
       continue;
-    msg = g_strdup_printf("value %s: the image declares no variable %s (its variables: %s)", key,
-                          key, known->len ? known->str : "none");
+    msg = g_strdup_printf("value %s: the image declares no variable %s (its variables: %s)",
+                          key,
+                          key,
+                          known->len ? known->str : "none");
     if (o->strict) {
       g_set_error(error, SC_ERROR, SC_EINVAL, "%s", msg);
       return FALSE;
@@ -640,7 +642,7 @@ sc_rendering_get_values(const sc_rendering *r)
 SC_API const char *const *
 sc_rendering_get_warnings(const sc_rendering *r)
 {
-  static const char *const none[] = {NULL};
+  static const char *const none[] = { NULL };
 
   return r && r->warnings ? (const char *const *)r->warnings->pdata : none;
 }

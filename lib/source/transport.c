@@ -159,8 +159,13 @@ files_open(const char *path, gboolean is_tar, gboolean follow_links, GError **er
   f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (is_tar ? 0 : O_DIRECTORY));
   if (f->fd < 0) {
     /* says what was looked for: "oci:/x:1" shows no other sign of a path */
-    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s %s: %s",
-                is_tar ? "archive" : "OCI layout directory", path, g_strerror(errno));
+    g_set_error(error,
+                SC_ERROR,
+                errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "%s %s: %s",
+                is_tar ? "archive" : "OCI layout directory",
+                path,
+                g_strerror(errno));
     files_free(f);
     return NULL;
   }
