@@ -182,6 +182,8 @@ int cli_check_filters(const CliCmd *c, const char *const *keys, const char *expe
 
 /* main.c: the tables, for complete.c. */
 const char *cli_option_name(int o, const char **out_metavar);
+/* Its one-letter form ('f' for -f), or 0. */
+char cli_option_short(int o);
 const CliVerb *cli_find_verb(const char *name);
 const CliVerb *cli_verb_at(size_t i); /* NULL after the last */
 /* complete.c: syscontainerctl __complete WORD... CURRENT */

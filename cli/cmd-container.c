@@ -97,6 +97,7 @@ set_install_opts(const CliCmd *c,
       (r = sc_install_opts_set_enable(iopts, !cli_flag(c, OPT_NO_ENABLE), error)) != SC_OK ||
       (r = sc_install_opts_set_start(iopts, cli_flag(c, OPT_NOW), error)) != SC_OK ||
       (r = sc_install_opts_set_dry_run(iopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
+      (r = sc_install_opts_set_strict(iopts, cli_flag(c, OPT_STRICT), error)) != SC_OK ||
       (r = sc_install_opts_set_auto_update(iopts, cli_opt(c, OPT_AUTO_UPDATE), error)) != SC_OK)
     return r;
   return sc_install_opts_set_rootfs(iopts, cli_opt(c, OPT_ROOTFS), error);
@@ -242,10 +243,11 @@ set_update_opts(const CliCmd *c,
       (r = sc_update_opts_set_rebase(uopts, cli_opt(c, OPT_REBASE), error)) != SC_OK ||
       (r = sc_update_opts_set_pull_opts(uopts, popts, error)) != SC_OK ||
       (r = sc_update_opts_set_dry_run(uopts, cli_flag(c, OPT_DRY_RUN), error)) != SC_OK ||
+      (r = sc_update_opts_set_strict(uopts, cli_flag(c, OPT_STRICT), error)) != SC_OK ||
       (r = sc_update_opts_set_auto_update(uopts, cli_opt(c, OPT_AUTO_UPDATE), error)) != SC_OK ||
       (r = sc_update_opts_set_auto(uopts, cli_flag(c, OPT_AUTO), error)) != SC_OK ||
-      (r = sc_update_opts_set_accept_privileges(uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES),
-                                                error)) != SC_OK)
+      (r = sc_update_opts_set_accept_privileges(
+         uopts, cli_flag(c, OPT_ACCEPT_PRIVILEGES), error)) != SC_OK)
     return r;
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }

@@ -105,6 +105,7 @@ cmd_render(const CliCmd *c, sc_context *ctx)
     goto out;
   }
   if ((r = sc_render_opts_set_values(ropts, values, &error)) != SC_OK ||
+      (r = sc_render_opts_set_strict(ropts, cli_flag(c, OPT_STRICT), &error)) != SC_OK ||
       (r = sc_render_opts_set_image(
          ropts, cli_opt(c, OPT_IMAGE_NAME), cli_opt(c, OPT_IMAGE_ID), &error)) != SC_OK ||
       (r = sc_exports_render(ctx, ex, ropts, &rendering, &error)) != SC_OK ||

@@ -68,12 +68,20 @@ verb_has_subverbs(const CliVerb *verb)
   return 0;
 }
 
-/* The option named @w (up to a '='), any verb's. */
+/* The option named @w (up to a '='), any verb's; a one-letter one ("-f")
+ * only when @verb takes it (-f is --filter for list, --pubkeysfile for
+ * trust set). A cluster ("-aq", "-fKEY=V") wants no value: not found. */
 static int
-find_opt(const char *w)
+find_opt(const char *w, const CliVerb *verb)
 {
   size_t len = strcspn(w, "=");
 
+  if (w[0] == '-' && w[1] != '-' && w[1] != '\0' && w[2] == '\0') {
+    for (int o = 0; o < OPT_COUNT; o++)
+      if (cli_option_short(o) == w[1] && (o < OPT_NAME || (verb && (verb->opts & OPT(o)))))
+        return o;
+    return -1;
+  }
   for (int o = 0; o < OPT_COUNT; o++) {
     const char *name = cli_option_name(o, NULL);
     if (strlen(name) == len && strncmp(w, name, len) == 0)
@@ -96,17 +104,24 @@ read_line(Line *l, int n, char **words)
       continue;
     }
     if (!only_operands && w[0] == '-') {
-      if ((o = find_opt(w)) < 0)
+      if ((o = find_opt(w, l->verb)) < 0)
         continue;
       cli_option_name(o, &metavar);
-      if (metavar && strchr(w, '=') == NULL) {
+      if (metavar && strchr(w, '=') != NULL && w[strlen(w) - 1] == '=' && i + 1 == n) {
+        /* "--opt=" then the value being completed (bash splits at '=') */
+        l->value_of = cli_option_name(o, NULL);
+        return;
+      }
+      if (metavar && strchr(w, '=') == NULL && metavar[0] != '=') {
         if (i + 1 == n) {
           l->value_of = cli_option_name(o, NULL);
           return;
         }
         l->cmd.opt[o] = words[++i];
-      } else if (metavar)
+      } else if (metavar && strchr(w, '='))
         l->cmd.opt[o] = strchr(w, '=') + 1;
+      /* (an "=VALUE" option alone, as --tls-verify, is a boolean: the next
+       * word is not its value) */
       continue;
     }
     if (l->verb == NULL) {
@@ -247,8 +262,22 @@ print_value(const Line *l)
 {
   const char *metavar = NULL;
 
-  cli_option_name(find_opt(l->value_of), &metavar);
-  if (strcmp(l->value_of, "--rebase") == 0)
+  /* the values the parser takes whose metavars do not spell them */
+  static const char *const choices[][2] = {
+    { "--type", "signedBy\nsigstoreSigned\naccept\nreject\n" },
+    { "--log-level", "error\nwarning\ninfo\ndebug\n" },
+    { "--tls-verify", "true\nfalse\n" },
+  };
+
+  cli_option_name(find_opt(l->value_of, l->verb), &metavar);
+  for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+    if (strcmp(l->value_of, choices[i][0]) == 0) {
+      fputs(choices[i][1], stdout);
+      return;
+    }
+  if (strcmp(l->value_of, "--filter") == 0)
+    fputs(l->sub[0] ? "repo=\ndangling=\n" : "container=\nimage=\nbackend=\nruntime=\n", stdout);
+  else if (strcmp(l->value_of, "--rebase") == 0)
     print_images(l);
   else
     print_kind(l, metavar);

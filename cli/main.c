@@ -309,6 +309,12 @@ cli_option_name(int o, const char **out_metavar)
   return options[o].name;
 }
 
+char
+cli_option_short(int o)
+{
+  return options[o].short_name;
+}
+
 const CliVerb *
 cli_find_verb(const char *name)
 {

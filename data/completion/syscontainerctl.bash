@@ -9,7 +9,9 @@ _syscontainerctl()
 
     local -a args=("${words[@]:1:cword-1}")
     if [[ $split == true ]]; then
-        args+=("$prev")
+        # "--opt=" so that an option whose value can only be attached
+        # (--tls-verify=false) is told from one followed by an operand
+        args+=("$prev=")
     fi
     local out
     out=$("${words[0]}" __complete "${args[@]}" "$cur" 2>/dev/null) || return

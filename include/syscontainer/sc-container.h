@@ -94,6 +94,15 @@ SC_API int sc_install_opts_set_auto_update(sc_install_opts *opts, const char *po
 SC_API int sc_install_opts_set_dry_run(sc_install_opts *opts, int dry_run, sc_error **error);
 
 /**
+ * sc_install_opts_set_strict: a value of sc_install_opts_set_values() that
+ * the image declares no variable for fails the install with SC_EINVAL
+ * before anything is written (sc_render_opts_set_strict()); without it,
+ * each is a warning in the result's "warnings". Default 0.
+ * Since: 0.2
+ */
+SC_API int sc_install_opts_set_strict(sc_install_opts *opts, int strict, sc_error **error);
+
+/**
  * sc_container_install: installs a system container from @image (a name
  * in the store, or a source sc_image_pull() accepts, pulled when missing):
  * checks it out into CHECKOUT_ROOT/NAME.0, renders config.json, the unit
@@ -109,7 +118,8 @@ SC_API int sc_install_opts_set_dry_run(sc_install_opts *opts, int dry_run, sc_er
  * @out_json: may be NULL; {"schema":1,"name","image","id","deployment",
  *   "files":[...],"host_files":[...],"actions":[...],"dry_run"}; a dry run
  *   adds "privileges":{"added":[{"kind","text"}...],"removed":[]}, what the
- *   container gets (since 0.2).
+ *   container gets (since 0.2); "warnings":[...], the render's
+ *   (sc_rendering_get_warnings(); since 0.2).
  * Returns: SC_OK, SC_EEXISTS (installed already, or a unit or tmpfiles
  * file of that name that is not ours), SC_EINVAL, SC_ENOTFOUND,
  * SC_ETEMPLATE, SC_ESPEC, SC_ERUNTIME, SC_EUNSUPPORTED (systemd is not
@@ -204,6 +214,15 @@ SC_API int sc_update_opts_set_auto_update(sc_update_opts *opts, const char *poli
 SC_API int sc_update_opts_set_auto(sc_update_opts *opts, int auto_only, sc_error **error);
 
 /**
+ * sc_update_opts_set_strict: a user value (the install's, carried over,
+ * and sc_update_opts_set_values()') that the new image declares no
+ * variable for fails the update with SC_EINVAL before anything changes;
+ * without it, each is a warning in the result's "warnings". Default 0.
+ * Since: 0.2
+ */
+SC_API int sc_update_opts_set_strict(sc_update_opts *opts, int strict, sc_error **error);
+
+/**
  * sc_update_opts_set_dry_run: change nothing (store, host, slots): the
  * result says whether it would update ("would_update") and the privilege
  * review ("privileges"); an image not in the store is not pulled.
@@ -223,7 +242,8 @@ SC_API int sc_update_opts_set_dry_run(sc_update_opts *opts, int dry_run, sc_erro
  * nothing to do ("updated": false). For a controlled update, see
  * sc_container_update_with_opts().
  * @out_json: may be NULL; {"schema":1,"name","updated","id","deployment",
- *   "restarted":bool,"controlled":bool,"privileges":{"added","removed"}}.
+ *   "restarted":bool,"controlled":bool,"privileges":{"added","removed"},
+ *   "warnings":[...] (since 0.2)}.
  * Before any change the new deployment's privileges are compared with the
  * current one's (docs/security.md, "Privilege review"): one added fails
  * with SC_EPERM unless sc_update_opts_set_accept_privileges().

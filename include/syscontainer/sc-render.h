@@ -62,7 +62,8 @@ SC_API int sc_exports_has_container_service(const sc_exports *exports);
  * sc_exports_variables_json: the variables that the image's templates use,
  * as JSON: {"schema":1,"variables":[{"name","files":[...],"source":
  * "forced"|"host"|"manifest"|"required","default"?}]}. "required" means
- * nothing defines it: the user must --set it.
+ * nothing defines it: the user must --set it. A manifest defaultValues
+ * entry that no template uses comes last, with "files":[] (since 0.2).
  * @out_json: owned by the caller (sc_free()).
  * Returns: SC_OK or SC_ETEMPLATE (an invalid placeholder).
  * Since: 0.1
@@ -125,6 +126,17 @@ SC_API int sc_render_opts_set_remote_rootfs(sc_render_opts *opts,
                                             sc_error **error);
 
 /**
+ * sc_render_opts_set_strict: a user value (sc_render_opts_set_values())
+ * that the image declares no variable for (not in
+ * sc_exports_variables_json(): a typo, more often than not) fails the
+ * render with SC_EINVAL ("value KEY: the image declares no variable KEY
+ * (its variables: A, B)") instead of being a warning
+ * (sc_rendering_get_warnings()). Default 0.
+ * Since: 0.2
+ */
+SC_API int sc_render_opts_set_strict(sc_render_opts *opts, int strict, sc_error **error);
+
+/**
  * sc_rendering: the files that an install writes for a container:
  * config.json, NAME.service, tmpfiles-NAME.conf, and the full set of
  * values they were rendered with.
@@ -179,6 +191,14 @@ SC_API const char *sc_rendering_get_tmpfiles(const sc_rendering *rendering);
 SC_API const sc_values *sc_rendering_get_values(const sc_rendering *rendering);
 
 /**
+ * sc_rendering_get_warnings: what the render warns about, NULL-terminated,
+ * borrowed, never NULL: one "value KEY: the image declares no variable
+ * KEY (its variables: ...)" per user value the image does not declare.
+ * Since: 0.2
+ */
+SC_API const char *const *sc_rendering_get_warnings(const sc_rendering *rendering);
+
+/**
  * sc_rendering_is_detached: 1 when the unit runs the runtime detached
  * (run -d --pid-file, Type=forking), else 0. Since: 0.1
  */
@@ -197,7 +217,8 @@ SC_API int sc_rendering_write(const sc_rendering *rendering, const char *dir, sc
 /**
  * sc_rendering_to_json: {"schema":1,"name","detached","files":{"config.json":
  * ...,"NAME.service":...,"tmpfiles-NAME.conf":...},"values":{...},
- * "missing_bind_sources":[...]}.
+ * "missing_bind_sources":[...],
+ * "warnings":[...]} (warnings since 0.2).
  * @out_json: owned by the caller (sc_free()).
  * Since: 0.1
  */

@@ -23,6 +23,7 @@ struct sc_install_opts {
   sc_values *values;
   const sc_pull_opts *pull;
   gboolean enable, start, dry_run;
+  gboolean strict; /* an undeclared user value fails the render */
 };
 
 SC_API int
@@ -108,6 +109,14 @@ sc_install_opts_set_dry_run(sc_install_opts *o, int dry_run, sc_error **error)
 }
 
 SC_API int
+sc_install_opts_set_strict(sc_install_opts *o, int strict, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->strict = strict != 0;
+  return SC_OK;
+}
+
+SC_API int
 sc_install_opts_set_auto_update(sc_install_opts *o, const char *policy, sc_error **error)
 {
   GError *gerror = NULL;
@@ -170,7 +179,32 @@ typedef struct {
   gboolean wrote;   /* the slot was filled */
   gboolean already; /* installed already, as asked: nothing to do */
   char *installed;  /* then: its deployment (as seen from the sysroot) */
+  char *made_top;   /* the topmost directory of the checkout root this install made */
+  gboolean done;    /* installed (or nothing to do): what it made stays */
 } Install;
+
+/* The directories leading to the checkout root that this install made
+ * (a fresh sysroot's var/lib/containers/atomic), removed again when it
+ * fails: bad input leaves the root as it was. Each one goes only when
+ * empty, from the checkout root up, never through a link. */
+static void
+install_remove_made_dirs(Install *t)
+{
+  g_autofree char *p = g_strdup(t->root);
+
+  for (;;) {
+    g_autofree char *dir = g_path_get_dirname(p);
+    g_autofree char *base = g_path_get_basename(p);
+    int fd = sc_confined_open_nolinks(dir, FALSE, NULL);
+    gboolean removed = fd >= 0 && unlinkat(fd, base, AT_REMOVEDIR) == 0;
+    if (fd >= 0)
+      close(fd);
+    if (!removed || strcmp(p, t->made_top) == 0)
+      return;
+    g_free(p);
+    p = g_steal_pointer(&dir);
+  }
+}
 
 static void
 install_clear(Install *t)
@@ -178,6 +212,9 @@ install_clear(Install *t)
   if (t->exports_tmp)
     sc_rm_rf(t->exports_tmp);
   sc_deploy_unlock_container(t->ctx, t->name, t->lock);
+  if (t->made_top && !t->done)
+    install_remove_made_dirs(t);
+  g_free(t->made_top);
   g_free(t->name);
   g_free(t->root);
   g_free(t->remote);
@@ -533,6 +570,7 @@ install_render(Install *t, GError **error)
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->opts->values, NULL);
+  sc_render_opts_set_strict(ropts, t->opts->strict, NULL);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   if (t->remote)
     sc_render_opts_set_remote_rootfs(ropts, t->remote, NULL);
@@ -697,6 +735,7 @@ install_result(Install *t)
   if (sc_rendering_get_tmpfiles(t->r))
     json_object_set_new(files, "tmpfiles", json_string(sc_rendering_get_tmpfiles(t->r)));
   json_object_set_new(doc, "files", files);
+  json_object_set_new(doc, "warnings", sc_rendering_warnings_json(t->r));
   if (t->labels)
     json_object_set(doc, "selinux_labels", t->labels);
   return doc;
@@ -731,8 +770,18 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   t.actions = json_array();
   t.name = g_strdup(opts->name);
   t.root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
-  if (!opts->dry_run && !sc_context_make_dirs(ctx, t.root, 0755, &gerror))
-    return sc_error_propagate(error, gerror);
+  if (!opts->dry_run) {
+    g_autofree char *p = g_strdup(t.root);
+    struct stat st;
+    while (strcmp(p, "/") != 0 && strcmp(p, ".") != 0 && lstat(p, &st) != 0 && errno == ENOENT) {
+      char *up = g_path_get_dirname(p);
+      g_free(t.made_top);
+      t.made_top = g_steal_pointer(&p);
+      p = up;
+    }
+    if (!sc_context_make_dirs(ctx, t.root, 0755, &gerror))
+      return sc_error_propagate(error, gerror);
+  }
   if (!install_find(&t, image, &gerror))
     return sc_error_propagate(error, gerror);
   if (is_run_once(t.img)) {
@@ -769,6 +818,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
     if (opts->dry_run && !install_privileges(&t, doc, &gerror))
       return sc_error_propagate(error, gerror);
   }
+  t.done = TRUE;
   if (out_json)
     *out_json = sc_json_dump(doc, TRUE);
   return SC_OK;

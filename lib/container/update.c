@@ -226,6 +226,7 @@ struct sc_update_opts {
   gboolean accept_privileges, dry_run;
   char *auto_update;    /* a new auto-update policy to record, or NULL */
   gboolean auto_only;   /* update --all --auto: only the containers that opted in */
+  gboolean strict;      /* an undeclared user value fails the render */
 };
 
 /* An update or rollback @j that did not finish (crash, or failure): when
@@ -354,6 +355,14 @@ sc_update_opts_set_auto(sc_update_opts *o, int auto_only, sc_error **error)
 {
   SC_CHECK_ARG(o != NULL, error);
   o->auto_only = auto_only != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_update_opts_set_strict(sc_update_opts *o, int strict, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->strict = strict != 0;
   return SC_OK;
 }
 
@@ -556,6 +565,8 @@ update_render_opts(Update *t, const char *remote)
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, t->name, NULL);
   sc_render_opts_set_values(ropts, t->user, NULL);
+  sc_render_opts_set_strict(ropts, t->o->strict, NULL);
+  sc_render_opts_set_checked_values(ropts, t->user); /* (not the kept UUID) */
   keep_identity(ropts, t->info, t->user);
   sc_render_opts_set_image(ropts, t->img->name, t->img->id, NULL);
   sc_render_opts_set_slot(ropts, t->next, NULL);
@@ -984,6 +995,7 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                        t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
                        "controlled", o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));
+  json_object_set_new(*out_doc, "warnings", sc_rendering_warnings_json(t.r));
   json_object_set_new(*out_doc, "privileges",
                       t.privileges ? json_incref(t.privileges)
                                    : json_pack("{s:[], s:[]}", "added", "removed"));

@@ -136,6 +136,11 @@ char *sc_unit_container_cgroup(const char *unit_text, const char *name, gboolean
 /* render.c */
 /* @offline: lint's mode: a runtime that cannot be found or probed is
  * assumed to be runc at /usr/bin/runc instead of failing. */
+/* The values the strict check looks at (the user's), when the render's
+ * values have more that the tool added (an update's kept UUID); copied. */
+void sc_render_opts_set_checked_values(sc_render_opts *o, const sc_values *user);
+/* sc_rendering_get_warnings() as a JSON array of strings (new). */
+json_t *sc_rendering_warnings_json(const sc_rendering *r);
 gboolean sc_render_internal(sc_context *ctx,
                             const sc_exports *exports,
                             const sc_render_opts *opts,

@@ -448,6 +448,22 @@ sc_exports_variables(const sc_exports *ex, GError **error)
       json_object_set_new(item, "default", json_string(def));
     json_array_append_new(arr, item);
   }
+  /* a defaultValues entry no template uses is still a variable the image
+   * declares (a --set of it is no typo): listed last, used by no file */
+  for (size_t i = 0; i < sc_values_count(ex->defaults); i++) {
+    const char *name = sc_values_key_at(ex->defaults, i);
+    if (g_hash_table_contains(files_by_var, name) || sc_strv_has(sc_forced_variables, name))
+      continue;
+    json_array_append_new(arr,
+                          json_pack("{s:s, s:[], s:s, s:s}",
+                                    "name",
+                                    name,
+                                    "files",
+                                    "source",
+                                    "manifest",
+                                    "default",
+                                    sc_values_get(ex->defaults, name)));
+  }
   return arr;
 }
 

@@ -21,6 +21,8 @@ struct sc_render_opts {
   char *remote_rootfs;
   char *destdir; /* NULL: CHECKOUT/NAME.SLOT */
   gboolean run_once;
+  gboolean strict;    /* a user value the image does not declare is an error */
+  sc_values *checked; /* the values the user gave; NULL: all of values */
 };
 
 struct sc_rendering {
@@ -32,6 +34,7 @@ struct sc_rendering {
   gboolean detached;
   gboolean converted_capabilities; /* the pre-1.0.0-rc5 array form */
   GPtrArray *missing_sources;
+  GPtrArray *warnings; /* NULL-terminated: sc_rendering_get_warnings() */
 };
 
 SC_API int
@@ -55,6 +58,7 @@ sc_render_opts_free(sc_render_opts *o)
     return;
   g_free(o->name);
   sc_values_free(o->values);
+  sc_values_free(o->checked);
   g_free(o->image_name);
   g_free(o->image_id);
   g_free(o->remote_rootfs);
@@ -117,6 +121,65 @@ sc_render_opts_set_remote_rootfs(sc_render_opts *o, const char *path, sc_error *
   g_free(o->remote_rootfs);
   o->remote_rootfs = g_strdup(path);
   return SC_OK;
+}
+
+SC_API int
+sc_render_opts_set_strict(sc_render_opts *o, int strict, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->strict = strict != 0;
+  return SC_OK;
+}
+
+void
+sc_render_opts_set_checked_values(sc_render_opts *o, const sc_values *user)
+{
+  sc_values_replace(&o->checked, user, NULL);
+}
+
+/* The user values (--set) that @ex does not declare: one is a typo more
+ * often than not (GREETNG for GREETING), so each is a warning naming the
+ * known variables, or with @o's strict the error. The forced ones are not
+ * offered: the tool sets those. */
+static gboolean
+check_declared(const sc_exports *ex, const sc_render_opts *o, sc_rendering *r, GError **error)
+{
+  g_autoptr(json_t) vars = NULL;
+  g_autoptr(GString) known = g_string_new(NULL);
+  const sc_values *user = o->checked ? o->checked : o->values;
+  json_t *v;
+  size_t i;
+
+  if (sc_values_count(user) == 0)
+    return TRUE;
+  vars = sc_exports_variables(ex, error);
+  if (vars == NULL)
+    return FALSE;
+  json_array_foreach (vars, i, v) {
+    if (g_strcmp0(json_string_value(json_object_get(v, "source")), "forced") == 0)
+      continue;
+    g_string_append_printf(
+      known, "%s%s", known->len ? ", " : "", json_string_value(json_object_get(v, "name")));
+  }
+  for (size_t k = 0; k < sc_values_count(user); k++) {
+    const char *key = sc_values_key_at(user, k);
+    gboolean declared = FALSE;
+    g_autofree char *msg = NULL;
+    json_array_foreach (vars, i, v)
+      declared = declared || g_strcmp0(json_string_value(json_object_get(v, "name")), key) == 0;
+    if (declared)
+      continue;
+    msg = g_strdup_printf("value %s: the image declares no variable %s (its variables: %s)",
+                          key,
+                          key,
+                          known->len ? known->str : "none");
+    if (o->strict) {
+      g_set_error(error, SC_ERROR, SC_EINVAL, "%s", msg);
+      return FALSE;
+    }
+    g_ptr_array_insert(r->warnings, (gint)r->warnings->len - 1, g_steal_pointer(&msg));
+  }
+  return TRUE;
 }
 
 static void
@@ -491,7 +554,9 @@ sc_render_internal(sc_context *ctx,
   }
   r = g_new0(sc_rendering, 1);
   r->name = g_strdup(o->name);
-  if (!resolve_values(ctx, ex, o, &rt, r, error))
+  r->warnings = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(r->warnings, NULL);
+  if (!check_declared(ex, o, r, error) || !resolve_values(ctx, ex, o, &rt, r, error))
     return FALSE;
   /* The unit first: config.json's cgroup is below the unit's. A container
    * run once, or without a service, keeps its config.json's own. */
@@ -539,6 +604,8 @@ sc_rendering_free(sc_rendering *r)
   sc_values_free(r->values);
   if (r->missing_sources)
     g_ptr_array_unref(r->missing_sources);
+  if (r->warnings)
+    g_ptr_array_unref(r->warnings);
   g_free(r);
 }
 
@@ -570,6 +637,24 @@ SC_API const sc_values *
 sc_rendering_get_values(const sc_rendering *r)
 {
   return r ? r->values : NULL;
+}
+
+SC_API const char *const *
+sc_rendering_get_warnings(const sc_rendering *r)
+{
+  static const char *const none[] = { NULL };
+
+  return r && r->warnings ? (const char *const *)r->warnings->pdata : none;
+}
+
+json_t *
+sc_rendering_warnings_json(const sc_rendering *r)
+{
+  json_t *arr = json_array();
+
+  for (const char *const *w = sc_rendering_get_warnings(r); *w; w++)
+    json_array_append_new(arr, json_string(*w));
+  return arr;
 }
 
 SC_API int
@@ -662,6 +747,7 @@ sc_rendering_to_json(const sc_rendering *r, char **out_json, sc_error **error)
   for (guint i = 0; i < r->missing_sources->len; i++)
     json_array_append_new(missing, json_string(r->missing_sources->pdata[i]));
   json_object_set_new(doc, "missing_bind_sources", missing);
+  json_object_set_new(doc, "warnings", sc_rendering_warnings_json(r));
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);
   return SC_OK;

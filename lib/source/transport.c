@@ -158,7 +158,13 @@ files_open(const char *path, gboolean is_tar, gboolean follow_links, GError **er
   /* the path the user gave is followed; O_NONBLOCK: a FIFO does not block */
   f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (is_tar ? 0 : O_DIRECTORY));
   if (f->fd < 0) {
-    g_set_error(error, SC_ERROR, errno == ENOENT ? SC_ENOTFOUND : SC_EIO, "%s: %s", path,
+    /* says what was looked for: "oci:/x:1" shows no other sign of a path */
+    g_set_error(error,
+                SC_ERROR,
+                errno == ENOENT ? SC_ENOTFOUND : SC_EIO,
+                "%s %s: %s",
+                is_tar ? "archive" : "OCI layout directory",
+                path,
                 g_strerror(errno));
     files_free(f);
     return NULL;
@@ -617,16 +623,23 @@ is_daemon(const char *spec)
 }
 
 /* "oci:X" is an OCI layout when X (without :TAG) is a directory; atomic
- * used "oci:" for registry references, and those still work. */
+ * used "oci:" for registry references, and those still work. An X that
+ * can only be a path ("/...", "./...", "../...": no reference starts so;
+ * "oci://REF" is a registry) is a layout even when missing, so that the
+ * error says the layout is not there instead of asking a registry for a
+ * name made from the path. */
 static gboolean
 is_oci_layout(const char *spec)
 {
   g_autofree char *path = NULL;
   g_autofree char *tag = NULL;
+  const char *x = spec + 4;
 
   if (!g_str_has_prefix(spec, "oci:"))
     return FALSE;
-  split_path_tag(spec + 4, &path, &tag);
+  if ((x[0] == '/' && x[1] != '/') || g_str_has_prefix(x, "./") || g_str_has_prefix(x, "../"))
+    return TRUE;
+  split_path_tag(x, &path, &tag);
   return g_file_test(path, G_FILE_TEST_IS_DIR);
 }
 

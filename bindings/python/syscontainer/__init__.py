@@ -82,6 +82,7 @@ _sc_render_opts_new = _fn("sc_render_opts_new", _int, _pp, _pp)
 _sc_render_opts_free = _fn("sc_render_opts_free", None, _p)
 _sc_render_opts_set_name = _fn("sc_render_opts_set_name", _int, _p, _s, _pp)
 _sc_render_opts_set_values = _fn("sc_render_opts_set_values", _int, _p, _p, _pp)
+_sc_render_opts_set_strict = _fn("sc_render_opts_set_strict", _int, _p, _int, _pp)
 _sc_render_opts_set_image = _fn("sc_render_opts_set_image", _int, _p, _s, _s, _pp)
 _sc_render_opts_set_slot = _fn("sc_render_opts_set_slot", _int, _p, _int, _pp)
 _sc_render_opts_set_remote_rootfs = _fn("sc_render_opts_set_remote_rootfs", _int, _p, _s, _pp)
@@ -113,6 +114,7 @@ _sc_install_opts_set_pull_opts = _fn("sc_install_opts_set_pull_opts", _int, _p, 
 _sc_install_opts_set_enable = _fn("sc_install_opts_set_enable", _int, _p, _int, _pp)
 _sc_install_opts_set_start = _fn("sc_install_opts_set_start", _int, _p, _int, _pp)
 _sc_install_opts_set_dry_run = _fn("sc_install_opts_set_dry_run", _int, _p, _int, _pp)
+_sc_install_opts_set_strict = _fn("sc_install_opts_set_strict", _int, _p, _int, _pp)
 _sc_install_opts_set_rootfs = _fn("sc_install_opts_set_rootfs", _int, _p, _s, _pp)
 _sc_install_opts_set_auto_update = _fn("sc_install_opts_set_auto_update", _int, _p, _s, _pp)
 _sc_container_install = _fn("sc_container_install", _int, _p, _s, _p, _pp, _pp)
@@ -128,6 +130,7 @@ _sc_update_opts_set_controlled = _fn("sc_update_opts_set_controlled", _int, _p, 
 _sc_update_opts_set_accept_privileges = _fn("sc_update_opts_set_accept_privileges", _int, _p,
                                             _int, _pp)
 _sc_update_opts_set_dry_run = _fn("sc_update_opts_set_dry_run", _int, _p, _int, _pp)
+_sc_update_opts_set_strict = _fn("sc_update_opts_set_strict", _int, _p, _int, _pp)
 _sc_update_opts_set_auto_update = _fn("sc_update_opts_set_auto_update", _int, _p, _s, _pp)
 _sc_update_opts_set_auto = _fn("sc_update_opts_set_auto", _int, _p, _int, _pp)
 _sc_container_update_with_opts = _fn("sc_container_update_with_opts", _int, _p, _s, _p, _pp,
@@ -275,6 +278,8 @@ class Rendering:
     unit = property(lambda self: self._doc["files"]["%s.service" % self.name])
     tmpfiles = property(lambda self: self._doc["files"]["tmpfiles-%s.conf" % self.name])
     missing_bind_sources = property(lambda self: list(self._doc["missing_bind_sources"]))
+    # one per value the image declares no variable for (render(strict=False))
+    warnings = property(lambda self: list(self._doc["warnings"]))
 
     def as_dict(self):
         return json.loads(json.dumps(self._doc))
@@ -361,8 +366,10 @@ class Context:
         return _take_string(out)
 
     def render(self, directory, name, values=None, image_name=None, image_id=None, slot=0,
-               remote_rootfs=None):
-        """Renders an image's exports as an install would; returns a Rendering."""
+               remote_rootfs=None, strict=False):
+        """Renders an image's exports as an install would; returns a Rendering.
+        A value the image declares no variable for is in its warnings, or
+        with strict raises Error(EINVAL)."""
         ex = ctypes.c_void_p()
         opts = ctypes.c_void_p()
         rendering = ctypes.c_void_p()
@@ -372,6 +379,7 @@ class Context:
             _call(_sc_render_opts_set_name, opts, _enc(name))
             with _Values(values) as v:
                 _call(_sc_render_opts_set_values, opts, v._ptr)
+            _call(_sc_render_opts_set_strict, opts, 1 if strict else 0)
             _call(_sc_render_opts_set_image, opts, _enc(image_name), _enc(image_id))
             _call(_sc_render_opts_set_slot, opts, slot)
             if remote_rootfs is not None:
@@ -476,7 +484,7 @@ class Context:
     # -- containers -------------------------------------------------------
 
     def install(self, image, name=None, values=None, enable=True, start=False, dry_run=False,
-                rootfs=None, auto_update=None, **pull_options):
+                rootfs=None, auto_update=None, strict=False, **pull_options):
         """Installs a system container; returns the install report (name,
         deployment, files, actions). An atomic.run=once image is run once
         instead, with this process's standard streams, and nothing is kept:
@@ -487,7 +495,9 @@ class Context:
         report has "already_installed": True; with another image or values
         an Error says to use update(). auto_update: "registry" or "disabled"
         (None: the image's io.containers.autoupdate label decides), recorded
-        in the container's info. pull_options as for pull()."""
+        in the container's info. A value the image declares no variable for
+        is in the report's "warnings", or with strict raises Error(EINVAL)
+        before anything is written. pull_options as for pull()."""
         opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:
@@ -502,6 +512,7 @@ class Context:
             _call(_sc_install_opts_set_dry_run, opts, 1 if dry_run else 0)
             _call(_sc_install_opts_set_rootfs, opts, _enc(rootfs))
             _call(_sc_install_opts_set_auto_update, opts, _enc(auto_update))
+            _call(_sc_install_opts_set_strict, opts, 1 if strict else 0)
             return self._json_call(_sc_container_install, _enc(image), opts)
         finally:
             _sc_install_opts_free(opts)
@@ -512,7 +523,8 @@ class Context:
         return self._json_call(_sc_container_uninstall, _enc(name))
 
     def _update_opts(self, rebase, values, controlled, settle, popts,
-                     accept_privileges=False, dry_run=False, auto_update=None, auto=False):
+                     accept_privileges=False, dry_run=False, auto_update=None, auto=False,
+                     strict=False):
         opts = ctypes.c_void_p()
         _call(_sc_update_opts_new, ctypes.byref(opts))
         try:
@@ -526,13 +538,15 @@ class Context:
             _call(_sc_update_opts_set_dry_run, opts, 1 if dry_run else 0)
             _call(_sc_update_opts_set_auto_update, opts, _enc(auto_update))
             _call(_sc_update_opts_set_auto, opts, 1 if auto else 0)
+            _call(_sc_update_opts_set_strict, opts, 1 if strict else 0)
         except BaseException:
             _sc_update_opts_free(opts)
             raise
         return opts
 
     def update(self, name, rebase=None, values=None, controlled=False, settle=None,
-               accept_privileges=False, dry_run=False, auto_update=None, **pull_options):
+               accept_privileges=False, dry_run=False, auto_update=None, strict=False,
+               **pull_options):
         """Moves a container to its image's current version (or rebase);
         returns the report ("updated", "deployment", "restarted",
         "privileges": {"added", "removed"}). With controlled, a unit that
@@ -540,12 +554,14 @@ class Context:
         Error(ERUNTIME) raised. An update that adds privileges raises
         Error(EPERM) unless accept_privileges; dry_run changes nothing and
         reports "would_update" and "privileges". auto_update ("registry" or
-        "disabled") changes the container's automatic-update policy."""
+        "disabled") changes the container's automatic-update policy. A user
+        value the new image declares no variable for is in "warnings", or
+        with strict raises Error(EINVAL) before anything changes."""
         popts = self._pull_opts(**pull_options)
         opts = None
         try:
             opts = self._update_opts(rebase, values, controlled, settle, popts,
-                                     accept_privileges, dry_run, auto_update)
+                                     accept_privileges, dry_run, auto_update, strict=strict)
             return self._json_call(_sc_container_update_with_opts, _enc(name), opts)
         finally:
             _sc_update_opts_free(opts)
