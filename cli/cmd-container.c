@@ -198,6 +198,10 @@ check_update(const CliCmd *c)
     cli_usage_error("update --all cannot set --auto-update: name one container");
     return EXIT_USAGE;
   }
+  if (cli_flag(c, OPT_AUTO) && !cli_flag(c, OPT_ALL)) {
+    cli_usage_error("--auto is for update --all (the timer's run)");
+    return EXIT_USAGE;
+  }
   if (settle_ms(c) && !cli_flag(c, OPT_CONTROLLED) && !cli_flag(c, OPT_ALL)) {
     cli_usage_error("--settle is for --controlled updates");
     return EXIT_USAGE;

@@ -146,6 +146,10 @@ class AutoUpdateTest(SysrootCtl, unittest.TestCase):
         r = self.ctl("update", "--all", "--auto-update=registry", check=False)
         self.assertEqual(r.returncode, 2)
         self.assertIn("update --all cannot set --auto-update: name one container", r.stderr)
+        r = self.ctl("update", "--auto", "web", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("syscontainerctl: update: --auto is for update --all "
+                                            "(the timer's run)\nUsage: "), r.stderr)
         # opted in, but from an oci: layout: no registry to ask
         self.ctl("install", "--name", "local", "--auto-update=registry",
                  "oci:%s:v1" % self.layout)
