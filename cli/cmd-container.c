@@ -43,13 +43,14 @@ print_dry_run(json_t *doc)
   print_privileges(doc);
 }
 
-/* The --set values against the variables of @image (pulled first when the
- * store lacks it, as the install or run would: its failure is left to
- * them to report). */
+/* run IMAGE: the --set values against the variables of @image (pulled
+ * first when the store lacks it, as the run would: its failure is left to
+ * the run to report). Install, update and render leave this to the library
+ * (the "warnings" of their documents, their strict option). */
 static int
 check_image_sets(const CliCmd *c, sc_context *ctx, const char *image, const sc_pull_opts *popts)
 {
-  char *json = NULL, what[512], *pulled = NULL;
+  char *json = NULL, *pulled = NULL;
   int rc;
 
   if (c->n_sets == 0)
@@ -68,8 +69,7 @@ check_image_sets(const CliCmd *c, sc_context *ctx, const char *image, const sc_p
       return EXIT_OK;
     }
   }
-  snprintf(what, sizeof(what), "image %s", image);
-  rc = cli_check_sets(c, what, json);
+  rc = cli_check_sets(c, json);
   /* refused: the store as it was before (the image pulled for the check
    * goes again) */
   if (rc != EXIT_OK && pulled)
@@ -119,12 +119,6 @@ cmd_install(const CliCmd *c, sc_context *ctx)
       (r = sc_install_opts_new(&iopts, &error)) == SC_OK &&
       (r = set_install_opts(c, iopts, popts, values, &error)) == SC_OK) {
     cli_show_progress(c, ctx);
-    if (!cli_opt(c, OPT_ROOTFS) && (rc = check_image_sets(c, ctx, c->args[0], popts)) != EXIT_OK) {
-      sc_install_opts_free(iopts);
-      sc_values_free(values);
-      sc_pull_opts_free(popts);
-      return rc;
-    }
     r = sc_container_install(ctx, c->args[0], iopts, &json, &error);
   }
   sc_install_opts_free(iopts);
@@ -133,6 +127,7 @@ cmd_install(const CliCmd *c, sc_context *ctx)
   if (r != SC_OK)
     return cli_report_error(c, r, error);
   doc = cli_result(c, json);
+  cli_print_warnings(c, doc, NULL);
   /* a run-once image ran: its exit status is the command's */
   status = dry_text ? NULL : json_object_get(doc, "exit_status");
   if (!cli_flag(c, OPT_JSON) && json_is_true(json_object_get(doc, "already_installed")))
@@ -177,6 +172,10 @@ print_update(const char *name, json_t *doc, const char *suffix)
 static void
 print_container_update(json_t *each)
 {
+  /* (text output only: the warnings are in the document with --json) */
+  for (size_t i = 0; i < json_array_size(json_object_get(each, "warnings")); i++)
+    fprintf(stderr, "%s: warning: %s: %s\n", PROGNAME, cli_jstr(each, "name"),
+            json_string_value(json_array_get(json_object_get(each, "warnings"), i)));
   print_update(cli_jstr(each, "name"), each, "");
 }
 
@@ -207,30 +206,6 @@ check_update(const CliCmd *c)
     return EXIT_USAGE;
   }
   return cli_flag(c, OPT_ALL) ? EXIT_OK : cli_check_args(c, 1, 1, "one container name or --all", 1);
-}
-
-/* The --set values of update NAME against the image it moves to: --rebase's,
- * else the one the container runs. */
-static int
-check_update_sets(const CliCmd *c, sc_context *ctx, const sc_pull_opts *popts)
-{
-  char *json = NULL, *image = NULL;
-  json_t *doc;
-  int rc;
-
-  if (c->n_sets == 0)
-    return EXIT_OK;
-  if (cli_opt(c, OPT_REBASE))
-    return check_image_sets(c, ctx, cli_opt(c, OPT_REBASE), popts);
-  if (sc_container_inspect_json(ctx, c->args[0], &json, NULL) != SC_OK)
-    return EXIT_OK; /* the update says what is wrong */
-  doc = json_loads(json, 0, NULL);
-  sc_free(json);
-  image = cli_jstr(doc, "image") ? strdup(cli_jstr(doc, "image")) : NULL;
-  json_decref(doc);
-  rc = image ? check_image_sets(c, ctx, image, popts) : EXIT_OK;
-  free(image);
-  return rc;
 }
 
 /* The pull options must outlive @uopts. */
@@ -271,12 +246,6 @@ cmd_update(const CliCmd *c, sc_context *ctx)
   if ((r = cli_make_sources(c, NULL, &popts, &values, &error)) == SC_OK &&
       (r = sc_update_opts_new(&uopts, &error)) == SC_OK &&
       (r = set_update_opts(c, uopts, popts, values, &error)) == SC_OK) {
-    if (!all && (rc = check_update_sets(c, ctx, popts)) != EXIT_OK) {
-      sc_update_opts_free(uopts);
-      sc_values_free(values);
-      sc_pull_opts_free(popts);
-      return rc;
-    }
     r = all ? sc_containers_update_all_json(ctx, uopts, &json, &error)
             : sc_container_update_with_opts(ctx, c->args[0], uopts, &json, &error);
   }
@@ -286,6 +255,8 @@ cmd_update(const CliCmd *c, sc_context *ctx)
   if (r != SC_OK)
     return cli_report_error(c, r, error);
   doc = cli_result(c, json);
+  if (!all)
+    cli_print_warnings(c, doc, NULL);
   if (all)
     rc = cli_print_batch(c, json_object_get(doc, "containers"), print_container_update)
            ? EXIT_FAILED

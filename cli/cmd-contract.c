@@ -88,15 +88,6 @@ cmd_render(const CliCmd *c, sc_context *ctx)
       (r = sc_exports_open(c->args[0], &ex, &error)) != SC_OK ||
       (r = sc_render_opts_new(&ropts, &error)) != SC_OK)
     goto out;
-  if (c->n_sets > 0 && sc_exports_variables_json(ex, &json, NULL) == SC_OK) {
-    char what[PATH_MAX + 16];
-    snprintf(what, sizeof(what), "image directory %s", c->args[0]);
-    rc = cli_check_sets(c, what, json);
-    sc_free(json);
-    json = NULL;
-    if (rc != EXIT_OK)
-      goto out;
-  }
   if ((r = sc_render_opts_set_name(ropts, name, &error)) != SC_OK) {
     if (!given) {
       rc = report_default_name(c, r, error);
@@ -111,8 +102,11 @@ cmd_render(const CliCmd *c, sc_context *ctx)
       (r = sc_exports_render(ctx, ex, ropts, &rendering, &error)) != SC_OK ||
       (output && (r = sc_rendering_write(rendering, output, &error)) != SC_OK))
     goto out;
-  if (!cli_flag(c, OPT_JSON))
+  if (!cli_flag(c, OPT_JSON)) {
+    for (const char *const *w = sc_rendering_get_warnings(rendering); *w; w++)
+      fprintf(stderr, "%s: warning: %s\n", PROGNAME, *w);
     print_rendering(c, rendering, name);
+  }
   else if ((r = sc_rendering_to_json(rendering, &json, &error)) == SC_OK) {
     json_decref(cli_result(c, json)); /* printed; cli_result frees @json */
     json = NULL;

@@ -596,6 +596,29 @@ find_operand(int argc, char **argv, int n)
   return NULL;
 }
 
+/* --json with --format table, or two different --format values: which
+ * output is wanted is not known, so neither is guessed (podman lets the
+ * last one win silently). 1 (said) or 0. */
+static int
+format_conflict(const CliCmd *c, int id, const char *value)
+{
+  const char *format = c->opt[OPT_FORMAT];
+
+  if (id == OPT_FORMAT && format && strcmp(format, value) != 0) {
+    cli_usage_error("--format %s conflicts with --format %s", value, format);
+    return 1;
+  }
+  if (id == OPT_FORMAT && strcmp(value, "json") != 0 && c->opt[OPT_JSON]) {
+    cli_usage_error("--format %s conflicts with --json", value);
+    return 1;
+  }
+  if (id == OPT_JSON && format && strcmp(format, "json") != 0) {
+    cli_usage_error("--json conflicts with --format %s", format);
+    return 1;
+  }
+  return 0;
+}
+
 /* Records the value of option @spec. */
 static int
 set_option(CliCmd *c, const OptSpec *spec, const char *value)
@@ -603,6 +626,8 @@ set_option(CliCmd *c, const OptSpec *spec, const char *value)
   int id = (int)(spec - options);
 
   if (spec->check && spec->check(value) != 0)
+    return EXIT_USAGE;
+  if (format_conflict(c, id, value))
     return EXIT_USAGE;
   if (id == OPT_SET)
     c->sets[c->n_sets++] = value;

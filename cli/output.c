@@ -523,12 +523,35 @@ cli_check_filters(const CliCmd *c, const char *const *keys, const char *expected
   return EXIT_OK;
 }
 
-/* The --set values of @c against the variables @vars_json declares (the
- * "variables" of an image or of exports; @what names them): one that is
- * not declared is a typo more often than not, a warning naming the known
- * ones; an error with --strict. EXIT_OK, or the exit code. */
+/* The "warnings" of a result document (the library's: a --set of a
+ * variable the image does not declare...) on stderr, @prefix (may be NULL,
+ * e.g. a container's name in update --all) before each. With --json they
+ * are in the document already. */
+void
+cli_print_warnings(const CliCmd *c, json_t *doc, const char *prefix)
+{
+  json_t *w;
+  size_t i;
+
+  if (cli_flag(c, OPT_JSON))
+    return;
+  json_array_foreach (json_object_get(doc, "warnings"), i, w)
+    fprintf(stderr,
+            "%s: warning: %s%s%s\n",
+            PROGNAME,
+            prefix ? prefix : "",
+            prefix ? ": " : "",
+            json_string_value(w));
+}
+
+/* run IMAGE only: sc_image_run() takes no strict option and returns no
+ * document, so the --set values of @c are checked here against the
+ * variables @vars_json declares (the image's inspect document), in the
+ * library's words (lib/contract/render.c check_declared()): a warning
+ * naming the known ones; an error with --strict. EXIT_OK, or the exit
+ * code. */
 int
-cli_check_sets(const CliCmd *c, const char *what, const char *vars_json)
+cli_check_sets(const CliCmd *c, const char *vars_json)
 {
   json_t *doc = vars_json ? json_loads(vars_json, 0, NULL) : NULL;
   json_t *vars = json_is_array(doc) ? doc : json_object_get(doc, "variables"), *v;
@@ -561,10 +584,9 @@ cli_check_sets(const CliCmd *c, const char *what, const char *vars_json)
       continue;
     snprintf(msg,
              sizeof(msg),
-             "--set %.*s: %s declares no variable %.*s (its variables: %s)",
+             "value %.*s: the image declares no variable %.*s (its variables: %s)",
              (int)klen,
              c->sets[s],
-             what,
              (int)klen,
              c->sets[s],
              len ? known : "none");

@@ -496,6 +496,21 @@ sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError **er
     return -1;
   }
   fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 && !exclusive && (errno == EACCES || errno == EPERM)) {
+    /* A reader that may read the store but not its lock (a user on
+     * root's world-readable store: the lock stays 0600 because flock()
+     * needs only an open fd, and a lock any user could open is one any
+     * user could hold, LOCK_EX included, to stall root's pulls and
+     * installs). Reading without the lock is safe here: this process
+     * changes nothing, and OSTree never changes a file in place (objects
+     * are content-addressed and renamed into place, refs replaced by
+     * rename), so a writer at the same time can at worst remove an object
+     * this read then fails to open, which is reported as an error, never
+     * read as other data. */
+    sc_context_log(ctx, SC_LOG_DEBUG, "image store %s: cannot open %s (%s): reading unlocked",
+                   path, SC_STORE_LOCK, g_strerror(errno));
+    return fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+  }
   if (fd < 0 && errno == ENOENT) {
     fd = openat(dfd, SC_STORE_LOCK, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES || errno == EPERM)) {

@@ -146,8 +146,8 @@ class StrictTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         r = run("render", "--strict", "--set", "GREETNG=1", self.exports)
         self.assertEqual((r.returncode, r.stdout, r.stderr), (
-            1, "", ERR + "--set GREETNG: image directory %s declares no variable GREETNG "
-            "(its variables: GREETING, UNUSED)\n" % self.exports))
+            1, "", ERR + "value GREETNG: the image declares no variable GREETNG "
+            "(its variables: GREETING, UNUSED)\n"))
 
     def test_library_warnings_in_the_documents(self):
         r = self.ctl("--json", "install", "--name", "w", "--set", "GREETNG=hi", self.image)
@@ -199,6 +199,155 @@ class StrictTest(unittest.TestCase):
         self.assertEqual(e.exception.code, "SC_EINVAL")
         self.assertIn("value GREETNG: the image declares no variable GREETNG", str(e.exception))
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, "var/lib/containers/atomic/s.1")))
+
+
+
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "HOME=/tmp"]
+
+
+class FormatConflictTest(unittest.TestCase):
+    """--json against --format table, --format against --format: exit 2,
+    both named; -q with --json: the document (as podman)."""
+
+    def usage(self, args, msg, verb="list"):
+        r = run(*args)
+        self.assertEqual((r.returncode, r.stdout), (2, ""), args)
+        self.assertTrue(r.stderr.startswith("syscontainerctl: %s: %s\nUsage: " % (verb, msg)),
+                        (args, r.stderr))
+
+    def test_conflicts(self):
+        for args, msg in (
+                (["--json", "list", "--format", "table"], "--format table conflicts with --json"),
+                (["list", "--format=table", "--json"], "--json conflicts with --format table"),
+                (["--format", "json", "list", "--format", "table"],
+                 "--format table conflicts with --format json"),
+                (["list", "--format", "table", "--format", "json"],
+                 "--format json conflicts with --format table")):
+            self.usage(args, msg)
+        self.usage(["images", "list", "--json", "--format", "table"],
+                   "--format table conflicts with --json", verb="images")
+        # the same output twice is no conflict
+        with tempfile.TemporaryDirectory() as root:
+            for args in (["--format", "json", "--json"], ["--json", "--format=json"],
+                         ["--format", "table", "--format", "table"]):
+                r = run("--sysroot", root, *args, "list")
+                self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertEqual(json.loads(run("--sysroot", root, "--json", "--format", "json",
+                                            "list").stdout), {"schema": 1, "containers": []})
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc") and
+                     shutil.which("setpriv"), "needs root, umoci, runc and setpriv")
+class Next15Test(unittest.TestCase):
+    KNOWN = "(its variables: GREETING, STATE_DIRECTORY)"
+
+    @classmethod
+    def setUpClass(cls):
+        import test_deploy as td
+        cls.shared = tempfile.mkdtemp(prefix="sc-next15-")
+        os.chmod(cls.shared, 0o755)
+        cls.layout = os.path.join(cls.shared, "layout")
+        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(dir=self.shared)
+        os.chmod(self.sysroot, 0o755)
+
+    def ctl(self, *args, prefix=()):
+        return subprocess.run([*prefix, CTL, "--sysroot", self.sysroot, *args],
+                              capture_output=True, text=True, timeout=120)
+
+    def warning(self, key):
+        return ("syscontainerctl: warning: value %s: the image declares no variable %s %s\n"
+                % (key, key, self.KNOWN))
+
+    def test_one_warning_from_the_library(self):
+        # install: the document's warning, printed once (no CLI check of its own)
+        r = self.ctl("install", "--name", "w", "--set", "GREETNG=hi", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "w\n", self.warning("GREETNG")))
+        # --json: in the document, nothing on stderr
+        r = self.ctl("--json", "install", "--name", "j", "--set", "NOPE=1", self.image)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(json.loads(r.stdout)["warnings"], [self.warning("NOPE")[26:-1]])
+        # --dry-run too
+        r = self.ctl("install", "--dry-run", "--name", "d", "--set", "NOPE=1", self.image)
+        self.assertEqual((r.returncode, r.stderr), (0, self.warning("NOPE")))
+        # update: the carried-over value warned again, and the new one
+        r = self.ctl("update", "--set", "NOPE2=1", "w")
+        self.assertEqual((r.returncode, r.stderr),
+                         (0, self.warning("GREETNG") + self.warning("NOPE2")))
+        # update --all: each container's warnings (of those it renders again), named
+        r = self.ctl("update", "--all", "--set", "GREETING=all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("syscontainerctl: warning: j: value NOPE: the image declares no "
+                      "variable NOPE %s\n" % self.KNOWN, r.stderr)
+        self.assertIn("syscontainerctl: warning: w: value GREETNG: ", r.stderr)
+        # --strict on update: the library refuses, the deployment stays
+        before = tree(self.sysroot)
+        r = self.ctl("update", "--strict", "--set", "GREETING=x", "j")
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (1, "", self.warning("NOPE").replace("warning", "error")))
+        self.assertEqual(tree(self.sysroot), before)
+        # run IMAGE: the CLI's check, in the library's words (first: whatever the
+        # run then does in this sysroot)
+        r = self.ctl("run", "--set", "NOPE=1", self.image, "true")
+        self.assertTrue(r.stderr.startswith(self.warning("NOPE")), r.stderr)
+        r = self.ctl("run", "--strict", "--set", "GREETING=1", "--set", "NOPE=1", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (1, "", self.warning("NOPE").replace("warning", "error")))
+
+    def test_render_warning_text(self):
+        exports = os.path.join(self.sysroot, "img")
+        os.makedirs(os.path.join(exports, "exports"))
+        with open(os.path.join(exports, "exports", "manifest.json"), "w") as f:
+            json.dump({"defaultValues": {"GREETING": "hi"}}, f)
+        r = self.ctl("render", "--name", "x", "--set", "GREETNG=1", exports)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "syscontainerctl: warning: value GREETNG: the image declares "
+                         "no variable GREETNG (its variables: PIDFILE, GREETING)\n")
+        self.assertTrue(r.stdout.startswith("# config.json\n"))
+        r = self.ctl("--json", "render", "--name", "x", "--set", "GREETNG=1", exports)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+    def test_quiet_with_json_is_the_document(self):
+        self.assertEqual(self.ctl("install", "--name", "q", self.image).returncode, 0)
+        for verb, key in ((["list", "-a"], "containers"), (["images", "list"], "images")):
+            r = self.ctl(*verb, "-q", "--json")
+            full = self.ctl(*verb, "--json")
+            self.assertEqual((r.returncode, r.stdout), (0, full.stdout), verb)
+            self.assertEqual(len(json.loads(r.stdout)[key]), 1)
+
+    def test_read_only_verbs_as_nobody(self):
+        self.assertEqual(self.ctl("install", "--name", "c", self.image).returncode, 0)
+        store = os.path.join(self.sysroot, "var/lib/containers/atomic/.storage/ostree")
+        lock = os.path.join(store, "syscontainer.lock")
+        subprocess.run(["chmod", "-R", "a+rX", self.sysroot], check=True)
+        os.chmod(lock, 0o600)  # as the store made it
+        # the lock stays the owner's: a lock any user could open, any user could hold
+        self.assertEqual(os.stat(lock).st_mode & 0o777, 0o600)
+        before = tree(self.sysroot)
+        for args in (["images", "list"], ["images", "inspect", "localhost/layout:v1"],
+                     ["images", "verify", "localhost/layout:v1"], ["list", "-a"],
+                     ["inspect", "c"], ["--json", "images", "list"]):
+            r = self.ctl(*args, prefix=NOBODY)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertNotIn("lock", r.stderr)
+        r = self.ctl("images", "list", "-q", prefix=NOBODY)
+        self.assertEqual(len(r.stdout.split()), 1)
+        r = self.ctl("list", "-aq", prefix=NOBODY)
+        self.assertEqual(r.stdout, "c\n")
+        # a verb that writes still needs root, and says so
+        r = self.ctl("images", "delete", "localhost/layout:v1", prefix=NOBODY)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            1, "", "syscontainerctl: error: image store %s: cannot be changed: Permission "
+            "denied\n" % store))
+        self.assertEqual(tree(self.sysroot), before)
+        self.assertEqual(os.stat(lock).st_mode & 0o777, 0o600)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class Base(SysrootCtl, unittest.TestCase):
     def refused(self, args, message):
         r = self.ctl(*args, check=False)
         # (issue 15: a --set of a variable the image lacks is warned about first)
-        err = re.sub(r"syscontainerctl: warning: --set \w+: image .* declares no variable .*\n", "",
+        err = re.sub(r"syscontainerctl: warning: value \w+: the image declares no variable .*\n", "",
                      r.stderr)
         self.assertEqual((r.returncode, r.stdout, err), (1, "", ERR + message + "\n"), args)
 
