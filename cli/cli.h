@@ -156,7 +156,6 @@ int cli_check_args(const CliCmd *c, int min, int max, const char *takes, int cou
 int cli_report_message(const CliCmd *c, int code, const char *msg);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
 int cli_make_context(const CliCmd *c, sc_context **out_ctx);
-int cli_check_sets(const CliCmd *c, const char *vars_json);
 void cli_print_warnings(const CliCmd *c, json_t *doc, const char *prefix);
 int cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned writes);
 int cli_make_sources(const CliCmd *c,

@@ -43,42 +43,6 @@ print_dry_run(json_t *doc)
   print_privileges(doc);
 }
 
-/* run IMAGE: the --set values against the variables of @image (pulled
- * first when the store lacks it, as the run would: its failure is left to
- * the run to report). Install, update and render leave this to the library
- * (the "warnings" of their documents, their strict option). */
-static int
-check_image_sets(const CliCmd *c, sc_context *ctx, const char *image, const sc_pull_opts *popts)
-{
-  char *json = NULL, *pulled = NULL;
-  int rc;
-
-  if (c->n_sets == 0)
-    return EXIT_OK;
-  if (sc_image_inspect_json(ctx, image, &json, NULL) != SC_OK) {
-    json_t *doc;
-    if (sc_image_pull(ctx, image, popts, &json, NULL) != SC_OK)
-      return EXIT_OK;
-    doc = json_loads(json, 0, NULL);
-    pulled = cli_jstr(doc, "name") ? strdup(cli_jstr(doc, "name")) : NULL;
-    json_decref(doc);
-    sc_free(json);
-    json = NULL;
-    if (sc_image_inspect_json(ctx, image, &json, NULL) != SC_OK) {
-      free(pulled);
-      return EXIT_OK;
-    }
-  }
-  rc = cli_check_sets(c, json);
-  /* refused: the store as it was before (the image pulled for the check
-   * goes again) */
-  if (rc != EXIT_OK && pulled)
-    sc_image_delete(ctx, pulled, 0, NULL);
-  free(pulled);
-  sc_free(json);
-  return rc;
-}
-
 /* The pull options (without --name: that one names the container, not the
  * image) must outlive @iopts. */
 static int
@@ -444,14 +408,18 @@ run_image(const CliCmd *c, sc_context *ctx, const char **args, int *status, sc_e
 {
   sc_pull_opts *popts = NULL;
   sc_values *values = NULL;
+  sc_run_opts *ropts = NULL;
   int r;
 
-  if ((r = cli_make_sources(c, NULL, &popts, &values, error)) == SC_OK) {
-    if (check_image_sets(c, ctx, c->args[0], popts) != EXIT_OK)
-      r = SC_EINVAL; /* reported (--strict); *error stays NULL */
-    else
-      r = sc_image_run(ctx, c->args[0], values, popts, args, status, error);
-  }
+  /* an undeclared --set is the library's warning, logged (and so printed)
+   * before the command runs, or its error with --strict */
+  if ((r = cli_make_sources(c, NULL, &popts, &values, error)) == SC_OK &&
+      (r = sc_run_opts_new(&ropts, error)) == SC_OK &&
+      (r = sc_run_opts_set_values(ropts, values, error)) == SC_OK &&
+      (r = sc_run_opts_set_pull_opts(ropts, popts, error)) == SC_OK &&
+      (r = sc_run_opts_set_strict(ropts, cli_flag(c, OPT_STRICT), error)) == SC_OK)
+    r = sc_image_run_with_opts(ctx, c->args[0], ropts, args, status, error);
+  sc_run_opts_free(ropts);
   sc_values_free(values);
   sc_pull_opts_free(popts);
   return r;
@@ -481,7 +449,5 @@ cmd_run(const CliCmd *c, sc_context *ctx)
   r = installed ? sc_container_run(ctx, c->args[0], args, &status, &error)
                 : run_image(c, ctx, args, &status, &error);
   free(args);
-  if (r != SC_OK && error == NULL && !installed)
-    return EXIT_FAILED; /* check_image_sets said why */
   return r == SC_OK ? status : cli_report_error(c, r, error);
 }

@@ -370,6 +370,37 @@ SC_API int sc_image_run(sc_context *ctx, const char *image, const sc_values *val
                         const sc_pull_opts *pull, const char *const *args, int *out_status,
                         sc_error **error);
 
+/** sc_run_opts: the options of sc_image_run_with_opts(). Since: 0.2 */
+typedef struct sc_run_opts sc_run_opts;
+
+/** sc_run_opts_new: @out_opts owned by the caller (sc_run_opts_free()). Since: 0.2 */
+SC_API int sc_run_opts_new(sc_run_opts **out_opts, sc_error **error);
+/** sc_run_opts_free: NULL is ignored. Since: 0.2 */
+SC_API void sc_run_opts_free(sc_run_opts *opts);
+/** sc_run_opts_set_values: the user values (--set), copied. Since: 0.2 */
+SC_API int sc_run_opts_set_values(sc_run_opts *opts, const sc_values *values, sc_error **error);
+/**
+ * sc_run_opts_set_pull_opts: how to pull the image when the store lacks
+ * it; @pull (may be NULL) must outlive @opts. Since: 0.2
+ */
+SC_API int sc_run_opts_set_pull_opts(sc_run_opts *opts, const sc_pull_opts *pull,
+                                     sc_error **error);
+/**
+ * sc_run_opts_set_strict: a user value the image declares no variable for
+ * is SC_EINVAL before anything runs (sc_render_opts_set_strict()); without
+ * it, each is logged at SC_LOG_WARNING (the context's log function) before
+ * the command runs, in the words of the "warnings" of an install. Default
+ * 0. Since: 0.2
+ */
+SC_API int sc_run_opts_set_strict(sc_run_opts *opts, int strict, sc_error **error);
+
+/**
+ * sc_image_run_with_opts: sc_image_run() with @opts (may be NULL: the
+ * defaults). Since: 0.2
+ */
+SC_API int sc_image_run_with_opts(sc_context *ctx, const char *image, const sc_run_opts *opts,
+                                  const char *const *args, int *out_status, sc_error **error);
+
 /**
  * sc_containers_list_json: the installed containers:
  * {"schema":1,"containers":[{"name","image","id","deployment","runtime",

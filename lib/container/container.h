@@ -136,10 +136,13 @@ gboolean sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept,
 gboolean sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_finished,
                            GError **error);
 
-/* run.c */
+/* run.c: @strict, an undeclared user value is an error; @log_warnings,
+ * each such value is logged (before the command) as well as listed in the
+ * document's "warnings" */
 gboolean sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
-                     const sc_values *values, const char *const *args, gboolean dry_run,
-                     json_t **out_doc, GError **error);
+                     const sc_values *values, gboolean strict, gboolean log_warnings,
+                     const char *const *args, gboolean dry_run, json_t **out_doc,
+                     GError **error);
 
 /* privileges.c: the privilege review (docs/security.md) */
 typedef struct {

@@ -787,8 +787,8 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   if (is_run_once(t.img)) {
     /* nothing is installed, nothing is locked: it runs, now, as NAME (the
      * runtime refuses a second NAME at the same time) */
-    if (!sc_run_once(ctx, t.repo, t.img, t.name, opts->values, NULL, opts->dry_run, &doc,
-                     &gerror))
+    if (!sc_run_once(ctx, t.repo, t.img, t.name, opts->values, opts->strict, FALSE, NULL,
+                     opts->dry_run, &doc, &gerror))
       return sc_error_propagate(error, gerror);
   } else if (!install_check(&t, &gerror)) {
     return sc_error_propagate(error, gerror); /* (nothing was written) */

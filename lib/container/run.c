@@ -254,8 +254,8 @@ out:
  * actions, and the exit status (when run). */
 gboolean
 sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
-            const sc_values *values, const char *const *args, gboolean dry_run,
-            json_t **out_doc, GError **error)
+            const sc_values *values, gboolean strict, gboolean log_warnings,
+            const char *const *args, gboolean dry_run, json_t **out_doc, GError **error)
 {
   g_autofree char *base = NULL;
   g_autofree char *exports = NULL;
@@ -280,10 +280,14 @@ sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
   sc_render_opts_new(&ropts, NULL);
   sc_render_opts_set_name(ropts, name, NULL);
   sc_render_opts_set_values(ropts, values, NULL);
+  sc_render_opts_set_strict(ropts, strict, NULL);
   sc_render_opts_set_image(ropts, img->name, img->id, NULL);
   sc_render_opts_set_run_once(ropts, base);
   if (!sc_render_internal(ctx, ex, ropts, FALSE, &r, error))
     goto out;
+  /* before the command, which may hold the terminal for long */
+  for (const char *const *w = sc_rendering_get_warnings(r); log_warnings && *w; w++)
+    sc_context_log(ctx, SC_LOG_WARNING, "%s", *w);
   cfg = json_loads(sc_rendering_get_config(r), 0, NULL);
   writable = !json_is_true(json_object_get(json_object_get(cfg, "root"), "readonly"));
   files = json_pack("{s:s}", "config.json", sc_rendering_get_config(r));
@@ -296,6 +300,7 @@ sc_run_once(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char *name,
                                   "copy of the image; nothing is installed"
                                 : "run once from a scratch bundle (atomic.run=once) over the "
                                   "image's files; nothing is installed");
+  json_object_set_new(*out_doc, "warnings", sc_rendering_warnings_json(r));
   if (dry_run) {
     ok = TRUE;
     goto out;
@@ -357,14 +362,61 @@ out:
   return ok;
 }
 
+struct sc_run_opts {
+  sc_values *values;
+  const sc_pull_opts *pull;
+  gboolean strict;
+};
+
 SC_API int
-sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
-             const sc_pull_opts *pull, const char *const *args, int *out_status,
-             sc_error **error)
+sc_run_opts_new(sc_run_opts **out_opts, sc_error **error)
+{
+  SC_CHECK_ARG(out_opts != NULL, error);
+  *out_opts = g_new0(sc_run_opts, 1);
+  (*out_opts)->values = sc_values_new_internal();
+  return SC_OK;
+}
+
+SC_API void
+sc_run_opts_free(sc_run_opts *o)
+{
+  if (o == NULL)
+    return;
+  sc_values_free(o->values);
+  g_free(o);
+}
+
+SC_API int
+sc_run_opts_set_values(sc_run_opts *o, const sc_values *values, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL && values != NULL, error);
+  return sc_values_replace(&o->values, values, error);
+}
+
+SC_API int
+sc_run_opts_set_pull_opts(sc_run_opts *o, const sc_pull_opts *pull, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->pull = pull;
+  return SC_OK;
+}
+
+SC_API int
+sc_run_opts_set_strict(sc_run_opts *o, int strict, sc_error **error)
+{
+  SC_CHECK_ARG(o != NULL, error);
+  o->strict = strict != 0;
+  return SC_OK;
+}
+
+SC_API int
+sc_image_run_with_opts(sc_context *ctx, const char *image, const sc_run_opts *opts,
+                       const char *const *args, int *out_status, sc_error **error)
 {
   GError *gerror = NULL;
   g_autofree char *name = NULL;
   g_autoptr(sc_values) none = NULL;
+  const sc_values *values;
   OstreeRepo *repo = NULL;
   ScImage *img;
   json_t *doc = NULL;
@@ -372,13 +424,13 @@ sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && out_status != NULL, error);
   SC_CHECK_CONFIG(ctx, error);
-  img = sc_deploy_find_or_pull(ctx, image, pull, &repo, &gerror);
+  img = sc_deploy_find_or_pull(ctx, image, opts ? opts->pull : NULL, &repo, &gerror);
   if (img == NULL)
     return sc_error_propagate(error, gerror);
-  if (values == NULL)
-    values = none = sc_values_new_internal();
+  values = opts ? opts->values : (none = sc_values_new_internal());
   name = g_strdup_printf("run-once-%d", (int)getpid()); /* (atomic's name) */
-  ok = sc_run_once(ctx, repo, img, name, values, args, FALSE, &doc, &gerror);
+  ok = sc_run_once(ctx, repo, img, name, values, opts && opts->strict, TRUE, args, FALSE, &doc,
+                   &gerror);
   if (ok)
     *out_status = (int)json_integer_value(json_object_get(doc, "exit_status"));
   json_decref(doc);
@@ -386,4 +438,17 @@ sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
   if (!ok)
     return sc_error_propagate(error, gerror);
   return SC_OK;
+}
+
+SC_API int
+sc_image_run(sc_context *ctx, const char *image, const sc_values *values,
+             const sc_pull_opts *pull, const char *const *args, int *out_status,
+             sc_error **error)
+{
+  sc_run_opts o = { NULL, pull, FALSE };
+  g_autoptr(sc_values) none = NULL;
+
+  /* (the values are not copied: @o lives for this call only) */
+  o.values = values ? (sc_values *)values : (none = sc_values_new_internal());
+  return sc_image_run_with_opts(ctx, image, &o, args, out_status, error);
 }

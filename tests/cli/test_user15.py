@@ -249,6 +249,12 @@ class Next15Test(unittest.TestCase):
         cls.layout = os.path.join(cls.shared, "layout")
         td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
         cls.image = "oci:%s:v1" % cls.layout
+        # an atomic.run=once image (test_deploy's)
+        td.build(cls.layout, "once", {"defaultValues": {"PLANET": "Saturn", "CODE": "0"}},
+                 {"exports/config.json.template": td.RUN_ONCE_CONFIG})
+        subprocess.run(["umoci", "config", "--image", "%s:once" % cls.layout,
+                        "--config.label", "atomic.run=once"], check=True)
+        cls.once = "oci:%s:once" % cls.layout
 
     @classmethod
     def tearDownClass(cls):
@@ -257,6 +263,57 @@ class Next15Test(unittest.TestCase):
     def setUp(self):
         self.sysroot = tempfile.mkdtemp(dir=self.shared)
         os.chmod(self.sysroot, 0o755)
+
+    def test_run_image_strict_is_the_library_s(self):
+        r = self.ctl("pull", self.once)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        known = "(its variables: RECEIVER, PLANET, CODE)"
+        r = self.ctl("run", "--set", "RECEIVER=Pluto", "--set", "PLANTE=x", self.once)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("HI Pluto from Saturn", r.stdout)
+        self.assertEqual(r.stderr, "syscontainerctl: warning: value PLANTE: the image declares "
+                         "no variable PLANTE %s\n" % known)
+        # --strict: refused before anything runs; the store and host as they were
+        before = tree(self.sysroot)
+        r = self.ctl("run", "--strict", "--set", "RECEIVER=Pluto", "--set", "PLANTE=x", self.once,
+                     "--", "/bin/sh", "-c", "echo RAN")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            1, "", "syscontainerctl: error: value PLANTE: the image declares no variable "
+            "PLANTE %s\n" % known))
+        self.assertEqual(tree(self.sysroot), before)
+        # install of a run-once image honours --strict too (it did not) ...
+        r = self.ctl("install", "--strict", "--set", "RECEIVER=Pluto", "--set", "PLANTE=x",
+                     self.once)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            1, "", "syscontainerctl: error: value PLANTE: the image declares no variable "
+            "PLANTE %s\n" % known))
+        self.assertEqual(tree(self.sysroot), before)
+        # ... and its document lists the warning
+        r = self.ctl("--json", "install", "--set", "RECEIVER=Pluto", "--set", "PLANTE=x",
+                     self.once)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout[r.stdout.index("{"):])
+        self.assertEqual(doc["warnings"], ["value PLANTE: the image declares no variable "
+                                           "PLANTE %s" % known])
+        self.assertEqual(r.stderr, "")
+
+    @unittest.skipIf(os.environ.get("ASAN_OPTIONS"), "ctypes under ASan")
+    def test_binding_run_image_strict(self):
+        import syscontainer
+        ctx = syscontainer.Context(sysroot=self.sysroot)
+        ctx.pull(self.once)
+        before = tree(self.sysroot)
+        with self.assertRaises(syscontainer.Error) as e:
+            ctx.run_image(self.once, ["/bin/sh", "-c", "exit 3"], values={"RECEIVER": "Pluto", "PLANTE": "x"},
+                          strict=True)
+        self.assertEqual((e.exception.code, str(e.exception)), (
+            "SC_EINVAL", "value PLANTE: the image declares no variable PLANTE (its variables: "
+            "RECEIVER, PLANET, CODE)"))
+        self.assertEqual(tree(self.sysroot), before)
+        self.assertEqual(ctx.run_image(self.once, ["/bin/sh", "-c", "exit 3"],
+                                       values={"RECEIVER": "Pluto", "PLANTE": "x"}), 3)
+        self.assertEqual(ctx.run_image(self.once, ["/bin/sh", "-c", "exit 4"],
+                                       values={"RECEIVER": "Pluto"}), 4)
 
     def ctl(self, *args, prefix=()):
         return subprocess.run([*prefix, CTL, "--sysroot", self.sysroot, *args],

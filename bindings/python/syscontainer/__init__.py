@@ -137,6 +137,13 @@ _sc_container_update_with_opts = _fn("sc_container_update_with_opts", _int, _p, 
                                      _pp)
 _sc_image_run = _fn("sc_image_run", _int, _p, _s, _p, _p, ctypes.POINTER(_s), ctypes.POINTER(_int),
                     _pp)
+_sc_run_opts_new = _fn("sc_run_opts_new", _int, _pp, _pp)
+_sc_run_opts_free = _fn("sc_run_opts_free", None, _p)
+_sc_run_opts_set_values = _fn("sc_run_opts_set_values", _int, _p, _p, _pp)
+_sc_run_opts_set_pull_opts = _fn("sc_run_opts_set_pull_opts", _int, _p, _p, _pp)
+_sc_run_opts_set_strict = _fn("sc_run_opts_set_strict", _int, _p, _int, _pp)
+_sc_image_run_with_opts = _fn("sc_image_run_with_opts", _int, _p, _s, _p, ctypes.POINTER(_s),
+                              ctypes.POINTER(_int), _pp)
 _sc_containers_update_all_json = _fn("sc_containers_update_all_json", _int, _p, _p, _pp, _pp)
 _sc_container_rollback = _fn("sc_container_rollback", _int, _p, _s, _pp, _pp)
 _sc_container_inspect_json = _fn("sc_container_inspect_json", _int, _p, _s, _pp, _pp)
@@ -616,17 +623,25 @@ class Context:
         _call(_sc_container_run, self._ptr, _enc(name), argv, ctypes.byref(status))
         return status.value
 
-    def run_image(self, image, args=None, values=None, **pull_options):
+    def run_image(self, image, args=None, values=None, strict=False, **pull_options):
         """Runs an image once, without installing it (pulled when missing),
-        with this process's stdio; returns the exit status."""
+        with this process's stdio; returns the exit status. A value the image
+        declares no variable for is logged as a warning before the command
+        runs, or with strict raises Error(EINVAL) before anything runs."""
         argv = (_s * (len(args or []) + 1))(*[_enc(a) for a in (args or [])], None)
         status = _int()
+        opts = ctypes.c_void_p()
         popts = self._pull_opts(**pull_options)
         try:
+            _call(_sc_run_opts_new, ctypes.byref(opts))
             with _Values(values) as v:
-                _call(_sc_image_run, self._ptr, _enc(image), v._ptr, popts, argv,
-                      ctypes.byref(status))
+                _call(_sc_run_opts_set_values, opts, v._ptr)
+            _call(_sc_run_opts_set_pull_opts, opts, popts)
+            _call(_sc_run_opts_set_strict, opts, 1 if strict else 0)
+            _call(_sc_image_run_with_opts, self._ptr, _enc(image), opts, argv,
+                  ctypes.byref(status))
         finally:
+            _sc_run_opts_free(opts)
             _sc_pull_opts_free(popts)
         return status.value
 
