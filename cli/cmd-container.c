@@ -138,7 +138,10 @@ print_container_update(json_t *each)
 {
   /* (text output only: the warnings are in the document with --json) */
   for (size_t i = 0; i < json_array_size(json_object_get(each, "warnings")); i++)
-    fprintf(stderr, "%s: warning: %s: %s\n", PROGNAME, cli_jstr(each, "name"),
+    fprintf(stderr,
+            "%s: warning: %s: %s\n",
+            PROGNAME,
+            cli_jstr(each, "name"),
             json_string_value(json_array_get(json_object_get(each, "warnings"), i)));
   print_update(cli_jstr(each, "name"), each, "");
 }

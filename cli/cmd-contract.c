@@ -106,8 +106,7 @@ cmd_render(const CliCmd *c, sc_context *ctx)
     for (const char *const *w = sc_rendering_get_warnings(rendering); *w; w++)
       fprintf(stderr, "%s: warning: %s\n", PROGNAME, *w);
     print_rendering(c, rendering, name);
-  }
-  else if ((r = sc_rendering_to_json(rendering, &json, &error)) == SC_OK) {
+  } else if ((r = sc_rendering_to_json(rendering, &json, &error)) == SC_OK) {
     json_decref(cli_result(c, json)); /* printed; cli_result frees @json */
     json = NULL;
   }

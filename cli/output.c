@@ -543,4 +543,3 @@ cli_print_warnings(const CliCmd *c, json_t *doc, const char *prefix)
             prefix ? ": " : "",
             json_string_value(w));
 }
-
