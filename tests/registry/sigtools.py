@@ -179,3 +179,26 @@ def attach(port, repo, digest, layers):
     r.read()
     c.close()
     assert r.status == 201, r.status
+
+
+def push_signed(d, registry, repo, staging_key, staging, env, fpr):
+    """Pushes v1, v2 (signed by alice), v3 (by mallory) and unsigned to
+    REGISTRY/REPO, skopeo writing the signatures into @staging through a
+    registries.d of its own (@staging_key: lookaside-staging, or its old
+    name sigstore-staging). Returns ({tag: manifest}, {tag: digest})."""
+    name = "%s/%s" % (registry.host, repo)
+    regd = os.path.join(d, "registries.d-sign")
+    os.mkdir(regd)
+    with open(os.path.join(regd, "sign.yaml"), "w") as f:
+        f.write("docker:\n  %s:\n    %s: file://%s\n" % (registry.host, staging_key, staging))
+    manifest, digest = {}, {}
+    for tag, signer in (("v1", "alice"), ("v2", "alice"), ("v3", "mallory"), ("unsigned", None)):
+        layout = os.path.join(d, "img-" + tag)
+        oci_layout(layout, "image " + tag)
+        args = ["skopeo", "--registries.d", regd, "copy", "--dest-tls-verify=false"]
+        if signer:
+            args += ["--sign-by", fpr[signer]]
+        run(*args, "oci:%s:t" % layout, "docker://%s:%s" % (name, tag), env=env)
+        manifest[tag] = get_manifest(registry.port, repo, tag)
+        digest[tag] = sha(manifest[tag])
+    return manifest, digest

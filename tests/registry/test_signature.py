@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import registry as rg  # noqa: E402
 
 from sigtools import (ANNOTATION, MAX_BODY, Quiet, QuietServer, attach, cosign_payload,  # noqa: E402,E501
-                      get_manifest, gpg_keys, gpg_stop, have, oci_layout, p256_key,
+                      get_manifest, gpg_keys, gpg_stop, have, p256_key, push_signed,
                       p256_key_id, p256_sign, run, sha)
 
 HELPER = os.environ.get("SC_SIG_HELPER")
@@ -38,22 +38,10 @@ class SignatureTest(unittest.TestCase):
         cls.repo = "sig/app"
         cls.name = "%s/%s" % (cls.host, cls.repo)
         cls.staging = os.path.join(cls.dir, "lookaside")
-        regd = os.path.join(cls.dir, "registries.d")
-        os.mkdir(regd)
-        with open(os.path.join(regd, "test.yaml"), "w") as f:
-            f.write("docker:\n  %s:\n    sigstore-staging: file://%s\n" % (cls.host, cls.staging))
         # v1, v2 signed by alice; v3 by mallory; unsigned not at all
-        cls.manifest, cls.digest = {}, {}
-        for tag, signer in (("v1", "alice"), ("v2", "alice"), ("v3", "mallory"),
-                            ("unsigned", None)):
-            layout = os.path.join(cls.dir, "img-" + tag)
-            oci_layout(layout, "image " + tag)
-            args = ["skopeo", "--registries.d", regd, "copy", "--dest-tls-verify=false"]
-            if signer:
-                args += ["--sign-by", cls.fpr[signer]]
-            run(*args, "oci:%s:t" % layout, "docker://%s:%s" % (cls.name, tag), env=cls.env)
-            cls.manifest[tag] = cls.get_manifest(tag)
-            cls.digest[tag] = sha(cls.manifest[tag])
+        cls.manifest, cls.digest = push_signed(cls.dir, cls.registry, cls.repo,
+                                               "sigstore-staging", cls.staging, cls.env, cls.fpr)
+        for tag in cls.manifest:
             with open(os.path.join(cls.dir, "manifest-" + tag), "wb") as f:
                 f.write(cls.manifest[tag])
         handler = lambda *a: Quiet(*a, directory=cls.dir)  # noqa: E731

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "store"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 import registry as rg  # noqa: E402
 from sigtools import (Quiet, QuietServer, attach, cosign_payload, get_manifest,  # noqa: E402
-                      gpg_keys, gpg_stop, have, oci_layout, p256_key, p256_key_id, p256_sign,
+                      gpg_keys, gpg_stop, have, p256_key, p256_key_id, p256_sign, push_signed,
                       run, sha)
 
 CTL = os.environ.get("SYSCONTAINERCTL")
@@ -52,21 +52,9 @@ class TrustE2E(unittest.TestCase):
         cls.repo = "e2e/app"
         cls.name = "%s/%s" % (cls.host, cls.repo)
         cls.staging = os.path.join(cls.dir, "lookaside")
-        signd = os.path.join(cls.dir, "registries.d-sign")
-        os.mkdir(signd)
-        with open(os.path.join(signd, "sign.yaml"), "w") as f:
-            f.write("docker:\n  %s:\n    lookaside-staging: file://%s\n" % (cls.host, cls.staging))
-        cls.manifest, cls.digest = {}, {}
-        for tag, signer in (("v1", "alice"), ("v2", "alice"), ("v3", "mallory"),
-                            ("unsigned", None)):
-            layout = os.path.join(cls.dir, "img-" + tag)
-            oci_layout(layout, "image " + tag)
-            args = ["skopeo", "--registries.d", signd, "copy", "--dest-tls-verify=false"]
-            if signer:
-                args += ["--sign-by", cls.fpr[signer]]
-            run(*args, "oci:%s:t" % layout, "docker://%s:%s" % (cls.name, tag), env=cls.env_gpg)
-            cls.manifest[tag] = get_manifest(cls.registry.port, cls.repo, tag)
-            cls.digest[tag] = sha(cls.manifest[tag])
+        cls.manifest, cls.digest = push_signed(cls.dir, cls.registry, cls.repo,
+                                               "lookaside-staging", cls.staging, cls.env_gpg,
+                                               cls.fpr)
         # the same image under a mirror's name, for remapIdentity (its
         # signatures are the original's, looked up under the mirror's path)
         run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
