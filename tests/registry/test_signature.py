@@ -19,7 +19,7 @@ import registry as rg  # noqa: E402
 
 from sigtools import (ANNOTATION, MAX_BODY, Quiet, QuietServer, attach, cosign_payload,  # noqa: E402,E501
                       get_manifest, gpg_keys, gpg_stop, have, p256_key, push_signed,
-                      p256_key_id, p256_sign, run, sha)
+                      p256_key_id, p256_sign, sha)
 
 HELPER = os.environ.get("SC_SIG_HELPER")
 

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 import registry as rg  # noqa: E402
 from sigtools import (Quiet, QuietServer, attach, cosign_payload, get_manifest,  # noqa: E402
                       gpg_keys, gpg_stop, have, p256_key, p256_key_id, p256_sign, push_signed,
-                      run, sha)
+                      run)
 
 CTL = os.environ.get("SYSCONTAINERCTL")
 
