@@ -24,8 +24,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScPaths, sc_deploy_paths_clear)
 gboolean sc_write_file_nolinks(const char *path, const char *text, GError **error);
 json_t *sc_deploy_info_document(ScImage *img, const sc_rendering *r, const sc_values *user,
                                 const sc_exports *ex, GHashTable *tracked, const char *runtime);
+/* @out_before (may be NULL): set, when the image had to be pulled, to the
+ * store's refs before the pull, for sc_store_forget_pull() on failure. */
 ScImage *sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
-                                OstreeRepo **out_repo, GError **error);
+                                OstreeRepo **out_repo, GHashTable **out_before, GError **error);
+void sc_deploy_forget_pull(sc_context *ctx, GHashTable *before, ScImage *img);
 char *sc_deploy_current_slot(sc_context *ctx, const char *name);
 /* The automatic-update policy a deployment of @img records in its info:
  * {"policy": "registry"|"disabled", "from": "option"|"label"|"default"}.

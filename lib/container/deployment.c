@@ -172,12 +172,13 @@ sc_deploy_auto_update_valid(const char *policy, GError **error)
 
 /* The image (pulled when the store lacks it). */
 ScImage *
-sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull, OstreeRepo **out_repo,
-             GError **error)
+sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *pull,
+                       OstreeRepo **out_repo, GHashTable **out_before, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  OstreeRepo *repo;
+  OstreeRepo *repo = NULL;
   ScImage *img = NULL;
+  g_autoptr(GHashTable) before = NULL;
 
   if (sc_store_open(ctx, FALSE, &repo, NULL)) {
     int lock = sc_store_lock(ctx, repo, FALSE, error);
@@ -197,6 +198,8 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
   {
     g_autofree char *name = NULL;
     g_autoptr(GError) failed = NULL;
+    if (out_before && (before = sc_store_refs_snapshot(repo, error)) == NULL)
+      return NULL;
     if (!sc_image_pull_internal(ctx, image, pull, &name, NULL, &failed)) {
       /* what was asked, that the store lacks it, and why the pull failed */
       g_propagate_prefixed_error(error, g_steal_pointer(&failed),
@@ -209,7 +212,22 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
     img = sc_image_resolve_one(repo, name, error);
   }
   *out_repo = repo;
+  if (out_before && img)
+    *out_before = g_steal_pointer(&before);
   return img;
+}
+
+/* A verb that pulled @img for its own use and then failed takes the pull
+ * back: bad input leaves the store as it was. A failure here is only
+ * logged: the verb's own error is the one to report. */
+void
+sc_deploy_forget_pull(sc_context *ctx, GHashTable *before, ScImage *img)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (img && !sc_store_forget_pull(ctx, before, img, &error))
+    sc_context_log(ctx, SC_LOG_WARNING, "image '%s' pulled for this command stays in the store: %s",
+                   img->name, error->message);
 }
 
 /* The exports of a deployment: @dir, or none (defaults) when it is missing. */

@@ -180,6 +180,7 @@ typedef struct {
   gboolean already; /* installed already, as asked: nothing to do */
   char *installed;  /* then: its deployment (as seen from the sysroot) */
   char *made_top;   /* the topmost directory of the checkout root this install made */
+  GHashTable *pulled_before; /* the store's refs before this install pulled its image */
   gboolean done;    /* installed (or nothing to do): what it made stays */
 } Install;
 
@@ -214,6 +215,9 @@ install_clear(Install *t)
   sc_deploy_unlock_container(t->ctx, t->name, t->lock);
   if (t->made_top && !t->done)
     install_remove_made_dirs(t);
+  if (t->pulled_before && !t->done)
+    sc_deploy_forget_pull(t->ctx, t->pulled_before, t->img);
+  g_clear_pointer(&t->pulled_before, g_hash_table_unref);
   g_free(t->made_top);
   g_free(t->name);
   g_free(t->root);
@@ -238,7 +242,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Install, install_clear)
 static gboolean
 install_find(Install *t, const char *image, GError **error)
 {
-  t->img = sc_deploy_find_or_pull(t->ctx, image, t->opts->pull, &t->repo, error);
+  t->img = sc_deploy_find_or_pull(t->ctx, image, t->opts->pull, &t->repo, &t->pulled_before, error);
   if (t->img == NULL)
     return FALSE;
   if (t->name == NULL) {

@@ -421,10 +421,11 @@ sc_image_run_with_opts(sc_context *ctx, const char *image, const sc_run_opts *op
   ScImage *img;
   json_t *doc = NULL;
   gboolean ok;
+  g_autoptr(GHashTable) before = NULL;
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && out_status != NULL, error);
   SC_CHECK_CONFIG(ctx, error);
-  img = sc_deploy_find_or_pull(ctx, image, opts ? opts->pull : NULL, &repo, &gerror);
+  img = sc_deploy_find_or_pull(ctx, image, opts ? opts->pull : NULL, &repo, &before, &gerror);
   if (img == NULL)
     return sc_error_propagate(error, gerror);
   values = opts ? opts->values : (none = sc_values_new_internal());
@@ -434,6 +435,10 @@ sc_image_run_with_opts(sc_context *ctx, const char *image, const sc_run_opts *op
   if (ok)
     *out_status = (int)json_integer_value(json_object_get(doc, "exit_status"));
   json_decref(doc);
+  /* a run that could not start takes back its pull; one that ran (whatever
+   * its exit status) keeps the image, as podman run does */
+  if (!ok && before)
+    sc_deploy_forget_pull(ctx, before, img);
   sc_image_free(img);
   if (!ok)
     return sc_error_propagate(error, gerror);

@@ -521,7 +521,7 @@ update_find(Update *t, GError **error)
                                       t->o->rebase
                                           ? t->o->rebase
                                           : json_string_value(json_object_get(t->info, "image")),
-                                      t->o->pull, &t->repo, error);
+                                      t->o->pull, &t->repo, NULL, error);
   if (t->img == NULL)
     return FALSE;
   old_user = sc_update_user_values(t->info);

@@ -1327,6 +1327,86 @@ fail:
   return sc_error_propagate(error, gerror);
 }
 
+/* The blob digests (hex) @img's manifest names: its layers and config. */
+static void
+image_blobs(ScImage *img, GHashTable *into)
+{
+  const char *hex;
+  size_t k;
+  json_t *l;
+
+  json_array_foreach(manifest_layers(img), k, l)
+  {
+    if (sc_digest_hex(json_string_value(json_object_get(l, "digest")), &hex, NULL))
+      g_hash_table_add(into, g_strdup(hex));
+  }
+  if (sc_digest_hex(
+        json_string_value(json_object_get(json_object_get(img->manifest, "config"), "digest")),
+        &hex, NULL))
+    g_hash_table_add(into, g_strdup(hex));
+}
+
+GHashTable *
+sc_store_refs_snapshot(OstreeRepo *repo, GError **error)
+{
+  GHashTable *refs = NULL;
+
+  if (repo == NULL)
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  if (!ostree_repo_list_refs_ext(repo, NULL, &refs, OSTREE_REPO_LIST_REFS_EXT_NONE, NULL, error))
+    return NULL;
+  return refs;
+}
+
+gboolean
+sc_store_forget_pull(sc_context *ctx, GHashTable *before, ScImage *img, GError **error)
+{
+  OstreeRepo *repo;
+  int lock = -1;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GHashTable) kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) mine = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) now = NULL;
+  GHashTableIter it;
+  gpointer key;
+  gint n_total, n_pruned;
+  guint64 freed;
+  gboolean ok = FALSE;
+
+  if (!open_for_writing(ctx, &repo, &lock, error))
+    return FALSE;
+  now = sc_store_refs_snapshot(repo, error);
+  all = now ? sc_images_all(repo, error) : NULL;
+  if (all == NULL)
+    goto out;
+  /* the name, when this pull made it and nothing moved it since */
+  if (!g_hash_table_contains(before, img->ref) &&
+      g_strcmp0(g_hash_table_lookup(now, img->ref), img->commit) == 0 &&
+      !ostree_repo_set_ref_immediate(repo, NULL, img->ref, NULL, NULL, error))
+    goto out;
+  for (guint i = 0; i < all->len; i++) {
+    ScImage *other = all->pdata[i];
+    if (strcmp(other->ref, img->ref) != 0)
+      image_blobs(other, kept);
+  }
+  /* the blobs this pull added that no other image names */
+  image_blobs(img, mine);
+  g_hash_table_iter_init(&it, mine);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    g_autofree char *ref = g_strconcat(SC_REF_PREFIX, (const char *)key, NULL);
+    if (g_hash_table_contains(before, ref) || g_hash_table_contains(kept, key) ||
+        !g_hash_table_contains(now, ref))
+      continue;
+    if (!ostree_repo_set_ref_immediate(repo, NULL, ref, NULL, NULL, error))
+      goto out;
+  }
+  ok = ostree_repo_prune(repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, 0, &n_total, &n_pruned, &freed,
+                         NULL, error);
+out:
+  close(lock);
+  return ok;
+}
+
 SC_API int
 sc_images_prune(sc_context *ctx, char **out_json, sc_error **error)
 {

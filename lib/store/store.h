@@ -210,6 +210,13 @@ GBytes *sc_store_read_config(OstreeRepo *repo, const char *hex);
  * open transaction when @in_txn, else at once. */
 gboolean sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id,
                                  gboolean in_txn, GError **error);
+/* The store's refs (ref -> commit) now: an empty table for no store. */
+GHashTable *sc_store_refs_snapshot(OstreeRepo *repo, GError **error);
+/* Takes back a pull of @img that found the store with the refs @before
+ * (sc_store_refs_snapshot): its name and the blobs no other image names go,
+ * then their objects. A verb that pulled for its own use and then failed
+ * leaves the store as it was. */
+gboolean sc_store_forget_pull(sc_context *ctx, GHashTable *before, ScImage *img, GError **error);
 GPtrArray *sc_images_all(OstreeRepo *repo, GError **error);
 GPtrArray *sc_images_resolve(OstreeRepo *repo, const char *text, GError **error);
 ScImage *sc_image_resolve_one(OstreeRepo *repo, const char *text, GError **error);

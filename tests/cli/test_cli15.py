@@ -559,5 +559,42 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: value NOPE: the "
                          "image declares no variable NOPE %s\n" % known))
 
+    def repo_state(self):
+        """The store's refs and the number of its objects."""
+        repo = os.path.join(self.sysroot, "var/lib/containers/atomic/.storage/ostree")
+        if not os.path.isdir(repo):
+            return None
+        refs = subprocess.run(["ostree", "--repo=" + repo, "refs"], capture_output=True,
+                              text=True, check=True).stdout.split()
+        objects = sum(len(fs) for _, _, fs in os.walk(os.path.join(repo, "objects")))
+        return sorted(refs), objects
+
+    def test_a_failed_verb_takes_back_its_own_pull(self):
+        # the image is not in the store: install --strict pulls it, fails,
+        # and leaves the store as it found it (a store made empty stays)
+        before = self.repo_state()
+        r = self.ctl("install", "--strict", "--name", "s", "--set", "GREETNG=hi", self.image)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(self.repo_state(), (before, ([], 0)))
+        self.assertEqual(self.store(), [])
+        # run IMAGE the same
+        r = self.ctl("run", "--strict", "--set", "NOPE=1", self.image, "true")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(self.repo_state(), (before, ([], 0)))
+        # an image the store had stays when the verb fails
+        r = self.ctl("pull", self.image)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pulled = self.repo_state()
+        self.assertGreater(pulled[1], 0)
+        r = self.ctl("install", "--strict", "--name", "s", "--set", "GREETNG=hi", self.image)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(self.repo_state(), pulled)
+        # and a success keeps what it pulled
+        r = self.ctl("images", "delete", "localhost/layout:v1")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        r = self.ctl("install", "--name", "s", self.image)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([n for n, _ in self.store()], ["localhost/layout:v1"])
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
