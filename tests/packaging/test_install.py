@@ -124,6 +124,46 @@ printf '%%s\\n' "${COMPREPLY[@]}"
             r = subprocess.run([ctl, "__complete", *words], capture_output=True, text=True)
             self.assertEqual((r.returncode, r.stdout), (0, ""), words)
 
+    # -- zsh completion --------------------------------------------------------
+
+    ZSH_DRIVER = r"""
+zmodload zsh/zpty
+zpty z "TERM=dumb zsh -f -i"
+zpty -w z "PS1=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D; echo READY"
+zpty -r z line '*READY*'
+zpty -r z line '*READY*'
+shift
+for l in "$@"; do
+  # the line, TAB, then "echo " put before it: the shell prints the line
+  # as completion left it
+  zpty -w -n z "$l"$'\t\C-aecho \C-e ENDMARK\n'
+  zpty -r z out '*ENDMARK*ENDMARK*'
+  print -r -- "${${out##*echo }%%ENDMARK*}"
+done
+zpty -d z
+"""
+
+    @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
+    def test_zsh_completion(self):
+        """The installed _syscontainerctl under an interactive zsh's
+        compinit: what one TAB makes of each line (a unique candidate is
+        inserted, with a space)."""
+        script = self.installed["_syscontainerctl"]
+        self.assertTrue(script.endswith("/share/zsh/site-functions/_syscontainerctl"), script)
+        lines = ["syscontainerctl insta", "syscontainerctl images d",
+                 "syscontainerctl install --auto-update=r", "syscontainerctl --tls-verify=f",
+                 "syscontainerctl list --form", "syscontainerctl list --format t",
+                 "syscontainerctl trust default r", "syscontainerctl --log-level=d"]
+        env = dict(self.env, PATH=os.path.dirname(self.ctl) + ":" + os.environ["PATH"],
+                   HOME=self.tmp)
+        r = self.run_ok(["timeout", "60", "zsh", "-f", "-c", self.ZSH_DRIVER, "zsh",
+                         os.path.dirname(script), *lines], env=env)
+        self.assertEqual(r.stdout.splitlines(), [
+            "syscontainerctl install ", "syscontainerctl images delete ",
+            "syscontainerctl install --auto-update=registry ", "syscontainerctl --tls-verify=false ",
+            "syscontainerctl list --format ", "syscontainerctl list --format table ",
+            "syscontainerctl trust default reject ", "syscontainerctl --log-level=debug "])
+
     @unittest.skipUnless(os.path.exists(BASH_COMPLETION) and os.getuid() == 0 and
                          shutil.which("umoci"), "needs bash-completion, root and umoci")
     def test_completion_of_installed_containers_and_images(self):
