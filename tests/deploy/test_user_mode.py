@@ -1,0 +1,182 @@
+"""User containers (issue 17): a throwaway account pulls and installs from
+an oci: layout with the built CLI, without root; its store is bare-user,
+its files its own, nothing is written outside its home and runtime
+directory, config.json is rootless and the unit is for the user's systemd.
+The refusals of --system as a user and --user as root. The user's systemd
+itself (systemctl --user start, journalctl --user) is the system test's."""
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+from test_deploy import build  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+ROOT_DIRS = ["/var/lib/containers", "/etc/systemd/system", "/etc/tmpfiles.d", "/ostree"]
+
+
+def snapshot(paths):
+    """path -> (mode, uid, size, mtime) of everything under @paths."""
+    out = {}
+    for top in paths:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for n in [""] + dirnames + filenames:
+                p = os.path.join(dirpath, n)
+                st = os.lstat(p)
+                out[p] = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def readable_by_all(path):
+    """@path and its parents reachable by another user."""
+    while path != "/":
+        os.chmod(path, os.stat(path).st_mode | 0o755)
+        path = os.path.dirname(path)
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("useradd")
+                     and shutil.which("setpriv"), "needs root, umoci, useradd and setpriv")
+class UserModeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.name = "scu%d" % os.getpid()
+        il.run("useradd", "-m", "-s", "/bin/sh", cls.name)
+        pw = pwd.getpwnam(cls.name)
+        cls.uid, cls.gid, cls.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
+        cls.runtime = tempfile.mkdtemp(prefix="sc-xdg-run-")
+        os.chown(cls.runtime, cls.uid, cls.gid)
+        os.chmod(cls.runtime, 0o700)
+        cls.shared = tempfile.mkdtemp(prefix="sc-user-img-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}}, hostfs=False)
+        readable_by_all(cls.shared)
+        subprocess.run(["chmod", "-R", "a+rX", cls.shared], check=True)
+        readable_by_all(os.path.dirname(os.path.realpath(CTL)))
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["userdel", "-r", cls.name], capture_output=True)
+        shutil.rmtree(cls.runtime, ignore_errors=True)
+        shutil.rmtree(cls.shared)
+
+    def env(self, **extra):
+        env = {"HOME": self.home, "USER": self.name, "LOGNAME": self.name,
+               "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+               "XDG_RUNTIME_DIR": self.runtime,
+               "SC_SIGNATURE_POLICY": os.environ["SC_SIGNATURE_POLICY"]}
+        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "G_SLICE"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update(extra)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def as_user(self, *args, env=None, check=True):
+        r = subprocess.run(["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                            "--init-groups", "--", CTL, *args], capture_output=True, text=True,
+                           env=env or self.env(), cwd="/", timeout=300)
+        if check and r.returncode != 0:
+            self.fail("syscontainerctl %s as %s: %s" % (" ".join(args), self.name, r.stderr))
+        return r
+
+    def data(self, *rel):
+        return os.path.join(self.home, ".local", "share", *rel)
+
+    def test_refusals(self):
+        r = self.as_user("--system", "images", "list", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: Only root can use --system")
+        r = subprocess.run([CTL, "--user", "images", "list"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip(),
+                         "syscontainerctl: error: --user does not work for privileged user")
+        r = self.as_user("--user", "--system", "list", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--system and --user cannot be used together", r.stderr)
+        # no runtime directory: named, and nothing made
+        r = self.as_user("images", "list", env=self.env(XDG_RUNTIME_DIR=None), check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("user containers: $XDG_RUNTIME_DIR is not set", r.stderr)
+        # root's store, named by the environment: refused before it is read
+        os.makedirs("/var/lib/containers/atomic", exist_ok=True)
+        r = self.as_user("images", "list", env=self.env(
+            ATOMIC_OSTREE_CHECKOUT_PATH="/var/lib/containers/atomic"), check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("user containers: /var/lib/containers/atomic belongs to uid 0, not to you "
+                      "(uid %d)" % self.uid, r.stderr)
+
+    def test_install_as_user(self):
+        before = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
+        self.as_user("pull", self.image)
+        repo = self.data("containers", "atomic", "repo")
+        with open(os.path.join(repo, "config")) as f:
+            self.assertIn("mode=bare-user\n", f.read())
+        self.as_user("install", "--name", "web", self.image)
+        # without --user, a user's install is the same thing: the same places
+        r = self.as_user("--json", "list")
+        names = [c.get("name") for c in json.loads(r.stdout).get("containers", [])]
+        self.assertEqual(names, ["web"], r.stdout)
+        # every file of the user's tree is theirs
+        for top in (self.data("containers"), os.path.join(self.home, ".config")):
+            for dirpath, dirnames, filenames in os.walk(top):
+                for n in [""] + dirnames + filenames:
+                    st = os.lstat(os.path.join(dirpath, n))
+                    self.assertEqual((st.st_uid, st.st_gid), (self.uid, self.gid),
+                                     os.path.join(dirpath, n))
+        # the rootfs: hardlinks into the store, the user's, readable
+        busybox = self.data("containers", "atomic", "web.0", "rootfs", "bin", "busybox")
+        st = os.stat(busybox)
+        self.assertGreater(st.st_nlink, 1)
+        self.assertEqual(st.st_uid, self.uid)
+        self.assertEqual(st.st_mode & 0o500, 0o500)
+        # the recorded owner stays root's (bare-user xattr)
+        meta = os.getxattr(busybox, "user.ostreemeta")
+        self.assertEqual(meta[:8], b"\0" * 8)
+        # config.json: the user namespace, the caller as root inside
+        with open(self.data("containers", "atomic", "web.0", "config.json")) as f:
+            spec = json.load(f)
+        types = [n["type"] for n in spec["linux"]["namespaces"]]
+        self.assertIn("user", types)
+        self.assertEqual(spec["linux"]["uidMappings"][0],
+                         {"containerID": 0, "hostID": self.uid, "size": 1})
+        self.assertEqual(spec["linux"]["gidMappings"][0],
+                         {"containerID": 0, "hostID": self.gid, "size": 1})
+        self.assertNotIn("resources", spec["linux"])
+        data = [m for m in spec["mounts"] if m["destination"] == "/data"][0]
+        self.assertEqual(data["source"], self.data("web"))
+        self.assertIn("nosuid", data["options"])
+        self.assertIn("nodev", data["options"])
+        # the unit: the user's systemd
+        unit_path = os.path.join(self.home, ".config", "systemd", "user", "web.service")
+        with open(unit_path) as f:
+            unit = f.read()
+        self.assertIn("WantedBy=default.target\n", unit)
+        self.assertNotIn("multi-user.target", unit)
+        self.assertNotIn("User=", unit)
+        runc = os.path.realpath(shutil.which("runc"))
+        self.assertIn("ExecStart=%s --rootless true run 'web'" % runc, unit)
+        self.assertTrue(os.path.islink(os.path.join(
+            self.home, ".config", "systemd", "user", "default.target.wants", "web.service")))
+        # root sees none of it
+        r = subprocess.run([CTL, "--json", "list"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("web", [c.get("name") for c in json.loads(r.stdout).get("containers", [])])
+        # uninstall leaves the user's tree without the container
+        self.as_user("uninstall", "web")
+        self.assertFalse(os.path.exists(unit_path))
+        self.assertFalse(os.path.exists(self.data("containers", "atomic", "web")))
+        after = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
+        self.assertEqual(before, after)
+        self.as_user("images", "delete", self.image.replace("oci:", "", 0))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
