@@ -408,7 +408,19 @@ install_check(Install *t, GError **error)
   if (!t->opts->dry_run && ((t->lock = sc_deploy_lock_container(t->root, t->name, error)) < 0 ||
                             !sc_deploy_recover(t->ctx, t->name, NULL, error)))
     return FALSE;
-  if (!sc_systemd_offline(t->ctx) && !sc_systemd_running() && !t->opts->dry_run) {
+  /* a user's units are enabled on disk without their systemd (it reads
+   * them when the user logs in), but a start needs it */
+  if (sc_context_is_user(t->ctx) && !t->opts->dry_run && t->opts->start &&
+      !sc_systemd_user_running(t->ctx)) {
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+                "the user's systemd is not running (no %s/systemd/private), so the container "
+                "could not be started: install without --now, then start it once logged in "
+                "(loginctl enable-linger keeps it running without a session)",
+                sc_context_user_runtime_dir(t->ctx));
+    return FALSE;
+  }
+  if (!sc_context_is_user(t->ctx) && !sc_systemd_offline(t->ctx) && !sc_systemd_running() &&
+      !t->opts->dry_run) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                 "systemd is not running on this machine, so the container could not be "
                 "started or enabled: install into an image root with --sysroot DIR");

@@ -101,8 +101,7 @@ sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *ar
    * for the user's next login when it does not run) */
   if (sc_context_is_user(ctx)) {
     argv[n++] = "--user";
-    if (!sc_systemd_user_running(ctx) && strcmp(verb, "enable") != 0 &&
-        strcmp(verb, "disable") != 0) {
+    if (!sc_systemd_user_running(ctx) && strcmp(verb, "daemon-reload") == 0) {
       sc_context_log(ctx, SC_LOG_INFO, "systemctl --user %s skipped: the user's systemd does "
                      "not run", verb);
       return TRUE;

@@ -106,12 +106,17 @@ class UserModeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("user containers: $XDG_RUNTIME_DIR is not set", r.stderr)
         # root's store, named by the environment: refused before it is read
-        os.makedirs("/var/lib/containers/atomic", exist_ok=True)
-        r = self.as_user("images", "list", env=self.env(
-            ATOMIC_OSTREE_CHECKOUT_PATH="/var/lib/containers/atomic"), check=False)
-        self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("user containers: /var/lib/containers/atomic belongs to uid 0, not to you "
-                      "(uid %d)" % self.uid, r.stderr)
+        roots = tempfile.mkdtemp(prefix="sc-roots-")
+        os.chmod(roots, 0o755)
+        self.addCleanup(shutil.rmtree, roots)
+        for verb in (["images", "list"], ["list"], ["pull", self.image]):
+            for var in ("ATOMIC_OSTREE_CHECKOUT_PATH", "ATOMIC_OSTREE_REPO"):
+                r = self.as_user(*verb, env=self.env(**{var: roots}), check=False)
+                self.assertEqual(r.returncode, 1, (verb, var, r.stderr))
+                self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: %s "
+                                 "belongs to uid 0, not to you (uid %d): a user uses only a store "
+                                 "and checkout root of their own" % (roots, self.uid))
+                self.assertEqual(os.listdir(roots), [])
 
     def test_install_as_user(self):
         before = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
