@@ -166,14 +166,16 @@ class UserModeTest(unittest.TestCase):
         self.assertIn("WantedBy=default.target\n", unit)
         self.assertNotIn("multi-user.target", unit)
         self.assertNotIn("User=", unit)
-        runc = os.path.realpath(shutil.which("runc"))
-        self.assertIn("ExecStart=%s --rootless true run 'web'" % runc, unit)
+        self.assertRegex(unit, r"\nExecStart=/\S*/runc --rootless true run 'web'\n")
         self.assertTrue(os.path.islink(os.path.join(
             self.home, ".config", "systemd", "user", "default.target.wants", "web.service")))
+        # nothing of root's was written by the user's pull and install
+        self.assertEqual(before, snapshot([d for d in ROOT_DIRS if os.path.exists(d)]))
         # root sees none of it
         r = subprocess.run([CTL, "--json", "list"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("web", [c.get("name") for c in json.loads(r.stdout).get("containers", [])])
+        before = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
         # uninstall leaves the user's tree without the container
         self.as_user("uninstall", "web")
         self.assertFalse(os.path.exists(unit_path))
