@@ -184,6 +184,18 @@ class UserModeTest(unittest.TestCase):
         self.assertEqual(before, after)
         self.as_user("images", "delete", self.image.replace("oci:", "", 0))
 
+    def test_binding(self):
+        sys.path.insert(0, os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(
+            os.path.dirname(__file__), "..", "..")), "bindings", "python"))
+        import syscontainer
+        with self.assertRaises(syscontainer.Error) as cm:
+            syscontainer.Context(mode="user")
+        self.assertEqual(str(cm.exception), "--user does not work for privileged user")
+        ctx = syscontainer.Context(mode="system")
+        self.assertFalse(ctx.user_mode)
+        with self.assertRaises(ValueError):
+            ctx.set_mode("root")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
