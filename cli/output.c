@@ -178,7 +178,10 @@ cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned 
   char *json = NULL, msg[2 * PATH_MAX + 256], blocked[PATH_MAX];
   int rc = EXIT_OK;
 
-  if (geteuid() == 0 || !writes || cli_opt(c, OPT_SYSROOT) || sc_context_get_user_mode(ctx))
+  /* a user's own store and checkouts: the library checks they are theirs */
+  if (sc_context_get_user_mode(ctx))
+    writes &= CLI_WRITES_POLICY;
+  if (geteuid() == 0 || !writes || cli_opt(c, OPT_SYSROOT))
     return EXIT_OK;
   if (sc_context_info_json(ctx, &json, NULL) == SC_OK)
     info = json_loads(json, 0, NULL);

@@ -194,8 +194,13 @@ user_mode_apply(sc_context *ctx)
     ctx->user_refusal = "Only root can use --system";
   else if (ctx->user_mode_req == SC_USER_MODE_USER && root)
     ctx->user_refusal = "--user does not work for privileged user";
+  /* AUTO: a user's own containers, unless the caller named the places
+   * (--sysroot, --checkout-root, --repo): those are the system's, as
+   * before user mode (and their "needs root" errors) */
   ctx->user = ctx->user_mode_req == SC_USER_MODE_USER ||
-              (ctx->user_mode_req == SC_USER_MODE_AUTO && !root);
+              (ctx->user_mode_req == SC_USER_MODE_AUTO && !root &&
+               strcmp(ctx->sysroot, "/") == 0 && ctx->checkout_set == NULL &&
+               ctx->repo_set == NULL);
   g_clear_pointer(&ctx->user_data, g_free);
   g_clear_pointer(&ctx->user_config, g_free);
   g_clear_pointer(&ctx->user_runtime, g_free);
@@ -425,6 +430,7 @@ canonical_dir(const char *path)
 static void
 forget_conf(sc_context *ctx)
 {
+  user_mode_apply(ctx); /* (a --sysroot is the system's) */
   g_clear_pointer(&ctx->conf, sc_atomic_conf_free);
   g_clear_error(&ctx->conf_error);
   ctx->conf_read = FALSE;
@@ -537,6 +543,7 @@ sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error
       error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
   g_free(ctx->checkout_set);
   ctx->checkout_set = path ? canonical_dir(path) : NULL;
+  user_mode_apply(ctx);
   resolve(ctx);
   return SC_OK;
 }
@@ -550,6 +557,7 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
       error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
   g_free(ctx->repo_set);
   ctx->repo_set = path ? canonical_dir(path) : NULL;
+  user_mode_apply(ctx);
   resolve(ctx);
   return SC_OK;
 }

@@ -225,8 +225,12 @@ resolve_overridable(sc_context *ctx,
   }
   /* a user's: $XDG_RUNTIME_DIR, $XDG_DATA_HOME (atomic said ~/.data, a
    * directory nothing else uses), $XDG_CONFIG_HOME */
-  sc_values_insert(v, "RUN_DIRECTORY",
-                   sc_context_is_user(ctx) ? sc_context_user_runtime_dir(ctx) : "/run", NULL);
+  g_autofree char *user_run = g_strdup_printf("/run/user/%u", (unsigned)getuid());
+  if (sc_context_user_runtime_dir(ctx)) { /* (unset: refused before an install) */
+    g_free(user_run);
+    user_run = g_strdup(sc_context_user_runtime_dir(ctx));
+  }
+  sc_values_insert(v, "RUN_DIRECTORY", sc_context_is_user(ctx) ? user_run : "/run", NULL);
   sc_values_insert(v, "STATE_DIRECTORY",
                    sc_context_is_user(ctx) ? sc_context_user_data_dir(ctx) : "/var/lib", NULL);
   sc_values_insert(v, "CONF_DIRECTORY",

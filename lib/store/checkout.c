@@ -196,6 +196,10 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
     out->mode = GUINT32_FROM_BE(mode) & 07777;
     if (!c->keep_owner)
       out->mode &= 0777;
+    /* a user's checkout: a directory they could not enter, write or
+     * remove would stop the next layer and the uninstall (atomic: |0700) */
+    if (c->bare_user)
+      out->mode |= 0700;
     if (c->keep_owner &&
         (fchown(fd, GUINT32_FROM_BE(uid), GUINT32_FROM_BE(gid)) != 0 ||
          !set_xattrs(fd, xattrs, error))) {
@@ -241,7 +245,7 @@ copy_object(Checkout *c, int dfd, const char *name, const char *csum, GError **e
   if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, error) < 0)
     return FALSE;
   if ((c->keep_owner && (fchown(fd, uid, gid) != 0)) ||
-      fchmod(fd, c->keep_owner ? mode & 07777 : mode & 0777) != 0) {
+      fchmod(fd, c->keep_owner ? mode & 07777 : (mode & 0777) | (c->bare_user ? 0600 : 0)) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s", g_strerror(errno));
     return FALSE;
   }
