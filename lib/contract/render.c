@@ -334,7 +334,8 @@ id_mappings(guint32 id, const char *file, const char *helper)
  * /sys bound read-only when the network namespace is the host's (sysfs
  * cannot be mounted then); nosuid,nodev on every mount but /dev's; no
  * device rules or cgroup resources, which need a cgroup the user may not
- * set. Mappings the image gave are kept. */
+ * set, and no linux.cgroupsPath (rootless runc fails on a cgroup it may
+ * not make when one is named). Mappings the image gave are kept. */
 static void
 make_rootless(json_t *doc)
 {
@@ -365,6 +366,7 @@ make_rootless(json_t *doc)
   if (!json_is_array(json_object_get(linux_, "gidMappings")))
     json_object_set_new(linux_, "gidMappings", id_mappings(getgid(), "/etc/subgid", "newgidmap"));
   json_object_del(linux_, "resources");
+  json_object_del(linux_, "cgroupsPath");
   if (!json_is_array(mounts))
     return;
   kept = json_array();
@@ -724,7 +726,10 @@ sc_render_internal(sc_context *ctx,
   if (!ex->no_container_service) {
     if (!render_unit(ctx, ex, &rt, r, error))
       return FALSE;
-    if (!o->run_once)
+    /* a user's container stays in the cgroup its runtime runs in, the
+     * unit's: rootless runc ignores a cgroup it may not make only when
+     * no linux.cgroupsPath names one */
+    if (!o->run_once && !sc_context_is_user(ctx))
       cgroup = sc_unit_container_cgroup(r->unit, o->name, rt.relative_cgroups_own);
   }
   if (!render_config(

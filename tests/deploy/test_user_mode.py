@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -20,6 +21,21 @@ import imagelib as il  # noqa: E402
 from test_deploy import build  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
+PROBE = """{
+  "ociVersion": "1.0.2",
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0},
+              "args": ["/bin/sh", "-c", "echo $$NAME > /data/ran; exec /bin/busybox sleep 317"],
+              "env": ["PATH=/bin"], "cwd": "/"},
+  "root": {"path": "rootfs", "readonly": true},
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+             {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
+             {"destination": "/data", "type": "bind", "source": "${STATE_DIRECTORY}/$NAME",
+              "options": ["rbind", "rw"]}],
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}],
+            "resources": {"memory": {"limit": 100000000}},
+            "cgroupsPath": "/system.slice/x"}
+}
+"""
 ROOT_DIRS = ["/var/lib/containers", "/etc/systemd/system", "/etc/tmpfiles.d", "/ostree"]
 
 
@@ -57,6 +73,7 @@ class UserModeTest(unittest.TestCase):
         cls.shared = tempfile.mkdtemp(prefix="sc-user-img-")
         cls.layout = os.path.join(cls.shared, "layout")
         build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}}, hostfs=False)
+        build(cls.layout, "probe", {}, {"exports/config.json.template": PROBE}, hostfs=True)
         readable_by_all(cls.shared)
         subprocess.run(["chmod", "-R", "a+rX", cls.shared], check=True)
         readable_by_all(os.path.dirname(os.path.realpath(CTL)))
@@ -183,6 +200,69 @@ class UserModeTest(unittest.TestCase):
         after = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
         self.assertEqual(before, after)
         self.as_user("images", "delete", self.image.replace("oci:", "", 0))
+
+    def host_processes(self, marker):
+        """pid -> the Uid: line of each host process whose argv is @marker."""
+        found = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if f.read().split(b"\0")[:-1] != marker:
+                        continue
+                with open("/proc/%s/status" % pid) as f:
+                    found[pid] = [ln for ln in f.read().splitlines() if ln.startswith("Uid:")][0]
+            except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
+                continue
+        return found
+
+    @unittest.skipUnless(shutil.which("runc"), "needs runc")
+    def test_rootless_run(self):
+        """The generated bundle runs with rootless runc as the user, its
+        process the user's on the host; the image's cgroup settings and
+        sysfs mount (which a user namespace cannot have) are gone; host
+        files are not installed."""
+        self.as_user("pull", "oci:%s:probe" % self.layout)
+        r = self.as_user("-v", "install", "--name", "probe", "oci:%s:probe" % self.layout)
+        self.assertIn("host files not installed: a user's container installs none", r.stderr)
+        self.assertFalse(os.path.exists("/etc/greeter"))
+        dest = self.data("containers", "atomic", "probe")
+        with open(os.path.join(dest, "config.json")) as f:
+            spec = json.load(f)
+        self.assertNotIn("cgroupsPath", spec["linux"])
+        self.assertNotIn("resources", spec["linux"])
+        self.assertEqual([m for m in spec["mounts"] if m["destination"] == "/sys"],
+                         [{"destination": "/sys", "type": "none", "source": "/sys",
+                           "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}])
+        run = subprocess.Popen(["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                                "--init-groups", "--", "runc", "--rootless", "true", "run",
+                                "probe"], cwd=dest, env=self.env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        ran = self.data("probe", "ran")
+        try:
+            for _ in range(100):
+                if os.path.exists(ran) or run.poll() is not None:
+                    break
+                time.sleep(0.1)
+            self.assertTrue(os.path.exists(ran), run.stderr.read() if run.poll() is not None
+                            else "no /data/ran")
+            # written by root in the container: the user's on the host
+            self.assertEqual(os.stat(ran).st_uid, self.uid)
+            for _ in range(100):  # (the shell execs the sleep after writing the file)
+                procs = self.host_processes([b"/bin/busybox", b"sleep", b"317"])
+                if procs:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(len(procs), 1, procs)
+            self.assertEqual(list(procs.values())[0].split(), ["Uid:"] + [str(self.uid)] * 4)
+        finally:
+            subprocess.run(["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                            "--init-groups", "--", "runc", "--rootless", "true", "kill", "probe",
+                            "KILL"], env=self.env(), capture_output=True)
+            run.communicate(timeout=30)
+            subprocess.run(["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                            "--init-groups", "--", "runc", "--rootless", "true", "delete",
+                            "--force", "probe"], env=self.env(), capture_output=True)
+        self.as_user("uninstall", "probe")
 
     def test_binding(self):
         sys.path.insert(0, os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(
