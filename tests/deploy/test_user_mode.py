@@ -74,10 +74,31 @@ class UserModeTest(unittest.TestCase):
         cls.layout = os.path.join(cls.shared, "layout")
         build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}}, hostfs=False)
         build(cls.layout, "probe", {}, {"exports/config.json.template": PROBE}, hostfs=True)
+        build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"}},
+              {"etc/motd": "motd v2\n"}, hostfs=False)
+        cls.modes_image(cls.layout)
         readable_by_all(cls.shared)
         subprocess.run(["chmod", "-R", "a+rX", cls.shared], check=True)
         readable_by_all(os.path.dirname(os.path.realpath(CTL)))
         cls.image = "oci:%s:v1" % cls.layout
+
+    @staticmethod
+    def modes_image(layout):
+        """v1 with what a user cannot give a file: a read-only directory, an
+        unreadable file, a setuid file, another owner."""
+        bundle = os.path.join(os.path.dirname(layout), "bundle-modes")
+        il.run("umoci", "unpack", "--image", "%s:v1" % layout, bundle)
+        root = os.path.join(bundle, "rootfs")
+        os.makedirs(os.path.join(root, "srv", "ro"))
+        for rel, mode, uid in (("srv/ro/inside", 0o644, 0), ("srv/secret", 0o000, 0),
+                               ("srv/suid", 0o4755, 0), ("srv/owned", 0o640, 123)):
+            with open(os.path.join(root, rel), "w") as f:
+                f.write(rel + "\n")
+            os.chown(os.path.join(root, rel), uid, uid)
+            os.chmod(os.path.join(root, rel), mode)
+        os.chmod(os.path.join(root, "srv", "ro"), 0o555)
+        il.run("umoci", "repack", "--image", "%s:modes" % layout, bundle)
+        shutil.rmtree(bundle)
 
     @classmethod
     def tearDownClass(cls):
@@ -200,6 +221,48 @@ class UserModeTest(unittest.TestCase):
         after = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
         self.assertEqual(before, after)
         self.as_user("images", "delete", self.image.replace("oci:", "", 0))
+
+    def test_modes_update_rollback(self):
+        """Owners and modes of the image recorded the bare-user way, files
+        the user can read, directories they can enter and remove; update,
+        rollback and the verbs that need the user's systemd."""
+        self.as_user("pull", "oci:%s:modes" % self.layout)
+        self.as_user("install", "--name", "modes", "oci:%s:modes" % self.layout)
+        rootfs = self.data("containers", "atomic", "modes.0", "rootfs")
+
+        def recorded(rel):  # (uid, gid, mode) from user.ostreemeta (big-endian)
+            meta = os.getxattr(os.path.join(rootfs, rel), "user.ostreemeta")
+            return tuple(int.from_bytes(meta[i:i + 4], "big") for i in (0, 4, 8))
+
+        self.assertEqual(recorded("srv/secret"), (0, 0, 0o100000))
+        self.assertEqual(recorded("srv/suid"), (0, 0, 0o104755))
+        self.assertEqual(recorded("srv/owned"), (123, 123, 0o100640))
+        for rel, mode in (("srv/secret", 0o400), ("srv/suid", 0o755), ("srv/owned", 0o640),
+                          ("srv/ro", 0o755)):
+            st = os.lstat(os.path.join(rootfs, rel))
+            self.assertEqual((st.st_uid, st.st_mode & 0o7777), (self.uid, mode), rel)
+        r = self.as_user("start", "modes", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: cannot start modes: the "
+                         "user's systemd is not running (no %s/systemd/private): log in, or "
+                         "loginctl enable-linger" % self.runtime)
+        r = self.as_user("install", "--now", "--name", "now", "oci:%s:v1" % self.layout,
+                         check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("the user's systemd is not running (no %s/systemd/private), so the "
+                      "container could not be started" % self.runtime, r.stderr)
+        self.assertFalse(os.path.lexists(self.data("containers", "atomic", "now")))
+        # update to v2 and back
+        self.as_user("pull", "oci:%s:v2" % self.layout)
+        self.as_user("update", "--rebase", "oci:%s:v2" % self.layout, "modes")
+        link = self.data("containers", "atomic", "modes")
+        self.assertEqual(os.readlink(link), link + ".1")
+        with open(os.path.join(link, "rootfs", "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd v2\n")
+        self.as_user("rollback", "modes")
+        self.assertEqual(os.readlink(link), link + ".0")
+        self.as_user("uninstall", "modes")
+        self.assertEqual(sorted(os.listdir(self.data("containers", "atomic"))), ["repo"])
 
     def host_processes(self, marker):
         """pid -> the Uid: line of each host process whose argv is @marker."""
