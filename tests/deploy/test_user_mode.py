@@ -328,17 +328,35 @@ class UserModeTest(unittest.TestCase):
         self.as_user("uninstall", "probe")
 
     def test_binding(self):
-        sys.path.insert(0, os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(
-            os.path.dirname(__file__), "..", "..")), "bindings", "python"))
-        import syscontainer
-        with self.assertRaises(syscontainer.Error) as cm:
-            syscontainer.Context(mode="user")
-        self.assertEqual(str(cm.exception), "--user does not work for privileged user")
-        ctx = syscontainer.Context(mode="system")
-        self.assertFalse(ctx.user_mode)
-        with self.assertRaises(ValueError):
-            ctx.set_mode("root")
-
+        """Context(mode=...) as root, in a child python (a sanitized
+        library is preloaded there, as tests/deploy/test_selinux.py does)."""
+        code = ("import syscontainer, json\n"
+                "out = []\n"
+                "try:\n"
+                "    syscontainer.Context(mode='user')\n"
+                "except syscontainer.Error as e:\n"
+                "    out.append([e.code, e.message])\n"
+                "c = syscontainer.Context(mode='system')\n"
+                "out.append(c.user_mode)\n"
+                "try:\n"
+                "    c.set_mode('root')\n"
+                "except ValueError as e:\n"
+                "    out.append(str(e))\n"
+                "print(json.dumps(out))\n")
+        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..",
+                                                       "bindings", "python"))
+        lib = env.get("SC_LIBRARY", "")
+        ldd = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout if lib else ""
+        for line in ldd.splitlines():
+            if "libasan" in line and "=>" in line:
+                env["LD_PRELOAD"] = line.split("=>")[1].split()[0]
+                env["ASAN_OPTIONS"] = "detect_leaks=0"  # (python's own, not ours)
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), [
+            ["SC_EPERM", "--user does not work for privileged user"], False,
+            "mode 'root': expected 'auto', 'system' or 'user'"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
