@@ -75,8 +75,9 @@ SC_API int sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **
  * $XDG_DATA_HOME/containers/atomic/repo in OSTree bare-user mode, the
  * checkouts in $XDG_DATA_HOME/containers/atomic, the units in
  * $XDG_CONFIG_HOME/systemd/user driven by `systemctl --user`, the runtime
- * rootless in a user namespace). AUTO: user containers unless the caller
- * is root.
+ * rootless in a user namespace). AUTO: user containers when the caller
+ * is not root and has not set a sysroot, checkout root or repository
+ * (those name the system's places).
  *
  * Since: 0.2
  */
