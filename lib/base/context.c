@@ -215,7 +215,8 @@ user_mode_apply(sc_context *ctx)
 /* A user's containers live in the user's own directories and nowhere else:
  * the runtime directory must be known, and a store or checkout root that
  * exists must be the caller's (another user's or root's is refused before
- * anything reads it). */
+ * anything reads it; followed, as a link of theirs to root's store is not
+ * theirs). */
 static gboolean
 user_mode_check(sc_context *ctx, GError **error)
 {
@@ -245,14 +246,23 @@ user_mode_check(sc_context *ctx, GError **error)
   }
   dirs[0] = ctx->checkout_root;
   dirs[1] = ctx->repo;
-  for (guint i = 0; i < G_N_ELEMENTS(dirs); i++)
-    if (dirs[i] && lstat(dirs[i], &st) == 0 && st.st_uid != geteuid()) {
+  for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    /* the directory, or the nearest of its parents that exists: what a
+     * pull would make it in */
+    g_autofree char *p = dirs[i] ? g_strdup(dirs[i]) : NULL;
+    while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+      char *up = g_path_get_dirname(p);
+      g_free(p);
+      p = up;
+    }
+    if (p && stat(p, &st) == 0 && st.st_uid != geteuid()) {
       g_set_error(error, SC_ERROR, SC_EPERM,
                   "user containers: %s belongs to uid %u, not to you (uid %u): a user uses "
                   "only a store and checkout root of their own",
-                  dirs[i], (unsigned)st.st_uid, (unsigned)geteuid());
+                  p, (unsigned)st.st_uid, (unsigned)geteuid());
       return FALSE;
     }
+  }
   return TRUE;
 }
 

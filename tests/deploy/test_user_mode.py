@@ -155,6 +155,21 @@ class UserModeTest(unittest.TestCase):
                                  "belongs to uid 0, not to you (uid %d): a user uses only a store "
                                  "and checkout root of their own" % (roots, self.uid))
                 self.assertEqual(os.listdir(roots), [])
+        # one not made yet, in root's directory: the directory is named
+        r = self.as_user("pull", self.image, env=self.env(
+            ATOMIC_OSTREE_REPO=os.path.join(roots, "new", "repo")), check=False)
+        self.assertEqual((r.returncode, r.stderr.strip()), (1, (
+            "syscontainerctl: error: user containers: %s belongs to uid 0, not to you (uid %d): "
+            "a user uses only a store and checkout root of their own" % (roots, self.uid))))
+        # nor through a link of the user's own to it
+        link = os.path.join(self.runtime, "link-to-root")
+        os.symlink(roots, link)
+        self.addCleanup(os.unlink, link)
+        for var in ("ATOMIC_OSTREE_CHECKOUT_PATH", "ATOMIC_OSTREE_REPO", "XDG_DATA_HOME"):
+            r = self.as_user("pull", self.image, env=self.env(**{var: link}), check=False)
+            self.assertEqual(r.returncode, 1, (var, r.stderr))
+            self.assertIn("belongs to uid 0, not to you (uid %d)" % self.uid, r.stderr)
+            self.assertEqual(os.listdir(roots), [])
 
     def test_install_as_user(self):
         before = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
