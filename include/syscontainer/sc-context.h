@@ -252,7 +252,8 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
  *  "passed-over"} (as sc_images_list_json() reports it),
  *  "runtime":{"configured","path" (or null),"error"?},
  *  "registries-conf":{"files":[...],"error"?},
- *  "selinux":{"policy" (the type, or null: nothing is labelled),"error"?}}.
+ *  "selinux":{"policy" (the type, or null: nothing is labelled),"error"?},
+ *  "mode":"system"|"user" (sc_context_set_user_mode()), "unit-dir"}.
  * An atomic.conf, runtime, registries.conf or SELinux policy that cannot
  * be used is reported in its place, not an error.
  * @out_json: owned by the caller (sc_free()).

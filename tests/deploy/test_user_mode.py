@@ -177,6 +177,11 @@ class UserModeTest(unittest.TestCase):
         repo = self.data("containers", "atomic", "repo")
         with open(os.path.join(repo, "config")) as f:
             self.assertIn("mode=bare-user\n", f.read())
+        info = json.loads(self.as_user("--json", "info").stdout)
+        self.assertEqual((info["mode"], info["unit-dir"], info["checkout-root"],
+                          info["store"]["path"]),
+                         ("user", os.path.join(self.home, ".config", "systemd", "user"),
+                          self.data("containers", "atomic"), repo))
         self.as_user("install", "--name", "web", self.image)
         # without --user, a user's install is the same thing: the same places
         r = self.as_user("--json", "list")
