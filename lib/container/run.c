@@ -163,7 +163,9 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
     return sc_error_propagate(error, gerror);
   if (!sc_context_runtime_path(ctx, &runtime, &gerror))
     goto out;
-  if ((args == NULL || *args == NULL) && !sc_systemd_offline(ctx) && sc_systemd_running() &&
+  if ((args == NULL || *args == NULL) &&
+      (sc_context_is_user(ctx) ? sc_systemd_user_running(ctx)
+                               : !sc_systemd_offline(ctx) && sc_systemd_running()) &&
       !json_is_false(json_object_get(info, "has-container-service"))) {
     /* as atomic: run NAME starts the service */
     g_autofree char *unit = g_strconcat(name, ".service", NULL);

@@ -208,10 +208,18 @@ class UserModeTest(unittest.TestCase):
             spec = json.load(f)
         types = [n["type"] for n in spec["linux"]["namespaces"]]
         self.assertIn("user", types)
-        self.assertEqual(spec["linux"]["uidMappings"][0],
-                         {"containerID": 0, "hostID": self.uid, "size": 1})
-        self.assertEqual(spec["linux"]["gidMappings"][0],
-                         {"containerID": 0, "hostID": self.gid, "size": 1})
+        for key, host_id, sub, helper in (("uidMappings", self.uid, "/etc/subuid", "newuidmap"),
+                                          ("gidMappings", self.gid, "/etc/subgid", "newgidmap")):
+            expected = [{"containerID": 0, "hostID": host_id, "size": 1}]
+            ranges = []
+            if os.path.exists(sub):
+                with open(sub) as f:
+                    ranges = [ln.strip().split(":") for ln in f if ln.startswith(self.name + ":")]
+            # the subordinate range only through the helper runc needs for it
+            if ranges and shutil.which(helper, path="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"):
+                expected.append({"containerID": 1, "hostID": int(ranges[0][1]),
+                                 "size": int(ranges[0][2])})
+            self.assertEqual(spec["linux"][key], expected, key)
         self.assertNotIn("resources", spec["linux"])
         data = [m for m in spec["mounts"] if m["destination"] == "/data"][0]
         self.assertEqual(data["source"], self.data("web"))
@@ -234,9 +242,16 @@ class UserModeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("web", [c.get("name") for c in json.loads(r.stdout).get("containers", [])])
         before = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
+        # run NAME CMD and run IMAGE CMD: rootless, the user as root inside
+        if shutil.which("runc", path="/usr/bin:/usr/sbin:/bin:/sbin"):
+            for what in ("web", self.image):
+                r = self.as_user("run", what, "--", "/bin/busybox", "cat", "/proc/self/uid_map")
+                self.assertEqual(r.stdout.split(), ["0", str(self.uid), "1"], (what, r.stderr))
         # uninstall leaves the user's tree without the container
         self.as_user("uninstall", "web")
         self.assertFalse(os.path.exists(unit_path))
+        self.assertFalse(os.path.lexists(os.path.join(
+            self.home, ".config", "systemd", "user", "default.target.wants", "web.service")))
         self.assertFalse(os.path.exists(self.data("containers", "atomic", "web")))
         after = snapshot([d for d in ROOT_DIRS if os.path.exists(d)])
         self.assertEqual(before, after)
