@@ -139,11 +139,11 @@ resolve(sc_context *ctx)
     user_checkout = g_build_filename(ctx->user_data, "containers", "atomic", NULL);
     user_repo = g_build_filename(user_checkout, "repo", NULL);
   }
-  v = ctx->checkout_set                                ? ctx->checkout_set
-      : ctx->checkout_env                              ? ctx->checkout_env
-      : user_checkout                                  ? user_checkout
-      : conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)       ? conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)
-                                                       : SC_DEFAULT_CHECKOUT_ROOT;
+  v = ctx->checkout_set                          ? ctx->checkout_set
+      : ctx->checkout_env                        ? ctx->checkout_env
+      : user_checkout                            ? user_checkout
+      : conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT) ? conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)
+                                                 : SC_DEFAULT_CHECKOUT_ROOT;
   changed = replace_str(&ctx->checkout_root, v);
   v = ctx->repo_set   ? ctx->repo_set
       : ctx->repo_env ? ctx->repo_env
@@ -198,9 +198,8 @@ user_mode_apply(sc_context *ctx)
    * (--sysroot, --checkout-root, --repo): those are the system's, as
    * before user mode (and their "needs root" errors) */
   ctx->user = ctx->user_mode_req == SC_USER_MODE_USER ||
-              (ctx->user_mode_req == SC_USER_MODE_AUTO && !root &&
-               strcmp(ctx->sysroot, "/") == 0 && ctx->checkout_set == NULL &&
-               ctx->repo_set == NULL);
+              (ctx->user_mode_req == SC_USER_MODE_AUTO && !root && strcmp(ctx->sysroot, "/") == 0 &&
+               ctx->checkout_set == NULL && ctx->repo_set == NULL);
   g_clear_pointer(&ctx->user_data, g_free);
   g_clear_pointer(&ctx->user_config, g_free);
   g_clear_pointer(&ctx->user_runtime, g_free);
@@ -230,13 +229,17 @@ user_mode_check(sc_context *ctx, GError **error)
   if (!ctx->user)
     return TRUE;
   if (strcmp(ctx->sysroot, "/") != 0) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "user containers: --sysroot %s is for system containers (run as root)",
                 ctx->sysroot);
     return FALSE;
   }
   if (ctx->user_runtime == NULL) {
-    g_set_error(error, SC_ERROR, SC_EINVAL,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
                 "user containers: $XDG_RUNTIME_DIR is %s: it names the user's runtime "
                 "directory (RUN_DIRECTORY, the runtime's state); log in through a session "
                 "(systemd-logind) or set it to /run/user/%u",
@@ -256,10 +259,14 @@ user_mode_check(sc_context *ctx, GError **error)
       p = up;
     }
     if (p && stat(p, &st) == 0 && st.st_uid != geteuid()) {
-      g_set_error(error, SC_ERROR, SC_EPERM,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EPERM,
                   "user containers: %s belongs to uid %u, not to you (uid %u): a user uses "
                   "only a store and checkout root of their own",
-                  p, (unsigned)st.st_uid, (unsigned)geteuid());
+                  p,
+                  (unsigned)st.st_uid,
+                  (unsigned)geteuid());
       return FALSE;
     }
   }
@@ -480,8 +487,7 @@ sc_context_set_user_mode(sc_context *ctx, sc_user_mode mode, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
   if (mode != SC_USER_MODE_AUTO && mode != SC_USER_MODE_SYSTEM && mode != SC_USER_MODE_USER)
-    return sc_error_set(error, SC_EINVAL, "user mode %d: not one of auto, system, user",
-                        (int)mode);
+    return sc_error_set(error, SC_EINVAL, "user mode %d: not one of auto, system, user", (int)mode);
   ctx->user_mode_req = mode;
   user_mode_apply(ctx);
   resolve(ctx);

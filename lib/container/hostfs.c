@@ -520,8 +520,10 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
   /* a user's container puts nothing on the host (atomic's
    * --system-package=absent): its host files are the system's to install */
   if (sc_context_is_user(ctx)) {
-    sc_context_log(ctx, SC_LOG_WARNING,
-                   "%s: host files not installed: a user's container installs none", hostfs);
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
+                   "%s: host files not installed: a user's container installs none",
+                   hostfs);
     return plan;
   }
   fd = open(hostfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

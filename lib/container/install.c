@@ -412,7 +412,9 @@ install_check(Install *t, GError **error)
    * them when the user logs in), but a start needs it */
   if (sc_context_is_user(t->ctx) && !t->opts->dry_run && t->opts->start &&
       !sc_systemd_user_running(t->ctx)) {
-    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
                 "the user's systemd is not running (no %s/systemd/private), so the container "
                 "could not be started: install without --now, then start it once logged in "
                 "(loginctl enable-linger keeps it running without a session)",

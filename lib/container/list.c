@@ -17,8 +17,8 @@ static const char *
 unit_state(sc_context *ctx, const char *name, gboolean has_service)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *sys_argv[] = {"systemctl", "is-active", unit, NULL};
-  const char *user_argv[] = {"systemctl", "--user", "is-active", unit, NULL};
+  const char *sys_argv[] = { "systemctl", "is-active", unit, NULL };
+  const char *user_argv[] = { "systemctl", "--user", "is-active", unit, NULL };
   const char **argv = sc_context_is_user(ctx) ? user_argv : sys_argv;
   g_autofree char *out = NULL;
 

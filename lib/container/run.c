@@ -73,10 +73,13 @@ unit_verb(sc_context *ctx, const char *name, const char *verb, sc_error **error)
   }
   json_decref(info);
   if (sc_context_is_user(ctx) && !sc_systemd_user_running(ctx))
-    return sc_error_set(error, SC_EUNSUPPORTED,
+    return sc_error_set(error,
+                        SC_EUNSUPPORTED,
                         "cannot %s %s: the user's systemd is not running (no %s/systemd/private): "
                         "log in, or loginctl enable-linger",
-                        verb, name, sc_context_user_runtime_dir(ctx));
+                        verb,
+                        name,
+                        sc_context_user_runtime_dir(ctx));
   if (!sc_context_is_user(ctx) && (sc_systemd_offline(ctx) || !sc_systemd_running()))
     return sc_error_set(error, SC_EUNSUPPORTED,
                         "cannot %s %s: systemd is not running here%s", verb, name,

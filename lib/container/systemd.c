@@ -68,7 +68,7 @@ gboolean
 sc_systemd_unit_active(sc_context *ctx, const char *name)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL, NULL};
+  const char *argv[] = { "systemctl", "is-active", "--quiet", unit, NULL, NULL };
   int status = 1;
 
   if (sc_context_is_user(ctx)) {
@@ -102,8 +102,11 @@ sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *ar
   if (sc_context_is_user(ctx)) {
     argv[n++] = "--user";
     if (!sc_systemd_user_running(ctx) && strcmp(verb, "daemon-reload") == 0) {
-      sc_context_log(ctx, SC_LOG_INFO, "systemctl --user %s skipped: the user's systemd does "
-                     "not run", verb);
+      sc_context_log(ctx,
+                     SC_LOG_INFO,
+                     "systemctl --user %s skipped: the user's systemd does "
+                     "not run",
+                     verb);
       return TRUE;
     }
   } else if (sc_systemd_offline(ctx))
@@ -123,7 +126,7 @@ gboolean
 sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
                 GError **error)
 {
-  const char *argv[] = {"systemd-tmpfiles", action, file, NULL, NULL};
+  const char *argv[] = { "systemd-tmpfiles", action, file, NULL, NULL };
   if (sc_systemd_offline(ctx))
     return TRUE;
   if (sc_context_is_user(ctx)) { /* the user's specifiers and their rights */
@@ -142,10 +145,10 @@ gboolean
 sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char **out_state)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *sys_argv[] = {"systemctl", "show", "-p", "ActiveState", "-p", "SubState",
-                            "-p", "NRestarts", unit, NULL};
-  const char *user_argv[] = {"systemctl", "--user", "show", "-p", "ActiveState", "-p",
-                             "SubState", "-p", "NRestarts", unit, NULL};
+  const char *sys_argv[] = { "systemctl", "show", "-p",        "ActiveState", "-p",
+                             "SubState",  "-p",   "NRestarts", unit,          NULL };
+  const char *user_argv[] = { "systemctl", "--user", "show",      "-p", "ActiveState", "-p",
+                              "SubState",  "-p",     "NRestarts", unit, NULL };
   const char **argv = sc_context_is_user(ctx) ? user_argv : sys_argv;
   gint64 deadline = g_get_monotonic_time() + (gint64)settle_ms * 1000;
   g_autofree char *previous = NULL;

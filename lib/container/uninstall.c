@@ -105,8 +105,12 @@ removal_disable(sc_context *ctx, const char *name, Removal *r)
   if (!r->has_service || !r->owns_unit)
     return;
   if (sc_context_is_user(ctx)) /* (on disk when the user's systemd does not run) */
-    sc_systemctl(ctx, "disable", sc_systemd_user_running(ctx) ? "--now" : unit,
-                 sc_systemd_user_running(ctx) ? unit : NULL, FALSE, NULL);
+    sc_systemctl(ctx,
+                 "disable",
+                 sc_systemd_user_running(ctx) ? "--now" : unit,
+                 sc_systemd_user_running(ctx) ? unit : NULL,
+                 FALSE,
+                 NULL);
   else if (sc_systemd_offline(ctx))
     sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
   else if (sc_systemd_running())

@@ -231,10 +231,12 @@ resolve_overridable(sc_context *ctx,
     user_run = g_strdup(sc_context_user_runtime_dir(ctx));
   }
   sc_values_insert(v, "RUN_DIRECTORY", sc_context_is_user(ctx) ? user_run : "/run", NULL);
-  sc_values_insert(v, "STATE_DIRECTORY",
-                   sc_context_is_user(ctx) ? sc_context_user_data_dir(ctx) : "/var/lib", NULL);
-  sc_values_insert(v, "CONF_DIRECTORY",
-                   sc_context_is_user(ctx) ? sc_context_user_config_dir(ctx) : "/etc", NULL);
+  sc_values_insert(v,
+                   "STATE_DIRECTORY",
+                   sc_context_is_user(ctx) ? sc_context_user_data_dir(ctx) : "/var/lib",
+                   NULL);
+  sc_values_insert(
+    v, "CONF_DIRECTORY", sc_context_is_user(ctx) ? sc_context_user_config_dir(ctx) : "/etc", NULL);
   sc_values_insert(v, "UUID", uuid, NULL);
   sc_values_insert(v, "ALL_PROCESS_CAPABILITIES", caps, NULL);
   sc_values_insert(v, "RUNTIME", runtime, NULL);
@@ -290,8 +292,12 @@ set_cgroups_path(sc_context *ctx, const char *label, json_t *doc, const char *cg
  * used only when @helper (newuidmap, newgidmap) is installed: runc maps
  * more than one id only through it. FALSE: none. */
 static gboolean
-subordinate_range(const char *file, const char *helper, const char *user, guint32 uid,
-                  guint64 *out_start, guint64 *out_count)
+subordinate_range(const char *file,
+                  const char *helper,
+                  const char *user,
+                  guint32 uid,
+                  guint64 *out_start,
+                  guint64 *out_count)
 {
   g_autofree char *text = NULL;
   g_autofree char *found = g_find_program_in_path(helper);
@@ -318,11 +324,17 @@ id_mappings(guint32 id, const char *file, const char *helper)
   json_t *maps = json_array();
   guint64 start, count;
 
-  json_array_append_new(maps, json_pack("{s:i, s:I, s:i}", "containerID", 0, "hostID",
-                                        (json_int_t)id, "size", 1));
+  json_array_append_new(
+    maps, json_pack("{s:i, s:I, s:i}", "containerID", 0, "hostID", (json_int_t)id, "size", 1));
   if (subordinate_range(file, helper, g_get_user_name(), getuid(), &start, &count))
-    json_array_append_new(maps, json_pack("{s:i, s:I, s:I}", "containerID", 1, "hostID",
-                                          (json_int_t)start, "size", (json_int_t)count));
+    json_array_append_new(maps,
+                          json_pack("{s:i, s:I, s:I}",
+                                    "containerID",
+                                    1,
+                                    "hostID",
+                                    (json_int_t)start,
+                                    "size",
+                                    (json_int_t)count));
   return maps;
 }
 
@@ -353,8 +365,7 @@ make_rootless(json_t *doc)
     ns = json_array();
     json_object_set_new(linux_, "namespaces", ns);
   }
-  json_array_foreach(ns, i, m)
-  {
+  json_array_foreach (ns, i, m) {
     const char *type = json_string_value(json_object_get(m, "type"));
     has_user |= g_strcmp0(type, "user") == 0;
     has_net |= g_strcmp0(type, "network") == 0;
@@ -370,8 +381,7 @@ make_rootless(json_t *doc)
   if (!json_is_array(mounts))
     return;
   kept = json_array();
-  json_array_foreach(mounts, i, m)
-  {
+  json_array_foreach (mounts, i, m) {
     const char *dest = json_string_value(json_object_get(m, "destination"));
     const char *type = json_string_value(json_object_get(m, "type"));
     json_t *opts = json_object_get(m, "options");
@@ -383,7 +393,8 @@ make_rootless(json_t *doc)
         gboolean seen = FALSE;
         size_t j;
         json_t *o;
-        json_array_foreach(opts, j, o) seen |= g_strcmp0(json_string_value(o), add[k]) == 0;
+        json_array_foreach (opts, j, o)
+          seen |= g_strcmp0(json_string_value(o), add[k]) == 0;
         if (!seen)
           json_array_append_new(opts, json_string(add[k]));
       }
@@ -391,9 +402,20 @@ make_rootless(json_t *doc)
     json_array_append(kept, m);
   }
   if (!has_net && json_array_size(kept) != json_array_size(mounts))
-    json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination",
-                                          "/sys", "type", "none", "source", "/sys", "options",
-                                          "rbind", "nosuid", "noexec", "nodev", "ro"));
+    json_array_append_new(kept,
+                          json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}",
+                                    "destination",
+                                    "/sys",
+                                    "type",
+                                    "none",
+                                    "source",
+                                    "/sys",
+                                    "options",
+                                    "rbind",
+                                    "nosuid",
+                                    "noexec",
+                                    "nodev",
+                                    "ro"));
   json_object_set_new(doc, "mounts", kept);
 }
 
@@ -577,10 +599,9 @@ resolve_values(sc_context *ctx,
   unit_text = unit_template(ex, &unit_len);
   /* a user's container: runc told it is rootless (its state then goes to
    * $XDG_RUNTIME_DIR/runc, cgroup errors are not fatal); crun finds out */
-  g_autofree char *runtime_words =
-    sc_context_is_user(ctx) && rt->relative_cgroups_own
-      ? g_strdup_printf("%s --rootless true", rt->path)
-      : g_strdup(rt->path);
+  g_autofree char *runtime_words = sc_context_is_user(ctx) && rt->relative_cgroups_own
+                                     ? g_strdup_printf("%s --rootless true", rt->path)
+                                     : g_strdup(rt->path);
   if (!sc_unit_exec_directives(runtime_words,
                                rt->has_pid_file,
                                unit_text,
