@@ -34,6 +34,8 @@ typedef enum {
   OPT_REGISTRIES_D,
   OPT_FORMAT,
   OPT_LOG_LEVEL,
+  OPT_USER,
+  OPT_SYSTEM,
   OPT_NAME, /* the first verb option */
   OPT_SET,
   OPT_OUTPUT,

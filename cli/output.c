@@ -119,7 +119,15 @@ cli_make_context(const CliCmd *c, sc_context **out_ctx)
   const char *repo = cli_opt(c, OPT_REPO), *runtime = cli_opt(c, OPT_RUNTIME);
   const char *policy = cli_opt(c, OPT_SIGNATURE_POLICY), *regd = cli_opt(c, OPT_REGISTRIES_D);
 
+  if (cli_opt(c, OPT_USER) && cli_opt(c, OPT_SYSTEM)) {
+    cli_usage_error("--system and --user cannot be used together");
+    return EXIT_USAGE;
+  }
   if ((r = sc_context_new(&ctx, &error)) != SC_OK ||
+      (cli_opt(c, OPT_USER) &&
+       (r = sc_context_set_user_mode(ctx, SC_USER_MODE_USER, &error)) != SC_OK) ||
+      (cli_opt(c, OPT_SYSTEM) &&
+       (r = sc_context_set_user_mode(ctx, SC_USER_MODE_SYSTEM, &error)) != SC_OK) ||
       (sysroot && (r = sc_context_set_sysroot(ctx, sysroot, &error)) != SC_OK) ||
       (checkout_root && (r = sc_context_set_checkout_root(ctx, checkout_root, &error)) != SC_OK) ||
       (repo && (r = sc_context_set_repo(ctx, repo, &error)) != SC_OK) ||
@@ -170,6 +178,9 @@ cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned 
   char *json = NULL, msg[2 * PATH_MAX + 256], blocked[PATH_MAX];
   int rc = EXIT_OK;
 
+  /* a user's own store and checkouts: the library checks they are theirs */
+  if (sc_context_get_user_mode(ctx))
+    writes &= CLI_WRITES_POLICY;
   if (geteuid() == 0 || !writes || cli_opt(c, OPT_SYSROOT))
     return EXIT_OK;
   if (sc_context_info_json(ctx, &json, NULL) == SC_OK)

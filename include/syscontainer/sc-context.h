@@ -70,6 +70,45 @@ SC_API void sc_context_free(sc_context *ctx);
 SC_API int sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error);
 
 /**
+ * sc_user_mode: system containers (root's: /var/lib/containers/atomic,
+ * /etc/systemd/system) or user containers (the caller's own: the store in
+ * $XDG_DATA_HOME/containers/atomic/repo in OSTree bare-user mode, the
+ * checkouts in $XDG_DATA_HOME/containers/atomic, the units in
+ * $XDG_CONFIG_HOME/systemd/user driven by `systemctl --user`, the runtime
+ * rootless in a user namespace). AUTO: user containers when the caller
+ * is not root and has not set a sysroot, checkout root or repository
+ * (those name the system's places).
+ *
+ * Since: 0.2
+ */
+typedef enum sc_user_mode {
+  SC_USER_MODE_AUTO = 0,
+  SC_USER_MODE_SYSTEM = 1,
+  SC_USER_MODE_USER = 2
+} sc_user_mode;
+
+/**
+ * sc_context_set_user_mode: system or user containers (sc_user_mode).
+ * SYSTEM is root's only ("Only root can use --system"), USER is refused to
+ * root ("--user does not work for privileged user"), as atomic; every
+ * operation of the context then fails with the same error. In user mode
+ * atomic.conf's checkout_path, ostree_repository and runtime are not used
+ * (they are root's), $ATOMIC_OSTREE_CHECKOUT_PATH and $ATOMIC_OSTREE_REPO
+ * still are, but a store or checkout root that belongs to another uid is
+ * refused, --sysroot is refused, and $XDG_RUNTIME_DIR must be set.
+ * Returns: SC_OK, SC_EPERM (the refusals above) or SC_EINVAL.
+ * Since: 0.2
+ */
+SC_API int sc_context_set_user_mode(sc_context *ctx, sc_user_mode mode, sc_error **error);
+
+/**
+ * sc_context_get_user_mode: 1 when the context acts for a user's own
+ * containers (asked for, or the caller is not root), else 0.
+ * Since: 0.2
+ */
+SC_API int sc_context_get_user_mode(const sc_context *ctx);
+
+/**
  * sc_context_set_checkout_root: the directory that holds deployments, as
  * seen from the (sys)root, e.g. "/var/lib/containers/atomic". Must be
  * absolute. NULL restores the default (environment, atomic.conf, built-in).
@@ -213,7 +252,8 @@ SC_API int sc_context_probe_runtime(sc_context *ctx,
  *  "passed-over"} (as sc_images_list_json() reports it),
  *  "runtime":{"configured","path" (or null),"error"?},
  *  "registries-conf":{"files":[...],"error"?},
- *  "selinux":{"policy" (the type, or null: nothing is labelled),"error"?}}.
+ *  "selinux":{"policy" (the type, or null: nothing is labelled),"error"?},
+ *  "mode":"system"|"user" (sc_context_set_user_mode()), "unit-dir"}.
  * An atomic.conf, runtime, registries.conf or SELinux policy that cannot
  * be used is reported in its place, not an error.
  * @out_json: owned by the caller (sc_free()).

@@ -280,6 +280,15 @@ gboolean sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GErro
  * operations call it before they act on the checkout root, the store or
  * the runtime). */
 gboolean sc_context_config_check(sc_context *ctx, GError **error);
+/* User containers (sc_context_set_user_mode()): whether the context acts
+ * for a user, where their units and tmpfiles go (host paths, owned by the
+ * caller), their directories (NULL in system mode). */
+gboolean sc_context_is_user(const sc_context *ctx);
+char *sc_context_unit_dir(const sc_context *ctx);
+char *sc_context_tmpfiles_dir(const sc_context *ctx);
+const char *sc_context_user_runtime_dir(const sc_context *ctx);
+const char *sc_context_user_data_dir(const sc_context *ctx);
+const char *sc_context_user_config_dir(const sc_context *ctx);
 /* update: the runtime recorded in the container's info, used unless the
  * runtime was given (sc_context_set_runtime); NULL drops it. @owner names
  * the container in messages. */

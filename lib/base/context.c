@@ -24,6 +24,12 @@ struct sc_context {
   /* the environment, read at sc_context_new */
   char *checkout_env, *repo_env, *runc_path_env;
   char *checkout_env_bad, *repo_env_bad; /* set, but not a usable path */
+  /* User containers (docs/containers.md, "User containers"): asked for, or
+   * the caller is not root; the user's own places, from the environment */
+  int user_mode_req; /* sc_user_mode */
+  gboolean user;
+  char *user_data, *user_config, *user_runtime;
+  const char *user_refusal; /* atomic's message for a mode this caller may not use */
   /* the runtime recorded for the container being updated, and its name */
   char *runtime_recorded, *runtime_recorded_owner;
   /* atomic.conf, read once per sysroot, when first needed */
@@ -125,13 +131,23 @@ resolve(sc_context *ctx)
   g_autofree char *origin = NULL;
   gboolean changed;
 
+  g_autofree char *user_checkout = NULL;
+  g_autofree char *user_repo = NULL;
+
+  /* a user's containers: atomic.conf is root's, its places are not theirs */
+  if (ctx->user) {
+    user_checkout = g_build_filename(ctx->user_data, "containers", "atomic", NULL);
+    user_repo = g_build_filename(user_checkout, "repo", NULL);
+  }
   v = ctx->checkout_set                          ? ctx->checkout_set
       : ctx->checkout_env                        ? ctx->checkout_env
+      : user_checkout                            ? user_checkout
       : conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT) ? conf_value(ctx, SC_ATOMIC_CONF_CHECKOUT)
                                                  : SC_DEFAULT_CHECKOUT_ROOT;
   changed = replace_str(&ctx->checkout_root, v);
   v = ctx->repo_set   ? ctx->repo_set
       : ctx->repo_env ? ctx->repo_env
+      : user_repo     ? user_repo
                       : conf_value(ctx, SC_ATOMIC_CONF_REPO);
   changed |= replace_str(&ctx->repo, v);
   if (changed)
@@ -139,7 +155,7 @@ resolve(sc_context *ctx)
   if ((v = ctx->runtime_set) == NULL) {
     if ((v = ctx->runtime_recorded) != NULL)
       origin = g_strdup_printf("recorded for container %s", ctx->runtime_recorded_owner);
-    else if ((v = conf_value(ctx, SC_ATOMIC_CONF_RUNTIME)) != NULL)
+    else if (!ctx->user && (v = conf_value(ctx, SC_ATOMIC_CONF_RUNTIME)) != NULL)
       origin = g_strdup_printf(
         "from %s line %d", ctx->conf->file, ctx->conf->line[SC_ATOMIC_CONF_RUNTIME]);
     else if ((v = ctx->runc_path_env) != NULL)
@@ -151,6 +167,110 @@ resolve(sc_context *ctx)
   ctx->runtime_origin = g_steal_pointer(&origin);
   if (replace_str(&ctx->runtime, v))
     reset_runtime_cache(ctx);
+}
+
+/* The user's own directory from $NAME, else HOME/@fallback. An $XDG_*
+ * that is not absolute is ignored, as the XDG base directory spec says. */
+static char *
+xdg_dir(const char *name, const char *fallback)
+{
+  const char *env = g_getenv(name);
+
+  if (env != NULL && path_is_absolute_clean(env))
+    return g_canonicalize_filename(env, "/");
+  return g_build_filename(g_get_home_dir(), fallback, NULL);
+}
+
+/* The mode in effect: what was asked, else the caller's uid decides. A
+ * mode this caller may not use is remembered with atomic's message, for
+ * every operation to refuse (sc_context_config_check()). */
+static void
+user_mode_apply(sc_context *ctx)
+{
+  gboolean root = geteuid() == 0;
+
+  ctx->user_refusal = NULL;
+  if (ctx->user_mode_req == SC_USER_MODE_SYSTEM && !root)
+    ctx->user_refusal = "Only root can use --system";
+  else if (ctx->user_mode_req == SC_USER_MODE_USER && root)
+    ctx->user_refusal = "--user does not work for privileged user";
+  /* AUTO: a user's own containers, unless the caller named the places
+   * (--sysroot, --checkout-root, --repo): those are the system's, as
+   * before user mode (and their "needs root" errors) */
+  ctx->user = ctx->user_mode_req == SC_USER_MODE_USER ||
+              (ctx->user_mode_req == SC_USER_MODE_AUTO && !root && strcmp(ctx->sysroot, "/") == 0 &&
+               ctx->checkout_set == NULL && ctx->repo_set == NULL);
+  g_clear_pointer(&ctx->user_data, g_free);
+  g_clear_pointer(&ctx->user_config, g_free);
+  g_clear_pointer(&ctx->user_runtime, g_free);
+  if (ctx->user) {
+    const char *rt = g_getenv("XDG_RUNTIME_DIR");
+    ctx->user_data = xdg_dir("XDG_DATA_HOME", ".local/share");
+    ctx->user_config = xdg_dir("XDG_CONFIG_HOME", ".config");
+    ctx->user_runtime = rt && path_is_absolute_clean(rt) ? g_canonicalize_filename(rt, "/") : NULL;
+  }
+}
+
+/* A user's containers live in the user's own directories and nowhere else:
+ * the runtime directory must be known, and a store or checkout root that
+ * exists must be the caller's (another user's or root's is refused before
+ * anything reads it; followed, as a link of theirs to root's store is not
+ * theirs). */
+static gboolean
+user_mode_check(sc_context *ctx, GError **error)
+{
+  const char *dirs[2];
+  struct stat st;
+
+  if (ctx->user_refusal) {
+    g_set_error(error, SC_ERROR, SC_EPERM, "%s", ctx->user_refusal);
+    return FALSE;
+  }
+  if (!ctx->user)
+    return TRUE;
+  if (strcmp(ctx->sysroot, "/") != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "user containers: --sysroot %s is for system containers (run as root)",
+                ctx->sysroot);
+    return FALSE;
+  }
+  if (ctx->user_runtime == NULL) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "user containers: $XDG_RUNTIME_DIR is %s: it names the user's runtime "
+                "directory (RUN_DIRECTORY, the runtime's state); log in through a session "
+                "(systemd-logind) or set it to /run/user/%u",
+                g_getenv("XDG_RUNTIME_DIR") ? "not an absolute path" : "not set",
+                (unsigned)geteuid());
+    return FALSE;
+  }
+  dirs[0] = ctx->checkout_root;
+  dirs[1] = ctx->repo;
+  for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    /* the directory, or the nearest of its parents that exists: what a
+     * pull would make it in */
+    g_autofree char *p = dirs[i] ? g_strdup(dirs[i]) : NULL;
+    while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+      char *up = g_path_get_dirname(p);
+      g_free(p);
+      p = up;
+    }
+    if (p && stat(p, &st) == 0 && st.st_uid != geteuid()) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EPERM,
+                  "user containers: %s belongs to uid %u, not to you (uid %u): a user uses "
+                  "only a store and checkout root of their own",
+                  p,
+                  (unsigned)st.st_uid,
+                  (unsigned)geteuid());
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 /* Reads atomic.conf if it was not read for this sysroot yet. */
@@ -174,7 +294,8 @@ sc_context_config_check(sc_context *ctx, GError **error)
     return FALSE;
   }
   return env_ok("ATOMIC_OSTREE_CHECKOUT_PATH", ctx->checkout_env_bad, ctx->checkout_set, error) &&
-         env_ok("ATOMIC_OSTREE_REPO", ctx->repo_env_bad, ctx->repo_set, error);
+         env_ok("ATOMIC_OSTREE_REPO", ctx->repo_env_bad, ctx->repo_set, error) &&
+         user_mode_check(ctx, error);
 }
 
 SC_API int
@@ -190,6 +311,7 @@ sc_context_new(sc_context **out_ctx, sc_error **error)
   ctx->repo_env = env_path("ATOMIC_OSTREE_REPO", &ctx->repo_env_bad);
   env = g_getenv("RUNC_PATH");
   ctx->runc_path_env = env && *env ? g_strdup(env) : NULL;
+  user_mode_apply(ctx);
   resolve(ctx);
   ctx->tool_path = g_build_filename(SC_BINDIR, "syscontainerctl", NULL);
   ctx->max_layer_bytes = SC_DEFAULT_MAX_LAYER_BYTES;
@@ -227,6 +349,9 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->checkout_env_bad);
   g_free(ctx->repo_env_bad);
   g_free(ctx->runc_path_env);
+  g_free(ctx->user_data);
+  g_free(ctx->user_config);
+  g_free(ctx->user_runtime);
   g_free(ctx->runtime_recorded);
   g_free(ctx->runtime_recorded_owner);
   sc_atomic_conf_free(ctx->conf);
@@ -322,6 +447,7 @@ canonical_dir(const char *path)
 static void
 forget_conf(sc_context *ctx)
 {
+  user_mode_apply(ctx); /* (a --sysroot is the system's) */
   g_clear_pointer(&ctx->conf, sc_atomic_conf_free);
   g_clear_error(&ctx->conf_error);
   ctx->conf_read = FALSE;
@@ -357,6 +483,74 @@ sc_context_set_sysroot(sc_context *ctx, const char *path, sc_error **error)
 }
 
 SC_API int
+sc_context_set_user_mode(sc_context *ctx, sc_user_mode mode, sc_error **error)
+{
+  SC_CHECK_ARG(ctx != NULL, error);
+  if (mode != SC_USER_MODE_AUTO && mode != SC_USER_MODE_SYSTEM && mode != SC_USER_MODE_USER)
+    return sc_error_set(error, SC_EINVAL, "user mode %d: not one of auto, system, user", (int)mode);
+  ctx->user_mode_req = mode;
+  user_mode_apply(ctx);
+  resolve(ctx);
+  if (ctx->user_refusal)
+    return sc_error_set(error, SC_EPERM, "%s", ctx->user_refusal);
+  return SC_OK;
+}
+
+SC_API int
+sc_context_get_user_mode(const sc_context *ctx)
+{
+  return ctx && ctx->user;
+}
+
+gboolean
+sc_context_is_user(const sc_context *ctx)
+{
+  return ctx && ctx->user;
+}
+
+/* The host directory that holds the units: the system's, or the user's
+ * ~/.config/systemd/user (their systemd's own). */
+char *
+sc_context_unit_dir(const sc_context *ctx)
+{
+  if (ctx && ctx->user)
+    return g_build_filename(ctx->user_config, "systemd", "user", NULL);
+  return g_strdup("/etc/systemd/system");
+}
+
+/* tmpfiles.d fragments: the system's, or under the user's data (atomic's
+ * containers/tmpfiles, run by systemd-tmpfiles as the user). */
+char *
+sc_context_tmpfiles_dir(const sc_context *ctx)
+{
+  if (ctx && ctx->user)
+    return g_build_filename(ctx->user_data, "containers", "tmpfiles", NULL);
+  return g_strdup("/etc/tmpfiles.d");
+}
+
+/* The user's data and config homes ($XDG_DATA_HOME, $XDG_CONFIG_HOME or
+ * their defaults), for STATE_DIRECTORY and CONF_DIRECTORY; NULL in system
+ * mode. */
+const char *
+sc_context_user_data_dir(const sc_context *ctx)
+{
+  return ctx && ctx->user ? ctx->user_data : NULL;
+}
+
+const char *
+sc_context_user_config_dir(const sc_context *ctx)
+{
+  return ctx && ctx->user ? ctx->user_config : NULL;
+}
+
+/* The user's runtime directory ($XDG_RUNTIME_DIR); NULL in system mode. */
+const char *
+sc_context_user_runtime_dir(const sc_context *ctx)
+{
+  return ctx && ctx->user ? ctx->user_runtime : NULL;
+}
+
+SC_API int
 sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error)
 {
   SC_CHECK_ARG(ctx != NULL, error);
@@ -365,6 +559,7 @@ sc_context_set_checkout_root(sc_context *ctx, const char *path, sc_error **error
       error, SC_EINVAL, "checkout root '%s': must be an absolute path without '..'", path);
   g_free(ctx->checkout_set);
   ctx->checkout_set = path ? canonical_dir(path) : NULL;
+  user_mode_apply(ctx);
   resolve(ctx);
   return SC_OK;
 }
@@ -378,6 +573,7 @@ sc_context_set_repo(sc_context *ctx, const char *path, sc_error **error)
       error, SC_EINVAL, "repository '%s': must be an absolute path without '..'", path);
   g_free(ctx->repo_set);
   ctx->repo_set = path ? canonical_dir(path) : NULL;
+  user_mode_apply(ctx);
   resolve(ctx);
   return SC_OK;
 }

@@ -121,6 +121,7 @@ void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
 /* systemd.c */
 gboolean sc_systemd_offline(sc_context *ctx);
 gboolean sc_systemd_running(void);
+gboolean sc_systemd_user_running(sc_context *ctx);
 gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
 gboolean sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms,
                                  char **out_state);

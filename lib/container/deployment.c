@@ -81,8 +81,10 @@ sc_deploy_paths_clear(ScPaths *p)
 void
 sc_deploy_paths_init(sc_context *ctx, const char *name, int slot, ScPaths *p)
 {
-  g_autofree char *unit = g_strdup_printf("/etc/systemd/system/%s.service", name);
-  g_autofree char *tmpfiles = g_strdup_printf("/etc/tmpfiles.d/%s.conf", name);
+  g_autofree char *unit_dir = sc_context_unit_dir(ctx);
+  g_autofree char *tmpfiles_dir = sc_context_tmpfiles_dir(ctx);
+  g_autofree char *unit = g_strdup_printf("%s/%s.service", unit_dir, name);
+  g_autofree char *tmpfiles = g_strdup_printf("%s/%s.conf", tmpfiles_dir, name);
   g_autofree char *link = g_build_filename(sc_context_get_checkout_root(ctx), name, NULL);
 
   p->unit_path = sc_context_host_path(ctx, unit);

@@ -517,6 +517,15 @@ sc_hostfs_plan(sc_context *ctx, const sc_exports *ex, const sc_values *values, G
 
   if (!ex->has_hostfs)
     return plan;
+  /* a user's container puts nothing on the host (atomic's
+   * --system-package=absent): its host files are the system's to install */
+  if (sc_context_is_user(ctx)) {
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
+                   "%s: host files not installed: a user's container installs none",
+                   hostfs);
+    return plan;
+  }
   fd = open(hostfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", hostfs, g_strerror(errno));

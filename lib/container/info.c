@@ -103,6 +103,12 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
                   registries_conf_json(),
                   "selinux",
                   selinux_json(ctx));
+  /* user containers: whose, and where their units go */
+  {
+    g_autofree char *units = sc_context_unit_dir(ctx);
+    json_object_set_new(doc, "mode", json_string(sc_context_is_user(ctx) ? "user" : "system"));
+    json_object_set_new(doc, "unit-dir", json_string(units));
+  }
   *out_json = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   return SC_OK;

@@ -412,7 +412,21 @@ install_check(Install *t, GError **error)
   if (!t->opts->dry_run && ((t->lock = sc_deploy_lock_container(t->root, t->name, error)) < 0 ||
                             !sc_deploy_recover(t->ctx, t->name, NULL, error)))
     return FALSE;
-  if (!sc_systemd_offline(t->ctx) && !sc_systemd_running() && !t->opts->dry_run) {
+  /* a user's units are enabled on disk without their systemd (it reads
+   * them when the user logs in), but a start needs it */
+  if (sc_context_is_user(t->ctx) && !t->opts->dry_run && t->opts->start &&
+      !sc_systemd_user_running(t->ctx)) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "the user's systemd is not running (no %s/systemd/private), so the container "
+                "could not be started: install without --now, then start it once logged in "
+                "(loginctl enable-linger keeps it running without a session)",
+                sc_context_user_runtime_dir(t->ctx));
+    return FALSE;
+  }
+  if (!sc_context_is_user(t->ctx) && !sc_systemd_offline(t->ctx) && !sc_systemd_running() &&
+      !t->opts->dry_run) {
     g_set_error(error, SC_ERROR, SC_EUNSUPPORTED,
                 "systemd is not running on this machine, so the container could not be "
                 "started or enabled: install into an image root with --sysroot DIR");
@@ -593,11 +607,14 @@ install_render(Install *t, GError **error)
     n += sc_hostfs_item_writes(t->plan->pdata[i]);
   if (n)
     json_array_append_new(t->actions, json_sprintf("install %u host files and directories", n));
-  if (sc_rendering_get_unit(t->r))
-    json_array_append_new(t->actions,
-                          json_sprintf("write /etc/systemd/system/%s.service", t->name));
-  if (sc_rendering_get_tmpfiles(t->r))
-    json_array_append_new(t->actions, json_sprintf("write /etc/tmpfiles.d/%s.conf", t->name));
+  if (sc_rendering_get_unit(t->r)) {
+    g_autofree char *dir = sc_context_unit_dir(t->ctx);
+    json_array_append_new(t->actions, json_sprintf("write %s/%s.service", dir, t->name));
+  }
+  if (sc_rendering_get_tmpfiles(t->r)) {
+    g_autofree char *dir = sc_context_tmpfiles_dir(t->ctx);
+    json_array_append_new(t->actions, json_sprintf("write %s/%s.conf", dir, t->name));
+  }
   json_array_append_new(t->actions, json_sprintf("link %s/%s -> %s",
                                                  sc_context_get_checkout_root(t->ctx), t->name,
                                                  t->p.slot));
@@ -625,6 +642,18 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
 }
 
 /* The host changed step by step, each step journaled first. */
+/* The user's unit and tmpfiles directories, made (0755, theirs) when
+ * missing: a new account has no ~/.config/systemd/user. */
+static gboolean
+user_dirs(sc_context *ctx, const ScPaths *p, GError **error)
+{
+  g_autofree char *units = g_path_get_dirname(p->unit_path);
+  g_autofree char *tmpfiles = g_path_get_dirname(p->tmpfiles_path);
+
+  return sc_context_make_dirs(ctx, units, 0755, error) &&
+         sc_context_make_dirs(ctx, tmpfiles, 0755, error);
+}
+
 static gboolean
 install_apply(Install *t, GError **error)
 {
@@ -647,6 +676,9 @@ install_apply(Install *t, GError **error)
   tracked = sc_hostfs_apply(ctx, t->plan, error);
   if (tracked == NULL || !sc_journal_step(ctx, t->journal, "hostfs", error) ||
       !install_write_info(t, tracked, error) || !sc_journal_step(ctx, t->journal, "info", error))
+    return FALSE;
+  /* a user's ~/.config/systemd/user may not be there yet */
+  if (sc_context_is_user(ctx) && !user_dirs(ctx, p, error))
     return FALSE;
   if ((unit_text && !sc_context_write_file(ctx, p->unit_path, unit_text, error)) ||
       (tmpfiles_text && !sc_context_write_file(ctx, p->tmpfiles_path, tmpfiles_text, error)) ||

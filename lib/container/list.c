@@ -17,12 +17,15 @@ static const char *
 unit_state(sc_context *ctx, const char *name, gboolean has_service)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "is-active", unit, NULL};
+  const char *sys_argv[] = { "systemctl", "is-active", unit, NULL };
+  const char *user_argv[] = { "systemctl", "--user", "is-active", unit, NULL };
+  const char **argv = sc_context_is_user(ctx) ? user_argv : sys_argv;
   g_autofree char *out = NULL;
 
   if (!has_service)
     return "no service";
-  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+  if (sc_context_is_user(ctx) ? !sc_systemd_user_running(ctx)
+                              : (sc_systemd_offline(ctx) || !sc_systemd_running()))
     return "installed";
   if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
                     NULL, NULL, &out, NULL, NULL, NULL))

@@ -72,7 +72,15 @@ unit_verb(sc_context *ctx, const char *name, const char *verb, sc_error **error)
     return sc_error_set(error, SC_EUNSUPPORTED, "container %s has no service to %s", name, verb);
   }
   json_decref(info);
-  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+  if (sc_context_is_user(ctx) && !sc_systemd_user_running(ctx))
+    return sc_error_set(error,
+                        SC_EUNSUPPORTED,
+                        "cannot %s %s: the user's systemd is not running (no %s/systemd/private): "
+                        "log in, or loginctl enable-linger",
+                        verb,
+                        name,
+                        sc_context_user_runtime_dir(ctx));
+  if (!sc_context_is_user(ctx) && (sc_systemd_offline(ctx) || !sc_systemd_running()))
     return sc_error_set(error, SC_EUNSUPPORTED,
                         "cannot %s %s: systemd is not running here%s", verb, name,
                         sc_systemd_offline(ctx) ? " (the container is in a --sysroot)" : "");
@@ -158,7 +166,9 @@ sc_container_run(sc_context *ctx, const char *name, const char *const *args, int
     return sc_error_propagate(error, gerror);
   if (!sc_context_runtime_path(ctx, &runtime, &gerror))
     goto out;
-  if ((args == NULL || *args == NULL) && !sc_systemd_offline(ctx) && sc_systemd_running() &&
+  if ((args == NULL || *args == NULL) &&
+      (sc_context_is_user(ctx) ? sc_systemd_user_running(ctx)
+                               : !sc_systemd_offline(ctx) && sc_systemd_running()) &&
       !json_is_false(json_object_get(info, "has-container-service"))) {
     /* as atomic: run NAME starts the service */
     g_autofree char *unit = g_strconcat(name, ".service", NULL);

@@ -18,6 +18,18 @@ sc_systemd_offline(sc_context *ctx)
   return strcmp(sc_context_get_sysroot(ctx), "/") != 0;
 }
 
+/* Whether the user's own systemd runs (its private socket is in the
+ * runtime directory): without it a user's units are written and enabled
+ * on disk, and take effect at the user's next login. */
+gboolean
+sc_systemd_user_running(sc_context *ctx)
+{
+  const char *rt = sc_context_user_runtime_dir(ctx);
+  g_autofree char *sock = rt ? g_build_filename(rt, "systemd", "private", NULL) : NULL;
+
+  return sock != NULL && g_file_test(sock, G_FILE_TEST_EXISTS);
+}
+
 /* Whether systemd runs as the init system here (sd_booted()'s test). */
 gboolean
 sc_systemd_running(void)
@@ -56,10 +68,17 @@ gboolean
 sc_systemd_unit_active(sc_context *ctx, const char *name)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "is-active", "--quiet", unit, NULL};
+  const char *argv[] = { "systemctl", "is-active", "--quiet", unit, NULL, NULL };
   int status = 1;
 
-  if (sc_systemd_offline(ctx) || !sc_systemd_running())
+  if (sc_context_is_user(ctx)) {
+    if (!sc_systemd_user_running(ctx))
+      return FALSE;
+    argv[1] = "--user";
+    argv[2] = "is-active";
+    argv[3] = "--quiet";
+    argv[4] = unit;
+  } else if (sc_systemd_offline(ctx) || !sc_systemd_running())
     return FALSE;
   if (!g_spawn_sync(NULL, (char **)argv, NULL,
                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
@@ -74,11 +93,23 @@ sc_systemctl(sc_context *ctx, const char *verb, const char *arg1, const char *ar
              gboolean check, GError **error)
 {
   g_autofree char *root = NULL;
-  const char *argv[6];
+  const char *argv[7];
   int n = 0;
 
   argv[n++] = "systemctl";
-  if (sc_systemd_offline(ctx))
+  /* a user's units: their own systemd's (what needs the manager waits
+   * for the user's next login when it does not run) */
+  if (sc_context_is_user(ctx)) {
+    argv[n++] = "--user";
+    if (!sc_systemd_user_running(ctx) && strcmp(verb, "daemon-reload") == 0) {
+      sc_context_log(ctx,
+                     SC_LOG_INFO,
+                     "systemctl --user %s skipped: the user's systemd does "
+                     "not run",
+                     verb);
+      return TRUE;
+    }
+  } else if (sc_systemd_offline(ctx))
     argv[n++] = root = g_strconcat("--root=", sc_context_get_sysroot(ctx), NULL);
   argv[n++] = verb;
   if (arg1)
@@ -95,9 +126,14 @@ gboolean
 sc_tmpfiles_run(sc_context *ctx, const char *action, const char *file, gboolean check,
                 GError **error)
 {
-  const char *argv[] = {"systemd-tmpfiles", action, file, NULL};
+  const char *argv[] = { "systemd-tmpfiles", action, file, NULL, NULL };
   if (sc_systemd_offline(ctx))
     return TRUE;
+  if (sc_context_is_user(ctx)) { /* the user's specifiers and their rights */
+    argv[1] = "--user";
+    argv[2] = action;
+    argv[3] = file;
+  }
   return run(ctx, argv, check, error);
 }
 
@@ -109,8 +145,11 @@ gboolean
 sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms, char **out_state)
 {
   g_autofree char *unit = g_strconcat(name, ".service", NULL);
-  const char *argv[] = {"systemctl", "show", "-p", "ActiveState", "-p", "SubState",
-                        "-p", "NRestarts", unit, NULL};
+  const char *sys_argv[] = { "systemctl", "show", "-p",        "ActiveState", "-p",
+                             "SubState",  "-p",   "NRestarts", unit,          NULL };
+  const char *user_argv[] = { "systemctl", "--user", "show",      "-p", "ActiveState", "-p",
+                              "SubState",  "-p",     "NRestarts", unit, NULL };
+  const char **argv = sc_context_is_user(ctx) ? user_argv : sys_argv;
   gint64 deadline = g_get_monotonic_time() + (gint64)settle_ms * 1000;
   g_autofree char *previous = NULL;
 

@@ -104,7 +104,14 @@ removal_disable(sc_context *ctx, const char *name, Removal *r)
 
   if (!r->has_service || !r->owns_unit)
     return;
-  if (sc_systemd_offline(ctx))
+  if (sc_context_is_user(ctx)) /* (on disk when the user's systemd does not run) */
+    sc_systemctl(ctx,
+                 "disable",
+                 sc_systemd_user_running(ctx) ? "--now" : unit,
+                 sc_systemd_user_running(ctx) ? unit : NULL,
+                 FALSE,
+                 NULL);
+  else if (sc_systemd_offline(ctx))
     sc_systemctl(ctx, "disable", unit, NULL, FALSE, NULL);
   else if (sc_systemd_running())
     sc_systemctl(ctx, "disable", "--now", unit, FALSE, NULL);
@@ -120,7 +127,9 @@ removal_unit_files(sc_context *ctx, Removal *r)
   if (!r->owns_unit)
     return;
   unlink(r->p0.unit_path);
-  if (!sc_systemd_offline(ctx) && sc_systemd_running())
+  if (sc_context_is_user(ctx))
+    sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL); /* (skipped without it) */
+  else if (!sc_systemd_offline(ctx) && sc_systemd_running())
     sc_systemctl(ctx, "daemon-reload", NULL, NULL, FALSE, NULL);
   if (lstat(r->p0.tmpfiles_path, &st) == 0) {
     sc_tmpfiles_run(ctx, "--remove", r->p0.tmpfiles_path, FALSE, NULL);

@@ -223,9 +223,20 @@ resolve_overridable(sc_context *ctx,
     sc_context_log(ctx, SC_LOG_WARNING, "ALL_PROCESS_CAPABILITIES left empty: %s", local->message);
     caps = g_strdup("");
   }
-  sc_values_insert(v, "RUN_DIRECTORY", "/run", NULL);
-  sc_values_insert(v, "STATE_DIRECTORY", "/var/lib", NULL);
-  sc_values_insert(v, "CONF_DIRECTORY", "/etc", NULL);
+  /* a user's: $XDG_RUNTIME_DIR, $XDG_DATA_HOME (atomic said ~/.data, a
+   * directory nothing else uses), $XDG_CONFIG_HOME */
+  g_autofree char *user_run = g_strdup_printf("/run/user/%u", (unsigned)getuid());
+  if (sc_context_user_runtime_dir(ctx)) { /* (unset: refused before an install) */
+    g_free(user_run);
+    user_run = g_strdup(sc_context_user_runtime_dir(ctx));
+  }
+  sc_values_insert(v, "RUN_DIRECTORY", sc_context_is_user(ctx) ? user_run : "/run", NULL);
+  sc_values_insert(v,
+                   "STATE_DIRECTORY",
+                   sc_context_is_user(ctx) ? sc_context_user_data_dir(ctx) : "/var/lib",
+                   NULL);
+  sc_values_insert(
+    v, "CONF_DIRECTORY", sc_context_is_user(ctx) ? sc_context_user_config_dir(ctx) : "/etc", NULL);
   sc_values_insert(v, "UUID", uuid, NULL);
   sc_values_insert(v, "ALL_PROCESS_CAPABILITIES", caps, NULL);
   sc_values_insert(v, "RUNTIME", runtime, NULL);
@@ -277,6 +288,137 @@ set_cgroups_path(sc_context *ctx, const char *label, json_t *doc, const char *cg
  * capability list. Text that needs none of them is kept byte for byte; a
  * document that does not parse, or is no object, is left for
  * sc_spec_check() to report. */
+/* The subordinate range of @user (or @uid) in @file ("name:start:count"),
+ * used only when @helper (newuidmap, newgidmap) is installed: runc maps
+ * more than one id only through it. FALSE: none. */
+static gboolean
+subordinate_range(const char *file,
+                  const char *helper,
+                  const char *user,
+                  guint32 uid,
+                  guint64 *out_start,
+                  guint64 *out_count)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *found = g_find_program_in_path(helper);
+  g_autofree char *uid_s = g_strdup_printf("%u", uid);
+  g_auto(GStrv) lines = NULL;
+
+  if (found == NULL || !g_file_get_contents(file, &text, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto(GStrv) f = g_strsplit(lines[i], ":", 3);
+    if (g_strv_length(f) != 3 || (g_strcmp0(f[0], user) != 0 && strcmp(f[0], uid_s) != 0))
+      continue;
+    *out_start = g_ascii_strtoull(f[1], NULL, 10);
+    *out_count = g_ascii_strtoull(f[2], NULL, 10);
+    return *out_start > 0 && *out_count > 0;
+  }
+  return FALSE;
+}
+
+static json_t *
+id_mappings(guint32 id, const char *file, const char *helper)
+{
+  json_t *maps = json_array();
+  guint64 start, count;
+
+  json_array_append_new(
+    maps, json_pack("{s:i, s:I, s:i}", "containerID", 0, "hostID", (json_int_t)id, "size", 1));
+  if (subordinate_range(file, helper, g_get_user_name(), getuid(), &start, &count))
+    json_array_append_new(maps,
+                          json_pack("{s:i, s:I, s:I}",
+                                    "containerID",
+                                    1,
+                                    "hostID",
+                                    (json_int_t)start,
+                                    "size",
+                                    (json_int_t)count));
+  return maps;
+}
+
+/* What a user namespace lets an unprivileged user run (atomic's
+ * _configure_userns, corrected): a user namespace with the caller's uid
+ * and gid as root inside (atomic mapped the gid from the uid) and their
+ * subordinate ranges; a network namespace of its own is kept only if the
+ * image asked for one (a user namespace may make it, it has no device);
+ * /sys bound read-only when the network namespace is the host's (sysfs
+ * cannot be mounted then); nosuid,nodev on every mount but /dev's; no
+ * device rules or cgroup resources, which need a cgroup the user may not
+ * set, and no linux.cgroupsPath (rootless runc fails on a cgroup it may
+ * not make when one is named). Mappings the image gave are kept. */
+static void
+make_rootless(json_t *doc)
+{
+  json_t *linux_ = json_object_get(doc, "linux");
+  json_t *ns, *mounts = json_object_get(doc, "mounts"), *m, *kept;
+  gboolean has_user = FALSE, has_net = FALSE;
+  size_t i;
+
+  if (!json_is_object(linux_)) {
+    linux_ = json_object();
+    json_object_set_new(doc, "linux", linux_);
+  }
+  ns = json_object_get(linux_, "namespaces");
+  if (!json_is_array(ns)) {
+    ns = json_array();
+    json_object_set_new(linux_, "namespaces", ns);
+  }
+  json_array_foreach (ns, i, m) {
+    const char *type = json_string_value(json_object_get(m, "type"));
+    has_user |= g_strcmp0(type, "user") == 0;
+    has_net |= g_strcmp0(type, "network") == 0;
+  }
+  if (!has_user)
+    json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
+  if (!json_is_array(json_object_get(linux_, "uidMappings")))
+    json_object_set_new(linux_, "uidMappings", id_mappings(getuid(), "/etc/subuid", "newuidmap"));
+  if (!json_is_array(json_object_get(linux_, "gidMappings")))
+    json_object_set_new(linux_, "gidMappings", id_mappings(getgid(), "/etc/subgid", "newgidmap"));
+  json_object_del(linux_, "resources");
+  json_object_del(linux_, "cgroupsPath");
+  if (!json_is_array(mounts))
+    return;
+  kept = json_array();
+  json_array_foreach (mounts, i, m) {
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    const char *type = json_string_value(json_object_get(m, "type"));
+    json_t *opts = json_object_get(m, "options");
+    if (dest && !has_net && g_str_has_prefix(dest, "/sys") && g_strcmp0(type, "sysfs") == 0)
+      continue; /* replaced by the bind below */
+    if (dest && !g_str_has_prefix(dest, "/dev") && json_is_array(opts)) {
+      const char *add[] = { "nosuid", "nodev" };
+      for (guint k = 0; k < G_N_ELEMENTS(add); k++) {
+        gboolean seen = FALSE;
+        size_t j;
+        json_t *o;
+        json_array_foreach (opts, j, o)
+          seen |= g_strcmp0(json_string_value(o), add[k]) == 0;
+        if (!seen)
+          json_array_append_new(opts, json_string(add[k]));
+      }
+    }
+    json_array_append(kept, m);
+  }
+  if (!has_net && json_array_size(kept) != json_array_size(mounts))
+    json_array_append_new(kept,
+                          json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}",
+                                    "destination",
+                                    "/sys",
+                                    "type",
+                                    "none",
+                                    "source",
+                                    "/sys",
+                                    "options",
+                                    "rbind",
+                                    "nosuid",
+                                    "noexec",
+                                    "nodev",
+                                    "ro"));
+  json_object_set_new(doc, "mounts", kept);
+}
+
 static void
 adjust_config(sc_context *ctx,
               const char *label,
@@ -306,6 +448,10 @@ adjust_config(sc_context *ctx,
                    "the list), none in ambient",
                    label,
                    count);
+  }
+  if (sc_context_is_user(ctx)) {
+    make_rootless(doc);
+    changed = TRUE;
   }
   if ((o->remote_rootfs != NULL && json_is_object(root)) || cgroup != NULL) {
     if (o->remote_rootfs != NULL && json_is_object(root))
@@ -451,7 +597,12 @@ resolve_values(sc_context *ctx,
   r->values = resolve_overridable(ctx, ex, o, rt->path, error);
   warn_forced(ctx, o);
   unit_text = unit_template(ex, &unit_len);
-  if (!sc_unit_exec_directives(rt->path,
+  /* a user's container: runc told it is rootless (its state then goes to
+   * $XDG_RUNTIME_DIR/runc, cgroup errors are not fatal); crun finds out */
+  g_autofree char *runtime_words = sc_context_is_user(ctx) && rt->relative_cgroups_own
+                                     ? g_strdup_printf("%s --rootless true", rt->path)
+                                     : g_strdup(rt->path);
+  if (!sc_unit_exec_directives(runtime_words,
                                rt->has_pid_file,
                                unit_text,
                                unit_len,
@@ -463,6 +614,34 @@ resolve_values(sc_context *ctx,
   r->detached = exec.detached;
   insert_forced(ctx, o, &exec, r->values);
   return TRUE;
+}
+
+/* A user's unit for their own systemd: it has no multi-user.target (the
+ * user's session target is default.target) and cannot change user, so
+ * WantedBy=multi-user.target becomes default.target and User=/Group= lines
+ * go (the service runs as the user anyway). */
+static char *
+user_unit(const char *unit)
+{
+  g_auto(GStrv) lines = g_strsplit(unit, "\n", -1);
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; lines[i]; i++) {
+    const char *l = lines[i];
+    while (*l == ' ' || *l == '\t')
+      l++;
+    if (g_str_has_prefix(l, "User=") || g_str_has_prefix(l, "Group="))
+      continue;
+    if (g_str_has_prefix(l, "WantedBy=") && strstr(l, "multi-user.target")) {
+      g_auto(GStrv) parts = g_strsplit(l, "multi-user.target", -1);
+      g_autofree char *joined = g_strjoinv("default.target", parts);
+      g_string_append(out, joined);
+    } else
+      g_string_append(out, lines[i]);
+    if (lines[i + 1])
+      g_string_append_c(out, '\n');
+  }
+  return g_string_free(out, FALSE);
 }
 
 static gboolean
@@ -486,6 +665,11 @@ render_unit(sc_context *ctx,
     return FALSE;
   r->unit =
     sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"), rt->path, r->name);
+  if (sc_context_is_user(ctx)) {
+    char *u = user_unit(r->unit);
+    g_free(r->unit);
+    r->unit = u;
+  }
   return TRUE;
 }
 
@@ -563,7 +747,10 @@ sc_render_internal(sc_context *ctx,
   if (!ex->no_container_service) {
     if (!render_unit(ctx, ex, &rt, r, error))
       return FALSE;
-    if (!o->run_once)
+    /* a user's container stays in the cgroup its runtime runs in, the
+     * unit's: rootless runc ignores a cgroup it may not make only when
+     * no linux.cgroupsPath names one */
+    if (!o->run_once && !sc_context_is_user(ctx))
       cgroup = sc_unit_container_cgroup(r->unit, o->name, rt.relative_cgroups_own);
   }
   if (!render_config(

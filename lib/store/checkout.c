@@ -40,6 +40,10 @@ typedef struct {
   int repo_dfd;
   gboolean link_objects; /* bare store: an object is the file, metadata and all */
   gboolean keep_owner;   /* root, bare store: uid, gid and xattrs as stored */
+  /* bare-user store (a user's): its regular files are linked too (the
+   * user's own, their owner and mode in the user.ostreemeta xattr, what a
+   * rootless runtime needs); its symlinks are files there, made anew */
+  gboolean bare_user;
   gboolean copy;
   const char *only_top; /* just this entry of the top directory (and below) */
   const char *image, *layer;
@@ -192,6 +196,10 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
     out->mode = GUINT32_FROM_BE(mode) & 07777;
     if (!c->keep_owner)
       out->mode &= 0777;
+    /* a user's checkout: a directory they could not enter, write or
+     * remove would stop the next layer and the uninstall (atomic: |0700) */
+    if (c->bare_user)
+      out->mode |= 0700;
     if (c->keep_owner &&
         (fchown(fd, GUINT32_FROM_BE(uid), GUINT32_FROM_BE(gid)) != 0 ||
          !set_xattrs(fd, xattrs, error))) {
@@ -237,7 +245,7 @@ copy_object(Checkout *c, int dfd, const char *name, const char *csum, GError **e
   if (g_output_stream_splice(out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, error) < 0)
     return FALSE;
   if ((c->keep_owner && (fchown(fd, uid, gid) != 0)) ||
-      fchmod(fd, c->keep_owner ? mode & 07777 : mode & 0777) != 0) {
+      fchmod(fd, c->keep_owner ? mode & 07777 : (mode & 0777) | (c->bare_user ? 0600 : 0)) != 0) {
     g_set_error(error, SC_ERROR, SC_EIO, "%s", g_strerror(errno));
     return FALSE;
   }
@@ -314,8 +322,19 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
   g_autofree char *object = g_strdup_printf("objects/%.2s/%s.file", csum, csum + 2);
   GError *local = NULL;
 
+  gboolean link = c->link_objects;
+
+  if (c->bare_user && link && !c->copy) {
+    g_autoptr(GFileInfo) info = NULL;
+    if (!ostree_repo_load_file(c->repo, csum, NULL, &info, NULL, NULL, &local)) {
+      fail(c, stack, name, error, SC_ENOTFOUND, "%s", local->message);
+      g_error_free(local);
+      return FALSE;
+    }
+    link = g_file_info_get_file_type(info) == G_FILE_TYPE_REGULAR;
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (c->link_objects && !c->copy) {
+    if (link && !c->copy) {
       if (linkat(c->repo_dfd, object, dfd, name, 0) == 0)
         return TRUE;
       if (errno == ENOENT)
@@ -526,8 +545,9 @@ checkout_layers(OstreeRepo *repo, ScImage *img, int dfd, gboolean copy, const ch
 
   c.repo = repo;
   c.repo_dfd = ostree_repo_get_dfd(repo);
-  c.link_objects = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE;
-  c.keep_owner = c.link_objects && getuid() == 0;
+  c.bare_user = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE_USER;
+  c.link_objects = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE || c.bare_user;
+  c.keep_owner = ostree_repo_get_mode(repo) == OSTREE_REPO_MODE_BARE && getuid() == 0;
   c.copy = copy;
   c.only_top = only_top;
   c.image = img->name;

@@ -68,6 +68,9 @@ _sc_context_set_layer_path_limits = _fn("sc_context_set_layer_path_limits", _int
 _sc_context_set_render_limit = _fn("sc_context_set_render_limit", _int, _p, ctypes.c_uint64,
                                    _pp)
 _sc_values_new = _fn("sc_values_new", _int, _pp, _pp)
+_sc_context_set_user_mode = _fn("sc_context_set_user_mode", _int, _p, ctypes.c_int, _pp)
+_sc_context_get_user_mode = _fn("sc_context_get_user_mode", _int, _p)
+_USER_MODES = {"auto": 0, "system": 1, "user": 2}
 _sc_values_free = _fn("sc_values_free", None, _p)
 _sc_values_set = _fn("sc_values_set", _int, _p, _s, _s, _pp)
 _sc_values_to_json = _fn("sc_values_to_json", _int, _p, _pp, _pp)
@@ -308,10 +311,12 @@ class Context:
     """Where operations act and which runtime they use (sc_context)."""
 
     def __init__(self, sysroot=None, checkout_root=None, repo=None, runtime=None,
-                 signature_policy=None, registries_d=None):
+                 signature_policy=None, registries_d=None, mode=None):
         self._ptr = ctypes.c_void_p()
         _call(_sc_context_new, ctypes.byref(self._ptr))
         try:
+            if mode is not None:
+                self.set_mode(mode)
             for key, value in (("sysroot", sysroot), ("checkout_root", checkout_root),
                                ("repo", repo), ("runtime", runtime),
                                ("signature_policy", signature_policy),
@@ -333,6 +338,17 @@ class Context:
     runtime = property(lambda self: self._get("runtime"))
     # the atomic.conf that was read ($ATOMIC_CONF or SYSROOT/etc/atomic.conf), or None
     config_file = property(lambda self: self._get("config_file"))
+
+    def set_mode(self, mode):
+        """"system" (root's containers, root only), "user" (the caller's
+        own, refused to root) or "auto" (user unless root), as --system and
+        --user (docs/containers.md, "User containers")."""
+        if mode not in _USER_MODES:
+            raise ValueError("mode %r: expected 'auto', 'system' or 'user'" % (mode,))
+        _call(_sc_context_set_user_mode, self._ptr, _USER_MODES[mode])
+
+    # True when the context acts for the caller's own (user) containers
+    user_mode = property(lambda self: bool(_sc_context_get_user_mode(self._ptr)))
 
     def load_config(self):
         """Reads atomic.conf now; raises its error (file, line, reason) if
