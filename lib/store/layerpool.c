@@ -239,8 +239,7 @@ sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, 
   g_mutex_init(&p->lock);
   g_cond_init(&p->room);
   p->resolved = g_array_new(FALSE, TRUE, 1);
-  /* not exclusive: GLib reuses idle threads, and a failure to start one
-   * only delays the queue (the calling thread drains it in _finish) */
+  /* not exclusive: the threads are GLib's shared ones, started on demand */
   p->pool = g_thread_pool_new(pool_work, p, pool_workers(), FALSE, NULL);
   return p;
 }
