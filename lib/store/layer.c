@@ -606,7 +606,11 @@ entry_meta(Tree *t, struct archive_entry *e, const ScLayerEntry *entry, EntryMet
 
 /* A file the pool writes (check_stored() included): its placeholder. */
 static char *
-queue_regfile(Tree *t, struct archive *a, const char *path, const EntryMeta *m, gsize size,
+queue_regfile(Tree *t,
+              struct archive *a,
+              const char *path,
+              const EntryMeta *m,
+              gsize size,
               GError **error)
 {
   guchar *data = sc_layer_pool_buffer_new(size);
@@ -616,8 +620,8 @@ queue_regfile(Tree *t, struct archive *a, const char *path, const EntryMeta *m, 
     sc_layer_pool_buffer_free(data, size);
     return NULL;
   }
-  sc_layer_pool_add(t->pool, t->seq, path, m->uid, m->gid, m->mode, m->xattrs, data, size,
-                    placeholder);
+  sc_layer_pool_add(
+    t->pool, t->seq, path, m->uid, m->gid, m->mode, m->xattrs, data, size, placeholder);
   return g_strdup(placeholder);
 }
 
@@ -822,8 +826,8 @@ import_entry(Tree *t,
    * checked by the pool) */
   if (checksum == NULL ||
       (entry->hardlink == NULL && !queued &&
-       !check_stored(t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs,
-                     error)))
+       !check_stored(
+         t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs, error)))
     return FALSE;
   if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
     return import_failed(t, entry->path, error);
@@ -1103,8 +1107,12 @@ sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest
 }
 
 static gboolean
-pool_check(gpointer data, const char *path, const char *checksum, guint32 mode,
-           GVariant *xattrs, GError **error)
+pool_check(gpointer data,
+           const char *path,
+           const char *checksum,
+           guint32 mode,
+           GVariant *xattrs,
+           GError **error)
 {
   /* (reads only the repo and the digest: safe from any worker) */
   return check_stored(data, path, checksum, mode, xattrs, error);

@@ -111,15 +111,28 @@ gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest,
  * after a file is stored (NULL: none). */
 #define SC_LAYER_POOL_MAX_FILE (4 * 1024 * 1024) /* larger files are not queued */
 typedef struct ScLayerPool ScLayerPool;
-typedef gboolean (*ScLayerPoolCheck)(gpointer data, const char *path, const char *checksum,
-                                     guint32 mode, GVariant *xattrs, GError **error);
-ScLayerPool *sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check,
+typedef gboolean (*ScLayerPoolCheck)(gpointer data,
+                                     const char *path,
+                                     const char *checksum,
+                                     guint32 mode,
+                                     GVariant *xattrs,
+                                     GError **error);
+ScLayerPool *sc_layer_pool_new(OstreeRepo *repo,
+                               const char *digest,
+                               ScLayerPoolCheck check,
                                gpointer check_data);
 /* Queues a file (tar entry number @seq; @data, @size bytes, is taken);
  * waits while too much is queued. *@out_placeholder: what the tree holds
  * until sc_layer_pool_finish(). */
-void sc_layer_pool_add(ScLayerPool *p, guint64 seq, const char *path, guint32 uid, guint32 gid,
-                       guint32 mode, GVariant *xattrs, guchar *data, gsize size,
+void sc_layer_pool_add(ScLayerPool *p,
+                       guint64 seq,
+                       const char *path,
+                       guint32 uid,
+                       guint32 gid,
+                       guint32 mode,
+                       GVariant *xattrs,
+                       guchar *data,
+                       gsize size,
                        char out_placeholder[65]);
 /* A queued file failed: the reader may stop. */
 gboolean sc_layer_pool_failed(ScLayerPool *p);
