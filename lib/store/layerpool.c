@@ -38,7 +38,7 @@
 
 #define PLACEHOLDER_PREFIX "ffffffff"
 /* Bytes of file contents queued or being written at once. */
-#define POOL_BUDGET (12 * 1024 * 1024)
+#define POOL_BUDGET (8 * 1024 * 1024)
 /* What a queued file costs besides its contents (the job, its path). */
 #define JOB_OVERHEAD 512
 

@@ -71,6 +71,8 @@ def busy_layer():
         member("usr/link-second", kind=tarfile.LNKTYPE, linkname="usr/d0/f001"),
         member("usr/big1", b"small now\n"),
         member("usr/d1/f002", kind=tarfile.SYMTYPE, linkname="f003"),
+        # every permission bit the header carries, a large owner
+        member("usr/setuid", b"#!/bin/sh\n", mode=0o7755, uid=4000000000, gid=65534),
     ]
     entries.insert(400, member("usr/link-first", kind=tarfile.LNKTYPE, linkname="usr/d0/f001"))
     return il.make_tar(entries)
