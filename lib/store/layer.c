@@ -297,6 +297,8 @@ typedef struct {
   guint skipped;
   ScSelinux *se;        /* the target root's policy: labels set at import, or NULL */
   GHashTable *dirmetas; /* label -> a directory made without an entry (0:0 0755) */
+  ScLayerPool *pool;    /* writes the files up to SC_LAYER_POOL_MAX_FILE bytes */
+  guint64 seq;          /* the entries seen so far */
 } Tree;
 
 static char *
@@ -602,6 +604,28 @@ entry_meta(Tree *t, struct archive_entry *e, const ScLayerEntry *entry, EntryMet
   return m->xattrs != NULL;
 }
 
+/* A file the pool writes (check_stored() included): its placeholder. */
+static char *
+queue_regfile(Tree *t,
+              struct archive *a,
+              const char *path,
+              const EntryMeta *m,
+              gsize size,
+              GError **error)
+{
+  guchar *data = sc_layer_pool_buffer_new(size);
+  char placeholder[65];
+
+  if (!read_inline(t, a, path, data, size, error)) {
+    sc_layer_pool_buffer_free(data, size);
+    return NULL;
+  }
+  sc_layer_pool_add(
+    t->pool, t->seq, path, m->uid, m->gid, m->mode, m->xattrs, data, size, placeholder);
+  return g_strdup(placeholder);
+}
+
+/* The file's checksum (a placeholder for a queued file: *@out_queued). */
 static char *
 write_regfile(Tree *t,
               struct archive *a,
@@ -609,6 +633,7 @@ write_regfile(Tree *t,
               const char *path,
               const EntryMeta *m,
               guchar *buf,
+              gboolean *out_queued,
               GError **error)
 {
   gint64 size = archive_entry_size(e);
@@ -633,6 +658,9 @@ write_regfile(Tree *t,
     return NULL;
   }
   t->stored += size;
+  *out_queued = t->pool != NULL && size <= SC_LAYER_POOL_MAX_FILE;
+  if (*out_queued)
+    return queue_regfile(t, a, path, m, size, error);
   if (size <= INLINE_MAX) {
     if (!read_inline(t, a, path, buf, size, error))
       return NULL;
@@ -761,7 +789,14 @@ import_entry(Tree *t,
   g_autoptr(OstreeMutableTree) parent = NULL;
   g_autofree char *checksum = NULL;
   mode_t type = archive_entry_filetype(e);
+  gboolean queued = FALSE;
 
+  t->seq++;
+  if (t->pool && sc_layer_pool_failed(t->pool)) {
+    /* sc_layer_import() reports the pool's failure, an earlier entry's */
+    g_set_error(error, SC_ERROR, SC_EIO, "layer %s: stopped", t->digest);
+    return FALSE;
+  }
   if (entry->hardlink == NULL &&
       (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
     t->skipped++;
@@ -782,16 +817,17 @@ import_entry(Tree *t,
   else if (type == AE_IFLNK)
     checksum = import_symlink(t, e, entry->path, &m, error);
   else if (type == AE_IFREG)
-    checksum = write_regfile(t, a, e, entry->path, &m, buf, error);
+    checksum = write_regfile(t, a, e, entry->path, &m, buf, &queued, error);
   else {
     t->skipped++;
     return TRUE;
   }
-  /* (a hardlink's file was checked when it was stored) */
+  /* (a hardlink's file was checked when it was stored, a queued file is
+   * checked by the pool) */
   if (checksum == NULL ||
-      (entry->hardlink == NULL &&
-       !check_stored(t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs,
-                     error)))
+      (entry->hardlink == NULL && !queued &&
+       !check_stored(
+         t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs, error)))
     return FALSE;
   if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
     return import_failed(t, entry->path, error);
@@ -1071,6 +1107,18 @@ sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest
 }
 
 static gboolean
+pool_check(gpointer data,
+           const char *path,
+           const char *checksum,
+           guint32 mode,
+           GVariant *xattrs,
+           GError **error)
+{
+  /* (reads only the repo and the digest: safe from any worker) */
+  return check_stored(data, path, checksum, mode, xattrs, error);
+}
+
+static gboolean
 import_cb(struct archive *a,
           struct archive_entry *e,
           const ScLayerEntry *entry,
@@ -1095,6 +1143,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   guint64 tar_size = 0;
   GVariantBuilder mb;
   gboolean ok = FALSE;
+  gboolean walked;
+  g_autoptr(GError) walk_error = NULL;
 
   t.repo = repo;
   t.digest = digest;
@@ -1112,8 +1162,17 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
       goto out;
     ostree_mutable_tree_set_metadata_checksum(t.root, meta);
   }
-  if (!sc_layer_walk(&w, &tar_size, &tar_digest, error) ||
-      !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
+  t.pool = sc_layer_pool_new(repo, digest, pool_check, &t);
+  walked = sc_layer_walk(&w, &tar_size, &tar_digest, &walk_error);
+  /* A queued file's failure comes first: its entry is before the one the
+   * walk stopped at. */
+  if (!sc_layer_pool_finish(t.pool, walked ? t.root : NULL, error))
+    goto out;
+  if (!walked) {
+    g_propagate_error(error, g_steal_pointer(&walk_error));
+    goto out;
+  }
+  if (!ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
   g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
   g_variant_builder_add(&mb, "{sv}", "docker.size",
@@ -1131,6 +1190,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   out->skipped_entries = t.skipped;
   ok = TRUE;
 out:
+  g_clear_pointer(&t.pool, sc_layer_pool_free);
   g_clear_object(&t.root);
   g_free(t.default_dirmeta);
   g_hash_table_unref(t.dirmetas);

@@ -106,6 +106,45 @@ gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest,
                          const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
                          ScSelinux *se, ScLayerResult *out, GError **error);
 
+/* layerpool.c: the workers that checksum and write a layer's regular
+ * files (SC_IMPORT_WORKERS=N, else one per CPU). @check runs in a worker
+ * after a file is stored (NULL: none). */
+#define SC_LAYER_POOL_MAX_FILE (4 * 1024 * 1024) /* larger files are not queued */
+typedef struct ScLayerPool ScLayerPool;
+typedef gboolean (*ScLayerPoolCheck)(gpointer data,
+                                     const char *path,
+                                     const char *checksum,
+                                     guint32 mode,
+                                     GVariant *xattrs,
+                                     GError **error);
+ScLayerPool *sc_layer_pool_new(OstreeRepo *repo,
+                               const char *digest,
+                               ScLayerPoolCheck check,
+                               gpointer check_data);
+/* Queues a file (tar entry number @seq; @data, @size bytes, is taken);
+ * waits while too much is queued. *@out_placeholder: what the tree holds
+ * until sc_layer_pool_finish(). */
+void sc_layer_pool_add(ScLayerPool *p,
+                       guint64 seq,
+                       const char *path,
+                       guint32 uid,
+                       guint32 gid,
+                       guint32 mode,
+                       GVariant *xattrs,
+                       guchar *data,
+                       gsize size,
+                       char out_placeholder[65]);
+/* A queued file failed: the reader may stop. */
+gboolean sc_layer_pool_failed(ScLayerPool *p);
+/* Waits for every file; on success, swaps the placeholders in @root for
+ * the checksums. The error of the earliest failed file in tar order. */
+gboolean sc_layer_pool_finish(ScLayerPool *p, OstreeMutableTree *root, GError **error);
+void sc_layer_pool_free(ScLayerPool *p);
+/* A buffer for sc_layer_pool_add(), and its release. */
+guchar *sc_layer_pool_buffer_new(gsize size);
+void sc_layer_pool_buffer_free(guchar *data, gsize size);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScLayerPool, sc_layer_pool_free)
+
 /* pull.c */
 /* Real images have tens of layers (overlay filesystems stop at 128). */
 #define SC_MAX_IMAGE_LAYERS 1000

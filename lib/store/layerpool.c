@@ -1,0 +1,357 @@
+/*
+ * The writers of one layer import: the thread that reads the tar hands
+ * each regular file, copied whole into a buffer, to a pool of workers that
+ * compute its OSTree content checksum (the file header as bare mode stores
+ * it, then the content) with the accelerated SHA-256 of lib/base and write
+ * it with ostree_repo_write_content_trusted(), so that libostree does not
+ * hash it again with GLib's slower SHA-256. A single layer then uses every
+ * core.
+ *
+ * The reader does not wait for a checksum: it puts a placeholder (a
+ * checksum-shaped name that no content hashes to in practice) in the
+ * mutable tree, in tar order, and sc_layer_pool_resolve() swaps the
+ * placeholders for the real checksums once every file is written. The tree
+ * is thus built by one thread in one order, and the commit is the same
+ * whatever the scheduling. A hardlink to a pending file takes its
+ * placeholder.
+ *
+ * Memory is bounded: the buffers in flight hold at most POOL_BUDGET bytes;
+ * the reader waits for the workers beyond that. Files above
+ * SC_LAYER_POOL_MAX_FILE are not buffered: the reader writes them itself,
+ * streamed (layer.c).
+ *
+ * Errors: the first failing file in tar order wins, whatever the order
+ * the workers finish in, and once one failed the queued files are dropped.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "store.h"
+
+#include <ostree.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Buffers from here up are mapped and unmapped: freed by a worker, they
+ * go back to the system rather than stay in that thread's malloc arena
+ * (the peak RSS is what the budget says). */
+#define MAP_MIN (64 * 1024)
+
+#define PLACEHOLDER_PREFIX "ffffffff"
+/* Bytes of file contents queued or being written at once. */
+#define POOL_BUDGET (8 * 1024 * 1024)
+/* What a queued file costs besides its contents (the job, its path). */
+#define JOB_OVERHEAD 512
+
+typedef struct {
+  guint64 seq; /* the entry's place in the tar */
+  char *path;
+  guint32 uid, gid, mode;
+  GVariant *xattrs;
+  guchar *data;
+  gsize size;
+  guint64 id; /* its number in this import: the placeholder's */
+} PoolFile;
+
+struct ScLayerPool {
+  OstreeRepo *repo;
+  const char *digest;
+  ScLayerPoolCheck check;
+  gpointer check_data;
+  GThreadPool *pool;
+  GMutex lock;
+  GCond room;
+  gsize in_flight; /* bytes: contents and overhead of queued files */
+  gint failed;     /* atomic */
+  GError *error;   /* the failure of the earliest file, by @error_seq */
+  guint64 error_seq;
+  GArray *resolved; /* file number -> its checksum's 32 bytes */
+  guint64 next_id;
+};
+
+static void
+pool_file_free(PoolFile *f)
+{
+  g_free(f->path);
+  g_clear_pointer(&f->xattrs, g_variant_unref);
+  sc_layer_pool_buffer_free(f->data, f->size);
+  g_free(f);
+}
+
+guchar *
+sc_layer_pool_buffer_new(gsize size)
+{
+  void *p;
+
+  if (size < MAP_MIN)
+    return g_malloc(MAX(size, 1));
+  p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    g_error("cannot map %" G_GSIZE_FORMAT " bytes", size); /* as g_malloc() would */
+  return p;
+}
+
+void
+sc_layer_pool_buffer_free(guchar *data, gsize size)
+{
+  if (data == NULL)
+    return;
+  if (size < MAP_MIN)
+    g_free(data);
+  else
+    munmap(data, size);
+}
+
+/* The OSTree checksum of a regular file: SHA-256 of the header that
+ * ostree_checksum_file_from_input() hashes (uid, gid, mode big-endian,
+ * rdev 0, no symlink target, the xattrs; size-prefixed as in a content
+ * stream), then of the content. The tests run ostree fsck on it. */
+static char *
+content_checksum(const PoolFile *f, GVariant *xattrs)
+{
+  g_autoptr(GVariant) header = g_variant_ref_sink(g_variant_new("(uuuus@a(ayay))",
+                                                                GUINT32_TO_BE(f->uid),
+                                                                GUINT32_TO_BE(f->gid),
+                                                                GUINT32_TO_BE(S_IFREG | f->mode),
+                                                                0,
+                                                                "",
+                                                                xattrs));
+  ScSha256 *h = sc_sha256_new();
+  /* the header goes as in a content stream: its size (big-endian 32 bits),
+   * 4 bytes of padding, the variant */
+  guint32 prefix[2] = { GUINT32_TO_BE((guint32)g_variant_get_size(header)), 0 };
+
+  sc_sha256_update(h, prefix, sizeof(prefix));
+  sc_sha256_update(h, g_variant_get_data(header), g_variant_get_size(header));
+  sc_sha256_update(h, f->data, f->size);
+  return sc_sha256_finish(h);
+}
+
+static gboolean
+write_trusted(ScLayerPool *p,
+              const PoolFile *f,
+              GVariant *xattrs,
+              const char *checksum,
+              GError **error)
+{
+  g_autoptr(GFileInfo) info = g_file_info_new();
+  g_autoptr(GInputStream) content = NULL;
+  g_autoptr(GInputStream) object = NULL;
+  guint64 length = 0;
+  gboolean have = FALSE;
+
+  if (!ostree_repo_has_object(p->repo, OSTREE_OBJECT_TYPE_FILE, checksum, &have, NULL, error))
+    return FALSE;
+  if (have)
+    return TRUE;
+  g_file_info_set_file_type(info, G_FILE_TYPE_REGULAR);
+  g_file_info_set_size(info, f->size);
+  g_file_info_set_attribute_uint32(info, "unix::uid", f->uid);
+  g_file_info_set_attribute_uint32(info, "unix::gid", f->gid);
+  g_file_info_set_attribute_uint32(info, "unix::mode", S_IFREG | f->mode);
+  content = g_memory_input_stream_new_from_data(f->data, f->size, NULL);
+  if (!ostree_raw_file_to_content_stream(content, info, xattrs, &object, &length, NULL, error))
+    return FALSE;
+  return ostree_repo_write_content_trusted(p->repo, checksum, object, length, NULL, error);
+}
+
+/* The earliest failure in tar order is kept. */
+static void
+pool_fail(ScLayerPool *p, guint64 seq, GError *error)
+{
+  g_mutex_lock(&p->lock);
+  if (p->error == NULL || seq < p->error_seq) {
+    g_clear_error(&p->error);
+    p->error = error;
+    p->error_seq = seq;
+  } else
+    g_error_free(error);
+  g_atomic_int_set(&p->failed, 1);
+  g_mutex_unlock(&p->lock);
+}
+
+/* A file after the earliest failure so far is not written: its own
+ * failure could not be the one reported. One before it still is. */
+static gboolean
+pool_behind_failure(ScLayerPool *p, guint64 seq)
+{
+  gboolean behind;
+
+  if (!g_atomic_int_get(&p->failed))
+    return FALSE;
+  g_mutex_lock(&p->lock);
+  behind = p->error == NULL || seq > p->error_seq;
+  g_mutex_unlock(&p->lock);
+  return behind;
+}
+
+static void
+pool_work(gpointer data, gpointer user_data)
+{
+  PoolFile *f = data;
+  ScLayerPool *p = user_data;
+  g_autoptr(GVariant) empty = NULL;
+  GVariant *xattrs = f->xattrs;
+  g_autofree char *checksum = NULL;
+  GError *error = NULL;
+
+  if (xattrs == NULL)
+    xattrs = empty = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("(ayay)"), NULL, 0));
+  if (!pool_behind_failure(p, f->seq)) {
+    checksum = content_checksum(f, xattrs);
+    if (!write_trusted(p, f, xattrs, checksum, &error)) {
+      g_autofree char *shown = sc_display(f->path, 100);
+      g_prefix_error(&error, "layer %s: '%s': ", p->digest, shown);
+    } else if (p->check)
+      p->check(p->check_data, f->path, checksum, S_IFREG | f->mode, xattrs, &error);
+    if (error)
+      pool_fail(p, f->seq, error);
+  }
+  g_mutex_lock(&p->lock);
+  if (checksum && error == NULL)
+    ostree_checksum_inplace_to_bytes(checksum, &g_array_index(p->resolved, guchar, f->id * 32));
+  p->in_flight -= f->size + JOB_OVERHEAD;
+  g_cond_broadcast(&p->room);
+  g_mutex_unlock(&p->lock);
+  pool_file_free(f);
+}
+
+/* SC_IMPORT_WORKERS=N (tests, benchmarks), else one per online CPU. */
+static guint
+pool_workers(void)
+{
+  const char *env = g_getenv("SC_IMPORT_WORKERS");
+  guint64 n = 0;
+
+  if (env && g_ascii_string_to_unsigned(env, 10, 1, 64, &n, NULL))
+    return (guint)n;
+  return MAX(1, g_get_num_processors());
+}
+
+ScLayerPool *
+sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, gpointer check_data)
+{
+  ScLayerPool *p = g_new0(ScLayerPool, 1);
+
+  p->repo = repo;
+  p->digest = digest;
+  p->check = check;
+  p->check_data = check_data;
+  g_mutex_init(&p->lock);
+  g_cond_init(&p->room);
+  p->resolved = g_array_new(FALSE, TRUE, 1);
+  /* not exclusive: the threads are GLib's shared ones, started on demand */
+  p->pool = g_thread_pool_new(pool_work, p, pool_workers(), FALSE, NULL);
+  return p;
+}
+
+gboolean
+sc_layer_pool_failed(ScLayerPool *p)
+{
+  return g_atomic_int_get(&p->failed);
+}
+
+void
+sc_layer_pool_add(ScLayerPool *p,
+                  guint64 seq,
+                  const char *path,
+                  guint32 uid,
+                  guint32 gid,
+                  guint32 mode,
+                  GVariant *xattrs,
+                  guchar *data,
+                  gsize size,
+                  char out_placeholder[65])
+{
+  PoolFile *f = g_new0(PoolFile, 1);
+
+  f->seq = seq;
+  f->path = g_strdup(path);
+  f->uid = uid;
+  f->gid = gid;
+  f->mode = mode;
+  f->xattrs = xattrs ? g_variant_ref(xattrs) : NULL;
+  f->data = data;
+  f->size = size;
+  f->id = p->next_id++;
+  /* "ffffffff" then the file's number: shaped like a checksum, so that the
+   * tree takes it, and (SHA-256 being what it is) no content's checksum */
+  g_snprintf(out_placeholder, 65, PLACEHOLDER_PREFIX "%056" G_GINT64_MODIFIER "x", f->id);
+  g_mutex_lock(&p->lock);
+  while (p->in_flight > 0 && p->in_flight + size + JOB_OVERHEAD > POOL_BUDGET)
+    g_cond_wait(&p->room, &p->lock);
+  p->in_flight += size + JOB_OVERHEAD;
+  g_array_set_size(p->resolved, (f->id + 1) * 32);
+  g_mutex_unlock(&p->lock);
+  g_thread_pool_push(p->pool, f, NULL);
+}
+
+/* Waits for every queued file; the earliest failure, if any. */
+static gboolean
+pool_drain(ScLayerPool *p, GError **error)
+{
+  if (p->pool) {
+    g_thread_pool_free(p->pool, FALSE, TRUE);
+    p->pool = NULL;
+  }
+  if (p->error) {
+    g_propagate_error(error, g_steal_pointer(&p->error));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The checksum a placeholder stands for, or NULL (a real checksum). */
+static char *
+resolved(ScLayerPool *p, const char *value)
+{
+  guint64 id;
+
+  if (strlen(value) != 64 || !g_str_has_prefix(value, PLACEHOLDER_PREFIX) ||
+      !g_ascii_string_to_unsigned(value + 8, 16, 0, G_MAXUINT64, &id, NULL) || id >= p->next_id)
+    return NULL;
+  return ostree_checksum_from_bytes(&g_array_index(p->resolved, guchar, id * 32));
+}
+
+static void
+resolve_tree(ScLayerPool *p, OstreeMutableTree *tree)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init(&it, ostree_mutable_tree_get_files(tree));
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    char *real = resolved(p, value);
+    if (real)
+      g_hash_table_iter_replace(&it, real);
+  }
+  g_hash_table_iter_init(&it, ostree_mutable_tree_get_subdirs(tree));
+  while (g_hash_table_iter_next(&it, &key, &value))
+    resolve_tree(p, value);
+}
+
+gboolean
+sc_layer_pool_finish(ScLayerPool *p, OstreeMutableTree *root, GError **error)
+{
+  if (!pool_drain(p, error))
+    return FALSE;
+  /* The tree is new, built by this import alone: no contents checksum is
+   * cached in it yet, so the files table can be rewritten in place. */
+  if (root)
+    resolve_tree(p, root);
+  return TRUE;
+}
+
+void
+sc_layer_pool_free(ScLayerPool *p)
+{
+  if (p == NULL)
+    return;
+  g_atomic_int_set(&p->failed, 1); /* what is still queued is dropped */
+  if (p->pool)
+    g_thread_pool_free(p->pool, FALSE, TRUE);
+  g_clear_error(&p->error);
+  g_array_unref(p->resolved);
+  g_mutex_clear(&p->lock);
+  g_cond_clear(&p->room);
+  g_free(p);
+}

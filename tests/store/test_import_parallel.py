@@ -1,0 +1,207 @@
+"""Issue 16: one layer's files checksummed and written by a pool of workers
+(lib/store/layerpool.c). The same layer gives the same commit whatever the
+number of workers (SC_IMPORT_WORKERS) and the scheduling, the store passes
+`ostree fsck`, and a file that fails in a worker fails the pull with the
+message the sequential importer gave, naming the earliest failing entry."""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import imagelib as il  # noqa: E402
+import tarcraft as tc  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+MiB = 1024 * 1024
+# POSIX ACLs the kernel rewrites when they are stored (see hostile/test_layers.py):
+# the first folds into the mode and disappears, the second widens the group bits
+ACL_MINIMAL = (b"\x02\x00\x00\x00" + b"\x01\x00\x06\x00\xff\xff\xff\xff"
+               + b"\x04\x00\x04\x00\xff\xff\xff\xff" + b"\x20\x00\x04\x00\xff\xff\xff\xff")
+ACL_EXTENDED = (b"\x02\x00\x00\x00" + b"\x01\x00\x06\x00\xff\xff\xff\xff"
+                + b"\x02\x00\x06\x00\xe8\x03\x00\x00" + b"\x04\x00\x04\x00\xff\xff\xff\xff"
+                + b"\x10\x00\x06\x00\xff\xff\xff\xff" + b"\x20\x00\x04\x00\xff\xff\xff\xff")
+
+
+def member(name, data=b"", mode=0o644, uid=0, gid=0, xattrs=None, kind=tarfile.REGTYPE,
+           linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.uid, info.gid = uid, gid
+    info.linkname = linkname
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    if xattrs:
+        # pax records are UTF-8 text for tarfile; libarchive reads the bytes
+        info.pax_headers = {"SCHILY.xattr." + k: v.decode("latin-1") for k, v in xattrs.items()}
+    return (info, data if kind == tarfile.REGTYPE else None)
+
+
+def busy_layer():
+    """Many small files (some alike, so that objects are shared), files over
+    1 MiB on both sides of the pool's 4 MiB limit, hardlinks to earlier files
+    (queued or not), paths replaced later in the same layer, xattrs, owners."""
+    rnd = random.Random(16)
+    entries = [member("usr", kind=tarfile.DIRTYPE, mode=0o755)]
+    for d in range(8):
+        entries.append(member("usr/d%d" % d, kind=tarfile.DIRTYPE, mode=0o755))
+        for i in range(120):
+            size = rnd.choice([0, 1, 17, 4096, 65535, 65536, 65537, 200000])
+            data = bytes(rnd.getrandbits(8) for _ in range(min(size, 64))) * (size // 64 + 1)
+            data = data[:size] if i % 7 else b"shared content\n"
+            x = {"user.n": b"%d" % i} if i % 5 == 0 else None
+            entries.append(member("usr/d%d/f%03d" % (d, i), data, mode=0o755 if i % 3 else 0o600,
+                                  uid=i % 4 * 1000, gid=i % 3, xattrs=x))
+    for n, size in (("big1", int(1.5 * MiB)), ("big3", 3 * MiB + 5), ("big6", 6 * MiB + 1)):
+        entries.append(member("usr/" + n, bytes([n[-1] == "1" and 7 or 9]) * size + n.encode(),
+                              xattrs={"user.big": n.encode()}))
+    entries += [
+        member("usr/link-small", kind=tarfile.LNKTYPE, linkname="usr/d3/f010"),
+        member("usr/link-big", kind=tarfile.LNKTYPE, linkname="usr/big6"),
+        member("usr/link-queued", kind=tarfile.LNKTYPE, linkname="usr/big3"),
+        # replaced later: the hardlink before names the first, the one after the second
+        member("usr/d0/f001", b"second version\n", mode=0o640),
+        member("usr/link-second", kind=tarfile.LNKTYPE, linkname="usr/d0/f001"),
+        member("usr/big1", b"small now\n"),
+        member("usr/d1/f002", kind=tarfile.SYMTYPE, linkname="f003"),
+        # every permission bit the header carries, a large owner
+        member("usr/setuid", b"#!/bin/sh\n", mode=0o7755, uid=4000000000, gid=65534),
+    ]
+    entries.insert(400, member("usr/link-first", kind=tarfile.LNKTYPE, linkname="usr/d0/f001"))
+    return il.make_tar(entries)
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("ostree"),
+                     "needs root, umoci and ostree")
+class ImportParallelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="sc-import-parallel-", dir="/var/tmp")
+        cls.layout = os.path.join(cls.shared, "layout")
+        il.run("umoci", "init", "--layout", cls.layout)
+        il.run("umoci", "new", "--image", cls.layout + ":empty")
+        cls.busy = busy_layer()
+        cls.digests = {}
+        cls.digests["busy"] = il.add_layer(cls.layout, "empty", cls.busy, new_tag="busy")
+        # (raw pax records: tarfile would write the ACLs' bytes as UTF-8)
+        files = [tc.member("etc/f%03d" % i, b"%d\n" % i * 1000) for i in range(300)]
+        acl_min = tc.member("etc/acl-min", b"x\n", mode=0o644,
+                            pax=[(b"SCHILY.xattr.system.posix_acl_access", ACL_MINIMAL)])
+        acl_ext = tc.member("etc/acl-ext", b"x\n", mode=0o644,
+                            pax=[(b"SCHILY.xattr.system.posix_acl_access", ACL_EXTENDED)])
+        # one bad file among many, then two: the earlier one is named
+        cls.digests["acl"] = il.add_layer(
+            cls.layout, "empty", tc.end(files[:150] + [acl_min] + files[150:]), new_tag="acl")
+        cls.digests["two"] = il.add_layer(
+            cls.layout, "empty", tc.end(files[:100] + [acl_ext] + files[100:200] + [acl_min]
+                                        + files[200:]), new_tag="two")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def pull(self, tag, workers):
+        root = tempfile.mkdtemp(dir=self.shared)
+        self.addCleanup(shutil.rmtree, root)
+        env = dict(os.environ, SC_IMPORT_WORKERS=str(workers))
+        r = subprocess.run([CTL, "--checkout-root", root, "--json", "pull",
+                            "oci:%s:%s" % (self.layout, tag)], capture_output=True, text=True,
+                           env=env)
+        return r, root, os.path.join(root, ".storage", "ostree")
+
+    def refs(self, repo):
+        out = subprocess.run(["ostree", "--repo=" + repo, "refs"], check=True,
+                             capture_output=True, text=True).stdout.split()
+        return {ref: subprocess.run(["ostree", "--repo=" + repo, "rev-parse", ref], check=True,
+                                    capture_output=True, text=True).stdout.strip()
+                for ref in out}
+
+    def fsck(self, repo):
+        r = subprocess.run(["ostree", "--repo=" + repo, "fsck"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def tree(self, repo, commit):
+        """Every path of the commit with its mode, owner and checksum, and the
+        root's dirtree and dirmeta: what the commit's checksum covers but its
+        timestamp (each import writes its own)."""
+        ls = ["ostree", "--repo=" + repo, "ls", "-C", "-X"]
+        return (subprocess.run(ls + ["-R", commit], check=True, capture_output=True,
+                               text=True).stdout,
+                subprocess.run(ls + ["-d", commit, "/"], check=True, capture_output=True,
+                               text=True).stdout)
+
+    def test_same_tree_for_any_worker_count(self):
+        seen = {}
+        # "0" and "junk" are not worker counts: one per CPU then
+        for workers in (1, 2, 8, 1, 2, 8, 8, 0, "junk"):
+            r, root, repo = self.pull("busy", workers)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.fsck(repo)
+            refs = self.refs(repo)
+            layer_refs = [v for k, v in refs.items() if self.digests["busy"][7:] in k]
+            self.assertEqual(len(layer_refs), 1, refs)
+            tree = self.tree(repo, layer_refs[0])
+            seen.setdefault(tree, []).append(workers)
+            if len(seen[tree]) == 9:
+                self.check_content(repo, layer_refs[0])
+        self.assertEqual(len(seen), 1, [(t[1], w) for t, w in seen.items()])
+
+    def check_content(self, repo, commit):
+        dest = os.path.join(self.shared, "co")
+        subprocess.run(["ostree", "--repo=" + repo, "checkout", commit, dest], check=True)
+        self.addCleanup(shutil.rmtree, dest)
+        with tarfile.open(fileobj=__import__("io").BytesIO(self.busy)) as t:
+            last = {}
+            for m in t.getmembers():
+                last[m.name] = m
+            for name, m in last.items():
+                p = os.path.join(dest, name)
+                if m.isfile():
+                    with open(p, "rb") as f:
+                        self.assertEqual(f.read(), t.extractfile(m).read(), name)
+                    self.assertEqual(os.stat(p).st_mode & 0o7777, m.mode, name)
+                    for k, v in m.pax_headers.items():
+                        if k.startswith("SCHILY.xattr.user."):
+                            self.assertEqual(os.getxattr(p, k[13:]), v.encode(), name)
+        same = lambda a, b: os.stat(os.path.join(dest, a)).st_ino == \
+            os.stat(os.path.join(dest, b)).st_ino  # noqa: E731
+        self.assertTrue(same("usr/link-big", "usr/big6"))
+        self.assertTrue(same("usr/link-queued", "usr/big3"))
+        self.assertTrue(same("usr/link-second", "usr/d0/f001"))
+        with open(os.path.join(dest, "usr/link-first"), "rb") as f:
+            self.assertNotEqual(f.read(), b"second version\n")
+        with open(os.path.join(dest, "usr/big1"), "rb") as f:
+            self.assertEqual(f.read(), b"small now\n")
+
+    def assert_refused(self, tag, message):
+        for workers in (1, 2, 8, 8):
+            r, root, repo = self.pull(tag, workers)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            err = json.loads(r.stdout)["error"]
+            self.assertEqual(err["code"], "SC_EUNSUPPORTED", err["message"])
+            self.assertEqual(err["message"], "oci:%s:%s: layer %s: %s"
+                             % (self.layout, tag, self.digests[tag], message))
+            if os.path.exists(repo):
+                self.assertEqual(self.refs(repo), {})
+                self.fsck(repo)
+
+    def test_worker_failure(self):
+        self.assert_refused("acl", "entry 'etc/acl-min' has xattrs that the filesystem changes "
+                            "when they are stored ('system.posix_acl_access'); the store cannot "
+                            "hold it as the layer gives it")
+
+    def test_earliest_failure_named(self):
+        self.assert_refused("two", "entry 'etc/acl-ext' has xattrs that the filesystem changes "
+                            "when they are stored (the mode 0644 to 0664); the store cannot "
+                            "hold it as the layer gives it")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
