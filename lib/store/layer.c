@@ -1183,8 +1183,11 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   g_variant_builder_add(&mb, "{sv}", "docker.uncompressed_digest",
                         g_variant_new_string(tar_digest));
   metadata = g_variant_ref_sink(g_variant_builder_end(&mb));
-  if (!ostree_repo_write_commit(repo, NULL, digest, NULL, metadata, OSTREE_REPO_FILE(root),
-                                &out->commit, NULL, error))
+  /* A fixed time (the epoch): the layer's commit is a function of the
+   * layer alone, the same checksum on every import, whatever the workers
+   * did in between (a layer has no time of its own to record). */
+  if (!ostree_repo_write_commit_with_time(repo, NULL, digest, NULL, metadata,
+                                          OSTREE_REPO_FILE(root), 0, &out->commit, NULL, error))
     goto out;
   out->uncompressed_size = tar_size;
   out->skipped_entries = t.skipped;

@@ -129,8 +129,8 @@ class ImportParallelTest(unittest.TestCase):
 
     def tree(self, repo, commit):
         """Every path of the commit with its mode, owner and checksum, and the
-        root's dirtree and dirmeta: what the commit's checksum covers but its
-        timestamp (each import writes its own)."""
+        root's dirtree and dirmeta: what the commit's checksum covers, told
+        apart when the commits differ."""
         ls = ["ostree", "--repo=" + repo, "ls", "-C", "-X"]
         return (subprocess.run(ls + ["-R", commit], check=True, capture_output=True,
                                text=True).stdout,
@@ -147,11 +147,12 @@ class ImportParallelTest(unittest.TestCase):
             refs = self.refs(repo)
             layer_refs = [v for k, v in refs.items() if self.digests["busy"][7:] in k]
             self.assertEqual(len(layer_refs), 1, refs)
-            tree = self.tree(repo, layer_refs[0])
+            # the commit itself (its time is fixed), and what it covers
+            tree = (layer_refs[0],) + self.tree(repo, layer_refs[0])
             seen.setdefault(tree, []).append(workers)
             if len(seen[tree]) == 9:
                 self.check_content(repo, layer_refs[0])
-        self.assertEqual(len(seen), 1, [(t[1], w) for t, w in seen.items()])
+        self.assertEqual(len(seen), 1, [(t[0], t[2], w) for t, w in seen.items()])
 
     def check_content(self, repo, commit):
         dest = os.path.join(self.shared, "co")
