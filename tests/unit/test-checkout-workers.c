@@ -206,11 +206,11 @@ list_tree(const char *root, const char *rel, GHashTable *objects, GPtrArray *out
     if (!S_ISDIR(st.st_mode)) {
       gint64 ino = (gint64)st.st_ino;
       object = g_hash_table_lookup(objects, &ino);
-      ck_assert_msg(object != NULL, "%s: inode %ju is no object of the store", r,
-                    (uintmax_t)st.st_ino);
+      ck_assert_msg(
+        object != NULL, "%s: inode %ju is no object of the store", r, (uintmax_t)st.st_ino);
     }
-    g_ptr_array_add(out, g_strdup_printf("%s 0%o %u:%u %s", r, st.st_mode, st.st_uid,
-                                         st.st_gid, object));
+    g_ptr_array_add(
+      out, g_strdup_printf("%s 0%o %u:%u %s", r, st.st_mode, st.st_uid, st.st_gid, object));
     if (S_ISDIR(st.st_mode))
       list_tree(root, r, objects, out);
   }
@@ -238,7 +238,9 @@ checkout_with(ScImage *img, const char *workers, GHashTable *objects)
 
   ck_assert_int_eq(g_mkdir(dir, 0755), 0);
   g_setenv("SC_CHECKOUT_WORKERS", workers, TRUE);
-  ck_assert_msg(sc_store_checkout(repo, img, dir, FALSE, &error), "%s workers: %s", workers,
+  ck_assert_msg(sc_store_checkout(repo, img, dir, FALSE, &error),
+                "%s workers: %s",
+                workers,
                 error ? error->message : "");
   ck_assert_uint_eq(open_fds(), fds);
   list_tree(dir, "", objects, lines);
@@ -304,8 +306,8 @@ START_TEST(test_worker_failure)
   g_autofree char *victim = g_build_filename(good, "d5", "f0450", NULL);
   g_autofree char *object = NULL;
   g_autofree char *want = NULL;
-  const char *layer = json_string_value(json_object_get(
-    json_array_get(json_object_get(img->manifest, "layers"), 0), "digest"));
+  const char *layer = json_string_value(
+    json_object_get(json_array_get(json_object_get(img->manifest, "layers"), 0), "digest"));
   struct stat st;
   gint64 ino;
 
@@ -325,7 +327,8 @@ START_TEST(test_worker_failure)
   }
   want = g_strdup_printf("image workers: layer %s: /d5/f0450: the store lacks its object %s "
                          "(run images verify)",
-                         layer, object);
+                         layer,
+                         object);
   for (guint i = 0; i < 2; i++) {
     const char *workers[] = { "1", "4" };
     g_autofree char *dir = g_strdup_printf("%s/bad%s", scratch, workers[i]);
