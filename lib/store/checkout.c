@@ -503,10 +503,16 @@ run_batch(gpointer data, gpointer user_data)
     const char *name;
     g_autoptr(GVariant) csum_v = NULL;
     char csum[OSTREE_SHA256_STRING_LEN + 1];
+    const guchar *bytes;
     g_variant_get_child(b->files, i, "(&s@ay)", &name, &csum_v);
     if (g_str_has_prefix(name, WHITEOUT))
       continue;
-    ostree_checksum_inplace_from_bytes(ostree_checksum_bytes_peek(csum_v), csum);
+    bytes = ostree_checksum_bytes_peek(csum_v);
+    if (bytes == NULL) { /* a damaged dirtree: no object to name */
+      fail_at(c, b->work->path, name, &local, SC_EIO, "its checksum in the store is damaged");
+      break;
+    }
+    ostree_checksum_inplace_from_bytes(bytes, csum);
     switch (link_object(c, b->work->path, b->dfd, name, csum, &local)) {
     case LINK_OK:
       break;
