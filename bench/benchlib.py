@@ -119,3 +119,92 @@ def warm(path):
             pass
 
 
+
+
+# --- runs, load and goals (issue 16): shared by registry.py, import.py, checkout.py
+
+def common_args(ap):
+    """--runs and --with-load, as every benchmark takes them."""
+    ap.add_argument("--runs", type=int, default=3,
+                    help="run every pipeline this many times; medians and spread are printed")
+    ap.add_argument("--with-load", action="store_true",
+                    help="keep one core busy with another process during all timed steps")
+
+
+class Load:
+    """With --with-load, one process spinning on one core for as long as the
+    `with` block lasts (the timed steps), killed at its end: a user's
+    machine is rarely idle, and the single-layer import loses most then."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.proc = None
+
+    def __enter__(self):
+        if self.enabled:
+            self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        return False
+
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
+class Series:
+    """The (wall, cpu, rss) of one step over the runs."""
+
+    def __init__(self):
+        self.runs = []
+
+    def add(self, r):
+        self.runs.append(r)
+        return r
+
+    def wall(self):
+        return median([r[0] for r in self.runs])
+
+    def cpu(self):
+        return median([r[1] for r in self.runs])
+
+    def rss(self):
+        return max(r[2] for r in self.runs)
+
+    def spread(self):
+        walls = [r[0] for r in self.runs]
+        return "%.2f-%.2f" % (min(walls), max(walls))
+
+
+def total(*series):
+    """A pipeline of several steps, run by run: a Series of their sums."""
+    out = Series()
+    for parts in zip(*(s.runs for s in series)):
+        out.add((sum(p[0] for p in parts), sum(p[1] for p in parts), max(p[2] for p in parts)))
+    return out
+
+
+def row(name, s, extra=""):
+    print("%-44s median %7.2f s  (runs %s s)  cpu %7.2f s  peak RSS %7.1f MB%s" % (
+        name, s.wall(), s.spread(), s.cpu(), s.rss(), extra))
+
+
+class Goals:
+    """Each goal of issue 16 with the measured figure and PASS or MISS."""
+
+    def __init__(self):
+        self.missed = 0
+
+    def check(self, label, value, limit, unit="x"):
+        """Ratios (x) pass at the limit, sizes and times (MB, s) below it."""
+        ok = value < limit if unit in ("MB", "s") else value <= limit
+        self.missed += not ok
+        fmt = "%-52s %8.3f %-2s goal %s %g %-2s %s"
+        print(fmt % (label, value, unit, "<" if unit in ("MB", "s") else "<=", limit, unit,
+                     "PASS" if ok else "MISS"))

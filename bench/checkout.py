@@ -7,11 +7,16 @@ the same image. Prints the figures and the ratios:
 
   checkout / ostree checkout    <= 1.2   (confinement costs nothing visible)
   checkout / umoci unpack       <= 0.3   (hardlinks, not copies)
+  checkout / checkout with SC_CHECKOUT_WORKERS=1   (what the workers gain)
+
+Every step runs --runs times (default 3), side by side in each run; medians
+and the spread (min-max) are printed. --with-load keeps one core busy.
 
 With --ctl-before PATH, an older syscontainerctl is timed on the same store as
 well (for before/after figures of a change).
 
-Usage: bench/checkout.py [--size-mb N] [--workdir DIR] [--ctl PATH] [--ctl-before PATH]
+Usage: bench/checkout.py [--size-mb N] [--runs N] [--with-load] [--workdir DIR] [--ctl PATH]
+                         [--ctl-before PATH]
 The layers are tars of /usr/share, /usr/bin, /usr/include, /usr/sbin (then
 /usr/lib) up to N MB together (default 600). Needs root, ostree and umoci.
 """
@@ -24,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import build_tars, timed, write_layout  # noqa: E402
+from benchlib import Load, Series, build_tars, common_args, row, timed, write_layout  # noqa: E402
 
 
 def layer_commits(repo, layout):
@@ -41,11 +46,6 @@ def layer_commits(repo, layout):
     return out
 
 
-def best(runs, fn):
-    """The fastest of @runs timings of fn(i) (each into a fresh directory)."""
-    return min((fn(i) for i in range(runs)), key=lambda r: r[0])
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mb", type=int, default=600)
@@ -53,8 +53,8 @@ def main():
     ap.add_argument("--ctl", default=os.path.join(os.path.dirname(__file__), "..", "build", "cli",
                                                   "syscontainerctl"))
     ap.add_argument("--ctl-before")
-    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true")
+    common_args(ap)
     a = ap.parse_args()
     w = a.workdir
     shutil.rmtree(w, ignore_errors=True)
@@ -75,9 +75,11 @@ def main():
     commits = layer_commits(repo, layout)
     print("image: %d files, %.0f MB, 2 layers" % (count, size / 1e6))
 
-    def ours(binary, label):
-        return lambda i: timed([binary, "--checkout-root", ck, "checkout", "localhost/layout:bench",
-                                os.path.join(ck, "out-%s-%d" % (label, i))])
+    def ours(binary, label, workers=None):
+        env = ["env", "SC_CHECKOUT_WORKERS=%d" % workers] if workers else []
+        return lambda i: timed(env + [binary, "--checkout-root", ck, "checkout",
+                                      "localhost/layout:bench",
+                                      os.path.join(ck, "out-%s-%d" % (label, i))])
 
     def ostree(i):
         dest = os.path.join(ck, "ostree-%d" % i)
@@ -89,25 +91,32 @@ def main():
         return timed(["umoci", "unpack", "--image", layout + ":bench",
                       os.path.join(w, "bundle-%d" % i)])
 
-    results = [("ostree checkout --union -H", best(a.runs, ostree)),
-               ("umoci unpack", best(1, umoci)),
-               ("syscontainerctl checkout", best(a.runs, ours(ctl, "now")))]
+    steps = [("ostree checkout --union -H", ostree), ("umoci unpack", umoci),
+             ("syscontainerctl checkout", ours(ctl, "now")),
+             ("syscontainerctl checkout (1 worker)", ours(ctl, "one", 1))]
     if a.ctl_before:
-        results.append(("syscontainerctl checkout (before)",
-                        best(a.runs, ours(os.path.abspath(a.ctl_before), "before"))))
+        steps.append(("syscontainerctl checkout (before)",
+                      ours(os.path.abspath(a.ctl_before), "before")))
+    t = {name: Series() for name, _ in steps}
+    with Load(a.with_load):
+        for i in range(a.runs):  # side by side in each run
+            for name, fn in steps:
+                t[name].add(fn(i))
     print()
-    for name, r in results:
-        print("%-36s %7.2f s wall %7.2f s cpu %7.1f MB peak RSS  %8.0f files/s" % (
-            name, r[0], r[1], r[2], count / r[0]))
-    t = dict(results)
+    print("medians of %d run(s), spread min-max in brackets" % a.runs)
+    for name, _ in steps:
+        row(name, t[name], "  %8.0f files/s" % (count / t[name].wall()))
+    ours_s = t["syscontainerctl checkout"].wall()
     print()
     print("checkout / ostree checkout     %.2f  (target <= 1.2)" % (
-        t["syscontainerctl checkout"][0] / t["ostree checkout --union -H"][0]))
+        ours_s / t["ostree checkout --union -H"].wall()))
     print("checkout / umoci unpack        %.2f  (target <= 0.3)" % (
-        t["syscontainerctl checkout"][0] / t["umoci unpack"][0]))
+        ours_s / t["umoci unpack"].wall()))
+    print("checkout / 1 worker            %.2f  (the workers' gain)" % (
+        ours_s / t["syscontainerctl checkout (1 worker)"].wall()))
     if a.ctl_before:
         print("checkout / checkout before     %.2f" % (
-            t["syscontainerctl checkout"][0] / t["syscontainerctl checkout (before)"][0]))
+            ours_s / t["syscontainerctl checkout (before)"].wall()))
     if not a.keep:
         shutil.rmtree(w)
 

@@ -19,6 +19,20 @@
  * - whiteout names that name nothing ("", ".", ".."), other ".wh..wh."
  *   names and whiteouts that are directories are refused.
  *
+ * The hardlink farm is made by a pool of workers (online CPUs, or
+ * SC_CHECKOUT_WORKERS; 1 links in the walking thread): the walker still
+ * does everything above in order (directories, owners, whiteouts) and hands
+ * the links of a directory's files to the workers in batches of a range of
+ * that directory's entries; the last batch of a directory sets its mode;
+ * each layer ends when all its batches are done, so that an upper layer's
+ * whiteouts and replacements come after every link of the layers below.
+ * Within one layer a directory's files and subdirectories have different
+ * names, so the walker and the workers never touch the same name. A batch
+ * holds one descriptor and at most SC_CHECKOUT_INFLIGHT batches per worker
+ * are queued: the descriptors stay bounded. The first link is made by the
+ * walker: a store on another mount (EXDEV) switches to copies, which are
+ * made in order, before any batch exists.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "store.h"
@@ -34,6 +48,12 @@
 
 #define WHITEOUT ".wh."
 #define OPAQUE ".wh..wh..opq"
+/* files of one directory per batch: enough to pay for the hand-over, few
+ * enough that a big directory is shared by the workers */
+#define BATCH 256
+#define SC_CHECKOUT_INFLIGHT 4
+
+typedef struct _DirWork DirWork;
 
 typedef struct {
   OstreeRepo *repo;
@@ -55,7 +75,33 @@ typedef struct {
   /* "dev:ino" -> checksum of each copy made: a copy removed by a later
    * layer frees its inode number, which a copy of another object may get */
   GHashTable *copied_inodes;
+  /* the workers (none with one): see the top of the file */
+  guint n_workers;
+  gboolean linked_once; /* a link into this checkout worked: no EXDEV now */
+  GThreadPool *pool;
+  GMutex lock;     /* guards what follows and every DirWork */
+  GCond done;      /* a batch finished */
+  guint inflight;  /* batches queued or running */
+  GError *failure; /* the first a worker met */
 } Checkout;
+
+/* A directory whose files workers are linking: the last one to let go of
+ * it (the walker when the directory is complete, or a batch) sets its
+ * mode, once every link in it is made (the mode may forbid writing). */
+struct _DirWork {
+  guint refs;     /* the walker's, until it leaves the directory, + batches */
+  char *path;     /* "/a/b" ("" at the top), for messages */
+  gboolean chmod; /* set @mode when the last reference goes */
+  guint32 mode;
+};
+
+typedef struct {
+  Checkout *c;
+  DirWork *work;
+  GVariant *files; /* the directory's files in this layer: a(say) */
+  gsize start, end;
+  int dfd; /* the directory, the batch's own descriptor */
+} Batch;
 
 typedef struct {
   char *path; /* relative to the checkout's top */
@@ -76,13 +122,22 @@ typedef struct {
   GVariant *tree;   /* its dirtree in this layer: (a(say)a(sayay)) */
   guint next_dir;   /* the next subdirectory to enter */
   guint32 mode;     /* set once it is filled, as OSTree does */
+  DirWork *work;    /* while workers link its files */
 } Frame;
+
+static void dir_work_release(Checkout *c, DirWork *w, int fd);
 
 static void
 frame_clear(Frame *f)
 {
   g_clear_pointer(&f->name, g_free);
   g_clear_pointer(&f->tree, g_variant_unref);
+  /* only on a failure, after every batch ended (wait_all): the last ref */
+  if (f->work) {
+    g_free(f->work->path);
+    g_free(f->work);
+    f->work = NULL;
+  }
 }
 
 /* "a/b/c" of the directories on the stack, and @name below them. */
@@ -100,15 +155,23 @@ stack_path(GArray *stack, const char *name)
   return g_string_free(s, FALSE);
 }
 
-static gboolean
-fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
-     ...) G_GNUC_PRINTF(6, 7);
+/* The directory the walk is in, as a prefix of its entries' paths ("" at the top). */
+static char *
+dir_prefix(GArray *stack)
+{
+  return stack->len > 1 ? stack_path(stack, NULL) : g_strdup("");
+}
 
 static gboolean
-fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
-     ...)
+fail_at(Checkout *c, const char *dir, const char *name, GError **error, int code,
+        const char *format, ...) G_GNUC_PRINTF(6, 7);
+
+/* The error of @name in @dir (a dir_prefix()), or of @dir with no @name. */
+static gboolean
+fail_at(Checkout *c, const char *dir, const char *name, GError **error, int code,
+        const char *format, ...)
 {
-  g_autofree char *path = stack_path(stack, name);
+  g_autofree char *path = name ? g_strdup_printf("%s/%s", dir, name) : g_strdup(*dir ? dir : "/");
   g_autofree char *why = NULL;
   va_list ap;
 
@@ -117,6 +180,24 @@ fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, con
   va_end(ap);
   g_set_error(error, SC_ERROR, code, "image %s: layer %s: %s: %s", c->image, c->layer, path, why);
   return FALSE;
+}
+
+static gboolean
+fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
+     ...) G_GNUC_PRINTF(6, 7);
+
+static gboolean
+fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, const char *format,
+     ...)
+{
+  g_autofree char *dir = dir_prefix(stack);
+  g_autofree char *why = NULL;
+  va_list ap;
+
+  va_start(ap, format);
+  why = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  return fail_at(c, dir, name, error, code, "%s", why);
 }
 
 static GVariant *
@@ -313,18 +394,59 @@ remember_copy(Checkout *c, GArray *stack, int dfd, const char *name, const char 
                        g_strdup(csum));
 }
 
+typedef enum { LINK_OK, LINK_FAILED, LINK_EXDEV } LinkResult;
+
+/* Links the store's object @csum as @name in @dfd (in @dir, for messages),
+ * replacing what a lower layer put there; LINK_EXDEV, with no error, when
+ * the store is on another mount. Called by the walker and the workers. */
+static LinkResult
+link_object(Checkout *c, const char *dir, int dfd, const char *name, const char *csum,
+            GError **error)
+{
+  /* a loose object of a bare repository: objects/XX/YYYY....file */
+  char object[sizeof "objects/XX/.file" + OSTREE_SHA256_STRING_LEN];
+  GError *local = NULL;
+
+  g_snprintf(object, sizeof object, "objects/%.2s/%s.file", csum, csum + 2);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (linkat(c->repo_dfd, object, dfd, name, 0) == 0)
+      return LINK_OK;
+    if (errno == ENOENT)
+      return fail_at(c, dir, name, error, SC_ENOTFOUND,
+                     "the store lacks its object %s (run images verify)", csum),
+             LINK_FAILED;
+    if (errno == EXDEV)
+      return LINK_EXDEV;
+    if (errno == EMLINK)
+      return fail_at(c, dir, name, error, SC_EIO,
+                     "its object %s has as many hardlinks as the filesystem allows", csum),
+             LINK_FAILED;
+    if (errno != EEXIST)
+      return fail_at(c, dir, name, error, SC_EIO, "cannot link: %s", g_strerror(errno)),
+             LINK_FAILED;
+    /* a lower layer's entry (a directory too): this layer's file wins */
+    if (attempt == 0 && !sc_confined_rm_rf_at(dfd, name, name, &local)) {
+      fail_at(c, dir, name, error, SC_EIO, "%s", local->message);
+      g_error_free(local);
+      return LINK_FAILED;
+    }
+  }
+  fail_at(c, dir, name, error, SC_EIO, "cannot replace the lower layers' entry");
+  return LINK_FAILED;
+}
+
 /* The object as @name in @dfd, replacing what a lower layer put there. */
 static gboolean
 place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *csum,
            GError **error)
 {
-  /* a loose object of a bare repository: objects/XX/YYYY....file */
-  g_autofree char *object = g_strdup_printf("objects/%.2s/%s.file", csum, csum + 2);
   GError *local = NULL;
 
-  gboolean link = c->link_objects;
+  gboolean link = c->link_objects && !c->copy;
 
-  if (c->bare_user && link && !c->copy) {
+  /* a bare-user store keeps a symbolic link as a regular file (its target
+   * the content): only regular files are linked, links are made anew */
+  if (link && c->bare_user) {
     g_autoptr(GFileInfo) info = NULL;
     if (!ostree_repo_load_file(c->repo, csum, NULL, &info, NULL, NULL, &local)) {
       fail(c, stack, name, error, SC_ENOTFOUND, "%s", local->message);
@@ -333,42 +455,33 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
     }
     link = g_file_info_get_file_type(info) == G_FILE_TYPE_REGULAR;
   }
+  if (link) {
+    g_autofree char *dir = dir_prefix(stack);
+    LinkResult r = link_object(c, dir, dfd, name, csum, error);
+    if (r == LINK_OK)
+      c->linked_once = TRUE;
+    if (r != LINK_EXDEV)
+      return r == LINK_OK;
+    /* a store that was set (--repo, atomic.conf) on another mount than
+     * the checkout: copies from here on, as ostree falls back */
+    c->copy = TRUE;
+    c->copies =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)copied_free);
+    c->copied_inodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (link && !c->copy) {
-      if (linkat(c->repo_dfd, object, dfd, name, 0) == 0)
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (link_copied(c, dfd, name, csum))
         return TRUE;
-      if (errno == ENOENT)
-        return fail(c, stack, name, error, SC_ENOTFOUND,
-                    "the store lacks its object %s (run images verify)", csum);
-      if (errno == EXDEV) {
-        /* a store that was set (--repo, atomic.conf) on another mount than
-         * the checkout: copies from here on, as ostree falls back */
-        c->copy = TRUE;
-        c->copies =
-          g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)copied_free);
-        c->copied_inodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        attempt--;
-        continue;
+      if (copy_object(c, dfd, name, csum, &local)) {
+        remember_copy(c, stack, dfd, name, csum);
+        return TRUE;
       }
-      if (errno == EMLINK)
-        return fail(c, stack, name, error, SC_EIO,
-                    "its object %s has as many hardlinks as the filesystem allows", csum);
-      if (errno != EEXIST)
-        return fail(c, stack, name, error, SC_EIO, "cannot link: %s", g_strerror(errno));
-    } else {
-      struct stat st;
-      if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (link_copied(c, dfd, name, csum))
-          return TRUE;
-        if (copy_object(c, dfd, name, csum, &local)) {
-          remember_copy(c, stack, dfd, name, csum);
-          return TRUE;
-        }
-        fail(c, stack, name, error, g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ?
-                                        SC_ENOTFOUND : SC_EIO, "%s", local->message);
-        g_error_free(local);
-        return FALSE;
-      }
+      fail(c, stack, name, error, g_error_matches(local, SC_ERROR, SC_ENOTFOUND) ?
+                                      SC_ENOTFOUND : SC_EIO, "%s", local->message);
+      g_error_free(local);
+      return FALSE;
     }
     /* a lower layer's entry (a directory too): this layer's file wins */
     if (attempt == 0 && !sc_confined_rm_rf_at(dfd, name, name, &local)) {
@@ -380,10 +493,182 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
   return fail(c, stack, name, error, SC_EIO, "cannot replace the lower layers' entry");
 }
 
+/* Sets the mode of a directory whose links are all made; under c->lock. */
+static void
+dir_work_release(Checkout *c, DirWork *w, int fd)
+{
+  if (--w->refs > 0)
+    return;
+  if (w->chmod && fchmod(fd, w->mode) != 0 && c->failure == NULL)
+    fail_at(c, w->path, NULL, &c->failure, SC_EIO, "cannot set the mode: %s", g_strerror(errno));
+  g_free(w->path);
+  g_free(w);
+}
+
+static gboolean is_top_entry(Checkout *c, GArray *stack, const char *name);
+
+/* A worker: the links of one batch. After a failure anywhere, the batches
+ * still queued only let go of their directory. */
+static void
+run_batch(gpointer data, gpointer user_data)
+{
+  Batch *b = data;
+  Checkout *c = user_data;
+  GError *local = NULL;
+  gboolean stop;
+
+  g_mutex_lock(&c->lock);
+  stop = c->failure != NULL;
+  g_mutex_unlock(&c->lock);
+  for (gsize i = b->start; i < b->end && !stop; i++) {
+    const char *name;
+    g_autoptr(GVariant) csum_v = NULL;
+    char csum[OSTREE_SHA256_STRING_LEN + 1];
+    const guchar *bytes;
+    g_variant_get_child(b->files, i, "(&s@ay)", &name, &csum_v);
+    if (g_str_has_prefix(name, WHITEOUT))
+      continue;
+    bytes = ostree_checksum_bytes_peek(csum_v);
+    if (bytes == NULL) { /* a damaged dirtree: no object to name */
+      fail_at(c, b->work->path, name, &local, SC_EIO, "its checksum in the store is damaged");
+      break;
+    }
+    ostree_checksum_inplace_from_bytes(bytes, csum);
+    switch (link_object(c, b->work->path, b->dfd, name, csum, &local)) {
+    case LINK_OK:
+      break;
+    case LINK_EXDEV: /* the walker's first link worked: a mount appeared since */
+      fail_at(c, b->work->path, name, &local, SC_EIO, "cannot link: %s", g_strerror(EXDEV));
+      stop = TRUE;
+      break;
+    case LINK_FAILED:
+      stop = TRUE;
+      break;
+    }
+  }
+  g_mutex_lock(&c->lock);
+  if (local && c->failure == NULL)
+    c->failure = g_steal_pointer(&local);
+  g_clear_error(&local);
+  dir_work_release(c, b->work, b->dfd);
+  c->inflight--;
+  g_cond_broadcast(&c->done);
+  g_mutex_unlock(&c->lock);
+  close(b->dfd);
+  g_variant_unref(b->files);
+  g_free(b);
+}
+
+/* FALSE, with the workers' first failure, when there is one. */
+static gboolean
+workers_ok(Checkout *c, GError **error)
+{
+  gboolean ok;
+
+  g_mutex_lock(&c->lock);
+  ok = c->failure == NULL;
+  if (!ok)
+    g_propagate_error(error, g_steal_pointer(&c->failure));
+  g_mutex_unlock(&c->lock);
+  return ok;
+}
+
+/* Waits until no batch is queued or running; the workers' first failure. */
+static gboolean
+wait_all(Checkout *c, GError **error)
+{
+  g_mutex_lock(&c->lock);
+  while (c->inflight > 0)
+    g_cond_wait(&c->done, &c->lock);
+  g_mutex_unlock(&c->lock);
+  return workers_ok(c, error);
+}
+
+/* Hands the files [@start, @end) of the directory @dfd (the top of @stack)
+ * to the workers; waits while too many batches are queued. */
+static gboolean
+submit_batch(Checkout *c, GArray *stack, int dfd, GVariant *files, gsize start, gsize end,
+             GError **error)
+{
+  Frame *f = &g_array_index(stack, Frame, stack->len - 1);
+  Batch *b;
+  int fd;
+
+  if (c->pool == NULL) {
+    c->pool = g_thread_pool_new(run_batch, c, (int)c->n_workers, TRUE, error);
+    if (c->pool == NULL)
+      return FALSE;
+  }
+  fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    return fail(c, stack, NULL, error, SC_EIO, "%s", g_strerror(errno));
+  if (f->work == NULL) {
+    f->work = g_new0(DirWork, 1);
+    f->work->refs = 1;
+    f->work->path = dir_prefix(stack);
+  }
+  b = g_new0(Batch, 1);
+  b->c = c;
+  b->work = f->work;
+  b->files = g_variant_ref(files);
+  b->start = start;
+  b->end = end;
+  b->dfd = fd;
+  g_mutex_lock(&c->lock);
+  while (c->inflight >= c->n_workers * SC_CHECKOUT_INFLIGHT)
+    g_cond_wait(&c->done, &c->lock);
+  c->inflight++;
+  f->work->refs++;
+  g_mutex_unlock(&c->lock);
+  if (!g_thread_pool_push(c->pool, b, error)) {
+    g_mutex_lock(&c->lock);
+    c->inflight--;
+    f->work->refs--;
+    g_mutex_unlock(&c->lock);
+    close(fd);
+    g_variant_unref(b->files);
+    g_free(b);
+    return FALSE;
+  }
+  return workers_ok(c, error);
+}
+
+/* The directory @dfd is complete as far as the walker goes: its mode now,
+ * or when its last batch ends. */
+static gboolean
+finish_dir(Checkout *c, GArray *stack, int dfd, GError **error)
+{
+  Frame *f = &g_array_index(stack, Frame, stack->len - 1);
+  DirWork *w = g_steal_pointer(&f->work);
+
+  if (w == NULL) {
+    if (stack->len > 1 && fchmod(dfd, f->mode) != 0)
+      return fail(c, stack, NULL, error, SC_EIO, "cannot set the mode: %s", g_strerror(errno));
+    return TRUE;
+  }
+  g_mutex_lock(&c->lock);
+  w->chmod = stack->len > 1;
+  w->mode = f->mode;
+  dir_work_release(c, w, dfd);
+  g_mutex_unlock(&c->lock);
+  return workers_ok(c, error);
+}
+
 static gboolean
 is_top_entry(Checkout *c, GArray *stack, const char *name)
 {
   return c->only_top == NULL || stack->len > 1 || strcmp(name, c->only_top) == 0;
+}
+
+/* Whether the files of the directory the walk is in go to the workers: links
+ * (not copies), after a first one worked, and not the one /exports entry. */
+static gboolean
+use_workers(Checkout *c, GArray *stack)
+{
+  /* (a bare-user store: each object's type is looked up before it is
+   * linked, by the walker: place_file) */
+  return c->n_workers > 1 && c->link_objects && !c->bare_user && !c->copy && c->linked_once &&
+         (c->only_top == NULL || stack->len > 1);
 }
 
 /* A layer's whiteouts in one directory, then its files. */
@@ -436,6 +721,13 @@ fill_dir(Checkout *c, GArray *stack, int dfd, GError **error)
     const char *name;
     g_autoptr(GVariant) csum_v = NULL;
     g_autofree char *csum = NULL;
+    if (use_workers(c, stack)) {
+      gsize end = MIN(n_files, i + BATCH);
+      if (!submit_batch(c, stack, dfd, files, i, end, error))
+        return FALSE;
+      i = end - 1;
+      continue;
+    }
     g_variant_get_child(files, i, "(&s@ay)", &name, &csum_v);
     if (g_str_has_prefix(name, WHITEOUT) || !is_top_entry(c, stack, name))
       continue;
@@ -516,10 +808,8 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
       continue;
     }
     /* this directory is complete */
-    if (stack->len > 1 && fchmod(cur, f->mode) != 0) {
-      fail(c, stack, NULL, error, SC_EIO, "cannot set the mode: %s", g_strerror(errno));
+    if (!finish_dir(c, stack, cur, error))
       goto out;
-    }
     if (stack->len == 1)
       break;
     cur = sc_confined_walk_up(stack, cur, error);
@@ -528,9 +818,26 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
   }
   ok = TRUE;
 out:
+  /* the layer is done when its links are: the next one's whiteouts and
+   * replacements come after them, and no batch outlives its stack */
+  if (!wait_all(c, ok ? error : NULL))
+    ok = FALSE;
   if (cur >= 0)
     close(cur);
   return ok;
+}
+
+/* SC_CHECKOUT_WORKERS=N (1 to 64; 1 links in the walking thread), else
+ * one worker per online CPU. */
+static guint
+checkout_workers(void)
+{
+  const char *env = g_getenv("SC_CHECKOUT_WORKERS");
+  guint64 n = 0;
+
+  if (env && g_ascii_string_to_unsigned(env, 10, 1, 64, &n, NULL))
+    return (guint)n;
+  return CLAMP(g_get_num_processors(), 1, 64);
 }
 
 static gboolean
@@ -553,6 +860,9 @@ checkout_layers(OstreeRepo *repo, ScImage *img, int dfd, gboolean copy, const ch
   c.image = img->name;
   c.dirmeta = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                     (GDestroyNotify)g_variant_unref);
+  c.n_workers = checkout_workers();
+  g_mutex_init(&c.lock);
+  g_cond_init(&c.done);
   json_array_foreach(layers, i, l)
   {
     const char *digest = json_string_value(json_object_get(l, "digest"));
@@ -581,6 +891,11 @@ checkout_layers(OstreeRepo *repo, ScImage *img, int dfd, gboolean copy, const ch
       break;
     }
   }
+  if (c.pool)
+    g_thread_pool_free(c.pool, FALSE, TRUE);
+  g_clear_error(&c.failure);
+  g_mutex_clear(&c.lock);
+  g_cond_clear(&c.done);
   g_hash_table_unref(c.dirmeta);
   g_clear_pointer(&c.copies, g_hash_table_unref);
   g_clear_pointer(&c.copied_inodes, g_hash_table_unref);
