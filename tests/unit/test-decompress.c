@@ -51,7 +51,7 @@ put32(GByteArray *b, guint32 v)
 /* One gzip member of @data, written here byte by byte (header with @flags'
  * optional parts, raw deflate by zlib, trailer), appended to @b. */
 static void
-member(GByteArray *b, const char *data, gsize len, guint8 flags)
+member_with(GByteArray *b, const char *data, gsize len, guint8 flags, int level, int strategy)
 {
   guint8 fixed[10] = { 0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3 };
   guint start = b->len;
@@ -73,7 +73,7 @@ member(GByteArray *b, const char *data, gsize len, guint8 flags)
     guint8 h[2] = { hcrc & 0xff, (hcrc >> 8) & 0xff };
     g_byte_array_append(b, h, 2);
   }
-  ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  ck_assert_int_eq(deflateInit2(&z, level, Z_DEFLATED, -15, 8, strategy), Z_OK);
   z.next_in = (guchar *)data;
   z.avail_in = len;
   z.next_out = out;
@@ -83,6 +83,12 @@ member(GByteArray *b, const char *data, gsize len, guint8 flags)
   deflateEnd(&z);
   put32(b, crc32(0, (const guchar *)data, len));
   put32(b, (guint32)len);
+}
+
+static void
+member(GByteArray *b, const char *data, gsize len, guint8 flags)
+{
+  member_with(b, data, len, flags, 6, Z_DEFAULT_STRATEGY);
 }
 
 /* Decodes @blob feeding @in_step bytes at a time into an output buffer of
@@ -190,6 +196,22 @@ START_TEST(test_members)
   member(b, text, n, FEXTRA | FNAME | FCOMMENT | FHCRC);
   blob = to_bytes(b);
   assert_decodes(blob, both, n + 6, NULL);
+  /* stored blocks, fixed Huffman codes: other ends of the deflate data */
+  {
+    g_autoptr(GString) want = g_string_new(NULL);
+    g_autoptr(GBytes) kinds = NULL;
+    b = g_byte_array_new();
+    for (int i = 0; i < 2; i++) {
+      member_with(b, text, n, 0, 0, Z_DEFAULT_STRATEGY);
+      member_with(b, text, n / 3, 0, 6, Z_FIXED);
+      member_with(b, "abc", 3, FNAME, 0, Z_DEFAULT_STRATEGY);
+      g_string_append_len(want, text, n);
+      g_string_append_len(want, text, n / 3);
+      g_string_append(want, "abc");
+    }
+    kinds = to_bytes(b);
+    assert_decodes(kinds, want->str, want->len, NULL);
+  }
 }
 END_TEST
 
@@ -294,6 +316,107 @@ START_TEST(test_trailing)
 }
 END_TEST
 
+/* zlib's own gzip reader, as layer.c used it before the decoder: members
+ * back to back, the stream ends at a byte other than 1f after a member.
+ * Returns the output, or NULL and zlib's message (or "end" when the input
+ * ends inside a member). */
+static GBytes *
+zlib_reference(GBytes *blob, const char **message)
+{
+  gsize len;
+  const guchar *data = g_bytes_get_data(blob, &len);
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  guchar buf[16384];
+  z_stream z = { 0 };
+  gsize pos = 0;
+  int r = Z_OK;
+
+  ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+  for (;;) {
+    if (r == Z_STREAM_END) {
+      if (pos == len || data[pos] != 0x1f)
+        break;
+      inflateReset(&z);
+    }
+    z.next_in = (guchar *)data + pos;
+    z.avail_in = len - pos;
+    z.next_out = buf;
+    z.avail_out = sizeof(buf);
+    r = inflate(&z, Z_NO_FLUSH);
+    pos = len - z.avail_in;
+    g_byte_array_append(out, buf, sizeof(buf) - z.avail_out);
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+      *message = z.msg;
+      inflateEnd(&z);
+      return NULL;
+    }
+    if (r != Z_STREAM_END && pos == len && z.avail_out > 0) {
+      *message = "end";
+      inflateEnd(&z);
+      return NULL;
+    }
+  }
+  inflateEnd(&z);
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
+/* Random damage (a byte changed, the blob cut) to members of every kind:
+ * the decoder accepts what zlib's gzip reader accepts, with its output,
+ * and refuses the rest with zlib's reason (one message for all corrupt
+ * deflate data). In both builds: the ISA-L one is so checked against
+ * zlib. */
+START_TEST(test_against_zlib)
+{
+  gsize n;
+  g_autofree char *text = long_text(&n);
+  g_autoptr(GByteArray) base = g_byte_array_new();
+  GRand *rand = g_rand_new_with_seed(16);
+  const char *wrapper[] = { "incorrect header check",   "unknown compression method",
+                            "unknown header flags set", "header crc mismatch",
+                            "incorrect data check",     "incorrect length check" };
+
+  member_with(base, text, 3000, FNAME | FHCRC, 6, Z_DEFAULT_STRATEGY);
+  member_with(base, text + 3000, 2000, 0, 6, Z_FIXED);
+  member_with(base, text + 5000, 1000, FEXTRA | FCOMMENT, 0, Z_DEFAULT_STRATEGY);
+  member_with(base, text + 6000, 20000, 0, 9, Z_DEFAULT_STRATEGY);
+  for (guint i = 0; i < 3000; i++) {
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GBytes) blob = NULL, want = NULL, got = NULL;
+    g_autofree char *message = NULL, *want_msg = NULL;
+    const char *why = NULL;
+    guint at = g_rand_int_range(rand, 0, base->len);
+
+    g_byte_array_append(b, base->data, base->len);
+    if (i % 10 == 9)
+      g_byte_array_set_size(b, at);
+    else
+      b->data[at] ^= (guint8)g_rand_int_range(rand, 1, 256);
+    blob = to_bytes(g_steal_pointer(&b));
+    want = zlib_reference(blob, &why);
+    got = decode(blob, 4096, 65536, &message);
+    if (want) {
+      ck_assert_msg(got != NULL, "damage %u at %u: zlib decodes it, not: %s", i, at, message);
+      ck_assert(g_bytes_equal(got, want));
+      continue;
+    }
+    if (strcmp(why, "end") == 0)
+      why = "the compressed stream ends before its end marker";
+    else {
+      gboolean known = FALSE;
+      for (guint k = 0; k < G_N_ELEMENTS(wrapper); k++)
+        known |= strcmp(why, wrapper[k]) == 0;
+      why = known ? why : "invalid deflate data";
+      want_msg = g_strconcat("corrupt gzip data: ", why, NULL);
+      why = want_msg;
+    }
+    ck_assert_msg(got == NULL, "damage %u at %u: decoded; zlib: %s", i, at, why);
+    ck_assert_msg(
+      g_str_has_suffix(message, why), "damage %u at %u: %s; zlib: %s", i, at, message, why);
+  }
+  g_rand_free(rand);
+}
+END_TEST
+
 /* The same cases through sc_layer_import(): the pipe, its messages naming
  * the layer, its digests and its bomb limit; nothing left behind. */
 static void
@@ -388,6 +511,7 @@ decompress_suite(void)
   tcase_add_test(tc, test_truncated);
   tcase_add_test(tc, test_checks);
   tcase_add_test(tc, test_trailing);
+  tcase_add_test(tc, test_against_zlib);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("import");
