@@ -138,11 +138,19 @@ assert_decodes(GBytes *blob, const char *want, gsize want_len, const char *error
   static const gsize in_steps[] = { 1, 3, 7, 4096, 256 * 1024 };
   static const gsize out_sizes[] = { 1, 5, 64 * 1024, 256 * 1024 };
   g_autofree char *want_msg = error ? g_strconcat("layer sha256:test: ", error, NULL) : NULL;
+  gboolean big = g_bytes_get_size(blob) > 16 * 1024;
 
   for (guint i = 0; i < G_N_ELEMENTS(in_steps); i++)
     for (guint j = 0; j < G_N_ELEMENTS(out_sizes); j++) {
       g_autofree char *message = NULL;
-      g_autoptr(GBytes) got = decode(blob, in_steps[i], out_sizes[j], &message);
+      g_autoptr(GBytes) got = NULL;
+      /* a large blob a byte at a time, in or out, once each: the
+       * sanitizer build would take minutes */
+      if (big && (in_steps[i] < 7 || out_sizes[j] < 64 * 1024) &&
+          !(in_steps[i] == 1 && out_sizes[j] == 256 * 1024) &&
+          !(in_steps[i] == 256 * 1024 && out_sizes[j] == 1))
+        continue;
+      got = decode(blob, in_steps[i], out_sizes[j], &message);
       if (want_msg) {
         ck_assert_msg(
           got == NULL, "in %zu out %zu: decoded, not \"%s\"", in_steps[i], out_sizes[j], error);
@@ -150,7 +158,7 @@ assert_decodes(GBytes *blob, const char *want, gsize want_len, const char *error
       } else {
         ck_assert_msg(got != NULL, "in %zu out %zu: %s", in_steps[i], out_sizes[j], message);
         ck_assert_uint_eq(g_bytes_get_size(got), want_len);
-        ck_assert(memcmp(g_bytes_get_data(got, NULL), want, want_len) == 0);
+        ck_assert(want_len == 0 || memcmp(g_bytes_get_data(got, NULL), want, want_len) == 0);
       }
     }
 }
