@@ -21,14 +21,10 @@
 #include <locale.h>
 #include <ostree.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #define BUF_SIZE (256 * 1024)
 /* Files up to this size are written from one buffer. */
 #define INLINE_MAX (64 * 1024)
-
-typedef enum { COMP_UNKNOWN, COMP_NONE, COMP_GZIP, COMP_ZSTD } Compression;
 
 typedef struct {
   GInputStream *in;
@@ -36,13 +32,7 @@ typedef struct {
   guint64 expected, consumed;
   gint64 *progress; /* shared byte counter (atomic), may be NULL */
   ScSha256 *blob_hash;
-  Compression comp;
-  z_stream z;
-  gboolean z_ready;
-  ZSTD_DStream *zs;
-  gboolean decoder_done; /* the compressed stream has ended */
-  gboolean member_end;   /* gzip: a member ended; another may follow */
-  gboolean out_full;     /* the decoder filled the buffer: it may hold more */
+  ScDecoder *dec; /* from the first bytes (decompress.c) */
   guchar *in_buf;
   gsize in_pos, in_len;
   GCancellable *cancel;
@@ -81,26 +71,14 @@ pipe_fill(Pipe *p)
   return TRUE;
 }
 
+/* The decoder, chosen by the blob's first bytes. */
 static gboolean
 pipe_detect(Pipe *p)
 {
   if (!pipe_fill(p))
     return FALSE;
-  if (p->in_len >= 2 && p->in_buf[0] == 0x1f && p->in_buf[1] == 0x8b) {
-    p->comp = COMP_GZIP;
-    memset(&p->z, 0, sizeof(p->z));
-    if (inflateInit2(&p->z, 15 + 16) != Z_OK) {
-      g_set_error(&p->error, SC_ERROR, SC_EIO, "layer %s: cannot start gzip", p->digest);
-      return FALSE;
-    }
-    p->z_ready = TRUE;
-  } else if (p->in_len >= 4 && memcmp(p->in_buf, "\x28\xb5\x2f\xfd", 4) == 0) {
-    p->comp = COMP_ZSTD;
-    p->zs = ZSTD_createDStream();
-    ZSTD_initDStream(p->zs);
-  } else
-    p->comp = COMP_NONE;
-  return TRUE;
+  p->dec = sc_decoder_new(p->in_buf, p->in_len, p->digest, &p->error);
+  return p->dec != NULL;
 }
 
 /* Produces up to BUF_SIZE bytes of tar into @out; 0 at the end. */
@@ -109,74 +87,18 @@ pipe_produce(Pipe *p, guchar *out)
 {
   gsize produced = 0;
 
-  if (p->comp == COMP_UNKNOWN && !pipe_detect(p))
+  if (p->dec == NULL && !pipe_detect(p))
     return -1;
   while (produced == 0) {
-    if (p->in_pos == p->in_len && !p->out_full) {
-      if (!pipe_fill(p))
-        return -1;
-      if (p->in_len == 0) {
-        if (p->member_end)
-          p->decoder_done = TRUE;
-        if (p->comp != COMP_NONE && !p->decoder_done) {
-          g_set_error(&p->error, SC_ERROR, SC_EDIGEST,
-                      "layer %s: the compressed stream ends before its end marker", p->digest);
-          return -1;
-        }
-        return 0;
-      }
-    }
-    if (p->comp == COMP_NONE) {
-      produced = p->in_len - p->in_pos;
-      memcpy(out, p->in_buf + p->in_pos, produced);
-      p->in_pos = p->in_len;
-    } else if (p->decoder_done) {
-      /* Bytes after the end of the compressed stream: hashed (they are part
-       * of the blob) but not tar. */
-      p->in_pos = p->in_len;
-    } else if (p->comp == COMP_GZIP) {
-      int r;
-      if (p->member_end) {
-        /* gzip allows several members back to back */
-        p->member_end = FALSE;
-        if (p->in_buf[p->in_pos] != 0x1f) {
-          p->decoder_done = TRUE;
-          continue;
-        }
-        inflateReset(&p->z);
-      }
-      p->z.next_in = p->in_buf + p->in_pos;
-      p->z.avail_in = p->in_len - p->in_pos;
-      p->z.next_out = out;
-      p->z.avail_out = BUF_SIZE;
-      r = inflate(&p->z, Z_NO_FLUSH);
-      p->in_pos = p->in_len - p->z.avail_in;
-      produced = BUF_SIZE - p->z.avail_out;
-      p->out_full = (produced == BUF_SIZE);
-      if (r == Z_STREAM_END) {
-        p->member_end = TRUE;
-        p->out_full = FALSE;
-      } else if (r != Z_OK && r != Z_BUF_ERROR) {
-        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt gzip data: %s",
-                    p->digest, p->z.msg ? p->z.msg : "inflate failed");
-        return -1;
-      }
-    } else {
-      ZSTD_inBuffer zin = {p->in_buf, p->in_len, p->in_pos};
-      ZSTD_outBuffer zout = {out, BUF_SIZE, 0};
-      size_t r = ZSTD_decompressStream(p->zs, &zout, &zin);
-      if (ZSTD_isError(r)) {
-        g_set_error(&p->error, SC_ERROR, SC_EDIGEST, "layer %s: corrupt zstd data: %s",
-                    p->digest, ZSTD_getErrorName(r));
-        return -1;
-      }
-      p->in_pos = zin.pos;
-      produced = zout.pos;
-      p->out_full = (produced == BUF_SIZE);
-      /* 0: a frame is complete; more frames may follow until the input ends */
-      if (r == 0 && p->in_pos == p->in_len && p->consumed >= p->expected)
-        p->decoder_done = TRUE;
-    }
+    /* in_len 0 after a fill: the blob has ended (the decoder then drains
+     * and checks its end marker) */
+    if (p->in_pos == p->in_len && !sc_decoder_pending(p->dec) && !pipe_fill(p))
+      return -1;
+    if (!sc_decoder_run(p->dec, p->in_buf, p->in_len, &p->in_pos, out, BUF_SIZE, &produced,
+                        &p->error))
+      return -1;
+    if (produced == 0 && p->in_len == 0)
+      return 0;
   }
   sc_sha256_update(p->tar_hash, out, produced);
   p->tar_size += produced;
@@ -951,10 +873,7 @@ walk_clear(Walk *k)
   g_clear_error(&p->error);
   sc_sha256_free(p->blob_hash);
   sc_sha256_free(p->tar_hash);
-  if (p->z_ready)
-    inflateEnd(&p->z);
-  if (p->zs)
-    ZSTD_freeDStream(p->zs);
+  sc_decoder_free(p->dec);
   g_free(p->in_buf);
   g_clear_object(&p->cancel);
   g_free(k->buf);

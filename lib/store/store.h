@@ -12,6 +12,31 @@ G_BEGIN_DECLS
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sc_pull_opts, sc_pull_opts_free)
 
+/* decompress.c: a layer blob's decoder (gzip, zstd or none, by the magic
+ * of its first bytes). gzip is inflated by ISA-L when the build has it, by
+ * zlib otherwise, with the same results and messages (they name @digest). */
+typedef struct _ScDecoder ScDecoder;
+ScDecoder *sc_decoder_new(const guchar *head, gsize len, const char *digest, GError **error);
+/* Decodes from @in (from *@in_pos, which it advances) into @out, at most
+ * @out_size bytes (*@produced). @in_len 0 means the blob has ended: what
+ * the decoder holds comes out, then (*@produced 0) an error if the stream
+ * has not reached its end marker. Bytes after a gzip stream are consumed
+ * and ignored. */
+gboolean sc_decoder_run(ScDecoder *d,
+                        const guchar *in,
+                        gsize in_len,
+                        gsize *in_pos,
+                        guchar *out,
+                        gsize out_size,
+                        gsize *produced,
+                        GError **error);
+/* The last run filled @out: call again before giving more input. */
+gboolean sc_decoder_pending(const ScDecoder *d);
+void sc_decoder_free(ScDecoder *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScDecoder, sc_decoder_free)
+/* "isa-l" or "zlib": what inflates gzip layers in this build. */
+const char *sc_decoder_gzip_engine(void);
+
 /* layer.c */
 typedef struct {
   char *commit;
