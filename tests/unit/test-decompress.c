@@ -174,8 +174,10 @@ static char *
 long_text(gsize *len)
 {
   GString *s = g_string_new("");
+  GRand *rand = g_rand_new_with_seed(7); /* the same text (and blobs) every run */
   for (guint i = 0; s->len < 300 * 1024; i++)
-    g_string_append_printf(s, "line %u: %u\n", i, g_random_int_range(0, 1000));
+    g_string_append_printf(s, "line %u: %u\n", i, g_rand_int_range(rand, 0, 1000));
+  g_rand_free(rand);
   *len = s->len;
   return g_string_free(s, FALSE);
 }
@@ -392,7 +394,8 @@ START_TEST(test_against_zlib)
     g_autoptr(GBytes) blob = NULL, want = NULL, got = NULL;
     g_autofree char *message = NULL, *want_msg = NULL;
     const char *why = NULL;
-    guint at = g_rand_int_range(rand, 0, base->len);
+    /* (not the magic: a blob without it is no gzip, it is read as a tar) */
+    guint at = g_rand_int_range(rand, 2, base->len);
 
     g_byte_array_append(b, base->data, base->len);
     if (i % 10 == 9)
