@@ -19,6 +19,7 @@ void sc_reference_clear(ScReference *ref);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
+char *sc_reference_normalize_local(const char *name, GError **error);
 /* Whether @input names no registry: its first component (before a '/')
  * has no '.', no ':' and is not "localhost" ("demo:1", "library/x"). */
 gboolean sc_reference_is_short(const char *input);

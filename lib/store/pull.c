@@ -116,11 +116,7 @@ sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
   SC_CHECK_ARG(o != NULL && name != NULL, error);
   /* a short name names no registry: stored under localhost/, as podman
    * does, so that it is never taken for a Docker Hub image */
-  if (sc_reference_is_short(name)) {
-    g_autofree char *local = g_strconcat("localhost/", name, NULL);
-    normalized = sc_reference_normalize(local, &gerror);
-  } else
-    normalized = sc_reference_normalize(name, &gerror);
+  normalized = sc_reference_normalize_local(name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   g_free(o->name);

@@ -1237,11 +1237,7 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && new_name != NULL, error);
   /* a short name names no registry: localhost/, as pull --name and podman */
-  if (sc_reference_is_short(new_name)) {
-    g_autofree char *local = g_strconcat("localhost/", new_name, NULL);
-    normalized = sc_reference_normalize(local, &gerror);
-  } else
-    normalized = sc_reference_normalize(new_name, &gerror);
+  normalized = sc_reference_normalize_local(new_name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   if (!open_for_writing(ctx, &repo, &lock, &gerror))
@@ -1279,6 +1275,17 @@ keep_by_id_if_nameless(OstreeRepo *repo, ScImage *img, GError **error)
   return ostree_repo_set_ref_immediate(repo, NULL, id_ref, img->commit, NULL, error);
 }
 
+/* A name no reference is (localhost/:x, which older builds let pull --name
+ * and images tag store): removing it frees no image a deployment uses (the
+ * image stays under its ID), so it is never refused as "in use". */
+static gboolean
+name_invalid(const ScImage *img)
+{
+  g_auto(ScReference) ref = {0};
+
+  return !img->untagged && !sc_reference_parse(img->name, &ref, NULL);
+}
+
 SC_API int
 sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
 {
@@ -1296,7 +1303,7 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
   for (guint i = 0; i < imgs->len; i++) {
     ScImage *img = imgs->pdata[i];
     g_autofree char *container = NULL;
-    if (!image_in_use(ctx, img, &container))
+    if (name_invalid(img) || !image_in_use(ctx, img, &container))
       continue;
     /* --force removes a name, never the image a deployment runs: its ID
      * ref is all that is left to remove, and that is the image itself */
@@ -1315,7 +1322,7 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
   }
   for (guint i = 0; i < imgs->len; i++) {
     ScImage *img = imgs->pdata[i];
-    gboolean used = force && image_in_use(ctx, img, NULL);
+    gboolean used = (force || name_invalid(img)) && image_in_use(ctx, img, NULL);
     if ((used && !keep_by_id_if_nameless(repo, img, &gerror)) ||
         !ostree_repo_set_ref_immediate(repo, NULL, img->ref, NULL, NULL, &gerror))
       goto fail;

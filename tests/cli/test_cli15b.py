@@ -1,0 +1,108 @@
+"""Issue 15 tried by an outside tester (/work/notes/trial15-report.md): image
+names with an empty repository, images delete of several images, every empty
+--opt= value and repeated options as usage errors, the unreadable store's
+message, update --auto-update's confirmation, pull's log lines."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import shutil
+import unittest
+
+CTL = os.environ["SYSCONTAINERCTL"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
+sys.path.insert(0, os.path.join(HERE, "..", "store"))
+
+
+def run(*args, env=None):
+    return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def synopsis(*verb):
+    return run(*verb, "--help").stdout.split("\n\n")[0] + "\n"
+
+
+class StoreCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import test_deploy as td
+        cls.shared = tempfile.mkdtemp(prefix="sc-cli15b-")
+        os.chmod(cls.shared, 0o755)
+        cls.layout = os.path.join(cls.shared, "layout")
+        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(dir=self.shared)
+        self.repo = os.path.join(self.sysroot, "var/lib/containers/atomic/.storage/ostree")
+
+    def ctl(self, *args, env=None):
+        return run("--sysroot", self.sysroot, *args, env=env)
+
+    def names(self):
+        r = self.ctl("--json", "images", "list")
+        return sorted(i["name"] for i in json.loads(r.stdout)["images"])
+
+    def refs(self):
+        return sorted(subprocess.run(["ostree", "--repo=" + self.repo, "refs"],
+                                     capture_output=True, text=True, check=True).stdout.split())
+
+
+class ImageNameTest(StoreCase):
+    def test_empty_repository_refused_everywhere(self):
+        r = self.ctl("pull", self.image)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = self.refs()
+        for args, value in ((["pull", "--name", "", self.image], ""),
+                            (["pull", "--name", ":t", self.image], ":t"),
+                            (["pull", "--name", "@sha256:" + "a" * 64, self.image],
+                             "@sha256:" + "a" * 64),
+                            (["pull", "--name", "localhost/:t", self.image], "localhost/:t"),
+                            (["pull", "--name", "quay.io/", self.image], "quay.io/"),
+                            (["images", "tag", "localhost/layout:v1", ""], ""),
+                            (["images", "tag", "localhost/layout:v1", ":x"], ":x"),
+                            (["images", "tag", "localhost/layout:v1", "localhost/"], "localhost/"),
+                            (["images", "tag", "localhost/layout:v1", "localhost/:x"],
+                             "localhost/:x")):
+            r = self.ctl(*args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (
+                1, "", "syscontainerctl: error: image name '%s': the repository name is "
+                "empty\n" % value), args)
+            self.assertEqual(self.refs(), before, args)
+        # an explicit reference with an empty path, where a name is looked up
+        r = self.ctl("images", "tag", "localhost/layout:v1", "x:")
+        self.assertEqual((r.returncode, r.stderr), (1, "syscontainerctl: error: image reference "
+                         "'localhost/x:': tag '' is not valid ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+                         "most 128 characters)\n"))
+        self.assertEqual(self.names(), ["localhost/layout:v1"])
+
+    def test_delete_an_empty_name_an_older_build_stored(self):
+        self.assertEqual(self.ctl("install", "--name", "c", self.image).returncode, 0)
+        commit = subprocess.run(["ostree", "--repo=" + self.repo, "rev-parse",
+                                 "ociimage/localhost_2Flayout_3Av1"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        for bad in ("localhost/:latest", "localhost/:x"):
+            enc = "".join(c if c.isalnum() or c in ".-" else "_%02X" % ord(c) for c in bad)
+            subprocess.run(["ostree", "--repo=" + self.repo, "refs",
+                            "--create=ociimage/" + enc, commit], check=True)
+        self.assertEqual(self.names(), ["localhost/:latest", "localhost/:x",
+                                        "localhost/layout:v1"])
+        # the image is in use, but not by these names: no --force needed
+        r = self.ctl("images", "delete", "localhost/:latest", "localhost/:x")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+        self.assertEqual(self.names(), ["localhost/layout:v1"])
+        # the valid name still needs --force
+        r = self.ctl("images", "delete", "localhost/layout:v1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is used by container deployment 'c.0'", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
