@@ -104,5 +104,27 @@ class ImageNameTest(StoreCase):
         self.assertIn("is used by container deployment 'c.0'", r.stderr)
 
 
+class ImagesDeleteTest(StoreCase):
+    def test_every_target_attempted(self):
+        self.assertEqual(self.ctl("pull", self.image).returncode, 0)
+        for tag in ("a", "b", "c"):
+            self.assertEqual(self.ctl("images", "tag", self.image, "x:" + tag).returncode, 0)
+        r = self.ctl("images", "delete", "localhost/x:a", "nope", "localhost/x:b", "bad name")
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertEqual(r.stderr, "syscontainerctl: error: image 'nope' is not in the store\n"
+                         "syscontainerctl: error: image 'bad name' is not in the store\n")
+        self.assertEqual(self.names(), ["localhost/layout:v1", "localhost/x:c"])
+        r = self.ctl("--json", "images", "delete", "nope", "localhost/x:c")
+        self.assertEqual((r.returncode, r.stderr), (1, ""))
+        self.assertEqual(json.loads(r.stdout), {"schema": 1, "images": [
+            {"name": "nope", "error": "image 'nope' is not in the store"},
+            {"name": "localhost/x:c", "deleted": True}]})
+        self.assertEqual(self.names(), ["localhost/layout:v1"])
+        r = self.ctl("--json", "images", "delete", "localhost/layout:v1")
+        self.assertEqual((r.returncode, json.loads(r.stdout)), (0, {"schema": 1, "images": [
+            {"name": "localhost/layout:v1", "deleted": True}]}))
+        self.assertEqual(self.names(), [])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

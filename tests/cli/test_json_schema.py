@@ -122,12 +122,13 @@ class EveryVerbTest(unittest.TestCase):
                          "2020-01-01T10:00:00Z")
         self.assertEqual([i["created"] for i in self.js("images-list", "images", "list")["images"]
                           if i["id"] == tz["id"]], ["2020-01-01T10:00:00Z"])
-        self.js("ok", "images", "delete", tz["name"])
+        self.assertEqual(self.js("images-delete", "images", "delete", tz["name"])["images"],
+                         [{"name": tz["name"], "deleted": True}])
         self.js("ok", "images", "tag", pulled["name"], "extra:1")
         self.js("images-verify", "images", "verify", "extra:1")
         self.js("images-update", "images", "update", "extra:1")
         self.js("images-update", "images", "update", "--all")
-        self.js("ok", "images", "delete", "extra:1")
+        self.js("images-delete", "images", "delete", "extra:1", "nosuch:1", rc=1)
         self.js("images-prune", "images", "prune")
         self.js("ok", "checkout", pulled["name"], os.path.join(self.tmp, "co"))
         self.js("install", "install", "--dry-run", "--name", "a", v1)
