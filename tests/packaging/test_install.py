@@ -65,6 +65,22 @@ class InstalledTest(unittest.TestCase):
         self.assertNotIn("\u2013sysroot", text)
         for markdown in ("**", "`", "\n# ", "\n## "):
             self.assertNotIn(markdown, text)
+        # nothing read as raw HTML: every <none> of the source is there
+        with open(os.path.join(SOURCE, "docs", "syscontainerctl.1.md")) as f:
+            source = f.read()
+        self.assertEqual(source.count("\\<none\\>"), 6)
+        self.assertEqual(text.count("<none>"), 6)
+        self.assertNotIn("as )", text)
+        # the page says one thing of images list -q and --filter
+        self.assertNotIn("-q and --filter are not provided", " ".join(text.split()))
+        # troff has nothing to say about it (cannot adjust line, ...)
+        for width in ("80", "100", "120"):
+            r = subprocess.run(["man", "-l", page], capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, MANWIDTH=width, MAN_KEEP_FORMATTING=""))
+            self.assertEqual((r.returncode, r.stderr), (0, ""), width)
+        r = subprocess.run(["groff", "-man", "-ww", "-z", page], capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
 
     # -- bash completion -----------------------------------------------------
 
