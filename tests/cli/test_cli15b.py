@@ -5,6 +5,7 @@ message, update --auto-update's confirmation, pull's log lines."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,13 @@ def run(*args, env=None):
 
 
 def synopsis(*verb):
-    return run(*verb, "--help").stdout.split("\n\n")[0] + "\n"
+    """The usage lines of VERB [SUB] (and their continuation lines)."""
+    lines = []
+    for line in run(*verb, "--help").stdout.splitlines():
+        if not line.startswith(("Usage: ", "   or: ", " " * 10)):
+            break
+        lines.append(line + "\n")
+    return "".join(lines)
 
 
 class StoreCase(unittest.TestCase):
@@ -60,8 +67,8 @@ class ImageNameTest(StoreCase):
         r = self.ctl("pull", self.image)
         self.assertEqual(r.returncode, 0, r.stderr)
         before = self.refs()
-        for args, value in ((["pull", "--name", "", self.image], ""),
-                            (["pull", "--name", ":t", self.image], ":t"),
+        # (pull --name '' is a usage error: OptionValueTest)
+        for args, value in ((["pull", "--name", ":t", self.image], ":t"),
                             (["pull", "--name", "@sha256:" + "a" * 64, self.image],
                              "@sha256:" + "a" * 64),
                             (["pull", "--name", "localhost/:t", self.image], "localhost/:t"),
@@ -124,6 +131,87 @@ class ImagesDeleteTest(StoreCase):
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, {"schema": 1, "images": [
             {"name": "localhost/layout:v1", "deleted": True}]}))
         self.assertEqual(self.names(), [])
+
+
+def value_options(*verb):
+    """The options that take a value in VERB's --help (the command table):
+    [(name, metavar)]; global ones from --help."""
+    out = []
+    for line in run(*verb, "--help").stdout.splitlines():
+        m = re.match(r"^  (?:-\w, )?(--[a-z-]+) ([^\s\[]\S*)", line)
+        if m:
+            out.append(m.groups())
+    return out
+
+
+class OptionValueTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-cli15b-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def assert_usage(self, args, verb, reason, sub=None):
+        r = run("--sysroot", self.tmp, *args)
+        usage = synopsis(verb, sub) if sub else synopsis(verb)
+        self.assertEqual((r.returncode, r.stdout), (2, ""), (args, r.stderr))
+        self.assertEqual(r.stderr, "syscontainerctl: %s: %s\n%sTry 'syscontainerctl help %s'.\n"
+                         % (verb, reason, usage, verb + (" " + sub if sub else "")), args)
+
+    def test_every_empty_value_is_a_usage_error(self):
+        glob = value_options()
+        self.assertIn(("--sysroot", "DIR"), glob)
+        self.assertGreaterEqual(len(glob), 8)
+        verbs = [("install", None), ("update", None), ("render", None), ("pull", None),
+                 ("run", None), ("list", None), ("images", "list"), ("images", "inspect"),
+                 ("images", "update"), ("trust", "set")]
+        seen = set()
+        for verb, sub in verbs:
+            words = [verb] + ([sub] if sub else [])
+            opts = value_options(*words) + glob
+            for name, meta in opts:
+                seen.add(name)
+                for form in ([name + "="], [name, ""]):
+                    self.assert_usage(words + form + ["x"], verb, "option '%s' has an empty "
+                                      "value (expected %s)" % (name, meta), sub)
+        for name in ("--name", "--sysroot", "--repo", "--checkout-root", "--runtime", "--output",
+                     "--platform", "--rootfs", "--rebase", "--set", "--jobs", "--settle",
+                     "--format", "--log-level", "--auto-update", "--filter", "--creds",
+                     "--authfile", "--image-name", "--image-id", "--type", "--pubkeysfile",
+                     "--lookaside", "--cert-dir", "--registries-conf", "--registries-d",
+                     "--signature-policy"):
+            self.assertIn(name, seen)
+        # a short option's empty value too
+        self.assert_usage(["list", "-f", ""], "list",
+                          "option '--filter' has an empty value (expected KEY=VALUE)")
+        # --tls-verify= is a boolean's: its own check
+        self.assert_usage(["pull", "--tls-verify=", "x"], "pull",
+                          "--tls-verify '': expected true or false")
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_repeated_options(self):
+        for args, verb, opt, new, old in (
+            (["install", "--name", "x", "--name", "y", "--dry-run", "i"], "install", "--name",
+             "y", "x"),
+            (["--sysroot", "/", "list"], "list", "--sysroot", "/", self.tmp),
+            (["install", "--auto-update=registry", "--auto-update=disabled", "i"], "install",
+             "--auto-update", "disabled", "registry"),
+            (["pull", "--tls-verify", "--tls-verify=false", "i"], "pull", "--tls-verify",
+             "false", "true"),
+            (["update", "a", "--rebase", "i", "--rebase=j"], "update", "--rebase", "j", "i"),
+            (["pull", "--jobs", "2", "--jobs=3", "i"], "pull", "--jobs", "3", "2"),
+            (["--log-level", "info", "--log-level", "debug", "list"], "list", "--log-level",
+             "debug", "info"),
+        ):
+            self.assert_usage(args, verb, "%s %s conflicts with %s %s" % (opt, new, opt, old))
+        # the same value twice, --set and -f several times: fine
+        r = run("--sysroot", self.tmp, "--sysroot", self.tmp, "list", "-a", "--all",
+                "-f", "image=x", "-f", "runtime=y")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        r = run("render", os.path.join(self.tmp, "nope"), "--set", "A=1", "--set", "B=2",
+                "--name", "n", "--name", "n")
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("conflicts", r.stderr)
 
 
 if __name__ == "__main__":
