@@ -809,6 +809,12 @@ main(int argc, char **argv)
   const CliVerb *verb;
   int only_args = 0, rc;
 
+  /* Before any GIO call: libsoup's proxy resolver makes GIO load the dconf
+   * GSettings backend, which wants ~/.cache/dconf and prints a CRITICAL line
+   * per try where that cannot be made (a user without a writable home).
+   * The CLI reads no settings; a user's own choice is kept. */
+  setenv("GSETTINGS_BACKEND", "memory", 0);
+  setenv("GIO_USE_VFS", "local", 0);
   c.log_level = SC_LOG_WARNING;
   if (argc > 1 && strcmp(argv[1], "__complete") == 0) /* hidden: shell completion */
     return cli_complete(argc - 2, argv + 2);

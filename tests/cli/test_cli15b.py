@@ -133,6 +133,45 @@ class ImagesDeleteTest(StoreCase):
         self.assertEqual(self.names(), [])
 
 
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+class NonRootTest(StoreCase):
+    def nobody(self, *args, home="/nonexistent"):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GSETTINGS_BACKEND", "GIO_USE_VFS", "XDG_CACHE_HOME")}
+        env["HOME"] = home
+        return subprocess.run([*NOBODY, CTL, "--sysroot", self.sysroot, *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    def test_unreadable_store_is_said_so(self):
+        self.assertEqual(self.ctl("pull", self.image).returncode, 0)
+        subprocess.run(["chmod", "-R", "a+rX", self.sysroot], check=True)
+        os.chmod(self.repo, 0o700)
+        why = ("syscontainerctl: error: image store %s: cannot read it: Permission denied\n"
+               % self.repo)
+        for args in (["images", "list"], ["install", "--dry-run", "localhost/layout:v1"],
+                     ["install", "--dry-run", "--tls-verify=false", "127.0.0.1:1/demo"],
+                     ["run", "localhost/layout:v1", "true"]):
+            r = self.nobody(*args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "", why), args)
+        r = self.nobody("--json", "install", "--dry-run", "localhost/layout:v1")
+        self.assertEqual(json.loads(r.stdout)["error"], {
+            "code": "SC_EIO", "message": why[len("syscontainerctl: error: "):-1]})
+        os.chmod(self.repo, 0o755)
+
+    def test_no_dconf_lines_without_a_writable_home(self):
+        # no store yet: the pull is tried (libsoup, GIO's proxy resolver)
+        subprocess.run(["chmod", "a+rx", self.sysroot], check=True)
+        for home in ("/nonexistent", "/proc"):
+            r = self.nobody("install", "--dry-run", "--tls-verify=false", "127.0.0.1:1/demo",
+                            home=home)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), home)
+            self.assertEqual(r.stderr, "syscontainerctl: error: image '127.0.0.1:1/demo' is not "
+                             "in the store and could not be pulled: registry 127.0.0.1:1: GET "
+                             "/v2/: Could not connect to 127.0.0.1: Connection refused\n", home)
+
+
 def value_options(*verb):
     """The options that take a value in VERB's --help (the command table):
     [(name, metavar)]; global ones from --help."""
