@@ -133,6 +133,41 @@ class ImagesDeleteTest(StoreCase):
         self.assertEqual(self.names(), [])
 
 
+class UpdateAutoUpdateTest(StoreCase):
+    def test_update_says_what_it_set(self):
+        self.assertEqual(self.ctl("install", "--name", "c", self.image).returncode, 0)
+        info = os.path.join(self.sysroot, "var/lib/containers/atomic/c.0/info")
+
+        def policy():
+            with open(info) as f:
+                return json.load(f)["auto-update"]["policy"]
+        self.assertEqual(policy(), "disabled")
+        for args, out in (
+            (["--dry-run"], "c: latest version already installed\n"
+             "c: would set automatic updates: registry (was disabled)\n"),
+            ([], "c: latest version already installed\n"
+             "c: automatic updates: registry (was disabled)\n"),
+            ([], "c: latest version already installed\nc: automatic updates: registry "
+             "(unchanged)\n")):
+            r = self.ctl("update", "c", "--auto-update=registry", *args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, out, ""), args)
+        self.assertEqual(policy(), "registry")
+        r = self.ctl("--json", "update", "c", "--auto-update=disabled", "--dry-run")
+        self.assertEqual(json.loads(r.stdout)["auto_update"],
+                         {"policy": "disabled", "from": "option", "was": "registry"})
+        self.assertEqual(policy(), "registry")
+        r = self.ctl("--json", "update", "c", "--auto-update=disabled")
+        self.assertEqual(json.loads(r.stdout)["auto_update"],
+                         {"policy": "disabled", "from": "option", "was": "registry"})
+        self.assertEqual(policy(), "disabled")
+        # without the option: the policy in the document, nothing more said
+        r = self.ctl("update", "c")
+        self.assertEqual((r.returncode, r.stdout), (0, "c: latest version already installed\n"))
+        r = self.ctl("--json", "update", "c")
+        self.assertEqual(json.loads(r.stdout)["auto_update"],
+                         {"policy": "disabled", "from": "option", "was": "disabled"})
+
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
