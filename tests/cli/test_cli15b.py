@@ -288,5 +288,36 @@ class OptionValueTest(unittest.TestCase):
         self.assertNotIn("conflicts", r.stderr)
 
 
+class CompletionTest(unittest.TestCase):
+    def complete(self, *words):
+        r = run("__complete", *words)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        return r.stdout.splitlines()
+
+    def test_what_the_parser_refuses_is_not_offered(self):
+        # complete.c's conflicts, each one a usage error of the parser
+        for line, hidden in ((["update", "--all"], ["--rebase", "--auto-update"]),
+                             (["update", "x", "--rebase", "i"], ["--all", "--auto"]),
+                             (["update", "x", "--auto-update=registry"], ["--all", "--auto"])):
+            offered = self.complete(*line, "--")
+            for opt in hidden:
+                self.assertNotIn(opt, offered, line)
+                given = {"--rebase": ["--rebase", "i"],
+                         "--auto-update": ["--auto-update=registry"]}.get(opt, [opt])
+                args = line + given
+                r = run(*args, "--dry-run")
+                self.assertEqual(r.returncode, 2, (args, r.stderr))
+
+    def test_candidates_once(self):
+        subs = self.complete("images", "")
+        self.assertEqual(subs, ["list", "inspect", "tag", "delete", "prune", "verify", "update"])
+        self.assertEqual(self.complete("help", "images", ""), subs)
+        self.assertEqual(self.complete("images", "list", "-f", "dangling="),
+                         ["dangling=true", "dangling=false"])
+        self.assertEqual(self.complete("render", ""), [":dirs"])
+        self.assertEqual(self.complete("render", "x", "--output", ""), [":dirs"])
+        self.assertEqual(self.complete("--authfile", ""), [":files"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

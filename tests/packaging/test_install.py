@@ -121,6 +121,31 @@ printf '%%s\\n' "${COMPREPLY[@]}"
         # an option of another verb is not offered
         self.assertEqual(self.complete("syscontainerctl list --rebas"), [])
         self.assertEqual(self.complete("syscontainerctl help upd"), ["update"])
+        # (trial15-report D12) each sub-verb once; help VERB's sub-verbs;
+        # a filter's values; update --all without what it refuses; render
+        # and --output: directories only
+        subs = ["delete", "inspect", "list", "prune", "tag", "update", "verify"]
+        self.assertEqual(self.complete("syscontainerctl images "), subs)
+        self.assertEqual(self.complete("syscontainerctl help images "), subs)
+        self.assertEqual(self.complete("syscontainerctl help trust "), ["default", "set", "show"])
+        self.assertEqual(self.complete("syscontainerctl images list -f dangling="),
+                         ["false", "true"])
+        self.assertEqual(self.complete("syscontainerctl images list -f dangling=t"), ["true"])
+        self.assertEqual(self.complete("syscontainerctl install --auto-update=r"), ["registry"])
+        opts = self.complete("syscontainerctl update --all --")
+        self.assertIn("--auto", opts)
+        for refused in ("--rebase", "--auto-update"):
+            self.assertNotIn(refused, opts)
+        self.assertNotIn("--all", self.complete("syscontainerctl update x --rebase y --"))
+        self.assertIn("--rebase", self.complete("syscontainerctl update x --"))
+        d = os.path.join(self.tmp, "cdir")
+        os.makedirs(os.path.join(d, "sub"), exist_ok=True)
+        open(os.path.join(d, "sfile"), "w").close()
+        self.assertEqual(self.complete("syscontainerctl render %s/s" % d), [d + "/sub"])
+        self.assertEqual(self.complete("syscontainerctl render x --output %s/s" % d),
+                         [d + "/sub"])
+        self.assertEqual(self.complete("syscontainerctl --authfile %s/s" % d),
+                         [d + "/sfile", d + "/sub"])
 
     def test_complete_follows_the_command_table(self):
         """Every command of the usage text is offered, nothing else; odd
@@ -166,10 +191,15 @@ zpty -d z
         inserted, with a space)."""
         script = self.installed["_syscontainerctl"]
         self.assertTrue(script.endswith("/share/zsh/site-functions/_syscontainerctl"), script)
+        zdir = os.path.join(self.tmp, "zdir")
+        os.makedirs(os.path.join(zdir, "sub"), exist_ok=True)
+        open(os.path.join(zdir, "sfile"), "w").close()
         lines = ["syscontainerctl insta", "syscontainerctl images d",
                  "syscontainerctl install --auto-update=r", "syscontainerctl --tls-verify=f",
                  "syscontainerctl list --form", "syscontainerctl list --format t",
-                 "syscontainerctl trust default r", "syscontainerctl --log-level=d"]
+                 "syscontainerctl trust default r", "syscontainerctl --log-level=d",
+                 "syscontainerctl images list -f dangling=t",
+                 "syscontainerctl render %s/s" % zdir, "syscontainerctl help images pr"]
         env = dict(self.env, PATH=os.path.dirname(self.ctl) + ":" + os.environ["PATH"],
                    HOME=self.tmp)
         r = self.run_ok(["timeout", "60", "zsh", "-f", "-c", self.ZSH_DRIVER, "zsh",
@@ -178,7 +208,10 @@ zpty -d z
             "syscontainerctl install ", "syscontainerctl images delete ",
             "syscontainerctl install --auto-update=registry ", "syscontainerctl --tls-verify=false ",
             "syscontainerctl list --format ", "syscontainerctl list --format table ",
-            "syscontainerctl trust default reject ", "syscontainerctl --log-level=debug "])
+            "syscontainerctl trust default reject ", "syscontainerctl --log-level=debug ",
+            "syscontainerctl images list -f dangling=true ",
+            # (sub, not sfile: directories only)
+            "syscontainerctl render %s/sub " % zdir, "syscontainerctl help images prune "])
 
     @unittest.skipUnless(os.path.exists(BASH_COMPLETION) and os.getuid() == 0 and
                          shutil.which("umoci"), "needs bash-completion, root and umoci")
