@@ -88,6 +88,7 @@ gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *pa
 
 /* registry.c */
 typedef struct ScRegistry ScRegistry;
+void sc_registry_set_log(ScRegistry *reg, sc_context *ctx);
 ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
                             gboolean tls_verify, const char *cert_dir, int max_conns,
                             GError **error);
@@ -198,6 +199,7 @@ typedef struct {
                              * sc_image_source_unchanged) */
   gboolean tls_verify;
   int jobs;
+  sc_context *log; /* NULL, or where each HTTP request is logged (debug) */
 } ScSourceOptions;
 gboolean sc_image_source_is_local(const char *spec);
 /* docker:NAME[:TAG] -> "NAME:TAG" (":latest" added), without asking the

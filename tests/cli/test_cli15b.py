@@ -288,6 +288,34 @@ class OptionValueTest(unittest.TestCase):
         self.assertNotIn("conflicts", r.stderr)
 
 
+class PullLogTest(StoreCase):
+    def test_pull_logs_at_info_and_debug(self):
+        r = self.ctl("pull", self.image)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(self.ctl("images", "delete", "localhost/layout:v1").returncode, 0)
+        for flags in (["-v"], ["-vv"], ["--log-level", "info"], ["--log-level", "debug"]):
+            r = self.ctl(*flags, "pull", self.image)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stderr.splitlines()
+            manifest = [l for l in lines if ": manifest sha256:" in l]
+            self.assertEqual(len(manifest), 1, lines)
+            self.assertRegex(manifest[0], r"^syscontainerctl: oci:%s:v1: manifest sha256:[0-9a-f]"
+                             r"{64}, to be stored as localhost/layout:v1$" % re.escape(
+                                 self.layout))
+            layers = [l for l in lines if re.match(r"^syscontainerctl: layer \d+/\d+ sha256:", l)]
+            self.assertTrue(layers, lines)
+            self.assertRegex(lines[-1], r"^syscontainerctl: localhost/layout:v1: stored \(commit "
+                             r"[0-9a-f]{64}, \d+ of \d+ layers imported\)$")
+        # the second pull found every layer present
+        self.assertTrue(all("already in the store" in l for l in lines if "/" in l.split()[2]))
+        # the registry's requests at debug level only
+        for flags, seen in ((["-v"], False), (["-vv"], True), (["--log-level", "debug"], True)):
+            r = self.ctl(*flags, "pull", "--tls-verify=false", "127.0.0.1:1/x")
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual("syscontainerctl: registry 127.0.0.1:1: GET http://127.0.0.1:1/v2/\n"
+                             in r.stderr, seen, r.stderr)
+
+
 class CompletionTest(unittest.TestCase):
     def complete(self, *words):
         r = run("__complete", *words)
