@@ -919,7 +919,7 @@ static json_t *
 pull_report(Pull *t)
 {
   return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", t->name, "id",
-                   t->res.manifest_hex, "source", sc_image_source_description(t->src), "layers",
+                   t->res.manifest_hex, "reference", sc_image_source_description(t->src), "layers",
                    t->n_layers, "layers_imported", t->todo->len, "bytes_read",
                    (json_int_t)pull_bytes(t));
 }

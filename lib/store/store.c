@@ -243,7 +243,7 @@ sc_store_location_json(sc_context *ctx)
   g_autofree char *seen = sc_context_root_path(ctx, path);
 
   return json_pack("{s:s, s:s, s:s?}", "path", seen, "chosen", sc_store_choice_name(choice),
-                   "passed-over", why);
+                   "passed_over", why);
 }
 
 char *
