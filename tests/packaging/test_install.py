@@ -287,6 +287,34 @@ zpty -d z
 
     # -- auto-update units -------------------------------------------------------
 
+    def test_units_follow_the_prefix(self):
+        opts = json.loads(subprocess.run(["meson", "introspect", BUILD, "--buildoptions"],
+                                         check=True, capture_output=True, text=True).stdout)
+        value = {o["name"]: o["value"] for o in opts}
+        unit = self.installed["syscontainer-auto-update.timer"][len(self.dest):]
+        if value["systemdsystemunitdir"]:
+            want = value["systemdsystemunitdir"]
+        elif value["prefix"] == "/usr":
+            want = subprocess.run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                                  capture_output=True, text=True).stdout.strip() or \
+                "/usr/lib/systemd/system"
+        else:
+            want = value["prefix"] + "/lib/systemd/system"
+        self.assertEqual(os.path.dirname(unit), want)
+        # another prefix, and the option, in a build directory only configured
+        # (introspection needs no compiling)
+        for extra, where in (([], "%s/lib/systemd/system"),
+                             (["-Dsystemdsystemunitdir=/opt/units"], "/opt/units")):
+            b = tempfile.mkdtemp(dir=self.tmp)
+            prefix = os.path.join(self.tmp, "x")
+            self.run_ok(["meson", "setup", b, SOURCE, "--prefix", prefix, "-Dtests=disabled",
+                         *extra])
+            r = self.run_ok(["meson", "introspect", b, "--installed"])
+            units = sorted(v for k, v in json.loads(r.stdout).items() if "auto-update" in k)
+            self.assertEqual(units, [(where % prefix if "%" in where else where) + "/" + n
+                                     for n in ("syscontainer-auto-update.service",
+                                               "syscontainer-auto-update.timer")], extra)
+
     @unittest.skipUnless(shutil.which("systemd-analyze"), "needs systemd-analyze")
     def test_units_verify_and_are_not_enabled(self):
         service = self.installed["syscontainer-auto-update.service"]
