@@ -733,8 +733,28 @@ sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id, g
   return TRUE;
 }
 
-/* Every image ref, loaded; unreadable ones are skipped, and so is the ID
- * ref of an image that has a name again. */
+static void split_name(const char *name, char **out_repo, char **out_tag);
+
+/* By repository, then tag, in byte order (not by the encoded ref, where
+ * ':' is "_3A" and "x2:latest" came before "x:latest"); the images kept by
+ * their ID only last, by ID. */
+static gint
+image_order(gconstpointer a, gconstpointer b)
+{
+  const ScImage *x = *(ScImage *const *)a, *y = *(ScImage *const *)b;
+  g_autofree char *xr = NULL, *xt = NULL, *yr = NULL, *yt = NULL;
+  int c;
+
+  if (x->untagged || y->untagged)
+    return x->untagged != y->untagged ? (x->untagged ? 1 : -1) : strcmp(x->id, y->id);
+  split_name(x->name, &xr, &xt);
+  split_name(y->name, &yr, &yt);
+  c = strcmp(xr, yr);
+  return c ? c : strcmp(xt, yt);
+}
+
+/* Every image ref, loaded and sorted (image_order); unreadable ones are
+ * skipped, and so is the ID ref of an image that has a name again. */
 GPtrArray *
 sc_images_all(OstreeRepo *repo, GError **error)
 {
@@ -766,6 +786,7 @@ sc_images_all(OstreeRepo *repo, GError **error)
     if (named)
       g_ptr_array_remove_index(out, i);
   }
+  g_ptr_array_sort(out, image_order);
   return out;
 }
 

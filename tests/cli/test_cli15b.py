@@ -316,6 +316,22 @@ class PullLogTest(StoreCase):
                              in r.stderr, seen, r.stderr)
 
 
+class ImagesOrderTest(StoreCase):
+    def test_sorted_by_repository_then_tag(self):
+        self.assertEqual(self.ctl("pull", self.image).returncode, 0)
+        for name in ("strictt2:latest", "strictt:latest", "strictt:a", "a-b:1", "a:1", "a:10",
+                     "a:2"):
+            self.assertEqual(self.ctl("images", "tag", self.image, name).returncode, 0)
+        want = [("localhost/a", "1"), ("localhost/a", "10"), ("localhost/a", "2"),
+                ("localhost/a-b", "1"), ("localhost/layout", "v1"), ("localhost/strictt", "a"),
+                ("localhost/strictt", "latest"), ("localhost/strictt2", "latest")]
+        r = self.ctl("--json", "images", "list")
+        self.assertEqual([(i["repository"], i["tag"]) for i in json.loads(r.stdout)["images"]],
+                         want)
+        r = self.ctl("images", "list")
+        self.assertEqual([tuple(l.split()[:2]) for l in r.stdout.splitlines()[1:]], want)
+
+
 class CompletionTest(unittest.TestCase):
     def complete(self, *words):
         r = run("__complete", *words)

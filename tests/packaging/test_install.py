@@ -68,8 +68,8 @@ class InstalledTest(unittest.TestCase):
         # nothing read as raw HTML: every <none> of the source is there
         with open(os.path.join(SOURCE, "docs", "syscontainerctl.1.md")) as f:
             source = f.read()
-        self.assertEqual(source.count("\\<none\\>"), 6)
-        self.assertEqual(text.count("<none>"), 6)
+        self.assertGreaterEqual(source.count("\\<none\\>"), 6)
+        self.assertEqual(text.count("<none>"), source.count("<none"))
         self.assertNotIn("as )", text)
         # the page says one thing of images list -q and --filter
         self.assertNotIn("-q and --filter are not provided", " ".join(text.split()))
