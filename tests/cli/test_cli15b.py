@@ -195,6 +195,19 @@ class NonRootTest(StoreCase):
             "code": "SC_EIO", "message": why[len("syscontainerctl: error: "):-1]})
         os.chmod(self.repo, 0o755)
 
+    def test_delete_on_a_store_that_cannot_change_is_one_error(self):
+        self.assertEqual(self.ctl("pull", self.image).returncode, 0)
+        subprocess.run(["chmod", "-R", "a+rX", self.sysroot], check=True)
+        # (under --sysroot the up-front root check is left to the store)
+        why = "image store %s: cannot be changed: Permission denied" % self.repo
+        r = self.nobody("images", "delete", "localhost/layout:v1", "nope")
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (1, "", "syscontainerctl: error: %s\n" % why))
+        r = self.nobody("--json", "images", "delete", "localhost/layout:v1", "nope")
+        self.assertEqual((r.returncode, json.loads(r.stdout)),
+                         (1, {"schema": 1, "error": {"code": "SC_EIO", "message": why}}))
+        self.assertEqual(self.names(), ["localhost/layout:v1"])
+
     def test_no_dconf_lines_without_a_writable_home(self):
         # no store yet: the pull is tried (libsoup, GIO's proxy resolver)
         subprocess.run(["chmod", "a+rx", self.sysroot], check=True)
