@@ -198,6 +198,23 @@ set_update_opts(const CliCmd *c,
   return sc_update_opts_set_controlled(uopts, cli_flag(c, OPT_CONTROLLED), settle_ms(c), error);
 }
 
+/* update NAME --auto-update=POLICY: what it set (or would), and what it
+ * was; a policy that changed otherwise (an image's label) is said too. */
+static void
+print_auto_update(const CliCmd *c, const char *name, json_t *doc)
+{
+  json_t *au = json_object_get(doc, "auto_update");
+  const char *now = cli_jstr(au, "policy"), *was = cli_jstr(au, "was");
+  int dry = json_is_true(json_object_get(doc, "dry_run"));
+
+  if (now == NULL || was == NULL || (strcmp(now, was) == 0 && !cli_flag(c, OPT_AUTO_UPDATE)))
+    return;
+  if (strcmp(now, was) == 0)
+    printf("%s: automatic updates: %s (unchanged)\n", name, now);
+  else
+    printf("%s: %sautomatic updates: %s (was %s)\n", name, dry ? "would set " : "", now, was);
+}
+
 int
 cmd_update(const CliCmd *c, sc_context *ctx)
 {
@@ -228,9 +245,11 @@ cmd_update(const CliCmd *c, sc_context *ctx)
     rc = cli_print_batch(c, json_object_get(doc, "containers"), print_container_update)
            ? EXIT_FAILED
            : EXIT_OK;
-  else if (!cli_flag(c, OPT_JSON))
+  else if (!cli_flag(c, OPT_JSON)) {
     print_update(
       c->args[0], doc, json_is_true(json_object_get(doc, "restarted")) ? ", restarted" : "");
+    print_auto_update(c, c->args[0], doc);
+  }
   json_decref(doc);
   return rc;
 }

@@ -12,12 +12,12 @@
 static void
 print_info(const CliCmd *c, json_t *doc, int ok)
 {
-  json_t *conf = json_object_get(doc, "atomic-conf");
+  json_t *conf = json_object_get(doc, "atomic_conf");
   json_t *store = json_object_get(doc, "store");
   json_t *rt = json_object_get(doc, "runtime");
-  json_t *reg = json_object_get(doc, "registries-conf");
+  json_t *reg = json_object_get(doc, "registries_conf");
   json_t *se = json_object_get(doc, "selinux");
-  const char *passed = json_string_value(json_object_get(store, "passed-over"));
+  const char *passed = json_string_value(json_object_get(store, "passed_over"));
   json_t *file;
   size_t i;
 
@@ -29,7 +29,7 @@ print_info(const CliCmd *c, json_t *doc, int ok)
   else
     printf("atomic.conf:      %s\n",
            json_is_string(json_object_get(conf, "file")) ? cli_jstr(conf, "file") : "none");
-  printf("checkout root:    %s\n", cli_jstr(doc, "checkout-root"));
+  printf("checkout root:    %s\n", cli_jstr(doc, "checkout_root"));
   printf("image store:      %s (%s)\n", cli_jstr(store, "path"), cli_jstr(store, "chosen"));
   if (passed)
     printf("                  not /ostree/repo: %s\n", passed);

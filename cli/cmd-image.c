@@ -134,15 +134,44 @@ images_tag(const CliCmd *c, sc_context *ctx)
   return r == SC_OK ? cli_print_ok(c) : cli_report_error(c, r, error);
 }
 
+/* Each image in turn, whatever the others did, as uninstall: with --json
+ * one document, a result per image in the order given (a failed one: its
+ * "error"); without, each failure on stderr. Exit 1 if any failed. A store
+ * that cannot be opened or changed (SC_EIO, SC_EPERM) before anything was
+ * deleted fails the whole command, as uninstall's broken atomic.conf does:
+ * every target would say the same. */
 static int
 images_delete(const CliCmd *c, sc_context *ctx)
 {
-  sc_error *error = NULL;
-  int r = SC_OK;
+  json_t *doc = json_pack("{s:i, s:[]}", "schema", 1, "images");
+  int failed = 0, deleted = 0;
 
-  for (int i = 1; i < c->n_args && r == SC_OK; i++)
-    r = sc_image_delete(ctx, c->args[i], cli_flag(c, OPT_FORCE), &error);
-  return r == SC_OK ? cli_print_ok(c) : cli_report_error(c, r, error);
+  for (int i = 1; i < c->n_args; i++) {
+    sc_error *error = NULL;
+    int r = sc_image_delete(ctx, c->args[i], cli_flag(c, OPT_FORCE), &error);
+    json_t *item;
+
+    if (r != SC_OK && !deleted && !failed && (r == SC_EIO || r == SC_EPERM)) {
+      json_decref(doc);
+      return cli_report_error(c, r, error);
+    }
+    if (r == SC_OK) {
+      item = json_pack("{s:s, s:b}", "name", c->args[i], "deleted", 1);
+      deleted = 1;
+    } else {
+      const char *msg = error ? sc_error_message(error) : sc_strerror(r);
+      item = json_pack("{s:s, s:s}", "name", c->args[i], "error", msg);
+      if (!cli_flag(c, OPT_JSON))
+        fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
+      sc_error_free(error);
+      failed = 1;
+    }
+    json_array_append_new(json_object_get(doc, "images"), item);
+  }
+  if (cli_flag(c, OPT_JSON))
+    cli_print_json(doc);
+  json_decref(doc);
+  return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 static void

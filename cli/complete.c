@@ -5,7 +5,8 @@
  * and operands all come from the tables of main.c, so that completion
  * cannot drift from the parser; installed containers and images are asked
  * of the library with the --sysroot, --checkout-root and --repo given on
- * the line being completed. A line ":files" asks the shell for file names.
+ * the line being completed. A line ":files" asks the shell for file names,
+ * ":dirs" for directory names.
  * Hidden: not in the verb table, never in the usage text.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -24,8 +25,38 @@ typedef struct {
   char sub[32];         /* the sub-verb ("images list"), "" if none */
   int n_operands;       /* operands after the verb (and sub-verb) */
   const char *value_of; /* the previous word is this option, wanting a value */
+  const char *operand0; /* the first operand after the verb (help VERB) */
+  uint64_t seen_opts;   /* the options on the line */
   int unknown;          /* an unknown verb: nothing to offer */
 } Line;
+
+/* Each candidate once (two forms of a verb name the same sub-verb or
+ * operand kind: images inspect, images inspect --remote). */
+static void
+emit(const char *candidate)
+{
+  static char *seen[512];
+  static size_t n_seen;
+
+  for (size_t i = 0; i < n_seen; i++)
+    if (strcmp(seen[i], candidate) == 0)
+      return;
+  if (n_seen < sizeof(seen) / sizeof(seen[0]))
+    seen[n_seen++] = strdup(candidate);
+  printf("%s\n", candidate);
+}
+
+/* Options a verb refuses once another is on the line (check_update in
+ * cmd-container.c): not offered then. */
+static const struct {
+  const char *verb;
+  int when;
+  uint64_t refused;
+} conflicts[] = {
+  { "update", OPT_ALL, OPT(OPT_REBASE) | OPT(OPT_AUTO_UPDATE) },
+  { "update", OPT_REBASE, OPT(OPT_ALL) | OPT(OPT_AUTO) },
+  { "update", OPT_AUTO_UPDATE, OPT(OPT_ALL) | OPT(OPT_AUTO) },
+};
 
 static int
 is_subverb_word(const char *w, size_t len)
@@ -106,6 +137,7 @@ read_line(Line *l, int n, char **words)
     if (!only_operands && w[0] == '-') {
       if ((o = find_opt(w, l->verb)) < 0)
         continue;
+      l->seen_opts |= OPT(o);
       cli_option_name(o, &metavar);
       if (metavar && strchr(w, '=') != NULL && w[strlen(w) - 1] == '=' && i + 1 == n) {
         /* "--opt=" then the value being completed (bash splits at '=') */
@@ -133,8 +165,8 @@ read_line(Line *l, int n, char **words)
     } else if (l->sub[0] == '\0' && l->n_operands == 0 && verb_has_subverbs(l->verb) &&
                is_subverb_word(w, strlen(w)))
       snprintf(l->sub, sizeof(l->sub), "%s", w);
-    else
-      l->n_operands++;
+    else if (l->n_operands++ == 0)
+      l->operand0 = w;
   }
 }
 
@@ -150,7 +182,7 @@ print_containers(const Line *l)
     return;
   if (sc_containers_list_json(ctx, &json, NULL) == SC_OK && (doc = json_loads(json, 0, NULL))) {
     json_array_foreach (json_object_get(doc, "containers"), i, c)
-      printf("%s\n", cli_jstr(c, "name"));
+      emit(cli_jstr(c, "name"));
     json_decref(doc);
   }
   free(json);
@@ -174,15 +206,26 @@ print_images(const Line *l)
       const char *slash = strrchr(name, '/');
       if (strcmp(name, "<none>") == 0)
         continue;
+      char both[512];
       if (strchr(slash ? slash : name, ':') || !tag || !*tag || strcmp(tag, "<none>") == 0)
-        printf("%s\n", name);
-      else
-        printf("%s:%s\n", name, tag);
+        emit(name);
+      else if (snprintf(both, sizeof(both), "%s:%s", name, tag) < (int)sizeof(both))
+        emit(both);
     }
     json_decref(doc);
   }
   free(json);
   sc_context_free(ctx);
+}
+
+static void
+print_subverbs(const CliVerb *verb)
+{
+  char sub[32];
+
+  for (const CliForm *f = verb ? verb->forms : NULL; f && f->usage; f++)
+    if (form_subverb(f->usage, sub))
+      emit(sub);
 }
 
 /* The candidates a usage token names ("IMAGE|NAME", "accept|reject",
@@ -208,12 +251,15 @@ print_kind(const Line *l, const char *token)
       print_images(l);
     else if (strcmp(alt, "COMMAND") == 0)
       for (size_t v = 0; cli_verb_at(v); v++)
-        printf("%s\n", cli_verb_at(v)->name);
-    else if (strcmp(alt, "DIR") == 0 || strcmp(alt, "FILE") == 0 || strcmp(alt, "PATH") == 0 ||
-             strcmp(alt, "SOURCE") == 0 || strcmp(alt, "OUT") == 0)
-      printf(":files\n");
+        emit(cli_verb_at(v)->name);
+    else if (strcmp(alt, "SUBCOMMAND") == 0)
+      print_subverbs(cli_find_verb(l->operand0));
+    else if (strcmp(alt, "DIR") == 0 || strcmp(alt, "OUT") == 0)
+      emit(":dirs");
+    else if (strcmp(alt, "FILE") == 0 || strcmp(alt, "PATH") == 0 || strcmp(alt, "SOURCE") == 0)
+      emit(":files");
     else if (is_subverb_word(alt, strlen(alt)) || strcmp(alt, "true") == 0)
-      printf("%s\n", alt);
+      emit(alt);
   }
 }
 
@@ -249,16 +295,21 @@ print_operand(const Line *l, const char *usage, int skip, int k)
 static void
 print_options(const Line *l)
 {
+  uint64_t refused = 0;
+
+  for (size_t i = 0; l->verb && i < sizeof(conflicts) / sizeof(conflicts[0]); i++)
+    if (strcmp(l->verb->name, conflicts[i].verb) == 0 && (l->seen_opts & OPT(conflicts[i].when)))
+      refused |= conflicts[i].refused;
   for (int o = 0; o < OPT_COUNT; o++)
-    if (o < OPT_NAME || (l->verb && (l->verb->opts & OPT(o))))
-      printf("%s\n", cli_option_name(o, NULL));
-  printf("--help\n");
+    if ((o < OPT_NAME || (l->verb && (l->verb->opts & OPT(o)))) && !(refused & OPT(o)))
+      emit(cli_option_name(o, NULL));
+  emit("--help");
   if (l->verb == NULL)
-    printf("--version\n");
+    emit("--version");
 }
 
 static void
-print_value(const Line *l)
+print_value(const Line *l, const char *cur)
 {
   const char *metavar = NULL;
 
@@ -275,7 +326,9 @@ print_value(const Line *l)
       fputs(choices[i][1], stdout);
       return;
     }
-  if (strcmp(l->value_of, "--filter") == 0)
+  if (strcmp(l->value_of, "--filter") == 0 && l->sub[0] && strncmp(cur, "dangling=", 9) == 0)
+    fputs("dangling=true\ndangling=false\n", stdout);
+  else if (strcmp(l->value_of, "--filter") == 0)
     fputs(l->sub[0] ? "repo=\ndangling=\n" : "container=\nimage=\nbackend=\nruntime=\n", stdout);
   else if (strcmp(l->value_of, "--rebase") == 0)
     print_images(l);
@@ -294,17 +347,15 @@ cli_complete(int n, char **words)
   if (l.unknown)
     return EXIT_OK;
   if (l.value_of)
-    print_value(&l);
+    print_value(&l, cur);
   else if (cur[0] == '-')
     print_options(&l);
   else if (l.verb == NULL)
     for (size_t v = 0; cli_verb_at(v); v++)
-      printf("%s\n", cli_verb_at(v)->name);
-  else if (verb_has_subverbs(l.verb) && l.sub[0] == '\0' && l.n_operands == 0) {
-    for (const CliForm *f = l.verb->forms; f->usage; f++)
-      if (form_subverb(f->usage, sub))
-        printf("%s\n", sub);
-  } else
+      emit(cli_verb_at(v)->name);
+  else if (verb_has_subverbs(l.verb) && l.sub[0] == '\0' && l.n_operands == 0)
+    print_subverbs(l.verb);
+  else
     for (const CliForm *f = l.verb->forms; f->usage; f++)
       if (l.sub[0] == '\0' || (form_subverb(f->usage, sub) && strcmp(sub, l.sub) == 0))
         print_operand(&l, f->usage, l.sub[0] ? 2 : 1, l.n_operands);

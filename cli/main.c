@@ -622,16 +622,35 @@ format_conflict(const CliCmd *c, int id, const char *value)
   return 0;
 }
 
-/* Records the value of option @spec. */
+/* Whether option @id may be given several times with different values. */
+static int
+repeatable(int id)
+{
+  return id == OPT_SET || id == OPT_PUBKEYSFILE || id == OPT_FILTER || id == OPT_VERBOSE;
+}
+
+/* Records the value of option @spec. Every option that takes a value is
+ * checked here, whichever form gave it (--opt V, --opt=V, -oV, -o V): an
+ * empty one is a usage error before any check of its own (the library
+ * would take it for a bad argument), and so is a second, different value
+ * of an option that holds one (which one is meant is not guessed). */
 static int
 set_option(CliCmd *c, const OptSpec *spec, const char *value)
 {
   int id = (int)(spec - options);
 
+  if (TAKES_VALUE(spec) && *value == '\0') {
+    cli_usage_error("option '%s' has an empty value (expected %s)", spec->name, spec->metavar);
+    return EXIT_USAGE;
+  }
   if (spec->check && spec->check(value) != 0)
     return EXIT_USAGE;
   if (format_conflict(c, id, value))
     return EXIT_USAGE;
+  if (!repeatable(id) && c->opt[id] && strcmp(c->opt[id], value) != 0) {
+    cli_usage_error("%s %s conflicts with %s %s", spec->name, value, spec->name, c->opt[id]);
+    return EXIT_USAGE;
+  }
   if (id == OPT_SET)
     c->sets[c->n_sets++] = value;
   if (id == OPT_PUBKEYSFILE)
@@ -793,6 +812,12 @@ main(int argc, char **argv)
   const CliVerb *verb;
   int only_args = 0, rc;
 
+  /* Before any GIO call: libsoup's proxy resolver makes GIO load the dconf
+   * GSettings backend, which wants ~/.cache/dconf and prints a CRITICAL line
+   * per try where that cannot be made (a user without a writable home).
+   * The CLI reads no settings; a user's own choice is kept. */
+  setenv("GSETTINGS_BACKEND", "memory", 0);
+  setenv("GIO_USE_VFS", "local", 0);
   c.log_level = SC_LOG_WARNING;
   if (argc > 1 && strcmp(argv[1], "__complete") == 0) /* hidden: shell completion */
     return cli_complete(argc - 2, argv + 2);

@@ -191,7 +191,7 @@ cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned 
     trust = json_loads(json, 0, NULL);
   sc_free(json);
   if (writes & CLI_WRITES_DEPLOY)
-    paths[0] = cli_jstr(info, "checkout-root");
+    paths[0] = cli_jstr(info, "checkout_root");
   if (writes & (CLI_WRITES_DEPLOY | CLI_WRITES_STORE))
     paths[1] = cli_jstr(json_object_get(info, "store"), "path");
   if (writes & CLI_WRITES_POLICY)

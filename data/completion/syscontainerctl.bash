@@ -5,7 +5,9 @@
 _syscontainerctl()
 {
     local cur prev words cword split
-    _init_completion -s || return
+    # '=' kept inside a word ("-f dangling=") so that KEY=VALUE values are
+    # completed whole; -s still splits "--opt=VALUE"
+    _init_completion -s -n = || return
 
     local -a args=("${words[@]:1:cword-1}")
     if [[ $split == true ]]; then
@@ -18,8 +20,18 @@ _syscontainerctl()
     if [[ $out == :files* ]]; then
         _filedir
         return
+    elif [[ $out == :dirs* ]]; then
+        _filedir -d
+        return
     fi
     COMPREPLY=($(compgen -W "$out" -- "$cur"))
+    # readline replaces only what follows the last '=' (a word break)
+    if [[ $cur == *=* && $COMP_WORDBREAKS == *=* ]]; then
+        local i prefix=${cur%"${cur##*=}"}
+        for i in "${!COMPREPLY[@]}"; do
+            COMPREPLY[i]=${COMPREPLY[i]#"$prefix"}
+        done
+    fi
     __ltrim_colon_completions "$cur"
 } &&
     complete -F _syscontainerctl syscontainerctl

@@ -181,8 +181,17 @@ sc_deploy_find_or_pull(sc_context *ctx, const char *image, const sc_pull_opts *p
   OstreeRepo *repo = NULL;
   ScImage *img = NULL;
   g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GError) unopened = NULL;
 
-  if (sc_store_open(ctx, FALSE, &repo, NULL)) {
+  /* only a store that does not exist yet is one to pull into: a store
+   * this user cannot read is reported as that (its path and why), not as
+   * an image missing from it */
+  if (!sc_store_open(ctx, FALSE, &repo, &unopened) &&
+      !g_error_matches(unopened, SC_ERROR, SC_ENOTFOUND)) {
+    g_propagate_error(error, g_steal_pointer(&unopened));
+    return NULL;
+  }
+  if (repo != NULL) {
     int lock = sc_store_lock(ctx, repo, FALSE, error);
     if (lock < 0)
       return NULL;

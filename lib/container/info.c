@@ -91,15 +91,15 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
                   1,
                   "sysroot",
                   sc_context_get_sysroot(ctx),
-                  "atomic-conf",
+                  "atomic_conf",
                   conf,
-                  "checkout-root",
+                  "checkout_root",
                   sc_context_get_checkout_root(ctx),
                   "store",
                   sc_store_location_json(ctx),
                   "runtime",
                   runtime_json(ctx),
-                  "registries-conf",
+                  "registries_conf",
                   registries_conf_json(),
                   "selinux",
                   selinux_json(ctx));
@@ -107,7 +107,7 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
   {
     g_autofree char *units = sc_context_unit_dir(ctx);
     json_object_set_new(doc, "mode", json_string(sc_context_is_user(ctx) ? "user" : "system"));
-    json_object_set_new(doc, "unit-dir", json_string(units));
+    json_object_set_new(doc, "unit_dir", json_string(units));
   }
   *out_json = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);

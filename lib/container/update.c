@@ -944,6 +944,24 @@ record_auto_update(sc_context *ctx, const char *name, json_t *info, const char *
   return write_info(ctx, cur, info, error);
 }
 
+/* update's "auto_update": the policy the container has after the update
+ * (a dry run: would have), where it comes from, and the one it had
+ * (@was). @info is the current deployment's info as it is now. */
+static json_t *
+auto_update_result(const Update *t, json_t *info, const char *was)
+{
+  json_t *now = json_object_get(t->new_info ? t->new_info : info, "auto-update");
+
+  if (t->o->dry_run && (t->changed || t->o->auto_update))
+    now = sc_deploy_auto_update(t->img, t->o->auto_update, info);
+  else if (now)
+    now = json_deep_copy(now);
+  else
+    now = json_pack("{s:s, s:s}", "policy", "disabled", "from", "default");
+  json_object_set_new(now, "was", json_string(was));
+  return now;
+}
+
 static gboolean
 update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o, json_t *info,
                       const ScPaths *p, json_t **out_doc, gboolean *out_rolled_back,
@@ -952,6 +970,9 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
   g_auto(Update) t = {0};
   GError *local = NULL;
   gboolean controlled = FALSE;
+  const char *had = json_string_value(
+    json_object_get(json_object_get(info, "auto-update"), "policy"));
+  g_autofree char *was = g_strdup(had ? had : "disabled");
 
   t.ctx = ctx;
   t.name = name;
@@ -970,6 +991,7 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                          "updated", 0, "dry_run", 1, "id", t.img->id, "image", t.img->name,
                          "deployment", t.changed ? p->slot : NULL);
     json_object_set_new(*out_doc, "would_update", json_boolean(t.changed));
+    json_object_set_new(*out_doc, "auto_update", auto_update_result(&t, info, was));
     json_object_set_new(*out_doc, "privileges",
                         t.privileges ? json_incref(t.privileges)
                                      : json_pack("{s:[], s:[]}", "added", "removed"));
@@ -995,6 +1017,7 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
                        t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
                        "controlled", o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));
+  json_object_set_new(*out_doc, "auto_update", auto_update_result(&t, info, was));
   json_object_set_new(*out_doc, "warnings", sc_rendering_warnings_json(t.r));
   json_object_set_new(*out_doc, "privileges",
                       t.privileges ? json_incref(t.privileges)

@@ -163,6 +163,10 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
     out->path = g_strconcat("library/", path, NULL);
   else
     out->path = g_strdup(path);
+  /* "localhost/" or "localhost/:x": g_strsplit("") has no component to
+   * refuse */
+  if (*path == '\0')
+    goto empty;
   {
     g_auto(GStrv) parts = g_strsplit(out->path, "/", -1);
     for (char **p = parts; *p; p++)
@@ -179,6 +183,12 @@ sc_reference_parse(const char *input, ScReference *out, GError **error)
   if (out->tag == NULL && out->digest == NULL)
     out->tag = g_strdup("latest");
   return TRUE;
+empty:
+  {
+    g_autofree char *shown = sc_display(input, 200);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "image reference '%s': the repository name is empty",
+                shown);
+  }
 fail:
   sc_reference_clear(out);
   return FALSE;
@@ -217,6 +227,34 @@ sc_reference_normalize(const char *input, GError **error)
   s = sc_reference_to_string(&ref);
   sc_reference_clear(&ref);
   return s;
+}
+
+/* A name given for an image (pull --name, images tag): a short one names
+ * no registry, so it goes under localhost/ as podman does. An empty name or
+ * repository (':x', '') is refused naming the value as given. */
+char *
+sc_reference_normalize_local(const char *name, GError **error)
+{
+  g_autofree char *repo = g_strdup(name);
+  char *at = strchr(repo, '@'), *slash, *colon;
+
+  if (at)
+    *at = '\0';
+  slash = strrchr(repo, '/');
+  colon = strrchr(repo, ':');
+  if (colon && (slash == NULL || colon > slash))
+    *colon = '\0';
+  if (*repo == '\0' || repo[strlen(repo) - 1] == '/') {
+    g_autofree char *shown = sc_display(name, 200);
+    g_set_error(error, SC_ERROR, SC_EINVAL, "image name '%s': the repository name is empty",
+                shown);
+    return NULL;
+  }
+  if (sc_reference_is_short(name)) {
+    g_autofree char *local = g_strconcat("localhost/", name, NULL);
+    return sc_reference_normalize(local, error);
+  }
+  return sc_reference_normalize(name, error);
 }
 
 gboolean

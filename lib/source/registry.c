@@ -40,6 +40,7 @@ typedef struct {
 
 struct ScRegistry {
   SoupSession *session;
+  sc_context *log; /* NULL: requests not logged */
   char *host;   /* as in references: "quay.io", "127.0.0.1:5000" */
   char *origin; /* "https://registry-1.docker.io" */
   gboolean tls_verify;
@@ -240,8 +241,16 @@ send_watched(ScRegistry *reg, SoupMessage *msg, Watch *w, GError **error)
 {
   GInputStream *body;
 
+  if (reg->log) {
+    g_autofree char *uri = g_uri_to_string(soup_message_get_uri(msg));
+    sc_context_log(reg->log, SC_LOG_DEBUG, "registry %s: %s %s", reg->host,
+                   soup_message_get_method(msg), uri);
+  }
   watch_begin(w);
   body = soup_session_send(reg->session, msg, w->cancel, error);
+  if (reg->log && body)
+    sc_context_log(reg->log, SC_LOG_DEBUG, "registry %s: HTTP %u", reg->host,
+                   soup_message_get_status(msg));
   watch_end(w, 0);
   return body;
 }
@@ -1167,6 +1176,13 @@ sc_net_limits_from_env(ScNetLimits *out)
   out->timeout = (guint)sc_env_limit("SC_REGISTRY_TIMEOUT", DEFAULT_TIMEOUT, 86400);
   out->min_rate = sc_env_limit("SC_REGISTRY_MIN_RATE", DEFAULT_MIN_RATE, G_MAXINT32);
   out->rate_window = (guint)sc_env_limit("SC_REGISTRY_RATE_WINDOW", DEFAULT_RATE_WINDOW, 86400);
+}
+
+/* Each request is logged at debug level on @ctx's log. */
+void
+sc_registry_set_log(ScRegistry *reg, sc_context *ctx)
+{
+  reg->log = ctx;
 }
 
 /* "docker.io" talks to registry-1.docker.io; everything else to itself. */

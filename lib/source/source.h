@@ -19,6 +19,7 @@ void sc_reference_clear(ScReference *ref);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
+char *sc_reference_normalize_local(const char *name, GError **error);
 /* Whether @input names no registry: its first component (before a '/')
  * has no '.', no ':' and is not "localhost" ("demo:1", "library/x"). */
 gboolean sc_reference_is_short(const char *input);
@@ -87,6 +88,7 @@ gboolean sc_auth_lookup(const char *authfile, const char *domain, const char *pa
 
 /* registry.c */
 typedef struct ScRegistry ScRegistry;
+void sc_registry_set_log(ScRegistry *reg, sc_context *ctx);
 ScRegistry *sc_registry_new(const char *domain, const char *username, const char *password,
                             gboolean tls_verify, const char *cert_dir, int max_conns,
                             GError **error);
@@ -197,6 +199,7 @@ typedef struct {
                              * sc_image_source_unchanged) */
   gboolean tls_verify;
   int jobs;
+  sc_context *log; /* NULL, or where each HTTP request is logged (debug) */
 } ScSourceOptions;
 gboolean sc_image_source_is_local(const char *spec);
 /* docker:NAME[:TAG] -> "NAME:TAG" (":latest" added), without asking the

@@ -808,6 +808,8 @@ try_endpoint(ScImageSource *src, Endpoint *ep, const ScSourceOptions *opts, gboo
     memset(pass, 0, strlen(pass));
   if (reg == NULL)
     return FALSE;
+  if (opts)
+    sc_registry_set_log(reg, opts->log);
   if (!sc_registry_ping(reg, error)) {
     sc_registry_free(reg);
     return FALSE;

@@ -116,11 +116,7 @@ sc_pull_opts_set_name(sc_pull_opts *o, const char *name, sc_error **error)
   SC_CHECK_ARG(o != NULL && name != NULL, error);
   /* a short name names no registry: stored under localhost/, as podman
    * does, so that it is never taken for a Docker Hub image */
-  if (sc_reference_is_short(name)) {
-    g_autofree char *local = g_strconcat("localhost/", name, NULL);
-    normalized = sc_reference_normalize(local, &gerror);
-  } else
-    normalized = sc_reference_normalize(name, &gerror);
+  normalized = sc_reference_normalize_local(name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   g_free(o->name);
@@ -751,8 +747,13 @@ pull_plan_layer(Pull *t, size_t i, json_t *l, json_t *diff_ids, GError **error)
   for (guint k = 0; k < i && !job->present; k++)
     if (strcmp(t->job_array[k].digest, digest) == 0)
       job->present = TRUE;
-  if (job->present)
+  if (job->present) {
+    sc_context_log(t->ctx, SC_LOG_INFO, "layer %zu/%u %s: already in the store", i + 1,
+                   t->n_layers, digest);
     return TRUE;
+  }
+  sc_context_log(t->ctx, SC_LOG_INFO, "layer %zu/%u %s: to fetch (%" G_GUINT64_FORMAT " bytes)",
+                 i + 1, t->n_layers, digest, (guint64)job->size);
   if (job->diff_id && !sc_content_digest_hex(job->diff_id, &hex, error)) {
     g_prefix_error(error, "%s: diff_id %zu: ", source, i);
     return FALSE;
@@ -847,6 +848,8 @@ pull_settle(Pull *t, GError **error)
                                  sc_image_source_description(t->src));
       return FALSE;
     }
+    sc_context_log(t->ctx, SC_LOG_INFO, "layer %s: imported as commit %s", job->digest,
+                   job->result.commit);
     if (job->result.skipped_entries)
       sc_context_log(t->ctx, SC_LOG_INFO, "layer %s: skipped %u device nodes, fifos or sockets",
                      job->digest, job->result.skipped_entries);
@@ -907,6 +910,8 @@ pull_commit_image(Pull *t, GError **error)
   if (!ostree_repo_commit_transaction(t->repo, NULL, NULL, error))
     return FALSE;
   t->in_txn = FALSE;
+  sc_context_log(t->ctx, SC_LOG_INFO, "%s: stored (commit %s, %u of %u layers imported)", t->name,
+                 commit, t->todo->len, t->n_layers);
   return TRUE;
 }
 
@@ -914,7 +919,7 @@ static json_t *
 pull_report(Pull *t)
 {
   return json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:I}", "schema", 1, "name", t->name, "id",
-                   t->res.manifest_hex, "source", sc_image_source_description(t->src), "layers",
+                   t->res.manifest_hex, "reference", sc_image_source_description(t->src), "layers",
                    t->n_layers, "layers_imported", t->todo->len, "bytes_read",
                    (json_int_t)pull_bytes(t));
 }
@@ -1161,8 +1166,12 @@ sc_pull_resolved(sc_context *ctx, ScImageSource *src, const sc_pull_opts *opts, 
                                              g_bytes_get_size(t.res.top_manifest));
     json_object_set_new(t.trust, "index", json_string(index));
   }
-  if (!pull_begin(&t, store_name, error) || !pull_plan(&t, error) || !pull_fetch(&t, error) ||
-      !pull_settle(&t, error) || !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
+  if (!pull_begin(&t, store_name, error))
+    return FALSE;
+  sc_context_log(ctx, SC_LOG_INFO, "%s: manifest sha256:%s, to be stored as %s",
+                 sc_image_source_description(src), t.res.manifest_hex, t.name);
+  if (!pull_plan(&t, error) || !pull_fetch(&t, error) || !pull_settle(&t, error) ||
+      !pull_commit_config(&t, error) || !pull_commit_image(&t, error))
     return FALSE;
   *out_report = pull_report(&t);
   return TRUE;
@@ -1180,6 +1189,7 @@ sc_image_pull_internal(sc_context *ctx, const char *source, const sc_pull_opts *
   OstreeRepo *repo = NULL;
 
   sc_pull_opts_source_options(opts, &sopts);
+  sopts.log = ctx;
   src = sc_image_source_open(source, &sopts, error);
   /* the store, when there is one, gives the config of an image it has */
   if (src != NULL && !sc_store_open(ctx, FALSE, &repo, NULL))

@@ -243,7 +243,7 @@ sc_store_location_json(sc_context *ctx)
   g_autofree char *seen = sc_context_root_path(ctx, path);
 
   return json_pack("{s:s, s:s, s:s?}", "path", seen, "chosen", sc_store_choice_name(choice),
-                   "passed-over", why);
+                   "passed_over", why);
 }
 
 char *
@@ -733,8 +733,28 @@ sc_store_keep_displaced(OstreeRepo *repo, const char *ref, const char *new_id, g
   return TRUE;
 }
 
-/* Every image ref, loaded; unreadable ones are skipped, and so is the ID
- * ref of an image that has a name again. */
+static void split_name(const char *name, char **out_repo, char **out_tag);
+
+/* By repository, then tag, in byte order (not by the encoded ref, where
+ * ':' is "_3A" and "x2:latest" came before "x:latest"); the images kept by
+ * their ID only last, by ID. */
+static gint
+image_order(gconstpointer a, gconstpointer b)
+{
+  const ScImage *x = *(ScImage *const *)a, *y = *(ScImage *const *)b;
+  g_autofree char *xr = NULL, *xt = NULL, *yr = NULL, *yt = NULL;
+  int c;
+
+  if (x->untagged || y->untagged)
+    return x->untagged != y->untagged ? (x->untagged ? 1 : -1) : strcmp(x->id, y->id);
+  split_name(x->name, &xr, &xt);
+  split_name(y->name, &yr, &yt);
+  c = strcmp(xr, yr);
+  return c ? c : strcmp(xt, yt);
+}
+
+/* Every image ref, loaded and sorted (image_order); unreadable ones are
+ * skipped, and so is the ID ref of an image that has a name again. */
 GPtrArray *
 sc_images_all(OstreeRepo *repo, GError **error)
 {
@@ -766,6 +786,7 @@ sc_images_all(OstreeRepo *repo, GError **error)
     if (named)
       g_ptr_array_remove_index(out, i);
   }
+  g_ptr_array_sort(out, image_order);
   return out;
 }
 
@@ -1237,11 +1258,7 @@ sc_image_tag(sc_context *ctx, const char *image, const char *new_name, sc_error 
 
   SC_CHECK_ARG(ctx != NULL && image != NULL && new_name != NULL, error);
   /* a short name names no registry: localhost/, as pull --name and podman */
-  if (sc_reference_is_short(new_name)) {
-    g_autofree char *local = g_strconcat("localhost/", new_name, NULL);
-    normalized = sc_reference_normalize(local, &gerror);
-  } else
-    normalized = sc_reference_normalize(new_name, &gerror);
+  normalized = sc_reference_normalize_local(new_name, &gerror);
   if (normalized == NULL)
     return sc_error_propagate(error, gerror);
   if (!open_for_writing(ctx, &repo, &lock, &gerror))
@@ -1279,6 +1296,17 @@ keep_by_id_if_nameless(OstreeRepo *repo, ScImage *img, GError **error)
   return ostree_repo_set_ref_immediate(repo, NULL, id_ref, img->commit, NULL, error);
 }
 
+/* A name no reference is (localhost/:x, which older builds let pull --name
+ * and images tag store): removing it frees no image a deployment uses (the
+ * image stays under its ID), so it is never refused as "in use". */
+static gboolean
+name_invalid(const ScImage *img)
+{
+  g_auto(ScReference) ref = {0};
+
+  return !img->untagged && !sc_reference_parse(img->name, &ref, NULL);
+}
+
 SC_API int
 sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
 {
@@ -1296,7 +1324,7 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
   for (guint i = 0; i < imgs->len; i++) {
     ScImage *img = imgs->pdata[i];
     g_autofree char *container = NULL;
-    if (!image_in_use(ctx, img, &container))
+    if (name_invalid(img) || !image_in_use(ctx, img, &container))
       continue;
     /* --force removes a name, never the image a deployment runs: its ID
      * ref is all that is left to remove, and that is the image itself */
@@ -1315,7 +1343,7 @@ sc_image_delete(sc_context *ctx, const char *image, int force, sc_error **error)
   }
   for (guint i = 0; i < imgs->len; i++) {
     ScImage *img = imgs->pdata[i];
-    gboolean used = force && image_in_use(ctx, img, NULL);
+    gboolean used = (force || name_invalid(img)) && image_in_use(ctx, img, NULL);
     if ((used && !keep_by_id_if_nameless(repo, img, &gerror)) ||
         !ostree_repo_set_ref_immediate(repo, NULL, img->ref, NULL, NULL, &gerror))
       goto fail;

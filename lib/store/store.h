@@ -243,7 +243,7 @@ typedef enum {
  * an OSTree host's /ostree/repo was passed over. */
 char *sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why);
 const char *sc_store_choice_name(ScStoreChoice choice);
-/* {"path" (as seen from the sysroot), "chosen", "passed-over"?} */
+/* {"path" (as seen from the sysroot), "chosen", "passed_over"?} */
 json_t *sc_store_location_json(sc_context *ctx);
 gboolean sc_store_sync(OstreeRepo *repo, GError **error);
 gboolean sc_ref_is_blob(const char *ref);

@@ -93,11 +93,14 @@ class AutoUpdateTest(SysrootCtl, unittest.TestCase):
         # update --auto-update with nothing else to change: the current info
         # a dry run records nothing
         before = tree(self.sysroot)
+        # (and both say what they set: trial15-report D11)
         r = self.ctl("update", "plain", "--auto-update=registry", "--dry-run")
-        self.assertEqual(r.stdout, "plain: latest version already installed\n")
+        self.assertEqual(r.stdout, "plain: latest version already installed\n"
+                         "plain: would set automatic updates: registry (was disabled)\n")
         self.assertEqual(tree(self.sysroot), before)
         r = self.ctl("update", "plain", "--auto-update=registry")
-        self.assertEqual(r.stdout, "plain: latest version already installed\n")
+        self.assertEqual(r.stdout, "plain: latest version already installed\n"
+                         "plain: automatic updates: registry (was disabled)\n")
         self.assertEqual(self.policy("plain"), {"policy": "registry", "from": "option"})
         self.ctl("update", "plain", "--auto-update=disabled")
         self.assertEqual(self.policy("plain"), {"policy": "disabled", "from": "option"})

@@ -72,12 +72,12 @@ class AtomicConfAttackTest(unittest.TestCase):
 
     def test_shipped_default_file(self):
         d = self.info(ATOMIC_SHIPPED)
-        self.assertEqual(d["atomic-conf"], {"file": self.conf})
-        self.assertEqual(d["checkout-root"], "/var/lib/containers/atomic")
+        self.assertEqual(d["atomic_conf"], {"file": self.conf})
+        self.assertEqual(d["checkout_root"], "/var/lib/containers/atomic")
         # the same with a BOM, CRLF line ends and a comment after each value
         d = self.info("\ufeff" + ATOMIC_SHIPPED.replace("\n", "\r\n")
                       + "checkout_path: /srv/ck   # ours\r\n")
-        self.assertEqual((d["atomic-conf"], d["checkout-root"]), ({"file": self.conf}, "/srv/ck"))
+        self.assertEqual((d["atomic_conf"], d["checkout_root"]), ({"file": self.conf}, "/srv/ck"))
 
     def test_merge_key_is_not_silently_dropped(self):
         # PyYAML (atomic) merges *d's keys: checkout_path is /srv/merged
@@ -85,30 +85,30 @@ class AtomicConfAttackTest(unittest.TestCase):
         d = self.info("defaults: &d\n  checkout_path: /srv/merged\n<<: *d\n")
         msg = "%s line 3: merge keys ('<<') are not supported: write the keys themselves" % \
             self.conf
-        self.assertEqual(d["atomic-conf"], {"file": None, "error": msg})
+        self.assertEqual(d["atomic_conf"], {"file": None, "error": msg})
         self.assertEqual(d["runtime"]["error"], msg)
         # a quoted "<<" is an ordinary (unused) key
         d = self.info("'<<': x\ncheckout_path: /srv/q\n")
-        self.assertEqual((d["atomic-conf"], d["checkout-root"]), ({"file": self.conf}, "/srv/q"))
+        self.assertEqual((d["atomic_conf"], d["checkout_root"]), ({"file": self.conf}, "/srv/q"))
 
     def test_control_characters_in_values(self):
         # a folded scalar keeps its final newline: "/srv/folded\n" would be
         # the checkout root, written into every unit's WorkingDirectory=
         d = self.info("checkout_path: >\n  /srv/folded\n")
-        self.assertEqual(d["atomic-conf"]["error"],
+        self.assertEqual(d["atomic_conf"]["error"],
                          "%s line 1: 'checkout_path' holds a control character (got "
                          "'/srv/folded\\x0a')" % self.conf)
         d = self.info("ostree_repository: \"/srv/r\\r\"\n")
-        self.assertEqual(d["atomic-conf"]["error"],
+        self.assertEqual(d["atomic_conf"]["error"],
                          "%s line 1: 'ostree_repository' holds a control character (got "
                          "'/srv/r\\x0d')" % self.conf)
         d = self.info("runtime: \"crun\\t\"\n")
-        self.assertEqual(d["atomic-conf"]["error"],
+        self.assertEqual(d["atomic_conf"]["error"],
                          "%s line 1: 'runtime' holds a control character (got 'crun\\x09')"
                          % self.conf)
         # a literal block without its newline ("|-") is a plain path
         d = self.info("checkout_path: |-\n  /srv/literal\n")
-        self.assertEqual(d["checkout-root"], "/srv/literal")
+        self.assertEqual(d["checkout_root"], "/srv/literal")
 
 
 # Fedora 28-31's /etc/containers/registries.conf (containers-common), version 1
@@ -190,7 +190,7 @@ class RegistriesConfSyntaxTest(unittest.TestCase):
         r = subprocess.run([CTL, "--json", "info"], capture_output=True, text=True, timeout=60,
                            env=clean_env(CONTAINERS_REGISTRIES_CONF=self.file))
         self.assertEqual(r.returncode, 0, r.stderr)
-        return json.loads(r.stdout)["registries-conf"]
+        return json.loads(r.stdout)["registries_conf"]
 
     def test_shipped_files(self):
         for text in (FEDORA_V1, RHEL8_V2):
@@ -276,7 +276,7 @@ class EnvironmentAttackTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         # empty is unset (atomic: os.environ.get(...) or conf)
         r = self.ctl("info", ATOMIC_OSTREE_CHECKOUT_PATH="")
-        self.assertEqual(json.loads(r.stdout)["checkout-root"], "/srv/conf")
+        self.assertEqual(json.loads(r.stdout)["checkout_root"], "/srv/conf")
         self.assertEqual(os.listdir(self.sysroot), ["etc"])
 
 

@@ -118,7 +118,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         s = self.store()
         self.assertEqual((s["path"], s["chosen"]), ("/%s/.storage/ostree" % CHECKOUT,
                                                     "checkout-root"))
-        self.assertEqual(s["passed-over"], "no hardlink from /%s can reach into /ostree/repo: "
+        self.assertEqual(s["passed_over"], "no hardlink from /%s can reach into /ostree/repo: "
                          "Invalid cross-device link" % CHECKOUT)
         # and in words, with the runtime as --runtime names it
         reg = os.path.join(self.sysroot, "registries.conf")
@@ -136,7 +136,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
                          "runtime:          /bin/true\n"
                          "registries.conf:  %s\n"
                          "SELinux policy:   none (nothing is labelled)\n"
-                         % (self.sysroot, CHECKOUT, CHECKOUT, s["passed-over"], reg))
+                         % (self.sysroot, CHECKOUT, CHECKOUT, s["passed_over"], reg))
         # a broken atomic.conf is reported with its line, and the rest still
         conf = os.path.join(self.sysroot, "etc", "atomic.conf")
         os.makedirs(os.path.dirname(conf))
@@ -145,9 +145,9 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         r = subprocess.run([CTL, "--sysroot", self.sysroot, "--json", "info"],
                            capture_output=True, text=True, env=env, check=True)
         info = json.loads(r.stdout)
-        self.assertEqual(info["atomic-conf"]["file"], None)
-        self.assertRegex(info["atomic-conf"]["error"], "^%s line 1: " % re.escape(conf))
-        self.assertEqual(info["registries-conf"], {"files": [reg]})
+        self.assertEqual(info["atomic_conf"]["file"], None)
+        self.assertRegex(info["atomic_conf"]["error"], "^%s line 1: " % re.escape(conf))
+        self.assertEqual(info["registries_conf"], {"files": [reg]})
         self.assertEqual(info["store"], s)
         self.assertEqual(info["selinux"], {"policy": None})
         # a policy that cannot be used is named, not fatal to info
@@ -179,7 +179,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
     def test_var_on_the_same_mount_uses_the_hosts_repository(self):
         s = self.store()
         self.assertEqual(s, {"path": "/ostree/repo", "chosen": "ostree-host",
-                             "passed-over": None})
+                             "passed_over": None})
         self.lifecycle(self.repo)
         self.assertFalse(os.path.exists(os.path.join(self.sysroot, CHECKOUT, ".storage")))
         self.assertIn("ociimage/", ostree(self.repo, "refs"))
@@ -203,7 +203,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         self.mount("--bind", self.osvar)
         self.ctl("--repo", "/ostree/repo", "pull", "oci:%s:v1" % self.layout)
         s = self.store()
-        self.assertEqual(s, {"path": "/ostree/repo", "chosen": "existing", "passed-over": None})
+        self.assertEqual(s, {"path": "/ostree/repo", "chosen": "existing", "passed_over": None})
         self.ctl("install", "--name", "e", "oci:%s:v1" % self.layout)
         with open(os.path.join(self.sysroot, CHECKOUT, "e.0", "rootfs", "etc", "motd")) as f:
             self.assertEqual(f.read(), "motd of the image\n")
@@ -214,7 +214,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         self.mount("--bind", self.osvar)
         r = json.loads(self.ctl("--repo", "/ostree/repo", "--json", "images", "list").stdout)
         self.assertEqual(r["store"], {"path": "/ostree/repo", "chosen": "configured",
-                                      "passed-over": None})
+                                      "passed_over": None})
         r = json.loads(subprocess.run(
             [CTL, "--sysroot", self.sysroot, "--json", "images", "list"],
             env=dict(os.environ, ATOMIC_OSTREE_REPO="/srv/repo"), capture_output=True,
@@ -239,7 +239,7 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         os.rename(os.path.join(self.repo, "config"), os.path.join(self.repo, "config.real"))
         os.symlink("config.real", os.path.join(self.repo, "config"))
         s = self.store()
-        self.assertEqual((s["chosen"], s["passed-over"]),
+        self.assertEqual((s["chosen"], s["passed_over"]),
                          ("checkout-root", "/ostree/repo/config is a symbolic link, not a repository's config"))
 
 

@@ -68,7 +68,7 @@ class OstreeHostAttackTest(SysrootCtl, unittest.TestCase):
         self.assertEqual(os.listdir(self.outside), [], "the store was made outside the sysroot")
         self.assertTrue(os.path.isfile(os.path.join(self.sysroot, inside.lstrip("/"), "config")))
         self.assertEqual(self.store(), {"path": inside, "chosen": "existing",
-                                        "passed-over": None})
+                                        "passed_over": None})
         images = json.loads(self.ctl("--json", "images", "list").stdout)["images"]
         self.assertEqual(len(images), 1)
 
@@ -118,7 +118,7 @@ class OstreeHostAttackTest(SysrootCtl, unittest.TestCase):
         srv = os.path.join(self.sysroot, "srv")
         self.mount(srv, "-t", "tmpfs", "tmpfs")
         self.assertEqual(self.store("--repo", "/srv/repo"),
-                         {"path": "/srv/repo", "chosen": "configured", "passed-over": None})
+                         {"path": "/srv/repo", "chosen": "configured", "passed_over": None})
         self.lifecycle_copies("--repo", "/srv/repo")
         self.assertIn("ociimage/", ostree(os.path.join(srv, "repo"), "refs"))
 
@@ -130,7 +130,7 @@ class OstreeHostAttackTest(SysrootCtl, unittest.TestCase):
         self.mount(os.path.join(self.sysroot, "var"), "-t", "tmpfs", "tmpfs")
         os.makedirs(self.ck)
         self.assertEqual(self.store(), {"path": "/ostree/repo", "chosen": "existing",
-                                        "passed-over": None})
+                                        "passed_over": None})
         self.lifecycle_copies()
         self.assertFalse(os.path.exists(os.path.join(self.ck, ".storage")))
 
@@ -167,12 +167,12 @@ class OstreeHostAttackTest(SysrootCtl, unittest.TestCase):
             s = self.store()
             self.assertEqual(s, {"path": "/%s/.storage/ostree" % CHECKOUT,
                                  "chosen": "checkout-root",
-                                 "passed-over": "/ostree/repo/config is %s, not a repository's "
+                                 "passed_over": "/ostree/repo/config is %s, not a repository's "
                                                 "config" % what})
             os.rmdir(config) if os.path.isdir(config) else os.unlink(config)
         # no OSTree host at all: nothing was passed over
         shutil.rmtree(os.path.join(self.sysroot, "ostree"))
-        self.assertIsNone(self.store()["passed-over"])
+        self.assertIsNone(self.store()["passed_over"])
 
 
 def build_special(layout, tag):

@@ -182,7 +182,7 @@ class UserModeTest(unittest.TestCase):
         with open(os.path.join(repo, "config")) as f:
             self.assertIn("mode=bare-user\n", f.read())
         info = json.loads(self.as_user("--json", "info").stdout)
-        self.assertEqual((info["mode"], info["unit-dir"], info["checkout-root"],
+        self.assertEqual((info["mode"], info["unit_dir"], info["checkout_root"],
                           info["store"]["path"]),
                          ("user", os.path.join(self.home, ".config", "systemd", "user"),
                           self.data("containers", "atomic"), repo))

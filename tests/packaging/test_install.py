@@ -65,6 +65,22 @@ class InstalledTest(unittest.TestCase):
         self.assertNotIn("\u2013sysroot", text)
         for markdown in ("**", "`", "\n# ", "\n## "):
             self.assertNotIn(markdown, text)
+        # nothing read as raw HTML: every <none> of the source is there
+        with open(os.path.join(SOURCE, "docs", "syscontainerctl.1.md")) as f:
+            source = f.read()
+        self.assertGreaterEqual(source.count("\\<none\\>"), 6)
+        self.assertEqual(text.count("<none>"), source.count("<none"))
+        self.assertNotIn("as )", text)
+        # the page says one thing of images list -q and --filter
+        self.assertNotIn("-q and --filter are not provided", " ".join(text.split()))
+        # troff has nothing to say about it (cannot adjust line, ...)
+        for width in ("80", "100", "120"):
+            r = subprocess.run(["man", "-l", page], capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, MANWIDTH=width, MAN_KEEP_FORMATTING=""))
+            self.assertEqual((r.returncode, r.stderr), (0, ""), width)
+        r = subprocess.run(["groff", "-man", "-ww", "-z", page], capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
 
     # -- bash completion -----------------------------------------------------
 
@@ -105,6 +121,31 @@ printf '%%s\\n' "${COMPREPLY[@]}"
         # an option of another verb is not offered
         self.assertEqual(self.complete("syscontainerctl list --rebas"), [])
         self.assertEqual(self.complete("syscontainerctl help upd"), ["update"])
+        # (trial15-report D12) each sub-verb once; help VERB's sub-verbs;
+        # a filter's values; update --all without what it refuses; render
+        # and --output: directories only
+        subs = ["delete", "inspect", "list", "prune", "tag", "update", "verify"]
+        self.assertEqual(self.complete("syscontainerctl images "), subs)
+        self.assertEqual(self.complete("syscontainerctl help images "), subs)
+        self.assertEqual(self.complete("syscontainerctl help trust "), ["default", "set", "show"])
+        self.assertEqual(self.complete("syscontainerctl images list -f dangling="),
+                         ["false", "true"])
+        self.assertEqual(self.complete("syscontainerctl images list -f dangling=t"), ["true"])
+        self.assertEqual(self.complete("syscontainerctl install --auto-update=r"), ["registry"])
+        opts = self.complete("syscontainerctl update --all --")
+        self.assertIn("--auto", opts)
+        for refused in ("--rebase", "--auto-update"):
+            self.assertNotIn(refused, opts)
+        self.assertNotIn("--all", self.complete("syscontainerctl update x --rebase y --"))
+        self.assertIn("--rebase", self.complete("syscontainerctl update x --"))
+        d = os.path.join(self.tmp, "cdir")
+        os.makedirs(os.path.join(d, "sub"), exist_ok=True)
+        open(os.path.join(d, "sfile"), "w").close()
+        self.assertEqual(self.complete("syscontainerctl render %s/s" % d), [d + "/sub"])
+        self.assertEqual(self.complete("syscontainerctl render x --output %s/s" % d),
+                         [d + "/sub"])
+        self.assertEqual(self.complete("syscontainerctl --authfile %s/s" % d),
+                         [d + "/sfile", d + "/sub"])
 
     def test_complete_follows_the_command_table(self):
         """Every command of the usage text is offered, nothing else; odd
@@ -150,10 +191,15 @@ zpty -d z
         inserted, with a space)."""
         script = self.installed["_syscontainerctl"]
         self.assertTrue(script.endswith("/share/zsh/site-functions/_syscontainerctl"), script)
+        zdir = os.path.join(self.tmp, "zdir")
+        os.makedirs(os.path.join(zdir, "sub"), exist_ok=True)
+        open(os.path.join(zdir, "sfile"), "w").close()
         lines = ["syscontainerctl insta", "syscontainerctl images d",
                  "syscontainerctl install --auto-update=r", "syscontainerctl --tls-verify=f",
                  "syscontainerctl list --form", "syscontainerctl list --format t",
-                 "syscontainerctl trust default r", "syscontainerctl --log-level=d"]
+                 "syscontainerctl trust default r", "syscontainerctl --log-level=d",
+                 "syscontainerctl images list -f dangling=t",
+                 "syscontainerctl render %s/s" % zdir, "syscontainerctl help images pr"]
         env = dict(self.env, PATH=os.path.dirname(self.ctl) + ":" + os.environ["PATH"],
                    HOME=self.tmp)
         r = self.run_ok(["timeout", "60", "zsh", "-f", "-c", self.ZSH_DRIVER, "zsh",
@@ -162,7 +208,10 @@ zpty -d z
             "syscontainerctl install ", "syscontainerctl images delete ",
             "syscontainerctl install --auto-update=registry ", "syscontainerctl --tls-verify=false ",
             "syscontainerctl list --format ", "syscontainerctl list --format table ",
-            "syscontainerctl trust default reject ", "syscontainerctl --log-level=debug "])
+            "syscontainerctl trust default reject ", "syscontainerctl --log-level=debug ",
+            "syscontainerctl images list -f dangling=true ",
+            # (sub, not sfile: directories only)
+            "syscontainerctl render %s/sub " % zdir, "syscontainerctl help images prune "])
 
     @unittest.skipUnless(os.path.exists(BASH_COMPLETION) and os.getuid() == 0 and
                          shutil.which("umoci"), "needs bash-completion, root and umoci")
@@ -237,6 +286,34 @@ zpty -d z
             self.assertEqual(f.read(), text)
 
     # -- auto-update units -------------------------------------------------------
+
+    def test_units_follow_the_prefix(self):
+        opts = json.loads(subprocess.run(["meson", "introspect", BUILD, "--buildoptions"],
+                                         check=True, capture_output=True, text=True).stdout)
+        value = {o["name"]: o["value"] for o in opts}
+        unit = self.installed["syscontainer-auto-update.timer"][len(self.dest):]
+        if value["systemdsystemunitdir"]:
+            want = value["systemdsystemunitdir"]
+        elif value["prefix"] == "/usr":
+            want = subprocess.run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                                  capture_output=True, text=True).stdout.strip() or \
+                "/usr/lib/systemd/system"
+        else:
+            want = value["prefix"] + "/lib/systemd/system"
+        self.assertEqual(os.path.dirname(unit), want)
+        # another prefix, and the option, in a build directory only configured
+        # (introspection needs no compiling)
+        for extra, where in (([], "%s/lib/systemd/system"),
+                             (["-Dsystemdsystemunitdir=/opt/units"], "/opt/units")):
+            b = tempfile.mkdtemp(dir=self.tmp)
+            prefix = os.path.join(self.tmp, "x")
+            self.run_ok(["meson", "setup", b, SOURCE, "--prefix", prefix, "-Dtests=disabled",
+                         *extra])
+            r = self.run_ok(["meson", "introspect", b, "--installed"])
+            units = sorted(v for k, v in json.loads(r.stdout).items() if "auto-update" in k)
+            self.assertEqual(units, [(where % prefix if "%" in where else where) + "/" + n
+                                     for n in ("syscontainer-auto-update.service",
+                                               "syscontainer-auto-update.timer")], extra)
 
     @unittest.skipUnless(shutil.which("systemd-analyze"), "needs systemd-analyze")
     def test_units_verify_and_are_not_enabled(self):

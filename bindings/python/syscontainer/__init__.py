@@ -690,8 +690,8 @@ class Context:
         _call(_sc_trust_default, self._ptr, _enc(verdict))
 
     def info(self):
-        """What the commands would use: sysroot, checkout-root, store (path,
-        chosen, passed-over), runtime (path or error); makes nothing."""
+        """What the commands would use: sysroot, checkout_root, store (path,
+        chosen, passed_over), runtime (path or error); makes nothing."""
         return self._json_call(_sc_context_info_json)
 
     def inspect(self, image):

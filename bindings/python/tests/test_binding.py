@@ -64,9 +64,9 @@ class BindingTest(unittest.TestCase):
             syscontainer.Context(sysroot=os.path.join(self.tmp, "missing"))
         self.assertEqual(cm.exception.code, "SC_ENOTFOUND")
         info = ctx.info()
-        self.assertEqual((info["sysroot"], info["checkout-root"]), (self.sysroot, "/var/lib/x"))
+        self.assertEqual((info["sysroot"], info["checkout_root"]), (self.sysroot, "/var/lib/x"))
         self.assertEqual(info["store"], {"path": "/var/lib/x/.storage/ostree",
-                                         "chosen": "checkout-root", "passed-over": None})
+                                         "chosen": "checkout-root", "passed_over": None})
         self.assertEqual(info["runtime"]["path"], ctx.find_runtime())
         self.assertEqual(info["runtime"]["configured"], ctx.runtime)
         self.assertEqual(os.listdir(self.sysroot), [])  # asking made nothing
