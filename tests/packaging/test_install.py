@@ -70,6 +70,9 @@ class InstalledTest(unittest.TestCase):
             source = f.read()
         self.assertGreaterEqual(source.count("\\<none\\>"), 6)
         self.assertEqual(text.count("<none>"), source.count("<none"))
+        # nor as TeX: "$XDG_DATA_HOME ... $HOME" is no formula
+        self.assertEqual(text.count("$XDG_"), source.count("$XDG_"))
+        self.assertGreater(source.count("$XDG_"), 0)
         self.assertNotIn("as )", text)
         # the page says one thing of images list -q and --filter
         self.assertNotIn("-q and --filter are not provided", " ".join(text.split()))
