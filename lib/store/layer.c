@@ -375,58 +375,6 @@ entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError
   return sc_layer_xattrs_canonical(t->digest, entry->path, xattrs, error);
 }
 
-/* A file the pool writes, in a labelled import: the path the policy is
- * asked about and the tar's xattrs but its label, as they are ("(sa(ayay))"),
- * for finish_xattrs() on a worker. */
-static GVariant *
-entry_xattrs_raw(const ScLayerEntry *entry, struct archive_entry *e)
-{
-  g_autofree char *path = label_path(entry->parts, entry->n_parts);
-  GVariantBuilder b;
-  const char *name;
-  const void *value;
-  size_t size;
-
-  g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
-  archive_entry_xattr_reset(e);
-  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-    if (strcmp(name, "security.selinux") != 0)
-      g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring(name),
-                            g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, value, size, 1));
-  return g_variant_ref_sink(g_variant_new("(s@a(ayay))", path, g_variant_builder_end(&b)));
-}
-
-/* entry_xattrs() for a file queued with entry_xattrs_raw(): the same set,
- * the same checks and messages. */
-static GVariant *
-finish_xattrs(gpointer data, const char *path, GVariant *raw, GError **error)
-{
-  Tree *t = data;
-  g_autoptr(GArray) xattrs = g_array_new(FALSE, FALSE, sizeof(ScXattr));
-  g_autoptr(GVariant) list = NULL;
-  g_autofree char *label = NULL;
-  const char *lpath;
-  ScXattr x;
-
-  g_variant_get(raw, "(&s@a(ayay))", &lpath, &list);
-  if (!sc_selinux_lookup(t->se, lpath, S_IFREG, &label, error))
-    return NULL;
-  for (gsize i = 0; i < g_variant_n_children(list); i++) {
-    g_autoptr(GVariant) name = NULL, value = NULL;
-    g_variant_get_child(list, i, "(@ay@ay)", &name, &value);
-    x.name = g_variant_get_bytestring(name);
-    x.value = g_variant_get_fixed_array(value, &x.size, 1);
-    g_array_append_val(xattrs, x);
-  }
-  if (label) {
-    x.name = "security.selinux";
-    x.value = (const guchar *)label;
-    x.size = strlen(label) + 1;
-    g_array_append_val(xattrs, x);
-  }
-  return sc_layer_xattrs_canonical(t->digest, path, xattrs, error);
-}
-
 /* Reads the object back as fsck will: the kernel keeps some xattrs in a
  * form of its own (a POSIX ACL folds into the mode, or disappears when the
  * mode says it all), and such an object would fail its checksum. */
@@ -555,7 +503,6 @@ typedef struct {
   guint32 uid, gid;
   guint32 mode; /* the permission bits */
   GVariant *xattrs;
-  gboolean raw; /* @xattrs are entry_xattrs_raw()'s: the pool finishes them */
 } EntryMeta;
 
 static void
@@ -575,10 +522,7 @@ entry_meta(Tree *t, struct archive_entry *e, const ScLayerEntry *entry, EntryMet
   /* OSTree's canonical mode holds the permission bits and nothing else
    * (a tar header has room for more). */
   m->mode = archive_entry_perm(e) & 07777;
-  /* a file the pool will write (write_regfile()) is labelled there */
-  m->raw = t->se && t->pool && entry->hardlink == NULL && archive_entry_filetype(e) == AE_IFREG &&
-           archive_entry_size(e) >= 0 && archive_entry_size(e) <= SC_LAYER_POOL_MAX_FILE;
-  m->xattrs = m->raw ? entry_xattrs_raw(entry, e) : entry_xattrs(t, entry, e, error);
+  m->xattrs = entry_xattrs(t, entry, e, error);
   return m->xattrs != NULL;
 }
 
@@ -599,7 +543,7 @@ queue_regfile(Tree *t,
     return NULL;
   }
   sc_layer_pool_add(
-    t->pool, t->seq, path, m->uid, m->gid, m->mode, m->xattrs, m->raw, data, size, placeholder);
+    t->pool, t->seq, path, m->uid, m->gid, m->mode, m->xattrs, data, size, placeholder);
   return g_strdup(placeholder);
 }
 
@@ -1137,7 +1081,7 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
       goto out;
     ostree_mutable_tree_set_metadata_checksum(t.root, meta);
   }
-  t.pool = sc_layer_pool_new(repo, digest, pool_check, finish_xattrs, &t);
+  t.pool = sc_layer_pool_new(repo, digest, pool_check, &t);
   walked = sc_layer_walk(&w, &tar_size, &tar_digest, &walk_error);
   /* A queued file's failure comes first: its entry is before the one the
    * walk stopped at. */

@@ -47,7 +47,6 @@ typedef struct {
   char *path;
   guint32 uid, gid, mode;
   GVariant *xattrs;
-  gboolean raw_xattrs; /* @xattrs are made final by the worker */
   guchar *data;
   gsize size;
   guint64 id; /* its number in this import: the placeholder's */
@@ -57,7 +56,6 @@ struct ScLayerPool {
   OstreeRepo *repo;
   const char *digest;
   ScLayerPoolCheck check;
-  ScLayerPoolXattrs finish_xattrs;
   gpointer check_data;
   GThreadPool *pool;
   GMutex lock;
@@ -191,7 +189,7 @@ pool_work(gpointer data, gpointer user_data)
 {
   PoolFile *f = data;
   ScLayerPool *p = user_data;
-  g_autoptr(GVariant) empty = NULL, final = NULL;
+  g_autoptr(GVariant) empty = NULL;
   GVariant *xattrs = f->xattrs;
   g_autofree char *checksum = NULL;
   GError *error = NULL;
@@ -199,18 +197,12 @@ pool_work(gpointer data, gpointer user_data)
   if (xattrs == NULL)
     xattrs = empty = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("(ayay)"), NULL, 0));
   if (!pool_behind_failure(p, f->seq)) {
-    /* (what the reader would have done, here on a worker: the SELinux
-     * lookups are most of a labelled import's CPU) */
-    if (f->raw_xattrs)
-      xattrs = final = p->finish_xattrs(p->check_data, f->path, f->xattrs, &error);
-    if (xattrs) {
-      checksum = content_checksum(f, xattrs);
-      if (!write_trusted(p, f, xattrs, checksum, &error)) {
-        g_autofree char *shown = sc_display(f->path, 100);
-        g_prefix_error(&error, "layer %s: '%s': ", p->digest, shown);
-      } else if (p->check)
-        p->check(p->check_data, f->path, checksum, S_IFREG | f->mode, xattrs, &error);
-    }
+    checksum = content_checksum(f, xattrs);
+    if (!write_trusted(p, f, xattrs, checksum, &error)) {
+      g_autofree char *shown = sc_display(f->path, 100);
+      g_prefix_error(&error, "layer %s: '%s': ", p->digest, shown);
+    } else if (p->check)
+      p->check(p->check_data, f->path, checksum, S_IFREG | f->mode, xattrs, &error);
     if (error)
       pool_fail(p, f->seq, error);
   }
@@ -236,18 +228,13 @@ pool_workers(void)
 }
 
 ScLayerPool *
-sc_layer_pool_new(OstreeRepo *repo,
-                  const char *digest,
-                  ScLayerPoolCheck check,
-                  ScLayerPoolXattrs finish_xattrs,
-                  gpointer check_data)
+sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, gpointer check_data)
 {
   ScLayerPool *p = g_new0(ScLayerPool, 1);
 
   p->repo = repo;
   p->digest = digest;
   p->check = check;
-  p->finish_xattrs = finish_xattrs;
   p->check_data = check_data;
   g_mutex_init(&p->lock);
   g_cond_init(&p->room);
@@ -271,14 +258,12 @@ sc_layer_pool_add(ScLayerPool *p,
                   guint32 gid,
                   guint32 mode,
                   GVariant *xattrs,
-                  gboolean raw_xattrs,
                   guchar *data,
                   gsize size,
                   char out_placeholder[65])
 {
   PoolFile *f = g_new0(PoolFile, 1);
 
-  f->raw_xattrs = raw_xattrs;
   f->seq = seq;
   f->path = g_strdup(path);
   f->uid = uid;

@@ -142,19 +142,11 @@ typedef gboolean (*ScLayerPoolCheck)(gpointer data,
                                      guint32 mode,
                                      GVariant *xattrs,
                                      GError **error);
-/* Makes the final xattrs of a file queued with raw ones (its SELinux label
- * looked up, the set made canonical), in a worker; NULL on failure. */
-typedef GVariant *(*ScLayerPoolXattrs)(gpointer data,
-                                       const char *path,
-                                       GVariant *raw,
-                                       GError **error);
 ScLayerPool *sc_layer_pool_new(OstreeRepo *repo,
                                const char *digest,
                                ScLayerPoolCheck check,
-                               ScLayerPoolXattrs finish_xattrs,
                                gpointer check_data);
-/* Queues a file (tar entry number @seq; @data, @size bytes, is taken;
- * @raw_xattrs: @xattrs are for the pool's finish_xattrs);
+/* Queues a file (tar entry number @seq; @data, @size bytes, is taken);
  * waits while too much is queued. *@out_placeholder: what the tree holds
  * until sc_layer_pool_finish(). */
 void sc_layer_pool_add(ScLayerPool *p,
@@ -164,7 +156,6 @@ void sc_layer_pool_add(ScLayerPool *p,
                        guint32 gid,
                        guint32 mode,
                        GVariant *xattrs,
-                       gboolean raw_xattrs,
                        guchar *data,
                        gsize size,
                        char out_placeholder[65]);
