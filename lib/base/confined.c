@@ -630,6 +630,49 @@ rm_files_of(int fd, GPtrArray *subdirs, const char *label, GError **error)
   return TRUE;
 }
 
+/* A directory being removed may lack the bits its owner needs to empty it
+ * (a 0555 directory made in a checkout): root passes anyway, a user does
+ * not, so the owner's bits are added first (it goes away). Only a
+ * directory of the caller's; never through a link. */
+static void
+make_removable(int fd)
+{
+  struct stat st;
+
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+      (st.st_mode & 0700) != 0700)
+    (void)fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
+/* @name in @parent opened to be emptied, made removable; a directory its
+ * owner cannot even read (0000, 0300) is opened by its O_PATH handle's
+ * /proc link to change its mode first. */
+static int
+open_for_removal(int parent, const char *name)
+{
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 && errno == EACCES) {
+    int pfd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+
+    if (pfd < 0)
+      return -1;
+    if (fstat(pfd, &st) == 0 && st.st_uid == geteuid()) {
+      char proc[64];
+      g_snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+      if (chmod(proc, (st.st_mode & 07777) | 0700) == 0)
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    close(pfd);
+    if (fd < 0)
+      errno = EACCES;
+  }
+  if (fd >= 0)
+    make_removable(fd);
+  return fd;
+}
+
 gboolean
 sc_confined_empty_dir(int dirfd, const char *label, GError **error)
 {
@@ -640,6 +683,7 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
   g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
   if (cur < 0)
     return set_errno_error(error, errno, label, "the path");
+  make_removable(cur);
   {
     RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
     g_array_append_val(stack, top);
@@ -675,7 +719,7 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
     f->level.dev = st.st_dev;
     f->level.ino = st.st_ino;
     f->entered = g_ptr_array_steal_index(f->subdirs, f->subdirs->len - 1);
-    next = openat(cur, f->entered, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    next = open_for_removal(cur, f->entered);
     if (next < 0) {
       if (errno == ENOENT || errno == ENOTDIR) {
         /* gone, or replaced by a file meanwhile: retried as an entry */
@@ -716,7 +760,7 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   }
   if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
     return TRUE;
-  fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open_for_removal(dirfd, name);
   if (fd < 0)
     return set_errno_error(error, errno, label, "the path");
   ok = sc_confined_empty_dir(fd, label, error);
@@ -728,22 +772,34 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   return ok;
 }
 
-void
-sc_rm_rf(const char *path)
+gboolean
+sc_rm_rf_checked(const char *path, GError **error)
 {
   g_autofree char *dir = NULL;
   g_autofree char *base = NULL;
   int parent;
+  gboolean ok;
 
   /* @path itself is the tool's own (a scratch directory, a slot): only
    * what is below it is walked confined */
   if (path == NULL || !split_last(path, &dir, &base, NULL))
-    return;
+    return TRUE;
   parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (parent < 0)
-    return;
-  sc_confined_rm_rf_at(parent, base, path, NULL);
+  if (parent < 0) {
+    if (errno == ENOENT)
+      return TRUE;
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_confined_rm_rf_at(parent, base, path, error);
   close(parent);
+  return ok;
+}
+
+void
+sc_rm_rf(const char *path)
+{
+  sc_rm_rf_checked(path, NULL);
 }
 
 /* Pushes the components of @text onto @todo (a stack: the next component

@@ -1,0 +1,307 @@
+"""User containers attacked (issue 17, trial17): read-only directories in a
+checkout do not stop uninstall or update; another user can neither read a
+user's containers nor write into them; a failed install touches no file
+descriptor of the caller; the unit and runtime directories, and HOME, are
+checked as the store is. Two throwaway accounts, made and removed here."""
+
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
+import imagelib as il  # noqa: E402
+from test_deploy import build  # noqa: E402
+
+CTL = os.environ["SYSCONTAINERCTL"]
+PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+
+
+def readable_by_all(path):
+    """@path and its parents reachable by another user."""
+    while path != "/":
+        os.chmod(path, os.stat(path).st_mode | 0o755)
+        path = os.path.dirname(path)
+
+
+class Account:
+    """A throwaway user with a runtime directory of their own."""
+
+    def __init__(self, name):
+        il.run("useradd", "-m", "-s", "/bin/sh", name)
+        pw = pwd.getpwnam(name)
+        self.name, self.uid, self.gid, self.home = name, pw.pw_uid, pw.pw_gid, pw.pw_dir
+        os.chmod(self.home, 0o755)  # (the distribution default the trial had)
+        self.runtime = tempfile.mkdtemp(prefix="sc-xdg-run-")
+        os.chown(self.runtime, self.uid, self.gid)
+        os.chmod(self.runtime, 0o700)
+
+    def remove(self):
+        subprocess.run(["userdel", "-r", self.name], capture_output=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def env(self, **extra):
+        env = {"HOME": self.home, "USER": self.name, "LOGNAME": self.name, "PATH": PATH,
+               "XDG_RUNTIME_DIR": self.runtime,
+               "SC_SIGNATURE_POLICY": os.environ["SC_SIGNATURE_POLICY"]}
+        for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "G_SLICE"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update(extra)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def run(self, argv, env=None):
+        return subprocess.run(["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
+                               "--init-groups", "--", *argv], capture_output=True, text=True,
+                              env=env or self.env(), cwd="/", timeout=300)
+
+    def data(self, *rel):
+        return os.path.join(self.home, ".local", "share", *rel)
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("useradd")
+                     and shutil.which("setpriv"), "needs root, umoci, useradd and setpriv")
+class UserModeAttackTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Account("sca%d" % os.getpid())
+        cls.b = Account("scb%d" % os.getpid())
+        cls.shared = tempfile.mkdtemp(prefix="sc-user-atk-")
+        cls.layout = os.path.join(cls.shared, "layout")
+        build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}}, hostfs=False)
+        build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"}},
+              {"etc/motd": "motd v2\n"}, hostfs=False)
+        cls.sticky_image(cls.layout)
+        readable_by_all(cls.shared)
+        subprocess.run(["chmod", "-R", "a+rX", cls.shared], check=True)
+        readable_by_all(os.path.dirname(os.path.realpath(CTL)))
+
+    @staticmethod
+    def sticky_image(layout):
+        """v1 with a 1777 directory (every base image's /tmp) and a 2775 one."""
+        bundle = os.path.join(os.path.dirname(layout), "bundle-sticky")
+        il.run("umoci", "unpack", "--image", "%s:v1" % layout, bundle)
+        root = os.path.join(bundle, "rootfs")
+        for rel, mode in (("srv/sticky", 0o1777), ("srv/group", 0o2775)):
+            os.makedirs(os.path.join(root, rel))
+            os.chmod(os.path.join(root, rel), mode)
+        il.run("umoci", "repack", "--image", "%s:sticky" % layout, bundle)
+        shutil.rmtree(bundle)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.remove()
+        cls.b.remove()
+        shutil.rmtree(cls.shared)
+
+    def ctl(self, who, *args, env=None, code=0):
+        r = who.run([CTL, *args], env=env)
+        if code is not None and r.returncode != code:
+            self.fail("syscontainerctl %s as %s: exit %d: %s" % (" ".join(args), who.name,
+                                                                 r.returncode, r.stderr))
+        return r
+
+    def image(self, tag):
+        return "oci:%s:%s" % (self.layout, tag)
+
+    def as_user_sh(self, who, script):
+        r = who.run(["/bin/sh", "-ec", script])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    # D1: read-only directories in a checkout
+    def test_readonly_dirs_uninstall(self):
+        a = self.a
+        self.ctl(a, "install", "--name", "ro1", self.image("v1"))
+        rootfs = a.data("containers", "atomic", "ro1.0", "rootfs")
+        # 0555 with a file, 0000 with a file, 0300 (unreadable) with a directory
+        self.as_user_sh(a, "cd %s/etc && mkdir sub none wo && touch sub/f none/f && "
+                           "mkdir wo/d && touch wo/d/g && chmod 555 sub wo/d && chmod 000 none "
+                           "&& chmod 300 wo" % rootfs)
+        r = self.ctl(a, "uninstall", "ro1")
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(sorted(os.listdir(a.data("containers", "atomic"))), ["repo"])
+        r = self.ctl(a, "--json", "list")
+        self.assertEqual(json.loads(r.stdout)["containers"], [])
+
+    def test_unremovable_uninstall_fails(self):
+        """What the user cannot remove (root's, here) fails the uninstall by
+        name, and the container stays listed for another try."""
+        a = self.a
+        self.ctl(a, "install", "--name", "ro2", self.image("v1"))
+        slot = a.data("containers", "atomic", "ro2.0")
+        planted = os.path.join(slot, "rootfs", "etc", "roots")
+        os.mkdir(planted)
+        with open(os.path.join(planted, "f"), "w") as f:
+            f.write("root's\n")
+        r = self.ctl(a, "uninstall", "ro2", code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s: cannot remove f: "
+                         "Permission denied" % slot)
+        self.assertTrue(os.path.exists(planted))
+        r = self.ctl(a, "--json", "list")
+        self.assertEqual([c["name"] for c in json.loads(r.stdout)["containers"]], ["ro2"])
+        shutil.rmtree(planted)
+        self.ctl(a, "uninstall", "ro2")
+        self.assertFalse(os.path.lexists(slot))
+
+    def test_readonly_dirs_update_rollback(self):
+        a = self.a
+        self.ctl(a, "install", "--name", "web", self.image("v1"))
+        self.ctl(a, "update", "--rebase", self.image("v2"), "web")
+        link = a.data("containers", "atomic", "web")
+        self.assertEqual(os.readlink(link), link + ".1")
+        # the previous deployment (the slot the next update reuses)
+        self.as_user_sh(a, "cd %s.0/rootfs/etc && mkdir lock && touch lock/f && chmod 555 lock"
+                        % link)
+        self.ctl(a, "update", "--rebase", self.image("v1"), "web")
+        self.assertEqual(os.readlink(link), link + ".0")
+        self.assertFalse(os.path.exists(link + ".0/rootfs/etc/lock"))
+        self.ctl(a, "rollback", "web")
+        self.assertEqual(os.readlink(link), link + ".1")
+        with open(os.path.join(link, "rootfs", "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd v2\n")
+        # a rollback target the user cannot clear: the update fails by name
+        # and leaves the current deployment as it was
+        planted = link + ".0/rootfs/etc/roots"
+        os.mkdir(planted)
+        open(os.path.join(planted, "f"), "w").close()
+        r = self.ctl(a, "update", "--rebase", self.image("v1"), "web", code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s.0: cannot remove f: "
+                         "Permission denied" % link)
+        self.assertEqual(os.readlink(link), link + ".1")
+        shutil.rmtree(planted)
+        self.ctl(a, "uninstall", "web")
+        self.assertEqual(sorted(os.listdir(a.data("containers", "atomic"))), ["repo"])
+
+    # D2, D3: another user's reach
+    def test_private_to_the_user(self):
+        a, b = self.a, self.b
+        self.ctl(a, "install", "--name", "sec", "--set", "DBPASS=hunter2", self.image("sticky"))
+        top = a.data("containers", "atomic")
+        for path, mode in ((top, 0o700), (os.path.join(top, "repo"), 0o700),
+                           (os.path.join(top, "sec.0"), 0o700),
+                           (os.path.join(top, "sec.0", "info"), 0o600),
+                           (a.data("containers", "tmpfiles"), 0o700),
+                           (os.path.join(a.home, ".config", "systemd", "user", "sec.service"),
+                            0o600),
+                           # a directory keeps its sticky and setgid bits
+                           (os.path.join(top, "sec.0", "rootfs", "srv", "sticky"), 0o1777),
+                           (os.path.join(top, "sec.0", "rootfs", "srv", "group"), 0o2775)):
+            self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), mode, path)
+        # the other user: nothing to read, nowhere to write
+        r = b.run(["/bin/sh", "-c", "cat %s/sec.0/info" % top])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Permission denied", r.stderr)
+        r = b.run(["/bin/sh", "-c", "echo x > %s/sec.0/rootfs/srv/sticky/planted" % top])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertFalse(os.path.exists(os.path.join(top, "sec.0/rootfs/srv/sticky/planted")))
+        r = self.ctl(b, "--checkout-root", top, "inspect", "sec", code=1)
+        self.assertNotIn("hunter2", r.stdout + r.stderr)
+        r = self.ctl(b, "--repo", os.path.join(top, "repo"), "images", "list", code=1)
+        self.assertNotIn("localhost", r.stdout)
+        # opened by an earlier version (or by hand): closed again, said with -v
+        os.chmod(top, 0o755)
+        r = self.ctl(a, "-v", "list")
+        self.assertIn("%s: made private to you (mode 0700, was 0755)" % top, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.lstat(top).st_mode), 0o700)
+        self.ctl(a, "uninstall", "sec")
+
+    # D4: fd 0 of the caller, and no GLib criticals
+    def test_failed_install_keeps_fd0(self):
+        a = self.a
+        code = ("import os, json, syscontainer\n"
+                "fd = os.open('/dev/null', os.O_RDONLY)\n"
+                "os.dup2(fd, 0)\n"
+                "out = []\n"
+                "try:\n"
+                "    syscontainer.Context(mode='user').install(%r, name='zz')\n"
+                "except syscontainer.Error as e:\n"
+                "    out.append(e.code)\n"
+                "out.append(os.path.exists('/proc/self/fd/0'))\n"
+                "print(json.dumps(out))\n" % self.image("v1"))
+        env = a.env(HOME="/", PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..",
+                                                     "bindings", "python"))
+        lib = os.environ.get("SC_LIBRARY", "")
+        if lib:
+            env["SC_LIBRARY"] = lib
+            readable_by_all(os.path.dirname(os.path.realpath(lib)))
+        ldd = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout if lib else ""
+        for line in ldd.splitlines():
+            if "libasan" in line and "=>" in line:
+                env["LD_PRELOAD"] = line.split("=>")[1].split()[0]
+                env["ASAN_OPTIONS"] = "detect_leaks=0"  # (python's own, not ours)
+        readable_by_all(os.path.join(os.path.dirname(__file__), "..", "..", "bindings",
+                                     "python", "syscontainer"))
+        r = a.run([sys.executable, "-c", code], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), ["SC_EPERM", True])
+        self.assertNotIn("CRITICAL", r.stderr)
+        r = self.ctl(a, "install", "--name", "zz", self.image("v1"),
+                     env=a.env(HOME="/", G_DEBUG="fatal-criticals"), code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: / belongs "
+                         "to uid 0, not to you (uid %d): a user uses only a store and checkout "
+                         "root of their own" % a.uid)
+
+    # D9, D10: the unit and runtime directories, HOME
+    def test_environment_checked(self):
+        a, b = self.a, self.b
+        target = tempfile.mkdtemp(prefix="sc-cfg-target-")
+        os.chmod(target, 0o777)
+        self.addCleanup(shutil.rmtree, target)
+        cases = [
+            (dict(XDG_CONFIG_HOME=target), "user containers: %s belongs to uid 0, not to you "
+             "(uid %d): a user's units go only to a unit directory of their own "
+             "($XDG_CONFIG_HOME/systemd/user)" % (target, a.uid)),
+            (dict(XDG_CONFIG_HOME="/etc"), "user containers: /etc/systemd/user belongs to uid 0, not to you "
+             "(uid %d): a user's units go only to a unit directory of their own "
+             "($XDG_CONFIG_HOME/systemd/user)" % a.uid),
+            (dict(XDG_RUNTIME_DIR="/nonexistent"), "user containers: $XDG_RUNTIME_DIR "
+             "/nonexistent does not exist: it names the user's runtime directory "
+             "(RUN_DIRECTORY, the runtime's state); log in through a session (systemd-logind) "
+             "or set it to /run/user/%d" % a.uid),
+            (dict(XDG_RUNTIME_DIR="/etc/passwd"), "user containers: $XDG_RUNTIME_DIR "
+             "/etc/passwd is not a directory: it names the user's runtime directory "
+             "(RUN_DIRECTORY, the runtime's state); log in through a session (systemd-logind) "
+             "or set it to /run/user/%d" % a.uid),
+            (dict(XDG_RUNTIME_DIR=b.runtime), "user containers: $XDG_RUNTIME_DIR %s belongs to "
+             "uid %d, not to you (uid %d): a user's runtime directory is their own"
+             % (b.runtime, b.uid, a.uid)),
+            (dict(XDG_RUNTIME_DIR="/run"), "user containers: $XDG_RUNTIME_DIR /run belongs to "
+             "uid 0, not to you (uid %d): a user's runtime directory is their own" % a.uid),
+            (dict(HOME=""), "user containers: $HOME is not set: user containers need a home "
+             "directory (or $XDG_DATA_HOME)"),
+            (dict(HOME=None), "user containers: $HOME is not set: user containers need a home "
+             "directory (or $XDG_DATA_HOME)"),
+            (dict(HOME="home/x"), "user containers: $HOME is not an absolute path (home/x): "
+             "user containers need a home directory (or $XDG_DATA_HOME)"),
+            (dict(HOME=None, XDG_DATA_HOME=a.data()), "user containers: $HOME is not set: user "
+             "containers need a home directory (or $XDG_CONFIG_HOME)"),
+        ]
+        for extra, message in cases:
+            # (info shows the places, checked or not; without a home there are none)
+            verbs = [["install", "--name", "x", self.image("v1")]] + (
+                [["info"]] if "HOME" in extra else [])
+            for verb in verbs:
+                r = self.ctl(a, *verb, env=a.env(**extra), code=1)
+                self.assertEqual(r.stderr.strip(), "syscontainerctl: error: " + message,
+                                 (extra, verb))
+                self.assertNotIn("GLib", r.stderr)
+        self.assertEqual(os.listdir(target), [])
+        self.assertFalse(os.path.exists("/etc/systemd/user/x.service"))
+        self.assertFalse(os.path.lexists(a.data("containers", "atomic", "x")))
+        # both XDG homes given: no HOME needed, and no relative path shown
+        r = self.ctl(a, "--json", "info", env=a.env(
+            HOME=None, XDG_DATA_HOME=a.data(), XDG_CONFIG_HOME=os.path.join(a.home, ".config")))
+        info = json.loads(r.stdout)
+        self.assertEqual((info["checkout-root"], info["unit-dir"]),
+                         (a.data("containers", "atomic"),
+                          os.path.join(a.home, ".config", "systemd", "user")))
+
+
+if __name__ == "__main__":
+    unittest.main()
