@@ -746,6 +746,123 @@ out:
   return ok;
 }
 
+/* The subdirectories of @fd, into @subdirs (by d_type; a file system
+ * without it: every entry, the non-directories fail to open as such). */
+static gboolean
+subdirs_of(int fd, GPtrArray *subdirs, const char *label, GError **error)
+{
+  int dup_fd = dup(fd);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *e;
+
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return set_errno_error(error, errno, label, "the path");
+  }
+  while ((errno = 0, e = readdir(d)) != NULL)
+    if ((e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) && strcmp(e->d_name, ".") != 0 &&
+        strcmp(e->d_name, "..") != 0)
+      g_ptr_array_add(subdirs, g_strdup(e->d_name));
+  rewinddir(d); /* (the offset is @fd's too: the removal reads it next) */
+  closedir(d);
+  return TRUE;
+}
+
+/* The names entered from the top down to the current level, for errors. */
+static char *
+rm_stack_path(GArray *stack, const char *last)
+{
+  GString *s = g_string_new(NULL);
+
+  for (guint i = 0; i < stack->len; i++) {
+    const char *n = g_array_index(stack, RmFrame, i).entered;
+    if (n != NULL)
+      g_string_append_printf(s, "%s%s", s->len ? "/" : "", n);
+  }
+  if (last)
+    g_string_append_printf(s, "%s%s", s->len ? "/" : "", last);
+  return g_string_free(s, FALSE);
+}
+
+/* Before anything is removed: every directory under @dirfd is the
+ * caller's (made removable on the way), so that what is removed goes
+ * whole, never half (a user's update reuses the slot that is the rollback
+ * target: a half-removed one is no target any more). Root removes what it
+ * likes: not walked. */
+static gboolean
+check_removable(int dirfd, const char *label, GError **error)
+{
+  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(RmFrame));
+  int cur;
+  gboolean ok = FALSE;
+
+  if (geteuid() == 0)
+    return TRUE;
+  if ((cur = dup(dirfd)) < 0)
+    return set_errno_error(error, errno, label, "the path");
+  g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
+  make_removable(cur);
+  {
+    RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
+    g_array_append_val(stack, top);
+  }
+  if (!subdirs_of(cur, g_array_index(stack, RmFrame, 0).subdirs, label, error))
+    goto out;
+  while (stack->len > 0) {
+    RmFrame *f = &g_array_index(stack, RmFrame, stack->len - 1);
+    struct stat st;
+    int next;
+
+    g_clear_pointer(&f->entered, g_free);
+    if (f->subdirs->len == 0) {
+      if (stack->len == 1)
+        break;
+      cur = sc_confined_walk_up(stack, cur, error);
+      if (cur < 0)
+        goto out;
+      continue;
+    }
+    if (fstat(cur, &st) != 0) {
+      set_errno_error(error, errno, label, "the path");
+      goto out;
+    }
+    f->level.dev = st.st_dev;
+    f->level.ino = st.st_ino;
+    f->entered = g_ptr_array_steal_index(f->subdirs, f->subdirs->len - 1);
+    if (fstatat(cur, f->entered, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+      continue; /* (gone, or not a directory: unlinked with its directory) */
+    if (st.st_uid != geteuid()) {
+      g_autofree char *rel = rm_stack_path(stack, NULL);
+      g_set_error(error, SC_ERROR, SC_EPERM,
+                  "%s: cannot remove %s: it belongs to uid %u, not to you (uid %u); nothing was "
+                  "removed",
+                  label, rel, (unsigned)st.st_uid, (unsigned)geteuid());
+      goto out;
+    }
+    next = open_for_removal(cur, f->entered);
+    if (next < 0) {
+      g_autofree char *rel = rm_stack_path(stack, NULL);
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot remove %s: %s; nothing was removed",
+                  label, rel, g_strerror(errno));
+      goto out;
+    }
+    close(cur);
+    cur = next;
+    {
+      RmFrame child = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
+      g_array_append_val(stack, child);
+    }
+    if (!subdirs_of(cur, g_array_index(stack, RmFrame, stack->len - 1).subdirs, label, error))
+      goto out;
+  }
+  ok = TRUE;
+out:
+  if (cur >= 0)
+    close(cur);
+  return ok;
+}
+
 gboolean
 sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error)
 {
@@ -763,7 +880,7 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   fd = open_for_removal(dirfd, name);
   if (fd < 0)
     return set_errno_error(error, errno, label, "the path");
-  ok = sc_confined_empty_dir(fd, label, error);
+  ok = check_removable(fd, label, error) && sc_confined_empty_dir(fd, label, error);
   close(fd);
   if (ok && unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", label, g_strerror(errno));

@@ -140,9 +140,13 @@ class UserModeAttackTest(unittest.TestCase):
         with open(os.path.join(planted, "f"), "w") as f:
             f.write("root's\n")
         r = self.ctl(a, "uninstall", "ro2", code=1)
-        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s: cannot remove f: "
-                         "Permission denied" % slot)
-        self.assertTrue(os.path.exists(planted))
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s: cannot remove "
+                         "rootfs/etc/roots: it belongs to uid 0, not to you (uid %d); nothing "
+                         "was removed" % (slot, a.uid))
+        # nothing of the slot went (a second try finds it whole)
+        self.assertTrue(os.path.exists(os.path.join(planted, "f")))
+        self.assertTrue(os.path.exists(os.path.join(slot, "rootfs", "bin", "busybox")))
+        self.assertTrue(os.path.exists(os.path.join(slot, "info")))
         r = self.ctl(a, "--json", "list")
         self.assertEqual([c["name"] for c in json.loads(r.stdout)["containers"]], ["ro2"])
         shutil.rmtree(planted)
@@ -171,9 +175,15 @@ class UserModeAttackTest(unittest.TestCase):
         os.mkdir(planted)
         open(os.path.join(planted, "f"), "w").close()
         r = self.ctl(a, "update", "--rebase", self.image("v1"), "web", code=1)
-        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s.0: cannot remove f: "
-                         "Permission denied" % link)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s.0: cannot remove "
+                         "rootfs/etc/roots: it belongs to uid 0, not to you (uid %d); nothing "
+                         "was removed" % (link, a.uid))
         self.assertEqual(os.readlink(link), link + ".1")
+        # the previous deployment is whole: rollback still goes to it
+        self.ctl(a, "rollback", "web")
+        self.assertEqual(os.readlink(link), link + ".0")
+        with open(os.path.join(link, "rootfs", "etc", "motd")) as f:
+            self.assertEqual(f.read(), "motd of the image\n")
         shutil.rmtree(planted)
         self.ctl(a, "uninstall", "web")
         self.assertEqual(sorted(os.listdir(a.data("containers", "atomic"))), ["repo"])
