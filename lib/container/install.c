@@ -434,7 +434,14 @@ install_check(Install *t, GError **error)
   }
   sc_deploy_paths_init(t->ctx, t->name, 0, p);
   if (lstat(p->link_path, &st) == 0) {
-    if (S_ISDIR(st.st_mode))
+    g_autofree char *store = sc_context_get_repo(t->ctx)
+                               ? sc_context_host_dir(t->ctx, sc_context_get_repo(t->ctx))
+                               : NULL;
+    if (S_ISDIR(st.st_mode) && g_strcmp0(store, p->link_path) == 0)
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "%s is your image store, not a container: choose another --name",
+                  p->link_path);
+    else if (S_ISDIR(st.st_mode))
       g_set_error(error, SC_ERROR, SC_EEXISTS,
                   "%s is a deployment slot of another container: choose another --name",
                   p->link_path);

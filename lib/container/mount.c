@@ -369,8 +369,8 @@ mount_container(sc_context *ctx,
   g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
 
   if (geteuid() != 0) {
-    g_set_error(
-      error, SC_ERROR, SC_EUNSUPPORTED, "container %s: only root can mount a container", name);
+    /* (atomic's words; a user's `mount IMAGE DIR` extracts instead) */
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "Need to be root to mount a container.");
     return FALSE;
   }
   if (!write_mark(dir, KIND_CONTAINER, error))

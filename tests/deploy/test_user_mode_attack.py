@@ -17,9 +17,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 import imagelib as il  # noqa: E402
-from test_deploy import build  # noqa: E402
+from test_deploy import CONFIG, SERVICE, build  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
+GREET = {"defaultValues": {"GREETING": "hi"}}
 PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
 
@@ -78,6 +79,7 @@ class UserModeAttackTest(unittest.TestCase):
         build(cls.layout, "v2", {"defaultValues": {"GREETING": "hello v2"}},
               {"etc/motd": "motd v2\n"}, hostfs=False)
         cls.sticky_image(cls.layout)
+        cls.hostile_images(cls.layout)
         readable_by_all(cls.shared)
         subprocess.run(["chmod", "-R", "a+rX", cls.shared], check=True)
         readable_by_all(os.path.dirname(os.path.realpath(CTL)))
@@ -93,6 +95,55 @@ class UserModeAttackTest(unittest.TestCase):
             os.chmod(os.path.join(root, rel), mode)
         il.run("umoci", "repack", "--image", "%s:sticky" % layout, bundle)
         shutil.rmtree(bundle)
+
+    @staticmethod
+    def hostile_images(layout):
+        """What an image may ask that a user's container must not do."""
+        spec = json.loads(CONFIG)
+        lin = spec["linux"]
+        for tag, change in (
+                ("maps", lambda: lin.update(
+                    uidMappings=[{"containerID": 0, "hostID": 0, "size": 65536}],
+                    gidMappings=[{"containerID": 0, "hostID": 0, "size": 65536}],
+                    devices=[{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}],
+                    sysctl={"net.ipv4.ip_forward": "1"})),
+                ("sysctl", lambda: lin.update(sysctl={"kernel.core_pattern": "|/tmp/x"})),
+                ("ext4", lambda: spec["mounts"].append(
+                    {"destination": "/x", "type": "ext4", "source": "/dev/sda1"})),
+                ("devtmpfs", lambda: spec["mounts"].append(
+                    {"destination": "/dev", "type": "devtmpfs", "source": "devtmpfs",
+                     "options": ["suid", "dev"]})),
+                ("devbind", lambda: spec["mounts"].append(
+                    {"destination": "/dev/xnull", "type": "bind", "source": "/dev/null",
+                     "options": ["bind"]})),
+                ("store", lambda: spec["mounts"].append(
+                    {"destination": "/s", "type": "bind", "source": "${STATE_DIRECTORY}/../..",
+                     "options": ["rbind"]}))):
+            spec = json.loads(CONFIG)
+            lin = spec["linux"]
+            change()
+            build(layout, tag, GREET, {"exports/config.json.template": json.dumps(spec)},
+                  hostfs=False)
+        build(layout, "tmpout", GREET, {"exports/tmpfiles.template":
+                                     "d ${RUN_DIRECTORY}/ok 0700 - - -\n"
+                                     "d %h/.cache/ok 0700 - - -\n"
+                                     "# a comment\n\n"
+                                     "f /tmp/sc-tmpfile-outside 0644 - - - written by image\n"},
+              hostfs=False)
+        build(layout, "tmpspec", GREET, {"exports/tmpfiles.template":
+                                      "d %T/sc-outside 0777 - - -\n"}, hostfs=False)
+        build(layout, "tmpdotdot", GREET, {"exports/tmpfiles.template":
+                                        "d ${STATE_DIRECTORY}/../../../../../etc/x - - - -\n"},
+              hostfs=False)
+        build(layout, "tmpok", GREET, {"exports/tmpfiles.template":
+                                    "d ${STATE_DIRECTORY}/$NAME 0700 - - -\n"
+                                    "d %t/$NAME 0700 - - -\n"}, hostfs=False)
+        build(layout, "alias", GREET, {"exports/service.template":
+                                    SERVICE + "Alias=dbus.service\n"}, hostfs=False)
+        build(layout, "also", GREET, {"exports/service.template":
+                                   SERVICE + "Also=pipewire.service\n"}, hostfs=False)
+        build(layout, "ownalias", GREET, {"exports/service.template":
+                                       SERVICE + "Alias=$NAME-web.service\n"}, hostfs=False)
 
     @classmethod
     def tearDownClass(cls):
@@ -311,6 +362,123 @@ class UserModeAttackTest(unittest.TestCase):
         self.assertEqual((info["checkout-root"], info["unit-dir"]),
                          (a.data("containers", "atomic"),
                           os.path.join(a.home, ".config", "systemd", "user")))
+
+    def refused(self, who, tag, message, name="evil"):
+        r = self.ctl(who, "install", "--name", name, self.image(tag), code=1)
+        self.assertEqual(r.stderr.strip().splitlines()[-1], "syscontainerctl: error: " + message,
+                         tag)
+        self.assertFalse(os.path.lexists(who.data("containers", "atomic", name)), tag)
+        self.assertFalse(os.path.lexists(who.data("containers", "atomic", name + ".0")), tag)
+        self.assertFalse(os.path.lexists(os.path.join(who.home, ".config", "systemd", "user",
+                                                      name + ".service")), tag)
+        return r
+
+    # D5: tmpfiles lines outside the user's places
+    def test_tmpfiles_confined(self):
+        a = self.a
+        exports = a.data("containers", "atomic", "evil.0", "rootfs", "exports")
+        for tag, line, path in (
+                ("tmpout", 5, "/tmp/sc-tmpfile-outside"),
+                ("tmpspec", 1, "%T/sc-outside"),
+                ("tmpdotdot", 1, a.data("containers", "atomic-state")
+                 + "/../../../../../etc/x")):
+            self.refused(a, tag, "%s/tmpfiles.template line %d: %s is outside your home, "
+                         "runtime and XDG directories: a user's container makes files only "
+                         "there" % (exports, line, path))
+        self.assertFalse(os.path.exists("/tmp/sc-tmpfile-outside"))
+        self.ctl(a, "install", "--name", "tmpok", self.image("tmpok"))
+        with open(os.path.join(a.data("containers", "tmpfiles"), "tmpok.conf")) as f:
+            self.assertEqual(f.read(), "d %s 0700 - - -\nd %%t/tmpok 0700 - - -\n"
+                             % a.data("containers", "atomic-state", "tmpok"))
+        self.ctl(a, "uninstall", "tmpok")
+
+    # D6: the state directory is ours, never the user's own data or our store
+    def test_state_directory(self):
+        a = self.a
+        self.ctl(a, "install", "--name", "containers", self.image("v1"))
+        with open(a.data("containers", "atomic", "containers", "config.json")) as f:
+            spec = json.load(f)
+        data = [m for m in spec["mounts"] if m["destination"] == "/data"][0]
+        self.assertEqual(data["source"], a.data("containers", "atomic-state", "containers"))
+        self.ctl(a, "uninstall", "containers")
+        # a bind of the store or checkout root (or what holds them): refused
+        self.refused(a, "store", "%s/config.json.template: mount /s: source %s would give the "
+                     "container your containers' checkout root %s: refused"
+                     % (a.data("containers", "atomic", "evil.0", "rootfs", "exports"),
+                        a.data("containers", "atomic-state", "..", ".."),
+                        a.data("containers", "atomic")))
+        # --name repo is the store, said so
+        r = self.ctl(a, "install", "--name", "repo", self.image("v1"), code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: %s is your image store, not "
+                         "a container: choose another --name"
+                         % a.data("containers", "atomic", "repo"))
+
+    # D7: the unit's names
+    def test_install_names(self):
+        a = self.a
+        for tag, key, unit in (("alias", "Alias", "dbus.service"),
+                               ("also", "Also", "pipewire.service")):
+            self.refused(a, tag, "%s/service.template: [Install] %s=%s: a user's container may "
+                         "name only its own units (evil.service, evil-*, evil@*), not the "
+                         "user's other units"
+                         % (a.data("containers", "atomic", "evil.0", "rootfs", "exports"), key,
+                            unit))
+        self.assertFalse(os.path.lexists(os.path.join(a.home, ".config", "systemd", "user",
+                                                      "dbus.service")))
+        self.ctl(a, "install", "--name", "own", self.image("ownalias"))
+        units = os.path.join(a.home, ".config", "systemd", "user")
+        self.assertEqual(os.readlink(os.path.join(units, "own-web.service")),
+                         os.path.join(units, "own.service"))
+        self.ctl(a, "uninstall", "own")
+        self.assertFalse(os.path.lexists(os.path.join(units, "own-web.service")))
+
+    # D8: what a user namespace cannot have
+    def test_rootless_config_review(self):
+        a = self.a
+        exports = a.data("containers", "atomic", "evil.0", "rootfs", "exports")
+        label = exports + "/config.json.template"
+        self.refused(a, "sysctl", "%s: linux.sysctl kernel.core_pattern is not in a namespace "
+                     "of the container: a user's container cannot set it (remove it, or install "
+                     "the container as root)" % label)
+        self.refused(a, "ext4", "%s: mount /x: type ext4 from /dev/sda1 cannot be mounted in a "
+                     "user namespace (a user's container): remove the mount, or install the "
+                     "container as root" % label)
+        self.refused(a, "devtmpfs", "%s: mount /dev: type devtmpfs from devtmpfs cannot be "
+                     "mounted in a user namespace (a user's container): remove the mount, or "
+                     "install the container as root" % label)
+        r = self.ctl(a, "install", "--name", "maps", self.image("maps"))
+        for field, kind, n in (("uidMappings", "uid", a.uid), ("gidMappings", "gid", a.gid)):
+            self.assertIn("warning: %s: linux.%s of the image replaced: a user's container maps "
+                          "you (%s %d) to 0, and your subordinate ids after it"
+                          % (label.replace("evil.0", "maps.0"), field, kind, n), r.stderr)
+        self.assertIn("linux.devices dropped: a user's container makes no device nodes",
+                      r.stderr)
+        with open(a.data("containers", "atomic", "maps", "config.json")) as f:
+            lin = json.load(f)["linux"]
+        self.assertEqual(lin["uidMappings"][0], {"containerID": 0, "hostID": a.uid, "size": 1})
+        self.assertEqual(lin["gidMappings"][0], {"containerID": 0, "hostID": a.gid, "size": 1})
+        self.assertNotIn(0, [m["hostID"] for m in lin["uidMappings"] + lin["gidMappings"]])
+        self.assertNotIn("devices", lin)
+        self.assertEqual(lin["sysctl"], {"net.ipv4.ip_forward": "1"})  # (the netns's own)
+        self.ctl(a, "uninstall", "maps")
+        self.ctl(a, "install", "--name", "devbind", self.image("devbind"))
+        with open(a.data("containers", "atomic", "devbind", "config.json")) as f:
+            mounts = json.load(f)["mounts"]
+        sda = [m for m in mounts if m["destination"] == "/dev/xnull"][0]
+        self.assertIn("nodev", sda["options"])
+        self.assertIn("nosuid", sda["options"])
+        self.ctl(a, "uninstall", "devbind")
+
+    # D11: atomic's words
+    def test_mount_refusal(self):
+        a = self.a
+        self.ctl(a, "install", "--name", "m", self.image("v1"))
+        target = tempfile.mkdtemp(prefix="sc-mnt-", dir=a.runtime)
+        os.chown(target, a.uid, a.gid)
+        r = self.ctl(a, "mount", "m", target, code=1)
+        self.assertEqual(r.stderr.strip(),
+                         "syscontainerctl: error: Need to be root to mount a container.")
+        self.ctl(a, "uninstall", "m")
 
 
 if __name__ == "__main__":
