@@ -683,7 +683,8 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
   g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
   if (cur < 0)
     return set_errno_error(error, errno, label, "the path");
-  make_removable(cur);
+  /* (@dirfd itself stays as it is: a directory the caller empties and
+   * keeps, a mount point; what goes is made removable) */
   {
     RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
     g_array_append_val(stack, top);
