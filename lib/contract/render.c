@@ -7,6 +7,7 @@
 #include "contract.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
@@ -325,15 +326,29 @@ subordinate_range(const char *file,
   return FALSE;
 }
 
+/* The caller's user name, NULL without a passwd entry (quietly: GLib's
+ * g_get_user_name() warns on stderr then). */
+static char *
+caller_name(void)
+{
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) != 0 || found == NULL)
+    return NULL;
+  return g_strdup(found->pw_name);
+}
+
 static json_t *
 id_mappings(guint32 id, const char *file, const char *helper)
 {
   json_t *maps = json_array();
   guint64 start, count;
+  g_autofree char *user = caller_name();
 
   json_array_append_new(
     maps, json_pack("{s:i, s:I, s:i}", "containerID", 0, "hostID", (json_int_t)id, "size", 1));
-  if (subordinate_range(file, helper, g_get_user_name(), getuid(), &start, &count))
+  if (subordinate_range(file, helper, user, getuid(), &start, &count))
     json_array_append_new(maps,
                           json_pack("{s:i, s:I, s:I}",
                                     "containerID",

@@ -373,6 +373,45 @@ class UserModeAttackTest(unittest.TestCase):
                                                       name + ".service")), tag)
         return r
 
+    def test_no_passwd_entry(self):
+        """A uid without a passwd entry: HOME decides, no GLib warning."""
+        uid = next(u for u in range(54000 + os.getpid() % 1000, 60000)
+                   if not any(p.pw_uid == u for p in pwd.getpwall()))
+        home = tempfile.mkdtemp(prefix="sc-nopw-home-")
+        run = tempfile.mkdtemp(prefix="sc-nopw-run-")
+        self.addCleanup(shutil.rmtree, home)
+        self.addCleanup(shutil.rmtree, run)
+        for d in (home, run):
+            os.chown(d, uid, uid)
+            os.chmod(d, 0o700)
+        os.chmod(home, 0o755)
+
+        def ctl(*args, **env):
+            full = {"PATH": PATH, "XDG_RUNTIME_DIR": run,
+                    "SC_SIGNATURE_POLICY": os.environ["SC_SIGNATURE_POLICY"]}
+            for k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "G_SLICE"):
+                if k in os.environ:
+                    full[k] = os.environ[k]
+            full.update(env)
+            return subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(uid),
+                                   "--clear-groups", "--", CTL, *args], capture_output=True,
+                                  text=True, env=full, cwd="/", timeout=300)
+
+        r = ctl("install", "--name", "np", self.image("v1"))
+        self.assertEqual((r.returncode, r.stderr.strip()), (1, "syscontainerctl: error: user "
+                         "containers: $HOME is not set: user containers need a home directory "
+                         "(or $XDG_DATA_HOME)"))
+        r = ctl("install", "--name", "np", self.image("v1"), HOME=home)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("GLib", r.stderr)
+        with open(os.path.join(home, ".local/share/containers/atomic/np/config.json")) as f:
+            maps = json.load(f)["linux"]["uidMappings"]
+        self.assertEqual(maps[0], {"containerID": 0, "hostID": uid, "size": 1})
+        r = ctl("uninstall", "np", HOME=home)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(os.listdir(os.path.join(home, ".local/share/containers/atomic")),
+                         ["repo"])
+
     # D5: tmpfiles lines outside the user's places
     def test_tmpfiles_confined(self):
         a = self.a
