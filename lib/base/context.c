@@ -233,16 +233,22 @@ user_mode_apply(sc_context *ctx)
  * --set values in info) are theirs alone: made 0700, and one that an
  * earlier version made 0755 (or the user opened) is closed again, so that
  * no other user reads them or writes into a world-writable directory of a
- * rootfs. Not through a link: only the caller's own directories. */
+ * rootfs. Not through a link: only the caller's own directories, and
+ * only in our own $XDG_DATA_HOME/containers (a store the environment puts
+ * elsewhere, $HOME itself even, is the user's business). */
 static void
 user_mode_tighten(sc_context *ctx)
 {
-  g_autofree char *tmpfiles = g_build_filename(ctx->user_data, "containers", "tmpfiles", NULL);
+  g_autofree char *ours = g_build_filename(ctx->user_data, "containers", NULL);
+  g_autofree char *tmpfiles = g_build_filename(ours, "tmpfiles", NULL);
   const char *dirs[] = {ctx->checkout_root, ctx->repo, tmpfiles};
   struct stat st;
 
   for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
-    int fd = dirs[i] ? open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    gsize n = strlen(ours);
+    int fd = dirs[i] && strncmp(dirs[i], ours, n) == 0 && dirs[i][n] == '/'
+               ? open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+               : -1;
     if (fd < 0)
       continue;
     if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) != 0 &&

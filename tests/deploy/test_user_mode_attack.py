@@ -270,6 +270,10 @@ class UserModeAttackTest(unittest.TestCase):
         r = self.ctl(a, "-v", "list")
         self.assertIn("%s: made private to you (mode 0700, was 0755)" % top, r.stderr)
         self.assertEqual(stat.S_IMODE(os.lstat(top).st_mode), 0o700)
+        # a place the environment names elsewhere is the user's business
+        r = self.ctl(a, "-v", "list", env=a.env(ATOMIC_OSTREE_CHECKOUT_PATH=a.home))
+        self.assertNotIn("made private", r.stderr)
+        self.assertEqual(stat.S_IMODE(os.lstat(a.home).st_mode), 0o755)
         self.ctl(a, "uninstall", "sec")
 
     # D4: fd 0 of the caller, and no GLib criticals
