@@ -75,6 +75,8 @@ gboolean sc_write_file_atomic_labelled(int dirfd,
                                        GError **error);
 gboolean sc_write_file_nolinks_labelled(const char *path, const char *text, const char *label,
                                         GError **error);
+gboolean sc_write_file_nolinks_mode(const char *path, const char *text, mode_t mode,
+                                    const char *label, GError **error);
 GBytes *sc_read_file_nofollow(int dirfd,
                               const char *dirpath,
                               const char *name,
@@ -162,6 +164,8 @@ gboolean sc_confined_empty_dir(int dirfd, const char *label, GError **error);
 gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error);
 /* @path is the tool's own; what is below it is removed as above. */
 void sc_rm_rf(const char *path);
+/* sc_rm_rf() that says why @path (or what in it) could not be removed. */
+gboolean sc_rm_rf_checked(const char *path, GError **error);
 /* @path (as seen from @root) on this machine, resolved in @root up to its
  * last component; for paths handed to other programs. */
 char *sc_confined_host_path(const char *root, const char *path, gboolean follow_last);

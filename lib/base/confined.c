@@ -630,6 +630,49 @@ rm_files_of(int fd, GPtrArray *subdirs, const char *label, GError **error)
   return TRUE;
 }
 
+/* A directory being removed may lack the bits its owner needs to empty it
+ * (a 0555 directory made in a checkout): root passes anyway, a user does
+ * not, so the owner's bits are added first (it goes away). Only a
+ * directory of the caller's; never through a link. */
+static void
+make_removable(int fd)
+{
+  struct stat st;
+
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+      (st.st_mode & 0700) != 0700)
+    (void)fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
+/* @name in @parent opened to be emptied, made removable; a directory its
+ * owner cannot even read (0000, 0300) is opened by its O_PATH handle's
+ * /proc link to change its mode first. */
+static int
+open_for_removal(int parent, const char *name)
+{
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 && errno == EACCES) {
+    int pfd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+
+    if (pfd < 0)
+      return -1;
+    if (fstat(pfd, &st) == 0 && st.st_uid == geteuid()) {
+      char proc[64];
+      g_snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+      if (chmod(proc, (st.st_mode & 07777) | 0700) == 0)
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    close(pfd);
+    if (fd < 0)
+      errno = EACCES;
+  }
+  if (fd >= 0)
+    make_removable(fd);
+  return fd;
+}
+
 gboolean
 sc_confined_empty_dir(int dirfd, const char *label, GError **error)
 {
@@ -640,6 +683,8 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
   g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
   if (cur < 0)
     return set_errno_error(error, errno, label, "the path");
+  /* (@dirfd itself stays as it is: a directory the caller empties and
+   * keeps, a mount point; what goes is made removable) */
   {
     RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
     g_array_append_val(stack, top);
@@ -675,7 +720,7 @@ sc_confined_empty_dir(int dirfd, const char *label, GError **error)
     f->level.dev = st.st_dev;
     f->level.ino = st.st_ino;
     f->entered = g_ptr_array_steal_index(f->subdirs, f->subdirs->len - 1);
-    next = openat(cur, f->entered, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    next = open_for_removal(cur, f->entered);
     if (next < 0) {
       if (errno == ENOENT || errno == ENOTDIR) {
         /* gone, or replaced by a file meanwhile: retried as an entry */
@@ -702,6 +747,123 @@ out:
   return ok;
 }
 
+/* The subdirectories of @fd, into @subdirs (by d_type; a file system
+ * without it: every entry, the non-directories fail to open as such). */
+static gboolean
+subdirs_of(int fd, GPtrArray *subdirs, const char *label, GError **error)
+{
+  int dup_fd = dup(fd);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *e;
+
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return set_errno_error(error, errno, label, "the path");
+  }
+  while ((errno = 0, e = readdir(d)) != NULL)
+    if ((e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) && strcmp(e->d_name, ".") != 0 &&
+        strcmp(e->d_name, "..") != 0)
+      g_ptr_array_add(subdirs, g_strdup(e->d_name));
+  rewinddir(d); /* (the offset is @fd's too: the removal reads it next) */
+  closedir(d);
+  return TRUE;
+}
+
+/* The names entered from the top down to the current level, for errors. */
+static char *
+rm_stack_path(GArray *stack, const char *last)
+{
+  GString *s = g_string_new(NULL);
+
+  for (guint i = 0; i < stack->len; i++) {
+    const char *n = g_array_index(stack, RmFrame, i).entered;
+    if (n != NULL)
+      g_string_append_printf(s, "%s%s", s->len ? "/" : "", n);
+  }
+  if (last)
+    g_string_append_printf(s, "%s%s", s->len ? "/" : "", last);
+  return g_string_free(s, FALSE);
+}
+
+/* Before anything is removed: every directory under @dirfd is the
+ * caller's (made removable on the way), so that what is removed goes
+ * whole, never half (a user's update reuses the slot that is the rollback
+ * target: a half-removed one is no target any more). Root removes what it
+ * likes: not walked. */
+static gboolean
+check_removable(int dirfd, const char *label, GError **error)
+{
+  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(RmFrame));
+  int cur;
+  gboolean ok = FALSE;
+
+  if (geteuid() == 0)
+    return TRUE;
+  if ((cur = dup(dirfd)) < 0)
+    return set_errno_error(error, errno, label, "the path");
+  g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
+  make_removable(cur);
+  {
+    RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
+    g_array_append_val(stack, top);
+  }
+  if (!subdirs_of(cur, g_array_index(stack, RmFrame, 0).subdirs, label, error))
+    goto out;
+  while (stack->len > 0) {
+    RmFrame *f = &g_array_index(stack, RmFrame, stack->len - 1);
+    struct stat st;
+    int next;
+
+    g_clear_pointer(&f->entered, g_free);
+    if (f->subdirs->len == 0) {
+      if (stack->len == 1)
+        break;
+      cur = sc_confined_walk_up(stack, cur, error);
+      if (cur < 0)
+        goto out;
+      continue;
+    }
+    if (fstat(cur, &st) != 0) {
+      set_errno_error(error, errno, label, "the path");
+      goto out;
+    }
+    f->level.dev = st.st_dev;
+    f->level.ino = st.st_ino;
+    f->entered = g_ptr_array_steal_index(f->subdirs, f->subdirs->len - 1);
+    if (fstatat(cur, f->entered, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+      continue; /* (gone, or not a directory: unlinked with its directory) */
+    if (st.st_uid != geteuid()) {
+      g_autofree char *rel = rm_stack_path(stack, NULL);
+      g_set_error(error, SC_ERROR, SC_EPERM,
+                  "%s: cannot remove %s: it belongs to uid %u, not to you (uid %u); nothing was "
+                  "removed",
+                  label, rel, (unsigned)st.st_uid, (unsigned)geteuid());
+      goto out;
+    }
+    next = open_for_removal(cur, f->entered);
+    if (next < 0) {
+      g_autofree char *rel = rm_stack_path(stack, NULL);
+      g_set_error(error, SC_ERROR, SC_EIO, "%s: cannot remove %s: %s; nothing was removed",
+                  label, rel, g_strerror(errno));
+      goto out;
+    }
+    close(cur);
+    cur = next;
+    {
+      RmFrame child = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
+      g_array_append_val(stack, child);
+    }
+    if (!subdirs_of(cur, g_array_index(stack, RmFrame, stack->len - 1).subdirs, label, error))
+      goto out;
+  }
+  ok = TRUE;
+out:
+  if (cur >= 0)
+    close(cur);
+  return ok;
+}
+
 gboolean
 sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error)
 {
@@ -716,10 +878,10 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   }
   if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
     return TRUE;
-  fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open_for_removal(dirfd, name);
   if (fd < 0)
     return set_errno_error(error, errno, label, "the path");
-  ok = sc_confined_empty_dir(fd, label, error);
+  ok = check_removable(fd, label, error) && sc_confined_empty_dir(fd, label, error);
   close(fd);
   if (ok && unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", label, g_strerror(errno));
@@ -728,22 +890,34 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   return ok;
 }
 
-void
-sc_rm_rf(const char *path)
+gboolean
+sc_rm_rf_checked(const char *path, GError **error)
 {
   g_autofree char *dir = NULL;
   g_autofree char *base = NULL;
   int parent;
+  gboolean ok;
 
   /* @path itself is the tool's own (a scratch directory, a slot): only
    * what is below it is walked confined */
   if (path == NULL || !split_last(path, &dir, &base, NULL))
-    return;
+    return TRUE;
   parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (parent < 0)
-    return;
-  sc_confined_rm_rf_at(parent, base, path, NULL);
+  if (parent < 0) {
+    if (errno == ENOENT)
+      return TRUE;
+    g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  ok = sc_confined_rm_rf_at(parent, base, path, error);
   close(parent);
+  return ok;
+}
+
+void
+sc_rm_rf(const char *path)
+{
+  sc_rm_rf_checked(path, NULL);
 }
 
 /* Pushes the components of @text onto @todo (a stack: the next component

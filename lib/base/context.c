@@ -6,6 +6,7 @@
 #include "base.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@ struct sc_context {
   int user_mode_req; /* sc_user_mode */
   gboolean user;
   char *user_data, *user_config, *user_runtime;
+  char *user_home_problem; /* why HOME cannot give the XDG defaults (NULL: it can) */
   const char *user_refusal; /* atomic's message for a mode this caller may not use */
   /* the runtime recorded for the container being updated, and its name */
   char *runtime_recorded, *runtime_recorded_owner;
@@ -135,7 +137,7 @@ resolve(sc_context *ctx)
   g_autofree char *user_repo = NULL;
 
   /* a user's containers: atomic.conf is root's, its places are not theirs */
-  if (ctx->user) {
+  if (ctx->user && ctx->user_data != NULL) {
     user_checkout = g_build_filename(ctx->user_data, "containers", "atomic", NULL);
     user_repo = g_build_filename(user_checkout, "repo", NULL);
   }
@@ -169,16 +171,31 @@ resolve(sc_context *ctx)
     reset_runtime_cache(ctx);
 }
 
-/* The user's own directory from $NAME, else HOME/@fallback. An $XDG_*
- * that is not absolute is ignored, as the XDG base directory spec says. */
+/* The user's own directory from $NAME, else $HOME/@fallback. An $XDG_*
+ * that is not absolute is ignored, as the XDG base directory spec says.
+ * $HOME itself must then be an absolute path: NULL and *@problem (the
+ * first one) otherwise. Not g_get_home_dir(): it warns on stderr when the
+ * uid has no passwd entry, and an empty or relative HOME made relative
+ * paths, which the checks then read from the working directory. */
 static char *
-xdg_dir(const char *name, const char *fallback)
+xdg_dir(const char *name, const char *fallback, char **problem)
 {
   const char *env = g_getenv(name);
+  const char *home = g_getenv("HOME");
 
   if (env != NULL && path_is_absolute_clean(env))
     return g_canonicalize_filename(env, "/");
-  return g_build_filename(g_get_home_dir(), fallback, NULL);
+  if (home != NULL && path_is_absolute_clean(home)) {
+    g_autofree char *clean = g_canonicalize_filename(home, "/");
+    return g_build_filename(clean, fallback, NULL);
+  }
+  if (*problem == NULL)
+    *problem = home == NULL || home[0] == '\0'
+                 ? g_strdup_printf("$HOME is not set: user containers need a home directory "
+                                   "(or $%s)", name)
+                 : g_strdup_printf("$HOME is not an absolute path (%s): user containers need a "
+                                   "home directory (or $%s)", home, name);
+  return NULL;
 }
 
 /* The mode in effect: what was asked, else the caller's uid decides. A
@@ -203,12 +220,102 @@ user_mode_apply(sc_context *ctx)
   g_clear_pointer(&ctx->user_data, g_free);
   g_clear_pointer(&ctx->user_config, g_free);
   g_clear_pointer(&ctx->user_runtime, g_free);
+  g_clear_pointer(&ctx->user_home_problem, g_free);
   if (ctx->user) {
     const char *rt = g_getenv("XDG_RUNTIME_DIR");
-    ctx->user_data = xdg_dir("XDG_DATA_HOME", ".local/share");
-    ctx->user_config = xdg_dir("XDG_CONFIG_HOME", ".config");
+    ctx->user_data = xdg_dir("XDG_DATA_HOME", ".local/share", &ctx->user_home_problem);
+    ctx->user_config = xdg_dir("XDG_CONFIG_HOME", ".config", &ctx->user_home_problem);
     ctx->user_runtime = rt && path_is_absolute_clean(rt) ? g_canonicalize_filename(rt, "/") : NULL;
   }
+}
+
+/* A user's store, checkouts and tmpfiles (their images, rootfs trees, the
+ * --set values in info) are theirs alone: made 0700, and one that an
+ * earlier version made 0755 (or the user opened) is closed again, so that
+ * no other user reads them or writes into a world-writable directory of a
+ * rootfs. Not through a link: only the caller's own directories, and
+ * only in our own $XDG_DATA_HOME/containers (a store the environment puts
+ * elsewhere, $HOME itself even, is the user's business). */
+static void
+user_mode_tighten(sc_context *ctx)
+{
+  g_autofree char *ours = g_build_filename(ctx->user_data, "containers", NULL);
+  g_autofree char *tmpfiles = g_build_filename(ours, "tmpfiles", NULL);
+  const char *dirs[] = {ctx->checkout_root, ctx->repo, tmpfiles};
+  struct stat st;
+
+  for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    gsize n = strlen(ours);
+    int fd = dirs[i] && strncmp(dirs[i], ours, n) == 0 && dirs[i][n] == '/'
+               ? open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+               : -1;
+    if (fd < 0)
+      continue;
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) != 0 &&
+        fchmod(fd, st.st_mode & 0700) == 0)
+      sc_context_log(ctx, SC_LOG_INFO, "%s: made private to you (mode 0%o, was 0%o)", dirs[i],
+                     (unsigned)(st.st_mode & 0700), (unsigned)(st.st_mode & 07777));
+    close(fd);
+  }
+}
+
+/* The directory @path, or the nearest of its parents that exists (what
+ * would be made in), when another uid's: *@out_path and *@out_uid. */
+static gboolean
+foreign_dir(const char *path, char **out_path, uid_t *out_uid)
+{
+  g_autofree char *p = path ? g_strdup(path) : NULL;
+  struct stat st;
+
+  while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+    char *up = g_path_get_dirname(p);
+    g_free(p);
+    p = up;
+  }
+  if (p && stat(p, &st) == 0 && st.st_uid != geteuid()) {
+    *out_uid = st.st_uid;
+    *out_path = g_steal_pointer(&p);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* $XDG_CONFIG_HOME (the units) and $XDG_RUNTIME_DIR are the user's as
+ * the store is: a unit directory of another uid's, or a runtime directory
+ * that is missing or not theirs, is refused by name. */
+static gboolean
+user_mode_check_config_runtime(sc_context *ctx, GError **error)
+{
+  g_autofree char *units = g_build_filename(ctx->user_config, "systemd", "user", NULL);
+  g_autofree char *foreign = NULL;
+  uid_t uid;
+  struct stat st;
+
+  if (foreign_dir(units, &foreign, &uid)) {
+    g_set_error(error, SC_ERROR, SC_EPERM,
+                "user containers: %s belongs to uid %u, not to you (uid %u): a user's units go "
+                "only to a unit directory of their own ($XDG_CONFIG_HOME/systemd/user)",
+                foreign, (unsigned)uid, (unsigned)geteuid());
+    return FALSE;
+  }
+  if (stat(ctx->user_runtime, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    gboolean missing = access(ctx->user_runtime, F_OK) != 0;
+    g_set_error(error, SC_ERROR, SC_EINVAL,
+                "user containers: $XDG_RUNTIME_DIR %s %s: it names the user's runtime directory "
+                "(RUN_DIRECTORY, the runtime's state); log in through a session "
+                "(systemd-logind) or set it to /run/user/%u",
+                ctx->user_runtime, missing ? "does not exist" : "is not a directory",
+                (unsigned)geteuid());
+    return FALSE;
+  }
+  if (st.st_uid != geteuid()) {
+    g_set_error(error, SC_ERROR, SC_EPERM,
+                "user containers: $XDG_RUNTIME_DIR %s belongs to uid %u, not to you (uid %u): a "
+                "user's runtime directory is their own",
+                ctx->user_runtime, (unsigned)st.st_uid, (unsigned)geteuid());
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* A user's containers live in the user's own directories and nowhere else:
@@ -220,7 +327,6 @@ static gboolean
 user_mode_check(sc_context *ctx, GError **error)
 {
   const char *dirs[2];
-  struct stat st;
 
   if (ctx->user_refusal) {
     g_set_error(error, SC_ERROR, SC_EPERM, "%s", ctx->user_refusal);
@@ -234,6 +340,10 @@ user_mode_check(sc_context *ctx, GError **error)
                 SC_EINVAL,
                 "user containers: --sysroot %s is for system containers (run as root)",
                 ctx->sysroot);
+    return FALSE;
+  }
+  if (ctx->user_home_problem != NULL) {
+    g_set_error(error, SC_ERROR, SC_EINVAL, "user containers: %s", ctx->user_home_problem);
     return FALSE;
   }
   if (ctx->user_runtime == NULL) {
@@ -252,24 +362,23 @@ user_mode_check(sc_context *ctx, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
     /* the directory, or the nearest of its parents that exists: what a
      * pull would make it in */
-    g_autofree char *p = dirs[i] ? g_strdup(dirs[i]) : NULL;
-    while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
-      char *up = g_path_get_dirname(p);
-      g_free(p);
-      p = up;
-    }
-    if (p && stat(p, &st) == 0 && st.st_uid != geteuid()) {
+    g_autofree char *foreign = NULL;
+    uid_t uid;
+    if (foreign_dir(dirs[i], &foreign, &uid)) {
       g_set_error(error,
                   SC_ERROR,
                   SC_EPERM,
                   "user containers: %s belongs to uid %u, not to you (uid %u): a user uses "
                   "only a store and checkout root of their own",
-                  p,
-                  (unsigned)st.st_uid,
+                  foreign,
+                  (unsigned)uid,
                   (unsigned)geteuid());
       return FALSE;
     }
   }
+  if (!user_mode_check_config_runtime(ctx, error))
+    return FALSE;
+  user_mode_tighten(ctx);
   return TRUE;
 }
 
@@ -352,6 +461,7 @@ sc_context_free(sc_context *ctx)
   g_free(ctx->user_data);
   g_free(ctx->user_config);
   g_free(ctx->user_runtime);
+  g_free(ctx->user_home_problem);
   g_free(ctx->runtime_recorded);
   g_free(ctx->runtime_recorded_owner);
   sc_atomic_conf_free(ctx->conf);

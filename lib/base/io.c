@@ -305,6 +305,13 @@ gboolean
 sc_write_file_nolinks_labelled(const char *path, const char *text, const char *label,
                                GError **error)
 {
+  return sc_write_file_nolinks_mode(path, text, 0644, label, error);
+}
+
+gboolean
+sc_write_file_nolinks_mode(const char *path, const char *text, mode_t mode, const char *label,
+                           GError **error)
+{
   g_autofree char *dir = g_path_get_dirname(path);
   g_autofree char *base = g_path_get_basename(path);
   int dfd;
@@ -314,7 +321,7 @@ sc_write_file_nolinks_labelled(const char *path, const char *text, const char *l
   dfd = sc_confined_open_nolinks(dir, TRUE, error);
   if (dfd < 0)
     return FALSE;
-  ok = sc_write_file_atomic_labelled(dfd, dir, base, text, strlen(text), 0644, label, error);
+  ok = sc_write_file_atomic_labelled(dfd, dir, base, text, strlen(text), mode, label, error);
   close(dfd);
   return ok;
 }

@@ -497,7 +497,9 @@ sc_context_write_file(sc_context *ctx, const char *host_path, const char *text, 
    * fresh image root) made here, so that they get their label too */
   if (se != NULL && !make_dirs_nolinks(ctx, dir, error))
     return FALSE;
-  return sc_write_file_nolinks_labelled(host_path, text, label, error);
+  /* a user's files (info holds the --set values) are theirs alone */
+  return sc_write_file_nolinks_mode(host_path, text, sc_context_is_user(ctx) ? 0600 : 0644,
+                                    label, error);
 }
 
 gboolean

@@ -43,7 +43,7 @@ gboolean sc_deploy_auto_update_valid(const char *policy, GError **error);
 sc_exports *sc_deploy_open_exports(const char *dir, GError **error);
 gboolean sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img,
                              const char *slot_path, const char *remote_rootfs, GError **error);
-void sc_deploy_clear_slot(const char *slot_path);
+gboolean sc_deploy_clear_slot(const char *slot_path, GError **error);
 /* SELinux (docs/security.md): the label of a rootfs directory ("/" as the
  * policy gives it; NULL without a policy), set on @rootfs; the slot's
  * rendered files labelled. */

@@ -270,14 +270,16 @@ sc_deploy_trim_rootfs(const char *slot_path)
 }
 
 /* Removes a slot directory; never a symlink in its place (the container
- * "NAME.0" when NAME.0 is looked at as a slot of "NAME"). */
-void
-sc_deploy_clear_slot(const char *slot_path)
+ * "NAME.0" when NAME.0 is looked at as a slot of "NAME"). @error (may be
+ * NULL) names what could not be removed. */
+gboolean
+sc_deploy_clear_slot(const char *slot_path, GError **error)
 {
   struct stat st;
 
   if (lstat(slot_path, &st) == 0 && S_ISDIR(st.st_mode))
-    sc_rm_rf(slot_path);
+    return sc_rm_rf_checked(slot_path, error);
+  return TRUE;
 }
 
 /* --rootfs LOCATION (as seen from the sysroot): LOCATION/rootfs when it
@@ -408,8 +410,9 @@ sc_deploy_fill_slot(sc_context *ctx, OstreeRepo *repo, ScImage *img, const char 
                 slot_path, base);
     return FALSE;
   }
-  sc_rm_rf(slot_path);
-  if (!sc_context_make_dirs(ctx, slot_path, 0755, error))
+  if (!sc_rm_rf_checked(slot_path, error))
+    return FALSE;
+  if (!sc_context_make_dirs(ctx, slot_path, sc_context_is_user(ctx) ? 0700 : 0755, error))
     return FALSE;
   if (remote_rootfs) {
     if (symlink(remote_rootfs, rootfs) != 0) {

@@ -84,6 +84,13 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc, *conf;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  /* a user without a home has no places to show (never relative ones) */
+  if (sc_context_is_user(ctx) &&
+      (sc_context_user_data_dir(ctx) == NULL || sc_context_user_config_dir(ctx) == NULL)) {
+    GError *gerror = NULL;
+    if (!sc_context_config_check(ctx, &gerror))
+      return sc_error_propagate(error, gerror);
+  }
   conf = atomic_conf_json(ctx); /* first: the rest follows from it */
 
   doc = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o}",

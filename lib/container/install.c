@@ -434,7 +434,14 @@ install_check(Install *t, GError **error)
   }
   sc_deploy_paths_init(t->ctx, t->name, 0, p);
   if (lstat(p->link_path, &st) == 0) {
-    if (S_ISDIR(st.st_mode))
+    g_autofree char *store = sc_context_get_repo(t->ctx)
+                               ? sc_context_host_dir(t->ctx, sc_context_get_repo(t->ctx))
+                               : NULL;
+    if (S_ISDIR(st.st_mode) && g_strcmp0(store, p->link_path) == 0)
+      g_set_error(error, SC_ERROR, SC_EEXISTS,
+                  "%s is your image store, not a container: choose another --name",
+                  p->link_path);
+    else if (S_ISDIR(st.st_mode))
       g_set_error(error, SC_ERROR, SC_EEXISTS,
                   "%s is a deployment slot of another container: choose another --name",
                   p->link_path);
@@ -642,8 +649,9 @@ install_write_info(Install *t, GHashTable *tracked, GError **error)
 }
 
 /* The host changed step by step, each step journaled first. */
-/* The user's unit and tmpfiles directories, made (0755, theirs) when
- * missing: a new account has no ~/.config/systemd/user. */
+/* The user's unit and tmpfiles directories, made (theirs) when missing: a
+ * new account has no ~/.config/systemd/user (0755, as systemd makes it);
+ * the tmpfiles fragments are ours alone (0700). */
 static gboolean
 user_dirs(sc_context *ctx, const ScPaths *p, GError **error)
 {
@@ -651,7 +659,7 @@ user_dirs(sc_context *ctx, const ScPaths *p, GError **error)
   g_autofree char *tmpfiles = g_path_get_dirname(p->tmpfiles_path);
 
   return sc_context_make_dirs(ctx, units, 0755, error) &&
-         sc_context_make_dirs(ctx, tmpfiles, 0755, error);
+         sc_context_make_dirs(ctx, tmpfiles, 0700, error);
 }
 
 static gboolean
@@ -787,14 +795,16 @@ install_undo(Install *t)
   if (t->journal)
     sc_uninstall_locked(t->ctx, t->name, NULL, NULL);
   else if (t->wrote)
-    sc_deploy_clear_slot(t->p.slot_path);
+    sc_deploy_clear_slot(t->p.slot_path, NULL);
 }
 
 SC_API int
 sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *opts,
                      char **out_json, sc_error **error)
 {
-  g_auto(Install) t = {0};
+  /* (no lock yet: the cleanup of an early return closes no descriptor,
+   * least of all the caller's fd 0) */
+  g_auto(Install) t = {.lock = -1};
   GError *gerror = NULL;
   g_autoptr(json_t) doc = NULL;
 
@@ -802,7 +812,6 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
   SC_CHECK_CONFIG(ctx, error);
   t.ctx = ctx;
   t.opts = opts;
-  t.lock = -1;
   t.actions = json_array();
   t.name = g_strdup(opts->name);
   t.root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
@@ -815,7 +824,7 @@ sc_container_install(sc_context *ctx, const char *image, const sc_install_opts *
       t.made_top = g_steal_pointer(&p);
       p = up;
     }
-    if (!sc_context_make_dirs(ctx, t.root, 0755, &gerror))
+    if (!sc_context_make_dirs(ctx, t.root, sc_context_is_user(ctx) ? 0700 : 0755, &gerror))
       return sc_error_propagate(error, gerror);
   }
   if (!install_find(&t, image, &gerror))

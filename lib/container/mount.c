@@ -130,7 +130,7 @@ open_records(sc_context *ctx, gboolean create, char **out_path, GError **error)
   g_autofree char *root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
   int rfd, fd;
 
-  if (create && !sc_context_make_dirs(ctx, root, 0755, error))
+  if (create && !sc_context_make_dirs(ctx, root, sc_context_is_user(ctx) ? 0700 : 0755, error))
     return -1;
   if ((rfd = sc_confined_open_nolinks(root, FALSE, error)) < 0)
     return -1;
@@ -369,8 +369,8 @@ mount_container(sc_context *ctx,
   g_autofree char *rootfs = sc_deploy_slot_rootfs(ctx, slot);
 
   if (geteuid() != 0) {
-    g_set_error(
-      error, SC_ERROR, SC_EUNSUPPORTED, "container %s: only root can mount a container", name);
+    /* (atomic's words; a user's `mount IMAGE DIR` extracts instead) */
+    g_set_error(error, SC_ERROR, SC_EUNSUPPORTED, "Need to be root to mount a container.");
     return FALSE;
   }
   if (!write_mark(dir, KIND_CONTAINER, error))

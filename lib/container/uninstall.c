@@ -189,14 +189,13 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
   if (!step(ctx, journal, "link", error))
     return FALSE;
   /* the slot without the journal last: an interrupted removal stays visible */
-  if (r.journal_slot && strcmp(r.journal_slot, r.p0.slot_path) == 0) {
-    sc_deploy_clear_slot(r.p1.slot_path);
-    sc_deploy_clear_slot(r.p0.slot_path);
-  } else {
-    sc_deploy_clear_slot(r.p0.slot_path);
-    sc_deploy_clear_slot(r.p1.slot_path);
-  }
-  return TRUE;
+  /* (what cannot be removed is an error: the container stays listed, and
+   * uninstall again finishes it) */
+  if (r.journal_slot && strcmp(r.journal_slot, r.p0.slot_path) == 0)
+    return sc_deploy_clear_slot(r.p1.slot_path, error) &&
+           sc_deploy_clear_slot(r.p0.slot_path, error);
+  return sc_deploy_clear_slot(r.p0.slot_path, error) &&
+         sc_deploy_clear_slot(r.p1.slot_path, error);
 }
 
 gboolean

@@ -265,7 +265,7 @@ sc_update_recover(sc_context *ctx, const char *name, ScJournal *j, char **out_fi
     restore_hostfs(ctx, cur_slot, info);
     ok = install_unit_files(ctx, name, cur_slot, &cur, error);
     if (strcmp(j->op, "update") == 0)
-      sc_deploy_clear_slot(j->slot_path);
+      sc_deploy_clear_slot(j->slot_path, NULL);
     else
       sc_journal_finish(ctx, j);
     ok = reload_and_restart(ctx, name, &cur, has_service, j->was_active, ok ? error : NULL) && ok;
@@ -1029,7 +1029,7 @@ failed:
   if (!t.switched && t.journal)
     sc_update_recover(ctx, name, t.journal, NULL, NULL);
   else if (!t.switched && t.img && t.changed)
-    sc_deploy_clear_slot(p->slot_path); /* (nothing on the host was changed yet) */
+    sc_deploy_clear_slot(p->slot_path, NULL); /* (nothing on the host was changed yet) */
   g_propagate_error(error, local);
   return FALSE;
 }

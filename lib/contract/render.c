@@ -7,6 +7,8 @@
 #include "contract.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -223,8 +225,14 @@ resolve_overridable(sc_context *ctx,
     sc_context_log(ctx, SC_LOG_WARNING, "ALL_PROCESS_CAPABILITIES left empty: %s", local->message);
     caps = g_strdup("");
   }
-  /* a user's: $XDG_RUNTIME_DIR, $XDG_DATA_HOME (atomic said ~/.data, a
-   * directory nothing else uses), $XDG_CONFIG_HOME */
+  /* a user's: $XDG_RUNTIME_DIR, $XDG_DATA_HOME/containers/atomic-state
+   * (atomic said ~/.data, a directory nothing else uses; $XDG_DATA_HOME
+   * itself made ${STATE_DIRECTORY}/$NAME the user's own data, the store
+   * with --name containers), $XDG_CONFIG_HOME */
+  g_autofree char *user_state =
+    sc_context_is_user(ctx)
+      ? g_build_filename(sc_context_user_data_dir(ctx), "containers", "atomic-state", NULL)
+      : NULL;
   g_autofree char *user_run = g_strdup_printf("/run/user/%u", (unsigned)getuid());
   if (sc_context_user_runtime_dir(ctx)) { /* (unset: refused before an install) */
     g_free(user_run);
@@ -233,7 +241,7 @@ resolve_overridable(sc_context *ctx,
   sc_values_insert(v, "RUN_DIRECTORY", sc_context_is_user(ctx) ? user_run : "/run", NULL);
   sc_values_insert(v,
                    "STATE_DIRECTORY",
-                   sc_context_is_user(ctx) ? sc_context_user_data_dir(ctx) : "/var/lib",
+                   sc_context_is_user(ctx) ? user_state : "/var/lib",
                    NULL);
   sc_values_insert(
     v, "CONF_DIRECTORY", sc_context_is_user(ctx) ? sc_context_user_config_dir(ctx) : "/etc", NULL);
@@ -318,15 +326,29 @@ subordinate_range(const char *file,
   return FALSE;
 }
 
+/* The caller's user name, NULL without a passwd entry (quietly: GLib's
+ * g_get_user_name() warns on stderr then). */
+static char *
+caller_name(void)
+{
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) != 0 || found == NULL)
+    return NULL;
+  return g_strdup(found->pw_name);
+}
+
 static json_t *
 id_mappings(guint32 id, const char *file, const char *helper)
 {
   json_t *maps = json_array();
   guint64 start, count;
+  g_autofree char *user = caller_name();
 
   json_array_append_new(
     maps, json_pack("{s:i, s:I, s:i}", "containerID", 0, "hostID", (json_int_t)id, "size", 1));
-  if (subordinate_range(file, helper, g_get_user_name(), getuid(), &start, &count))
+  if (subordinate_range(file, helper, user, getuid(), &start, &count))
     json_array_append_new(maps,
                           json_pack("{s:i, s:I, s:I}",
                                     "containerID",
@@ -338,13 +360,120 @@ id_mappings(guint32 id, const char *file, const char *helper)
   return maps;
 }
 
+/* The kinds of file system a user namespace may mount (the kernel's
+ * FS_USERNS_MOUNT ones a container uses); a bind has no type of its own. */
+static gboolean
+userns_mountable(const char *type, json_t *opts)
+{
+  static const char *const ok[] = {"bind",  "none",  "proc",    "sysfs",  "tmpfs", "devpts",
+                                   "mqueue", "cgroup", "cgroup2", "overlay", "fuse"};
+  size_t j;
+  json_t *o;
+
+  json_array_foreach (opts, j, o)
+    if (g_strcmp0(json_string_value(o), "bind") == 0 ||
+        g_strcmp0(json_string_value(o), "rbind") == 0)
+      return TRUE;
+  if (type == NULL)
+    return TRUE;
+  for (guint k = 0; k < G_N_ELEMENTS(ok); k++)
+    if (strcmp(type, ok[k]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* @a is @b, or one of them is below the other. */
+static gboolean
+paths_overlap(const char *a, const char *b)
+{
+  gsize na = strlen(a), nb = strlen(b);
+  gsize n = MIN(na, nb);
+
+  if (a[0] != '/' || b[0] != '/' || strncmp(a, b, n) != 0)
+    return FALSE;
+  return na == nb || (na < nb ? (b[na] == '/' || na == 1) : (a[nb] == '/' || nb == 1));
+}
+
+/* A user's container: what the image asks of the kernel that a user
+ * namespace cannot give is refused by name (a mount of a file system
+ * type it may not mount, a sysctl outside the container's namespaces, a
+ * bind of the user's store or checkout root), or dropped with a warning
+ * (the image's uid/gid mappings, its device nodes). */
+static gboolean
+rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
+{
+  json_t *linux_ = json_object_get(doc, "linux");
+  json_t *mounts = json_object_get(doc, "mounts"), *m, *v;
+  const char *key;
+  size_t i;
+  g_autofree char *store = NULL;
+  const char *ours[2] = {sc_context_get_checkout_root(ctx), NULL};
+
+  store = sc_context_get_repo(ctx) ? g_strdup(sc_context_get_repo(ctx)) : NULL;
+  ours[1] = store;
+  json_array_foreach (mounts, i, m) {
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    const char *type = json_string_value(json_object_get(m, "type"));
+    const char *src = json_string_value(json_object_get(m, "source"));
+    if (!userns_mountable(type, json_object_get(m, "options"))) {
+      g_set_error(error, SC_ERROR, SC_EINVAL,
+                  "%s: mount %s: type %s%s%s cannot be mounted in a user namespace (a user's "
+                  "container): remove the mount, or install the container as root",
+                  label, dest ? dest : "?", type, src ? " from " : "", src ? src : "");
+      return FALSE;
+    }
+    /* (as written, "..", and through the links that exist) */
+    g_autofree char *canon = src && src[0] == '/' ? g_canonicalize_filename(src, "/") : NULL;
+    g_autofree char *real = canon ? realpath(canon, NULL) : NULL;
+    for (guint k = 0; canon && k < G_N_ELEMENTS(ours); k++)
+      if (ours[k] && (paths_overlap(canon, ours[k]) || (real && paths_overlap(real, ours[k])))) {
+        g_set_error(error, SC_ERROR, SC_EINVAL,
+                    "%s: mount %s: source %s would give the container your containers' %s %s: "
+                    "refused",
+                    label, dest ? dest : "?", src, k == 0 ? "checkout root" : "store", ours[k]);
+        return FALSE;
+      }
+  }
+  if (!json_is_object(linux_))
+    return TRUE;
+  json_object_foreach (json_object_get(linux_, "sysctl"), key, v) {
+    /* (the namespaced ones: the network's, IPC's) */
+    if (!g_str_has_prefix(key, "net.") && !g_str_has_prefix(key, "kernel.shm") &&
+        !g_str_has_prefix(key, "kernel.msg") && strcmp(key, "kernel.sem") != 0 &&
+        !g_str_has_prefix(key, "fs.mqueue.")) {
+      g_set_error(error, SC_ERROR, SC_EINVAL,
+                  "%s: linux.sysctl %s is not in a namespace of the container: a user's "
+                  "container cannot set it (remove it, or install the container as root)",
+                  label, key);
+      return FALSE;
+    }
+  }
+  for (guint k = 0; k < 2; k++) {
+    const char *field = k == 0 ? "uidMappings" : "gidMappings";
+    if (json_object_get(linux_, field) != NULL) {
+      sc_context_log(ctx, SC_LOG_WARNING,
+                     "%s: linux.%s of the image replaced: a user's container maps you (%s %u) "
+                     "to 0, and your subordinate ids after it",
+                     label, field, k == 0 ? "uid" : "gid",
+                     (unsigned)(k == 0 ? getuid() : getgid()));
+      json_object_del(linux_, field);
+    }
+  }
+  if (json_array_size(json_object_get(linux_, "devices")) > 0)
+    sc_context_log(ctx, SC_LOG_WARNING,
+                   "%s: linux.devices dropped: a user's container makes no device nodes", label);
+  json_object_del(linux_, "devices");
+  return TRUE;
+}
+
 /* What a user namespace lets an unprivileged user run (atomic's
  * _configure_userns, corrected): a user namespace with the caller's uid
  * and gid as root inside (atomic mapped the gid from the uid) and their
  * subordinate ranges; a network namespace of its own is kept only if the
  * image asked for one (a user namespace may make it, it has no device);
  * /sys bound read-only when the network namespace is the host's (sysfs
- * cannot be mounted then); nosuid,nodev on every mount but /dev's; no
+ * cannot be mounted then); nosuid,nodev on every mount but the /dev
+ * tmpfs and devpts (under /dev too: a bind of a device node there); no
  * device rules or cgroup resources, which need a cgroup the user may not
  * set, and no linux.cgroupsPath (rootless runc fails on a cgroup it may
  * not make when one is named). Mappings the image gave are kept. */
@@ -387,7 +516,8 @@ make_rootless(json_t *doc)
     json_t *opts = json_object_get(m, "options");
     if (dest && !has_net && g_str_has_prefix(dest, "/sys") && g_strcmp0(type, "sysfs") == 0)
       continue; /* replaced by the bind below */
-    if (dest && !g_str_has_prefix(dest, "/dev") && json_is_array(opts)) {
+    if (dest && !(strcmp(dest, "/dev") == 0 && g_strcmp0(type, "tmpfs") == 0) &&
+        g_strcmp0(type, "devpts") != 0 && json_is_array(opts)) {
       const char *add[] = { "nosuid", "nodev" };
       for (guint k = 0; k < G_N_ELEMENTS(add); k++) {
         gboolean seen = FALSE;
@@ -419,14 +549,15 @@ make_rootless(json_t *doc)
   json_object_set_new(doc, "mounts", kept);
 }
 
-static void
+static gboolean
 adjust_config(sc_context *ctx,
               const char *label,
               const sc_render_opts *o,
               const char *cgroup,
               char **text,
               gsize *len,
-              gboolean *out_converted)
+              gboolean *out_converted,
+              GError **error)
 {
   json_t *doc = json_loadb(*text, *len, 0, NULL);
   json_t *root = doc ? json_object_get(doc, "root") : NULL;
@@ -436,7 +567,7 @@ adjust_config(sc_context *ctx,
   *out_converted = FALSE;
   if (!json_is_object(doc)) {
     json_decref(doc);
-    return;
+    return TRUE;
   }
   if (sc_spec_convert_capabilities(doc, &count)) {
     *out_converted = changed = TRUE;
@@ -450,6 +581,10 @@ adjust_config(sc_context *ctx,
                    count);
   }
   if (sc_context_is_user(ctx)) {
+    if (!rootless_review(ctx, label, doc, error)) {
+      json_decref(doc);
+      return FALSE;
+    }
     make_rootless(doc);
     changed = TRUE;
   }
@@ -466,6 +601,7 @@ adjust_config(sc_context *ctx,
     *len = strlen(*text);
   }
   json_decref(doc);
+  return TRUE;
 }
 
 static gboolean
@@ -499,7 +635,8 @@ render_config(sc_context *ctx,
     len = strlen(text);
   }
 
-  adjust_config(ctx, label, o, cgroup, &text, &len, out_converted);
+  if (!adjust_config(ctx, label, o, cgroup, &text, &len, out_converted, error))
+    return FALSE;
   if (!sc_spec_check(label, text, len, o->remote_rootfs, o->run_once, out_sources, error))
     return FALSE;
   *out_config = g_steal_pointer(&text);
@@ -616,20 +753,71 @@ resolve_values(sc_context *ctx,
   return TRUE;
 }
 
+/* @unit (a unit name) is the container's own: NAME.service, or NAME-...,
+ * NAME@... */
+static gboolean
+own_unit_name(const char *unit, const char *name)
+{
+  gsize n = strlen(name);
+
+  return strncmp(unit, name, n) == 0 &&
+         (strcmp(unit + n, ".service") == 0 || unit[n] == '-' || unit[n] == '@');
+}
+
+/* A user's [Install] Alias=/Also= name only the container's own units:
+ * the user's systemd takes a unit of ~/.config/systemd/user over the
+ * system's user units, so Alias=dbus.service put the image in the place
+ * of the session's dbus, and Also= enabled the user's other units. (The
+ * system's are privileges the admin grants: docs/security.md.) */
+static gboolean
+check_user_install_line(const char *label, const char *name, const char *line, GError **error)
+{
+  const char *eq = strchr(line, '=');
+  g_autofree char *key = eq ? g_strstrip(g_strndup(line, eq - line)) : NULL;
+  g_auto(GStrv) units = NULL;
+
+  if (key == NULL || (strcmp(key, "Alias") != 0 && strcmp(key, "Also") != 0))
+    return TRUE;
+  units = g_strsplit_set(eq + 1, " \t", -1);
+  for (guint i = 0; units[i]; i++)
+    if (units[i][0] != '\0' && !own_unit_name(units[i], name)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "%s: [Install] %s=%s: a user's container may name only its own units "
+                  "(%s.service, %s-*, %s@*), not the user's other units",
+                  label,
+                  key,
+                  units[i],
+                  name,
+                  name,
+                  name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* A user's unit for their own systemd: it has no multi-user.target (the
  * user's session target is default.target) and cannot change user, so
  * WantedBy=multi-user.target becomes default.target and User=/Group= lines
- * go (the service runs as the user anyway). */
+ * go (the service runs as the user anyway); [Install] as checked above. */
 static char *
-user_unit(const char *unit)
+user_unit(const char *label, const char *name, const char *unit, GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(unit, "\n", -1);
   GString *out = g_string_new(NULL);
+  gboolean install = FALSE;
 
   for (guint i = 0; lines[i]; i++) {
     const char *l = lines[i];
     while (*l == ' ' || *l == '\t')
       l++;
+    if (*l == '[')
+      install = g_str_has_prefix(l, "[Install]");
+    if (install && !check_user_install_line(label, name, l, error)) {
+      g_string_free(out, TRUE);
+      return NULL;
+    }
     if (g_str_has_prefix(l, "User=") || g_str_has_prefix(l, "Group="))
       continue;
     if (g_str_has_prefix(l, "WantedBy=") && strstr(l, "multi-user.target")) {
@@ -666,9 +854,66 @@ render_unit(sc_context *ctx,
   r->unit =
     sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"), rt->path, r->name);
   if (sc_context_is_user(ctx)) {
-    char *u = user_unit(r->unit);
+    char *u = user_unit(label, r->name, r->unit, error);
+    if (u == NULL)
+      return FALSE;
     g_free(r->unit);
     r->unit = u;
+  }
+  return TRUE;
+}
+
+/* @path is @dir or below it. */
+static gboolean
+path_under(const char *path, const char *dir)
+{
+  gsize n = dir ? strlen(dir) : 0;
+
+  return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* A user's tmpfiles lines (run by systemd-tmpfiles --user) stay in the
+ * user's own places: $HOME, $XDG_RUNTIME_DIR, $XDG_DATA_HOME,
+ * $XDG_CONFIG_HOME, or systemd's user specifiers for them (%h %t %S %C
+ * %L %E). Anything else (/tmp, /dev/shm, /etc) is refused by line, as a
+ * user's container installs no host files either. */
+static gboolean
+check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError **error)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  const char *home = g_getenv("HOME");
+  const char *dirs[] = {home && home[0] == '/' ? home : NULL, sc_context_user_runtime_dir(ctx),
+                        sc_context_user_data_dir(ctx), sc_context_user_config_dir(ctx)};
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
+    const char *path = NULL;
+    gboolean ok = FALSE;
+
+    if (f[0] == NULL || f[0][0] == '\0' || f[0][0] == '#')
+      continue;
+    for (guint j = 1; f[j] != NULL && path == NULL; j++)
+      if (f[j][0] != '\0')
+        path = f[j];
+    if (path != NULL && strstr(path, "/..") == NULL) {
+      if (path[0] == '%')
+        ok = strchr("htSCLE", path[1]) != NULL && path[1] != '\0' &&
+             (path[2] == '\0' || path[2] == '/') && strchr(path + 2, '%') == NULL;
+      else if (path[0] == '/' && strchr(path, '%') == NULL)
+        for (guint d = 0; d < G_N_ELEMENTS(dirs) && !ok; d++)
+          ok = path_under(path, dirs[d]);
+    }
+    if (!ok) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "%s line %u: %s is outside your home, runtime and XDG directories: a user's "
+                  "container makes files only there",
+                  label,
+                  i + 1,
+                  path ? path : "(no path)");
+      return FALSE;
+    }
   }
   return TRUE;
 }
@@ -699,6 +944,13 @@ render_tmpfiles(sc_context *ctx,
   }
   if (text == NULL)
     return FALSE;
+  if (sc_context_is_user(ctx)) {
+    g_autofree char *label = ex->tmpfiles_template.data
+                               ? label_for(ex, "tmpfiles.template")
+                               : g_strdup("the tmpfiles lines for the bind sources");
+    if (!check_user_tmpfiles(ctx, label, text, error))
+      return FALSE;
+  }
   /* An empty template means "no tmpfiles at all" (net-snmp). */
   if (len > 0)
     r->tmpfiles = g_steal_pointer(&text);

@@ -275,8 +275,10 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
     }
     g_variant_get(meta, "(uuu@a(ayay))", &uid, &gid, &mode, &xattrs);
     out->mode = GUINT32_FROM_BE(mode) & 07777;
+    /* without the owners, a directory keeps its sticky and setgid bits
+     * (a 1777 /tmp stays sticky); only setuid, meaningless there, goes */
     if (!c->keep_owner)
-      out->mode &= 0777;
+      out->mode &= 03777;
     /* a user's checkout: a directory they could not enter, write or
      * remove would stop the next layer and the uninstall (atomic: |0700) */
     if (c->bare_user)

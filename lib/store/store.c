@@ -293,11 +293,13 @@ store_create(sc_context *ctx, const char *path, GError **error)
   /* 0755 as atomic made them (on a fresh deployment's var the first pull
    * makes var/lib itself, which every service of the host needs to reach),
    * labelled as the policy says (the store's own insides are OSTree's) */
-  if (!sc_context_make_dirs(ctx, parent, 0755, error)) {
+  /* (a user's: 0700, theirs alone, as the XDG base directory spec makes
+   * what is missing) */
+  if (!sc_context_make_dirs(ctx, parent, sc_context_is_user(ctx) ? 0700 : 0755, error)) {
     g_prefix_error(error, "image store %s: ", path);
     return FALSE;
   }
-  if (mkdir(path, 0755) == 0) {
+  if (mkdir(path, sc_context_is_user(ctx) ? 0700 : 0755) == 0) {
     if (!sc_context_label_host_path(ctx, path, error)) {
       g_prefix_error(error, "image store %s: ", path);
       return FALSE;

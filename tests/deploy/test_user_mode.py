@@ -226,7 +226,7 @@ class UserModeTest(unittest.TestCase):
             self.assertEqual(spec["linux"][key], expected, key)
         self.assertNotIn("resources", spec["linux"])
         data = [m for m in spec["mounts"] if m["destination"] == "/data"][0]
-        self.assertEqual(data["source"], self.data("web"))
+        self.assertEqual(data["source"], self.data("containers", "atomic-state", "web"))
         self.assertIn("nosuid", data["options"])
         self.assertIn("nodev", data["options"])
         # the unit: the user's systemd
@@ -339,7 +339,7 @@ class UserModeTest(unittest.TestCase):
                                 "--init-groups", "--", "runc", "--rootless", "true", "run",
                                 "probe"], cwd=dest, env=self.env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-        ran = self.data("probe", "ran")
+        ran = self.data("containers", "atomic-state", "probe", "ran")
         try:
             for _ in range(100):
                 if os.path.exists(ran) or run.poll() is not None:
