@@ -363,7 +363,7 @@ class UserModeAttackTest(unittest.TestCase):
         r = self.ctl(a, "--json", "info", env=a.env(
             HOME=None, XDG_DATA_HOME=a.data(), XDG_CONFIG_HOME=os.path.join(a.home, ".config")))
         info = json.loads(r.stdout)
-        self.assertEqual((info["checkout-root"], info["unit-dir"]),
+        self.assertEqual((info["checkout_root"], info["unit_dir"]),
                          (a.data("containers", "atomic"),
                           os.path.join(a.home, ".config", "systemd", "user")))
 
