@@ -25,7 +25,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "registry"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 import imagelib as il  # noqa: E402
 import registry as rg  # noqa: E402
-from test_system import CTL, NspawnTest, can_boot, service_image  # noqa: E402
+from test_system import (CTL, RUNS, SERVICE_CONFIG, NspawnTest, can_boot,  # noqa: E402
+                         service_image)
+from test_deploy import SERVICE, build  # noqa: E402  (its path: test_system's)
 
 USER = "sc17u"
 # the machine's tree, listed: what changes there for reasons not ours is
@@ -69,6 +71,12 @@ class UserSystemTest(NspawnTest):
         cls.layout = os.path.join(cls.shared, "layout")
         service_image(cls.layout, "v1", "version 1")
         service_image(cls.layout, "v2", "version 2")
+        # crun wants the mount points of /dev and /proc in the rootfs (runc
+        # makes them; a read-only rootfs has no room for them)
+        build(cls.layout, "crun", {"defaultValues": {"COMMAND": RUNS}},
+              {"etc/version": "crun\n", "exports/config.json.template": SERVICE_CONFIG,
+               "exports/service.template": SERVICE, "dev/.keep": "", "proc/.keep": ""},
+              hostfs=False)
         # atomic's default unit: runc run -d, Type=forking with a PID file
         service_image(cls.layout, "default", "default unit", service=None)
         # exits at once: the default unit (Restart=on-failure) restarts it
@@ -76,7 +84,7 @@ class UserSystemTest(NspawnTest):
                       service=None)
         cls.registry = rg.Registry(cls.shared)
         cls.repo_ref = cls.registry.host + "/users/svc"
-        for tag in ("v1", "v2", "broken", "default"):
+        for tag in ("v1", "v2", "broken", "default", "crun"):
             il.run("skopeo", "copy", "--dest-tls-verify=false",
                    "oci:%s:%s" % (cls.layout, tag), "docker://%s:%s" % (cls.repo_ref, tag))
         # the registry speaks http: registries.conf says so, to root and user
@@ -199,6 +207,10 @@ class UserSystemTest(NspawnTest):
         return json.loads(self.inside("python3", os.path.join(self.shared, "snapshot.py"),
                                       *skip).stdout)
 
+    def root_runc_state(self, name):
+        r = self.inside("runc", "state", name, check=False)
+        return json.loads(r.stdout)["status"] if r.returncode == 0 else None
+
     def root_refs(self):
         store = json.loads(self.rctl("--json", "info").stdout)["store"]["path"]
         return self.inside("ostree", "refs", "--repo=" + store).stdout
@@ -263,10 +275,39 @@ class UserSystemTest(NspawnTest):
         self.uctl("uninstall", "dflt")
         self.assertIsNone(self.user_state("dflt"))
 
+    @unittest.skipUnless(shutil.which("crun"), "needs crun")
+    def test_crun(self):
+        """crun (which takes a cgroupsPath as absolute): none in config.json,
+        the container in the cgroup crun runs in, the unit's."""
+        self.addCleanup(self.uctl, "--runtime", "/usr/bin/crun", "uninstall", "ucrun",
+                        check=False)
+        self.uctl("--runtime", "/usr/bin/crun", "install", "--now", "--name", "ucrun",
+                  self.repo_ref + ":crun")
+        config = json.loads(self.user("cat", self.data("containers", "atomic", "ucrun.0",
+                                                       "config.json")).stdout)
+        self.assertNotIn("cgroupsPath", config["linux"])
+        deadline = time.monotonic() + 30
+        while self.is_active("ucrun") != "active" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        r = self.user("crun", "--root", self.runtime + "/crun", "state", "ucrun", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr + self.user(
+            "journalctl", "--user", "--no-pager", "-u", "ucrun.service", check=False).stdout)
+        state = json.loads(r.stdout)
+        self.assertEqual(state["status"], "running")
+        cgroup = self.assert_user_process(state["pid"], "ucrun")
+        self.assertTrue(cgroup.endswith("/ucrun.service"), cgroup)
+        self.assertEqual(self.uctl("--runtime", "/usr/bin/crun", "run", "ucrun", "/bin/busybox",
+                                   "cat", "/etc/version").stdout, "crun\n")
+        self.uctl("--runtime", "/usr/bin/crun", "uninstall", "ucrun")
+        self.assertEqual(self.is_active("ucrun"), "inactive")
+
     def test_lifecycle(self):
         # root's container first: it runs through all of the user's
         self.addCleanup(self.rctl, "uninstall", "rootsvc", check=False)
         self.rctl("install", "--now", "--name", "rootsvc", self.repo_ref + ":v1")
+        deadline = time.monotonic() + 30  # (runc's files change until it runs)
+        while self.root_runc_state("rootsvc") != "running" and time.monotonic() < deadline:
+            time.sleep(0.3)
         refs = self.root_refs()
         self.assertNotEqual(refs, "")
         before = self.snapshot()
@@ -356,8 +397,7 @@ class UserSystemTest(NspawnTest):
         self.assertEqual({p: v for p, v in after.items() if before.get(p) != v},
                          {p: v for p, v in before.items() if after.get(p) != v})
         # root's container still runs, root's store has the same refs
-        r = self.inside("runc", "state", "rootsvc")
-        self.assertEqual(json.loads(r.stdout)["status"], "running")
+        self.assertEqual(self.root_runc_state("rootsvc"), "running")
         self.assertEqual(self.inside("systemctl", "is-active", "rootsvc.service").stdout,
                          "active\n")
         self.assertEqual(self.root_refs(), refs)
