@@ -30,6 +30,7 @@ from test_system import (CTL, RUNS, SERVICE_CONFIG, NspawnTest, can_boot,  # noq
 from test_deploy import SERVICE, build  # noqa: E402  (its path: test_system's)
 
 USER = "sc17u"
+OTHER = "sc17v"  # another user, who must not see or touch USER's containers
 # the machine's tree, listed: what changes there for reasons not ours is
 # left out (kernel and device trees, the read-only /usr and the bound
 # build tree, the journal, systemd's and logind's own runtime state)
@@ -110,14 +111,16 @@ class UserSystemTest(NspawnTest):
             if r.returncode != 0:
                 raise RuntimeError("%s: %s%s" % (" ".join(argv), r.stdout, r.stderr))
             return r.stdout
-        inside("useradd", "-m", "-U", "-s", "/bin/sh", USER)
+        for name in (USER, OTHER):
+            inside("useradd", "-m", "-U", "-s", "/bin/sh", name)
+            inside("loginctl", "enable-linger", name)
+        cls.other_uid = int(inside("id", "-u", OTHER))
         cls.uid = int(inside("id", "-u", USER))
         cls.gid = int(inside("id", "-g", USER))
         cls.home = "/home/" + USER
         cls.runtime = "/run/user/%d" % cls.uid
         inside("sh", "-c", "echo %s:200000:65536 > /etc/subuid && "
                "echo %s:200000:65536 > /etc/subgid" % (USER, USER))
-        inside("loginctl", "enable-linger", USER)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             r = subprocess.run(cls.enter("systemctl", "--user", "-M", USER + "@",
@@ -150,6 +153,17 @@ class UserSystemTest(NspawnTest):
         return self.inside("setpriv", "--reuid", str(self.uid), "--regid", str(self.gid),
                            "--init-groups", "--", "env", "-i", *self.env(), *argv,
                            check=check, timeout=timeout)
+
+    def other(self, *args):
+        """syscontainerctl @args as the other user, in their own session."""
+        uid = self.other_uid
+        env = [e for e in self.env() if not e.startswith(("HOME=", "USER=", "LOGNAME=",
+                                                          "XDG_RUNTIME_DIR=", "DBUS_"))]
+        return self.inside("setpriv", "--reuid", str(uid), "--regid", str(uid), "--init-groups",
+                           "--", "env", "-i", *env, "HOME=/home/" + OTHER, "USER=" + OTHER,
+                           "XDG_RUNTIME_DIR=/run/user/%d" % uid,
+                           "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%d/bus" % uid, CTL,
+                           *args, check=False)
 
     def uctl(self, *args, check=True):
         return self.user(CTL, *args, check=check)
@@ -256,6 +270,18 @@ class UserSystemTest(NspawnTest):
         self.assertEqual(self.inside("systemctl", "is-active", "plain.service",
                                      check=False).stdout, "inactive\n")
         self.assertEqual(self.version_in("plain"), "version 1\n")
+        # another user neither sees nor touches it (nor does root's list)
+        r = self.other("--json", "list", "--all")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["containers"]), (0, []), r.stderr)
+        self.assertNotIn("plain", self.rctl("list", "--all").stdout)
+        # (uninstall of what is not installed only warns, as atomic)
+        # (rollback and update: the other user has no checkout root at all)
+        for verb, code, level in (("stop", 1, "error"), ("uninstall", 0, "warning"),
+                                  ("rollback", 1, "error"), ("update", 1, "error")):
+            r = self.other(verb, "plain")
+            self.assertEqual((r.returncode, r.stderr), (code, "syscontainerctl: %s: container "
+                                                        "plain is not installed\n" % level), verb)
+        self.assertEqual(self.wait_running("plain")["pid"], state["pid"])
         self.uctl("uninstall", "plain")
         self.assertIsNone(self.user_state("plain"))
         self.assertEqual(self.is_active("plain"), "inactive")
