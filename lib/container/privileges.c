@@ -658,15 +658,20 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
 
 /* A command the tool renders itself (lib/contract/unit.c): the runtime
  * with run, kill or delete and the container's name, or run -d --pid-file
- * F NAME; the runtime with anything else (--root, --bundle...) is a host
- * command like any other. */
+ * F NAME, each also after `--rootless true` (a user's container,
+ * lib/contract/render.c: it takes privileges away); the runtime with
+ * anything else (--root, --bundle...) is a host command like any other. */
 static gboolean
 runtime_command(char **argv, const char *runtime, const char *name)
 {
   guint n = g_strv_length(argv);
 
-  if (runtime == NULL || strcmp(argv[0], runtime) != 0 || n < 3 || argv[n - 1][0] == '-')
+  if (runtime == NULL || n < 3 || strcmp(argv[0], runtime) != 0 || argv[n - 1][0] == '-')
     return FALSE;
+  if (n > 3 && g_str_equal(argv[1], "--rootless") && g_str_equal(argv[2], "true")) {
+    argv += 2; /* (argv[0] is not read below) */
+    n -= 2;
+  }
   /* (the runtime killing or deleting another container is no longer ours) */
   if (name && strcmp(argv[n - 1], name) != 0)
     return FALSE;

@@ -49,6 +49,12 @@ open_for_switch_dry(sc_context *ctx, const char *name, int *lock, char **out_fin
   if (!sc_name_check(name, error) || !sc_context_config_check(ctx, error))
     return FALSE;
   root = sc_context_host_dir(ctx, sc_context_get_checkout_root(ctx));
+  /* no checkout root yet (a user who installed nothing): nothing is
+   * installed, which is what to say, not that its lock cannot be made */
+  if (!g_file_test(root, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, SC_ERROR, SC_ENOTFOUND, "container %s is not installed", name);
+    return FALSE;
+  }
   *lock = sc_deploy_lock_container(root, name, error);
   if (*lock < 0)
     return FALSE;

@@ -999,10 +999,13 @@ sc_render_internal(sc_context *ctx,
   if (!ex->no_container_service) {
     if (!render_unit(ctx, ex, &rt, r, error))
       return FALSE;
-    /* a user's container stays in the cgroup its runtime runs in, the
-     * unit's: rootless runc ignores a cgroup it may not make only when
-     * no linux.cgroupsPath names one */
-    if (!o->run_once && !sc_context_is_user(ctx))
+    /* a user's container too, with runc: NAME.service/container, below
+     * the unit's cgroup, which the user's manager delegates to the user
+     * (without it runc makes a sibling of the unit's: systemd then refuses
+     * the PID file of atomic's default unit, and stops only the runtime).
+     * Another runtime takes the path as absolute, a cgroup the user may
+     * not make: none, its container stays in the cgroup it runs in. */
+    if (!o->run_once && (!sc_context_is_user(ctx) || rt.relative_cgroups_own))
       cgroup = sc_unit_container_cgroup(r->unit, o->name, rt.relative_cgroups_own);
   }
   if (!render_config(

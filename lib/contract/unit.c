@@ -165,7 +165,12 @@ sc_unit_exec_directives(const char *runtime,
     out->start = g_strdup_printf("%s run -d --pid-file %s '%s'", runtime, pidfile, name);
     out->stop = g_strdup("");
     out->start_pre = g_strdup("");
-    out->stop_post = g_strdup_printf("%s delete '%s'", runtime, name);
+    /* --force (atomic: plain delete): a unit stopped while it starts (a
+     * rollback of a controlled update restarting it) gets its ExecStopPost=
+     * while the container's init, which as a PID namespace's init ignores
+     * the SIGTERM, still runs; a plain delete then fails, the state stays
+     * and the next `run NAME` is refused */
+    out->stop_post = g_strdup_printf("%s delete --force '%s'", runtime, name);
   } else {
     out->start = g_strdup_printf("%s run '%s'", runtime, name);
     out->stop = g_strdup_printf("%s kill '%s'", runtime, name);

@@ -81,8 +81,10 @@ def policy_bind():
 class NspawnTest(unittest.TestCase):
     """A systemd booted in systemd-nspawn for a test class (no tests of its
     own): boot() in setUpClass, shutdown() in tearDownClass; cls.shared is
-    bound into it; @machine: the nspawn machine name."""
+    bound into it; @machine: the nspawn machine name; @boot_args: more
+    systemd-nspawn options of a test class."""
     machine = None
+    boot_args = ()
 
     @classmethod
     def boot(cls):
@@ -95,7 +97,7 @@ class NspawnTest(unittest.TestCase):
         cls.nspawn = subprocess.Popen(
             ["systemd-nspawn", "--keep-unit", "--register=no", "--capability=all",
              "--volatile=yes", "-D", "/", "-M", cls.machine or "sctest%d" % os.getpid(),
-             "--bind=%s" % BUILD_DIR, "--bind=%s" % cls.shared, *policy_bind(), "-b",
+             "--bind=%s" % BUILD_DIR, "--bind=%s" % cls.shared, *policy_bind(), *cls.boot_args, "-b",
              "systemd.firstboot=off",
              # podman's units want network-online.target: without the mask
              # the boot waits minutes for it (TESTING.md)

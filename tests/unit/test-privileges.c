@@ -235,6 +235,31 @@ START_TEST(test_runtime_commands)
 }
 END_TEST
 
+/* a user's container: the runtime told it is rootless (render.c) is the
+ * tool's own command in each form; with other words, or rootless alone,
+ * or another container's name, it is not */
+START_TEST(test_runtime_commands_rootless)
+{
+  const char *unit = "[Service]\n"
+                     "ExecStart=" RUNC " --rootless true run 'c'\n"
+                     "ExecStartPre=" RUNC " --rootless true run -d --pid-file /run/c.pid 'c'\n"
+                     "ExecStop=" RUNC " --rootless true kill 'c'\n"
+                     "ExecStopPost=-" RUNC " --rootless true delete --force 'c'\n"
+                     "ExecStopPost=-" RUNC " --rootless true delete 'c'\n"
+                     "ExecStartPost=" RUNC " --rootless false run 'c'\n"
+                     "ExecReload=" RUNC " --rootless true kill 'other'\n"
+                     "ExecStopPost=" RUNC " --rootless true\n";
+
+  assert_diff(base_spec,
+              unit,
+              NULL,
+              "unit runs " RUNC " --rootless false run 'c' as root on the host (ExecStartPost)|"
+              "unit runs " RUNC " --rootless true kill 'other' as root on the host (ExecReload)|"
+              "unit runs " RUNC " --rootless true as root on the host (ExecStopPost)",
+              "");
+}
+END_TEST
+
 /* runc 1.1 takes an empty defaultAction without syscalls for no filter at
  * all (atomic's test image, updated to one without seccomp: nothing added) */
 START_TEST(test_seccomp_empty_is_none)
@@ -668,6 +693,7 @@ privileges_suite(void)
   tcase_add_test(tc, test_settings_devices_hooks);
   tcase_add_test(tc, test_unit_commands);
   tcase_add_test(tc, test_runtime_commands);
+  tcase_add_test(tc, test_runtime_commands_rootless);
   tcase_add_test(tc, test_capabilities_absent_are_all);
   tcase_add_test(tc, test_seccomp_empty_is_none);
   tcase_add_test(tc, test_install_from_nothing);

@@ -205,7 +205,7 @@ START_TEST(test_default_unit_detached_with_runc)
                              "ExecStart=%s run -d --pid-file "
                              "/run/m/container-svc.pid 'svc'\n"
                              "ExecStop=\n"
-                             "ExecStopPost=%s delete 'svc'\n"
+                             "ExecStopPost=%s delete --force 'svc'\n"
                              "Restart=on-failure\n"
                              "WorkingDirectory=/var/lib/containers/atomic/svc.0\n"
                              "PIDFile=/run/m/container-svc.pid\n\n[Install]\n"
