@@ -431,7 +431,9 @@ sc_decoder_new(const guchar *head, gsize len, const char *digest, GError **error
     isal_inflate_init(&d->isal);
 #endif
     gz_start_member(d);
-  } else if (len >= 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0) {
+  } else if (len >= 4 && (memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0 ||
+                          /* a skippable frame (0x184D2A5?) may come first */
+                          ((head[0] & 0xf0) == 0x50 && memcmp(head + 1, "\x2a\x4d\x18", 3) == 0))) {
     d->comp = COMP_ZSTD;
     d->zs = ZSTD_createDStream();
     if (d->zs == NULL || ZSTD_isError(ZSTD_initDStream(d->zs))) {

@@ -640,6 +640,24 @@ import_parent(Tree *t, const ScLayerEntry *entry, OstreeMutableTree **out_parent
   return *out_parent != NULL;
 }
 
+/* Before an entry of @entry's name goes into @parent: an earlier entry of
+ * this layer there of the other kind (a file where a directory comes, or
+ * a directory, with all it holds, where a file comes) is removed. */
+static gboolean
+replace_kind(OstreeMutableTree *parent, const ScLayerEntry *entry, gboolean file,
+             GError **error)
+{
+  const char *name = entry->parts[entry->n_parts - 1];
+  g_autofree char *old_file = NULL;
+  g_autoptr(OstreeMutableTree) old_dir = NULL;
+
+  if (!ostree_mutable_tree_lookup(parent, name, &old_file, &old_dir, NULL))
+    return TRUE; /* (nothing there) */
+  if ((file && old_dir == NULL) || (!file && old_file == NULL))
+    return TRUE;
+  return ostree_mutable_tree_remove(parent, name, FALSE, error);
+}
+
 static gboolean
 import_dir(Tree *t,
            OstreeMutableTree *parent,
@@ -652,7 +670,10 @@ import_dir(Tree *t,
 
   if (meta == NULL)
     return FALSE;
-  if (!ostree_mutable_tree_ensure_dir(parent, entry->parts[entry->n_parts - 1], &sub, error))
+  /* a later entry wins, as tar extracts: a file of this layer at the name
+   * gives way to the directory */
+  if (!replace_kind(parent, entry, FALSE, error) ||
+      !ostree_mutable_tree_ensure_dir(parent, entry->parts[entry->n_parts - 1], &sub, error))
     return import_failed(t, entry->path, error);
   ostree_mutable_tree_set_metadata_checksum(sub, meta);
   return TRUE;
@@ -751,7 +772,8 @@ import_entry(Tree *t,
        !check_stored(
          t, entry->path, checksum, type == AE_IFREG ? S_IFREG | m.mode : 0, m.xattrs, error)))
     return FALSE;
-  if (!ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
+  if (!replace_kind(parent, entry, TRUE, error) ||
+      !ostree_mutable_tree_replace_file(parent, entry->parts[entry->n_parts - 1], checksum, error))
     return import_failed(t, entry->path, error);
   return TRUE;
 }

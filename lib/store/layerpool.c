@@ -15,8 +15,9 @@
  * whatever the scheduling. A hardlink to a pending file takes its
  * placeholder.
  *
- * Memory is bounded: the buffers in flight hold at most POOL_BUDGET bytes;
- * the reader waits for the workers beyond that. Files above
+ * Memory is bounded: the buffers in flight hold at most POOL_BUDGET bytes
+ * in the whole process (the layers a pull imports at once share it); a
+ * reader waits for a buffer before it is allocated. Files above
  * SC_LAYER_POOL_MAX_FILE are not buffered: the reader writes them itself,
  * streamed (layer.c).
  *
@@ -59,8 +60,6 @@ struct ScLayerPool {
   gpointer check_data;
   GThreadPool *pool;
   GMutex lock;
-  GCond room;
-  gsize in_flight; /* bytes: contents and overhead of queued files */
   gint failed;     /* atomic */
   GError *error;   /* the failure of the earliest file, by @error_seq */
   guint64 error_seq;
@@ -77,11 +76,23 @@ pool_file_free(PoolFile *f)
   g_free(f);
 }
 
+/* The process's budget: bytes of buffers allocated and not yet freed. */
+static GMutex budget_lock;
+static GCond budget_room;
+static gsize budget_used;
+
 guchar *
 sc_layer_pool_buffer_new(gsize size)
 {
   void *p;
 
+  /* (never waits while nothing is held: a file larger than the budget
+   * still goes, alone; the workers never wait, so this one returns) */
+  g_mutex_lock(&budget_lock);
+  while (budget_used > 0 && budget_used + size + JOB_OVERHEAD > POOL_BUDGET)
+    g_cond_wait(&budget_room, &budget_lock);
+  budget_used += size + JOB_OVERHEAD;
+  g_mutex_unlock(&budget_lock);
   if (size < MAP_MIN)
     return g_malloc(MAX(size, 1));
   p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -99,6 +110,10 @@ sc_layer_pool_buffer_free(guchar *data, gsize size)
     g_free(data);
   else
     munmap(data, size);
+  g_mutex_lock(&budget_lock);
+  budget_used -= size + JOB_OVERHEAD;
+  g_cond_broadcast(&budget_room);
+  g_mutex_unlock(&budget_lock);
 }
 
 /* The OSTree checksum of a regular file: SHA-256 of the header that
@@ -209,8 +224,6 @@ pool_work(gpointer data, gpointer user_data)
   g_mutex_lock(&p->lock);
   if (checksum && error == NULL)
     ostree_checksum_inplace_to_bytes(checksum, &g_array_index(p->resolved, guchar, f->id * 32));
-  p->in_flight -= f->size + JOB_OVERHEAD;
-  g_cond_broadcast(&p->room);
   g_mutex_unlock(&p->lock);
   pool_file_free(f);
 }
@@ -237,7 +250,6 @@ sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, 
   p->check = check;
   p->check_data = check_data;
   g_mutex_init(&p->lock);
-  g_cond_init(&p->room);
   p->resolved = g_array_new(FALSE, TRUE, 1);
   /* not exclusive: the threads are GLib's shared ones, started on demand */
   p->pool = g_thread_pool_new(pool_work, p, pool_workers(), FALSE, NULL);
@@ -277,9 +289,6 @@ sc_layer_pool_add(ScLayerPool *p,
    * tree takes it, and (SHA-256 being what it is) no content's checksum */
   g_snprintf(out_placeholder, 65, PLACEHOLDER_PREFIX "%056" G_GINT64_MODIFIER "x", f->id);
   g_mutex_lock(&p->lock);
-  while (p->in_flight > 0 && p->in_flight + size + JOB_OVERHEAD > POOL_BUDGET)
-    g_cond_wait(&p->room, &p->lock);
-  p->in_flight += size + JOB_OVERHEAD;
   g_array_set_size(p->resolved, (f->id + 1) * 32);
   g_mutex_unlock(&p->lock);
   g_thread_pool_push(p->pool, f, NULL);
@@ -352,6 +361,5 @@ sc_layer_pool_free(ScLayerPool *p)
   g_clear_error(&p->error);
   g_array_unref(p->resolved);
   g_mutex_clear(&p->lock);
-  g_cond_clear(&p->room);
   g_free(p);
 }

@@ -71,6 +71,14 @@ def busy_layer():
         member("usr/link-second", kind=tarfile.LNKTYPE, linkname="usr/d0/f001"),
         member("usr/big1", b"small now\n"),
         member("usr/d1/f002", kind=tarfile.SYMTYPE, linkname="f003"),
+        # a file then a directory at one name, and a directory (with a file
+        # in it) then a file: the later entry wins, as tar extracts
+        member("usr/kind", b"a file first\n"),
+        member("usr/kind", kind=tarfile.DIRTYPE, mode=0o750),
+        member("usr/kind/in", b"in the directory\n"),
+        member("usr/gone", kind=tarfile.DIRTYPE, mode=0o755),
+        member("usr/gone/a", b"goes with its directory\n"),
+        member("usr/gone", b"a file now\n"),
         # every permission bit the header carries, a large owner
         member("usr/setuid", b"#!/bin/sh\n", mode=0o7755, uid=4000000000, gid=65534),
     ]
@@ -159,10 +167,15 @@ class ImportParallelTest(unittest.TestCase):
         subprocess.run(["ostree", "--repo=" + repo, "checkout", commit, dest], check=True)
         self.addCleanup(shutil.rmtree, dest)
         with tarfile.open(fileobj=__import__("io").BytesIO(self.busy)) as t:
-            last = {}
-            for m in t.getmembers():
-                last[m.name] = m
+            last, order = {}, {}
+            for i, m in enumerate(t.getmembers()):
+                last[m.name], order[m.name] = m, i
             for name, m in last.items():
+                # (under a name a later file replaced: gone with it)
+                parents = [name.rsplit("/", k)[0] for k in range(1, name.count("/") + 1)]
+                if any(last[p].isfile() and order[p] > order[name] for p in parents if p in last):
+                    self.assertFalse(os.path.lexists(os.path.join(dest, name)), name)
+                    continue
                 p = os.path.join(dest, name)
                 if m.isfile():
                     with open(p, "rb") as f:
@@ -180,6 +193,10 @@ class ImportParallelTest(unittest.TestCase):
             self.assertNotEqual(f.read(), b"second version\n")
         with open(os.path.join(dest, "usr/big1"), "rb") as f:
             self.assertEqual(f.read(), b"small now\n")
+        self.assertEqual(os.stat(os.path.join(dest, "usr/kind")).st_mode & 0o7777, 0o750)
+        self.assertEqual(sorted(os.listdir(os.path.join(dest, "usr/kind"))), ["in"])
+        with open(os.path.join(dest, "usr/gone"), "rb") as f:
+            self.assertEqual(f.read(), b"a file now\n")
 
     def assert_refused(self, tag, message):
         for workers in (1, 2, 8, 8):

@@ -225,6 +225,28 @@ START_TEST(test_members)
 }
 END_TEST
 
+/* zstd: frames back to back, and skippable frames (0x184D2A5?) anywhere,
+ * the first place included (the blob's magic is then a skippable one). */
+START_TEST(test_zstd_frames)
+{
+  static const char *const parts[] = { "first frame\n", "second frame\n" };
+  static const guchar skip[] = { 0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'a', 'b', 'c' };
+  g_autoptr(GByteArray) b = g_byte_array_new();
+  g_autoptr(GBytes) blob = NULL;
+  guchar frame[256];
+
+  g_byte_array_append(b, skip, sizeof skip);
+  for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+    size_t n = ZSTD_compress(frame, sizeof frame, parts[i], strlen(parts[i]), 3);
+    ck_assert(!ZSTD_isError(n));
+    g_byte_array_append(b, frame, n);
+    g_byte_array_append(b, skip, sizeof skip);
+  }
+  blob = g_bytes_new(b->data, b->len);
+  assert_decodes(blob, "first frame\nsecond frame\n", 25, NULL);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
   GByteArray *b = g_byte_array_new();
@@ -519,6 +541,7 @@ decompress_suite(void)
   tcase_add_test(tc, test_engine);
   tcase_add_test(tc, test_members);
   tcase_add_test(tc, test_empty);
+  tcase_add_test(tc, test_zstd_frames);
   tcase_add_test(tc, test_truncated);
   tcase_add_test(tc, test_checks);
   tcase_add_test(tc, test_trailing);
