@@ -220,6 +220,29 @@ class ImportParallelTest(unittest.TestCase):
                             "when they are stored (the mode 0644 to 0664); the store cannot "
                             "hold it as the layer gives it")
 
+    def test_one_budget_for_the_layers_of_a_pull(self):
+        """Eight layers of 4 MiB files imported at once (--jobs 8) share one
+        8 MiB budget of buffers: the peak RSS stays far from 8 budgets
+        (it was 89 MB with a budget per layer)."""
+        layout = os.path.join(self.shared, "eight")
+        il.run("umoci", "init", "--layout", layout)
+        il.run("umoci", "new", "--image", layout + ":l0")
+        for n in range(8):
+            block = os.urandom(MiB)
+            entries = [member("l%d/%d" % (n, i), (b"%08d" % i + block[8:]) * 4) for i in range(3)]
+            il.add_layer(layout, "l%d" % n, il.make_tar(entries), compression="none",
+                         new_tag="l%d" % (n + 1))
+        root = tempfile.mkdtemp(dir=self.shared)
+        self.addCleanup(shutil.rmtree, root)
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", CTL, "--checkout-root", root, "pull",
+                            "--jobs", "8", "oci:%s:l8" % layout], capture_output=True, text=True,
+                           env=dict(os.environ, SC_IMPORT_WORKERS="2"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        repo = os.path.join(root, ".storage", "ostree")
+        self.fsck(repo)
+        self.assertEqual(len([k for k in self.refs(repo) if "layer" in k or len(k) > 70]), 9)
+        peak_mb = int(r.stderr.strip().splitlines()[-1]) / 1024
+        self.assertLess(peak_mb, 48, "peak RSS %.1f MB" % peak_mb)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
