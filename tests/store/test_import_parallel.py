@@ -222,8 +222,8 @@ class ImportParallelTest(unittest.TestCase):
 
     def test_one_budget_for_the_layers_of_a_pull(self):
         """Eight layers of 4 MiB files imported at once (--jobs 8) share one
-        8 MiB budget of buffers: the peak RSS stays far from 8 budgets
-        (it was 89 MB with a budget per layer)."""
+        8 MiB budget of buffers: the peak RSS stays under issue 16's 64 MB
+        (34 MB here; 89 MB with a budget per layer)."""
         layout = os.path.join(self.shared, "eight")
         il.run("umoci", "init", "--layout", layout)
         il.run("umoci", "new", "--image", layout + ":l0")
@@ -234,15 +234,17 @@ class ImportParallelTest(unittest.TestCase):
                          new_tag="l%d" % (n + 1))
         root = tempfile.mkdtemp(dir=self.shared)
         self.addCleanup(shutil.rmtree, root)
+        env = dict(os.environ, SC_IMPORT_WORKERS="2")
+        env.pop("MALLOC_PERTURB_", None)  # (meson's: it touches every page malloc gives)
         r = subprocess.run(["/usr/bin/time", "-f", "%M", CTL, "--checkout-root", root, "pull",
                             "--jobs", "8", "oci:%s:l8" % layout], capture_output=True, text=True,
-                           env=dict(os.environ, SC_IMPORT_WORKERS="2"))
+                           env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         repo = os.path.join(root, ".storage", "ostree")
         self.fsck(repo)
         self.assertEqual(len([k for k in self.refs(repo) if "layer" in k or len(k) > 70]), 9)
         peak_mb = int(r.stderr.strip().splitlines()[-1]) / 1024
-        self.assertLess(peak_mb, 48, "peak RSS %.1f MB" % peak_mb)
+        self.assertLess(peak_mb, 64, "peak RSS %.1f MB" % peak_mb)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
