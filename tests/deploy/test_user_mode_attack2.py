@@ -290,6 +290,61 @@ class UserModeAttack2Test(unittest.TestCase):
             self.assertNotIn("hooks", json.load(f))
         self.ctl("uninstall", "hooks")
 
+    # N2: uninstall of a container whose info is damaged
+    def test_n2_damaged_info_user(self):
+        self.ctl("install", "--name", "ci", self.image("v1"))
+        with open(os.path.join(self.root(), "ci.0", "info"), "w") as f:
+            f.write("TAMPER\n")
+        self.ctl("uninstall", "ci")
+        wants = os.path.join(self.units(), "default.target.wants")
+        self.assertNotIn("ci.service", os.listdir(self.units()))
+        self.assertNotIn("ci.service", os.listdir(wants) if os.path.isdir(wants) else [])
+        self.assertNotIn("ci.conf", os.listdir(self.data("containers", "tmpfiles")))
+        self.assertFalse([n for n in os.listdir(self.root()) if n.startswith("ci")])
+        # a NAME.service with no copy in the slot is not known to be ours
+        self.ctl("install", "--name", "cj", self.image("v1"))
+        slot = os.path.join(self.root(), "cj.0")
+        for f in ("info", "cj.service", "tmpfiles-cj.conf"):
+            if os.path.exists(os.path.join(slot, f)):
+                os.unlink(os.path.join(slot, f))
+        unit = os.path.join(self.units(), "cj.service")
+        r = self.ctl("uninstall", "cj", code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: container cj: its info in %s "
+                         "cannot be read and no slot holds a copy of its unit: %s is not known "
+                         "to be the container's; nothing was removed (remove it yourself if it "
+                         "is, then uninstall again)" % (slot, unit))
+        self.assertTrue(os.path.exists(unit))
+        self.assertTrue(os.path.islink(os.path.join(self.root(), "cj")))
+        self.assertTrue(os.path.exists(os.path.join(slot, "rootfs", "bin", "busybox")))
+        os.unlink(unit)
+        os.unlink(self.data("containers", "tmpfiles", "cj.conf"))
+        self.ctl("uninstall", "cj")
+        self.assertFalse(os.path.lexists(os.path.join(self.root(), "cj")))
+
+    def test_n2_damaged_info_sysroot(self):
+        sysroot = tempfile.mkdtemp(prefix="sc-sysroot-")
+        self.addCleanup(shutil.rmtree, sysroot)
+
+        def ctl(*args, code=0):
+            r = subprocess.run([CTL, "--sysroot", sysroot, *args], capture_output=True,
+                               text=True, timeout=300)
+            self.assertEqual(r.returncode, code, r.stderr)
+            return r
+        ctl("install", "--name", "ci", self.image("v1"))
+        ck = os.path.join(sysroot, "var", "lib", "containers", "atomic")
+        unit = os.path.join(sysroot, "etc", "systemd", "system", "ci.service")
+        wants = os.path.join(sysroot, "etc", "systemd", "system", "multi-user.target.wants",
+                             "ci.service")
+        self.assertTrue(os.path.exists(unit))
+        self.assertTrue(os.path.lexists(wants))
+        with open(os.path.join(ck, "ci.0", "info"), "w") as f:
+            f.write("TAMPER\n")
+        ctl("uninstall", "ci")
+        self.assertFalse(os.path.lexists(unit))
+        self.assertFalse(os.path.lexists(wants))
+        self.assertFalse(os.path.lexists(os.path.join(sysroot, "etc", "tmpfiles.d", "ci.conf")))
+        self.assertFalse([n for n in os.listdir(ck) if n.startswith("ci")])
+
 
 def _re(s):
     import re
