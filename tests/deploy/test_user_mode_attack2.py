@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tarfile
 import tempfile
 import unittest
 
@@ -113,6 +114,20 @@ class UserModeAttack2Test(unittest.TestCase):
                                             "args": ["sh", "-c", "touch /tmp/sc-hook"]}]}
         build(layout, "hooks", GREET, {"exports/config.json.template": json.dumps(spec)},
               hostfs=False)
+        # N3: a layer adds or whites out entries of directories it does not repeat
+        d = tarfile.DIRTYPE
+        il.add_layer(layout, "v1", il.make_tar([
+            il.tinfo("root/", d, mode=0o700), il.tinfo("root/.hist", data=b"h", mode=0o600),
+            il.tinfo("root/key", data=b"k", mode=0o600),
+            il.tinfo("p2/", d, mode=0o700), il.tinfo("p2/a", data=b"a"),
+            il.tinfo("etc/ro/", d, mode=0o555), il.tinfo("etc/ro/f", data=b"f"),
+            il.tinfo("etc/x/", d, mode=0o000), il.tinfo("etc/x/g", data=b"g"),
+            il.tinfo("srv/", d, mode=0o750), il.tinfo("srv/deep/", d, mode=0o711),
+            il.tinfo("srv/deep/f", data=b"f")]), new_tag="priv1")
+        il.add_layer(layout, "priv1", il.make_tar([
+            il.tinfo("root/.wh..hist"), il.tinfo("p2/b", data=b"b"),
+            il.tinfo("etc/ro/.wh.f"), il.tinfo("etc/x/.wh..wh..opq"),
+            il.tinfo("srv/", d, mode=0o755), il.tinfo("srv/deep/g", data=b"g")]), new_tag="priv")
 
     def ctl(self, *args, env=None, code=0, who=None):
         r = (who or self.a).run([CTL, *args], env=env)
@@ -344,6 +359,41 @@ class UserModeAttack2Test(unittest.TestCase):
         self.assertFalse(os.path.lexists(wants))
         self.assertFalse(os.path.lexists(os.path.join(sysroot, "etc", "tmpfiles.d", "ci.conf")))
         self.assertFalse([n for n in os.listdir(ck) if n.startswith("ci")])
+
+    # N3: directory modes across layers, as umoci unpacks them
+    PRIV = ("root", "p2", "etc/ro", "etc/x", "srv", "srv/deep")
+
+    def umoci_modes(self):
+        dest = os.path.join(self.shared, "umoci-priv")
+        if not os.path.exists(dest):
+            il.run("umoci", "unpack", "--image", "%s:priv" % self.layout, dest)
+        return {p: stat.S_IMODE(os.lstat(os.path.join(dest, "rootfs", p)).st_mode)
+                for p in self.PRIV}
+
+    def test_n3_modes_across_layers(self):
+        want = self.umoci_modes()
+        self.assertEqual(want, {"root": 0o700, "p2": 0o700, "etc/ro": 0o555, "etc/x": 0,
+                                "srv": 0o755, "srv/deep": 0o711})
+        self.ctl("install", "--name", "priv", self.image("priv"))
+        rootfs = os.path.join(self.root(), "priv.0", "rootfs")
+        got = {p: stat.S_IMODE(os.lstat(os.path.join(rootfs, p)).st_mode) for p in self.PRIV}
+        # (a user's checkout: every directory also 0700 for its owner, as atomic)
+        self.assertEqual(got, {p: m | 0o700 for p, m in want.items()})
+        self.assertFalse(os.path.exists(os.path.join(rootfs, "root", ".hist")))
+        self.assertEqual(sorted(os.listdir(os.path.join(rootfs, "p2"))), ["a", "b"])
+        self.ctl("uninstall", "priv")
+        sysroot = tempfile.mkdtemp(prefix="sc-sysroot-")
+        self.addCleanup(shutil.rmtree, sysroot)
+        r = subprocess.run([CTL, "--sysroot", sysroot, "install", "--name", "priv",
+                            self.image("priv")], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rootfs = os.path.join(sysroot, "var/lib/containers/atomic/priv.0/rootfs")
+        got = {p: stat.S_IMODE(os.lstat(os.path.join(rootfs, p)).st_mode) for p in self.PRIV}
+        self.assertEqual(got, want)
+        self.assertEqual(os.listdir(os.path.join(rootfs, "etc", "x")), [])
+        for p in self.PRIV:
+            self.assertNotIn("user.syscontainer.implicit-dir",
+                             os.listxattr(os.path.join(rootfs, p)))
 
 
 def _re(s):
