@@ -218,6 +218,11 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
       return FALSE;
     }
   }
+  /* what the user cannot remove (root's, in a user's slot) refuses the
+   * uninstall before any change: the unit, link and journal stay as they
+   * were (trial17b N4) */
+  if (!sc_check_removable(r.p0.slot_path, error) || !sc_check_removable(r.p1.slot_path, error))
+    return FALSE;
   if (r.journal_slot) {
     journal = sc_journal_new("uninstall", r.journal_slot, r.tracked, FALSE);
     journal->owns_unit = r.owns_unit;

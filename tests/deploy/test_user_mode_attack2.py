@@ -395,6 +395,37 @@ class UserModeAttack2Test(unittest.TestCase):
             self.assertNotIn("user.syscontainer.implicit-dir",
                              os.listxattr(os.path.join(rootfs, p)))
 
+    # N4: a refused uninstall changes nothing
+    def test_n4_refused_uninstall_changes_nothing(self):
+        a = self.a
+        self.ctl("install", "--name", "rm2", self.image("v1"))
+        slot = os.path.join(self.root(), "rm2.0")
+        rootfs = os.path.join(slot, "rootfs")
+        r = a.run(["/bin/sh", "-ec", "cd %s && mkdir etc/ro etc/ro2 etc/ro2/in && chmod 500 bin "
+                   "&& chmod 555 etc/ro && chmod 000 etc/ro2" % rootfs])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.mkdir(os.path.join(rootfs, "etc", "aroot"))
+        open(os.path.join(rootfs, "etc", "aroot", "f"), "w").close()
+        modes = {p: stat.S_IMODE(os.lstat(os.path.join(rootfs, p)).st_mode)
+                 for p in ("bin", "etc/ro", "etc/ro2", "etc")}
+        unit = os.path.join(self.units(), "rm2.service")
+        listed = json.loads(self.ctl("--json", "list").stdout)["containers"]
+        r = self.ctl("--json", "uninstall", "rm2", code=1)
+        self.assertEqual(json.loads(r.stdout), {"schema": 1, "containers": [{
+            "name": "rm2", "code": "SC_EPERM",
+            "error": "%s: cannot remove rootfs/etc/aroot: it belongs to uid 0, not to you "
+                     "(uid %d); nothing was removed" % (slot, a.uid)}]})
+        self.assertEqual({p: stat.S_IMODE(os.lstat(os.path.join(rootfs, p)).st_mode)
+                          for p in modes}, modes)
+        self.assertTrue(os.path.exists(unit))
+        self.assertTrue(os.path.islink(os.path.join(self.root(), "rm2")))
+        self.assertEqual(json.loads(self.ctl("--json", "list").stdout)["containers"], listed)
+        self.assertEqual([c["state"] for c in listed if c["name"] == "rm2"], ["installed"])
+        self.assertFalse([n for n in os.listdir(slot) if "journal" in n])
+        shutil.rmtree(os.path.join(rootfs, "etc", "aroot"))
+        self.ctl("uninstall", "rm2")
+        self.assertFalse(os.path.lexists(os.path.join(self.root(), "rm2.0")))
+
 
 def _re(s):
     import re
