@@ -426,6 +426,41 @@ class UserModeAttack2Test(unittest.TestCase):
         self.ctl("uninstall", "rm2")
         self.assertFalse(os.path.lexists(os.path.join(self.root(), "rm2.0")))
 
+    # N6: a name that shadows the session's (or the system's) units
+    def test_n6_name_shadowing_units(self):
+        a = self.a
+        shadow = self.data("systemd", "user", "sess.service")
+        os.makedirs(os.path.dirname(shadow))
+        open(shadow, "w").close()
+        rt = os.path.join(a.runtime, "systemd", "user")
+        os.makedirs(rt)
+        os.symlink("/dev/null", os.path.join(rt, "masked.service"))
+        subprocess.run(["chown", "-R", "%d:%d" % (a.uid, a.gid), self.data("systemd"),
+                        os.path.join(a.runtime, "systemd")], check=True)
+        cases = [("sess", shadow), ("masked", os.path.join(rt, "masked.service"))]
+        if os.path.exists("/usr/lib/systemd/user/dbus.service"):
+            cases.append(("dbus", "/usr/lib/systemd/user/dbus.service"))
+        for name, path in cases:
+            r = self.ctl("install", "--name", name, self.image("v1"), code=1)
+            self.assertEqual(r.stderr.strip(), "syscontainerctl: error: container name '%s': %s "
+                             "exists, and the container's %s.service would take its place for "
+                             "your systemd (your session's services): choose another --name"
+                             % (name, path, name))
+            self.assertFalse(os.path.lexists(os.path.join(self.units(), name + ".service")))
+            self.assertFalse(os.path.lexists(os.path.join(self.root(), name)))
+        # the system's, in a sysroot
+        sysroot = tempfile.mkdtemp(prefix="sc-sysroot-")
+        self.addCleanup(shutil.rmtree, sysroot)
+        os.makedirs(os.path.join(sysroot, "usr/lib/systemd/system"))
+        open(os.path.join(sysroot, "usr/lib/systemd/system/sshd.service"), "w").close()
+        r = subprocess.run([CTL, "--sysroot", sysroot, "install", "--name", "sshd",
+                            self.image("v1")], capture_output=True, text=True, timeout=300)
+        self.assertEqual((r.returncode, r.stderr.strip()), (1, "syscontainerctl: error: container "
+                         "name 'sshd': %s/usr/lib/systemd/system/sshd.service exists, and the "
+                         "container's sshd.service would take its place for the system's "
+                         "systemd: choose another --name" % sysroot))
+        self.assertFalse(os.path.lexists(os.path.join(sysroot, "etc/systemd/system/sshd.service")))
+
 
 def _re(s):
     import re
