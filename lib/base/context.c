@@ -315,6 +315,16 @@ user_mode_check_config_runtime(sc_context *ctx, GError **error)
                 ctx->user_runtime, (unsigned)st.st_uid, (unsigned)geteuid());
     return FALSE;
   }
+  /* (another local user could plant the runtime's state or the pidfile in
+   * it before the owner: pam_systemd makes it 0700, the XDG spec says so) */
+  if ((st.st_mode & 022) != 0) {
+    g_set_error(error, SC_ERROR, SC_EPERM,
+                "user containers: $XDG_RUNTIME_DIR %s has mode %04o: a user's runtime directory "
+                "is theirs alone, and no other user may write in it (0700, as pam_systemd makes "
+                "it): chmod 700 %s",
+                ctx->user_runtime, (unsigned)(st.st_mode & 07777), ctx->user_runtime);
+    return FALSE;
+  }
   return TRUE;
 }
 

@@ -461,6 +461,29 @@ class UserModeAttack2Test(unittest.TestCase):
                          "systemd: choose another --name" % sysroot))
         self.assertFalse(os.path.lexists(os.path.join(sysroot, "etc/systemd/system/sshd.service")))
 
+    # N11: the runtime directory's mode
+    def test_n11_runtime_dir_mode(self):
+        a = self.a
+        for mode in (0o777, 0o1777, 0o720, 0o702):
+            rt = tempfile.mkdtemp(prefix="sc-xdg-crt-")
+            self.addCleanup(shutil.rmtree, rt)
+            os.chown(rt, a.uid, a.gid)
+            os.chmod(rt, mode)
+            r = self.ctl("install", "--name", "rt1", self.image("v1"),
+                         env=a.env(XDG_RUNTIME_DIR=rt), code=1)
+            self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: "
+                             "$XDG_RUNTIME_DIR %s has mode %04o: a user's runtime directory is "
+                             "theirs alone, and no other user may write in it (0700, as "
+                             "pam_systemd makes it): chmod 700 %s" % (rt, mode, rt))
+            self.assertEqual(os.listdir(rt), [])
+            self.assertFalse(os.path.lexists(os.path.join(self.root(), "rt1")))
+        rt = tempfile.mkdtemp(prefix="sc-xdg-crt-")
+        self.addCleanup(shutil.rmtree, rt)
+        os.chown(rt, a.uid, a.gid)
+        os.chmod(rt, 0o750)
+        self.ctl("install", "--name", "rt1", self.image("v1"), env=a.env(XDG_RUNTIME_DIR=rt))
+        self.ctl("uninstall", "rt1", env=a.env(XDG_RUNTIME_DIR=rt))
+
 
 def _re(s):
     import re
