@@ -267,7 +267,10 @@ foreign_dir(const char *path, char **out_path, uid_t *out_uid)
   g_autofree char *p = path ? g_strdup(path) : NULL;
   struct stat st;
 
-  while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+  /* (a parent the caller may not even search, EACCES, is looked at from
+   * above: another user's 0700 directory is named as theirs) */
+  while (p && stat(p, &st) != 0 && (errno == ENOENT || errno == EACCES || errno == ENOTDIR) &&
+         strcmp(p, "/") != 0) {
     char *up = g_path_get_dirname(p);
     g_free(p);
     p = up;
@@ -328,6 +331,37 @@ user_mode_check_config_runtime(sc_context *ctx, GError **error)
   return TRUE;
 }
 
+/* A checkout root inside a container's deployment slot (X/NAME.0 with the
+ * link X/NAME to it) would put containers in a container's tree, which
+ * its uninstall removes. */
+static gboolean
+user_root_not_in_slot(const char *root, GError **error)
+{
+  g_autofree char *p = root ? g_canonicalize_filename(root, "/") : NULL;
+
+  while (p && strcmp(p, "/") != 0) {
+    g_autofree char *base = g_path_get_basename(p);
+    g_autofree char *dir = g_path_get_dirname(p);
+    gsize n = strlen(base);
+    if (n > 2 && base[n - 2] == '.' && (base[n - 1] == '0' || base[n - 1] == '1')) {
+      g_autofree char *name = g_strndup(base, n - 2);
+      g_autofree char *link = g_build_filename(dir, name, NULL);
+      g_autofree char *target = g_file_read_link(link, NULL);
+      if (target && (strcmp(target, base) == 0 || strcmp(target, p) == 0)) {
+        g_set_error(error, SC_ERROR, SC_EINVAL,
+                    "user containers: checkout root %s is inside %s, the deployment slot of "
+                    "container %s: choose a directory of your own outside any container",
+                    root, p, name);
+        return FALSE;
+      }
+    }
+    char *up = g_path_get_dirname(p);
+    g_free(p);
+    p = up;
+  }
+  return TRUE;
+}
+
 /* A user's containers live in the user's own directories and nowhere else:
  * the runtime directory must be known, and a store or checkout root that
  * exists must be the caller's (another user's or root's is refused before
@@ -367,6 +401,8 @@ user_mode_check(sc_context *ctx, GError **error)
                 (unsigned)geteuid());
     return FALSE;
   }
+  if (!user_root_not_in_slot(ctx->checkout_root, error))
+    return FALSE;
   dirs[0] = ctx->checkout_root;
   dirs[1] = ctx->repo;
   for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {

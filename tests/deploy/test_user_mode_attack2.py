@@ -484,6 +484,33 @@ class UserModeAttack2Test(unittest.TestCase):
         self.ctl("install", "--name", "rt1", self.image("v1"), env=a.env(XDG_RUNTIME_DIR=rt))
         self.ctl("uninstall", "rt1", env=a.env(XDG_RUNTIME_DIR=rt))
 
+    # N12: messages
+    def test_n12_messages(self):
+        a = self.a
+        private = tempfile.mkdtemp(prefix="sc-root-private-")  # root's, 0700
+        self.addCleanup(shutil.rmtree, private)
+        r = self.ctl("install", "--name", "m1", self.image("v1"),
+                     env=a.env(XDG_DATA_HOME=private), code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: %s belongs "
+                         "to uid 0, not to you (uid %d): a user uses only a store and checkout "
+                         "root of their own" % (private, a.uid))
+        self.ctl("install", "--name", "m1", self.image("v1"))
+        slot = os.path.join(self.root(), "m1.0")
+        r = self.ctl("--user", "--checkout-root", os.path.join(slot, "sub"), "install", "--name", "m2",
+                     self.image("v1"), code=1)
+        self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: checkout "
+                         "root %s/sub is inside %s, the deployment slot of container m1: choose "
+                         "a directory of your own outside any container" % (slot, slot))
+        self.ctl("uninstall", "m1")
+        # mount: the context's error first, as every verb
+        target = tempfile.mkdtemp(prefix="sc-mnt-")
+        self.addCleanup(shutil.rmtree, target)
+        os.chown(target, a.uid, a.gid)
+        r_list = self.ctl("list", env=a.env(HOME="/"), code=1)
+        r = self.ctl("mount", "x", target, env=a.env(HOME="/"), code=1)
+        self.assertEqual(r.stderr, r_list.stderr)
+        self.assertTrue(r.stderr.startswith("syscontainerctl: error: user containers: "))
+
 
 def _re(s):
     import re
