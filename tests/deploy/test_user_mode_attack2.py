@@ -8,6 +8,7 @@ mode. Throwaway accounts, made and removed here."""
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -19,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "store"))
 import imagelib as il  # noqa: E402
-from test_deploy import CONFIG, SERVICE, build  # noqa: E402
+from test_deploy import CONFIG, build  # noqa: E402
 from test_user_mode_attack import Account, readable_by_all  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
@@ -77,7 +78,8 @@ class UserModeAttack2Test(unittest.TestCase):
         "whome": "w %h/.bashrc - - - - evil\n",
         "fplus": "f+ %h/.bashrc 0644 - - - evil\n",
         "tmpq": "d \"%h/a b\\x2e\" 0700 - - -\n",
-        "tmpok": "d \"${STATE_DIRECTORY}/$NAME dir\" 0700 - - -\nf %h/.cache/$NAME.txt 0600 - - - x\n"
+        "tmpok": "d \"${STATE_DIRECTORY}/$NAME dir\" 0700 - - -\n"
+                 "f %h/.cache/$NAME.txt 0600 - - - x\n"
                  "L %t/$NAME.lnk - - - - %h/.cache/$NAME.txt\n",
     }
     MOUNTS = {
@@ -186,8 +188,9 @@ class UserModeAttack2Test(unittest.TestCase):
         t = self.template("lnkrel", "tmpfiles.template")
         self.assert_refused("lnkrel", "%s line 1: link target ../../tmp %s" % (t, outside))
         t = self.template("cprepo", "tmpfiles.template")
-        self.assert_refused("cprepo", "%s line 1: copy source %%h/.local/share/containers/atomic/repo/"
-                            "config would reach your containers' checkout root %s: refused"
+        self.assert_refused("cprepo", "%s line 1: copy source "
+                            "%%h/.local/share/containers/atomic/repo/config would reach your "
+                            "containers' checkout root %s: refused"
                             % (t, self.root()))
 
     def test_n1_binds_of_units_and_tmpfiles_refused(self):
@@ -496,8 +499,8 @@ class UserModeAttack2Test(unittest.TestCase):
                          "root of their own" % (private, a.uid))
         self.ctl("install", "--name", "m1", self.image("v1"))
         slot = os.path.join(self.root(), "m1.0")
-        r = self.ctl("--user", "--checkout-root", os.path.join(slot, "sub"), "install", "--name", "m2",
-                     self.image("v1"), code=1)
+        r = self.ctl("--user", "--checkout-root", os.path.join(slot, "sub"), "install",
+                     "--name", "m2", self.image("v1"), code=1)
         self.assertEqual(r.stderr.strip(), "syscontainerctl: error: user containers: checkout "
                          "root %s/sub is inside %s, the deployment slot of container m1: choose "
                          "a directory of your own outside any container" % (slot, slot))
@@ -513,7 +516,6 @@ class UserModeAttack2Test(unittest.TestCase):
 
 
 def _re(s):
-    import re
     return re.escape(s)
 
 
