@@ -165,7 +165,9 @@ gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GE
 /* Every directory under @name (@path) is the caller's (a user's: root's
  * always are): what sc_confined_rm_rf_at() would remove whole. A refusal
  * leaves every mode as it was. */
-gboolean sc_confined_check_removable_at(int dirfd, const char *name, const char *label,
+gboolean sc_confined_check_removable_at(int dirfd,
+                                        const char *name,
+                                        const char *label,
                                         GError **error);
 gboolean sc_check_removable(const char *path, GError **error);
 /* @path is the tool's own; what is below it is removed as above. */

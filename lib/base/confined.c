@@ -877,7 +877,7 @@ check_removable(int dirfd, const char *label, GError **error)
       goto out;
     }
     if ((st.st_mode & 0700) != 0700) {
-      ModeChange m = {rm_stack_path(stack, NULL), st.st_mode & 07777};
+      ModeChange m = { rm_stack_path(stack, NULL), st.st_mode & 07777 };
       g_array_append_val(changes, m);
     }
     next = open_for_removal(cur, f->entered);
@@ -912,8 +912,7 @@ sc_confined_check_removable_at(int dirfd, const char *name, const char *label, G
   int fd;
   gboolean ok;
 
-  if (geteuid() == 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !S_ISDIR(st.st_mode))
+  if (geteuid() == 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
     return TRUE; /* (root, gone, or no directory: unlinked whole) */
   fd = open_for_removal(dirfd, name);
   if (fd < 0)

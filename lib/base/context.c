@@ -321,11 +321,15 @@ user_mode_check_config_runtime(sc_context *ctx, GError **error)
   /* (another local user could plant the runtime's state or the pidfile in
    * it before the owner: pam_systemd makes it 0700, the XDG spec says so) */
   if ((st.st_mode & 022) != 0) {
-    g_set_error(error, SC_ERROR, SC_EPERM,
+    g_set_error(error,
+                SC_ERROR,
+                SC_EPERM,
                 "user containers: $XDG_RUNTIME_DIR %s has mode %04o: a user's runtime directory "
                 "is theirs alone, and no other user may write in it (0700, as pam_systemd makes "
                 "it): chmod 700 %s",
-                ctx->user_runtime, (unsigned)(st.st_mode & 07777), ctx->user_runtime);
+                ctx->user_runtime,
+                (unsigned)(st.st_mode & 07777),
+                ctx->user_runtime);
     return FALSE;
   }
   return TRUE;
@@ -348,10 +352,14 @@ user_root_not_in_slot(const char *root, GError **error)
       g_autofree char *link = g_build_filename(dir, name, NULL);
       g_autofree char *target = g_file_read_link(link, NULL);
       if (target && (strcmp(target, base) == 0 || strcmp(target, p) == 0)) {
-        g_set_error(error, SC_ERROR, SC_EINVAL,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
                     "user containers: checkout root %s is inside %s, the deployment slot of "
                     "container %s: choose a directory of your own outside any container",
-                    root, p, name);
+                    root,
+                    p,
+                    name);
         return FALSE;
       }
     }

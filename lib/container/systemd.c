@@ -264,13 +264,16 @@ unit_search_dirs(sc_context *ctx)
 {
   GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
   static const char *const system_dirs[] = {
-    "/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
-    "/run/systemd/generator.early", "/run/systemd/system",      "/run/systemd/generator",
-    "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",  "/lib/systemd/system",
-    "/run/systemd/generator.late"};
-  static const char *const user_dirs[] = {"/etc/systemd/user", "/run/systemd/user",
-                                          "/usr/local/lib/systemd/user",
-                                          "/usr/lib/systemd/user", "/lib/systemd/user"};
+    "/etc/systemd/system.control",   "/run/systemd/system.control", "/run/systemd/transient",
+    "/run/systemd/generator.early",  "/run/systemd/system",         "/run/systemd/generator",
+    "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",     "/lib/systemd/system",
+    "/run/systemd/generator.late"
+  };
+  static const char *const user_dirs[] = { "/etc/systemd/user",
+                                           "/run/systemd/user",
+                                           "/usr/local/lib/systemd/user",
+                                           "/usr/lib/systemd/user",
+                                           "/lib/systemd/user" };
 
   if (!sc_context_is_user(ctx)) {
     for (guint i = 0; i < G_N_ELEMENTS(system_dirs); i++)
@@ -283,19 +286,22 @@ unit_search_dirs(sc_context *ctx)
     const char *data = sc_context_user_data_dir(ctx);
     const char *config_dirs = g_getenv("XDG_CONFIG_DIRS");
     const char *data_dirs = g_getenv("XDG_DATA_DIRS");
-    g_auto(GStrv) cdirs = g_strsplit(config_dirs && *config_dirs ? config_dirs : "/etc/xdg", ":",
-                                     -1);
-    g_auto(GStrv) ddirs = g_strsplit(
-      data_dirs && *data_dirs ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
+    g_auto(GStrv) cdirs =
+      g_strsplit(config_dirs && *config_dirs ? config_dirs : "/etc/xdg", ":", -1);
+    g_auto(GStrv) ddirs =
+      g_strsplit(data_dirs && *data_dirs ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
 
     if (config)
       g_ptr_array_add(dirs, g_build_filename(config, "systemd", "user.control", NULL));
     if (runtime)
       for (guint i = 0; i < 4; i++)
-        g_ptr_array_add(dirs, g_build_filename(runtime, "systemd",
-                                               (const char *[]){"user.control", "transient",
-                                                                "generator.early", "user"}[i],
-                                               NULL));
+        g_ptr_array_add(
+          dirs,
+          g_build_filename(
+            runtime,
+            "systemd",
+            (const char *[]){ "user.control", "transient", "generator.early", "user" }[i],
+            NULL));
     for (guint i = 0; cdirs[i]; i++)
       if (cdirs[i][0] == '/')
         g_ptr_array_add(dirs, g_build_filename(cdirs[i], "systemd", "user", NULL));

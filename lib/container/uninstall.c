@@ -75,8 +75,7 @@ slot_has_unit_copy(const char *name, const char *const *slots)
   for (guint i = 0; slots[i] != NULL; i++) {
     g_autofree char *u = g_build_filename(slots[i], unit, NULL);
     g_autofree char *t = g_build_filename(slots[i], tmpfiles, NULL);
-    if ((lstat(u, &st) == 0 && S_ISREG(st.st_mode)) ||
-        (lstat(t, &st) == 0 && S_ISREG(st.st_mode)))
+    if ((lstat(u, &st) == 0 && S_ISREG(st.st_mode)) || (lstat(t, &st) == 0 && S_ISREG(st.st_mode)))
       return TRUE;
   }
   return FALSE;
@@ -91,8 +90,9 @@ slot_has_unit_copy(const char *name, const char *const *slots)
 static gboolean
 removal_without_info(sc_context *ctx, const char *name, Removal *r, GError **error)
 {
-  const char *slots[] = {r->slot ? r->slot : r->p0.slot_path, r->p0.slot_path, r->p1.slot_path,
-                         NULL};
+  const char *slots[] = {
+    r->slot ? r->slot : r->p0.slot_path, r->p0.slot_path, r->p1.slot_path, NULL
+  };
   struct stat st;
 
   (void)ctx;

@@ -513,21 +513,32 @@ rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
      * tmpfiles lines make are confined by check_user_tmpfiles()) */
     int k = user_forbidden_overlap(ours, src);
     if (k >= 0) {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "%s: mount %s: source %s would give the container your %s %s: refused",
-                  label, dest ? dest : "?", src, what[k], ours[k]);
+                  label,
+                  dest ? dest : "?",
+                  src,
+                  what[k],
+                  ours[k]);
       return FALSE;
     }
     if (has_dotdot(src)) {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "%s: mount %s: source %s has a '..' component: a user's container's bind "
                   "sources are written without '..' (a link made later could turn it elsewhere)",
-                  label, dest ? dest : "?", src);
+                  label,
+                  dest ? dest : "?",
+                  src);
       return FALSE;
     }
   }
   if (json_object_get(doc, "hooks") != NULL) {
-    sc_context_log(ctx, SC_LOG_WARNING,
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
                    "%s: hooks dropped: the runtime would run them on the host as you, outside "
                    "the container (a user's container runs no OCI hooks)",
                    label);
@@ -894,7 +905,7 @@ check_user_install_line(const char *label, const char *name, const char *line, G
 {
   const char *value = NULL;
   g_autofree char *key = unit_line_key(line, &value);
-  static const char *const keys[] = {"Alias", "Also", "WantedBy", "RequiredBy", "UpheldBy"};
+  static const char *const keys[] = { "Alias", "Also", "WantedBy", "RequiredBy", "UpheldBy" };
   gboolean reviewed = FALSE;
   g_auto(GStrv) units = NULL;
 
@@ -905,8 +916,8 @@ check_user_install_line(const char *label, const char *name, const char *line, G
   units = g_strsplit_set(value, " \t", -1);
   for (guint i = 0; units[i]; i++) {
     if (units[i][0] == '\0' || own_unit_name(units[i], name) ||
-        (strcmp(key, "WantedBy") == 0 && (strcmp(units[i], "default.target") == 0 ||
-                                          strcmp(units[i], "multi-user.target") == 0)))
+        (strcmp(key, "WantedBy") == 0 &&
+         (strcmp(units[i], "default.target") == 0 || strcmp(units[i], "multi-user.target") == 0)))
       continue;
     g_set_error(error,
                 SC_ERROR,
@@ -931,7 +942,10 @@ check_user_install_line(const char *label, const char *name, const char *line, G
  * their files, around every limit a user's container has. An empty value
  * (a reset) is kept. */
 static gboolean
-check_user_exec_line(const char *label, const char *key, const char *value, const char *runtime,
+check_user_exec_line(const char *label,
+                     const char *key,
+                     const char *value,
+                     const char *runtime,
                      GError **error)
 {
   const char *v = value;
@@ -946,7 +960,8 @@ check_user_exec_line(const char *label, const char *key, const char *value, cons
   gboolean separator = FALSE;
   for (guint i = 0; words[i]; i++)
     separator |= strcmp(words[i], ";") == 0;
-  if (*value == '\0' || (!separator && strncmp(v, runtime, n) == 0 && (v[n] == ' ' || v[n] == '\0')))
+  if (*value == '\0' ||
+      (!separator && strncmp(v, runtime, n) == 0 && (v[n] == ' ' || v[n] == '\0')))
     return TRUE;
   g_set_error(error,
               SC_ERROR,
@@ -966,7 +981,10 @@ check_user_exec_line(const char *label, const char *key, const char *value, cons
  * go (the service runs as the user anyway; systemd reads "User = root"
  * too); [Install] and Exec*= as checked above. */
 static char *
-user_unit(const char *label, const char *name, const char *unit, const char *runtime,
+user_unit(const char *label,
+          const char *name,
+          const char *unit,
+          const char *runtime,
           GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(unit, "\n", -1);
@@ -1112,11 +1130,21 @@ user_tmpfiles_expand(sc_context *ctx, const char *word)
   if (word[0] == '%' && word[1] != '\0' && strchr("htSCLE", word[1]) != NULL &&
       (word[2] == '\0' || word[2] == '/')) {
     switch (word[1]) {
-    case 'h': base = g_strdup(home); break;
-    case 't': base = g_strdup(sc_context_user_runtime_dir(ctx)); break;
-    case 'E': base = g_strdup(sc_context_user_config_dir(ctx)); break;
-    case 'S': base = xdg_dir("XDG_STATE_HOME", home, ".local/state"); break;
-    case 'C': base = xdg_dir("XDG_CACHE_HOME", home, ".cache"); break;
+    case 'h':
+      base = g_strdup(home);
+      break;
+    case 't':
+      base = g_strdup(sc_context_user_runtime_dir(ctx));
+      break;
+    case 'E':
+      base = g_strdup(sc_context_user_config_dir(ctx));
+      break;
+    case 'S':
+      base = xdg_dir("XDG_STATE_HOME", home, ".local/state");
+      break;
+    case 'C':
+      base = xdg_dir("XDG_CACHE_HOME", home, ".cache");
+      break;
     default: { /* %L: the state home's log */
       g_autofree char *st = xdg_dir("XDG_STATE_HOME", home, ".local/state");
       base = st ? g_build_filename(st, "log", NULL) : NULL;
@@ -1142,8 +1170,9 @@ user_tmpfiles_expand(sc_context *ctx, const char *word)
 
 /* (also a path with a specifier systemd-tmpfiles expands elsewhere, or
  * relative) */
-static const char outside[] = "is outside your home, runtime and XDG directories: a user's container makes files "
-           "only there";
+static const char outside[] =
+  "is outside your home, runtime and XDG directories: a user's container makes files "
+  "only there";
 
 /* @path (expanded) is in one of the user's own places, without "..", and
  * reaches none of the forbidden ones; else the reason. */
@@ -1207,19 +1236,27 @@ check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError
       arg = g_strstrip(g_strdup(p));
     }
     if (bad || path == NULL) {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "%s line %u: cannot read the line (%s): a user's tmpfiles line is "
                   "'TYPE PATH MODE USER GROUP AGE [ARGUMENT]', with \"...\" quoting and the "
                   "escapes \\\\ \\\" \\' \\n \\t only",
-                  label, i + 1, bad ? "an open quote or an escape other than those" : "no path");
+                  label,
+                  i + 1,
+                  bad ? "an open quote or an escape other than those" : "no path");
       return FALSE;
     }
     if (strchr("dfpLC", type[0]) == NULL || type[strspn(type + 1, "!-~") + 1] != '\0') {
-      g_set_error(error, SC_ERROR, SC_EINVAL,
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
                   "%s line %u: type '%s' is refused in a user's container: its tmpfiles lines "
                   "only create what is missing (d, f, p, L, C, without '+' or '='), never "
                   "replace, change or remove your existing files",
-                  label, i + 1, type);
+                  label,
+                  i + 1,
+                  type);
       return FALSE;
     }
     expanded = user_tmpfiles_expand(ctx, path);
@@ -1242,14 +1279,26 @@ check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError
         if (r == what[k])
           place = (int)k;
       if (place >= 0)
-        g_set_error(error, SC_ERROR, SC_EINVAL,
-                    "%s line %u: %s%s would reach your %s %s: refused", label, i + 1,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
+                    "%s line %u: %s%s would reach your %s %s: refused",
+                    label,
+                    i + 1,
                     is_arg ? (type[0] == 'L' ? "link target " : "copy source ") : "",
-                    is_arg ? arg : path, r, forbidden[place]);
+                    is_arg ? arg : path,
+                    r,
+                    forbidden[place]);
       else
-        g_set_error(error, SC_ERROR, SC_EINVAL, "%s line %u: %s%s %s", label, i + 1,
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
+                    "%s line %u: %s%s %s",
+                    label,
+                    i + 1,
                     is_arg ? (type[0] == 'L' ? "link target " : "copy source ") : "",
-                    is_arg ? arg : path, r);
+                    is_arg ? arg : path,
+                    r);
       return FALSE;
     }
   }

@@ -272,8 +272,8 @@ label_xattrs(const char *label)
   GVariantBuilder b;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
-  g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring(SC_IMPLICIT_DIR_XATTR),
-                        g_variant_new_bytestring(""));
+  g_variant_builder_add(
+    &b, "(@ay@ay)", g_variant_new_bytestring(SC_IMPLICIT_DIR_XATTR), g_variant_new_bytestring(""));
   if (label)
     g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring("security.selinux"),
                           g_variant_new_bytestring(label));
