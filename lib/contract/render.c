@@ -957,7 +957,10 @@ check_user_exec_line(const char *label,
   while (*v != '\0' && strchr("-@:+!|", *v) != NULL)
     v++;
   words = g_strsplit_set(v, " \t", -1);
-  gboolean separator = FALSE;
+  /* (a second command after " ; ", or on a line joined by a trailing
+   * '\\', as systemd reads them) */
+  g_autofree char *trimmed = g_strchomp(g_strdup(v));
+  gboolean separator = g_str_has_suffix(trimmed, "\\");
   for (guint i = 0; words[i]; i++)
     separator |= strcmp(words[i], ";") == 0;
   if (*value == '\0' ||

@@ -97,6 +97,7 @@ class UserModeAttack2Test(unittest.TestCase):
         "execpre": service("ExecStartPre=/bin/sh -c 'echo pwn >> %h/.profile'\n"),
         "execpost": service("ExecStartPost=-/usr/bin/touch /tmp/x\n"),
         "execsemi": service("ExecStopPost=$EXEC_STOP ; /bin/rm -rf %h\n"),
+        "execjoin": service("ExecStopPost=$EXEC_STOP \\\n ; /bin/rm -rf %h\n"),
     }
 
     @classmethod
@@ -299,6 +300,10 @@ class UserModeAttack2Test(unittest.TestCase):
         self.assertIn(": ExecStopPost=", r.stderr)
         self.assertIn("; /bin/rm -rf %h: a user's container's unit runs nothing on the host",
                       r.stderr)
+        r = self.ctl("install", "--name", "execjoin", self.image("execjoin"), code=1)
+        self.assertIn(" kill 'execjoin' \\: a user's container's unit runs nothing on the host "
+                      "but its runtime", r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.root(), "execjoin")))
         r = self.ctl("install", "--name", "hooks", self.image("hooks"))
         c = self.template("hooks", "config.json.template")
         self.assertIn("warning: %s: hooks dropped: the runtime would run them on the host as you, "
