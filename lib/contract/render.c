@@ -507,11 +507,15 @@ rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
                   label, dest ? dest : "?", type, src ? " from " : "", src ? src : "");
       return FALSE;
     }
-    if (src == NULL || src[0] != '/')
+    if (src == NULL)
+      continue;
+    /* (a relative source is the runtime's, from the bundle: "../x" left it
+     * for the checkout root) */
+    if (src[0] != '/' && !has_dotdot(src))
       continue;
     /* (as written, and through the links that exist; the links its
      * tmpfiles lines make are confined by check_user_tmpfiles()) */
-    int k = user_forbidden_overlap(ours, src);
+    int k = src[0] == '/' ? user_forbidden_overlap(ours, src) : -1;
     if (k >= 0) {
       g_set_error(error,
                   SC_ERROR,

@@ -86,6 +86,7 @@ class UserModeAttack2Test(unittest.TestCase):
         "munit": "${CONF_DIRECTORY}/systemd/user",
         "mtmpf": "${STATE_DIRECTORY}/../tmpfiles",
         "mdotdot": "${STATE_DIRECTORY}/x/../y",
+        "mrel": "../repo",
     }
     UNITS = {
         "userspc": service("User = root\nGroup\t=root\n"),
@@ -209,6 +210,10 @@ class UserModeAttack2Test(unittest.TestCase):
                             "user's container's bind sources are written without '..' (a link "
                             "made later could turn it elsewhere)"
                             % (c, self.data("containers", "atomic-state")))
+        c = self.template("mrel", "config.json.template")
+        self.assert_refused("mrel", "%s: mount /s: source ../repo has a '..' component: a "
+                            "user's container's bind sources are written without '..' (a link "
+                            "made later could turn it elsewhere)" % c)
 
     # N5: lines that replace, remove or change; links and copies from outside
     def test_n5_tmpfiles_only_create_in_user_places(self):
