@@ -156,6 +156,7 @@ const char *cli_opt_name(int o);
 /* output.c: errors, printing, the context and the shared option objects. */
 int cli_check_args(const CliCmd *c, int min, int max, const char *takes, int counted);
 int cli_report_message(const CliCmd *c, int code, const char *msg);
+const char *cli_code_name(int code);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
 int cli_make_context(const CliCmd *c, sc_context **out_ctx);
 void cli_print_warnings(const CliCmd *c, json_t *doc, const char *prefix);

@@ -294,7 +294,8 @@ cmd_uninstall(const CliCmd *c, sc_context *ctx)
     sc_free(json);
     if (ur != SC_OK) {
       const char *msg = error ? sc_error_message(error) : sc_strerror(ur);
-      item = json_pack("{s:s, s:s}", "name", c->args[i], "error", msg);
+      item =
+        json_pack("{s:s, s:s, s:s}", "name", c->args[i], "error", msg, "code", cli_code_name(ur));
       if (!cli_flag(c, OPT_JSON))
         fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
       sc_error_free(error);

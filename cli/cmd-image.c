@@ -160,7 +160,8 @@ images_delete(const CliCmd *c, sc_context *ctx)
       deleted = 1;
     } else {
       const char *msg = error ? sc_error_message(error) : sc_strerror(r);
-      item = json_pack("{s:s, s:s}", "name", c->args[i], "error", msg);
+      item =
+        json_pack("{s:s, s:s, s:s}", "name", c->args[i], "error", msg, "code", cli_code_name(r));
       if (!cli_flag(c, OPT_JSON))
         fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
       sc_error_free(error);

@@ -17,33 +17,10 @@
 
 #include "cli.h"
 
-static const char *
-code_name(int code)
+const char *
+cli_code_name(int code)
 {
-  static const struct {
-    int code;
-    const char *name;
-  } names[] = {
-    { SC_EINVAL, "SC_EINVAL" },
-    { SC_ENOTFOUND, "SC_ENOTFOUND" },
-    { SC_EEXISTS, "SC_EEXISTS" },
-    { SC_EIO, "SC_EIO" },
-    { SC_ETEMPLATE, "SC_ETEMPLATE" },
-    { SC_ESPEC, "SC_ESPEC" },
-    { SC_EMANIFEST, "SC_EMANIFEST" },
-    { SC_ERUNTIME, "SC_ERUNTIME" },
-    { SC_EUNSUPPORTED, "SC_EUNSUPPORTED" },
-    { SC_EDIGEST, "SC_EDIGEST" },
-    { SC_EBUSY, "SC_EBUSY" },
-    { SC_EAUTH, "SC_EAUTH" },
-    { SC_ENETWORK, "SC_ENETWORK" },
-    { SC_EPERM, "SC_EPERM" },
-    { SC_ESIGNATURE, "SC_ESIGNATURE" },
-  };
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (names[i].code == code)
-      return names[i].name;
-  return "SC_EUNKNOWN";
+  return sc_error_code_name(code);
 }
 
 /* Every document the tool prints: indented by two, one newline after it,
@@ -76,7 +53,7 @@ cli_report_message(const CliCmd *c, int code, const char *msg)
 {
   if (cli_flag(c, OPT_JSON)) {
     json_t *doc = json_pack(
-      "{s:i, s:{s:s, s:s}}", "schema", 1, "error", "code", code_name(code), "message", msg);
+      "{s:i, s:{s:s, s:s}}", "schema", 1, "error", "code", cli_code_name(code), "message", msg);
     cli_print_json(doc);
     json_decref(doc);
   } else {

@@ -106,6 +106,14 @@ SC_API void sc_error_free(sc_error *error);
 SC_API const char *sc_strerror(int code);
 
 /**
+ * sc_error_code_name: the name of a return code ("SC_EPERM" for SC_EPERM),
+ * as --json documents give it in "code"; "SC_EUNKNOWN" for an unknown one.
+ * Never NULL.
+ * Since: 0.1
+ */
+SC_API const char *sc_error_code_name(int code);
+
+/**
  * sc_free: frees a string or buffer returned by the library. Accepts NULL.
  * Since: 0.1
  */

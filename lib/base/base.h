@@ -162,6 +162,14 @@ int sc_confined_walk_up(GArray *stack, int cur, GError **error);
 /* Without recursion, never following a link. @label names it in errors. */
 gboolean sc_confined_empty_dir(int dirfd, const char *label, GError **error);
 gboolean sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **error);
+/* Every directory under @name (@path) is the caller's (a user's: root's
+ * always are): what sc_confined_rm_rf_at() would remove whole. A refusal
+ * leaves every mode as it was. */
+gboolean sc_confined_check_removable_at(int dirfd,
+                                        const char *name,
+                                        const char *label,
+                                        GError **error);
+gboolean sc_check_removable(const char *path, GError **error);
 /* @path is the tool's own; what is below it is removed as above. */
 void sc_rm_rf(const char *path);
 /* sc_rm_rf() that says why @path (or what in it) could not be removed. */

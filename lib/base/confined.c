@@ -786,15 +786,50 @@ rm_stack_path(GArray *stack, const char *last)
   return g_string_free(s, FALSE);
 }
 
+typedef struct {
+  char *rel; /* below the top */
+  mode_t mode;
+} ModeChange;
+
+static void
+mode_change_clear(ModeChange *m)
+{
+  g_free(m->rel);
+}
+
+/* The modes check_removable() widened to look inside, set back (the
+ * deepest first: a parent set back to 0000 first would hide them): a
+ * refusal that says "nothing was removed" changed nothing either
+ * (trial17b N4). Only the caller's directories, never through a link. */
+static void
+restore_modes(int dirfd, GArray *changes)
+{
+  for (guint i = changes->len; i-- > 0;) {
+    ModeChange *m = &g_array_index(changes, ModeChange, i);
+    int fd = resolve(dirfd, m->rel, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0, FALSE);
+    struct stat st;
+    char proc[64];
+
+    if (fd < 0)
+      continue;
+    g_snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+      (void)chmod(proc, m->mode);
+    close(fd);
+  }
+}
+
 /* Before anything is removed: every directory under @dirfd is the
- * caller's (made removable on the way), so that what is removed goes
- * whole, never half (a user's update reuses the slot that is the rollback
- * target: a half-removed one is no target any more). Root removes what it
- * likes: not walked. */
+ * caller's, so that what is removed goes whole, never half (a user's
+ * update reuses the slot that is the rollback target: a half-removed one
+ * is no target any more). A directory its owner cannot read is opened
+ * by widening its mode, and on a refusal every mode widened is set back.
+ * Root removes what it likes: not walked. */
 static gboolean
 check_removable(int dirfd, const char *label, GError **error)
 {
   g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(RmFrame));
+  g_autoptr(GArray) changes = g_array_new(FALSE, TRUE, sizeof(ModeChange));
   int cur;
   gboolean ok = FALSE;
 
@@ -803,7 +838,7 @@ check_removable(int dirfd, const char *label, GError **error)
   if ((cur = dup(dirfd)) < 0)
     return set_errno_error(error, errno, label, "the path");
   g_array_set_clear_func(stack, (GDestroyNotify)rm_frame_clear);
-  make_removable(cur);
+  g_array_set_clear_func(changes, (GDestroyNotify)mode_change_clear);
   {
     RmFrame top = {{0, 0}, g_ptr_array_new_with_free_func(g_free), NULL};
     g_array_append_val(stack, top);
@@ -841,6 +876,10 @@ check_removable(int dirfd, const char *label, GError **error)
                   label, rel, (unsigned)st.st_uid, (unsigned)geteuid());
       goto out;
     }
+    if ((st.st_mode & 0700) != 0700) {
+      ModeChange m = { rm_stack_path(stack, NULL), st.st_mode & 07777 };
+      g_array_append_val(changes, m);
+    }
     next = open_for_removal(cur, f->entered);
     if (next < 0) {
       g_autofree char *rel = rm_stack_path(stack, NULL);
@@ -861,6 +900,45 @@ check_removable(int dirfd, const char *label, GError **error)
 out:
   if (cur >= 0)
     close(cur);
+  if (!ok)
+    restore_modes(dirfd, changes);
+  return ok;
+}
+
+gboolean
+sc_confined_check_removable_at(int dirfd, const char *name, const char *label, GError **error)
+{
+  struct stat st;
+  int fd;
+  gboolean ok;
+
+  if (geteuid() == 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+    return TRUE; /* (root, gone, or no directory: unlinked whole) */
+  fd = open_for_removal(dirfd, name);
+  if (fd < 0)
+    return set_errno_error(error, errno, label, "the path");
+  ok = check_removable(fd, label, error);
+  if (!ok && st.st_uid == geteuid() && (st.st_mode & 0700) != 0700)
+    (void)fchmod(fd, st.st_mode & 07777);
+  close(fd);
+  return ok;
+}
+
+gboolean
+sc_check_removable(const char *path, GError **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  int parent;
+  gboolean ok;
+
+  if (path == NULL || !split_last(path, &dir, &base, NULL))
+    return TRUE;
+  parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0)
+    return errno == ENOENT ? TRUE : set_errno_error(error, errno, path, "the path");
+  ok = sc_confined_check_removable_at(parent, base, path, error);
+  close(parent);
   return ok;
 }
 
@@ -878,10 +956,12 @@ sc_confined_rm_rf_at(int dirfd, const char *name, const char *label, GError **er
   }
   if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
     return TRUE;
+  if (!sc_confined_check_removable_at(dirfd, name, label, error))
+    return FALSE;
   fd = open_for_removal(dirfd, name);
   if (fd < 0)
     return set_errno_error(error, errno, label, "the path");
-  ok = check_removable(fd, label, error) && sc_confined_empty_dir(fd, label, error);
+  ok = sc_confined_empty_dir(fd, label, error);
   close(fd);
   if (ok && unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
     g_set_error(error, SC_ERROR, SC_EIO, "cannot remove %s: %s", label, g_strerror(errno));

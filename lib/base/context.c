@@ -267,7 +267,10 @@ foreign_dir(const char *path, char **out_path, uid_t *out_uid)
   g_autofree char *p = path ? g_strdup(path) : NULL;
   struct stat st;
 
-  while (p && stat(p, &st) != 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+  /* (a parent the caller may not even search, EACCES, is looked at from
+   * above: another user's 0700 directory is named as theirs) */
+  while (p && stat(p, &st) != 0 && (errno == ENOENT || errno == EACCES || errno == ENOTDIR) &&
+         strcmp(p, "/") != 0) {
     char *up = g_path_get_dirname(p);
     g_free(p);
     p = up;
@@ -315,6 +318,55 @@ user_mode_check_config_runtime(sc_context *ctx, GError **error)
                 ctx->user_runtime, (unsigned)st.st_uid, (unsigned)geteuid());
     return FALSE;
   }
+  /* (another local user could plant the runtime's state or the pidfile in
+   * it before the owner: pam_systemd makes it 0700, the XDG spec says so) */
+  if ((st.st_mode & 022) != 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EPERM,
+                "user containers: $XDG_RUNTIME_DIR %s has mode %04o: a user's runtime directory "
+                "is theirs alone, and no other user may write in it (0700, as pam_systemd makes "
+                "it): chmod 700 %s",
+                ctx->user_runtime,
+                (unsigned)(st.st_mode & 07777),
+                ctx->user_runtime);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A checkout root inside a container's deployment slot (X/NAME.0 with the
+ * link X/NAME to it) would put containers in a container's tree, which
+ * its uninstall removes. */
+static gboolean
+user_root_not_in_slot(const char *root, GError **error)
+{
+  g_autofree char *p = root ? g_canonicalize_filename(root, "/") : NULL;
+
+  while (p && strcmp(p, "/") != 0) {
+    g_autofree char *base = g_path_get_basename(p);
+    g_autofree char *dir = g_path_get_dirname(p);
+    gsize n = strlen(base);
+    if (n > 2 && base[n - 2] == '.' && (base[n - 1] == '0' || base[n - 1] == '1')) {
+      g_autofree char *name = g_strndup(base, n - 2);
+      g_autofree char *link = g_build_filename(dir, name, NULL);
+      g_autofree char *target = g_file_read_link(link, NULL);
+      if (target && (strcmp(target, base) == 0 || strcmp(target, p) == 0)) {
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
+                    "user containers: checkout root %s is inside %s, the deployment slot of "
+                    "container %s: choose a directory of your own outside any container",
+                    root,
+                    p,
+                    name);
+        return FALSE;
+      }
+    }
+    char *up = g_path_get_dirname(p);
+    g_free(p);
+    p = up;
+  }
   return TRUE;
 }
 
@@ -357,6 +409,8 @@ user_mode_check(sc_context *ctx, GError **error)
                 (unsigned)geteuid());
     return FALSE;
   }
+  if (!user_root_not_in_slot(ctx->checkout_root, error))
+    return FALSE;
   dirs[0] = ctx->checkout_root;
   dirs[1] = ctx->repo;
   for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {

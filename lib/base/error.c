@@ -130,6 +130,35 @@ sc_strerror(int code)
   }
 }
 
+SC_API const char *
+sc_error_code_name(int code)
+{
+  static const struct {
+    int code;
+    const char *name;
+  } names[] = {
+    { SC_EINVAL, "SC_EINVAL" },
+    { SC_ENOTFOUND, "SC_ENOTFOUND" },
+    { SC_EEXISTS, "SC_EEXISTS" },
+    { SC_EIO, "SC_EIO" },
+    { SC_ETEMPLATE, "SC_ETEMPLATE" },
+    { SC_ESPEC, "SC_ESPEC" },
+    { SC_EMANIFEST, "SC_EMANIFEST" },
+    { SC_ERUNTIME, "SC_ERUNTIME" },
+    { SC_EUNSUPPORTED, "SC_EUNSUPPORTED" },
+    { SC_EDIGEST, "SC_EDIGEST" },
+    { SC_EBUSY, "SC_EBUSY" },
+    { SC_EAUTH, "SC_EAUTH" },
+    { SC_ENETWORK, "SC_ENETWORK" },
+    { SC_EPERM, "SC_EPERM" },
+    { SC_ESIGNATURE, "SC_ESIGNATURE" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++)
+    if (names[i].code == code)
+      return names[i].name;
+  return "SC_EUNKNOWN";
+}
+
 SC_API void
 sc_free(void *ptr)
 {

@@ -122,6 +122,10 @@ void sc_hostfs_remove(sc_context *ctx, GHashTable *tracked, GPtrArray *out_kept)
 gboolean sc_systemd_offline(sc_context *ctx);
 gboolean sc_systemd_running(void);
 gboolean sc_systemd_user_running(sc_context *ctx);
+/* No NAME.service in systemd's other unit directories (the user's
+ * manager's in user mode, the system's in the sysroot otherwise): the
+ * container's unit would override it, as --name dbus did the session bus. */
+gboolean sc_systemd_check_unit_name_free(sc_context *ctx, const char *name, GError **error);
 gboolean sc_systemd_unit_active(sc_context *ctx, const char *name);
 gboolean sc_systemd_unit_settles(sc_context *ctx, const char *name, guint settle_ms,
                                  char **out_state);

@@ -462,6 +462,8 @@ install_check(Install *t, GError **error)
                 lstat(p->unit_path, &st) == 0 ? p->unit_path : p->tmpfiles_path);
     return FALSE;
   }
+  if (!sc_systemd_check_unit_name_free(t->ctx, t->name, error))
+    return FALSE;
   return sc_context_runtime_path(t->ctx, &t->runtime, error);
 }
 

@@ -537,6 +537,9 @@ sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json
   gboolean is_container, ok;
 
   SC_CHECK_ARG(ctx != NULL && what != NULL && dir_arg != NULL, error);
+  /* (the context's errors first, as every verb: a user's HOME=/ was a
+   * "cannot create a temporary file" of the sidecar) */
+  SC_CHECK_CONFIG(ctx, error);
   dir = normalize_dir(dir_arg);
   if (out_json)
     *out_json = NULL;

@@ -255,3 +255,89 @@ sc_systemd_label_enabled(sc_context *ctx, const char *unit, GError **error)
   }
   return TRUE;
 }
+
+/* The directories systemd (the system manager, or the user's, as
+ * systemd.unit(5) lists them) reads units from, besides the one the tool
+ * writes in. */
+static GPtrArray *
+unit_search_dirs(sc_context *ctx)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func(g_free);
+  static const char *const system_dirs[] = {
+    "/etc/systemd/system.control",   "/run/systemd/system.control", "/run/systemd/transient",
+    "/run/systemd/generator.early",  "/run/systemd/system",         "/run/systemd/generator",
+    "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",     "/lib/systemd/system",
+    "/run/systemd/generator.late"
+  };
+  static const char *const user_dirs[] = { "/etc/systemd/user",
+                                           "/run/systemd/user",
+                                           "/usr/local/lib/systemd/user",
+                                           "/usr/lib/systemd/user",
+                                           "/lib/systemd/user" };
+
+  if (!sc_context_is_user(ctx)) {
+    for (guint i = 0; i < G_N_ELEMENTS(system_dirs); i++)
+      g_ptr_array_add(dirs, sc_context_host_path(ctx, system_dirs[i]));
+    return dirs;
+  }
+  {
+    const char *config = sc_context_user_config_dir(ctx);
+    const char *runtime = sc_context_user_runtime_dir(ctx);
+    const char *data = sc_context_user_data_dir(ctx);
+    const char *config_dirs = g_getenv("XDG_CONFIG_DIRS");
+    const char *data_dirs = g_getenv("XDG_DATA_DIRS");
+    g_auto(GStrv) cdirs =
+      g_strsplit(config_dirs && *config_dirs ? config_dirs : "/etc/xdg", ":", -1);
+    g_auto(GStrv) ddirs =
+      g_strsplit(data_dirs && *data_dirs ? data_dirs : "/usr/local/share:/usr/share", ":", -1);
+
+    if (config)
+      g_ptr_array_add(dirs, g_build_filename(config, "systemd", "user.control", NULL));
+    if (runtime)
+      for (guint i = 0; i < 4; i++)
+        g_ptr_array_add(
+          dirs,
+          g_build_filename(
+            runtime,
+            "systemd",
+            (const char *[]){ "user.control", "transient", "generator.early", "user" }[i],
+            NULL));
+    for (guint i = 0; cdirs[i]; i++)
+      if (cdirs[i][0] == '/')
+        g_ptr_array_add(dirs, g_build_filename(cdirs[i], "systemd", "user", NULL));
+    if (data)
+      g_ptr_array_add(dirs, g_build_filename(data, "systemd", "user", NULL));
+    for (guint i = 0; ddirs[i]; i++)
+      if (ddirs[i][0] == '/')
+        g_ptr_array_add(dirs, g_build_filename(ddirs[i], "systemd", "user", NULL));
+    for (guint i = 0; i < G_N_ELEMENTS(user_dirs); i++)
+      g_ptr_array_add(dirs, g_strdup(user_dirs[i]));
+  }
+  return dirs;
+}
+
+gboolean
+sc_systemd_check_unit_name_free(sc_context *ctx, const char *name, GError **error)
+{
+  g_autoptr(GPtrArray) dirs = unit_search_dirs(ctx);
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+
+  for (guint i = 0; i < dirs->len; i++) {
+    g_autofree char *path = g_build_filename(dirs->pdata[i], unit, NULL);
+    struct stat st;
+    if (lstat(path, &st) != 0)
+      continue;
+    g_set_error(error,
+                SC_ERROR,
+                SC_EEXISTS,
+                "container name '%s': %s exists, and the container's %s would take its place "
+                "for %s: choose another --name",
+                name,
+                path,
+                unit,
+                sc_context_is_user(ctx) ? "your systemd (your session's services)"
+                                        : "the system's systemd");
+    return FALSE;
+  }
+  return TRUE;
+}

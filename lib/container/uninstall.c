@@ -62,8 +62,61 @@ add_journal_files(sc_context *ctx, Removal *r, ScJournal *j)
   }
 }
 
-static void
-removal_gather(sc_context *ctx, const char *name, Removal *r)
+/* A slot of the container holds the copy of its unit or tmpfiles file
+ * that install put there: NAME.service and NAME.conf are the container's
+ * (install refuses a NAME whose unit or fragment exists). */
+static gboolean
+slot_has_unit_copy(const char *name, const char *const *slots)
+{
+  g_autofree char *unit = g_strconcat(name, ".service", NULL);
+  g_autofree char *tmpfiles = g_strdup_printf("tmpfiles-%s.conf", name);
+  struct stat st;
+
+  for (guint i = 0; slots[i] != NULL; i++) {
+    g_autofree char *u = g_build_filename(slots[i], unit, NULL);
+    g_autofree char *t = g_build_filename(slots[i], tmpfiles, NULL);
+    if ((lstat(u, &st) == 0 && S_ISREG(st.st_mode)) || (lstat(t, &st) == 0 && S_ISREG(st.st_mode)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Without a readable info (damaged, or written over), the unit and
+ * tmpfiles files are found by NAME: the container's when a slot holds
+ * their copy; otherwise a NAME.service there is not known to be ours, and
+ * the uninstall is refused before any change (an uninstall that went on
+ * left the enabled unit of a container that no longer existed, which no
+ * verb could remove: trial17b N2). */
+static gboolean
+removal_without_info(sc_context *ctx, const char *name, Removal *r, GError **error)
+{
+  const char *slots[] = {
+    r->slot ? r->slot : r->p0.slot_path, r->p0.slot_path, r->p1.slot_path, NULL
+  };
+  struct stat st;
+
+  (void)ctx;
+  if (slot_has_unit_copy(name, slots)) {
+    r->owns_unit = r->has_service = TRUE;
+    return TRUE;
+  }
+  if (lstat(r->p0.unit_path, &st) == 0 || lstat(r->p0.tmpfiles_path, &st) == 0) {
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "container %s: its info in %s cannot be read and no slot holds a copy of its "
+                "unit: %s is not known to be the container's; nothing was removed (remove it "
+                "yourself if it is, then uninstall again)",
+                name,
+                slots[0],
+                lstat(r->p0.unit_path, &st) == 0 ? r->p0.unit_path : r->p0.tmpfiles_path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+removal_gather(sc_context *ctx, const char *name, Removal *r, GError **error)
 {
   g_autoptr(json_t) info = NULL;
   struct stat st;
@@ -94,6 +147,7 @@ removal_gather(sc_context *ctx, const char *name, Removal *r)
     if (j != NULL)
       add_journal_files(ctx, r, j);
   }
+  return info != NULL || r->owns_unit || removal_without_info(ctx, name, r, error);
 }
 
 /* Disabled, and stopped where systemd runs. */
@@ -149,7 +203,8 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
   g_auto(Removal) r = {0};
   g_autoptr(ScJournal) journal = NULL;
 
-  removal_gather(ctx, name, &r);
+  if (!removal_gather(ctx, name, &r, error))
+    return FALSE;
   /* a rootfs bound elsewhere (mount NAME DIR) would be emptied under DIR,
    * which then showed a deleted directory: refused before any change */
   for (int i = 0; i < 2; i++) {
@@ -163,6 +218,11 @@ sc_uninstall_locked(sc_context *ctx, const char *name, GPtrArray *kept, GError *
       return FALSE;
     }
   }
+  /* what the user cannot remove (root's, in a user's slot) refuses the
+   * uninstall before any change: the unit, link and journal stay as they
+   * were (trial17b N4) */
+  if (!sc_check_removable(r.p0.slot_path, error) || !sc_check_removable(r.p1.slot_path, error))
+    return FALSE;
   if (r.journal_slot) {
     journal = sc_journal_new("uninstall", r.journal_slot, r.tracked, FALSE);
     journal->owns_unit = r.owns_unit;

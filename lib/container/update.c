@@ -1227,7 +1227,15 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
     }
     if (all.auto_only && all.dry_run) {
       if ((one = auto_dry_run(ctx, name, all.pull, &gerror)) == NULL) {
-        one = json_pack("{s:s, s:b, s:s}", "name", name, "updated", 0, "error", gerror->message);
+        one = json_pack("{s:s, s:b, s:s, s:s}",
+                        "name",
+                        name,
+                        "updated",
+                        0,
+                        "error",
+                        gerror->message,
+                        "code",
+                        sc_error_code_name(gerror->code));
         g_clear_error(&gerror);
       }
       json_array_append_new(arr, one);
@@ -1239,10 +1247,18 @@ sc_containers_update_all_json(sc_context *ctx, const sc_update_opts *opts, char 
       json_object_del(one, "schema");
       json_array_append_new(arr, one);
     } else {
-      json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s}", "name", name, "updated", 0,
-                                           "rolled_back",
-                                           rolled_back,
-                                           "error", gerror->message));
+      json_array_append_new(arr,
+                            json_pack("{s:s, s:b, s:b, s:s, s:s}",
+                                      "name",
+                                      name,
+                                      "updated",
+                                      0,
+                                      "rolled_back",
+                                      rolled_back,
+                                      "error",
+                                      gerror->message,
+                                      "code",
+                                      sc_error_code_name(gerror->code)));
       g_clear_error(&gerror);
     }
     sc_deploy_unlock_container(ctx, name, lock);

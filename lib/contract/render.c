@@ -394,11 +394,98 @@ paths_overlap(const char *a, const char *b)
   return na == nb || (na < nb ? (b[na] == '/' || na == 1) : (a[nb] == '/' || nb == 1));
 }
 
+/* @path, its links resolved as far as it exists (the rest as written):
+ * where a link that is already there leads. */
+static char *
+resolve_existing(const char *path)
+{
+  g_autofree char *head = g_strdup(path);
+  GString *tail = g_string_new(NULL);
+
+  for (;;) {
+    char *real = realpath(head, NULL);
+    if (real != NULL) {
+      char *out = g_strconcat(strcmp(real, "/") == 0 && tail->len ? "" : real, tail->str, NULL);
+      free(real);
+      g_string_free(tail, TRUE);
+      return out;
+    }
+    char *slash = strrchr(head, '/');
+    if (slash == NULL || slash == head) {
+      g_string_free(tail, TRUE);
+      return g_strdup(path);
+    }
+    g_string_prepend(tail, slash);
+    *slash = '\0';
+  }
+}
+
+/* The places a user's container must never reach, by a mount or by a link
+ * or copy of its tmpfiles lines: the store and the checkout root (every
+ * container of the user, every object hardlinked into them), the unit
+ * directory (units the user's systemd runs on the host) and the tmpfiles
+ * directory (lines applied without review). NULL-terminated; g_strfreev. */
+static GStrv
+user_forbidden_places(sc_context *ctx, GStrv *out_what)
+{
+  GStrv places = g_new0(char *, 5);
+  GStrv what = g_new0(char *, 5);
+  guint n = 0;
+
+  if (sc_context_get_checkout_root(ctx)) {
+    places[n] = g_strdup(sc_context_get_checkout_root(ctx));
+    what[n++] = g_strdup("containers' checkout root");
+  }
+  if (sc_context_get_repo(ctx)) {
+    places[n] = g_strdup(sc_context_get_repo(ctx));
+    what[n++] = g_strdup("containers' store");
+  }
+  places[n] = sc_context_unit_dir(ctx);
+  what[n++] = g_strdup("systemd unit directory");
+  places[n] = sc_context_tmpfiles_dir(ctx);
+  what[n++] = g_strdup("tmpfiles directory");
+  *out_what = what;
+  return places;
+}
+
+/* @path (absolute, without "..") is, holds or lies in one of the user's
+ * forbidden places, as written or through the links that exist: which
+ * one (index), else -1. */
+static int
+user_forbidden_overlap(GStrv places, const char *path)
+{
+  g_autofree char *canon = g_canonicalize_filename(path, "/");
+  g_autofree char *real = resolve_existing(canon);
+
+  for (guint k = 0; places[k] != NULL; k++) {
+    g_autofree char *place_real = resolve_existing(places[k]);
+    if (paths_overlap(canon, places[k]) || paths_overlap(real, places[k]) ||
+        paths_overlap(canon, place_real) || paths_overlap(real, place_real))
+      return (int)k;
+  }
+  return -1;
+}
+
+/* @path has a ".." component. */
+static gboolean
+has_dotdot(const char *path)
+{
+  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (strcmp(parts[i], "..") == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* A user's container: what the image asks of the kernel that a user
  * namespace cannot give is refused by name (a mount of a file system
  * type it may not mount, a sysctl outside the container's namespaces, a
- * bind of the user's store or checkout root), or dropped with a warning
- * (the image's uid/gid mappings, its device nodes). */
+ * bind of the user's store, checkout root, unit or tmpfiles directory, or
+ * a source with ".." that a link made later could turn elsewhere), or
+ * dropped with a warning (the image's uid/gid mappings, its device nodes,
+ * its OCI hooks, which the runtime would run on the host as the user,
+ * outside the container). */
 static gboolean
 rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
 {
@@ -406,11 +493,9 @@ rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
   json_t *mounts = json_object_get(doc, "mounts"), *m, *v;
   const char *key;
   size_t i;
-  g_autofree char *store = NULL;
-  const char *ours[2] = {sc_context_get_checkout_root(ctx), NULL};
+  g_auto(GStrv) what = NULL;
+  g_auto(GStrv) ours = user_forbidden_places(ctx, &what);
 
-  store = sc_context_get_repo(ctx) ? g_strdup(sc_context_get_repo(ctx)) : NULL;
-  ours[1] = store;
   json_array_foreach (mounts, i, m) {
     const char *dest = json_string_value(json_object_get(m, "destination"));
     const char *type = json_string_value(json_object_get(m, "type"));
@@ -422,17 +507,46 @@ rootless_review(sc_context *ctx, const char *label, json_t *doc, GError **error)
                   label, dest ? dest : "?", type, src ? " from " : "", src ? src : "");
       return FALSE;
     }
-    /* (as written, "..", and through the links that exist) */
-    g_autofree char *canon = src && src[0] == '/' ? g_canonicalize_filename(src, "/") : NULL;
-    g_autofree char *real = canon ? realpath(canon, NULL) : NULL;
-    for (guint k = 0; canon && k < G_N_ELEMENTS(ours); k++)
-      if (ours[k] && (paths_overlap(canon, ours[k]) || (real && paths_overlap(real, ours[k])))) {
-        g_set_error(error, SC_ERROR, SC_EINVAL,
-                    "%s: mount %s: source %s would give the container your containers' %s %s: "
-                    "refused",
-                    label, dest ? dest : "?", src, k == 0 ? "checkout root" : "store", ours[k]);
-        return FALSE;
-      }
+    if (src == NULL)
+      continue;
+    /* (a relative source is the runtime's, from the bundle: "../x" left it
+     * for the checkout root) */
+    if (src[0] != '/' && !has_dotdot(src))
+      continue;
+    /* (as written, and through the links that exist; the links its
+     * tmpfiles lines make are confined by check_user_tmpfiles()) */
+    int k = src[0] == '/' ? user_forbidden_overlap(ours, src) : -1;
+    if (k >= 0) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "%s: mount %s: source %s would give the container your %s %s: refused",
+                  label,
+                  dest ? dest : "?",
+                  src,
+                  what[k],
+                  ours[k]);
+      return FALSE;
+    }
+    if (has_dotdot(src)) {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "%s: mount %s: source %s has a '..' component: a user's container's bind "
+                  "sources are written without '..' (a link made later could turn it elsewhere)",
+                  label,
+                  dest ? dest : "?",
+                  src);
+      return FALSE;
+    }
+  }
+  if (json_object_get(doc, "hooks") != NULL) {
+    sc_context_log(ctx,
+                   SC_LOG_WARNING,
+                   "%s: hooks dropped: the runtime would run them on the host as you, outside "
+                   "the container (a user's container runs no OCI hooks)",
+                   label);
+    json_object_del(doc, "hooks");
   }
   if (!json_is_object(linux_))
     return TRUE;
@@ -764,63 +878,141 @@ own_unit_name(const char *unit, const char *name)
          (strcmp(unit + n, ".service") == 0 || unit[n] == '-' || unit[n] == '@');
 }
 
-/* A user's [Install] Alias=/Also= name only the container's own units:
- * the user's systemd takes a unit of ~/.config/systemd/user over the
- * system's user units, so Alias=dbus.service put the image in the place
- * of the session's dbus, and Also= enabled the user's other units. (The
- * system's are privileges the admin grants: docs/security.md.) */
+/* The key of a unit file line as systemd reads it (spaces allowed
+ * around '='): NULL when the line is no assignment. */
+static char *
+unit_line_key(const char *line, const char **out_value)
+{
+  const char *eq = strchr(line, '=');
+  char *key;
+
+  if (eq == NULL || line[0] == '#' || line[0] == ';' || line[0] == '[')
+    return NULL;
+  key = g_strstrip(g_strndup(line, eq - line));
+  eq++;
+  while (*eq == ' ' || *eq == '\t')
+    eq++;
+  *out_value = eq;
+  return key;
+}
+
+/* A user's [Install] names only the container's own units: the user's
+ * systemd takes a unit of ~/.config/systemd/user over the system's user
+ * units, so Alias=dbus.service put the image in the place of the
+ * session's dbus, Also= enabled the user's other units, and
+ * RequiredBy=/UpheldBy=/WantedBy= another unit made the session's units
+ * depend on the container; WantedBy= may also name default.target (the
+ * user's session target; multi-user.target becomes it). (The system's
+ * are privileges the admin grants: docs/security.md.) */
 static gboolean
 check_user_install_line(const char *label, const char *name, const char *line, GError **error)
 {
-  const char *eq = strchr(line, '=');
-  g_autofree char *key = eq ? g_strstrip(g_strndup(line, eq - line)) : NULL;
+  const char *value = NULL;
+  g_autofree char *key = unit_line_key(line, &value);
+  static const char *const keys[] = { "Alias", "Also", "WantedBy", "RequiredBy", "UpheldBy" };
+  gboolean reviewed = FALSE;
   g_auto(GStrv) units = NULL;
 
-  if (key == NULL || (strcmp(key, "Alias") != 0 && strcmp(key, "Also") != 0))
+  for (guint k = 0; key && k < G_N_ELEMENTS(keys); k++)
+    reviewed |= strcmp(key, keys[k]) == 0;
+  if (!reviewed)
     return TRUE;
-  units = g_strsplit_set(eq + 1, " \t", -1);
-  for (guint i = 0; units[i]; i++)
-    if (units[i][0] != '\0' && !own_unit_name(units[i], name)) {
-      g_set_error(error,
-                  SC_ERROR,
-                  SC_EINVAL,
-                  "%s: [Install] %s=%s: a user's container may name only its own units "
-                  "(%s.service, %s-*, %s@*), not the user's other units",
-                  label,
-                  key,
-                  units[i],
-                  name,
-                  name,
-                  name);
-      return FALSE;
-    }
+  units = g_strsplit_set(value, " \t", -1);
+  for (guint i = 0; units[i]; i++) {
+    if (units[i][0] == '\0' || own_unit_name(units[i], name) ||
+        (strcmp(key, "WantedBy") == 0 &&
+         (strcmp(units[i], "default.target") == 0 || strcmp(units[i], "multi-user.target") == 0)))
+      continue;
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "%s: [Install] %s=%s: a user's container may name only its own units "
+                "(%s.service, %s-*, %s@*)%s, not the user's other units",
+                label,
+                key,
+                units[i],
+                name,
+                name,
+                name,
+                strcmp(key, "WantedBy") == 0 ? " and default.target" : "");
+    return FALSE;
+  }
   return TRUE;
+}
+
+/* A user's unit may run on the host, outside the container, only the
+ * runtime (@runtime: "runc --rootless true", "crun"...) the tool wrote
+ * in: an image's ExecStartPre=/bin/sh ... ran as the user with all of
+ * their files, around every limit a user's container has. An empty value
+ * (a reset) is kept. */
+static gboolean
+check_user_exec_line(const char *label,
+                     const char *key,
+                     const char *value,
+                     const char *runtime,
+                     GError **error)
+{
+  const char *v = value;
+  gsize n = strlen(runtime);
+  g_auto(GStrv) words = NULL;
+
+  if (!g_str_has_prefix(key, "Exec"))
+    return TRUE;
+  while (*v != '\0' && strchr("-@:+!|", *v) != NULL)
+    v++;
+  words = g_strsplit_set(v, " \t", -1);
+  /* (a second command after " ; ", or on a line joined by a trailing
+   * '\\', as systemd reads them) */
+  g_autofree char *trimmed = g_strchomp(g_strdup(v));
+  gboolean separator = g_str_has_suffix(trimmed, "\\");
+  for (guint i = 0; words[i]; i++)
+    separator |= strcmp(words[i], ";") == 0;
+  if (*value == '\0' ||
+      (!separator && strncmp(v, runtime, n) == 0 && (v[n] == ' ' || v[n] == '\0')))
+    return TRUE;
+  g_set_error(error,
+              SC_ERROR,
+              SC_EINVAL,
+              "%s: %s=%s: a user's container's unit runs nothing on the host but its runtime "
+              "(%s): remove the line, or install the container as root",
+              label,
+              key,
+              value,
+              runtime);
+  return FALSE;
 }
 
 /* A user's unit for their own systemd: it has no multi-user.target (the
  * user's session target is default.target) and cannot change user, so
  * WantedBy=multi-user.target becomes default.target and User=/Group= lines
- * go (the service runs as the user anyway); [Install] as checked above. */
+ * go (the service runs as the user anyway; systemd reads "User = root"
+ * too); [Install] and Exec*= as checked above. */
 static char *
-user_unit(const char *label, const char *name, const char *unit, GError **error)
+user_unit(const char *label,
+          const char *name,
+          const char *unit,
+          const char *runtime,
+          GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(unit, "\n", -1);
   GString *out = g_string_new(NULL);
   gboolean install = FALSE;
 
   for (guint i = 0; lines[i]; i++) {
-    const char *l = lines[i];
+    const char *l = lines[i], *value = NULL;
     while (*l == ' ' || *l == '\t')
       l++;
     if (*l == '[')
       install = g_str_has_prefix(l, "[Install]");
-    if (install && !check_user_install_line(label, name, l, error)) {
+    g_autofree char *key = unit_line_key(l, &value);
+    if ((install && !check_user_install_line(label, name, l, error)) ||
+        (key && !install && !check_user_exec_line(label, key, value, runtime, error))) {
       g_string_free(out, TRUE);
       return NULL;
     }
-    if (g_str_has_prefix(l, "User=") || g_str_has_prefix(l, "Group="))
+    if (key && (strcmp(key, "User") == 0 || strcmp(key, "Group") == 0))
       continue;
-    if (g_str_has_prefix(l, "WantedBy=") && strstr(l, "multi-user.target")) {
+    if (key && strcmp(key, "WantedBy") == 0 && strstr(l, "multi-user.target")) {
       g_auto(GStrv) parts = g_strsplit(l, "multi-user.target", -1);
       g_autofree char *joined = g_strjoinv("default.target", parts);
       g_string_append(out, joined);
@@ -854,7 +1046,7 @@ render_unit(sc_context *ctx,
   r->unit =
     sc_unit_finish(unit, r->detached, sc_values_get(r->values, "PIDFILE"), rt->path, r->name);
   if (sc_context_is_user(ctx)) {
-    char *u = user_unit(label, r->name, r->unit, error);
+    char *u = user_unit(label, r->name, r->unit, rt->path, error);
     if (u == NULL)
       return FALSE;
     g_free(r->unit);
@@ -872,46 +1064,248 @@ path_under(const char *path, const char *dir)
   return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* A user's tmpfiles lines (run by systemd-tmpfiles --user) stay in the
- * user's own places: $HOME, $XDG_RUNTIME_DIR, $XDG_DATA_HOME,
- * $XDG_CONFIG_HOME, or systemd's user specifiers for them (%h %t %S %C
- * %L %E). Anything else (/tmp, /dev/shm, /etc) is refused by line, as a
- * user's container installs no host files either. */
+/* One field of a tmpfiles.d line as systemd-tmpfiles reads it: words
+ * split on blanks, "..." and '...' quoting, and the escapes \\ \" \' \n
+ * \t (any other escape, such as \x2e, is refused: the checker would see
+ * other bytes than systemd-tmpfiles). Moves *@p past the field; NULL at
+ * the end of the line, or on a refused escape or an open quote
+ * (*@bad set). */
+static char *
+tmpfiles_word(const char **p, gboolean *bad)
+{
+  const char *s = *p;
+  GString *w = g_string_new(NULL);
+  char quote = 0;
+
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (*s == '\0') {
+    g_string_free(w, TRUE);
+    return NULL;
+  }
+  for (; *s != '\0' && (quote || (*s != ' ' && *s != '\t')); s++) {
+    if (quote && *s == quote)
+      quote = 0;
+    else if (!quote && (*s == '"' || *s == '\''))
+      quote = *s;
+    else if (*s == '\\') {
+      s++;
+      if (*s == 'n' || *s == 't')
+        g_string_append_c(w, *s == 'n' ? '\n' : '\t');
+      else if (*s == '\\' || *s == '"' || *s == '\'')
+        g_string_append_c(w, *s);
+      else {
+        *bad = TRUE;
+        break;
+      }
+    } else
+      g_string_append_c(w, *s);
+  }
+  if (quote)
+    *bad = TRUE;
+  *p = s;
+  if (*bad) {
+    g_string_free(w, TRUE);
+    return NULL;
+  }
+  return g_string_free(w, FALSE);
+}
+
+/* $XDG_STATE_HOME or $XDG_CACHE_HOME, else its default under @home. */
+static char *
+xdg_dir(const char *var, const char *home, const char *fallback)
+{
+  const char *v = g_getenv(var);
+
+  if (v != NULL && v[0] == '/')
+    return g_strdup(v);
+  return home ? g_build_filename(home, fallback, NULL) : NULL;
+}
+
+/* @word (a path or an L/C argument of a user's tmpfiles line) with
+ * systemd's user specifiers expanded, as systemd-tmpfiles --user does: a
+ * leading %h %t %S %C %L %E, then "%%" for '%'; any other specifier is
+ * refused (NULL), as is a relative path. */
+static char *
+user_tmpfiles_expand(sc_context *ctx, const char *word)
+{
+  const char *home = g_getenv("HOME");
+  g_autofree char *base = NULL;
+  const char *rest = word;
+  GString *out;
+
+  if (word[0] == '%' && word[1] != '\0' && strchr("htSCLE", word[1]) != NULL &&
+      (word[2] == '\0' || word[2] == '/')) {
+    switch (word[1]) {
+    case 'h':
+      base = g_strdup(home);
+      break;
+    case 't':
+      base = g_strdup(sc_context_user_runtime_dir(ctx));
+      break;
+    case 'E':
+      base = g_strdup(sc_context_user_config_dir(ctx));
+      break;
+    case 'S':
+      base = xdg_dir("XDG_STATE_HOME", home, ".local/state");
+      break;
+    case 'C':
+      base = xdg_dir("XDG_CACHE_HOME", home, ".cache");
+      break;
+    default: { /* %L: the state home's log */
+      g_autofree char *st = xdg_dir("XDG_STATE_HOME", home, ".local/state");
+      base = st ? g_build_filename(st, "log", NULL) : NULL;
+    }
+    }
+    if (base == NULL || base[0] != '/')
+      return NULL;
+    rest = word + 2;
+  } else if (word[0] != '/')
+    return NULL;
+  out = g_string_new(base);
+  for (const char *c = rest; *c != '\0'; c++) {
+    if (*c == '%' && c[1] == '%')
+      c++;
+    else if (*c == '%') {
+      g_string_free(out, TRUE);
+      return NULL;
+    }
+    g_string_append_c(out, *c);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* (also a path with a specifier systemd-tmpfiles expands elsewhere, or
+ * relative) */
+static const char outside[] =
+  "is outside your home, runtime and XDG directories: a user's container makes files "
+  "only there";
+
+/* @path (expanded) is in one of the user's own places, without "..", and
+ * reaches none of the forbidden ones; else the reason. */
+static const char *
+user_path_refusal(sc_context *ctx, GStrv forbidden, GStrv what, const char *path)
+{
+  const char *home = g_getenv("HOME");
+  const char *dirs[] = {home && home[0] == '/' ? home : NULL, sc_context_user_runtime_dir(ctx),
+                        sc_context_user_data_dir(ctx), sc_context_user_config_dir(ctx)};
+  gboolean ok = FALSE;
+  int k;
+
+  if (has_dotdot(path)) /* (where ".." leads depends on links: refused) */
+    return outside;
+  for (guint d = 0; d < G_N_ELEMENTS(dirs) && !ok; d++)
+    ok = path_under(path, dirs[d]);
+  if (!ok)
+    return outside;
+  k = user_forbidden_overlap(forbidden, path);
+  if (k >= 0)
+    return what[k];
+  return NULL;
+}
+
+/* A user's tmpfiles lines (run by systemd-tmpfiles --user) only create
+ * what is missing, in the user's own places: $HOME, $XDG_RUNTIME_DIR,
+ * $XDG_DATA_HOME, $XDG_CONFIG_HOME, or systemd's user specifiers for them
+ * (%h %t %S %C %L %E). Only the types that make a missing file, directory,
+ * fifo, link or copy (d f p L C) are taken, without '+' or '=' (which
+ * replace what is there); the others (r R D, which remove at uninstall; w
+ * z Z t T h H a A, which change existing files; e x X q Q v ...) are
+ * refused by line. A link's target and a copy's source are confined as
+ * the path is, and no path, link target or copy source may be, hold or
+ * lie in the user's store, checkout root, unit or tmpfiles directory: a
+ * link made there by a line, after install checked the bind sources,
+ * would give the container all of them (trial17b N1). Paths are read as
+ * systemd-tmpfiles reads them: quoted, escaped, "%%" for '%'. */
 static gboolean
 check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-  const char *home = g_getenv("HOME");
-  const char *dirs[] = {home && home[0] == '/' ? home : NULL, sc_context_user_runtime_dir(ctx),
-                        sc_context_user_data_dir(ctx), sc_context_user_config_dir(ctx)};
+  g_auto(GStrv) what = NULL;
+  g_auto(GStrv) forbidden = user_forbidden_places(ctx, &what);
 
   for (guint i = 0; lines[i] != NULL; i++) {
-    g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
-    const char *path = NULL;
-    gboolean ok = FALSE;
+    const char *p = lines[i];
+    gboolean bad = FALSE;
+    g_autofree char *type = tmpfiles_word(&p, &bad);
+    g_autofree char *path = NULL, *expanded = NULL, *arg_expanded = NULL;
+    g_autofree char *arg = NULL;
+    const char *why = NULL, *arg_why = NULL;
 
-    if (f[0] == NULL || f[0][0] == '\0' || f[0][0] == '#')
+    if (!bad && (type == NULL || type[0] == '#'))
       continue;
-    for (guint j = 1; f[j] != NULL && path == NULL; j++)
-      if (f[j][0] != '\0')
-        path = f[j];
-    if (path != NULL && strstr(path, "/..") == NULL) {
-      if (path[0] == '%')
-        ok = strchr("htSCLE", path[1]) != NULL && path[1] != '\0' &&
-             (path[2] == '\0' || path[2] == '/') && strchr(path + 2, '%') == NULL;
-      else if (path[0] == '/' && strchr(path, '%') == NULL)
-        for (guint d = 0; d < G_N_ELEMENTS(dirs) && !ok; d++)
-          ok = path_under(path, dirs[d]);
+    path = bad ? NULL : tmpfiles_word(&p, &bad);
+    for (guint f = 0; f < 4 && !bad && path != NULL; f++) /* mode user group age */
+      g_free(tmpfiles_word(&p, &bad));
+    if (!bad && path != NULL) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      arg = g_strstrip(g_strdup(p));
     }
-    if (!ok) {
+    if (bad || path == NULL) {
       g_set_error(error,
                   SC_ERROR,
                   SC_EINVAL,
-                  "%s line %u: %s is outside your home, runtime and XDG directories: a user's "
-                  "container makes files only there",
+                  "%s line %u: cannot read the line (%s): a user's tmpfiles line is "
+                  "'TYPE PATH MODE USER GROUP AGE [ARGUMENT]', with \"...\" quoting and the "
+                  "escapes \\\\ \\\" \\' \\n \\t only",
                   label,
                   i + 1,
-                  path ? path : "(no path)");
+                  bad ? "an open quote or an escape other than those" : "no path");
+      return FALSE;
+    }
+    if (strchr("dfpLC", type[0]) == NULL || type[strspn(type + 1, "!-~") + 1] != '\0') {
+      g_set_error(error,
+                  SC_ERROR,
+                  SC_EINVAL,
+                  "%s line %u: type '%s' is refused in a user's container: its tmpfiles lines "
+                  "only create what is missing (d, f, p, L, C, without '+' or '='), never "
+                  "replace, change or remove your existing files",
+                  label,
+                  i + 1,
+                  type);
+      return FALSE;
+    }
+    expanded = user_tmpfiles_expand(ctx, path);
+    why = expanded ? user_path_refusal(ctx, forbidden, what, expanded) : outside;
+    if (why == NULL && (type[0] == 'L' || type[0] == 'C')) {
+      if (arg[0] == '\0' || arg[0] == '-')
+        arg_why = "is missing: a user's container writes it out (an absolute path)";
+      else if (strpbrk(arg, "\"'\\ \t") != NULL)
+        arg_why = "has a quote, a '\\' or a blank";
+      else {
+        arg_expanded = user_tmpfiles_expand(ctx, arg);
+        arg_why = arg_expanded ? user_path_refusal(ctx, forbidden, what, arg_expanded) : outside;
+      }
+    }
+    if (why != NULL || arg_why != NULL) {
+      gboolean is_arg = why == NULL;
+      const char *r = is_arg ? arg_why : why;
+      int place = -1;
+      for (guint k = 0; what[k] != NULL; k++)
+        if (r == what[k])
+          place = (int)k;
+      if (place >= 0)
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
+                    "%s line %u: %s%s would reach your %s %s: refused",
+                    label,
+                    i + 1,
+                    is_arg ? (type[0] == 'L' ? "link target " : "copy source ") : "",
+                    is_arg ? arg : path,
+                    r,
+                    forbidden[place]);
+      else
+        g_set_error(error,
+                    SC_ERROR,
+                    SC_EINVAL,
+                    "%s line %u: %s%s %s",
+                    label,
+                    i + 1,
+                    is_arg ? (type[0] == 'L' ? "link target " : "copy source ") : "",
+                    is_arg ? arg : path,
+                    r);
       return FALSE;
     }
   }

@@ -224,6 +224,8 @@ set_xattrs(int fd, GVariant *xattrs, GError **error)
     gsize len;
     const guint8 *data;
     g_variant_get_child(xattrs, i, "(@ay@ay)", &name, &value);
+    if (strcmp(g_variant_get_bytestring(name), SC_IMPLICIT_DIR_XATTR) == 0)
+      continue; /* (ours, for the checkout only) */
     data = g_variant_get_fixed_array(value, &len, 1);
     if (fsetxattr(fd, g_variant_get_bytestring(name), data, len, 0) != 0) {
       g_set_error(error, SC_ERROR, SC_EIO, "cannot set the attribute %s: %s",
@@ -234,9 +236,26 @@ set_xattrs(int fd, GVariant *xattrs, GError **error)
   return TRUE;
 }
 
+/* @xattrs hold the marker of a directory the layer has no entry for. */
+static gboolean
+is_implicit_dir(GVariant *xattrs)
+{
+  gsize n = g_variant_n_children(xattrs);
+
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) name = NULL;
+    g_variant_get_child(xattrs, i, "(@ay@ay)", &name, NULL);
+    if (strcmp(g_variant_get_bytestring(name), SC_IMPLICIT_DIR_XATTR) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Makes the directory @name in @dfd (replacing a non-directory a lower
  * layer put there), opens it and gives it this layer's owner and xattrs;
- * its mode waits until it is filled (it may forbid writing). */
+ * its mode waits until it is filled (it may forbid writing). A directory
+ * the layer has no entry for keeps a lower layer's owner, xattrs and mode
+ * (OCI union, as umoci). */
 static int
 enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *meta_csum,
           Frame *out, GError **error)
@@ -244,12 +263,14 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
   struct stat st;
   GVariant *meta;
   int fd;
+  gboolean lower = FALSE;
 
   if (mkdirat(dfd, name, 0700) != 0) {
     if (errno != EEXIST)
       return fail(c, stack, name, error, SC_EIO, "cannot create: %s", g_strerror(errno)), -1;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
       return fail(c, stack, name, error, SC_EIO, "%s", g_strerror(errno)), -1;
+    lower = S_ISDIR(st.st_mode);
     if (!S_ISDIR(st.st_mode)) {
       /* a file or a link of a lower layer: replaced, never followed */
       if (unlinkat(dfd, name, 0) != 0 || mkdirat(dfd, name, 0700) != 0)
@@ -274,6 +295,10 @@ enter_dir(Checkout *c, GArray *stack, int dfd, const char *name, const char *met
       return -1;
     }
     g_variant_get(meta, "(uuu@a(ayay))", &uid, &gid, &mode, &xattrs);
+    if (lower && is_implicit_dir(xattrs)) {
+      out->mode = st.st_mode & 07777; /* (fstat above: the lower layer's, final) */
+      return fd;
+    }
     out->mode = GUINT32_FROM_BE(mode) & 07777;
     /* without the owners, a directory keeps its sticky and setgid bits
      * (a 1777 /tmp stays sticky); only setuid, meaningless there, goes */

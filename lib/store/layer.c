@@ -261,13 +261,19 @@ label_path(char **parts, guint n)
   return g_string_free(s, FALSE);
 }
 
-/* The xattrs holding only @label's security.selinux (none for NULL). */
+/* The xattrs of a directory the layer has no entry for: @label's
+ * security.selinux (none for NULL) and the marker that tells the checkout
+ * to keep a lower layer's directory there as it is (the OCI union of
+ * umoci: a layer that adds or whites out root/x without a root/ entry
+ * leaves the lower root/ 0700 as it was; it became 0755: trial17b N3). */
 static GVariant *
 label_xattrs(const char *label)
 {
   GVariantBuilder b;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a(ayay)"));
+  g_variant_builder_add(
+    &b, "(@ay@ay)", g_variant_new_bytestring(SC_IMPLICIT_DIR_XATTR), g_variant_new_bytestring(""));
   if (label)
     g_variant_builder_add(&b, "(@ay@ay)", g_variant_new_bytestring("security.selinux"),
                           g_variant_new_bytestring(label));
@@ -1093,7 +1099,10 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   t.se = se;
   t.dirmetas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   t.root = ostree_mutable_tree_new();
-  t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, NULL, error);
+  {
+    g_autoptr(GVariant) implicit = label_xattrs(NULL);
+    t.default_dirmeta = write_dirmeta(repo, 0, 0, 0755, implicit, error);
+  }
   if (t.default_dirmeta == NULL)
     goto out;
   {

@@ -210,8 +210,17 @@ sc_images_update_json(sc_context *ctx, const char *image, const sc_pull_opts *op
         json_decref(arr);
         return sc_error_propagate(error, gerror);
       }
-      item = json_pack("{s:s, s:b, s:s, s:s}", "name", img->name, "updated", 0, "id", img->id,
-                       "error", gerror->message);
+      item = json_pack("{s:s, s:b, s:s, s:s, s:s}",
+                       "name",
+                       img->name,
+                       "updated",
+                       0,
+                       "id",
+                       img->id,
+                       "error",
+                       gerror->message,
+                       "code",
+                       sc_error_code_name(gerror->code));
       g_clear_error(&gerror);
     }
     json_array_append_new(arr, item);

@@ -224,6 +224,10 @@ const char *sc_pull_opts_get_name(const sc_pull_opts *opts);
 
 /* store.c */
 #define SC_REF_PREFIX "ociimage/"
+/* In the dirmeta of a directory a layer has no entry for (made for the
+ * entries below it): the checkout keeps a lower layer's directory there
+ * as it is; never set on a checked-out directory. */
+#define SC_IMPLICIT_DIR_XATTR "user.syscontainer.implicit-dir"
 /* The repository, opened (and created when @create) per the location rules;
  * cached in the context. Without @create a missing repository is
  * SC_ENOTFOUND. */

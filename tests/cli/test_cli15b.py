@@ -124,7 +124,7 @@ class ImagesDeleteTest(StoreCase):
         r = self.ctl("--json", "images", "delete", "nope", "localhost/x:c")
         self.assertEqual((r.returncode, r.stderr), (1, ""))
         self.assertEqual(json.loads(r.stdout), {"schema": 1, "images": [
-            {"name": "nope", "error": "image 'nope' is not in the store"},
+            {"name": "nope", "error": "image 'nope' is not in the store", "code": "SC_ENOTFOUND"},
             {"name": "localhost/x:c", "deleted": True}]})
         self.assertEqual(self.names(), ["localhost/layout:v1"])
         r = self.ctl("--json", "images", "delete", "localhost/layout:v1")
