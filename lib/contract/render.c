@@ -1181,10 +1181,36 @@ static const char outside[] =
   "is outside your home, runtime and XDG directories: a user's container makes files "
   "only there";
 
+/* (the image's own lines: what is the container's) */
+static const char not_its_own[] =
+  "is not the container's own: an image's tmpfiles lines reach only below "
+  "${STATE_DIRECTORY} (containers/atomic-state), and below ${RUN_DIRECTORY}/NAME... "
+  "or ${CONF_DIRECTORY}/NAME... (a first component that is the container's name, or starts "
+  "with it and one of . - _ @), never the rest of your home";
+
+/* Whether @path lies strictly below @dir, and, when @name, its first
+ * component below @dir is @name or starts with @name and . - _ @. */
+static gboolean
+own_below(const char *path, const char *dir, const char *name)
+{
+  gsize n = dir ? strlen(dir) : 0, m = name ? strlen(name) : 0;
+  const char *first;
+
+  if (!path_under(path, dir) || path[n] != '/' || path[n + 1] == '\0')
+    return FALSE;
+  first = path + n + 1;
+  return name == NULL ||
+         (m > 0 && strncmp(first, name, m) == 0 && strchr("/.-_@", first[m]) != NULL);
+}
+
 /* @path (expanded) is in one of the user's own places, without "..", and
- * reaches none of the forbidden ones; else the reason. */
+ * reaches none of the forbidden ones; else the reason. @name (an image's
+ * own lines): only the container's own places, where a line's mode, age
+ * or removal cannot touch the user's other files (trial17b: "d %h/.ssh
+ * 0777" changed an existing directory). */
 static const char *
-user_path_refusal(sc_context *ctx, GStrv forbidden, GStrv what, const char *path)
+user_path_refusal(sc_context *ctx, GStrv forbidden, GStrv what, const char *path,
+                  const char *name)
 {
   const char *home = g_getenv("HOME");
   const char *dirs[] = {home && home[0] == '/' ? home : NULL, sc_context_user_runtime_dir(ctx),
@@ -1201,6 +1227,14 @@ user_path_refusal(sc_context *ctx, GStrv forbidden, GStrv what, const char *path
   k = user_forbidden_overlap(forbidden, path);
   if (k >= 0)
     return what[k];
+  if (name) {
+    g_autofree char *state = g_build_filename(sc_context_user_data_dir(ctx), "containers",
+                                              "atomic-state", NULL);
+    if (!own_below(path, state, NULL) &&
+        !own_below(path, sc_context_user_runtime_dir(ctx), name) &&
+        !own_below(path, sc_context_user_config_dir(ctx), name))
+      return not_its_own;
+  }
   return NULL;
 }
 
@@ -1218,7 +1252,8 @@ user_path_refusal(sc_context *ctx, GStrv forbidden, GStrv what, const char *path
  * would give the container all of them (trial17b N1). Paths are read as
  * systemd-tmpfiles reads them: quoted, escaped, "%%" for '%'. */
 static gboolean
-check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError **error)
+check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, const char *name,
+                    GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
   g_auto(GStrv) what = NULL;
@@ -1254,20 +1289,25 @@ check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError
                   bad ? "an open quote or an escape other than those" : "no path");
       return FALSE;
     }
-    if (strchr("dfpLC", type[0]) == NULL || type[strspn(type + 1, "!-~") + 1] != '\0') {
+    /* (an image's own lines, in the container's own places, may also
+     * empty its directory at login (D) or set its modes (z Z)) */
+    if (strchr(name ? "dDfpLCzZ" : "dfpLC", type[0]) == NULL ||
+        type[strspn(type + 1, "!-~") + 1] != '\0') {
       g_set_error(error,
                   SC_ERROR,
                   SC_EINVAL,
                   "%s line %u: type '%s' is refused in a user's container: its tmpfiles lines "
-                  "only create what is missing (d, f, p, L, C, without '+' or '='), never "
+                  "only create what is missing (%s, without '+' or '='), never "
                   "replace, change or remove your existing files",
                   label,
                   i + 1,
-                  type);
+                  type,
+                  name ? "d, f, p, L, C, and D, z, Z in the container's own places"
+                       : "d, f, p, L, C");
       return FALSE;
     }
     expanded = user_tmpfiles_expand(ctx, path);
-    why = expanded ? user_path_refusal(ctx, forbidden, what, expanded) : outside;
+    why = expanded ? user_path_refusal(ctx, forbidden, what, expanded, name) : outside;
     if (why == NULL && (type[0] == 'L' || type[0] == 'C')) {
       if (arg[0] == '\0' || arg[0] == '-')
         arg_why = "is missing: a user's container writes it out (an absolute path)";
@@ -1275,7 +1315,8 @@ check_user_tmpfiles(sc_context *ctx, const char *label, const char *text, GError
         arg_why = "has a quote, a '\\' or a blank";
       else {
         arg_expanded = user_tmpfiles_expand(ctx, arg);
-        arg_why = arg_expanded ? user_path_refusal(ctx, forbidden, what, arg_expanded) : outside;
+        arg_why =
+          arg_expanded ? user_path_refusal(ctx, forbidden, what, arg_expanded, name) : outside;
       }
     }
     if (why != NULL || arg_why != NULL) {
@@ -1342,7 +1383,9 @@ render_tmpfiles(sc_context *ctx,
     g_autofree char *label = ex->tmpfiles_template.data
                                ? label_for(ex, "tmpfiles.template")
                                : g_strdup("the tmpfiles lines for the bind sources");
-    if (!check_user_tmpfiles(ctx, label, text, error))
+    if (!check_user_tmpfiles(ctx, label, text,
+                             ex->tmpfiles_template.data ? sc_values_get(r->values, "NAME") : NULL,
+                             error))
       return FALSE;
   }
   /* An empty template means "no tmpfiles at all" (net-snmp). */

@@ -125,11 +125,17 @@ class UserModeAttackTest(unittest.TestCase):
             build(layout, tag, GREET, {"exports/config.json.template": json.dumps(spec)},
                   hostfs=False)
         build(layout, "tmpout", GREET, {"exports/tmpfiles.template":
-                                     "d ${RUN_DIRECTORY}/ok 0700 - - -\n"
-                                     "d %h/.cache/ok 0700 - - -\n"
+                                     "d ${RUN_DIRECTORY}/${NAME} 0700 - - -\n"
+                                     "d ${CONF_DIRECTORY}/${NAME}.d 0700 - - -\n"
                                      "# a comment\n\n"
                                      "f /tmp/sc-tmpfile-outside 0644 - - - written by image\n"},
               hostfs=False)
+        # the user's other files: a line's mode would change them (trial17b)
+        build(layout, "tmphome", GREET, {"exports/tmpfiles.template":
+                                      "D ${RUN_DIRECTORY}/${NAME} 0700 - - -\n"
+                                      "d %h/.ssh 0777 - - -\n"}, hostfs=False)
+        build(layout, "tmpother", GREET, {"exports/tmpfiles.template":
+                                       "Z ${RUN_DIRECTORY}/systemd 0777 - - -\n"}, hostfs=False)
         build(layout, "tmpspec", GREET, {"exports/tmpfiles.template":
                                       "d %T/sc-outside 0777 - - -\n"}, hostfs=False)
         build(layout, "tmpdotdot", GREET, {"exports/tmpfiles.template":
@@ -429,6 +435,14 @@ class UserModeAttackTest(unittest.TestCase):
                          "runtime and XDG directories: a user's container makes files only "
                          "there" % (exports, line, path))
         self.assertFalse(os.path.exists("/tmp/sc-tmpfile-outside"))
+        own = ("is not the container's own: an image's tmpfiles lines reach only below "
+               "${STATE_DIRECTORY} (containers/atomic-state), and below ${RUN_DIRECTORY}/NAME... "
+               "or ${CONF_DIRECTORY}/NAME... (a first component that is the container's name, "
+               "or starts with it and one of . - _ @), never the rest of your home")
+        for tag, line, path in (("tmphome", 2, "%h/.ssh"),
+                                ("tmpother", 1, a.runtime + "/systemd")):
+            self.refused(a, tag, "%s/tmpfiles.template line %d: %s %s" % (exports, line, path,
+                                                                          own))
         self.ctl(a, "install", "--name", "tmpok", self.image("tmpok"))
         with open(os.path.join(a.data("containers", "tmpfiles"), "tmpok.conf")) as f:
             self.assertEqual(f.read(), "d %s 0700 - - -\nd %%t/tmpok 0700 - - -\n"

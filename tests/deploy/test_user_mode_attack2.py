@@ -62,16 +62,16 @@ class UserModeAttack2Test(unittest.TestCase):
     TMPFILES = {
         # N1: a link made by the image's own line at a bind source
         "lnkroot": "L ${STATE_DIRECTORY}/lnk - - - - %h/.local/share/containers/atomic\n",
-        "lnkhome": "d ${STATE_DIRECTORY}/$NAME 0700 - - -\nL %t/lnk - - - - %h\n",
-        "lnkunits": "L %h/u - - - - %E/systemd/user/x.service\n",
+        "lnkhome": "d ${STATE_DIRECTORY}/$NAME 0700 - - -\nL ${STATE_DIRECTORY}/lnk - - - - %h\n",
+        "lnkunits": "L ${STATE_DIRECTORY}/u - - - - %E/systemd/user/x.service\n",
         "lnkdotdot": "L ${STATE_DIRECTORY}/lnk - - - - ${STATE_DIRECTORY}/../atomic\n",
-        "lnkrel": "L %h/rel - - - - ../../tmp\n",
-        "cprepo": "C %h/leak - - - - %h/.local/share/containers/atomic/repo/config\n",
+        "lnkrel": "L ${STATE_DIRECTORY}/rel - - - - ../../tmp\n",
+        "cprepo": "C ${STATE_DIRECTORY}/leak - - - - %h/.local/share/containers/atomic/repo/config\n",
         # N5: what replaces, removes or changes the user's files, and links
         # or copies from outside
         "lplus": "L+ %h/.bashrc - - - - /tmp/sc-evilrc\n",
-        "ltmp": "L %h/lnk2 - - - - /tmp\n",
-        "cshadow": "C %h/copied - - - - /etc/shadow\n",
+        "ltmp": "L ${STATE_DIRECTORY}/lnk2 - - - - /tmp\n",
+        "cshadow": "C ${STATE_DIRECTORY}/copied - - - - /etc/shadow\n",
         "rhome": "R %h/Documents - - - -\n",
         "dremove": "D %h/Documents 0700 - - -\n",
         "zhome": "Z %h 0777 - - -\n",
@@ -79,8 +79,10 @@ class UserModeAttack2Test(unittest.TestCase):
         "fplus": "f+ %h/.bashrc 0644 - - - evil\n",
         "tmpq": "d \"%h/a b\\x2e\" 0700 - - -\n",
         "tmpok": "d \"${STATE_DIRECTORY}/$NAME dir\" 0700 - - -\n"
-                 "f %h/.cache/$NAME.txt 0600 - - - x\n"
-                 "L %t/$NAME.lnk - - - - %h/.cache/$NAME.txt\n",
+                 "f ${CONF_DIRECTORY}/$NAME.txt 0600 - - - x\n"
+                 "L %t/$NAME.lnk - - - - ${CONF_DIRECTORY}/$NAME.txt\n"
+                 "D %t/$NAME 0700 - - -\n"
+                 "Z \"${STATE_DIRECTORY}/$NAME dir\" 0700 - - -\n",
     }
     MOUNTS = {
         "munit": "${CONF_DIRECTORY}/systemd/user",
@@ -224,13 +226,24 @@ class UserModeAttack2Test(unittest.TestCase):
         os.chown(bashrc, a.uid, a.gid)
         outside = ("is outside your home, runtime and XDG directories: a user's container makes "
                    "files only there")
-        for tag, typ in (("lplus", "L+"), ("rhome", "R"), ("dremove", "D"), ("zhome", "Z"),
-                         ("whome", "w"), ("fplus", "f+")):
+        for tag, typ in (("lplus", "L+"), ("rhome", "R"), ("whome", "w"), ("fplus", "f+")):
             t = self.template(tag, "tmpfiles.template")
             self.assert_refused(tag, "%s line 1: type '%s' is refused in a user's container: its "
-                                "tmpfiles lines only create what is missing (d, f, p, L, C, "
-                                "without '+' or '='), never replace, change or remove your "
-                                "existing files" % (t, typ))
+                                "tmpfiles lines only create what is missing (d, f, p, L, C, and "
+                                "D, z, Z in the container's own places, without '+' or '='), "
+                                "never replace, change or remove your existing files" % (t, typ))
+        # D and Z only in the container's own places, never the user's files
+        t = self.template("zhome", "tmpfiles.template")
+        self.assert_refused("zhome", "%s line 1: %%h would reach your containers' checkout root "
+                            "%s: refused" % (t, self.root()))
+        for tag, path in (("dremove", "%h/Documents"),):
+            t = self.template(tag, "tmpfiles.template")
+            self.assert_refused(tag, "%s line 1: %s is not the container's own: an image's "
+                                "tmpfiles lines reach only below ${STATE_DIRECTORY} "
+                                "(containers/atomic-state), and below ${RUN_DIRECTORY}/NAME... or "
+                                "${CONF_DIRECTORY}/NAME... (a first component that is the "
+                                "container's name, or starts with it and one of . - _ @), never "
+                                "the rest of your home" % (t, path))
         t = self.template("ltmp", "tmpfiles.template")
         self.assert_refused("ltmp", "%s line 1: link target /tmp %s" % (t, outside))
         t = self.template("cshadow", "tmpfiles.template")
