@@ -7,6 +7,7 @@ systemd-analyze and not enabled."""
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,25 @@ from test_deploy import build  # noqa: E402
 BUILD = os.environ["SC_BUILD_ROOT"]
 SOURCE = os.environ["SC_SOURCE_ROOT"]
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+
+
+def readline_words(line, breaks="\"'><=;|&(:"):
+    """COMP_WORDS as bash gives them for @line: split at blanks and at
+    $COMP_WORDBREAKS, a run of break characters being a word of its own
+    (so 'a:5000/b:1' is a, :, 5000/b, :, 1); a trailing blank starts an
+    empty word."""
+    words, cur, kind = [], "", None
+    for ch in line:
+        k = "blank" if ch in " \t\n" else "break" if ch in breaks else "word"
+        if k != kind and cur:
+            words.append(cur)
+            cur = ""
+        if k != "blank":
+            cur += ch
+        kind = k
+    if cur or kind == "blank" or not words:
+        words.append(cur)
+    return words
 
 
 class InstalledTest(unittest.TestCase):
@@ -97,12 +117,12 @@ source %s
 source %s
 COMP_LINE=%s
 COMP_POINT=${#COMP_LINE}
-read -r -a COMP_WORDS <<< "$COMP_LINE"
-[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
+COMP_WORDS=(%s)
 COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
 _syscontainerctl syscontainerctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%%s\\n' "${COMPREPLY[@]}"
-""" % (BASH_COMPLETION, script, "'%s'" % line)
+""" % (BASH_COMPLETION, script, "'%s'" % line,
+       " ".join(shlex.quote(w) for w in readline_words(line)))
         env = dict(self.env, PATH=os.path.dirname(self.ctl) + ":" + os.environ["PATH"],
                    HOME=self.tmp)
         r = self.run_ok(["bash", "--norc", "--noprofile", "-i", "-c", prog], env=env)
@@ -237,6 +257,25 @@ zpty -d z
                          ["example.com/sys/greeter:1"])
         self.assertEqual(self.complete("syscontainerctl --sysroot=%s update --rebase exa"
                                        % sysroot), ["example.com/sys/greeter:1"])
+        # (trial15b D1) a registry with a port and a tag: readline breaks
+        # the word at each ':', and replaces only what follows the last one
+        self.run_ok([self.ctl, "--sysroot", sysroot, "pull", "--name",
+                     "example.com:5000/sys/greeter:1", "oci:%s:v1" % layout], env=self.env)
+        self.run_ok([self.ctl, "--sysroot", sysroot, "images", "tag",
+                     "example.com:5000/sys/greeter:1", "example.com:5000/sys/greeter:22"],
+                    env=self.env)
+        line = "syscontainerctl --sysroot %s install " % sysroot
+        self.assertEqual(self.complete(line + "example.com:"),
+                         ["5000/sys/greeter:1", "5000/sys/greeter:22"])
+        self.assertEqual(self.complete(line + "example.com:5000/sys/g"),
+                         ["5000/sys/greeter:1", "5000/sys/greeter:22"])
+        self.assertEqual(self.complete(line + "example.com:5000/sys/greeter:2"), ["22"])
+        self.assertEqual(self.complete("syscontainerctl --sysroot=%s images delete "
+                                       "example.com:5000/sys/greeter:" % sysroot), ["1", "22"])
+        self.assertEqual(self.complete("syscontainerctl --sysroot %s update --rebase "
+                                       "example.com:5000/sys/greeter:1" % sysroot), ["1"])
+        # an option's '=' value still completes after the ':' fix
+        self.assertEqual(self.complete("syscontainerctl --log-level=deb"), ["debug"])
         # another sysroot has none
         empty = os.path.join(self.tmp, "empty")
         os.makedirs(empty, exist_ok=True)
