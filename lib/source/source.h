@@ -335,9 +335,12 @@ ScPolicy *sc_policy_parse(const char *file, const char *text, gsize len, int key
  * this machine's). A missing file is SC_ENOTFOUND naming it. */
 ScPolicy *sc_policy_load(const char *explicit_file, const char *sysroot, GError **error);
 /* Where sc_policy_load() reads: the path (shown in messages); when
- * *@out_in_root, it is SC_POLICY_IN_ROOT in @sysroot (confined). */
+ * *@out_rel is set, the file is that path in @sysroot (confined): the
+ * default SC_POLICY_IN_ROOT, or an explicit file, which is a path of the
+ * system operated on (under a sysroot, inside it). $SC_SIGNATURE_POLICY
+ * and the home's file are this machine's (*@out_rel NULL). */
 #define SC_POLICY_IN_ROOT "etc/containers/policy.json"
-char *sc_policy_location(const char *explicit_file, const char *sysroot, gboolean *out_in_root);
+char *sc_policy_location(const char *explicit_file, const char *sysroot, char **out_rel);
 /* A registry scope `trust set` writes: a host[:port], namespace,
  * repository or reference in its fully expanded form, or *.domain. */
 gboolean sc_policy_docker_scope_ok(const char *scope);

@@ -1,0 +1,127 @@
+"""Issue 15 tried by a second outside tester (/work/notes/trial15b-report.md):
+path options under --sysroot (a writing verb never leaves the sysroot),
+update --rebase to a name of the same image, install with another runtime,
+trust set's usage errors, and smaller usage errors."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+CTL = os.environ["SYSCONTAINERCTL"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
+ACCEPT = os.environ["SC_SIGNATURE_POLICY"]
+
+
+def run(*args, env=None):
+    return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def snapshot(top):
+    """Every path under @top with its content (files) or kind."""
+    out = {}
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    out[p] = f.read()
+            else:
+                out[p] = "dir" if os.path.isdir(p) else "other"
+    return out
+
+
+class SysrootPathTest(unittest.TestCase):
+    """(D2) --signature-policy and --registries-d are paths of the system
+    operated on: under --sysroot, inside it, as --checkout-root and --repo
+    are; $SC_SIGNATURE_POLICY stays this machine's, and trust then refuses
+    to write it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-cli15c-")
+        self.sysroot = os.path.join(self.tmp, "root")
+        self.outside = os.path.join(self.tmp, "outside")
+        os.makedirs(os.path.join(self.sysroot, "etc/containers"))
+        os.makedirs(self.outside)
+        # the same path exists outside: it must not be the one written
+        self.host_policy = os.path.join(self.outside, "policy.json")
+        with open(self.host_policy, "w") as f:
+            f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home)
+        self.env = {k: v for k, v in os.environ.items() if k != "SC_SIGNATURE_POLICY"}
+        self.env["HOME"] = home
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_trust_default_writes_only_inside_the_sysroot(self):
+        before = snapshot(self.outside)
+        r = run("--sysroot", self.sysroot, "--signature-policy", self.host_policy,
+                "--json", "trust", "default", "reject", env=self.env)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(json.loads(r.stdout), {"schema": 1, "ok": True})
+        self.assertEqual(snapshot(self.outside), before)
+        inside = os.path.join(self.sysroot, self.host_policy.lstrip("/"))
+        with open(inside) as f:
+            self.assertEqual(json.load(f)["default"], [{"type": "reject"}])
+        # trust set, with a lookaside in --registries-d: inside too
+        rd = os.path.join(self.outside, "registries.d")
+        r = run("--sysroot", self.sysroot, "--signature-policy", self.host_policy,
+                "--registries-d", rd, "trust", "set", "--type", "accept",
+                "--lookaside", "https://sigs.example.com", "example.com:5000", env=self.env)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(snapshot(self.outside), before)
+        with open(inside) as f:
+            self.assertEqual(json.load(f)["transports"]["docker"]["example.com:5000"],
+                             [{"type": "insecureAcceptAnything"}])
+        self.assertEqual(os.listdir(os.path.join(self.sysroot, rd.lstrip("/"))),
+                         ["example.com:5000.yaml"])
+        # trust show reads the same files and names them as seen from here
+        r = run("--sysroot", self.sysroot, "--signature-policy", self.host_policy,
+                "--registries-d", rd, "--json", "trust", "show", env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(inside, r.stdout)
+        self.assertIn("https://sigs.example.com", r.stdout)
+
+    def test_environment_policy_is_not_written_under_a_sysroot(self):
+        before = snapshot(self.outside)
+        env = dict(self.env, SC_SIGNATURE_POLICY=self.host_policy)
+        for args in (["trust", "default", "reject"],
+                     ["trust", "set", "--type", "reject", "example.com"]):
+            r = run("--sysroot", self.sysroot, *args, env=env)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertEqual(
+                r.stderr,
+                "syscontainerctl: error: signature policy %s is not in the sysroot %s (it comes "
+                "from $SC_SIGNATURE_POLICY), and trust under --sysroot writes only inside it: "
+                "give --signature-policy FILE (a path in the sysroot)\n"
+                % (self.host_policy, self.sysroot))
+        self.assertEqual(snapshot(self.outside), before)
+        self.assertEqual(os.listdir(os.path.join(self.sysroot, "etc/containers")), [])
+        # the home's policy likewise
+        home_policy = os.path.join(self.env["HOME"], ".config/containers/policy.json")
+        os.makedirs(os.path.dirname(home_policy))
+        shutil.copy(self.host_policy, home_policy)
+        r = run("--sysroot", self.sysroot, "trust", "default", "reject", env=self.env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(it comes from your home directory)", r.stderr)
+        with open(home_policy) as f:
+            self.assertNotIn("reject", f.read())
+
+    def test_escaping_link_stays_inside(self):
+        # a link in the sysroot to the outside file resolves inside the sysroot
+        os.symlink(self.host_policy, os.path.join(self.sysroot, "etc/containers/policy.json"))
+        before = snapshot(self.outside)
+        r = run("--sysroot", self.sysroot, "--signature-policy", "/etc/containers/policy.json",
+                "trust", "default", "reject", env=self.env)
+        self.assertEqual(snapshot(self.outside), before)
+        self.assertNotEqual(r.returncode, 2, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
