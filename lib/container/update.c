@@ -534,7 +534,11 @@ update_find(Update *t, GError **error)
   /* atomic: "Latest version already installed." */
   t->changed =
     g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
-    !sc_values_same(old_user, t->user);
+    !sc_values_same(old_user, t->user) ||
+    /* a rebase to another name of the same image moves the container to
+     * that name (its IMAGE_NAME, what later updates follow) */
+    (t->o->rebase != NULL &&
+     g_strcmp0(t->img->name, json_string_value(json_object_get(t->info, "image"))) != 0);
   /* --runtime is how the runtime of a container changes: another one than
    * it has is a change by itself (atomic's update ignored it) */
   if (!t->changed && sc_context_runtime_given(t->ctx)) {
@@ -1018,8 +1022,8 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
     g_error_free(local);
     return FALSE;
   }
-  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s?, s:b, s:b}", "schema", 1, "name", name,
-                       "updated", t.changed, "id", t.img->id, "deployment",
+  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s, s:s?, s:b, s:b}", "schema", 1, "name", name,
+                       "updated", t.changed, "id", t.img->id, "image", t.img->name, "deployment",
                        t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
                        "controlled", o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));

@@ -123,5 +123,81 @@ class SysrootPathTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 2, r.stderr)
 
 
+class StoreCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import test_deploy as td
+        cls.shared = tempfile.mkdtemp(prefix="sc-cli15c-")
+        os.chmod(cls.shared, 0o755)
+        cls.layout = os.path.join(cls.shared, "layout")
+        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared)
+
+    def setUp(self):
+        self.sysroot = tempfile.mkdtemp(dir=self.shared)
+        self.checkout = os.path.join(self.sysroot, "var/lib/containers/atomic")
+
+    def ctl(self, *args, env=None):
+        return run("--sysroot", self.sysroot, *args, env=env)
+
+    def ok(self, *args):
+        r = self.ctl(*args)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+        return r
+
+    def info(self, name):
+        slot = os.path.basename(os.readlink(os.path.join(self.checkout, name)))
+        with open(os.path.join(self.checkout, slot, "info")) as f:
+            return json.load(f)
+
+
+class RebaseTest(StoreCase):
+    """(D3, D10) update --rebase to another name of the same image moves the
+    container to that name; update NAME --json gives its image."""
+
+    def test_rebase_to_a_name_of_the_same_image(self):
+        self.ok("pull", "--name", "example.com:5000/sys/greeter:1", self.image)
+        self.ok("images", "tag", "example.com:5000/sys/greeter:1", "localhost/other:t1")
+        self.ok("install", "--name", "web", "--set", "GREETING=Hi",
+                "example.com:5000/sys/greeter:1")
+        old = self.info("web")
+        # dry run: says it would update, and changes nothing
+        r = self.ok("--json", "update", "--rebase", "localhost/other:t1", "--dry-run", "web")
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["would_update"], doc["image"], doc["id"]),
+                         (True, "localhost/other:t1", old["revision"]))
+        self.assertEqual(self.info("web")["image"], "example.com:5000/sys/greeter:1")
+        r = self.ok("--json", "update", "--rebase", "localhost/other:t1", "web")
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["updated"], doc["image"], doc["id"], doc["deployment"]),
+                         (True, "localhost/other:t1", old["revision"],
+                          "/var/lib/containers/atomic/web.1"))
+        info = self.info("web")
+        self.assertEqual((info["image"], info["values"]["IMAGE_NAME"],
+                          info["values"]["GREETING"]),
+                         ("localhost/other:t1", "localhost/other:t1", "Hi"))
+        r = self.ok("--json", "list", "-a")
+        self.assertEqual([(c["name"], c["image"]) for c in json.loads(r.stdout)["containers"]],
+                         [("web", "localhost/other:t1")])
+        # the same name again: nothing to do, and the document says which image
+        r = self.ok("--json", "update", "--rebase", "localhost/other:t1", "web")
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["updated"], doc["image"], doc["deployment"]),
+                         (False, "localhost/other:t1", None))
+        r = self.ok("update", "web")
+        self.assertEqual(r.stdout, "web: latest version already installed\n")
+        r = self.ok("--json", "update", "web")
+        self.assertEqual(json.loads(r.stdout)["image"], "localhost/other:t1")
+        # back to the first name by its short form: a rebase again
+        r = self.ok("update", "--rebase", "example.com:5000/sys/greeter:1", "web")
+        self.assertEqual(r.stdout, "web: updated to %.12s (/var/lib/containers/atomic/web.0)\n"
+                         % old["revision"])
+        self.assertEqual(self.info("web")["image"], "example.com:5000/sys/greeter:1")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
