@@ -20,6 +20,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
 char *sc_reference_normalize_local(const char *name, GError **error);
+/* The name a pull of @input stores the image as: normalized, and for
+ * NAME:TAG@DIGEST, NAME:TAG (as podman: the tag is kept, the digest is
+ * what was pulled and checked, the image's ID). */
+char *sc_reference_store_name(const char *input, GError **error);
 /* Whether @input names no registry: its first component (before a '/')
  * has no '.', no ':' and is not "localhost" ("demo:1", "library/x"). */
 gboolean sc_reference_is_short(const char *input);

@@ -14,6 +14,8 @@ import unittest
 CTL = os.environ["SYSCONTAINERCTL"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
+sys.path.insert(0, os.path.join(HERE, "..", "store"))
+sys.path.insert(0, os.path.join(HERE, "..", "registry"))
 ACCEPT = os.environ["SC_SIGNATURE_POLICY"]
 
 
@@ -197,6 +199,60 @@ class RebaseTest(StoreCase):
         self.assertEqual(r.stdout, "web: updated to %.12s (/var/lib/containers/atomic/web.0)\n"
                          % old["revision"])
         self.assertEqual(self.info("web")["image"], "example.com:5000/sys/greeter:1")
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("skopeo") and
+                     shutil.which("docker-registry"), "needs root, skopeo and docker-registry")
+class TagAndDigestTest(unittest.TestCase):
+    """(D4) NAME:TAG@DIGEST is stored as NAME:TAG (podman keeps the tag;
+    the digest is the image's ID); REPO@DIGEST is listed with tag <none>
+    and its digest apart."""
+
+    @classmethod
+    def setUpClass(cls):
+        import imagelib as il
+        import registry as rg
+        cls.tmp = tempfile.mkdtemp(prefix="sc-cli15c-reg-")
+        layout = os.path.join(cls.tmp, "layout")
+        il.build_base_image(layout, "base")
+        cls.registry = rg.Registry(cls.tmp)
+        cls.host = cls.registry.host
+        il.run("skopeo", "copy", "--dest-tls-verify=false", "oci:%s:base" % layout,
+               "docker://%s/demo:v2" % cls.host)
+        out = il.run("skopeo", "inspect", "--tls-verify=false", "docker://%s/demo:v2" % cls.host)
+        cls.digest = json.loads(out.stdout if hasattr(out, "stdout") else out)["Digest"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.registry.stop()
+        shutil.rmtree(cls.tmp)
+
+    def test_tag_and_digest(self):
+        sysroot = tempfile.mkdtemp(dir=self.tmp)
+
+        def ctl(*args):
+            r = run("--sysroot", sysroot, *args)
+            self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+            return r
+        demo = "%s/demo" % self.host
+        r = ctl("--json", "pull", "--tls-verify=false", "%s:v2@%s" % (demo, self.digest))
+        self.assertEqual(json.loads(r.stdout)["name"], demo + ":v2")
+        ctl("pull", "--tls-verify=false", "%s@%s" % (demo, self.digest))
+        r = ctl("--json", "images", "list")
+        got = [(i["name"], i["repository"], i["tag"], i.get("digest"))
+               for i in json.loads(r.stdout)["images"]]
+        self.assertEqual(got, [("%s@%s" % (demo, self.digest), demo, "<none>", self.digest),
+                               (demo + ":v2", demo, "v2", None)])
+        r = ctl("images", "list", "-f", "repo=" + demo)
+        lines = r.stdout.splitlines()
+        self.assertEqual([line.split()[:2] for line in lines],
+                         [["NAME", "TAG"], [demo, "<none>"], [demo, "v2"]])
+        # both names are the same image, found by either reference
+        for ref in ("%s:v2@%s" % (demo, self.digest), "%s@%s" % (demo, self.digest),
+                    demo + ":v2"):
+            r = ctl("--json", "images", "inspect", ref)
+            doc = json.loads(r.stdout)
+            self.assertEqual(doc["id"], self.digest[len("sha256:"):], ref)
 
 
 if __name__ == "__main__":
