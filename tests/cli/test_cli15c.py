@@ -201,6 +201,35 @@ class RebaseTest(StoreCase):
         self.assertEqual(self.info("web")["image"], "example.com:5000/sys/greeter:1")
 
 
+class InstallRuntimeTest(StoreCase):
+    """(D5) install of an installed container with another --runtime is a
+    difference, as another image or values are: refused, naming update."""
+
+    def test_another_runtime(self):
+        self.ok("--runtime", "/usr/sbin/runc", "install", "--name", "c", self.image)
+        before = snapshot(self.sysroot)
+        r = self.ok("--runtime", "/usr/sbin/runc", "install", "--name", "c", self.image)
+        self.assertEqual(r.stdout, "c already installed\n")
+        r = self.ctl("--runtime", "runc", "install", "--name", "c", self.image)
+        self.assertEqual((r.returncode, r.stdout), (0, "c already installed\n"), r.stderr)
+        for args in ([], ["--dry-run"]):
+            r = self.ctl("--runtime", "/usr/bin/crun", "install", "--name", "c", *args,
+                         self.image)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (
+                1, "", "syscontainerctl: error: container c is already installed with runtime "
+                "/usr/sbin/runc, not /usr/bin/crun: use 'syscontainerctl --runtime "
+                "/usr/bin/crun update c' to change it\n"), args)
+        r = self.ctl("--runtime", "/nonexistent/runc", "--json", "install", "--dry-run",
+                     "--name", "c", self.image)
+        self.assertEqual(r.returncode, 1)
+        err = json.loads(r.stdout)["error"]
+        self.assertEqual(err["message"], "runtime '/nonexistent/runc' is not installed: no "
+                         "executable file at that path")
+        self.assertEqual(snapshot(self.sysroot), before)
+        with open(os.path.join(self.checkout, "c.0", "info")) as f:
+            self.assertEqual(json.load(f)["runtime"], "/usr/sbin/runc")
+
+
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("skopeo") and
                      shutil.which("docker-registry"), "needs root, skopeo and docker-registry")
 class TagAndDigestTest(unittest.TestCase):
