@@ -23,6 +23,16 @@ def run(*args, env=None):
     return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
+def synopsis(*verb):
+    """The usage lines of VERB [SUB] (and their continuation lines)."""
+    lines = []
+    for line in run(*verb, "--help").stdout.splitlines():
+        if not line.startswith(("Usage: ", "   or: ", " " * 10)):
+            break
+        lines.append(line + "\n")
+    return "".join(lines)
+
+
 def snapshot(top):
     """Every path under @top with its content (files) or kind."""
     out = {}
@@ -282,6 +292,42 @@ class TagAndDigestTest(unittest.TestCase):
             r = ctl("--json", "images", "inspect", ref)
             doc = json.loads(r.stdout)
             self.assertEqual(doc["id"], self.digest[len("sha256:"):], ref)
+
+
+class TrustSetUsageTest(unittest.TestCase):
+    """(D9) trust set's --type and key count are usage errors (exit 2), found
+    before the scope, and nothing is written."""
+
+    def test_bad_type_and_keys(self):
+        tmp = tempfile.mkdtemp(prefix="sc-cli15c-")
+        self.addCleanup(shutil.rmtree, tmp)
+        env = {k: v for k, v in os.environ.items() if k != "SC_SIGNATURE_POLICY"}
+        env["HOME"] = tmp
+        usage = synopsis("trust", "set")
+        self.assertTrue(usage.startswith("Usage: syscontainerctl trust set [--type"), usage)
+        for args, reason in (
+                (["--type", "bogus", "x"],
+                 "--type 'bogus': expected signedBy, sigstoreSigned, accept or reject"),
+                (["--type=accept", "--pubkeysfile", "/etc/passwd", "docker.io"],
+                 "--type accept takes no --pubkeysfile (got 1)"),
+                (["--type", "reject", "-f", "/a", "-f", "/b", "docker.io"],
+                 "--type reject takes no --pubkeysfile (got 2)"),
+                (["--type", "sigstoreSigned", "-f", "/a", "-f", "/b", "docker.io"],
+                 "--type sigstoreSigned takes one --pubkeysfile (got 2)"),
+                (["--type", "sigstoreSigned", "docker.io"],
+                 "--type sigstoreSigned needs a public key (--pubkeysfile FILE)"),
+                (["x"], "--type signedBy needs a public key (--pubkeysfile FILE)")):
+            for json_opt in ([], ["--json"]):
+                r = run("--sysroot", tmp, *json_opt, "trust", "set", *args, env=env)
+                self.assertEqual((r.returncode, r.stdout), (2, ""), args)
+                self.assertEqual(r.stderr, "syscontainerctl: trust: %s\n%sTry 'syscontainerctl "
+                                 "help trust set'.\n" % (reason, usage), args)
+        self.assertEqual(os.listdir(tmp), [])
+        # a good type and a bad scope: the scope's error, exit 1
+        r = run("--sysroot", tmp, "trust", "set", "--type", "accept", "x", env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("syscontainerctl: error: scope 'x': expected a "
+                                            "registry"), r.stderr)
 
 
 if __name__ == "__main__":
