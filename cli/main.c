@@ -68,6 +68,11 @@ check_filter(const char *value)
     cli_usage_error("--filter '%s': expected KEY=VALUE", value);
     return -1;
   }
+  /* an empty VALUE would match everything: empty as any option value */
+  if (strchr(value, '=')[1] == '\0') {
+    cli_usage_error("--filter '%s': the value is empty (expected KEY=VALUE)", value);
+    return -1;
+  }
   return 0;
 }
 
@@ -585,11 +590,16 @@ takes_next(const char *a)
 static const char *
 find_operand(int argc, char **argv, int n)
 {
+  int only_args = 0;
+
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--") == 0)
-      break;
-    if (a[0] == '-' && a[1]) {
+    /* after "--" every word is an operand, the command too (-- list) */
+    if (!only_args && strcmp(a, "--") == 0) {
+      only_args = 1;
+      continue;
+    }
+    if (!only_args && a[0] == '-' && a[1]) {
       i += takes_next(a);
       continue;
     }
@@ -629,6 +639,28 @@ repeatable(int id)
   return id == OPT_SET || id == OPT_PUBKEYSFILE || id == OPT_FILTER || id == OPT_VERBOSE;
 }
 
+/* How many -v were given: -v is --log-level info, -vv debug. */
+static int verbose_count;
+
+/* -v with --log-level: the same level is fine, another a conflict (which
+ * one is meant is not guessed). 0, or EXIT_USAGE (said). */
+static int
+verbosity(CliCmd *c)
+{
+  const char *implied = verbose_count >= 2 ? "debug" : "info";
+
+  if (verbose_count == 0)
+    return 0;
+  if (c->opt[OPT_LOG_LEVEL] && strcmp(c->opt[OPT_LOG_LEVEL], implied) != 0) {
+    cli_usage_error("%s conflicts with --log-level %s",
+                    verbose_count >= 2 ? "-vv" : "-v",
+                    c->opt[OPT_LOG_LEVEL]);
+    return EXIT_USAGE;
+  }
+  c->log_level = verbose_count >= 2 ? SC_LOG_DEBUG : SC_LOG_INFO;
+  return 0;
+}
+
 /* Records the value of option @spec. Every option that takes a value is
  * checked here, whichever form gave it (--opt V, --opt=V, -oV, -o V): an
  * empty one is a usage error before any check of its own (the library
@@ -659,8 +691,8 @@ set_option(CliCmd *c, const OptSpec *spec, const char *value)
     c->filters[c->n_filters++] = value;
   if (id == OPT_FORMAT && strcmp(value, "json") == 0)
     c->opt[OPT_JSON] = "";
-  if (id == OPT_VERBOSE && c->log_level < SC_LOG_DEBUG)
-    c->log_level = c->log_level < SC_LOG_INFO ? SC_LOG_INFO : SC_LOG_DEBUG;
+  if (id == OPT_VERBOSE)
+    verbose_count++;
   for (size_t l = 0; id == OPT_LOG_LEVEL && l < sizeof(log_levels) / sizeof(log_levels[0]); l++)
     if (strcmp(value, log_levels[l]) == 0)
       c->log_level = log_level_values[l];
@@ -783,6 +815,15 @@ run_verb(const CliCmd *c, const CliVerb *verb)
   return rc;
 }
 
+static int
+has_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return 1;
+  return 0;
+}
+
 /* --help anywhere: the verb's (or its sub-command's) usage, or the general
  * one; before any other check, so that a bad option still gets its help
  * after it is reported. Returns whether it printed. */
@@ -796,9 +837,24 @@ want_help(int argc, char **argv, const CliVerb *verb, const char *sub)
       else
         print_usage();
       return 1;
-    } else if (strcmp(argv[i], "--version") == 0) {
+    }
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--version") == 0) {
       printf("syscontainerctl %s (libsyscontainer %s)\n", SC_CLI_VERSION, sc_version());
       return 1;
+    }
+  return 0;
+}
+
+/* --version prints the version and does nothing else: with a command or
+ * an operand it is a usage error, as any extra operand is. */
+static int
+version_alone(int argc, char **argv, const char *command)
+{
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--version") == 0 && command != NULL) {
+      cli_usage_error("--version takes no command or argument (got '%s')", command);
+      return EXIT_USAGE;
     }
   return 0;
 }
@@ -831,8 +887,8 @@ main(int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (a == c.verb && !only_args)
-        continue;
+      if (a == c.verb)
+        continue; /* (the word itself: it may follow "--") */
       c.args[c.n_args++] = a;
     } else if (strcmp(a, "--") == 0) {
       only_args = 1;
@@ -842,6 +898,11 @@ main(int argc, char **argv)
       return rc;
     }
   }
+  if ((rc = verbosity(&c)) != 0)
+    return rc;
+  /* (--help wins: "list --version --help" is list's help) */
+  if (!has_help(argc, argv) && (rc = version_alone(argc, argv, c.verb)) != 0)
+    return rc;
   if (want_help(argc, argv, verb, usage_sub))
     return EXIT_OK;
   if (c.verb == NULL) {

@@ -394,9 +394,35 @@ ensure_conf(sc_context *ctx)
   resolve(ctx);
 }
 
+/* The limits' variables (man page, ENVIRONMENT) take a positive whole
+ * number: another value is refused naming the variable, rather than
+ * silently meaning the default (an empty one is unset). */
+static gboolean
+env_limits_ok(GError **error)
+{
+  static const char *const names[] = {
+    "SC_MAX_LAYER_BYTES",    "SC_MAX_LAYER_ENTRIES", "SC_MAX_PATH_DEPTH",   "SC_MAX_PATH_BYTES",
+    "SC_MAX_RENDERED_BYTES", "SC_MAX_HOSTFS_BYTES",  "SC_MAX_HOSTFS_FILES", "SC_MAX_EXPORTS_BYTES",
+  };
+  guint64 n;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    const char *v = g_getenv(names[i]);
+    if (v != NULL && *v != '\0' && !g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL)) {
+      g_autofree char *shown = sc_display(v, 100);
+      g_set_error(error, SC_ERROR, SC_EINVAL, "$%s '%s': expected a positive whole number",
+                  names[i], shown);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 sc_context_config_check(sc_context *ctx, GError **error)
 {
+  if (!env_limits_ok(error))
+    return FALSE;
   ensure_conf(ctx);
   if (ctx->conf_error) {
     g_propagate_error(error, g_error_copy(ctx->conf_error));

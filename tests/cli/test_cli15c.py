@@ -330,5 +330,74 @@ class TrustSetUsageTest(unittest.TestCase):
                                             "registry"), r.stderr)
 
 
+class SmallUsageTest(unittest.TestCase):
+    """(D13) --version with operands, -v with --log-level, '-- list', an
+    empty filter value: usage errors (exit 2); a bad limit variable is an
+    error naming it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sc-cli15c-")
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def usage(self, args, reason, verb=None):
+        r = run(*args)
+        self.assertEqual((r.returncode, r.stdout), (2, ""), (args, r.stderr))
+        if verb:
+            want = "syscontainerctl: %s: %s\n%sTry 'syscontainerctl help %s'.\n" % (
+                verb.split()[0], reason, synopsis(*verb.split()), verb)
+        else:
+            want = "syscontainerctl: %s\nTry 'syscontainerctl --help'.\n" % reason
+        self.assertEqual(r.stderr, want, args)
+
+    def test_usage_errors(self):
+        r = run("--version")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertRegex(r.stdout, r"^syscontainerctl \S+ \(libsyscontainer \S+\)\n$")
+        self.usage(["--version", "extra"], "--version takes no command or argument (got 'extra')")
+        self.usage(["list", "--version"], "--version takes no command or argument (got 'list')",
+                   "list")
+        self.usage(["--sysroot", self.tmp, "--version", "images", "list"],
+                   "--version takes no command or argument (got 'images')", "images list")
+        # --help still wins
+        r = run("list", "--version", "--help")
+        self.assertEqual((r.returncode, r.stdout), (0, synopsis("list") + r.stdout[
+            len(synopsis("list")):]))
+        self.usage(["-v", "--log-level", "error", "list"], "-v conflicts with --log-level error",
+                   "list")
+        self.usage(["--log-level", "warning", "-v", "list"],
+                   "-v conflicts with --log-level warning", "list")
+        self.usage(["-vv", "--log-level", "info", "list"], "-vv conflicts with --log-level info",
+                   "list")
+        self.usage(["--sysroot", self.tmp, "images", "list", "-f", "repo="],
+                   "--filter 'repo=': the value is empty (expected KEY=VALUE)", "images list")
+        self.usage(["--sysroot", self.tmp, "list", "--filter=name="],
+                   "--filter 'name=': the value is empty (expected KEY=VALUE)", "list")
+        # the same level twice is fine: -v is --log-level info
+        for args in (["-v", "--log-level", "info"], ["--log-level=debug", "-vv"]):
+            r = run("--sysroot", self.tmp, *args, "list")
+            self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+        # after "--" the command is an operand like any other
+        r = run("--sysroot", self.tmp, "--", "list")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(r.stdout.split(), ["NAME", "IMAGE", "ID", "CREATED", "STATE", "RUNTIME"])
+        self.usage(["--", "list", "--sysroot", self.tmp],
+                   "takes no arguments (got 2 arguments)", "list")
+        self.usage(["--"], "no command given")
+
+    def test_limit_variables(self):
+        for name in ("SC_MAX_LAYER_BYTES", "SC_MAX_LAYER_ENTRIES", "SC_MAX_PATH_DEPTH",
+                     "SC_MAX_RENDERED_BYTES", "SC_MAX_HOSTFS_FILES", "SC_MAX_EXPORTS_BYTES"):
+            for value in ("abc", "0", "-1", "12k"):
+                r = run("--sysroot", self.tmp, "images", "list",
+                        env=dict(os.environ, **{name: value}))
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (
+                    1, "", "syscontainerctl: error: $%s '%s': expected a positive whole "
+                    "number\n" % (name, value)), (name, value))
+        self.assertEqual(os.listdir(self.tmp), [])
+        r = run("--sysroot", self.tmp, "images", "list",
+                env=dict(os.environ, SC_MAX_LAYER_BYTES="1048576", SC_MAX_PATH_DEPTH=""))
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
