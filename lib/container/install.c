@@ -780,6 +780,7 @@ install_privileges(Install *t, json_t *doc, GError **error)
     const char *own[] = {t->p.slot, other.slot, NULL};
     ScPrivInput in = {sc_rendering_get_config(t->r), sc_rendering_get_unit(t->r), t->runtime,
                       files, t->p.slot, own, t->name};
+    in.user_manager = sc_context_is_user(t->ctx);
     ok = sc_privileges_compute(&in, &priv, error);
   }
   sc_deploy_paths_clear(&other);

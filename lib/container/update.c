@@ -606,7 +606,7 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
                                                 g_bytes_get_size(unit)) : NULL;
   ScPrivInput in = {config_text, unit_text,
                     json_string_value(json_object_get(info, "runtime")), files, slot, own,
-                    name, sums};
+                    name, sums, sc_context_is_user(ctx)};
   json_t *doc = NULL, *v;
   const char *k;
   size_t i;
@@ -681,6 +681,7 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
         g_ptr_array_add(files, k);
     ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
                       t->p->slot, own, t->name, planned};
+    in.user_manager = sc_context_is_user(t->ctx);
     ok = sc_privileges_compute(&in, out_doc, error);
     if (!ok)
       g_prefix_error(error, "container %s: the new deployment's ", t->name);

@@ -399,5 +399,78 @@ class SmallUsageTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (0, ""))
 
 
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+HOST_CMD = ("[Unit]\nDescription=$NAME\n[Service]\nExecStartPre=+/bin/true pre\n"
+            "ExecStart=$EXEC_START\nExecStop=$EXEC_STOP\n[Install]\n"
+            "WantedBy=multi-user.target\n")
+
+
+@unittest.skipUnless(os.getuid() == 0 and shutil.which("setpriv") and shutil.which("umoci"),
+                     "needs root, setpriv and umoci")
+class NonRootTest(unittest.TestCase):
+    """(D7, D8) a user in system mode is told root or --user, before the
+    pull; a user's unit runs its commands as the user, not as root."""
+
+    @classmethod
+    def setUpClass(cls):
+        import test_deploy as td
+        cls.tmp = tempfile.mkdtemp(prefix="sc-cli15c-nr-")
+        os.chmod(cls.tmp, 0o755)
+        cls.layout = os.path.join(cls.tmp, "layout")
+        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}},
+                 {"exports/service.template": HOST_CMD}, hostfs=False)
+        subprocess.run(["chmod", "-R", "a+rX", cls.tmp], check=True)
+        path = os.path.dirname(os.path.realpath(CTL))
+        while path != "/":
+            os.chmod(path, os.stat(path).st_mode | 0o755)
+            path = os.path.dirname(path)
+        cls.image = "oci:%s:v1" % cls.layout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def own_dir(self, name):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d)
+        os.chown(d, 65534, 65534)
+        os.chmod(d, 0o700)
+        return d
+
+    def nobody(self, *args, env):
+        return subprocess.run(NOBODY + ["--", CTL, *args], capture_output=True, text=True,
+                              env=env, cwd="/", timeout=120)
+
+    def test_system_mode_checkout_root_of_ones_own(self):
+        ck = self.own_dir("ck")
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "SC_SIGNATURE_POLICY": ACCEPT}
+        r = self.nobody("--checkout-root", ck, "install", "--no-enable", self.image, env=env)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (
+            1, "", "syscontainerctl: error: install needs root: cannot write /etc/systemd/system "
+            "(Permission denied) (your own containers: --user)\n"))
+        self.assertEqual(os.listdir(ck), [])  # said before the pull
+        r = self.nobody("--checkout-root", ck, "--json", "install", self.image, env=env)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EPERM")
+
+    def test_user_mode_privileges_name_the_user(self):
+        data, conf, run_dir = self.own_dir("data"), self.own_dir("conf"), self.own_dir("run")
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "XDG_DATA_HOME": data,
+               "XDG_CONFIG_HOME": conf, "XDG_RUNTIME_DIR": run_dir, "SC_SIGNATURE_POLICY": ACCEPT}
+        r = self.nobody("install", "--dry-run", "--name", "c", self.image, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        priv = r.stdout[r.stdout.index("# privileges:"):].splitlines()
+        self.assertIn("+ unit runs /bin/true pre as you (uid 65534) on the host "
+                      "(ExecStartPre)", priv)
+        self.assertNotIn("as root", r.stdout)
+        r = self.nobody("--json", "install", "--dry-run", "--name", "c", self.image, env=env)
+        texts = [i["text"] for i in json.loads(r.stdout)["privileges"]["added"]]
+        self.assertIn("unit runs /bin/true pre as you (uid 65534) on the host (ExecStartPre)",
+                      texts)
+        # the same image installed by root: root runs it
+        sysroot = tempfile.mkdtemp(dir=self.tmp)
+        r = run("--sysroot", sysroot, "install", "--dry-run", "--name", "c", self.image)
+        self.assertIn("+ unit runs /bin/true pre as root on the host (ExecStartPre)\n", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
