@@ -17,8 +17,8 @@
 
 #include "cli.h"
 
-static const char *
-code_name(int code)
+const char *
+cli_code_name(int code)
 {
   static const struct {
     int code;
@@ -76,7 +76,7 @@ cli_report_message(const CliCmd *c, int code, const char *msg)
 {
   if (cli_flag(c, OPT_JSON)) {
     json_t *doc = json_pack(
-      "{s:i, s:{s:s, s:s}}", "schema", 1, "error", "code", code_name(code), "message", msg);
+      "{s:i, s:{s:s, s:s}}", "schema", 1, "error", "code", cli_code_name(code), "message", msg);
     cli_print_json(doc);
     json_decref(doc);
   } else {

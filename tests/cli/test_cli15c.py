@@ -17,6 +17,17 @@ sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
 sys.path.insert(0, os.path.join(HERE, "..", "store"))
 sys.path.insert(0, os.path.join(HERE, "..", "registry"))
 ACCEPT = os.environ["SC_SIGNATURE_POLICY"]
+SCHEMAS = os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(HERE, "..", "..")),
+                       "data", "schemas")
+
+
+def valid(name, doc):
+    """The schema errors of @doc against data/schemas/@name.json."""
+    import jsonschema
+    with open(os.path.join(SCHEMAS, name + ".json")) as f:
+        v = jsonschema.Draft202012Validator(json.load(f),
+                                            format_checker=jsonschema.FormatChecker())
+    return [e.message for e in v.iter_errors(doc)]
 
 
 def run(*args, env=None):
@@ -397,6 +408,32 @@ class SmallUsageTest(unittest.TestCase):
         r = run("--sysroot", self.tmp, "images", "list",
                 env=dict(os.environ, SC_MAX_LAYER_BYTES="1048576", SC_MAX_PATH_DEPTH=""))
         self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+
+class UninstallReasonTest(StoreCase):
+    """(D15) uninstall --json of a container that is not installed says why
+    in its entry (code, message), not on stderr; a failed one has a code."""
+
+    def test_not_installed(self):
+        self.ok("install", "--name", "web", self.image)
+        r = self.ctl("--json", "uninstall", "web", "nope", "bad/name")
+        self.assertEqual((r.returncode, r.stderr), (1, ""))
+        doc = json.loads(r.stdout)
+        self.assertEqual(valid("uninstall", doc), [])
+        self.assertEqual(doc["containers"][1:], [
+            {"name": "nope", "removed": False, "kept": [],
+             "reason": {"code": "SC_ENOTFOUND", "message": "container nope is not installed"}},
+            {"name": "bad/name", "code": "SC_EINVAL",
+             "error": "container name 'bad/name' has a character that is not allowed at byte 4 "
+                      "(allowed: letters, digits, '_', '.', '@', '-')"}])
+        self.assertEqual(doc["containers"][0]["removed"], True)
+        r = self.ctl("--json", "uninstall", "web")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(json.loads(r.stdout)["containers"][0]["reason"]["code"], "SC_ENOTFOUND")
+        # the text output says it on stderr, once
+        r = self.ctl("uninstall", "web")
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (0, "", "syscontainerctl: warning: container web is not installed\n"))
 
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
