@@ -66,8 +66,9 @@ print_mount(const CliCmd *c, json_t *doc, int ok)
 {
   (void)ok;
   if (strcmp(c->verb, "mount") == 0)
+    /* (as typed: an image's reference, a container's name) */
     printf("%s mounted on %s (%s)\n",
-           cli_jstr(doc, "source"),
+           cli_jstr(doc, "reference") ? cli_jstr(doc, "reference") : cli_jstr(doc, "name"),
            cli_jstr(doc, "dir"),
            cli_jstr(doc, "type"));
   else

@@ -169,7 +169,7 @@ class StoreCase(unittest.TestCase):
 
     def ok(self, *args):
         r = self.ctl(*args)
-        self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), (args, r.stdout))
         return r
 
     def info(self, name):
@@ -434,6 +434,40 @@ class UninstallReasonTest(StoreCase):
         r = self.ctl("uninstall", "web")
         self.assertEqual((r.returncode, r.stdout, r.stderr),
                          (0, "", "syscontainerctl: warning: container web is not installed\n"))
+
+
+@unittest.skipUnless(os.getuid() == 0, "needs root (mount)")
+class MountJsonTest(StoreCase):
+    """(D11) mount/umount --json in the documents' vocabulary: an image's
+    reference, name and id; a container's name, image and id; umount's
+    mounted false."""
+
+    def test_image_and_container(self):
+        self.ok("pull", "--name", "example.com:5000/sys/greeter:1", self.image)
+        self.ok("install", "--name", "web", "example.com:5000/sys/greeter:1")
+        img = json.loads(self.ok("--json", "images", "inspect",
+                                 "example.com:5000/sys/greeter:1").stdout)
+        mnt = os.path.join(self.sysroot, "mnt")
+        os.makedirs(mnt)
+        for what, want in (
+                (img["id"][:12], {"reference": img["id"][:12],
+                                  "name": "example.com:5000/sys/greeter:1", "id": img["id"],
+                                  "type": "ostree-image"}),
+                ("web", {"name": "web", "image": "example.com:5000/sys/greeter:1",
+                         "id": img["id"], "type": "ostree-container"})):
+            r = self.ok("--json", "mount", what, mnt)
+            self.addCleanup(subprocess.run, ["umount", mnt], capture_output=True)
+            doc = json.loads(r.stdout)
+            self.assertEqual(valid("mount", doc), [])
+            self.assertEqual(doc, dict(want, schema=1, dir=mnt, mounted=True))
+            r = self.ok("--json", "umount", mnt)
+            doc = json.loads(r.stdout)
+            self.assertEqual(valid("mount", doc), [])
+            self.assertEqual(doc, {"schema": 1, "dir": mnt, "type": want["type"],
+                                   "mounted": False})
+        r = self.ok("mount", "web", mnt)
+        self.assertEqual(r.stdout, "web mounted on %s (ostree-container)\n" % mnt)
+        self.ok("umount", mnt)
 
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
