@@ -418,10 +418,34 @@ env_limits_ok(GError **error)
   return TRUE;
 }
 
+/* A sysroot the caller cannot read or enter is said as such, naming it,
+ * rather than as the first file looked for in it (atomic.conf). */
+gboolean
+sc_context_sysroot_readable(const sc_context *ctx, GError **error)
+{
+  int fd;
+
+  if (strcmp(ctx->sysroot, "/") == 0)
+    return TRUE;
+  fd = open(ctx->sysroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0 && faccessat(fd, ".", X_OK, AT_EACCESS) == 0) {
+    close(fd);
+    return TRUE;
+  }
+  {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    g_set_error(error, SC_ERROR, SC_EIO, "sysroot %s: cannot read it: %s", ctx->sysroot,
+                g_strerror(e));
+  }
+  return FALSE;
+}
+
 gboolean
 sc_context_config_check(sc_context *ctx, GError **error)
 {
-  if (!env_limits_ok(error))
+  if (!env_limits_ok(error) || !sc_context_sysroot_readable(ctx, error))
     return FALSE;
   ensure_conf(ctx);
   if (ctx->conf_error) {
@@ -507,6 +531,8 @@ sc_context_load_config(sc_context *ctx, sc_error **error)
   GError *gerror = NULL;
 
   SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_context_sysroot_readable(ctx, &gerror))
+    return sc_error_propagate(error, gerror);
   ensure_conf(ctx); /* atomic.conf alone (the environment: sc_context_config_check) */
   if (ctx->conf_error) {
     gerror = g_error_copy(ctx->conf_error);

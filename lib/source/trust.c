@@ -383,7 +383,8 @@ sc_trust_set(sc_context *ctx,
   GError *gerror = NULL;
 
   SC_CHECK_ARG(ctx != NULL && scope != NULL && type != NULL, error);
-  if (!trust_set(ctx, scope, type, pubkeys, lookaside, &gerror))
+  if (!sc_context_sysroot_readable(ctx, &gerror) ||
+      !trust_set(ctx, scope, type, pubkeys, lookaside, &gerror))
     return sc_error_propagate(error, gerror);
   return SC_OK;
 }
@@ -496,7 +497,7 @@ sc_trust_show_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc = NULL;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  if (!trust_show(ctx, &doc, &gerror))
+  if (!sc_context_sysroot_readable(ctx, &gerror) || !trust_show(ctx, &doc, &gerror))
     return sc_error_propagate(error, gerror);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);

@@ -523,6 +523,22 @@ class NonRootTest(unittest.TestCase):
         r = self.nobody("--checkout-root", ck, "--json", "install", self.image, env=env)
         self.assertEqual(json.loads(r.stdout)["error"]["code"], "SC_EPERM")
 
+    def test_unreadable_sysroot_is_named(self):
+        """(D14) a sysroot the user cannot read: said as such, every verb."""
+        root = os.path.join(self.tmp, "root")
+        os.makedirs(root, mode=0o700)
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent"}
+        want = "sysroot %s: cannot read it: Permission denied" % root
+        for args in (["list"], ["images", "list"], ["uninstall", "x"], ["images", "delete", "x"],
+                     ["trust", "show"], ["trust", "default", "reject"], ["info"],
+                     ["inspect", "x"]):
+            r = self.nobody("--sysroot", root, *args, env=env)
+            self.assertEqual((r.returncode, r.stdout, r.stderr),
+                             (1, "", "syscontainerctl: error: %s\n" % want), args)
+        r = self.nobody("--sysroot", root, "--json", "list", env=env)
+        self.assertEqual(json.loads(r.stdout)["error"], {"code": "SC_EIO", "message": want})
+        self.assertEqual(os.listdir(root), [])
+
     def test_user_mode_privileges_name_the_user(self):
         data, conf, run_dir = self.own_dir("data"), self.own_dir("conf"), self.own_dir("run")
         env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "XDG_DATA_HOME": data,
