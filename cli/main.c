@@ -143,7 +143,8 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_USER] = {"--user", 0, NULL, NULL,
                 "the caller's own containers (the default when not root)"},
   [OPT_SYSTEM] = {"--system", 0, NULL, NULL, "the system's containers (root only)"},
-  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
+  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the name to give (install, render: the container's;\n"
+                                 "pull: the image's, NAME[:TAG])"},
   [OPT_SET] = {"--set", 0, "K=V", check_set, "a template variable's value (repeatable)"},
   [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
   [OPT_IMAGE_NAME] = {"--image-name", 0, "NAME", NULL, "the image name to render with"},
@@ -161,7 +162,8 @@ static const OptSpec options[OPT_COUNT] = {
                            "registries.conf for short names and mirrors"},
   [OPT_CERT_DIR] = {"--cert-dir", 0, "DIR", NULL, "CA certificates and client keys"},
   [OPT_REMOTE] = {"--remote", 0, NULL, NULL, "inspect in the registry, without pulling"},
-  [OPT_ALL] = {"--all", 'a', NULL, NULL, "every one (list: stopped containers too)"},
+  [OPT_ALL] = {"--all", 'a', NULL, NULL, "update: every container; images update: every image;\n"
+                             "list: stopped containers too"},
   [OPT_NOW] = {"--now", 0, NULL, NULL, "start the container after installing it"},
   [OPT_NO_ENABLE] = {"--no-enable", 0, NULL, NULL, "do not enable its unit"},
   [OPT_DRY_RUN] = {"--dry-run", 0, NULL, NULL, "print what would be written and done"},
@@ -249,7 +251,7 @@ static const CliVerb verbs[] = {
           "        [--auto-update=registry|disabled]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
-         {"update --all [--auto] [--dry-run]",
+         {"update --all [--auto] [--settle SECONDS] [--dry-run] [--accept-privileges]",
           "update every container (controlled); --auto: only those\n"
           "that opted in (syscontainer-auto-update.timer)"})},
   {"rollback", cmd_rollback, NULL, 1, 1, "one container name", CLI_WRITES_DEPLOY, 0,

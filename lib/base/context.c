@@ -525,6 +525,12 @@ sc_context_free(sc_context *ctx)
   g_free(ctx);
 }
 
+gboolean
+sc_context_repo_is_user_default(const sc_context *ctx)
+{
+  return ctx->user && ctx->repo_set == NULL && ctx->repo_env == NULL;
+}
+
 SC_API int
 sc_context_load_config(sc_context *ctx, sc_error **error)
 {

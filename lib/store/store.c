@@ -172,6 +172,7 @@ static const char *const choice_names[] = {
   [SC_STORE_EXISTING] = "existing",
   [SC_STORE_OSTREE_HOST] = "ostree-host",
   [SC_STORE_CHECKOUT_ROOT] = "checkout-root",
+  [SC_STORE_USER] = "user",
 };
 
 const char *
@@ -201,7 +202,8 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
   char *path;
 
   if (sc_context_get_repo(ctx)) {
-    choice = SC_STORE_CONFIGURED;
+    /* (a user's default store is nobody's configuration) */
+    choice = sc_context_repo_is_user_default(ctx) ? SC_STORE_USER : SC_STORE_CONFIGURED;
     path = sc_context_host_dir(ctx, sc_context_get_repo(ctx));
   } else if (has_config(own)) {
     choice = SC_STORE_EXISTING;

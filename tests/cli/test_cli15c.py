@@ -5,6 +5,7 @@ trust set's usage errors, and smaller usage errors."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -557,6 +558,111 @@ class NonRootTest(unittest.TestCase):
         sysroot = tempfile.mkdtemp(dir=self.tmp)
         r = run("--sysroot", sysroot, "install", "--dry-run", "--name", "c", self.image)
         self.assertIn("+ unit runs /bin/true pre as root on the host (ExecStartPre)\n", r.stdout)
+
+
+MAN = os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(HERE, "..", "..")), "docs",
+                   "syscontainerctl.1.md")
+SUBS = {"images": ["list", "inspect", "tag", "delete", "prune", "verify", "update"],
+        "trust": ["show", "set", "default"]}
+REGISTRY = {"--platform", "--creds", "--tls-verify", "--authfile", "--registries-conf",
+            "--cert-dir"}
+
+
+def option_word(w):
+    """--tls-verify[=false], --auto-update=registry: the option's name."""
+    return re.split(r"[=\[\]]", w)[0]
+
+
+class HelpManTest(unittest.TestCase):
+    """(D12) every option the man page documents for a command is in its
+    --help and the reverse; its usage lines name the options the man
+    page's SYNOPSIS does."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(MAN) as f:
+            cls.lines = f.read().splitlines()
+
+    def synopsis(self):
+        """(verb[, sub]) -> options, from the man page's SYNOPSIS lines."""
+        lines = self.lines[self.lines.index("# SYNOPSIS"):self.lines.index("# DESCRIPTION")]
+        out = {}
+        for line in lines:
+            if not line.startswith("**syscontainerctl** [*GLOBAL OPTIONS*]"):
+                continue
+            verb = None
+            for alt in line.split("[*GLOBAL OPTIONS*]", 1)[1].split(" | "):
+                words = re.findall(r"\*\*([^*]+)\*\*", alt)
+                first = [w for w in words if not w.startswith("-")]
+                if verb in SUBS and first and first[0] in SUBS[verb]:
+                    key = (verb, first[0])
+                elif first and first[0] in SUBS:
+                    verb, key = first[0], (first[0], first[1])
+                else:
+                    verb, key = first[0], (first[0],)
+                out.setdefault(key, set()).update(
+                    option_word(w) for w in words if w.startswith("-") and w != "--")
+        return out
+
+    def entry(self, key):
+        """The text of @key's COMMANDS entries, one line."""
+        head = "**" + " ".join(key)
+        lines = self.lines[self.lines.index("# COMMANDS"):self.lines.index("# GLOBAL OPTIONS")]
+        out, on = [], False
+        for line in lines:
+            if line.startswith("**"):
+                on = line.startswith((head + "**", head + " ")) or (", " + head) in line
+            if on:
+                out.append(line)
+        return re.sub(r"\s+", " ", " ".join(out))
+
+    def help(self, key):
+        """The --help of @key: its options (long names), short -> long, and
+        the options its usage lines name."""
+        r = run(*key, "--help")
+        self.assertEqual(r.returncode, 0, key)
+        opts, shorts, usage, section = set(), {}, [], "usage"
+        for line in r.stdout.splitlines():
+            if section == "usage" and not line.startswith(("Usage: ", "   or: ", " " * 10)):
+                section = None
+            if section == "usage":
+                usage.append(line)
+            if line == "Options:":
+                section = "options"
+            elif section == "options" and not line.startswith(" "):
+                section = None
+            m = section == "options" and re.match(r"^  (?:(-\w), )?(--[\w-]+)", line)
+            if m:
+                opts.add(m.group(2))
+                if m.group(1):
+                    shorts[m.group(1)] = m.group(2)
+        named = {option_word(w)
+                 for w in re.findall(r"(?<![\w-])(-{1,2}[a-z][\w-]*)", " ".join(usage))}
+        return opts, shorts, named
+
+    def test_man_page_and_help_agree(self):
+        synopsis = self.synopsis()
+        # every command of the usage text is in the man page's SYNOPSIS
+        self.assertEqual(len(synopsis), 26, sorted(synopsis))
+        for key, documented in sorted(synopsis.items()):
+            opts, shorts, named = self.help(key)
+            self.assertEqual(named, documented, ("usage lines", key))
+            documented = {shorts.get(o, o) for o in documented}
+            if "registry options of **pull** apply" in self.entry(key):
+                documented |= REGISTRY
+            self.assertEqual(opts, documented, key)
+
+    def test_option_texts(self):
+        # (D12) --name on pull is the image's; -a on update is every container
+        r = run("help", "pull")
+        self.assertIn("  --name NAME          the name to give (install, render: the "
+                      "container's;\n                       pull: the image's, NAME[:TAG])\n",
+                      r.stdout)
+        self.assertIn("   or: syscontainerctl update --all [--auto] [--settle SECONDS] [--dry-run] "
+                      "[--accept-privileges]\n", run("help", "update").stdout)
+        r = run("--sysroot", "/nonexistent-sc", "update", "--all", "--settle", "3",
+                "--accept-privileges", "--dry-run")
+        self.assertNotEqual(r.returncode, 2, r.stderr)
 
 
 if __name__ == "__main__":
