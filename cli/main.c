@@ -127,8 +127,10 @@ check_auto_update(const char *value)
 static const OptSpec options[OPT_COUNT] = {
   [OPT_SYSROOT] = {"--sysroot", 0, "DIR", NULL, "operate on an image root instead of /"},
   [OPT_CHECKOUT_ROOT] = {"--checkout-root", 0, "DIR", NULL,
-                         "deployments directory (default /var/lib/containers/atomic)"},
-  [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository"},
+                         "deployments directory (default /var/lib/containers/atomic;\n"
+                         "a user's: ~/.local/share/containers/atomic)"},
+  [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository (default: as 'info' says;\n"
+                "a user's: ~/.local/share/containers/atomic/repo)"},
   [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
   [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
   [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL,

@@ -540,6 +540,36 @@ class NonRootTest(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout)["error"], {"code": "SC_EIO", "message": want})
         self.assertEqual(os.listdir(root), [])
 
+    def test_user_mode_info(self):
+        """(D6) info says the mode, the unit directory and that the store is
+        the user's own (not "configured")."""
+        data, conf, run_dir = self.own_dir("i-data"), self.own_dir("i-conf"), self.own_dir("i-run")
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "XDG_DATA_HOME": data,
+               "XDG_CONFIG_HOME": conf, "XDG_RUNTIME_DIR": run_dir}
+        r = self.nobody("info", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "mode:             user")
+        self.assertIn("checkout root:    %s/containers/atomic" % data, lines)
+        self.assertIn("image store:      %s/containers/atomic/repo (user)" % data, lines)
+        self.assertIn("unit directory:   %s/systemd/user" % conf, lines)
+        doc = json.loads(self.nobody("--json", "info", env=env).stdout)
+        self.assertEqual((doc["mode"], doc["store"]["chosen"], doc["unit_dir"]),
+                         ("user", "user", conf + "/systemd/user"))
+        self.assertEqual(valid("info", doc), [])
+        # a store the user named is configured
+        r = self.nobody("--json", "info", env=dict(env, ATOMIC_OSTREE_REPO=data + "/r"))
+        self.assertEqual(json.loads(r.stdout)["store"]["chosen"], "configured")
+        # root's
+        r = run("--sysroot", self.tmp, "info")
+        self.assertEqual(r.stdout.splitlines()[0], "mode:             system")
+        self.assertIn("unit directory:   /etc/systemd/system", r.stdout.splitlines())
+        # the global help gives a user's defaults too
+        r = run("--help")
+        self.assertIn("  --checkout-root DIR  deployments directory (default "
+                      "/var/lib/containers/atomic;\n                       a user's: "
+                      "~/.local/share/containers/atomic)\n", r.stdout)
+
     def test_user_mode_privileges_name_the_user(self):
         data, conf, run_dir = self.own_dir("data"), self.own_dir("conf"), self.own_dir("run")
         env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "XDG_DATA_HOME": data,
