@@ -395,6 +395,12 @@ class SmallUsageTest(unittest.TestCase):
         self.usage(["--", "list", "--sysroot", self.tmp],
                    "takes no arguments (got 2 arguments)", "list")
         self.usage(["--"], "no command given")
+        # (D12) the registry options of images inspect are --remote's
+        for opt in (["--platform", "linux/arm64"], ["--tls-verify=false"],
+                    ["--creds", "a:b"]):
+            self.usage(["--sysroot", self.tmp, "images", "inspect", *opt, "x"],
+                       "option '%s' is only for images inspect --remote"
+                       % option_word(opt[0]), "images inspect")
 
     def test_limit_variables(self):
         for name in ("SC_MAX_LAYER_BYTES", "SC_MAX_LAYER_ENTRIES", "SC_MAX_PATH_DEPTH",
