@@ -333,6 +333,13 @@ check_images(const CliCmd *c)
                     c->n_args - 1);
     return EXIT_USAGE;
   }
+  /* an empty IMAGE names nothing (as an empty option value); tag's new
+   * NAME is checked as a name, with the reason */
+  for (int i = 1; i < c->n_args; i++)
+    if (*c->args[i] == '\0' && !(i == 2 && strcmp(sub, "tag") == 0)) {
+      cli_usage_error("%s: argument %d is empty", sub, i);
+      return EXIT_USAGE;
+    }
   for (int o = OPT_NAME; o < OPT_COUNT; o++) {
     if (!cli_flag(c, o) || !(IMAGES_OWNED & OPT(o)) || (images_subs[k].opts & OPT(o)))
       continue;

@@ -395,6 +395,11 @@ class SmallUsageTest(unittest.TestCase):
         self.usage(["--", "list", "--sysroot", self.tmp],
                    "takes no arguments (got 2 arguments)", "list")
         self.usage(["--"], "no command given")
+        # an empty IMAGE names nothing
+        for args, n in ((["delete", "a", ""], 2), (["inspect", ""], 1), (["verify", ""], 1),
+                        (["tag", "", "x"], 1)):
+            self.usage(["--sysroot", self.tmp, "images", *args],
+                       "%s: argument %d is empty" % (args[0], n), "images " + args[0])
         # (D12) the registry options of images inspect are --remote's
         for opt in (["--platform", "linux/arm64"], ["--tls-verify=false"],
                     ["--creds", "a:b"]):
