@@ -300,8 +300,8 @@ cmd_uninstall(const CliCmd *c, sc_context *ctx)
               cli_jstr(json_object_get(item, "reason"), "message"));
     if (ur != SC_OK) {
       const char *msg = error ? sc_error_message(error) : sc_strerror(ur);
-      item = json_pack("{s:s, s:s, s:s}", "name", c->args[i], "error", msg, "code",
-                       cli_code_name(ur));
+      item =
+        json_pack("{s:s, s:s, s:s}", "name", c->args[i], "error", msg, "code", cli_code_name(ur));
       if (!cli_flag(c, OPT_JSON))
         fprintf(stderr, "%s: error: %s\n", PROGNAME, msg);
       sc_error_free(error);

@@ -656,9 +656,8 @@ verbosity(CliCmd *c)
   if (verbose_count == 0)
     return 0;
   if (c->opt[OPT_LOG_LEVEL] && strcmp(c->opt[OPT_LOG_LEVEL], implied) != 0) {
-    cli_usage_error("%s conflicts with --log-level %s",
-                    verbose_count >= 2 ? "-vv" : "-v",
-                    c->opt[OPT_LOG_LEVEL]);
+    cli_usage_error(
+      "%s conflicts with --log-level %s", verbose_count >= 2 ? "-vv" : "-v", c->opt[OPT_LOG_LEVEL]);
     return EXIT_USAGE;
   }
   c->log_level = verbose_count >= 2 ? SC_LOG_DEBUG : SC_LOG_INFO;

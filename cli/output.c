@@ -209,8 +209,14 @@ cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned 
       const char *needs = own ? "" : " needs root";
       const char *hint = i == 2 ? "" : " (your own containers: --user)";
       if (strcmp(blocked, paths[i]) == 0)
-        snprintf(msg, sizeof(msg), "%s%s: cannot write %s (%s)%s", what, needs, paths[i],
-                 strerror(e), hint);
+        snprintf(msg,
+                 sizeof(msg),
+                 "%s%s: cannot write %s (%s)%s",
+                 what,
+                 needs,
+                 paths[i],
+                 strerror(e),
+                 hint);
       else /* not there yet, and its parent cannot be written */
         snprintf(msg,
                  sizeof(msg),

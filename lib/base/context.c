@@ -410,8 +410,8 @@ env_limits_ok(GError **error)
     const char *v = g_getenv(names[i]);
     if (v != NULL && *v != '\0' && !g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL)) {
       g_autofree char *shown = sc_display(v, 100);
-      g_set_error(error, SC_ERROR, SC_EINVAL, "$%s '%s': expected a positive whole number",
-                  names[i], shown);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "$%s '%s': expected a positive whole number", names[i], shown);
       return FALSE;
     }
   }
@@ -436,8 +436,8 @@ sc_context_sysroot_readable(const sc_context *ctx, GError **error)
     int e = errno;
     if (fd >= 0)
       close(fd);
-    g_set_error(error, SC_ERROR, SC_EIO, "sysroot %s: cannot read it: %s", ctx->sysroot,
-                g_strerror(e));
+    g_set_error(
+      error, SC_ERROR, SC_EIO, "sysroot %s: cannot read it: %s", ctx->sysroot, g_strerror(e));
   }
   return FALSE;
 }

@@ -588,8 +588,13 @@ sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json
     return sc_error_propagate(error, gerror);
   }
   if (out_json) {
-    json_t *doc = json_pack(
-      "{s:i, s:s, s:s}", "schema", 1, "dir", dir, "type", is_container ? KIND_CONTAINER : KIND_IMAGE);
+    json_t *doc = json_pack("{s:i, s:s, s:s}",
+                            "schema",
+                            1,
+                            "dir",
+                            dir,
+                            "type",
+                            is_container ? KIND_CONTAINER : KIND_IMAGE);
     mounted_identity(ctx, doc, what, is_container ? slot : NULL);
     json_object_set_new(doc, "mounted", json_boolean(is_mountpoint(dir)));
     *out_json = json_dumps(doc, JSON_INDENT(2));

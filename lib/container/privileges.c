@@ -777,7 +777,10 @@ static gboolean same_command(json_t *x, json_t *y);
 
 /* The commands @found as who runs them, into @cmds once. */
 static void
-append_found(json_t *cmds, json_t *found, const char *user, const char *root,
+append_found(json_t *cmds,
+             json_t *found,
+             const char *user,
+             const char *root,
              gboolean perm_start_only)
 {
   for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
@@ -942,7 +945,8 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
       !add_namespaces(doc, linux_, error) ||
       !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, settings, error) ||
       !add_devices(devices, linux_, error) || !add_settings(doc, spec, settings, error) ||
-      !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), in, error))
+      !add_hidden(doc, linux_, error) ||
+      !add_hooks(cmds, json_object_get(spec, "hooks"), in, error))
     return FALSE;
   json_object_set_new(doc, "devices", set_json(devices));
   json_object_set_new(

@@ -256,8 +256,18 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
     if (out_json == NULL)
       sc_context_log(ctx, SC_LOG_WARNING, "%s", why);
     if (out_json) {
-      json_t *doc = json_pack("{s:i, s:s, s:b, s:[], s:{s:s, s:s}}", "schema", 1, "name", name,
-                              "removed", 0, "kept", "reason", "code", "SC_ENOTFOUND", "message",
+      json_t *doc = json_pack("{s:i, s:s, s:b, s:[], s:{s:s, s:s}}",
+                              "schema",
+                              1,
+                              "name",
+                              name,
+                              "removed",
+                              0,
+                              "kept",
+                              "reason",
+                              "code",
+                              "SC_ENOTFOUND",
+                              "message",
                               why);
       *out_json = sc_json_dump(doc, TRUE);
       json_decref(doc);

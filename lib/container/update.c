@@ -604,9 +604,9 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
                                                     g_bytes_get_size(config)) : NULL;
   g_autofree char *unit_text = unit ? g_strndup(g_bytes_get_data(unit, NULL),
                                                 g_bytes_get_size(unit)) : NULL;
-  ScPrivInput in = {config_text, unit_text,
-                    json_string_value(json_object_get(info, "runtime")), files, slot, own,
-                    name, sums, sc_context_is_user(ctx)};
+  ScPrivInput in = { config_text, unit_text, json_string_value(json_object_get(info, "runtime")),
+                     files,       slot,      own,
+                     name,        sums,      sc_context_is_user(ctx) };
   json_t *doc = NULL, *v;
   const char *k;
   size_t i;
@@ -1023,10 +1023,23 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
     g_error_free(local);
     return FALSE;
   }
-  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s, s:s?, s:b, s:b}", "schema", 1, "name", name,
-                       "updated", t.changed, "id", t.img->id, "image", t.img->name, "deployment",
-                       t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
-                       "controlled", o->controlled);
+  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s, s:s?, s:b, s:b}",
+                       "schema",
+                       1,
+                       "name",
+                       name,
+                       "updated",
+                       t.changed,
+                       "id",
+                       t.img->id,
+                       "image",
+                       t.img->name,
+                       "deployment",
+                       t.changed ? p->slot : NULL,
+                       "restarted",
+                       t.changed && t.was_active,
+                       "controlled",
+                       o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));
   json_object_set_new(*out_doc, "auto_update", auto_update_result(&t, info, was));
   json_object_set_new(*out_doc, "warnings", sc_rendering_warnings_json(t.r));

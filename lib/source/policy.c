@@ -801,7 +801,8 @@ sc_policy_load(const char *explicit_file, const char *sysroot, GError **error)
     return load_file(shown, -1, shown, error);
   root = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
+    g_set_error(
+      error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
     return NULL;
   }
   p = load_file(shown, root, rel, error);

@@ -303,8 +303,8 @@ sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **erro
     int root = open(sysroot ? sysroot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     shown = g_build_filename(sysroot ? sysroot : "/", in_root, NULL);
     if (root < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot,
-                  g_strerror(errno));
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
       return NULL;
     }
     dirfd = sc_confined_open(root, in_root, O_RDONLY | O_DIRECTORY, 0, TRUE, &local);

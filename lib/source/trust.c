@@ -277,8 +277,8 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
   } else {
     /* under a sysroot, --registries-d is a path in it, as the default
      * is: nothing is written outside the sysroot */
-    const char *in_root = explicit_dir ? explicit_dir + strspn(explicit_dir, "/")
-                                       : "etc/containers/registries.d";
+    const char *in_root =
+      explicit_dir ? explicit_dir + strspn(explicit_dir, "/") : "etc/containers/registries.d";
     g_autofree char *rel = g_build_filename(in_root, name, NULL);
     shown = g_build_filename(sysroot, in_root, NULL);
     root = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -426,8 +426,8 @@ describe(json_t *reqs, const char *transport, const char *scope, ScRegistriesD *
     g_autofree char *probe = NULL;
     /* the scope's own entry, or what it inherits */
     /* (a host:port scope has no '/': its ':' is not a tag's) */
-    probe = strchr(scope, '@') ||
-                (strchr(scope, '/') && strrchr(scope, ':') && strrchr(scope, ':') > strrchr(scope, '/'))
+    probe = strchr(scope, '@') || (strchr(scope, '/') && strrchr(scope, ':') &&
+                                   strrchr(scope, ':') > strrchr(scope, '/'))
               ? g_strdup(scope)
               : g_strconcat(scope, g_str_has_prefix(scope, "*.") ? "" : "/x:latest", NULL);
     sc_registriesd_lookup(rd, probe, &lookaside, NULL);

@@ -1125,8 +1125,8 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
                          "id", img->id, "created", created, "size", (json_int_t)size, "in_use",
                          image_in_use(ctx, img, NULL)));
       if (digest)
-        json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "digest",
-                            json_string(digest));
+        json_object_set_new(
+          json_array_get(arr, json_array_size(arr) - 1), "digest", json_string(digest));
     }
   }
   *out_json = sc_json_dump(doc, TRUE);
