@@ -160,6 +160,8 @@ const char *cli_code_name(int code);
 int cli_report_error(const CliCmd *c, int code, sc_error *error);
 int cli_make_context(const CliCmd *c, sc_context **out_ctx);
 void cli_print_warnings(const CliCmd *c, json_t *doc, const char *prefix);
+/* "SC_EINVAL"... for an sc_error code, as the error documents name it. */
+const char *cli_code_name(int code);
 int cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned writes);
 int cli_make_sources(const CliCmd *c,
                      const char *image_name,

@@ -292,6 +292,12 @@ cmd_uninstall(const CliCmd *c, sc_context *ctx)
     json_t *item = ur == SC_OK ? json_loads(json, 0, NULL) : NULL;
 
     sc_free(json);
+    /* (the document carries why nothing was removed; the text says it) */
+    if (item && json_object_get(item, "reason") && !cli_flag(c, OPT_JSON))
+      fprintf(stderr,
+              "%s: warning: %s\n",
+              PROGNAME,
+              cli_jstr(json_object_get(item, "reason"), "message"));
     if (ur != SC_OK) {
       const char *msg = error ? sc_error_message(error) : sc_strerror(ur);
       item =

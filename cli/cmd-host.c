@@ -23,6 +23,7 @@ print_info(const CliCmd *c, json_t *doc, int ok)
 
   (void)c;
   (void)ok;
+  printf("mode:             %s\n", cli_jstr(doc, "mode") ? cli_jstr(doc, "mode") : "?");
   printf("sysroot:          %s\n", cli_jstr(doc, "sysroot"));
   if (json_is_string(json_object_get(conf, "error")))
     printf("atomic.conf:      unusable: %s\n", cli_jstr(conf, "error"));
@@ -33,6 +34,8 @@ print_info(const CliCmd *c, json_t *doc, int ok)
   printf("image store:      %s (%s)\n", cli_jstr(store, "path"), cli_jstr(store, "chosen"));
   if (passed)
     printf("                  not /ostree/repo: %s\n", passed);
+  if (cli_jstr(doc, "unit_dir"))
+    printf("unit directory:   %s\n", cli_jstr(doc, "unit_dir"));
   if (json_is_string(json_object_get(rt, "path")))
     printf("runtime:          %s\n", cli_jstr(rt, "path"));
   else
@@ -66,8 +69,9 @@ print_mount(const CliCmd *c, json_t *doc, int ok)
 {
   (void)ok;
   if (strcmp(c->verb, "mount") == 0)
+    /* (as typed: an image's reference, a container's name) */
     printf("%s mounted on %s (%s)\n",
-           cli_jstr(doc, "source"),
+           cli_jstr(doc, "reference") ? cli_jstr(doc, "reference") : cli_jstr(doc, "name"),
            cli_jstr(doc, "dir"),
            cli_jstr(doc, "type"));
   else

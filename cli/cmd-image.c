@@ -334,6 +334,13 @@ check_images(const CliCmd *c)
                     c->n_args - 1);
     return EXIT_USAGE;
   }
+  /* an empty IMAGE names nothing (as an empty option value); tag's new
+   * NAME is checked as a name, with the reason */
+  for (int i = 1; i < c->n_args; i++)
+    if (*c->args[i] == '\0' && !(i == 2 && strcmp(sub, "tag") == 0)) {
+      cli_usage_error("%s: argument %d is empty", sub, i);
+      return EXIT_USAGE;
+    }
   for (int o = OPT_NAME; o < OPT_COUNT; o++) {
     if (!cli_flag(c, o) || !(IMAGES_OWNED & OPT(o)) || (images_subs[k].opts & OPT(o)))
       continue;
@@ -351,6 +358,14 @@ check_images(const CliCmd *c)
       cli_usage_error("filter '%s': expected dangling=true or dangling=false", c->filters[i]);
       return EXIT_USAGE;
     }
+  /* the registry options act on the registry only: on the store's image
+   * they would be ignored silently (--platform would show another one) */
+  if (strcmp(images_subs[k].name, "inspect") == 0 && !cli_flag(c, OPT_REMOTE))
+    for (int o = OPT_NAME; o < OPT_COUNT; o++)
+      if ((OPTS_PULL & OPT(o)) && cli_flag(c, o)) {
+        cli_usage_error("option '%s' is only for images inspect --remote", cli_opt_name(o));
+        return EXIT_USAGE;
+      }
   update = strcmp(images_subs[k].name, "update") == 0;
   if (update && cli_flag(c, OPT_ALL) == (c->n_args == 2)) {
     cli_usage_error("update takes an IMAGE or --all");

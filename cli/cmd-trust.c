@@ -12,6 +12,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* trust set's --type and its keys are fixed by the command line alone:
+ * usage errors (exit 2), found before the scope is looked at */
+static int
+check_trust_set(const CliCmd *c)
+{
+  const char *type = cli_opt(c, OPT_TYPE) ? cli_opt(c, OPT_TYPE) : "signedBy";
+  int keyed = strcmp(type, "signedBy") == 0 || strcmp(type, "sigstoreSigned") == 0;
+
+  if (!keyed && strcmp(type, "accept") != 0 && strcmp(type, "reject") != 0)
+    cli_usage_error("--type '%s': expected signedBy, sigstoreSigned, accept or reject", type);
+  else if (!keyed && c->n_keys > 0)
+    cli_usage_error("--type %s takes no --pubkeysfile (got %d)", type, c->n_keys);
+  else if (keyed && c->n_keys == 0)
+    cli_usage_error("--type %s needs a public key (--pubkeysfile FILE)", type);
+  else if (strcmp(type, "sigstoreSigned") == 0 && c->n_keys > 1)
+    cli_usage_error("--type sigstoreSigned takes one --pubkeysfile (got %d)", c->n_keys);
+  else
+    return EXIT_OK;
+  return EXIT_USAGE;
+}
+
 int
 check_trust(const CliCmd *c)
 {
@@ -29,7 +50,7 @@ check_trust(const CliCmd *c)
       cli_usage_error("set takes one scope (got %d)", c->n_args - 1);
       return EXIT_USAGE;
     }
-    return EXIT_OK;
+    return check_trust_set(c);
   }
   if (strcmp(sub, "default") == 0 && c->n_args == 2 && !keyed) {
     if (strcmp(c->args[1], "accept") == 0 || strcmp(c->args[1], "reject") == 0)

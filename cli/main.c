@@ -68,6 +68,11 @@ check_filter(const char *value)
     cli_usage_error("--filter '%s': expected KEY=VALUE", value);
     return -1;
   }
+  /* an empty VALUE would match everything: empty as any option value */
+  if (strchr(value, '=')[1] == '\0') {
+    cli_usage_error("--filter '%s': the value is empty (expected KEY=VALUE)", value);
+    return -1;
+  }
   return 0;
 }
 
@@ -122,8 +127,10 @@ check_auto_update(const char *value)
 static const OptSpec options[OPT_COUNT] = {
   [OPT_SYSROOT] = {"--sysroot", 0, "DIR", NULL, "operate on an image root instead of /"},
   [OPT_CHECKOUT_ROOT] = {"--checkout-root", 0, "DIR", NULL,
-                         "deployments directory (default /var/lib/containers/atomic)"},
-  [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository"},
+                         "deployments directory (default /var/lib/containers/atomic;\n"
+                         "a user's: ~/.local/share/containers/atomic)"},
+  [OPT_REPO] = {"--repo", 0, "DIR", NULL, "the OSTree repository (default: as 'info' says;\n"
+                "a user's: ~/.local/share/containers/atomic/repo)"},
   [OPT_RUNTIME] = {"--runtime", 0, "PATH", NULL, "the OCI runtime (default: runc on PATH)"},
   [OPT_JSON] = {"--json", 0, NULL, NULL, "machine-readable output on standard output"},
   [OPT_VERBOSE] = {"--verbose", 'v', NULL, NULL,
@@ -138,7 +145,8 @@ static const OptSpec options[OPT_COUNT] = {
   [OPT_USER] = {"--user", 0, NULL, NULL,
                 "the caller's own containers (the default when not root)"},
   [OPT_SYSTEM] = {"--system", 0, NULL, NULL, "the system's containers (root only)"},
-  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the container's name (pull: the image's, NAME[:TAG])"},
+  [OPT_NAME] = {"--name", 0, "NAME", NULL, "the name to give (install, render: the container's;\n"
+                                 "pull: the image's, NAME[:TAG])"},
   [OPT_SET] = {"--set", 0, "K=V", check_set, "a template variable's value (repeatable)"},
   [OPT_OUTPUT] = {"--output", 0, "DIR", NULL, "write the files into DIR"},
   [OPT_IMAGE_NAME] = {"--image-name", 0, "NAME", NULL, "the image name to render with"},
@@ -156,7 +164,8 @@ static const OptSpec options[OPT_COUNT] = {
                            "registries.conf for short names and mirrors"},
   [OPT_CERT_DIR] = {"--cert-dir", 0, "DIR", NULL, "CA certificates and client keys"},
   [OPT_REMOTE] = {"--remote", 0, NULL, NULL, "inspect in the registry, without pulling"},
-  [OPT_ALL] = {"--all", 'a', NULL, NULL, "every one (list: stopped containers too)"},
+  [OPT_ALL] = {"--all", 'a', NULL, NULL, "update: every container; images update: every image;\n"
+                             "list: stopped containers too"},
   [OPT_NOW] = {"--now", 0, NULL, NULL, "start the container after installing it"},
   [OPT_NO_ENABLE] = {"--no-enable", 0, NULL, NULL, "do not enable its unit"},
   [OPT_DRY_RUN] = {"--dry-run", 0, NULL, NULL, "print what would be written and done"},
@@ -244,7 +253,7 @@ static const CliVerb verbs[] = {
           "        [--auto-update=registry|disabled]",
           "move a container to the image's current version (or IMAGE);\n"
           "--controlled: roll back if the restarted unit does not stay up"},
-         {"update --all [--auto] [--dry-run]",
+         {"update --all [--auto] [--settle SECONDS] [--dry-run] [--accept-privileges]",
           "update every container (controlled); --auto: only those\n"
           "that opted in (syscontainer-auto-update.timer)"})},
   {"rollback", cmd_rollback, NULL, 1, 1, "one container name", CLI_WRITES_DEPLOY, 0,
@@ -585,11 +594,16 @@ takes_next(const char *a)
 static const char *
 find_operand(int argc, char **argv, int n)
 {
+  int only_args = 0;
+
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--") == 0)
-      break;
-    if (a[0] == '-' && a[1]) {
+    /* after "--" every word is an operand, the command too (-- list) */
+    if (!only_args && strcmp(a, "--") == 0) {
+      only_args = 1;
+      continue;
+    }
+    if (!only_args && a[0] == '-' && a[1]) {
       i += takes_next(a);
       continue;
     }
@@ -629,6 +643,27 @@ repeatable(int id)
   return id == OPT_SET || id == OPT_PUBKEYSFILE || id == OPT_FILTER || id == OPT_VERBOSE;
 }
 
+/* How many -v were given: -v is --log-level info, -vv debug. */
+static int verbose_count;
+
+/* -v with --log-level: the same level is fine, another a conflict (which
+ * one is meant is not guessed). 0, or EXIT_USAGE (said). */
+static int
+verbosity(CliCmd *c)
+{
+  const char *implied = verbose_count >= 2 ? "debug" : "info";
+
+  if (verbose_count == 0)
+    return 0;
+  if (c->opt[OPT_LOG_LEVEL] && strcmp(c->opt[OPT_LOG_LEVEL], implied) != 0) {
+    cli_usage_error(
+      "%s conflicts with --log-level %s", verbose_count >= 2 ? "-vv" : "-v", c->opt[OPT_LOG_LEVEL]);
+    return EXIT_USAGE;
+  }
+  c->log_level = verbose_count >= 2 ? SC_LOG_DEBUG : SC_LOG_INFO;
+  return 0;
+}
+
 /* Records the value of option @spec. Every option that takes a value is
  * checked here, whichever form gave it (--opt V, --opt=V, -oV, -o V): an
  * empty one is a usage error before any check of its own (the library
@@ -659,8 +694,8 @@ set_option(CliCmd *c, const OptSpec *spec, const char *value)
     c->filters[c->n_filters++] = value;
   if (id == OPT_FORMAT && strcmp(value, "json") == 0)
     c->opt[OPT_JSON] = "";
-  if (id == OPT_VERBOSE && c->log_level < SC_LOG_DEBUG)
-    c->log_level = c->log_level < SC_LOG_INFO ? SC_LOG_INFO : SC_LOG_DEBUG;
+  if (id == OPT_VERBOSE)
+    verbose_count++;
   for (size_t l = 0; id == OPT_LOG_LEVEL && l < sizeof(log_levels) / sizeof(log_levels[0]); l++)
     if (strcmp(value, log_levels[l]) == 0)
       c->log_level = log_level_values[l];
@@ -783,6 +818,15 @@ run_verb(const CliCmd *c, const CliVerb *verb)
   return rc;
 }
 
+static int
+has_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return 1;
+  return 0;
+}
+
 /* --help anywhere: the verb's (or its sub-command's) usage, or the general
  * one; before any other check, so that a bad option still gets its help
  * after it is reported. Returns whether it printed. */
@@ -796,9 +840,24 @@ want_help(int argc, char **argv, const CliVerb *verb, const char *sub)
       else
         print_usage();
       return 1;
-    } else if (strcmp(argv[i], "--version") == 0) {
+    }
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--version") == 0) {
       printf("syscontainerctl %s (libsyscontainer %s)\n", SC_CLI_VERSION, sc_version());
       return 1;
+    }
+  return 0;
+}
+
+/* --version prints the version and does nothing else: with a command or
+ * an operand it is a usage error, as any extra operand is. */
+static int
+version_alone(int argc, char **argv, const char *command)
+{
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--version") == 0 && command != NULL) {
+      cli_usage_error("--version takes no command or argument (got '%s')", command);
+      return EXIT_USAGE;
     }
   return 0;
 }
@@ -831,8 +890,8 @@ main(int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (a == c.verb && !only_args)
-        continue;
+      if (a == c.verb)
+        continue; /* (the word itself: it may follow "--") */
       c.args[c.n_args++] = a;
     } else if (strcmp(a, "--") == 0) {
       only_args = 1;
@@ -842,6 +901,11 @@ main(int argc, char **argv)
       return rc;
     }
   }
+  if ((rc = verbosity(&c)) != 0)
+    return rc;
+  /* (--help wins: "list --version --help" is list's help) */
+  if (!has_help(argc, argv) && (rc = version_alone(argc, argv, c.verb)) != 0)
+    return rc;
   if (want_help(argc, argv, verb, usage_sub))
     return EXIT_OK;
   if (c.verb == NULL) {

@@ -150,7 +150,7 @@ writable(const char *path, char *blocked, size_t len)
 int
 cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned writes)
 {
-  const char *paths[3] = { NULL, NULL, NULL };
+  const char *paths[4] = { NULL, NULL, NULL, NULL };
   json_t *info = NULL, *trust = NULL;
   char *json = NULL, msg[2 * PATH_MAX + 256], blocked[PATH_MAX];
   int rc = EXIT_OK;
@@ -173,20 +173,37 @@ cli_check_writable(const CliCmd *c, sc_context *ctx, const char *what, unsigned 
     paths[1] = cli_jstr(json_object_get(info, "store"), "path");
   if (writes & CLI_WRITES_POLICY)
     paths[2] = cli_jstr(trust, "file");
-  for (int i = 0; i < 3 && rc == EXIT_OK; i++)
+  /* (a --checkout-root of one's own does not make the system's units
+   * writable: said before the pull, not after it) */
+  if (writes & CLI_WRITES_DEPLOY)
+    paths[3] = cli_jstr(info, "unit_dir");
+  for (int i = 0; i < 4 && rc == EXIT_OK; i++)
     if (paths[i] && !writable(paths[i], blocked, sizeof(blocked))) {
       int e = errno;
+      /* a policy file the caller named is theirs: root is not the remedy */
+      const char *env = getenv("SC_SIGNATURE_POLICY");
+      int own = i == 2 && (cli_opt(c, OPT_SIGNATURE_POLICY) || (env && *env));
+      const char *needs = own ? "" : " needs root";
+      const char *hint = i == 2 ? "" : " (your own containers: --user)";
       if (strcmp(blocked, paths[i]) == 0)
-        snprintf(
-          msg, sizeof(msg), "%s needs root: cannot write %s (%s)", what, paths[i], strerror(e));
+        snprintf(msg,
+                 sizeof(msg),
+                 "%s%s: cannot write %s (%s)%s",
+                 what,
+                 needs,
+                 paths[i],
+                 strerror(e),
+                 hint);
       else /* not there yet, and its parent cannot be written */
         snprintf(msg,
                  sizeof(msg),
-                 "%s needs root: cannot create %s (%s: %s)",
+                 "%s%s: cannot create %s (%s: %s)%s",
                  what,
+                 needs,
                  paths[i],
                  blocked,
-                 strerror(e));
+                 strerror(e),
+                 hint);
       rc = cli_report_message(c, SC_EPERM, msg);
     }
   json_decref(info);

@@ -6,8 +6,9 @@ _syscontainerctl()
 {
     local cur prev words cword split
     # '=' kept inside a word ("-f dangling=") so that KEY=VALUE values are
-    # completed whole; -s still splits "--opt=VALUE"
-    _init_completion -s -n = || return
+    # completed whole, and ':' so that an image name (NAME:TAG, a registry
+    # HOST:PORT) reaches __complete whole; -s still splits "--opt=VALUE"
+    _init_completion -s -n =: || return
 
     local -a args=("${words[@]:1:cword-1}")
     if [[ $split == true ]]; then
@@ -32,6 +33,7 @@ _syscontainerctl()
             COMPREPLY[i]=${COMPREPLY[i]#"$prefix"}
         done
     fi
+    # readline replaces only what follows the last ':' (a word break too)
     __ltrim_colon_completions "$cur"
 } &&
     complete -F _syscontainerctl syscontainerctl

@@ -300,7 +300,9 @@ SC_API int sc_container_rollback(sc_context *ctx, const char *name, char **out_j
  * store's objects). The kind is recorded in DIRNAME/.BASENAME.info as
  * {"user.atomic.type": "ostree-container" | "ostree-image"}, atomic's
  * format, so either tool's umount undoes it.
- * @out_json: (nullable) {"schema":1,"dir","source","type","mounted"}.
+ * @out_json: (nullable) {"schema":1,"dir","type", an image's "reference"
+ * (as given), "name" (NAME:TAG) and "id", or a container's "name", "image"
+ * and "id", "mounted"}.
  * Returns: SC_OK, SC_EINVAL (@dir not absolute or not a directory),
  * SC_ENOTFOUND (no such container, image or directory), SC_EEXISTS (@dir
  * not empty, or mounted already), SC_EUNSUPPORTED (a container, not root),
@@ -314,7 +316,7 @@ SC_API int sc_mount(sc_context *ctx, const char *what, const char *dir, char **o
  * sc_umount: undoes sc_mount() (or atomic's mount, recorded by its
  * user.atomic.type xattr on @dir or the sidecar file): unmounts @dir, and
  * for an image removes the checkout from it; @dir itself stays.
- * @out_json: (nullable) {"schema":1,"dir","type"}.
+ * @out_json: (nullable) {"schema":1,"dir","type","mounted":false}.
  * Returns: SC_OK, SC_ENOTFOUND (no record of a mount on @dir), SC_EBUSY
  * (in use), SC_EUNSUPPORTED (an unknown kind), SC_EIO.
  * Since: 0.1

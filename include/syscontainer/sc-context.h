@@ -150,7 +150,9 @@ SC_API int sc_context_set_tool_path(sc_context *ctx, const char *path, sc_error 
  * decides which images a pull accepts (docs/trust.md). NULL restores the
  * default: $SC_SIGNATURE_POLICY, else $HOME/.config/containers/policy.json
  * when it exists, else /etc/containers/policy.json in the system root. A
- * pull without a policy file is refused.
+ * pull without a policy file is refused. Under a sysroot, @path is a path
+ * in it (as the default and the checkout root are); the trust functions
+ * refuse to write a policy outside the sysroot.
  * Returns: SC_OK or SC_EINVAL (empty).
  * Since: 0.1
  */
@@ -160,7 +162,8 @@ SC_API int sc_context_set_signature_policy(sc_context *ctx, const char *path, sc
  * sc_context_set_registries_d: the registries.d directory
  * (containers-registries.d(5)) that says where signatures are. NULL
  * restores the default: $HOME/.config/containers/registries.d when it
- * exists, else /etc/containers/registries.d in the system root.
+ * exists, else /etc/containers/registries.d in the system root. Under a
+ * sysroot, @path is a path in it.
  * Returns: SC_OK or SC_EINVAL (empty).
  * Since: 0.1
  */

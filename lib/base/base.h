@@ -292,6 +292,12 @@ gboolean sc_atomic_conf_load(const char *sysroot, ScAtomicConf **out_conf, GErro
  * operations call it before they act on the checkout root, the store or
  * the runtime). */
 gboolean sc_context_config_check(sc_context *ctx, GError **error);
+/* A --sysroot the caller can read and enter ("sysroot DIR: cannot read
+ * it: REASON" otherwise); "/" always. */
+gboolean sc_context_sysroot_readable(const sc_context *ctx, GError **error);
+/* Whether the store is a user's default one (user mode, no --repo or
+ * $ATOMIC_OSTREE_REPO). */
+gboolean sc_context_repo_is_user_default(const sc_context *ctx);
 /* User containers (sc_context_set_user_mode()): whether the context acts
  * for a user, where their units and tmpfiles go (host paths, owned by the
  * caller), their directories (NULL in system mode). */

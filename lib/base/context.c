@@ -448,9 +448,59 @@ ensure_conf(sc_context *ctx)
   resolve(ctx);
 }
 
+/* The limits' variables (man page, ENVIRONMENT) take a positive whole
+ * number: another value is refused naming the variable, rather than
+ * silently meaning the default (an empty one is unset). */
+static gboolean
+env_limits_ok(GError **error)
+{
+  static const char *const names[] = {
+    "SC_MAX_LAYER_BYTES",    "SC_MAX_LAYER_ENTRIES", "SC_MAX_PATH_DEPTH",   "SC_MAX_PATH_BYTES",
+    "SC_MAX_RENDERED_BYTES", "SC_MAX_HOSTFS_BYTES",  "SC_MAX_HOSTFS_FILES", "SC_MAX_EXPORTS_BYTES",
+  };
+  guint64 n;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+    const char *v = g_getenv(names[i]);
+    if (v != NULL && *v != '\0' && !g_ascii_string_to_unsigned(v, 10, 1, G_MAXUINT64, &n, NULL)) {
+      g_autofree char *shown = sc_display(v, 100);
+      g_set_error(
+        error, SC_ERROR, SC_EINVAL, "$%s '%s': expected a positive whole number", names[i], shown);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* A sysroot the caller cannot read or enter is said as such, naming it,
+ * rather than as the first file looked for in it (atomic.conf). */
+gboolean
+sc_context_sysroot_readable(const sc_context *ctx, GError **error)
+{
+  int fd;
+
+  if (strcmp(ctx->sysroot, "/") == 0)
+    return TRUE;
+  fd = open(ctx->sysroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0 && faccessat(fd, ".", X_OK, AT_EACCESS) == 0) {
+    close(fd);
+    return TRUE;
+  }
+  {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    g_set_error(
+      error, SC_ERROR, SC_EIO, "sysroot %s: cannot read it: %s", ctx->sysroot, g_strerror(e));
+  }
+  return FALSE;
+}
+
 gboolean
 sc_context_config_check(sc_context *ctx, GError **error)
 {
+  if (!env_limits_ok(error) || !sc_context_sysroot_readable(ctx, error))
+    return FALSE;
   ensure_conf(ctx);
   if (ctx->conf_error) {
     g_propagate_error(error, g_error_copy(ctx->conf_error));
@@ -529,12 +579,20 @@ sc_context_free(sc_context *ctx)
   g_free(ctx);
 }
 
+gboolean
+sc_context_repo_is_user_default(const sc_context *ctx)
+{
+  return ctx->user && ctx->repo_set == NULL && ctx->repo_env == NULL;
+}
+
 SC_API int
 sc_context_load_config(sc_context *ctx, sc_error **error)
 {
   GError *gerror = NULL;
 
   SC_CHECK_ARG(ctx != NULL, error);
+  if (!sc_context_sysroot_readable(ctx, &gerror))
+    return sc_error_propagate(error, gerror);
   ensure_conf(ctx); /* atomic.conf alone (the environment: sc_context_config_check) */
   if (ctx->conf_error) {
     gerror = g_error_copy(ctx->conf_error);

@@ -162,6 +162,7 @@ typedef struct {
   const char *const *own;   /* the container's slot directories: not host paths */
   const char *name;         /* the container: the runtime on another one is a host command */
   GHashTable *host_sums;    /* host file -> sha256 of its content, or NULL */
+  gboolean user_manager;    /* a user's unit: its manager runs everything as the caller */
 } ScPrivInput;
 /* A deployment's privileges document (described in privileges.c). */
 gboolean sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error);

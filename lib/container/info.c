@@ -84,6 +84,12 @@ sc_context_info_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc, *conf;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
+  {
+    /* nothing in a sysroot that cannot be read can be shown as usable */
+    GError *gerror = NULL;
+    if (!sc_context_sysroot_readable(ctx, &gerror))
+      return sc_error_propagate(error, gerror);
+  }
   /* a user without a home has no places to show (never relative ones) */
   if (sc_context_is_user(ctx) &&
       (sc_context_user_data_dir(ctx) == NULL || sc_context_user_config_dir(ctx) == NULL)) {

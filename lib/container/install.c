@@ -328,6 +328,32 @@ values_render_same(Install *t, const char *slot, json_t *info, const sc_values *
   return TRUE;
 }
 
+/* --runtime on an installed container: another runtime (or one that is
+ * not there) is a difference like another image or values: update's job */
+static gboolean
+install_again_runtime(Install *t, json_t *info, GError **error)
+{
+  const char *runtime, *had = json_string_value(json_object_get(info, "runtime"));
+
+  if (!sc_context_runtime_given(t->ctx))
+    return TRUE;
+  if (!sc_context_runtime_path(t->ctx, &runtime, error))
+    return FALSE;
+  if (g_strcmp0(runtime, had) == 0)
+    return TRUE;
+  g_set_error(error,
+              SC_ERROR,
+              SC_EEXISTS,
+              "container %s is already installed with runtime %s, not %s: use "
+              "'syscontainerctl --runtime %s update %s' to change it",
+              t->name,
+              had ? had : "?",
+              runtime,
+              runtime,
+              t->name);
+  return FALSE;
+}
+
 /* NAME is installed: from the same image (by ID) with the same values and
  * --rootfs it is nothing to do (atomic printed "NAME already present" and
  * exited 0); anything else is an update's job, refused before anything
@@ -398,6 +424,8 @@ install_again(Install *t, GError **error)
                 location ? location : "");
     return FALSE;
   }
+  if (!install_again_runtime(t, info, error))
+    return FALSE;
   t->already = TRUE;
   t->installed = sc_context_root_path(t->ctx, slot);
   return TRUE;
@@ -754,6 +782,7 @@ install_privileges(Install *t, json_t *doc, GError **error)
     const char *own[] = {t->p.slot, other.slot, NULL};
     ScPrivInput in = {sc_rendering_get_config(t->r), sc_rendering_get_unit(t->r), t->runtime,
                       files, t->p.slot, own, t->name};
+    in.user_manager = sc_context_is_user(t->ctx);
     ok = sc_privileges_compute(&in, &priv, error);
   }
   sc_deploy_paths_clear(&other);

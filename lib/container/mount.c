@@ -408,6 +408,34 @@ mount_image(sc_context *ctx, const char *image, const char *dir, GError **error)
   return TRUE;
 }
 
+/* What was mounted, in the documents' vocabulary (docs/json.md): a
+ * container's "name", "image" and "id" (from its deployment's info); an
+ * image's "reference" as given, "name" (NAME:TAG, null for one kept only
+ * by its ID) and "id". */
+static void
+mounted_identity(sc_context *ctx, json_t *doc, const char *what, const char *slot)
+{
+  if (slot != NULL) {
+    g_autoptr(json_t) info = sc_deploy_read_info(slot);
+    json_object_set_new(doc, "name", json_string(what));
+    json_object_set(doc, "image", json_object_get(info, "image") ?: json_null());
+    json_object_set(doc, "id", json_object_get(info, "revision") ?: json_null());
+    return;
+  }
+  json_object_set_new(doc, "reference", json_string(what));
+  {
+    OstreeRepo *repo = NULL;
+    int lock = -1;
+    g_autoptr(ScImage) img = NULL;
+    if (sc_store_open_for_reading(ctx, &repo, &lock, NULL))
+      img = sc_image_resolve_one(repo, what, NULL);
+    if (lock >= 0)
+      close(lock);
+    json_object_set_new(doc, "name", img && !img->untagged ? json_string(img->name) : json_null());
+    json_object_set_new(doc, "id", img ? json_string(img->id) : json_null());
+  }
+}
+
 /* "DIR/", "DIR//." and "A/../DIR" are DIR: the sidecar is named from the
  * last component, so "DIR/" would put it inside DIR (under the mount, where
  * umount cannot find it). Lexical, as the path is used the same way for
@@ -563,17 +591,15 @@ sc_mount(sc_context *ctx, const char *what, const char *dir_arg, char **out_json
     return sc_error_propagate(error, gerror);
   }
   if (out_json) {
-    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:b}",
+    json_t *doc = json_pack("{s:i, s:s, s:s}",
                             "schema",
                             1,
                             "dir",
                             dir,
-                            "source",
-                            what,
                             "type",
-                            is_container ? KIND_CONTAINER : KIND_IMAGE,
-                            "mounted",
-                            is_mountpoint(dir));
+                            is_container ? KIND_CONTAINER : KIND_IMAGE);
+    mounted_identity(ctx, doc, what, is_container ? slot : NULL);
+    json_object_set_new(doc, "mounted", json_boolean(is_mountpoint(dir)));
     *out_json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
   }
@@ -646,7 +672,8 @@ sc_umount(sc_context *ctx, const char *dir_arg, char **out_json, sc_error **erro
   remove_mark(dir, FALSE);
   remove_record(ctx, dir);
   if (out_json) {
-    json_t *doc = json_pack("{s:i, s:s, s:s}", "schema", 1, "dir", dir, "type", kind);
+    json_t *doc =
+      json_pack("{s:i, s:s, s:s, s:b}", "schema", 1, "dir", dir, "type", kind, "mounted", 0);
     *out_json = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
   }

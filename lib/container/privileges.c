@@ -29,6 +29,7 @@
 #include "container.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* More entries than any real spec has: a bigger array is refused, not
  * walked (a hostile config.json must not cost minutes of review). */
@@ -629,10 +630,20 @@ hook_command(json_t *h)
   return g_string_free(s, FALSE);
 }
 
-/* OCI hooks run on the host as root, whatever the container is. */
-static gboolean
-add_hooks(json_t *cmds, json_t *hooks, GError **error)
+/* Who runs a unit's command with full privileges: root, or in a user's
+ * unit (its manager runs as that user), the caller. */
+static char *
+host_root(const ScPrivInput *in)
 {
+  return in->user_manager ? g_strdup_printf("you (uid %u)", (unsigned)getuid()) : g_strdup("root");
+}
+
+/* OCI hooks run on the host as the runtime's caller (root but for a user's
+ * container), whatever the container is. */
+static gboolean
+add_hooks(json_t *cmds, json_t *hooks, const ScPrivInput *in, GError **error)
+{
+  g_autofree char *root = host_root(in);
   const char *kind;
   json_t *arr;
 
@@ -650,7 +661,7 @@ add_hooks(json_t *cmds, json_t *hooks, GError **error)
       g_autofree char *d = g_strdup_printf("hook %s", kind);
       g_autofree char *c = hook_command(h);
       json_array_append_new(
-        cmds, json_pack("{s:s, s:s, s:s}", "directive", d, "command", c, "user", "root"));
+        cmds, json_pack("{s:s, s:s, s:s}", "directive", d, "command", c, "user", root));
     }
   }
   return TRUE;
@@ -766,7 +777,11 @@ static gboolean same_command(json_t *x, json_t *y);
 
 /* The commands @found as who runs them, into @cmds once. */
 static void
-append_found(json_t *cmds, json_t *found, const char *user, gboolean perm_start_only)
+append_found(json_t *cmds,
+             json_t *found,
+             const char *user,
+             const char *root,
+             gboolean perm_start_only)
 {
   for (size_t i = 0; i < json_array_size(found) && i < PRIV_MAX_ITEMS; i++) {
     json_t *f = json_array_get(found, i), *c, *o;
@@ -774,7 +789,7 @@ append_found(json_t *cmds, json_t *found, const char *user, gboolean perm_start_
       perm_start_only &&
       g_strcmp0(json_string_value(json_object_get(f, "directive")), "ExecStart") != 0;
     const char *as = json_is_true(json_object_get(f, "setting"))                            ? ""
-                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? "root"
+                     : json_is_true(json_object_get(f, "full")) || all_root || user == NULL ? root
                                                                                             : user;
     gboolean seen = FALSE;
     size_t k;
@@ -862,7 +877,11 @@ unit_pass(json_t *cmds, const ScPrivInput *in, char **lines)
     json_array_append_new(
       found, json_pack("{s:s, s:s, s:b}", "directive", line, "command", val, "full", full));
   }
-  append_found(cmds, found, user, perm_start_only);
+  {
+    /* (a user's manager switches to no other user: User= is moot) */
+    g_autofree char *root = host_root(in);
+    append_found(cmds, found, in->user_manager ? NULL : user, root, perm_start_only);
+  }
   json_decref(found);
 }
 
@@ -926,7 +945,8 @@ sc_privileges_compute(const ScPrivInput *in, json_t **out_doc, GError **error)
       !add_namespaces(doc, linux_, error) ||
       !add_mounts(doc, json_object_get(spec, "mounts"), in->bundle, in->own, settings, error) ||
       !add_devices(devices, linux_, error) || !add_settings(doc, spec, settings, error) ||
-      !add_hidden(doc, linux_, error) || !add_hooks(cmds, json_object_get(spec, "hooks"), error))
+      !add_hidden(doc, linux_, error) ||
+      !add_hooks(cmds, json_object_get(spec, "hooks"), in, error))
     return FALSE;
   json_object_set_new(doc, "devices", set_json(devices));
   json_object_set_new(

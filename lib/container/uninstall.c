@@ -310,11 +310,25 @@ sc_container_uninstall(sc_context *ctx, const char *name, char **out_json, sc_er
   sc_deploy_paths_clear(&p0);
   sc_deploy_paths_clear(&p1);
   if (!found) {
-    /* idempotent: nothing to remove is not an error */
-    sc_context_log(ctx, SC_LOG_WARNING, "container %s is not installed", name);
+    /* idempotent: nothing to remove is not an error; the reason goes in
+     * the report when there is one (as install's warnings), else logged */
+    g_autofree char *why = g_strdup_printf("container %s is not installed", name);
+    if (out_json == NULL)
+      sc_context_log(ctx, SC_LOG_WARNING, "%s", why);
     if (out_json) {
-      json_t *doc = json_pack("{s:i, s:s, s:b, s:[]}", "schema", 1, "name", name, "removed", 0,
-                              "kept");
+      json_t *doc = json_pack("{s:i, s:s, s:b, s:[], s:{s:s, s:s}}",
+                              "schema",
+                              1,
+                              "name",
+                              name,
+                              "removed",
+                              0,
+                              "kept",
+                              "reason",
+                              "code",
+                              "SC_ENOTFOUND",
+                              "message",
+                              why);
       *out_json = sc_json_dump(doc, TRUE);
       json_decref(doc);
     }

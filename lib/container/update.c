@@ -534,7 +534,11 @@ update_find(Update *t, GError **error)
   /* atomic: "Latest version already installed." */
   t->changed =
     g_strcmp0(t->img->id, json_string_value(json_object_get(t->info, "revision"))) != 0 ||
-    !sc_values_same(old_user, t->user);
+    !sc_values_same(old_user, t->user) ||
+    /* a rebase to another name of the same image moves the container to
+     * that name (its IMAGE_NAME, what later updates follow) */
+    (t->o->rebase != NULL &&
+     g_strcmp0(t->img->name, json_string_value(json_object_get(t->info, "image"))) != 0);
   /* --runtime is how the runtime of a container changes: another one than
    * it has is a change by itself (atomic's update ignored it) */
   if (!t->changed && sc_context_runtime_given(t->ctx)) {
@@ -600,9 +604,9 @@ slot_privileges(sc_context *ctx, const char *name, json_t *info, const char *slo
                                                     g_bytes_get_size(config)) : NULL;
   g_autofree char *unit_text = unit ? g_strndup(g_bytes_get_data(unit, NULL),
                                                 g_bytes_get_size(unit)) : NULL;
-  ScPrivInput in = {config_text, unit_text,
-                    json_string_value(json_object_get(info, "runtime")), files, slot, own,
-                    name, sums};
+  ScPrivInput in = { config_text, unit_text, json_string_value(json_object_get(info, "runtime")),
+                     files,       slot,      own,
+                     name,        sums,      sc_context_is_user(ctx) };
   json_t *doc = NULL, *v;
   const char *k;
   size_t i;
@@ -677,6 +681,7 @@ new_privileges(Update *t, const char *const *own, json_t **out_doc, GError **err
         g_ptr_array_add(files, k);
     ScPrivInput in = {sc_rendering_get_config(r), sc_rendering_get_unit(r), runtime, files,
                       t->p->slot, own, t->name, planned};
+    in.user_manager = sc_context_is_user(t->ctx);
     ok = sc_privileges_compute(&in, out_doc, error);
     if (!ok)
       g_prefix_error(error, "container %s: the new deployment's ", t->name);
@@ -1018,10 +1023,23 @@ update_locked_runtime(sc_context *ctx, const char *name, const sc_update_opts *o
     g_error_free(local);
     return FALSE;
   }
-  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s?, s:b, s:b}", "schema", 1, "name", name,
-                       "updated", t.changed, "id", t.img->id, "deployment",
-                       t.changed ? p->slot : NULL, "restarted", t.changed && t.was_active,
-                       "controlled", o->controlled);
+  *out_doc = json_pack("{s:i, s:s, s:b, s:s, s:s, s:s?, s:b, s:b}",
+                       "schema",
+                       1,
+                       "name",
+                       name,
+                       "updated",
+                       t.changed,
+                       "id",
+                       t.img->id,
+                       "image",
+                       t.img->name,
+                       "deployment",
+                       t.changed ? p->slot : NULL,
+                       "restarted",
+                       t.changed && t.was_active,
+                       "controlled",
+                       o->controlled);
   json_object_set_new(*out_doc, "kept", strv_json(t.kept));
   json_object_set_new(*out_doc, "auto_update", auto_update_result(&t, info, was));
   json_object_set_new(*out_doc, "warnings", sc_rendering_warnings_json(t.r));

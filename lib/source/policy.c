@@ -755,43 +755,57 @@ load_file(const char *shown, int root, const char *rel, GError **error)
   }
 }
 
+static gboolean
+is_sysroot(const char *sysroot)
+{
+  return sysroot != NULL && strcmp(sysroot, "/") != 0;
+}
+
 char *
-sc_policy_location(const char *explicit_file, const char *sysroot, gboolean *out_in_root)
+sc_policy_location(const char *explicit_file, const char *sysroot, char **out_rel)
 {
   const char *env = g_getenv("SC_SIGNATURE_POLICY");
   g_autofree char *user = NULL;
 
-  *out_in_root = FALSE;
-  if (explicit_file && *explicit_file)
-    return g_strdup(explicit_file);
+  *out_rel = NULL;
+  /* an explicit file is a path of the system operated on, as
+   * --checkout-root and --repo are: under a sysroot, inside it */
+  if (explicit_file && *explicit_file) {
+    if (!is_sysroot(sysroot))
+      return g_strdup(explicit_file);
+    *out_rel = g_strdup(explicit_file + strspn(explicit_file, "/"));
+    return g_build_filename(sysroot, *out_rel, NULL);
+  }
+  /* the environment and the home directory are this machine's */
   if (env && *env)
     return g_strdup(env);
   /* (containers/image looks at the user's file whether root or not) */
   user = g_build_filename(g_get_home_dir(), ".config", "containers", "policy.json", NULL);
   if (g_file_test(user, G_FILE_TEST_EXISTS))
     return g_steal_pointer(&user);
-  if (sysroot == NULL || strcmp(sysroot, "/") == 0)
+  if (!is_sysroot(sysroot))
     return g_strdup("/etc/containers/policy.json");
-  *out_in_root = TRUE;
-  return g_build_filename(sysroot, "etc", "containers", "policy.json", NULL);
+  *out_rel = g_strdup(SC_POLICY_IN_ROOT);
+  return g_build_filename(sysroot, SC_POLICY_IN_ROOT, NULL);
 }
 
 ScPolicy *
 sc_policy_load(const char *explicit_file, const char *sysroot, GError **error)
 {
-  gboolean in_root;
-  g_autofree char *shown = sc_policy_location(explicit_file, sysroot, &in_root);
+  g_autofree char *rel = NULL;
+  g_autofree char *shown = sc_policy_location(explicit_file, sysroot, &rel);
   ScPolicy *p;
   int root;
 
-  if (!in_root)
+  if (rel == NULL)
     return load_file(shown, -1, shown, error);
   root = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) {
-    g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", sysroot, g_strerror(errno));
+    g_set_error(
+      error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
     return NULL;
   }
-  p = load_file(shown, root, SC_POLICY_IN_ROOT, error);
+  p = load_file(shown, root, rel, error);
   close(root);
   return p;
 }

@@ -229,6 +229,21 @@ sc_reference_normalize(const char *input, GError **error)
   return s;
 }
 
+char *
+sc_reference_store_name(const char *input, GError **error)
+{
+  ScReference ref;
+  char *s;
+
+  if (!sc_reference_parse(input, &ref, error))
+    return NULL;
+  if (ref.tag != NULL)
+    g_clear_pointer(&ref.digest, g_free);
+  s = sc_reference_to_string(&ref);
+  sc_reference_clear(&ref);
+  return s;
+}
+
 /* A name given for an image (pull --name, images tag): a short one names
  * no registry, so it goes under localhost/ as podman does. An empty name or
  * repository (':x', '') is refused naming the value as given. */

@@ -280,7 +280,15 @@ sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **erro
   g_autoptr(GError) local = NULL;
   int dirfd;
 
-  if (explicit_dir == NULL && g_file_test(user, G_FILE_TEST_IS_DIR))
+  const char *in_root = "etc/containers/registries.d";
+  gboolean under = sysroot != NULL && strcmp(sysroot, "/") != 0;
+
+  /* an explicit directory is a path of the system operated on: under a
+   * sysroot, inside it (as --checkout-root); the home's is this machine's */
+  if (explicit_dir != NULL && under) {
+    in_root = explicit_dir + strspn(explicit_dir, "/");
+    explicit_dir = NULL;
+  } else if (explicit_dir == NULL && g_file_test(user, G_FILE_TEST_IS_DIR))
     explicit_dir = user;
   if (explicit_dir != NULL) {
     shown = g_strdup(explicit_dir);
@@ -293,13 +301,13 @@ sc_registriesd_load(const char *explicit_dir, const char *sysroot, GError **erro
     }
   } else {
     int root = open(sysroot ? sysroot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    shown = g_build_filename(sysroot ? sysroot : "/", "etc/containers/registries.d", NULL);
+    shown = g_build_filename(sysroot ? sysroot : "/", in_root, NULL);
     if (root < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", sysroot, g_strerror(errno));
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
       return NULL;
     }
-    dirfd = sc_confined_open(
-      root, "etc/containers/registries.d", O_RDONLY | O_DIRECTORY, 0, TRUE, &local);
+    dirfd = sc_confined_open(root, in_root, O_RDONLY | O_DIRECTORY, 0, TRUE, &local);
     close(root);
     if (dirfd < 0 && g_error_matches(local, SC_ERROR, SC_ENOTFOUND))
       return g_steal_pointer(&r);

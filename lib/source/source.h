@@ -20,6 +20,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ScReference, sc_reference_clear)
 char *sc_reference_to_string(const ScReference *ref);
 char *sc_reference_normalize(const char *input, GError **error);
 char *sc_reference_normalize_local(const char *name, GError **error);
+/* The name a pull of @input stores the image as: normalized, and for
+ * NAME:TAG@DIGEST, NAME:TAG (as podman: the tag is kept, the digest is
+ * what was pulled and checked, the image's ID). */
+char *sc_reference_store_name(const char *input, GError **error);
 /* Whether @input names no registry: its first component (before a '/')
  * has no '.', no ':' and is not "localhost" ("demo:1", "library/x"). */
 gboolean sc_reference_is_short(const char *input);
@@ -335,9 +339,12 @@ ScPolicy *sc_policy_parse(const char *file, const char *text, gsize len, int key
  * this machine's). A missing file is SC_ENOTFOUND naming it. */
 ScPolicy *sc_policy_load(const char *explicit_file, const char *sysroot, GError **error);
 /* Where sc_policy_load() reads: the path (shown in messages); when
- * *@out_in_root, it is SC_POLICY_IN_ROOT in @sysroot (confined). */
+ * *@out_rel is set, the file is that path in @sysroot (confined): the
+ * default SC_POLICY_IN_ROOT, or an explicit file, which is a path of the
+ * system operated on (under a sysroot, inside it). $SC_SIGNATURE_POLICY
+ * and the home's file are this machine's (*@out_rel NULL). */
 #define SC_POLICY_IN_ROOT "etc/containers/policy.json"
-char *sc_policy_location(const char *explicit_file, const char *sysroot, gboolean *out_in_root);
+char *sc_policy_location(const char *explicit_file, const char *sysroot, char **out_rel);
 /* A registry scope `trust set` writes: a host[:port], namespace,
  * repository or reference in its fully expanded form, or *.domain. */
 gboolean sc_policy_docker_scope_ok(const char *scope);

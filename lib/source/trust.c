@@ -24,18 +24,34 @@ static int
 open_policy_dir(sc_context *ctx, char **out_shown, char **out_base, int *out_root, GError **error)
 {
   const char *sysroot = sc_context_get_sysroot(ctx);
-  gboolean in_root;
-  g_autofree char *shown = sc_policy_location(sc_context_signature_policy(ctx), sysroot, &in_root);
+  g_autofree char *rel = NULL;
+  g_autofree char *shown = sc_policy_location(sc_context_signature_policy(ctx), sysroot, &rel);
   int dirfd;
 
   *out_root = AT_FDCWD;
-  if (in_root) {
+  if (rel == NULL && sysroot != NULL && strcmp(sysroot, "/") != 0) {
+    /* a writing verb under a sysroot never writes outside it */
+    g_set_error(error,
+                SC_ERROR,
+                SC_EINVAL,
+                "signature policy %s is not in the sysroot %s (it comes from %s), and trust "
+                "under --sysroot writes only inside it: give --signature-policy FILE "
+                "(a path in the sysroot)",
+                shown,
+                sysroot,
+                g_getenv("SC_SIGNATURE_POLICY") && *g_getenv("SC_SIGNATURE_POLICY")
+                  ? "$SC_SIGNATURE_POLICY"
+                  : "your home directory");
+    return -1;
+  }
+  if (rel != NULL) {
     int root = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0) {
-      g_set_error(error, SC_ERROR, SC_EIO, "%s: %s", sysroot, g_strerror(errno));
+      g_set_error(
+        error, SC_ERROR, SC_EIO, "sysroot %s: cannot open it: %s", sysroot, g_strerror(errno));
       return -1;
     }
-    dirfd = sc_confined_open_parent(root, SC_POLICY_IN_ROOT, TRUE, TRUE, out_base, error);
+    dirfd = sc_confined_open_parent(root, rel, TRUE, TRUE, out_base, error);
     if (dirfd < 0) {
       close(root);
       g_prefix_error(error, "%s: ", shown);
@@ -247,7 +263,7 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
     yaml = g_strdup_printf("default-docker:\n  lookaside: \"%s\"\n", url);
   else
     yaml = g_strdup_printf("docker:\n  \"%s\":\n    lookaside: \"%s\"\n", scope, url);
-  if (explicit_dir != NULL || sysroot == NULL || strcmp(sysroot, "/") == 0) {
+  if (sysroot == NULL || strcmp(sysroot, "/") == 0) {
     g_autofree char *user =
       g_build_filename(g_get_home_dir(), ".config", "containers", "registries.d", NULL);
     shown = g_strdup(explicit_dir                            ? explicit_dir
@@ -259,8 +275,12 @@ write_lookaside(sc_context *ctx, const char *scope, const char *url, GError **er
       return FALSE;
     }
   } else {
-    g_autofree char *rel = g_strconcat("etc/containers/registries.d/", name, NULL);
-    shown = g_build_filename(sysroot, "etc/containers/registries.d", NULL);
+    /* under a sysroot, --registries-d is a path in it, as the default
+     * is: nothing is written outside the sysroot */
+    const char *in_root =
+      explicit_dir ? explicit_dir + strspn(explicit_dir, "/") : "etc/containers/registries.d";
+    g_autofree char *rel = g_build_filename(in_root, name, NULL);
+    shown = g_build_filename(sysroot, in_root, NULL);
     root = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     dirfd = root < 0 ? -1 : sc_confined_open_parent(root, rel, TRUE, TRUE, &base, error);
     if (root >= 0)
@@ -363,7 +383,8 @@ sc_trust_set(sc_context *ctx,
   GError *gerror = NULL;
 
   SC_CHECK_ARG(ctx != NULL && scope != NULL && type != NULL, error);
-  if (!trust_set(ctx, scope, type, pubkeys, lookaside, &gerror))
+  if (!sc_context_sysroot_readable(ctx, &gerror) ||
+      !trust_set(ctx, scope, type, pubkeys, lookaside, &gerror))
     return sc_error_propagate(error, gerror);
   return SC_OK;
 }
@@ -404,7 +425,9 @@ describe(json_t *reqs, const char *transport, const char *scope, ScRegistriesD *
   if (rd != NULL && transport && strcmp(transport, "docker") == 0 && *scope) {
     g_autofree char *probe = NULL;
     /* the scope's own entry, or what it inherits */
-    probe = strchr(scope, '@') || (strrchr(scope, ':') && strrchr(scope, ':') > strrchr(scope, '/'))
+    /* (a host:port scope has no '/': its ':' is not a tag's) */
+    probe = strchr(scope, '@') || (strchr(scope, '/') && strrchr(scope, ':') &&
+                                   strrchr(scope, ':') > strrchr(scope, '/'))
               ? g_strdup(scope)
               : g_strconcat(scope, g_str_has_prefix(scope, "*.") ? "" : "/x:latest", NULL);
     sc_registriesd_lookup(rd, probe, &lookaside, NULL);
@@ -474,7 +497,7 @@ sc_trust_show_json(sc_context *ctx, char **out_json, sc_error **error)
   json_t *doc = NULL;
 
   SC_CHECK_ARG(ctx != NULL && out_json != NULL, error);
-  if (!trust_show(ctx, &doc, &gerror))
+  if (!sc_context_sysroot_readable(ctx, &gerror) || !trust_show(ctx, &doc, &gerror))
     return sc_error_propagate(error, gerror);
   *out_json = sc_json_dump(doc, TRUE);
   json_decref(doc);

@@ -710,7 +710,7 @@ pull_begin(Pull *t, const char *store_name, GError **error)
   else if (t->opts && t->opts->name)
     t->name = g_strdup(t->opts->name);
   else
-    t->name = sc_reference_normalize(sc_image_source_name(t->src), error);
+    t->name = sc_reference_store_name(sc_image_source_name(t->src), error);
   if (t->name == NULL && store_name == NULL && !(t->opts && t->opts->name) && error && *error)
     /* a name made from a file or directory's name: the way out is pull --name */
     g_prefix_error(error, "no image name from %s (give one: pull --name NAME[:TAG]): ",

@@ -172,6 +172,7 @@ static const char *const choice_names[] = {
   [SC_STORE_EXISTING] = "existing",
   [SC_STORE_OSTREE_HOST] = "ostree-host",
   [SC_STORE_CHECKOUT_ROOT] = "checkout-root",
+  [SC_STORE_USER] = "user",
 };
 
 const char *
@@ -201,7 +202,8 @@ sc_store_location(sc_context *ctx, ScStoreChoice *out_choice, char **out_why)
   char *path;
 
   if (sc_context_get_repo(ctx)) {
-    choice = SC_STORE_CONFIGURED;
+    /* (a user's default store is nobody's configuration) */
+    choice = sc_context_repo_is_user_default(ctx) ? SC_STORE_USER : SC_STORE_CONFIGURED;
     path = sc_context_host_dir(ctx, sc_context_get_repo(ctx));
   } else if (has_config(own)) {
     choice = SC_STORE_EXISTING;
@@ -752,7 +754,9 @@ image_order(gconstpointer a, gconstpointer b)
   split_name(x->name, &xr, &xt);
   split_name(y->name, &yr, &yt);
   c = strcmp(xr, yr);
-  return c ? c : strcmp(xt, yt);
+  if (c == 0)
+    c = strcmp(xt, yt);
+  return c ? c : strcmp(x->name, y->name); /* (several REPO@DIGEST) */
 }
 
 /* Every image ref, loaded and sorted (image_order); unreadable ones are
@@ -1031,23 +1035,31 @@ created_utc(json_t *config)
   return utc ? g_date_time_format_iso8601(utc) : NULL;
 }
 
+/* REPOSITORY and TAG of a stored name (NAME[:TAG][@DIGEST]): a name
+ * stored by its digest alone has no tag (podman's "<none>"); *@out_digest
+ * (when asked) the digest or NULL. */
+static void
+split_name_digest(const char *name, char **out_repo, char **out_tag, char **out_digest)
+{
+  const char *at = strchr(name, '@');
+  g_autofree char *repo = at ? g_strndup(name, at - name) : g_strdup(name);
+  const char *slash = strrchr(repo, '/');
+  char *colon = strrchr(repo, ':');
+
+  if (out_digest)
+    *out_digest = at ? g_strdup(at + 1) : NULL;
+  if (colon && (!slash || colon > slash)) {
+    *out_tag = g_strdup(colon + 1);
+    *colon = '\0';
+  } else
+    *out_tag = g_strdup(at ? "<none>" : "");
+  *out_repo = g_steal_pointer(&repo);
+}
+
 static void
 split_name(const char *name, char **out_repo, char **out_tag)
 {
-  const char *at = strchr(name, '@');
-  const char *slash = strrchr(name, '/');
-  const char *colon = strrchr(name, ':');
-
-  if (at) {
-    *out_repo = g_strndup(name, at - name);
-    *out_tag = g_strdup(at + 1);
-  } else if (colon && (!slash || colon > slash)) {
-    *out_repo = g_strndup(name, colon - name);
-    *out_tag = g_strdup(colon + 1);
-  } else {
-    *out_repo = g_strdup(name);
-    *out_tag = g_strdup("");
-  }
+  split_name_digest(name, out_repo, out_tag, NULL);
 }
 
 gboolean
@@ -1089,6 +1101,7 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
       ScImage *img = all->pdata[i];
       g_autofree char *name = NULL;
       g_autofree char *tag = NULL;
+      g_autofree char *digest = NULL;
       guint64 size = 0;
       size_t k;
       json_t *l;
@@ -1103,14 +1116,17 @@ sc_images_list_json(sc_context *ctx, char **out_json, sc_error **error)
         name = g_strdup("<none>");
         tag = g_strdup("<none>");
       } else
-        split_name(img->name, &name, &tag);
+        split_name_digest(img->name, &name, &tag, &digest);
       /* "name" as every other verb has it (NAME:TAG); podman's REPOSITORY
-       * and TAG apart */
+       * and TAG apart; a name with a digest has it apart too */
       json_array_append_new(
           arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:b}", "name",
                          img->untagged ? "<none>" : img->name, "repository", name, "tag", tag,
                          "id", img->id, "created", created, "size", (json_int_t)size, "in_use",
                          image_in_use(ctx, img, NULL)));
+      if (digest)
+        json_object_set_new(
+          json_array_get(arr, json_array_size(arr) - 1), "digest", json_string(digest));
     }
   }
   *out_json = sc_json_dump(doc, TRUE);

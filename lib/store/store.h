@@ -238,10 +238,11 @@ int sc_store_lock(sc_context *ctx, OstreeRepo *repo, gboolean exclusive, GError 
 char *sc_context_repo_path(sc_context *ctx);
 /* Why the store is where it is (docs/store.md, "Where the store is"). */
 typedef enum {
-  SC_STORE_CONFIGURED,   /* --repo, $ATOMIC_OSTREE_REPO, atomic.conf */
-  SC_STORE_EXISTING,     /* CHECKOUT/.storage/ostree, made earlier */
-  SC_STORE_OSTREE_HOST,  /* /ostree/repo, which checkouts can hardlink */
-  SC_STORE_CHECKOUT_ROOT /* CHECKOUT/.storage/ostree, new */
+  SC_STORE_CONFIGURED,    /* --repo, $ATOMIC_OSTREE_REPO, atomic.conf */
+  SC_STORE_EXISTING,      /* CHECKOUT/.storage/ostree, made earlier */
+  SC_STORE_OSTREE_HOST,   /* /ostree/repo, which checkouts can hardlink */
+  SC_STORE_CHECKOUT_ROOT, /* CHECKOUT/.storage/ostree, new */
+  SC_STORE_USER           /* a user's own: $XDG_DATA_HOME/containers/atomic/repo */
 } ScStoreChoice;
 /* The store's path on this machine and why; *@out_why (or NULL) says why
  * an OSTree host's /ostree/repo was passed over. */

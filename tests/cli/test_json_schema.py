@@ -119,8 +119,10 @@ class EveryVerbTest(unittest.TestCase):
         for name, text in (("config.json.template", CONFIG), ("service.template", SERVICE)):
             with open(os.path.join(cls.exports, name), "w") as f:
                 f.write(text)
-        cls.policy = os.path.join(cls.tmp, "policy.json")
-        with open(cls.policy, "w") as f:
+        # (under --sysroot, --signature-policy is a path in the sysroot)
+        cls.policy = "/etc/sc-test/policy.json"
+        os.makedirs(os.path.join(cls.sysroot, "etc/sc-test"))
+        with open(os.path.join(cls.sysroot, cls.policy.lstrip("/")), "w") as f:
             f.write('{"default": [{"type": "insecureAcceptAnything"}]}\n')
         cls.seen = set()
 

@@ -445,7 +445,8 @@ class UmountProofTest(Base):
         os.unlink(os.path.join(self.dir, "admin.txt"))
         ctx.mount("localhost/greet:1", self.dir)
         self.assertEqual(ctx.umount(self.dir),
-                         {"schema": 1, "dir": self.dir, "type": "ostree-image"})
+                         {"schema": 1, "dir": self.dir, "type": "ostree-image",
+                          "mounted": False})
         self.assertEqual(os.listdir(self.dir), [])
 
     def test_own_mount_still_undone(self):

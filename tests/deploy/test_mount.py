@@ -74,7 +74,8 @@ class MountTest(SysrootCtl, unittest.TestCase):
                          (1, "syscontainerctl: error: mount directory %s: something is mounted "
                              "there already (ostree-image); umount it first\n" % self.dir))
         r = json.loads(self.ctl("--json", "umount", self.dir).stdout)
-        self.assertEqual(r, {"schema": 1, "dir": self.dir, "type": "ostree-image"})
+        self.assertEqual(r, {"schema": 1, "dir": self.dir, "type": "ostree-image",
+                             "mounted": False})
         self.assertFalse(is_mountpoint(self.dir))
         self.assertEqual(os.listdir(self.dir), [])
         self.assertEqual(sorted(os.listdir(self.tmp)), ["mnt", "sysroot"])

@@ -128,11 +128,13 @@ class OstreeHostTest(SysrootCtl, unittest.TestCase):
         env.pop("ATOMIC_CONF", None)
         r = subprocess.run([CTL, "--sysroot", self.sysroot, "--runtime", "/bin/true", "info"],
                            capture_output=True, text=True, env=env, check=True)
-        self.assertEqual(r.stdout, "sysroot:          %s\n"
+        self.assertEqual(r.stdout, "mode:             system\n"
+                         "sysroot:          %s\n"
                          "atomic.conf:      none\n"
                          "checkout root:    /%s\n"
                          "image store:      /%s/.storage/ostree (checkout-root)\n"
                          "                  not /ostree/repo: %s\n"
+                         "unit directory:   /etc/systemd/system\n"
                          "runtime:          /bin/true\n"
                          "registries.conf:  %s\n"
                          "SELinux policy:   none (nothing is labelled)\n"

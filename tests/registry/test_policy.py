@@ -287,10 +287,11 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual(os.listdir(os.path.join(self.tmp, "registries.d")),
                          [self.host + "-ns.yaml"])
         # usage errors
+        # (trial15b D9: a bad --type is a usage error, exit 2)
         r = self.trust("set", "--type", "maybe", self.host)
-        self.assertEqual((r.returncode, r.stderr),
-                         (1, "syscontainerctl: error: trust type 'maybe': expected signedBy, "
-                             "sigstoreSigned, accept or reject\n"))
+        self.assertEqual((r.returncode, r.stderr.splitlines()[0]),
+                         (2, "syscontainerctl: trust: --type 'maybe': expected signedBy, "
+                             "sigstoreSigned, accept or reject"))
         r = self.trust("set", "--type", "accept", "busybox")
         self.assertEqual(r.returncode, 1)
         self.assertIn("scope 'busybox': expected a registry", r.stderr)

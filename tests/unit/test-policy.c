@@ -382,7 +382,7 @@ START_TEST(test_keys_and_location)
   g_autoptr(GError) error = NULL;
   g_autoptr(ScPolicy) p = NULL;
   g_autoptr(GPtrArray) reqs = NULL;
-  gboolean in_root;
+  g_autofree char *in_root = NULL;
   const char *scope;
 
   g_mkdir_with_parents(root, 0755);
@@ -411,7 +411,7 @@ START_TEST(test_keys_and_location)
   p = sc_policy_load(NULL, root, &error);
   ck_assert_msg(p != NULL, "%s", error ? error->message : "");
   shown = sc_policy_location(NULL, root, &in_root);
-  ck_assert(in_root);
+  ck_assert_str_eq(in_root, "etc/containers/policy.json");
   ck_assert_str_eq(sc_policy_file(p), shown);
   reqs = sc_policy_requirements_for(p, "docker", "quay.io/x:1", &scope);
   ck_assert_uint_eq(((ScPolicyRequirement *)reqs->pdata[0])->keys->len, 2);
@@ -443,8 +443,20 @@ START_TEST(test_keys_and_location)
                    "signature policy /nonexistent/p.json: No such file or "
                    "directory (without a policy file no image is accepted)");
   g_clear_error(&error);
-  p = sc_policy_load(f3, root, &error);
+  p = sc_policy_load(f3, NULL, &error);
   ck_assert_msg(p != NULL, "%s", error ? error->message : "");
+  g_clear_pointer(&p, sc_policy_free);
+  /* under a sysroot, an explicit file is a path in it (as the default):
+   * the sysroot's copy of f3's path, which does not exist */
+  p = sc_policy_load(f3, root, &error);
+  ck_assert(p == NULL);
+  g_free(expected);
+  expected = g_strdup_printf("signature policy %s%s: No such file or directory (without a "
+                             "policy file no image is accepted)",
+                             root,
+                             f3);
+  ck_assert_str_eq(error->message, expected);
+  g_clear_error(&error);
   g_unsetenv("SC_SIGNATURE_POLICY");
   sc_rm_rf(tmp);
 }

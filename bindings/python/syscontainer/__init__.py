@@ -618,11 +618,13 @@ class Context:
     def mount(self, what, directory):
         """An installed container's rootfs (by name) or an image, read-only
         on the absolute path @directory (an image's into an empty one):
-        dict with dir, source, type, mounted."""
+        dict with dir, type, mounted, and an image's reference, name and
+        id, or a container's name, image and id."""
         return self._json_call(_sc_mount, _enc(what), _enc(directory))
 
     def umount(self, directory):
-        """Undoes mount() (or atomic's): dict with dir and type."""
+        """Undoes mount() (or atomic's): dict with dir, type and mounted
+        (false)."""
         return self._json_call(_sc_umount, _enc(directory))
 
     def start(self, name):

@@ -157,10 +157,15 @@ class StoreBindingTest(unittest.TestCase):
         r = ctx.mount("example.com/hello:1", mnt)
         try:
             self.assertEqual((r["dir"], r["type"], r["mounted"]), (mnt, "ostree-image", True))
+            # the vocabulary of the other documents (trial15b D11)
+            self.assertEqual((r["reference"], r["name"], len(r["id"])),
+                             ("example.com/hello:1", "example.com/hello:1", 64))
+            self.assertNotIn("source", r)
             with open(os.path.join(mnt, "hello")) as f:
                 self.assertEqual(f.read(), "hello\n")
         finally:
-            self.assertEqual(ctx.umount(mnt), {"schema": 1, "dir": mnt, "type": "ostree-image"})
+            self.assertEqual(ctx.umount(mnt), {"schema": 1, "dir": mnt, "type": "ostree-image",
+                                               "mounted": False})
         self.assertEqual(os.listdir(mnt), [])
         with self.assertRaises(syscontainer.Error) as cm:
             ctx.umount(mnt)
