@@ -315,6 +315,16 @@ ensure_parent(Tree *t, char **parts, guint n, GError **error)
 
   for (guint i = 0; i + 1 < n; i++) {
     OstreeMutableTree *sub = NULL;
+    g_autofree char *file = NULL;
+    /* a file of this layer where a later entry needs a directory gives way
+     * to it, as an entry of that directory would replace it */
+    if (ostree_mutable_tree_lookup(dir, parts[i], &file, &sub, NULL) && file != NULL &&
+        !ostree_mutable_tree_remove(dir, parts[i], FALSE, error)) {
+      g_prefix_error(error, "layer %s: ", t->digest);
+      g_object_unref(dir);
+      return NULL;
+    }
+    g_clear_object(&sub);
     if (!ostree_mutable_tree_ensure_dir(dir, parts[i], &sub, error)) {
       g_prefix_error(error, "layer %s: ", t->digest);
       g_object_unref(dir);
