@@ -832,6 +832,14 @@ send_request(ScRegistry *reg, Watch *w, const char *method, const char *path, co
     if (retry_delay(msg, status, attempt + 1) >= 0) {
       g_object_unref(body);
       watch_sleep(w, retry_delay(msg, status, ++attempt));
+      /* (slept to the deadline: the watch's timer may not have fired yet
+       * on a loaded machine, and the next attempt would be answered) */
+      if (w->deadline && g_get_monotonic_time() >= w->deadline) {
+        g_set_error(error, SC_ERROR, SC_ENETWORK,
+                    "registry %s: %s: no complete answer within %u s (SC_REGISTRY_TIMEOUT)",
+                    reg->host, what, reg->timeout);
+        return NULL;
+      }
       continue;
     }
     if (status < 200 || status >= 300) {
