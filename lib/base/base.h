@@ -182,6 +182,15 @@ char *sc_confined_host_path(const char *root, const char *path, gboolean follow_
  * missing and @create. */
 int sc_confined_open_nolinks(const char *abs_path, gboolean create, GError **error);
 
+/* fcontext.c: a policy's file contexts read by libselinux's rules and
+ * indexed (NULL when @dir holds what they do not cover: libselinux then
+ * answers). A lookup answers FALSE for a path libselinux must answer;
+ * else *@out_context is the label (borrowed), NULL for none. Thread-safe. */
+typedef struct ScFcon ScFcon;
+ScFcon *sc_fcon_load(const char *dir);
+void sc_fcon_free(ScFcon *fc);
+gboolean sc_fcon_lookup(ScFcon *fc, const char *path, mode_t mode, const char **out_context);
+
 /* selinux.c: the target root's policy (docs/security.md, "SELinux labels") */
 typedef struct ScSelinux ScSelinux;
 /* The policy of @root (a directory on this machine): *@out NULL when it has
