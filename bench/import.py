@@ -23,8 +23,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Goals, Load, Series, build_tars, common_args, row, timed,  # noqa: E402
-                      warm, write_layout)
+from benchlib import (Goals, Load, Series, build_tars, common_args, remove_and_settle, row,  # noqa: E402
+                      timed, warm, write_layout)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -74,8 +74,7 @@ def main():
                                   "oci:%s:bench" % os.path.join(w, "single")]))
             s["double"].add(timed([ctl, "--checkout-root", os.path.join(w, "ck2"), "pull",
                                    "oci:%s:bench" % os.path.join(w, "double")]))
-            for d in ("ostree", "bundle", "ck1", "ck2"):
-                shutil.rmtree(os.path.join(w, d))
+            remove_and_settle(w, [os.path.join(w, d) for d in ("ostree", "bundle", "ck1", "ck2")])
 
     print()
     print("medians of %d run(s), spread min-max in brackets; MB/s of the %.0f MB tar" % (

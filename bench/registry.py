@@ -31,8 +31,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "registry"))
-from benchlib import (Goals, Load, Series, build_tars, common_args, row, timed, total,  # noqa: E402
-                      write_layout)
+from benchlib import (Goals, Load, Series, build_tars, common_args, remove_and_settle,  # noqa: E402
+                      row, timed, total, write_layout)
 import registry as rg  # noqa: E402
 
 PODMAN_DRIVERS = ("vfs", "overlay")
@@ -105,9 +105,6 @@ def one_run(a, w, ctl, reg, drivers, s):
                                     os.path.join(w, "um-" + name)]))
         for driver in drivers:
             s[name, "podman-" + driver].add(timed(podman(w, driver, ref, name)))
-            clean(w, driver, name)
-        shutil.rmtree(os.path.join(w, "sk-" + name))
-        shutil.rmtree(os.path.join(w, "um-" + name))
     ck = os.path.join(w, "ck-four")
     ref4 = "%s/four:bench" % reg.host
     ref5 = "%s/five:bench" % reg.host
@@ -115,8 +112,12 @@ def one_run(a, w, ctl, reg, drivers, s):
     s["second", "checkout"].add(timed([ctl, "--checkout-root", ck, "checkout", ref5,
                                        os.path.join(ck, "root5")]))
     s["repull", "pull"].add(timed([ctl, "--checkout-root", ck, "pull", "--tls-verify=false", ref4]))
+    # what the run made is removed after its last timed step (benchlib)
     for name in ("single", "four"):
-        shutil.rmtree(os.path.join(w, "ck-" + name))
+        for driver in drivers:
+            clean(w, driver, name)
+    remove_and_settle(w, [os.path.join(w, "%s-%s" % (kind, name))
+                          for kind in ("ck", "sk", "um") for name in ("single", "four")])
 
 
 def report(s, drivers, runs):
