@@ -131,6 +131,40 @@ def common_args(ap):
                     help="run every pipeline this many times; medians and spread are printed")
     ap.add_argument("--with-load", action="store_true",
                     help="keep one core busy with another process during all timed steps")
+    ap.add_argument("--scratch-fs", choices=("host", "ext4"), default="host",
+                    help="where the work directory is: on the host's file system as it is, or "
+                         "on a fresh ext4 (mkfs defaults, with a journal) loop-mounted there")
+
+
+def prepare_workdir(a):
+    """An empty work directory a.workdir; with --scratch-fs ext4, a fresh
+    ext4 file system is mounted on it (a sparse image beside it), so that
+    every tool writes to the file system most hosts have, not to whatever
+    state the build machine's own is in (see remove_and_settle)."""
+    w = a.workdir
+    finish_workdir(a, quiet=True)
+    os.makedirs(w)
+    if a.scratch_fs == "ext4":
+        image = w + ".ext4"
+        subprocess.run(["truncate", "-s", "64G", image], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+        subprocess.run(["mount", "-o", "loop", image, w], check=True)
+    src = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", w], capture_output=True,
+                         text=True).stdout.split()
+    print("work directory %s: %s on %s%s" % (w, src[1] if len(src) > 1 else "?", src[0] if src
+                                               else "?", ", no journal" if
+                                               _journal_less_ext4(w) else ""), flush=True)
+    return w
+
+
+def finish_workdir(a, quiet=False):
+    """Removes the work directory (and the scratch file system's image)."""
+    w = a.workdir
+    if os.path.ismount(w):
+        subprocess.run(["umount", w], check=not quiet)
+    shutil.rmtree(w, ignore_errors=quiet)
+    if os.path.exists(w + ".ext4"):
+        os.unlink(w + ".ext4")
 
 
 class Load:

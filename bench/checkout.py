@@ -24,12 +24,12 @@ The layers are tars of /usr/share, /usr/bin, /usr/include, /usr/sbin (then
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import Load, Series, build_tars, common_args, row, timed, write_layout  # noqa: E402
+from benchlib import (Load, Series, build_tars, common_args, finish_workdir,  # noqa: E402
+                      prepare_workdir, row, timed, write_layout)
 
 
 def layer_commits(repo, layout):
@@ -56,9 +56,7 @@ def main():
     ap.add_argument("--keep", action="store_true")
     common_args(ap)
     a = ap.parse_args()
-    w = a.workdir
-    shutil.rmtree(w, ignore_errors=True)
-    os.makedirs(w)
+    w = prepare_workdir(a)
 
     print("building layers (%d MB of files) ..." % a.size_mb, flush=True)
     halves = [os.path.join(w, "half1.tar"), os.path.join(w, "half2.tar")]
@@ -118,7 +116,7 @@ def main():
         print("checkout / checkout before     %.2f" % (
             ours_s / t["syscontainerctl checkout (before)"].wall()))
     if not a.keep:
-        shutil.rmtree(w)
+        finish_workdir(a)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "registry"))
-from benchlib import (Goals, Load, Series, build_tars, common_args, remove_and_settle,  # noqa: E402
-                      row, timed, total, write_layout)
+from benchlib import (Goals, Load, Series, build_tars, common_args, finish_workdir,  # noqa: E402
+                      prepare_workdir, remove_and_settle, row, timed, total, write_layout)
 import registry as rg  # noqa: E402
 
 PODMAN_DRIVERS = ("vfs", "overlay")
@@ -174,9 +174,7 @@ def main():
     ap.add_argument("--ctl", default=os.path.join(HERE, "..", "build", "cli", "syscontainerctl"))
     common_args(ap)
     a = ap.parse_args()
-    w = a.workdir
-    shutil.rmtree(w, ignore_errors=True)
-    os.makedirs(w)
+    w = prepare_workdir(a)
     ctl = os.path.abspath(a.ctl)
     build(w, a.size_mb)
 
@@ -204,7 +202,7 @@ def main():
         reg.stop()
         shutil.rmtree(RUNROOT, ignore_errors=True)
     g = report(s, drivers, a.runs)
-    shutil.rmtree(w)
+    finish_workdir(a)
     print("%d goal(s) missed" % g.missed if g.missed else "every goal met")
 
 
