@@ -31,8 +31,8 @@
  *     applied to the result, each the first of its lines (from the last
  *     line up) whose source is the path or a leading directory of it.
  * Anything else (a line libselinux would refuse or read otherwise, a key
- * with "//" or a trailing '/', a regex PCRE2 will not compile) is not
- * answered here, and the caller asks libselinux.
+ * with "//" or a trailing '/', a regex PCRE2 will not compile anywhere in
+ * the files) is not answered here, and the caller asks libselinux.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,8 +50,7 @@ typedef struct {
   mode_t mode;   /* 0: any file type */
   guint stem_len; /* 0: no stem */
   gboolean meta;
-  pcre2_code *code; /* compiled when first needed (atomic) */
-  gint failed;
+  pcre2_code *code; /* "^" + regex + "$" */
 } Spec;
 
 typedef struct {
@@ -171,22 +170,37 @@ top_level_alternation(const char *regex)
   return FALSE;
 }
 
+/* Constructs whose insides the scan of top_level_alternation() would
+ * misread: quoted text, comments, verbs, callouts, POSIX classes. */
+static gboolean
+opaque_constructs(const char *regex)
+{
+  static const char *const marks[] = { "\\Q", "\\E", "(?#", "(*", "(?C", "[:", "[.", "[=" };
+
+  for (guint i = 0; i < G_N_ELEMENTS(marks); i++)
+    if (strstr(regex, marks[i]))
+      return TRUE;
+  return FALSE;
+}
+
 /* The text every path the specification matches starts with: its leading
  * characters up to the first metacharacter or backslash, less the last
- * one when a quantifier follows (it may repeat zero times). Shorter than
- * the truth is only slower, never wrong. */
+ * one (what follows may be a quantifier, or an empty item and then one,
+ * that lets it repeat zero times). Shorter than the truth is only slower,
+ * never wrong; with anything unusual in the regex, only the stem (which
+ * a path must have anyway). */
 static guint
 literal_prefix(const Spec *s)
 {
   guint n = 0;
 
-  if (top_level_alternation(s->regex))
-    return s->stem_len; /* the stem is required anyway */
+  if (opaque_constructs(s->regex) || top_level_alternation(s->regex))
+    return s->stem_len;
   while (s->regex[n] && !is_meta(s->regex[n]) && s->regex[n] != '\\')
     n++;
-  if (n > 0 && s->regex[n] != '\0' && strchr("?*+{", s->regex[n]))
+  if (n > 0 && s->regex[n] != '\0')
     n--;
-  return n;
+  return MAX(n, s->stem_len);
 }
 
 static mode_t
@@ -224,9 +238,6 @@ parse_specs(const char *text, gsize len, GPtrArray *specs)
     gboolean ok = TRUE;
     Spec *s;
 
-    for (const char *q = p; *q; q++)
-      if (!isascii((unsigned char)*q))
-        return FALSE; /* libselinux refuses the file */
     while (isspace((unsigned char)*p))
       p++;
     if (*p == '#' || *p == '\0')
@@ -234,7 +245,8 @@ parse_specs(const char *text, gsize len, GPtrArray *specs)
     while (*p && n < 3) {
       char *start = p;
       while (*p && !isspace((unsigned char)*p))
-        p++;
+        if (!isascii((unsigned char)*p++))
+          return FALSE; /* libselinux refuses the file */
       if (*p)
         *p++ = '\0';
       fields[n++] = start;
@@ -284,6 +296,9 @@ parse_subs(const char *text, gsize len, GArray *subs)
     end = src;
     while (*end && !isspace((unsigned char)*end))
       end++;
+    if (*src && *end == '\0' && lines[i + 1] == NULL)
+      return FALSE; /* a last line of one word and no newline: libselinux
+                     * reads its destination from past the line's end */
     if (*end)
       *end++ = '\0';
     if (*src == '\0')
@@ -370,6 +385,28 @@ index_specs(ScFcon *fc)
   }
 }
 
+/* Every regex compiled now: libselinux compiles each when a lookup first
+ * reaches it and fails that lookup when it will not compile, and which
+ * lookups reach it is what the index skips; so one that will not compile
+ * leaves every answer to libselinux. (Compiling refpolicy's 5,600 takes
+ * a few milliseconds.) */
+static gboolean
+compile_specs(ScFcon *fc)
+{
+  for (guint i = 0; i < fc->specs->len; i++) {
+    Spec *s = fc->specs->pdata[i];
+    g_autofree char *anchored = g_strdup_printf("^%s$", s->regex);
+    int err;
+    PCRE2_SIZE off;
+
+    s->code =
+      pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_DOTALL, &err, &off, NULL);
+    if (s->code == NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 ScFcon *
 sc_fcon_load(const char *dir)
 {
@@ -381,7 +418,7 @@ sc_fcon_load(const char *dir)
   fc->dist_subs = g_array_new(FALSE, FALSE, sizeof(Sub));
   g_array_set_clear_func(fc->subs, sub_clear);
   g_array_set_clear_func(fc->dist_subs, sub_clear);
-  if (!load_files(fc, dir)) {
+  if (!load_files(fc, dir) || !compile_specs(fc)) {
     sc_fcon_free(fc);
     return NULL;
   }
@@ -404,29 +441,6 @@ substitute(GArray *subs, const char *key)
     }
   }
   return NULL;
-}
-
-static pcre2_code *
-spec_code(Spec *s)
-{
-  pcre2_code *code = g_atomic_pointer_get(&s->code);
-  g_autofree char *anchored = NULL;
-  int err;
-  PCRE2_SIZE off;
-
-  if (code || g_atomic_int_get(&s->failed))
-    return code;
-  anchored = g_strdup_printf("^%s$", s->regex);
-  code = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_DOTALL, &err, &off, NULL);
-  if (code == NULL) {
-    g_atomic_int_set(&s->failed, 1);
-    return NULL;
-  }
-  if (!g_atomic_pointer_compare_and_exchange(&s->code, NULL, code)) {
-    pcre2_code_free(code); /* another thread compiled it first */
-    code = g_atomic_pointer_get(&s->code);
-  }
-  return code;
 }
 
 static int
@@ -484,18 +498,12 @@ sc_fcon_lookup(ScFcon *fc, const char *path, mode_t mode, const char **out_conte
   md = pcre2_match_data_create(1, NULL);
   for (guint i = 0; i < cands->len; i++) {
     Spec *s = fc->specs->pdata[g_array_index(cands, guint, i)];
-    pcre2_code *code;
     int r;
     if (s->stem_len && (s->stem_len != key_stem || strncmp(key, s->regex, key_stem) != 0))
       continue;
     if (mode && s->mode && mode != s->mode)
       continue;
-    code = spec_code(s);
-    if (code == NULL) {
-      answered = FALSE; /* libselinux says why */
-      break;
-    }
-    r = pcre2_match(code, (PCRE2_SPTR)key, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+    r = pcre2_match(s->code, (PCRE2_SPTR)key, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
     if (r >= 0) {
       *out_context = s->context;
       break;

@@ -193,7 +193,7 @@ END_TEST
 
 /* A policy of every rule; the paths below reach each. */
 static const char *const crafted_fc =
-  "# a comment, then blank lines\n"
+  "# a comment (non-ASCII in one is fine: \xc3\xa9t\xc3\xa9), then blank lines\n"
   "\n"
   "   \t \n"
   "/.*\t\tsystem_u:object_r:default_t\n"
@@ -203,7 +203,7 @@ static const char *const crafted_fc =
   "/a/b/c\\.conf   system_u:object_r:conf_exact_t\n"
   "/a/b/c.conf    system_u:object_r:conf_regex_t\n"
   "/a/b/c\\.conf   system_u:object_r:conf_exact2_t\n"
-  "  /a/b/sp   -l   system_u:object_r:lnk_t   trailing fields are ignored\n"
+  "  /a/b/sp   -l   system_u:object_r:lnk_t   trailing fields are ignored, \xc3\xa9ven so\n"
   "/a/b/sp     -p   system_u:object_r:fifo_t\r\n"
   "/a/b/sp     -s   system_u:object_r:sock_t\n"
   "/a/b/sp     -c   system_u:object_r:chr_t\n"
@@ -227,7 +227,15 @@ static const char *const crafted_fc =
   "/home/[^/]+/\\.cache(/.*)?  system_u:object_r:cache_t\n"
   "/d\\d+/e       system_u:object_r:digit_t\n"
   "/dot.          system_u:object_r:dot_t\n"
-  "/Case(?i)x     system_u:object_r:inline_flag_t\n";
+  "/Case(?i)x     system_u:object_r:inline_flag_t\n"
+  /* an alternation or a quantifier the scan for a literal prefix could
+   * misread (found by an outside attack) */
+  "/usr/lib\\Q(\\E|/other   system_u:object_r:quoted_alt_t\n"
+  "/usr/lib(?#[)|/other2    system_u:object_r:comment_alt_t\n"
+  "/usr/lib[[:alpha:](]|/other3  system_u:object_r:posix_alt_t\n"
+  "/usr/li\\Q\\Eb?x       system_u:object_r:empty_quote_t\n"
+  "/usr/lib(?#x)*          system_u:object_r:comment_quant_t\n"
+  "/usr/libz\\E?          system_u:object_r:end_quote_t\n";
 
 static const char *const crafted_paths[] = {
   "/", "/a", "/ab", "/a/b", "/a/bb", "/a/b/c.conf", "/a/b/cxconf", "/a/b/c.confx", "/a/b/sp",
@@ -241,7 +249,10 @@ static const char *const crafted_paths[] = {
   "/dot", "/dotx", "/dot/", "/CaseX", "/Casex", "/CASEx", "/a/b/c\nd", "/a/b/\xc3\xa9t\xc3\xa9",
   "/alias", "/alias/b/c.conf", "/aliasx", "/deep/alias", "/deep/alias/c.conf", "/deep/aliasx",
   "/root-alias", "/root-alias/a/b", "/chain", "/chain/c.conf", "/chain2/x", "/lib/systemd/x",
-  "/lib/x", "/bin", "/bin/ls", "/var/run/x", "/local-home/u/.cache",
+  "/lib/x", "/bin", "/bin/ls", "/var/run/x", "/local-home/u/.cache", "/usr/other",
+  "/usr/x/other", "/usr/bin/other", "/usr/li", "/usr/lix", "/usr/libx", "/usr/libbx", "/usr/lib(",
+  "/other2", "/usr/other2", "/other3", "/usr/x/other3", "/usr/libq", "/usr/lib]", "/usr/lib",
+  "/usr/lib", "/usr/libz", "/usr/lib/z", "/usr/libzz",
 };
 
 static const char *const crafted_homedirs =
@@ -325,9 +336,8 @@ START_TEST(test_base_only)
 }
 END_TEST
 
-/* Files libselinux refuses are not read here either; a regex PCRE2
- * refuses is left to libselinux (which then names it) for the paths that
- * reach it, and answered for the others. */
+/* Files libselinux refuses, or reads in a way of its own, are not read
+ * here: libselinux answers (and names what is wrong). */
 START_TEST(test_declined)
 {
   static const char *const refused[] = {
@@ -350,15 +360,26 @@ START_TEST(test_declined)
   }
   ck_assert_ptr_null(sc_fcon_load("/nonexistent-fcontext-dir"));
 
+  /* a regex PCRE2 refuses fails every lookup that reaches it in
+   * libselinux, and which do is what the index skips: all left to it */
   tc_write(dir, "file_contexts",
            "/.* system_u:object_r:default_t\n"
            "/bad/[z  system_u:object_r:bad_t\n"
            "/good/x system_u:object_r:good_t\n");
+  ck_assert_ptr_null(sc_fcon_load(dir));
+  tc_write(dir, "file_contexts", "/.* system_u:object_r:default_t\n/x( system_u:object_r:x_t\n");
+  ck_assert_ptr_null(sc_fcon_load(dir));
+
+  /* a substitutions file whose last line is one word with no newline:
+   * libselinux reads a destination from past the line */
+  tc_write(dir, "file_contexts", "/.* system_u:object_r:default_t\n");
+  tc_write(dir, "file_contexts.subs", "/xyz /zz\n/a");
+  ck_assert_ptr_null(sc_fcon_load(dir));
+  tc_write(dir, "file_contexts.subs", "/xyz /zz\n/a /b");
   fc = sc_fcon_load(dir);
   ck_assert_ptr_nonnull(fc);
   ck_assert(sc_fcon_lookup(fc, "/good/x", S_IFREG, &fast));
-  ck_assert_str_eq(fast, "system_u:object_r:good_t");
-  ck_assert(!sc_fcon_lookup(fc, "/bad/[z", S_IFREG, &fast));
+  ck_assert_str_eq(fast, "system_u:object_r:default_t");
   sc_fcon_free(fc);
   tc_rm_rf(dir);
 }
