@@ -1,5 +1,5 @@
 /*
- * The contract layer: the image's /exports contract: values, templates, exports, config.json, unit, render, lint.
+ * The contract layer: the image's /exports contract: values, templates, exports, config.json, unit, render, user mode, lint.
  * Includes the layer before it (docs/design.md), never one after it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -155,5 +155,39 @@ gboolean sc_rendering_write_internal(const sc_rendering *r, const char *dir, GEr
 /* TRUE when config.json had the pre-1.0.0-rc5 array process.capabilities
  * and the rendering holds its conversion. */
 gboolean sc_rendering_converted_capabilities(const sc_rendering *r);
+
+/* usermode.c (docs/containers.md, "User containers") */
+/* A user's container's config.json @doc (from @label), reviewed and
+ * rewritten for a user namespace. Refused by name: a mount of a file
+ * system type a user namespace may not mount, a bind source in the user's
+ * store, checkout root, unit or tmpfiles directory or with "..", a sysctl
+ * outside the container's namespaces. Dropped with a warning: the image's
+ * uid/gid mappings, devices and OCI hooks. Then the caller's ids and
+ * subordinate ranges are mapped, nosuid,nodev added to the mounts, and
+ * cgroup resources and linux.cgroupsPath removed. */
+gboolean sc_usermode_config(sc_context *ctx, const char *label, json_t *doc, GError **error);
+/* @unit (rendered and finished, for the container @name) made a user's
+ * unit: User=/Group= dropped, WantedBy=multi-user.target made
+ * default.target. Refused (NULL): an Exec*= line that runs anything but
+ * @runtime, an [Install] Alias=/Also=/WantedBy=/RequiredBy=/UpheldBy= that
+ * names a unit not the container's own (WantedBy= may name
+ * default.target). */
+char *sc_usermode_unit(const char *label,
+                       const char *name,
+                       const char *unit,
+                       const char *runtime,
+                       GError **error);
+/* A user's tmpfiles lines @text (from @label) confined to the user's own
+ * places ($HOME, $XDG_RUNTIME_DIR, $XDG_DATA_HOME, $XDG_CONFIG_HOME or
+ * their specifiers). Refused by line: a type other than d f p L C (and,
+ * with @name, an image's own lines, D z Z in the container's own places),
+ * '+' or '=', a path, link target or copy source outside those places, with
+ * "..", or reaching the user's store, checkout root, unit or tmpfiles
+ * directory, an unreadable line. */
+gboolean sc_usermode_check_tmpfiles(sc_context *ctx,
+                                    const char *label,
+                                    const char *text,
+                                    const char *name,
+                                    GError **error);
 
 G_END_DECLS
