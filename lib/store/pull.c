@@ -784,6 +784,23 @@ pull_plan(Pull *t, GError **error)
 
 /* The jobs run by a bounded pool; progress is reported from this thread,
  * so that callers never see another one. */
+/* Writing back what the layers' workers wrote while they still write:
+ * the kernel alone would start only after 30 s or gigabytes of dirty
+ * pages, and the syncfs that makes the pull durable before its refs
+ * (pull_commit_image) waited for all of it at the end (0.39 s of a 2.1 s
+ * pull of 336 MB on ext4). Every 250 ms this thread, which only reports
+ * progress, starts and waits for the writeback instead, while the workers
+ * go on; that last syncfs then has little left. Its errors are the last
+ * one's to report. */
+static void
+pull_write_back(Pull *t, gint64 *last)
+{
+  if (g_get_monotonic_time() - *last < G_TIME_SPAN_MILLISECOND * 250)
+    return;
+  (void)syncfs(ostree_repo_get_dfd(t->repo));
+  *last = g_get_monotonic_time();
+}
+
 static void
 pull_run_pool(Pull *t)
 {
@@ -791,6 +808,7 @@ pull_run_pool(Pull *t)
   guint n_todo = t->todo->len;
   int max = t->opts && t->opts->jobs ? t->opts->jobs : MIN(4, (int)g_get_num_processors());
   GThreadPool *pool;
+  gint64 last_flush = g_get_monotonic_time();
 
   /* a source read as one stream gains nothing from parallel readers: they
    * would wait for each other, or skip a layer another one still needs */
@@ -806,6 +824,7 @@ pull_run_pool(Pull *t)
     g_cond_wait_until(&st->done_cond, &st->lock, g_get_monotonic_time() + G_TIME_SPAN_SECOND / 10);
     g_mutex_unlock(&st->lock);
     sc_context_progress(t->ctx, pull_bytes(t), t->bytes_total, done, n_todo);
+    pull_write_back(t, &last_flush);
     g_mutex_lock(&st->lock);
   }
   g_mutex_unlock(&st->lock);
