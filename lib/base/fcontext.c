@@ -219,18 +219,28 @@ type_mode(const char *t, gboolean *ok)
   return 0;
 }
 
+/* A file's lines; NULL when it holds a NUL (libselinux would read the
+ * line only up to it). */
+static char **
+split_lines(const char *text, gsize len)
+{
+  g_autofree char *copy = NULL;
+
+  if (memchr(text, '\0', len) != NULL)
+    return NULL;
+  copy = g_strndup(text, len);
+  return g_strsplit(copy, "\n", -1);
+}
+
 /* One file's lines appended to @specs in file order; FALSE for anything
  * libselinux would refuse or read differently. */
 static gboolean
 parse_specs(const char *text, gsize len, GPtrArray *specs)
 {
-  g_auto(GStrv) lines = NULL;
-  g_autofree char *copy = NULL;
+  g_auto(GStrv) lines = split_lines(text, len);
 
-  if (memchr(text, '\0', len) != NULL)
+  if (lines == NULL)
     return FALSE;
-  copy = g_strndup(text, len);
-  lines = g_strsplit(copy, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
     char *fields[3] = { NULL, NULL, NULL };
     guint n = 0;
@@ -276,13 +286,10 @@ parse_specs(const char *text, gsize len, GPtrArray *specs)
 static gboolean
 parse_subs(const char *text, gsize len, GArray *subs)
 {
-  g_auto(GStrv) lines = NULL;
-  g_autofree char *copy = NULL;
+  g_auto(GStrv) lines = split_lines(text, len);
 
-  if (memchr(text, '\0', len) != NULL)
+  if (lines == NULL)
     return FALSE;
-  copy = g_strndup(text, len);
-  lines = g_strsplit(copy, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
     char *src = lines[i], *dst, *end;
     Sub sub;
