@@ -199,6 +199,9 @@ typedef struct ScSelinux ScSelinux;
 gboolean sc_selinux_load(const char *root, ScSelinux **out, GError **error);
 void sc_selinux_free(ScSelinux *se);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScSelinux, sc_selinux_free)
+/* Whether the running kernel has SELinux enabled (it may then store a
+ * label in a form of its own); a policy on disk does not need it. */
+gboolean sc_selinux_kernel_enabled(void);
 /* SELINUXTYPE (borrowed), NULL for no policy. */
 const char *sc_selinux_type(const ScSelinux *se);
 /* The label @se gives @path (absolute, as seen from the root) of file type

@@ -47,6 +47,19 @@ struct ScSelinux {
   gboolean check; /* SC_SELINUX_CHECK=1: each fast answer compared */
 };
 
+gboolean
+sc_selinux_kernel_enabled(void)
+{
+  static gsize once = 0;
+  static gboolean enabled;
+
+  if (g_once_init_enter(&once)) {
+    enabled = is_selinux_enabled() > 0;
+    g_once_init_leave(&once, 1);
+  }
+  return enabled;
+}
+
 void
 sc_selinux_free(ScSelinux *se)
 {

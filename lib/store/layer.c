@@ -391,9 +391,28 @@ entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError
   return sc_layer_xattrs_canonical(t->digest, entry->path, xattrs, error);
 }
 
+/* Whether the kernel stores each of @xattrs byte for byte: user.* and
+ * trusted.* always, security.selinux while the running kernel has no
+ * SELinux (it is then an attribute like any other). Reading every object
+ * back cost an open and the xattr calls per file, on a host with a policy
+ * every file (each has a label). */
+static gboolean
+xattrs_kept_as_written(GVariant *xattrs)
+{
+  for (gsize i = 0; i < g_variant_n_children(xattrs); i++) {
+    const char *name;
+    g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, NULL);
+    if (!g_str_has_prefix(name, "user.") && !g_str_has_prefix(name, "trusted.") &&
+        !(strcmp(name, "security.selinux") == 0 && !sc_selinux_kernel_enabled()))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* Reads the object back as fsck will: the kernel keeps some xattrs in a
  * form of its own (a POSIX ACL folds into the mode, or disappears when the
- * mode says it all), and such an object would fail its checksum. */
+ * mode says it all; file capabilities; an enabled LSM's labels), and such
+ * an object would fail its checksum. */
 static gboolean
 check_stored(Tree *t,
              const char *path,
@@ -406,7 +425,7 @@ check_stored(Tree *t,
   g_autoptr(GVariant) back = NULL;
   g_autoptr(GString) changed = g_string_new(NULL);
 
-  if (g_variant_n_children(xattrs) == 0)
+  if (xattrs_kept_as_written(xattrs))
     return TRUE;
   if (!ostree_repo_load_file(t->repo, checksum, NULL, &info, &back, NULL, error)) {
     g_prefix_error(error, "layer %s: '%s': ", t->digest, path);
