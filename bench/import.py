@@ -92,7 +92,7 @@ def main():
             s["double"].add(timed([ctl, "--checkout-root", os.path.join(w, "ck2"), "pull",
                                    "oci:%s:bench" % os.path.join(w, "double")]))
             remove_and_settle(w, [os.path.join(w, d) for d in ("ostree", "ostree-se", "bundle",
-                                                                "ck1", "ck2")])
+                                                                "ck1", "ck2")], last=i + 1 == a.runs)
 
     print()
     print("medians of %d run(s), spread min-max in brackets; MB/s of the %.0f MB tar" % (

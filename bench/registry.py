@@ -90,7 +90,7 @@ def build(w, size_mb):
     write_layout(os.path.join(w, "tiny"), [(top, top + ".gz")])
 
 
-def one_run(a, w, ctl, reg, drivers, s):
+def one_run(a, w, ctl, reg, drivers, s, last):
     """Every pipeline once, from empty stores; appends to the Series in @s."""
     for name in ("single", "four"):
         ref = "%s/%s:bench" % (reg.host, name)
@@ -117,7 +117,8 @@ def one_run(a, w, ctl, reg, drivers, s):
         for driver in drivers:
             clean(w, driver, name)
     remove_and_settle(w, [os.path.join(w, "%s-%s" % (kind, name))
-                          for kind in ("ck", "sk", "um") for name in ("single", "four")])
+                          for kind in ("ck", "sk", "um") for name in ("single", "four")],
+                      last=last)
 
 
 def report(s, drivers, runs):
@@ -197,7 +198,7 @@ def main():
             for i in range(a.runs):
                 print("run %d of %d%s ..." % (i + 1, a.runs, " (one core kept busy)"
                                               if a.with_load else ""), flush=True)
-                one_run(a, w, ctl, reg, drivers, s)
+                one_run(a, w, ctl, reg, drivers, s, last=i + 1 == a.runs)
     finally:
         reg.stop()
         shutil.rmtree(RUNROOT, ignore_errors=True)
