@@ -7,7 +7,7 @@ SC_PACKAGES="build-essential meson ninja-build pkg-config libglib2.0-dev libostr
 libarchive-dev libjansson-dev libsoup-3.0-dev zlib1g-dev libzstd-dev libgnutls28-dev check runc
 systemd systemd-container util-linux python3 clang libclang-rt-14-dev umoci skopeo busybox-static zstd docker-registry podman
 apache2-utils valgrind pandoc bash-completion zsh crun libselinux1-dev selinux-policy-default selinux-utils libyaml-dev
-libgpgme-dev gnupg openssl python3-jsonschema libisal-dev libpcre2-dev"
+libgpgme-dev gnupg openssl python3-jsonschema libisal-dev libpcre2-dev xfsprogs"
 
 missing=""
 for p in $SC_PACKAGES; do

@@ -171,11 +171,14 @@ top_level_alternation(const char *regex)
 }
 
 /* Constructs whose insides the scan of top_level_alternation() would
- * misread: quoted text, comments, verbs, callouts, POSIX classes. */
+ * misread: quoted text, comments, verbs, callouts, POSIX classes, and
+ * \c, which takes the next character whatever it is ("\c(" is no
+ * group). */
 static gboolean
 opaque_constructs(const char *regex)
 {
-  static const char *const marks[] = { "\\Q", "\\E", "(?#", "(*", "(?C", "[:", "[.", "[=" };
+  static const char *const marks[] = { "\\Q", "\\E", "\\c", "(?#", "(*",
+                                       "(?C",  "[:",   "[.",   "[=" };
 
   for (guint i = 0; i < G_N_ELEMENTS(marks); i++)
     if (strstr(regex, marks[i]))

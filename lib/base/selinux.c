@@ -54,7 +54,15 @@ sc_selinux_kernel_enabled(void)
   static gboolean enabled;
 
   if (g_once_init_enter(&once)) {
-    enabled = is_selinux_enabled() > 0;
+    g_autofree char *lsms = NULL, *current = NULL;
+    /* libselinux asks whether selinuxfs is mounted, which a container on
+     * an SELinux host may lack: the kernel's list of its security modules
+     * and this process's label say it too; any of them is enough */
+    enabled = is_selinux_enabled() > 0 ||
+              (g_file_get_contents("/sys/kernel/security/lsm", &lsms, NULL, NULL) &&
+               strstr(lsms, "selinux") != NULL) ||
+              (g_file_get_contents("/proc/self/attr/current", &current, NULL, NULL) &&
+               strchr(current, ':') != NULL);
     g_once_init_leave(&once, 1);
   }
   return enabled;

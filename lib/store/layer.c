@@ -391,22 +391,35 @@ entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError
   return sc_layer_xattrs_canonical(t->digest, entry->path, xattrs, error);
 }
 
-/* Whether the kernel stores each of @xattrs byte for byte: user.* and
- * trusted.* always, security.selinux while the running kernel has no
- * SELinux (it is then an attribute like any other). Reading every object
- * back cost an open and the xattr calls per file, on a host with a policy
- * every file (each has a label). */
+/* Whether the kernel stores each of @xattrs byte for byte: user.*
+ * always, security.selinux while the running kernel has no SELinux (it is
+ * then an attribute like any other). Not trusted.*: XFS reads
+ * trusted.SGI_ACL_FILE as a POSIX ACL (found by an outside attack).
+ * Reading every object back cost an open and the xattr calls per file,
+ * on a host with a policy every file (each has a label). */
 static gboolean
 xattrs_kept_as_written(GVariant *xattrs)
 {
   for (gsize i = 0; i < g_variant_n_children(xattrs); i++) {
     const char *name;
     g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, NULL);
-    if (!g_str_has_prefix(name, "user.") && !g_str_has_prefix(name, "trusted.") &&
+    if (!g_str_has_prefix(name, "user.") &&
         !(strcmp(name, "security.selinux") == 0 && !sc_selinux_kernel_enabled()))
       return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+xattr_named(GVariant *xattrs, const char *name)
+{
+  for (gsize i = 0; i < g_variant_n_children(xattrs); i++) {
+    const char *n;
+    g_variant_get_child(xattrs, i, "(^&ay@ay)", &n, NULL);
+    if (strcmp(n, name) == 0)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 /* Reads the object back as fsck will: the kernel keeps some xattrs in a
@@ -444,6 +457,14 @@ check_stored(Tree *t,
     }
     if (!same)
       g_string_append_printf(changed, "%s'%s'", changed->len ? ", " : "", name);
+  }
+  /* and none the filesystem adds: XFS shows an ACL written as
+   * trusted.SGI_ACL_FILE as system.posix_acl_access too */
+  for (gsize j = 0; back && j < g_variant_n_children(back); j++) {
+    const char *bname;
+    g_variant_get_child(back, j, "(^&ay@ay)", &bname, NULL);
+    if (!xattr_named(xattrs, bname))
+      g_string_append_printf(changed, "%s'%s' added", changed->len ? ", " : "", bname);
   }
   if (mode != 0 && g_file_info_get_attribute_uint32(info, "unix::mode") != mode)
     g_string_append_printf(changed,

@@ -220,6 +220,44 @@ class ImportParallelTest(unittest.TestCase):
                             "when they are stored (the mode 0644 to 0664); the store cannot "
                             "hold it as the layer gives it")
 
+    @unittest.skipUnless(shutil.which("mkfs.xfs"), "needs mkfs.xfs (xfsprogs)")
+    def test_xfs_reads_an_sgi_acl_as_a_posix_acl(self):
+        """A store on XFS: a file's xattr trusted.SGI_ACL_FILE is XFS's own
+        name of its POSIX ACL, read back as system.posix_acl_access too. The
+        import reads such an object back and refuses it (it imported, and
+        `ostree fsck` then called the object corrupt); user.* names, which
+        no file system changes, are not read back and import."""
+        def entry(tag, perm):
+            return tag.to_bytes(4, "big") + b"\xff\xff\xff\xff" + perm.to_bytes(2, "big") + b"\0\0"
+        acl = (3).to_bytes(4, "big") + entry(1, 6) + entry(4, 4) + entry(0x20, 4)
+        layout = os.path.join(self.shared, "xfs-layout")
+        il.run("umoci", "init", "--layout", layout)
+        il.run("umoci", "new", "--image", layout + ":empty")
+        il.add_layer(layout, "empty", tc.end([tc.member(
+            "etc/acl", b"x\n", pax=[(b"SCHILY.xattr.trusted.SGI_ACL_FILE", acl)])]), new_tag="sgi")
+        il.add_layer(layout, "empty", tc.end([tc.member(
+            "etc/plain", b"x\n", pax=[(b"SCHILY.xattr.user.note", b"kept")])]), new_tag="user")
+        image = os.path.join(self.shared, "xfs.img")
+        mnt = os.path.join(self.shared, "xfs")
+        os.makedirs(mnt)
+        with open(image, "wb") as f:
+            f.truncate(320 * MiB)
+        il.run("mkfs.xfs", "-q", image)
+        il.run("mount", "-o", "loop", image, mnt)
+        self.addCleanup(os.unlink, image)
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        root = os.path.join(mnt, "root")
+        r = subprocess.run([CTL, "--checkout-root", root, "pull", "oci:%s:sgi" % layout],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("entry 'etc/acl' has xattrs that the filesystem changes when they are "
+                      "stored ('system.posix_acl_access' added); the store cannot hold it as "
+                      "the layer gives it", r.stderr)
+        r = subprocess.run([CTL, "--checkout-root", root, "pull", "oci:%s:user" % layout],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.fsck(os.path.join(root, ".storage", "ostree"))
+
     def test_one_budget_for_the_layers_of_a_pull(self):
         """Eight layers of 4 MiB files imported at once (--jobs 8) share one
         8 MiB budget of buffers: the peak RSS stays under issue 16's 64 MB

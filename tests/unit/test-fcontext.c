@@ -235,7 +235,9 @@ static const char *const crafted_fc =
   "/usr/lib[[:alpha:](]|/other3  system_u:object_r:posix_alt_t\n"
   "/usr/li\\Q\\Eb?x       system_u:object_r:empty_quote_t\n"
   "/usr/lib(?#x)*          system_u:object_r:comment_quant_t\n"
-  "/usr/libz\\E?          system_u:object_r:end_quote_t\n";
+  "/usr/libz\\E?          system_u:object_r:end_quote_t\n"
+  "/usr/lib\\c(|/other4    system_u:object_r:control_alt_t\n"
+  "/usrlib\\c[|/other5     system_u:object_r:control_class_t\n";
 
 static const char *const crafted_paths[] = {
   "/", "/a", "/ab", "/a/b", "/a/bb", "/a/b/c.conf", "/a/b/cxconf", "/a/b/c.confx", "/a/b/sp",
@@ -252,7 +254,8 @@ static const char *const crafted_paths[] = {
   "/lib/x", "/bin", "/bin/ls", "/var/run/x", "/local-home/u/.cache", "/usr/other",
   "/usr/x/other", "/usr/bin/other", "/usr/li", "/usr/lix", "/usr/libx", "/usr/libbx", "/usr/lib(",
   "/other2", "/usr/other2", "/other3", "/usr/x/other3", "/usr/libq", "/usr/lib]", "/usr/lib",
-  "/usr/lib", "/usr/libz", "/usr/lib/z", "/usr/libzz",
+  "/usr/lib", "/usr/libz", "/usr/lib/z", "/usr/libzz", "/usr/other4", "/usr/x/other4",
+  "/other4", "/other5", "/usr/other5", "/usrlib\x08",
 };
 
 static const char *const crafted_homedirs =
