@@ -782,8 +782,6 @@ pull_plan(Pull *t, GError **error)
   return TRUE;
 }
 
-/* The jobs run by a bounded pool; progress is reported from this thread,
- * so that callers never see another one. */
 /* Writing back what the layers' workers wrote while they still write:
  * the kernel alone would start only after 30 s or gigabytes of dirty
  * pages, and the syncfs that makes the pull durable before its refs
@@ -801,6 +799,8 @@ pull_write_back(Pull *t, gint64 *last)
   *last = g_get_monotonic_time();
 }
 
+/* The jobs run by a bounded pool; progress is reported from this thread,
+ * so that callers never see another one. */
 static void
 pull_run_pool(Pull *t)
 {
