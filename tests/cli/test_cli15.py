@@ -407,28 +407,14 @@ class TableTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+from cli15lib import ImageSysrootCase  # noqa: E402
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp"]
 
 
 @unittest.skipUnless(os.getuid() == 0 and shutil.which("umoci") and shutil.which("runc") and
                      shutil.which("setpriv"), "needs root, umoci, runc and setpriv")
-class ErrorsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        import test_deploy as td
-        cls.shared = tempfile.mkdtemp(prefix="sc-cli15-err-")
-        os.chmod(cls.shared, 0o755)
-        cls.layout = os.path.join(cls.shared, "layout")
-        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
-        cls.image = "oci:%s:v1" % cls.layout
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.shared)
-
-    def setUp(self):
-        self.sysroot = tempfile.mkdtemp(dir=self.shared)
-
+class ErrorsTest(ImageSysrootCase):
     def ctl(self, *args, prefix=(), sysroot=True):
         return subprocess.run([*prefix, CTL, *(["--sysroot", self.sysroot] if sysroot else []),
                                *args], capture_output=True, text=True, timeout=120)

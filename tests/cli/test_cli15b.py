@@ -7,52 +7,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import shutil
 import unittest
 
-CTL = os.environ["SYSCONTAINERCTL"]
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
-sys.path.insert(0, os.path.join(HERE, "..", "store"))
+from cli15lib import CTL, ImageSysrootCase, run, synopsis
 
 
-def run(*args, env=None):
-    return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def synopsis(*verb):
-    """The usage lines of VERB [SUB] (and their continuation lines)."""
-    lines = []
-    for line in run(*verb, "--help").stdout.splitlines():
-        if not line.startswith(("Usage: ", "   or: ", " " * 10)):
-            break
-        lines.append(line + "\n")
-    return "".join(lines)
-
-
-class StoreCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        import test_deploy as td
-        cls.shared = tempfile.mkdtemp(prefix="sc-cli15b-")
-        os.chmod(cls.shared, 0o755)
-        cls.layout = os.path.join(cls.shared, "layout")
-        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
-        cls.image = "oci:%s:v1" % cls.layout
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.shared)
-
-    def setUp(self):
-        self.sysroot = tempfile.mkdtemp(dir=self.shared)
-        self.repo = os.path.join(self.sysroot, "var/lib/containers/atomic/.storage/ostree")
-
-    def ctl(self, *args, env=None):
-        return run("--sysroot", self.sysroot, *args, env=env)
-
+class StoreCase(ImageSysrootCase):
     def names(self):
         r = self.ctl("--json", "images", "list")
         return sorted(i["name"] for i in json.loads(r.stdout)["images"])

@@ -12,11 +12,8 @@ import sys
 import tempfile
 import unittest
 
-CTL = os.environ["SYSCONTAINERCTL"]
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "deploy"))
-sys.path.insert(0, os.path.join(HERE, "..", "store"))
-sys.path.insert(0, os.path.join(HERE, "..", "registry"))
+from cli15lib import CTL, HERE, ImageSysrootCase, run, synopsis
+
 ACCEPT = os.environ["SC_SIGNATURE_POLICY"]
 SCHEMAS = os.path.join(os.environ.get("SC_SOURCE_ROOT", os.path.join(HERE, "..", "..")),
                        "data", "schemas")
@@ -29,20 +26,6 @@ def valid(name, doc):
         v = jsonschema.Draft202012Validator(json.load(f),
                                             format_checker=jsonschema.FormatChecker())
     return [e.message for e in v.iter_errors(doc)]
-
-
-def run(*args, env=None):
-    return subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def synopsis(*verb):
-    """The usage lines of VERB [SUB] (and their continuation lines)."""
-    lines = []
-    for line in run(*verb, "--help").stdout.splitlines():
-        if not line.startswith(("Usage: ", "   or: ", " " * 10)):
-            break
-        lines.append(line + "\n")
-    return "".join(lines)
 
 
 def snapshot(top):
@@ -147,27 +130,7 @@ class SysrootPathTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 2, r.stderr)
 
 
-class StoreCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        import test_deploy as td
-        cls.shared = tempfile.mkdtemp(prefix="sc-cli15c-")
-        os.chmod(cls.shared, 0o755)
-        cls.layout = os.path.join(cls.shared, "layout")
-        td.build(cls.layout, "v1", {"defaultValues": {"GREETING": "hello"}})
-        cls.image = "oci:%s:v1" % cls.layout
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.shared)
-
-    def setUp(self):
-        self.sysroot = tempfile.mkdtemp(dir=self.shared)
-        self.checkout = os.path.join(self.sysroot, "var/lib/containers/atomic")
-
-    def ctl(self, *args, env=None):
-        return run("--sysroot", self.sysroot, *args, env=env)
-
+class StoreCase(ImageSysrootCase):
     def ok(self, *args):
         r = self.ctl(*args)
         self.assertEqual((r.returncode, r.stderr), (0, ""), (args, r.stdout))
