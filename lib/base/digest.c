@@ -38,8 +38,11 @@ sc_sha256_finish(ScSha256 *h)
 
   gnutls_hash_deinit(h->hd, raw);
   h->hd = NULL;
-  for (int i = 0; i < 32; i++)
-    g_snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+  for (int i = 0; i < 32; i++) {
+    hex[2 * i] = "0123456789abcdef"[raw[i] >> 4];
+    hex[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
+  }
+  hex[64] = '\0';
   g_free(h);
   return hex;
 }

@@ -603,6 +603,42 @@ queue_regfile(Tree *t,
   return g_strdup(placeholder);
 }
 
+/* A file too large to queue, in a bare store: written as it is read, and
+ * checksummed on the way with the accelerated SHA-256 (bareobject.c). */
+static char *
+write_regfile_bare(Tree *t,
+                   struct archive *a,
+                   const char *path,
+                   const EntryMeta *m,
+                   gint64 size,
+                   guchar *buf,
+                   GError **error)
+{
+  g_autoptr(ScBareStream) s = sc_bare_stream_new(
+    sc_layer_pool_bare(t->pool), m->uid, m->gid, S_IFREG | m->mode, m->xattrs, size, error);
+  gint64 done = 0;
+  char *checksum;
+
+  if (s == NULL)
+    goto failed;
+  while (done < size) {
+    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
+    if (r <= 0) {
+      read_failed(t, a, path, error);
+      return NULL;
+    }
+    if (!sc_bare_stream_write(s, buf, r, error))
+      goto failed;
+    done += r;
+  }
+  checksum = sc_bare_stream_finish(s, error);
+  if (checksum != NULL)
+    return checksum;
+failed:
+  import_failed(t, path, error);
+  return NULL;
+}
+
 /* The file's checksum (a placeholder for a queued file: *@out_queued). */
 static char *
 write_regfile(Tree *t,
@@ -648,6 +684,8 @@ write_regfile(Tree *t,
       goto ostree_failed;
     return g_steal_pointer(&checksum);
   }
+  if (sc_layer_pool_bare(t->pool))
+    return write_regfile_bare(t, a, path, m, size, buf, error);
   w = ostree_repo_write_regfile(
     t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, size, m->xattrs, error);
   if (w == NULL)

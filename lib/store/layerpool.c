@@ -3,8 +3,9 @@
  * each regular file, copied whole into a buffer, to a pool of workers that
  * compute its OSTree content checksum (the file header as bare mode stores
  * it, then the content) with the accelerated SHA-256 of lib/base and write
- * it with ostree_repo_write_content_trusted(), so that libostree does not
- * hash it again with GLib's slower SHA-256. A single layer then uses every
+ * it (in a bare store by bareobject.c, else with
+ * ostree_repo_write_content_trusted()), so that libostree does not hash it
+ * again with GLib's slower SHA-256. A single layer then uses every
  * core.
  *
  * The reader does not wait for a checksum: it puts a placeholder (a
@@ -55,6 +56,7 @@ typedef struct {
 
 struct ScLayerPool {
   OstreeRepo *repo;
+  ScBareWriter *bare; /* NULL: libostree writes */
   const char *digest;
   ScLayerPoolCheck check;
   gpointer check_data;
@@ -116,27 +118,12 @@ sc_layer_pool_buffer_free(guchar *data, gsize size)
   g_mutex_unlock(&budget_lock);
 }
 
-/* The OSTree checksum of a regular file: SHA-256 of the header that
- * ostree_checksum_file_from_input() hashes (uid, gid, mode big-endian,
- * rdev 0, no symlink target, the xattrs; size-prefixed as in a content
- * stream), then of the content. The tests run ostree fsck on it. */
+/* The OSTree checksum of a regular file (the tests run ostree fsck on it). */
 static char *
 content_checksum(const PoolFile *f, GVariant *xattrs)
 {
-  g_autoptr(GVariant) header = g_variant_ref_sink(g_variant_new("(uuuus@a(ayay))",
-                                                                GUINT32_TO_BE(f->uid),
-                                                                GUINT32_TO_BE(f->gid),
-                                                                GUINT32_TO_BE(S_IFREG | f->mode),
-                                                                0,
-                                                                "",
-                                                                xattrs));
-  ScSha256 *h = sc_sha256_new();
-  /* the header goes as in a content stream: its size (big-endian 32 bits),
-   * 4 bytes of padding, the variant */
-  guint32 prefix[2] = { GUINT32_TO_BE((guint32)g_variant_get_size(header)), 0 };
+  ScSha256 *h = sc_bare_checksum_start(f->uid, f->gid, S_IFREG | f->mode, xattrs);
 
-  sc_sha256_update(h, prefix, sizeof(prefix));
-  sc_sha256_update(h, g_variant_get_data(header), g_variant_get_size(header));
   sc_sha256_update(h, f->data, f->size);
   return sc_sha256_finish(h);
 }
@@ -153,6 +140,9 @@ write_trusted(ScLayerPool *p,
   g_autoptr(GInputStream) object = NULL;
   guint64 length = 0;
 
+  if (p->bare)
+    return sc_bare_writer_write(p->bare, checksum, f->uid, f->gid, S_IFREG | f->mode, xattrs,
+                                f->data, f->size, error);
   /* (an object the store has is skipped by libostree: given the checksum,
    * it looks for the object before it writes) */
   g_file_info_set_file_type(info, G_FILE_TYPE_REGULAR);
@@ -237,6 +227,12 @@ pool_workers(void)
   return MAX(1, g_get_num_processors());
 }
 
+ScBareWriter *
+sc_layer_pool_bare(ScLayerPool *p)
+{
+  return p->bare;
+}
+
 ScLayerPool *
 sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, gpointer check_data)
 {
@@ -246,6 +242,8 @@ sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, 
   p->digest = digest;
   p->check = check;
   p->check_data = check_data;
+  /* (a store this cannot write, libostree writes, and says why it fails) */
+  p->bare = sc_bare_writer_new(repo);
   g_mutex_init(&p->lock);
   p->resolved = g_array_new(FALSE, TRUE, 1);
   /* not exclusive: the threads are GLib's shared ones, started on demand */
@@ -356,6 +354,7 @@ sc_layer_pool_free(ScLayerPool *p)
   if (p->pool)
     g_thread_pool_free(p->pool, FALSE, TRUE);
   g_clear_error(&p->error);
+  sc_bare_writer_free(p->bare);
   g_array_unref(p->resolved);
   g_mutex_clear(&p->lock);
   g_free(p);

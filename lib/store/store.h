@@ -131,6 +131,43 @@ gboolean sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest,
                          const char *diff_id, gint64 *progress, const ScLayerLimits *limits,
                          ScSelinux *se, ScLayerResult *out, GError **error);
 
+/* bareobject.c: regular-file objects of a bare repository written without
+ * libostree's content stream (NULL: not bare, SC_OBJECT_WRITER=libostree,
+ * or no O_TMPFILE there; then libostree writes). Safe from several
+ * threads. */
+typedef struct ScBareWriter ScBareWriter;
+ScBareWriter *sc_bare_writer_new(OstreeRepo *repo);
+/* The object @checksum (its OSTree content checksum, which the caller
+ * computed) unless the store has it. */
+gboolean sc_bare_writer_write(ScBareWriter *w,
+                              const char *checksum,
+                              guint32 uid,
+                              guint32 gid,
+                              guint32 mode,
+                              GVariant *xattrs,
+                              const guchar *data,
+                              gsize size,
+                              GError **error);
+void sc_bare_writer_free(ScBareWriter *w);
+/* SHA-256 with the header of a regular file's OSTree content checksum fed
+ * (@mode with S_IFREG): the contents follow. */
+ScSha256 *sc_bare_checksum_start(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs);
+/* A file object written as it is read (files too large to buffer): the
+ * checksum, computed on the way, is known at the end; freed unfinished,
+ * nothing is left. */
+typedef struct ScBareStream ScBareStream;
+ScBareStream *sc_bare_stream_new(ScBareWriter *w,
+                                 guint32 uid,
+                                 guint32 gid,
+                                 guint32 mode,
+                                 GVariant *xattrs,
+                                 guint64 size,
+                                 GError **error);
+gboolean sc_bare_stream_write(ScBareStream *s, const guchar *data, gsize len, GError **error);
+char *sc_bare_stream_finish(ScBareStream *s, GError **error);
+void sc_bare_stream_free(ScBareStream *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScBareStream, sc_bare_stream_free)
+
 /* layerpool.c: the workers that checksum and write a layer's regular
  * files (SC_IMPORT_WORKERS=N, else one per CPU). @check runs in a worker
  * after a file is stored (NULL: none). */
@@ -165,6 +202,8 @@ gboolean sc_layer_pool_failed(ScLayerPool *p);
  * the checksums. The error of the earliest failed file in tar order. */
 gboolean sc_layer_pool_finish(ScLayerPool *p, OstreeMutableTree *root, GError **error);
 void sc_layer_pool_free(ScLayerPool *p);
+/* The pool's writer of bare objects (NULL: libostree writes). */
+ScBareWriter *sc_layer_pool_bare(ScLayerPool *p);
 /* A buffer for sc_layer_pool_add(), and its release. */
 guchar *sc_layer_pool_buffer_new(gsize size);
 void sc_layer_pool_buffer_free(guchar *data, gsize size);

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -257,6 +258,93 @@ class ImportParallelTest(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.fsck(os.path.join(root, ".storage", "ostree"))
+
+    def objects(self, repo):
+        """Every object file and directory under objects/: its type and
+        permission bits, owner, size, link count, xattrs, and for a file
+        object its mtime and contents (what libostree gives a bare object)."""
+        found = {}
+        top = os.path.join(repo, "objects")
+        for d, dirs, files in os.walk(top):
+            for n in dirs + files:
+                p = os.path.join(d, n)
+                st = os.lstat(p)
+                key = [st.st_mode, st.st_uid, st.st_gid,
+                       sorted((k, os.getxattr(p, k, follow_symlinks=False))
+                              for k in os.listxattr(p, follow_symlinks=False))]
+                if n.endswith(".file") and stat.S_ISREG(st.st_mode):
+                    with open(p, "rb") as f:
+                        key += [st.st_size, st.st_nlink, st.st_mtime_ns, f.read()]
+                found[os.path.relpath(p, top)] = key
+        return found
+
+    def test_objects_as_libostree_writes_them(self):
+        """The pool's workers write a bare store's file objects themselves
+        (lib/store/bareobject.c): object for object, directory for
+        directory, they are what libostree writes (SC_OBJECT_WRITER=libostree),
+        owners, setuid bits, xattrs and the mtime of 0 included, and the
+        layer's commit is the same."""
+        r, _, ours = self.pull("busy", 2)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        os.environ["SC_OBJECT_WRITER"] = "libostree"
+        try:
+            r, _, theirs = self.pull("busy", 2)
+        finally:
+            del os.environ["SC_OBJECT_WRITER"]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.fsck(ours)
+        layer = [k for k in self.refs(ours) if self.digests["busy"][7:] in k]
+        self.assertEqual(len(layer), 1)
+        self.assertEqual(self.refs(ours)[layer[0]], self.refs(theirs)[layer[0]])
+        a, b = self.objects(ours), self.objects(theirs)
+        # (the image's own commits hold the time of the pull)
+        commits = {k for k in set(a) | set(b) if k.endswith(".commit")}
+        a = {k: v for k, v in a.items() if k not in commits}
+        b = {k: v for k, v in b.items() if k not in commits}
+        self.assertGreater(len([k for k in a if k.endswith(".file")]), 700)
+        self.assertEqual(sorted(a), sorted(b))
+        for k in a:
+            self.assertEqual(a[k], b[k], k)
+        setuid = [v for k, v in a.items() if k.endswith(".file") and v[0] & 0o7777 == 0o7755]
+        self.assertEqual([(v[1], v[2], v[-2]) for v in setuid], [(4000000000, 65534, 0)])
+        self.assertEqual(os.listdir(os.path.join(ours, "tmp")), ["cache"])
+
+    def test_min_free_space_kept(self):
+        """The store's min-free-space reserve holds for the objects the
+        workers write themselves: a layer of 32 MB of small files into a
+        store that has 8 MB above its reserve fails, naming the file and the
+        reserve, and leaves no ref; the same layer imports without it."""
+        layout = os.path.join(self.shared, "space")
+        il.run("umoci", "init", "--layout", layout)
+        il.run("umoci", "new", "--image", layout + ":empty")
+        il.add_layer(layout, "empty", tc.end([tc.member("etc/seed", b"seed\n")]), new_tag="seed")
+        il.add_layer(layout, "empty", tc.end([tc.member("data/%04d" % i, os.urandom(16384))
+                                              for i in range(2000)]), new_tag="small")
+        root = tempfile.mkdtemp(dir=self.shared)
+        self.addCleanup(shutil.rmtree, root)
+        repo = os.path.join(root, ".storage", "ostree")
+        pull = [CTL, "--checkout-root", root, "pull"]
+        r = subprocess.run(pull + ["oci:%s:seed" % layout], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = self.refs(repo)
+        with open(os.path.join(repo, "config")) as f:
+            config = f.read()
+        sv = os.statvfs(repo)
+        reserve_mb = sv.f_bfree * sv.f_frsize // MiB - 8  # (root: as libostree counts)
+        with open(os.path.join(repo, "config"), "w") as f:
+            f.write(config.replace("[core]\n", "[core]\nmin-free-space-size=%dMB\n" % reserve_mb))
+        r = subprocess.run(pull + ["oci:%s:small" % layout], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"layer sha256:[0-9a-f]{64}: 'data/[0-9]{4}': writing it would "
+                         r"leave less than the store's min-free-space \(%d bytes\) free\n$"
+                         % (reserve_mb * MiB))
+        self.assertEqual(self.refs(repo), before)
+        self.fsck(repo)
+        with open(os.path.join(repo, "config"), "w") as f:
+            f.write(config)
+        r = subprocess.run(pull + ["oci:%s:small" % layout], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.fsck(repo)
 
     def test_one_budget_for_the_layers_of_a_pull(self):
         """Eight layers of 4 MiB files imported at once (--jobs 8) share one
