@@ -1210,7 +1210,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
     g_propagate_error(error, g_steal_pointer(&walk_error));
     goto out;
   }
-  if (!ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
+  if (!sc_layer_pool_write_trees(t.pool, t.root, error) ||
+      !ostree_repo_write_mtree(repo, t.root, &root, NULL, error))
     goto out;
   g_variant_builder_init(&mb, G_VARIANT_TYPE("a{sv}"));
   g_variant_builder_add(&mb, "{sv}", "docker.size",

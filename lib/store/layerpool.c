@@ -345,6 +345,118 @@ sc_layer_pool_finish(ScLayerPool *p, OstreeMutableTree *root, GError **error)
   return TRUE;
 }
 
+/* ---- the tree's dirtree objects, subtrees written at once ---- */
+
+/* Entries in a subtree handed to one thread: /usr's 18k split into about
+ * a hundred; the busy layer of test_import_parallel.py into its eight
+ * directories (the same commit for any number of workers is tested). */
+#define TREE_TASK_ENTRIES 256
+
+typedef struct {
+  OstreeRepo *repo;
+  GMutex lock;
+  GError *error; /* the first task's (by order) that failed */
+  guint error_index;
+} TreeWrite;
+
+typedef struct {
+  OstreeMutableTree *tree;
+  guint64 entries;
+  guint index;
+} TreeTask;
+
+/* The entries under @t; its subtrees of at most TREE_TASK_ENTRIES whose
+ * parent is larger go to @tasks (the ancestors stay for the caller). */
+static guint64
+tree_split(OstreeMutableTree *t, GPtrArray *tasks)
+{
+  GHashTable *subdirs = ostree_mutable_tree_get_subdirs(t);
+  g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(guint64));
+  g_autoptr(GPtrArray) children = g_ptr_array_new();
+  GHashTableIter it;
+  gpointer value;
+  guint64 total = g_hash_table_size(ostree_mutable_tree_get_files(t)) + g_hash_table_size(subdirs);
+
+  g_hash_table_iter_init(&it, subdirs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    guint64 n = tree_split(value, tasks);
+    g_array_append_val(sizes, n);
+    g_ptr_array_add(children, value);
+    total += n;
+  }
+  if (total > TREE_TASK_ENTRIES)
+    for (guint i = 0; i < children->len; i++)
+      if (g_array_index(sizes, guint64, i) <= TREE_TASK_ENTRIES) {
+        TreeTask *task = g_new0(TreeTask, 1);
+        task->tree = children->pdata[i];
+        task->entries = g_array_index(sizes, guint64, i);
+        g_ptr_array_add(tasks, task);
+      }
+  return total;
+}
+
+static gint
+larger_first(gconstpointer a, gconstpointer b)
+{
+  const TreeTask *x = *(TreeTask *const *)a, *y = *(TreeTask *const *)b;
+
+  return x->entries < y->entries ? 1 : x->entries > y->entries ? -1 : 0;
+}
+
+static void
+tree_work(gpointer data, gpointer user_data)
+{
+  TreeTask *task = data;
+  TreeWrite *w = user_data;
+  g_autoptr(GFile) file = NULL;
+  GError *error = NULL;
+
+  if (!ostree_repo_write_mtree(w->repo, task->tree, &file, NULL, &error)) {
+    g_mutex_lock(&w->lock);
+    if (w->error == NULL || task->index < w->error_index) {
+      g_clear_error(&w->error);
+      w->error = error;
+      w->error_index = task->index;
+    } else
+      g_error_free(error);
+    g_mutex_unlock(&w->lock);
+  }
+  g_free(task);
+}
+
+gboolean
+sc_layer_pool_write_trees(ScLayerPool *p, OstreeMutableTree *root, GError **error)
+{
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new();
+  TreeWrite w = { .repo = p->repo };
+  GThreadPool *pool;
+  guint workers = pool_workers();
+
+  if (workers > 1)
+    tree_split(root, tasks);
+  if (tasks->len < 2) {
+    g_ptr_array_set_free_func(tasks, g_free);
+    return TRUE; /* ostree_repo_write_mtree() of the root does it all */
+  }
+  /* the largest first, so that no thread is left with a big one at the
+   * end; each subtree's dirtree objects are what they would be in one
+   * thread (each is a function of its contents alone) */
+  g_ptr_array_sort(tasks, larger_first);
+  g_mutex_init(&w.lock);
+  pool = g_thread_pool_new(tree_work, &w, workers, FALSE, NULL);
+  for (guint i = 0; i < tasks->len; i++) {
+    ((TreeTask *)tasks->pdata[i])->index = i;
+    g_thread_pool_push(pool, tasks->pdata[i], NULL);
+  }
+  g_thread_pool_free(pool, FALSE, TRUE);
+  g_mutex_clear(&w.lock);
+  if (w.error) {
+    g_propagate_error(error, w.error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 void
 sc_layer_pool_free(ScLayerPool *p)
 {

@@ -202,6 +202,10 @@ gboolean sc_layer_pool_failed(ScLayerPool *p);
  * the checksums. The error of the earliest failed file in tar order. */
 gboolean sc_layer_pool_finish(ScLayerPool *p, OstreeMutableTree *root, GError **error);
 void sc_layer_pool_free(ScLayerPool *p);
+/* The dirtree objects of @root's subtrees (after sc_layer_pool_finish()),
+ * written by several threads; ostree_repo_write_mtree() of @root then
+ * writes the rest. */
+gboolean sc_layer_pool_write_trees(ScLayerPool *p, OstreeMutableTree *root, GError **error);
 /* The pool's writer of bare objects (NULL: libostree writes). */
 ScBareWriter *sc_layer_pool_bare(ScLayerPool *p);
 /* A buffer for sc_layer_pool_add(), and its release. */
