@@ -591,7 +591,7 @@ queue_regfile(Tree *t,
               gsize size,
               GError **error)
 {
-  guchar *data = sc_layer_pool_buffer_new(size);
+  guchar *data = sc_layer_pool_buffer_new(t->pool, size);
   char placeholder[65];
 
   if (!read_inline(t, a, path, data, size, error)) {

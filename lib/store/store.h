@@ -209,7 +209,7 @@ gboolean sc_layer_pool_write_trees(ScLayerPool *p, OstreeMutableTree *root, GErr
 /* The pool's writer of bare objects (NULL: libostree writes). */
 ScBareWriter *sc_layer_pool_bare(ScLayerPool *p);
 /* A buffer for sc_layer_pool_add(), and its release. */
-guchar *sc_layer_pool_buffer_new(gsize size);
+guchar *sc_layer_pool_buffer_new(ScLayerPool *p, gsize size);
 void sc_layer_pool_buffer_free(guchar *data, gsize size);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ScLayerPool, sc_layer_pool_free)
 
