@@ -160,9 +160,18 @@ set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
   static const struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
   gsize n = xattrs ? g_variant_n_children(xattrs) : 0;
 
-  if (fchown(fd, uid, gid) != 0)
+  struct stat st;
+
+  /* The file was made with the mode's permission bits (less the umask)
+   * and the process's owner: each call that changes nothing is left out,
+   * as each makes the journal log the inode again (root's 0644 and 0755
+   * files: two calls of six). The owner first: chown clears setuid bits. */
+  if (fstat(fd, &st) != 0)
+    return "fstat";
+  if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) != 0)
     return "fchown";
-  if (fchmod(fd, mode & 07777) != 0)
+  if (((st.st_mode & 07777) != (mode & 07777) || st.st_uid != uid || st.st_gid != gid) &&
+      fchmod(fd, mode & 07777) != 0)
     return "fchmod";
   for (gsize i = 0; i < n; i++) {
     const char *name;
@@ -232,10 +241,12 @@ failed_object(const char *checksum, const char *what, GError **error)
   return FALSE;
 }
 
+/* With @mode's permission bits, so that fchmod() is rarely needed; the
+ * contents are written before any setuid bit is set. */
 static int
-open_object(ScBareWriter *w)
+open_object(ScBareWriter *w, guint32 mode)
 {
-  return openat(w->tmp_dfd, ".", O_WRONLY | O_CLOEXEC | O_TMPFILE, 0600);
+  return openat(w->tmp_dfd, ".", O_WRONLY | O_CLOEXEC | O_TMPFILE, mode & 0777);
 }
 
 static void
@@ -269,7 +280,7 @@ sc_bare_writer_write(ScBareWriter *w,
     return failed_object(checksum, "fstatat", error);
   if (!take_space(w, size, error))
     return FALSE;
-  fd = open_object(w);
+  fd = open_object(w, mode);
   if (fd < 0)
     return failed_object(checksum, "open O_TMPFILE", error);
   failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs)
@@ -326,7 +337,7 @@ sc_bare_stream_new(ScBareWriter *w,
 
   if (!take_space(w, size, error))
     return NULL;
-  fd = open_object(w);
+  fd = open_object(w, mode);
   if (fd < 0) {
     failed_object(NULL, "open O_TMPFILE", error);
     return NULL;
