@@ -9,16 +9,18 @@
  * there is kept. What libostree does besides, and this does not: it looks
  * for the object in its staging directory too (with fsync off it stages
  * nothing), fallocates every object before writing it, sets the mode twice,
- * and takes the contents through a content stream (a header variant built
- * and parsed again, GInputStream copies). A pull of 18k files makes 4 system
- * calls fewer per object here (test: the objects are the same, file by file,
- * as libostree's; docs/store.md).
+ * makes objects/XX each time, and takes the contents through a content
+ * stream (a header variant built and parsed again, GInputStream copies);
+ * and here the owner and mode are set only when the new file lacks them.
+ * Root's labelled files: 8 system calls per object where libostree made 13
+ * (test: the objects are the same, file by file, as libostree's;
+ * docs/store.md).
  *
  * libostree's min-free-space reserve is kept too: an object is refused when
  * writing it would leave less free space than the repository's
- * min-free-space-percent or -size asks. The free
- * space is read again after every RECHECK_BYTES written by one writer (the
- * layers of one pull write at once: each can overshoot by that much).
+ * min-free-space-percent or -size asks. The free space is read again after
+ * every RECHECK_BYTES written by one writer (the layers of one pull write
+ * at once: each can overshoot by that much).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
