@@ -603,6 +603,37 @@ queue_regfile(Tree *t,
   return g_strdup(placeholder);
 }
 
+typedef gboolean (*ChunkSink)(gpointer target, const guchar *data, gsize len, GError **error);
+
+static gboolean
+sink_bare(gpointer target, const guchar *data, gsize len, GError **error)
+{
+  return sc_bare_stream_write(target, data, len, error);
+}
+
+static gboolean
+sink_ostree(gpointer target, const guchar *data, gsize len, GError **error)
+{
+  return g_output_stream_write_all(target, data, len, NULL, NULL, error);
+}
+
+/* The entry's @size bytes, through @buf, into @sink: a failed read is told
+ * whole, a failed write prefixed with the layer and the path. */
+static gboolean
+stream_entry(Tree *t, struct archive *a, const char *path, gint64 size, guchar *buf,
+             ChunkSink sink, gpointer target, GError **error)
+{
+  for (gint64 done = 0; done < size;) {
+    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
+    if (r <= 0)
+      return read_failed(t, a, path, error);
+    if (!sink(target, buf, r, error))
+      return import_failed(t, path, error);
+    done += r;
+  }
+  return TRUE;
+}
+
 /* A file too large to queue, in a bare store: written as it is read, and
  * checksummed on the way with the accelerated SHA-256 (bareobject.c). */
 static char *
@@ -616,27 +647,18 @@ write_regfile_bare(Tree *t,
 {
   g_autoptr(ScBareStream) s = sc_bare_stream_new(
     sc_layer_pool_bare(t->pool), m->uid, m->gid, S_IFREG | m->mode, m->xattrs, size, error);
-  gint64 done = 0;
   char *checksum;
 
-  if (s == NULL)
-    goto failed;
-  while (done < size) {
-    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
-    if (r <= 0) {
-      read_failed(t, a, path, error);
-      return NULL;
-    }
-    if (!sc_bare_stream_write(s, buf, r, error))
-      goto failed;
-    done += r;
+  if (s == NULL) {
+    import_failed(t, path, error);
+    return NULL;
   }
+  if (!stream_entry(t, a, path, size, buf, sink_bare, s, error))
+    return NULL;
   checksum = sc_bare_stream_finish(s, error);
-  if (checksum != NULL)
-    return checksum;
-failed:
-  import_failed(t, path, error);
-  return NULL;
+  if (checksum == NULL)
+    import_failed(t, path, error);
+  return checksum;
 }
 
 /* The file's checksum (a placeholder for a queued file: *@out_queued). */
@@ -651,7 +673,6 @@ write_regfile(Tree *t,
               GError **error)
 {
   gint64 size = archive_entry_size(e);
-  gint64 done = 0;
   g_autoptr(OstreeContentWriter) w = NULL;
   g_autofree char *checksum = NULL;
 
@@ -690,16 +711,8 @@ write_regfile(Tree *t,
     t->repo, NULL, m->uid, m->gid, S_IFREG | m->mode, size, m->xattrs, error);
   if (w == NULL)
     goto ostree_failed;
-  while (done < size) {
-    la_ssize_t r = archive_read_data(a, buf, MIN(BUF_SIZE, size - done));
-    if (r <= 0) {
-      read_failed(t, a, path, error);
-      return NULL;
-    }
-    if (!g_output_stream_write_all(G_OUTPUT_STREAM(w), buf, r, NULL, NULL, error))
-      goto ostree_failed;
-    done += r;
-  }
+  if (!stream_entry(t, a, path, size, buf, sink_ostree, w, error))
+    return NULL;
   checksum = ostree_content_writer_finish(w, NULL, error);
   if (checksum != NULL)
     return g_steal_pointer(&checksum);
