@@ -153,9 +153,10 @@ write_all(int fd, const guchar *data, gsize size)
   return TRUE;
 }
 
-/* Owner, mode, xattrs and mtime as libostree gives a bare object. */
+/* Owner, mode, xattrs and mtime as libostree gives a bare object; what
+ * failed, in @what (an xattr by its name, as libostree says it). */
 static const char *
-set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
+set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs, GString *what)
 {
   static const struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
   gsize n = xattrs ? g_variant_n_children(xattrs) : 0;
@@ -172,8 +173,13 @@ set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
 
     g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, &value);
     bytes = g_variant_get_fixed_array(value, &len, 1);
-    if (fsetxattr(fd, name, bytes, len, 0) != 0)
-      return "fsetxattr";
+    if (fsetxattr(fd, name, bytes, len, 0) != 0) {
+      int saved = errno;
+      g_autofree char *shown = sc_display(name, 100);
+      g_string_printf(what, "fsetxattr(%s)", shown);
+      errno = saved;
+      return what->str;
+    }
   }
   if (futimens(fd, times) != 0)
     return "futimens";
@@ -212,13 +218,14 @@ link_object(ScBareWriter *w, int fd, const char *name)
   return NULL;
 }
 
-/* Metadata set and the object linked: the end of a write. */
+/* Metadata set and the object linked: the end of a write (@what: as
+ * set_metadata()). */
 static const char *
 finish_object(ScBareWriter *w, int fd, const char *checksum, guint32 uid, guint32 gid,
-              guint32 mode, GVariant *xattrs)
+              guint32 mode, GVariant *xattrs, GString *what)
 {
   char name[sizeof "XX/.file" + 62];
-  const char *failed = set_metadata(fd, uid, gid, mode, xattrs);
+  const char *failed = set_metadata(fd, uid, gid, mode, xattrs, what);
 
   g_snprintf(name, sizeof name, "%.2s/%s.file", checksum, checksum + 2);
   return failed ? failed : link_object(w, fd, name);
@@ -258,6 +265,7 @@ sc_bare_writer_write(ScBareWriter *w,
                      GError **error)
 {
   char name[sizeof "XX/.file" + 62];
+  g_autoptr(GString) what = g_string_new(NULL);
   struct stat st;
   const char *failed;
   int fd;
@@ -272,7 +280,7 @@ sc_bare_writer_write(ScBareWriter *w,
   fd = open_object(w);
   if (fd < 0)
     return failed_object(checksum, "open O_TMPFILE", error);
-  failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs)
+  failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs, what)
                                      : "write";
   close_keeping_errno(fd);
   return failed ? failed_object(checksum, failed, error) : TRUE;
@@ -355,7 +363,9 @@ char *
 sc_bare_stream_finish(ScBareStream *s, GError **error)
 {
   g_autofree char *checksum = sc_sha256_finish(g_steal_pointer(&s->hash));
-  const char *failed = finish_object(s->w, s->fd, checksum, s->uid, s->gid, s->mode, s->xattrs);
+  g_autoptr(GString) what = g_string_new(NULL);
+  const char *failed =
+    finish_object(s->w, s->fd, checksum, s->uid, s->gid, s->mode, s->xattrs, what);
 
   if (failed) {
     failed_object(checksum, failed, error);
