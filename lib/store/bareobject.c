@@ -16,9 +16,12 @@
  *
  * libostree's min-free-space reserve is kept too: an object is refused when
  * writing it would leave less free space than the repository's
- * min-free-space-percent or -size asks. The free
- * space is read again after every RECHECK_BYTES written by one writer (the
- * layers of one pull write at once: each can overshoot by that much).
+ * min-free-space-percent or -size asks. The free space is counted once
+ * for the process, per file system: the layers a pull imports at once
+ * write into the same free space (counted by each writer alone, eight
+ * layers overshot the reserve eight times, where libostree's one budget
+ * per transaction refused). It is read again after every RECHECK_BYTES
+ * written.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -35,13 +38,22 @@
 
 #define RECHECK_BYTES (16 * 1024 * 1024)
 
+/* The free space of one file system, shared by the writers into it. */
+typedef struct {
+  dev_t dev;
+  guint refs;
+  guint64 avail; /* free bytes when last read */
+  guint64 since; /* bytes written since, by every writer */
+} Space;
+
+static GMutex space_lock; /* every Space, and the list */
+static GSList *spaces;
+
 struct ScBareWriter {
   int objects_dfd;
   int tmp_dfd;
   guint64 reserve;      /* bytes libostree keeps free */
-  GMutex lock;          /* the free space below */
-  guint64 avail;        /* free bytes when last read */
-  guint64 since;        /* bytes written since */
+  Space *space;
   gint linkat_by_proc;  /* atomic: AT_EMPTY_PATH was refused */
   guint8 dir_made[256]; /* objects/XX known to exist */
 };
@@ -55,6 +67,7 @@ wanted(OstreeRepo *repo)
          g_strcmp0(g_getenv("SC_OBJECT_WRITER"), "libostree") != 0;
 }
 
+/* (space_lock held) */
 static gboolean
 read_free_space(ScBareWriter *w, GError **error)
 {
@@ -65,9 +78,49 @@ read_free_space(ScBareWriter *w, GError **error)
     return FALSE;
   }
   /* (root may use the blocks the file system keeps for root: as libostree) */
-  w->avail = (guint64)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
-  w->since = 0;
+  w->space->avail = (guint64)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
+  w->space->since = 0;
   return TRUE;
+}
+
+/* The writer joins its file system's Space (read when it is the first). */
+static gboolean
+join_space(ScBareWriter *w, GError **error)
+{
+  struct stat st;
+  gboolean ok = TRUE;
+
+  if (fstat(w->objects_dfd, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store: fstat: %s", g_strerror(errno));
+    return FALSE;
+  }
+  g_mutex_lock(&space_lock);
+  for (GSList *l = spaces; l && w->space == NULL; l = l->next)
+    if (((Space *)l->data)->dev == st.st_dev)
+      w->space = l->data;
+  if (w->space == NULL) {
+    w->space = g_new0(Space, 1);
+    w->space->dev = st.st_dev;
+    spaces = g_slist_prepend(spaces, w->space);
+    ok = read_free_space(w, error);
+  }
+  w->space->refs++;
+  g_mutex_unlock(&space_lock);
+  return ok;
+}
+
+static void
+leave_space(ScBareWriter *w)
+{
+  if (w->space == NULL)
+    return;
+  g_mutex_lock(&space_lock);
+  if (--w->space->refs == 0) {
+    spaces = g_slist_remove(spaces, w->space);
+    g_free(w->space);
+  }
+  g_mutex_unlock(&space_lock);
+  w->space = NULL;
 }
 
 ScBareWriter *
@@ -81,7 +134,6 @@ sc_bare_writer_new(OstreeRepo *repo)
   if (!wanted(repo))
     return NULL;
   w = g_new0(ScBareWriter, 1);
-  g_mutex_init(&w->lock);
   w->objects_dfd = openat(dfd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   w->tmp_dfd = openat(dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   probe = w->tmp_dfd < 0 ? -1 : openat(w->tmp_dfd, ".", O_WRONLY | O_CLOEXEC | O_TMPFILE, 0600);
@@ -91,7 +143,7 @@ sc_bare_writer_new(OstreeRepo *repo)
    * refuses the transaction itself) */
   if (w->objects_dfd < 0 || probe < 0 ||
       !ostree_repo_get_min_free_space_bytes(repo, &w->reserve, &local) ||
-      !read_free_space(w, &local)) {
+      !join_space(w, &local)) {
     sc_bare_writer_free(w);
     return NULL;
   }
@@ -107,7 +159,7 @@ sc_bare_writer_free(ScBareWriter *w)
     close(w->objects_dfd);
   if (w->tmp_dfd >= 0)
     close(w->tmp_dfd);
-  g_mutex_clear(&w->lock);
+  leave_space(w);
   g_free(w);
 }
 
@@ -124,18 +176,19 @@ take_space(ScBareWriter *w, gsize size, GError **error)
     return TRUE;
   /* what the file takes on disk, about: whole 4 KiB blocks */
   need = ((guint64)size + 4095) / 4096 * 4096;
-  g_mutex_lock(&w->lock);
-  if (w->since >= RECHECK_BYTES && !read_free_space(w, error))
+  g_mutex_lock(&space_lock);
+  if (w->space->since >= RECHECK_BYTES && !read_free_space(w, error))
     ok = FALSE;
-  else if (w->avail < w->reserve || w->avail - w->reserve < w->since + need) {
+  else if (w->space->avail < w->reserve ||
+           w->space->avail - w->reserve < w->space->since + need) {
     g_set_error(error, SC_ERROR, SC_EIO,
                 "writing it would leave less than the store's min-free-space (%" G_GUINT64_FORMAT
                 " bytes) free",
                 w->reserve);
     ok = FALSE;
   } else
-    w->since += need;
-  g_mutex_unlock(&w->lock);
+    w->space->since += need;
+  g_mutex_unlock(&space_lock);
   return ok;
 }
 
