@@ -141,6 +141,43 @@ class BareAttackTest(unittest.TestCase):
         # abort does: a block or two; the unlinked object's 24 MiB are back)
         self.assertGreater(os.statvfs(mnt).f_bfree, free - 16)
 
+    def test_reserve_shared_by_the_layers_of_a_pull(self):
+        """Eight layers of 10 MB imported at once (--jobs 8) into a store
+        with 40 MB above its min-free-space reserve: they write into the
+        same free space, so the pull fails naming the reserve and the
+        reserve is kept (each layer counting its own writes alone, all eight
+        went in, 40 MB into the reserve). A 160 MiB tmpfs: its free space is
+        exact at once."""
+        mnt = tempfile.mkdtemp(dir=self.shared)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", mnt], check=True)
+        self.addCleanup(os.rmdir, mnt)
+        self.addCleanup(subprocess.run, ["umount", mnt], check=True)
+        tag = "seed"
+        for n in range(8):
+            il.add_layer(self.layout, tag, tc.end([tc.member("l%d/%03d" % (n, i), os.urandom(60000))
+                                                   for i in range(170)]),
+                         compression="none", new_tag="eight%d" % n)
+            tag = "eight%d" % n
+        root, repo, before = self.seeded(mnt)
+        sv = os.statvfs(mnt)
+        reserve = (sv.f_bfree * sv.f_frsize // MiB - 40) * MiB
+        with open(os.path.join(repo, "config")) as f:
+            config = f.read()
+        with open(os.path.join(repo, "config"), "w") as f:
+            f.write(config.replace("[core]\n", "[core]\nmin-free-space-size=%dMB\n"
+                                   % (reserve // MiB)))
+        r = subprocess.run([CTL, "--checkout-root", root, "pull", "--jobs", "8",
+                            "oci:%s:%s" % (self.layout, tag)], capture_output=True, text=True,
+                           env=dict(os.environ, SC_IMPORT_WORKERS="2"))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"^syscontainerctl: error: oci:%s:%s: %s: 'l[0-7]/[0-9]{3}': "
+                         r"writing it would leave less than the store's min-free-space "
+                         r"\(%d bytes\) free\n$" % (re.escape(self.layout), tag, LAYER, reserve))
+        self.assert_left_alone(repo, before)
+        sv = os.statvfs(mnt)
+        # (the dirtree and dirmeta objects are not counted: a few blocks)
+        self.assertGreater(sv.f_bfree * sv.f_frsize, reserve - MiB)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
