@@ -18,9 +18,12 @@
  *
  * libostree's min-free-space reserve is kept too: an object is refused when
  * writing it would leave less free space than the repository's
- * min-free-space-percent or -size asks. The free space is read again after
- * every RECHECK_BYTES written by one writer (the layers of one pull write
- * at once: each can overshoot by that much).
+ * min-free-space-percent or -size asks. The free space is counted once
+ * for the process, per file system: the layers a pull imports at once
+ * write into the same free space (counted by each writer alone, eight
+ * layers overshot the reserve eight times, where libostree's one budget
+ * per transaction refused). It is read again after every RECHECK_BYTES
+ * written.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -37,13 +40,22 @@
 
 #define RECHECK_BYTES (16 * 1024 * 1024)
 
+/* The free space of one file system, shared by the writers into it. */
+typedef struct {
+  dev_t dev;
+  guint refs;
+  guint64 avail; /* free bytes when last read */
+  guint64 since; /* bytes written since, by every writer */
+} Space;
+
+static GMutex space_lock; /* every Space, and the list */
+static GSList *spaces;
+
 struct ScBareWriter {
   int objects_dfd;
   int tmp_dfd;
   guint64 reserve;      /* bytes libostree keeps free */
-  GMutex lock;          /* the free space below */
-  guint64 avail;        /* free bytes when last read */
-  guint64 since;        /* bytes written since */
+  Space *space;
   gint linkat_by_proc;  /* atomic: AT_EMPTY_PATH was refused */
   guint8 dir_made[256]; /* objects/XX known to exist */
 };
@@ -57,6 +69,7 @@ wanted(OstreeRepo *repo)
          g_strcmp0(g_getenv("SC_OBJECT_WRITER"), "libostree") != 0;
 }
 
+/* (space_lock held) */
 static gboolean
 read_free_space(ScBareWriter *w, GError **error)
 {
@@ -67,9 +80,49 @@ read_free_space(ScBareWriter *w, GError **error)
     return FALSE;
   }
   /* (root may use the blocks the file system keeps for root: as libostree) */
-  w->avail = (guint64)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
-  w->since = 0;
+  w->space->avail = (guint64)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
+  w->space->since = 0;
   return TRUE;
+}
+
+/* The writer joins its file system's Space (read when it is the first). */
+static gboolean
+join_space(ScBareWriter *w, GError **error)
+{
+  struct stat st;
+  gboolean ok = TRUE;
+
+  if (fstat(w->objects_dfd, &st) != 0) {
+    g_set_error(error, SC_ERROR, SC_EIO, "image store: fstat: %s", g_strerror(errno));
+    return FALSE;
+  }
+  g_mutex_lock(&space_lock);
+  for (GSList *l = spaces; l && w->space == NULL; l = l->next)
+    if (((Space *)l->data)->dev == st.st_dev)
+      w->space = l->data;
+  if (w->space == NULL) {
+    w->space = g_new0(Space, 1);
+    w->space->dev = st.st_dev;
+    spaces = g_slist_prepend(spaces, w->space);
+    ok = read_free_space(w, error);
+  }
+  w->space->refs++;
+  g_mutex_unlock(&space_lock);
+  return ok;
+}
+
+static void
+leave_space(ScBareWriter *w)
+{
+  if (w->space == NULL)
+    return;
+  g_mutex_lock(&space_lock);
+  if (--w->space->refs == 0) {
+    spaces = g_slist_remove(spaces, w->space);
+    g_free(w->space);
+  }
+  g_mutex_unlock(&space_lock);
+  w->space = NULL;
 }
 
 ScBareWriter *
@@ -83,7 +136,6 @@ sc_bare_writer_new(OstreeRepo *repo)
   if (!wanted(repo))
     return NULL;
   w = g_new0(ScBareWriter, 1);
-  g_mutex_init(&w->lock);
   w->objects_dfd = openat(dfd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   w->tmp_dfd = openat(dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   probe = w->tmp_dfd < 0 ? -1 : openat(w->tmp_dfd, ".", O_WRONLY | O_CLOEXEC | O_TMPFILE, 0600);
@@ -93,7 +145,7 @@ sc_bare_writer_new(OstreeRepo *repo)
    * refuses the transaction itself) */
   if (w->objects_dfd < 0 || probe < 0 ||
       !ostree_repo_get_min_free_space_bytes(repo, &w->reserve, &local) ||
-      !read_free_space(w, &local)) {
+      !join_space(w, &local)) {
     sc_bare_writer_free(w);
     return NULL;
   }
@@ -109,7 +161,7 @@ sc_bare_writer_free(ScBareWriter *w)
     close(w->objects_dfd);
   if (w->tmp_dfd >= 0)
     close(w->tmp_dfd);
-  g_mutex_clear(&w->lock);
+  leave_space(w);
   g_free(w);
 }
 
@@ -120,20 +172,25 @@ take_space(ScBareWriter *w, gsize size, GError **error)
   guint64 need;
   gboolean ok = TRUE;
 
+  /* no reserve, no check, as in libostree: a file that does not fit then
+   * fails as a full disk does (ENOSPC), not as a reserve of 0 bytes */
+  if (w->reserve == 0)
+    return TRUE;
   /* what the file takes on disk, about: whole 4 KiB blocks */
   need = ((guint64)size + 4095) / 4096 * 4096;
-  g_mutex_lock(&w->lock);
-  if (w->since >= RECHECK_BYTES && !read_free_space(w, error))
+  g_mutex_lock(&space_lock);
+  if (w->space->since >= RECHECK_BYTES && !read_free_space(w, error))
     ok = FALSE;
-  else if (w->avail < w->reserve || w->avail - w->reserve < w->since + need) {
+  else if (w->space->avail < w->reserve ||
+           w->space->avail - w->reserve < w->space->since + need) {
     g_set_error(error, SC_ERROR, SC_EIO,
                 "writing it would leave less than the store's min-free-space (%" G_GUINT64_FORMAT
                 " bytes) free",
                 w->reserve);
     ok = FALSE;
   } else
-    w->since += need;
-  g_mutex_unlock(&w->lock);
+    w->space->since += need;
+  g_mutex_unlock(&space_lock);
   return ok;
 }
 
@@ -155,9 +212,10 @@ write_all(int fd, const guchar *data, gsize size)
   return TRUE;
 }
 
-/* Owner, mode, xattrs and mtime as libostree gives a bare object. */
+/* Owner, mode, xattrs and mtime as libostree gives a bare object; what
+ * failed, in @what (an xattr by its name, as libostree says it). */
 static const char *
-set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
+set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs, GString *what)
 {
   static const struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
   gsize n = xattrs ? g_variant_n_children(xattrs) : 0;
@@ -183,8 +241,13 @@ set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
 
     g_variant_get_child(xattrs, i, "(^&ay@ay)", &name, &value);
     bytes = g_variant_get_fixed_array(value, &len, 1);
-    if (fsetxattr(fd, name, bytes, len, 0) != 0)
-      return "fsetxattr";
+    if (fsetxattr(fd, name, bytes, len, 0) != 0) {
+      int saved = errno;
+      g_autofree char *shown = sc_display(name, 100);
+      g_string_printf(what, "fsetxattr(%s)", shown);
+      errno = saved;
+      return what->str;
+    }
   }
   if (futimens(fd, times) != 0)
     return "futimens";
@@ -223,13 +286,14 @@ link_object(ScBareWriter *w, int fd, const char *name)
   return NULL;
 }
 
-/* Metadata set and the object linked: the end of a write. */
+/* Metadata set and the object linked: the end of a write (@what: as
+ * set_metadata()). */
 static const char *
 finish_object(ScBareWriter *w, int fd, const char *checksum, guint32 uid, guint32 gid,
-              guint32 mode, GVariant *xattrs)
+              guint32 mode, GVariant *xattrs, GString *what)
 {
   char name[sizeof "XX/.file" + 62];
-  const char *failed = set_metadata(fd, uid, gid, mode, xattrs);
+  const char *failed = set_metadata(fd, uid, gid, mode, xattrs, what);
 
   g_snprintf(name, sizeof name, "%.2s/%s.file", checksum, checksum + 2);
   return failed ? failed : link_object(w, fd, name);
@@ -271,6 +335,7 @@ sc_bare_writer_write(ScBareWriter *w,
                      GError **error)
 {
   char name[sizeof "XX/.file" + 62];
+  g_autoptr(GString) what = g_string_new(NULL);
   struct stat st;
   const char *failed;
   int fd;
@@ -285,7 +350,7 @@ sc_bare_writer_write(ScBareWriter *w,
   fd = open_object(w, mode);
   if (fd < 0)
     return failed_object(checksum, "open O_TMPFILE", error);
-  failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs)
+  failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs, what)
                                      : "write";
   close_keeping_errno(fd);
   return failed ? failed_object(checksum, failed, error) : TRUE;
@@ -368,7 +433,9 @@ char *
 sc_bare_stream_finish(ScBareStream *s, GError **error)
 {
   g_autofree char *checksum = sc_sha256_finish(g_steal_pointer(&s->hash));
-  const char *failed = finish_object(s->w, s->fd, checksum, s->uid, s->gid, s->mode, s->xattrs);
+  g_autoptr(GString) what = g_string_new(NULL);
+  const char *failed =
+    finish_object(s->w, s->fd, checksum, s->uid, s->gid, s->mode, s->xattrs, what);
 
   if (failed) {
     failed_object(checksum, failed, error);

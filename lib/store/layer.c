@@ -573,8 +573,27 @@ static gboolean
 entry_meta(Tree *t, struct archive_entry *e, const ScLayerEntry *entry, EntryMeta *m,
            GError **error)
 {
-  m->uid = archive_entry_uid(e);
-  m->gid = archive_entry_gid(e);
+  la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+
+  /* chown() takes an id of 4294967295 as "unchanged" (a bare object would
+   * keep root's owner, and fail ostree fsck), and one past 32 bits would be
+   * cut to another: the store cannot hold them (a whiteout is not stored) */
+  if (entry->kind == SC_WHITEOUT_NONE &&
+      (uid < 0 || gid < 0 || uid >= G_MAXUINT32 || gid >= G_MAXUINT32)) {
+    g_autofree char *p = shown(entry->path);
+    g_set_error(error,
+                SC_ERROR,
+                SC_EUNSUPPORTED,
+                "layer %s: entry '%s' has the owner %" G_GINT64_FORMAT ":%" G_GINT64_FORMAT
+                ", which the store cannot hold (ids go up to 4294967294)",
+                t->digest,
+                p,
+                (gint64)uid,
+                (gint64)gid);
+    return FALSE;
+  }
+  m->uid = (guint32)uid;
+  m->gid = (guint32)gid;
   /* OSTree's canonical mode holds the permission bits and nothing else
    * (a tar header has room for more). */
   m->mode = archive_entry_perm(e) & 07777;
