@@ -237,7 +237,19 @@ static const char *const crafted_fc =
   "/usr/lib(?#x)*          system_u:object_r:comment_quant_t\n"
   "/usr/libz\\E?          system_u:object_r:end_quote_t\n"
   "/usr/lib\\c(|/other4    system_u:object_r:control_alt_t\n"
-  "/usrlib\\c[|/other5     system_u:object_r:control_class_t\n";
+  "/usrlib\\c[|/other5     system_u:object_r:control_class_t\n"
+  /* text a path must hold, read past the prefix (required_text()) */
+  "/t/(.*/)?bin/tool        system_u:object_r:tail_t\n"
+  "/t/a+bc/d                system_u:object_r:plus_t\n"
+  "/t/x?yz\\.q              system_u:object_r:opt_char_t\n"
+  "/t/.*foo\\.d/.*          system_u:object_r:inner_t\n"
+  "/t/\\d+ab                system_u:object_r:digits_t\n"
+  "/t/[a-z]+mid(/.*)?end    system_u:object_r:class_mid_t\n"
+  "/t/q\\+r                 system_u:object_r:escaped_plus_t\n"
+  "/t/(ab|cd)ef*gh          system_u:object_r:group_star_t\n"
+  "/t/[]x]zz[^]]ww          system_u:object_r:class_bracket_t\n"
+  "/t/k\\Ds(/.*)?            system_u:object_r:escape_class_t\n"
+  "/t/(z)abw?vv             system_u:object_r:group_opt_t\n";
 
 static const char *const crafted_paths[] = {
   "/", "/a", "/ab", "/a/b", "/a/bb", "/a/b/c.conf", "/a/b/cxconf", "/a/b/c.confx", "/a/b/sp",
@@ -256,6 +268,11 @@ static const char *const crafted_paths[] = {
   "/other2", "/usr/other2", "/other3", "/usr/x/other3", "/usr/libq", "/usr/lib]", "/usr/lib",
   "/usr/lib", "/usr/libz", "/usr/lib/z", "/usr/libzz", "/usr/other4", "/usr/x/other4",
   "/other4", "/other5", "/usr/other5", "/usrlib\x08",
+  "/t/bin/tool", "/t/x/bin/tool", "/t/x/bin/toolx", "/t/bin/tool\n", "/t/bin/tool\n\n",
+  "/t/bin/too", "/t/aaabc/d", "/t/bc/d", "/t/abc/d\n", "/t/yz.q", "/t/xyz.q", "/t/xxyz.q",
+  "/t/foo.d/x", "/t/a/foo.d/y", "/t/foo.dx", "/t/12ab", "/t/ab", "/t/1ab\n", "/t/zmidend",
+  "/t/zmid/x/end", "/t/mid/end", "/t/q+r", "/t/qqr", "/t/cdgh", "/t/abeeefgh", "/t/abgh", "/t/abegh", "/t/cdeffgh", "/t/zabvv", "/t/zabwvv", "/t/zabwwvv",
+  "/t/]zzxww", "/t/xzz]ww", "/t/kas", "/t/k5s", "/t/kas/x",
 };
 
 static const char *const crafted_homedirs =
