@@ -358,27 +358,42 @@ sc_bare_writer_write(ScBareWriter *w,
 
 /* ---- a file written as it is read: its checksum known at the end ---- */
 
-ScSha256 *
-sc_bare_checksum_start(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
+GBytes *
+sc_bare_header(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
 {
-  /* SHA-256 of the header that ostree_checksum_file_from_input() hashes
-   * (uid, gid, mode big-endian, rdev 0, no symlink target, the xattrs;
-   * size-prefixed as in a content stream), the content to follow */
+  /* the header that ostree_checksum_file_from_input() hashes (uid, gid,
+   * mode big-endian, rdev 0, no symlink target, the xattrs), after its
+   * size (big-endian 32 bits) and 4 bytes of padding, as in a content
+   * stream */
   g_autoptr(GVariant) empty = NULL;
   g_autoptr(GVariant) header = NULL;
-  ScSha256 *h = sc_sha256_new();
   guint32 prefix[2];
+  gsize size;
+  guchar *out;
 
   if (xattrs == NULL)
     xattrs = empty = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("(ayay)"), NULL, 0));
   header = g_variant_ref_sink(g_variant_new("(uuuus@a(ayay))", GUINT32_TO_BE(uid),
                                             GUINT32_TO_BE(gid), GUINT32_TO_BE(mode), 0, "",
                                             xattrs));
-  /* its size (big-endian 32 bits), 4 bytes of padding, the variant */
-  prefix[0] = GUINT32_TO_BE((guint32)g_variant_get_size(header));
+  size = g_variant_get_size(header);
+  prefix[0] = GUINT32_TO_BE((guint32)size);
   prefix[1] = 0;
-  sc_sha256_update(h, prefix, sizeof(prefix));
-  sc_sha256_update(h, g_variant_get_data(header), g_variant_get_size(header));
+  out = g_malloc(sizeof(prefix) + size);
+  memcpy(out, prefix, sizeof(prefix));
+  memcpy(out + sizeof(prefix), g_variant_get_data(header), size);
+  return g_bytes_new_take(out, sizeof(prefix) + size);
+}
+
+ScSha256 *
+sc_bare_checksum_start(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
+{
+  g_autoptr(GBytes) header = sc_bare_header(uid, gid, mode, xattrs);
+  ScSha256 *h = sc_sha256_new();
+  gsize size;
+  gconstpointer data = g_bytes_get_data(header, &size);
+
+  sc_sha256_update(h, data, size);
   return h;
 }
 

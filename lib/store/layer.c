@@ -219,6 +219,7 @@ typedef struct {
   guint skipped;
   ScSelinux *se;        /* the target root's policy: labels set at import, or NULL */
   GHashTable *dirmetas; /* label -> a directory made without an entry (0:0 0755) */
+  GHashTable *label_xattrs; /* label ("" for none) -> the xattrs of an entry with no others */
   ScLayerPool *pool;    /* writes the files up to SC_LAYER_POOL_MAX_FILE bytes */
   guint64 seq;          /* the entries seen so far */
 } Tree;
@@ -382,6 +383,21 @@ entry_xattrs(Tree *t, const ScLayerEntry *entry, struct archive_entry *e, GError
   while (archive_entry_xattr_next(e, &x.name, (const void **)&x.value, &x.size) == ARCHIVE_OK)
     if (strcmp(x.name, "security.selinux") != 0)
       g_array_append_val(xattrs, x);
+  /* most entries have no xattrs but their label: those of one label share
+   * one GVariant (built once, and one checksum header: layerpool.c) */
+  if (xattrs->len == 0) {
+    GVariant *shared = g_hash_table_lookup(t->label_xattrs, label ? label : "");
+    if (shared == NULL) {
+      if (label)
+        g_array_append_val(xattrs, ((ScXattr){ "security.selinux", (const guchar *)label,
+                                               strlen(label) + 1 }));
+      shared = sc_layer_xattrs_canonical(t->digest, entry->path, xattrs, error);
+      if (shared == NULL)
+        return NULL;
+      g_hash_table_insert(t->label_xattrs, g_strdup(label ? label : ""), shared);
+    }
+    return g_variant_ref(shared);
+  }
   if (label) {
     x.name = "security.selinux";
     x.value = (const guchar *)label;
@@ -1218,6 +1234,8 @@ sc_layer_import(OstreeRepo *repo, GInputStream *in, const char *digest, guint64 
   t.limits = limits;
   t.se = se;
   t.dirmetas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  t.label_xattrs =
+    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
   t.root = ostree_mutable_tree_new();
   {
     g_autoptr(GVariant) implicit = label_xattrs(NULL);
@@ -1268,6 +1286,7 @@ out:
   g_clear_object(&t.root);
   g_free(t.default_dirmeta);
   g_hash_table_unref(t.dirmetas);
+  g_hash_table_unref(t.label_xattrs);
   return ok;
 }
 

@@ -56,6 +56,7 @@ typedef struct {
   GVariant *xattrs;
   guchar *data;
   gsize size;
+  GBytes *header; /* what its checksum starts with (sc_bare_header()) */
   guint64 id; /* its number in this import: the placeholder's */
   gboolean written;
   guchar checksum[32]; /* once written */
@@ -77,7 +78,63 @@ struct ScLayerPool {
   guint64 next_id;
   GPtrArray *batch; /* files queued by the reader, not yet handed over */
   gsize batch_bytes;
+  GVariant *no_xattrs;
+  /* the reader's: HeaderKey -> the header of such files (GBytes) */
+  GHashTable *headers;
 };
+
+/* Files of one owner, mode and xattrs have one checksum header: built
+ * once (a GVariant built per file took 4 % of an import, much of it
+ * waiting for GLib's type lock that every thread takes). The reader gives
+ * files with the same xattrs one GVariant (layer.c), so the key holds
+ * the pointer (and a reference, that it be not reused). */
+typedef struct {
+  guint32 uid, gid, mode;
+  GVariant *xattrs;
+} HeaderKey;
+
+/* Distinct headers kept at most (a layer whose every file has xattrs of
+ * its own would grow the table with each). */
+#define HEADERS_MAX 4096
+
+static guint
+header_key_hash(gconstpointer k)
+{
+  const HeaderKey *h = k;
+  return h->uid * 31u + h->gid * 7u + h->mode + g_direct_hash(h->xattrs);
+}
+
+static gboolean
+header_key_equal(gconstpointer a, gconstpointer b)
+{
+  const HeaderKey *x = a, *y = b;
+  return x->uid == y->uid && x->gid == y->gid && x->mode == y->mode && x->xattrs == y->xattrs;
+}
+
+static void
+header_key_free(gpointer k)
+{
+  HeaderKey *h = k;
+  g_variant_unref(h->xattrs);
+  g_free(h);
+}
+
+static GBytes *
+pool_header(ScLayerPool *p, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs)
+{
+  HeaderKey key = { uid, gid, mode, xattrs }, *stored;
+  GBytes *header = g_hash_table_lookup(p->headers, &key);
+
+  if (header)
+    return g_bytes_ref(header);
+  if (g_hash_table_size(p->headers) >= HEADERS_MAX)
+    g_hash_table_remove_all(p->headers);
+  header = sc_bare_header(uid, gid, S_IFREG | mode, xattrs);
+  stored = g_memdup2(&key, sizeof key);
+  g_variant_ref(stored->xattrs);
+  g_hash_table_insert(p->headers, stored, g_bytes_ref(header));
+  return header;
+}
 
 /* The process's budget: bytes of buffers allocated and not yet freed. */
 static GMutex budget_lock;
@@ -110,6 +167,7 @@ pool_file_free(PoolFile *f)
 {
   g_free(f->path);
   g_clear_pointer(&f->xattrs, g_variant_unref);
+  g_bytes_unref(f->header);
   buffer_unmap(f->data, f->size);
   g_free(f);
 }
@@ -156,10 +214,13 @@ sc_layer_pool_buffer_free(guchar *data, gsize size)
 
 /* The OSTree checksum of a regular file (the tests run ostree fsck on it). */
 static char *
-content_checksum(const PoolFile *f, GVariant *xattrs)
+content_checksum(const PoolFile *f)
 {
-  ScSha256 *h = sc_bare_checksum_start(f->uid, f->gid, S_IFREG | f->mode, xattrs);
+  ScSha256 *h = sc_sha256_new();
+  gsize size;
+  gconstpointer header = g_bytes_get_data(f->header, &size);
 
+  sc_sha256_update(h, header, size);
   sc_sha256_update(h, f->data, f->size);
   return sc_sha256_finish(h);
 }
@@ -225,15 +286,12 @@ pool_behind_failure(ScLayerPool *p, guint64 seq)
 static void
 pool_file(ScLayerPool *p, PoolFile *f)
 {
-  g_autoptr(GVariant) empty = NULL;
   GVariant *xattrs = f->xattrs;
   g_autofree char *checksum = NULL;
   GError *error = NULL;
 
-  if (xattrs == NULL)
-    xattrs = empty = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("(ayay)"), NULL, 0));
   if (!pool_behind_failure(p, f->seq)) {
-    checksum = content_checksum(f, xattrs);
+    checksum = content_checksum(f);
     if (!write_trusted(p, f, xattrs, checksum, &error)) {
       g_autofree char *shown = sc_display(f->path, 100);
       g_prefix_error(&error, "layer %s: '%s': ", p->digest, shown);
@@ -316,6 +374,9 @@ sc_layer_pool_new(OstreeRepo *repo, const char *digest, ScLayerPoolCheck check, 
   p->bare = sc_bare_writer_new(repo);
   g_mutex_init(&p->lock);
   p->resolved = g_array_new(FALSE, TRUE, 1);
+  p->no_xattrs = g_variant_ref_sink(g_variant_new_array(G_VARIANT_TYPE("(ayay)"), NULL, 0));
+  p->headers = g_hash_table_new_full(header_key_hash, header_key_equal, header_key_free,
+                                     (GDestroyNotify)g_bytes_unref);
   /* not exclusive: the threads are GLib's shared ones, started on demand */
   p->pool = g_thread_pool_new(pool_work, p, pool_workers(), FALSE, NULL);
   return p;
@@ -346,7 +407,8 @@ sc_layer_pool_add(ScLayerPool *p,
   f->uid = uid;
   f->gid = gid;
   f->mode = mode;
-  f->xattrs = xattrs ? g_variant_ref(xattrs) : NULL;
+  f->xattrs = g_variant_ref(xattrs ? xattrs : p->no_xattrs);
+  f->header = pool_header(p, uid, gid, mode, f->xattrs);
   f->data = data;
   f->size = size;
   f->id = p->next_id++;
@@ -555,6 +617,8 @@ sc_layer_pool_free(ScLayerPool *p)
   g_clear_error(&p->error);
   sc_bare_writer_free(p->bare);
   g_array_unref(p->resolved);
+  g_hash_table_unref(p->headers);
+  g_variant_unref(p->no_xattrs);
   g_mutex_clear(&p->lock);
   g_free(p);
 }

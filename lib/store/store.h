@@ -149,8 +149,10 @@ gboolean sc_bare_writer_write(ScBareWriter *w,
                               gsize size,
                               GError **error);
 void sc_bare_writer_free(ScBareWriter *w);
-/* SHA-256 with the header of a regular file's OSTree content checksum fed
- * (@mode with S_IFREG): the contents follow. */
+/* The bytes a regular file's OSTree content checksum starts with (@mode
+ * with S_IFREG): its header, size-prefixed; the contents follow. */
+GBytes *sc_bare_header(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs);
+/* SHA-256 with sc_bare_header() fed. */
 ScSha256 *sc_bare_checksum_start(guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs);
 /* A file object written as it is read (files too large to buffer): the
  * checksum, computed on the way, is known at the end; freed unfinished,
