@@ -1,6 +1,8 @@
 /*
  * Regular-file objects of a bare repository, written here rather than by
- * ostree_repo_write_content_trusted(), for the layer pool's workers.
+ * ostree_repo_write_content_trusted(), for the layer pool's workers (and
+ * the dirtree objects of the tree they fill, as libostree writes
+ * metadata: sc_bare_writer_write_metadata()).
  *
  * The object is what libostree writes in a transaction with fsync off (the
  * store's setting, store.c): an O_TMPFILE in the repository's tmp/, the
@@ -254,8 +256,8 @@ set_metadata(int fd, guint32 uid, guint32 gid, guint32 mode, GVariant *xattrs, G
   return NULL;
 }
 
-/* The O_TMPFILE @fd named @name under objects/ (its XX directory made
- * once); an object already there is kept. */
+/* The O_TMPFILE @fd named @name (XX/...) under objects/ (its XX directory
+ * made once); an object already there is kept. */
 static const char *
 link_object(ScBareWriter *w, int fd, const char *name)
 {
@@ -354,6 +356,45 @@ sc_bare_writer_write(ScBareWriter *w,
                                      : "write";
   close_keeping_errno(fd);
   return failed ? failed_object(checksum, failed, error) : TRUE;
+}
+
+/* A metadata object (@ext: "dirtree"...) as libostree writes one: the
+ * serialized variant, mode 0644, the process's owner. */
+gboolean
+sc_bare_writer_write_metadata(ScBareWriter *w,
+                              const char *checksum,
+                              const char *ext,
+                              const guchar *data,
+                              gsize size,
+                              GError **error)
+{
+  g_autofree char *name = g_strdup_printf("%.2s/%s.%s", checksum, checksum + 2, ext);
+  struct stat st;
+  const char *failed = NULL;
+  int fd;
+
+  if (fstatat(w->objects_dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return TRUE; /* stored already */
+  if (errno != ENOENT)
+    return failed_object(checksum, "fstatat", error);
+  if (!take_space(w, size, error))
+    return FALSE;
+  fd = open_object(w, 0644);
+  if (fd < 0)
+    return failed_object(checksum, "open O_TMPFILE", error);
+  if (!write_all(fd, data, size))
+    failed = "write";
+  else if (fchmod(fd, 0644) != 0) /* (the umask may have taken bits) */
+    failed = "fchmod";
+  else
+    failed = link_object(w, fd, name);
+  close_keeping_errno(fd);
+  if (failed) {
+    g_set_error(error, SC_ERROR, SC_EIO, "writing object %s.%s: %s: %s", checksum, ext, failed,
+                g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* ---- a file written as it is read: its checksum known at the end ---- */

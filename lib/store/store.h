@@ -148,6 +148,14 @@ gboolean sc_bare_writer_write(ScBareWriter *w,
                               const guchar *data,
                               gsize size,
                               GError **error);
+/* A metadata object (@ext "dirtree", "dirmeta"), @data its serialized
+ * variant in normal form and @checksum that data's SHA-256. */
+gboolean sc_bare_writer_write_metadata(ScBareWriter *w,
+                                       const char *checksum,
+                                       const char *ext,
+                                       const guchar *data,
+                                       gsize size,
+                                       GError **error);
 void sc_bare_writer_free(ScBareWriter *w);
 /* The bytes a regular file's OSTree content checksum starts with (@mode
  * with S_IFREG): its header, size-prefixed; the contents follow. */
