@@ -125,7 +125,7 @@ typedef struct {
   gint users; /* the parser and the tar's digest: back to the free queue at 0 */
 } Chunk;
 
-#define N_CHUNKS 6
+#define N_CHUNKS 4
 
 typedef struct {
   Pipe *p;

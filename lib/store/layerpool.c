@@ -34,15 +34,15 @@
 #include <sys/mman.h>
 
 /* Buffers from here up are mapped, in sizes of powers of two, rather than
- * taken from the reader's malloc arena; freed by a worker, a few are kept
- * for the next files (up to KEEP_MAX bytes in the process) and the rest
- * unmapped. A buffer mapped for each file and unmapped after cost a page
- * fault for each of its pages and a TLB flush of every core (7 % of the
- * CPU time of a pull of /usr's files); the peak RSS is the budget's, and
- * KEEP_MAX more. */
-#define MAP_MIN (64 * 1024)
-#define KEEP_MAX (4 * 1024 * 1024)
-#define MAP_CLASSES 8 /* 64 KiB .. 8 MiB */
+ * taken from the reader's malloc arena (each reader's arena kept the
+ * high-water mark of the budget, and two layers imported at once two of
+ * them); freed by a worker, they are kept for the next files as long as
+ * what is kept and what is in flight fit the budget, and unmapped beyond
+ * it. A buffer mapped for each file and unmapped after cost a page fault
+ * for each of its pages and a TLB flush of every core (7 % of the CPU time
+ * of a pull of /usr's files). */
+#define MAP_MIN (4 * 1024)
+#define MAP_CLASSES 12 /* 4 KiB .. 8 MiB */
 
 #define PLACEHOLDER_PREFIX "ffffffff"
 /* Bytes of file contents queued or being written at once. */
@@ -158,8 +158,9 @@ budget_return(gsize bytes)
   g_mutex_unlock(&budget_lock);
 }
 
-static GMutex keep_lock;
-static gpointer kept[MAP_CLASSES]; /* each holds the next's address first */
+/* (budget_lock) mapped buffers not in use, by class: each holds the
+ * next's address first */
+static gpointer kept[MAP_CLASSES];
 static gsize kept_bytes;
 
 /* The size class of a mapped buffer of @size bytes (>= MAP_MIN). */
@@ -182,29 +183,44 @@ buffer_span(gsize size)
   return MAX((gsize)MAP_MIN << map_class(size), size);
 }
 
+/* A kept buffer for @size (>= MAP_MIN), or NULL; the kept ones beyond
+ * the budget (which counts @size already) are unmapped. (budget_lock
+ * held) */
 static guchar *
-buffer_map(gsize size)
+buffer_take_kept(gsize size)
 {
   gsize span = buffer_span(size);
   guint c = map_class(size);
   gpointer data = NULL;
 
-  if (span == (gsize)MAP_MIN << c) {
-    g_mutex_lock(&keep_lock);
-    if ((data = kept[c]) != NULL) {
-      kept[c] = *(gpointer *)data;
-      kept_bytes -= span;
-    }
-    g_mutex_unlock(&keep_lock);
-    if (data)
-      return data;
+  if (span == (gsize)MAP_MIN << c && (data = kept[c]) != NULL) {
+    kept[c] = *(gpointer *)data;
+    kept_bytes -= span;
+    return data;
   }
-  data = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  for (guint k = MAP_CLASSES; k-- > 0 && budget_used + kept_bytes > POOL_BUDGET;)
+    while (kept[k] != NULL && budget_used + kept_bytes > POOL_BUDGET) {
+      gpointer old = kept[k];
+      kept[k] = *(gpointer *)old;
+      kept_bytes -= (gsize)MAP_MIN << k;
+      munmap(old, (gsize)MAP_MIN << k);
+    }
+  return NULL;
+}
+
+static guchar *
+buffer_map(gsize size)
+{
+  gsize span = buffer_span(size);
+  gpointer data = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
   if (data == MAP_FAILED)
     g_error("cannot map %" G_GSIZE_FORMAT " bytes", span); /* as g_malloc() would */
   return data;
 }
 
+/* A buffer no longer in use, kept when it fits the budget with what is in
+ * flight (its own span still counted there: the caller returns it after). */
 static void
 buffer_unmap(guchar *data, gsize size)
 {
@@ -216,16 +232,14 @@ buffer_unmap(guchar *data, gsize size)
     return;
   }
   c = map_class(size);
-  if (span == (gsize)MAP_MIN << c) {
-    g_mutex_lock(&keep_lock);
-    if (kept_bytes + span <= KEEP_MAX) {
-      *(gpointer *)data = kept[c];
-      kept[c] = data;
-      kept_bytes += span;
-      data = NULL;
-    }
-    g_mutex_unlock(&keep_lock);
+  g_mutex_lock(&budget_lock);
+  if (span == (gsize)MAP_MIN << c && budget_used + kept_bytes <= POOL_BUDGET) {
+    *(gpointer *)data = kept[c];
+    kept[c] = data;
+    kept_bytes += span;
+    data = NULL;
   }
+  g_mutex_unlock(&budget_lock);
   if (data)
     munmap(data, span);
 }
@@ -247,6 +261,7 @@ guchar *
 sc_layer_pool_buffer_new(ScLayerPool *p, gsize size)
 {
   gsize cost = buffer_span(size) + JOB_OVERHEAD;
+  guchar *data;
 
   /* (never waits while nothing is held: a file larger than the budget
    * still goes, alone; the workers never wait, so this one returns. The
@@ -263,10 +278,11 @@ sc_layer_pool_buffer_new(ScLayerPool *p, gsize size)
     g_cond_wait(&budget_room, &budget_lock);
   budget_waiters--;
   budget_used += cost;
+  data = size < MAP_MIN ? NULL : buffer_take_kept(size);
   g_mutex_unlock(&budget_lock);
   if (size < MAP_MIN)
     return g_malloc(MAX(size, 1));
-  return buffer_map(size);
+  return data ? data : buffer_map(size);
 }
 
 void
@@ -583,52 +599,110 @@ sorted_names(GHashTable *table, guint *out_n)
   return names;
 }
 
-/* The dirtree objects of @mt and of every directory under it, each
- * written once its subdirectories are, as ostree_repo_write_mtree() makes
- * them (the same variant: files and subdirectories by name, the
- * subdirectories' dirtree and dirmeta checksums), but checksummed with the
- * accelerated SHA-256 and written straight into objects/: libostree
- * looked for each in two places, fallocated, validated and hashed it with
- * GLib's SHA-256, 8 % of a layer's import. */
+/* GVariant's serialization, for the one type a dirtree is,
+ * (a(say)a(sayay)): no member needs alignment, so there is no padding; a
+ * container ends with the framing offsets of its variable-sized parts
+ * (an array: each element's end, in order; a tuple: the end of each
+ * member but the last, in reverse order), little-endian, all of the size
+ * the container's total size calls for (1 byte up to 255 bytes, 2 up to
+ * 65535, then 4, then 8). */
+static guint
+frame_size(gsize body, gsize n_offsets)
+{
+  if (n_offsets == 0 || body + n_offsets <= G_MAXUINT8)
+    return 1;
+  if (body + 2 * n_offsets <= G_MAXUINT16)
+    return 2;
+  if (body + 4 * n_offsets <= G_MAXUINT32)
+    return 4;
+  return 8;
+}
+
+static void
+put_offset(GByteArray *out, guint64 offset, guint size)
+{
+  guint8 le[8];
+
+  for (guint i = 0; i < size; i++)
+    le[i] = (guint8)(offset >> (8 * i));
+  g_byte_array_append(out, le, size);
+}
+
+/* A tuple (s, ay, ay...) of @n_sums checksums of 32 bytes. */
+static void
+put_entry(GByteArray *out, const char *name, const guchar (*sums)[32], guint n_sums)
+{
+  gsize start = out->len, ends[2];
+  guint size;
+
+  g_byte_array_append(out, (const guint8 *)name, strlen(name) + 1);
+  ends[0] = out->len - start;
+  for (guint i = 0; i < n_sums; i++) {
+    g_byte_array_append(out, sums[i], 32);
+    if (i + 1 < n_sums)
+      ends[i + 1] = out->len - start;
+  }
+  size = frame_size(out->len - start, n_sums);
+  for (guint i = n_sums; i-- > 0;)
+    put_offset(out, ends[i], size);
+}
+
+/* The dirtree of @mt and of every directory under it, each written once
+ * its subdirectories are, as ostree_repo_write_mtree() makes them (files
+ * and subdirectories by name; the subdirectories' dirtree and dirmeta
+ * checksums), but serialized here, checksummed with the accelerated
+ * SHA-256 and written straight into objects/: libostree built a GVariant
+ * for each name and checksum, looked for each object in two places,
+ * fallocated, validated and hashed it with GLib's SHA-256 (8 % of a
+ * layer's import, and 2 MB at once for a directory of 20,000 files). */
 static gboolean
 write_dirtrees(ScBareWriter *bare, OstreeMutableTree *mt, GError **error)
 {
   GHashTable *files = ostree_mutable_tree_get_files(mt);
   GHashTable *subdirs = ostree_mutable_tree_get_subdirs(mt);
   g_autofree const char **fnames = NULL, **dnames = NULL;
-  g_autoptr(GVariant) tree = NULL;
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
   g_autofree char *checksum = NULL;
-  GVariantBuilder fb, db;
-  guint nf, nd;
+  gsize files_end;
+  guint nf, nd, size;
 
   if (ostree_mutable_tree_get_contents_checksum(mt) != NULL)
     return TRUE;
   fnames = sorted_names(files, &nf);
   dnames = sorted_names(subdirs, &nd);
-  g_variant_builder_init(&fb, G_VARIANT_TYPE("a(say)"));
-  g_variant_builder_init(&db, G_VARIANT_TYPE("a(sayay)"));
-  for (guint i = 0; i < nf; i++)
-    g_variant_builder_add(&fb, "(s@ay)", fnames[i],
-                          ostree_checksum_to_bytes_v(g_hash_table_lookup(files, fnames[i])));
+  for (guint i = 0; i < nf; i++) {
+    guchar sum[1][32];
+    ostree_checksum_inplace_to_bytes(g_hash_table_lookup(files, fnames[i]), sum[0]);
+    put_entry(out, fnames[i], sum, 1);
+    g_array_append_val(ends, out->len);
+  }
+  size = frame_size(out->len, ends->len);
+  for (guint i = 0; i < ends->len; i++)
+    put_offset(out, g_array_index(ends, gsize, i), size);
+  files_end = out->len;
+  g_array_set_size(ends, 0);
   for (guint i = 0; i < nd; i++) {
     OstreeMutableTree *sub = g_hash_table_lookup(subdirs, dnames[i]);
     const char *meta = ostree_mutable_tree_get_metadata_checksum(sub);
+    guchar sums[2][32];
+    gsize end;
 
-    if (!write_dirtrees(bare, sub, error)) {
-      g_variant_builder_clear(&fb);
-      g_variant_builder_clear(&db);
+    if (!write_dirtrees(bare, sub, error))
       return FALSE;
-    }
     g_assert(meta != NULL); /* every directory of the tree has one (layer.c) */
-    g_variant_builder_add(&db, "(s@ay@ay)", dnames[i],
-                          ostree_checksum_to_bytes_v(ostree_mutable_tree_get_contents_checksum(sub)),
-                          ostree_checksum_to_bytes_v(meta));
+    ostree_checksum_inplace_to_bytes(ostree_mutable_tree_get_contents_checksum(sub), sums[0]);
+    ostree_checksum_inplace_to_bytes(meta, sums[1]);
+    put_entry(out, dnames[i], (const guchar(*)[32])sums, 2);
+    end = out->len - files_end;
+    g_array_append_val(ends, end);
   }
-  tree = g_variant_ref_sink(
-    g_variant_new("(@a(say)@a(sayay))", g_variant_builder_end(&fb), g_variant_builder_end(&db)));
-  checksum = sc_sha256_hex(g_variant_get_data(tree), g_variant_get_size(tree));
-  if (!sc_bare_writer_write_metadata(bare, checksum, "dirtree", g_variant_get_data(tree),
-                                     g_variant_get_size(tree), error))
+  size = frame_size(out->len - files_end, ends->len);
+  for (guint i = 0; i < ends->len; i++)
+    put_offset(out, g_array_index(ends, gsize, i), size);
+  put_offset(out, files_end, frame_size(out->len, 1));
+  checksum = sc_sha256_hex(out->data, out->len);
+  if (!sc_bare_writer_write_metadata(bare, checksum, "dirtree", out->data, out->len, error))
     return FALSE;
   ostree_mutable_tree_set_contents_checksum(mt, checksum);
   return TRUE;
@@ -712,7 +786,8 @@ sc_layer_pool_write_trees(ScLayerPool *p, OstreeMutableTree *root, GError **erro
     tree_split(root, tasks);
   if (tasks->len < 2) {
     g_ptr_array_set_free_func(tasks, g_free);
-    return TRUE; /* ostree_repo_write_mtree() of the root does it all */
+    /* (else ostree_repo_write_mtree() of the root does it all) */
+    return p->bare == NULL || write_dirtrees(p->bare, root, error);
   }
   /* the largest first, so that no thread is left with a big one at the
    * end; each subtree's dirtree objects are what they would be in one
@@ -730,7 +805,8 @@ sc_layer_pool_write_trees(ScLayerPool *p, OstreeMutableTree *root, GError **erro
     g_propagate_error(error, w.error);
     return FALSE;
   }
-  return TRUE;
+  /* the subtrees' ancestors (else by ostree_repo_write_mtree() of the root) */
+  return p->bare == NULL || write_dirtrees(p->bare, root, error);
 }
 
 void

@@ -60,6 +60,15 @@ def busy_layer():
             x = {"user.n": b"%d" % i} if i % 5 == 0 else None
             entries.append(member("usr/d%d/f%03d" % (d, i), data, mode=0o755 if i % 3 else 0o600,
                                   uid=i % 4 * 1000, gid=i % 3, xattrs=x))
+    # a directory whose dirtree takes 4-byte framing offsets (over 64 KiB),
+    # and names long enough for 2-byte ones inside an entry: dirtrees are
+    # serialized by layerpool.c, and compared with libostree's below
+    entries.append(member("usr/many", kind=tarfile.DIRTYPE, mode=0o755))
+    for i in range(1700):
+        entries.append(member("usr/many/file-with-a-longer-name-%05d" % i, b"%d\n" % (i % 50)))
+    entries.append(member("usr/many/" + "n" * 240, b"long name\n"))
+    entries.append(member("usr/" + "d" * 250, kind=tarfile.DIRTYPE, mode=0o755))
+    entries.append(member("usr/" + "d" * 250 + "/x", b"x\n"))
     for n, size in (("big1", int(1.5 * MiB)), ("big3", 3 * MiB + 5), ("big6", 6 * MiB + 1)):
         entries.append(member("usr/" + n, bytes([n[-1] == "1" and 7 or 9]) * size + n.encode(),
                               xattrs={"user.big": n.encode()}))
