@@ -188,9 +188,10 @@ feeder_read(struct archive *a, void *data, const void **buf)
     return 0;
   c = g_async_queue_pop(f->full_q);
   if (c->len <= 0) {
+    gssize len = c->len;
     f->ended = TRUE;
     chunk_release(f, c);
-    if (c->len < 0) {
+    if (len < 0) {
       archive_set_error(a, EIO, "read error"); /* the pipe's error is reported */
       return -1;
     }

@@ -690,7 +690,10 @@ write_dirtrees(ScBareWriter *bare, OstreeMutableTree *mt, GError **error)
 
     if (!write_dirtrees(bare, sub, error))
       return FALSE;
-    g_assert(meta != NULL); /* every directory of the tree has one (layer.c) */
+    if (meta == NULL) { /* (layer.c gives every directory one) */
+      g_set_error(error, SC_ERROR, SC_EIO, "directory '%s' has no metadata", dnames[i]);
+      return FALSE;
+    }
     ostree_checksum_inplace_to_bytes(ostree_mutable_tree_get_contents_checksum(sub), sums[0]);
     ostree_checksum_inplace_to_bytes(meta, sums[1]);
     put_entry(out, dnames[i], (const guchar(*)[32])sums, 2);
