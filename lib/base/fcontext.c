@@ -78,6 +78,9 @@ struct ScFcon {
   Slot *index;         /* open addressing on the prefixes, by hash */
   guint index_mask;    /* its size, a power of two, less one */
   guint8 lengths[512]; /* lengths[L]: some prefix has length L */
+  /* PCRE2's "$" matches at the end and before a final "\n" only (its
+   * newline is LF, as Debian builds it): the specifications' tails hold */
+  gboolean tails;
   guint max_len;
   GArray *subs;      /* of Sub: file_contexts.subs, last line first */
   GArray *dist_subs; /* of Sub: file_contexts.subs_dist, last line first */
@@ -590,6 +593,10 @@ sc_fcon_load(const char *dir)
     sc_fcon_free(fc);
     return NULL;
   }
+  {
+    uint32_t newline = 0;
+    fc->tails = pcre2_config(PCRE2_CONFIG_NEWLINE, &newline) >= 0 && newline == PCRE2_NEWLINE_LF;
+  }
   index_specs(fc);
   return fc;
 }
@@ -621,9 +628,9 @@ compare_desc(gconstpointer a, gconstpointer b)
 
 /* Whether @key (of @klen bytes) holds the text @s requires. */
 static gboolean
-holds_required(const Spec *s, const char *key, size_t klen)
+holds_required(const ScFcon *fc, const Spec *s, const char *key, size_t klen)
 {
-  if (s->tail) {
+  if (s->tail && fc->tails) {
     size_t t = s->tail_len;
     gboolean ends = klen >= t && memcmp(key + klen - t, s->tail, t) == 0;
     if (!ends && !(klen > t && key[klen - 1] == '\n' && memcmp(key + klen - 1 - t, s->tail, t) == 0))
@@ -683,7 +690,7 @@ sc_fcon_lookup(ScFcon *fc, const char *path, mode_t mode, const char **out_conte
       continue;
     if (mode && s->mode && mode != s->mode)
       continue;
-    if (!holds_required(s, key, klen))
+    if (!holds_required(fc, s, key, klen))
       continue;
     r = pcre2_match(s->code, (PCRE2_SPTR)key, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
     if (r >= 0) {
