@@ -325,6 +325,28 @@ close_keeping_errno(int fd)
   errno = saved;
 }
 
+/* The start of a new object @name (XX/...): FALSE with *@out_fd -1 when
+ * it is stored already (no error) or on an error; else an O_TMPFILE of
+ * @mode's permission bits, @size bytes of space taken. */
+static gboolean
+start_object(ScBareWriter *w, const char *name, const char *checksum, guint32 mode, gsize size,
+             int *out_fd, GError **error)
+{
+  struct stat st;
+
+  *out_fd = -1;
+  if (fstatat(w->objects_dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return FALSE; /* stored already */
+  if (errno != ENOENT)
+    return failed_object(checksum, "fstatat", error);
+  if (!take_space(w, size, error))
+    return FALSE;
+  *out_fd = open_object(w, mode);
+  if (*out_fd < 0)
+    return failed_object(checksum, "open O_TMPFILE", error);
+  return TRUE;
+}
+
 gboolean
 sc_bare_writer_write(ScBareWriter *w,
                      const char *checksum,
@@ -338,20 +360,17 @@ sc_bare_writer_write(ScBareWriter *w,
 {
   char name[sizeof "XX/.file" + 62];
   g_autoptr(GString) what = g_string_new(NULL);
-  struct stat st;
+  GError *local = NULL;
   const char *failed;
   int fd;
 
   g_snprintf(name, sizeof name, "%.2s/%s.file", checksum, checksum + 2);
-  if (fstatat(w->objects_dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    return TRUE; /* stored already */
-  if (errno != ENOENT)
-    return failed_object(checksum, "fstatat", error);
-  if (!take_space(w, size, error))
+  if (!start_object(w, name, checksum, mode, size, &fd, &local)) {
+    if (local == NULL)
+      return TRUE; /* stored already */
+    g_propagate_error(error, local);
     return FALSE;
-  fd = open_object(w, mode);
-  if (fd < 0)
-    return failed_object(checksum, "open O_TMPFILE", error);
+  }
   failed = write_all(fd, data, size) ? finish_object(w, fd, checksum, uid, gid, mode, xattrs, what)
                                      : "write";
   close_keeping_errno(fd);
@@ -369,19 +388,16 @@ sc_bare_writer_write_metadata(ScBareWriter *w,
                               GError **error)
 {
   g_autofree char *name = g_strdup_printf("%.2s/%s.%s", checksum, checksum + 2, ext);
-  struct stat st;
+  GError *local = NULL;
   const char *failed = NULL;
   int fd;
 
-  if (fstatat(w->objects_dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    return TRUE; /* stored already */
-  if (errno != ENOENT)
-    return failed_object(checksum, "fstatat", error);
-  if (!take_space(w, size, error))
+  if (!start_object(w, name, checksum, 0644, size, &fd, &local)) {
+    if (local == NULL)
+      return TRUE; /* stored already */
+    g_propagate_error(error, local);
     return FALSE;
-  fd = open_object(w, 0644);
-  if (fd < 0)
-    return failed_object(checksum, "open O_TMPFILE", error);
+  }
   if (!write_all(fd, data, size))
     failed = "write";
   else if (fchmod(fd, 0644) != 0) /* (the umask may have taken bits) */
