@@ -18,7 +18,10 @@
  *
  * Memory is bounded: the buffers in flight hold at most POOL_BUDGET bytes
  * in the whole process (the layers a pull imports at once share it); a
- * reader waits for a buffer before it is allocated. Files above
+ * reader waits for a buffer before it is allocated. A file whose contents
+ * lie whole in one block of the decompressed tar is not copied: it is
+ * queued with the block, which it holds until it is written
+ * (sc_layer_pool_add_borrowed(); the reader's few blocks bound those). Files above
  * SC_LAYER_POOL_MAX_FILE are not buffered: the reader writes them itself,
  * streamed (layer.c).
  *
@@ -62,6 +65,9 @@ typedef struct {
   GVariant *xattrs;
   guchar *data;
   gsize size;
+  gsize cost; /* of the budget: 0 for borrowed contents */
+  GDestroyNotify release; /* borrowed contents: given back with this */
+  gpointer release_data;
   GBytes *header; /* what its checksum starts with (sc_bare_header()) */
   guint64 id; /* its number in this import: the placeholder's */
   gboolean written;
@@ -251,7 +257,10 @@ pool_file_free(PoolFile *f)
   g_free(f->path);
   g_clear_pointer(&f->xattrs, g_variant_unref);
   g_bytes_unref(f->header);
-  buffer_unmap(f->data, f->size);
+  if (f->release)
+    f->release(f->release_data);
+  else
+    buffer_unmap(f->data, f->size);
   g_free(f);
 }
 
@@ -408,10 +417,11 @@ pool_work(gpointer data, gpointer user_data)
   g_mutex_unlock(&p->lock);
   for (guint i = 0; i < batch->len; i++) {
     PoolFile *f = batch->pdata[i];
-    bytes += buffer_span(f->size) + JOB_OVERHEAD;
+    bytes += f->cost;
     pool_file_free(f);
   }
-  budget_return(bytes);
+  if (bytes > 0)
+    budget_return(bytes);
   g_ptr_array_unref(batch);
 }
 
@@ -419,6 +429,8 @@ pool_work(gpointer data, gpointer user_data)
 static void
 pool_flush(ScLayerPool *p)
 {
+  if (p == NULL)
+    return;
   if (p->batch == NULL || p->batch->len == 0)
     return;
   g_thread_pool_push(p->pool, g_steal_pointer(&p->batch), NULL);
@@ -471,18 +483,22 @@ sc_layer_pool_failed(ScLayerPool *p)
 }
 
 void
-sc_layer_pool_add(ScLayerPool *p,
-                  guint64 seq,
-                  const char *path,
-                  guint32 uid,
-                  guint32 gid,
-                  guint32 mode,
-                  GVariant *xattrs,
-                  guchar *data,
-                  gsize size,
-                  char out_placeholder[65])
+sc_layer_pool_flush(ScLayerPool *p)
 {
-  PoolFile *f = g_new0(PoolFile, 1);
+  pool_flush(p);
+}
+
+static void
+pool_add(ScLayerPool *p,
+         guint64 seq,
+         const char *path,
+         guint32 uid,
+         guint32 gid,
+         guint32 mode,
+         GVariant *xattrs,
+         PoolFile *f,
+         char out_placeholder[65])
+{
 
   f->seq = seq;
   f->path = g_strdup(path);
@@ -491,8 +507,6 @@ sc_layer_pool_add(ScLayerPool *p,
   f->mode = mode;
   f->xattrs = g_variant_ref(xattrs ? xattrs : p->no_xattrs);
   f->header = pool_header(p, uid, gid, mode, f->xattrs);
-  f->data = data;
-  f->size = size;
   f->id = p->next_id++;
   /* "ffffffff" then the file's number: shaped like a checksum, so that the
    * tree takes it, and (SHA-256 being what it is) no content's checksum */
@@ -506,9 +520,52 @@ sc_layer_pool_add(ScLayerPool *p,
   if (p->batch == NULL)
     p->batch = g_ptr_array_sized_new(BATCH_FILES);
   g_ptr_array_add(p->batch, f);
-  p->batch_bytes += size;
+  p->batch_bytes += f->size;
   if (p->batch->len >= BATCH_FILES || p->batch_bytes >= BATCH_BYTES)
     pool_flush(p);
+}
+
+void
+sc_layer_pool_add(ScLayerPool *p,
+                  guint64 seq,
+                  const char *path,
+                  guint32 uid,
+                  guint32 gid,
+                  guint32 mode,
+                  GVariant *xattrs,
+                  guchar *data,
+                  gsize size,
+                  char out_placeholder[65])
+{
+  PoolFile *f = g_new0(PoolFile, 1);
+
+  f->data = data;
+  f->size = size;
+  f->cost = buffer_span(size) + JOB_OVERHEAD;
+  pool_add(p, seq, path, uid, gid, mode, xattrs, f, out_placeholder);
+}
+
+void
+sc_layer_pool_add_borrowed(ScLayerPool *p,
+                           guint64 seq,
+                           const char *path,
+                           guint32 uid,
+                           guint32 gid,
+                           guint32 mode,
+                           GVariant *xattrs,
+                           const guchar *data,
+                           gsize size,
+                           GDestroyNotify release,
+                           gpointer release_data,
+                           char out_placeholder[65])
+{
+  PoolFile *f = g_new0(PoolFile, 1);
+
+  f->data = (guchar *)data; /* (only read) */
+  f->size = size;
+  f->release = release;
+  f->release_data = release_data;
+  pool_add(p, seq, path, uid, gid, mode, xattrs, f, out_placeholder);
 }
 
 /* Waits for every queued file; the earliest failure, if any. */

@@ -115,6 +115,9 @@ typedef struct {
   const ScLayerLimits *limits;
   ScEntryFunc func;
   gpointer data;
+  /* NULL, or called with @data before the parser waits for more of the
+   * tar (the import hands its queued files to the workers then) */
+  void (*before_wait)(gpointer data);
 } ScLayerWalk;
 gboolean sc_layer_walk(const ScLayerWalk *w, guint64 *out_tar_size, char **out_tar_digest,
                        GError **error);
@@ -206,6 +209,25 @@ void sc_layer_pool_add(ScLayerPool *p,
                        guchar *data,
                        gsize size,
                        char out_placeholder[65]);
+/* The same, for @data the pool does not own: @release(@release_data)
+ * once the file is written (or dropped). Not counted in the budget: what
+ * @data belongs to bounds it, and the reader calls sc_layer_pool_flush()
+ * before it waits for that to free some. */
+void sc_layer_pool_add_borrowed(ScLayerPool *p,
+                                guint64 seq,
+                                const char *path,
+                                guint32 uid,
+                                guint32 gid,
+                                guint32 mode,
+                                GVariant *xattrs,
+                                const guchar *data,
+                                gsize size,
+                                GDestroyNotify release,
+                                gpointer release_data,
+                                char out_placeholder[65]);
+/* The files queued by the reader handed to the workers now (not when a
+ * batch is full). */
+void sc_layer_pool_flush(ScLayerPool *p);
 /* A queued file failed: the reader may stop. */
 gboolean sc_layer_pool_failed(ScLayerPool *p);
 /* Waits for every file; on success, swaps the placeholders in @root for

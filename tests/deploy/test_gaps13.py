@@ -185,8 +185,10 @@ class AmbiguousIdTest(Base):
                              r"ambiguous: it matches ([0-9a-f]{12}) and ([0-9a-f]{12})\n$"
                              % common)
         self.assertEqual(self.refs(), before)
-        # one digit more names one of them: deleted (no deployment uses it)
-        self.ctl("images", "delete", a[:len(common) + 1])
+        # one digit more than it shares with any other ID names it alone:
+        # deleted (no deployment uses it)
+        alone = max(len(os.path.commonprefix([a, i])) for i in ids if i != a) + 1
+        self.ctl("images", "delete", a[:alone])
         self.assertNotIn(id_ref(a), self.refs())
         self.assertIn(id_ref(b), self.refs())
 
