@@ -23,13 +23,18 @@
  * SC_CHECKOUT_WORKERS; 1 links in the walking thread): the walker still
  * does everything above in order (directories, owners, whiteouts) and hands
  * the links of a directory's files to the workers in batches of a range of
- * that directory's entries; the last batch of a directory sets its mode;
- * each layer ends when all its batches are done, so that an upper layer's
- * whiteouts and replacements come after every link of the layers below.
- * Within one layer a directory's files and subdirectories have different
- * names, so the walker and the workers never touch the same name. A batch
- * holds one descriptor and at most SC_CHECKOUT_INFLIGHT batches per worker
- * are queued: the descriptors stay bounded. The first link is made by the
+ * that directory's entries; the last batch of a directory sets its mode.
+ * A subdirectory the walker has entered goes whole to a worker when they
+ * have room (spawn_subtree()): the worker walks it as the walker would,
+ * with its own stack and descriptor, links its files itself (a worker
+ * never waits for another), and hands its subdirectories on in turn.
+ * Each layer ends when all its batches and subtrees are done, so that an
+ * upper layer's whiteouts and replacements come after every link of the
+ * layers below. Within one layer a directory's files and subdirectories
+ * have different names, and sibling subtrees share none, so no two threads
+ * touch the same name. A batch or a subtree holds one descriptor and at
+ * most SC_CHECKOUT_INFLIGHT of them per worker are queued: the descriptors
+ * stay bounded. The first link is made by the
  * walker: a store on another mount (EXDEV) switches to copies, which are
  * made in order, before any batch exists.
  *
@@ -96,11 +101,27 @@ struct _DirWork {
 };
 
 typedef struct {
+  ScWalkLevel level; /* first: sc_confined_walk_up() reads it */
+  /* the directory's name in its parent ("" at the top); at the bottom of
+   * a subtree's stack, its path from the top ("usr/lib") */
+  char *name;
+  GVariant *tree;   /* its dirtree in this layer: (a(say)a(sayay)) */
+  guint next_dir;   /* the next subdirectory to enter */
+  guint32 mode;     /* set once it is filled, as OSTree does */
+  DirWork *work;    /* while workers link its files */
+  gboolean top;     /* the checkout's top directory (its mode is the caller's) */
+  gboolean in_task; /* walked by a worker: links its files itself */
+} Frame;
+
+typedef struct {
   Checkout *c;
   DirWork *work;
   GVariant *files; /* the directory's files in this layer: a(say) */
   gsize start, end;
   int dfd; /* the directory, the batch's own descriptor */
+  /* or a subtree to walk whole: its top directory (@dfd, entered and
+   * owned already) as the bottom of the worker's stack */
+  Frame *subtree;
 } Batch;
 
 typedef struct {
@@ -116,14 +137,6 @@ copied_free(Copied *c)
   g_free(c);
 }
 
-typedef struct {
-  ScWalkLevel level; /* first: sc_confined_walk_up() reads it */
-  char *name;        /* the directory's name in its parent ("" at the top) */
-  GVariant *tree;   /* its dirtree in this layer: (a(say)a(sayay)) */
-  guint next_dir;   /* the next subdirectory to enter */
-  guint32 mode;     /* set once it is filled, as OSTree does */
-  DirWork *work;    /* while workers link its files */
-} Frame;
 
 static void dir_work_release(Checkout *c, DirWork *w, int fd);
 
@@ -140,14 +153,15 @@ frame_clear(Frame *f)
   }
 }
 
-/* "a/b/c" of the directories on the stack, and @name below them. */
+/* "/a/b/c" of the directories on the stack, and @name below them. */
 static char *
 stack_path(GArray *stack, const char *name)
 {
   GString *s = g_string_new("");
 
-  for (guint i = 1; i < stack->len; i++)
-    g_string_append_printf(s, "/%s", g_array_index(stack, Frame, i).name);
+  for (guint i = 0; i < stack->len; i++)
+    if (*g_array_index(stack, Frame, i).name)
+      g_string_append_printf(s, "/%s", g_array_index(stack, Frame, i).name);
   if (name)
     g_string_append_printf(s, "/%s", name);
   if (s->len == 0)
@@ -159,7 +173,11 @@ stack_path(GArray *stack, const char *name)
 static char *
 dir_prefix(GArray *stack)
 {
-  return stack->len > 1 ? stack_path(stack, NULL) : g_strdup("");
+  char *p = stack_path(stack, NULL);
+
+  if (strcmp(p, "/") == 0)
+    p[0] = '\0';
+  return p;
 }
 
 static gboolean
@@ -200,15 +218,28 @@ fail(Checkout *c, GArray *stack, const char *name, GError **error, int code, con
   return fail_at(c, dir, name, error, code, "%s", why);
 }
 
+/* (from any walking thread: the cache is under c->lock, and what it
+ * holds stays until the checkout ends) */
 static GVariant *
 load_dirmeta(Checkout *c, const char *csum, GError **error)
 {
-  GVariant *meta = g_hash_table_lookup(c->dirmeta, csum);
+  GVariant *meta, *had;
 
-  if (meta == NULL) {
-    if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_META, csum, &meta, error))
-      return NULL;
+  g_mutex_lock(&c->lock);
+  meta = g_hash_table_lookup(c->dirmeta, csum);
+  g_mutex_unlock(&c->lock);
+  if (meta != NULL)
+    return meta;
+  if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_META, csum, &meta, error))
+    return NULL;
+  g_mutex_lock(&c->lock);
+  had = g_hash_table_lookup(c->dirmeta, csum);
+  if (had == NULL)
     g_hash_table_insert(c->dirmeta, g_strdup(csum), meta);
+  g_mutex_unlock(&c->lock);
+  if (had != NULL) {
+    g_variant_unref(meta);
+    meta = had;
   }
   return meta;
 }
@@ -368,8 +399,9 @@ walk_path(GArray *stack, const char *name)
 {
   GString *p = g_string_new("");
 
-  for (guint i = 1; i < stack->len; i++)
-    g_string_append_printf(p, "%s/", g_array_index(stack, Frame, i).name);
+  for (guint i = 0; i < stack->len; i++)
+    if (*g_array_index(stack, Frame, i).name)
+      g_string_append_printf(p, "%s/", g_array_index(stack, Frame, i).name);
   g_string_append(p, name);
   return g_string_free(p, FALSE);
 }
@@ -485,10 +517,12 @@ place_file(Checkout *c, GArray *stack, int dfd, const char *name, const char *cs
   if (link) {
     g_autofree char *dir = dir_prefix(stack);
     LinkResult r = link_object(c, dir, dfd, name, csum, error);
-    if (r == LINK_OK)
+    if (r == LINK_OK && !c->linked_once)
       c->linked_once = TRUE;
     if (r != LINK_EXDEV)
       return r == LINK_OK;
+    if (g_array_index(stack, Frame, stack->len - 1).in_task) /* (as in run_batch) */
+      return fail(c, stack, name, error, SC_EIO, "cannot link: %s", g_strerror(EXDEV));
     /* a store that was set (--repo, atomic.conf) on another mount than
      * the checkout: copies from here on, as ostree falls back */
     c->copy = TRUE;
@@ -533,9 +567,42 @@ dir_work_release(Checkout *c, DirWork *w, int fd)
 }
 
 static gboolean is_top_entry(Checkout *c, GArray *stack, const char *name);
+static gboolean fill_dir(Checkout *c, GArray *stack, int dfd, GError **error);
+static gboolean walk_down(Checkout *c, GArray *stack, int *cur, GError **error);
+static gboolean use_workers(Checkout *c, GArray *stack);
 
-/* A worker: the links of one batch. After a failure anywhere, the batches
- * still queued only let go of their directory. */
+/* A worker walks a subtree that a walker handed over: its top directory
+ * entered and owned, the rest as the walker would, files linked here. */
+static void
+run_subtree(Checkout *c, Batch *b)
+{
+  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(Frame));
+  GError *local = NULL;
+  int cur = b->dfd;
+  gboolean stop;
+
+  g_array_set_clear_func(stack, (GDestroyNotify)frame_clear);
+  g_array_append_val(stack, *b->subtree);
+  g_free(b->subtree);
+  g_mutex_lock(&c->lock);
+  stop = c->failure != NULL;
+  g_mutex_unlock(&c->lock);
+  if (!stop && fill_dir(c, stack, cur, &local))
+    walk_down(c, stack, &cur, &local);
+  if (cur >= 0)
+    close(cur);
+  g_mutex_lock(&c->lock);
+  if (local && c->failure == NULL)
+    c->failure = g_steal_pointer(&local);
+  g_clear_error(&local);
+  c->inflight--;
+  g_cond_broadcast(&c->done);
+  g_mutex_unlock(&c->lock);
+  g_free(b);
+}
+
+/* A worker: the links of one batch, or a subtree. After a failure
+ * anywhere, the batches still queued only let go of their directory. */
 static void
 run_batch(gpointer data, gpointer user_data)
 {
@@ -543,6 +610,11 @@ run_batch(gpointer data, gpointer user_data)
   Checkout *c = user_data;
   GError *local = NULL;
   gboolean stop;
+
+  if (b->subtree) {
+    run_subtree(c, b);
+    return;
+  }
 
   g_mutex_lock(&c->lock);
   stop = c->failure != NULL;
@@ -611,6 +683,53 @@ wait_all(Checkout *c, GError **error)
   return workers_ok(c, error);
 }
 
+static gboolean
+ensure_pool(Checkout *c, GError **error)
+{
+  if (c->pool == NULL)
+    c->pool = g_thread_pool_new(run_batch, c, (int)c->n_workers, TRUE, error);
+  return c->pool != NULL;
+}
+
+/* Hands the subdirectory @name of the directory the walk is in, entered
+ * as @fd (then the worker's) and described by @child, to a worker, when
+ * one can take it without the walker waiting: FALSE, and the walker walks
+ * it, when the workers have enough queued. Every walker hands over, so
+ * that the walk of a layer is shared by the walker and the workers. */
+static gboolean
+spawn_subtree(Checkout *c, GArray *stack, int fd, const Frame *child, const char *name)
+{
+  gboolean room;
+  Batch *b;
+
+  /* (the pool exists once the first link was made: use_workers) */
+  if (!use_workers(c, stack) || c->pool == NULL)
+    return FALSE;
+  g_mutex_lock(&c->lock);
+  room = c->failure == NULL && c->inflight < c->n_workers * SC_CHECKOUT_INFLIGHT;
+  if (room)
+    c->inflight++;
+  g_mutex_unlock(&c->lock);
+  if (!room)
+    return FALSE;
+  b = g_new0(Batch, 1);
+  b->c = c;
+  b->dfd = fd;
+  b->subtree = g_memdup2(child, sizeof *child);
+  b->subtree->name = walk_path(stack, name);
+  b->subtree->in_task = TRUE;
+  if (!g_thread_pool_push(c->pool, b, NULL)) {
+    g_free(b->subtree->name);
+    g_free(b->subtree);
+    g_free(b);
+    g_mutex_lock(&c->lock);
+    c->inflight--;
+    g_mutex_unlock(&c->lock);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Hands the files [@start, @end) of the directory @dfd (the top of @stack)
  * to the workers; waits while too many batches are queued. */
 static gboolean
@@ -621,11 +740,8 @@ submit_batch(Checkout *c, GArray *stack, int dfd, GVariant *files, gsize start, 
   Batch *b;
   int fd;
 
-  if (c->pool == NULL) {
-    c->pool = g_thread_pool_new(run_batch, c, (int)c->n_workers, TRUE, error);
-    if (c->pool == NULL)
-      return FALSE;
-  }
+  if (!ensure_pool(c, error))
+    return FALSE;
   fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
     return fail(c, stack, NULL, error, SC_EIO, "%s", g_strerror(errno));
@@ -669,22 +785,30 @@ finish_dir(Checkout *c, GArray *stack, int dfd, GError **error)
   DirWork *w = g_steal_pointer(&f->work);
 
   if (w == NULL) {
-    if (stack->len > 1 && fchmod(dfd, f->mode) != 0)
+    if (!f->top && fchmod(dfd, f->mode) != 0)
       return fail(c, stack, NULL, error, SC_EIO, "cannot set the mode: %s", g_strerror(errno));
     return TRUE;
   }
   g_mutex_lock(&c->lock);
-  w->chmod = stack->len > 1;
+  w->chmod = !f->top;
   w->mode = f->mode;
   dir_work_release(c, w, dfd);
   g_mutex_unlock(&c->lock);
   return workers_ok(c, error);
 }
 
+/* Whether the walk is in the checkout's top directory (not the bottom of
+ * a worker's stack, which is a subdirectory). */
+static gboolean
+at_top(GArray *stack)
+{
+  return g_array_index(stack, Frame, stack->len - 1).top;
+}
+
 static gboolean
 is_top_entry(Checkout *c, GArray *stack, const char *name)
 {
-  return c->only_top == NULL || stack->len > 1 || strcmp(name, c->only_top) == 0;
+  return c->only_top == NULL || !at_top(stack) || strcmp(name, c->only_top) == 0;
 }
 
 /* Whether the files of the directory the walk is in go to the workers: links
@@ -695,7 +819,15 @@ use_workers(Checkout *c, GArray *stack)
   /* (a bare-user store: each object's type is looked up before it is
    * linked, by the walker: place_file) */
   return c->n_workers > 1 && c->link_objects && !c->bare_user && !c->copy && c->linked_once &&
-         (c->only_top == NULL || stack->len > 1);
+         (c->only_top == NULL || !at_top(stack));
+}
+
+/* Whether the files of the directory the walk is in go to the workers in
+ * batches: not when a worker walks it (a worker never waits for another). */
+static gboolean
+use_batches(Checkout *c, GArray *stack)
+{
+  return use_workers(c, stack) && !g_array_index(stack, Frame, stack->len - 1).in_task;
 }
 
 /* A layer's whiteouts in one directory, then its files. */
@@ -722,7 +854,7 @@ fill_dir(Checkout *c, GArray *stack, int dfd, GError **error)
       continue;
     target = name + strlen(WHITEOUT);
     if (strcmp(name, OPAQUE) == 0) {
-      gboolean ok = c->only_top && stack->len == 1
+      gboolean ok = c->only_top && at_top(stack)
                         ? sc_confined_rm_rf_at(dfd, c->only_top, c->only_top, &local)
                         : sc_confined_empty_dir(dfd, name, &local);
       if (!ok) {
@@ -748,7 +880,7 @@ fill_dir(Checkout *c, GArray *stack, int dfd, GError **error)
     const char *name;
     g_autoptr(GVariant) csum_v = NULL;
     g_autofree char *csum = NULL;
-    if (use_workers(c, stack)) {
+    if (use_batches(c, stack)) {
       gsize end = MIN(n_files, i + BATCH);
       if (!submit_batch(c, stack, dfd, files, i, end, error))
         return FALSE;
@@ -765,41 +897,13 @@ fill_dir(Checkout *c, GArray *stack, int dfd, GError **error)
   return TRUE;
 }
 
-/* One layer into @root_fd: a depth-first walk whose only open descriptor
- * is the directory being filled. */
+/* The directories below the one at the bottom of @stack (filled already),
+ * depth first, each entered, filled and finished, and back up to it; the
+ * only open descriptor is *@cur, the directory being filled (and those of
+ * the subtrees handed to workers). */
 static gboolean
-checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
+walk_down(Checkout *c, GArray *stack, int *cur, GError **error)
 {
-  g_autoptr(GVariant) commit = NULL;
-  g_autoptr(GVariant) tree_v = NULL;
-  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(Frame));
-  g_autofree char *tree_csum = NULL;
-  Frame top = {0};
-  struct stat st;
-  int cur = -1;
-  gboolean ok = FALSE;
-
-  g_array_set_clear_func(stack, (GDestroyNotify)frame_clear);
-  if (!ostree_repo_load_commit(c->repo, rev, &commit, NULL, error))
-    return FALSE;
-  g_variant_get_child(commit, 6, "@ay", &tree_v);
-  tree_csum = ostree_checksum_from_bytes_v(tree_v);
-  top.name = g_strdup("");
-  if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_TREE, tree_csum, &top.tree,
-                                error))
-    return FALSE;
-  cur = dup(root_fd);
-  if (cur < 0 || fstat(cur, &st) != 0) {
-    frame_clear(&top);
-    g_set_error(error, SC_ERROR, SC_EIO, "checkout: %s", g_strerror(errno));
-    goto out;
-  }
-  c->root_fd = root_fd;
-  top.level.dev = st.st_dev;
-  top.level.ino = st.st_ino;
-  g_array_append_val(stack, top);
-  if (!fill_dir(c, stack, cur, error))
-    goto out;
   while (stack->len > 0) {
     Frame *f = &g_array_index(stack, Frame, stack->len - 1);
     g_autoptr(GVariant) dirs = g_variant_get_child_value(f->tree, 1);
@@ -818,32 +922,72 @@ checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
         continue;
       sub_tree = ostree_checksum_from_bytes_v(tree_csum_v);
       sub_meta = ostree_checksum_from_bytes_v(meta_csum_v);
-      fd = enter_dir(c, stack, cur, name, sub_meta, &child, error);
+      fd = enter_dir(c, stack, *cur, name, sub_meta, &child, error);
       if (fd < 0)
-        goto out;
-      close(cur);
-      cur = fd;
-      child.name = g_strdup(name);
+        return FALSE;
+      child.in_task = f->in_task;
       if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_TREE, sub_tree, &child.tree,
                                     error)) {
-        frame_clear(&child);
-        goto out;
+        close(fd);
+        return FALSE;
       }
+      if (spawn_subtree(c, stack, fd, &child, name))
+        continue;
+      close(*cur);
+      *cur = fd;
+      child.name = g_strdup(name);
       g_array_append_val(stack, child);
-      if (!fill_dir(c, stack, cur, error))
-        goto out;
+      if (!fill_dir(c, stack, *cur, error))
+        return FALSE;
       continue;
     }
     /* this directory is complete */
-    if (!finish_dir(c, stack, cur, error))
-      goto out;
+    if (!finish_dir(c, stack, *cur, error))
+      return FALSE;
     if (stack->len == 1)
       break;
-    cur = sc_confined_walk_up(stack, cur, error);
-    if (cur < 0)
-      goto out;
+    *cur = sc_confined_walk_up(stack, *cur, error);
+    if (*cur < 0)
+      return FALSE;
   }
-  ok = TRUE;
+  return TRUE;
+}
+
+/* One layer into @root_fd: walked depth first by this thread, which hands
+ * subtrees and batches of files to the workers as they have room. */
+static gboolean
+checkout_layer(Checkout *c, int root_fd, const char *rev, GError **error)
+{
+  g_autoptr(GVariant) commit = NULL;
+  g_autoptr(GVariant) tree_v = NULL;
+  g_autoptr(GArray) stack = g_array_new(FALSE, TRUE, sizeof(Frame));
+  g_autofree char *tree_csum = NULL;
+  Frame top = {0};
+  struct stat st;
+  int cur = -1;
+  gboolean ok = FALSE;
+
+  g_array_set_clear_func(stack, (GDestroyNotify)frame_clear);
+  if (!ostree_repo_load_commit(c->repo, rev, &commit, NULL, error))
+    return FALSE;
+  g_variant_get_child(commit, 6, "@ay", &tree_v);
+  tree_csum = ostree_checksum_from_bytes_v(tree_v);
+  top.name = g_strdup("");
+  top.top = TRUE;
+  if (!ostree_repo_load_variant(c->repo, OSTREE_OBJECT_TYPE_DIR_TREE, tree_csum, &top.tree,
+                                error))
+    return FALSE;
+  cur = dup(root_fd);
+  if (cur < 0 || fstat(cur, &st) != 0) {
+    frame_clear(&top);
+    g_set_error(error, SC_ERROR, SC_EIO, "checkout: %s", g_strerror(errno));
+    goto out;
+  }
+  c->root_fd = root_fd;
+  top.level.dev = st.st_dev;
+  top.level.ino = st.st_ino;
+  g_array_append_val(stack, top);
+  ok = fill_dir(c, stack, cur, error) && walk_down(c, stack, &cur, error);
 out:
   /* the layer is done when its links are: the next one's whiteouts and
    * replacements come after them, and no batch outlives its stack */

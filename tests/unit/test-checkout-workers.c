@@ -344,6 +344,80 @@ START_TEST(test_worker_failure)
 }
 END_TEST
 
+/* An image's /exports alone (sc_store_checkout_exports()), walked in part
+ * by workers: every entry under exports/ of every depth is there, with
+ * the upper layer's whiteouts and opaque directory applied, and nothing
+ * from outside exports/; the same for any number of workers. */
+static char *
+exports_with(ScImage *img, const char *workers, GHashTable *objects)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+  g_autofree char *dir = NULL;
+  guint fds = open_fds();
+
+  g_setenv("SC_CHECKOUT_WORKERS", workers, TRUE);
+  dir = sc_store_checkout_exports(repo, img, &error);
+  ck_assert_msg(dir != NULL, "%s workers: %s", workers, error ? error->message : "");
+  ck_assert_uint_eq(open_fds(), fds);
+  list_tree(dir, "", objects, lines);
+  sc_rm_rf(dir);
+  g_ptr_array_sort(lines, sc_strcmp_indirect);
+  g_ptr_array_add(lines, NULL);
+  return g_strjoinv("\n", (char **)lines->pdata);
+}
+
+START_TEST(test_exports_any_workers)
+{
+  Layer l1, l2;
+  g_autofree char *d1 = NULL;
+  g_autofree char *d2 = NULL;
+  g_autoptr(ScImage) img = NULL;
+  g_autoptr(GHashTable) objects = NULL;
+  g_autofree char *one = NULL;
+
+  if (getuid() != 0)
+    return;
+  layer_init(&l1);
+  add_files(&l1, "exports", 40, "one", 0);
+  for (guint d = 0; d < 8; d++) {
+    g_autofree char *dir = g_strdup_printf("exports/hostfs/etc/d%u/sub", d);
+    g_autofree char *top = g_strdup_printf("exports/hostfs/etc/d%u", d);
+    add_files(&l1, top, 30, "one", 0);
+    add_files(&l1, dir, 30, "one", 0);
+  }
+  add_files(&l1, "usr/lib", 300, "one", 0);
+  add_files(&l1, "exportsx", 10, "one", 0);
+  d1 = layer_done(&l1);
+  layer_init(&l2);
+  add(&l2, 'f', "exports/hostfs/etc/d1/.wh.f0003", "", 0644, NULL);
+  add(&l2, 'f', "exports/hostfs/etc/d2/sub/.wh..wh..opq", "", 0644, NULL);
+  add_files(&l2, "exports/hostfs/etc/d2/sub", 5, "two", 0);
+  add(&l2, 'f', "exports/hostfs/etc/.wh.d3", "", 0644, NULL);
+  d2 = layer_done(&l2);
+  {
+    const char *digests[] = { d1, d2, NULL };
+    img = image_of("exports", digests);
+  }
+  objects = object_inodes();
+  one = exports_with(img, "1", objects);
+  for (guint i = 0; i < 2; i++) {
+    const char *workers[] = { "2", "4" };
+    g_autofree char *many = exports_with(img, workers[i], objects);
+    ck_assert_msg(g_strcmp0(one, many) == 0, "1 and %s workers differ", workers[i]);
+  }
+  ck_assert_uint_eq(count_prefix(one, "exports/f"), 40);
+  ck_assert_uint_eq(count_prefix(one, "exports/hostfs/etc/d0/f"), 30);
+  ck_assert_uint_eq(count_prefix(one, "exports/hostfs/etc/d7/sub/f"), 30);
+  ck_assert_uint_eq(count_prefix(one, "exports/hostfs/etc/d1/f"), 29);
+  ck_assert_uint_eq(count_prefix(one, "exports/hostfs/etc/d2/sub/f"), 5);
+  ck_assert_uint_eq(count_prefix(one, "exports/hostfs/etc/d3"), 0);
+  ck_assert_uint_eq(count_prefix(one, "exports/"), 40 + 1 + 1 + 7 * 2 + 30 * 12 + 29 + 5);
+  ck_assert_uint_eq(count_prefix(one, "usr"), 0);
+  ck_assert_uint_eq(count_prefix(one, "exportsx"), 0);
+}
+END_TEST
+
 /* Nonsense in SC_CHECKOUT_WORKERS falls back to the CPUs, never to none. */
 START_TEST(test_workers_env)
 {
@@ -374,6 +448,7 @@ workers_suite(void)
   tcase_add_test(tc, test_same_tree_any_workers);
   tcase_add_test(tc, test_worker_failure);
   tcase_add_test(tc, test_workers_env);
+  tcase_add_test(tc, test_exports_any_workers);
   suite_add_tcase(s, tc);
   return s;
 }
