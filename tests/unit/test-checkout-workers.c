@@ -227,13 +227,24 @@ open_fds(void)
   return n;
 }
 
+/* The sorted listing of the tree under @dir (list_tree()). */
+static char *
+listing(const char *dir, GHashTable *objects)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+  list_tree(dir, "", objects, lines);
+  g_ptr_array_sort(lines, sc_strcmp_indirect);
+  g_ptr_array_add(lines, NULL);
+  return g_strjoinv("\n", (char **)lines->pdata);
+}
+
 /* Checks @img out into a new directory with @workers; its sorted listing. */
 static char *
 checkout_with(ScImage *img, const char *workers, GHashTable *objects)
 {
   g_autofree char *dir = g_build_filename(scratch, workers, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
   guint fds = open_fds();
 
   ck_assert_int_eq(g_mkdir(dir, 0755), 0);
@@ -243,10 +254,7 @@ checkout_with(ScImage *img, const char *workers, GHashTable *objects)
                 workers,
                 error ? error->message : "");
   ck_assert_uint_eq(open_fds(), fds);
-  list_tree(dir, "", objects, lines);
-  g_ptr_array_sort(lines, sc_strcmp_indirect);
-  g_ptr_array_add(lines, NULL);
-  return g_strjoinv("\n", (char **)lines->pdata);
+  return listing(dir, objects);
 }
 
 static guint
@@ -352,19 +360,17 @@ static char *
 exports_with(ScImage *img, const char *workers, GHashTable *objects)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
   g_autofree char *dir = NULL;
+  char *list;
   guint fds = open_fds();
 
   g_setenv("SC_CHECKOUT_WORKERS", workers, TRUE);
   dir = sc_store_checkout_exports(repo, img, &error);
   ck_assert_msg(dir != NULL, "%s workers: %s", workers, error ? error->message : "");
   ck_assert_uint_eq(open_fds(), fds);
-  list_tree(dir, "", objects, lines);
+  list = listing(dir, objects);
   sc_rm_rf(dir);
-  g_ptr_array_sort(lines, sc_strcmp_indirect);
-  g_ptr_array_add(lines, NULL);
-  return g_strjoinv("\n", (char **)lines->pdata);
+  return list;
 }
 
 START_TEST(test_exports_any_workers)
