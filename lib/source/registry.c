@@ -1229,6 +1229,91 @@ sc_registry_new(const char *domain, const char *username, const char *password,
   return reg;
 }
 
+/* A TLS database that trusts nothing and holds nothing: what a probe of
+ * a registry whose certificates are not checked verifies against. */
+typedef GTlsDatabase ScNoTrust;
+typedef GTlsDatabaseClass ScNoTrustClass;
+static GType sc_no_trust_get_type(void);
+G_DEFINE_TYPE(ScNoTrust, sc_no_trust, G_TYPE_TLS_DATABASE)
+
+static GTlsCertificateFlags
+no_trust_verify_chain(GTlsDatabase *db, GTlsCertificate *chain, const gchar *purpose,
+                      GSocketConnectable *identity, GTlsInteraction *interaction,
+                      GTlsDatabaseVerifyFlags flags, GCancellable *cancellable, GError **error)
+{
+  return G_TLS_CERTIFICATE_UNKNOWN_CA;
+}
+
+static void
+sc_no_trust_class_init(ScNoTrustClass *klass)
+{
+  klass->verify_chain = no_trust_verify_chain;
+}
+
+static void
+sc_no_trust_init(ScNoTrust *self)
+{
+}
+
+static gboolean
+accept_any_tls(GTlsConnection *conn, GTlsCertificate *cert, GTlsCertificateFlags errors,
+               gpointer data)
+{
+  return TRUE;
+}
+
+/* Whether @api (host[:port]) completes a TLS handshake, for a registry
+ * whose certificates are not checked, asked before libsoup is: a TLS
+ * connection of libsoup's first has glib-networking load the system's CA
+ * bundle (its default database, twice: ~50 ms of CPU, half a re-pull),
+ * for nothing when the other end then answers in plain http. Here the
+ * connection trusts nothing from the start (ScNoTrust) and accepts any
+ * certificate. FALSE, with @out_error, when the handshake failed (where
+ * libsoup's https would have failed too, and plain http is tried next);
+ * TRUE when it worked and whenever this cannot tell (a proxy is to be
+ * used, a client certificate to be shown, no connection): libsoup then
+ * tries https as before. */
+static gboolean
+speaks_tls(ScRegistry *reg, const char *api, Watch *w, GError **out_error)
+{
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GSocketConnectable) identity = NULL;
+  g_autoptr(GTlsDatabase) none = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autofree char *url = g_strconcat("https://", api, "/", NULL);
+  g_auto(GStrv) proxies = NULL;
+  g_autoptr(GError) local = NULL;
+  GProxyResolver *resolver;
+  GTlsBackend *backend;
+
+  if (reg->client)
+    return TRUE;
+  backend = g_tls_backend_get_default();
+  resolver = soup_session_get_proxy_resolver(reg->session);
+  proxies = resolver ? g_proxy_resolver_lookup(resolver, url, w->cancel, NULL) : NULL;
+  if (proxies == NULL || proxies[0] == NULL || strcmp(proxies[0], "direct://") != 0)
+    return TRUE;
+  identity = g_network_address_parse(api, 443, NULL);
+  if (identity == NULL)
+    return TRUE;
+  client = g_socket_client_new();
+  conn = g_socket_client_connect(client, identity, w->cancel, NULL);
+  if (conn == NULL)
+    return TRUE;
+  none = g_object_new(sc_no_trust_get_type(), NULL);
+  tls = g_initable_new(g_tls_backend_get_client_connection_type(backend),
+                       w->cancel, NULL, "base-io-stream", conn, "server-identity", identity,
+                       "database", none, "require-close-notify", FALSE, NULL);
+  if (tls == NULL)
+    return TRUE;
+  g_signal_connect(tls, "accept-certificate", G_CALLBACK(accept_any_tls), NULL);
+  if (g_tls_connection_handshake(G_TLS_CONNECTION(tls), w->cancel, &local))
+    return TRUE;
+  g_propagate_error(out_error, g_steal_pointer(&local));
+  return FALSE;
+}
+
 /* GET /v2/: the registry answers (200, or 401 before a login); its body
  * is not read. Over https; when TLS checks are off (an insecure registry)
  * plain http is tried after https could not connect. Both within one
@@ -1244,6 +1329,8 @@ sc_registry_ping(ScRegistry *reg, GError **error)
     const char *api = strstr(reg->origin, "://") + 3;
     g_autofree char *url = g_strconcat(schemes[i], api, "/v2/", NULL);
 
+    if (i == 0 && !reg->tls_verify && !speaks_tls(reg, api, w, &first))
+      continue; /* (plain http: libsoup's https would only fail) */
     for (int attempt = 1;; attempt++) {
       g_autoptr(SoupMessage) msg = new_message(reg, "GET", url, "GET /v2/", error);
       g_autoptr(GInputStream) body = NULL;
