@@ -19,7 +19,7 @@ meson test -C build --print-errorlogs || status=1
   -Dbuildtype=debug -Dtest_hooks=true -Disal=disabled
 # G_SLICE=always-malloc: every GLib allocation is a malloc that LeakSanitizer
 # sees; tests/lsan.supp lists the third-party leaks left alone.
-G_SLICE=always-malloc LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+G_SLICE=always-malloc LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --suite integration --suite cli --print-errorlogs ||
   status=1

@@ -21,7 +21,8 @@ from test_hostile import build  # noqa: E402
 
 CTL = os.environ["SYSCONTAINERCTL"]
 VALGRIND = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
-            "--show-leak-kinds=definite", "--error-exitcode=99", "-q"]
+            "--show-leak-kinds=definite", "--error-exitcode=99", "-q",
+            "--suppressions=" + os.path.join(HERE, "third-party.supp")]
 
 
 @unittest.skipUnless(shutil.which("valgrind"), "valgrind is not installed")
